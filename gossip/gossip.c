@@ -1,0 +1,442 @@
+/* gossip.c - membership, load vector and failure detection (no I/O). */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "gossip.h"
+
+struct gossip {
+	struct lb_gossip_conf	 conf;
+	struct lb_rng		 rng;
+	struct gossip_member	*m;	/* m[0] is this peer */
+	size_t			 n, cap;
+	char			**seeds;
+	size_t			 nseeds;
+	uint64_t		 rounds;
+	size_t			*scratch;	/* indices, for digests */
+	size_t			 scratchcap;
+};
+
+static void
+out_msg(struct gossip_out *o, const char *to, int want_reply,
+    struct gossip_entry *entries, size_t n)
+{
+	struct gossip_msg	*msg;
+
+	if (o->nmsgs == o->capmsgs) {
+		o->capmsgs = o->capmsgs ? 2 * o->capmsgs : 4;
+		o->msgs = lb_reallocarray(o->msgs, o->capmsgs, sizeof(*o->msgs));
+	}
+	msg = &o->msgs[o->nmsgs++];
+	lb_strlcpy(msg->to, to, sizeof(msg->to));
+	msg->want_reply = want_reply;
+	msg->entries = entries;
+	msg->n = n;
+}
+
+static void
+out_change(struct gossip_out *o, const struct gossip_member *m,
+    enum gossip_state from)
+{
+	struct gossip_change	*c;
+
+	if (o == NULL)
+		return;
+	if (o->nchanges == o->capchanges) {
+		o->capchanges = o->capchanges ? 2 * o->capchanges : 4;
+		o->changes = lb_reallocarray(o->changes, o->capchanges,
+		    sizeof(*o->changes));
+	}
+	c = &o->changes[o->nchanges++];
+	lb_strlcpy(c->id, m->e.id, sizeof(c->id));
+	c->from = from;
+	c->to = m->state;
+	c->incarnation = m->e.incarnation;
+}
+
+void
+gossip_out_reset(struct gossip_out *o)
+{
+	for (size_t i = 0; i < o->nmsgs; i++)
+		free(o->msgs[i].entries);
+	o->nmsgs = 0;
+	o->nchanges = 0;
+}
+
+void
+gossip_out_free(struct gossip_out *o)
+{
+	gossip_out_reset(o);
+	free(o->msgs);
+	free(o->changes);
+	memset(o, 0, sizeof(*o));
+}
+
+struct gossip *
+gossip_new(const struct lb_gossip_conf *conf, const struct gossip_entry *self,
+    uint64_t now, uint64_t seed)
+{
+	struct gossip	*g = lb_calloc(1, sizeof(*g));
+
+	g->conf = *conf;
+	lb_rng_seed(&g->rng, seed);
+	g->cap = 16;
+	g->m = lb_calloc(g->cap, sizeof(*g->m));
+	g->n = 1;
+	g->m[0].e = *self;
+	g->m[0].e.left = 0;
+	g->m[0].e.age_ms = 0;
+	g->m[0].self = 1;
+	g->m[0].state = GOSSIP_ALIVE;
+	g->m[0].born_ms = now;
+	g->m[0].state_ms = now;
+	return g;
+}
+
+void
+gossip_free(struct gossip *g)
+{
+	if (g == NULL)
+		return;
+	for (size_t i = 0; i < g->nseeds; i++)
+		free(g->seeds[i]);
+	free(g->seeds);
+	free(g->m);
+	free(g->scratch);
+	free(g);
+}
+
+void
+gossip_add_seed(struct gossip *g, const char *addr)
+{
+	if (strcmp(addr, g->m[0].e.addr) == 0)
+		return;
+	for (size_t i = 0; i < g->nseeds; i++)
+		if (strcmp(g->seeds[i], addr) == 0)
+			return;
+	g->seeds = lb_reallocarray(g->seeds, g->nseeds + 1, sizeof(*g->seeds));
+	g->seeds[g->nseeds++] = lb_strdup(addr);
+}
+
+const struct gossip_member *
+gossip_members(const struct gossip *g, size_t *n)
+{
+	*n = g->n;
+	return g->m;
+}
+
+static struct gossip_member *
+find(const struct gossip *g, const char *id)
+{
+	for (size_t i = 0; i < g->n; i++)
+		if (strcmp(g->m[i].e.id, id) == 0)
+			return &g->m[i];
+	return NULL;
+}
+
+const struct gossip_member *
+gossip_find(const struct gossip *g, const char *id)
+{
+	return find(g, id);
+}
+
+uint64_t
+gossip_age(const struct gossip_member *m, uint64_t now)
+{
+	return now > m->born_ms ? now - m->born_ms : 0;
+}
+
+const char *
+gossip_state_name(enum gossip_state s)
+{
+	switch (s) {
+	case GOSSIP_ALIVE: return "alive";
+	case GOSSIP_SUSPECT: return "suspect";
+	case GOSSIP_DEAD: return "dead";
+	case GOSSIP_LEFT: return "left";
+	}
+	return "?";
+}
+
+/* The state a member's news implies at `now`. */
+static enum gossip_state
+judge(const struct gossip *g, const struct gossip_member *m, uint64_t now)
+{
+	uint64_t	age = gossip_age(m, now);
+
+	if (m->e.left)
+		return GOSSIP_LEFT;
+	if (m->self || age < (uint64_t)g->conf.suspect_ms)
+		return GOSSIP_ALIVE;
+	if (age < (uint64_t)g->conf.dead_ms)
+		return GOSSIP_SUSPECT;
+	return GOSSIP_DEAD;
+}
+
+static void
+rejudge(struct gossip *g, struct gossip_member *m, uint64_t now,
+    struct gossip_out *o)
+{
+	enum gossip_state	s = judge(g, m, now), from = m->state;
+
+	if (s == from)
+		return;
+	m->state = s;
+	m->state_ms = now;
+	out_change(o, m, from);
+}
+
+/* Whether version (inc, hb) is newer than the member's. */
+static int
+newer(const struct gossip_entry *a, const struct gossip_entry *b)
+{
+	if (a->incarnation != b->incarnation)
+		return a->incarnation > b->incarnation;
+	if (a->heartbeat != b->heartbeat)
+		return a->heartbeat > b->heartbeat;
+	return a->left && !b->left;
+}
+
+/* Copy entry `m` for the wire at `now`. */
+static void
+wire(const struct gossip_member *m, uint64_t now, struct gossip_entry *w)
+{
+	uint64_t	age = gossip_age(m, now);
+
+	*w = m->e;
+	w->age_ms = age > UINT32_MAX ? UINT32_MAX : (uint32_t)age;
+}
+
+/*
+ * A digest for the member at `to` (SIZE_MAX: a seed): this peer's entry,
+ * then the freshest others (two thirds of the room) and random others for
+ * the rest, so that news spreads first and old entries still get around.
+ * Dead entries are not sent: each peer judges death for itself.
+ */
+static struct gossip_entry *
+digest(struct gossip *g, size_t to, uint64_t now, size_t *np)
+{
+	size_t			 room = (size_t)g->conf.digest_size, k = 0;
+	size_t			 nc = 0, fresh;
+	struct gossip_entry	*d;
+
+	if (g->scratchcap < g->n) {
+		g->scratchcap = g->n;
+		g->scratch = lb_reallocarray(g->scratch, g->scratchcap,
+		    sizeof(*g->scratch));
+	}
+	for (size_t i = 1; i < g->n; i++)
+		if (i != to && g->m[i].state != GOSSIP_DEAD)
+			g->scratch[nc++] = i;
+	d = lb_calloc(room, sizeof(*d));
+	wire(&g->m[0], now, &d[k++]);
+	fresh = (room - 1) - (room - 1) / 3;
+	/* Partial selection sort by born_ms, newest first. */
+	for (size_t j = 0; j < nc && k < 1 + fresh; j++) {
+		size_t best = j;
+		for (size_t i = j + 1; i < nc; i++)
+			if (g->m[g->scratch[i]].born_ms >
+			    g->m[g->scratch[best]].born_ms)
+				best = i;
+		size_t t = g->scratch[j];
+		g->scratch[j] = g->scratch[best];
+		g->scratch[best] = t;
+		wire(&g->m[g->scratch[j]], now, &d[k++]);
+	}
+	/* Random picks from what the sort left. */
+	for (size_t j = k - 1; j < nc && k < room; j++) {
+		size_t r = j + lb_rng_below(&g->rng, (uint32_t)(nc - j));
+		size_t t = g->scratch[j];
+		g->scratch[j] = g->scratch[r];
+		g->scratch[r] = t;
+		wire(&g->m[g->scratch[j]], now, &d[k++]);
+	}
+	*np = k;
+	return d;
+}
+
+/* A random member index in `want` states other than self; 0 if none. */
+static size_t
+pick(struct gossip *g, int want_dead)
+{
+	size_t	nc = 0, choice;
+
+	for (size_t i = 1; i < g->n; i++) {
+		int dead = g->m[i].state == GOSSIP_DEAD;
+		if (g->m[i].state != GOSSIP_LEFT && dead == want_dead)
+			nc++;
+	}
+	if (nc == 0)
+		return 0;
+	choice = lb_rng_below(&g->rng, (uint32_t)nc);
+	for (size_t i = 1; i < g->n; i++) {
+		int dead = g->m[i].state == GOSSIP_DEAD;
+		if (g->m[i].state != GOSSIP_LEFT && dead == want_dead &&
+		    choice-- == 0)
+			return i;
+	}
+	return 0;
+}
+
+void
+gossip_tick(struct gossip *g, uint64_t now, struct gossip_out *o)
+{
+	struct gossip_member	*self = &g->m[0];
+	struct gossip_entry	*d;
+	size_t			 i, to, n;
+	const char		*addr = NULL;
+	int			 seed_turn;
+
+	g->rounds++;
+	if (self->e.left)
+		return;
+	self->e.heartbeat++;
+	self->born_ms = now;
+	/* Judge ages, and forget what has been dead or gone long enough. */
+	for (i = 1; i < g->n; ) {
+		struct gossip_member *m = &g->m[i];
+		rejudge(g, m, now, o);
+		if ((m->state == GOSSIP_DEAD || m->state == GOSSIP_LEFT) &&
+		    now - m->state_ms >= (uint64_t)g->conf.forget_ms) {
+			g->m[i] = g->m[--g->n];
+			continue;
+		}
+		i++;
+	}
+	/*
+	 * One live peer at random; now and then a seed instead (to heal a
+	 * partition) or a dead peer (it may be back); a seed when no one
+	 * else is known.
+	 */
+	seed_turn = g->conf.seed_every > 0 &&
+	    lb_rng_below(&g->rng, (uint32_t)g->conf.seed_every) == 0;
+	to = pick(g, 0);
+	if (seed_turn || to == 0) {
+		size_t dead = pick(g, 1);
+		if (g->nseeds > 0 && (to == 0 || dead == 0 ||
+		    lb_rng_below(&g->rng, 2) == 0)) {
+			addr = g->seeds[lb_rng_below(&g->rng,
+			    (uint32_t)g->nseeds)];
+			to = SIZE_MAX;
+		} else if (dead != 0)
+			to = dead;
+	}
+	if (to == 0)
+		return;
+	if (addr == NULL)
+		addr = g->m[to].e.addr;
+	d = digest(g, to, now, &n);
+	out_msg(o, addr, 1, d, n);
+}
+
+/* Merge one entry heard at `now`. */
+static void
+merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
+    struct gossip_out *o)
+{
+	struct gossip_member	*m;
+	uint64_t		 born;
+
+	if (e->id[0] == '\0' || e->addr[0] == '\0')
+		return;
+	born = e->age_ms >= now ? 0 : now - e->age_ms;
+	if ((m = find(g, e->id)) == NULL) {
+		/* Stale news of an unknown (or forgotten) member: ignore. */
+		if (e->age_ms >= (uint32_t)g->conf.dead_ms && !e->left)
+			return;
+		if (g->n == g->cap) {
+			g->cap *= 2;
+			g->m = lb_reallocarray(g->m, g->cap, sizeof(*g->m));
+		}
+		m = &g->m[g->n++];
+		memset(m, 0, sizeof(*m));
+		m->e = *e;
+		m->e.age_ms = 0;
+		m->born_ms = born;
+		m->state = judge(g, m, now);
+		m->state_ms = now;
+		out_change(o, m, m->state);
+		return;
+	}
+	if (m->self) {
+		/*
+		 * Someone holds a version of this peer at least as new as
+		 * its own, from an earlier life: rise above it.
+		 */
+		if (e->incarnation > m->e.incarnation ||
+		    (e->incarnation == m->e.incarnation &&
+		    e->heartbeat > m->e.heartbeat && !m->e.left)) {
+			m->e.incarnation = e->incarnation + 1;
+			m->e.heartbeat = 0;
+		}
+		return;
+	}
+	if (!newer(e, &m->e))
+		return;
+	m->e = *e;
+	m->e.age_ms = 0;
+	if (born > m->born_ms || e->left)
+		m->born_ms = born;
+	rejudge(g, m, now, o);
+}
+
+void
+gossip_recv(struct gossip *g, uint64_t now, const char *from,
+    const struct gossip_entry *entries, size_t n, int want_reply,
+    struct gossip_out *o)
+{
+	struct gossip_member	*m;
+	struct gossip_entry	*d;
+	size_t			 dn;
+
+	for (size_t i = 0; i < n; i++)
+		merge(g, now, &entries[i], o);
+	if (!want_reply || g->m[0].e.left || (m = find(g, from)) == NULL ||
+	    m->self || m->state == GOSSIP_LEFT)
+		return;
+	d = digest(g, (size_t)(m - g->m), now, &dn);
+	out_msg(o, m->e.addr, 0, d, dn);
+}
+
+void
+gossip_set_load(struct gossip *g, uint32_t load)
+{
+	if (g->m[0].e.load == load)
+		return;
+	g->m[0].e.load = load;
+	g->m[0].e.heartbeat++;
+}
+
+void
+gossip_leave(struct gossip *g, uint64_t now, int fanout, struct gossip_out *o)
+{
+	struct gossip_member	*self = &g->m[0];
+	struct gossip_entry	*d;
+	size_t			 nc = 0;
+
+	self->e.left = 1;
+	self->e.heartbeat++;
+	self->born_ms = now;
+	self->state = GOSSIP_LEFT;
+	self->state_ms = now;
+	/* Distinct live peers, chosen at random. */
+	if (g->scratchcap < g->n) {
+		g->scratchcap = g->n;
+		g->scratch = lb_reallocarray(g->scratch, g->scratchcap,
+		    sizeof(*g->scratch));
+	}
+	for (size_t i = 1; i < g->n; i++)
+		if (g->m[i].state == GOSSIP_ALIVE ||
+		    g->m[i].state == GOSSIP_SUSPECT)
+			g->scratch[nc++] = i;
+	for (size_t j = 0; j < nc && j < (size_t)fanout; j++) {
+		size_t r = j + lb_rng_below(&g->rng, (uint32_t)(nc - j));
+		size_t t = g->scratch[j];
+		g->scratch[j] = g->scratch[r];
+		g->scratch[r] = t;
+		d = lb_calloc(1, sizeof(*d));
+		wire(self, now, d);
+		out_msg(o, g->m[g->scratch[j]].e.addr, 0, d, 1);
+	}
+}

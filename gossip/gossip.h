@@ -1,0 +1,113 @@
+/*
+ * gossip.h - membership, load vector and failure detection, without I/O.
+ *
+ * A state machine: the shell feeds it the time, the gossip it receives and
+ * its own load; it returns the digests to send and the changes it saw.  It
+ * never reads a clock, a socket or a process, so tests drive it with a fake
+ * clock and a seeded generator, and a simulator can run thousands of them.
+ *
+ * Every member's entry is versioned by (incarnation, heartbeat): the larger
+ * wins.  Each entry travels with its age, the time since its origin made
+ * that version, summed over the hops; the receiver keeps born = now - age.
+ * A member whose freshest news is older than suspect_ms is suspect, older
+ * than dead_ms dead; suspicion is each peer's own judgement and is never
+ * gossiped, so a peer is never declared dead by hearsay.  Dead and left
+ * entries stay forget_ms, and news older than dead_ms never creates an
+ * entry, so stale gossip cannot bring a dead peer back.
+ */
+#ifndef LB_GOSSIP_H
+#define LB_GOSSIP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "src/conf.h"
+#include "src/util.h"
+
+#define GOSSIP_ATTRS_MAX	256
+
+enum gossip_state {
+	GOSSIP_ALIVE = 0,	/* fresh news within suspect_ms */
+	GOSSIP_SUSPECT,		/* no fresh news for suspect_ms */
+	GOSSIP_DEAD,		/* no fresh news for dead_ms */
+	GOSSIP_LEFT		/* said it was leaving */
+};
+
+/* One member's entry as it travels. */
+struct gossip_entry {
+	char		id[LB_ID_MAX];
+	char		addr[LB_ADDR_MAX];
+	uint64_t	incarnation;
+	uint64_t	heartbeat;
+	int		left;		/* this version says it left */
+	uint32_t	age_ms;		/* on the wire: time since made */
+	uint32_t	load;
+	uint32_t	slots;
+	char		attrs[GOSSIP_ATTRS_MAX];	/* comma-separated */
+};
+
+/* What this peer knows of a member. */
+struct gossip_member {
+	struct gossip_entry	e;
+	enum gossip_state	state;
+	uint64_t		born_ms;	/* local time the version was made */
+	uint64_t		state_ms;	/* local time of the last state change */
+	int			self;
+};
+
+/* A digest to send. */
+struct gossip_msg {
+	char			 to[LB_ADDR_MAX];
+	int			 want_reply;
+	size_t			 n;
+	struct gossip_entry	*entries;
+};
+
+/* A member changed state (for the log). */
+struct gossip_change {
+	char			id[LB_ID_MAX];
+	enum gossip_state	from, to;	/* from == to: a new member */
+	uint64_t		incarnation;
+};
+
+/* The actions of one call.  Reset it between calls. */
+struct gossip_out {
+	struct gossip_msg	*msgs;
+	size_t			 nmsgs, capmsgs;
+	struct gossip_change	*changes;
+	size_t			 nchanges, capchanges;
+};
+
+struct gossip;
+
+/* A core for `self` (its id, addr, incarnation, slots, attrs). */
+struct gossip	*gossip_new(const struct lb_gossip_conf *,
+		    const struct gossip_entry *self, uint64_t now,
+		    uint64_t seed);
+void		 gossip_free(struct gossip *);
+/* Addresses to join through; the peer's own address is skipped. */
+void		 gossip_add_seed(struct gossip *, const char *addr);
+
+/* One gossip round: judge ages, forget, send a digest to one peer. */
+void		 gossip_tick(struct gossip *, uint64_t now, struct gossip_out *);
+/* A digest arrived from `from` (the envelope's sender). */
+void		 gossip_recv(struct gossip *, uint64_t now, const char *from,
+		    const struct gossip_entry *, size_t n, int want_reply,
+		    struct gossip_out *);
+/* Set this peer's load; a change makes a new version to spread. */
+void		 gossip_set_load(struct gossip *, uint32_t load);
+/* This peer leaves: say so to up to `fanout` live peers. */
+void		 gossip_leave(struct gossip *, uint64_t now, int fanout,
+		    struct gossip_out *);
+
+/* The members, this peer first; valid until the next call that changes it. */
+const struct gossip_member *gossip_members(const struct gossip *, size_t *n);
+const struct gossip_member *gossip_find(const struct gossip *, const char *id);
+/* The age of a member's freshest news at `now`. */
+uint64_t	 gossip_age(const struct gossip_member *, uint64_t now);
+const char	*gossip_state_name(enum gossip_state);
+
+void		 gossip_out_reset(struct gossip_out *);
+void		 gossip_out_free(struct gossip_out *);
+
+#endif

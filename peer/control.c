@@ -1,0 +1,304 @@
+/*
+ * control.c - the control API: NN_REP on ipc://control, for lbctl and task
+ * processes.  The socket file admits only its owner (and control_group).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nanomsg/nn.h>
+#include <nanomsg/reqrep.h>
+
+#include "peer.h"
+#include "src/client.h"
+
+struct ctl {
+	int		 sock;
+	struct event	*ev;
+	char		*path;
+};
+
+static void
+ctl_status(struct peer *p, Lb__CtlReply *r)
+{
+	Lb__CtlStatus			*s = lb_calloc(1, sizeof(*s));
+	Lb__Counters			*c = lb_calloc(1, sizeof(*c));
+	const struct gossip_member	*m;
+	size_t				 n;
+
+	lb__ctl_status__init(s);
+	lb__counters__init(c);
+	s->id = p->conf.id;
+	s->cluster = p->conf.cluster;
+	s->listen = p->conf.listen;
+	s->advertise = p->conf.advertise;
+	s->version = (char *)PACKAGE_VERSION;
+	s->incarnation = p->incarnation;
+	s->uptime_ms = lb_mono_ms() - p->started_ms;
+	s->gossip_interval_ms = (uint32_t)p->conf.gossip.interval_ms;
+	m = gossip_members(p->gossip, &n);
+	s->load = m[0].e.load;
+	s->slots = m[0].e.slots;
+	for (size_t i = 0; i < n; i++)
+		switch (m[i].state) {
+		case GOSSIP_ALIVE: s->alive++; break;
+		case GOSSIP_SUSPECT: s->suspect++; break;
+		case GOSSIP_DEAD: s->dead++; break;
+		case GOSSIP_LEFT: s->left++; break;
+		}
+	s->authenticated = p->authenticated;
+	c->rx_msgs = p->counters.rx_msgs;
+	c->rx_bytes = p->counters.rx_bytes;
+	c->tx_msgs = p->counters.tx_msgs;
+	c->tx_bytes = p->counters.tx_bytes;
+	c->tx_drop = p->counters.tx_drop;
+	c->drop_size = p->counters.drop[ENV_DROP_SIZE];
+	c->drop_auth = p->counters.drop[ENV_DROP_AUTH];
+	c->drop_decode = p->counters.drop[ENV_DROP_DECODE];
+	c->drop_version = p->counters.drop[ENV_DROP_VERSION];
+	c->drop_cluster = p->counters.drop[ENV_DROP_CLUSTER];
+	c->drop_replay = p->counters.drop[ENV_DROP_REPLAY];
+	s->counters = c;
+	r->rep_case = LB__CTL_REPLY__REP_STATUS;
+	r->status = s;
+}
+
+static void
+ctl_peers(struct peer *p, Lb__CtlReply *r)
+{
+	Lb__CtlPeers			*ps = lb_calloc(1, sizeof(*ps));
+	const struct gossip_member	*m;
+	uint64_t			 now = lb_mono_ms();
+	size_t				 n;
+
+	lb__ctl_peers__init(ps);
+	m = gossip_members(p->gossip, &n);
+	ps->peers = lb_calloc(n, sizeof(*ps->peers));
+	ps->n_peers = n;
+	for (size_t i = 0; i < n; i++) {
+		Lb__CtlPeer *cp = lb_calloc(1, sizeof(*cp));
+		char *s, *tok, *save = NULL;
+
+		lb__ctl_peer__init(cp);
+		cp->id = lb_strdup(m[i].e.id);
+		cp->addr = lb_strdup(m[i].e.addr);
+		cp->state = (char *)gossip_state_name(m[i].state);
+		cp->incarnation = m[i].e.incarnation;
+		cp->heartbeat = m[i].e.heartbeat;
+		cp->load = m[i].e.load;
+		cp->slots = m[i].e.slots;
+		cp->age_ms = m[i].self ? 0 : gossip_age(&m[i], now);
+		cp->self = m[i].self;
+		s = lb_strdup(m[i].e.attrs);
+		for (tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL,
+		    ",", &save)) {
+			cp->attributes = lb_reallocarray(cp->attributes,
+			    cp->n_attributes + 1, sizeof(char *));
+			cp->attributes[cp->n_attributes++] = lb_strdup(tok);
+		}
+		free(s);
+		ps->peers[i] = cp;
+	}
+	r->rep_case = LB__CTL_REPLY__REP_PEERS;
+	r->peers = ps;
+}
+
+/* Free what ctl_status / ctl_peers allocated (strings there are borrowed). */
+static void
+ctl_reply_free(Lb__CtlReply *r)
+{
+	if (r->rep_case == LB__CTL_REPLY__REP_STATUS) {
+		free(r->status->counters);
+		free(r->status);
+	} else if (r->rep_case == LB__CTL_REPLY__REP_PEERS) {
+		for (size_t i = 0; i < r->peers->n_peers; i++) {
+			Lb__CtlPeer *cp = r->peers->peers[i];
+			free(cp->id);
+			free(cp->addr);
+			for (size_t j = 0; j < cp->n_attributes; j++)
+				free(cp->attributes[j]);
+			free(cp->attributes);
+			free(cp);
+		}
+		free(r->peers->peers);
+		free(r->peers);
+	}
+}
+
+static void
+ctl_handle(struct peer *p, const Lb__CtlRequest *req, Lb__CtlReply *r)
+{
+	switch (req->req_case) {
+	case LB__CTL_REQUEST__REQ_STATUS:
+		ctl_status(p, r);
+		break;
+	case LB__CTL_REQUEST__REQ_PEERS:
+		ctl_peers(p, r);
+		break;
+	default:
+		r->code = 1;
+		r->error = (char *)"unknown request (is lbctl newer than "
+		    "this lbpeer?)";
+		break;
+	}
+}
+
+static void
+ctl_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct peer	*p = arg;
+	struct ctl	*c = p->ctl;
+	Lb__CtlRequest	*req;
+	Lb__CtlReply	 rep = LB__CTL_REPLY__INIT;
+	void		*buf;
+	uint8_t		*out;
+	size_t		 len;
+	int		 n;
+
+	for (;;) {
+		n = nn_recv(c->sock, &buf, NN_MSG, NN_DONTWAIT);
+		if (n < 0) {
+			if (nn_errno() != EAGAIN)
+				log_warnx("control: %s", nn_strerror(nn_errno()));
+			return;
+		}
+		req = lb__ctl_request__unpack(NULL, (size_t)n, buf);
+		nn_freemsg(buf);
+		lb__ctl_reply__init(&rep);
+		if (req == NULL) {
+			rep.code = 1;
+			rep.error = (char *)"request does not decode";
+		} else {
+			ctl_handle(p, req, &rep);
+			lb__ctl_request__free_unpacked(req, NULL);
+		}
+		len = lb__ctl_reply__get_packed_size(&rep);
+		out = lb_calloc(1, len);
+		lb__ctl_reply__pack(&rep, out);
+		if (nn_send(c->sock, out, len, NN_DONTWAIT) < 0)
+			log_warnx("control reply: %s", nn_strerror(nn_errno()));
+		free(out);
+		ctl_reply_free(&rep);
+	}
+}
+
+int
+ctl_open(struct peer *p, char **cause)
+{
+	struct ctl	*c;
+	struct group	*gr = NULL;
+	char		*url, *dir, *slash;
+	mode_t		 old;
+	int		 fd;
+	size_t		 fdsz = sizeof(fd);
+	struct stat	 st;
+
+	if (p->conf.control_group != NULL &&
+	    (gr = getgrnam(p->conf.control_group)) == NULL) {
+		*cause = lb_printf("control_group %s: no such group",
+		    p->conf.control_group);
+		return -1;
+	}
+	if (strlen(p->conf.control) >= 100) {
+		*cause = lb_printf("control %s: path too long for a socket",
+		    p->conf.control);
+		return -1;
+	}
+	/* The directory must exist and be writable; make it if it is missing. */
+	dir = lb_strdup(p->conf.control);
+	if ((slash = strrchr(dir, '/')) != NULL) {
+		*slash = '\0';
+		if (*dir != '\0' && stat(dir, &st) == -1 &&
+		    mkdir(dir, 0755) == -1) {
+			*cause = lb_printf("control %s: cannot create %s: %s",
+			    p->conf.control, dir, strerror(errno));
+			free(dir);
+			return -1;
+		}
+		if (access(*dir ? dir : "/", W_OK) == -1) {
+			*cause = lb_printf("control %s: %s is not writable: %s",
+			    p->conf.control, *dir ? dir : "/", strerror(errno));
+			free(dir);
+			return -1;
+		}
+	}
+	free(dir);
+	/* A live peer on the same socket: refuse rather than steal it. */
+	if (stat(p->conf.control, &st) == 0) {
+		Lb__CtlRequest	 req = LB__CTL_REQUEST__INIT;
+		Lb__CtlStatusReq sr = LB__CTL_STATUS_REQ__INIT;
+		Lb__CtlReply	*rep;
+		char		*why;
+
+		req.req_case = LB__CTL_REQUEST__REQ_STATUS;
+		req.status = &sr;
+		if (S_ISSOCK(st.st_mode) && lbc_call(p->conf.control, &req,
+		    &rep, 300, &why) == LBC_OK) {
+			lb__ctl_reply__free_unpacked(rep, NULL);
+			*cause = lb_printf("control %s: another lbpeer is "
+			    "running there", p->conf.control);
+			return -1;
+		}
+		if (!S_ISSOCK(st.st_mode)) {
+			*cause = lb_printf("control %s: exists and is not a "
+			    "socket", p->conf.control);
+			return -1;
+		}
+		free(why);
+		unlink(p->conf.control);
+	}
+	c = lb_calloc(1, sizeof(*c));
+	if ((c->sock = nn_socket(AF_SP, NN_REP)) < 0) {
+		*cause = lb_printf("nn_socket: %s", nn_strerror(nn_errno()));
+		free(c);
+		return -1;
+	}
+	url = lb_printf("ipc://%s", p->conf.control);
+	old = umask(gr != NULL ? 0007 : 0077);
+	if (nn_bind(c->sock, url) < 0) {
+		umask(old);
+		*cause = lb_printf("control %s: %s", p->conf.control,
+		    nn_strerror(nn_errno()));
+		free(url);
+		nn_close(c->sock);
+		free(c);
+		return -1;
+	}
+	umask(old);
+	free(url);
+	if (gr != NULL && chown(p->conf.control, (uid_t)-1, gr->gr_gid) == -1)
+		log_warn("control %s: chown to group %s", p->conf.control,
+		    p->conf.control_group);
+	chmod(p->conf.control, gr != NULL ? 0660 : 0600);
+	if (nn_getsockopt(c->sock, NN_SOL_SOCKET, NN_RCVFD, &fd, &fdsz) < 0) {
+		*cause = lb_printf("NN_RCVFD: %s", nn_strerror(nn_errno()));
+		nn_close(c->sock);
+		free(c);
+		return -1;
+	}
+	c->path = lb_strdup(p->conf.control);
+	c->ev = event_new(p->base, fd, EV_READ | EV_PERSIST, ctl_cb, p);
+	event_add(c->ev, NULL);
+	p->ctl = c;
+	return 0;
+}
+
+void
+ctl_close(struct peer *p)
+{
+	struct ctl	*c = p->ctl;
+
+	if (c == NULL)
+		return;
+	event_free(c->ev);
+	nn_close(c->sock);
+	unlink(c->path);
+	free(c->path);
+	free(c);
+	p->ctl = NULL;
+}

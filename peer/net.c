@@ -1,0 +1,215 @@
+/*
+ * net.c - peer-to-peer transport: one NN_PULL bound on `listen`, one NN_PUSH
+ * per peer address.  Every datagram is sealed and opened by envelope.c; what
+ * fails is dropped, counted and logged (rate limited), never acted upon.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nanomsg/nn.h>
+#include <nanomsg/pipeline.h>
+
+#include "peer.h"
+
+#define NET_DRAIN_MAX	1024	/* datagrams per wake-up, then yield */
+
+struct net_conn {
+	char		addr[LB_ADDR_MAX];
+	int		sock;
+	uint64_t	used_ms;
+};
+
+struct net {
+	int			 pull;
+	struct event		*rx_ev;
+	struct net_conn		*conns;
+	size_t			 nconns, capconns;
+	struct log_limit	 droplog;
+};
+
+static void
+net_dispatch(struct peer *p, const Lb__Envelope *e)
+{
+	Lb__PeerMsg	*m;
+
+	m = lb__peer_msg__unpack(NULL, e->body.len, e->body.data);
+	if (m == NULL) {
+		p->counters.drop[ENV_DROP_DECODE]++;
+		return;
+	}
+	switch (m->body_case) {
+	case LB__PEER_MSG__BODY_GOSSIP:
+		members_recv(p, e->sender, m->gossip);
+		break;
+	default:
+		p->counters.drop[ENV_DROP_DECODE]++;
+		break;
+	}
+	lb__peer_msg__free_unpacked(m, NULL);
+}
+
+/* NN_RCVFD is level-triggered: drain with NN_DONTWAIT until EAGAIN. */
+static void
+net_rx_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct peer		*p = arg;
+	struct net		*n = p->net;
+	void			*buf;
+	Lb__Envelope		*e;
+	enum env_verdict	 v;
+	unsigned		 supp;
+	int			 len;
+
+	for (int i = 0; i < NET_DRAIN_MAX; i++) {
+		len = nn_recv(n->pull, &buf, NN_MSG, NN_DONTWAIT);
+		if (len < 0) {
+			if (nn_errno() != EAGAIN)
+				log_warnx("receive: %s", nn_strerror(nn_errno()));
+			return;
+		}
+		p->counters.rx_msgs++;
+		p->counters.rx_bytes += (uint64_t)len;
+		v = env_open(&p->env, lb_wall_ms(), buf, (size_t)len, &e);
+		nn_freemsg(buf);
+		if (v != ENV_OK) {
+			p->counters.drop[v]++;
+			if (log_limit_ok(&n->droplog, (long long)(lb_mono_ms() /
+			    1000), &supp))
+				log_warnx("dropped a %d-byte message: %s%s", len,
+				    env_verdict_name(v), supp ? " (and more "
+				    "suppressed)" : "");
+			continue;
+		}
+		net_dispatch(p, e);
+		lb__envelope__free_unpacked(e, NULL);
+	}
+}
+
+int
+net_open(struct peer *p, char **cause)
+{
+	struct net	*n = lb_calloc(1, sizeof(*n));
+	int		 fd, max;
+	size_t		 fdsz = sizeof(fd);
+
+	if ((n->pull = nn_socket(AF_SP, NN_PULL)) < 0) {
+		*cause = lb_printf("nn_socket: %s", nn_strerror(nn_errno()));
+		free(n);
+		return -1;
+	}
+	/* The largest message we take, set explicitly (see DESIGN). */
+	max = p->conf.message_max_kb * 1024 + 4096;
+	nn_setsockopt(n->pull, NN_SOL_SOCKET, NN_RCVMAXSIZE, &max, sizeof(max));
+	if (nn_bind(n->pull, p->conf.listen) < 0) {
+		*cause = lb_printf("listen %s: %s", p->conf.listen,
+		    nn_strerror(nn_errno()));
+		nn_close(n->pull);
+		free(n);
+		return -1;
+	}
+	if (nn_getsockopt(n->pull, NN_SOL_SOCKET, NN_RCVFD, &fd, &fdsz) < 0) {
+		*cause = lb_printf("NN_RCVFD: %s", nn_strerror(nn_errno()));
+		nn_close(n->pull);
+		free(n);
+		return -1;
+	}
+	n->rx_ev = event_new(p->base, fd, EV_READ | EV_PERSIST, net_rx_cb, p);
+	event_add(n->rx_ev, NULL);
+	p->net = n;
+	return 0;
+}
+
+static struct net_conn *
+net_conn(struct peer *p, const char *addr)
+{
+	struct net	*n = p->net;
+	struct net_conn	*c;
+	int		 s, zero = 0;
+
+	for (size_t i = 0; i < n->nconns; i++)
+		if (strcmp(n->conns[i].addr, addr) == 0)
+			return &n->conns[i];
+	if ((s = nn_socket(AF_SP, NN_PUSH)) < 0) {
+		log_warnx("nn_socket: %s", nn_strerror(nn_errno()));
+		return NULL;
+	}
+	nn_setsockopt(s, NN_SOL_SOCKET, NN_LINGER, &zero, sizeof(zero));
+	if (nn_connect(s, addr) < 0) {
+		log_warnx("connect %s: %s", addr, nn_strerror(nn_errno()));
+		nn_close(s);
+		return NULL;
+	}
+	if (n->nconns == n->capconns) {
+		n->capconns = n->capconns ? 2 * n->capconns : 16;
+		n->conns = lb_reallocarray(n->conns, n->capconns,
+		    sizeof(*n->conns));
+	}
+	c = &n->conns[n->nconns++];
+	lb_strlcpy(c->addr, addr, sizeof(c->addr));
+	c->sock = s;
+	c->used_ms = lb_mono_ms();
+	log_debug("connected to %s", addr);
+	return c;
+}
+
+void
+net_send(struct peer *p, const char *addr, const Lb__PeerMsg *m)
+{
+	struct net_conn	*c;
+	uint8_t		*body, *out;
+	size_t		 blen, olen;
+
+	if ((c = net_conn(p, addr)) == NULL)
+		return;
+	c->used_ms = lb_mono_ms();
+	blen = lb__peer_msg__get_packed_size(m);
+	body = lb_calloc(1, blen);
+	lb__peer_msg__pack(m, body);
+	env_seal(&p->env, lb_wall_ms(), body, blen, &out, &olen);
+	free(body);
+	/* Lossy by design: nn_send on PUSH is no delivery (see DESIGN). */
+	if (nn_send(c->sock, out, olen, NN_DONTWAIT) < 0)
+		p->counters.tx_drop++;
+	else {
+		p->counters.tx_msgs++;
+		p->counters.tx_bytes += olen;
+	}
+	free(out);
+}
+
+void
+net_reap(struct peer *p, uint64_t idle_ms)
+{
+	struct net	*n = p->net;
+	uint64_t	 now = lb_mono_ms();
+
+	for (size_t i = 0; i < n->nconns; ) {
+		if (now - n->conns[i].used_ms > idle_ms) {
+			log_debug("closing idle connection to %s",
+			    n->conns[i].addr);
+			nn_close(n->conns[i].sock);
+			n->conns[i] = n->conns[--n->nconns];
+			continue;
+		}
+		i++;
+	}
+}
+
+void
+net_close(struct peer *p)
+{
+	struct net	*n = p->net;
+
+	if (n == NULL)
+		return;
+	for (size_t i = 0; i < n->nconns; i++)
+		nn_close(n->conns[i].sock);
+	free(n->conns);
+	event_free(n->rx_ev);
+	nn_close(n->pull);
+	free(n);
+	p->net = NULL;
+}

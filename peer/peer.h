@@ -1,0 +1,65 @@
+/* peer.h - the lbpeer daemon: the I/O shell around the cores. */
+#ifndef LB_PEER_H
+#define LB_PEER_H
+
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "src/conf.h"
+#include "src/envelope.h"
+#include "src/lbpeer.pb-c.h"
+#include "src/log.h"
+#include "src/util.h"
+#include "gossip/gossip.h"
+
+/* Counters of traffic, as `lbctl status` shows them. */
+struct peer_counters {
+	uint64_t	rx_msgs, rx_bytes, tx_msgs, tx_bytes, tx_drop;
+	uint64_t	drop[ENV_NVERDICTS];	/* by env_verdict */
+};
+
+struct net;
+struct ctl;
+
+struct peer {
+	struct lb_conf		 conf;
+	struct event_base	*base;
+	struct env_ctx		 env;
+	int			 authenticated;	/* a cluster key is in use */
+	uint64_t		 incarnation;
+	uint64_t		 started_ms;	/* monotonic */
+	struct lb_rng		 rng;
+	struct peer_counters	 counters;
+	struct net		*net;
+	struct ctl		*ctl;
+	struct gossip		*gossip;
+	struct gossip_out	 gout;
+	struct event		*gossip_ev;
+	struct event		*sig_ev[3];
+	struct event		*exit_ev;
+	int			 leaving;
+};
+
+/* net.c: the peer-to-peer transport (NN_PULL in, one NN_PUSH per peer). */
+int	 net_open(struct peer *, char **cause);
+void	 net_close(struct peer *);
+/* Seal a PeerMsg and send it to addr; lossy (the protocols retry). */
+void	 net_send(struct peer *, const char *addr, const Lb__PeerMsg *);
+/* Close push sockets unused for idle_ms. */
+void	 net_reap(struct peer *, uint64_t idle_ms);
+
+/* control.c: the control API on the ipc:// socket. */
+int	 ctl_open(struct peer *, char **cause);
+void	 ctl_close(struct peer *);
+
+/* members.c: the shell around the gossip core. */
+void	 members_start(struct peer *);
+void	 members_recv(struct peer *, const char *from, const Lb__Gossip *);
+void	 members_leave(struct peer *);
+void	 members_stop(struct peer *);
+
+/* state.c: state_dir. */
+int	 state_open(struct peer *, char **cause);
+
+#endif

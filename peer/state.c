@@ -1,0 +1,100 @@
+/* state.c - the peer's state_dir: made at start, holds the incarnation. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "peer.h"
+
+/* mkdir -p with mode for the last component. */
+static int
+mkdirs(const char *path, mode_t mode, char **cause)
+{
+	char	*p = lb_strdup(path), *s;
+
+	for (s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) == -1 && errno != EEXIST) {
+			*cause = lb_printf("cannot create %s: %s", p,
+			    strerror(errno));
+			free(p);
+			return -1;
+		}
+		*s = '/';
+	}
+	if (mkdir(p, mode) == -1 && errno != EEXIST) {
+		*cause = lb_printf("cannot create %s: %s", p, strerror(errno));
+		free(p);
+		return -1;
+	}
+	free(p);
+	return 0;
+}
+
+/* Write `data` to dir/name atomically (temp file, fsync, rename). */
+static int
+write_atomic(const char *dir, const char *name, const char *data, char **cause)
+{
+	char	*tmp = lb_printf("%s/.%s.tmp", dir, name);
+	char	*dst = lb_printf("%s/%s", dir, name);
+	int	 fd, rc = -1;
+	size_t	 len = strlen(data);
+
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1) {
+		*cause = lb_printf("state_dir %s is not writable: %s", dir,
+		    strerror(errno));
+		goto out;
+	}
+	if (write(fd, data, len) != (ssize_t)len || fsync(fd) == -1) {
+		*cause = lb_printf("%s: %s", tmp, strerror(errno));
+		close(fd);
+		goto out;
+	}
+	close(fd);
+	if (rename(tmp, dst) == -1) {
+		*cause = lb_printf("%s: %s", dst, strerror(errno));
+		goto out;
+	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY)) != -1) {
+		fsync(fd);
+		close(fd);
+	}
+	rc = 0;
+out:
+	free(tmp);
+	free(dst);
+	return rc;
+}
+
+int
+state_open(struct peer *p, char **cause)
+{
+	char		*path, buf[64];
+	FILE		*f;
+	uint64_t	 prev = 0, now = lb_wall_ms();
+
+	if (mkdirs(p->conf.state_dir, 0700, cause) == -1)
+		return -1;
+	path = lb_printf("%s/incarnation", p->conf.state_dir);
+	if ((f = fopen(path, "r")) != NULL) {
+		if (fgets(buf, sizeof(buf), f) != NULL)
+			prev = strtoull(buf, NULL, 10);
+		fclose(f);
+	}
+	free(path);
+	/*
+	 * Higher than any earlier life of this peer: the last one's + 1, and
+	 * the wall clock, in case state_dir was lost.
+	 */
+	p->incarnation = prev + 1 > now ? prev + 1 : now;
+	snprintf(buf, sizeof(buf), "%" PRIu64 "\n", p->incarnation);
+	return write_atomic(p->conf.state_dir, "incarnation", buf, cause);
+}

@@ -1,0 +1,22 @@
+/* client.h - talking to the local peer over its control socket. */
+#ifndef LB_CLIENT_H
+#define LB_CLIENT_H
+
+#include "lbpeer.pb-c.h"
+
+/* What went wrong with a call. */
+enum lbc_status {
+	LBC_OK = 0,		/* a reply arrived (it may still say no) */
+	LBC_UNREACHABLE = -1,	/* no peer answers at that socket */
+	LBC_PROTOCOL = -2	/* something answered, but not a reply */
+};
+
+/*
+ * Send `req` to the peer whose control socket is `path` (a file path, or
+ * ipc://path) and wait at most timeout_ms for the reply.  On LBC_OK *rep is
+ * set (free with lb__ctl_reply__free_unpacked); otherwise *cause says why.
+ */
+enum lbc_status lbc_call(const char *path, const Lb__CtlRequest *req,
+		    Lb__CtlReply **rep, int timeout_ms, char **cause);
+
+#endif

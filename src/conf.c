@@ -1,0 +1,460 @@
+/* conf.c - libconfig parsing and validation, every problem as FILE:LINE. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libconfig.h>
+
+#include "conf.h"
+#include "log.h"
+#include "util.h"
+
+enum spec_type {
+	T_INT,		/* integer within [min, max] */
+	T_BOOL,
+	T_STRING,	/* non-empty string of at most max bytes */
+	T_STRLIST,	/* list or array of strings */
+	T_LOGLEVEL,	/* "error", "warn", "info" or "debug" */
+	T_GROUP		/* a group with its own table */
+};
+
+struct spec {
+	const char		*name;
+	enum spec_type		 type;
+	long			 min, max;
+	size_t			 off;	/* in the struct the group fills */
+	const struct spec	*sub;	/* T_GROUP */
+};
+
+#define END { NULL, 0, 0, 0, 0, NULL }
+
+static const struct spec gossip_spec[] = {
+	{ "interval_ms", T_INT, 10, 600000,
+	    offsetof(struct lb_gossip_conf, interval_ms), NULL },
+	{ "suspect_ms", T_INT, 20, 3600000,
+	    offsetof(struct lb_gossip_conf, suspect_ms), NULL },
+	{ "dead_ms", T_INT, 30, 3600000,
+	    offsetof(struct lb_gossip_conf, dead_ms), NULL },
+	{ "forget_ms", T_INT, 1000, 86400000,
+	    offsetof(struct lb_gossip_conf, forget_ms), NULL },
+	{ "digest_size", T_INT, 2, 1000,
+	    offsetof(struct lb_gossip_conf, digest_size), NULL },
+	{ "seed_every", T_INT, 0, 100000,
+	    offsetof(struct lb_gossip_conf, seed_every), NULL },
+	END
+};
+
+static const struct spec log_spec[] = {
+	{ "level", T_LOGLEVEL, 0, 0, offsetof(struct lb_log_conf, level), NULL },
+	END
+};
+
+static const struct spec top_spec[] = {
+	{ "id", T_STRING, 1, LB_ID_MAX - 1, offsetof(struct lb_conf, id), NULL },
+	{ "cluster", T_STRING, 1, 63, offsetof(struct lb_conf, cluster), NULL },
+	{ "listen", T_STRING, 1, LB_ADDR_MAX - 1,
+	    offsetof(struct lb_conf, listen), NULL },
+	{ "advertise", T_STRING, 1, LB_ADDR_MAX - 1,
+	    offsetof(struct lb_conf, advertise), NULL },
+	{ "control", T_STRING, 1, 100, offsetof(struct lb_conf, control), NULL },
+	{ "control_group", T_STRING, 1, 64,
+	    offsetof(struct lb_conf, control_group), NULL },
+	{ "state_dir", T_STRING, 1, 4000,
+	    offsetof(struct lb_conf, state_dir), NULL },
+	{ "slots", T_INT, 0, 4096, offsetof(struct lb_conf, slots), NULL },
+	{ "attributes", T_STRLIST, 0, 64,
+	    offsetof(struct lb_conf, attributes), NULL },
+	{ "seeds", T_STRLIST, 0, LB_ADDR_MAX - 1,
+	    offsetof(struct lb_conf, seeds), NULL },
+	{ "secret_file", T_STRING, 1, 4000,
+	    offsetof(struct lb_conf, secret_file), NULL },
+	{ "insecure", T_BOOL, 0, 0, offsetof(struct lb_conf, insecure), NULL },
+	{ "message_max_kb", T_INT, 64, 1048576,
+	    offsetof(struct lb_conf, message_max_kb), NULL },
+	{ "replay_window_ms", T_INT, 1000, 3600000,
+	    offsetof(struct lb_conf, replay_window_ms), NULL },
+	{ "gossip", T_GROUP, 0, 0, offsetof(struct lb_conf, gossip),
+	    gossip_spec },
+	{ "log", T_GROUP, 0, 0, offsetof(struct lb_conf, log), log_spec },
+	END
+};
+
+/* The problems found so far. */
+struct errs {
+	const char	 *file;
+	char		**v;
+	size_t		  n;
+};
+
+static void errs_add(struct errs *, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+errs_add(struct errs *e, int line, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		abort();
+	va_end(ap);
+	e->v = lb_reallocarray(e->v, e->n + 1, sizeof(*e->v));
+	e->v[e->n++] = lb_printf("%s:%d: %s", e->file, line > 0 ? line : 1,
+	    msg);
+	free(msg);
+}
+
+void
+lb_conf_defaults(struct lb_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->cluster = lb_strdup("lbpeer");
+	c->listen = lb_strdup("tcp://127.0.0.1:7946");
+	c->control = lb_strdup("/run/lbpeer/control.sock");
+	c->state_dir = lb_strdup("/var/lib/lbpeer");
+	c->slots = 0;
+	c->message_max_kb = 4096;
+	c->replay_window_ms = 120000;
+	c->gossip.interval_ms = 500;
+	c->gossip.suspect_ms = 2500;
+	c->gossip.dead_ms = 5000;
+	c->gossip.forget_ms = 60000;
+	c->gossip.digest_size = 8;
+	c->gossip.seed_every = 20;
+	c->log.level = LOG_LVL_INFO;
+}
+
+static const char *
+type_name(int t)
+{
+	switch (t) {
+	case CONFIG_TYPE_GROUP: return "a group";
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64: return "an integer";
+	case CONFIG_TYPE_FLOAT: return "a number";
+	case CONFIG_TYPE_STRING: return "a string";
+	case CONFIG_TYPE_BOOL: return "a boolean";
+	case CONFIG_TYPE_ARRAY: return "an array";
+	case CONFIG_TYPE_LIST: return "a list";
+	}
+	return "a setting";
+}
+
+static void
+free_strlist(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Read one setting `s` described by `sp` into `base`. */
+static void
+read_setting(struct errs *e, config_setting_t *s, const struct spec *sp,
+    void *base, const char *path)
+{
+	int	 line = config_setting_source_line(s);
+	int	 t = config_setting_type(s);
+	void	*dst = (char *)base + sp->off;
+
+	switch (sp->type) {
+	case T_INT: {
+		long long v;
+
+		if (t != CONFIG_TYPE_INT && t != CONFIG_TYPE_INT64) {
+			errs_add(e, line, "%s must be an integer, not %s", path,
+			    type_name(t));
+			return;
+		}
+		v = config_setting_get_int64(s);
+		if (v < sp->min || v > sp->max) {
+			errs_add(e, line, "%s = %lld is out of range "
+			    "(%ld..%ld)", path, v, sp->min, sp->max);
+			return;
+		}
+		*(int *)dst = (int)v;
+		return;
+	}
+	case T_BOOL:
+		if (t != CONFIG_TYPE_BOOL) {
+			errs_add(e, line, "%s must be true or false, not %s",
+			    path, type_name(t));
+			return;
+		}
+		*(int *)dst = config_setting_get_bool(s);
+		return;
+	case T_STRING:
+	case T_LOGLEVEL: {
+		const char *v;
+
+		if (t != CONFIG_TYPE_STRING) {
+			errs_add(e, line, "%s must be a string, not %s", path,
+			    type_name(t));
+			return;
+		}
+		v = config_setting_get_string(s);
+		if (sp->type == T_LOGLEVEL) {
+			int lvl = log_level_parse(v);
+			if (lvl == -1) {
+				errs_add(e, line, "%s = \"%s\": expected "
+				    "\"error\", \"warn\", \"info\" or \"debug\"",
+				    path, v);
+				return;
+			}
+			*(int *)dst = lvl;
+			return;
+		}
+		if (strlen(v) < (size_t)sp->min || strlen(v) > (size_t)sp->max) {
+			errs_add(e, line, "%s must be 1 to %ld characters long",
+			    path, sp->max);
+			return;
+		}
+		free(*(char **)dst);
+		*(char **)dst = lb_strdup(v);
+		return;
+	}
+	case T_STRLIST: {
+		char	**v;
+		int	  n, bad = 0;
+
+		if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_ARRAY) {
+			errs_add(e, line, "%s must be a list of strings "
+			    "[\"a\", \"b\"], not %s", path, type_name(t));
+			return;
+		}
+		n = config_setting_length(s);
+		v = lb_calloc((size_t)n + 1, sizeof(*v));
+		for (int i = 0; i < n; i++) {
+			config_setting_t *el = config_setting_get_elem(s, i);
+			const char	 *str;
+
+			if (config_setting_type(el) != CONFIG_TYPE_STRING) {
+				errs_add(e, config_setting_source_line(el),
+				    "%s[%d] must be a string, not %s", path, i,
+				    type_name(config_setting_type(el)));
+				bad = 1;
+				continue;
+			}
+			str = config_setting_get_string(el);
+			if (*str == '\0' || strlen(str) > (size_t)sp->max) {
+				errs_add(e, config_setting_source_line(el),
+				    "%s[%d] must be 1 to %ld characters long",
+				    path, i, sp->max);
+				bad = 1;
+				continue;
+			}
+			v[i] = lb_strdup(str);
+		}
+		if (bad) {
+			free_strlist(v, (size_t)n);
+			return;
+		}
+		free_strlist(*(char ***)dst, *(size_t *)((char *)dst +
+		    sizeof(char **)));
+		*(char ***)dst = v;
+		/* The count follows the vector in struct lb_conf. */
+		*(size_t *)((char *)dst + sizeof(char **)) = (size_t)n;
+		return;
+	}
+	case T_GROUP:
+		break;
+	}
+}
+
+/* Read every child of group `g` against table `tab`. */
+static void
+read_group(struct errs *e, config_setting_t *g, const struct spec *tab,
+    void *base, const char *prefix)
+{
+	int	n = config_setting_length(g);
+
+	for (int i = 0; i < n; i++) {
+		config_setting_t	*s = config_setting_get_elem(g, i);
+		const char		*name = config_setting_name(s);
+		const struct spec	*sp;
+		char			*path;
+
+		for (sp = tab; sp->name != NULL; sp++)
+			if (strcmp(sp->name, name) == 0)
+				break;
+		path = prefix ? lb_printf("%s.%s", prefix, name) :
+		    lb_strdup(name);
+		if (sp->name == NULL)
+			errs_add(e, config_setting_source_line(s),
+			    "unknown setting \"%s\"", path);
+		else if (sp->type == T_GROUP) {
+			if (config_setting_type(s) != CONFIG_TYPE_GROUP)
+				errs_add(e, config_setting_source_line(s),
+				    "%s must be a group { ... }, not %s", path,
+				    type_name(config_setting_type(s)));
+			else
+				read_group(e, s, sp->sub,
+				    (char *)base + sp->off, path);
+		} else
+			read_setting(e, s, sp, base, path);
+		free(path);
+	}
+}
+
+/* The line of setting PATH, else of its nearest group, else 1. */
+static int
+line_of(config_t *cf, const char *path)
+{
+	char			*p = lb_strdup(path), *dot;
+	config_setting_t	*s;
+	int			 line = 1;
+
+	for (;;) {
+		if ((s = config_lookup(cf, p)) != NULL) {
+			line = config_setting_source_line(s);
+			break;
+		}
+		if ((dot = strrchr(p, '.')) == NULL)
+			break;
+		*dot = '\0';
+	}
+	free(p);
+	return line > 0 ? line : 1;
+}
+
+/* Checks that involve more than one setting. */
+static void
+check_conf(struct errs *e, config_t *cf, struct lb_conf *c)
+{
+	char	 host[LB_ADDR_MAX], *cause;
+	int	 port, lhost_loop = 1;
+
+	if (c->id == NULL)
+		errs_add(e, 1, "missing setting \"id\" (this node's id, "
+		    "such as id = \"n1\";)");
+	else if (!lb_id_valid(c->id))
+		errs_add(e, line_of(cf, "id"), "id \"%s\": use letters, digits, "
+		    "'-' and '_', starting with a letter or digit", c->id);
+	if (lb_addr_parse(c->listen, host, sizeof(host), &port, &cause) == 0)
+		lhost_loop = lb_host_is_loopback(host);
+	else {
+		errs_add(e, line_of(cf, "listen"), "listen: %s", cause);
+		free(cause);
+	}
+	if (c->advertise != NULL) {
+		if (lb_addr_parse(c->advertise, host, sizeof(host), &port,
+		    &cause) == -1) {
+			errs_add(e, line_of(cf, "advertise"), "advertise: %s",
+			    cause);
+			free(cause);
+		} else if (strcmp(host, "0.0.0.0") == 0 ||
+		    strcmp(host, "::") == 0 || strcmp(host, "*") == 0)
+			errs_add(e, line_of(cf, "advertise"), "advertise must "
+			    "name an address other peers can reach, not %s",
+			    host);
+		else if (!lb_host_is_loopback(host))
+			lhost_loop = 0;
+	} else if (!lhost_loop && lb_addr_parse(c->listen, host,
+	    sizeof(host), &port, &cause) == 0 && (strcmp(host, "0.0.0.0") == 0
+	    || strcmp(host, "::") == 0 || strcmp(host, "*") == 0))
+		errs_add(e, line_of(cf, "listen"), "listen on %s needs "
+		    "\"advertise\", the address other peers use", host);
+	for (size_t i = 0; i < c->nseeds; i++) {
+		if (lb_addr_parse(c->seeds[i], host, sizeof(host), &port,
+		    &cause) == -1) {
+			errs_add(e, line_of(cf, "seeds"), "seeds[%zu]: %s", i,
+			    cause);
+			free(cause);
+		}
+	}
+	for (size_t i = 0; i < c->nattributes; i++)
+		if (!lb_id_valid(c->attributes[i]))
+			errs_add(e, line_of(cf, "attributes"), "attributes[%zu] "
+			    "\"%s\": use letters, digits, '-' and '_'", i,
+			    c->attributes[i]);
+	if (!lhost_loop && c->secret_file == NULL && !c->insecure)
+		errs_add(e, line_of(cf, "listen"), "a routable listen or "
+		    "advertise address needs a cluster key (secret_file), or "
+		    "insecure = true");
+	if (strncmp(c->control, "ipc://", 6) == 0) {
+		char *p = lb_strdup(c->control + 6);
+		free(c->control);
+		c->control = p;
+	}
+	if (c->control[0] == '\0')
+		errs_add(e, line_of(cf, "control"), "control: empty path");
+	if (c->gossip.suspect_ms <= c->gossip.interval_ms)
+		errs_add(e, line_of(cf, "gossip.suspect_ms"), "gossip.suspect_ms "
+		    "(%d) must be larger than gossip.interval_ms (%d)",
+		    c->gossip.suspect_ms, c->gossip.interval_ms);
+	if (c->gossip.dead_ms <= c->gossip.suspect_ms)
+		errs_add(e, line_of(cf, "gossip.dead_ms"), "gossip.dead_ms (%d) "
+		    "must be larger than gossip.suspect_ms (%d)",
+		    c->gossip.dead_ms, c->gossip.suspect_ms);
+	if (c->gossip.forget_ms <= c->gossip.dead_ms)
+		errs_add(e, line_of(cf, "gossip.forget_ms"), "gossip.forget_ms "
+		    "(%d) must be larger than gossip.dead_ms (%d)",
+		    c->gossip.forget_ms, c->gossip.dead_ms);
+}
+
+int
+lb_conf_load(const char *file, struct lb_conf *c, char ***errors,
+    size_t *nerrors)
+{
+	config_t	 cf;
+	struct errs	 e = { file, NULL, 0 };
+	FILE		*fp;
+
+	lb_conf_defaults(c);
+	c->file = lb_strdup(file);
+	if ((fp = fopen(file, "r")) == NULL) {
+		*errors = lb_calloc(1, sizeof(**errors));
+		(*errors)[0] = lb_printf("%s: cannot read: %s", file,
+		    strerror(errno));
+		*nerrors = 1;
+		return -1;
+	}
+	fclose(fp);
+	config_init(&cf);
+	if (config_read_file(&cf, file) != CONFIG_TRUE) {
+		errs_add(&e, config_error_line(&cf), "%s",
+		    config_error_text(&cf));
+		config_destroy(&cf);
+		*errors = e.v;
+		*nerrors = e.n;
+		return -1;
+	}
+	read_group(&e, config_root_setting(&cf), top_spec, c, NULL);
+	check_conf(&e, &cf, c);
+	c->secret_file_line = line_of(&cf, "secret_file");
+	config_destroy(&cf);
+	if (c->advertise == NULL)
+		c->advertise = lb_strdup(c->listen);
+	*errors = e.v;
+	*nerrors = e.n;
+	return e.n == 0 ? 0 : -1;
+}
+
+void
+lb_conf_errors_free(char **errors, size_t n)
+{
+	free_strlist(errors, n);
+}
+
+void
+lb_conf_free(struct lb_conf *c)
+{
+	free(c->file);
+	free(c->id);
+	free(c->cluster);
+	free(c->listen);
+	free(c->advertise);
+	free(c->control);
+	free(c->control_group);
+	free(c->state_dir);
+	free_strlist(c->attributes, c->nattributes);
+	free_strlist(c->seeds, c->nseeds);
+	free(c->secret_file);
+	memset(c, 0, sizeof(*c));
+}

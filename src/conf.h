@@ -1,0 +1,54 @@
+/* conf.h - the peer's configuration: defaults, libconfig parsing, validation. */
+#ifndef LB_CONF_H
+#define LB_CONF_H
+
+#include <stddef.h>
+
+struct lb_gossip_conf {
+	int	interval_ms;	/* between two rounds */
+	int	suspect_ms;	/* news this old: suspect */
+	int	dead_ms;	/* news this old: dead */
+	int	forget_ms;	/* dead or left entries are kept this long */
+	int	digest_size;	/* entries per gossip message, own included */
+	int	seed_every;	/* also gossip to a seed every this many rounds */
+};
+
+struct lb_log_conf {
+	int	level;		/* enum log_level */
+};
+
+struct lb_conf {
+	char	*file;		/* where it was read from */
+	char	*id;
+	char	*cluster;
+	char	*listen;
+	char	*advertise;	/* defaults to listen */
+	char	*control;	/* socket path (without ipc://) */
+	char	*control_group;	/* group admitted to the control socket, or NULL */
+	char	*state_dir;
+	int	 slots;		/* 0 in the file: the number of online CPUs */
+	char	**attributes;
+	size_t	 nattributes;
+	char	**seeds;
+	size_t	 nseeds;
+	char	*secret_file;	/* NULL: no key */
+	int	 secret_file_line;	/* for messages about the key file */
+	int	 insecure;	/* allow a routable address without a key */
+	int	 message_max_kb;	/* largest message received (NN_RCVMAXSIZE) */
+	int	 replay_window_ms;	/* accepted skew of an envelope's send time */
+	struct lb_gossip_conf	gossip;
+	struct lb_log_conf	log;
+};
+
+/* Fill in every default (the id has none). */
+void	lb_conf_defaults(struct lb_conf *);
+/*
+ * Read and validate FILE.  0 when it is good; -1 with every problem found
+ * as "FILE:LINE: message" strings in *errors (free with lb_conf_errors_free).
+ */
+int	lb_conf_load(const char *file, struct lb_conf *, char ***errors,
+	    size_t *nerrors);
+void	lb_conf_errors_free(char **errors, size_t n);
+void	lb_conf_free(struct lb_conf *);
+
+#endif

@@ -1,0 +1,258 @@
+/* util.c - small helpers every part shares. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "util.h"
+
+uint64_t
+lb_mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t
+lb_wall_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void
+lb_rng_seed(struct lb_rng *r, uint64_t seed)
+{
+	/* splitmix64 of the seed, so that small seeds give good states. */
+	uint64_t z = seed + 0x9e3779b97f4a7c15ULL;
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	r->s = z ? z : 0x2545f4914f6cdd1dULL;
+}
+
+uint64_t
+lb_rng_next(struct lb_rng *r)
+{
+	uint64_t x = r->s;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	r->s = x;
+	return x * 0x2545f4914f6cdd1dULL;
+}
+
+uint32_t
+lb_rng_below(struct lb_rng *r, uint32_t n)
+{
+	if (n == 0)
+		return 0;
+	return (uint32_t)((lb_rng_next(r) >> 32) % n);
+}
+
+size_t
+lb_strlcpy(char *dst, const char *src, size_t size)
+{
+	size_t	len = strlen(src);
+
+	if (size > 0) {
+		size_t n = len < size - 1 ? len : size - 1;
+		memcpy(dst, src, n);
+		dst[n] = '\0';
+	}
+	return len;
+}
+
+char *
+lb_printf(const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) == -1)
+		abort();
+	va_end(ap);
+	return s;
+}
+
+void *
+lb_calloc(size_t n, size_t size)
+{
+	void	*p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		abort();
+	return p;
+}
+
+void *
+lb_reallocarray(void *p, size_t n, size_t size)
+{
+	size_t	total;
+
+	if (size != 0 && n > SIZE_MAX / size)
+		abort();
+	total = n * size;
+	p = realloc(p, total != 0 ? total : 1);
+	if (p == NULL)
+		abort();
+	return p;
+}
+
+char *
+lb_strdup(const char *s)
+{
+	char	*d = strdup(s);
+
+	if (d == NULL)
+		abort();
+	return d;
+}
+
+int
+lb_id_valid(const char *id)
+{
+	size_t	len = strlen(id);
+
+	if (len == 0 || len >= LB_ID_MAX || !isalnum((unsigned char)id[0]))
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)id[i]) && id[i] != '_' &&
+		    id[i] != '-')
+			return 0;
+	return 1;
+}
+
+int
+lb_addr_parse(const char *addr, char *host, size_t hostlen, int *port,
+    char **cause)
+{
+	const char	*p, *colon, *end;
+	char		*ep;
+	long		 n;
+	size_t		 hl;
+
+	if (strncmp(addr, "tcp://", 6) != 0) {
+		*cause = lb_printf("address \"%s\" is not tcp://HOST:PORT", addr);
+		return -1;
+	}
+	p = addr + 6;
+	if (*p == '[') {
+		end = strchr(p, ']');
+		if (end == NULL || end[1] != ':') {
+			*cause = lb_printf("address \"%s\": bad IPv6 host", addr);
+			return -1;
+		}
+		hl = (size_t)(end - p - 1);
+		p++;
+		colon = end + 1;
+	} else {
+		colon = strrchr(p, ':');
+		if (colon == NULL) {
+			*cause = lb_printf("address \"%s\" has no port", addr);
+			return -1;
+		}
+		hl = (size_t)(colon - p);
+	}
+	if (hl == 0 || hl >= hostlen) {
+		*cause = lb_printf("address \"%s\": bad host", addr);
+		return -1;
+	}
+	memcpy(host, p, hl);
+	host[hl] = '\0';
+	errno = 0;
+	n = strtol(colon + 1, &ep, 10);
+	if (colon[1] == '\0' || *ep != '\0' || errno != 0 || n < 1 ||
+	    n > 65535) {
+		*cause = lb_printf("address \"%s\": port must be 1..65535",
+		    addr);
+		return -1;
+	}
+	*port = (int)n;
+	return 0;
+}
+
+int
+lb_host_is_loopback(const char *host)
+{
+	if (strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0)
+		return 1;
+	if (strncmp(host, "127.", 4) == 0) {
+		for (const char *p = host + 4; *p; p++)
+			if (!isdigit((unsigned char)*p) && *p != '.')
+				return 0;
+		return 1;
+	}
+	return 0;
+}
+
+int
+lb_key_read(const char *path, unsigned char key[LB_KEY_BYTES], char **cause)
+{
+	char	 buf[256];
+	FILE	*f;
+	size_t	 n, len;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		*cause = lb_printf("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	len = strcspn(buf, "\r\n");
+	if (len != 2 * LB_KEY_BYTES || buf[len + strspn(buf + len, "\r\n")]
+	    != '\0' || sodium_hex2bin(key, LB_KEY_BYTES, buf, len, NULL, NULL,
+	    NULL) != 0) {
+		*cause = lb_printf("%s: not a key (expected %d hex digits; "
+		    "make one with `lbctl keygen FILE`)", path,
+		    2 * LB_KEY_BYTES);
+		return -1;
+	}
+	return 0;
+}
+
+int
+lb_key_write(const char *path, char **cause)
+{
+	unsigned char	key[LB_KEY_BYTES];
+	char		hex[2 * LB_KEY_BYTES + 2];
+	int		fd;
+	size_t		len;
+
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) == -1) {
+		*cause = lb_printf("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	randombytes_buf(key, sizeof(key));
+	sodium_bin2hex(hex, sizeof(hex), key, sizeof(key));
+	sodium_memzero(key, sizeof(key));
+	len = strlen(hex);
+	hex[len++] = '\n';
+	if (write(fd, hex, len) != (ssize_t)len || fsync(fd) == -1) {
+		*cause = lb_printf("%s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	sodium_memzero(hex, sizeof(hex));
+	close(fd);
+	return 0;
+}

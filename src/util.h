@@ -1,0 +1,54 @@
+/* util.h - small helpers every part shares: time, random, strings, addresses, keys. */
+#ifndef LB_UTIL_H
+#define LB_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LB_ID_MAX	64	/* node id, with its NUL */
+#define LB_ADDR_MAX	128	/* nanomsg address, with its NUL */
+#define LB_KEY_BYTES	32	/* cluster key */
+
+/* Monotonic milliseconds: for timers and ages.  (Shell only: cores get `now`.) */
+uint64_t lb_mono_ms(void);
+/* Wall clock, milliseconds since the Unix epoch. */
+uint64_t lb_wall_ms(void);
+
+/* A small seeded generator (xorshift64*), so that cores are deterministic. */
+struct lb_rng {
+	uint64_t	s;
+};
+void	 lb_rng_seed(struct lb_rng *, uint64_t seed);
+uint64_t lb_rng_next(struct lb_rng *);
+/* Uniform in [0, n); 0 when n is 0. */
+uint32_t lb_rng_below(struct lb_rng *, uint32_t n);
+
+size_t	 lb_strlcpy(char *dst, const char *src, size_t size);
+/* asprintf that aborts on memory exhaustion, for error messages. */
+char	*lb_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	*lb_calloc(size_t n, size_t size);
+void	*lb_reallocarray(void *p, size_t n, size_t size);
+char	*lb_strdup(const char *);
+
+/*
+ * A node id: 1..63 characters of [A-Za-z0-9_-], starting with a letter or a
+ * digit (ids appear in task ids "<node>.<seq>", so no dots).
+ */
+int	 lb_id_valid(const char *id);
+
+/*
+ * Parse a peer address "tcp://HOST:PORT" (HOST a name, an IPv4 address or a
+ * bracketed IPv6 address).  0, or -1 with *cause set.
+ */
+int	 lb_addr_parse(const char *addr, char *host, size_t hostlen, int *port,
+	    char **cause);
+/* Whether HOST is a loopback address or name (127/8, ::1, localhost). */
+int	 lb_host_is_loopback(const char *host);
+
+/* Read a key file (64 hex digits, optional trailing newline). 0 or -1. */
+int	 lb_key_read(const char *path, unsigned char key[LB_KEY_BYTES],
+	    char **cause);
+/* Make a new random key file with mode 0600; refuses to overwrite. */
+int	 lb_key_write(const char *path, char **cause);
+
+#endif
