@@ -14,13 +14,26 @@ struct gossip {
 	char			**seeds;
 	size_t			 nseeds;
 	uint64_t		 rounds;
+	size_t			 cursor;	/* for digests: entries in turn */
 	size_t			*scratch;	/* indices, for digests */
 	size_t			 scratchcap;
 };
 
+/* Members this peer would put in a full digest: all but the dead. */
+static uint32_t
+known(const struct gossip *g)
+{
+	uint32_t	k = 0;
+
+	for (size_t i = 0; i < g->n; i++)
+		if (g->m[i].state != GOSSIP_DEAD)
+			k++;
+	return k;
+}
+
 static void
-out_msg(struct gossip_out *o, const char *to, int want_reply,
-    struct gossip_entry *entries, size_t n)
+out_msg(struct gossip *g, struct gossip_out *o, const char *to,
+    int want_reply, struct gossip_entry *entries, size_t n)
 {
 	struct gossip_msg	*msg;
 
@@ -33,6 +46,7 @@ out_msg(struct gossip_out *o, const char *to, int want_reply,
 	msg->want_reply = want_reply;
 	msg->entries = entries;
 	msg->n = n;
+	msg->known = known(g);
 }
 
 static void
@@ -180,6 +194,9 @@ rejudge(struct gossip *g, struct gossip_member *m, uint64_t now,
 {
 	enum gossip_state	s = judge(g, m, now), from = m->state;
 
+	/* Dead stays dead until fresh news: no flapping on stale gossip. */
+	if (from == GOSSIP_DEAD && s == GOSSIP_SUSPECT)
+		s = GOSSIP_DEAD;
 	if (s == from)
 		return;
 	m->state = s;
@@ -208,32 +225,73 @@ wire(const struct gossip_member *m, uint64_t now, struct gossip_entry *w)
 	w->age_ms = age > UINT32_MAX ? UINT32_MAX : (uint32_t)age;
 }
 
+/* Put m[idx] into the digest unless it is already there. */
+static int
+digest_add(struct gossip *g, size_t idx, uint64_t now, struct gossip_entry *d,
+    size_t *k, unsigned char *taken)
+{
+	if (taken[idx])
+		return 0;
+	taken[idx] = 1;
+	wire(&g->m[idx], now, &d[(*k)++]);
+	return 1;
+}
+
 /*
- * A digest for the member at `to` (SIZE_MAX: a seed): this peer's entry,
- * then the freshest others (two thirds of the room) and random others for
- * the rest, so that news spreads first and old entries still get around.
- * Dead entries are not sent: each peer judges death for itself.
+ * A digest for the member at `to` (SIZE_MAX: a seed; 0 with full set: all).
+ * This peer's entry first; then rumours (entries whose load or state changed
+ * lately, each sent a bounded number of times) so that news spreads like an
+ * epidemic; then the freshest entries, which keep heartbeats moving for
+ * failure detection; then entries in turn, so that every entry reaches
+ * everyone in the end.  Dead entries are not sent: each peer judges death
+ * for itself.
  */
 static struct gossip_entry *
-digest(struct gossip *g, size_t to, uint64_t now, size_t *np)
+digest(struct gossip *g, size_t to, uint64_t now, int full, size_t *np)
 {
-	size_t			 room = (size_t)g->conf.digest_size, k = 0;
-	size_t			 nc = 0, fresh;
+	size_t			 room = full ? g->n : (size_t)g->conf.digest_size;
+	size_t			 k = 0, nc = 0, rumours, fresh;
 	struct gossip_entry	*d;
+	unsigned char		*taken;
 
 	if (g->scratchcap < g->n) {
 		g->scratchcap = g->n;
 		g->scratch = lb_reallocarray(g->scratch, g->scratchcap,
 		    sizeof(*g->scratch));
 	}
-	for (size_t i = 1; i < g->n; i++)
-		if (i != to && g->m[i].state != GOSSIP_DEAD)
-			g->scratch[nc++] = i;
+	taken = lb_calloc(g->n, 1);
 	d = lb_calloc(room, sizeof(*d));
-	wire(&g->m[0], now, &d[k++]);
-	fresh = (room - 1) - (room - 1) / 3;
-	/* Partial selection sort by born_ms, newest first. */
-	for (size_t j = 0; j < nc && k < 1 + fresh; j++) {
+	digest_add(g, 0, now, d, &k, taken);
+	for (size_t i = 1; i < g->n; i++) {
+		if (i == to || g->m[i].state == GOSSIP_DEAD)
+			taken[i] = 1;
+		else
+			g->scratch[nc++] = i;
+	}
+	if (full) {
+		for (size_t j = 0; j < nc && k < room; j++)
+			digest_add(g, g->scratch[j], now, d, &k, taken);
+		goto done;
+	}
+	rumours = 1 + (room - 1) / 2;
+	fresh = room - 1 - (room - 1) / 4;
+	/* Rumours, the freshest first. */
+	for (size_t j = 0; j < nc && k < rumours; j++) {
+		size_t best = SIZE_MAX;
+		for (size_t i = j; i < nc; i++) {
+			struct gossip_member *m = &g->m[g->scratch[i]];
+			if (m->rumour > 0 && !taken[g->scratch[i]] &&
+			    (best == SIZE_MAX || m->born_ms >
+			    g->m[g->scratch[best]].born_ms))
+				best = i;
+		}
+		if (best == SIZE_MAX)
+			break;
+		g->m[g->scratch[best]].rumour--;
+		digest_add(g, g->scratch[best], now, d, &k, taken);
+	}
+	/* The freshest of the rest (partial selection sort by born_ms). */
+	for (size_t j = 0; j < nc && k < fresh; j++) {
 		size_t best = j;
 		for (size_t i = j + 1; i < nc; i++)
 			if (g->m[g->scratch[i]].born_ms >
@@ -242,16 +300,16 @@ digest(struct gossip *g, size_t to, uint64_t now, size_t *np)
 		size_t t = g->scratch[j];
 		g->scratch[j] = g->scratch[best];
 		g->scratch[best] = t;
-		wire(&g->m[g->scratch[j]], now, &d[k++]);
+		digest_add(g, g->scratch[j], now, d, &k, taken);
 	}
-	/* Random picks from what the sort left. */
-	for (size_t j = k - 1; j < nc && k < room; j++) {
-		size_t r = j + lb_rng_below(&g->rng, (uint32_t)(nc - j));
-		size_t t = g->scratch[j];
-		g->scratch[j] = g->scratch[r];
-		g->scratch[r] = t;
-		wire(&g->m[g->scratch[j]], now, &d[k++]);
+	/* Then in turn, from where the last digest stopped. */
+	for (size_t tries = 0; tries < g->n && k < room; tries++) {
+		g->cursor = g->cursor + 1 < g->n ? g->cursor + 1 : 1;
+		if (g->cursor < g->n)
+			digest_add(g, g->cursor, now, d, &k, taken);
 	}
+done:
+	free(taken);
 	*np = k;
 	return d;
 }
@@ -326,8 +384,28 @@ gossip_tick(struct gossip *g, uint64_t now, struct gossip_out *o)
 		return;
 	if (addr == NULL)
 		addr = g->m[to].e.addr;
-	d = digest(g, to, now, &n);
-	out_msg(o, addr, 1, d, n);
+	d = digest(g, to, now, 0, &n);
+	out_msg(g, o, addr, 1, d, n);
+}
+
+/* Whether a version changes more than the heartbeat: news to spread. */
+static int
+news(const struct gossip_entry *a, const struct gossip_entry *b)
+{
+	return a->incarnation != b->incarnation || a->left != b->left ||
+	    a->load != b->load || a->slots != b->slots ||
+	    strcmp(a->addr, b->addr) != 0 || strcmp(a->attrs, b->attrs) != 0;
+}
+
+/* How many digests carry a rumour: about log2(N) + 2. */
+static int
+rumour_budget(const struct gossip *g)
+{
+	int	b = 2;
+
+	for (size_t n = g->n; n > 1; n >>= 1)
+		b++;
+	return b;
 }
 
 /* Merge one entry heard at `now`. */
@@ -356,6 +434,7 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 		m->born_ms = born;
 		m->state = judge(g, m, now);
 		m->state_ms = now;
+		m->rumour = rumour_budget(g);
 		out_change(o, m, m->state);
 		return;
 	}
@@ -374,6 +453,8 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 	}
 	if (!newer(e, &m->e))
 		return;
+	if (news(e, &m->e))
+		m->rumour = rumour_budget(g);
 	m->e = *e;
 	m->e.age_ms = 0;
 	if (born > m->born_ms || e->left)
@@ -384,19 +465,29 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 void
 gossip_recv(struct gossip *g, uint64_t now, const char *from,
     const struct gossip_entry *entries, size_t n, int want_reply,
-    struct gossip_out *o)
+    uint32_t their_known, struct gossip_out *o)
 {
 	struct gossip_member	*m;
 	struct gossip_entry	*d;
 	size_t			 dn;
+	int			 full;
 
 	for (size_t i = 0; i < n; i++)
 		merge(g, now, &entries[i], o);
-	if (!want_reply || g->m[0].e.left || (m = find(g, from)) == NULL ||
-	    m->self || m->state == GOSSIP_LEFT)
+	if (g->m[0].e.left || (m = find(g, from)) == NULL || m->self ||
+	    m->state == GOSSIP_LEFT)
 		return;
-	d = digest(g, (size_t)(m - g->m), now, &dn);
-	out_msg(o, m->e.addr, 0, d, dn);
+	/*
+	 * Push-pull: answer a push with a digest.  When the other side knows
+	 * fewer members than we do (a newcomer, or one that missed some), the
+	 * answer holds everything; and when a reply shows it, a full digest
+	 * follows once.  Replies are never answered, so this cannot loop.
+	 */
+	full = their_known < known(g);
+	if (!want_reply && !full)
+		return;
+	d = digest(g, (size_t)(m - g->m), now, full, &dn);
+	out_msg(g, o, m->e.addr, 0, d, dn);
 }
 
 void
@@ -437,6 +528,6 @@ gossip_leave(struct gossip *g, uint64_t now, int fanout, struct gossip_out *o)
 		g->scratch[r] = t;
 		d = lb_calloc(1, sizeof(*d));
 		wire(self, now, d);
-		out_msg(o, g->m[g->scratch[j]].e.addr, 0, d, 1);
+		out_msg(g, o, g->m[g->scratch[j]].e.addr, 0, d, 1);
 	}
 }

@@ -52,6 +52,7 @@ struct gossip_member {
 	enum gossip_state	state;
 	uint64_t		born_ms;	/* local time the version was made */
 	uint64_t		state_ms;	/* local time of the last state change */
+	int			rumour;		/* digests that still carry it first */
 	int			self;
 };
 
@@ -59,6 +60,7 @@ struct gossip_member {
 struct gossip_msg {
 	char			 to[LB_ADDR_MAX];
 	int			 want_reply;
+	uint32_t		 known;	/* members the sender knows, dead aside */
 	size_t			 n;
 	struct gossip_entry	*entries;
 };
@@ -90,10 +92,11 @@ void		 gossip_add_seed(struct gossip *, const char *addr);
 
 /* One gossip round: judge ages, forget, send a digest to one peer. */
 void		 gossip_tick(struct gossip *, uint64_t now, struct gossip_out *);
-/* A digest arrived from `from` (the envelope's sender). */
+/* A digest arrived from `from` (the envelope's sender), who knows
+ * `known` members. */
 void		 gossip_recv(struct gossip *, uint64_t now, const char *from,
 		    const struct gossip_entry *, size_t n, int want_reply,
-		    struct gossip_out *);
+		    uint32_t known, struct gossip_out *);
 /* Set this peer's load; a change makes a new version to spread. */
 void		 gossip_set_load(struct gossip *, uint32_t load);
 /* This peer leaves: say so to up to `fanout` live peers. */

@@ -200,7 +200,7 @@ main(int argc, char **argv)
 	if ((p.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 	if (net_open(&p, &cause) == -1 || ctl_open(&p, &cause) == -1) {
-		if (fg)
+		if (!fg)	/* still on the terminal until daemon_ready */
 			fprintf(stderr, "lbpeer: %s\n", cause);
 		log_warnx("%s", cause);
 		daemon_ready(readyfd, 1);

@@ -68,6 +68,7 @@ members_flush(struct peer *p)
 		gg.members = mp;
 		gg.n_members = gm->n;
 		gg.want_reply = gm->want_reply;
+		gg.known = gm->known;
 		pm.body_case = LB__PEER_MSG__BODY_GOSSIP;
 		pm.gossip = &gg;
 		net_send(p, gm->to, &pm);
@@ -161,7 +162,7 @@ members_recv(struct peer *p, const char *from, const Lb__Gossip *g)
 		n++;
 	}
 	gossip_recv(p->gossip, lb_mono_ms(), from, v, n, g->want_reply,
-	    &p->gout);
+	    g->known, &p->gout);
 	free(v);
 	members_flush(p);
 }

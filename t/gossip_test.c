@@ -1,1 +1,372 @@
-int main(void){return 0;}
+/* gossip_test.c - the gossip core with a fake clock and seeded generators. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gossip/gossip.h"
+#include "t/tap.h"
+
+static struct lb_gossip_conf conf = {
+	.interval_ms = 100, .suspect_ms = 500, .dead_ms = 1000,
+	.forget_ms = 5000, .digest_size = 6, .seed_every = 0
+};
+
+static struct gossip_entry
+entry(const char *id, uint64_t inc, uint64_t hb, uint32_t age, uint32_t load)
+{
+	struct gossip_entry e;
+
+	memset(&e, 0, sizeof(e));
+	snprintf(e.id, sizeof(e.id), "%s", id);
+	snprintf(e.addr, sizeof(e.addr), "tcp://127.0.0.1:%d", 7000 + id[1]);
+	e.incarnation = inc;
+	e.heartbeat = hb;
+	e.age_ms = age;
+	e.load = load;
+	e.slots = 2;
+	return e;
+}
+
+static struct gossip *
+core(const char *id, uint64_t now, uint64_t seed)
+{
+	struct gossip_entry self = entry(id, 1, 0, 0, 0);
+
+	return gossip_new(&conf, &self, now, seed);
+}
+
+static void
+hear(struct gossip *g, uint64_t now, struct gossip_entry e)
+{
+	struct gossip_out o = { 0 };
+
+	gossip_recv(g, now, e.id, &e, 1, 0, UINT32_MAX, &o);
+	gossip_out_free(&o);
+}
+
+static enum gossip_state
+state_of(struct gossip *g, const char *id)
+{
+	const struct gossip_member *m = gossip_find(g, id);
+
+	return m ? m->state : (enum gossip_state)-1;
+}
+
+static void
+tick(struct gossip *g, uint64_t now)
+{
+	struct gossip_out o = { 0 };
+
+	gossip_tick(g, now, &o);
+	gossip_out_free(&o);
+}
+
+static void
+test_merge(void)
+{
+	struct gossip *g = core("a", 0, 1);
+	const struct gossip_member *m;
+
+	hear(g, 100, entry("b", 5, 10, 0, 3));
+	m = gossip_find(g, "b");
+	ok(m != NULL, "a new member is added");
+	is(m->e.load, 3, "with its load");
+	hear(g, 200, entry("b", 5, 9, 0, 7));
+	is(gossip_find(g, "b")->e.load, 3, "an older heartbeat is ignored");
+	hear(g, 200, entry("b", 5, 11, 0, 4));
+	is(gossip_find(g, "b")->e.load, 4, "a newer heartbeat wins");
+	hear(g, 300, entry("b", 4, 99, 0, 9));
+	is(gossip_find(g, "b")->e.load, 4,
+	    "a lower incarnation loses whatever its heartbeat");
+	hear(g, 300, entry("b", 6, 0, 0, 1));
+	m = gossip_find(g, "b");
+	is(m->e.load, 1, "a higher incarnation wins with heartbeat 0");
+	is(m->e.incarnation, 6, "and its incarnation is kept");
+	hear(g, 400, entry("c", 1, 1, 250, 0));
+	is(gossip_age(gossip_find(g, "c"), 400), 250,
+	    "the age travels with the entry");
+	gossip_free(g);
+}
+
+static void
+test_timing(void)
+{
+	struct gossip *g = core("a", 0, 2);
+
+	hear(g, 1000, entry("b", 1, 1, 0, 0));
+	tick(g, 1499);
+	is(state_of(g, "b"), GOSSIP_ALIVE, "alive just before suspect_ms");
+	tick(g, 1500);
+	is(state_of(g, "b"), GOSSIP_SUSPECT, "suspect at suspect_ms");
+	tick(g, 1999);
+	is(state_of(g, "b"), GOSSIP_SUSPECT, "still suspect before dead_ms");
+	hear(g, 1999, entry("b", 1, 2, 0, 0));
+	is(state_of(g, "b"), GOSSIP_ALIVE, "fresh news clears suspicion");
+	tick(g, 2999);
+	is(state_of(g, "b"), GOSSIP_DEAD, "dead at dead_ms without news");
+	/* Stale gossip: a newer heartbeat, but made long ago. */
+	hear(g, 3000, entry("b", 1, 3, 900, 0));
+	is(state_of(g, "b"), GOSSIP_DEAD,
+	    "a newer but stale version does not bring a dead peer back");
+	hear(g, 3000, entry("b", 1, 4, 10, 0));
+	is(state_of(g, "b"), GOSSIP_ALIVE, "fresh news of it does");
+	tick(g, 4000);
+	is(state_of(g, "b"), GOSSIP_DEAD, "dead again");
+	tick(g, 8999);
+	ok(gossip_find(g, "b") != NULL, "dead entries are kept forget_ms");
+	tick(g, 9000);
+	ok(gossip_find(g, "b") == NULL, "and then forgotten");
+	hear(g, 9100, entry("b", 1, 5, 1200, 0));
+	ok(gossip_find(g, "b") == NULL,
+	    "news older than dead_ms never makes a new entry");
+	hear(g, 9100, entry("b", 2, 0, 0, 0));
+	is(state_of(g, "b"), GOSSIP_ALIVE,
+	    "a restart (higher incarnation, fresh) is alive again");
+	gossip_free(g);
+}
+
+static void
+test_leave(void)
+{
+	struct gossip *g = core("a", 0, 3), *b = core("b", 0, 4);
+	struct gossip_out o = { 0 };
+	struct gossip_entry e;
+
+	hear(g, 10, entry("b", 1, 0, 0, 0));
+	hear(b, 10, entry("a", 1, 1, 0, 0));
+	gossip_leave(b, 20, 4, &o);
+	is(o.nmsgs, 1, "a leaving peer tells the peers it knows");
+	ok(o.nmsgs == 1 && o.msgs[0].n == 1 && o.msgs[0].entries[0].left,
+	    "its entry says it left");
+	gossip_recv(g, 30, "b", o.msgs[0].entries, 1, 0, o.msgs[0].known,
+	    NULL);
+	gossip_out_free(&o);
+	is(state_of(g, "b"), GOSSIP_LEFT, "the receiver marks it left");
+	e = entry("b", 1, 1, 0, 0);
+	hear(g, 40, e);
+	is(state_of(g, "b"), GOSSIP_LEFT, "older gossip does not undo it");
+	tick(b, 50);
+	gossip_tick(b, 60, &o);
+	is(o.nmsgs, 0, "a peer that left gossips no more");
+	gossip_out_free(&o);
+	gossip_free(g);
+	gossip_free(b);
+}
+
+static void
+test_digest(void)
+{
+	struct gossip *g = core("a", 0, 5);
+	struct gossip_out o = { 0 };
+	char id[8];
+	int bounded = 1, selffirst = 1;
+
+	for (int i = 0; i < 100; i++) {
+		struct gossip_entry e;
+		snprintf(id, sizeof(id), "p%d", i);
+		e = entry(id, 1, 1, (uint32_t)i, 0);
+		snprintf(e.addr, sizeof(e.addr), "tcp://127.0.0.1:%d", 8000 + i);
+		hear(g, 100, e);
+	}
+	for (uint64_t t = 200; t < 300; t += 10) {
+		gossip_tick(g, t, &o);
+		for (size_t i = 0; i < o.nmsgs; i++) {
+			if (o.msgs[i].n > (size_t)conf.digest_size)
+				bounded = 0;
+			if (strcmp(o.msgs[i].entries[0].id, "a") != 0)
+				selffirst = 0;
+		}
+		gossip_out_reset(&o);
+	}
+	ok(bounded, "a digest never holds more than digest_size entries");
+	ok(selffirst, "and starts with the sender's own entry");
+	/* The freshest entry is in every digest. */
+	hear(g, 300, entry("p5", 1, 2, 0, 9));
+	gossip_tick(g, 301, &o);
+	int found = 0;
+	for (size_t i = 0; i < o.nmsgs; i++)
+		for (size_t j = 0; j < o.msgs[i].n; j++)
+			if (strcmp(o.msgs[i].entries[j].id, "p5") == 0 &&
+			    o.msgs[i].entries[j].load == 9)
+				found = 1;
+	ok(found || (o.nmsgs == 1 && strcmp(o.msgs[0].to,
+	    gossip_find(g, "p5")->e.addr) == 0),
+	    "the freshest news goes out in the next digest");
+	gossip_out_free(&o);
+	gossip_free(g);
+}
+
+static void
+test_seeds_and_self(void)
+{
+	struct gossip_entry self = entry("a", 7, 0, 0, 0);
+	struct gossip *g = gossip_new(&conf, &self, 0, 6);
+	struct gossip_out o = { 0 };
+
+	gossip_add_seed(g, self.addr);
+	gossip_tick(g, 10, &o);
+	is(o.nmsgs, 0, "its own address is no seed");
+	gossip_add_seed(g, "tcp://127.0.0.1:9999");
+	gossip_out_reset(&o);
+	gossip_tick(g, 20, &o);
+	ok(o.nmsgs == 1 && strcmp(o.msgs[0].to, "tcp://127.0.0.1:9999") == 0,
+	    "alone, a peer gossips to a seed");
+	ok(o.nmsgs == 1 && o.msgs[0].want_reply, "and asks for a reply");
+	gossip_out_free(&o);
+	hear(g, 30, entry("a", 9, 0, 0, 0));
+	is(gossip_members(g, &(size_t){0})[0].e.incarnation, 10,
+	    "news of itself from a later life lifts its incarnation");
+	gossip_free(g);
+}
+
+/* A cluster of cores wired by an in-memory, lossless network. */
+#define NP 32
+static struct gossip *sim[NP];
+static int simdead[NP];
+
+static int
+sim_index(const char *addr)
+{
+	for (int i = 0; i < NP; i++) {
+		size_t n;
+		if (strcmp(gossip_members(sim[i], &n)[0].e.addr, addr) == 0)
+			return i;
+	}
+	return -1;
+}
+
+static void
+sim_deliver(uint64_t now, int from, struct gossip_out *o, int depth)
+{
+	for (size_t i = 0; i < o->nmsgs; i++) {
+		int to = sim_index(o->msgs[i].to);
+		struct gossip_out r = { 0 };
+		size_t n;
+		if (to < 0 || simdead[to])
+			continue;
+		gossip_recv(sim[to], now, gossip_members(sim[from], &n)[0].e.id,
+		    o->msgs[i].entries, o->msgs[i].n, o->msgs[i].want_reply,
+		    o->msgs[i].known, &r);
+		if (depth < 2)
+			sim_deliver(now, to, &r, depth + 1);
+		gossip_out_free(&r);
+	}
+}
+
+static void
+sim_round(uint64_t now)
+{
+	for (int i = 0; i < NP; i++) {
+		struct gossip_out o = { 0 };
+		if (simdead[i])
+			continue;
+		gossip_tick(sim[i], now, &o);
+		sim_deliver(now, i, &o, 0);
+		gossip_out_free(&o);
+	}
+}
+
+static int
+sim_all_see(int who, enum gossip_state st)
+{
+	char id[8];
+
+	snprintf(id, sizeof(id), "p%d", who);
+	for (int i = 0; i < NP; i++)
+		if (i != who && !simdead[i] && state_of(sim[i], id) != st)
+			return 0;
+	return 1;
+}
+
+static void
+test_cluster(void)
+{
+	uint64_t now = 0;
+	int rounds, loaded = 0;
+	char id[8];
+
+	for (int i = 0; i < NP; i++) {
+		struct gossip_entry e;
+		snprintf(id, sizeof(id), "p%d", i);
+		e = entry(id, 1, 0, 0, 0);
+		snprintf(e.addr, sizeof(e.addr), "tcp://127.0.0.1:%d", 9000 + i);
+		sim[i] = gossip_new(&conf, &e, 0, 100 + (uint64_t)i);
+		gossip_add_seed(sim[i], "tcp://127.0.0.1:9000");
+	}
+	for (rounds = 1; rounds <= 50; rounds++) {
+		int all = 1;
+		sim_round(now += 100);
+		for (int i = 0; i < NP; i++) {
+			size_t n;
+			gossip_members(sim[i], &n);
+			if (n != NP)
+				all = 0;
+		}
+		if (getenv("DEBUG_SIM")) {
+			printf("# round %d:", rounds);
+			for (int i = 0; i < NP; i++) {
+				size_t n;
+				gossip_members(sim[i], &n);
+				printf(" %zu", n);
+			}
+			printf("\n");
+		}
+		if (all)
+			break;
+	}
+	ok(rounds <= 20, "%d cores joining through one seed all know each "
+	    "other after %d rounds", NP, rounds);
+	gossip_set_load(sim[7], 5);
+	for (rounds = 1; rounds <= 50; rounds++) {
+		sim_round(now += 100);
+		loaded = 0;
+		for (int i = 0; i < NP; i++)
+			if (gossip_find(sim[i], "p7")->e.load == 5)
+				loaded++;
+		if (loaded == NP)
+			break;
+	}
+	ok(rounds <= 10, "a load change reaches all %d in %d rounds "
+	    "(2*log2(N) = 10)", NP, rounds);
+	simdead[3] = 1;
+	uint64_t killed = now;
+	while (!sim_all_see(3, GOSSIP_DEAD) && now < killed + 5000)
+		sim_round(now += 100);
+	ok(now - killed <= (uint64_t)conf.dead_ms + 3 * conf.interval_ms,
+	    "a killed core is dead to all within dead_ms + 3 rounds (%llu ms)",
+	    (unsigned long long)(now - killed));
+	for (int i = 0; i < 30; i++)
+		sim_round(now += 100);
+	ok(sim_all_see(3, GOSSIP_DEAD), "and stays dead");
+	/* It comes back at a higher incarnation. */
+	gossip_free(sim[3]);
+	{
+		struct gossip_entry e = entry("p3", 2, 0, 0, 0);
+		snprintf(e.addr, sizeof(e.addr), "tcp://127.0.0.1:%d", 9003);
+		sim[3] = gossip_new(&conf, &e, now, 999);
+		gossip_add_seed(sim[3], "tcp://127.0.0.1:9000");
+		simdead[3] = 0;
+	}
+	for (rounds = 1; rounds <= 30 && !sim_all_see(3, GOSSIP_ALIVE); rounds++)
+		sim_round(now += 100);
+	ok(sim_all_see(3, GOSSIP_ALIVE), "restarted, it is alive to all "
+	    "again after %d rounds", rounds);
+	is(gossip_find(sim[0], "p3")->e.incarnation, 2,
+	    "at its new incarnation");
+	for (int i = 0; i < NP; i++)
+		gossip_free(sim[i]);
+}
+
+int
+main(void)
+{
+	test_merge();
+	test_timing();
+	test_leave();
+	test_digest();
+	test_seeds_and_self();
+	test_cluster();
+	return done_testing();
+}
