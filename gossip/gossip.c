@@ -225,6 +225,22 @@ wire(const struct gossip_member *m, uint64_t now, struct gossip_entry *w)
 	w->age_ms = age > UINT32_MAX ? UINT32_MAX : (uint32_t)age;
 }
 
+/*
+ * How long news stays a rumour: 2 (log2(N) + 1) rounds, in which every
+ * digest this peer sends carries it (room allowing).  A budget counted in
+ * messages runs out first at the busiest peers and leaves a residue of
+ * peers that hear late; a time window ends for all at about the same time.
+ */
+static uint64_t
+rumour_window(const struct gossip *g)
+{
+	uint64_t	b = 1;
+
+	for (size_t n = g->n; n > 1; n >>= 1)
+		b++;
+	return 2 * b * (uint64_t)g->conf.interval_ms;
+}
+
 /* Put m[idx] into the digest unless it is already there. */
 static int
 digest_add(struct gossip *g, size_t idx, uint64_t now, struct gossip_entry *d,
@@ -251,6 +267,7 @@ digest(struct gossip *g, size_t to, uint64_t now, int full, size_t *np)
 {
 	size_t			 room = full ? g->n : (size_t)g->conf.digest_size;
 	size_t			 k = 0, nc = 0, rumours, fresh;
+	uint64_t		 window;
 	struct gossip_entry	*d;
 	unsigned char		*taken;
 
@@ -275,19 +292,19 @@ digest(struct gossip *g, size_t to, uint64_t now, int full, size_t *np)
 	}
 	rumours = 1 + (room - 1) / 2;
 	fresh = room - 1 - (room - 1) / 4;
-	/* Rumours, the freshest first. */
-	for (size_t j = 0; j < nc && k < rumours; j++) {
+	/* Rumours, the latest news first. */
+	window = rumour_window(g);
+	while (k < rumours) {
 		size_t best = SIZE_MAX;
-		for (size_t i = j; i < nc; i++) {
+		for (size_t i = 0; i < nc; i++) {
 			struct gossip_member *m = &g->m[g->scratch[i]];
-			if (m->rumour > 0 && !taken[g->scratch[i]] &&
-			    (best == SIZE_MAX || m->born_ms >
-			    g->m[g->scratch[best]].born_ms))
+			if (m->news_ms != 0 && now - m->news_ms < window &&
+			    !taken[g->scratch[i]] && (best == SIZE_MAX ||
+			    m->news_ms > g->m[g->scratch[best]].news_ms))
 				best = i;
 		}
 		if (best == SIZE_MAX)
 			break;
-		g->m[g->scratch[best]].rumour--;
 		digest_add(g, g->scratch[best], now, d, &k, taken);
 	}
 	/* The freshest of the rest (partial selection sort by born_ms). */
@@ -397,17 +414,6 @@ news(const struct gossip_entry *a, const struct gossip_entry *b)
 	    strcmp(a->addr, b->addr) != 0 || strcmp(a->attrs, b->attrs) != 0;
 }
 
-/* How many digests carry a rumour: about log2(N) + 2. */
-static int
-rumour_budget(const struct gossip *g)
-{
-	int	b = 2;
-
-	for (size_t n = g->n; n > 1; n >>= 1)
-		b++;
-	return b;
-}
-
 /* Merge one entry heard at `now`. */
 static void
 merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
@@ -434,7 +440,7 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 		m->born_ms = born;
 		m->state = judge(g, m, now);
 		m->state_ms = now;
-		m->rumour = rumour_budget(g);
+		m->news_ms = now;
 		out_change(o, m, m->state);
 		return;
 	}
@@ -454,7 +460,7 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 	if (!newer(e, &m->e))
 		return;
 	if (news(e, &m->e))
-		m->rumour = rumour_budget(g);
+		m->news_ms = now;
 	m->e = *e;
 	m->e.age_ms = 0;
 	if (born > m->born_ms || e->left)

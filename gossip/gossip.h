@@ -52,7 +52,7 @@ struct gossip_member {
 	enum gossip_state	state;
 	uint64_t		born_ms;	/* local time the version was made */
 	uint64_t		state_ms;	/* local time of the last state change */
-	int			rumour;		/* digests that still carry it first */
+	uint64_t		news_ms;	/* local time of its last news, or 0 */
 	int			self;
 };
 

@@ -325,6 +325,13 @@ test_cluster(void)
 		for (int i = 0; i < NP; i++)
 			if (gossip_find(sim[i], "p7")->e.load == 5)
 				loaded++;
+		if (getenv("DEBUG_SIM")) {
+			printf("# load round %d: %d missing:", rounds, loaded);
+			for (int i = 0; i < NP; i++)
+				if (gossip_find(sim[i], "p7")->e.load != 5)
+					printf(" p%d", i);
+			printf("\n");
+		}
 		if (loaded == NP)
 			break;
 	}
