@@ -1,0 +1,71 @@
+#!/bin/bash
+# cli.t - lbctl and lbcluster: help, usage errors, exit codes, keygen.
+. "$top_srcdir/t/lib.sh"
+
+out=$(lbctl --help); rc=$?
+like "$rc:$out" "^0:usage: lbctl" "lbctl --help exits 0 with usage"
+lbctl >/dev/null 2>&1; is $? 2 "lbctl without a command exits 2"
+out=$(lbctl frobnicate 2>&1); rc=$?
+like "$rc:$out" '^2:lbctl: unknown command "frobnicate"' "an unknown command exits 2 and says so"
+out=$(lbctl --bogus status 2>&1); rc=$?
+like "$rc:$out" '^2:lbctl: unknown option' "an unknown option exits 2"
+out=$(lbctl --timeout abc status 2>&1); rc=$?
+like "$rc:$out" '^2:lbctl: --timeout' "a bad --timeout exits 2"
+
+start=$(now_ms)
+out=$(lbctl -s "$TMP/nobody.sock" status 2>&1); rc=$?
+like "$rc:$out" "^3:lbctl: cannot reach the peer at $TMP/nobody.sock" \
+    "no socket: exit 3 with a clear message"
+# A socket file with no peer behind it (a crashed peer leaves one).
+printf '%s\n' 'id = "d1";' "state_dir = \"$TMP/dstate\";" \
+    "control = \"$TMP/dead.sock\";" "listen = \"tcp://127.0.0.1:$((30000 + RANDOM % 20000))\";" \
+    >"$TMP/dead.conf"
+lbpeer -f -c "$TMP/dead.conf" 2>/dev/null &
+pid=$!
+for _ in $(seq 50); do lbctl -s "$TMP/dead.sock" status >/dev/null 2>&1 && break; sleep 0.1; done
+kill -KILL $pid; wait $pid 2>/dev/null
+[ -S "$TMP/dead.sock" ]; ok $? "a SIGKILLed peer leaves its socket file behind"
+start=$(now_ms)
+out=$(lbctl -s "$TMP/dead.sock" --timeout 1000 peers 2>&1); rc=$?
+took=$(( $(now_ms) - start ))
+like "$rc:$out" "^3:lbctl: .*dead.sock" "a dead socket: exit 3 with a clear message"
+ok $([ $took -lt 3000 ]; echo $?) "and within the timeout, not a hang (${took} ms)"
+out=$(lbctl -c "$TMP/none.conf" status 2>&1); rc=$?
+like "$rc:$out" "^2:.*none.conf: cannot read" "-c with a missing config exits 2"
+
+lbctl keygen "$TMP/k" >/dev/null; rc=$?
+is "$rc" 0 "keygen writes a key"
+is "$(stat -c %a "$TMP/k")" 600 "with mode 0600"
+like "$(cat "$TMP/k")" '^[0-9a-f]{64}$' "as 64 hex digits"
+lbctl keygen "$TMP/k2" >/dev/null
+[ "$(cat "$TMP/k")" != "$(cat "$TMP/k2")" ]; ok $? "two keys differ"
+out=$(lbctl keygen "$TMP/k" 2>&1); rc=$?
+like "$rc:$out" "^1:lbctl: keygen: .*File exists" "keygen never overwrites a key"
+
+out=$(lbcluster --help); rc=$?
+like "$rc:$out" "^0:usage: lbcluster" "lbcluster --help exits 0"
+out=$(lbcluster up 0 2>&1); rc=$?
+like "$rc:$out" "^2:lbcluster: up: N must be" "lbcluster up 0 exits 2"
+out=$(lbcluster up 2 --set nokeyvalue 2>&1); rc=$?
+like "$rc:$out" "^2:lbcluster: --set needs KEY=VALUE" "a bad --set exits 2"
+out=$(lbcluster up 2 --set gossip.colour=1 2>&1); rc=$?
+like "$rc:$out" '^1:.*unknown setting "gossip.colour"' \
+    "a --set the daemon does not know is refused before anything starts"
+out=$(lbcluster --dir "$TMP/nothing" status 2>&1); rc=$?
+like "$rc:$out" "^1:lbcluster: no cluster in" "status without a cluster exits 1"
+
+# --set puts values where they belong, creating what the template lacks.
+lbcluster up 1 --no-wait --set gossip.interval_ms=150 --set slots=3 \
+    --set 'attributes=["gpu", "ssd"]' --set cluster=blue >/dev/null
+conf="$LBCLUSTER_DIR/n1/peer.conf"
+out=$(lbctl -s "$LBCLUSTER_DIR/n1/control.sock" --json status)
+is "$(echo "$out" | jq -r '[.cluster, .slots, .gossip_interval_ms] | join(" ")')" \
+    "blue 3 150" "--set reaches the running peer (cluster, slots, gossip.interval_ms)"
+is "$(lbctl -s "$LBCLUSTER_DIR/n1/control.sock" --json peers | jq -c '.[0].attributes')" \
+    '["gpu","ssd"]' "and list values"
+lbcluster down >/dev/null
+ok $? "down stops it"
+out=$(lbcluster ctl n1 status 2>&1); rc=$?
+is "$rc" 3 "after down, lbctl reports the peer unreachable (3)"
+
+done_testing
