@@ -1,3 +1,5 @@
+
+
 /* gossip.c - membership, load vector and failure detection (no I/O). */
 #include "config.h"
 
@@ -47,6 +49,8 @@ out_msg(struct gossip *g, struct gossip_out *o, const char *to,
 	msg->entries = entries;
 	msg->n = n;
 	msg->known = known(g);
+	msg->wants = NULL;
+	msg->nwants = 0;
 }
 
 static void
@@ -72,8 +76,10 @@ out_change(struct gossip_out *o, const struct gossip_member *m,
 void
 gossip_out_reset(struct gossip_out *o)
 {
-	for (size_t i = 0; i < o->nmsgs; i++)
+	for (size_t i = 0; i < o->nmsgs; i++) {
 		free(o->msgs[i].entries);
+		free(o->msgs[i].wants);
+	}
 	o->nmsgs = 0;
 	o->nchanges = 0;
 }
@@ -217,12 +223,19 @@ newer(const struct gossip_entry *a, const struct gossip_entry *b)
 
 /* Copy entry `m` for the wire at `now`. */
 static void
-wire(const struct gossip_member *m, uint64_t now, struct gossip_entry *w)
+wire(const struct gossip_member *m, uint64_t now, int compact,
+    struct gossip_entry *w)
 {
 	uint64_t	age = gossip_age(m, now);
 
 	*w = m->e;
 	w->age_ms = age > UINT32_MAX ? UINT32_MAX : (uint32_t)age;
+	if (compact) {
+		/* A heartbeat: what can change within an incarnation. */
+		w->addr[0] = '\0';
+		w->attrs[0] = '\0';
+		w->slots = 0;
+	}
 }
 
 /*
@@ -243,30 +256,40 @@ rumour_window(const struct gossip *g)
 
 /* Put m[idx] into the digest unless it is already there. */
 static int
-digest_add(struct gossip *g, size_t idx, uint64_t now, struct gossip_entry *d,
-    size_t *k, unsigned char *taken)
+digest_add(struct gossip *g, size_t idx, uint64_t now, int compact,
+    struct gossip_entry *d, size_t *k, unsigned char *taken)
 {
 	if (taken[idx])
 		return 0;
 	taken[idx] = 1;
-	wire(&g->m[idx], now, &d[(*k)++]);
+	wire(&g->m[idx], now, compact, &d[(*k)++]);
 	return 1;
 }
 
 /*
- * A digest for the member at `to` (SIZE_MAX: a seed; 0 with full set: all).
- * This peer's entry first; then rumours (entries whose load or state changed
- * lately, each sent a bounded number of times) so that news spreads like an
- * epidemic; then the freshest entries, which keep heartbeats moving for
- * failure detection; then entries in turn, so that every entry reaches
- * everyone in the end.  Dead entries are not sent: each peer judges death
- * for itself.
+ * A digest for the member at `to` (SIZE_MAX: a seed); with `full`, every
+ * entry we have.  Otherwise at most digest_size entries:
+ *
+ * - this peer's own entry;
+ * - rumours, in full: entries whose load or state changed lately, the
+ *   latest first, so that news spreads like an epidemic (a quarter of the
+ *   room);
+ * - one entry in full, in turn, so that every entry reaches everyone;
+ * - heartbeats for the rest: the freshest entries in compact form (no
+ *   address, slots or attributes, which change only with the incarnation),
+ *   about a third of the size of a full entry.  They carry the news that
+ *   failure detection lives on, and a peer needs fresh news of each other
+ *   peer every few rounds: N peers need about N / (2 suspect rounds)
+ *   fresh entries per message, so the room goes to these.
+ *
+ * Dead entries are not sent: each peer judges death for itself.
  */
 static struct gossip_entry *
-digest(struct gossip *g, size_t to, uint64_t now, int full, size_t *np)
+digest(struct gossip *g, size_t to, uint64_t now, int full,
+    const struct gossip_msg *asked, size_t *np)
 {
 	size_t			 room = full ? g->n : (size_t)g->conf.digest_size;
-	size_t			 k = 0, nc = 0, rumours, fresh;
+	size_t			 k = 0, nc = 0, rumours;
 	uint64_t		 window;
 	struct gossip_entry	*d;
 	unsigned char		*taken;
@@ -278,7 +301,7 @@ digest(struct gossip *g, size_t to, uint64_t now, int full, size_t *np)
 	}
 	taken = lb_calloc(g->n, 1);
 	d = lb_calloc(room, sizeof(*d));
-	digest_add(g, 0, now, d, &k, taken);
+	digest_add(g, 0, now, 0, d, &k, taken);
 	for (size_t i = 1; i < g->n; i++) {
 		if (i == to || g->m[i].state == GOSSIP_DEAD)
 			taken[i] = 1;
@@ -287,14 +310,13 @@ digest(struct gossip *g, size_t to, uint64_t now, int full, size_t *np)
 	}
 	if (full) {
 		for (size_t j = 0; j < nc && k < room; j++)
-			digest_add(g, g->scratch[j], now, d, &k, taken);
+			digest_add(g, g->scratch[j], now, 0, d, &k, taken);
 		goto done;
 	}
-	rumours = 1 + (room - 1) / 2;
-	fresh = room - 1 - (room - 1) / 4;
+	rumours = 1 + (room / 4 > 1 ? room / 4 : 1);
 	/* Rumours, the latest news first. */
 	window = rumour_window(g);
-	while (k < rumours) {
+	while (k < rumours && k < room) {
 		size_t best = SIZE_MAX;
 		for (size_t i = 0; i < nc; i++) {
 			struct gossip_member *m = &g->m[g->scratch[i]];
@@ -305,25 +327,33 @@ digest(struct gossip *g, size_t to, uint64_t now, int full, size_t *np)
 		}
 		if (best == SIZE_MAX)
 			break;
-		digest_add(g, g->scratch[best], now, d, &k, taken);
+		digest_add(g, g->scratch[best], now, 0, d, &k, taken);
 	}
-	/* The freshest of the rest (partial selection sort by born_ms). */
-	for (size_t j = 0; j < nc && k < fresh; j++) {
+	/* One in turn, in full, from where the last digest stopped. */
+	for (size_t tries = 0; tries < g->n && k < room; tries++) {
+		g->cursor = g->cursor + 1 < g->n ? g->cursor + 1 : 1;
+		if (g->cursor < g->n && digest_add(g, g->cursor, now, 0, d, &k,
+		    taken))
+			break;
+	}
+	/* What the other side asked for: its stalest entries. */
+	for (size_t w = 0; asked != NULL && w < asked->nwants && k < room; w++) {
+		struct gossip_member *m = find(g, asked->wants[w]);
+		if (m != NULL && !m->self && m->state != GOSSIP_DEAD)
+			digest_add(g, (size_t)(m - g->m), now, 1, d, &k, taken);
+	}
+	/* Heartbeats: the freshest of the rest (selection sort by born_ms). */
+	for (size_t j = 0; j < nc && k < room; j++) {
 		size_t best = j;
 		for (size_t i = j + 1; i < nc; i++)
-			if (g->m[g->scratch[i]].born_ms >
-			    g->m[g->scratch[best]].born_ms)
+			if (!taken[g->scratch[i]] && (taken[g->scratch[best]] ||
+			    g->m[g->scratch[i]].born_ms >
+			    g->m[g->scratch[best]].born_ms))
 				best = i;
 		size_t t = g->scratch[j];
 		g->scratch[j] = g->scratch[best];
 		g->scratch[best] = t;
-		digest_add(g, g->scratch[j], now, d, &k, taken);
-	}
-	/* Then in turn, from where the last digest stopped. */
-	for (size_t tries = 0; tries < g->n && k < room; tries++) {
-		g->cursor = g->cursor + 1 < g->n ? g->cursor + 1 : 1;
-		if (g->cursor < g->n)
-			digest_add(g, g->cursor, now, d, &k, taken);
+		digest_add(g, g->scratch[j], now, 1, d, &k, taken);
 	}
 done:
 	free(taken);
@@ -352,6 +382,38 @@ pick(struct gossip *g, int want_dead)
 			return i;
 	}
 	return 0;
+}
+
+/*
+ * Ask the peer we push to for news of our stalest entries (a quarter of the
+ * digest's room): its reply carries them.  Choosing the freshest entries to
+ * send keeps news moving, but left alone it starves a few entries whose
+ * news happens to be old everywhere; asking for them ends that tail.
+ */
+static void
+ask_stalest(struct gossip *g, size_t to, struct gossip_msg *msg)
+{
+	size_t	want = (size_t)g->conf.digest_size / 4, nc = 0;
+
+	if (want == 0)
+		want = 1;
+	for (size_t i = 1; i < g->n; i++)
+		if (i != to && (g->m[i].state == GOSSIP_ALIVE ||
+		    g->m[i].state == GOSSIP_SUSPECT))
+			g->scratch[nc++] = i;
+	msg->wants = lb_calloc(want, sizeof(*msg->wants));
+	for (size_t j = 0; j < nc && j < want; j++) {
+		size_t best = j;
+		for (size_t i = j + 1; i < nc; i++)
+			if (g->m[g->scratch[i]].born_ms <
+			    g->m[g->scratch[best]].born_ms)
+				best = i;
+		size_t t = g->scratch[j];
+		g->scratch[j] = g->scratch[best];
+		g->scratch[best] = t;
+		lb_strlcpy(msg->wants[msg->nwants++], g->m[g->scratch[j]].e.id,
+		    LB_ID_MAX);
+	}
 }
 
 void
@@ -401,8 +463,9 @@ gossip_tick(struct gossip *g, uint64_t now, struct gossip_out *o)
 		return;
 	if (addr == NULL)
 		addr = g->m[to].e.addr;
-	d = digest(g, to, now, 0, &n);
+	d = digest(g, to, now, 0, NULL, &n);
 	out_msg(g, o, addr, 1, d, n);
+	ask_stalest(g, to, &o->msgs[o->nmsgs - 1]);
 }
 
 /* Whether a version changes more than the heartbeat: news to spread. */
@@ -422,10 +485,30 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 	struct gossip_member	*m;
 	uint64_t		 born;
 
-	if (e->id[0] == '\0' || e->addr[0] == '\0')
+	if (e->id[0] == '\0')
 		return;
 	born = e->age_ms >= now ? 0 : now - e->age_ms;
-	if ((m = find(g, e->id)) == NULL) {
+	m = find(g, e->id);
+	if (e->addr[0] == '\0') {
+		/*
+		 * A heartbeat (compact entry): it updates what changes within
+		 * an incarnation.  Of an unknown member, or of another
+		 * incarnation, it says too little; the full entry will come.
+		 */
+		if (m == NULL || m->self || e->incarnation != m->e.incarnation ||
+		    !newer(e, &m->e))
+			return;
+		if (e->load != m->e.load || e->left != m->e.left)
+			m->news_ms = now;
+		m->e.heartbeat = e->heartbeat;
+		m->e.load = e->load;
+		m->e.left = e->left;
+		if (born > m->born_ms || e->left)
+			m->born_ms = born;
+		rejudge(g, m, now, o);
+		return;
+	}
+	if (m == NULL) {
 		/* Stale news of an unknown (or forgotten) member: ignore. */
 		if (e->age_ms >= (uint32_t)g->conf.dead_ms && !e->left)
 			return;
@@ -470,16 +553,15 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 
 void
 gossip_recv(struct gossip *g, uint64_t now, const char *from,
-    const struct gossip_entry *entries, size_t n, int want_reply,
-    uint32_t their_known, struct gossip_out *o)
+    const struct gossip_msg *in, struct gossip_out *o)
 {
 	struct gossip_member	*m;
 	struct gossip_entry	*d;
 	size_t			 dn;
 	int			 full;
 
-	for (size_t i = 0; i < n; i++)
-		merge(g, now, &entries[i], o);
+	for (size_t i = 0; i < in->n; i++)
+		merge(g, now, &in->entries[i], o);
 	if (g->m[0].e.left || (m = find(g, from)) == NULL || m->self ||
 	    m->state == GOSSIP_LEFT)
 		return;
@@ -489,10 +571,10 @@ gossip_recv(struct gossip *g, uint64_t now, const char *from,
 	 * answer holds everything; and when a reply shows it, a full digest
 	 * follows once.  Replies are never answered, so this cannot loop.
 	 */
-	full = their_known < known(g);
-	if (!want_reply && !full)
+	full = in->known < known(g);
+	if (!in->want_reply && !full)
 		return;
-	d = digest(g, (size_t)(m - g->m), now, full, &dn);
+	d = digest(g, (size_t)(m - g->m), now, full, in, &dn);
 	out_msg(g, o, m->e.addr, 0, d, dn);
 }
 
@@ -503,6 +585,7 @@ gossip_set_load(struct gossip *g, uint32_t load)
 		return;
 	g->m[0].e.load = load;
 	g->m[0].e.heartbeat++;
+	g->m[0].news_ms = g->m[0].born_ms;
 }
 
 void
@@ -533,7 +616,7 @@ gossip_leave(struct gossip *g, uint64_t now, int fanout, struct gossip_out *o)
 		g->scratch[j] = g->scratch[r];
 		g->scratch[r] = t;
 		d = lb_calloc(1, sizeof(*d));
-		wire(self, now, d);
+		wire(self, now, 0, d);
 		out_msg(g, o, g->m[g->scratch[j]].e.addr, 0, d, 1);
 	}
 }

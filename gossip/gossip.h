@@ -56,13 +56,15 @@ struct gossip_member {
 	int			self;
 };
 
-/* A digest to send. */
+/* A digest, to send or received. */
 struct gossip_msg {
 	char			 to[LB_ADDR_MAX];
 	int			 want_reply;
 	uint32_t		 known;	/* members the sender knows, dead aside */
 	size_t			 n;
 	struct gossip_entry	*entries;
+	char			(*wants)[LB_ID_MAX];	/* ids it wants news of */
+	size_t			 nwants;
 };
 
 /* A member changed state (for the log). */
@@ -92,11 +94,9 @@ void		 gossip_add_seed(struct gossip *, const char *addr);
 
 /* One gossip round: judge ages, forget, send a digest to one peer. */
 void		 gossip_tick(struct gossip *, uint64_t now, struct gossip_out *);
-/* A digest arrived from `from` (the envelope's sender), who knows
- * `known` members. */
+/* A digest arrived from `from` (the envelope's sender); `to` is unused. */
 void		 gossip_recv(struct gossip *, uint64_t now, const char *from,
-		    const struct gossip_entry *, size_t n, int want_reply,
-		    uint32_t known, struct gossip_out *);
+		    const struct gossip_msg *, struct gossip_out *);
 /* Set this peer's load; a change makes a new version to spread. */
 void		 gossip_set_load(struct gossip *, uint32_t load);
 /* This peer leaves: say so to up to `fanout` live peers. */

@@ -94,6 +94,8 @@ ctl_peers(struct peer *p, Lb__CtlReply *r)
 		cp->slots = m[i].e.slots;
 		cp->age_ms = m[i].self ? 0 : gossip_age(&m[i], now);
 		cp->self = m[i].self;
+		cp->news_age_ms = m[i].news_ms ? now - m[i].news_ms : 0;
+		cp->state_age_ms = now - m[i].state_ms;
 		s = lb_strdup(m[i].e.attrs);
 		for (tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL,
 		    ",", &save)) {
@@ -139,6 +141,11 @@ ctl_handle(struct peer *p, const Lb__CtlRequest *req, Lb__CtlReply *r)
 		break;
 	case LB__CTL_REQUEST__REQ_PEERS:
 		ctl_peers(p, r);
+		break;
+	case LB__CTL_REQUEST__REQ_DEBUG_LOAD:
+		p->load_extra = req->debug_load->extra;
+		members_load_changed(p);
+		log_info("debug: advertising %u extra load", p->load_extra);
 		break;
 	default:
 		r->code = 1;

@@ -69,6 +69,10 @@ members_flush(struct peer *p)
 		gg.n_members = gm->n;
 		gg.want_reply = gm->want_reply;
 		gg.known = gm->known;
+		gg.n_wants = gm->nwants;
+		gg.wants = lb_calloc(gm->nwants, sizeof(char *));
+		for (size_t j = 0; j < gm->nwants; j++)
+			gg.wants[j] = gm->wants[j];
 		pm.body_case = LB__PEER_MSG__BODY_GOSSIP;
 		pm.gossip = &gg;
 		net_send(p, gm->to, &pm);
@@ -77,6 +81,7 @@ members_flush(struct peer *p)
 			free(copies[j]);
 		}
 		free(copies);
+		free(gg.wants);
 		free(mp);
 		free(mv);
 	}
@@ -131,18 +136,22 @@ void
 members_recv(struct peer *p, const char *from, const Lb__Gossip *g)
 {
 	struct gossip_entry	*v;
+	struct gossip_msg	 in;
 	size_t			 n = 0;
 
-	if (p->leaving || g->n_members == 0 || g->n_members > 10000)
+	memset(&in, 0, sizeof(in));
+	if (p->leaving || g->n_members == 0 || g->n_members > 10000 ||
+	    g->n_wants > 1000)
 		return;
 	v = lb_calloc(g->n_members, sizeof(*v));
 	for (size_t i = 0; i < g->n_members; i++) {
 		const Lb__Member	*m = g->members[i];
 		struct gossip_entry	*e = &v[n];
 
-		/* Bad entries are skipped, never half-merged. */
+		/* Bad entries are skipped, never half-merged.  An entry
+		 * without an address is a heartbeat (compact). */
 		if (!lb_id_valid(m->id) || strlen(m->addr) >= sizeof(e->addr) ||
-		    strncmp(m->addr, "tcp://", 6) != 0)
+		    (m->addr[0] != '\0' && strncmp(m->addr, "tcp://", 6) != 0))
 			continue;
 		lb_strlcpy(e->id, m->id, sizeof(e->id));
 		lb_strlcpy(e->addr, m->addr, sizeof(e->addr));
@@ -161,10 +170,25 @@ members_recv(struct peer *p, const char *from, const Lb__Gossip *g)
 		}
 		n++;
 	}
-	gossip_recv(p->gossip, lb_mono_ms(), from, v, n, g->want_reply,
-	    g->known, &p->gout);
+	in.entries = v;
+	in.n = n;
+	in.want_reply = g->want_reply;
+	in.known = g->known;
+	in.wants = lb_calloc(g->n_wants, sizeof(*in.wants));
+	for (size_t i = 0; i < g->n_wants; i++)
+		if (lb_id_valid(g->wants[i]))
+			lb_strlcpy(in.wants[in.nwants++], g->wants[i],
+			    LB_ID_MAX);
+	gossip_recv(p->gossip, lb_mono_ms(), from, &in, &p->gout);
+	free(in.wants);
 	free(v);
 	members_flush(p);
+}
+
+void
+members_load_changed(struct peer *p)
+{
+	gossip_set_load(p->gossip, p->load_extra);
 }
 
 void

@@ -15,17 +15,28 @@
 #include "peer.h"
 
 #define NET_DRAIN_MAX	1024	/* datagrams per wake-up, then yield */
+#define NET_QUEUE_MAX	64	/* datagrams waiting per peer; then the oldest go */
+
+/* A datagram nanomsg would not take yet. */
+struct net_pending {
+	uint8_t		*buf;
+	size_t		 len;
+};
 
 struct net_conn {
-	char		addr[LB_ADDR_MAX];
-	int		sock;
-	uint64_t	used_ms;
+	char			 addr[LB_ADDR_MAX];
+	int			 sock;
+	uint64_t		 used_ms;
+	struct event		*tx_ev;	/* NN_SNDFD: room to send again */
+	struct net_pending	 q[NET_QUEUE_MAX];	/* a ring */
+	size_t			 qhead, qlen;
+	struct peer		*p;
 };
 
 struct net {
 	int			 pull;
 	struct event		*rx_ev;
-	struct net_conn		*conns;
+	struct net_conn		**conns;
 	size_t			 nconns, capconns;
 	struct log_limit	 droplog;
 };
@@ -122,22 +133,26 @@ net_open(struct peer *p, char **cause)
 	return 0;
 }
 
+static void	net_tx_cb(evutil_socket_t, short, void *);
+
 static struct net_conn *
 net_conn(struct peer *p, const char *addr)
 {
 	struct net	*n = p->net;
 	struct net_conn	*c;
-	int		 s, zero = 0;
+	int		 s, zero = 0, fd;
+	size_t		 fdsz = sizeof(fd);
 
 	for (size_t i = 0; i < n->nconns; i++)
-		if (strcmp(n->conns[i].addr, addr) == 0)
-			return &n->conns[i];
+		if (strcmp(n->conns[i]->addr, addr) == 0)
+			return n->conns[i];
 	if ((s = nn_socket(AF_SP, NN_PUSH)) < 0) {
 		log_warnx("nn_socket: %s", nn_strerror(nn_errno()));
 		return NULL;
 	}
 	nn_setsockopt(s, NN_SOL_SOCKET, NN_LINGER, &zero, sizeof(zero));
-	if (nn_connect(s, addr) < 0) {
+	if (nn_connect(s, addr) < 0 || nn_getsockopt(s, NN_SOL_SOCKET,
+	    NN_SNDFD, &fd, &fdsz) < 0) {
 		log_warnx("connect %s: %s", addr, nn_strerror(nn_errno()));
 		nn_close(s);
 		return NULL;
@@ -147,12 +162,58 @@ net_conn(struct peer *p, const char *addr)
 		n->conns = lb_reallocarray(n->conns, n->capconns,
 		    sizeof(*n->conns));
 	}
-	c = &n->conns[n->nconns++];
+	c = lb_calloc(1, sizeof(*c));
+	n->conns[n->nconns++] = c;
 	lb_strlcpy(c->addr, addr, sizeof(c->addr));
 	c->sock = s;
+	c->p = p;
 	c->used_ms = lb_mono_ms();
+	c->tx_ev = event_new(p->base, fd, EV_READ | EV_PERSIST, net_tx_cb, c);
 	log_debug("connected to %s", addr);
 	return c;
+}
+
+static void
+net_conn_free(struct net_conn *c)
+{
+	for (size_t i = 0; i < c->qlen; i++)
+		free(c->q[(c->qhead + i) % NET_QUEUE_MAX].buf);
+	event_free(c->tx_ev);
+	nn_close(c->sock);
+	free(c);
+}
+
+/* Hand queued datagrams to nanomsg while it takes them. */
+static void
+net_flush(struct net_conn *c)
+{
+	struct net_pending	*m;
+
+	while (c->qlen > 0) {
+		m = &c->q[c->qhead];
+		if (nn_send(c->sock, m->buf, m->len, NN_DONTWAIT) < 0) {
+			if (nn_errno() != EAGAIN) {
+				log_warnx("send to %s: %s", c->addr,
+				    nn_strerror(nn_errno()));
+				c->p->counters.tx_drop++;
+			} else
+				return;	/* wait for NN_SNDFD */
+		} else {
+			c->p->counters.tx_msgs++;
+			c->p->counters.tx_bytes += m->len;
+		}
+		free(m->buf);
+		c->qhead = (c->qhead + 1) % NET_QUEUE_MAX;
+		c->qlen--;
+	}
+	event_del(c->tx_ev);
+}
+
+/* NN_SNDFD is readable when a send would succeed (level-triggered). */
+static void
+net_tx_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	net_flush(arg);
 }
 
 void
@@ -170,14 +231,24 @@ net_send(struct peer *p, const char *addr, const Lb__PeerMsg *m)
 	lb__peer_msg__pack(m, body);
 	env_seal(&p->env, lb_wall_ms(), body, blen, &out, &olen);
 	free(body);
-	/* Lossy by design: nn_send on PUSH is no delivery (see DESIGN). */
-	if (nn_send(c->sock, out, olen, NN_DONTWAIT) < 0)
+	/*
+	 * Queue it, keeping order, and send what nanomsg takes now; the rest
+	 * goes when NN_SNDFD says there is room.  A full queue (a peer that
+	 * is gone) loses its oldest datagram: sending on PUSH is no delivery
+	 * anyway (see DESIGN), and the protocols acknowledge and retry.
+	 */
+	if (c->qlen == NET_QUEUE_MAX) {
+		free(c->q[c->qhead].buf);
+		c->qhead = (c->qhead + 1) % NET_QUEUE_MAX;
+		c->qlen--;
 		p->counters.tx_drop++;
-	else {
-		p->counters.tx_msgs++;
-		p->counters.tx_bytes += olen;
 	}
-	free(out);
+	c->q[(c->qhead + c->qlen) % NET_QUEUE_MAX] =
+	    (struct net_pending){ out, olen };
+	c->qlen++;
+	net_flush(c);
+	if (c->qlen > 0)
+		event_add(c->tx_ev, NULL);
 }
 
 void
@@ -187,10 +258,10 @@ net_reap(struct peer *p, uint64_t idle_ms)
 	uint64_t	 now = lb_mono_ms();
 
 	for (size_t i = 0; i < n->nconns; ) {
-		if (now - n->conns[i].used_ms > idle_ms) {
+		if (now - n->conns[i]->used_ms > idle_ms) {
 			log_debug("closing idle connection to %s",
-			    n->conns[i].addr);
-			nn_close(n->conns[i].sock);
+			    n->conns[i]->addr);
+			net_conn_free(n->conns[i]);
 			n->conns[i] = n->conns[--n->nconns];
 			continue;
 		}
@@ -206,7 +277,7 @@ net_close(struct peer *p)
 	if (n == NULL)
 		return;
 	for (size_t i = 0; i < n->nconns; i++)
-		nn_close(n->conns[i].sock);
+		net_conn_free(n->conns[i]);
 	free(n->conns);
 	event_free(n->rx_ev);
 	nn_close(n->pull);

@@ -39,6 +39,7 @@ struct peer {
 	struct event		*sig_ev[3];
 	struct event		*exit_ev;
 	int			 leaving;
+	uint32_t		 load_extra;	/* lbctl debug load */
 };
 
 /* net.c: the peer-to-peer transport (NN_PULL in, one NN_PUSH per peer). */
@@ -57,6 +58,8 @@ void	 ctl_close(struct peer *);
 void	 members_start(struct peer *);
 void	 members_recv(struct peer *, const char *from, const Lb__Gossip *);
 void	 members_leave(struct peer *);
+/* The load changed: advertise the new one. */
+void	 members_load_changed(struct peer *);
 void	 members_stop(struct peer *);
 
 /* state.c: state_dir. */

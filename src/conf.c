@@ -121,11 +121,17 @@ lb_conf_defaults(struct lb_conf *c)
 	c->slots = 0;
 	c->message_max_kb = 4096;
 	c->replay_window_ms = 120000;
-	c->gossip.interval_ms = 500;
-	c->gossip.suspect_ms = 2500;
-	c->gossip.dead_ms = 5000;
-	c->gossip.forget_ms = 60000;
-	c->gossip.digest_size = 8;
+	/*
+	 * Failure detection lives on heartbeats spreading through bounded
+	 * digests: at 64 peers with 24 entries per digest, the freshest news
+	 * of a live peer is up to 8 rounds old when a peer judges it (the
+	 * simulation in t/gossip_test), so suspicion waits 10 rounds.
+	 */
+	c->gossip.interval_ms = 1000;
+	c->gossip.suspect_ms = 10000;
+	c->gossip.dead_ms = 15000;
+	c->gossip.forget_ms = 120000;
+	c->gossip.digest_size = 24;
 	c->gossip.seed_every = 20;
 	c->log.level = LOG_LVL_INFO;
 }

@@ -42,6 +42,7 @@ usage(int code)
 "  status          this peer: id, cluster, members by state, traffic\n"
 "  peers           every member this peer knows, with load and age\n"
 "  keygen FILE     write a new random cluster key to FILE (mode 0600)\n"
+"  debug load N    advertise N extra load (for tests and benchmarks)\n"
 "\n"
 "Options:\n"
 "  -s SOCKET       the peer's control socket\n"
@@ -242,13 +243,15 @@ cmd_peers(const struct opts *o, int argc, char **argv)
 				json_array_append_new(attrs,
 				    json_string(p->attributes[k]));
 			json_array_append_new(a, json_pack("{s:s, s:s, s:s, "
-			    "s:I, s:I, s:i, s:i, s:I, s:o, s:b}",
+			    "s:I, s:I, s:i, s:i, s:I, s:o, s:b, s:I, s:I}",
 			    "id", p->id, "addr", p->addr, "state", p->state,
 			    "incarnation", (json_int_t)p->incarnation,
 			    "heartbeat", (json_int_t)p->heartbeat,
 			    "load", p->load, "slots", p->slots,
 			    "age_ms", (json_int_t)p->age_ms,
-			    "attributes", attrs, "self", p->self));
+			    "attributes", attrs, "self", p->self,
+			    "news_age_ms", (json_int_t)p->news_age_ms,
+			    "state_age_ms", (json_int_t)p->state_age_ms));
 		}
 		json_print(a);
 	} else {
@@ -300,6 +303,31 @@ cmd_keygen(const struct opts *o, int argc, char **argv)
 	return EX_OK;
 }
 
+/* lbctl debug load N: a synthetic load, for tests and benchmarks. */
+static int
+cmd_debug(const struct opts *o, int argc, char **argv)
+{
+	Lb__CtlRequest	 req = LB__CTL_REQUEST__INIT;
+	Lb__CtlDebugLoadReq dl = LB__CTL_DEBUG_LOAD_REQ__INIT;
+	Lb__CtlReply	*rep;
+	char		*ep;
+	long		 v;
+
+	if (argc != 3 || strcmp(argv[1], "load") != 0)
+		usage(EX_USAGE);
+	errno = 0;
+	v = strtol(argv[2], &ep, 10);
+	if (*argv[2] == '\0' || *ep != '\0' || errno || v < 0 || v > 1000000)
+		die(EX_USAGE, "debug load: expected 0..1000000, got \"%s\"",
+		    argv[2]);
+	dl.extra = (uint32_t)v;
+	req.req_case = LB__CTL_REQUEST__REQ_DEBUG_LOAD;
+	req.debug_load = &dl;
+	rep = call(o, &req);
+	lb__ctl_reply__free_unpacked(rep, NULL);
+	return EX_OK;
+}
+
 static const struct {
 	const char	*name;
 	int		(*fn)(const struct opts *, int, char **);
@@ -307,6 +335,7 @@ static const struct {
 	{ "status", cmd_status },
 	{ "peers", cmd_peers },
 	{ "keygen", cmd_keygen },
+	{ "debug", cmd_debug },
 };
 
 int

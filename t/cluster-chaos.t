@@ -45,6 +45,7 @@ ms=$(wait_for 10 back); ok $? "restarted, n3 is alive to every peer (${ms} ms)"
 inc_after=$(ctl n1 --json peers | jq -r '.[] | select(.id == "n3") | .incarnation')
 ok $([ "$inc_after" -gt "$inc_before" ]; echo $?) \
     "at a higher incarnation ($inc_after > $inc_before)"
-is "$(ctl n3 --json status | jq .alive)" 6 "and it sees the 6 live peers"
+sees6() { [ "$(ctl n3 --json status | jq .alive)" = 6 ]; }
+ms=$(wait_for 10 sees6); ok $? "and it sees the 6 live peers (${ms} ms)"
 
 done_testing

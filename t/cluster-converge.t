@@ -30,6 +30,13 @@ is "$(echo "$j" | jq -r '.[] | select(.id == "n5") | .addr')" "$addr5" "addresse
 is "$(ctl n2 peers | wc -l | tr -d ' ')" $((N + 1)) "lbctl peers prints a header and $N rows"
 like "$(ctl n2 status)" "members: +8 alive, 0 suspect, 0 dead, 0 left" "lbctl status counts members"
 
+# A change of load at one peer reaches every other.
+ctl n4 debug load 3
+loaded() { for n in n1 n2 n3 n5 n6 n7 n8; do
+	[ "$(ctl $n --json peers | jq '.[] | select(.id == "n4") | .load')" = 3 ] || return 1; done; }
+ms=$(wait_for 10 loaded); ok $? "n4's new load (3) reaches every peer (${ms} ms)"
+is "$(ctl n4 --json status | jq .load)" 3 "and n4's status shows it"
+
 # A peer that stops cleanly says so: the others see it "left", not dead.
 lbcluster stop n8
 left() { for n in n1 n2 n3 n4 n5 n6 n7; do [ "$(state_of $n n8)" = left ] || return 1; done; }

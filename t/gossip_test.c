@@ -42,7 +42,9 @@ hear(struct gossip *g, uint64_t now, struct gossip_entry e)
 {
 	struct gossip_out o = { 0 };
 
-	gossip_recv(g, now, e.id, &e, 1, 0, UINT32_MAX, &o);
+	struct gossip_msg in = { .entries = &e, .n = 1, .known = UINT32_MAX };
+
+	gossip_recv(g, now, e.id, &in, &o);
 	gossip_out_free(&o);
 }
 
@@ -140,8 +142,7 @@ test_leave(void)
 	is(o.nmsgs, 1, "a leaving peer tells the peers it knows");
 	ok(o.nmsgs == 1 && o.msgs[0].n == 1 && o.msgs[0].entries[0].left,
 	    "its entry says it left");
-	gossip_recv(g, 30, "b", o.msgs[0].entries, 1, 0, o.msgs[0].known,
-	    NULL);
+	gossip_recv(g, 30, "b", &o.msgs[0], NULL);
 	gossip_out_free(&o);
 	is(state_of(g, "b"), GOSSIP_LEFT, "the receiver marks it left");
 	e = entry("b", 1, 1, 0, 0);
@@ -222,9 +223,10 @@ test_seeds_and_self(void)
 }
 
 /* A cluster of cores wired by an in-memory, lossless network. */
-#define NP 32
-static struct gossip *sim[NP];
-static int simdead[NP];
+#define SIM_MAX 64
+static int NP = 32;
+static struct gossip *sim[SIM_MAX];
+static int simdead[SIM_MAX];
 
 static int
 sim_index(const char *addr)
@@ -247,8 +249,7 @@ sim_deliver(uint64_t now, int from, struct gossip_out *o, int depth)
 		if (to < 0 || simdead[to])
 			continue;
 		gossip_recv(sim[to], now, gossip_members(sim[from], &n)[0].e.id,
-		    o->msgs[i].entries, o->msgs[i].n, o->msgs[i].want_reply,
-		    o->msgs[i].known, &r);
+		    &o->msgs[i], &r);
 		if (depth < 2)
 			sim_deliver(now, to, &r, depth + 1);
 		gossip_out_free(&r);
@@ -301,7 +302,7 @@ test_cluster(void)
 		for (int i = 0; i < NP; i++) {
 			size_t n;
 			gossip_members(sim[i], &n);
-			if (n != NP)
+			if ((int)n != NP)
 				all = 0;
 		}
 		if (getenv("DEBUG_SIM")) {
@@ -366,6 +367,80 @@ test_cluster(void)
 		gossip_free(sim[i]);
 }
 
+/*
+ * 64 cores with the default settings, for 180 rounds: no live core is
+ * ever suspected.  (Heartbeats must reach
+ * every peer well within suspect_ms, at that size, with that digest.)
+ */
+static void
+test_no_false_suspicion(void)
+{
+	struct lb_gossip_conf def;
+	struct lb_conf dc;
+	struct lb_gossip_conf saved = conf;
+	uint64_t now = 0;
+	int suspicions = 0, complete = 0;
+	struct lb_rng rng;
+	char id[8];
+
+	lb_conf_defaults(&dc);
+	def = dc.gossip;
+	lb_conf_free(&dc);
+	conf = def;
+	NP = 64;
+	memset(simdead, 0, sizeof(simdead));
+	for (int i = 0; i < NP; i++) {
+		struct gossip_entry e;
+		snprintf(id, sizeof(id), "p%d", i);
+		e = entry(id, 1, 0, 0, 0);
+		snprintf(e.addr, sizeof(e.addr), "tcp://127.0.0.1:%d", 9000 + i);
+		sim[i] = gossip_new(&conf, &e, 0, 500 + (uint64_t)i);
+		gossip_add_seed(sim[i], "tcp://127.0.0.1:9000");
+	}
+	lb_rng_seed(&rng, 77);
+	for (int r = 0; r < 180; r++) {
+		struct gossip_out o = { 0 };
+		int ord[SIM_MAX];
+		now += (uint64_t)def.interval_ms;
+		/* Peers tick in a random order each round, as real ones do. */
+		for (int i = 0; i < NP; i++)
+			ord[i] = i;
+		for (int i = NP - 1; i > 0; i--) {
+			int j = (int)lb_rng_below(&rng, (uint32_t)i + 1), t = ord[i];
+			ord[i] = ord[j];
+			ord[j] = t;
+		}
+		for (int ii = 0; ii < NP; ii++) {
+			int i = ord[ii];
+			gossip_tick(sim[i], now, &o);
+			for (size_t c = 0; c < o.nchanges; c++)
+				if (o.changes[c].to == GOSSIP_SUSPECT ||
+				    o.changes[c].to == GOSSIP_DEAD)
+					suspicions++;
+			if (getenv("DEBUG_SIM") && o.nchanges)
+				printf("# r%d p%d: %zu changes, first %s -> %s\n", r, i,
+				    o.nchanges, o.changes[0].id,
+				    gossip_state_name(o.changes[0].to));
+			o.nchanges = 0;
+			sim_deliver(now, i, &o, 0);
+			gossip_out_reset(&o);
+		}
+		gossip_out_free(&o);
+	}
+	for (int i = 0; i < NP; i++) {
+		size_t n;
+		gossip_members(sim[i], &n);
+		if ((int)n == NP)
+			complete++;
+	}
+	is(complete, NP, "64 cores with the default settings all know all 64");
+	is(suspicions, 0, "and in 180 rounds no live core was ever suspected");
+	for (int i = 0; i < NP; i++)
+		gossip_free(sim[i]);
+	conf = saved;
+	NP = 32;
+}
+
 int
 main(void)
 {
@@ -375,5 +450,6 @@ main(void)
 	test_digest();
 	test_seeds_and_self();
 	test_cluster();
+	test_no_false_suspicion();
 	return done_testing();
 }
