@@ -218,6 +218,16 @@ cmd_status(const struct opts *o, int argc, char **argv)
 	return EX_OK;
 }
 
+/* Peers in id order, n2 before n10. */
+static int
+peer_cmp(const void *a, const void *b)
+{
+	const Lb__CtlPeer *pa = *(Lb__CtlPeer * const *)a;
+	const Lb__CtlPeer *pb = *(Lb__CtlPeer * const *)b;
+
+	return strverscmp(pa->id, pb->id);
+}
+
 static int
 cmd_peers(const struct opts *o, int argc, char **argv)
 {
@@ -234,6 +244,8 @@ cmd_peers(const struct opts *o, int argc, char **argv)
 	rep = call(o, &req);
 	if (rep->rep_case != LB__CTL_REPLY__REP_PEERS)
 		die(EX_NO, "the peer sent the wrong reply");
+	qsort(rep->peers->peers, rep->peers->n_peers, sizeof(Lb__CtlPeer *),
+	    peer_cmp);
 	if (o->json) {
 		json_t *a = json_array();
 		for (size_t i = 0; i < rep->peers->n_peers; i++) {
