@@ -161,6 +161,7 @@ main(int argc, char **argv)
 		for (size_t i = 0; i < nerrs; i++)
 			fprintf(stderr, "%s\n", errs[i]);
 		lb_conf_errors_free(errs, nerrs);
+		lb_conf_free(&p.conf);
 		return 1;
 	}
 	if (sodium_init() < 0) {
@@ -170,10 +171,13 @@ main(int argc, char **argv)
 	if (load_key(&p.conf, key, &p.authenticated, &cause) == -1) {
 		fprintf(stderr, "%s:%d: secret_file: %s\n", file,
 		    p.conf.secret_file_line, cause);
+		free(cause);
+		lb_conf_free(&p.conf);
 		return 1;
 	}
 	if (check) {
 		printf("configuration OK\n");
+		lb_conf_free(&p.conf);
 		return 0;
 	}
 	if (p.conf.slots == 0) {
@@ -184,6 +188,8 @@ main(int argc, char **argv)
 	    LOG_LVL_DEBUG : LOG_LVL_INFO + verbose : p.conf.log.level, "lbpeer");
 	if (state_open(&p, &cause) == -1) {
 		fprintf(stderr, "lbpeer: %s\n", cause);
+		free(cause);
+		lb_conf_free(&p.conf);
 		return 1;
 	}
 	if (!fg)

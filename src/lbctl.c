@@ -407,7 +407,10 @@ main(int argc, char **argv)
 	if (sodium_init() < 0)
 		die(EX_NO, "libsodium failed to start");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (strcmp(rest[0], cmds[i].name) == 0)
-			return cmds[i].fn(&o, nrest, rest);
+		if (strcmp(rest[0], cmds[i].name) == 0) {
+			int rc = cmds[i].fn(&o, nrest, rest);
+			free(rest);
+			return rc;
+		}
 	die(EX_USAGE, "unknown command \"%s\" (try lbctl --help)", rest[0]);
 }
