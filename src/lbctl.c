@@ -350,11 +350,13 @@ static const struct {
 	{ "debug", cmd_debug },
 };
 
+/* The command and its arguments (global: reachable until exit). */
+static char	**rest;
+
 int
 main(int argc, char **argv)
 {
 	struct opts	 o = { NULL, NULL, 0, 2000 };
-	char		**rest;
 	int		 ch, nrest = 0;
 	char		*ep;
 	long		 v;
