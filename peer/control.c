@@ -15,6 +15,7 @@
 #include <nanomsg/reqrep.h>
 
 #include "peer.h"
+#include "tasks.h"
 #include "src/client.h"
 
 struct ctl {
@@ -52,6 +53,7 @@ ctl_status(struct peer *p, Lb__CtlReply *r)
 		case GOSSIP_LEFT: s->left++; break;
 		}
 	s->authenticated = p->authenticated;
+	tasks_counts(p, &s->running, &s->queued, &s->tasks_homed);
 	c->rx_msgs = p->counters.rx_msgs;
 	c->rx_bytes = p->counters.rx_bytes;
 	c->tx_msgs = p->counters.tx_msgs;
@@ -110,10 +112,122 @@ ctl_peers(struct peer *p, Lb__CtlReply *r)
 	r->peers = ps;
 }
 
-/* Free what ctl_status / ctl_peers allocated (strings there are borrowed). */
+static void
+ctl_no(Lb__CtlReply *r, int code, char *cause)
+{
+	r->code = code;
+	r->error = cause;	/* freed by ctl_reply_free */
+}
+
+static void
+ctl_submit(struct peer *p, const Lb__CtlSubmitReq *req, Lb__CtlReply *r)
+{
+	char	*id, *cause;
+
+	if (req->spec == NULL) {
+		ctl_no(r, 1, lb_strdup("submit without a task"));
+		return;
+	}
+	if (p->leaving) {
+		ctl_no(r, 1, lb_strdup("this peer is shutting down"));
+		return;
+	}
+	if (tasks_submit(p, req->spec, &id, &cause) == -1) {
+		ctl_no(r, 1, cause);
+		return;
+	}
+	r->rep_case = LB__CTL_REPLY__REP_SUBMITTED;
+	r->submitted = id;
+}
+
+/* show and wait: the record here, or the home's answer. */
+static void
+ctl_show(struct peer *p, const Lb__CtlTaskReq *req, Lb__CtlReply *r)
+{
+	Lb__CtlTask		*ct = lb_calloc(1, sizeof(*ct));
+	struct task		*t = tasks_find(p, req->id);
+	const Lb__TaskAnswer	*a;
+	char			*cause;
+	int			 rc;
+	size_t			 len = strlen(p->conf.id);
+	int			 homed_here = strncmp(req->id, p->conf.id, len) == 0
+				    && req->id[len] == '.';
+
+	lb__ctl_task__init(ct);
+	if (homed_here) {
+		if (t == NULL) {
+			free(ct);
+			ctl_no(r, 1, lb_printf("no task %s (this peer is its "
+			    "home and never accepted it)", req->id));
+			return;
+		}
+		ct->record = t->rec;
+		if (req->want_output)
+			tasks_output(t, &ct->stdout, &ct->stderr);
+	} else if ((rc = tasks_remote(p, req->id, req->want_output, &a,
+	    &cause)) < 0) {
+		free(ct);
+		ctl_no(r, rc == -2 ? 3 : 1, cause);
+		return;
+	} else if (a == NULL)
+		ct->pending = 1;
+	else if (!a->found) {
+		free(ct);
+		ctl_no(r, 1, lb_printf("no task %s (its home does not know "
+		    "it)", req->id));
+		return;
+	} else {
+		ct->record = a->record;
+		if (req->want_output) {
+			ct->stdout.data = lb_calloc(1, a->stdout.len + 1);
+			memcpy(ct->stdout.data, a->stdout.data, a->stdout.len);
+			ct->stdout.len = a->stdout.len;
+			ct->stderr.data = lb_calloc(1, a->stderr.len + 1);
+			memcpy(ct->stderr.data, a->stderr.data, a->stderr.len);
+			ct->stderr.len = a->stderr.len;
+		}
+	}
+	r->rep_case = LB__CTL_REPLY__REP_TASK;
+	r->task = ct;
+}
+
+static void
+ctl_list(struct peer *p, const Lb__CtlListReq *req, Lb__CtlReply *r)
+{
+	Lb__CtlTaskList	*l = lb_calloc(1, sizeof(*l));
+	struct task	**all;
+	size_t		  n;
+
+	lb__ctl_task_list__init(l);
+	all = tasks_all(p, &n);
+	l->tasks = lb_calloc(n, sizeof(*l->tasks));
+	for (size_t i = 0; i < n; i++) {
+		Lb__TaskRecord *rec = all[i]->rec;
+		if (!req->all && rec->state != LB__TASK_STATE__TASK_QUEUED &&
+		    rec->state != LB__TASK_STATE__TASK_RUNNING)
+			continue;
+		l->tasks[l->n_tasks++] = rec;
+	}
+	r->rep_case = LB__CTL_REPLY__REP_LIST;
+	r->list = l;
+}
+
+/* Free what the handlers allocated (strings there are borrowed). */
 static void
 ctl_reply_free(Lb__CtlReply *r)
 {
+	if (r->code != 0)
+		free(r->error);
+	if (r->rep_case == LB__CTL_REPLY__REP_SUBMITTED)
+		free(r->submitted);
+	else if (r->rep_case == LB__CTL_REPLY__REP_TASK) {
+		free(r->task->stdout.data);
+		free(r->task->stderr.data);
+		free(r->task);
+	} else if (r->rep_case == LB__CTL_REPLY__REP_LIST) {
+		free(r->list->tasks);
+		free(r->list);
+	}
 	if (r->rep_case == LB__CTL_REPLY__REP_STATUS) {
 		free(r->status->counters);
 		free(r->status);
@@ -135,6 +249,8 @@ ctl_reply_free(Lb__CtlReply *r)
 static void
 ctl_handle(struct peer *p, const Lb__CtlRequest *req, Lb__CtlReply *r)
 {
+	char	*cause;
+
 	switch (req->req_case) {
 	case LB__CTL_REQUEST__REQ_STATUS:
 		ctl_status(p, r);
@@ -142,15 +258,31 @@ ctl_handle(struct peer *p, const Lb__CtlRequest *req, Lb__CtlReply *r)
 	case LB__CTL_REQUEST__REQ_PEERS:
 		ctl_peers(p, r);
 		break;
+	case LB__CTL_REQUEST__REQ_SUBMIT:
+		ctl_submit(p, req->submit, r);
+		break;
+	case LB__CTL_REQUEST__REQ_SHOW:
+		ctl_show(p, req->show, r);
+		break;
+	case LB__CTL_REQUEST__REQ_LIST:
+		ctl_list(p, req->list, r);
+		break;
+	case LB__CTL_REQUEST__REQ_CANCEL:
+		if (tasks_cancel(p, req->cancel->id, &cause) == -1)
+			ctl_no(r, 1, cause);
+		break;
+	case LB__CTL_REQUEST__REQ_CHECKPOINT:
+		if (tasks_checkpoint(p, req->checkpoint->id, &cause) == -1)
+			ctl_no(r, 1, cause);
+		break;
 	case LB__CTL_REQUEST__REQ_DEBUG_LOAD:
 		p->load_extra = req->debug_load->extra;
 		members_load_changed(p);
 		log_info("debug: advertising %u extra load", p->load_extra);
 		break;
 	default:
-		r->code = 1;
-		r->error = (char *)"unknown request (is lbctl newer than "
-		    "this lbpeer?)";
+		ctl_no(r, 1, lb_strdup("unknown request (is lbctl newer than "
+		    "this lbpeer?)"));
 		break;
 	}
 }
@@ -177,10 +309,9 @@ ctl_cb(evutil_socket_t fd, short ev, void *arg)
 		req = lb__ctl_request__unpack(NULL, (size_t)n, buf);
 		nn_freemsg(buf);
 		lb__ctl_reply__init(&rep);
-		if (req == NULL) {
-			rep.code = 1;
-			rep.error = (char *)"request does not decode";
-		} else {
+		if (req == NULL)
+			ctl_no(&rep, 1, lb_strdup("request does not decode"));
+		else {
 			ctl_handle(p, req, &rep);
 			lb__ctl_request__free_unpacked(req, NULL);
 		}
@@ -264,6 +395,12 @@ ctl_open(struct peer *p, char **cause)
 		*cause = lb_printf("nn_socket: %s", nn_strerror(nn_errno()));
 		free(c);
 		return -1;
+	}
+	/* Local clients may send large requests (attachments). */
+	{
+		int max = -1;
+		nn_setsockopt(c->sock, NN_SOL_SOCKET, NN_RCVMAXSIZE, &max,
+		    sizeof(max));
 	}
 	url = lb_printf("ipc://%s", p->conf.control);
 	old = umask(gr != NULL ? 0007 : 0077);

@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "peer.h"
+#include "tasks.h"
 
 #define LEAVE_GRACE_MS	300	/* NN_LINGER is ignored: let the leave go out */
 
@@ -218,6 +219,15 @@ main(int argc, char **argv)
 	}
 	p.exit_ev = evtimer_new(p.base, exit_cb, &p);
 	members_start(&p);
+	exec_start(&p);
+	if (tasks_open(&p, &cause) == -1) {
+		if (!fg)
+			fprintf(stderr, "lbpeer: %s\n", cause);
+		log_warnx("%s", cause);
+		daemon_ready(readyfd, 1);
+		return 1;
+	}
+	exec_schedule(&p);
 	log_info("%s started: cluster %s, listen %s, control %s, incarnation "
 	    "%" PRIu64 ", %d slots%s", p.conf.id, p.conf.cluster, p.conf.listen,
 	    p.conf.control, p.incarnation, p.conf.slots, p.authenticated ? "" :
@@ -227,6 +237,8 @@ main(int argc, char **argv)
 	event_base_dispatch(p.base);
 
 	log_info("%s stopped", p.conf.id);
+	exec_stop(&p);
+	tasks_close(&p);
 	ctl_close(&p);
 	members_stop(&p);
 	net_close(&p);

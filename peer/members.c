@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "peer.h"
+#include "tasks.h"
 
 #define LEAVE_FANOUT	4	/* peers told directly that we leave */
 
@@ -185,10 +186,17 @@ members_recv(struct peer *p, const char *from, const Lb__Gossip *g)
 	members_flush(p);
 }
 
+/* Load: running plus waiting tasks (and a synthetic extra, for tests). */
 void
 members_load_changed(struct peer *p)
 {
-	gossip_set_load(p->gossip, p->load_extra);
+	uint32_t	running = 0, queued = 0, homed = 0;
+
+	if (p->gossip == NULL)
+		return;
+	if (p->tt != NULL)
+		tasks_counts(p, &running, &queued, &homed);
+	gossip_set_load(p->gossip, running + queued + p->load_extra);
 }
 
 void

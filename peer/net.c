@@ -13,6 +13,7 @@
 #include <nanomsg/pipeline.h>
 
 #include "peer.h"
+#include "tasks.h"
 
 #define NET_DRAIN_MAX	1024	/* datagrams per wake-up, then yield */
 #define NET_QUEUE_MAX	64	/* datagrams waiting per peer; then the oldest go */
@@ -54,6 +55,12 @@ net_dispatch(struct peer *p, const Lb__Envelope *e)
 	switch (m->body_case) {
 	case LB__PEER_MSG__BODY_GOSSIP:
 		members_recv(p, e->sender, m->gossip);
+		break;
+	case LB__PEER_MSG__BODY_TASK_QUERY:
+		tasks_query_recv(p, e->sender, m->task_query);
+		break;
+	case LB__PEER_MSG__BODY_TASK_ANSWER:
+		tasks_answer_recv(p, e->sender, m->task_answer);
 		break;
 	default:
 		p->counters.drop[ENV_DROP_DECODE]++;

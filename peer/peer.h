@@ -21,6 +21,8 @@ struct peer_counters {
 
 struct net;
 struct ctl;
+struct task_table;
+struct exec;
 
 struct peer {
 	struct lb_conf		 conf;
@@ -40,6 +42,8 @@ struct peer {
 	struct event		*exit_ev;
 	int			 leaving;
 	uint32_t		 load_extra;	/* lbctl debug load */
+	struct task_table	*tt;		/* tasks.c */
+	struct exec		*ex;		/* exec.c */
 };
 
 /* net.c: the peer-to-peer transport (NN_PULL in, one NN_PUSH per peer). */

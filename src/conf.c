@@ -49,6 +49,16 @@ static const struct spec gossip_spec[] = {
 	END
 };
 
+static const struct spec task_spec[] = {
+	{ "output_limit_kb", T_INT, 1, 1048576,
+	    offsetof(struct lb_task_conf, output_limit_kb), NULL },
+	{ "attach_limit_kb", T_INT, 0, 1048576,
+	    offsetof(struct lb_task_conf, attach_limit_kb), NULL },
+	{ "kill_grace_ms", T_INT, 0, 600000,
+	    offsetof(struct lb_task_conf, kill_grace_ms), NULL },
+	END
+};
+
 static const struct spec log_spec[] = {
 	{ "level", T_LOGLEVEL, 0, 0, offsetof(struct lb_log_conf, level), NULL },
 	END
@@ -80,6 +90,7 @@ static const struct spec top_spec[] = {
 	    offsetof(struct lb_conf, replay_window_ms), NULL },
 	{ "gossip", T_GROUP, 0, 0, offsetof(struct lb_conf, gossip),
 	    gossip_spec },
+	{ "task", T_GROUP, 0, 0, offsetof(struct lb_conf, task), task_spec },
 	{ "log", T_GROUP, 0, 0, offsetof(struct lb_conf, log), log_spec },
 	END
 };
@@ -133,6 +144,9 @@ lb_conf_defaults(struct lb_conf *c)
 	c->gossip.forget_ms = 120000;
 	c->gossip.digest_size = 24;
 	c->gossip.seed_every = 20;
+	c->task.output_limit_kb = 1024;
+	c->task.attach_limit_kb = 1024;
+	c->task.kill_grace_ms = 5000;
 	c->log.level = LOG_LVL_INFO;
 }
 
@@ -390,6 +404,13 @@ check_conf(struct errs *e, config_t *cf, struct lb_conf *c)
 	}
 	if (c->control[0] == '\0')
 		errs_add(e, line_of(cf, "control"), "control: empty path");
+	if ((long)c->task.output_limit_kb * 2 + c->task.attach_limit_kb + 64 >
+	    c->message_max_kb)
+		errs_add(e, line_of(cf, "task"), "task.output_limit_kb (%d) twice "
+		    "and task.attach_limit_kb (%d) must fit in message_max_kb "
+		    "(%d) with 64 KiB to spare: results travel in one message",
+		    c->task.output_limit_kb, c->task.attach_limit_kb,
+		    c->message_max_kb);
 	if (c->gossip.suspect_ms <= c->gossip.interval_ms)
 		errs_add(e, line_of(cf, "gossip.suspect_ms"), "gossip.suspect_ms "
 		    "(%d) must be larger than gossip.interval_ms (%d)",

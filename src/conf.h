@@ -13,6 +13,12 @@ struct lb_gossip_conf {
 	int	seed_every;	/* also gossip to a seed every this many rounds */
 };
 
+struct lb_task_conf {
+	int	output_limit_kb;	/* per stream; the rest is cut off */
+	int	attach_limit_kb;	/* all attached files of one task */
+	int	kill_grace_ms;		/* cancel: SIGTERM, then SIGKILL */
+};
+
 struct lb_log_conf {
 	int	level;		/* enum log_level */
 };
@@ -37,6 +43,7 @@ struct lb_conf {
 	int	 message_max_kb;	/* largest message received (NN_RCVMAXSIZE) */
 	int	 replay_window_ms;	/* accepted skew of an envelope's send time */
 	struct lb_gossip_conf	gossip;
+	struct lb_task_conf	task;
 	struct lb_log_conf	log;
 };
 

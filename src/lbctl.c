@@ -2,6 +2,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <stdarg.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -43,6 +46,24 @@ usage(int code)
 "  peers           every member this peer knows, with load and age\n"
 "  keygen FILE     write a new random cluster key to FILE (mode 0600)\n"
 "  debug load N    advertise N extra load (for tests and benchmarks)\n"
+"  submit [options] -- PROG ARGS...\n"
+"                  run a task; prints its id.  Options:\n"
+"      --wait              then wait for it (as lbctl wait)\n"
+"      --env KEY=VALUE     set a variable (the environment is not copied)\n"
+"      --file PATH         attach a file: copied into its directory\n"
+"      --checkpointable    it checkpoints on a signal (LB_CHECKPOINT_DIR)\n"
+"      --checkpoint-signal SIG      (default USR1)\n"
+"      --checkpoint-exit-code N     (default 85)\n"
+"      --needs ATTR        run only where the node has ATTR\n"
+"      --pin NODE          run only on NODE\n"
+"      --demand SECONDS    how long it will run, a hint for balancing\n"
+"  wait ID [--timeout S]  print its output, exit with its exit code\n"
+"                  (128+N for signal N; 127 could not start; 125\n"
+"                  cancelled; 124 timed out)\n"
+"  show ID         state, host, epoch, hosts visited, times, outcome\n"
+"  list [--all]    tasks here and homed here (--all: finished ones too)\n"
+"  cancel ID       cancel a queued or running task\n"
+"  checkpoint ID [--timeout S]  ask it to checkpoint; wait up to S s\n"
 "\n"
 "Options:\n"
 "  -s SOCKET       the peer's control socket\n"
@@ -340,6 +361,621 @@ cmd_debug(const struct opts *o, int argc, char **argv)
 	return EX_OK;
 }
 
+
+/* ---- tasks ---- */
+
+/* One option of a command: long name, whether it takes a value. */
+struct optdef {
+	const char	*name;
+	int		 arg;
+};
+
+/*
+ * Parse a command's own options (and --json, anywhere before "--").  Calls
+ * fn for each, returns the index of the first positional argument.
+ */
+static int
+cmd_opts(int argc, char **argv, const struct optdef *defs,
+    void (*fn)(const char *name, const char *val, void *), void *arg,
+    struct opts *o, int stop_at_positional)
+{
+	int	i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *eq, *val = NULL;
+		size_t nl;
+		const struct optdef *d;
+
+		if (strcmp(a, "--") == 0)
+			return i + 1;
+		if (strncmp(a, "--", 2) != 0) {
+			if (stop_at_positional)
+				return i;
+			continue;
+		}
+		if (strcmp(a, "--json") == 0) {
+			o->json = 1;
+			continue;
+		}
+		eq = strchr(a, '=');
+		nl = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+		for (d = defs; d && d->name; d++)
+			if (strlen(d->name) == nl && strncmp(a + 2, d->name, nl)
+			    == 0)
+				break;
+		if (d == NULL || d->name == NULL)
+			die(EX_USAGE, "%s: unknown option \"%s\" (try lbctl "
+			    "--help)", argv[0], a);
+		if (d->arg) {
+			if (eq)
+				val = eq + 1;
+			else if (i + 1 < argc)
+				val = argv[++i];
+			else
+				die(EX_USAGE, "%s: %s needs a value", argv[0], a);
+		} else if (eq)
+			die(EX_USAGE, "%s: --%s takes no value", argv[0], d->name);
+		fn(d->name, val, arg);
+	}
+	return i;
+}
+
+/* A non-negative number, or a usage error naming the option. */
+static long
+num_arg(const char *opt, const char *v, long max)
+{
+	char	*ep;
+	long	 n;
+
+	errno = 0;
+	n = strtol(v, &ep, 10);
+	if (*v == '\0' || *ep != '\0' || errno || n < 0 || n > max)
+		die(EX_USAGE, "--%s: expected a number 0..%ld, got \"%s\"", opt,
+		    max, v);
+	return n;
+}
+
+static int
+signal_arg(const char *v)
+{
+	const char	*n = strncmp(v, "SIG", 3) == 0 ? v + 3 : v;
+
+	for (int sig = 1; sig < NSIG; sig++) {
+		const char *abbrev = sigabbrev_np(sig);
+		if (abbrev != NULL && strcmp(abbrev, n) == 0)
+			return sig;
+	}
+	return (int)num_arg("checkpoint-signal", v, NSIG - 1);
+}
+
+struct submit_args {
+	Lb__TaskSpec	  spec;
+	int		  wait;
+	long		  timeout_s;
+	char		**env;
+	size_t		  nenv;
+	Lb__TaskFile	**files;
+	size_t		  nfiles;
+	char		**needs;
+	size_t		  nneeds;
+};
+
+static void
+read_attachment(struct submit_args *sa, const char *path)
+{
+	Lb__TaskFile	*f = lb_calloc(1, sizeof(*f));
+	struct stat	 st;
+	FILE		*fp;
+	const char	*base = strrchr(path, '/');
+
+	lb__task_file__init(f);
+	if ((fp = fopen(path, "r")) == NULL || fstat(fileno(fp), &st) == -1)
+		die(EX_NO, "--file %s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		die(EX_NO, "--file %s: not a regular file", path);
+	if (st.st_size > 1024L * 1024 * 1024)
+		die(EX_NO, "--file %s: %lld bytes is too large to attach", path,
+		    (long long)st.st_size);
+	f->data.data = lb_calloc(1, (size_t)st.st_size + 1);
+	f->data.len = fread(f->data.data, 1, (size_t)st.st_size, fp);
+	if (ferror(fp) || f->data.len != (size_t)st.st_size)
+		die(EX_NO, "--file %s: %s", path, ferror(fp) ? strerror(errno) :
+		    "changed while read");
+	fclose(fp);
+	f->name = lb_strdup(base ? base + 1 : path);
+	f->mode = st.st_mode & 07777;
+	sa->files = lb_reallocarray(sa->files, sa->nfiles + 1, sizeof(*sa->files));
+	sa->files[sa->nfiles++] = f;
+}
+
+static void
+submit_opt(const char *name, const char *v, void *arg)
+{
+	struct submit_args	*sa = arg;
+
+	if (!strcmp(name, "wait"))
+		sa->wait = 1;
+	else if (!strcmp(name, "timeout"))
+		sa->timeout_s = num_arg(name, v, 100000000);
+	else if (!strcmp(name, "env")) {
+		if (strchr(v, '=') == NULL || *v == '=')
+			die(EX_USAGE, "--env: expected KEY=VALUE, got \"%s\"", v);
+		sa->env = lb_reallocarray(sa->env, sa->nenv + 1, sizeof(char *));
+		sa->env[sa->nenv++] = (char *)v;
+	} else if (!strcmp(name, "file"))
+		read_attachment(sa, v);
+	else if (!strcmp(name, "checkpointable"))
+		sa->spec.checkpointable = 1;
+	else if (!strcmp(name, "checkpoint-signal"))
+		sa->spec.checkpoint_signal = signal_arg(v);
+	else if (!strcmp(name, "checkpoint-exit-code"))
+		sa->spec.checkpoint_exit_code = (int)num_arg(name, v, 255);
+	else if (!strcmp(name, "needs")) {
+		sa->needs = lb_reallocarray(sa->needs, sa->nneeds + 1,
+		    sizeof(char *));
+		sa->needs[sa->nneeds++] = (char *)v;
+	} else if (!strcmp(name, "pin"))
+		sa->spec.pin = (char *)v;
+	else if (!strcmp(name, "demand"))
+		sa->spec.demand_s = (uint32_t)num_arg(name, v, 100000000);
+}
+
+static int	wait_task(const struct opts *, const char *id, long timeout_s);
+
+static int
+cmd_submit(const struct opts *oc, int argc, char **argv)
+{
+	static const struct optdef defs[] = {
+		{ "wait", 0 }, { "timeout", 1 }, { "env", 1 }, { "file", 1 },
+		{ "checkpointable", 0 }, { "checkpoint-signal", 1 },
+		{ "checkpoint-exit-code", 1 }, { "needs", 1 }, { "pin", 1 },
+		{ "demand", 1 }, { NULL, 0 }
+	};
+	struct opts		 o = *oc;
+	struct submit_args	 sa;
+	Lb__CtlRequest		 req = LB__CTL_REQUEST__INIT;
+	Lb__CtlSubmitReq	 sr = LB__CTL_SUBMIT_REQ__INIT;
+	Lb__CtlReply		*rep;
+	char			*id, **targv, cwd[4096];
+	int			 first, n, rc;
+
+	memset(&sa, 0, sizeof(sa));
+	lb__task_spec__init(&sa.spec);
+	sa.spec.checkpoint_exit_code = 85;
+	sa.timeout_s = 0;
+	first = cmd_opts(argc, argv, defs, submit_opt, &sa, &o, 1);
+	if (first >= argc)
+		die(EX_USAGE, "submit: no program (lbctl submit [options] -- "
+		    "PROG ARGS...)");
+	n = argc - first;
+	targv = lb_calloc((size_t)n + 1, sizeof(char *));
+	for (int i = 0; i < n; i++)
+		targv[i] = argv[first + i];
+	/*
+	 * ./prog runs in the task's own directory: keep it relative when it is
+	 * attached, else make it absolute (it is installed on every host).
+	 */
+	if (strchr(targv[0], '/') && targv[0][0] != '/') {
+		const char *b = strrchr(targv[0], '/') + 1;
+		int attached = 0;
+		for (size_t i = 0; i < sa.nfiles; i++)
+			if (!strcmp(sa.files[i]->name, b) &&
+			    (!strcmp(targv[0] + 2, b) && !strncmp(targv[0], "./", 2)))
+				attached = 1;
+		if (!attached && getcwd(cwd, sizeof(cwd)) != NULL)
+			targv[0] = lb_printf("%s/%s", cwd, targv[0]);
+	}
+	sa.spec.argv = targv;
+	sa.spec.n_argv = (size_t)n;
+	sa.spec.env = sa.env;
+	sa.spec.n_env = sa.nenv;
+	sa.spec.files = sa.files;
+	sa.spec.n_files = sa.nfiles;
+	sa.spec.needs = sa.needs;
+	sa.spec.n_needs = sa.nneeds;
+	sr.spec = &sa.spec;
+	req.req_case = LB__CTL_REQUEST__REQ_SUBMIT;
+	req.submit = &sr;
+	rep = call(&o, &req);
+	if (rep->rep_case != LB__CTL_REPLY__REP_SUBMITTED)
+		die(EX_NO, "the peer sent the wrong reply");
+	id = lb_strdup(rep->submitted);
+	lb__ctl_reply__free_unpacked(rep, NULL);
+	if (sa.wait) {
+		if (o.json) {
+			fprintf(stderr, "lbctl: submitted %s\n", id);
+			o.json = 0;
+		}
+		rc = wait_task(&o, id, sa.timeout_s);
+		free(id);
+		return rc;
+	}
+	if (o.json)
+		json_print(json_pack("{s:s}", "id", id));
+	else
+		printf("%s\n", id);
+	free(id);
+	return EX_OK;
+}
+
+/* Ask for a task until its answer is there (from another home: polled). */
+static Lb__CtlReply *
+task_call(const struct opts *o, int which, const char *id, int want_output)
+{
+	Lb__CtlRequest	 req = LB__CTL_REQUEST__INIT;
+	Lb__CtlTaskReq	 tr = LB__CTL_TASK_REQ__INIT;
+	Lb__CtlReply	*rep;
+	uint64_t	 deadline = lb_mono_ms() + (uint64_t)o->timeout_ms;
+	useconds_t	 pause = 10000;
+
+	tr.id = (char *)id;
+	tr.want_output = want_output;
+	req.req_case = which;
+	req.show = &tr;		/* show, cancel and checkpoint share the type */
+	req.cancel = &tr;
+	req.checkpoint = &tr;
+	for (;;) {
+		rep = call(o, &req);
+		if (which != LB__CTL_REQUEST__REQ_SHOW)
+			return rep;
+		if (rep->rep_case != LB__CTL_REPLY__REP_TASK)
+			die(EX_NO, "the peer sent the wrong reply");
+		if (!rep->task->pending)
+			return rep;
+		lb__ctl_reply__free_unpacked(rep, NULL);
+		if (lb_mono_ms() > deadline)
+			die(EX_UNREACH, "task %s: no answer from its home", id);
+		usleep(pause);
+		pause = pause < 100000 ? pause * 2 : pause;
+	}
+}
+
+static const char *
+fmt_time(uint64_t ms, char *buf, size_t len)
+{
+	time_t		t = (time_t)(ms / 1000);
+	struct tm	tm;
+
+	if (ms == 0)
+		return "-";
+	localtime_r(&t, &tm);
+	snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d.%03d",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, (int)(ms % 1000));
+	return buf;
+}
+
+static int
+rec_ended(const Lb__TaskRecord *r)
+{
+	return r->state == LB__TASK_STATE__TASK_DONE ||
+	    r->state == LB__TASK_STATE__TASK_FAILED ||
+	    r->state == LB__TASK_STATE__TASK_CANCELLED;
+}
+
+static const char *
+state_name(Lb__TaskState s)
+{
+	static const char *const n[] = { "queued", "running", "done", "failed",
+	    "cancelled" };
+
+	return (unsigned)s < 5 ? n[s] : "?";
+}
+
+static json_t *
+rec_json(const Lb__TaskRecord *r)
+{
+	json_t	*hosts = json_array(), *argv = json_array(), *j;
+
+	for (size_t i = 0; i < r->n_hosts; i++)
+		json_array_append_new(hosts, json_pack("{s:s, s:I, s:I}",
+		    "node", r->hosts[i]->node,
+		    "arrived_ms", (json_int_t)r->hosts[i]->arrived_ms,
+		    "left_ms", (json_int_t)r->hosts[i]->left_ms));
+	for (size_t i = 0; r->spec && i < r->spec->n_argv; i++)
+		json_array_append_new(argv, json_string(r->spec->argv[i]));
+	j = json_pack("{s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:s, "
+	    "s:I, s:I, s:I, s:i, s:i, s:i, s:I, s:I, s:b}",
+	    "id", r->id, "state", state_name(r->state), "host", r->host,
+	    "epoch", (int)r->epoch, "hosts", hosts, "argv", argv,
+	    "exit_code", r->state == LB__TASK_STATE__TASK_DONE && !r->signal ?
+	    json_integer(r->exit_code) : json_null(),
+	    "signal", r->signal ? json_integer(r->signal) : json_null(),
+	    "error", r->error,
+	    "submitted_at", (json_int_t)r->submitted_ms,
+	    "started_at", (json_int_t)r->started_ms,
+	    "finished_at", (json_int_t)r->finished_ms,
+	    "starts", (int)r->starts, "resumes", (int)r->resumes,
+	    "checkpoints", (int)r->checkpoints,
+	    "stdout_bytes", (json_int_t)r->stdout_bytes,
+	    "stderr_bytes", (json_int_t)r->stderr_bytes,
+	    "output_truncated", r->output_truncated);
+	if (r->started_ms == 0)
+		json_object_set_new(j, "started_at", json_null());
+	if (r->finished_ms == 0)
+		json_object_set_new(j, "finished_at", json_null());
+	return j;
+}
+
+/* "exit 3", "signal 9 (Killed)", "failed: why". */
+static void
+rec_outcome(const Lb__TaskRecord *r, char *buf, size_t len)
+{
+	switch (r->state) {
+	case LB__TASK_STATE__TASK_DONE:
+		if (r->signal)
+			snprintf(buf, len, "signal %d (%s)", r->signal,
+			    strsignal(r->signal));
+		else
+			snprintf(buf, len, "exit %d", r->exit_code);
+		break;
+	case LB__TASK_STATE__TASK_FAILED:
+	case LB__TASK_STATE__TASK_CANCELLED:
+		snprintf(buf, len, "%s", r->error);
+		break;
+	default:
+		snprintf(buf, len, "-");
+	}
+}
+
+static void
+argv_line(const Lb__TaskRecord *r, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	for (size_t i = 0; r->spec && i < r->spec->n_argv; i++) {
+		if (i)
+			strncat(buf, " ", len - strlen(buf) - 1);
+		strncat(buf, r->spec->argv[i], len - strlen(buf) - 1);
+	}
+}
+
+static int
+cmd_show(const struct opts *oc, int argc, char **argv)
+{
+	struct opts	 o = *oc;
+	Lb__CtlReply	*rep;
+	Lb__TaskRecord	*r;
+	char		 t1[40], out[512], cmd[1024];
+	int		 first = cmd_opts(argc, argv, NULL, NULL, NULL, &o, 1);
+
+	if (argc - first != 1)
+		die(EX_USAGE, "usage: lbctl show ID [--json]");
+	rep = task_call(&o, LB__CTL_REQUEST__REQ_SHOW, argv[first], 0);
+	r = rep->task->record;
+	if (o.json)
+		json_print(rec_json(r));
+	else {
+		rec_outcome(r, out, sizeof(out));
+		argv_line(r, cmd, sizeof(cmd));
+		printf("id:          %s\n", r->id);
+		printf("state:       %s%s%s\n", state_name(r->state),
+		    rec_ended(r) ? ": " : "", rec_ended(r) ? out : "");
+		printf("command:     %s\n", cmd);
+		printf("host:        %s (epoch %u)\n", r->host, r->epoch);
+		printf("submitted:   %s\n", fmt_time(r->submitted_ms, t1,
+		    sizeof(t1)));
+		printf("started:     %s\n", fmt_time(r->started_ms, t1,
+		    sizeof(t1)));
+		printf("finished:    %s\n", fmt_time(r->finished_ms, t1,
+		    sizeof(t1)));
+		if (r->finished_ms && r->started_ms)
+			printf("ran:         %.3f s\n", (double)(r->finished_ms -
+			    r->started_ms) / 1000);
+		printf("starts:      %u (resumed %u, checkpoints %u)\n",
+		    r->starts, r->resumes, r->checkpoints);
+		printf("output:      %llu bytes stdout, %llu bytes stderr%s\n",
+		    (unsigned long long)r->stdout_bytes,
+		    (unsigned long long)r->stderr_bytes,
+		    r->output_truncated ? " (cut off at the limit)" : "");
+		printf("hosts:\n");
+		for (size_t i = 0; i < r->n_hosts; i++) {
+			char t2[40];
+			printf("  %-10s from %s%s%s\n", r->hosts[i]->node,
+			    fmt_time(r->hosts[i]->arrived_ms, t1, sizeof(t1)),
+			    r->hosts[i]->left_ms ? " to " : "",
+			    r->hosts[i]->left_ms ? fmt_time(r->hosts[i]->left_ms,
+			    t2, sizeof(t2)) : "");
+		}
+	}
+	lb__ctl_reply__free_unpacked(rep, NULL);
+	return EX_OK;
+}
+
+/* Exit statuses of wait beyond the task's own. */
+#define EX_FAILED	127	/* the task could not start */
+#define EX_CANCELLED	125	/* the task was cancelled */
+#define EX_TIMEOUT	124	/* wait --timeout ran out */
+
+static int
+wait_task(const struct opts *o, const char *id, long timeout_s)
+{
+	Lb__CtlReply	*rep;
+	Lb__TaskRecord	*r;
+	uint64_t	 deadline = timeout_s > 0 ? lb_mono_ms() +
+			    (uint64_t)timeout_s * 1000 : 0;
+	useconds_t	 pause = 5000;
+	int		 rc;
+
+	for (;;) {
+		rep = task_call(o, LB__CTL_REQUEST__REQ_SHOW, id, 0);
+		if (rec_ended(rep->task->record))
+			break;
+		lb__ctl_reply__free_unpacked(rep, NULL);
+		if (deadline && lb_mono_ms() >= deadline) {
+			fprintf(stderr, "lbctl: task %s has not ended after "
+			    "%ld s\n", id, timeout_s);
+			return EX_TIMEOUT;
+		}
+		usleep(pause);
+		pause = pause < 200000 ? pause * 2 : 200000;
+	}
+	lb__ctl_reply__free_unpacked(rep, NULL);
+	rep = task_call(o, LB__CTL_REQUEST__REQ_SHOW, id, 1);
+	r = rep->task->record;
+	fflush(stdout);
+	if (rep->task->stdout.len > 0 && write(1, rep->task->stdout.data,
+	    rep->task->stdout.len) < 0)
+		die(EX_NO, "stdout: %s", strerror(errno));
+	if (rep->task->stderr.len > 0 && write(2, rep->task->stderr.data,
+	    rep->task->stderr.len) < 0)
+		die(EX_NO, "stderr: %s", strerror(errno));
+	if (o->json)
+		json_print(rec_json(r));
+	switch (r->state) {
+	case LB__TASK_STATE__TASK_DONE:
+		rc = r->signal ? 128 + r->signal : r->exit_code;
+		break;
+	case LB__TASK_STATE__TASK_FAILED:
+		fprintf(stderr, "lbctl: task %s failed: %s\n", id, r->error);
+		rc = EX_FAILED;
+		break;
+	default:
+		fprintf(stderr, "lbctl: task %s was %s\n", id, r->error);
+		rc = EX_CANCELLED;
+		break;
+	}
+	lb__ctl_reply__free_unpacked(rep, NULL);
+	return rc;
+}
+
+static void
+wait_opt(const char *name, const char *v, void *arg)
+{
+	*(long *)arg = num_arg(name, v, 100000000);
+}
+
+static int
+cmd_wait(const struct opts *oc, int argc, char **argv)
+{
+	static const struct optdef defs[] = { { "timeout", 1 }, { NULL, 0 } };
+	struct opts	o = *oc;
+	long		timeout_s = 0;
+	int		first = cmd_opts(argc, argv, defs, wait_opt, &timeout_s,
+			    &o, 1);
+
+	if (argc - first != 1)
+		die(EX_USAGE, "usage: lbctl wait ID [--timeout S]");
+	return wait_task(&o, argv[first], timeout_s);
+}
+
+static void
+list_opt(const char *name, const char *v, void *arg)
+{
+	*(int *)arg = 1;
+}
+
+static int
+cmd_list(const struct opts *oc, int argc, char **argv)
+{
+	static const struct optdef defs[] = { { "all", 0 }, { NULL, 0 } };
+	Lb__CtlRequest	 req = LB__CTL_REQUEST__INIT;
+	Lb__CtlListReq	 lr = LB__CTL_LIST_REQ__INIT;
+	Lb__CtlReply	*rep;
+	struct opts	 o = *oc;
+	int		 all = 0, first;
+	char		 out[256], cmd[1024];
+
+	first = cmd_opts(argc, argv, defs, list_opt, &all, &o, 1);
+	if (first != argc)
+		die(EX_USAGE, "usage: lbctl list [--all] [--json]");
+	lr.all = all;
+	req.req_case = LB__CTL_REQUEST__REQ_LIST;
+	req.list = &lr;
+	rep = call(&o, &req);
+	if (rep->rep_case != LB__CTL_REPLY__REP_LIST)
+		die(EX_NO, "the peer sent the wrong reply");
+	if (o.json) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < rep->list->n_tasks; i++)
+			json_array_append_new(a, rec_json(rep->list->tasks[i]));
+		json_print(a);
+	} else {
+		printf("%-12s  %-9s  %-8s  %8s  %-20s  %s\n", "ID", "STATE",
+		    "HOST", "RAN", "OUTCOME", "COMMAND");
+		for (size_t i = 0; i < rep->list->n_tasks; i++) {
+			Lb__TaskRecord *r = rep->list->tasks[i];
+			char ran[32] = "-";
+			if (r->started_ms && r->finished_ms)
+				snprintf(ran, sizeof(ran), "%.2fs",
+				    (double)(r->finished_ms - r->started_ms) /
+				    1000);
+			rec_outcome(r, out, sizeof(out));
+			argv_line(r, cmd, sizeof(cmd));
+			printf("%-12s  %-9s  %-8s  %8s  %-20.20s  %.60s\n", r->id,
+			    state_name(r->state), r->host, ran, out, cmd);
+		}
+	}
+	lb__ctl_reply__free_unpacked(rep, NULL);
+	return EX_OK;
+}
+
+static int
+cmd_cancel(const struct opts *oc, int argc, char **argv)
+{
+	struct opts	 o = *oc;
+	Lb__CtlReply	*rep;
+	int		 first = cmd_opts(argc, argv, NULL, NULL, NULL, &o, 1);
+
+	if (argc - first != 1)
+		die(EX_USAGE, "usage: lbctl cancel ID");
+	rep = task_call(&o, LB__CTL_REQUEST__REQ_CANCEL, argv[first], 0);
+	lb__ctl_reply__free_unpacked(rep, NULL);
+	if (o.json)
+		json_print(json_pack("{s:s, s:b}", "id", argv[first],
+		    "cancelled", 1));
+	else
+		printf("%s: cancelled\n", argv[first]);
+	return EX_OK;
+}
+
+static int
+cmd_checkpoint(const struct opts *oc, int argc, char **argv)
+{
+	static const struct optdef defs[] = { { "timeout", 1 }, { NULL, 0 } };
+	struct opts	 o = *oc;
+	Lb__CtlReply	*rep;
+	long		 grace = 10;
+	uint32_t	 before;
+	uint64_t	 deadline;
+	int		 first = cmd_opts(argc, argv, defs, wait_opt, &grace, &o,
+			    1);
+	const char	*id;
+
+	if (argc - first != 1)
+		die(EX_USAGE, "usage: lbctl checkpoint ID [--timeout S]");
+	id = argv[first];
+	rep = task_call(&o, LB__CTL_REQUEST__REQ_SHOW, id, 0);
+	before = rep->task->record->checkpoints;
+	lb__ctl_reply__free_unpacked(rep, NULL);
+	rep = task_call(&o, LB__CTL_REQUEST__REQ_CHECKPOINT, id, 0);
+	lb__ctl_reply__free_unpacked(rep, NULL);
+	deadline = lb_mono_ms() + (uint64_t)grace * 1000;
+	for (;;) {
+		uint32_t now_ck;
+		int ended;
+
+		usleep(20000);
+		rep = task_call(&o, LB__CTL_REQUEST__REQ_SHOW, id, 0);
+		now_ck = rep->task->record->checkpoints;
+		ended = rec_ended(rep->task->record);
+		lb__ctl_reply__free_unpacked(rep, NULL);
+		if (now_ck > before) {
+			if (o.json)
+				json_print(json_pack("{s:s, s:b, s:i}", "id", id,
+				    "checkpointed", 1, "checkpoints", now_ck));
+			else
+				printf("%s: checkpointed and resumed "
+				    "(checkpoint %u)\n", id, now_ck);
+			return EX_OK;
+		}
+		if (ended)
+			die(EX_NO, "task %s ended instead of checkpointing", id);
+		if (lb_mono_ms() >= deadline)
+			die(EX_NO, "task %s did not checkpoint within %ld s; it "
+			    "keeps running", id, grace);
+	}
+}
+
 static const struct {
 	const char	*name;
 	int		(*fn)(const struct opts *, int, char **);
@@ -348,7 +984,29 @@ static const struct {
 	{ "peers", cmd_peers },
 	{ "keygen", cmd_keygen },
 	{ "debug", cmd_debug },
+	{ "submit", cmd_submit },
+	{ "wait", cmd_wait },
+	{ "show", cmd_show },
+	{ "list", cmd_list },
+	{ "cancel", cmd_cancel },
+	{ "checkpoint", cmd_checkpoint },
 };
+
+/*
+ * Whether a "--name[=value]" argument after the command is one of lbctl's
+ * global options (--timeout there is the command's: seconds, not ms).
+ */
+static int
+is_global(const char *a)
+{
+	static const char *const g[] = { "socket", "config", "json" };
+	size_t n = strcspn(a + 2, "=");
+
+	for (size_t i = 0; i < sizeof(g) / sizeof(g[0]); i++)
+		if (strlen(g[i]) == n && strncmp(a + 2, g[i], n) == 0)
+			return 1;
+	return 0;
+}
 
 /* The command and its arguments (global: reachable until exit). */
 static char	**rest;
@@ -370,7 +1028,10 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 
-	/* Options may come before or after the command (up to a "--"). */
+	/*
+	 * Global options may come before or after the command (up to a "--");
+	 * the command's own options are left for it.
+	 */
 	rest = lb_calloc((size_t)argc + 1, sizeof(*rest));
 	opterr = 0;
 	while (optind < argc) {
@@ -378,6 +1039,11 @@ main(int argc, char **argv)
 			while (optind < argc)
 				rest[nrest++] = argv[optind++];
 			break;
+		}
+		if (nrest > 0 && strncmp(argv[optind], "--", 2) == 0 &&
+		    !is_global(argv[optind])) {
+			rest[nrest++] = argv[optind++];
+			continue;
 		}
 		ch = getopt_long(argc, argv, "+s:c:hV", longopts, NULL);
 		if (ch == -1) {

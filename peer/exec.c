@@ -1,0 +1,593 @@
+/*
+ * exec.c - the executor: at most `slots` tasks run at once, the rest wait in
+ * FIFO order.  Each task gets its own directory, process group and
+ * PR_SET_PDEATHSIG(SIGKILL); its output goes through pipes into files, cut
+ * at task.output_limit_kb.  Children are reaped from the event loop on
+ * SIGCHLD.  A checkpointable task that exits with its checkpoint code is
+ * started again at once with LB_RESUME=1, its directory in place.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "peer.h"
+#include "tasks.h"
+
+struct exec {
+	struct task	 *qhead, *qtail;
+	struct task	**run;
+	size_t		  nrun, caprun;
+	struct event	 *chld_ev;
+};
+
+extern char **environ;
+
+static void	exec_spawn(struct peer *, struct task *);
+
+int
+exec_running(struct peer *p)
+{
+	return p->ex != NULL ? (int)p->ex->nrun : 0;
+}
+
+void
+exec_enqueue(struct peer *p, struct task *t)
+{
+	struct exec	*x = p->ex;
+
+	if (t->queued)
+		return;
+	t->queued = 1;
+	t->qnext = NULL;
+	if (x->qtail)
+		x->qtail->qnext = t;
+	else
+		x->qhead = t;
+	x->qtail = t;
+	members_load_changed(p);
+}
+
+void
+exec_dequeue(struct peer *p, struct task *t)
+{
+	struct exec	*x = p->ex;
+	struct task	*prev = NULL;
+
+	if (!t->queued)
+		return;
+	for (struct task *c = x->qhead; c; prev = c, c = c->qnext) {
+		if (c != t)
+			continue;
+		if (prev)
+			prev->qnext = c->qnext;
+		else
+			x->qhead = c->qnext;
+		if (x->qtail == c)
+			x->qtail = prev;
+		break;
+	}
+	t->queued = 0;
+	t->qnext = NULL;
+	members_load_changed(p);
+}
+
+void
+exec_schedule(struct peer *p)
+{
+	struct exec	*x = p->ex;
+
+	while (x->qhead != NULL && x->nrun < (size_t)p->conf.slots &&
+	    !p->leaving) {
+		struct task *t = x->qhead;
+		exec_dequeue(p, t);
+		exec_spawn(p, t);
+	}
+}
+
+/* The program's path: as given when it has a '/', else found on PATH. */
+static char *
+find_program(const char *prog, const char *path)
+{
+	char	*copy, *dir, *save = NULL, *cand;
+
+	if (strchr(prog, '/') != NULL)
+		return lb_strdup(prog);
+	copy = lb_strdup(path);
+	for (dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":",
+	    &save)) {
+		cand = lb_printf("%s/%s", *dir ? dir : ".", prog);
+		if (access(cand, X_OK) == 0) {
+			free(copy);
+			return cand;
+		}
+		free(cand);
+	}
+	free(copy);
+	return NULL;
+}
+
+/* A file of the task's directory, opened for writing from the start. */
+static int
+open_out(struct task *t, const char *name)
+{
+	char	*path = lb_printf("%s/%s", t->dir, name);
+	int	 fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd == -1)
+		log_warn("%s", path);
+	free(path);
+	return fd;
+}
+
+/* Copy what the task wrote, up to the limit; count and drop the rest. */
+static void
+drain(struct peer *p, struct task *t, int fd, int file, uint64_t *kept)
+{
+	char		buf[65536];
+	uint64_t	limit = (uint64_t)p->conf.task.output_limit_kb * 1024;
+	ssize_t		n;
+
+	for (;;) {
+		n = read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			return;
+		if (*kept < limit) {
+			size_t keep = (uint64_t)n > limit - *kept ?
+			    (size_t)(limit - *kept) : (size_t)n;
+			if (file != -1 && write(file, buf, keep) != (ssize_t)keep)
+				log_warn("task %s: output", t->rec->id);
+			*kept += keep;
+			if (keep < (size_t)n)
+				t->truncated = 1;
+		} else
+			t->truncated = 1;
+	}
+}
+
+/* Output readiness: the task is the callback argument; the peer is found
+ * through a static (one peer per process). */
+static struct peer *exec_peer;
+
+static void
+pipe_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct task	*t = arg;
+
+	if (fd == t->out_fd)
+		drain(exec_peer, t, fd, t->out_file, &t->out_n);
+	else
+		drain(exec_peer, t, fd, t->err_fd == fd ? t->err_file : -1,
+		    &t->err_n);
+}
+
+static void
+kill_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct task	*t = arg;
+
+	if (t->pid > 0) {
+		log_info("task %s did not end on SIGTERM: SIGKILL", t->rec->id);
+		kill(-t->pid, SIGKILL);
+	}
+}
+
+/* The environment: what the submitter gave, PATH, and lbpeer's own. */
+static char **
+task_env(struct peer *p, struct task *t, const char **pathp)
+{
+	Lb__TaskSpec	*s = t->rec->spec;
+	char		**env = lb_calloc(s->n_env + 16, sizeof(char *));
+	size_t		  n = 0;
+	int		  has_path = 0, has_home = 0;
+	const char	 *path = getenv("PATH");
+
+	for (size_t i = 0; i < s->n_env; i++) {
+		if (strncmp(s->env[i], "LB_", 3) == 0)
+			continue;	/* ours to set */
+		if (strncmp(s->env[i], "PATH=", 5) == 0) {
+			has_path = 1;
+			*pathp = s->env[i] + 5;
+		}
+		if (strncmp(s->env[i], "HOME=", 5) == 0)
+			has_home = 1;
+		env[n++] = lb_strdup(s->env[i]);
+	}
+	if (!has_path) {
+		if (path == NULL)
+			path = "/usr/local/bin:/usr/bin:/bin";
+		env[n++] = lb_printf("PATH=%s", path);
+		*pathp = path;
+	}
+	if (!has_home)
+		env[n++] = lb_printf("HOME=%s/work", t->dir);
+	env[n++] = lb_printf("TMPDIR=%s/work", t->dir);
+	env[n++] = lb_printf("LB_TASK_ID=%s", t->rec->id);
+	env[n++] = lb_printf("LB_HOME=%.*s", (int)(strrchr(t->rec->id, '.') -
+	    t->rec->id), t->rec->id);
+	env[n++] = lb_printf("LB_CONTROL=%s", p->conf.control);
+	env[n++] = lb_printf("LB_NODE=%s", p->conf.id);
+	if (s->checkpointable) {
+		env[n++] = lb_printf("LB_CHECKPOINT_DIR=%s/checkpoint", t->dir);
+		env[n++] = lb_printf("LB_CHECKPOINT_SIGNAL=%d",
+		    s->checkpoint_signal);
+		env[n++] = lb_printf("LB_CHECKPOINT_EXIT_CODE=%d",
+		    s->checkpoint_exit_code);
+	}
+	if (t->resume)
+		env[n++] = lb_strdup("LB_RESUME=1");
+	env[n] = NULL;
+	return env;
+}
+
+static void
+free_vec(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The task could not start: failed, with the reason. */
+static void
+exec_failed(struct peer *p, struct task *t, const char *why)
+{
+	t->rec->state = LB__TASK_STATE__TASK_FAILED;
+	t->rec->finished_ms = lb_wall_ms();
+	rec_set_str(&t->rec->error, why);
+	log_info("task %s failed: %s", t->rec->id, why);
+	tasks_save(p, t, 1);
+	members_load_changed(p);
+}
+
+static void
+write_pidfile(struct task *t)
+{
+	char	*path = lb_printf("%s/pid", t->dir), buf[64];
+	int	 fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd != -1) {
+		int n = snprintf(buf, sizeof(buf), "%d\n", (int)t->pid);
+		if (write(fd, buf, (size_t)n) != n)
+			log_warn("%s", path);
+		close(fd);
+	}
+	free(path);
+}
+
+static void
+exec_spawn(struct peer *p, struct task *t)
+{
+	Lb__TaskSpec	*s = t->rec->spec;
+	char		**argv, **envp, *prog, *work, *ckdir, *why;
+	const char	 *path = NULL;
+	int		  outp[2], errp[2], failp[2], child_errno = 0;
+	sigset_t	  all, old;
+	pid_t		  pid, parent = getpid();
+	ssize_t		  r;
+
+	work = lb_printf("%s/work", t->dir);
+	mkdir(work, 0700);
+	if (s->checkpointable) {
+		ckdir = lb_printf("%s/checkpoint", t->dir);
+		mkdir(ckdir, 0700);
+		free(ckdir);
+	}
+	envp = task_env(p, t, &path);
+	/* Everything the child needs is made before fork: it only execs. */
+	argv = lb_calloc(s->n_argv + 1, sizeof(char *));
+	for (size_t i = 0; i < s->n_argv; i++)
+		argv[i] = s->argv[i];
+	if ((prog = find_program(s->argv[0], path)) == NULL) {
+		why = lb_printf("cannot execute \"%s\": not found on PATH (%s)",
+		    s->argv[0], path);
+		exec_failed(p, t, why);
+		free(why);
+		goto out;
+	}
+	if (pipe2(outp, O_CLOEXEC) == -1 || pipe2(errp, O_CLOEXEC) == -1 ||
+	    pipe2(failp, O_CLOEXEC) == -1) {
+		why = lb_printf("pipe: %s", strerror(errno));
+		exec_failed(p, t, why);
+		free(why);
+		goto out;
+	}
+	t->out_file = open_out(t, "stdout");
+	t->err_file = open_out(t, "stderr");
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid = fork();
+	if (pid == 0) {
+		/*
+		 * The child: async-signal-safe calls only, and no nanomsg
+		 * (it is not fork-safe).  Its own process group, dead with
+		 * its peer, default signal handling, then exec.
+		 */
+		int null, e;
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		for (int sig = 1; sig < NSIG; sig++)
+			signal(sig, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		if ((null = open("/dev/null", O_RDONLY)) != -1)
+			dup2(null, 0);
+		dup2(outp[1], 1);
+		dup2(errp[1], 2);
+		if (chdir(work) == -1) {
+			e = errno;
+			(void)!write(failp[1], &e, sizeof(e));
+			_exit(127);
+		}
+		execve(prog, argv, envp);
+		e = errno;
+		(void)!write(failp[1], &e, sizeof(e));
+		_exit(127);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(outp[1]);
+	close(errp[1]);
+	close(failp[1]);
+	if (pid == -1) {
+		why = lb_printf("fork: %s", strerror(errno));
+		close(outp[0]);
+		close(errp[0]);
+		close(failp[0]);
+		exec_failed(p, t, why);
+		free(why);
+		goto out;
+	}
+	/* Wait for exec (the pipe closes) or its errno. */
+	do
+		r = read(failp[0], &child_errno, sizeof(child_errno));
+	while (r == -1 && errno == EINTR);
+	close(failp[0]);
+	if (r == sizeof(child_errno)) {
+		waitpid(pid, NULL, 0);
+		close(outp[0]);
+		close(errp[0]);
+		why = lb_printf("cannot execute \"%s\": %s", prog,
+		    strerror(child_errno));
+		exec_failed(p, t, why);
+		free(why);
+		goto out;
+	}
+	t->pid = pid;
+	t->out_fd = outp[0];
+	t->err_fd = errp[0];
+	t->out_n = t->err_n = 0;
+	t->truncated = 0;
+	evutil_make_socket_nonblocking(t->out_fd);
+	evutil_make_socket_nonblocking(t->err_fd);
+	t->out_ev = event_new(p->base, t->out_fd, EV_READ | EV_PERSIST,
+	    pipe_cb, t);
+	t->err_ev = event_new(p->base, t->err_fd, EV_READ | EV_PERSIST,
+	    pipe_cb, t);
+	t->kill_ev = evtimer_new(p->base, kill_cb, t);
+	event_add(t->out_ev, NULL);
+	event_add(t->err_ev, NULL);
+	if (p->ex->nrun == p->ex->caprun) {
+		p->ex->caprun = p->ex->caprun ? 2 * p->ex->caprun : 8;
+		p->ex->run = lb_reallocarray(p->ex->run, p->ex->caprun,
+		    sizeof(*p->ex->run));
+	}
+	p->ex->run[p->ex->nrun++] = t;
+	write_pidfile(t);
+	t->rec->state = LB__TASK_STATE__TASK_RUNNING;
+	t->rec->started_ms = lb_wall_ms();
+	t->rec->starts++;
+	if (t->resume)
+		t->rec->resumes++;
+	log_info("task %s started%s: pid %d", t->rec->id, t->resume ?
+	    " (resumed from its checkpoint)" : "", (int)pid);
+	tasks_save(p, t, 0);
+	members_load_changed(p);
+out:
+	free(prog);
+	free(argv);
+	free_vec(envp);
+	free(work);
+}
+
+/* The process ended: collect the rest of its output and decide. */
+static void
+exec_finish(struct peer *p, struct task *t, int status)
+{
+	Lb__TaskRecord	*r = t->rec;
+	char		*pidfile = lb_printf("%s/pid", t->dir);
+
+	drain(p, t, t->out_fd, t->out_file, &t->out_n);
+	drain(p, t, t->err_fd, t->err_file, &t->err_n);
+	event_free(t->out_ev);
+	event_free(t->err_ev);
+	event_free(t->kill_ev);
+	t->out_ev = t->err_ev = t->kill_ev = NULL;
+	close(t->out_fd);
+	close(t->err_fd);
+	t->out_fd = t->err_fd = -1;
+	if (t->truncated) {
+		char marker[128];
+		int n = snprintf(marker, sizeof(marker), "\n[lbpeer: output cut "
+		    "off at %d KiB (task.output_limit_kb)]\n",
+		    p->conf.task.output_limit_kb);
+		if (write(t->out_file, marker, (size_t)n) != n)
+			log_warn("task %s: stdout", r->id);
+		r->output_truncated = 1;
+	}
+	close(t->out_file);
+	close(t->err_file);
+	t->out_file = t->err_file = -1;
+	unlink(pidfile);
+	free(pidfile);
+	t->pid = -1;
+	r->stdout_bytes = t->out_n;
+	r->stderr_bytes = t->err_n;
+	if (!t->cancelling && r->spec->checkpointable && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == r->spec->checkpoint_exit_code) {
+		/* It wrote a checkpoint: start it again from there. */
+		r->checkpoints++;
+		t->resume = 1;
+		log_info("task %s checkpointed; resuming it", r->id);
+		exec_spawn(p, t);
+		return;
+	}
+	r->finished_ms = lb_wall_ms();
+	if (t->cancelling) {
+		r->state = LB__TASK_STATE__TASK_CANCELLED;
+		rec_set_str(&r->error, "cancelled while it ran");
+	} else
+		r->state = LB__TASK_STATE__TASK_DONE;
+	if (WIFEXITED(status))
+		r->exit_code = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status))
+		r->signal = WTERMSIG(status);
+	t->cancelling = 0;
+	log_info("task %s %s: %s %d", r->id, task_state_name(r->state),
+	    r->signal ? "signal" : "exit", r->signal ? r->signal : r->exit_code);
+	tasks_save(p, t, 1);
+	members_load_changed(p);
+}
+
+static void
+chld_cb(evutil_socket_t sig, short ev, void *arg)
+{
+	struct peer	*p = arg;
+	struct exec	*x = p->ex;
+	int		 status;
+	pid_t		 pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (size_t i = 0; i < x->nrun; i++) {
+			struct task *t = x->run[i];
+			if (t->pid != pid)
+				continue;
+			x->run[i] = x->run[--x->nrun];
+			exec_finish(p, t, status);
+			break;
+		}
+	}
+	exec_schedule(p);
+}
+
+void
+exec_start(struct peer *p)
+{
+	p->ex = lb_calloc(1, sizeof(*p->ex));
+	exec_peer = p;
+	p->ex->chld_ev = evsignal_new(p->base, SIGCHLD, chld_cb, p);
+	evsignal_add(p->ex->chld_ev, NULL);
+}
+
+/* At shutdown: the tasks die with their peer (as with their host). */
+void
+exec_stop(struct peer *p)
+{
+	struct exec	*x = p->ex;
+
+	if (x == NULL)
+		return;
+	for (size_t i = 0; i < x->nrun; i++) {
+		struct task *t = x->run[i];
+		if (t->pid > 0)
+			kill(-t->pid, SIGKILL);
+		if (t->out_ev)
+			event_free(t->out_ev);
+		if (t->err_ev)
+			event_free(t->err_ev);
+		if (t->kill_ev)
+			event_free(t->kill_ev);
+		close(t->out_fd);
+		close(t->err_fd);
+		close(t->out_file);
+		close(t->err_file);
+	}
+	free(x->run);
+	event_free(x->chld_ev);
+	free(x);
+	p->ex = NULL;
+}
+
+/* Whether process `pid` is in group `pgid` and belongs to task `id`. */
+static int
+is_task_process(int pid, int pgid, const char *id)
+{
+	char	*path = lb_printf("/proc/%d/stat", pid), buf[4096], *rp;
+	char	*want = lb_printf("LB_TASK_ID=%s", id);
+	FILE	*f;
+	int	 ok = 0, grp = -1;
+	size_t	 n;
+
+	if ((f = fopen(path, "r")) != NULL) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		buf[n] = '\0';
+		fclose(f);
+		/* pid (comm) state ppid pgrp ...: comm may hold spaces. */
+		if ((rp = strrchr(buf, ')')) != NULL)
+			sscanf(rp + 1, " %*c %*d %d", &grp);
+	}
+	free(path);
+	if (grp == pgid) {
+		path = lb_printf("/proc/%d/environ", pid);
+		if ((f = fopen(path, "r")) != NULL) {
+			n = fread(buf, 1, sizeof(buf) - 1, f);
+			fclose(f);
+			for (size_t i = 0; i < n && !ok; i += strlen(buf + i) + 1) {
+				buf[n] = '\0';
+				if (strcmp(buf + i, want) == 0)
+					ok = 1;
+			}
+		}
+		free(path);
+	}
+	free(want);
+	return ok;
+}
+
+/*
+ * A task that was running when an earlier life of this peer was killed:
+ * PR_SET_PDEATHSIG took the task itself, but what it started may live on in
+ * its process group.  Kill what is left of the group, checking each process
+ * by its LB_TASK_ID (a process group id can be reused).
+ */
+void
+exec_reap_orphans(struct peer *p, struct task *t)
+{
+	char		*path = lb_printf("%s/pid", t->dir), buf[32];
+	FILE		*f = fopen(path, "r");
+	DIR		*d;
+	struct dirent	*e;
+	int		 pgid, killed = 0;
+
+	if (f != NULL) {
+		if (fgets(buf, sizeof(buf), f) != NULL &&
+		    (pgid = atoi(buf)) > 1 && kill(-pgid, 0) == 0 &&
+		    (d = opendir("/proc")) != NULL) {
+			while ((e = readdir(d)) != NULL) {
+				int pid = atoi(e->d_name);
+				if (pid > 1 && is_task_process(pid, pgid,
+				    t->rec->id) && kill(pid, SIGKILL) == 0)
+					killed++;
+			}
+			closedir(d);
+			if (killed)
+				log_info("task %s: killed %d processes left by "
+				    "its earlier run", t->rec->id, killed);
+		}
+		fclose(f);
+		unlink(path);
+	}
+	free(path);
+}
