@@ -616,8 +616,13 @@ tasks_remote(struct peer *p, const char *id, int want_output,
 	memcpy(home, id, (size_t)(dot - id));
 	home[dot - id] = '\0';
 	if ((addr = member_addr(p, home, &state)) == NULL) {
-		*cause = lb_printf("task %s: its home %s is %s", id, home,
-		    state);
+		if (strcmp(state, "unknown") == 0) {
+			*cause = lb_printf("no task %s: there is no node %s in "
+			    "the cluster", id, home);
+			return -1;
+		}
+		*cause = lb_printf("task %s: its home %s is %s, so its record "
+		    "cannot be read now", id, home, state);
 		return -2;
 	}
 	for (size_t i = 0; i < REMOTE_MAX; i++) {
