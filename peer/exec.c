@@ -26,6 +26,7 @@
 
 struct exec {
 	struct task	 *qhead, *qtail;
+	size_t		  nqueued;
 	struct task	**run;
 	size_t		  nrun, caprun;
 	struct event	 *chld_ev;
@@ -39,6 +40,12 @@ int
 exec_running(struct peer *p)
 {
 	return p->ex != NULL ? (int)p->ex->nrun : 0;
+}
+
+int
+exec_queued(struct peer *p)
+{
+	return p->ex != NULL ? (int)p->ex->nqueued : 0;
 }
 
 void
@@ -55,6 +62,7 @@ exec_enqueue(struct peer *p, struct task *t)
 	else
 		x->qhead = t;
 	x->qtail = t;
+	x->nqueued++;
 	members_load_changed(p);
 }
 
@@ -79,6 +87,7 @@ exec_dequeue(struct peer *p, struct task *t)
 	}
 	t->queued = 0;
 	t->qnext = NULL;
+	x->nqueued--;
 	members_load_changed(p);
 }
 

@@ -190,13 +190,10 @@ members_recv(struct peer *p, const char *from, const Lb__Gossip *g)
 void
 members_load_changed(struct peer *p)
 {
-	uint32_t	running = 0, queued = 0, homed = 0;
-
 	if (p->gossip == NULL)
 		return;
-	if (p->tt != NULL)
-		tasks_counts(p, &running, &queued, &homed);
-	gossip_set_load(p->gossip, running + queued + p->load_extra);
+	gossip_set_load(p->gossip, (uint32_t)(exec_running(p) +
+	    exec_queued(p)) + p->load_extra);
 }
 
 void

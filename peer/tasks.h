@@ -72,6 +72,7 @@ void		 exec_enqueue(struct peer *, struct task *);
 void		 exec_dequeue(struct peer *, struct task *);
 void		 exec_schedule(struct peer *);
 int		 exec_running(struct peer *);
+int		 exec_queued(struct peer *);
 /* Kill the process groups a crashed earlier life left behind. */
 void		 exec_reap_orphans(struct peer *, struct task *);
 

@@ -197,6 +197,10 @@ cmd_status(const struct opts *o, int argc, char **argv)
 		    "left", s->left, "load", s->load, "slots", s->slots,
 		    "authenticated", s->authenticated,
 		    "gossip_interval_ms", s->gossip_interval_ms);
+		json_object_set_new(j, "running", json_integer(s->running));
+		json_object_set_new(j, "queued", json_integer(s->queued));
+		json_object_set_new(j, "tasks_homed",
+		    json_integer(s->tasks_homed));
 		json_t *jc = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
 		    "s:I, s:I, s:I, s:I}",
 		    "rx_msgs", (json_int_t)c->rx_msgs,
@@ -222,7 +226,9 @@ cmd_status(const struct opts *o, int argc, char **argv)
 		printf("incarnation: %" PRIu64 "\n", s->incarnation);
 		printf("uptime:      %s\n", fmt_age(s->uptime_ms, age,
 		    sizeof(age)));
-		printf("load:        %u / %u slots\n", s->load, s->slots);
+		printf("load:        %u / %u slots (%u running, %u waiting)\n",
+		    s->load, s->slots, s->running, s->queued);
+		printf("tasks homed: %u\n", s->tasks_homed);
 		printf("members:     %u alive, %u suspect, %u dead, %u left\n",
 		    s->alive, s->suspect, s->dead, s->left);
 		printf("traffic:     in %" PRIu64 " msgs / %" PRIu64 " bytes, "

@@ -111,6 +111,9 @@ long2=$(sub -- lbwork --ms 20000)
 queued=$(sub -- lbwork --ms 20000)
 sleep 0.3
 is "$(ctl n1 show --json "$queued" | jq -r .state)" queued "a third long task waits for a slot"
+load3() { [ "$(ctl n2 --json peers | jq '.[] | select(.id == "n1") | .load')" = 3 ]; }
+ms=$(wait_for 10 load3); ok $? "n2 hears n1's load: 2 running + 1 waiting = 3 (${ms} ms)"
+is "$(ctl n1 --json status | jq -c '[.running, .queued, .load]')" "[2,1,3]" "status counts them"
 ctl n1 cancel "$queued" >/dev/null; ok $? "cancel a queued task"
 is "$(ctl n1 show --json "$queued" | jq -r .state)" cancelled "it is cancelled"
 ctl n1 cancel "$long1" >/dev/null
