@@ -126,12 +126,16 @@ find_program(const char *prog, const char *path)
 	return NULL;
 }
 
-/* A file of the task's directory, opened for writing from the start. */
+/*
+ * An output file beside the task's directory (ID.out, ID.err), opened when
+ * the first byte comes: most tasks write little, and every file made costs.
+ * A resumed task adds to its output; a fresh start replaced it at spawn.
+ */
 static int
-open_out(struct task *t, const char *name)
+open_out(struct task *t, const char *suffix)
 {
-	char	*path = lb_printf("%s/%s", t->dir, name);
-	int	 fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	char	*path = lb_printf("%s%s", t->dir, suffix);
+	int	 fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 
 	if (fd == -1)
 		log_warn("%s", path);
@@ -139,10 +143,43 @@ open_out(struct task *t, const char *name)
 	return fd;
 }
 
+/* Move output kept in memory (`kept` bytes) to its file. */
+static void
+spill(struct task *t, int *file, const char *suffix, char **mem, uint64_t kept)
+{
+	if (*file != -1)
+		return;
+	if ((*file = open_out(t, suffix)) == -1)
+		return;
+	if (*mem != NULL && kept > 0 && write(*file, *mem, kept) != (ssize_t)kept)
+		log_warn("task %s: output", t->rec->id);
+	free(*mem);
+	*mem = NULL;
+}
+
+/* Keep `len` bytes of output: in memory while small, then in the file. */
+static void
+keep_output(struct task *t, const char *buf, size_t len, int *file,
+    const char *suffix, char **mem, uint64_t kept)
+{
+	if (*file == -1 && kept + len <= TASK_INLINE) {
+		if (*mem == NULL)
+			*mem = lb_calloc(1, TASK_INLINE);
+		memcpy(*mem + kept, buf, len);
+		return;
+	}
+	spill(t, file, suffix, mem, kept);
+	if (*file != -1 && write(*file, buf, len) != (ssize_t)len)
+		log_warn("task %s: output", t->rec->id);
+}
+
 /* Copy what the task wrote, up to the limit; count and drop the rest. */
 static void
-drain(struct peer *p, struct task *t, int fd, int file, uint64_t *kept)
+drain(struct peer *p, struct task *t, int fd, int *file, const char *suffix,
+    uint64_t *kept)
 {
+	char	**mem = file == &t->out_file ? &t->out_buf : &t->err_buf;
+
 	char		buf[65536];
 	uint64_t	limit = (uint64_t)p->conf.task.output_limit_kb * 1024;
 	ssize_t		n;
@@ -154,8 +191,7 @@ drain(struct peer *p, struct task *t, int fd, int file, uint64_t *kept)
 		if (*kept < limit) {
 			size_t keep = (uint64_t)n > limit - *kept ?
 			    (size_t)(limit - *kept) : (size_t)n;
-			if (file != -1 && write(file, buf, keep) != (ssize_t)keep)
-				log_warn("task %s: output", t->rec->id);
+			keep_output(t, buf, keep, file, suffix, mem, *kept);
 			*kept += keep;
 			if (keep < (size_t)n)
 				t->truncated = 1;
@@ -174,10 +210,9 @@ pipe_cb(evutil_socket_t fd, short ev, void *arg)
 	struct task	*t = arg;
 
 	if (fd == t->out_fd)
-		drain(exec_peer, t, fd, t->out_file, &t->out_n);
+		drain(exec_peer, t, fd, &t->out_file, ".out", &t->out_n);
 	else
-		drain(exec_peer, t, fd, t->err_fd == fd ? t->err_file : -1,
-		    &t->err_n);
+		drain(exec_peer, t, fd, &t->err_file, ".err", &t->err_n);
 }
 
 static void
@@ -219,15 +254,15 @@ task_env(struct peer *p, struct task *t, const char **pathp)
 		*pathp = path;
 	}
 	if (!has_home)
-		env[n++] = lb_printf("HOME=%s/work", t->dir);
-	env[n++] = lb_printf("TMPDIR=%s/work", t->dir);
+		env[n++] = lb_printf("HOME=%s", t->dir);
+	env[n++] = lb_printf("TMPDIR=%s", t->dir);
 	env[n++] = lb_printf("LB_TASK_ID=%s", t->rec->id);
 	env[n++] = lb_printf("LB_HOME=%.*s", (int)(strrchr(t->rec->id, '.') -
 	    t->rec->id), t->rec->id);
 	env[n++] = lb_printf("LB_CONTROL=%s", p->conf.control);
 	env[n++] = lb_printf("LB_NODE=%s", p->conf.id);
 	if (s->checkpointable) {
-		env[n++] = lb_printf("LB_CHECKPOINT_DIR=%s/checkpoint", t->dir);
+		env[n++] = lb_printf("LB_CHECKPOINT_DIR=%s.ck", t->dir);
 		env[n++] = lb_printf("LB_CHECKPOINT_SIGNAL=%d",
 		    s->checkpoint_signal);
 		env[n++] = lb_printf("LB_CHECKPOINT_EXIT_CODE=%d",
@@ -256,22 +291,8 @@ exec_failed(struct peer *p, struct task *t, const char *why)
 	rec_set_str(&t->rec->error, why);
 	log_info("task %s failed: %s", t->rec->id, why);
 	tasks_save(p, t, 1);
+	tasks_release_dir(p, t);
 	members_load_changed(p);
-}
-
-static void
-write_pidfile(struct task *t)
-{
-	char	*path = lb_printf("%s/pid", t->dir), buf[64];
-	int	 fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-	if (fd != -1) {
-		int n = snprintf(buf, sizeof(buf), "%d\n", (int)t->pid);
-		if (write(fd, buf, (size_t)n) != n)
-			log_warn("%s", path);
-		close(fd);
-	}
-	free(path);
 }
 
 static void
@@ -285,10 +306,10 @@ exec_spawn(struct peer *p, struct task *t)
 	pid_t		  pid, parent = getpid();
 	ssize_t		  r;
 
-	work = lb_printf("%s/work", t->dir);
+	work = lb_strdup(t->dir);
 	mkdir(work, 0700);
 	if (s->checkpointable) {
-		ckdir = lb_printf("%s/checkpoint", t->dir);
+		ckdir = lb_printf("%s.ck", t->dir);
 		mkdir(ckdir, 0700);
 		free(ckdir);
 	}
@@ -311,8 +332,17 @@ exec_spawn(struct peer *p, struct task *t)
 		free(why);
 		goto out;
 	}
-	t->out_file = open_out(t, "stdout");
-	t->err_file = open_out(t, "stderr");
+	t->out_file = t->err_file = -1;
+	if (!t->resume && t->rec->output_in_files) {
+		/* A fresh start: the output of an earlier run goes. */
+		char *o = lb_printf("%s.out", t->dir), *e = lb_printf("%s.err",
+		    t->dir);
+		unlink(o);
+		unlink(e);
+		free(o);
+		free(e);
+		t->rec->output_in_files = 0;
+	}
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
 	pid = fork();
@@ -377,8 +407,26 @@ exec_spawn(struct peer *p, struct task *t)
 	t->pid = pid;
 	t->out_fd = outp[0];
 	t->err_fd = errp[0];
-	t->out_n = t->err_n = 0;
-	t->truncated = 0;
+	if (!t->resume) {
+		t->out_n = t->err_n = 0;
+		t->truncated = 0;
+	}
+	if (t->resume && !t->rec->output_in_files) {
+		/* A resumed task adds to what it wrote before. */
+		uint64_t kept = 0;
+		keep_output(t, (char *)t->rec->stdout_inline.data,
+		    t->rec->stdout_inline.len, &t->out_file, ".out",
+		    &t->out_buf, kept);
+		t->out_n = t->rec->stdout_inline.len;
+		keep_output(t, (char *)t->rec->stderr_inline.data,
+		    t->rec->stderr_inline.len, &t->err_file, ".err",
+		    &t->err_buf, kept);
+		t->err_n = t->rec->stderr_inline.len;
+	}
+	free(t->rec->stdout_inline.data);
+	free(t->rec->stderr_inline.data);
+	t->rec->stdout_inline.data = t->rec->stderr_inline.data = NULL;
+	t->rec->stdout_inline.len = t->rec->stderr_inline.len = 0;
 	evutil_make_socket_nonblocking(t->out_fd);
 	evutil_make_socket_nonblocking(t->err_fd);
 	t->out_ev = event_new(p->base, t->out_fd, EV_READ | EV_PERSIST,
@@ -394,7 +442,7 @@ exec_spawn(struct peer *p, struct task *t)
 		    sizeof(*p->ex->run));
 	}
 	p->ex->run[p->ex->nrun++] = t;
-	write_pidfile(t);
+	t->rec->pgid = (uint32_t)pid;
 	t->rec->state = LB__TASK_STATE__TASK_RUNNING;
 	t->rec->started_ms = lb_wall_ms();
 	t->rec->starts++;
@@ -416,10 +464,9 @@ static void
 exec_finish(struct peer *p, struct task *t, int status)
 {
 	Lb__TaskRecord	*r = t->rec;
-	char		*pidfile = lb_printf("%s/pid", t->dir);
 
-	drain(p, t, t->out_fd, t->out_file, &t->out_n);
-	drain(p, t, t->err_fd, t->err_file, &t->err_n);
+	drain(p, t, t->out_fd, &t->out_file, ".out", &t->out_n);
+	drain(p, t, t->err_fd, &t->err_file, ".err", &t->err_n);
 	event_free(t->out_ev);
 	event_free(t->err_ev);
 	event_free(t->kill_ev);
@@ -432,16 +479,34 @@ exec_finish(struct peer *p, struct task *t, int status)
 		int n = snprintf(marker, sizeof(marker), "\n[lbpeer: output cut "
 		    "off at %d KiB (task.output_limit_kb)]\n",
 		    p->conf.task.output_limit_kb);
-		if (write(t->out_file, marker, (size_t)n) != n)
-			log_warn("task %s: stdout", r->id);
+		keep_output(t, marker, (size_t)n, &t->out_file, ".out",
+		    &t->out_buf, t->out_n);
+		t->out_n += (uint64_t)n;
 		r->output_truncated = 1;
 	}
-	close(t->out_file);
-	close(t->err_file);
+	/* Small output goes into the record; the rest is in files. */
+	r->output_in_files = t->out_file != -1 || t->err_file != -1;
+	if (r->output_in_files) {
+		/* Whatever stayed in memory goes to its file too. */
+		spill(t, &t->out_file, ".out", &t->out_buf, t->out_n);
+		spill(t, &t->err_file, ".err", &t->err_buf, t->err_n);
+	} else {
+		r->stdout_inline.data = (uint8_t *)t->out_buf;
+		r->stdout_inline.len = t->out_buf ? t->out_n : 0;
+		r->stderr_inline.data = (uint8_t *)t->err_buf;
+		r->stderr_inline.len = t->err_buf ? t->err_n : 0;
+		t->out_buf = t->err_buf = NULL;
+	}
+	free(t->out_buf);
+	free(t->err_buf);
+	t->out_buf = t->err_buf = NULL;
+	if (t->out_file != -1)
+		close(t->out_file);
+	if (t->err_file != -1)
+		close(t->err_file);
 	t->out_file = t->err_file = -1;
-	unlink(pidfile);
-	free(pidfile);
 	t->pid = -1;
+	r->pgid = 0;
 	r->stdout_bytes = t->out_n;
 	r->stderr_bytes = t->err_n;
 	if (!t->cancelling && r->spec->checkpointable && WIFEXITED(status) &&
@@ -467,6 +532,7 @@ exec_finish(struct peer *p, struct task *t, int status)
 	log_info("task %s %s: %s %d", r->id, task_state_name(r->state),
 	    r->signal ? "signal" : "exit", r->signal ? r->signal : r->exit_code);
 	tasks_save(p, t, 1);
+	tasks_release_dir(p, t);
 	members_load_changed(p);
 }
 
@@ -574,29 +640,21 @@ is_task_process(int pid, int pgid, const char *id)
 void
 exec_reap_orphans(struct peer *p, struct task *t)
 {
-	char		*path = lb_printf("%s/pid", t->dir), buf[32];
-	FILE		*f = fopen(path, "r");
 	DIR		*d;
 	struct dirent	*e;
-	int		 pgid, killed = 0;
+	int		 pgid = (int)t->rec->pgid, killed = 0;
 
-	if (f != NULL) {
-		if (fgets(buf, sizeof(buf), f) != NULL &&
-		    (pgid = atoi(buf)) > 1 && kill(-pgid, 0) == 0 &&
-		    (d = opendir("/proc")) != NULL) {
-			while ((e = readdir(d)) != NULL) {
-				int pid = atoi(e->d_name);
-				if (pid > 1 && is_task_process(pid, pgid,
-				    t->rec->id) && kill(pid, SIGKILL) == 0)
-					killed++;
-			}
-			closedir(d);
-			if (killed)
-				log_info("task %s: killed %d processes left by "
-				    "its earlier run", t->rec->id, killed);
-		}
-		fclose(f);
-		unlink(path);
+	if (pgid <= 1 || kill(-pgid, 0) == -1 || (d = opendir("/proc")) == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		int pid = atoi(e->d_name);
+		if (pid > 1 && is_task_process(pid, pgid, t->rec->id) &&
+		    kill(pid, SIGKILL) == 0)
+			killed++;
 	}
-	free(path);
+	closedir(d);
+	if (killed)
+		log_info("task %s: killed %d processes left by its earlier run",
+		    t->rec->id, killed);
+	t->rec->pgid = 0;
 }

@@ -22,6 +22,7 @@
 #define TASK_BUCKETS	4096
 #define REMOTE_MAX	256	/* answers from other homes kept */
 #define REMOTE_ASK_MS	200	/* ask a home again after this */
+#define SPARE_MAX	64	/* empty task directories kept for reuse */
 
 /* An answer from another home, and when we asked. */
 struct remote {
@@ -38,11 +39,15 @@ struct remote {
 struct task_table {
 	struct task	**buckets;
 	size_t		  n;
+	size_t		  homed;	/* of them, homed here */
 	uint64_t	  next_seq;
 	struct journal	 *journal;
 	struct remote	  remote[REMOTE_MAX];
 	uint64_t	  next_req;
 	struct task	**sorted;	/* for tasks_all */
+	unsigned	  spare[SPARE_MAX];	/* names in tasks/.spare */
+	size_t		  nspare;
+	unsigned	  spare_seq;
 };
 
 const char *
@@ -87,6 +92,17 @@ tasks_find(struct peer *p, const char *id)
 	return NULL;
 }
 
+/* The sequence number of an id homed here, or 0. */
+static uint64_t
+own_seq(struct peer *p, const char *id)
+{
+	size_t	len = strlen(p->conf.id);
+
+	if (strncmp(id, p->conf.id, len) != 0 || id[len] != '.')
+		return 0;
+	return strtoull(id + len + 1, NULL, 10);
+}
+
 static struct task *
 task_new(struct peer *p, Lb__TaskRecord *rec)
 {
@@ -100,20 +116,11 @@ task_new(struct peer *p, Lb__TaskRecord *rec)
 	t->hnext = p->tt->buckets[b];
 	p->tt->buckets[b] = t;
 	p->tt->n++;
+	if (own_seq(p, rec->id) != 0)
+		p->tt->homed++;
 	free(p->tt->sorted);
 	p->tt->sorted = NULL;
 	return t;
-}
-
-/* The sequence number of an id homed here, or 0. */
-static uint64_t
-own_seq(struct peer *p, const char *id)
-{
-	size_t	len = strlen(p->conf.id);
-
-	if (strncmp(id, p->conf.id, len) != 0 || id[len] != '.')
-		return 0;
-	return strtoull(id + len + 1, NULL, 10);
 }
 
 /* Journal replay: the last record of each task wins. */
@@ -159,6 +166,73 @@ dir_has_files(const char *path)
 	return any;
 }
 
+/*
+ * Task directories: an empty one left by a finished task is renamed into
+ * tasks/.spare and renamed again for the next task.  Making a directory
+ * allocates an inode, which on some filesystems (ext4 without a journal,
+ * after many deletions) costs more than everything else lbpeer does for a
+ * short task; a rename costs little.
+ */
+static char *
+spare_path(struct peer *p, unsigned k)
+{
+	return lb_printf("%s/tasks/.spare/%u", p->conf.state_dir, k);
+}
+
+static void
+spare_scan(struct peer *p)
+{
+	char		*dir = lb_printf("%s/tasks/.spare", p->conf.state_dir);
+	DIR		*d;
+	struct dirent	*e;
+
+	mkdir(dir, 0700);
+	if ((d = opendir(dir)) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			char *ep;
+			unsigned long k = strtoul(e->d_name, &ep, 10);
+			if (*e->d_name == '.' || *ep != '\0')
+				continue;
+			if (p->tt->nspare < SPARE_MAX)
+				p->tt->spare[p->tt->nspare++] = (unsigned)k;
+			if (k >= p->tt->spare_seq)
+				p->tt->spare_seq = (unsigned)k + 1;
+		}
+		closedir(d);
+	}
+	free(dir);
+}
+
+/* Make a task's directory, from a spare one when there is one. */
+static int
+task_mkdir(struct peer *p, const char *dir)
+{
+	while (p->tt->nspare > 0) {
+		char *sp = spare_path(p, p->tt->spare[--p->tt->nspare]);
+		int rc = rename(sp, dir);
+		free(sp);
+		if (rc == 0)
+			return 0;
+	}
+	return mkdir(dir, 0700);
+}
+
+void
+tasks_release_dir(struct peer *p, struct task *t)
+{
+	char	*sp;
+
+	/* Only an empty directory: what a task leaves there is the user's. */
+	if (p->tt->nspare == SPARE_MAX || dir_has_files(t->dir))
+		return;
+	sp = spare_path(p, p->tt->spare_seq);
+	if (rename(t->dir, sp) == 0)
+		p->tt->spare[p->tt->nspare++] = p->tt->spare_seq++;
+	else if (errno != ENOENT)
+		log_debug("%s: %s", t->dir, strerror(errno));
+	free(sp);
+}
+
 int
 tasks_open(struct peer *p, char **cause)
 {
@@ -176,6 +250,7 @@ tasks_open(struct peer *p, char **cause)
 		return -1;
 	}
 	free(dir);
+	spare_scan(p);
 	p->tt->journal = journal_open(p->conf.state_dir, replay_cb, p, cause);
 	if (p->tt->journal == NULL)
 		return -1;
@@ -191,7 +266,7 @@ tasks_open(struct peer *p, char **cause)
 		if (!rec_unfinished(t->rec) || strcmp(t->rec->host, p->conf.id))
 			continue;
 		exec_reap_orphans(p, t);
-		ck = lb_printf("%s/checkpoint", t->dir);
+		ck = lb_printf("%s.ck", t->dir);
 		t->resume = t->rec->spec->checkpointable && dir_has_files(ck);
 		free(ck);
 		t->rec->state = LB__TASK_STATE__TASK_QUEUED;
@@ -271,16 +346,9 @@ void
 tasks_counts(struct peer *p, uint32_t *running, uint32_t *queued,
     uint32_t *homed)
 {
-	*running = *queued = *homed = 0;
-	for (size_t b = 0; b < TASK_BUCKETS; b++)
-		for (struct task *t = p->tt->buckets[b]; t; t = t->hnext) {
-			if (own_seq(p, t->rec->id))
-				(*homed)++;
-			if (t->rec->state == LB__TASK_STATE__TASK_RUNNING)
-				(*running)++;
-			else if (t->rec->state == LB__TASK_STATE__TASK_QUEUED)
-				(*queued)++;
-		}
+	*running = (uint32_t)exec_running(p);
+	*queued = (uint32_t)exec_queued(p);
+	*homed = (uint32_t)p->tt->homed;
 }
 
 /* Write one attached file into dir, on disk before we go on. */
@@ -419,7 +487,7 @@ tasks_submit(struct peer *p, const Lb__TaskSpec *spec, char **idp,
 	Lb__TaskFile	**files, *fv;
 	Lb__TaskRecord	*rec;
 	struct task	*t;
-	char		*id, *dir, *work;
+	char		*id, *dir;
 	uint8_t		*buf;
 	size_t		 len;
 
@@ -427,15 +495,13 @@ tasks_submit(struct peer *p, const Lb__TaskSpec *spec, char **idp,
 		return -1;
 	id = lb_printf("%s.%" PRIu64, p->conf.id, p->tt->next_seq);
 	dir = lb_printf("%s/tasks/%s", p->conf.state_dir, id);
-	work = lb_printf("%s/work", dir);
 	remove_tree(dir);	/* a leftover of a submission that failed */
-	if (mkdir(dir, 0700) == -1 || mkdir(work, 0700) == -1) {
-		*cause = lb_printf("cannot create %s: %s", work,
-		    strerror(errno));
+	if (task_mkdir(p, dir) == -1) {
+		*cause = lb_printf("cannot create %s: %s", dir, strerror(errno));
 		goto fail;
 	}
 	for (size_t i = 0; i < spec->n_files; i++)
-		if (write_file(work, spec->files[i], cause) == -1)
+		if (write_file(dir, spec->files[i], cause) == -1)
 			goto fail;
 	/* The record keeps the files' names, not their bytes. */
 	files = lb_calloc(spec->n_files, sizeof(*files));
@@ -480,14 +546,12 @@ tasks_submit(struct peer *p, const Lb__TaskSpec *spec, char **idp,
 	exec_enqueue(p, t);
 	exec_schedule(p);
 	free(dir);
-	free(work);
 	*idp = id;
 	return 0;
 fail:
 	remove_tree(dir);
 	free(id);
 	free(dir);
-	free(work);
 	return -1;
 }
 
@@ -571,12 +635,27 @@ read_all(const char *path, ProtobufCBinaryData *d)
 	fclose(f);
 }
 
+static void
+copy_bytes(const ProtobufCBinaryData *src, ProtobufCBinaryData *d)
+{
+	d->len = src->len;
+	d->data = lb_calloc(1, src->len + 1);
+	if (src->len)
+		memcpy(d->data, src->data, src->len);
+}
+
 void
 tasks_output(struct task *t, ProtobufCBinaryData *out, ProtobufCBinaryData *err)
 {
-	char	*po = lb_printf("%s/stdout", t->dir);
-	char	*pe = lb_printf("%s/stderr", t->dir);
+	char	*po, *pe;
 
+	if (!t->rec->output_in_files) {
+		copy_bytes(&t->rec->stdout_inline, out);
+		copy_bytes(&t->rec->stderr_inline, err);
+		return;
+	}
+	po = lb_printf("%s.out", t->dir);
+	pe = lb_printf("%s.err", t->dir);
 	read_all(po, out);
 	read_all(pe, err);
 	free(po);

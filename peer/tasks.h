@@ -14,6 +14,9 @@
 
 struct peer;
 
+/* Output up to this size stays in the record; beyond, it goes to files. */
+#define TASK_INLINE	512
+
 /* One task this peer knows: homed here, or running here. */
 struct task {
 	Lb__TaskRecord	*rec;		/* owned (protobuf-c, malloc'd) */
@@ -27,6 +30,7 @@ struct task {
 	int		 out_file, err_file;	/* what they go to */
 	struct event	*out_ev, *err_ev;
 	uint64_t	 out_n, err_n;		/* bytes kept */
+	char		*out_buf, *err_buf;	/* the first TASK_INLINE bytes */
 	int		 truncated;
 	int		 cancelling;
 	struct event	*kill_ev;
@@ -42,6 +46,8 @@ int		 tasks_submit(struct peer *, const Lb__TaskSpec *, char **id,
 		    char **cause);
 int		 tasks_cancel(struct peer *, const char *id, char **cause);
 int		 tasks_checkpoint(struct peer *, const char *id, char **cause);
+/* A task ended here: keep its (empty) directory for the next task. */
+void		 tasks_release_dir(struct peer *, struct task *);
 /* Write the record to the journal (sync: on disk before returning). */
 void		 tasks_save(struct peer *, struct task *, int sync);
 /* The output files of a task, as kept. */

@@ -31,7 +31,7 @@ chmod 755 "$TMP/job.sh"
 out=$(sub --wait --file "$TMP/blob.bin" -- sha256sum blob.bin)
 is "${out%% *}" "$(sha256sum <"$TMP/blob.bin" | cut -d' ' -f1)" "an attached binary file arrives byte for byte"
 out=$(cd "$TMP" && ctl n1 submit --wait --file job.sh -- ./job.sh arg1)
-is "$out" "script ran in work with arg1" "an attached script keeps its mode and runs as ./job.sh"
+like "$out" '^script ran in n1\.[0-9]+ with arg1$' "an attached script keeps its mode and runs as ./job.sh in its own directory"
 
 # Exit codes and signals come back.
 sub --wait -- sh -c 'exit 3'; is $? 3 "wait exits with the task's exit code"
