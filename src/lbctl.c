@@ -587,6 +587,17 @@ cmd_submit(const struct opts *oc, int argc, char **argv)
 		die(EX_NO, "the peer sent the wrong reply");
 	id = lb_strdup(rep->submitted);
 	lb__ctl_reply__free_unpacked(rep, NULL);
+	if (targv[0] != argv[first])
+		free(targv[0]);
+	free(targv);
+	free(sa.env);
+	free(sa.needs);
+	for (size_t i = 0; i < sa.nfiles; i++) {
+		free(sa.files[i]->data.data);
+		free(sa.files[i]->name);
+		free(sa.files[i]);
+	}
+	free(sa.files);
 	if (sa.wait) {
 		if (o.json) {
 			fprintf(stderr, "lbctl: submitted %s\n", id);

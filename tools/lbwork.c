@@ -186,6 +186,7 @@ main(int argc, char **argv)
 				return 1;
 			}
 			s = getenv("LB_CHECKPOINT_EXIT_CODE");
+			free(blob);
 			return s ? atoi(s) : CK_EXIT;
 		}
 	}
