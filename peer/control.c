@@ -179,12 +179,8 @@ ctl_show(struct peer *p, const Lb__CtlTaskReq *req, Lb__CtlReply *r)
 	} else {
 		ct->record = a->record;
 		if (req->want_output) {
-			ct->stdout.data = lb_calloc(1, a->stdout.len + 1);
-			memcpy(ct->stdout.data, a->stdout.data, a->stdout.len);
-			ct->stdout.len = a->stdout.len;
-			ct->stderr.data = lb_calloc(1, a->stderr.len + 1);
-			memcpy(ct->stderr.data, a->stderr.data, a->stderr.len);
-			ct->stderr.len = a->stderr.len;
+			bytes_copy(&a->stdout, &ct->stdout);
+			bytes_copy(&a->stderr, &ct->stderr);
 		}
 	}
 	r->rep_case = LB__CTL_REPLY__REP_TASK;

@@ -165,7 +165,8 @@ keep_output(struct task *t, const char *buf, size_t len, int *file,
 	if (*file == -1 && kept + len <= TASK_INLINE) {
 		if (*mem == NULL)
 			*mem = lb_calloc(1, TASK_INLINE);
-		memcpy(*mem + kept, buf, len);
+		if (len > 0)
+			memcpy(*mem + kept, buf, len);
 		return;
 	}
 	spill(t, file, suffix, mem, kept);

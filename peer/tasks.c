@@ -635,8 +635,8 @@ read_all(const char *path, ProtobufCBinaryData *d)
 	fclose(f);
 }
 
-static void
-copy_bytes(const ProtobufCBinaryData *src, ProtobufCBinaryData *d)
+void
+bytes_copy(const ProtobufCBinaryData *src, ProtobufCBinaryData *d)
 {
 	d->len = src->len;
 	d->data = lb_calloc(1, src->len + 1);
@@ -650,8 +650,8 @@ tasks_output(struct task *t, ProtobufCBinaryData *out, ProtobufCBinaryData *err)
 	char	*po, *pe;
 
 	if (!t->rec->output_in_files) {
-		copy_bytes(&t->rec->stdout_inline, out);
-		copy_bytes(&t->rec->stderr_inline, err);
+		bytes_copy(&t->rec->stdout_inline, out);
+		bytes_copy(&t->rec->stderr_inline, err);
 		return;
 	}
 	po = lb_printf("%s.out", t->dir);

@@ -65,6 +65,8 @@ void		 tasks_answer_recv(struct peer *, const char *from,
 struct task	**tasks_all(struct peer *, size_t *n);
 void		 tasks_counts(struct peer *, uint32_t *running,
 		    uint32_t *queued, uint32_t *homed);
+/* A malloc'd copy of bytes (never NULL). */
+void		 bytes_copy(const ProtobufCBinaryData *, ProtobufCBinaryData *);
 /* Set a string field of a record (protobuf-c owned). */
 void		 rec_set_str(char **field, const char *v);
 /* Wall-clock now, ms. */
