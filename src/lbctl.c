@@ -342,6 +342,21 @@ cmd_keygen(const struct opts *o, int argc, char **argv)
 	return EX_OK;
 }
 
+/* A non-negative number, or a usage error naming the option. */
+static long
+num_arg(const char *opt, const char *v, long max)
+{
+	char	*ep;
+	long	 n;
+
+	errno = 0;
+	n = strtol(v, &ep, 10);
+	if (*v == '\0' || *ep != '\0' || errno || n < 0 || n > max)
+		die(EX_USAGE, "--%s: expected a number 0..%ld, got \"%s\"", opt,
+		    max, v);
+	return n;
+}
+
 /* lbctl debug load N: a synthetic load, for tests and benchmarks. */
 static int
 cmd_debug(const struct opts *o, int argc, char **argv)
@@ -349,17 +364,10 @@ cmd_debug(const struct opts *o, int argc, char **argv)
 	Lb__CtlRequest	 req = LB__CTL_REQUEST__INIT;
 	Lb__CtlDebugLoadReq dl = LB__CTL_DEBUG_LOAD_REQ__INIT;
 	Lb__CtlReply	*rep;
-	char		*ep;
-	long		 v;
 
 	if (argc != 3 || strcmp(argv[1], "load") != 0)
 		usage(EX_USAGE);
-	errno = 0;
-	v = strtol(argv[2], &ep, 10);
-	if (*argv[2] == '\0' || *ep != '\0' || errno || v < 0 || v > 1000000)
-		die(EX_USAGE, "debug load: expected 0..1000000, got \"%s\"",
-		    argv[2]);
-	dl.extra = (uint32_t)v;
+	dl.extra = (uint32_t)num_arg("debug load", argv[2], 1000000);
 	req.req_case = LB__CTL_REQUEST__REQ_DEBUG_LOAD;
 	req.debug_load = &dl;
 	rep = call(o, &req);
@@ -424,21 +432,6 @@ cmd_opts(int argc, char **argv, const struct optdef *defs,
 		fn(d->name, val, arg);
 	}
 	return i;
-}
-
-/* A non-negative number, or a usage error naming the option. */
-static long
-num_arg(const char *opt, const char *v, long max)
-{
-	char	*ep;
-	long	 n;
-
-	errno = 0;
-	n = strtol(v, &ep, 10);
-	if (*v == '\0' || *ep != '\0' || errno || n < 0 || n > max)
-		die(EX_USAGE, "--%s: expected a number 0..%ld, got \"%s\"", opt,
-		    max, v);
-	return n;
 }
 
 static int
@@ -1033,8 +1026,6 @@ main(int argc, char **argv)
 {
 	struct opts	 o = { NULL, NULL, 0, 2000 };
 	int		 ch, nrest = 0;
-	char		*ep;
-	long		 v;
 	static const struct option longopts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'c' },
@@ -1072,13 +1063,10 @@ main(int argc, char **argv)
 		case 'c': o.config = optarg; break;
 		case 'j': o.json = 1; break;
 		case 't':
-			errno = 0;
-			v = strtol(optarg, &ep, 10);
-			if (*optarg == '\0' || *ep != '\0' || errno || v < 1 ||
-			    v > 3600000)
+			o.timeout_ms = (int)num_arg("timeout", optarg, 3600000);
+			if (o.timeout_ms == 0)
 				die(EX_USAGE, "--timeout: expected milliseconds "
-				    "(1..3600000), got \"%s\"", optarg);
-			o.timeout_ms = (int)v;
+				    "(1..3600000)");
 			break;
 		case 'h': usage(EX_OK);
 		case 'V': printf("lbctl %s\n", PACKAGE_VERSION); return EX_OK;

@@ -256,6 +256,23 @@ sim_deliver(uint64_t now, int from, struct gossip_out *o, int depth)
 	}
 }
 
+/* NP cores p0..p(NP-1), all joining through p0, seeded from seed. */
+static void
+sim_start(uint64_t seed)
+{
+	char	id[8];
+
+	memset(simdead, 0, sizeof(simdead));
+	for (int i = 0; i < NP; i++) {
+		struct gossip_entry e;
+		snprintf(id, sizeof(id), "p%d", i);
+		e = entry(id, 1, 0, 0, 0);
+		snprintf(e.addr, sizeof(e.addr), "tcp://127.0.0.1:%d", 9000 + i);
+		sim[i] = gossip_new(&conf, &e, 0, seed + (uint64_t)i);
+		gossip_add_seed(sim[i], "tcp://127.0.0.1:9000");
+	}
+}
+
 static void
 sim_round(uint64_t now)
 {
@@ -288,14 +305,7 @@ test_cluster(void)
 	int rounds, loaded = 0;
 	char id[8];
 
-	for (int i = 0; i < NP; i++) {
-		struct gossip_entry e;
-		snprintf(id, sizeof(id), "p%d", i);
-		e = entry(id, 1, 0, 0, 0);
-		snprintf(e.addr, sizeof(e.addr), "tcp://127.0.0.1:%d", 9000 + i);
-		sim[i] = gossip_new(&conf, &e, 0, 100 + (uint64_t)i);
-		gossip_add_seed(sim[i], "tcp://127.0.0.1:9000");
-	}
+	sim_start(100);
 	for (rounds = 1; rounds <= 50; rounds++) {
 		int all = 1;
 		sim_round(now += 100);
@@ -388,15 +398,7 @@ test_no_false_suspicion(void)
 	lb_conf_free(&dc);
 	conf = def;
 	NP = 64;
-	memset(simdead, 0, sizeof(simdead));
-	for (int i = 0; i < NP; i++) {
-		struct gossip_entry e;
-		snprintf(id, sizeof(id), "p%d", i);
-		e = entry(id, 1, 0, 0, 0);
-		snprintf(e.addr, sizeof(e.addr), "tcp://127.0.0.1:%d", 9000 + i);
-		sim[i] = gossip_new(&conf, &e, 0, 500 + (uint64_t)i);
-		gossip_add_seed(sim[i], "tcp://127.0.0.1:9000");
-	}
+	sim_start(500);
 	lb_rng_seed(&rng, 77);
 	for (int r = 0; r < 180; r++) {
 		struct gossip_out o = { 0 };
