@@ -1,0 +1,419 @@
+/* balance.c - transfer, location and selection policies (no I/O). */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "balance.h"
+
+#define RESERVE_MAX	64
+
+struct balance {
+	struct balance_conf	 conf;
+	char			 self[LB_ID_MAX];
+	char			*attrs;
+	struct lb_rng		 rng;
+	uint64_t		 next_req;
+
+	/* The current round of polls. */
+	int			 polling;	/* a probe is out */
+	enum balance_action_kind kind;		/* BA_OFFER or BA_REQUEST */
+	uint64_t		 req_id;
+	uint64_t		 deadline;
+	char			 task[LB_ID_MAX + 24];	/* offered */
+	char			(*cand)[LB_ID_MAX];
+	size_t			 ncand, next;
+
+	uint64_t		 backoff_until;
+	int			 backoff_cur;
+	uint64_t		 reserve_until[RESERVE_MAX];
+	size_t			 nreserve;
+	struct balance_stats	 stats;
+};
+
+static void
+out_add(struct balance_out *o, enum balance_action_kind kind, const char *peer,
+    const char *task, uint64_t req_id)
+{
+	struct balance_action	*a;
+
+	if (o->n == o->cap) {
+		o->cap = o->cap ? 2 * o->cap : 4;
+		o->v = lb_reallocarray(o->v, o->cap, sizeof(*o->v));
+	}
+	a = &o->v[o->n++];
+	memset(a, 0, sizeof(*a));
+	a->kind = kind;
+	lb_strlcpy(a->peer, peer, sizeof(a->peer));
+	if (task != NULL)
+		lb_strlcpy(a->task, task, sizeof(a->task));
+	a->req_id = req_id;
+}
+
+void
+balance_out_reset(struct balance_out *o)
+{
+	o->n = 0;
+}
+
+void
+balance_out_free(struct balance_out *o)
+{
+	free(o->v);
+	memset(o, 0, sizeof(*o));
+}
+
+struct balance *
+balance_new(const struct balance_conf *conf, const char *self,
+    const char *attrs, uint64_t seed)
+{
+	struct balance	*b = lb_calloc(1, sizeof(*b));
+
+	b->conf = *conf;
+	lb_strlcpy(b->self, self, sizeof(b->self));
+	b->attrs = lb_strdup(attrs ? attrs : "");
+	lb_rng_seed(&b->rng, seed);
+	b->backoff_cur = conf->backoff_ms;
+	return b;
+}
+
+void
+balance_free(struct balance *b)
+{
+	if (b == NULL)
+		return;
+	free(b->cand);
+	free(b->attrs);
+	free(b);
+}
+
+const struct balance_stats *
+balance_stats(const struct balance *b)
+{
+	return &b->stats;
+}
+
+/* Whether `name` is in the comma list `list`. */
+static int
+in_list(const char *name, size_t len, const char *list)
+{
+	const char	*p = list;
+
+	while (p && *p) {
+		size_t n = strcspn(p, ",");
+		if (n == len && strncmp(p, name, len) == 0)
+			return 1;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+int
+balance_attrs_ok(const char *needs, const char *attrs)
+{
+	const char	*p = needs;
+
+	while (p && *p) {
+		size_t n = strcspn(p, ",");
+		if (n > 0 && !in_list(p, n, attrs))
+			return 0;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return 1;
+}
+
+static int
+lower_of(const struct balance *b, uint32_t slots)
+{
+	return b->conf.lower >= 0 ? b->conf.lower : (int)slots;
+}
+
+static int
+upper_of(const struct balance *b, uint32_t slots)
+{
+	return b->conf.upper >= 0 ? b->conf.upper : (int)slots;
+}
+
+uint32_t
+balance_reserved(struct balance *b, uint64_t now)
+{
+	size_t	k = 0;
+
+	for (size_t i = 0; i < b->nreserve; i++)
+		if (b->reserve_until[i] > now)
+			b->reserve_until[k++] = b->reserve_until[i];
+	b->nreserve = k;
+	return (uint32_t)k;
+}
+
+static void
+reserve(struct balance *b, uint64_t now)
+{
+	balance_reserved(b, now);
+	if (b->nreserve < RESERVE_MAX)
+		b->reserve_until[b->nreserve++] = now +
+		    (uint64_t)b->conf.reserve_ms;
+}
+
+void
+balance_arrived(struct balance *b, uint64_t now)
+{
+	size_t	oldest = 0;
+
+	/* An arrival uses up the reservation that expires first. */
+	balance_reserved(b, now);
+	if (b->nreserve == 0)
+		return;
+	for (size_t i = 1; i < b->nreserve; i++)
+		if (b->reserve_until[i] < b->reserve_until[oldest])
+			oldest = i;
+	b->reserve_until[oldest] = b->reserve_until[--b->nreserve];
+}
+
+enum balance_role
+balance_role(const struct balance *b, uint32_t load, uint32_t slots)
+{
+	if ((int)load > upper_of(b, slots))
+		return ROLE_SENDER;
+	if ((int)load < lower_of(b, slots))
+		return ROLE_RECEIVER;
+	return ROLE_NEUTRAL;
+}
+
+const struct balance_task *
+balance_select(const struct balance *b, const struct balance_task *t,
+    size_t n, const char *attrs)
+{
+	const struct balance_task	*fresh = NULL, *old = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].pinned || (int)t[i].moves >= b->conf.max_moves)
+			continue;
+		if (attrs != NULL && !balance_attrs_ok(t[i].needs, attrs))
+			continue;
+		if (t[i].fresh)
+			fresh = &t[i];		/* the newest fresh one */
+		else if (old == NULL)
+			old = &t[i];		/* the oldest other one */
+	}
+	return fresh ? fresh : old;
+}
+
+/* Order candidates for a round: at random, or the best few at random. */
+static void
+choose(struct balance *b, const struct balance_peer *peers, size_t np,
+    enum balance_action_kind kind, const char *needs)
+{
+	size_t	*idx = lb_calloc(np + 1, sizeof(*idx)), n = 0, pool;
+
+	for (size_t i = 0; i < np; i++) {
+		const struct balance_peer *p = &peers[i];
+		if (strcmp(p->id, b->self) == 0)
+			continue;
+		if (kind == BA_OFFER && !balance_attrs_ok(needs, p->attrs))
+			continue;
+		if (b->conf.location == LOCATION_VECTOR) {
+			/* Skip who the vector says cannot help. */
+			if (kind == BA_OFFER && p->load >= p->slots)
+				continue;
+			if (kind == BA_REQUEST && p->load <= p->slots)
+				continue;
+		}
+		idx[n++] = i;
+	}
+	pool = n;
+	if (b->conf.location == LOCATION_VECTOR && n > 0) {
+		/* Sort by spare capacity (senders) or excess (receivers). */
+		for (size_t i = 1; i < n; i++)
+			for (size_t j = i; j > 0; j--) {
+				const struct balance_peer *x = &peers[idx[j - 1]],
+				    *y = &peers[idx[j]];
+				long ex = (long)x->load - (long)x->slots;
+				long ey = (long)y->load - (long)y->slots;
+				int swap = kind == BA_OFFER ? ey < ex : ey > ex;
+				if (!swap)
+					break;
+				size_t t = idx[j - 1];
+				idx[j - 1] = idx[j];
+				idx[j] = t;
+			}
+		/* Randomness among the best, so that senders do not herd. */
+		pool = (size_t)b->conf.probe_limit * 2;
+		if (pool > n)
+			pool = n;
+	}
+	for (size_t i = 0; i < pool; i++) {
+		size_t r = i + lb_rng_below(&b->rng, (uint32_t)(pool - i));
+		size_t t = idx[i];
+		idx[i] = idx[r];
+		idx[r] = t;
+	}
+	if (pool > (size_t)b->conf.probe_limit)
+		pool = (size_t)b->conf.probe_limit;
+	free(b->cand);
+	b->cand = lb_calloc(pool + 1, sizeof(*b->cand));
+	for (size_t i = 0; i < pool; i++)
+		lb_strlcpy(b->cand[i], peers[idx[i]].id, LB_ID_MAX);
+	b->ncand = pool;
+	b->next = 0;
+	free(idx);
+}
+
+/* Send the next probe of the round, or end the round with a backoff. */
+static void
+probe_next(struct balance *b, uint64_t now, struct balance_out *o)
+{
+	if (b->next >= b->ncand) {
+		b->polling = 0;
+		if (b->ncand > 0) {
+			/* probe_limit refusals: back off, doubling. */
+			b->stats.backoffs++;
+			b->backoff_until = now + (uint64_t)b->backoff_cur;
+			b->backoff_cur *= 2;
+			if (b->backoff_cur > b->conf.backoff_max_ms)
+				b->backoff_cur = b->conf.backoff_max_ms;
+		}
+		return;
+	}
+	b->polling = 1;
+	b->req_id = ++b->next_req;
+	b->deadline = now + (uint64_t)b->conf.probe_timeout_ms;
+	b->stats.probes_sent++;
+	out_add(o, b->kind, b->cand[b->next++], b->kind == BA_OFFER ? b->task :
+	    NULL, b->req_id);
+}
+
+void
+balance_tick(struct balance *b, uint64_t now, uint32_t load, uint32_t slots,
+    const struct balance_peer *peers, size_t np,
+    const struct balance_task *tasks, size_t nt, struct balance_out *o)
+{
+	enum balance_role		 role;
+	const struct balance_task	*t;
+	uint32_t			 res = balance_reserved(b, now);
+
+	if (b->conf.policy == BALANCE_NONE)
+		return;
+	if (b->polling) {
+		if (now < b->deadline)
+			return;
+		/* No answer in time: as a refusal. */
+		b->stats.probes_timed_out++;
+		probe_next(b, now, o);
+		return;
+	}
+	if (now < b->backoff_until)
+		return;
+	role = balance_role(b, load + res, slots);
+	if (role == ROLE_SENDER && (b->conf.policy == BALANCE_SENDER ||
+	    b->conf.policy == BALANCE_SYMMETRIC)) {
+		if ((t = balance_select(b, tasks, nt, NULL)) == NULL)
+			return;
+		lb_strlcpy(b->task, t->id, sizeof(b->task));
+		b->kind = BA_OFFER;
+		choose(b, peers, np, BA_OFFER, t->needs);
+		probe_next(b, now, o);
+	} else if (role == ROLE_RECEIVER && (b->conf.policy ==
+	    BALANCE_RECEIVER || b->conf.policy == BALANCE_SYMMETRIC)) {
+		b->task[0] = '\0';
+		b->kind = BA_REQUEST;
+		choose(b, peers, np, BA_REQUEST, NULL);
+		probe_next(b, now, o);
+	}
+}
+
+void
+balance_answer(struct balance *b, uint64_t now, uint64_t req_id, int accepted,
+    struct balance_out *o)
+{
+	if (!b->polling || req_id != b->req_id)
+		return;		/* late, or not ours: the round moved on */
+	if (!accepted) {
+		b->stats.probes_refused++;
+		probe_next(b, now, o);
+		return;
+	}
+	b->stats.probes_accepted++;
+	b->polling = 0;
+	b->backoff_cur = b->conf.backoff_ms;	/* a success resets it */
+	b->backoff_until = 0;
+	if (b->kind == BA_OFFER)
+		out_add(o, BA_TRANSFER, b->cand[b->next - 1], b->task, req_id);
+	else
+		reserve(b, now);	/* a task is on its way here */
+}
+
+void
+balance_offer(struct balance *b, uint64_t now, const char *from,
+    uint64_t req_id, uint32_t load, uint32_t slots, const char *needs,
+    struct balance_out *o)
+{
+	uint32_t	res = balance_reserved(b, now);
+
+	if (b->conf.policy != BALANCE_NONE && balance_attrs_ok(needs, b->attrs)
+	    && balance_role(b, load + res, slots) == ROLE_RECEIVER) {
+		reserve(b, now);
+		b->stats.offers_taken++;
+		out_add(o, BA_ACCEPT, from, NULL, req_id);
+	} else
+		out_add(o, BA_REFUSE, from, NULL, req_id);
+}
+
+void
+balance_request(struct balance *b, uint64_t now, const char *from,
+    const char *from_attrs, uint64_t req_id, uint32_t load, uint32_t slots,
+    const struct balance_task *tasks, size_t nt, struct balance_out *o)
+{
+	const struct balance_task	*t = NULL;
+
+	if (b->conf.policy != BALANCE_NONE && balance_role(b, load, slots) ==
+	    ROLE_SENDER)
+		t = balance_select(b, tasks, nt, from_attrs);
+	if (t == NULL) {
+		out_add(o, BA_REFUSE, from, NULL, req_id);
+		return;
+	}
+	b->stats.requests_served++;
+	out_add(o, BA_ACCEPT, from, NULL, req_id);
+	out_add(o, BA_TRANSFER, from, t->id, req_id);
+}
+
+uint64_t
+balance_next_event(const struct balance *b)
+{
+	if (b->polling)
+		return b->deadline;
+	return b->backoff_until;
+}
+
+const char *
+balance_policy_name(enum balance_policy p)
+{
+	static const char *const n[] = { "none", "sender", "receiver",
+	    "symmetric" };
+
+	return (unsigned)p < 4 ? n[p] : "?";
+}
+
+int
+balance_policy_parse(const char *s)
+{
+	for (int i = 0; i < 4; i++)
+		if (strcmp(s, balance_policy_name((enum balance_policy)i)) == 0)
+			return i;
+	return -1;
+}
+
+int
+balance_location_parse(const char *s)
+{
+	if (strcmp(s, "random") == 0)
+		return LOCATION_RANDOM;
+	if (strcmp(s, "vector") == 0)
+		return LOCATION_VECTOR;
+	return -1;
+}

@@ -1,0 +1,162 @@
+/*
+ * balance.h - dynamic load balancing, as a core without I/O.
+ *
+ * The four policies of the classical model (Eager, Lazowska and Zahorjan;
+ * Shivaratri, Krueger and Singhal):
+ *
+ * - information: the load vector gossip keeps (the shell passes it in);
+ * - transfer: two thresholds on the load (running + waiting tasks): above
+ *   `upper` a peer is a sender, below `lower` a receiver, and the band
+ *   between them is neutral, so that handing over one task does not flip a
+ *   peer's role (hysteresis);
+ * - location: poll up to probe_limit peers one after another, chosen at
+ *   random or from the load vector (least loaded first for a sender, most
+ *   loaded for a receiver, at random among the best few so that senders do
+ *   not herd); after probe_limit refusals, back off (doubling up to a
+ *   maximum, reset by a success).  A peer that accepts an offer reserves
+ *   capacity for reserve_ms;
+ * - selection: a newly submitted task first, then the oldest waiting task
+ *   that may move (not pinned, not moved max_moves times, and whose needs
+ *   the destination meets).
+ *
+ * Every decision is a function of the state, the event, the time and a
+ * seeded generator: the shell feeds events and carries out the actions.
+ */
+#ifndef LB_BALANCE_H
+#define LB_BALANCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "src/util.h"
+
+enum balance_policy {
+	BALANCE_NONE = 0,	/* every task stays where it was submitted */
+	BALANCE_SENDER,		/* busy peers offer tasks */
+	BALANCE_RECEIVER,	/* idle peers ask for tasks */
+	BALANCE_SYMMETRIC	/* both */
+};
+
+enum balance_location {
+	LOCATION_RANDOM = 0,	/* candidates at random */
+	LOCATION_VECTOR		/* the best candidates by the load vector */
+};
+
+enum balance_role {
+	ROLE_NEUTRAL = 0,	/* between the thresholds */
+	ROLE_SENDER,		/* load above upper */
+	ROLE_RECEIVER		/* load below lower */
+};
+
+struct balance_conf {
+	enum balance_policy	policy;
+	enum balance_location	location;
+	int	lower;		/* receiver below this load; -1: slots */
+	int	upper;		/* sender above this load; -1: slots */
+	int	probe_limit;	/* polls per round */
+	int	probe_timeout_ms;
+	int	reserve_ms;	/* an accepted offer holds capacity this long */
+	int	backoff_ms;	/* after probe_limit refusals */
+	int	backoff_max_ms;
+	int	max_moves;	/* a task moves at most this often before it starts */
+};
+
+/* A peer as the load vector shows it. */
+struct balance_peer {
+	const char	*id;
+	uint32_t	 load;
+	uint32_t	 slots;
+	const char	*attrs;		/* comma-separated */
+};
+
+/* A waiting task that the shell could move. */
+struct balance_task {
+	const char	*id;
+	int		 pinned;	/* --pin: never moves */
+	uint32_t	 moves;		/* times it has moved */
+	const char	*needs;		/* comma-separated attributes */
+	uint64_t	 queued_ms;	/* when it arrived here */
+	int		 fresh;		/* submitted here and never queued long */
+};
+
+enum balance_action_kind {
+	BA_OFFER = 1,	/* ask `peer` to take a task (sender-initiated) */
+	BA_REQUEST,	/* ask `peer` for a task (receiver-initiated) */
+	BA_ACCEPT,	/* answer `peer`'s probe req_id: yes */
+	BA_REFUSE,	/* answer `peer`'s probe req_id: no */
+	BA_TRANSFER	/* send `task` to `peer` */
+};
+
+struct balance_action {
+	enum balance_action_kind kind;
+	char		peer[LB_ID_MAX];
+	char		task[LB_ID_MAX + 24];
+	uint64_t	req_id;
+};
+
+struct balance_out {
+	struct balance_action	*v;
+	size_t			 n, cap;
+};
+
+/* What happened, for `lbctl stats`. */
+struct balance_stats {
+	uint64_t	probes_sent;
+	uint64_t	probes_accepted;	/* our probes that were accepted */
+	uint64_t	probes_refused;
+	uint64_t	probes_timed_out;
+	uint64_t	backoffs;
+	uint64_t	offers_taken;		/* offers we accepted */
+	uint64_t	requests_served;	/* requests we gave a task to */
+};
+
+struct balance;
+
+struct balance	*balance_new(const struct balance_conf *, const char *self,
+		    const char *self_attrs, uint64_t seed);
+void		 balance_free(struct balance *);
+
+/* The role a load gives with these slots. */
+enum balance_role balance_role(const struct balance *, uint32_t load,
+		    uint32_t slots);
+/*
+ * Look at the state and maybe start polling.  `load` is this peer's;
+ * `peers` the others that are alive; `tasks` the waiting tasks that may
+ * move, in arrival order.
+ */
+void		 balance_tick(struct balance *, uint64_t now, uint32_t load,
+		    uint32_t slots, const struct balance_peer *, size_t npeers,
+		    const struct balance_task *, size_t ntasks,
+		    struct balance_out *);
+/* The answer to our probe req_id (accepted or not); then as balance_tick. */
+void		 balance_answer(struct balance *, uint64_t now, uint64_t req_id,
+		    int accepted, struct balance_out *);
+/* Someone offers us a task needing `needs`: accept or refuse. */
+void		 balance_offer(struct balance *, uint64_t now, const char *from,
+		    uint64_t req_id, uint32_t load, uint32_t slots,
+		    const char *needs, struct balance_out *);
+/* Someone asks us for a task: transfer one to it, or refuse. */
+void		 balance_request(struct balance *, uint64_t now,
+		    const char *from, const char *from_attrs, uint64_t req_id,
+		    uint32_t load, uint32_t slots, const struct balance_task *,
+		    size_t ntasks, struct balance_out *);
+/* A task arrived (a reservation is used up). */
+void		 balance_arrived(struct balance *, uint64_t now);
+/* Capacity reserved by accepted offers, at `now`. */
+uint32_t	 balance_reserved(struct balance *, uint64_t now);
+/* When the next timeout or backoff ends (0: nothing pending). */
+uint64_t	 balance_next_event(const struct balance *);
+/* Pick the task to move to a peer with `attrs` (NULL: none). */
+const struct balance_task *balance_select(const struct balance *,
+		    const struct balance_task *, size_t n, const char *attrs);
+/* Whether every attribute in `needs` is in `attrs` (comma lists). */
+int		 balance_attrs_ok(const char *needs, const char *attrs);
+const struct balance_stats *balance_stats(const struct balance *);
+const char	*balance_policy_name(enum balance_policy);
+int		 balance_policy_parse(const char *);
+int		 balance_location_parse(const char *);
+
+void		 balance_out_reset(struct balance_out *);
+void		 balance_out_free(struct balance_out *);
+
+#endif

@@ -1,0 +1,316 @@
+/* balance_test.c - the balancing core with a fake clock and fixed seeds. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "balance/balance.h"
+#include "t/tap.h"
+
+static struct balance_conf conf = {
+	.policy = BALANCE_SYMMETRIC, .location = LOCATION_RANDOM,
+	.lower = -1, .upper = -1, .probe_limit = 3, .probe_timeout_ms = 100,
+	.reserve_ms = 500, .backoff_ms = 200, .backoff_max_ms = 1000,
+	.max_moves = 2
+};
+
+static struct balance_peer peers[10];
+static char ids[10][8];
+
+static void
+mkpeers(void)
+{
+	for (int i = 0; i < 10; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "p%d", i);
+		peers[i] = (struct balance_peer){ ids[i], 0, 1, "" };
+	}
+}
+
+static size_t
+count(const struct balance_out *o, enum balance_action_kind k)
+{
+	size_t	n = 0;
+
+	for (size_t i = 0; i < o->n; i++)
+		if (o->v[i].kind == k)
+			n++;
+	return n;
+}
+
+static void
+test_roles(void)
+{
+	struct balance *b = balance_new(&conf, "me", "", 1);
+
+	is(balance_role(b, 0, 1), ROLE_RECEIVER, "slots 1, load 0: receiver");
+	is(balance_role(b, 1, 1), ROLE_NEUTRAL, "load 1: neutral");
+	is(balance_role(b, 2, 1), ROLE_SENDER, "load 2: sender");
+	is(balance_role(b, 2 - 1, 1), ROLE_NEUTRAL,
+	    "a sender that hands over one task is neutral, not a receiver");
+	is(balance_role(b, 0 + 1, 1), ROLE_NEUTRAL,
+	    "a receiver that takes one is neutral, not a sender");
+	is(balance_role(b, 4, 4), ROLE_NEUTRAL, "slots 4, load 4: neutral");
+	balance_free(b);
+	struct balance_conf c = conf;
+	c.lower = 2;
+	c.upper = 5;
+	b = balance_new(&c, "me", "", 1);
+	ok(balance_role(b, 1, 1) == ROLE_RECEIVER &&
+	    balance_role(b, 5, 1) == ROLE_NEUTRAL &&
+	    balance_role(b, 6, 1) == ROLE_SENDER, "explicit thresholds 2 and 5");
+	balance_free(b);
+}
+
+static void
+test_probe_limit_and_backoff(void)
+{
+	struct balance *b = balance_new(&conf, "me", "", 2);
+	struct balance_out o = { 0 };
+	struct balance_task t[2] = {
+		{ "me.1", 0, 0, "", 0, 0 }, { "me.2", 0, 0, "", 0, 0 } };
+	uint64_t now = 1000, req;
+	int offers = 0;
+
+	mkpeers();
+	balance_tick(b, now, 3, 1, peers, 10, t, 2, &o);
+	ok(o.n == 1 && o.v[0].kind == BA_OFFER, "a sender offers a task");
+	ok(o.n == 1 && strcmp(o.v[0].task, "me.1") == 0,
+	    "the oldest waiting task (none is fresh)");
+	offers += (int)count(&o, BA_OFFER);
+	for (int i = 0; i < 5; i++) {
+		req = o.n ? o.v[o.n - 1].req_id : 0;
+		balance_out_reset(&o);
+		balance_answer(b, now, req, 0, &o);
+		offers += (int)count(&o, BA_OFFER);
+		balance_tick(b, now, 3, 1, peers, 10, t, 2, &o);
+		offers += (int)count(&o, BA_OFFER) - (int)count(&o, BA_OFFER);
+	}
+	is(offers, 3, "never more than probe_limit (3) polls in a round");
+	is(balance_stats(b)->backoffs, 1, "then it backs off");
+	balance_out_reset(&o);
+	balance_tick(b, now + 199, 3, 1, peers, 10, t, 2, &o);
+	is(o.n, 0, "no poll during backoff_ms");
+	balance_tick(b, now + 200, 3, 1, peers, 10, t, 2, &o);
+	is(count(&o, BA_OFFER), 1, "a new round at backoff_ms");
+	/* Three timeouts: the backoff doubles. */
+	now += 200;
+	for (int i = 0; i < 3; i++) {
+		now += 100;
+		balance_out_reset(&o);
+		balance_tick(b, now, 3, 1, peers, 10, t, 2, &o);
+	}
+	is(balance_stats(b)->probes_timed_out, 3, "no answer in time counts as a refusal");
+	balance_out_reset(&o);
+	balance_tick(b, now + 399, 3, 1, peers, 10, t, 2, &o);
+	is(o.n, 0, "the second backoff is twice as long (no poll at 399 ms)");
+	balance_tick(b, now + 400, 3, 1, peers, 10, t, 2, &o);
+	is(count(&o, BA_OFFER), 1, "a poll at 400 ms");
+	req = o.v[0].req_id;
+	balance_out_reset(&o);
+	balance_answer(b, now + 400, req, 1, &o);
+	ok(o.n == 1 && o.v[0].kind == BA_TRANSFER && strcmp(o.v[0].task,
+	    "me.1") == 0, "accepted: the task is transferred to that peer");
+	balance_out_reset(&o);
+	balance_answer(b, now + 400, req, 1, &o);
+	is(o.n, 0, "a duplicate answer does nothing");
+	/* Back to a full backoff after a success: 200 ms again. */
+	balance_out_reset(&o);
+	now += 400;
+	for (int r = 0; r < 3; r++) {
+		balance_tick(b, now, 3, 1, peers, 10, t, 2, &o);
+		req = o.v[o.n - 1].req_id;
+		balance_out_reset(&o);
+		balance_answer(b, now, req, 0, &o);
+		if (o.n)
+			req = o.v[o.n - 1].req_id;
+		for (int i = 0; i < 3 && o.n; i++) {
+			req = o.v[o.n - 1].req_id;
+			balance_out_reset(&o);
+			balance_answer(b, now, req, 0, &o);
+		}
+		break;
+	}
+	balance_out_reset(&o);
+	balance_tick(b, now + 199, 3, 1, peers, 10, t, 2, &o);
+	balance_tick(b, now + 200, 3, 1, peers, 10, t, 2, &o);
+	is(count(&o, BA_OFFER), 1, "a success resets the backoff to backoff_ms");
+	/* The backoff never exceeds backoff_max_ms. */
+	struct balance *c = balance_new(&conf, "me", "", 3);
+	uint64_t at = 0, last_gap = 0;
+	for (int round = 0; round < 6; round++) {
+		uint64_t start = at;
+		balance_out_reset(&o);
+		while (o.n == 0)
+			balance_tick(c, ++at, 3, 1, peers, 10, t, 2, &o);
+		last_gap = at - start;
+		for (int i = 0; i < 3; i++) {
+			req = o.v[o.n - 1].req_id;
+			balance_out_reset(&o);
+			balance_answer(c, at, req, 0, &o);
+		}
+	}
+	ok(last_gap <= 1000 + 1, "the backoff stops doubling at backoff_max_ms (%llu)",
+	    (unsigned long long)last_gap);
+	balance_free(c);
+	balance_out_free(&o);
+	balance_free(b);
+}
+
+static void
+test_reservations(void)
+{
+	struct balance *b = balance_new(&conf, "me", "gpu", 4);
+	struct balance_out o = { 0 };
+
+	balance_offer(b, 1000, "s1", 7, 0, 1, "", &o);
+	ok(o.n == 1 && o.v[0].kind == BA_ACCEPT, "an idle peer accepts an offer");
+	is(balance_reserved(b, 1000), 1, "and reserves a slot");
+	balance_out_reset(&o);
+	balance_offer(b, 1100, "s2", 8, 0, 1, "", &o);
+	ok(o.n == 1 && o.v[0].kind == BA_REFUSE,
+	    "a second sender is refused while the slot is reserved");
+	balance_out_reset(&o);
+	balance_offer(b, 1500, "s2", 9, 0, 1, "", &o);
+	ok(o.n == 1 && o.v[0].kind == BA_ACCEPT, "after reserve_ms it expired");
+	balance_arrived(b, 1600);
+	is(balance_reserved(b, 1600), 0, "an arrival uses the reservation up");
+	balance_out_reset(&o);
+	balance_offer(b, 1700, "s3", 10, 1, 1, "", &o);
+	ok(o.v[0].kind == BA_REFUSE, "a busy peer refuses");
+	balance_out_reset(&o);
+	balance_offer(b, 1700, "s3", 11, 0, 1, "gpu", &o);
+	ok(o.v[0].kind == BA_ACCEPT, "a task needing gpu goes to a peer with gpu");
+	balance_out_reset(&o);
+	balance_offer(b, 3000, "s3", 12, 0, 1, "gpu,fpga", &o);
+	ok(o.v[0].kind == BA_REFUSE, "not to one that lacks a need");
+	balance_out_free(&o);
+	balance_free(b);
+}
+
+static void
+test_pin_needs_select(void)
+{
+	struct balance *b = balance_new(&conf, "me", "", 5);
+	struct balance_out o = { 0 };
+	struct balance_task t[4] = {
+		{ "me.1", 1, 0, "", 0, 0 },		/* pinned */
+		{ "me.2", 0, 2, "", 0, 0 },		/* moved max_moves */
+		{ "me.3", 0, 0, "gpu", 0, 0 },
+		{ "me.4", 0, 0, "", 0, 0 } };
+	const struct balance_task *s;
+
+	s = balance_select(b, t, 4, NULL);
+	ok(s && strcmp(s->id, "me.3") == 0,
+	    "selection skips pinned tasks and tasks that moved max_moves times");
+	s = balance_select(b, t, 4, "");
+	ok(s && strcmp(s->id, "me.4") == 0, "and tasks whose needs the peer lacks");
+	t[3].fresh = 1;
+	s = balance_select(b, t, 4, NULL);
+	ok(s && strcmp(s->id, "me.4") == 0, "a newly submitted task goes first");
+	ok(balance_select(b, t, 1, NULL) == NULL, "a pinned task never moves");
+	/* A task needing gpu is only offered to peers with gpu. */
+	mkpeers();
+	peers[6].attrs = "gpu";
+	struct balance_task g[1] = { { "me.9", 0, 0, "gpu", 0, 0 } };
+	balance_tick(b, 0, 5, 1, peers, 10, g, 1, &o);
+	ok(o.n == 1 && strcmp(o.v[0].peer, "p6") == 0,
+	    "a task with --needs gpu is offered only to the peer that has gpu");
+	balance_out_reset(&o);
+	balance_request(b, 10, "p1", "", 1, 5, 1, g, 1, &o);
+	ok(o.n == 1 && o.v[0].kind == BA_REFUSE,
+	    "a request from a peer without gpu gets no gpu task");
+	balance_out_reset(&o);
+	balance_request(b, 10, "p6", "gpu", 2, 5, 1, g, 1, &o);
+	ok(count(&o, BA_TRANSFER) == 1, "one with gpu gets it");
+	balance_out_reset(&o);
+	balance_request(b, 10, "p6", "gpu", 3, 1, 1, g, 1, &o);
+	ok(o.n == 1 && o.v[0].kind == BA_REFUSE, "a neutral peer gives nothing");
+	balance_out_free(&o);
+	balance_free(b);
+}
+
+static void
+test_receiver_and_vector(void)
+{
+	struct balance_conf c = conf;
+	struct balance *b;
+	struct balance_out o = { 0 };
+	int hits = 0;
+
+	c.policy = BALANCE_RECEIVER;
+	c.location = LOCATION_VECTOR;
+	b = balance_new(&c, "me", "", 6);
+	mkpeers();
+	peers[2].load = 5;
+	peers[8].load = 3;
+	balance_tick(b, 0, 0, 1, peers, 10, NULL, 0, &o);
+	ok(o.n == 1 && o.v[0].kind == BA_REQUEST && (strcmp(o.v[0].peer, "p2") == 0 ||
+	    strcmp(o.v[0].peer, "p8") == 0),
+	    "an idle receiver asks a peer the vector shows loaded");
+	uint64_t req = o.v[0].req_id;
+	balance_out_reset(&o);
+	balance_answer(b, 0, req, 1, &o);
+	is(balance_reserved(b, 0), 1, "accepted: it counts the task on its way");
+	balance_tick(b, 1, 0, 1, peers, 10, NULL, 0, &o);
+	is(o.n, 0, "and asks no more meanwhile");
+	balance_free(b);
+	/* A sender with the vector: only peers with spare capacity, at random. */
+	c.policy = BALANCE_SENDER;
+	for (uint64_t seed = 0; seed < 20; seed++) {
+		struct balance_task t[1] = { { "me.1", 0, 0, "", 0, 1 } };
+		b = balance_new(&c, "me", "", seed);
+		mkpeers();
+		for (int i = 0; i < 10; i++)
+			peers[i].load = 1;
+		peers[4].load = 0;
+		peers[7].load = 0;
+		balance_out_reset(&o);
+		balance_tick(b, 0, 3, 1, peers, 10, t, 1, &o);
+		if (o.n == 1 && (!strcmp(o.v[0].peer, "p4") || !strcmp(o.v[0].peer, "p7")))
+			hits++;
+		balance_free(b);
+	}
+	is(hits, 20, "a sender with location = vector offers only to idle peers");
+	balance_out_free(&o);
+}
+
+static void
+test_none_and_determinism(void)
+{
+	struct balance_conf c = conf;
+	struct balance *b, *b2;
+	struct balance_out o = { 0 }, o2 = { 0 };
+	struct balance_task t[1] = { { "me.1", 0, 0, "", 0, 1 } };
+
+	c.policy = BALANCE_NONE;
+	b = balance_new(&c, "me", "", 7);
+	mkpeers();
+	balance_tick(b, 0, 9, 1, peers, 10, t, 1, &o);
+	balance_offer(b, 0, "x", 1, 0, 1, "", &o);
+	ok(o.n == 1 && o.v[0].kind == BA_REFUSE,
+	    "policy none: no polls, and offers are refused");
+	balance_free(b);
+	b = balance_new(&conf, "me", "", 42);
+	b2 = balance_new(&conf, "me", "", 42);
+	balance_out_reset(&o);
+	balance_tick(b, 0, 9, 1, peers, 10, t, 1, &o);
+	balance_tick(b2, 0, 9, 1, peers, 10, t, 1, &o2);
+	ok(o.n == 1 && o2.n == 1 && strcmp(o.v[0].peer, o2.v[0].peer) == 0,
+	    "the same seed gives the same choices");
+	balance_free(b);
+	balance_free(b2);
+	balance_out_free(&o);
+	balance_out_free(&o2);
+}
+
+int
+main(void)
+{
+	test_roles();
+	test_probe_limit_and_backoff();
+	test_reservations();
+	test_pin_needs_select();
+	test_receiver_and_vector();
+	test_none_and_determinism();
+	return done_testing();
+}
