@@ -223,7 +223,8 @@ ctl_reply_free(Lb__CtlReply *r)
 	} else if (r->rep_case == LB__CTL_REPLY__REP_LIST) {
 		free(r->list->tasks);
 		free(r->list);
-	}
+	} else if (r->rep_case == LB__CTL_REPLY__REP_STATS)
+		free(r->stats);
 	if (r->rep_case == LB__CTL_REPLY__REP_STATUS) {
 		free(r->status->counters);
 		free(r->status);
@@ -270,6 +271,12 @@ ctl_handle(struct peer *p, const Lb__CtlRequest *req, Lb__CtlReply *r)
 	case LB__CTL_REQUEST__REQ_CHECKPOINT:
 		if (tasks_checkpoint(p, req->checkpoint->id, &cause) == -1)
 			ctl_no(r, 1, cause);
+		break;
+	case LB__CTL_REQUEST__REQ_STATS:
+		r->stats = lb_calloc(1, sizeof(*r->stats));
+		lb__ctl_stats__init(r->stats);
+		balancer_stats(p, r->stats);
+		r->rep_case = LB__CTL_REPLY__REP_STATS;
 		break;
 	case LB__CTL_REQUEST__REQ_DEBUG_LOAD:
 		p->load_extra = req->debug_load->extra;

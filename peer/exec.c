@@ -42,6 +42,12 @@ exec_running(struct peer *p)
 	return p->ex != NULL ? (int)p->ex->nrun : 0;
 }
 
+struct task *
+exec_queue_head(struct peer *p)
+{
+	return p->ex != NULL ? p->ex->qhead : NULL;
+}
+
 int
 exec_queued(struct peer *p)
 {
@@ -63,6 +69,7 @@ exec_enqueue(struct peer *p, struct task *t)
 		x->qhead = t;
 	x->qtail = t;
 	x->nqueued++;
+	t->queued_ms = lb_mono_ms();
 	members_load_changed(p);
 }
 
@@ -535,6 +542,7 @@ exec_finish(struct peer *p, struct task *t, int status)
 	tasks_save(p, t, 1);
 	tasks_release_dir(p, t);
 	members_load_changed(p);
+	balancer_kick(p);
 }
 
 static void

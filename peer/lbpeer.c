@@ -220,6 +220,7 @@ main(int argc, char **argv)
 	p.exit_ev = evtimer_new(p.base, exit_cb, &p);
 	members_start(&p);
 	exec_start(&p);
+	balancer_start(&p);
 	if (tasks_open(&p, &cause) == -1) {
 		if (!fg)
 			fprintf(stderr, "lbpeer: %s\n", cause);
@@ -238,6 +239,7 @@ main(int argc, char **argv)
 
 	log_info("%s stopped", p.conf.id);
 	exec_stop(&p);
+	balancer_stop(&p);
 	tasks_close(&p);
 	ctl_close(&p);
 	members_stop(&p);

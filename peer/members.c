@@ -39,6 +39,8 @@ members_flush(struct peer *p)
 		else
 			log_info("peer %s is %s (was %s)", c->id,
 			    gossip_state_name(c->to), gossip_state_name(c->from));
+		if (c->to == GOSSIP_DEAD || c->to == GOSSIP_LEFT)
+			balancer_peer_dead(p, c->id);
 	}
 	for (size_t i = 0; i < o->nmsgs; i++) {
 		struct gossip_msg	*gm = &o->msgs[i];

@@ -62,8 +62,11 @@ net_dispatch(struct peer *p, const Lb__Envelope *e)
 	case LB__PEER_MSG__BODY_TASK_ANSWER:
 		tasks_answer_recv(p, e->sender, m->task_answer);
 		break;
-	default:
+	case LB__PEER_MSG__BODY__NOT_SET:
 		p->counters.drop[ENV_DROP_DECODE]++;
+		break;
+	default:
+		balancer_recv(p, e->sender, m);
 		break;
 	}
 	lb__peer_msg__free_unpacked(m, NULL);

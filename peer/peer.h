@@ -23,6 +23,7 @@ struct net;
 struct ctl;
 struct task_table;
 struct exec;
+struct balancer;
 
 struct peer {
 	struct lb_conf		 conf;
@@ -44,6 +45,7 @@ struct peer {
 	uint32_t		 load_extra;	/* lbctl debug load */
 	struct task_table	*tt;		/* tasks.c */
 	struct exec		*ex;		/* exec.c */
+	struct balancer		*bal;		/* balancer.c */
 };
 
 /* net.c: the peer-to-peer transport (NN_PULL in, one NN_PUSH per peer). */

@@ -147,6 +147,30 @@ rec_unfinished(const Lb__TaskRecord *r)
 	    r->state == LB__TASK_STATE__TASK_RUNNING;
 }
 
+/* rm -r, for a task whose submission failed half way. */
+static void
+remove_tree(const char *path)
+{
+	DIR		*d = opendir(path);
+	struct dirent	*e;
+
+	if (d != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			char *sub;
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			sub = lb_printf("%s/%s", path, e->d_name);
+			if (e->d_type == DT_DIR)
+				remove_tree(sub);
+			else
+				unlink(sub);
+			free(sub);
+		}
+		closedir(d);
+	}
+	rmdir(path);
+}
+
 /* Whether a directory has anything in it. */
 static int
 dir_has_files(const char *path)
@@ -289,6 +313,10 @@ tasks_close(struct peer *p)
 	for (size_t b = 0; b < TASK_BUCKETS; b++)
 		for (t = p->tt->buckets[b]; t; t = next) {
 			next = t->hnext;
+			if (t->hold_ev)
+				event_free(t->hold_ev);
+			if (t->result_ev)
+				event_free(t->result_ev);
 			lb__task_record__free_unpacked(t->rec, NULL);
 			free(t->dir);
 			free(t);
@@ -304,13 +332,108 @@ tasks_close(struct peer *p)
 	p->tt = NULL;
 }
 
+const char *
+tasks_home_of(const char *id)
+{
+	static char	home[LB_ID_MAX];
+	const char	*dot = strrchr(id, '.');
+	size_t		 n = dot ? (size_t)(dot - id) : strlen(id);
+
+	if (n >= sizeof(home))
+		n = sizeof(home) - 1;
+	memcpy(home, id, n);
+	home[n] = '\0';
+	return home;
+}
+
+/* Keep a result's output at the home: in the record when small. */
+void
+tasks_store_output(struct peer *p, struct task *t, const ProtobufCBinaryData *out,
+    const ProtobufCBinaryData *err)
+{
+	const ProtobufCBinaryData *d[2] = { out, err };
+	const char	*suffix[2] = { ".out", ".err" };
+
+	t->rec->output_in_files = out->len > TASK_INLINE || err->len >
+	    TASK_INLINE;
+	if (!t->rec->output_in_files) {
+		bytes_copy(out, &t->rec->stdout_inline);
+		bytes_copy(err, &t->rec->stderr_inline);
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		char *path = lb_printf("%s%s", t->dir, suffix[i]);
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		    0600);
+		if (fd == -1 || (d[i]->len > 0 && write(fd, d[i]->data,
+		    d[i]->len) != (ssize_t)d[i]->len))
+			log_warn("%s", path);
+		if (fd != -1)
+			close(fd);
+		free(path);
+	}
+}
+
+int
+tasks_is_home(struct peer *p, const char *id)
+{
+	return own_seq(p, id) != 0;
+}
+
+struct task *
+tasks_install(struct peer *p, Lb__TaskRecord *rec)
+{
+	return task_new(p, rec);
+}
+
+Lb__TaskRecord *
+rec_clone(const Lb__TaskRecord *r)
+{
+	size_t		 len = lb__task_record__get_packed_size(r);
+	uint8_t		*buf = lb_calloc(1, len);
+	Lb__TaskRecord	*c;
+
+	lb__task_record__pack(r, buf);
+	c = lb__task_record__unpack(NULL, len, buf);
+	free(buf);
+	if (c == NULL)
+		fatalx("cannot copy a task record");
+	return c;
+}
+
+void
+tasks_remove(struct peer *p, struct task *t)
+{
+	struct task	**pp = &p->tt->buckets[hash_id(t->rec->id) % TASK_BUCKETS];
+
+	for (; *pp; pp = &(*pp)->hnext)
+		if (*pp == t) {
+			*pp = t->hnext;
+			break;
+		}
+	p->tt->n--;
+	free(p->tt->sorted);
+	p->tt->sorted = NULL;
+	if (t->hold_ev)
+		event_free(t->hold_ev);
+	if (t->result_ev)
+		event_free(t->result_ev);
+	remove_tree(t->dir);
+	lb__task_record__free_unpacked(t->rec, NULL);
+	free(t->dir);
+	free(t);
+}
+
 void
 tasks_save(struct peer *p, struct task *t, int sync)
 {
 	char	*cause;
 
-	if (own_seq(p, t->rec->id) == 0)
-		return;		/* only the home keeps a journal of it */
+	if (own_seq(p, t->rec->id) == 0) {
+		/* Only the home keeps a journal of it: tell it. */
+		balancer_report(p, t);
+		return;
+	}
 	if (journal_append(p->tt->journal, t->rec, sync, &cause) == -1) {
 		log_warnx("journal: %s", cause);
 		free(cause);
@@ -386,30 +509,6 @@ write_file(const char *dir, const Lb__TaskFile *f, char **cause)
 	close(fd);
 	free(path);
 	return 0;
-}
-
-/* rm -r, for a task whose submission failed half way. */
-static void
-remove_tree(const char *path)
-{
-	DIR		*d = opendir(path);
-	struct dirent	*e;
-
-	if (d != NULL) {
-		while ((e = readdir(d)) != NULL) {
-			char *sub;
-			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-				continue;
-			sub = lb_printf("%s/%s", path, e->d_name);
-			if (e->d_type == DT_DIR)
-				remove_tree(sub);
-			else
-				unlink(sub);
-			free(sub);
-		}
-		closedir(d);
-	}
-	rmdir(path);
 }
 
 /* Refuse what cannot run anywhere, with a message the user can act on. */
@@ -488,8 +587,6 @@ tasks_submit(struct peer *p, const Lb__TaskSpec *spec, char **idp,
 	Lb__TaskRecord	*rec;
 	struct task	*t;
 	char		*id, *dir;
-	uint8_t		*buf;
-	size_t		 len;
 
 	if (spec_check(p, spec, cause) == -1)
 		return -1;
@@ -526,16 +623,10 @@ tasks_submit(struct peer *p, const Lb__TaskSpec *spec, char **idp,
 	r.hosts = &vp;
 	r.n_hosts = 1;
 	r.submitted_ms = v.arrived_ms;
-	/* A deep copy that this table owns: pack, then unpack. */
-	len = lb__task_record__get_packed_size(&r);
-	buf = lb_calloc(1, len);
-	lb__task_record__pack(&r, buf);
-	rec = lb__task_record__unpack(NULL, len, buf);
-	free(buf);
+	/* A deep copy that this table owns. */
+	rec = rec_clone(&r);
 	free(files);
 	free(fv);
-	if (rec == NULL)
-		fatalx("cannot copy a task record");
 	if (journal_append(p->tt->journal, rec, 1, cause) == -1) {
 		lb__task_record__free_unpacked(rec, NULL);
 		goto fail;
@@ -544,6 +635,8 @@ tasks_submit(struct peer *p, const Lb__TaskSpec *spec, char **idp,
 	t = task_new(p, rec);
 	log_info("task %s accepted: %s", id, rec->spec->argv[0]);
 	exec_enqueue(p, t);
+	/* A new task may move before it starts: ask the balancer first. */
+	balancer_kick(p);
 	exec_schedule(p);
 	free(dir);
 	*idp = id;

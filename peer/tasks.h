@@ -35,6 +35,14 @@ struct task {
 	int		 cancelling;
 	struct event	*kill_ev;
 	int		 resume;	/* start with LB_RESUME=1 */
+	uint64_t	 queued_ms;	/* when it joined the ready queue */
+	/* Balancing: */
+	int		 moving;	/* frozen: offered in a transfer */
+	int		 held;		/* arrived, waiting for the commit */
+	char		 from[64];	/* where it came from (held) */
+	struct event	*hold_ev;	/* held too long: ask */
+	struct event	*result_ev;	/* ended here, not home: resend */
+	int		 result_tries;
 };
 
 /* tasks.c */
@@ -46,6 +54,19 @@ int		 tasks_submit(struct peer *, const Lb__TaskSpec *, char **id,
 		    char **cause);
 int		 tasks_cancel(struct peer *, const char *id, char **cause);
 int		 tasks_checkpoint(struct peer *, const char *id, char **cause);
+/* The home node of a task id (a static buffer). */
+const char	*tasks_home_of(const char *id);
+/* The home keeps a result's output (in the record when small). */
+void		 tasks_store_output(struct peer *, struct task *,
+		    const ProtobufCBinaryData *, const ProtobufCBinaryData *);
+/* Whether this peer is the task's home. */
+int		 tasks_is_home(struct peer *, const char *id);
+/* Take a record (owned from now on) into the table. */
+struct task	*tasks_install(struct peer *, Lb__TaskRecord *);
+/* Forget a task held here for another home. */
+void		 tasks_remove(struct peer *, struct task *);
+/* A deep copy of a record. */
+Lb__TaskRecord	*rec_clone(const Lb__TaskRecord *);
 /* A task ended here: keep its (empty) directory for the next task. */
 void		 tasks_release_dir(struct peer *, struct task *);
 /* Write the record to the journal (sync: on disk before returning). */
@@ -81,6 +102,19 @@ void		 exec_dequeue(struct peer *, struct task *);
 void		 exec_schedule(struct peer *);
 int		 exec_running(struct peer *);
 int		 exec_queued(struct peer *);
+struct task	*exec_queue_head(struct peer *);
+
+/* balancer.c: the shell around the balancing core, and transfers */
+void		 balancer_start(struct peer *);
+void		 balancer_stop(struct peer *);
+/* Something changed (a task arrived or ended): look again soon. */
+void		 balancer_kick(struct peer *);
+void		 balancer_recv(struct peer *, const char *from, const Lb__PeerMsg *);
+/* A task not homed here started or ended: tell its home. */
+void		 balancer_report(struct peer *, struct task *);
+/* A peer died: its home runs the tasks it held again. */
+void		 balancer_peer_dead(struct peer *, const char *id);
+void		 balancer_stats(struct peer *, Lb__CtlStats *);
 /* Kill the process groups a crashed earlier life left behind. */
 void		 exec_reap_orphans(struct peer *, struct task *);
 

@@ -11,6 +11,7 @@
 #include <libconfig.h>
 
 #include "conf.h"
+#include "balance/balance.h"
 #include "log.h"
 #include "util.h"
 
@@ -20,6 +21,8 @@ enum spec_type {
 	T_STRING,	/* non-empty string of at most max bytes */
 	T_STRLIST,	/* list or array of strings */
 	T_LOGLEVEL,	/* "error", "warn", "info" or "debug" */
+	T_POLICY,	/* "none", "sender", "receiver", "symmetric" */
+	T_LOCATION,	/* "random", "vector" */
 	T_GROUP		/* a group with its own table */
 };
 
@@ -59,6 +62,27 @@ static const struct spec task_spec[] = {
 	END
 };
 
+#define BAL(name, type, lo, hi) \
+	{ #name, type, lo, hi, offsetof(struct lb_balance_conf, name), NULL }
+static const struct spec balance_spec[] = {
+	{ "policy", T_POLICY, 0, 0, offsetof(struct lb_balance_conf, policy),
+	    NULL },
+	{ "location", T_LOCATION, 0, 0,
+	    offsetof(struct lb_balance_conf, location), NULL },
+	BAL(lower_threshold, T_INT, -1, 100000),
+	BAL(upper_threshold, T_INT, -1, 100000),
+	BAL(probe_limit, T_INT, 1, 100),
+	BAL(probe_timeout_ms, T_INT, 1, 600000),
+	BAL(reserve_ms, T_INT, 0, 600000),
+	BAL(backoff_ms, T_INT, 1, 600000),
+	BAL(backoff_max_ms, T_INT, 1, 3600000),
+	BAL(max_moves, T_INT, 0, 1000),
+	BAL(interval_ms, T_INT, 1, 600000),
+	BAL(transfer_timeout_ms, T_INT, 10, 600000),
+	BAL(transfer_delay_ms, T_INT, 0, 600000),
+	END
+};
+
 static const struct spec log_spec[] = {
 	{ "level", T_LOGLEVEL, 0, 0, offsetof(struct lb_log_conf, level), NULL },
 	END
@@ -91,6 +115,8 @@ static const struct spec top_spec[] = {
 	{ "gossip", T_GROUP, 0, 0, offsetof(struct lb_conf, gossip),
 	    gossip_spec },
 	{ "task", T_GROUP, 0, 0, offsetof(struct lb_conf, task), task_spec },
+	{ "balance", T_GROUP, 0, 0, offsetof(struct lb_conf, balance),
+	    balance_spec },
 	{ "log", T_GROUP, 0, 0, offsetof(struct lb_conf, log), log_spec },
 	END
 };
@@ -147,6 +173,19 @@ lb_conf_defaults(struct lb_conf *c)
 	c->task.output_limit_kb = 1024;
 	c->task.attach_limit_kb = 1024;
 	c->task.kill_grace_ms = 5000;
+	c->balance.policy = BALANCE_SYMMETRIC;
+	c->balance.location = LOCATION_VECTOR;
+	c->balance.lower_threshold = -1;
+	c->balance.upper_threshold = -1;
+	c->balance.probe_limit = 3;
+	c->balance.probe_timeout_ms = 200;
+	c->balance.reserve_ms = 500;
+	c->balance.backoff_ms = 50;
+	c->balance.backoff_max_ms = 1000;
+	c->balance.max_moves = 2;
+	c->balance.interval_ms = 50;
+	c->balance.transfer_timeout_ms = 1000;
+	c->balance.transfer_delay_ms = 0;
 	c->log.level = LOG_LVL_INFO;
 }
 
@@ -210,6 +249,8 @@ read_setting(struct errs *e, config_setting_t *s, const struct spec *sp,
 		*(int *)dst = config_setting_get_bool(s);
 		return;
 	case T_STRING:
+	case T_POLICY:
+	case T_LOCATION:
 	case T_LOGLEVEL: {
 		const char *v;
 
@@ -219,6 +260,19 @@ read_setting(struct errs *e, config_setting_t *s, const struct spec *sp,
 			return;
 		}
 		v = config_setting_get_string(s);
+		if (sp->type == T_POLICY || sp->type == T_LOCATION) {
+			int x = sp->type == T_POLICY ? balance_policy_parse(v) :
+			    balance_location_parse(v);
+			if (x == -1) {
+				errs_add(e, line, "%s = \"%s\": expected %s",
+				    path, v, sp->type == T_POLICY ? "\"none\", "
+				    "\"sender\", \"receiver\" or \"symmetric\"" :
+				    "\"random\" or \"vector\"");
+				return;
+			}
+			*(int *)dst = x;
+			return;
+		}
 		if (sp->type == T_LOGLEVEL) {
 			int lvl = log_level_parse(v);
 			if (lvl == -1) {
@@ -411,6 +465,17 @@ check_conf(struct errs *e, config_t *cf, struct lb_conf *c)
 		    "(%d) with 64 KiB to spare: results travel in one message",
 		    c->task.output_limit_kb, c->task.attach_limit_kb,
 		    c->message_max_kb);
+	if (c->balance.lower_threshold >= 0 && c->balance.upper_threshold >= 0 &&
+	    c->balance.lower_threshold > c->balance.upper_threshold)
+		errs_add(e, line_of(cf, "balance.lower_threshold"),
+		    "balance.lower_threshold (%d) must not be above "
+		    "balance.upper_threshold (%d)", c->balance.lower_threshold,
+		    c->balance.upper_threshold);
+	if (c->balance.backoff_max_ms < c->balance.backoff_ms)
+		errs_add(e, line_of(cf, "balance.backoff_max_ms"),
+		    "balance.backoff_max_ms (%d) must be at least "
+		    "balance.backoff_ms (%d)", c->balance.backoff_max_ms,
+		    c->balance.backoff_ms);
 	if (c->gossip.suspect_ms <= c->gossip.interval_ms)
 		errs_add(e, line_of(cf, "gossip.suspect_ms"), "gossip.suspect_ms "
 		    "(%d) must be larger than gossip.interval_ms (%d)",

@@ -19,6 +19,22 @@ struct lb_task_conf {
 	int	kill_grace_ms;		/* cancel: SIGTERM, then SIGKILL */
 };
 
+struct lb_balance_conf {
+	int	policy;			/* enum balance_policy */
+	int	location;		/* enum balance_location */
+	int	lower_threshold;	/* -1: slots */
+	int	upper_threshold;	/* -1: slots */
+	int	probe_limit;
+	int	probe_timeout_ms;
+	int	reserve_ms;
+	int	backoff_ms;
+	int	backoff_max_ms;
+	int	max_moves;
+	int	interval_ms;		/* how often a peer looks at its role */
+	int	transfer_timeout_ms;	/* no acknowledgement: abort */
+	int	transfer_delay_ms;	/* tests: delay the acknowledgement */
+};
+
 struct lb_log_conf {
 	int	level;		/* enum log_level */
 };
@@ -44,6 +60,7 @@ struct lb_conf {
 	int	 replay_window_ms;	/* accepted skew of an envelope's send time */
 	struct lb_gossip_conf	gossip;
 	struct lb_task_conf	task;
+	struct lb_balance_conf	balance;
 	struct lb_log_conf	log;
 };
 

@@ -64,6 +64,7 @@ usage(int code)
 "  list [--all]    tasks here and homed here (--all: finished ones too)\n"
 "  cancel ID       cancel a queued or running task\n"
 "  checkpoint ID [--timeout S]  ask it to checkpoint; wait up to S s\n"
+"  stats           what load balancing did here: probes, transfers\n"
 "\n"
 "Options:\n"
 "  -s SOCKET       the peer's control socket\n"
@@ -986,6 +987,64 @@ cmd_checkpoint(const struct opts *oc, int argc, char **argv)
 	}
 }
 
+static int
+cmd_stats(const struct opts *oc, int argc, char **argv)
+{
+	Lb__CtlRequest	 req = LB__CTL_REQUEST__INIT;
+	Lb__CtlStatsReq	 sr = LB__CTL_STATS_REQ__INIT;
+	Lb__CtlReply	*rep;
+	Lb__CtlStats	*s;
+	struct opts	 o = *oc;
+	double		 mean;
+
+	if (cmd_opts(argc, argv, NULL, NULL, NULL, &o, 1) != argc)
+		die(EX_USAGE, "usage: lbctl stats [--json]");
+	req.req_case = LB__CTL_REQUEST__REQ_STATS;
+	req.stats = &sr;
+	rep = call(&o, &req);
+	if (rep->rep_case != LB__CTL_REPLY__REP_STATS)
+		die(EX_NO, "the peer sent the wrong reply");
+	s = rep->stats;
+	mean = s->transfers_out ? (double)s->transfer_ms_total /
+	    (double)s->transfers_out : 0;
+	if (o.json) {
+		json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+		    "s:I, s:I, s:I, s:f, s:I}", "policy", s->policy,
+		    "probes_sent", (json_int_t)s->probes_sent,
+		    "probes_accepted", (json_int_t)s->probes_accepted,
+		    "probes_refused", (json_int_t)s->probes_refused,
+		    "probes_timed_out", (json_int_t)s->probes_timed_out,
+		    "backoffs", (json_int_t)s->backoffs,
+		    "offers_taken", (json_int_t)s->offers_taken,
+		    "requests_served", (json_int_t)s->requests_served,
+		    "transfers_in", (json_int_t)s->transfers_in,
+		    "transfers_out", (json_int_t)s->transfers_out,
+		    "transfers_aborted", (json_int_t)s->transfers_aborted,
+		    "mean_transfer_ms", mean,
+		    "tasks_rerun", (json_int_t)s->tasks_rerun);
+		json_print(j);
+	} else {
+		printf("policy:      %s\n", s->policy);
+		printf("probes:      %llu sent: %llu accepted, %llu refused, "
+		    "%llu timed out\n", (unsigned long long)s->probes_sent,
+		    (unsigned long long)s->probes_accepted,
+		    (unsigned long long)s->probes_refused,
+		    (unsigned long long)s->probes_timed_out);
+		printf("backoffs:    %llu\n", (unsigned long long)s->backoffs);
+		printf("answered:    %llu offers taken, %llu requests served\n",
+		    (unsigned long long)s->offers_taken,
+		    (unsigned long long)s->requests_served);
+		printf("transfers:   %llu in, %llu out, %llu aborted; mean "
+		    "transfer %.1f ms\n", (unsigned long long)s->transfers_in,
+		    (unsigned long long)s->transfers_out,
+		    (unsigned long long)s->transfers_aborted, mean);
+		printf("rerun:       %llu tasks whose host died\n",
+		    (unsigned long long)s->tasks_rerun);
+	}
+	lb__ctl_reply__free_unpacked(rep, NULL);
+	return EX_OK;
+}
+
 static const struct {
 	const char	*name;
 	int		(*fn)(const struct opts *, int, char **);
@@ -1000,6 +1059,7 @@ static const struct {
 	{ "list", cmd_list },
 	{ "cancel", cmd_cancel },
 	{ "checkpoint", cmd_checkpoint },
+	{ "stats", cmd_stats },
 };
 
 /*
