@@ -21,6 +21,7 @@ struct balance {
 	uint64_t		 req_id;
 	uint64_t		 deadline;
 	char			 task[LB_ID_MAX + 24];	/* offered */
+	int			 must;			/* it cannot stay */
 	char			(*cand)[LB_ID_MAX];
 	size_t			 ncand, next;
 
@@ -184,6 +185,14 @@ balance_role(const struct balance *b, uint32_t load, uint32_t slots)
 	return ROLE_NEUTRAL;
 }
 
+int
+balance_must_move(const struct balance *b, const struct balance_task *t)
+{
+	if (t->pin != NULL && t->pin[0] != '\0')
+		return strcmp(t->pin, b->self) != 0;
+	return !balance_attrs_ok(t->needs, b->attrs);
+}
+
 const struct balance_task *
 balance_select(const struct balance *b, const struct balance_task *t,
     size_t n, const char *attrs)
@@ -206,7 +215,7 @@ balance_select(const struct balance *b, const struct balance_task *t,
 /* Order candidates for a round: at random, or the best few at random. */
 static void
 choose(struct balance *b, const struct balance_peer *peers, size_t np,
-    enum balance_action_kind kind, const char *needs)
+    enum balance_action_kind kind, const char *needs, const char *pin)
 {
 	size_t	*idx = lb_calloc(np + 1, sizeof(*idx)), n = 0, pool;
 
@@ -214,9 +223,11 @@ choose(struct balance *b, const struct balance_peer *peers, size_t np,
 		const struct balance_peer *p = &peers[i];
 		if (strcmp(p->id, b->self) == 0)
 			continue;
+		if (pin != NULL && pin[0] != '\0' && strcmp(p->id, pin) != 0)
+			continue;
 		if (kind == BA_OFFER && !balance_attrs_ok(needs, p->attrs))
 			continue;
-		if (b->conf.location == LOCATION_VECTOR) {
+		if (b->conf.location == LOCATION_VECTOR && !b->must) {
 			/* Skip who the vector says cannot help. */
 			if (kind == BA_OFFER && p->load >= p->slots)
 				continue;
@@ -285,6 +296,7 @@ probe_next(struct balance *b, uint64_t now, struct balance_out *o)
 	b->stats.probes_sent++;
 	out_add(o, b->kind, b->cand[b->next++], b->kind == BA_OFFER ? b->task :
 	    NULL, b->req_id);
+	o->v[o->n - 1].must = b->must;
 }
 
 void
@@ -296,8 +308,6 @@ balance_tick(struct balance *b, uint64_t now, uint32_t load, uint32_t slots,
 	const struct balance_task	*t;
 	uint32_t			 res = balance_reserved(b, now);
 
-	if (b->conf.policy == BALANCE_NONE)
-		return;
 	if (b->polling) {
 		if (now < b->deadline)
 			return;
@@ -308,6 +318,23 @@ balance_tick(struct balance *b, uint64_t now, uint32_t load, uint32_t slots,
 	}
 	if (now < b->backoff_until)
 		return;
+	/* A task that cannot run here goes first, whatever the load. */
+	for (size_t i = 0; i < nt; i++) {
+		if (!balance_must_move(b, &tasks[i]) ||
+		    (int)tasks[i].moves >= b->conf.max_moves)
+			continue;
+		lb_strlcpy(b->task, tasks[i].id, sizeof(b->task));
+		b->kind = BA_OFFER;
+		b->must = 1;
+		choose(b, peers, np, BA_OFFER, tasks[i].needs, tasks[i].pin);
+		if (b->ncand > 0) {
+			probe_next(b, now, o);
+			return;
+		}
+	}
+	b->must = 0;
+	if (b->conf.policy == BALANCE_NONE)
+		return;
 	role = balance_role(b, load + res, slots);
 	if (role == ROLE_SENDER && (b->conf.policy == BALANCE_SENDER ||
 	    b->conf.policy == BALANCE_SYMMETRIC)) {
@@ -315,13 +342,13 @@ balance_tick(struct balance *b, uint64_t now, uint32_t load, uint32_t slots,
 			return;
 		lb_strlcpy(b->task, t->id, sizeof(b->task));
 		b->kind = BA_OFFER;
-		choose(b, peers, np, BA_OFFER, t->needs);
+		choose(b, peers, np, BA_OFFER, t->needs, NULL);
 		probe_next(b, now, o);
 	} else if (role == ROLE_RECEIVER && (b->conf.policy ==
 	    BALANCE_RECEIVER || b->conf.policy == BALANCE_SYMMETRIC)) {
 		b->task[0] = '\0';
 		b->kind = BA_REQUEST;
-		choose(b, peers, np, BA_REQUEST, NULL);
+		choose(b, peers, np, BA_REQUEST, NULL, NULL);
 		probe_next(b, now, o);
 	}
 }
@@ -350,12 +377,15 @@ balance_answer(struct balance *b, uint64_t now, uint64_t req_id, int accepted,
 void
 balance_offer(struct balance *b, uint64_t now, const char *from,
     uint64_t req_id, uint32_t load, uint32_t slots, const char *needs,
-    struct balance_out *o)
+    int must, struct balance_out *o)
 {
 	uint32_t	res = balance_reserved(b, now);
 
-	if (b->conf.policy != BALANCE_NONE && balance_attrs_ok(needs, b->attrs)
-	    && balance_role(b, load + res, slots) == ROLE_RECEIVER) {
+	/* A task that cannot stay where it is goes where it can run, even
+	 * with policy none: placement is not balancing. */
+	if (balance_attrs_ok(needs, b->attrs) && (must ||
+	    (b->conf.policy != BALANCE_NONE &&
+	    balance_role(b, load + res, slots) == ROLE_RECEIVER))) {
 		reserve(b, now);
 		b->stats.offers_taken++;
 		out_add(o, BA_ACCEPT, from, NULL, req_id);

@@ -77,6 +77,7 @@ struct balance_task {
 	const char	*needs;		/* comma-separated attributes */
 	uint64_t	 queued_ms;	/* when it arrived here */
 	int		 fresh;		/* submitted here and never queued long */
+	const char	*pin;		/* the node it must run on, or "" */
 };
 
 enum balance_action_kind {
@@ -92,6 +93,7 @@ struct balance_action {
 	char		peer[LB_ID_MAX];
 	char		task[LB_ID_MAX + 24];
 	uint64_t	req_id;
+	int		must;	/* BA_OFFER: the task cannot run here */
 };
 
 struct balance_out {
@@ -131,10 +133,17 @@ void		 balance_tick(struct balance *, uint64_t now, uint32_t load,
 /* The answer to our probe req_id (accepted or not); then as balance_tick. */
 void		 balance_answer(struct balance *, uint64_t now, uint64_t req_id,
 		    int accepted, struct balance_out *);
-/* Someone offers us a task needing `needs`: accept or refuse. */
+/*
+ * Someone offers us a task needing `needs`: accept or refuse.  `must`: it
+ * cannot run where it is (pinned here, or needs what only we have), so a
+ * peer that can run it takes it whatever its load.
+ */
 void		 balance_offer(struct balance *, uint64_t now, const char *from,
 		    uint64_t req_id, uint32_t load, uint32_t slots,
-		    const char *needs, struct balance_out *);
+		    const char *needs, int must, struct balance_out *);
+/* Whether a task cannot run here and must move (pin or needs). */
+int		 balance_must_move(const struct balance *,
+		    const struct balance_task *);
 /* Someone asks us for a task: transfer one to it, or refuse. */
 void		 balance_request(struct balance *, uint64_t now,
 		    const char *from, const char *from_attrs, uint64_t req_id,

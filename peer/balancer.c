@@ -78,23 +78,6 @@ send_to(struct peer *p, const char *id, Lb__PeerMsg *m)
 		net_send(p, addr, m);
 }
 
-static char *
-join(char **v, size_t n)
-{
-	size_t	len = 1;
-	char	*s;
-
-	for (size_t i = 0; i < n; i++)
-		len += strlen(v[i]) + 1;
-	s = lb_calloc(1, len);
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			strcat(s, ",");
-		strcat(s, v[i]);
-	}
-	return s;
-}
-
 /* Split a comma list into a protobuf repeated string (copy owned). */
 static char **
 split(const char *list, size_t *n, char **copy)
@@ -130,9 +113,10 @@ movable(struct peer *p, size_t *n, char ***needs_out)
 	needs = lb_calloc(cap, sizeof(*needs));
 	for (struct task *t = exec_queue_head(p); t && k < cap; t = t->qnext) {
 		Lb__TaskSpec *s = t->rec->spec;
-		needs[k] = join(s->needs, s->n_needs);
+		needs[k] = join_list(s->needs, s->n_needs);
 		v[k].id = t->rec->id;
 		v[k].pinned = s->pin[0] != '\0';
+		v[k].pin = s->pin;
 		v[k].moves = t->rec->epoch > 0 ? t->rec->epoch - 1 : 0;
 		v[k].needs = needs[k];
 		v[k].queued_ms = t->queued_ms;
@@ -207,6 +191,7 @@ carry_out(struct peer *p)
 		case BA_REQUEST:
 			pr.req_id = a->req_id;
 			pr.request = a->kind == BA_REQUEST;
+			pr.must = a->must;
 			pr.load = my_load(p);
 			pr.slots = (uint32_t)p->conf.slots;
 			if (a->kind == BA_OFFER && (t = tasks_find(p, a->task)))
@@ -922,17 +907,17 @@ probe_recv(struct peer *p, const char *from, const Lb__Probe *pr)
 
 	if (p->leaving) {
 		balance_offer(b->core, now, from, pr->req_id, UINT32_MAX / 2,
-		    1, "", &b->out);	/* refuses */
+		    1, "-", 0, &b->out);	/* refuses */
 		carry_out(p);
 		return;
 	}
 	if (!pr->request) {
-		needs = join(pr->needs, pr->n_needs);
+		needs = join_list(pr->needs, pr->n_needs);
 		balance_offer(b->core, now, from, pr->req_id, my_load(p),
-		    (uint32_t)p->conf.slots, needs, &b->out);
+		    (uint32_t)p->conf.slots, needs, pr->must, &b->out);
 		free(needs);
 	} else {
-		attrs = join(pr->attributes, pr->n_attributes);
+		attrs = join_list(pr->attributes, pr->n_attributes);
 		tasks = movable(p, &nt, &tneeds);
 		balance_request(b->core, now, from, attrs, pr->req_id,
 		    my_load(p), (uint32_t)p->conf.slots, tasks, nt, &b->out);

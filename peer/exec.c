@@ -102,10 +102,15 @@ void
 exec_schedule(struct peer *p)
 {
 	struct exec	*x = p->ex;
+	struct task	*t, *next;
 
-	while (x->qhead != NULL && x->nrun < (size_t)p->conf.slots &&
-	    !p->leaving) {
-		struct task *t = x->qhead;
+	/* In FIFO order, skipping tasks that must run elsewhere (the
+	 * balancer places them). */
+	for (t = x->qhead; t != NULL && x->nrun < (size_t)p->conf.slots &&
+	    !p->leaving; t = next) {
+		next = t->qnext;
+		if (!tasks_runs_here(p, t))
+			continue;
 		exec_dequeue(p, t);
 		exec_spawn(p, t);
 	}

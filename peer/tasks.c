@@ -18,6 +18,7 @@
 #include "peer.h"
 #include "journal.h"
 #include "tasks.h"
+#include "balance/balance.h"
 
 #define TASK_BUCKETS	4096
 #define REMOTE_MAX	256	/* answers from other homes kept */
@@ -332,6 +333,41 @@ tasks_close(struct peer *p)
 	p->tt = NULL;
 }
 
+char *
+join_list(char **v, size_t n)
+{
+	size_t	len = 1;
+	char	*s;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(v[i]) + 1;
+	s = lb_calloc(1, len);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			strcat(s, ",");
+		strcat(s, v[i]);
+	}
+	return s;
+}
+
+int
+tasks_runs_here(struct peer *p, struct task *t)
+{
+	Lb__TaskSpec	*s = t->rec->spec;
+	size_t		 n;
+	char		*needs;
+	int		 ok;
+
+	if (s->pin[0] != '\0' && strcmp(s->pin, p->conf.id) != 0)
+		return 0;
+	if (s->n_needs == 0)
+		return 1;
+	needs = join_list(s->needs, s->n_needs);
+	ok = balance_attrs_ok(needs, gossip_members(p->gossip, &n)[0].e.attrs);
+	free(needs);
+	return ok;
+}
+
 const char *
 tasks_home_of(const char *id)
 {
@@ -554,24 +590,31 @@ spec_check(struct peer *p, const Lb__TaskSpec *s, char **cause)
 		*cause = lb_strdup("bad checkpoint signal or exit code");
 		return -1;
 	}
-	/* Until tasks move (load balancing), a task runs at its home. */
-	if (s->pin[0] != '\0' && strcmp(s->pin, p->conf.id) != 0) {
-		*cause = lb_printf("--pin %s: this peer is %s, and tasks do not "
-		    "move between peers yet; submit it on %s", s->pin,
-		    p->conf.id, s->pin);
+	/* A task that could run nowhere is refused now, not queued forever. */
+	if (s->pin[0] != '\0' && gossip_find(p->gossip, s->pin) == NULL) {
+		*cause = lb_printf("--pin %s: there is no node %s in the cluster",
+		    s->pin, s->pin);
 		return -1;
 	}
-	for (size_t i = 0; i < s->n_needs; i++) {
-		size_t k;
-		for (k = 0; k < p->conf.nattributes; k++)
-			if (strcmp(p->conf.attributes[k], s->needs[i]) == 0)
+	if (s->n_needs > 0) {
+		const struct gossip_member *m;
+		size_t n, i;
+		char *needs = join_list(s->needs, s->n_needs);
+
+		m = gossip_members(p->gossip, &n);
+		for (i = 0; i < n; i++)
+			if (m[i].state == GOSSIP_ALIVE && balance_attrs_ok(needs,
+			    m[i].e.attrs) && (s->pin[0] == '\0' ||
+			    strcmp(s->pin, m[i].e.id) == 0))
 				break;
-		if (k == p->conf.nattributes) {
-			*cause = lb_printf("--needs %s: %s lacks that attribute, "
-			    "and tasks do not move between peers yet",
-			    s->needs[i], p->conf.id);
+		if (i == n) {
+			*cause = lb_printf("--needs %s: no live peer%s has %s",
+			    needs, s->pin[0] ? " of the --pin" : "",
+			    s->n_needs > 1 ? "all of them" : "it");
+			free(needs);
 			return -1;
 		}
+		free(needs);
 	}
 	return 0;
 }

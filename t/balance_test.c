@@ -67,7 +67,7 @@ test_probe_limit_and_backoff(void)
 	struct balance *b = balance_new(&conf, "me", "", 2);
 	struct balance_out o = { 0 };
 	struct balance_task t[2] = {
-		{ "me.1", 0, 0, "", 0, 0 }, { "me.2", 0, 0, "", 0, 0 } };
+		{ "me.1", 0, 0, "", 0, 0, "" }, { "me.2", 0, 0, "", 0, 0, "" } };
 	uint64_t now = 1000, req;
 	int offers = 0;
 
@@ -162,26 +162,26 @@ test_reservations(void)
 	struct balance *b = balance_new(&conf, "me", "gpu", 4);
 	struct balance_out o = { 0 };
 
-	balance_offer(b, 1000, "s1", 7, 0, 1, "", &o);
+	balance_offer(b, 1000, "s1", 7, 0, 1, "", 0, &o);
 	ok(o.n == 1 && o.v[0].kind == BA_ACCEPT, "an idle peer accepts an offer");
 	is(balance_reserved(b, 1000), 1, "and reserves a slot");
 	balance_out_reset(&o);
-	balance_offer(b, 1100, "s2", 8, 0, 1, "", &o);
+	balance_offer(b, 1100, "s2", 8, 0, 1, "", 0, &o);
 	ok(o.n == 1 && o.v[0].kind == BA_REFUSE,
 	    "a second sender is refused while the slot is reserved");
 	balance_out_reset(&o);
-	balance_offer(b, 1500, "s2", 9, 0, 1, "", &o);
+	balance_offer(b, 1500, "s2", 9, 0, 1, "", 0, &o);
 	ok(o.n == 1 && o.v[0].kind == BA_ACCEPT, "after reserve_ms it expired");
 	balance_arrived(b, 1600);
 	is(balance_reserved(b, 1600), 0, "an arrival uses the reservation up");
 	balance_out_reset(&o);
-	balance_offer(b, 1700, "s3", 10, 1, 1, "", &o);
+	balance_offer(b, 1700, "s3", 10, 1, 1, "", 0, &o);
 	ok(o.v[0].kind == BA_REFUSE, "a busy peer refuses");
 	balance_out_reset(&o);
-	balance_offer(b, 1700, "s3", 11, 0, 1, "gpu", &o);
+	balance_offer(b, 1700, "s3", 11, 0, 1, "gpu", 0, &o);
 	ok(o.v[0].kind == BA_ACCEPT, "a task needing gpu goes to a peer with gpu");
 	balance_out_reset(&o);
-	balance_offer(b, 3000, "s3", 12, 0, 1, "gpu,fpga", &o);
+	balance_offer(b, 3000, "s3", 12, 0, 1, "gpu,fpga", 0, &o);
 	ok(o.v[0].kind == BA_REFUSE, "not to one that lacks a need");
 	balance_out_free(&o);
 	balance_free(b);
@@ -193,10 +193,10 @@ test_pin_needs_select(void)
 	struct balance *b = balance_new(&conf, "me", "", 5);
 	struct balance_out o = { 0 };
 	struct balance_task t[4] = {
-		{ "me.1", 1, 0, "", 0, 0 },		/* pinned */
-		{ "me.2", 0, 2, "", 0, 0 },		/* moved max_moves */
-		{ "me.3", 0, 0, "gpu", 0, 0 },
-		{ "me.4", 0, 0, "", 0, 0 } };
+		{ "me.1", 1, 0, "", 0, 0, "" },		/* pinned */
+		{ "me.2", 0, 2, "", 0, 0, "" },		/* moved max_moves */
+		{ "me.3", 0, 0, "gpu", 0, 0, "" },
+		{ "me.4", 0, 0, "", 0, 0, "" } };
 	const struct balance_task *s;
 
 	s = balance_select(b, t, 4, NULL);
@@ -211,7 +211,7 @@ test_pin_needs_select(void)
 	/* A task needing gpu is only offered to peers with gpu. */
 	mkpeers();
 	peers[6].attrs = "gpu";
-	struct balance_task g[1] = { { "me.9", 0, 0, "gpu", 0, 0 } };
+	struct balance_task g[1] = { { "me.9", 0, 0, "gpu", 0, 0, "" } };
 	balance_tick(b, 0, 5, 1, peers, 10, g, 1, &o);
 	ok(o.n == 1 && strcmp(o.v[0].peer, "p6") == 0,
 	    "a task with --needs gpu is offered only to the peer that has gpu");
@@ -225,6 +225,38 @@ test_pin_needs_select(void)
 	balance_out_reset(&o);
 	balance_request(b, 10, "p6", "gpu", 3, 1, 1, g, 1, &o);
 	ok(o.n == 1 && o.v[0].kind == BA_REFUSE, "a neutral peer gives nothing");
+	balance_out_free(&o);
+	balance_free(b);
+}
+
+static void
+test_must_move(void)
+{
+	struct balance *b = balance_new(&conf, "me", "", 8);
+	struct balance_out o = { 0 };
+	struct balance_task t[2] = {
+		{ "me.1", 1, 0, "", 0, 0, "p3" },	/* pinned to p3 */
+		{ "me.2", 0, 0, "gpu", 0, 0, "" } };	/* needs gpu */
+
+	mkpeers();
+	peers[5].attrs = "gpu";
+	balance_tick(b, 0, 0, 1, peers, 10, t, 2, &o);
+	ok(o.n == 1 && o.v[0].kind == BA_OFFER && !strcmp(o.v[0].peer, "p3") &&
+	    !strcmp(o.v[0].task, "me.1") && o.v[0].must,
+	    "an idle peer still offers a task pinned elsewhere, to that node");
+	uint64_t req = o.v[0].req_id;
+	balance_out_reset(&o);
+	balance_answer(b, 0, req, 1, &o);
+	balance_out_reset(&o);
+	balance_tick(b, 1, 0, 1, peers, 10, t + 1, 1, &o);
+	ok(o.n == 1 && !strcmp(o.v[0].peer, "p5") && o.v[0].must,
+	    "and a task needing what it lacks, to the peer that has it");
+	balance_free(b);
+	b = balance_new(&conf, "p5", "gpu", 9);
+	balance_out_reset(&o);
+	balance_offer(b, 0, "me", 1, 3, 1, "gpu", 1, &o);
+	ok(o.n == 1 && o.v[0].kind == BA_ACCEPT,
+	    "a busy peer that can run a task that must move accepts it");
 	balance_out_free(&o);
 	balance_free(b);
 }
@@ -257,7 +289,7 @@ test_receiver_and_vector(void)
 	/* A sender with the vector: only peers with spare capacity, at random. */
 	c.policy = BALANCE_SENDER;
 	for (uint64_t seed = 0; seed < 20; seed++) {
-		struct balance_task t[1] = { { "me.1", 0, 0, "", 0, 1 } };
+		struct balance_task t[1] = { { "me.1", 0, 0, "", 0, 1, "" } };
 		b = balance_new(&c, "me", "", seed);
 		mkpeers();
 		for (int i = 0; i < 10; i++)
@@ -280,13 +312,13 @@ test_none_and_determinism(void)
 	struct balance_conf c = conf;
 	struct balance *b, *b2;
 	struct balance_out o = { 0 }, o2 = { 0 };
-	struct balance_task t[1] = { { "me.1", 0, 0, "", 0, 1 } };
+	struct balance_task t[1] = { { "me.1", 0, 0, "", 0, 1, "" } };
 
 	c.policy = BALANCE_NONE;
 	b = balance_new(&c, "me", "", 7);
 	mkpeers();
 	balance_tick(b, 0, 9, 1, peers, 10, t, 1, &o);
-	balance_offer(b, 0, "x", 1, 0, 1, "", &o);
+	balance_offer(b, 0, "x", 1, 0, 1, "", 0, &o);
 	ok(o.n == 1 && o.v[0].kind == BA_REFUSE,
 	    "policy none: no polls, and offers are refused");
 	balance_free(b);
@@ -310,6 +342,7 @@ main(void)
 	test_probe_limit_and_backoff();
 	test_reservations();
 	test_pin_needs_select();
+	test_must_move();
 	test_receiver_and_vector();
 	test_none_and_determinism();
 	return done_testing();

@@ -3,7 +3,7 @@
 # state written, exit 85, restart with LB_RESUME=1, no work lost or repeated.
 . "$top_srcdir/t/lib.sh"
 
-lbcluster up 1 --set slots=2 >/dev/null || bail "no cluster"
+lbcluster up 1 --set slots=2 --set balance.policy=none >/dev/null || bail "no cluster"
 
 # lbwork alone: it checkpoints on the signal and resumes with its state.
 export LB_CHECKPOINT_DIR="$TMP/ck"

@@ -5,7 +5,7 @@
 # result.  A torn last journal record is skipped with a warning.
 . "$top_srcdir/t/lib.sh"
 
-lbcluster up 2 --set slots=2 >/dev/null || bail "no cluster"
+lbcluster up 2 --set slots=2 --set balance.policy=none >/dev/null || bail "no cluster"
 mark=$((60000 + RANDOM % 5000))
 
 done1=$(ctl n1 submit -- sh -c 'echo finished-before')

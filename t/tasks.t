@@ -1,9 +1,9 @@
 #!/bin/bash
-# tasks.t - tasks run exactly as submitted: argv, env, files, exit codes,
+# tasks.t - (balancing off: the executor of one peer) tasks run exactly as submitted: argv, env, files, exit codes,
 # signals, output limits, slots; wait and show from any peer; bad input.
 . "$top_srcdir/t/lib.sh"
 
-lbcluster up 2 --set slots=2 --set task.output_limit_kb=64 \
+lbcluster up 2 --set slots=2 --set task.output_limit_kb=64 --set balance.policy=none \
     --set task.attach_limit_kb=256 >/dev/null || bail "no cluster"
 sub() { ctl n1 submit "$@"; }
 
