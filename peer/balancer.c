@@ -645,6 +645,8 @@ transfer_recv(struct peer *p, const char *from, const Lb__Transfer *tr)
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(t->hold_ev, &tv);
 	balance_arrived(p->bal->core, lb_mono_ms());
+	log_info("task %s held, from %s (epoch %u): waiting for the commit",
+	    r->id, from, r->epoch);
 	if (p->conf.balance.transfer_delay_ms > 0) {
 		/* For tests: a window in which to kill this peer. */
 		struct delayed_ack *d = lb_calloc(1, sizeof(*d));
