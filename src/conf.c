@@ -173,15 +173,16 @@ lb_conf_defaults(struct lb_conf *c)
 	c->task.output_limit_kb = 1024;
 	c->task.attach_limit_kb = 1024;
 	c->task.kill_grace_ms = 5000;
-	c->balance.policy = BALANCE_SYMMETRIC;
-	c->balance.location = LOCATION_VECTOR;
+	/* The best of tools/lbbench balance (doc/bench.md). */
+	c->balance.policy = BALANCE_RECEIVER;
+	c->balance.location = LOCATION_RANDOM;
 	c->balance.lower_threshold = -1;
 	c->balance.upper_threshold = -1;
 	c->balance.probe_limit = 3;
 	c->balance.probe_timeout_ms = 200;
 	c->balance.reserve_ms = 500;
-	c->balance.backoff_ms = 50;
-	c->balance.backoff_max_ms = 1000;
+	c->balance.backoff_ms = 10;
+	c->balance.backoff_max_ms = 100;
 	c->balance.max_moves = 2;
 	c->balance.interval_ms = 50;
 	c->balance.transfer_timeout_ms = 1000;

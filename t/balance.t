@@ -4,8 +4,9 @@
 # pulls; none keeps everything home; pin and needs are respected.
 . "$top_srcdir/t/lib.sh"
 
-# -- symmetric (the default), 8 peers, 200 short tasks at n1 --
-lbcluster up 8 --set slots=1 --set gossip.interval_ms=100 >/dev/null || bail "no cluster"
+# -- symmetric, 8 peers, 200 short tasks at n1 --
+lbcluster up 8 --set slots=1 --set gossip.interval_ms=100 --set balance.policy=symmetric \
+    >/dev/null || bail "no cluster"
 ids=$(for i in $(seq 200); do ctl n1 submit -- lbwork --ms 50; done)
 is "$(echo "$ids" | wc -l | tr -d ' ')" 200 "200 tasks submitted at n1"
 alldone() { [ "$(ctl n1 list --all --json | jq '[.[] | select(.state == "done")] | length')" = 200 ]; }
@@ -26,8 +27,13 @@ ok $(ctl n1 show --json "$moved" | jq -e '.hosts[0].left_ms > 0 and .hosts[1].ar
 s=$(ctl n1 stats --json)
 ok $(echo "$s" | jq -e '.transfers_out > 0 and .probes_sent > 0 and .transfers_aborted == 0' >/dev/null; echo $?) \
     "lbctl stats at n1: probes and transfers out ($(echo "$s" | jq -c '[.probes_sent, .transfers_out]'))"
-tin=0; for n in n2 n3 n4 n5 n6 n7 n8; do tin=$((tin + $(ctl $n stats --json | jq .transfers_in))); done
-is "$tin" "$(echo "$s" | jq .transfers_out)" "what n1 sent out, the others took in"
+tin=0 tout=0
+for n in n1 n2 n3 n4 n5 n6 n7 n8; do
+	st=$(ctl $n stats --json)
+	tin=$((tin + $(echo "$st" | jq .transfers_in)))
+	tout=$((tout + $(echo "$st" | jq .transfers_out)))
+done
+is "$tin" "$tout" "every transfer out was a transfer in somewhere ($tout)"
 like "$(ctl n1 stats)" "transfers: +[0-9]+ in, [0-9]+ out, 0 aborted; mean transfer [0-9.]+ ms" "stats for people"
 
 # -- pin and needs --
