@@ -1,7 +1,8 @@
 #!/bin/bash
-# demo.sh - `make demo`: a 4-peer localhost cluster running real work.
-# Tasks submitted at two peers run under each peer's slots; their results
-# go home, where `lbctl wait` finds them from any peer.  Then a crash.
+# demo.sh - `make demo`: a 4-peer localhost cluster balancing real work.
+# A burst of tasks submitted at one peer spreads over all of them; the same
+# burst with policy "none" stays where it was submitted.  Results go home,
+# where `lbctl wait` finds them from any peer.  Then a crash.
 set -eu
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/lbdemo.XXXXXX")
 export LBCLUSTER_DIR="$DIR/cluster"
@@ -9,33 +10,41 @@ trap 'lbcluster down >/dev/null 2>&1; rm -rf "$DIR"' EXIT
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-say "lbcluster up 4: four lbpeer daemons on loopback, one shared key, 2 slots each"
-lbcluster up 4 --set gossip.interval_ms=200
-lbcluster ctl n1 peers
+# burst POLICY: 24 tasks of 300 ms at n1; prints where they ran.
+burst() {
+	local ids id
+	lbcluster up 4 --set slots=1 --set gossip.interval_ms=200 \
+	    --set balance.policy="$1" >/dev/null
+	ids=$(for i in $(seq 24); do lbcluster ctl n1 submit -- lbwork --ms 300; done)
+	for id in $ids; do lbcluster ctl n3 wait "$id" >/dev/null; done
+	for id in $ids; do lbcluster ctl n1 show --json "$id"; done |
+	    jq -rs --arg pol "$1" '
+		(map(.finished_at - .submitted_at) | add / length) as $mean |
+		(map(.finished_at) | max) - (map(.submitted_at) | min) as $span |
+		group_by(.host) | map("\(.[0].host): \(length)") | join("  ") |
+		"policy \($pol | (. + "         ")[0:9]) tasks per peer: \(.)\n" +
+		"                   mean response \($mean | floor) ms, all done in \($span) ms"'
+	lbcluster ctl n1 stats | sed 's/^/                   /'
+	lbcluster down >/dev/null
+}
 
-say "submit 6 lbwork tasks at n1 and 6 at n2 (200 to 700 ms of work each)"
+say "24 tasks of 300 ms submitted at n1 of a 4-peer cluster (1 slot each)"
+burst receiver
+burst none
+echo "(the default policy, receiver-initiated, came out best in doc/bench.md)"
+
+say "lbcluster up 4, and tasks from two peers: wait from a third"
+lbcluster up 4 --set gossip.interval_ms=200
 ids=""
-for i in 1 2 3 4 5 6; do
+for i in 1 2 3; do
 	ids="$ids $(lbcluster ctl n1 submit -- lbwork --ms $((100 * i + 100)))"
 	ids="$ids $(lbcluster ctl n2 submit -- lbwork --ms $((100 * i + 100)) --spin)"
 done
-echo "submitted:$ids"
-lbcluster ctl n1 peers
-
-say "lbctl wait, from n3, for each: the output comes from the task's home"
 for id in $ids; do
 	printf '%-6s ' "$id"
 	lbcluster ctl n3 wait "$id"
 done
-
-say "where each ran and how long it took (lbctl show --json, from n4)"
-printf '%-6s  %-4s  %8s  %9s  %s\n' TASK HOST RAN_MS RESPONSE COMMAND
-for id in $ids; do
-	lbcluster ctl n4 show --json "$id" | jq -r '"\(.id)  \(.host)  \(.finished_at - .started_at)  \(.finished_at - .submitted_at)  \(.argv | join(" "))"' |
-	    awk '{ printf "%-6s  %-4s  %8s  %9s  ", $1, $2, $3, $4; for (i = 5; i <= NF; i++) printf "%s ", $i; print "" }'
-done
-lbcluster ctl n1 list --all | head -4
-echo "(tasks run at their home for now: load balancing comes next)"
+lbcluster ctl n1 peers
 
 say "n3 crashes (SIGKILL); every other peer sees it dead"
 lbcluster kill n3
