@@ -27,6 +27,9 @@ struct balance {
 
 	uint64_t		 backoff_until;
 	int			 backoff_cur;
+	/* The last peer that served our request: busy peers stay busy for a
+	 * while, so it is asked first next time. */
+	char			 partner[LB_ID_MAX];
 	uint64_t		 reserve_until[RESERVE_MAX];
 	size_t			 nreserve;
 	struct balance_stats	 stats;
@@ -218,6 +221,14 @@ choose(struct balance *b, const struct balance_peer *peers, size_t np,
     enum balance_action_kind kind, const char *needs, const char *pin)
 {
 	size_t	*idx = lb_calloc(np + 1, sizeof(*idx)), n = 0, pool;
+	/*
+	 * The gossiped vector is seconds old, tasks may last a tenth of that:
+	 * it tells a sender well enough who has been idle, but busy peers
+	 * change faster, so a receiver does better at random (and asking the
+	 * last peer that had work first).
+	 */
+	int	 by_vector = b->conf.location == LOCATION_VECTOR ||
+		    (b->conf.location == LOCATION_MIXED && kind == BA_OFFER);
 
 	for (size_t i = 0; i < np; i++) {
 		const struct balance_peer *p = &peers[i];
@@ -227,7 +238,7 @@ choose(struct balance *b, const struct balance_peer *peers, size_t np,
 			continue;
 		if (kind == BA_OFFER && !balance_attrs_ok(needs, p->attrs))
 			continue;
-		if (b->conf.location == LOCATION_VECTOR && !b->must) {
+		if (by_vector && !b->must) {
 			/* Skip who the vector says cannot help. */
 			if (kind == BA_OFFER && p->load >= p->slots)
 				continue;
@@ -237,7 +248,7 @@ choose(struct balance *b, const struct balance_peer *peers, size_t np,
 		idx[n++] = i;
 	}
 	pool = n;
-	if (b->conf.location == LOCATION_VECTOR && n > 0) {
+	if (by_vector && n > 0) {
 		/* Sort by spare capacity (senders) or excess (receivers). */
 		for (size_t i = 1; i < n; i++)
 			for (size_t j = i; j > 0; j--) {
@@ -262,6 +273,19 @@ choose(struct balance *b, const struct balance_peer *peers, size_t np,
 		size_t t = idx[i];
 		idx[i] = idx[r];
 		idx[r] = t;
+	}
+	/* The last partner first, when it is a candidate. */
+	if (kind == BA_REQUEST && b->partner[0] != '\0') {
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(peers[idx[i]].id, b->partner) != 0)
+				continue;
+			size_t t = idx[i];
+			memmove(idx + 1, idx, i * sizeof(*idx));
+			idx[0] = t;
+			if (i >= pool)
+				pool++;
+			break;
+		}
 	}
 	if (pool > (size_t)b->conf.probe_limit)
 		pool = (size_t)b->conf.probe_limit;
@@ -361,6 +385,9 @@ balance_answer(struct balance *b, uint64_t now, uint64_t req_id, int accepted,
 		return;		/* late, or not ours: the round moved on */
 	if (!accepted) {
 		b->stats.probes_refused++;
+		if (b->kind == BA_REQUEST && b->next > 0 &&
+		    strcmp(b->partner, b->cand[b->next - 1]) == 0)
+			b->partner[0] = '\0';	/* it has nothing left */
 		probe_next(b, now, o);
 		return;
 	}
@@ -370,8 +397,10 @@ balance_answer(struct balance *b, uint64_t now, uint64_t req_id, int accepted,
 	b->backoff_until = 0;
 	if (b->kind == BA_OFFER)
 		out_add(o, BA_TRANSFER, b->cand[b->next - 1], b->task, req_id);
-	else
+	else {
 		reserve(b, now);	/* a task is on its way here */
+		lb_strlcpy(b->partner, b->cand[b->next - 1], sizeof(b->partner));
+	}
 }
 
 void
@@ -445,5 +474,7 @@ balance_location_parse(const char *s)
 		return LOCATION_RANDOM;
 	if (strcmp(s, "vector") == 0)
 		return LOCATION_VECTOR;
+	if (strcmp(s, "mixed") == 0)
+		return LOCATION_MIXED;
 	return -1;
 }

@@ -39,7 +39,8 @@ enum balance_policy {
 
 enum balance_location {
 	LOCATION_RANDOM = 0,	/* candidates at random */
-	LOCATION_VECTOR		/* the best candidates by the load vector */
+	LOCATION_VECTOR,	/* the best candidates by the load vector */
+	LOCATION_MIXED		/* offers by the vector, requests at random */
 };
 
 enum balance_role {

@@ -71,6 +71,7 @@ out_change(struct gossip_out *o, const struct gossip_member *m,
 	c->from = from;
 	c->to = m->state;
 	c->incarnation = m->e.incarnation;
+	c->restarted = 0;
 }
 
 void
@@ -544,6 +545,13 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 		return;
 	if (news(e, &m->e))
 		m->news_ms = now;
+	if (e->incarnation > m->e.incarnation && o != NULL) {
+		/* It started again: what it held in memory is gone, even if
+		 * no one saw it dead in between. */
+		out_change(o, m, m->state);
+		o->changes[o->nchanges - 1].restarted = 1;
+		o->changes[o->nchanges - 1].incarnation = e->incarnation;
+	}
 	m->e = *e;
 	m->e.age_ms = 0;
 	if (born > m->born_ms || e->left)

@@ -72,6 +72,7 @@ struct gossip_change {
 	char			id[LB_ID_MAX];
 	enum gossip_state	from, to;	/* from == to: a new member */
 	uint64_t		incarnation;
+	int			restarted;	/* a new incarnation of it */
 };
 
 /* The actions of one call.  Reset it between calls. */

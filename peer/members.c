@@ -33,7 +33,11 @@ members_flush(struct peer *p)
 
 	for (size_t i = 0; i < o->nchanges; i++) {
 		struct gossip_change *c = &o->changes[i];
-		if (c->from == c->to)
+		if (c->restarted) {
+			log_info("peer %s restarted (incarnation %llu)", c->id,
+			    (unsigned long long)c->incarnation);
+			balancer_peer_dead(p, c->id);
+		} else if (c->from == c->to)
 			log_info("peer %s joined (%s)", c->id,
 			    gossip_state_name(c->to));
 		else

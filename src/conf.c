@@ -174,8 +174,8 @@ lb_conf_defaults(struct lb_conf *c)
 	c->task.attach_limit_kb = 1024;
 	c->task.kill_grace_ms = 5000;
 	/* The best of tools/lbbench balance (doc/bench.md). */
-	c->balance.policy = BALANCE_RECEIVER;
-	c->balance.location = LOCATION_RANDOM;
+	c->balance.policy = BALANCE_SYMMETRIC;
+	c->balance.location = LOCATION_MIXED;
 	c->balance.lower_threshold = -1;
 	c->balance.upper_threshold = -1;
 	c->balance.probe_limit = 3;
@@ -268,7 +268,7 @@ read_setting(struct errs *e, config_setting_t *s, const struct spec *sp,
 				errs_add(e, line, "%s = \"%s\": expected %s",
 				    path, v, sp->type == T_POLICY ? "\"none\", "
 				    "\"sender\", \"receiver\" or \"symmetric\"" :
-				    "\"random\" or \"vector\"");
+				    "\"random\", \"vector\" or \"mixed\"");
 				return;
 			}
 			*(int *)dst = x;

@@ -126,6 +126,16 @@ test_timing(void)
 	hear(g, 9100, entry("b", 2, 0, 0, 0));
 	is(state_of(g, "b"), GOSSIP_ALIVE,
 	    "a restart (higher incarnation, fresh) is alive again");
+	{
+		struct gossip_out o = { 0 };
+		struct gossip_entry e = entry("b", 3, 0, 0, 0);
+		struct gossip_msg in = { .entries = &e, .n = 1, .known = 99 };
+		gossip_recv(g, 9200, "b", &in, &o);
+		ok(o.nchanges == 1 && o.changes[0].restarted &&
+		    o.changes[0].incarnation == 3,
+		    "a new incarnation of a live member is reported as a restart");
+		gossip_out_free(&o);
+	}
 	gossip_free(g);
 }
 
