@@ -45,4 +45,20 @@ ok $([ "$(echo "$j" | jq -r .host)" != "$host" ]; echo $?) "from a live host ($(
 is "$(ctl n1 stats --json | jq .tasks_rerun)" 1 "the home counts one task run again"
 ctl n1 wait "$busy" >/dev/null
 
+# A host that is killed and back at once (no one saw it dead): what it held
+# in memory is gone, and its new incarnation says so.
+busy=$(ctl n1 submit --pin n1 -- lbwork --ms 3000)
+sleep 0.2
+task=$(ctl n1 submit -- lbwork --ms 2000)
+ms=$(wait_for 10 away); ok $? "another task moved away (${ms} ms)"
+host=$(ctl n1 show --json "$task" | jq -r .host)
+lbcluster kill "$host"
+lbcluster start "$host" >/dev/null
+out=$(ctl n1 wait --timeout 40 "$task"); rc=$?
+is "$rc:$out" "0:lbwork: done_ms=2000 resumes=0 checksum=ok" \
+    "its host $host restarted at once: the task still finishes"
+grep -q "peer $host restarted" "$LBCLUSTER_DIR/n1/log"; ok $? "the home saw the restart"
+is "$(ctl n1 stats --json | jq .tasks_rerun)" 2 "and ran the task again"
+ctl n1 wait "$busy" >/dev/null
+
 done_testing

@@ -72,6 +72,17 @@ check bad-log-level "$good"'
 log = { level = "loud"; };' ':4: log.level = "loud": expected'
 check bad-attribute "$good"'
 attributes = ["gpu", "has space"];' ':4: attributes\[1\] "has space"'
+check bad-policy "$good"'
+balance = { policy = "fastest"; };' ':4: balance.policy = "fastest": expected "none", "sender", "receiver" or "symmetric"'
+check bad-location "$good"'
+balance = {
+  location = "nearest";
+};' ':5: balance.location = "nearest": expected'
+check thresholds "$good"'
+balance = {
+  lower_threshold = 4;
+  upper_threshold = 2;
+};' ':5: balance.lower_threshold \(4\) must not be above balance.upper_threshold'
 check key-missing "$good"'
 secret_file = "'$D'/nope.key";' ':4: secret_file: .*nope.key: No such file'
 printf 'not a key\n' >"$D/bad.key"
