@@ -370,6 +370,18 @@ balance_tick(struct balance *b, uint64_t now, uint32_t load, uint32_t slots,
 		probe_next(b, now, o);
 	} else if (role == ROLE_RECEIVER && (b->conf.policy ==
 	    BALANCE_RECEIVER || b->conf.policy == BALANCE_SYMMETRIC)) {
+		/*
+		 * Poll only when someone may have work: a peer the vector
+		 * shows loaded, or the last peer that had some.  An idle
+		 * cluster then polls not at all.
+		 */
+		size_t i;
+		for (i = 0; i < np; i++)
+			if (peers[i].load > peers[i].slots &&
+			    strcmp(peers[i].id, b->self) != 0)
+				break;
+		if (i == np && b->partner[0] == '\0')
+			return;
 		b->task[0] = '\0';
 		b->kind = BA_REQUEST;
 		choose(b, peers, np, BA_REQUEST, NULL, NULL);

@@ -286,6 +286,17 @@ test_receiver_and_vector(void)
 	balance_tick(b, 1, 0, 1, peers, 10, NULL, 0, &o);
 	is(o.n, 0, "and asks no more meanwhile");
 	balance_free(b);
+	/* Nobody looks loaded and no partner: an idle cluster does not poll. */
+	c.location = LOCATION_RANDOM;
+	b = balance_new(&c, "me", "", 6);
+	mkpeers();
+	balance_out_reset(&o);
+	balance_tick(b, 0, 0, 1, peers, 10, NULL, 0, &o);
+	is(o.n, 0, "a receiver polls nobody when the vector shows no loaded peer");
+	peers[3].load = 2;
+	balance_tick(b, 0, 0, 1, peers, 10, NULL, 0, &o);
+	is(count(&o, BA_REQUEST), 1, "and polls (at random) when one looks loaded");
+	balance_free(b);
 	/* A sender with the vector: only peers with spare capacity, at random. */
 	c.policy = BALANCE_SENDER;
 	for (uint64_t seed = 0; seed < 20; seed++) {

@@ -20,9 +20,9 @@ burst() {
 	for id in $ids; do lbcluster ctl n1 show --json "$id"; done |
 	    jq -rs --arg pol "$1" '
 		(map(.finished_at - .submitted_at) | add / length) as $mean |
-		(map(.finished_at) | max) - (map(.submitted_at) | min) as $span |
-		group_by(.host) | map("\(.[0].host): \(length)") | join("  ") |
-		"policy \($pol | (. + "         ")[0:9]) tasks per peer: \(.)\n" +
+		((map(.finished_at) | max) - (map(.submitted_at) | min)) as $span |
+		(group_by(.host) | map("\(.[0].host): \(length)") | join("  ")) as $per |
+		"policy \($pol | (. + "         ")[0:9]) tasks per peer: \($per)\n" +
 		"                   mean response \($mean | floor) ms, all done in \($span) ms"'
 	lbcluster ctl n1 stats | sed 's/^/                   /'
 	lbcluster down >/dev/null
