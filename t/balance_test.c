@@ -299,6 +299,7 @@ test_receiver_and_vector(void)
 	balance_free(b);
 	/* A sender with the vector: only peers with spare capacity, at random. */
 	c.policy = BALANCE_SENDER;
+	c.location = LOCATION_VECTOR;
 	for (uint64_t seed = 0; seed < 20; seed++) {
 		struct balance_task t[1] = { { "me.1", 0, 0, "", 0, 1, "" } };
 		b = balance_new(&c, "me", "", seed);
