@@ -29,9 +29,9 @@ burst() {
 }
 
 say "24 tasks of 300 ms submitted at n1 of a 4-peer cluster (1 slot each)"
-burst receiver
+burst symmetric
 burst none
-echo "(the default policy, receiver-initiated, came out best in doc/bench.md)"
+echo "(symmetric is the default: it came out best in doc/bench.md)"
 
 say "lbcluster up 4, and tasks from two peers: wait from a third"
 lbcluster up 4 --set gossip.interval_ms=200
