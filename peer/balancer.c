@@ -58,46 +58,13 @@ static void	balancer_tick_cb(evutil_socket_t, short, void *);
 /* Timer callbacks that get a task find the peer here (one per process). */
 static struct peer *balancer_peer;
 
-/* The address of a live member, or NULL. */
-static const char *
-addr_of(struct peer *p, const char *id)
-{
-	const struct gossip_member *m = gossip_find(p->gossip, id);
-
-	if (m == NULL || m->state == GOSSIP_DEAD || m->state == GOSSIP_LEFT)
-		return NULL;
-	return m->e.addr;
-}
-
 static void
 send_to(struct peer *p, const char *id, Lb__PeerMsg *m)
 {
-	const char	*addr = addr_of(p, id);
+	const char	*addr = members_addr(p, id, NULL);
 
 	if (addr != NULL)
 		net_send(p, addr, m);
-}
-
-/* Split a comma list into a protobuf repeated string (copy owned). */
-static char **
-split(const char *list, size_t *n, char **copy)
-{
-	char	**v = NULL, *tok, *save = NULL;
-
-	*n = 0;
-	*copy = lb_strdup(list);
-	for (tok = strtok_r(*copy, ",", &save); tok; tok = strtok_r(NULL, ",",
-	    &save)) {
-		v = lb_reallocarray(v, *n + 1, sizeof(*v));
-		v[(*n)++] = tok;
-	}
-	return v;
-}
-
-static uint32_t
-my_load(struct peer *p)
-{
-	return (uint32_t)(exec_running(p) + exec_queued(p)) + p->load_extra;
 }
 
 /* The waiting tasks that may move, in arrival order. */
@@ -113,7 +80,7 @@ movable(struct peer *p, size_t *n, char ***needs_out)
 	needs = lb_calloc(cap, sizeof(*needs));
 	for (struct task *t = exec_queue_head(p); t && k < cap; t = t->qnext) {
 		Lb__TaskSpec *s = t->rec->spec;
-		needs[k] = join_list(s->needs, s->n_needs);
+		needs[k] = lb_join_list(s->needs, s->n_needs);
 		v[k].id = t->rec->id;
 		v[k].pinned = s->pin[0] != '\0';
 		v[k].pin = s->pin;
@@ -192,13 +159,13 @@ carry_out(struct peer *p)
 			pr.req_id = a->req_id;
 			pr.request = a->kind == BA_REQUEST;
 			pr.must = a->must;
-			pr.load = my_load(p);
+			pr.load = members_load(p);
 			pr.slots = (uint32_t)p->conf.slots;
 			if (a->kind == BA_OFFER && (t = tasks_find(p, a->task)))
 				pr.needs = t->rec->spec->needs,
 				pr.n_needs = t->rec->spec->n_needs;
 			else if (a->kind == BA_REQUEST)
-				pr.attributes = split(self_attrs(p),
+				pr.attributes = lb_split_list(self_attrs(p),
 				    &pr.n_attributes, &copy);
 			m.body_case = LB__PEER_MSG__BODY_PROBE;
 			m.probe = &pr;
@@ -246,7 +213,7 @@ balancer_tick_cb(evutil_socket_t fd, short ev, void *arg)
 	if (!p->leaving) {
 		peers = vector(p, &np);
 		tasks = movable(p, &nt, &needs);
-		balance_tick(b->core, lb_mono_ms(), my_load(p),
+		balance_tick(b->core, lb_mono_ms(), members_load(p),
 		    (uint32_t)p->conf.slots, peers, np, tasks, nt, &b->out);
 		free_movable(tasks, needs, nt);
 		free(peers);
@@ -425,7 +392,8 @@ transfer_start(struct peer *p, const char *id, const char *to, uint64_t req_id)
 	int		  ms = p->conf.balance.transfer_timeout_ms;
 
 	/* Freeze: it must still be waiting here (a slot may have freed). */
-	if (t == NULL || !t->queued || t->moving || addr_of(p, to) == NULL)
+	if (t == NULL || !t->queued || t->moving ||
+	    members_addr(p, to, NULL) == NULL)
 		return;
 	exec_dequeue(p, t);
 	t->moving = 1;
@@ -559,7 +527,7 @@ hold_cb(evutil_socket_t fd, short ev, void *arg)
 	r.epoch = t->rec->epoch;
 	m.body_case = LB__PEER_MSG__BODY_TASK_RESOLVE;
 	m.task_resolve = &r;
-	if (addr_of(p, t->from) != NULL)
+	if (members_addr(p, t->from, NULL) != NULL)
 		send_to(p, t->from, &m);
 	else
 		send_to(p, tasks_home_of(t->rec->id), &m);
@@ -914,15 +882,15 @@ probe_recv(struct peer *p, const char *from, const Lb__Probe *pr)
 		return;
 	}
 	if (!pr->request) {
-		needs = join_list(pr->needs, pr->n_needs);
-		balance_offer(b->core, now, from, pr->req_id, my_load(p),
+		needs = lb_join_list(pr->needs, pr->n_needs);
+		balance_offer(b->core, now, from, pr->req_id, members_load(p),
 		    (uint32_t)p->conf.slots, needs, pr->must, &b->out);
 		free(needs);
 	} else {
-		attrs = join_list(pr->attributes, pr->n_attributes);
+		attrs = lb_join_list(pr->attributes, pr->n_attributes);
 		tasks = movable(p, &nt, &tneeds);
 		balance_request(b->core, now, from, attrs, pr->req_id,
-		    my_load(p), (uint32_t)p->conf.slots, tasks, nt, &b->out);
+		    members_load(p), (uint32_t)p->conf.slots, tasks, nt, &b->out);
 		free_movable(tasks, tneeds, nt);
 		free(attrs);
 	}

@@ -9,22 +9,6 @@
 
 #define LEAVE_FANOUT	4	/* peers told directly that we leave */
 
-/* Split "a,b,c" into the protobuf's repeated string (pointers into a copy). */
-static char **
-attrs_split(const char *attrs, size_t *n, char **copy)
-{
-	char	**v = NULL, *s, *tok, *save = NULL;
-
-	*n = 0;
-	*copy = s = lb_strdup(attrs);
-	for (tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",",
-	    &save)) {
-		v = lb_reallocarray(v, *n + 1, sizeof(*v));
-		v[(*n)++] = tok;
-	}
-	return v;
-}
-
 /* Send what the core asked for, and log the changes it saw. */
 static void
 members_flush(struct peer *p)
@@ -68,7 +52,7 @@ members_flush(struct peer *p)
 			mv[j].age_ms = e->age_ms;
 			mv[j].load = e->load;
 			mv[j].slots = e->slots;
-			mv[j].attributes = attrs_split(e->attrs,
+			mv[j].attributes = lb_split_list(e->attrs,
 			    &mv[j].n_attributes, &copies[j]);
 			mp[j] = &mv[j];
 		}
@@ -193,13 +177,29 @@ members_recv(struct peer *p, const char *from, const Lb__Gossip *g)
 }
 
 /* Load: running plus waiting tasks (and a synthetic extra, for tests). */
+uint32_t
+members_load(struct peer *p)
+{
+	return (uint32_t)(exec_running(p) + exec_queued(p)) + p->load_extra;
+}
+
 void
 members_load_changed(struct peer *p)
 {
-	if (p->gossip == NULL)
-		return;
-	gossip_set_load(p->gossip, (uint32_t)(exec_running(p) +
-	    exec_queued(p)) + p->load_extra);
+	if (p->gossip != NULL)
+		gossip_set_load(p->gossip, members_load(p));
+}
+
+const char *
+members_addr(struct peer *p, const char *id, const char **state)
+{
+	const struct gossip_member	*m = gossip_find(p->gossip, id);
+
+	if (state != NULL)
+		*state = m ? gossip_state_name(m->state) : "unknown";
+	if (m == NULL || m->state == GOSSIP_DEAD || m->state == GOSSIP_LEFT)
+		return NULL;
+	return m->e.addr;
 }
 
 void

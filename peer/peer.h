@@ -66,6 +66,11 @@ void	 members_recv(struct peer *, const char *from, const Lb__Gossip *);
 void	 members_leave(struct peer *);
 /* The load changed: advertise the new one. */
 void	 members_load_changed(struct peer *);
+/* Running plus waiting tasks (and lbctl debug load). */
+uint32_t members_load(struct peer *);
+/* The address of a live member (NULL if unknown, dead or left); *state
+ * names its state ("unknown" when it is not a member). */
+const char *members_addr(struct peer *, const char *id, const char **state);
 void	 members_stop(struct peer *);
 
 /* state.c: state_dir. */

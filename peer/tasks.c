@@ -333,23 +333,6 @@ tasks_close(struct peer *p)
 	p->tt = NULL;
 }
 
-char *
-join_list(char **v, size_t n)
-{
-	size_t	len = 1;
-	char	*s;
-
-	for (size_t i = 0; i < n; i++)
-		len += strlen(v[i]) + 1;
-	s = lb_calloc(1, len);
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			strcat(s, ",");
-		strcat(s, v[i]);
-	}
-	return s;
-}
-
 int
 tasks_runs_here(struct peer *p, struct task *t)
 {
@@ -362,7 +345,7 @@ tasks_runs_here(struct peer *p, struct task *t)
 		return 0;
 	if (s->n_needs == 0)
 		return 1;
-	needs = join_list(s->needs, s->n_needs);
+	needs = lb_join_list(s->needs, s->n_needs);
 	ok = balance_attrs_ok(needs, gossip_members(p->gossip, &n)[0].e.attrs);
 	free(needs);
 	return ok;
@@ -599,7 +582,7 @@ spec_check(struct peer *p, const Lb__TaskSpec *s, char **cause)
 	if (s->n_needs > 0) {
 		const struct gossip_member *m;
 		size_t n, i;
-		char *needs = join_list(s->needs, s->n_needs);
+		char *needs = lb_join_list(s->needs, s->n_needs);
 
 		m = gossip_members(p->gossip, &n);
 		for (i = 0; i < n; i++)
@@ -798,22 +781,6 @@ tasks_output(struct task *t, ProtobufCBinaryData *out, ProtobufCBinaryData *err)
 	free(pe);
 }
 
-/* The address of a live member, or NULL. */
-static const char *
-member_addr(struct peer *p, const char *id, const char **state)
-{
-	const struct gossip_member	*m = gossip_find(p->gossip, id);
-
-	if (m == NULL) {
-		*state = "unknown";
-		return NULL;
-	}
-	*state = gossip_state_name(m->state);
-	if (m->state == GOSSIP_DEAD || m->state == GOSSIP_LEFT)
-		return NULL;
-	return m->e.addr;
-}
-
 int
 tasks_remote(struct peer *p, const char *id, int want_output,
     const Lb__TaskAnswer **answer, char **cause)
@@ -830,7 +797,7 @@ tasks_remote(struct peer *p, const char *id, int want_output,
 	}
 	memcpy(home, id, (size_t)(dot - id));
 	home[dot - id] = '\0';
-	if ((addr = member_addr(p, home, &state)) == NULL) {
+	if ((addr = members_addr(p, home, &state)) == NULL) {
 		if (strcmp(state, "unknown") == 0) {
 			*cause = lb_printf("no task %s: there is no node %s in "
 			    "the cluster", id, home);
@@ -886,7 +853,7 @@ tasks_query_recv(struct peer *p, const char *from, const Lb__TaskQuery *q)
 	struct task	*t = tasks_find(p, q->task_id);
 	const char	*addr, *state;
 
-	if ((addr = member_addr(p, from, &state)) == NULL)
+	if ((addr = members_addr(p, from, &state)) == NULL)
 		return;
 	a.req_id = q->req_id;
 	a.task_id = q->task_id;

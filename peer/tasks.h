@@ -54,8 +54,6 @@ int		 tasks_submit(struct peer *, const Lb__TaskSpec *, char **id,
 		    char **cause);
 int		 tasks_cancel(struct peer *, const char *id, char **cause);
 int		 tasks_checkpoint(struct peer *, const char *id, char **cause);
-/* "a,b,c" from a vector (malloc'd). */
-char		*join_list(char **, size_t);
 /* Whether a task may run on this peer (its pin and needs). */
 int		 tasks_runs_here(struct peer *, struct task *);
 /* The home node of a task id (a static buffer). */

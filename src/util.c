@@ -126,6 +126,38 @@ lb_strdup(const char *s)
 	return d;
 }
 
+char **
+lb_split_list(const char *list, size_t *n, char **copy)
+{
+	char	**v = NULL, *tok, *save = NULL;
+
+	*n = 0;
+	*copy = lb_strdup(list);
+	for (tok = strtok_r(*copy, ",", &save); tok; tok = strtok_r(NULL, ",",
+	    &save)) {
+		v = lb_reallocarray(v, *n + 1, sizeof(*v));
+		v[(*n)++] = tok;
+	}
+	return v;
+}
+
+char *
+lb_join_list(char **v, size_t n)
+{
+	size_t	len = 1;
+	char	*s;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(v[i]) + 1;
+	s = lb_calloc(1, len);
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			strcat(s, ",");
+		strcat(s, v[i]);
+	}
+	return s;
+}
+
 int
 lb_id_valid(const char *id)
 {

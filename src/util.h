@@ -30,6 +30,11 @@ void	*lb_calloc(size_t n, size_t size);
 void	*lb_reallocarray(void *p, size_t n, size_t size);
 char	*lb_strdup(const char *);
 
+/* Split "a,b,c" into a vector of pointers into *copy (free both). */
+char	**lb_split_list(const char *list, size_t *n, char **copy);
+/* "a,b,c" from a vector (malloc'd). */
+char	*lb_join_list(char **v, size_t n);
+
 /*
  * A node id: 1..63 characters of [A-Za-z0-9_-], starting with a letter or a
  * digit (ids appear in task ids "<node>.<seq>", so no dots).
