@@ -46,6 +46,7 @@ struct balancer {
 	struct balance		*core;
 	struct balance_out	 out;
 	struct event		*tick_ev;
+	struct event		*orphan_ev;	/* once, after start */
 	struct outgoing		*outgoing;
 	struct link		*links;
 	size_t			 nlinks, nextlink;
@@ -229,6 +230,44 @@ balancer_kick(struct peer *p)
 		schedule_tick(p, 0);
 }
 
+/*
+ * Once, when gossip has had time to see who is dead: tasks homed here that
+ * were held by a peer that died while this one was down would wait for a
+ * result that will never come.  Run them again.
+ */
+static void
+orphan_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct peer	*p = arg;
+	struct task	**all;
+	size_t		  n;
+	char		**gone = NULL;
+	size_t		  ngone = 0;
+
+	all = tasks_all(p, &n);
+	for (size_t i = 0; i < n; i++) {
+		Lb__TaskRecord *r = all[i]->rec;
+		size_t k;
+		if (!tasks_is_home(p, r->id) || !strcmp(r->host, p->conf.id) ||
+		    (r->state != LB__TASK_STATE__TASK_QUEUED &&
+		    r->state != LB__TASK_STATE__TASK_RUNNING) ||
+		    members_addr(p, r->host, NULL) != NULL)
+			continue;
+		for (k = 0; k < ngone; k++)
+			if (!strcmp(gone[k], r->host))
+				break;
+		if (k == ngone) {
+			gone = lb_reallocarray(gone, ngone + 1, sizeof(*gone));
+			gone[ngone++] = lb_strdup(r->host);
+		}
+	}
+	for (size_t k = 0; k < ngone; k++) {
+		balancer_peer_dead(p, gone[k]);
+		free(gone[k]);
+	}
+	free(gone);
+}
+
 void
 balancer_start(struct peer *p)
 {
@@ -254,6 +293,12 @@ balancer_start(struct peer *p)
 	p->bal = b;
 	balancer_peer = p;
 	schedule_tick(p, bc->interval_ms);
+	{
+		int ms = p->conf.gossip.dead_ms + 2 * p->conf.gossip.interval_ms;
+		struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+		b->orphan_ev = evtimer_new(p->base, orphan_cb, p);
+		evtimer_add(b->orphan_ev, &tv);
+	}
 }
 
 void
@@ -270,6 +315,7 @@ balancer_stop(struct peer *p)
 		free(o);
 	}
 	event_free(b->tick_ev);
+	event_free(b->orphan_ev);
 	balance_out_free(&b->out);
 	balance_free(b->core);
 	free(b->links);

@@ -2,7 +2,7 @@
 # balance-chaos.t - a destination killed in the middle of a transfer: the
 # source keeps the task and it runs exactly once.  A host killed while it
 # runs a task that moved there: the home runs it again and records one
-# result.
+# result.  A home that was down when that happened notices when it is back.
 . "$top_srcdir/t/lib.sh"
 
 # The destination waits 1.5 s before it acknowledges (a test setting), and
@@ -60,5 +60,18 @@ is "$rc:$out" "0:lbwork: done_ms=2000 resumes=0 checksum=ok" \
 grep -q "peer $host restarted" "$LBCLUSTER_DIR/n1/log"; ok $? "the home saw the restart"
 is "$(ctl n1 stats --json | jq .tasks_rerun)" 2 "and ran the task again"
 ctl n1 wait "$busy" >/dev/null
+
+# The home is down when the host of its task dies: back, it notices.
+busy=$(ctl n1 submit --pin n1 -- lbwork --ms 3000)
+sleep 0.2
+task=$(ctl n1 submit -- lbwork --ms 4000)
+ms=$(wait_for 10 away); ok $? "a third task moved away (${ms} ms)"
+host=$(ctl n1 show --json "$task" | jq -r .host)
+lbcluster stop n1
+lbcluster kill "$host"
+lbcluster start n1 >/dev/null
+out=$(ctl n1 wait --timeout 40 "$task"); rc=$?
+is "$rc:$out" "0:lbwork: done_ms=4000 resumes=0 checksum=ok" \
+    "its host died while the home was down: back, the home runs it again"
 
 done_testing
