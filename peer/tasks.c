@@ -438,6 +438,18 @@ tasks_remove(struct peer *p, struct task *t)
 	if (t->result_ev)
 		event_free(t->result_ev);
 	remove_tree(t->dir);
+	{
+		/* What lives beside the directory goes too. */
+		static const char *const beside[] = { ".out", ".err", ".ck" };
+		for (size_t i = 0; i < 3; i++) {
+			char *path = lb_printf("%s%s", t->dir, beside[i]);
+			if (i == 2)
+				remove_tree(path);
+			else
+				unlink(path);
+			free(path);
+		}
+	}
 	lb__task_record__free_unpacked(t->rec, NULL);
 	free(t->dir);
 	free(t);
