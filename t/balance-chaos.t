@@ -30,12 +30,17 @@ lbcluster down >/dev/null
 # A host that dies while it runs a task that moved there.
 lbcluster up 3 --set slots=1 --set gossip.interval_ms=100 --set gossip.suspect_ms=500 \
     --set gossip.dead_ms=1000 --set balance.policy=sender >/dev/null || bail "no cluster"
-busy=$(ctl n1 submit --pin n1 -- lbwork --ms 3000)
-sleep 0.2
-task=$(ctl n1 submit -- lbwork --ms 2500)
+# move_away MS WHAT: keep n1 busy with a pinned task, submit one of MS ms
+# there, and wait until it runs elsewhere; sets busy, task and host.
 away() { h=$(ctl n1 show --json "$task" | jq -r .host); [ "$h" != n1 ] && [ "$(ctl n1 show --json "$task" | jq -r .state)" = running ]; }
-ms=$(wait_for 10 away); ok $? "the task moved and runs elsewhere (${ms} ms)"
-host=$(ctl n1 show --json "$task" | jq -r .host)
+move_away() {
+	busy=$(ctl n1 submit --pin n1 -- lbwork --ms 3000)
+	sleep 0.2
+	task=$(ctl n1 submit -- lbwork --ms "$1")
+	ms=$(wait_for 10 away); ok $? "$2 moved and runs elsewhere (${ms} ms)"
+	host=$(ctl n1 show --json "$task" | jq -r .host)
+}
+move_away 2500 "the task"
 lbcluster kill "$host"
 out=$(ctl n1 wait --timeout 40 "$task"); rc=$?
 is "$rc:$out" "0:lbwork: done_ms=2500 resumes=0 checksum=ok" "its host $host killed: the task still finishes"
@@ -47,11 +52,7 @@ ctl n1 wait "$busy" >/dev/null
 
 # A host that is killed and back at once (no one saw it dead): what it held
 # in memory is gone, and its new incarnation says so.
-busy=$(ctl n1 submit --pin n1 -- lbwork --ms 3000)
-sleep 0.2
-task=$(ctl n1 submit -- lbwork --ms 2000)
-ms=$(wait_for 10 away); ok $? "another task moved away (${ms} ms)"
-host=$(ctl n1 show --json "$task" | jq -r .host)
+move_away 2000 "another task"
 lbcluster kill "$host"
 lbcluster start "$host" >/dev/null
 out=$(ctl n1 wait --timeout 40 "$task"); rc=$?
@@ -62,11 +63,7 @@ is "$(ctl n1 stats --json | jq .tasks_rerun)" 2 "and ran the task again"
 ctl n1 wait "$busy" >/dev/null
 
 # The home is down when the host of its task dies: back, it notices.
-busy=$(ctl n1 submit --pin n1 -- lbwork --ms 3000)
-sleep 0.2
-task=$(ctl n1 submit -- lbwork --ms 4000)
-ms=$(wait_for 10 away); ok $? "a third task moved away (${ms} ms)"
-host=$(ctl n1 show --json "$task" | jq -r .host)
+move_away 4000 "a third task"
 lbcluster stop n1
 lbcluster kill "$host"
 lbcluster start n1 >/dev/null
