@@ -453,14 +453,6 @@ balance_request(struct balance *b, uint64_t now, const char *from,
 	out_add(o, BA_TRANSFER, from, t->id, req_id);
 }
 
-uint64_t
-balance_next_event(const struct balance *b)
-{
-	if (b->polling)
-		return b->deadline;
-	return b->backoff_until;
-}
-
 const char *
 balance_policy_name(enum balance_policy p)
 {

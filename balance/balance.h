@@ -154,8 +154,6 @@ void		 balance_request(struct balance *, uint64_t now,
 void		 balance_arrived(struct balance *, uint64_t now);
 /* Capacity reserved by accepted offers, at `now`. */
 uint32_t	 balance_reserved(struct balance *, uint64_t now);
-/* When the next timeout or backoff ends (0: nothing pending). */
-uint64_t	 balance_next_event(const struct balance *);
 /* Pick the task to move to a peer with `attrs` (NULL: none). */
 const struct balance_task *balance_select(const struct balance *,
 		    const struct balance_task *, size_t n, const char *attrs);

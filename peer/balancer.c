@@ -783,7 +783,6 @@ balancer_report(struct peer *p, struct task *t)
 	free(res.stderr.data);
 	if (t->result_ev == NULL)
 		t->result_ev = evtimer_new(p->base, result_cb, t);
-	t->result_tries++;
 	evtimer_add(t->result_ev, &tv);
 }
 

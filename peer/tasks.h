@@ -42,7 +42,6 @@ struct task {
 	char		 from[64];	/* where it came from (held) */
 	struct event	*hold_ev;	/* held too long: ask */
 	struct event	*result_ev;	/* ended here, not home: resend */
-	int		 result_tries;
 };
 
 /* tasks.c */

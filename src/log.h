@@ -13,8 +13,6 @@ enum log_level {
 
 /* Start logging: to stderr when foreground, to syslog otherwise. */
 void	log_init(int foreground, int level, const char *ident);
-void	log_setlevel(int level);
-int	log_getlevel(void);
 /* Parse "error", "warn", "info", "debug"; -1 when unknown. */
 int	log_level_parse(const char *name);
 /* Hook libevent's own messages into this log. */
