@@ -1,0 +1,246 @@
+/*
+ * tasks.h - the task protocol, as a core without I/O.
+ *
+ * One `struct tasks` is what one peer knows of tasks: the records of the
+ * tasks homed here (the home's word is final: where a task is, its epoch,
+ * its result), the placements held here (a task queued, running, or ended
+ * and waiting for its home to take the result), and the links that moves
+ * left behind.  Events go in (a submit, a message, a process that started or
+ * ended, a peer dead or back at a new incarnation, a tick); actions come out
+ * (messages to send, records to journal, processes to start or stop, files
+ * to drop).  It reads no clock, socket, file or process: time is a
+ * parameter, and the shell in peer/ carries the actions out, in order.
+ *
+ * The protocol (doc/protocol.md has the whole of it):
+ *
+ * - A placement of a task is named by (epoch, epoch_by): a counter and the
+ *   node that allocated it.  A node allocates above every counter it has
+ *   seen for the task and journals the allocation before it is used, so no
+ *   two placements ever share an epoch.
+ * - Only the home changes where a task is.  A move is prepared by the
+ *   source (Transfer: the destination holds the task, not runnable) and
+ *   committed or aborted by the home (TaskMove), which commits only a move
+ *   away from its current placement and above its fence (epoch_floor).
+ *   Both sides ask until the home answers, so a lost message delays a move
+ *   but never splits a task.
+ * - A holder tells the home of a start and of the end (TaskNotice, with the
+ *   result), retried with capped backoff and journaled where it matters,
+ *   until acknowledged.  The acknowledgement carries the home's verdict:
+ *   go on, or stop (another placement replaced this one, or the task has
+ *   its result).  The first result to reach the home is recorded, once; a
+ *   complete run of an older placement is kept rather than thrown away, and
+ *   the current placement is stopped (TaskStop, retried until acknowledged).
+ * - When the host of a placement dies, or comes back at a new incarnation
+ *   without having confirmed the placement, the home runs the task again in
+ *   a new placement of its own.
+ */
+#ifndef LB_TASKS_H
+#define LB_TASKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "src/lbpeer.pb-c.h"
+#include "src/util.h"
+
+#define TASKS_ID_MAX	(LB_ID_MAX + 24)	/* "<node>.<seq>" with its NUL */
+#define TASKS_INLINE	512	/* output up to this stays in the record */
+
+/* What a placement held here is doing. */
+enum tasks_hold {
+	HOLD_NONE = 0,	/* nothing held here (a home's record, or a link) */
+	HOLD_PENDING,	/* arrived in a transfer; the home has not committed */
+	HOLD_CONFIRM,	/* restored after a restart: waits for the home's word */
+	HOLD_QUEUED,	/* waits for a slot */
+	HOLD_RUNNING,	/* its process runs */
+	HOLD_FROZEN,	/* offered to another peer; the move is not decided */
+	HOLD_ENDED,	/* ended here; its result waits for the home's ack */
+	HOLD_STOPPING	/* told to stop; its process has not exited yet */
+};
+
+struct tasks_conf {
+	int		 slots;			/* processes at once */
+	int		 transfer_timeout_ms;	/* no TransferAck: abort */
+	int		 retry_min_ms;		/* first retry of a notice */
+	int		 retry_max_ms;		/* the backoff's cap */
+	int		 keep_finished_s;	/* a home forgets results then */
+	size_t		 max_tasks;		/* records and placements here */
+	size_t		 max_links;
+	int		 link_keep_s;		/* a link expires then */
+	uint64_t	 attach_limit;		/* bytes of attachments a task */
+};
+
+/* One task as this peer knows it. */
+struct tasks_task {
+	Lb__TaskRecord	*rec;	/* home: the record; else: the placement's */
+	int		 home;	/* homed here */
+	enum tasks_hold	 hold;
+	uint32_t	 h_epoch;	/* the placement held here */
+	char		 h_by[LB_ID_MAX];
+	uint32_t	 h_parent;	/* HOLD_PENDING: the one it replaces */
+	char		 h_parent_by[LB_ID_MAX];
+	char		 from[LB_ID_MAX];	/* HOLD_PENDING: the source */
+	int		 resume;	/* start from its checkpoint */
+	uint64_t	 queued_at;	/* when it joined the queue (FIFO order) */
+	/* The one message this task is retrying, and when. */
+	int		 notice;	/* a TaskNotice to (re)send */
+	int		 ask;		/* a TaskMove to (re)send */
+	int		 ask_commit;	/* ... asking to commit (else abort) */
+	uint64_t	 due;		/* next retry, or 0 */
+	uint32_t	 backoff;	/* ms, doubling up to retry_max_ms */
+	/* HOLD_FROZEN: the move out. */
+	char		 move_to[LB_ID_MAX];
+	uint64_t	 move_inc;	/* the destination's incarnation */
+	uint32_t	 move_epoch;
+	uint64_t	 move_req;
+	uint64_t	 move_started;
+	int		 move_acked;	/* the destination holds it */
+	/* Home: a placement that must stop (TaskStop until acknowledged). */
+	int		 stop;
+	char		 stop_why[64];
+	int		 cancel;	/* stop, and record "cancelled" at the end */
+	struct tasks_task *hnext;	/* hash chain */
+	struct tasks_task *qnext, *qprev;	/* the ready queue */
+};
+
+enum tasks_action_kind {
+	TA_SEND = 1,	/* send `msg` (a packed PeerMsg) to peer `to` */
+	TA_SAVE,	/* journal the record of `id`; `sync`: on disk first */
+	TA_FORGET,	/* journal that `id` is forgotten; drop its files here */
+	TA_START,	/* start the process of `id` (`resume`: from checkpoint) */
+	TA_STOP,	/* stop the process of `id` (TERM, then KILL) */
+	TA_OUTPUT,	/* home: keep `out`/`err` as the output of `id` */
+	TA_LOAD		/* the load (queued + running) changed */
+};
+
+struct tasks_action {
+	enum tasks_action_kind	 kind;
+	char			 id[TASKS_ID_MAX];
+	char			 to[LB_ID_MAX];
+	uint8_t			*msg;		/* TA_SEND: owned by the list */
+	size_t			 len;
+	int			 with_files;	/* TA_SEND Transfer: add files */
+	int			 with_output;	/* TA_SEND TaskNotice: add output */
+	int			 sync;
+	int			 resume;
+	const ProtobufCBinaryData *out, *err;	/* TA_OUTPUT, valid during
+						 * the call only */
+};
+
+struct tasks_out {
+	struct tasks_action	*v;
+	size_t			 n, cap;
+};
+
+/* What happened, for `lbctl stats` and the tests. */
+struct tasks_stats {
+	uint64_t	submitted;
+	uint64_t	results;	/* results recorded here as home */
+	uint64_t	reruns;		/* placements made after a host died */
+	uint64_t	transfers_in, transfers_out, transfers_aborted;
+	uint64_t	transfer_ms;	/* freeze to commit, over transfers_out */
+	uint64_t	stale_stopped;	/* copies stopped: another placement won */
+	uint64_t	retries;	/* notices and asks sent again */
+	uint64_t	drop_sender;	/* a message from a peer with no say */
+	uint64_t	drop_invalid;	/* a malformed id, record or size */
+	uint64_t	drop_unknown;	/* about a task or placement not here */
+	uint64_t	refused_full;	/* max_tasks reached */
+};
+
+/* How a process ended (or did not start), as the executor saw it. */
+struct tasks_exit {
+	int		 exited;	/* WIFEXITED: code is valid */
+	int		 code;
+	int		 signal;	/* the signal that ended it, or 0 */
+	const char	*error;		/* it could not start: why; else NULL */
+	uint64_t	 stdout_bytes, stderr_bytes;
+	int		 truncated;
+	int		 output_in_files;
+	ProtobufCBinaryData out_inline, err_inline;	/* taken (malloc'd) */
+};
+
+struct tasks;
+
+struct tasks	*tasks_new(const struct tasks_conf *, const char *self,
+		    uint64_t incarnation, const char *self_attrs,
+		    int64_t wall_offset);
+void		 tasks_free(struct tasks *);
+
+/* At start, before tasks_start: a record read back from the journal
+ * (owned from now on); the last of each id wins, tombstones forget. */
+void		 tasks_restore(struct tasks *, Lb__TaskRecord *);
+/* Ids below `seq` may have been issued: never issue them again. */
+void		 tasks_seq_floor(struct tasks *, uint64_t seq);
+/* The sequence number the next submit takes. */
+uint64_t	 tasks_next_seq(const struct tasks *);
+/* After restore: queue what was ours, ask the homes about the rest. */
+void		 tasks_start(struct tasks *, uint64_t now, struct tasks_out *);
+
+/* Structural checks of a spec, the same for a submit and the wire. */
+int		 tasks_spec_valid(const struct tasks *, const Lb__TaskSpec *,
+		    char **cause);
+/* Accept a new task homed here (the spec is copied, files without their
+ * bytes); *id is its id (malloc'd). */
+int		 tasks_submit(struct tasks *, uint64_t now, const Lb__TaskSpec *,
+		    char **id, struct tasks_out *, char **cause);
+/* Cancel a task homed here or held here. */
+int		 tasks_cancel(struct tasks *, uint64_t now, const char *id,
+		    struct tasks_out *, char **cause);
+
+/* A message from peer `from` (its incarnation `inc`), authenticated by the
+ * shell; the core checks everything in it. */
+void		 tasks_recv(struct tasks *, uint64_t now, const char *from,
+		    uint64_t inc, const Lb__PeerMsg *, struct tasks_out *);
+/* The process of `id` started as process group `pgid`. */
+void		 tasks_proc_started(struct tasks *, uint64_t now,
+		    const char *id, uint32_t pgid, struct tasks_out *);
+/* The process of `id` ended (or could not start). */
+void		 tasks_proc_exited(struct tasks *, uint64_t now, const char *id,
+		    struct tasks_exit *, struct tasks_out *);
+void		 tasks_peer_dead(struct tasks *, uint64_t now, const char *peer,
+		    struct tasks_out *);
+void		 tasks_peer_restarted(struct tasks *, uint64_t now,
+		    const char *peer, uint64_t incarnation, struct tasks_out *);
+/* Retries, timeouts, expiry, and starts the slots allow. */
+void		 tasks_tick(struct tasks *, uint64_t now, struct tasks_out *);
+/* A peer that leaves starts nothing more. */
+void		 tasks_set_leaving(struct tasks *, int);
+
+/* The balancer: freeze a waiting task and offer it to `to` (whose
+ * incarnation is `inc`).  -1 when it cannot move now. */
+int		 tasks_move(struct tasks *, uint64_t now, const char *id,
+		    const char *to, uint64_t inc, uint64_t req_id,
+		    struct tasks_out *);
+
+/* Queries (no events). */
+struct tasks_task *tasks_find(const struct tasks *, const char *id);
+/* The waiting tasks, oldest first. */
+struct tasks_task *tasks_queue_head(const struct tasks *);
+uint32_t	 tasks_running(const struct tasks *);
+uint32_t	 tasks_queued(const struct tasks *);
+size_t		 tasks_count(const struct tasks *, size_t *homed);
+/* Every task, in id order (valid until the next event). */
+struct tasks_task **tasks_all(struct tasks *, size_t *n);
+/* Where a task that left this peer went: 0 and the peer, or -1. */
+int		 tasks_link(const struct tasks *, const char *id, char *peer,
+		    uint32_t *epoch, char *by);
+/* Whether this peer may run the task (pin, needs). */
+int		 tasks_runs_here(const struct tasks *, const struct tasks_task *);
+const struct tasks_stats *tasks_stats(const struct tasks *);
+int		 tasks_unfinished(const Lb__TaskRecord *);
+const char	*tasks_state_name(Lb__TaskState);
+const char	*tasks_hold_name(enum tasks_hold);
+
+/* Task ids "NODE.SEQ": NODE a node id, SEQ decimal without a leading 0. */
+int		 tasks_id_valid(const char *id);
+/* The home node of a valid id, into home[LB_ID_MAX]. */
+void		 tasks_home_of(const char *id, char *home);
+/* A plain file name: no '/', not "." or "..", no control characters. */
+int		 tasks_name_valid(const char *name);
+/* A deep copy of a record. */
+Lb__TaskRecord	*tasks_rec_clone(const Lb__TaskRecord *);
+
+void		 tasks_out_reset(struct tasks_out *);
+void		 tasks_out_free(struct tasks_out *);
+
+#endif
