@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,6 +278,20 @@ tasks_out_free(struct tasks_out *o)
 	free(o->v);
 	o->v = NULL;
 	o->cap = 0;
+}
+
+static void note(struct tasks_out *, const char *, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+note(struct tasks_out *o, const char *id, const char *fmt, ...)
+{
+	struct tasks_action	*a = out_push(o, TA_NOTE, id);
+	va_list			 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(a->note, sizeof(a->note), fmt, ap);
+	va_end(ap);
 }
 
 static struct tasks_action *
@@ -864,7 +879,8 @@ record_result(struct tasks *t, uint64_t now, struct tasks_task *k,
 	h->state = r->state;
 	h->exit_code = r->exit_code;
 	h->signal = r->signal;
-	set_str(&h->error, r->error);
+	if (r != h)
+		set_str(&h->error, r->error);
 	h->finished_ms = r->finished_ms ? r->finished_ms : wall(t, now);
 	if (r->started_ms)
 		h->started_ms = r->started_ms;
@@ -893,6 +909,8 @@ record_result(struct tasks *t, uint64_t now, struct tasks_task *k,
 	if (h->n_hosts > 0 && h->hosts[h->n_hosts - 1]->left_ms == 0)
 		h->hosts[h->n_hosts - 1]->left_ms = h->finished_ms;
 	h->pgid = 0;
+	note(o, h->id, "task %s: result recorded (%s, epoch %u.%s)", h->id,
+	    tasks_state_name(h->state), r->epoch, r->epoch_by);
 	t->stats.results++;
 	save(o, k, 1);
 }
@@ -1101,8 +1119,11 @@ holder_verdict(struct tasks *t, uint64_t now, struct tasks_task *k,
 		}
 		return;
 	}
-	if (v == LB__VERDICT__VERDICT_STALE)
+	if (v == LB__VERDICT__VERDICT_STALE) {
 		t->stats.stale_stopped++;
+		note(o, k->rec->id, "task %s: another placement replaced this "
+		    "one; stopping it here", k->rec->id);
+	}
 	drop_copy(t, now, k, o);
 }
 
@@ -1250,6 +1271,9 @@ src_decided(struct tasks *t, uint64_t now, struct tasks_task *k, int committed,
 {
 	disarm(k);
 	if (committed) {
+		note(o, k->rec->id, "task %s moved to %s (epoch %u.%s, %llu ms)",
+		    k->rec->id, k->move_to, k->move_epoch, t->self,
+		    (unsigned long long)(now - k->move_started));
 		t->stats.transfers_out++;
 		t->stats.transfer_ms += now - k->move_started;
 		link_add(t, now, k->rec->id, k->move_to, k->move_epoch, t->self);
@@ -1261,6 +1285,9 @@ src_decided(struct tasks *t, uint64_t now, struct tasks_task *k, int committed,
 		return;
 	}
 	t->stats.transfers_aborted++;
+	note(o, k->rec->id, "task %s: the move to %s was aborted; %s",
+	    k->rec->id, k->move_to, current ? "it stays here" :
+	    "its copy here is stale");
 	if (current) {
 		set_hold(t, now, k, HOLD_QUEUED, o);
 		schedule(t, now, o);
@@ -1280,6 +1307,8 @@ dst_decided(struct tasks *t, uint64_t now, struct tasks_task *k, int committed,
 		return;
 	}
 	t->stats.transfers_in++;
+	note(o, k->rec->id, "task %s arrived from %s (epoch %u.%s)", k->rec->id,
+	    k->from, k->h_epoch, k->h_by);
 	if (!k->home)
 		save(o, k, 1);	/* a placement held here survives a restart */
 	set_hold(t, now, k, HOLD_QUEUED, o);
@@ -1393,6 +1422,8 @@ transfer_recv(struct tasks *t, uint64_t now, const char *from,
 	lb_strlcpy(k->from, from, sizeof(k->from));
 	k->resume = 0;
 	set_hold(t, now, k, HOLD_PENDING, o);
+	note(o, r->id, "task %s held, from %s (epoch %u.%s): waiting for its "
+	    "home to commit the move", r->id, from, r->epoch, r->epoch_by);
 	disarm(k);
 	k->due = now + 2 * (uint64_t)t->conf.transfer_timeout_ms;
 	transfer_ack(o, from, tr->req_id, r, 1, NULL);
@@ -1740,6 +1771,8 @@ rerun(struct tasks *t, uint64_t now, struct tasks_task *k, struct tasks_out *o)
 	r->pgid = 0;
 	visit_add(r, t->self, wall(t, now));
 	save(o, k, 1);
+	note(o, r->id, "task %s: its host is gone; running it again here "
+	    "(epoch %u.%s)", r->id, r->epoch, t->self);
 	t->stats.reruns++;
 	k->h_epoch = r->epoch;
 	lb_strlcpy(k->h_by, t->self, sizeof(k->h_by));
