@@ -1,12 +1,36 @@
 /*
  * journal.h - the home's journal of task records, under state_dir.
  *
- * An append-only file of records, each [length u32 LE][BLAKE2b-64 of the
- * payload][payload: a TaskRecord].  A record is on disk (fdatasync) before
- * the caller goes on when it asks for it.  At start every record is read
- * back and the last one of each task wins; a torn or corrupt tail (a crash
- * in the middle of a write) is cut off with a warning, and nothing before it
- * is lost.
+ * Files, all in the directory given to journal_open:
+ *
+ *   journal		the records, appended one after another
+ *
+ * A record on disk is a frame of a 16-byte header and a payload:
+ *
+ *   [magic f5 4c 42 4a][length u32 LE][check 8][payload: a TaskRecord]
+ *
+ * where check is BLAKE2b-64 of the magic, the length and the payload.  The
+ * magic lets replay find the next frame after damage: it scans forward for
+ * a header whose length and check hold, so one damaged record costs that
+ * record and no other.  (0xf5 never occurs in UTF-8, so argv and other
+ * strings rarely hold the magic.)
+ *
+ * At open every record is read back, in order, and handed to the caller:
+ *
+ * - Bytes at the end that hold no good frame (a crash in the middle of a
+ *   write) are cut off (ftruncate), so that new records follow good ones.
+ * - A damaged span in the middle (a damaged record, garbage) is skipped and
+ *   reported; every good record after it is kept.  The span stays in the
+ *   file.
+ * - A journal of the format before the magic (frames of [length][check]
+ *   [payload]) is refused with a clear message: journal_open fails, and
+ *   nothing is read or changed.
+ *
+ * The journal does not interpret records.  The caller decides that the
+ * last record of a task wins, and what a record with `forgotten` set (a
+ * tombstone) means.
+ *
+ * Not thread-safe; one process per directory.
  */
 #ifndef LB_JOURNAL_H
 #define LB_JOURNAL_H
@@ -17,16 +41,36 @@
 
 struct journal;
 
-/* Called for each record read back, in order; the callee owns it. */
+/* What journal_open found (also logged, as a warning when anything was wrong). */
+struct journal_report {
+	uint64_t	records;	/* good records read back */
+	uint64_t	damaged;	/* damaged spans skipped, each one or more
+					   records or garbage, with good records
+					   after it */
+	uint64_t	damaged_bytes;	/* the bytes of those spans */
+	uint64_t	torn_bytes;	/* bytes cut from the end */
+};
+
+/* Called for each good record read back, in file order; the callee owns it. */
 typedef void (*journal_cb)(Lb__TaskRecord *, void *arg);
 
-/* Open (or create) DIR/journal and read it back through cb. */
+/*
+ * Open (or create) DIR/journal and read it back through cb; fill *report
+ * when report is not NULL.  NULL with *cause set when the journal cannot be
+ * read or is of an older format.  A failure comes before any call of cb.
+ */
 struct journal	*journal_open(const char *dir, journal_cb cb, void *arg,
-		    char **cause);
-/* Append a record; with sync, it is on disk when this returns. */
+		    struct journal_report *report, char **cause);
+
+/*
+ * Append a record; with sync, it is on disk (fdatasync) when this returns
+ * 0.  On -1 no part of the record is left in the file.
+ */
 int		 journal_append(struct journal *, const Lb__TaskRecord *,
 		    int sync, char **cause);
-uint64_t	 journal_size(const struct journal *);
+
+uint64_t	 journal_size(const struct journal *);	   /* bytes in the file */
+
 void		 journal_close(struct journal *);
 
 #endif

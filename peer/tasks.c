@@ -276,7 +276,8 @@ tasks_open(struct peer *p, char **cause)
 	}
 	free(dir);
 	spare_scan(p);
-	p->tt->journal = journal_open(p->conf.state_dir, replay_cb, p, cause);
+	p->tt->journal = journal_open(p->conf.state_dir, replay_cb, p, NULL,
+	    cause);
 	if (p->tt->journal == NULL)
 		return -1;
 	/*
