@@ -1,4 +1,4 @@
-/* journal.c - append-only task records, framed to survive damage. */
+/* journal.c - append-only task records, framed to survive damage; id marks. */
 #include "config.h"
 
 #include <endian.h>
@@ -22,6 +22,7 @@
 #define OLD_HDR		12		/* the format before: length + check */
 #define SPANS_LOGGED	8		/* damaged spans logged one by one */
 #define FLUSH_AT	(1u << 16)	/* room to spare in the write buffer */
+#define IDS_MAX		4096		/* journal.ids is smaller */
 
 static const uint8_t magic[4] = { 0xf5, 'L', 'B', 'J' };
 
@@ -30,6 +31,8 @@ struct journal {
 	char		*dir;
 	char		*path;
 	uint64_t	 size;
+	uint64_t	 ids_floor;
+	uint64_t	 ids_reserved;
 	uint8_t		*buf;		/* frames being written */
 	size_t		 len, cap;
 };
@@ -190,6 +193,78 @@ replay(struct journal *j, const uint8_t *buf, uint64_t size, journal_cb cb,
 	return end;
 }
 
+/* The text of journal.ids for a mark; a hand-written "reserved N" is let in. */
+static int
+ids_format(uint64_t mark, int check, char *out, size_t size)
+{
+	char	line[64];
+	uint8_t	h[8];
+	char	hex[17];
+
+	snprintf(line, sizeof(line), "reserved %" PRIu64 "\n", mark);
+	if (!check)
+		return snprintf(out, size, "%s", line);
+	crypto_generichash(h, 8, (const uint8_t *)line, strlen(line), NULL, 0);
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	return snprintf(out, size, "# lbpeer: no task sequence at or above "
+	    "this mark was issued; never lower it\n%scheck %s\n", line, hex);
+}
+
+/* Read DIR/journal.ids into j->ids_floor: 0 (and *missing), or -1. */
+static int
+ids_read(struct journal *j, int *missing, char **cause)
+{
+	char		*path = lb_printf("%s/journal.ids", j->dir);
+	char		 buf[IDS_MAX + 1], want[IDS_MAX], *s, *ep;
+	int		 fd, rc = -1;
+	ssize_t		 n;
+	size_t		 got = 0;
+	uint64_t	 mark;
+
+	*missing = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT) {
+			*missing = 1;
+			rc = 0;
+		} else
+			*cause = lb_printf("%s: %s", path, strerror(errno));
+		goto out;
+	}
+	while (got < IDS_MAX && (n = read(fd, buf + got, IDS_MAX - got)) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			*cause = lb_printf("%s: %s", path, strerror(errno));
+			close(fd);
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	/* The text must be exactly what ids_format makes of its number. */
+	if ((s = strstr(buf, "reserved ")) != NULL &&
+	    (s == buf || s[-1] == '\n')) {
+		errno = 0;
+		mark = strtoull(s + 9, &ep, 10);
+		if (errno == 0 && ep != s + 9 && *ep == '\n' &&
+		    ((ids_format(mark, 1, want, sizeof(want)) == (int)got &&
+		    memcmp(want, buf, got) == 0) ||
+		    (ids_format(mark, 0, want, sizeof(want)) == (int)got &&
+		    memcmp(want, buf, got) == 0))) {
+			j->ids_floor = j->ids_reserved = mark;
+			rc = 0;
+			goto out;
+		}
+	}
+	*cause = lb_printf("%s is damaged: which task ids were issued is "
+	    "unknown; write one line \"reserved N\" to it, N above every "
+	    "sequence this peer issued", path);
+out:
+	free(path);
+	return rc;
+}
+
 /* Read the whole journal; NULL with *cause set on a read error. */
 static uint8_t *
 slurp(struct journal *j, uint64_t size, char **cause)
@@ -218,6 +293,17 @@ slurp(struct journal *j, uint64_t size, char **cause)
 	return buf;
 }
 
+/* Remove what an interrupted reservation left. */
+static void
+remove_stray(struct journal *j)
+{
+	char	*ids = lb_printf("%s/.journal.ids.tmp", j->dir);
+
+	if (unlink(ids) == -1 && errno != ENOENT)
+		log_warn("%s", ids);
+	free(ids);
+}
+
 struct journal *
 journal_open(const char *dir, journal_cb cb, void *arg,
     struct journal_report *report, char **cause)
@@ -226,11 +312,13 @@ journal_open(const char *dir, journal_cb cb, void *arg,
 	struct journal_report	 r;
 	struct stat		 st;
 	uint8_t			*buf = NULL;
+	int			 missing;
 
 	memset(&r, 0, sizeof(r));
 	j->fd = -1;
 	j->dir = lb_strdup(dir);
 	j->path = lb_printf("%s/journal", dir);
+	remove_stray(j);
 	if ((j->fd = open(j->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1 ||
 	    fstat(j->fd, &st) == -1) {
 		*cause = lb_printf("%s: %s", j->path, strerror(errno));
@@ -245,6 +333,15 @@ journal_open(const char *dir, journal_cb cb, void *arg,
 		*cause = lb_printf("%s: a journal of an older format (records "
 		    "without a magic number); this version cannot read it: "
 		    "move it away to start with an empty one", j->path);
+		goto fail;
+	}
+	if (ids_read(j, &missing, cause) == -1)
+		goto fail;
+	if (missing && st.st_size > 0) {
+		*cause = lb_printf("%s/journal.ids is missing but the journal "
+		    "holds records: which task ids were issued is unknown; "
+		    "write one line \"reserved N\" to it, N above every "
+		    "sequence this peer issued", dir);
 		goto fail;
 	}
 	j->size = replay(j, buf, (uint64_t)st.st_size, cb, arg, &r);
@@ -315,6 +412,34 @@ uint64_t
 journal_size(const struct journal *j)
 {
 	return j->size;
+}
+
+int
+journal_ids_reserve(struct journal *j, uint64_t upto, char **cause)
+{
+	char	text[IDS_MAX];
+	int	len;
+
+	if (upto <= j->ids_reserved)
+		return 0;
+	len = ids_format(upto, 1, text, sizeof(text));
+	if (lb_write_atomic(j->dir, "journal.ids", text, (size_t)len,
+	    cause) == -1)
+		return -1;
+	j->ids_reserved = upto;
+	return 0;
+}
+
+uint64_t
+journal_ids_floor(const struct journal *j)
+{
+	return j->ids_floor;
+}
+
+uint64_t
+journal_ids_reserved(const struct journal *j)
+{
+	return j->ids_reserved;
 }
 
 void

@@ -4,6 +4,8 @@
  * Files, all in the directory given to journal_open:
  *
  *   journal		the records, appended one after another
+ *   journal.ids	the id reservation mark (see journal_ids_reserve)
+ *   .journal.ids.tmp	a reservation that has not finished (removed at open)
  *
  * A record on disk is a frame of a 16-byte header and a payload:
  *
@@ -57,7 +59,9 @@ typedef void (*journal_cb)(Lb__TaskRecord *, void *arg);
 /*
  * Open (or create) DIR/journal and read it back through cb; fill *report
  * when report is not NULL.  NULL with *cause set when the journal cannot be
- * read or is of an older format.  A failure comes before any call of cb.
+ * read, is of an older format, or when DIR/journal.ids is missing or
+ * damaged while the journal holds anything (the ids issued before would be
+ * unknown; see journal_ids_reserve).  A failure comes before any call of cb.
  */
 struct journal	*journal_open(const char *dir, journal_cb cb, void *arg,
 		    struct journal_report *report, char **cause);
@@ -70,6 +74,33 @@ int		 journal_append(struct journal *, const Lb__TaskRecord *,
 		    int sync, char **cause);
 
 uint64_t	 journal_size(const struct journal *);	   /* bytes in the file */
+
+/*
+ * Task ids: never issued twice, whatever happens to the journal.  The
+ * caller issues sequence numbers; the journal keeps a mark in
+ * DIR/journal.ids below which every sequence may have been issued, and
+ * at or above which none was.  The contract:
+ *
+ * - At open, start at journal_ids_floor() or above (and above any sequence
+ *   seen in a record, for good measure).
+ * - Issue a sequence s only while s < journal_ids_reserved().  Before that,
+ *   journal_ids_reserve(j, s + block): it writes the new mark atomically
+ *   (temp file, fsync, rename, fsync of the directory) and returns 0 only
+ *   once it is durable.  Reserve in blocks (say 1024), so that this costs
+ *   one sync per block and not one per task; a restart skips the rest of
+ *   the block.
+ *
+ * The mark never goes down: reserving below it does nothing.  Damage to
+ * the journal does not touch it.  An operator who has lost
+ * journal.ids can write one line "reserved N" to it, N above every
+ * sequence this peer ever issued.
+ */
+int		 journal_ids_reserve(struct journal *, uint64_t upto,
+		    char **cause);
+/* The mark read at open (0 without journal.ids): the lowest never issued. */
+uint64_t	 journal_ids_floor(const struct journal *);
+/* The mark now: sequences below it may be issued without a reservation. */
+uint64_t	 journal_ids_reserved(const struct journal *);
 
 void		 journal_close(struct journal *);
 

@@ -24,6 +24,7 @@
 #define REMOTE_MAX	256	/* answers from other homes kept */
 #define REMOTE_ASK_MS	200	/* ask a home again after this */
 #define SPARE_MAX	64	/* empty task directories kept for reuse */
+#define SEQ_BLOCK	1024	/* task ids reserved in the journal at once */
 
 /* An answer from another home, and when we asked. */
 struct remote {
@@ -280,6 +281,8 @@ tasks_open(struct peer *p, char **cause)
 	    cause);
 	if (p->tt->journal == NULL)
 		return -1;
+	if (p->tt->next_seq < journal_ids_floor(p->tt->journal))
+		p->tt->next_seq = journal_ids_floor(p->tt->journal);
 	/*
 	 * Tasks that were queued or running here when the last life of this
 	 * peer ended run again: from their latest checkpoint if they have one.
@@ -628,6 +631,11 @@ tasks_submit(struct peer *p, const Lb__TaskSpec *spec, char **idp,
 	char		*id, *dir;
 
 	if (spec_check(p, spec, cause) == -1)
+		return -1;
+	/* An id is issued only below the journal's durable mark. */
+	if (p->tt->next_seq >= journal_ids_reserved(p->tt->journal) &&
+	    journal_ids_reserve(p->tt->journal, p->tt->next_seq + SEQ_BLOCK,
+	    cause) == -1)
 		return -1;
 	id = lb_printf("%s.%" PRIu64, p->conf.id, p->tt->next_seq);
 	dir = lb_printf("%s/tasks/%s", p->conf.state_dir, id);
