@@ -21,7 +21,7 @@
 #define JOURNAL_MAX	(64u << 20)	/* no record is larger */
 #define OLD_HDR		12		/* the format before: length + check */
 #define SPANS_LOGGED	8		/* damaged spans logged one by one */
-#define FLUSH_AT	(1u << 16)	/* room to spare in the write buffer */
+#define FLUSH_AT	(1u << 16)	/* compaction writes this much at once */
 #define IDS_MAX		4096		/* journal.ids is smaller */
 
 static const uint8_t magic[4] = { 0xf5, 'L', 'B', 'J' };
@@ -30,7 +30,10 @@ struct journal {
 	int		 fd;
 	char		*dir;
 	char		*path;
+	char		*tmp;		/* compaction */
 	uint64_t	 size;
+	uint64_t	 records;
+	uint64_t	 appended;
 	uint64_t	 ids_floor;
 	uint64_t	 ids_reserved;
 	uint8_t		*buf;		/* frames being written */
@@ -293,12 +296,18 @@ slurp(struct journal *j, uint64_t size, char **cause)
 	return buf;
 }
 
-/* Remove what an interrupted reservation left. */
+/* Remove what an interrupted compaction or reservation left. */
 static void
 remove_stray(struct journal *j)
 {
 	char	*ids = lb_printf("%s/.journal.ids.tmp", j->dir);
 
+	if (unlink(j->tmp) == 0)
+		log_warnx("journal %s: a compaction did not finish; its "
+		    "temporary file removed, the journal before it kept",
+		    j->path);
+	else if (errno != ENOENT)
+		log_warn("%s", j->tmp);
 	if (unlink(ids) == -1 && errno != ENOENT)
 		log_warn("%s", ids);
 	free(ids);
@@ -318,6 +327,7 @@ journal_open(const char *dir, journal_cb cb, void *arg,
 	j->fd = -1;
 	j->dir = lb_strdup(dir);
 	j->path = lb_printf("%s/journal", dir);
+	j->tmp = lb_printf("%s/.journal.tmp", dir);
 	remove_stray(j);
 	if ((j->fd = open(j->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1 ||
 	    fstat(j->fd, &st) == -1) {
@@ -345,6 +355,7 @@ journal_open(const char *dir, journal_cb cb, void *arg,
 		goto fail;
 	}
 	j->size = replay(j, buf, (uint64_t)st.st_size, cb, arg, &r);
+	j->records = r.records;
 	free(buf);
 	buf = NULL;
 	/* Cut a torn tail, so that new records follow good ones. */
@@ -405,13 +416,77 @@ journal_append(struct journal *j, const Lb__TaskRecord *rec, int sync,
 		return -1;
 	}
 	j->size += len;
+	j->records++;
+	j->appended++;
 	return 0;
+}
+
+int
+journal_compact(struct journal *j, journal_next_cb next, void *arg,
+    char **cause)
+{
+	const Lb__TaskRecord	*rec;
+	uint64_t		 off = 0, n = 0;
+	int			 fd;
+
+	if ((fd = open(j->tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1) {
+		*cause = lb_printf("%s: %s", j->tmp, strerror(errno));
+		return -1;
+	}
+	j->len = 0;
+	while ((rec = next(arg)) != NULL) {
+		if (frame_put(j, rec, cause) == -1)
+			goto fail;
+		n++;
+		if (j->len >= FLUSH_AT) {
+			if (write_buf(j, fd, off, j->tmp, cause) == -1)
+				goto fail;
+			off += j->len;
+			j->len = 0;
+		}
+	}
+	if (write_buf(j, fd, off, j->tmp, cause) == -1)
+		goto fail;
+	off += j->len;
+	j->len = 0;
+	if (fsync(fd) == -1) {
+		*cause = lb_printf("%s: %s", j->tmp, strerror(errno));
+		goto fail;
+	}
+	/* Before the rename a crash leaves the old journal, after it the new. */
+	if (rename(j->tmp, j->path) == -1) {
+		*cause = lb_printf("%s: %s", j->path, strerror(errno));
+		goto fail;
+	}
+	close(j->fd);
+	j->fd = fd;
+	j->size = off;
+	j->records = n;
+	j->appended = 0;
+	return lb_fsync_dir(j->dir, cause);
+fail:
+	close(fd);
+	unlink(j->tmp);
+	return -1;
 }
 
 uint64_t
 journal_size(const struct journal *j)
 {
 	return j->size;
+}
+
+uint64_t
+journal_records(const struct journal *j)
+{
+	return j->records;
+}
+
+uint64_t
+journal_appended(const struct journal *j)
+{
+	return j->appended;
 }
 
 int
@@ -451,6 +526,7 @@ journal_close(struct journal *j)
 		close(j->fd);
 	free(j->dir);
 	free(j->path);
+	free(j->tmp);
 	free(j->buf);
 	free(j);
 }

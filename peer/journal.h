@@ -4,6 +4,7 @@
  * Files, all in the directory given to journal_open:
  *
  *   journal		the records, appended one after another
+ *   .journal.tmp	a compaction that has not finished (removed at open)
  *   journal.ids	the id reservation mark (see journal_ids_reserve)
  *   .journal.ids.tmp	a reservation that has not finished (removed at open)
  *
@@ -23,14 +24,14 @@
  *   write) are cut off (ftruncate), so that new records follow good ones.
  * - A damaged span in the middle (a damaged record, garbage) is skipped and
  *   reported; every good record after it is kept.  The span stays in the
- *   file.
+ *   file until the next compaction.
  * - A journal of the format before the magic (frames of [length][check]
  *   [payload]) is refused with a clear message: journal_open fails, and
  *   nothing is read or changed.
  *
  * The journal does not interpret records.  The caller decides that the
  * last record of a task wins, and what a record with `forgotten` set (a
- * tombstone) means.
+ * tombstone) means; compaction writes what the caller yields.
  *
  * Not thread-safe; one process per directory.
  */
@@ -57,6 +58,14 @@ struct journal_report {
 typedef void (*journal_cb)(Lb__TaskRecord *, void *arg);
 
 /*
+ * Called by journal_compact for the next record to keep, NULL at the end.
+ * The record stays the caller's; the journal has packed it before it asks
+ * for the next one.  It must not call back into the journal.  After an
+ * error compaction stops asking.
+ */
+typedef const Lb__TaskRecord *(*journal_next_cb)(void *arg);
+
+/*
  * Open (or create) DIR/journal and read it back through cb; fill *report
  * when report is not NULL.  NULL with *cause set when the journal cannot be
  * read, is of an older format, or when DIR/journal.ids is missing or
@@ -73,7 +82,30 @@ struct journal	*journal_open(const char *dir, journal_cb cb, void *arg,
 int		 journal_append(struct journal *, const Lb__TaskRecord *,
 		    int sync, char **cause);
 
+/*
+ * Replace the journal with the records next yields (the live ones, in the
+ * order replay should hand them back): they are written to
+ * DIR/.journal.tmp, which is fsynced and renamed over DIR/journal; the
+ * directory is fsynced, and appends go on in the new file.  A crash at any
+ * point leaves the old journal or the new one, whole.  On -1 before the
+ * rename the old journal is kept and appends go on there; on -1 after it
+ * (the directory could not be fsynced) the new journal is in use but may
+ * not survive a crash.
+ */
+int		 journal_compact(struct journal *, journal_next_cb next,
+		    void *arg, char **cause);
+
+/*
+ * Counts for deciding when to compact.  journal_records is the number of
+ * good records in the file: those read back at open (or written by the
+ * last compaction) and those appended since.  A caller that keeps L live
+ * tasks compacts when journal_records - L > L, say (more dead records than
+ * live), or when the open report showed damage.
+ */
 uint64_t	 journal_size(const struct journal *);	   /* bytes in the file */
+uint64_t	 journal_records(const struct journal *);
+uint64_t	 journal_appended(const struct journal *); /* since open or the
+							      last compaction */
 
 /*
  * Task ids: never issued twice, whatever happens to the journal.  The
@@ -90,8 +122,9 @@ uint64_t	 journal_size(const struct journal *);	   /* bytes in the file */
  *   one sync per block and not one per task; a restart skips the rest of
  *   the block.
  *
- * The mark never goes down: reserving below it does nothing.  Damage to
- * the journal does not touch it.  An operator who has lost
+ * The mark never goes down: reserving below it does nothing.  Compaction
+ * and damage to the journal do not touch it, so the records of forgotten
+ * tasks may go while their ids stay used.  An operator who has lost
  * journal.ids can write one line "reserved N" to it, N above every
  * sequence this peer ever issued.
  */
