@@ -55,6 +55,7 @@ ctl_status(struct peer *p, Lb__CtlReply *r)
 		}
 	s->authenticated = p->authenticated;
 	glue_counts(p, &s->running, &s->queued, &s->tasks_homed);
+	glue_journal_damage(p, &s->journal_damaged, &s->journal_damaged_bytes);
 	c->rx_msgs = p->counters.rx_msgs;
 	c->rx_bytes = p->counters.rx_bytes;
 	c->tx_msgs = p->counters.tx_msgs;

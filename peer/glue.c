@@ -245,16 +245,46 @@ on_move(struct peer *p, const char *id, const char *to, uint64_t req_id)
 	return rc;
 }
 
+/* Compaction hands the journal every record this peer keeps. */
+struct compact_iter {
+	struct tasks_task	**all;
+	size_t			  n, i;
+};
+
+static const Lb__TaskRecord *
+compact_next(void *arg)
+{
+	struct compact_iter	*it = arg;
+
+	return it->i < it->n ? it->all[it->i++]->rec : NULL;
+}
+
 static void
 tick_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct peer		*p = arg;
 	struct tasks_out	 o = { 0 };
 	struct timeval		 tv = { 0, TICK_MS * 1000 };
+	struct compact_iter	 it = { 0 };
+	char			*cause;
+	uint64_t		 before;
 
 	tasks_tick(p->tc, lb_mono_ms(), &o);
 	carry(p, &o);
 	tasks_out_free(&o);
+	/* More dead records than live: a snapshot of the live, then a fresh
+	 * log, switched atomically. */
+	it.all = tasks_all(p->tc, &it.n);
+	if (store_compact_due(p, it.n)) {
+		before = store_journal_size(p);
+		if (store_compact(p, compact_next, &it, &cause) == -1) {
+			log_warnx("journal: compaction failed: %s", cause);
+			free(cause);
+		} else
+			log_info("journal compacted: %zu records kept, %llu "
+			    "bytes to %llu", it.n, (unsigned long long)before,
+			    (unsigned long long)store_journal_size(p));
+	}
 	evtimer_add(p->glue->tick_ev, &tv);
 }
 
@@ -419,6 +449,7 @@ glue_start(struct peer *p, char **cause)
 	for (size_t i = 0; i < n; i++)
 		if (all[i]->rec->pgid > 1)
 			exec_reap_orphans(all[i]->rec->pgid, all[i]->rec->id);
+	tasks_seq_floor(p->tc, store_ids_floor(p));
 	tasks_count(p->tc, &homed);
 	if (n > 0)
 		log_info("journal: %zu tasks homed or held here (%zu homed)",
@@ -508,6 +539,8 @@ glue_submit(struct peer *p, const Lb__TaskSpec *spec, char **idp, char **cause)
 	char			id[TASKS_ID_MAX];
 
 	if (spec_check(p, spec, cause) == -1)
+		return -1;
+	if (store_ids_reserve(p, tasks_next_seq(p->tc), cause) == -1)
 		return -1;
 	snprintf(id, sizeof(id), "%s.%" PRIu64, p->conf.id,
 	    tasks_next_seq(p->tc));
@@ -623,6 +656,13 @@ glue_stats(struct peer *p, Lb__CtlStats *s)
 	s->drop_invalid = t->drop_invalid + p->glue->drop_task_msgs;
 	s->drop_unknown = t->drop_unknown;
 	s->refused_full = t->refused_full;
+}
+
+void
+glue_journal_damage(struct peer *p, uint64_t *spans, uint64_t *bytes)
+{
+	*spans = store_report(p)->damaged;
+	*bytes = store_report(p)->damaged_bytes;
 }
 
 void

@@ -30,6 +30,7 @@ int	 glue_remote(struct peer *, const char *id, int want_output,
 void	 glue_counts(struct peer *, uint32_t *running, uint32_t *queued,
 	    uint32_t *homed);
 void	 glue_stats(struct peer *, Lb__CtlStats *);
+void	 glue_journal_damage(struct peer *, uint64_t *spans, uint64_t *bytes);
 /* The synthetic load changed (lbctl debug load). */
 void	 glue_load_changed(struct peer *);
 

@@ -21,9 +21,12 @@
 
 #define SPARE_MAX	64	/* empty task directories kept for reuse */
 
+#define SEQ_BLOCK	1024	/* task ids reserved in the journal at once */
+
 struct store {
 	char		*tasks;		/* state_dir/tasks */
 	struct journal	*journal;
+	struct journal_report report;	/* what the journal was found like */
 	unsigned	 spare[SPARE_MAX];	/* names in tasks/.spare */
 	size_t		 nspare;
 	unsigned	 spare_seq;
@@ -406,8 +409,44 @@ store_open(struct peer *p, journal_cb cb, void *arg, char **cause)
 		return -1;
 	}
 	spare_scan(s);
-	s->journal = journal_open(p->conf.state_dir, cb, arg, cause);
+	s->journal = journal_open(p->conf.state_dir, cb, arg, &s->report,
+	    cause);
 	return s->journal == NULL ? -1 : 0;
+}
+
+uint64_t
+store_ids_floor(struct peer *p)
+{
+	return journal_ids_floor(p->store->journal);
+}
+
+int
+store_ids_reserve(struct peer *p, uint64_t seq, char **cause)
+{
+	/* An id is issued only below the journal's durable mark. */
+	if (seq < journal_ids_reserved(p->store->journal))
+		return 0;
+	return journal_ids_reserve(p->store->journal, seq + SEQ_BLOCK, cause);
+}
+
+const struct journal_report *
+store_report(struct peer *p)
+{
+	return &p->store->report;
+}
+
+int
+store_compact_due(struct peer *p, size_t live)
+{
+	uint64_t	n = journal_records(p->store->journal);
+
+	return n > 64 && n - live > live;
+}
+
+int
+store_compact(struct peer *p, journal_next_cb next, void *arg, char **cause)
+{
+	return journal_compact(p->store->journal, next, arg, cause);
 }
 
 void

@@ -46,5 +46,13 @@ void	 store_remove(struct peer *, const char *id);
 void	 store_save(struct peer *, const Lb__TaskRecord *, int sync);
 void	 store_forget(struct peer *, const char *id);
 uint64_t store_journal_size(struct peer *);
+/* Task ids: start at the floor; reserve before issuing `seq`. */
+uint64_t store_ids_floor(struct peer *);
+int	 store_ids_reserve(struct peer *, uint64_t seq, char **cause);
+/* Damage found in the journal at start. */
+const struct journal_report *store_report(struct peer *);
+/* Whether the journal holds more dead records than `live` live ones. */
+int	 store_compact_due(struct peer *, size_t live);
+int	 store_compact(struct peer *, journal_next_cb, void *, char **cause);
 
 #endif

@@ -449,6 +449,8 @@ cmd_status(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		json_object_set_new(j, "queued", json_integer(s->queued));
 		json_object_set_new(j, "tasks_homed",
 		    json_integer(s->tasks_homed));
+		json_object_set_new(j, "journal_damaged",
+		    json_integer((json_int_t)s->journal_damaged));
 		json_t *jc = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
 		    "s:I, s:I, s:I, s:I}",
 		    "rx_msgs", (json_int_t)c->rx_msgs,
@@ -477,6 +479,11 @@ cmd_status(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		printf("load:        %u / %u slots (%u running, %u waiting)\n",
 		    s->load, s->slots, s->running, s->queued);
 		printf("tasks homed: %u\n", s->tasks_homed);
+		if (s->journal_damaged > 0)
+			printf("journal:     %llu damaged records skipped at "
+			    "start (%llu bytes): see the log\n",
+			    (unsigned long long)s->journal_damaged,
+			    (unsigned long long)s->journal_damaged_bytes);
 		printf("members:     %u alive, %u suspect, %u dead, %u left\n",
 		    s->alive, s->suspect, s->dead, s->left);
 		printf("traffic:     in %" PRIu64 " msgs / %" PRIu64 " bytes, "
