@@ -1207,14 +1207,21 @@ static void	dst_decided(struct tasks *, uint64_t, struct tasks_task *,
  */
 static void
 home_move(struct tasks *t, uint64_t now, struct tasks_task *k,
-    const Lb__TaskMove *mv, const char *from, struct tasks_out *o)
+    const Lb__TaskMove *mvp, const char *from, struct tasks_out *o)
 {
 	Lb__TaskRecord	*h = k->rec;
-	char		 src[LB_ID_MAX];
+	Lb__TaskMove	 m = *mvp, *mv = &m;
+	char		 src[LB_ID_MAX], dst[LB_ID_MAX], by[LB_ID_MAX];
 	int		 committed = 0, current = 0;
 	const char	*error = NULL;
 
+	/* The move's strings may live in the task (the source's own ask),
+	 * which the decision changes: copy them first. */
 	lb_strlcpy(src, h->host, sizeof(src));
+	lb_strlcpy(dst, mvp->host, sizeof(dst));
+	lb_strlcpy(by, mvp->epoch_by, sizeof(by));
+	m.host = dst;
+	m.epoch_by = by;
 	if (!tasks_unfinished(h))
 		error = "the task has ended";
 	else if (same(mv->epoch, mv->epoch_by, h->epoch, h->epoch_by))
