@@ -220,7 +220,8 @@ cmd_status(const struct opts *o, int argc, char **argv)
 	} else {
 		printf("id:          %s\n", s->id);
 		printf("cluster:     %s%s\n", s->cluster, s->authenticated ?
-		    " (authenticated)" : " (no key: loopback only)");
+		    " (authenticated)" : " (NOT authenticated: an lbpeer "
+		    "older than this lbctl)");
 		printf("version:     %s\n", s->version);
 		printf("listen:      %s\n", s->listen);
 		printf("advertise:   %s\n", s->advertise);

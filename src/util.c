@@ -258,6 +258,13 @@ lb_key_read(const char *path, unsigned char key[LB_KEY_BYTES], char **cause)
 		    2 * LB_KEY_BYTES);
 		return -1;
 	}
+	sodium_memzero(buf, sizeof(buf));
+	if (sodium_is_zero(key, LB_KEY_BYTES)) {
+		*cause = lb_printf("%s: the all-zero key authenticates nothing "
+		    "(anyone can forge it); make a key with `lbctl keygen "
+		    "FILE`", path);
+		return -1;
+	}
 	return 0;
 }
 
@@ -269,7 +276,8 @@ lb_key_write(const char *path, char **cause)
 	int		fd;
 	size_t		len;
 
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) == -1) {
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) ==
+	    -1) {
 		*cause = lb_printf("%s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -286,5 +294,25 @@ lb_key_write(const char *path, char **cause)
 	}
 	sodium_memzero(hex, sizeof(hex));
 	close(fd);
+	lb_fsync_dir(path);
 	return 0;
+}
+
+void
+lb_fsync_dir(const char *path)
+{
+	char	*dir = lb_strdup(path), *slash = strrchr(dir, '/');
+	int	 fd;
+
+	if (slash == NULL)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY)) != -1) {
+		fsync(fd);
+		close(fd);
+	}
+	free(dir);
 }

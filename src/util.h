@@ -50,10 +50,15 @@ int	 lb_addr_parse(const char *addr, char *host, size_t hostlen, int *port,
 /* Whether HOST is a loopback address or name (127/8, ::1, localhost). */
 int	 lb_host_is_loopback(const char *host);
 
-/* Read a key file (64 hex digits, optional trailing newline). 0 or -1. */
+/*
+ * Read a key file (64 hex digits, optional trailing newline). 0 or -1; the
+ * all-zero key is refused.
+ */
 int	 lb_key_read(const char *path, unsigned char key[LB_KEY_BYTES],
 	    char **cause);
-/* Make a new random key file with mode 0600; refuses to overwrite. */
+/* Make a new random key file with mode 0600 (O_EXCL: never overwrites). */
 int	 lb_key_write(const char *path, char **cause);
+/* fsync the directory holding PATH, so that a new file there lasts. */
+void	 lb_fsync_dir(const char *path);
 
 #endif
