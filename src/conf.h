@@ -53,9 +53,8 @@ struct lb_conf {
 	size_t	 nattributes;
 	char	**seeds;
 	size_t	 nseeds;
-	char	*secret_file;	/* NULL: no key */
+	char	*secret_file;	/* NULL: the peer's own, state_dir/cluster.key */
 	int	 secret_file_line;	/* for messages about the key file */
-	int	 insecure;	/* allow a routable address without a key */
 	int	 message_max_kb;	/* largest message received (NN_RCVMAXSIZE) */
 	int	 replay_window_ms;	/* accepted skew of an envelope's send time */
 	struct lb_gossip_conf	gossip;

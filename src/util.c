@@ -222,17 +222,10 @@ lb_addr_parse(const char *addr, char *host, size_t hostlen, int *port,
 }
 
 int
-lb_host_is_loopback(const char *host)
+lb_host_is_wildcard(const char *host)
 {
-	if (strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0)
-		return 1;
-	if (strncmp(host, "127.", 4) == 0) {
-		for (const char *p = host + 4; *p; p++)
-			if (!isdigit((unsigned char)*p) && *p != '.')
-				return 0;
-		return 1;
-	}
-	return 0;
+	return strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ||
+	    strcmp(host, "*") == 0;
 }
 
 int

@@ -25,6 +25,10 @@ out=$(lbpeer -n -c "$D/good.conf" 2>&1); rc=$?
 is "$rc:$out" "0:configuration OK" "a minimal file (only id) is OK"
 out=$(lbpeer -n -c "$top_srcdir/conf/peer.conf" 2>&1); rc=$?
 is "$rc:$out" "0:configuration OK" "the commented example conf/peer.conf is OK"
+printf '%s\n' "$good" 'listen = "tcp://10.1.2.3:7000";' >"$D/routable.conf"
+out=$(lbpeer -n -c "$D/routable.conf" 2>&1); rc=$?
+is "$rc:$out" "0:configuration OK" \
+    "a routable address without secret_file is OK (the peer's own key guards it)"
 
 check missing-id 'cluster = "x";' ':1: missing setting "id"'
 check syntax "$good"'
@@ -39,8 +43,8 @@ gossip = {
 };' ':6: unknown setting "gossip.fanout"'
 check wrong-type "$good"'
 slots = "four";' ':4: slots must be an integer, not a string'
-check wrong-type-bool "$good"'
-insecure = 1;' ':4: insecure must be true or false'
+check insecure-gone "$good"'
+insecure = false;' ':4: insecure no longer exists: every message is authenticated now'
 check out-of-range "$good"'
 slots = 100000;' ':4: slots = 100000 is out of range \(0\.\.4096\)'
 check out-of-range-nested "$good"'
@@ -63,11 +67,8 @@ gossip = {
   suspect_ms = 3000;
   dead_ms = 2000;
 };' ':6: gossip.dead_ms \(2000\) must be larger than gossip.suspect_ms'
-check routable-no-key "$good"'
-listen = "tcp://10.1.2.3:7000";' ':4: a routable listen or advertise address needs a cluster key'
 check wildcard-no-advertise "$good"'
-listen = "tcp://0.0.0.0:7000";
-insecure = true;' ':4: listen on 0.0.0.0 needs "advertise"'
+listen = "tcp://0.0.0.0:7000";' ':4: listen on 0.0.0.0 needs "advertise"'
 check bad-log-level "$good"'
 log = { level = "loud"; };' ':4: log.level = "loud": expected'
 check bad-attribute "$good"'
