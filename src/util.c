@@ -231,27 +231,55 @@ lb_host_is_wildcard(const char *host)
 int
 lb_key_read(const char *path, unsigned char key[LB_KEY_BYTES], char **cause)
 {
-	char	 buf[256];
-	FILE	*f;
-	size_t	 n, len;
+	char		 buf[256];
+	struct stat	 st;
+	size_t		 n, len;
+	ssize_t		 r = 0;
+	int		 fd, bad;
 
-	if ((f = fopen(path, "r")) == NULL) {
+	/* O_NONBLOCK: a FIFO put there must not hang the start. */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
 		*cause = lb_printf("%s: %s", path, strerror(errno));
 		return -1;
 	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		*cause = lb_printf("%s is not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	/* Whoever can read the key can forge any message; who can write
+	 * it can lock this peer out. */
+	if (st.st_mode & 066) {
+		int others = (st.st_mode & 006) != 0;
+		mode_t bits = others ? st.st_mode & 006 : st.st_mode & 060;
+
+		*cause = lb_printf("%s is %s by %s (mode %04o); chmod 600 it",
+		    path, bits & 044 ? "readable" : "writable", others ?
+		    "others" : "its group", (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return -1;
+	}
+	/* read(2), not stdio: no copy of the key left in a stdio buffer. */
+	for (n = 0; n < sizeof(buf) - 1; n += (size_t)r)
+		if ((r = read(fd, buf + n, sizeof(buf) - 1 - n)) <= 0)
+			break;
+	close(fd);
+	if (r < 0) {
+		*cause = lb_printf("%s: %s", path, strerror(errno));
+		return -1;
+	}
 	buf[n] = '\0';
 	len = strcspn(buf, "\r\n");
-	if (len != 2 * LB_KEY_BYTES || buf[len + strspn(buf + len, "\r\n")]
+	bad = len != 2 * LB_KEY_BYTES || buf[len + strspn(buf + len, "\r\n")]
 	    != '\0' || sodium_hex2bin(key, LB_KEY_BYTES, buf, len, NULL, NULL,
-	    NULL) != 0) {
+	    NULL) != 0;
+	sodium_memzero(buf, sizeof(buf));
+	if (bad) {
 		*cause = lb_printf("%s: not a key (expected %d hex digits; "
 		    "make one with `lbctl keygen FILE`)", path,
 		    2 * LB_KEY_BYTES);
 		return -1;
 	}
-	sodium_memzero(buf, sizeof(buf));
 	if (sodium_is_zero(key, LB_KEY_BYTES)) {
 		*cause = lb_printf("%s: the all-zero key authenticates nothing "
 		    "(anyone can forge it); make a key with `lbctl keygen "

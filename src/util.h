@@ -52,7 +52,8 @@ int	 lb_host_is_wildcard(const char *host);
 
 /*
  * Read a key file (64 hex digits, optional trailing newline). 0 or -1; the
- * all-zero key is refused.
+ * all-zero key is refused, and so is a file that is not a regular file or
+ * that its group or others may read or write.
  */
 int	 lb_key_read(const char *path, unsigned char key[LB_KEY_BYTES],
 	    char **cause);

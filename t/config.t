@@ -7,7 +7,7 @@ D=$TMP
 check() {
 	local name=$1 content=$2 want=$3 out rc
 	printf '%s\n' "$content" >"$D/$name.conf"
-	out=$(lbpeer -n -c "$D/$name.conf" 2>&1); rc=$?
+	out=$(timeout 10 lbpeer -n -c "$D/$name.conf" 2>&1); rc=$?
 	if [ $rc -eq 1 ] && [[ $out == *"$D/$name.conf:"* ]] && [[ $out =~ $want ]]; then
 		pass "$name: $want"
 	else
@@ -87,8 +87,38 @@ balance = {
 check key-missing "$good"'
 secret_file = "'$D'/nope.key";' ':4: secret_file: .*nope.key: No such file'
 printf 'not a key\n' >"$D/bad.key"
+chmod 600 "$D/bad.key"
 check key-bad "$good"'
 secret_file = "'$D'/bad.key";' ':4: secret_file: .*not a key'
+printf '%064d\n' 0 >"$D/zero.key"
+chmod 600 "$D/zero.key"
+check key-zero "$good"'
+secret_file = "'$D'/zero.key";' ':4: secret_file: .*the all-zero key authenticates nothing'
+# A key others may read or write: anyone who reads it can forge messages.
+for m in 644 640 604 620; do
+	lbctl keygen "$D/k$m.key" >/dev/null && chmod $m "$D/k$m.key"
+done
+check key-mode-644 "$good"'
+slots = 2;
+secret_file = "'$D'/k644.key";' ":5: secret_file: $D/k644.key is readable by others \\(mode 0644\\); chmod 600 it"
+check key-mode-640 "$good"'
+secret_file = "'$D'/k640.key";' ":4: secret_file: .*k640.key is readable by its group \\(mode 0640\\); chmod 600 it"
+check key-mode-604 "$good"'
+secret_file = "'$D'/k604.key";' ':4: secret_file: .*k604.key is readable by others \(mode 0604\)'
+check key-mode-620 "$good"'
+secret_file = "'$D'/k620.key";' ':4: secret_file: .*k620.key is writable by its group \(mode 0620\)'
+check key-directory "$good"'
+secret_file = "'$D'";' ":4: secret_file: $D is not a regular file"
+mkfifo "$D/fifo.key"
+check key-fifo "$good"'
+secret_file = "'$D'/fifo.key";' ':4: secret_file: .*fifo.key is not a regular file'
+# The key a peer made itself in state_dir is held to the same rules.
+mkdir -p "$D/state" && lbctl keygen "$D/state/cluster.key" >/dev/null
+chmod 644 "$D/state/cluster.key"
+out=$(lbpeer -n -c "$D/good.conf" 2>&1); rc=$?
+like "$rc:$out" "^1:lbpeer: $D/state/cluster.key is readable by others \\(mode 0644\\); chmod 600 it \\(this peer's own" \
+    "the peer's own key in state_dir, readable by others, is refused"
+rm -rf "$D/state"
 
 # Several problems: all are reported, each with its line.
 printf '%s\n' 'id = "n1";' 'slots = -1;' 'bogus = 1;' >"$D/many.conf"
