@@ -54,6 +54,7 @@ ctl_status(struct peer *p, Lb__CtlReply *r)
 		}
 	s->authenticated = 1;	/* always: there is no way without a key */
 	tasks_counts(p, &s->running, &s->queued, &s->tasks_homed);
+	s->control_max_bytes = (uint64_t)p->conf.control_max_kb * 1024;
 	c->rx_msgs = p->counters.rx_msgs;
 	c->rx_bytes = p->counters.rx_bytes;
 	c->tx_msgs = p->counters.tx_msgs;
@@ -399,9 +400,14 @@ ctl_open(struct peer *p, char **cause)
 		free(c);
 		return -1;
 	}
-	/* Local clients may send large requests (attachments). */
+	/*
+	 * Bounded: a local client could otherwise make the peer allocate
+	 * whatever it claims to send.  The largest legitimate request is a
+	 * submit with its attachments; lbctl asks for this limit before it
+	 * sends a large request (nanomsg drops an oversized one in silence).
+	 */
 	{
-		int max = -1;
+		int max = p->conf.control_max_kb * 1024;
 		nn_setsockopt(c->sock, NN_SOL_SOCKET, NN_RCVMAXSIZE, &max,
 		    sizeof(max));
 	}

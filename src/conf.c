@@ -97,6 +97,8 @@ static const struct spec top_spec[] = {
 	{ "control", T_STRING, 1, 100, offsetof(struct lb_conf, control), NULL },
 	{ "control_group", T_STRING, 1, 64,
 	    offsetof(struct lb_conf, control_group), NULL },
+	{ "control_max_kb", T_INT, 64, 2097151,
+	    offsetof(struct lb_conf, control_max_kb), NULL },
 	{ "state_dir", T_STRING, 1, 4000,
 	    offsetof(struct lb_conf, state_dir), NULL },
 	{ "slots", T_INT, 0, 4096, offsetof(struct lb_conf, slots), NULL },
@@ -468,6 +470,13 @@ check_conf(struct errs *e, config_t *cf, struct lb_conf *c)
 		    "(%d) with 64 KiB to spare: results travel in one message",
 		    c->task.output_limit_kb, c->task.attach_limit_kb,
 		    c->message_max_kb);
+	if (c->control_max_kb == 0)
+		c->control_max_kb = c->task.attach_limit_kb + CONTROL_ARGS_KB;
+	else if (c->control_max_kb < c->task.attach_limit_kb + 64)
+		errs_add(e, line_of(cf, "control_max_kb"), "control_max_kb (%d) "
+		    "must be at least task.attach_limit_kb (%d) + 64: a submit "
+		    "carries its attachments", c->control_max_kb,
+		    c->task.attach_limit_kb);
 	if (c->balance.lower_threshold >= 0 && c->balance.upper_threshold >= 0 &&
 	    c->balance.lower_threshold > c->balance.upper_threshold)
 		errs_add(e, line_of(cf, "balance.lower_threshold"),

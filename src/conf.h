@@ -4,6 +4,13 @@
 
 #include <stddef.h>
 
+/*
+ * Room in a control request beyond the attachments: a submit's argv and
+ * --env come from lbctl's command line, which the kernel bounds at
+ * ARG_MAX, 2 MiB by default (a quarter of an 8 MiB stack limit).
+ */
+#define CONTROL_ARGS_KB	2048
+
 struct lb_gossip_conf {
 	int	interval_ms;	/* between two rounds */
 	int	suspect_ms;	/* news this old: suspect */
@@ -47,6 +54,9 @@ struct lb_conf {
 	char	*advertise;	/* defaults to listen */
 	char	*control;	/* socket path (without ipc://) */
 	char	*control_group;	/* group admitted to the control socket, or NULL */
+	int	 control_max_kb;	/* largest control request (NN_RCVMAXSIZE);
+				   0 in the file: attach_limit_kb +
+				   CONTROL_ARGS_KB */
 	char	*state_dir;
 	int	 slots;		/* 0 in the file: the number of online CPUs */
 	char	**attributes;

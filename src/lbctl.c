@@ -131,8 +131,14 @@ call(const struct opts *o, const Lb__CtlRequest *req)
 	Lb__CtlReply	*rep;
 	char		*path = control_path(o), *cause;
 
-	if (lbc_call(path, req, &rep, o->timeout_ms, &cause) != LBC_OK)
+	switch (lbc_call(path, req, &rep, o->timeout_ms, &cause)) {
+	case LBC_OK:
+		break;
+	case LBC_TOOLARGE:
+		die(EX_NO, "%s", cause);
+	default:
 		die(EX_UNREACH, "%s", cause);
+	}
 	free(path);
 	if (rep->code != 0) {
 		fprintf(stderr, "lbctl: %s\n", rep->error[0] ? rep->error :
@@ -202,6 +208,8 @@ cmd_status(const struct opts *o, int argc, char **argv)
 		json_object_set_new(j, "queued", json_integer(s->queued));
 		json_object_set_new(j, "tasks_homed",
 		    json_integer(s->tasks_homed));
+		json_object_set_new(j, "control_max_kb",
+		    json_integer((json_int_t)(s->control_max_bytes / 1024)));
 		json_t *jc = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
 		    "s:I, s:I, s:I, s:I}",
 		    "rx_msgs", (json_int_t)c->rx_msgs,

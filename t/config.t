@@ -84,6 +84,11 @@ balance = {
   lower_threshold = 4;
   upper_threshold = 2;
 };' ':5: balance.lower_threshold \(4\) must not be above balance.upper_threshold'
+check control-max-small "$good"'
+task = { attach_limit_kb = 512; };
+control_max_kb = 500;' ':5: control_max_kb \(500\) must be at least task.attach_limit_kb \(512\) \+ 64'
+check control-max-range "$good"'
+control_max_kb = 10;' ':4: control_max_kb = 10 is out of range \(64\.\.2097151\)'
 check key-missing "$good"'
 secret_file = "'$D'/nope.key";' ':4: secret_file: .*nope.key: No such file'
 printf 'not a key\n' >"$D/bad.key"
