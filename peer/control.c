@@ -66,6 +66,7 @@ ctl_status(struct peer *p, Lb__CtlReply *r)
 	c->drop_version = p->counters.drop[ENV_DROP_VERSION];
 	c->drop_cluster = p->counters.drop[ENV_DROP_CLUSTER];
 	c->drop_replay = p->counters.drop[ENV_DROP_REPLAY];
+	c->members_refused = gossip_refused(p->gossip);
 	s->counters = c;
 	r->rep_case = LB__CTL_REPLY__REP_STATUS;
 	r->status = s;

@@ -48,6 +48,8 @@ static const struct spec gossip_spec[] = {
 	    offsetof(struct lb_gossip_conf, digest_size), NULL },
 	{ "seed_every", T_INT, 0, 100000,
 	    offsetof(struct lb_gossip_conf, seed_every), NULL },
+	{ "max_members", T_INT, 2, 1000000,
+	    offsetof(struct lb_gossip_conf, max_members), NULL },
 	END
 };
 
@@ -180,6 +182,7 @@ lb_conf_defaults(struct lb_conf *c)
 	c->gossip.forget_ms = 120000;
 	c->gossip.digest_size = 24;
 	c->gossip.seed_every = 20;
+	c->gossip.max_members = 1024;
 	c->task.output_limit_kb = 1024;
 	c->task.attach_limit_kb = 1024;
 	c->task.kill_grace_ms = 5000;

@@ -18,6 +18,7 @@ struct lb_gossip_conf {
 	int	forget_ms;	/* dead or left entries are kept this long */
 	int	digest_size;	/* entries per gossip message, own included */
 	int	seed_every;	/* also gossip to a seed every this many rounds */
+	int	max_members;	/* the member table's bound, this peer included */
 };
 
 struct lb_task_conf {

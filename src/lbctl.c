@@ -223,6 +223,8 @@ cmd_status(const struct opts *o, int argc, char **argv)
 		    "drop_version", (json_int_t)c->drop_version,
 		    "drop_cluster", (json_int_t)c->drop_cluster,
 		    "drop_replay", (json_int_t)c->drop_replay);
+		json_object_set_new(jc, "members_refused",
+		    json_integer((json_int_t)c->members_refused));
 		json_object_set_new(j, "counters", jc);
 		json_print(j);
 	} else {
@@ -239,8 +241,12 @@ cmd_status(const struct opts *o, int argc, char **argv)
 		printf("load:        %u / %u slots (%u running, %u waiting)\n",
 		    s->load, s->slots, s->running, s->queued);
 		printf("tasks homed: %u\n", s->tasks_homed);
-		printf("members:     %u alive, %u suspect, %u dead, %u left\n",
+		printf("members:     %u alive, %u suspect, %u dead, %u left",
 		    s->alive, s->suspect, s->dead, s->left);
+		if (c->members_refused > 0)
+			printf(" (%" PRIu64 " newcomers ignored: the table is "
+			    "full, gossip.max_members)", c->members_refused);
+		printf("\n");
 		printf("traffic:     in %" PRIu64 " msgs / %" PRIu64 " bytes, "
 		    "out %" PRIu64 " msgs / %" PRIu64 " bytes (%" PRIu64
 		    " refused)\n", c->rx_msgs, c->rx_bytes, c->tx_msgs,

@@ -41,7 +41,8 @@ grep -q "dropped a .*auth" "$LBCLUSTER_DIR"/n*/log; ok $? "and logged"
 # A peer without secret_file makes its own key and authenticates everything
 # with it: the all-zero key (what such a peer once used) gets nothing in.
 S="$TMP/cluster-solo"
-lbcluster --dir "$S" up 1 --prefix s --own-key --set gossip.interval_ms=100 >/dev/null
+lbcluster --dir "$S" up 1 --prefix s --own-key --set gossip.interval_ms=100 \
+    --set gossip.max_members=2 >/dev/null
 ok $? "a peer without secret_file starts"
 skey="$S/s1/state/cluster.key"
 is "$(stat -c %a "$skey" 2>&1)" 600 "it made its own key, state_dir/cluster.key, mode 0600"
@@ -64,6 +65,15 @@ solo_has_forged; ok $((!$?)) "and the forged member is in no table"
 lbjunk --forge "$skey" --cluster lbcluster "$(lbcluster --dir "$S" addr s1)" 1 >/dev/null
 ms=$(wait_for 10 solo_has_forged)
 ok $? "the same message sealed with the peer's key is taken (${ms} ms)"
+# Its table holds gossip.max_members (here 2: itself and "forged"); more
+# newcomers are ignored and counted.
+lbjunk --forge "$skey" --cluster lbcluster --member forged2 \
+    "$(lbcluster --dir "$S" addr s1)" 3 >/dev/null
+refused() { [ "$(lbcluster --dir "$S" ctl s1 --json status | jq .counters.members_refused)" -ge 3 ]; }
+ms=$(wait_for 10 refused)
+ok $? "a newcomer past gossip.max_members is counted in members_refused (${ms} ms)"
+is "$(lbcluster --dir "$S" ctl s1 --json peers | jq -r '[.[].id] | sort | join(" ")')" \
+    "forged s1" "and not let into the table"
 sum=$(sha256sum <"$skey")
 lbcluster --dir "$S" restart s1 >/dev/null
 is "$(sha256sum <"$skey")" "$sum" "restarted, the peer keeps its key"

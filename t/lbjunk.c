@@ -3,10 +3,10 @@
  *
  *   lbjunk tcp://HOST:PORT COUNT [SEED]
  *	COUNT random byte strings;
- *   lbjunk --forge KEY --cluster NAME tcp://HOST:PORT COUNT
- *	COUNT well-formed gossip messages from a member "forged" that does
- *	not exist, sealed with KEY: a key file, or "zero" for the all-zero
- *	key (what a peer without a key once used).
+ *   lbjunk --forge KEY [--cluster NAME] [--member ID] tcp://HOST:PORT COUNT
+ *	COUNT well-formed gossip messages announcing a member ID (default
+ *	"forged") that does not exist, sealed with KEY: a key file, or
+ *	"zero" for the all-zero key (what a peer without a key once used).
  */
 #include "config.h"
 
@@ -22,9 +22,10 @@
 #include "src/envelope.h"
 #include "src/util.h"
 
-/* A gossip digest announcing the member "forged", sealed by `env`. */
+/* A gossip digest announcing the member `id`, sealed by `env`. */
 static void
-forge(struct env_ctx *env, uint64_t heartbeat, uint8_t **out, size_t *len)
+forge(struct env_ctx *env, const char *id, uint64_t heartbeat, uint8_t **out,
+    size_t *len)
 {
 	Lb__PeerMsg	 pm = LB__PEER_MSG__INIT;
 	Lb__Gossip	 g = LB__GOSSIP__INIT;
@@ -32,7 +33,7 @@ forge(struct env_ctx *env, uint64_t heartbeat, uint8_t **out, size_t *len)
 	uint8_t		*body;
 	size_t		 n;
 
-	m.id = (char *)"forged";
+	m.id = (char *)id;
 	m.addr = (char *)"tcp://127.0.0.1:1";
 	m.incarnation = env->incarnation;
 	m.heartbeat = heartbeat;
@@ -55,7 +56,7 @@ main(int argc, char **argv)
 	struct lb_rng	 rng;
 	struct env_ctx	 env;
 	unsigned char	 buf[2048], key[LB_KEY_BYTES];
-	const char	*keyfile = NULL, *cluster = "lbpeer";
+	const char	*keyfile = NULL, *cluster = "lbpeer", *member = "forged";
 	char		*cause;
 	uint8_t		*msg;
 	size_t		 len;
@@ -66,6 +67,8 @@ main(int argc, char **argv)
 			keyfile = argv[2];
 		else if (strcmp(argv[1], "--cluster") == 0)
 			cluster = argv[2];
+		else if (strcmp(argv[1], "--member") == 0)
+			member = argv[2];
 		else
 			break;
 		argc -= 2;
@@ -74,7 +77,7 @@ main(int argc, char **argv)
 	if (argc < 3) {
 		fprintf(stderr, "usage: lbjunk tcp://HOST:PORT COUNT [SEED]\n"
 		    "       lbjunk --forge KEYFILE|zero [--cluster NAME] "
-		    "tcp://HOST:PORT COUNT\n");
+		    "[--member ID] tcp://HOST:PORT COUNT\n");
 		return 2;
 	}
 	count = atoi(argv[2]);
@@ -100,7 +103,7 @@ main(int argc, char **argv)
 
 		tries++;
 		if (keyfile != NULL) {
-			forge(&env, (uint64_t)sent + 1, &msg, &len);
+			forge(&env, member, (uint64_t)sent + 1, &msg, &len);
 			rc = nn_send(s, msg, len, NN_DONTWAIT);
 			free(msg);
 			/* A refused send burnt a msg_id; that is no matter. */
