@@ -425,10 +425,24 @@ ctl_open(struct peer *p, char **cause)
 	}
 	umask(old);
 	free(url);
-	if (gr != NULL && chown(p->conf.control, (uid_t)-1, gr->gr_gid) == -1)
-		log_warn("control %s: chown to group %s", p->conf.control,
-		    p->conf.control_group);
-	chmod(p->conf.control, gr != NULL ? 0660 : 0600);
+	/*
+	 * Who may use the socket is who may run tasks as this peer's user:
+	 * a socket that cannot be given to control_group, or narrowed to
+	 * its mode, is an error, not a warning.  (An unprivileged peer can
+	 * give it only to a group it is in.)
+	 */
+	if ((gr != NULL && chown(p->conf.control, (uid_t)-1, gr->gr_gid) ==
+	    -1) || chmod(p->conf.control, gr != NULL ? 0660 : 0600) == -1) {
+		*cause = lb_printf("control %s: cannot give it to %s%s: %s%s",
+		    p->conf.control, gr != NULL ? "group " : "its owner only",
+		    gr != NULL ? p->conf.control_group : "", strerror(errno),
+		    gr != NULL && errno == EPERM ? " (is this peer's user in "
+		    "that group? with systemd: SupplementaryGroups=)" : "");
+		unlink(p->conf.control);
+		nn_close(c->sock);
+		free(c);
+		return -1;
+	}
 	if (nn_getsockopt(c->sock, NN_SOL_SOCKET, NN_RCVFD, &fd, &fdsz) < 0) {
 		*cause = lb_printf("NN_RCVFD: %s", nn_strerror(nn_errno()));
 		nn_close(c->sock);
