@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <nanomsg/nn.h>
 #include <nanomsg/reqrep.h>
@@ -89,12 +90,20 @@ lbc_call(const char *path, const Lb__CtlRequest *req, Lb__CtlReply **rep,
 		path += 6;
 	/* A missing socket is the common case: say so at once. */
 	if (stat(path, &st) == -1) {
-		*cause = lb_printf("cannot reach the peer at %s: %s (is lbpeer "
-		    "running?)", path, strerror(errno));
+		*cause = lb_printf("cannot reach the peer at %s: %s%s", path,
+		    strerror(errno), errno == ENOENT ? " (is lbpeer running?)" :
+		    "");
 		return LBC_UNREACHABLE;
 	}
 	if (!S_ISSOCK(st.st_mode)) {
 		*cause = lb_printf("%s is not a socket", path);
+		return LBC_UNREACHABLE;
+	}
+	/* nanomsg would retry the refused connect until the timeout. */
+	if (access(path, W_OK) == -1) {
+		*cause = lb_printf("cannot use the peer's socket %s: %s (it "
+		    "admits the peer's user and control_group)", path,
+		    strerror(errno));
 		return LBC_UNREACHABLE;
 	}
 	if ((s = nn_socket(AF_SP, NN_REQ)) < 0) {

@@ -77,6 +77,22 @@ like "$rc:$out" "^1:lbctl: the request takes 3223 KiB, more than the peer at $so
     "a request over control_max_kb: lbctl says so and exits 1"
 ok $([ $took -lt 1500 ]; echo $?) "at once, not after a timeout (${took} ms)"
 lbctl -s "$sock" status >/dev/null; ok $? "and the peer still answers"
+# The socket admits only the peer's user (no control_group here): another
+# user is told so at once, not after a timeout.
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then
+	chmod 711 "$TMP"
+	start=$(now_ms)
+	out=$(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+	    "$(command -v lbctl)" -s "$sock" status 2>&1); rc=$?
+	took=$(( $(now_ms) - start ))
+	chmod 700 "$TMP"
+	like "$rc:$out" "^3:lbctl: cannot use the peer's socket $sock: Permission denied" \
+	    "another user may not use the socket, and is told so"
+	ok $([ $took -lt 1500 ]; echo $?) "at once (${took} ms)"
+else
+	skip "needs root, setpriv and a user nobody to act as another user"
+	skip "needs root, setpriv and a user nobody to act as another user"
+fi
 lbcluster down >/dev/null
 ok $? "down stops it"
 out=$(lbcluster ctl n1 status 2>&1); rc=$?
