@@ -379,8 +379,14 @@ call(const struct opts *o, const Lb__CtlRequest *req)
 	Lb__CtlReply	*rep;
 	char		*path = control_path(o), *cause;
 
-	if (lbc_call(path, req, &rep, o->timeout_ms, &cause) != LBC_OK)
+	switch (lbc_call(path, req, &rep, o->timeout_ms, &cause)) {
+	case LBC_OK:
+		break;
+	case LBC_TOOLARGE:
+		die(EX_NO, "%s", cause);
+	default:
 		die(EX_UNREACH, "%s", cause);
+	}
 	free(path);
 	if (rep->code != 0) {
 		fprintf(stderr, "lbctl: %s\n", rep->error[0] ? rep->error :
@@ -451,6 +457,8 @@ cmd_status(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    json_integer(s->tasks_homed));
 		json_object_set_new(j, "journal_damaged",
 		    json_integer((json_int_t)s->journal_damaged));
+		json_object_set_new(j, "control_max_kb",
+		    json_integer((json_int_t)(s->control_max_bytes / 1024)));
 		json_t *jc = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
 		    "s:I, s:I, s:I, s:I}",
 		    "rx_msgs", (json_int_t)c->rx_msgs,
@@ -464,12 +472,15 @@ cmd_status(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    "drop_version", (json_int_t)c->drop_version,
 		    "drop_cluster", (json_int_t)c->drop_cluster,
 		    "drop_replay", (json_int_t)c->drop_replay);
+		json_object_set_new(jc, "members_refused",
+		    json_integer((json_int_t)c->members_refused));
 		json_object_set_new(j, "counters", jc);
 		json_print(j);
 	} else {
 		printf("id:          %s\n", s->id);
 		printf("cluster:     %s%s\n", s->cluster, s->authenticated ?
-		    " (authenticated)" : " (no key: loopback only)");
+		    " (authenticated)" : " (NOT authenticated: an lbpeer "
+		    "older than this lbctl)");
 		printf("version:     %s\n", s->version);
 		printf("listen:      %s\n", s->listen);
 		printf("advertise:   %s\n", s->advertise);
@@ -484,8 +495,12 @@ cmd_status(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 			    "start (%llu bytes): see the log\n",
 			    (unsigned long long)s->journal_damaged,
 			    (unsigned long long)s->journal_damaged_bytes);
-		printf("members:     %u alive, %u suspect, %u dead, %u left\n",
+		printf("members:     %u alive, %u suspect, %u dead, %u left",
 		    s->alive, s->suspect, s->dead, s->left);
+		if (c->members_refused > 0)
+			printf(" (%" PRIu64 " newcomers ignored: the table is "
+			    "full, gossip.max_members)", c->members_refused);
+		printf("\n");
 		printf("traffic:     in %" PRIu64 " msgs / %" PRIu64 " bytes, "
 		    "out %" PRIu64 " msgs / %" PRIu64 " bytes (%" PRIu64
 		    " refused)\n", c->rx_msgs, c->rx_bytes, c->tx_msgs,
