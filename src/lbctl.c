@@ -1206,6 +1206,20 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    "transfers_aborted", (json_int_t)s->transfers_aborted,
 		    "mean_transfer_ms", mean,
 		    "tasks_rerun", (json_int_t)s->tasks_rerun);
+		json_object_set_new(j, "results", json_integer((json_int_t)
+		    s->results));
+		json_object_set_new(j, "stale_stopped", json_integer(
+		    (json_int_t)s->stale_stopped));
+		json_object_set_new(j, "retries", json_integer((json_int_t)
+		    s->retries));
+		json_object_set_new(j, "drop_sender", json_integer((json_int_t)
+		    s->drop_sender));
+		json_object_set_new(j, "drop_invalid", json_integer(
+		    (json_int_t)s->drop_invalid));
+		json_object_set_new(j, "drop_unknown", json_integer(
+		    (json_int_t)s->drop_unknown));
+		json_object_set_new(j, "refused_full", json_integer(
+		    (json_int_t)s->refused_full));
 		json_print(j);
 	} else {
 		printf("policy:      %s\n", s->policy);
@@ -1224,6 +1238,18 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    (unsigned long long)s->transfers_aborted, mean);
 		printf("rerun:       %llu tasks whose host died\n",
 		    (unsigned long long)s->tasks_rerun);
+		printf("results:     %llu recorded here; %llu stale copies "
+		    "stopped; %llu notices sent again\n",
+		    (unsigned long long)s->results,
+		    (unsigned long long)s->stale_stopped,
+		    (unsigned long long)s->retries);
+		printf("dropped:     %llu task messages from a peer with no "
+		    "say, %llu malformed, %llu about nothing here; %llu "
+		    "refused (task.max_tasks)\n",
+		    (unsigned long long)s->drop_sender,
+		    (unsigned long long)s->drop_invalid,
+		    (unsigned long long)s->drop_unknown,
+		    (unsigned long long)s->refused_full);
 	}
 	lb__ctl_reply__free_unpacked(rep, NULL);
 	return EX_OK;
