@@ -1832,12 +1832,22 @@ tasks_peer_restarted(struct tasks *t, uint64_t now, const char *peer,
 void
 tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
 {
-	size_t			  n;
-	struct tasks_task	**all = tasks_all(t, &n);
+	size_t			  n = 0;
+	struct tasks_task	**all;
 	uint64_t		  keep = (uint64_t)t->conf.keep_finished_s * 1000;
 	struct tasks_task	**gone = NULL;
 	size_t			  ngone = 0;
 
+	/* The tasks with something due, or to forget, first: what is done
+	 * for one may add or remove others.  (No order is needed here.) */
+	all = lb_calloc(t->n + 1, sizeof(*all));
+	for (size_t b = 0; b < BUCKETS; b++)
+		for (struct tasks_task *k = t->buckets[b]; k; k = k->hnext)
+			if ((k->due != 0 && now >= k->due) || (k->home &&
+			    k->hold == HOLD_NONE && keep > 0 &&
+			    !tasks_unfinished(k->rec) &&
+			    wall(t, now) > k->rec->finished_ms + keep))
+				all[n++] = k;
 	for (size_t i = 0; i < n; i++) {
 		struct tasks_task *k = all[i];
 
@@ -1872,6 +1882,7 @@ tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
 	for (size_t i = 0; i < ngone; i++)
 		forget(t, gone[i], o);
 	free(gone);
+	free(all);
 	/* Links expire. */
 	if (t->conf.link_keep_s > 0)
 		for (size_t i = 0; i < t->nlinks; i++)
