@@ -313,7 +313,10 @@ cmd_args(const struct cmd *c, struct opts *o, int argc, char **argv,
 					fn(c->defs[k].name, optarg, arg);
 			continue;
 		}
-		/* A one-letter option is named by optopt, a long one by argv. */
+		/* A one-letter option is named by optopt, a long one by argv.
+		 * (What was allocated goes first: cmd_usage exits.) */
+		free(lo);
+		free(pos);
 		if (optopt > 0 && optopt < 256)
 			cmd_usage(c, ch == ':' ? "-%c needs a value" :
 			    "unknown option \"-%c\"", optopt);
@@ -328,12 +331,18 @@ cmd_args(const struct cmd *c, struct opts *o, int argc, char **argv,
 	while (optind < argc)
 		pos[n++] = argv[optind++];
 	free(lo);
-	if (o->socket != NULL && o->config != NULL)
-		cmd_usage(c, "-s and -c both say where the peer is; give one");
-	if (n < c->min)
-		cmd_usage(c, "missing arguments");
-	if (c->max >= 0 && n > c->max)
-		cmd_usage(c, "unexpected argument \"%s\"", pos[c->max]);
+	if ((o->socket != NULL && o->config != NULL) || n < c->min ||
+	    (c->max >= 0 && n > c->max)) {
+		const char *extra = c->max >= 0 && n > c->max ? pos[c->max] :
+		    NULL;
+		free(pos);
+		if (o->socket != NULL && o->config != NULL)
+			cmd_usage(c, "-s and -c both say where the peer is; "
+			    "give one");
+		if (extra == NULL)
+			cmd_usage(c, "missing arguments");
+		cmd_usage(c, "unexpected argument \"%s\"", extra);
+	}
 	memcpy(argv, pos, ((size_t)n + 1) * sizeof(*pos));
 	free(pos);
 	return n;
