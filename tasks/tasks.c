@@ -48,7 +48,31 @@ struct tasks {
 	struct tasks_stats	  stats;
 	struct tasks_task	**sorted;
 	int			  leaving;
+	/* The newest incarnation seen of each peer (bounded: a move to a
+	 * peer beyond it is judged without). */
+	struct { char id[LB_ID_MAX]; uint64_t inc; } incs[256];
+	size_t			  nincs;
 };
+
+/* Note that `peer` runs at incarnation `seen`; the newest known, or 0. */
+static uint64_t
+inc_known(struct tasks *t, const char *peer, uint64_t seen)
+{
+	size_t	i;
+
+	for (i = 0; i < t->nincs; i++)
+		if (strcmp(t->incs[i].id, peer) == 0)
+			break;
+	if (i == t->nincs) {
+		if (t->nincs == sizeof(t->incs) / sizeof(t->incs[0]))
+			return 0;
+		lb_strlcpy(t->incs[i].id, peer, LB_ID_MAX);
+		t->incs[t->nincs++].inc = 0;
+	}
+	if (seen > t->incs[i].inc)
+		t->incs[i].inc = seen;
+	return t->incs[i].inc;
+}
 
 static void	schedule(struct tasks *, uint64_t, struct tasks_out *);
 static void	notice_send(struct tasks *, uint64_t, struct tasks_task *,
@@ -1228,7 +1252,11 @@ home_move(struct tasks *t, uint64_t now, struct tasks_task *k,
 		committed = 1;		/* asked again: already done */
 	else if (!same(mv->parent_epoch, mv->parent_by, h->epoch, h->epoch_by))
 		error = "it moves from a placement that is not current";
-	else if (!mv->commit || mv->epoch <= h->epoch_floor) {
+	else if (!mv->commit || mv->epoch <= h->epoch_floor ||
+	    (strcmp(mv->host, t->self) == 0 ? mv->host_inc != t->inc :
+	    mv->host_inc < inc_known(t, mv->host, 0))) {
+		/* Aborted; or the destination restarted since it took the
+		 * task (and lost it, held but not journaled). */
 		current = 1;
 		error = "aborted";
 		if (mv->epoch > h->epoch_floor) {
@@ -1577,6 +1605,7 @@ tasks_recv(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 		t->stats.drop_sender++;
 		return;
 	}
+	inc_known(t, from, inc);
 	switch (m->body_case) {
 	case LB__PEER_MSG__BODY_TRANSFER:
 		transfer_recv(t, now, from, m->transfer, o);
@@ -1824,6 +1853,7 @@ void
 tasks_peer_restarted(struct tasks *t, uint64_t now, const char *peer,
     uint64_t inc, struct tasks_out *o)
 {
+	inc_known(t, peer, inc);
 	peer_gone(t, now, peer, 1, inc, o);
 }
 
