@@ -15,7 +15,8 @@
 #include <nanomsg/reqrep.h>
 
 #include "peer.h"
-#include "tasks.h"
+#include "glue.h"
+#include "tasks/tasks.h"
 #include "src/client.h"
 
 struct ctl {
@@ -53,7 +54,8 @@ ctl_status(struct peer *p, Lb__CtlReply *r)
 		case GOSSIP_LEFT: s->left++; break;
 		}
 	s->authenticated = p->authenticated;
-	tasks_counts(p, &s->running, &s->queued, &s->tasks_homed);
+	glue_counts(p, &s->running, &s->queued, &s->tasks_homed);
+	glue_journal_damage(p, &s->journal_damaged, &s->journal_damaged_bytes);
 	c->rx_msgs = p->counters.rx_msgs;
 	c->rx_bytes = p->counters.rx_bytes;
 	c->tx_msgs = p->counters.tx_msgs;
@@ -132,7 +134,7 @@ ctl_submit(struct peer *p, const Lb__CtlSubmitReq *req, Lb__CtlReply *r)
 		ctl_no(r, 1, lb_strdup("this peer is shutting down"));
 		return;
 	}
-	if (tasks_submit(p, req->spec, &id, &cause) == -1) {
+	if (glue_submit(p, req->spec, &id, &cause) == -1) {
 		ctl_no(r, 1, cause);
 		return;
 	}
@@ -140,12 +142,27 @@ ctl_submit(struct peer *p, const Lb__CtlSubmitReq *req, Lb__CtlReply *r)
 	r->submitted = id;
 }
 
+static void
+bytes_copy(const ProtobufCBinaryData *src, ProtobufCBinaryData *d)
+{
+	d->len = src->len;
+	d->data = lb_calloc(1, src->len + 1);
+	if (src->len)
+		memcpy(d->data, src->data, src->len);
+}
+
+static struct tasks_task *
+tasks_valid_find(struct peer *p, const char *id)
+{
+	return tasks_id_valid(id) ? tasks_find(p->tc, id) : NULL;
+}
+
 /* show and wait: the record here, or the home's answer. */
 static void
 ctl_show(struct peer *p, const Lb__CtlTaskReq *req, Lb__CtlReply *r)
 {
 	Lb__CtlTask		*ct = lb_calloc(1, sizeof(*ct));
-	struct task		*t = tasks_find(p, req->id);
+	struct tasks_task	*t = tasks_valid_find(p, req->id);
 	const Lb__TaskAnswer	*a;
 	char			*cause;
 	int			 rc;
@@ -163,8 +180,8 @@ ctl_show(struct peer *p, const Lb__CtlTaskReq *req, Lb__CtlReply *r)
 		}
 		ct->record = t->rec;
 		if (req->want_output)
-			tasks_output(t, &ct->stdout, &ct->stderr);
-	} else if ((rc = tasks_remote(p, req->id, req->want_output, &a,
+			glue_output(p, t->rec, &ct->stdout, &ct->stderr);
+	} else if ((rc = glue_remote(p, req->id, req->want_output, &a,
 	    &cause)) < 0) {
 		free(ct);
 		ctl_no(r, rc == -2 ? 3 : 1, cause);
@@ -191,11 +208,11 @@ static void
 ctl_list(struct peer *p, const Lb__CtlListReq *req, Lb__CtlReply *r)
 {
 	Lb__CtlTaskList	*l = lb_calloc(1, sizeof(*l));
-	struct task	**all;
+	struct tasks_task **all;
 	size_t		  n;
 
 	lb__ctl_task_list__init(l);
-	all = tasks_all(p, &n);
+	all = tasks_all(p->tc, &n);
 	l->tasks = lb_calloc(n, sizeof(*l->tasks));
 	for (size_t i = 0; i < n; i++) {
 		Lb__TaskRecord *rec = all[i]->rec;
@@ -265,22 +282,22 @@ ctl_handle(struct peer *p, const Lb__CtlRequest *req, Lb__CtlReply *r)
 		ctl_list(p, req->list, r);
 		break;
 	case LB__CTL_REQUEST__REQ_CANCEL:
-		if (tasks_cancel(p, req->cancel->id, &cause) == -1)
+		if (glue_cancel(p, req->cancel->id, &cause) == -1)
 			ctl_no(r, 1, cause);
 		break;
 	case LB__CTL_REQUEST__REQ_CHECKPOINT:
-		if (tasks_checkpoint(p, req->checkpoint->id, &cause) == -1)
+		if (glue_checkpoint(p, req->checkpoint->id, &cause) == -1)
 			ctl_no(r, 1, cause);
 		break;
 	case LB__CTL_REQUEST__REQ_STATS:
 		r->stats = lb_calloc(1, sizeof(*r->stats));
 		lb__ctl_stats__init(r->stats);
-		balancer_stats(p, r->stats);
+		glue_stats(p, r->stats);
 		r->rep_case = LB__CTL_REPLY__REP_STATS;
 		break;
 	case LB__CTL_REQUEST__REQ_DEBUG_LOAD:
 		p->load_extra = req->debug_load->extra;
-		members_load_changed(p);
+		glue_load_changed(p);
 		log_info("debug: advertising %u extra load", p->load_extra);
 		break;
 	default:

@@ -1,10 +1,10 @@
 /*
- * exec.c - the executor: at most `slots` tasks run at once, the rest wait in
- * FIFO order.  Each task gets its own directory, process group and
- * PR_SET_PDEATHSIG(SIGKILL); its output goes through pipes into files, cut
- * at task.output_limit_kb.  Children are reaped from the event loop on
- * SIGCHLD.  A checkpointable task that exits with its checkpoint code is
- * started again at once with LB_RESUME=1, its directory in place.
+ * exec.c - the executor: starts, signals and reaps task processes, and
+ * reports each exit through a callback; it decides nothing (the task core
+ * says what to start and stop).  Each task gets its own directory, process
+ * group and PR_SET_PDEATHSIG(SIGKILL); its output goes through pipes into
+ * memory while small, then files beside its directory, cut at
+ * task.output_limit_kb.  Children are reaped from the event loop on SIGCHLD.
  */
 #include "config.h"
 
@@ -22,99 +22,36 @@
 #include <unistd.h>
 
 #include "peer.h"
-#include "tasks.h"
+#include "exec.h"
+
+/* A task process. */
+struct task {
+	char		 id[TASKS_ID_MAX];
+	char		*dir;		/* state_dir/tasks/ID */
+	pid_t		 pid;
+	int		 out_fd, err_fd;	/* pipes from the task */
+	int		 out_file, err_file;	/* what they go to */
+	struct event	*out_ev, *err_ev;
+	uint64_t	 out_n, err_n;		/* bytes kept */
+	char		*out_buf, *err_buf;	/* the first TASKS_INLINE bytes */
+	int		 truncated;
+	int		 stopping;
+	struct event	*kill_ev;
+};
 
 struct exec {
-	struct task	 *qhead, *qtail;
-	size_t		  nqueued;
 	struct task	**run;
 	size_t		  nrun, caprun;
 	struct event	 *chld_ev;
+	exec_exit_cb	  on_exit;
+	int		  output_limit_kb;
+	int		  kill_grace_ms;
+	const char	 *control;
+	const char	 *node;
 };
 
 extern char **environ;
 
-static void	exec_spawn(struct peer *, struct task *);
-
-int
-exec_running(struct peer *p)
-{
-	return p->ex != NULL ? (int)p->ex->nrun : 0;
-}
-
-struct task *
-exec_queue_head(struct peer *p)
-{
-	return p->ex != NULL ? p->ex->qhead : NULL;
-}
-
-int
-exec_queued(struct peer *p)
-{
-	return p->ex != NULL ? (int)p->ex->nqueued : 0;
-}
-
-void
-exec_enqueue(struct peer *p, struct task *t)
-{
-	struct exec	*x = p->ex;
-
-	if (t->queued)
-		return;
-	t->queued = 1;
-	t->qnext = NULL;
-	if (x->qtail)
-		x->qtail->qnext = t;
-	else
-		x->qhead = t;
-	x->qtail = t;
-	x->nqueued++;
-	t->queued_ms = lb_mono_ms();
-	members_load_changed(p);
-}
-
-void
-exec_dequeue(struct peer *p, struct task *t)
-{
-	struct exec	*x = p->ex;
-	struct task	*prev = NULL;
-
-	if (!t->queued)
-		return;
-	for (struct task *c = x->qhead; c; prev = c, c = c->qnext) {
-		if (c != t)
-			continue;
-		if (prev)
-			prev->qnext = c->qnext;
-		else
-			x->qhead = c->qnext;
-		if (x->qtail == c)
-			x->qtail = prev;
-		break;
-	}
-	t->queued = 0;
-	t->qnext = NULL;
-	x->nqueued--;
-	members_load_changed(p);
-}
-
-void
-exec_schedule(struct peer *p)
-{
-	struct exec	*x = p->ex;
-	struct task	*t, *next;
-
-	/* In FIFO order, skipping tasks that must run elsewhere (the
-	 * balancer places them). */
-	for (t = x->qhead; t != NULL && x->nrun < (size_t)p->conf.slots &&
-	    !p->leaving; t = next) {
-		next = t->qnext;
-		if (!tasks_runs_here(p, t))
-			continue;
-		exec_dequeue(p, t);
-		exec_spawn(p, t);
-	}
-}
 
 /* The program's path: as given when it has a '/', else found on PATH. */
 static char *
@@ -164,7 +101,7 @@ spill(struct task *t, int *file, const char *suffix, char **mem, uint64_t kept)
 	if ((*file = open_out(t, suffix)) == -1)
 		return;
 	if (*mem != NULL && kept > 0 && write(*file, *mem, kept) != (ssize_t)kept)
-		log_warn("task %s: output", t->rec->id);
+		log_warn("task %s: output", t->id);
 	free(*mem);
 	*mem = NULL;
 }
@@ -174,16 +111,16 @@ static void
 keep_output(struct task *t, const char *buf, size_t len, int *file,
     const char *suffix, char **mem, uint64_t kept)
 {
-	if (*file == -1 && kept + len <= TASK_INLINE) {
+	if (*file == -1 && kept + len <= TASKS_INLINE) {
 		if (*mem == NULL)
-			*mem = lb_calloc(1, TASK_INLINE);
+			*mem = lb_calloc(1, TASKS_INLINE);
 		if (len > 0)
 			memcpy(*mem + kept, buf, len);
 		return;
 	}
 	spill(t, file, suffix, mem, kept);
 	if (*file != -1 && write(*file, buf, len) != (ssize_t)len)
-		log_warn("task %s: output", t->rec->id);
+		log_warn("task %s: output", t->id);
 }
 
 /* Copy what the task wrote, up to the limit; count and drop the rest. */
@@ -194,7 +131,7 @@ drain(struct peer *p, struct task *t, int fd, int *file, const char *suffix,
 	char	**mem = file == &t->out_file ? &t->out_buf : &t->err_buf;
 
 	char		buf[65536];
-	uint64_t	limit = (uint64_t)p->conf.task.output_limit_kb * 1024;
+	uint64_t	limit = (uint64_t)p->ex->output_limit_kb * 1024;
 	ssize_t		n;
 
 	for (;;) {
@@ -234,16 +171,17 @@ kill_cb(evutil_socket_t fd, short ev, void *arg)
 	struct task	*t = arg;
 
 	if (t->pid > 0) {
-		log_info("task %s did not end on SIGTERM: SIGKILL", t->rec->id);
+		log_info("task %s did not end on SIGTERM: SIGKILL", t->id);
 		kill(-t->pid, SIGKILL);
 	}
 }
 
 /* The environment: what the submitter gave, PATH, and lbpeer's own. */
 static char **
-task_env(struct peer *p, struct task *t, const char **pathp)
+task_env(struct peer *p, struct task *t, const Lb__TaskRecord *rec,
+    int resume, const char **pathp)
 {
-	Lb__TaskSpec	*s = t->rec->spec;
+	Lb__TaskSpec	*s = rec->spec;
 	char		**env = lb_calloc(s->n_env + 16, sizeof(char *));
 	size_t		  n = 0;
 	int		  has_path = 0, has_home = 0;
@@ -269,11 +207,11 @@ task_env(struct peer *p, struct task *t, const char **pathp)
 	if (!has_home)
 		env[n++] = lb_printf("HOME=%s", t->dir);
 	env[n++] = lb_printf("TMPDIR=%s", t->dir);
-	env[n++] = lb_printf("LB_TASK_ID=%s", t->rec->id);
-	env[n++] = lb_printf("LB_HOME=%.*s", (int)(strrchr(t->rec->id, '.') -
-	    t->rec->id), t->rec->id);
-	env[n++] = lb_printf("LB_CONTROL=%s", p->conf.control);
-	env[n++] = lb_printf("LB_NODE=%s", p->conf.id);
+	env[n++] = lb_printf("LB_TASK_ID=%s", t->id);
+	env[n++] = lb_printf("LB_HOME=%.*s", (int)(strrchr(t->id, '.') -
+	    t->id), t->id);
+	env[n++] = lb_printf("LB_CONTROL=%s", p->ex->control);
+	env[n++] = lb_printf("LB_NODE=%s", p->ex->node);
 	if (s->checkpointable) {
 		env[n++] = lb_printf("LB_CHECKPOINT_DIR=%s.ck", t->dir);
 		env[n++] = lb_printf("LB_CHECKPOINT_SIGNAL=%d",
@@ -281,7 +219,7 @@ task_env(struct peer *p, struct task *t, const char **pathp)
 		env[n++] = lb_printf("LB_CHECKPOINT_EXIT_CODE=%d",
 		    s->checkpoint_exit_code);
 	}
-	if (t->resume)
+	if (resume)
 		env[n++] = lb_strdup("LB_RESUME=1");
 	env[n] = NULL;
 	return env;
@@ -295,58 +233,67 @@ free_vec(char **v)
 	free(v);
 }
 
-/* The task could not start: failed, with the reason. */
 static void
-exec_failed(struct peer *p, struct task *t, const char *why)
+task_free(struct task *t)
 {
-	t->rec->state = LB__TASK_STATE__TASK_FAILED;
-	t->rec->finished_ms = lb_wall_ms();
-	rec_set_str(&t->rec->error, why);
-	log_info("task %s failed: %s", t->rec->id, why);
-	tasks_save(p, t, 1);
-	tasks_release_dir(p, t);
-	members_load_changed(p);
+	free(t->out_buf);
+	free(t->err_buf);
+	free(t->dir);
+	free(t);
 }
 
-static void
-exec_spawn(struct peer *p, struct task *t)
+int
+exec_spawn(struct peer *p, const Lb__TaskRecord *rec, const char *dir,
+    int resume, uint32_t *pgidp, char **why)
 {
-	Lb__TaskSpec	*s = t->rec->spec;
-	char		**argv, **envp, *prog, *work, *ckdir, *why;
+	Lb__TaskSpec	*s = rec->spec;
+	struct task	*t;
+	char		**argv, **envp, *prog, *ckdir;
 	const char	 *path = NULL;
-	int		  outp[2], errp[2], failp[2], child_errno = 0;
+	int		  outp[2], errp[2], failp[2], child_errno = 0, rc = -1;
 	sigset_t	  all, old;
 	pid_t		  pid, parent = getpid();
 	ssize_t		  r;
 
-	work = lb_strdup(t->dir);
-	mkdir(work, 0700);
+	t = lb_calloc(1, sizeof(*t));
+	lb_strlcpy(t->id, rec->id, sizeof(t->id));
+	t->dir = lb_strdup(dir);
+	t->out_fd = t->err_fd = t->out_file = t->err_file = -1;
+	mkdir(t->dir, 0700);
 	if (s->checkpointable) {
 		ckdir = lb_printf("%s.ck", t->dir);
 		mkdir(ckdir, 0700);
 		free(ckdir);
 	}
-	envp = task_env(p, t, &path);
+	envp = task_env(p, t, rec, resume, &path);
 	/* Everything the child needs is made before fork: it only execs. */
 	argv = lb_calloc(s->n_argv + 1, sizeof(char *));
 	for (size_t i = 0; i < s->n_argv; i++)
 		argv[i] = s->argv[i];
 	if ((prog = find_program(s->argv[0], path)) == NULL) {
-		why = lb_printf("cannot execute \"%s\": not found on PATH (%s)",
+		*why = lb_printf("cannot execute \"%s\": not found on PATH (%s)",
 		    s->argv[0], path);
-		exec_failed(p, t, why);
-		free(why);
 		goto out;
 	}
-	if (pipe2(outp, O_CLOEXEC) == -1 || pipe2(errp, O_CLOEXEC) == -1 ||
-	    pipe2(failp, O_CLOEXEC) == -1) {
-		why = lb_printf("pipe: %s", strerror(errno));
-		exec_failed(p, t, why);
-		free(why);
+	if (pipe2(outp, O_CLOEXEC) == -1) {
+		*why = lb_printf("pipe: %s", strerror(errno));
 		goto out;
 	}
-	t->out_file = t->err_file = -1;
-	if (!t->resume && t->rec->output_in_files) {
+	if (pipe2(errp, O_CLOEXEC) == -1) {
+		*why = lb_printf("pipe: %s", strerror(errno));
+		close(outp[0]);
+		close(outp[1]);
+		goto out;
+	}
+	if (pipe2(failp, O_CLOEXEC) == -1) {
+		*why = lb_printf("pipe: %s", strerror(errno));
+		close(outp[0]);
+		close(outp[1]);
+		close(errp[0]);
+		close(errp[1]);
+		goto out;
+	}
+	if (!resume) {
 		/* A fresh start: the output of an earlier run goes. */
 		char *o = lb_printf("%s.out", t->dir), *e = lb_printf("%s.err",
 		    t->dir);
@@ -354,7 +301,6 @@ exec_spawn(struct peer *p, struct task *t)
 		unlink(e);
 		free(o);
 		free(e);
-		t->rec->output_in_files = 0;
 	}
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
@@ -372,14 +318,13 @@ exec_spawn(struct peer *p, struct task *t)
 			_exit(127);
 		for (int sig = 1; sig < NSIG; sig++)
 			signal(sig, SIG_DFL);
-		sigprocmask(SIG_SETMASK, &old, NULL);
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		if ((null = open("/dev/null", O_RDONLY)) != -1)
 			dup2(null, 0);
 		dup2(outp[1], 1);
 		dup2(errp[1], 2);
-		if (chdir(work) == -1) {
+		if (chdir(t->dir) == -1) {
 			e = errno;
 			(void)!write(failp[1], &e, sizeof(e));
 			_exit(127);
@@ -394,12 +339,10 @@ exec_spawn(struct peer *p, struct task *t)
 	close(errp[1]);
 	close(failp[1]);
 	if (pid == -1) {
-		why = lb_printf("fork: %s", strerror(errno));
+		*why = lb_printf("fork: %s", strerror(errno));
 		close(outp[0]);
 		close(errp[0]);
 		close(failp[0]);
-		exec_failed(p, t, why);
-		free(why);
 		goto out;
 	}
 	/* Wait for exec (the pipe closes) or its errno. */
@@ -411,35 +354,30 @@ exec_spawn(struct peer *p, struct task *t)
 		waitpid(pid, NULL, 0);
 		close(outp[0]);
 		close(errp[0]);
-		why = lb_printf("cannot execute \"%s\": %s", prog,
+		*why = lb_printf("cannot execute \"%s\": %s", prog,
 		    strerror(child_errno));
-		exec_failed(p, t, why);
-		free(why);
 		goto out;
 	}
 	t->pid = pid;
 	t->out_fd = outp[0];
 	t->err_fd = errp[0];
-	if (!t->resume) {
-		t->out_n = t->err_n = 0;
-		t->truncated = 0;
-	}
-	if (t->resume && !t->rec->output_in_files) {
+	if (resume) {
 		/* A resumed task adds to what it wrote before. */
-		uint64_t kept = 0;
-		keep_output(t, (char *)t->rec->stdout_inline.data,
-		    t->rec->stdout_inline.len, &t->out_file, ".out",
-		    &t->out_buf, kept);
-		t->out_n = t->rec->stdout_inline.len;
-		keep_output(t, (char *)t->rec->stderr_inline.data,
-		    t->rec->stderr_inline.len, &t->err_file, ".err",
-		    &t->err_buf, kept);
-		t->err_n = t->rec->stderr_inline.len;
+		if (rec->output_in_files) {
+			t->out_file = open_out(t, ".out");
+			t->err_file = open_out(t, ".err");
+		} else {
+			keep_output(t, (char *)rec->stdout_inline.data,
+			    rec->stdout_inline.len, &t->out_file, ".out",
+			    &t->out_buf, 0);
+			keep_output(t, (char *)rec->stderr_inline.data,
+			    rec->stderr_inline.len, &t->err_file, ".err",
+			    &t->err_buf, 0);
+		}
+		t->out_n = rec->stdout_bytes;
+		t->err_n = rec->stderr_bytes;
+		t->truncated = rec->output_truncated;
 	}
-	free(t->rec->stdout_inline.data);
-	free(t->rec->stderr_inline.data);
-	t->rec->stdout_inline.data = t->rec->stderr_inline.data = NULL;
-	t->rec->stdout_inline.len = t->rec->stderr_inline.len = 0;
 	evutil_make_socket_nonblocking(t->out_fd);
 	evutil_make_socket_nonblocking(t->err_fd);
 	t->out_ev = event_new(p->base, t->out_fd, EV_READ | EV_PERSIST,
@@ -455,99 +393,107 @@ exec_spawn(struct peer *p, struct task *t)
 		    sizeof(*p->ex->run));
 	}
 	p->ex->run[p->ex->nrun++] = t;
-	t->rec->pgid = (uint32_t)pid;
-	t->rec->state = LB__TASK_STATE__TASK_RUNNING;
-	t->rec->started_ms = lb_wall_ms();
-	t->rec->starts++;
-	if (t->resume)
-		t->rec->resumes++;
-	log_info("task %s started%s: pid %d", t->rec->id, t->resume ?
+	*pgidp = (uint32_t)pid;
+	log_info("task %s started%s: pid %d", t->id, resume ?
 	    " (resumed from its checkpoint)" : "", (int)pid);
-	tasks_save(p, t, 0);
-	members_load_changed(p);
+	t = NULL;
+	rc = 0;
 out:
+	if (t != NULL)
+		task_free(t);
 	free(prog);
 	free(argv);
 	free_vec(envp);
-	free(work);
+	return rc;
 }
 
-/* The process ended: collect the rest of its output and decide. */
+static struct task *
+running(struct peer *p, const char *id)
+{
+	for (size_t i = 0; p->ex && i < p->ex->nrun; i++)
+		if (strcmp(p->ex->run[i]->id, id) == 0)
+			return p->ex->run[i];
+	return NULL;
+}
+
+int
+exec_signal(struct peer *p, const char *id, int sig)
+{
+	struct task	*t = running(p, id);
+
+	if (t == NULL || t->pid <= 0) {
+		errno = ESRCH;
+		return -1;
+	}
+	return kill(t->pid, sig);
+}
+
+void
+exec_kill(struct peer *p, const char *id)
+{
+	struct task	*t = running(p, id);
+	struct timeval	 tv = { p->ex->kill_grace_ms / 1000,
+			    (p->ex->kill_grace_ms % 1000) * 1000 };
+
+	if (t == NULL || t->pid <= 0 || t->stopping)
+		return;
+	t->stopping = 1;
+	kill(-t->pid, SIGTERM);
+	evtimer_add(t->kill_ev, &tv);
+}
+
+/* The process ended: collect the rest of its output and report. */
 static void
 exec_finish(struct peer *p, struct task *t, int status)
 {
-	Lb__TaskRecord	*r = t->rec;
+	struct tasks_exit	x;
 
 	drain(p, t, t->out_fd, &t->out_file, ".out", &t->out_n);
 	drain(p, t, t->err_fd, &t->err_file, ".err", &t->err_n);
 	event_free(t->out_ev);
 	event_free(t->err_ev);
 	event_free(t->kill_ev);
-	t->out_ev = t->err_ev = t->kill_ev = NULL;
 	close(t->out_fd);
 	close(t->err_fd);
-	t->out_fd = t->err_fd = -1;
+	memset(&x, 0, sizeof(x));
 	if (t->truncated) {
 		char marker[128];
 		int n = snprintf(marker, sizeof(marker), "\n[lbpeer: output cut "
 		    "off at %d KiB (task.output_limit_kb)]\n",
-		    p->conf.task.output_limit_kb);
+		    p->ex->output_limit_kb);
 		keep_output(t, marker, (size_t)n, &t->out_file, ".out",
 		    &t->out_buf, t->out_n);
 		t->out_n += (uint64_t)n;
-		r->output_truncated = 1;
+		x.truncated = 1;
 	}
 	/* Small output goes into the record; the rest is in files. */
-	r->output_in_files = t->out_file != -1 || t->err_file != -1;
-	if (r->output_in_files) {
+	x.output_in_files = t->out_file != -1 || t->err_file != -1;
+	if (x.output_in_files) {
 		/* Whatever stayed in memory goes to its file too. */
 		spill(t, &t->out_file, ".out", &t->out_buf, t->out_n);
 		spill(t, &t->err_file, ".err", &t->err_buf, t->err_n);
 	} else {
-		r->stdout_inline.data = (uint8_t *)t->out_buf;
-		r->stdout_inline.len = t->out_buf ? t->out_n : 0;
-		r->stderr_inline.data = (uint8_t *)t->err_buf;
-		r->stderr_inline.len = t->err_buf ? t->err_n : 0;
+		x.out_inline.data = (uint8_t *)t->out_buf;
+		x.out_inline.len = t->out_buf ? t->out_n : 0;
+		x.err_inline.data = (uint8_t *)t->err_buf;
+		x.err_inline.len = t->err_buf ? t->err_n : 0;
 		t->out_buf = t->err_buf = NULL;
 	}
-	free(t->out_buf);
-	free(t->err_buf);
-	t->out_buf = t->err_buf = NULL;
 	if (t->out_file != -1)
 		close(t->out_file);
 	if (t->err_file != -1)
 		close(t->err_file);
-	t->out_file = t->err_file = -1;
-	t->pid = -1;
-	r->pgid = 0;
-	r->stdout_bytes = t->out_n;
-	r->stderr_bytes = t->err_n;
-	if (!t->cancelling && r->spec->checkpointable && WIFEXITED(status) &&
-	    WEXITSTATUS(status) == r->spec->checkpoint_exit_code) {
-		/* It wrote a checkpoint: start it again from there. */
-		r->checkpoints++;
-		t->resume = 1;
-		log_info("task %s checkpointed; resuming it", r->id);
-		exec_spawn(p, t);
-		return;
-	}
-	r->finished_ms = lb_wall_ms();
-	if (t->cancelling) {
-		r->state = LB__TASK_STATE__TASK_CANCELLED;
-		rec_set_str(&r->error, "cancelled while it ran");
-	} else
-		r->state = LB__TASK_STATE__TASK_DONE;
-	if (WIFEXITED(status))
-		r->exit_code = WEXITSTATUS(status);
-	else if (WIFSIGNALED(status))
-		r->signal = WTERMSIG(status);
-	t->cancelling = 0;
-	log_info("task %s %s: %s %d", r->id, task_state_name(r->state),
-	    r->signal ? "signal" : "exit", r->signal ? r->signal : r->exit_code);
-	tasks_save(p, t, 1);
-	tasks_release_dir(p, t);
-	members_load_changed(p);
-	balancer_kick(p);
+	x.stdout_bytes = t->out_n;
+	x.stderr_bytes = t->err_n;
+	x.exited = WIFEXITED(status);
+	x.code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+	x.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	log_info("task %s: process %d ended: %s %d", t->id, (int)t->pid,
+	    x.signal ? "signal" : "exit", x.signal ? x.signal : x.code);
+	p->ex->on_exit(p, t->id, &x);
+	free(x.out_inline.data);
+	free(x.err_inline.data);
+	task_free(t);
 }
 
 static void
@@ -568,13 +514,17 @@ chld_cb(evutil_socket_t sig, short ev, void *arg)
 			break;
 		}
 	}
-	exec_schedule(p);
 }
 
 void
-exec_start(struct peer *p)
+exec_start(struct peer *p, exec_exit_cb on_exit)
 {
 	p->ex = lb_calloc(1, sizeof(*p->ex));
+	p->ex->on_exit = on_exit;
+	p->ex->output_limit_kb = p->conf.task.output_limit_kb;
+	p->ex->kill_grace_ms = p->conf.task.kill_grace_ms;
+	p->ex->control = p->conf.control;
+	p->ex->node = p->conf.id;
 	exec_peer = p;
 	p->ex->chld_ev = evsignal_new(p->base, SIGCHLD, chld_cb, p);
 	evsignal_add(p->ex->chld_ev, NULL);
@@ -602,6 +552,7 @@ exec_stop(struct peer *p)
 		close(t->err_fd);
 		close(t->out_file);
 		close(t->err_file);
+		task_free(t);
 	}
 	free(x->run);
 	event_free(x->chld_ev);
@@ -652,23 +603,22 @@ is_task_process(int pid, int pgid, const char *id)
  * by its LB_TASK_ID (a process group id can be reused).
  */
 void
-exec_reap_orphans(struct peer *p, struct task *t)
+exec_reap_orphans(uint32_t pgid32, const char *id)
 {
 	DIR		*d;
 	struct dirent	*e;
-	int		 pgid = (int)t->rec->pgid, killed = 0;
+	int		 pgid = (int)pgid32, killed = 0;
 
 	if (pgid <= 1 || kill(-pgid, 0) == -1 || (d = opendir("/proc")) == NULL)
 		return;
 	while ((e = readdir(d)) != NULL) {
 		int pid = atoi(e->d_name);
-		if (pid > 1 && is_task_process(pid, pgid, t->rec->id) &&
+		if (pid > 1 && is_task_process(pid, pgid, id) &&
 		    kill(pid, SIGKILL) == 0)
 			killed++;
 	}
 	closedir(d);
 	if (killed)
 		log_info("task %s: killed %d processes left by its earlier run",
-		    t->rec->id, killed);
-	t->rec->pgid = 0;
+		    id, killed);
 }

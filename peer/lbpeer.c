@@ -16,7 +16,7 @@
 #include <sodium.h>
 
 #include "peer.h"
-#include "tasks.h"
+#include "glue.h"
 
 #define LEAVE_GRACE_MS	300	/* NN_LINGER is ignored: let the leave go out */
 
@@ -55,6 +55,7 @@ sig_cb(evutil_socket_t sig, short ev, void *arg)
 	}
 	log_info("%s: leaving the cluster", strsignal((int)sig));
 	p->leaving = 1;
+	glue_leaving(p);
 	members_leave(p);
 	evtimer_add(p->exit_ev, &tv);
 }
@@ -206,7 +207,7 @@ main(int argc, char **argv)
 	sodium_memzero(key, sizeof(key));
 	if ((p.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	if (net_open(&p, &cause) == -1 || ctl_open(&p, &cause) == -1) {
+	if (net_open(&p, glue_recv, &cause) == -1 || ctl_open(&p, &cause) == -1) {
 		if (!fg)	/* still on the terminal until daemon_ready */
 			fprintf(stderr, "lbpeer: %s\n", cause);
 		log_warnx("%s", cause);
@@ -219,16 +220,14 @@ main(int argc, char **argv)
 	}
 	p.exit_ev = evtimer_new(p.base, exit_cb, &p);
 	members_start(&p);
-	exec_start(&p);
 	balancer_start(&p);
-	if (tasks_open(&p, &cause) == -1) {
+	if (glue_start(&p, &cause) == -1) {
 		if (!fg)
 			fprintf(stderr, "lbpeer: %s\n", cause);
 		log_warnx("%s", cause);
 		daemon_ready(readyfd, 1);
 		return 1;
 	}
-	exec_schedule(&p);
 	log_info("%s started: cluster %s, listen %s, control %s, incarnation "
 	    "%" PRIu64 ", %d slots%s", p.conf.id, p.conf.cluster, p.conf.listen,
 	    p.conf.control, p.incarnation, p.conf.slots, p.authenticated ? "" :
@@ -238,9 +237,8 @@ main(int argc, char **argv)
 	event_base_dispatch(p.base);
 
 	log_info("%s stopped", p.conf.id);
-	exec_stop(&p);
+	glue_stop(&p);
 	balancer_stop(&p);
-	tasks_close(&p);
 	ctl_close(&p);
 	members_stop(&p);
 	net_close(&p);

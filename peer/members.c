@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "peer.h"
-#include "tasks.h"
 
 #define LEAVE_FANOUT	4	/* peers told directly that we leave */
 
@@ -20,15 +19,16 @@ members_flush(struct peer *p)
 		if (c->restarted) {
 			log_info("peer %s restarted (incarnation %llu)", c->id,
 			    (unsigned long long)c->incarnation);
-			balancer_peer_dead(p, c->id);
+			if (p->on_peer)
+				p->on_peer(p, c->id, 1, c->incarnation);
 		} else if (c->from == c->to)
 			log_info("peer %s joined (%s)", c->id,
 			    gossip_state_name(c->to));
 		else
 			log_info("peer %s is %s (was %s)", c->id,
 			    gossip_state_name(c->to), gossip_state_name(c->from));
-		if (c->to == GOSSIP_DEAD || c->to == GOSSIP_LEFT)
-			balancer_peer_dead(p, c->id);
+		if ((c->to == GOSSIP_DEAD || c->to == GOSSIP_LEFT) && p->on_peer)
+			p->on_peer(p, c->id, 0, c->incarnation);
 	}
 	for (size_t i = 0; i < o->nmsgs; i++) {
 		struct gossip_msg	*gm = &o->msgs[i];
@@ -176,18 +176,26 @@ members_recv(struct peer *p, const char *from, const Lb__Gossip *g)
 	members_flush(p);
 }
 
-/* Load: running plus waiting tasks (and a synthetic extra, for tests). */
-uint32_t
-members_load(struct peer *p)
+void
+members_on_peer(struct peer *p, void (*cb)(struct peer *, const char *, int,
+    uint64_t))
 {
-	return (uint32_t)(exec_running(p) + exec_queued(p)) + p->load_extra;
+	p->on_peer = cb;
 }
 
 void
-members_load_changed(struct peer *p)
+members_set_load(struct peer *p, uint32_t load)
 {
 	if (p->gossip != NULL)
-		gossip_set_load(p->gossip, members_load(p));
+		gossip_set_load(p->gossip, load);
+}
+
+uint32_t
+members_load(struct peer *p)
+{
+	size_t	n;
+
+	return p->gossip != NULL ? gossip_members(p->gossip, &n)[0].e.load : 0;
 }
 
 const char *

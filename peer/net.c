@@ -13,7 +13,6 @@
 #include <nanomsg/pipeline.h>
 
 #include "peer.h"
-#include "tasks.h"
 
 #define NET_DRAIN_MAX	1024	/* datagrams per wake-up, then yield */
 #define NET_QUEUE_MAX	64	/* datagrams waiting per peer; then the oldest go */
@@ -41,36 +40,6 @@ struct net {
 	size_t			 nconns, capconns;
 	struct log_limit	 droplog;
 };
-
-static void
-net_dispatch(struct peer *p, const Lb__Envelope *e)
-{
-	Lb__PeerMsg	*m;
-
-	m = lb__peer_msg__unpack(NULL, e->body.len, e->body.data);
-	if (m == NULL) {
-		p->counters.drop[ENV_DROP_DECODE]++;
-		return;
-	}
-	switch (m->body_case) {
-	case LB__PEER_MSG__BODY_GOSSIP:
-		members_recv(p, e->sender, m->gossip);
-		break;
-	case LB__PEER_MSG__BODY_TASK_QUERY:
-		tasks_query_recv(p, e->sender, m->task_query);
-		break;
-	case LB__PEER_MSG__BODY_TASK_ANSWER:
-		tasks_answer_recv(p, e->sender, m->task_answer);
-		break;
-	case LB__PEER_MSG__BODY__NOT_SET:
-		p->counters.drop[ENV_DROP_DECODE]++;
-		break;
-	default:
-		balancer_recv(p, e->sender, m);
-		break;
-	}
-	lb__peer_msg__free_unpacked(m, NULL);
-}
 
 /* NN_RCVFD is level-triggered: drain with NN_DONTWAIT until EAGAIN. */
 static void
@@ -104,13 +73,14 @@ net_rx_cb(evutil_socket_t fd, short ev, void *arg)
 				    "suppressed)" : "");
 			continue;
 		}
-		net_dispatch(p, e);
+		p->on_msg(p, e);
 		lb__envelope__free_unpacked(e, NULL);
 	}
 }
 
 int
-net_open(struct peer *p, char **cause)
+net_open(struct peer *p, void (*on_msg)(struct peer *, const Lb__Envelope *),
+    char **cause)
 {
 	struct net	*n = lb_calloc(1, sizeof(*n));
 	int		 fd, max;
@@ -137,6 +107,7 @@ net_open(struct peer *p, char **cause)
 		free(n);
 		return -1;
 	}
+	p->on_msg = on_msg;
 	n->rx_ev = event_new(p->base, fd, EV_READ | EV_PERSIST, net_rx_cb, p);
 	event_add(n->rx_ev, NULL);
 	p->net = n;
@@ -229,18 +200,28 @@ net_tx_cb(evutil_socket_t fd, short ev, void *arg)
 void
 net_send(struct peer *p, const char *addr, const Lb__PeerMsg *m)
 {
+	uint8_t		*body;
+	size_t		 blen;
+
+	blen = lb__peer_msg__get_packed_size(m);
+	body = lb_calloc(1, blen + 1);
+	lb__peer_msg__pack(m, body);
+	net_send_bytes(p, addr, body, blen);
+	free(body);
+}
+
+void
+net_send_bytes(struct peer *p, const char *addr, const uint8_t *body,
+    size_t blen)
+{
 	struct net_conn	*c;
-	uint8_t		*body, *out;
-	size_t		 blen, olen;
+	uint8_t		*out;
+	size_t		 olen;
 
 	if ((c = net_conn(p, addr)) == NULL)
 		return;
 	c->used_ms = lb_mono_ms();
-	blen = lb__peer_msg__get_packed_size(m);
-	body = lb_calloc(1, blen);
-	lb__peer_msg__pack(m, body);
 	env_seal(&p->env, lb_wall_ms(), body, blen, &out, &olen);
-	free(body);
 	/*
 	 * Queue it, keeping order, and send what nanomsg takes now; the rest
 	 * goes when NN_SNDFD says there is room.  A full queue (a peer that

@@ -21,9 +21,11 @@ struct peer_counters {
 
 struct net;
 struct ctl;
-struct task_table;
 struct exec;
 struct balancer;
+struct store;
+struct glue;
+struct tasks;
 
 struct peer {
 	struct lb_conf		 conf;
@@ -43,16 +45,29 @@ struct peer {
 	struct event		*exit_ev;
 	int			 leaving;
 	uint32_t		 load_extra;	/* lbctl debug load */
-	struct task_table	*tt;		/* tasks.c */
+	struct tasks		*tc;		/* the task core */
+	struct glue		*glue;		/* glue.c */
+	struct store		*store;		/* store.c */
 	struct exec		*ex;		/* exec.c */
 	struct balancer		*bal;		/* balancer.c */
+	void			(*on_peer)(struct peer *, const char *id,
+				    int restarted, uint64_t incarnation);
+	int			(*on_move)(struct peer *, const char *task,
+				    const char *to, uint64_t req_id);
+	void			(*on_msg)(struct peer *, const Lb__Envelope *);
 };
 
-/* net.c: the peer-to-peer transport (NN_PULL in, one NN_PUSH per peer). */
-int	 net_open(struct peer *, char **cause);
+/* net.c: the peer-to-peer transport (NN_PULL in, one NN_PUSH per peer);
+ * it knows no message type: what passes the envelope's checks goes to
+ * `on_msg`. */
+int	 net_open(struct peer *, void (*on_msg)(struct peer *,
+	    const Lb__Envelope *), char **cause);
 void	 net_close(struct peer *);
 /* Seal a PeerMsg and send it to addr; lossy (the protocols retry). */
 void	 net_send(struct peer *, const char *addr, const Lb__PeerMsg *);
+/* The same for a packed PeerMsg. */
+void	 net_send_bytes(struct peer *, const char *addr, const uint8_t *,
+	    size_t);
 /* Close push sockets unused for idle_ms. */
 void	 net_reap(struct peer *, uint64_t idle_ms);
 
@@ -60,13 +75,15 @@ void	 net_reap(struct peer *, uint64_t idle_ms);
 int	 ctl_open(struct peer *, char **cause);
 void	 ctl_close(struct peer *);
 
-/* members.c: the shell around the gossip core. */
+/* members.c: the shell around the gossip core; a peer seen dead, left or
+ * back at a new incarnation is reported through `on_peer`. */
 void	 members_start(struct peer *);
+void	 members_on_peer(struct peer *, void (*)(struct peer *, const char *,
+	    int restarted, uint64_t incarnation));
 void	 members_recv(struct peer *, const char *from, const Lb__Gossip *);
 void	 members_leave(struct peer *);
-/* The load changed: advertise the new one. */
-void	 members_load_changed(struct peer *);
-/* Running plus waiting tasks (and lbctl debug load). */
+/* The load (running plus waiting tasks) to advertise. */
+void	 members_set_load(struct peer *, uint32_t);
 uint32_t members_load(struct peer *);
 /* The address of a live member (NULL if unknown, dead or left); *state
  * names its state ("unknown" when it is not a member). */
@@ -75,5 +92,16 @@ void	 members_stop(struct peer *);
 
 /* state.c: state_dir. */
 int	 state_open(struct peer *, char **cause);
+
+/* balancer.c: the shell around the balancing core.  A task to move is
+ * handed to `on_move` (the task core freezes and transfers it). */
+void	 balancer_start(struct peer *);
+void	 balancer_stop(struct peer *);
+void	 balancer_on_move(struct peer *, int (*)(struct peer *, const char *,
+	    const char *, uint64_t));
+/* Something changed (a task arrived or ended): look again soon. */
+void	 balancer_kick(struct peer *);
+void	 balancer_recv(struct peer *, const char *from, const Lb__PeerMsg *);
+void	 balancer_stats(struct peer *, Lb__CtlStats *);
 
 #endif

@@ -39,41 +39,6 @@ mkdirs(const char *path, mode_t mode, char **cause)
 	return 0;
 }
 
-/* Write `data` to dir/name atomically (temp file, fsync, rename). */
-static int
-write_atomic(const char *dir, const char *name, const char *data, char **cause)
-{
-	char	*tmp = lb_printf("%s/.%s.tmp", dir, name);
-	char	*dst = lb_printf("%s/%s", dir, name);
-	int	 fd, rc = -1;
-	size_t	 len = strlen(data);
-
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1) {
-		*cause = lb_printf("state_dir %s is not writable: %s", dir,
-		    strerror(errno));
-		goto out;
-	}
-	if (write(fd, data, len) != (ssize_t)len || fsync(fd) == -1) {
-		*cause = lb_printf("%s: %s", tmp, strerror(errno));
-		close(fd);
-		goto out;
-	}
-	close(fd);
-	if (rename(tmp, dst) == -1) {
-		*cause = lb_printf("%s: %s", dst, strerror(errno));
-		goto out;
-	}
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY)) != -1) {
-		fsync(fd);
-		close(fd);
-	}
-	rc = 0;
-out:
-	free(tmp);
-	free(dst);
-	return rc;
-}
-
 int
 state_open(struct peer *p, char **cause)
 {
@@ -96,5 +61,6 @@ state_open(struct peer *p, char **cause)
 	 */
 	p->incarnation = prev + 1 > now ? prev + 1 : now;
 	snprintf(buf, sizeof(buf), "%" PRIu64 "\n", p->incarnation);
-	return write_atomic(p->conf.state_dir, "incarnation", buf, cause);
+	return lb_write_atomic(p->conf.state_dir, "incarnation", buf,
+	    strlen(buf), cause);
 }

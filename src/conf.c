@@ -59,6 +59,14 @@ static const struct spec task_spec[] = {
 	    offsetof(struct lb_task_conf, attach_limit_kb), NULL },
 	{ "kill_grace_ms", T_INT, 0, 600000,
 	    offsetof(struct lb_task_conf, kill_grace_ms), NULL },
+	{ "retry_min_ms", T_INT, 1, 600000,
+	    offsetof(struct lb_task_conf, retry_min_ms), NULL },
+	{ "retry_max_ms", T_INT, 1, 3600000,
+	    offsetof(struct lb_task_conf, retry_max_ms), NULL },
+	{ "keep_finished_s", T_INT, 0, 365 * 86400,
+	    offsetof(struct lb_task_conf, keep_finished_s), NULL },
+	{ "max_tasks", T_INT, 1, 10000000,
+	    offsetof(struct lb_task_conf, max_tasks), NULL },
 	END
 };
 
@@ -79,7 +87,6 @@ static const struct spec balance_spec[] = {
 	BAL(max_moves, T_INT, 0, 1000),
 	BAL(interval_ms, T_INT, 1, 600000),
 	BAL(transfer_timeout_ms, T_INT, 10, 600000),
-	BAL(transfer_delay_ms, T_INT, 0, 600000),
 	END
 };
 
@@ -173,6 +180,10 @@ lb_conf_defaults(struct lb_conf *c)
 	c->task.output_limit_kb = 1024;
 	c->task.attach_limit_kb = 1024;
 	c->task.kill_grace_ms = 5000;
+	c->task.retry_min_ms = 200;
+	c->task.retry_max_ms = 30000;
+	c->task.keep_finished_s = 7 * 86400;
+	c->task.max_tasks = 100000;
 	/* The best of tools/lbbench balance (doc/bench.md). */
 	c->balance.policy = BALANCE_SYMMETRIC;
 	c->balance.location = LOCATION_MIXED;
@@ -186,7 +197,6 @@ lb_conf_defaults(struct lb_conf *c)
 	c->balance.max_moves = 2;
 	c->balance.interval_ms = 50;
 	c->balance.transfer_timeout_ms = 1000;
-	c->balance.transfer_delay_ms = 0;
 	c->log.level = LOG_LVL_INFO;
 }
 

@@ -17,6 +17,10 @@ struct lb_task_conf {
 	int	output_limit_kb;	/* per stream; the rest is cut off */
 	int	attach_limit_kb;	/* all attached files of one task */
 	int	kill_grace_ms;		/* cancel: SIGTERM, then SIGKILL */
+	int	retry_min_ms;		/* a notice unacknowledged: again */
+	int	retry_max_ms;		/* ... doubling up to this */
+	int	keep_finished_s;	/* a home forgets a result then */
+	int	max_tasks;		/* records and placements a peer keeps */
 };
 
 struct lb_balance_conf {
@@ -32,7 +36,6 @@ struct lb_balance_conf {
 	int	max_moves;
 	int	interval_ms;		/* how often a peer looks at its role */
 	int	transfer_timeout_ms;	/* no acknowledgement: abort */
-	int	transfer_delay_ms;	/* tests: delay the acknowledgement */
 };
 
 struct lb_log_conf {

@@ -33,37 +33,158 @@ struct opts {
 	int		 timeout_ms;
 };
 
+/* One option of a command: long name, whether it takes a value, letter. */
+struct optdef {
+	const char	*name;
+	int		 arg;
+	int		 ch;	/* its one-letter form, or 0 */
+};
+
+/*
+ * A command: its name, its arguments as its usage line shows them, how many
+ * positional arguments it takes (max -1: any number), its own options, and
+ * whether its first positional argument ends the options (submit: the
+ * program's own options follow it).
+ */
+struct cmd {
+	const char		*name;
+	const char		*args;
+	int			 min, max;
+	const struct optdef	*defs;
+	int			 stop;
+	int			(*fn)(const struct cmd *, struct opts *, int,
+				    char **);
+};
+
+static int	cmd_status(const struct cmd *, struct opts *, int, char **);
+static int	cmd_peers(const struct cmd *, struct opts *, int, char **);
+static int	cmd_keygen(const struct cmd *, struct opts *, int, char **);
+static int	cmd_debug(const struct cmd *, struct opts *, int, char **);
+static int	cmd_submit(const struct cmd *, struct opts *, int, char **);
+static int	cmd_wait(const struct cmd *, struct opts *, int, char **);
+static int	cmd_show(const struct cmd *, struct opts *, int, char **);
+static int	cmd_list(const struct cmd *, struct opts *, int, char **);
+static int	cmd_cancel(const struct cmd *, struct opts *, int, char **);
+static int	cmd_checkpoint(const struct cmd *, struct opts *, int,
+		    char **);
+static int	cmd_stats(const struct cmd *, struct opts *, int, char **);
+
+static const struct optdef submit_defs[] = {
+	{ "wait", 0, 0 }, { "timeout", 1, 0 }, { "env", 1, 0 },
+	{ "file", 1, 0 }, { "checkpointable", 0, 0 },
+	{ "checkpoint-signal", 1, 0 }, { "checkpoint-exit-code", 1, 0 },
+	{ "needs", 1, 0 }, { "pin", 1, 0 }, { "demand", 1, 0 },
+	{ NULL, 0, 0 }
+};
+static const struct optdef timeout_defs[] = {
+	{ "timeout", 1, 0 }, { NULL, 0, 0 }
+};
+static const struct optdef list_defs[] = { { "all", 0, 0 }, { NULL, 0, 0 } };
+static const struct optdef lbctl_defs[] = {
+	{ "timeout", 1, 0 }, { "version", 0, 'V' }, { NULL, 0, 0 }
+};
+
+/* lbctl itself, before the command: its usage line is the first. */
+static const struct cmd lbctl_cmd = { NULL,
+	"[-s SOCKET | -c FILE] [--json] [--timeout MS] COMMAND [ARGS]",
+	0, -1, lbctl_defs, 1, NULL };
+
+/* The commands, in the order --help shows them; the usage lines are these. */
+static const struct cmd cmds[] = {
+	{ "status", "", 0, 0, NULL, 0, cmd_status },
+	{ "peers", "", 0, 0, NULL, 0, cmd_peers },
+	{ "keygen", "FILE", 1, 1, NULL, 0, cmd_keygen },
+	{ "debug", "load N", 2, 2, NULL, 0, cmd_debug },
+	{ "submit", "[--wait [--timeout S]] [--env KEY=VALUE]... [--pin NODE] "
+	    "[--file PATH]... [--needs ATTR]... [--demand SECONDS] "
+	    "[--checkpointable] [--checkpoint-signal SIG] "
+	    "[--checkpoint-exit-code N] [--] PROG [ARGS...]", 0, -1,
+	    submit_defs, 1, cmd_submit },
+	{ "wait", "ID [--timeout S]", 1, 1, timeout_defs, 0, cmd_wait },
+	{ "show", "ID", 1, 1, NULL, 0, cmd_show },
+	{ "list", "[--all]", 0, 0, list_defs, 0, cmd_list },
+	{ "cancel", "ID", 1, 1, NULL, 0, cmd_cancel },
+	{ "checkpoint", "ID [--timeout S]", 1, 1, timeout_defs, 0,
+	    cmd_checkpoint },
+	{ "stats", "", 0, 0, NULL, 0, cmd_stats },
+};
+
+/*
+ * "lbctl NAME ARGS" after lead, wrapped so that no line passes 79 columns:
+ * only before an option ("[-..."), so that "[--] PROG [ARGS...]" stays
+ * whole; continued lines line up after the command name.
+ */
+static void
+synopsis(FILE *fp, const char *lead, const struct cmd *c)
+{
+	const char	*p = c->args;
+	int		 indent, col, depth = 0;
+	size_t		 n;
+
+	col = fprintf(fp, "%slbctl%s%s", lead, c->name ? " " : "",
+	    c->name ? c->name : "");
+	indent = col;
+	while (*p == ' ')
+		p++;
+	while (*p != '\0') {
+		/* One option with what must follow it, up to the next. */
+		for (n = 0; p[n] != '\0'; n++) {
+			if (p[n] == '[')
+				depth++;
+			else if (p[n] == ']')
+				depth--;
+			else if (p[n] == ' ' && depth == 0 && n > 0 &&
+			    strncmp(p + n + 1, "[-", 2) == 0)
+				break;
+		}
+		if (col + 1 + (int)n > 79)
+			col = fprintf(fp, "\n%*s", indent, "") - 1;
+		col += fprintf(fp, " %.*s", (int)n, p);
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	fputc('\n', fp);
+}
+
 static void __attribute__((noreturn))
 usage(int code)
 {
-	fprintf(code ? stderr : stdout,
-"usage: lbctl [-s SOCKET | -c FILE] [--json] [--timeout MS] COMMAND [ARGS]\n"
+	FILE	*fp = code ? stderr : stdout;
+
+	synopsis(fp, "usage: ", &lbctl_cmd);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		synopsis(fp, "       ", &cmds[i]);
+	fprintf(fp,
 "\n"
-"Talk to the local lbpeer over its control socket.\n"
+"Talk to the local lbpeer over its control socket.  Options may come before\n"
+"or after a command's arguments, up to a \"--\"; -s, -c and --json may also\n"
+"follow the command.  submit's program is its first argument that is not an\n"
+"option (or the first after \"--\"): all that follows is the program's own.\n"
 "\n"
 "Commands:\n"
 "  status          this peer: id, cluster, members by state, traffic\n"
 "  peers           every member this peer knows, with load and age\n"
-"  keygen FILE     write a new random cluster key to FILE (mode 0600)\n"
-"  debug load N    advertise N extra load (for tests and benchmarks)\n"
-"  submit [options] -- PROG ARGS...\n"
-"                  run a task; prints its id.  Options:\n"
+"  keygen          write a new random cluster key to FILE (mode 0600)\n"
+"  debug load      advertise N extra load (for tests and benchmarks)\n"
+"  submit          run PROG ARGS... as a task; prints its id\n"
 "      --wait              then wait for it (as lbctl wait)\n"
+"      --timeout S         with --wait: wait at most S s (then exit 124)\n"
 "      --env KEY=VALUE     set a variable (the environment is not copied)\n"
 "      --file PATH         attach a file: copied into its directory\n"
 "      --checkpointable    it checkpoints on a signal (LB_CHECKPOINT_DIR)\n"
-"      --checkpoint-signal SIG      (default USR1)\n"
-"      --checkpoint-exit-code N     (default 85)\n"
+"      --checkpoint-signal SIG      the signal to it (default USR1)\n"
+"      --checkpoint-exit-code N     its exit code after it (default 85)\n"
 "      --needs ATTR        run only where the node has ATTR\n"
 "      --pin NODE          run only on NODE\n"
 "      --demand SECONDS    how long it will run, a hint for balancing\n"
-"  wait ID [--timeout S]  print its output, exit with its exit code\n"
-"                  (128+N for signal N; 127 could not start; 125\n"
-"                  cancelled; 124 timed out)\n"
-"  show ID         state, host, epoch, hosts visited, times, outcome\n"
-"  list [--all]    tasks here and homed here (--all: finished ones too)\n"
-"  cancel ID       cancel a queued or running task\n"
-"  checkpoint ID [--timeout S]  ask it to checkpoint; wait up to S s\n"
+"  wait            print its output, exit with its exit code (128+N for\n"
+"                  signal N; 127 could not start; 125 cancelled; 124 not\n"
+"                  ended within --timeout S; default: no limit)\n"
+"  show            state, host, epoch, hosts visited, times, outcome\n"
+"  list            tasks here and homed here (--all: finished ones too)\n"
+"  cancel          cancel a queued or running task\n"
+"  checkpoint      ask it to checkpoint; wait up to S s (default 10)\n"
 "  stats           what load balancing did here: probes, transfers\n"
 "\n"
 "Options:\n"
@@ -72,7 +193,8 @@ usage(int code)
 "                  (default: $LB_CONTROL, else /etc/lbpeer.conf)\n"
 "  --json          machine-readable output\n"
 "  --timeout MS    give up on the peer after MS milliseconds (default 2000)\n"
-"  -h, --help      this help\n"
+"  -h, --help      this help; after a command, its usage line\n"
+"  -V, --version   lbctl's version\n"
 "\n"
 "Exit status: 0 ok, 1 the peer said no, 2 usage, 3 peer unreachable.\n");
 	exit(code);
@@ -89,6 +211,132 @@ die(int code, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\n");
 	exit(code);
+}
+
+/* A bad command line: what is wrong, then the command's usage line. */
+static void __attribute__((noreturn, format(printf, 2, 3)))
+cmd_usage(const struct cmd *c, const char *fmt, ...)
+{
+	va_list	ap;
+
+	fprintf(stderr, "lbctl: %s%s", c->name ? c->name : "", c->name ?
+	    ": " : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	synopsis(stderr, "usage: ", c);
+	exit(EX_USAGE);
+}
+
+/*
+ * What getopt_long returns for long options: above any letter, so that an
+ * optopt below 256 always names a one-letter option.
+ */
+#define OPT_SOCKET	256
+#define OPT_CONFIG	257
+#define OPT_JSON	258
+#define OPT_HELP	259
+#define OPT_OWN		260	/* OPT_OWN + i: the command's defs[i] */
+
+/*
+ * Parse a command's arguments (argv[0] is its name): its own options, handed
+ * to fn, and -s, -c, --json and --help, anywhere up to "--" (up to the first
+ * positional argument when c->stop).  Leaves the positional arguments in
+ * argv[0..] and returns how many there are; a bad command line ends lbctl.
+ */
+static int
+cmd_args(const struct cmd *c, struct opts *o, int argc, char **argv,
+    void (*fn)(const char *name, const char *val, void *), void *arg)
+{
+	static const struct option global[] = {
+		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, OPT_HELP },
+	};
+	const size_t	 ng = sizeof(global) / sizeof(global[0]);
+	struct option	*lo;
+	char		**pos, optstr[64], *bad;
+	size_t		 nd = 0, ns;
+	int		 ch, n = 0;
+
+	/* "-" hands back positional arguments in place; "+" stops at one. */
+	ns = (size_t)snprintf(optstr, sizeof(optstr), "%c:s:c:h",
+	    c->stop ? '+' : '-');
+	while (c->defs != NULL && c->defs[nd].name != NULL)
+		nd++;
+	lo = lb_calloc(nd + ng + 1, sizeof(*lo));
+	for (size_t k = 0; k < nd; k++) {
+		lo[k].name = c->defs[k].name;
+		lo[k].has_arg = c->defs[k].arg ? required_argument : no_argument;
+		lo[k].val = OPT_OWN + (int)k;
+		if (c->defs[k].ch != 0 && ns + 3 < sizeof(optstr)) {
+			optstr[ns++] = (char)c->defs[k].ch;
+			if (c->defs[k].arg)
+				optstr[ns++] = ':';
+			optstr[ns] = '\0';
+		}
+	}
+	memcpy(lo + nd, global, sizeof(global));
+	pos = lb_calloc((size_t)argc + 1, sizeof(*pos));
+	opterr = 0;
+	optind = 0;		/* start afresh: each parse has its own optstring */
+	while ((ch = getopt_long(argc, argv, optstr, lo, NULL)) != -1) {
+		switch (ch) {
+		case 1:		/* a positional argument, in its place */
+			pos[n++] = optarg;
+			continue;
+		case 's':
+		case OPT_SOCKET:
+			o->socket = optarg;
+			continue;
+		case 'c':
+		case OPT_CONFIG:
+			o->config = optarg;
+			continue;
+		case OPT_JSON:
+			o->json = 1;
+			continue;
+		case 'h':
+		case OPT_HELP:
+			if (c->name == NULL)
+				usage(EX_OK);
+			synopsis(stdout, "usage: ", c);
+			exit(EX_OK);
+		case ':':
+		case '?':
+			break;
+		default:
+			for (size_t k = 0; k < nd; k++)
+				if (ch == OPT_OWN + (int)k || ch == c->defs[k].ch)
+					fn(c->defs[k].name, optarg, arg);
+			continue;
+		}
+		/* A one-letter option is named by optopt, a long one by argv. */
+		if (optopt > 0 && optopt < 256)
+			cmd_usage(c, ch == ':' ? "-%c needs a value" :
+			    "unknown option \"-%c\"", optopt);
+		bad = argv[optind - 1];
+		if (ch == ':')
+			cmd_usage(c, "%s needs a value", bad);
+		if (optopt != 0 && strchr(bad, '=') != NULL)
+			cmd_usage(c, "%.*s takes no value", (int)strcspn(bad, "="),
+			    bad);
+		cmd_usage(c, "unknown option \"%s\"", bad);
+	}
+	while (optind < argc)
+		pos[n++] = argv[optind++];
+	free(lo);
+	if (o->socket != NULL && o->config != NULL)
+		cmd_usage(c, "-s and -c both say where the peer is; give one");
+	if (n < c->min)
+		cmd_usage(c, "missing arguments");
+	if (c->max >= 0 && n > c->max)
+		cmd_usage(c, "unexpected argument \"%s\"", pos[c->max]);
+	memcpy(argv, pos, ((size_t)n + 1) * sizeof(*pos));
+	free(pos);
+	return n;
 }
 
 /* Where the peer's control socket is. */
@@ -168,7 +416,7 @@ fmt_age(uint64_t ms, char *buf, size_t len)
 }
 
 static int
-cmd_status(const struct opts *o, int argc, char **argv)
+cmd_status(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 {
 	Lb__CtlRequest	 req = LB__CTL_REQUEST__INIT;
 	Lb__CtlStatusReq sr = LB__CTL_STATUS_REQ__INIT;
@@ -177,8 +425,7 @@ cmd_status(const struct opts *o, int argc, char **argv)
 	Lb__Counters	*c;
 	char		 age[32];
 
-	if (argc != 1)
-		usage(EX_USAGE);
+	cmd_args(cmd, o, argc, argv, NULL, NULL);
 	req.req_case = LB__CTL_REQUEST__REQ_STATUS;
 	req.status = &sr;
 	rep = call(o, &req);
@@ -202,6 +449,8 @@ cmd_status(const struct opts *o, int argc, char **argv)
 		json_object_set_new(j, "queued", json_integer(s->queued));
 		json_object_set_new(j, "tasks_homed",
 		    json_integer(s->tasks_homed));
+		json_object_set_new(j, "journal_damaged",
+		    json_integer((json_int_t)s->journal_damaged));
 		json_t *jc = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
 		    "s:I, s:I, s:I, s:I}",
 		    "rx_msgs", (json_int_t)c->rx_msgs,
@@ -230,6 +479,11 @@ cmd_status(const struct opts *o, int argc, char **argv)
 		printf("load:        %u / %u slots (%u running, %u waiting)\n",
 		    s->load, s->slots, s->running, s->queued);
 		printf("tasks homed: %u\n", s->tasks_homed);
+		if (s->journal_damaged > 0)
+			printf("journal:     %llu damaged records skipped at "
+			    "start (%llu bytes): see the log\n",
+			    (unsigned long long)s->journal_damaged,
+			    (unsigned long long)s->journal_damaged_bytes);
 		printf("members:     %u alive, %u suspect, %u dead, %u left\n",
 		    s->alive, s->suspect, s->dead, s->left);
 		printf("traffic:     in %" PRIu64 " msgs / %" PRIu64 " bytes, "
@@ -257,7 +511,7 @@ peer_cmp(const void *a, const void *b)
 }
 
 static int
-cmd_peers(const struct opts *o, int argc, char **argv)
+cmd_peers(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 {
 	Lb__CtlRequest	 req = LB__CTL_REQUEST__INIT;
 	Lb__CtlPeersReq	 pr = LB__CTL_PEERS_REQ__INIT;
@@ -265,8 +519,7 @@ cmd_peers(const struct opts *o, int argc, char **argv)
 	char		 age[32];
 	int		 w = 2, wa = 4;
 
-	if (argc != 1)
-		usage(EX_USAGE);
+	cmd_args(cmd, o, argc, argv, NULL, NULL);
 	req.req_case = LB__CTL_REQUEST__REQ_PEERS;
 	req.peers = &pr;
 	rep = call(o, &req);
@@ -327,25 +580,24 @@ cmd_peers(const struct opts *o, int argc, char **argv)
 }
 
 static int
-cmd_keygen(const struct opts *o, int argc, char **argv)
+cmd_keygen(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 {
 	char	*cause;
 
-	if (argc != 2)
-		usage(EX_USAGE);
-	if (lb_key_write(argv[1], &cause) == -1)
+	cmd_args(cmd, o, argc, argv, NULL, NULL);
+	if (lb_key_write(argv[0], &cause) == -1)
 		die(EX_NO, "keygen: %s", cause);
 	if (o->json) {
-		json_print(json_pack("{s:s}", "key_file", argv[1]));
+		json_print(json_pack("{s:s}", "key_file", argv[0]));
 	} else
 		printf("wrote a new cluster key to %s; copy it to every peer "
-		    "and set secret_file\n", argv[1]);
+		    "and set secret_file\n", argv[0]);
 	return EX_OK;
 }
 
-/* A non-negative number, or a usage error naming the option. */
+/* A non-negative number, or a usage error naming what it is for. */
 static long
-num_arg(const char *opt, const char *v, long max)
+num_arg(const char *what, const char *v, long max)
 {
 	char	*ep;
 	long	 n;
@@ -353,22 +605,23 @@ num_arg(const char *opt, const char *v, long max)
 	errno = 0;
 	n = strtol(v, &ep, 10);
 	if (*v == '\0' || *ep != '\0' || errno || n < 0 || n > max)
-		die(EX_USAGE, "--%s: expected a number 0..%ld, got \"%s\"", opt,
+		die(EX_USAGE, "%s: expected a number 0..%ld, got \"%s\"", what,
 		    max, v);
 	return n;
 }
 
 /* lbctl debug load N: a synthetic load, for tests and benchmarks. */
 static int
-cmd_debug(const struct opts *o, int argc, char **argv)
+cmd_debug(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 {
 	Lb__CtlRequest	 req = LB__CTL_REQUEST__INIT;
 	Lb__CtlDebugLoadReq dl = LB__CTL_DEBUG_LOAD_REQ__INIT;
 	Lb__CtlReply	*rep;
 
-	if (argc != 3 || strcmp(argv[1], "load") != 0)
-		usage(EX_USAGE);
-	dl.extra = (uint32_t)num_arg("debug load", argv[2], 1000000);
+	cmd_args(cmd, o, argc, argv, NULL, NULL);
+	if (strcmp(argv[0], "load") != 0)
+		cmd_usage(cmd, "unknown debug command \"%s\"", argv[0]);
+	dl.extra = (uint32_t)num_arg("debug load", argv[1], 1000000);
 	req.req_case = LB__CTL_REQUEST__REQ_DEBUG_LOAD;
 	req.debug_load = &dl;
 	rep = call(o, &req);
@@ -378,62 +631,6 @@ cmd_debug(const struct opts *o, int argc, char **argv)
 
 
 /* ---- tasks ---- */
-
-/* One option of a command: long name, whether it takes a value. */
-struct optdef {
-	const char	*name;
-	int		 arg;
-};
-
-/*
- * Parse a command's own options (and --json, anywhere before "--").  Calls
- * fn for each, returns the index of the first positional argument.
- */
-static int
-cmd_opts(int argc, char **argv, const struct optdef *defs,
-    void (*fn)(const char *name, const char *val, void *), void *arg,
-    struct opts *o, int stop_at_positional)
-{
-	int	i;
-
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i], *eq, *val = NULL;
-		size_t nl;
-		const struct optdef *d;
-
-		if (strcmp(a, "--") == 0)
-			return i + 1;
-		if (strncmp(a, "--", 2) != 0) {
-			if (stop_at_positional)
-				return i;
-			continue;
-		}
-		if (strcmp(a, "--json") == 0) {
-			o->json = 1;
-			continue;
-		}
-		eq = strchr(a, '=');
-		nl = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-		for (d = defs; d && d->name; d++)
-			if (strlen(d->name) == nl && strncmp(a + 2, d->name, nl)
-			    == 0)
-				break;
-		if (d == NULL || d->name == NULL)
-			die(EX_USAGE, "%s: unknown option \"%s\" (try lbctl "
-			    "--help)", argv[0], a);
-		if (d->arg) {
-			if (eq)
-				val = eq + 1;
-			else if (i + 1 < argc)
-				val = argv[++i];
-			else
-				die(EX_USAGE, "%s: %s needs a value", argv[0], a);
-		} else if (eq)
-			die(EX_USAGE, "%s: --%s takes no value", argv[0], d->name);
-		fn(d->name, val, arg);
-	}
-	return i;
-}
 
 static int
 signal_arg(const char *v)
@@ -445,7 +642,7 @@ signal_arg(const char *v)
 		if (abbrev != NULL && strcmp(abbrev, n) == 0)
 			return sig;
 	}
-	return (int)num_arg("checkpoint-signal", v, NSIG - 1);
+	return (int)num_arg("--checkpoint-signal", v, NSIG - 1);
 }
 
 struct submit_args {
@@ -458,6 +655,7 @@ struct submit_args {
 	size_t		  nfiles;
 	char		**needs;
 	size_t		  nneeds;
+	int		  timeout_given;	/* --timeout: only with --wait */
 };
 
 static void
@@ -495,8 +693,10 @@ submit_opt(const char *name, const char *v, void *arg)
 
 	if (!strcmp(name, "wait"))
 		sa->wait = 1;
-	else if (!strcmp(name, "timeout"))
-		sa->timeout_s = num_arg(name, v, 100000000);
+	else if (!strcmp(name, "timeout")) {
+		sa->timeout_s = num_arg("--timeout", v, 100000000);
+		sa->timeout_given = 1;
+	}
 	else if (!strcmp(name, "env")) {
 		if (strchr(v, '=') == NULL || *v == '=')
 			die(EX_USAGE, "--env: expected KEY=VALUE, got \"%s\"", v);
@@ -509,7 +709,8 @@ submit_opt(const char *name, const char *v, void *arg)
 	else if (!strcmp(name, "checkpoint-signal"))
 		sa->spec.checkpoint_signal = signal_arg(v);
 	else if (!strcmp(name, "checkpoint-exit-code"))
-		sa->spec.checkpoint_exit_code = (int)num_arg(name, v, 255);
+		sa->spec.checkpoint_exit_code = (int)num_arg(
+		    "--checkpoint-exit-code", v, 255);
 	else if (!strcmp(name, "needs")) {
 		sa->needs = lb_reallocarray(sa->needs, sa->nneeds + 1,
 		    sizeof(char *));
@@ -517,40 +718,31 @@ submit_opt(const char *name, const char *v, void *arg)
 	} else if (!strcmp(name, "pin"))
 		sa->spec.pin = (char *)v;
 	else if (!strcmp(name, "demand"))
-		sa->spec.demand_s = (uint32_t)num_arg(name, v, 100000000);
+		sa->spec.demand_s = (uint32_t)num_arg("--demand", v, 100000000);
 }
 
 static int	wait_task(const struct opts *, const char *id, long timeout_s);
 
 static int
-cmd_submit(const struct opts *oc, int argc, char **argv)
+cmd_submit(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 {
-	static const struct optdef defs[] = {
-		{ "wait", 0 }, { "timeout", 1 }, { "env", 1 }, { "file", 1 },
-		{ "checkpointable", 0 }, { "checkpoint-signal", 1 },
-		{ "checkpoint-exit-code", 1 }, { "needs", 1 }, { "pin", 1 },
-		{ "demand", 1 }, { NULL, 0 }
-	};
-	struct opts		 o = *oc;
 	struct submit_args	 sa;
 	Lb__CtlRequest		 req = LB__CTL_REQUEST__INIT;
 	Lb__CtlSubmitReq	 sr = LB__CTL_SUBMIT_REQ__INIT;
 	Lb__CtlReply		*rep;
-	char			*id, **targv, cwd[4096];
-	int			 first, n, rc;
+	char			*id, **targv = argv, *prog, cwd[4096];
+	int			 n, rc;
 
 	memset(&sa, 0, sizeof(sa));
 	lb__task_spec__init(&sa.spec);
 	sa.spec.checkpoint_exit_code = 85;
 	sa.timeout_s = 0;
-	first = cmd_opts(argc, argv, defs, submit_opt, &sa, &o, 1);
-	if (first >= argc)
-		die(EX_USAGE, "submit: no program (lbctl submit [options] -- "
-		    "PROG ARGS...)");
-	n = argc - first;
-	targv = lb_calloc((size_t)n + 1, sizeof(char *));
-	for (int i = 0; i < n; i++)
-		targv[i] = argv[first + i];
+	n = cmd_args(cmd, o, argc, argv, submit_opt, &sa);
+	if (n == 0)
+		cmd_usage(cmd, "no program");
+	if (sa.timeout_given && !sa.wait)
+		cmd_usage(cmd, "--timeout goes with --wait");
+	prog = targv[0];
 	/*
 	 * ./prog runs in the task's own directory: keep it relative when it is
 	 * attached, else make it absolute (it is installed on every host).
@@ -576,14 +768,13 @@ cmd_submit(const struct opts *oc, int argc, char **argv)
 	sr.spec = &sa.spec;
 	req.req_case = LB__CTL_REQUEST__REQ_SUBMIT;
 	req.submit = &sr;
-	rep = call(&o, &req);
+	rep = call(o, &req);
 	if (rep->rep_case != LB__CTL_REPLY__REP_SUBMITTED)
 		die(EX_NO, "the peer sent the wrong reply");
 	id = lb_strdup(rep->submitted);
 	lb__ctl_reply__free_unpacked(rep, NULL);
-	if (targv[0] != argv[first])
+	if (targv[0] != prog)
 		free(targv[0]);
-	free(targv);
 	free(sa.env);
 	free(sa.needs);
 	for (size_t i = 0; i < sa.nfiles; i++) {
@@ -593,15 +784,15 @@ cmd_submit(const struct opts *oc, int argc, char **argv)
 	}
 	free(sa.files);
 	if (sa.wait) {
-		if (o.json) {
+		if (o->json) {
 			fprintf(stderr, "lbctl: submitted %s\n", id);
-			o.json = 0;
+			o->json = 0;
 		}
-		rc = wait_task(&o, id, sa.timeout_s);
+		rc = wait_task(o, id, sa.timeout_s);
 		free(id);
 		return rc;
 	}
-	if (o.json)
+	if (o->json)
 		json_print(json_pack("{s:s}", "id", id));
 	else
 		printf("%s\n", id);
@@ -741,19 +932,16 @@ argv_line(const Lb__TaskRecord *r, char *buf, size_t len)
 }
 
 static int
-cmd_show(const struct opts *oc, int argc, char **argv)
+cmd_show(const struct cmd *c, struct opts *o, int argc, char **argv)
 {
-	struct opts	 o = *oc;
 	Lb__CtlReply	*rep;
 	Lb__TaskRecord	*r;
 	char		 t1[40], out[512], cmd[1024];
-	int		 first = cmd_opts(argc, argv, NULL, NULL, NULL, &o, 1);
 
-	if (argc - first != 1)
-		die(EX_USAGE, "usage: lbctl show ID [--json]");
-	rep = task_call(&o, LB__CTL_REQUEST__REQ_SHOW, argv[first], 0);
+	cmd_args(c, o, argc, argv, NULL, NULL);
+	rep = task_call(o, LB__CTL_REQUEST__REQ_SHOW, argv[0], 0);
 	r = rep->task->record;
-	if (o.json)
+	if (o->json)
 		json_print(rec_json(r));
 	else {
 		rec_outcome(r, out, sizeof(out));
@@ -852,21 +1040,16 @@ wait_task(const struct opts *o, const char *id, long timeout_s)
 static void
 wait_opt(const char *name, const char *v, void *arg)
 {
-	*(long *)arg = num_arg(name, v, 100000000);
+	*(long *)arg = num_arg("--timeout", v, 100000000);
 }
 
 static int
-cmd_wait(const struct opts *oc, int argc, char **argv)
+cmd_wait(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 {
-	static const struct optdef defs[] = { { "timeout", 1 }, { NULL, 0 } };
-	struct opts	o = *oc;
-	long		timeout_s = 0;
-	int		first = cmd_opts(argc, argv, defs, wait_opt, &timeout_s,
-			    &o, 1);
+	long	timeout_s = 0;
 
-	if (argc - first != 1)
-		die(EX_USAGE, "usage: lbctl wait ID [--timeout S]");
-	return wait_task(&o, argv[first], timeout_s);
+	cmd_args(cmd, o, argc, argv, wait_opt, &timeout_s);
+	return wait_task(o, argv[0], timeout_s);
 }
 
 static void
@@ -876,26 +1059,22 @@ list_opt(const char *name, const char *v, void *arg)
 }
 
 static int
-cmd_list(const struct opts *oc, int argc, char **argv)
+cmd_list(const struct cmd *c, struct opts *o, int argc, char **argv)
 {
-	static const struct optdef defs[] = { { "all", 0 }, { NULL, 0 } };
 	Lb__CtlRequest	 req = LB__CTL_REQUEST__INIT;
 	Lb__CtlListReq	 lr = LB__CTL_LIST_REQ__INIT;
 	Lb__CtlReply	*rep;
-	struct opts	 o = *oc;
-	int		 all = 0, first;
+	int		 all = 0;
 	char		 out[256], cmd[1024];
 
-	first = cmd_opts(argc, argv, defs, list_opt, &all, &o, 1);
-	if (first != argc)
-		die(EX_USAGE, "usage: lbctl list [--all] [--json]");
+	cmd_args(c, o, argc, argv, list_opt, &all);
 	lr.all = all;
 	req.req_case = LB__CTL_REQUEST__REQ_LIST;
 	req.list = &lr;
-	rep = call(&o, &req);
+	rep = call(o, &req);
 	if (rep->rep_case != LB__CTL_REPLY__REP_LIST)
 		die(EX_NO, "the peer sent the wrong reply");
-	if (o.json) {
+	if (o->json) {
 		json_t *a = json_array();
 		for (size_t i = 0; i < rep->list->n_tasks; i++)
 			json_array_append_new(a, rec_json(rep->list->tasks[i]));
@@ -921,44 +1100,36 @@ cmd_list(const struct opts *oc, int argc, char **argv)
 }
 
 static int
-cmd_cancel(const struct opts *oc, int argc, char **argv)
+cmd_cancel(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 {
-	struct opts	 o = *oc;
 	Lb__CtlReply	*rep;
-	int		 first = cmd_opts(argc, argv, NULL, NULL, NULL, &o, 1);
 
-	if (argc - first != 1)
-		die(EX_USAGE, "usage: lbctl cancel ID");
-	rep = task_call(&o, LB__CTL_REQUEST__REQ_CANCEL, argv[first], 0);
+	cmd_args(cmd, o, argc, argv, NULL, NULL);
+	rep = task_call(o, LB__CTL_REQUEST__REQ_CANCEL, argv[0], 0);
 	lb__ctl_reply__free_unpacked(rep, NULL);
-	if (o.json)
-		json_print(json_pack("{s:s, s:b}", "id", argv[first],
+	if (o->json)
+		json_print(json_pack("{s:s, s:b}", "id", argv[0],
 		    "cancelled", 1));
 	else
-		printf("%s: cancelled\n", argv[first]);
+		printf("%s: cancelled\n", argv[0]);
 	return EX_OK;
 }
 
 static int
-cmd_checkpoint(const struct opts *oc, int argc, char **argv)
+cmd_checkpoint(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 {
-	static const struct optdef defs[] = { { "timeout", 1 }, { NULL, 0 } };
-	struct opts	 o = *oc;
 	Lb__CtlReply	*rep;
 	long		 grace = 10;
 	uint32_t	 before;
 	uint64_t	 deadline;
-	int		 first = cmd_opts(argc, argv, defs, wait_opt, &grace, &o,
-			    1);
 	const char	*id;
 
-	if (argc - first != 1)
-		die(EX_USAGE, "usage: lbctl checkpoint ID [--timeout S]");
-	id = argv[first];
-	rep = task_call(&o, LB__CTL_REQUEST__REQ_SHOW, id, 0);
+	cmd_args(cmd, o, argc, argv, wait_opt, &grace);
+	id = argv[0];
+	rep = task_call(o, LB__CTL_REQUEST__REQ_SHOW, id, 0);
 	before = rep->task->record->checkpoints;
 	lb__ctl_reply__free_unpacked(rep, NULL);
-	rep = task_call(&o, LB__CTL_REQUEST__REQ_CHECKPOINT, id, 0);
+	rep = task_call(o, LB__CTL_REQUEST__REQ_CHECKPOINT, id, 0);
 	lb__ctl_reply__free_unpacked(rep, NULL);
 	deadline = lb_mono_ms() + (uint64_t)grace * 1000;
 	for (;;) {
@@ -966,12 +1137,12 @@ cmd_checkpoint(const struct opts *oc, int argc, char **argv)
 		int ended;
 
 		usleep(20000);
-		rep = task_call(&o, LB__CTL_REQUEST__REQ_SHOW, id, 0);
+		rep = task_call(o, LB__CTL_REQUEST__REQ_SHOW, id, 0);
 		now_ck = rep->task->record->checkpoints;
 		ended = rec_ended(rep->task->record);
 		lb__ctl_reply__free_unpacked(rep, NULL);
 		if (now_ck > before) {
-			if (o.json)
+			if (o->json)
 				json_print(json_pack("{s:s, s:b, s:i}", "id", id,
 				    "checkpointed", 1, "checkpoints", now_ck));
 			else
@@ -988,26 +1159,24 @@ cmd_checkpoint(const struct opts *oc, int argc, char **argv)
 }
 
 static int
-cmd_stats(const struct opts *oc, int argc, char **argv)
+cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 {
 	Lb__CtlRequest	 req = LB__CTL_REQUEST__INIT;
 	Lb__CtlStatsReq	 sr = LB__CTL_STATS_REQ__INIT;
 	Lb__CtlReply	*rep;
 	Lb__CtlStats	*s;
-	struct opts	 o = *oc;
 	double		 mean;
 
-	if (cmd_opts(argc, argv, NULL, NULL, NULL, &o, 1) != argc)
-		die(EX_USAGE, "usage: lbctl stats [--json]");
+	cmd_args(cmd, o, argc, argv, NULL, NULL);
 	req.req_case = LB__CTL_REQUEST__REQ_STATS;
 	req.stats = &sr;
-	rep = call(&o, &req);
+	rep = call(o, &req);
 	if (rep->rep_case != LB__CTL_REPLY__REP_STATS)
 		die(EX_NO, "the peer sent the wrong reply");
 	s = rep->stats;
 	mean = s->transfers_out ? (double)s->transfer_ms_total /
 	    (double)s->transfers_out : 0;
-	if (o.json) {
+	if (o->json) {
 		json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
 		    "s:I, s:I, s:I, s:f, s:I}", "policy", s->policy,
 		    "probes_sent", (json_int_t)s->probes_sent,
@@ -1045,105 +1214,34 @@ cmd_stats(const struct opts *oc, int argc, char **argv)
 	return EX_OK;
 }
 
-static const struct {
-	const char	*name;
-	int		(*fn)(const struct opts *, int, char **);
-} cmds[] = {
-	{ "status", cmd_status },
-	{ "peers", cmd_peers },
-	{ "keygen", cmd_keygen },
-	{ "debug", cmd_debug },
-	{ "submit", cmd_submit },
-	{ "wait", cmd_wait },
-	{ "show", cmd_show },
-	{ "list", cmd_list },
-	{ "cancel", cmd_cancel },
-	{ "checkpoint", cmd_checkpoint },
-	{ "stats", cmd_stats },
-};
-
-/*
- * Whether a "--name[=value]" argument after the command is one of lbctl's
- * global options (--timeout there is the command's: seconds, not ms).
- */
-static int
-is_global(const char *a)
+/* lbctl's own options: --timeout MS and --version. */
+static void
+lbctl_opt(const char *name, const char *v, void *arg)
 {
-	static const char *const g[] = { "socket", "config", "json" };
-	size_t n = strcspn(a + 2, "=");
+	struct opts	*o = arg;
 
-	for (size_t i = 0; i < sizeof(g) / sizeof(g[0]); i++)
-		if (strlen(g[i]) == n && strncmp(a + 2, g[i], n) == 0)
-			return 1;
-	return 0;
+	if (strcmp(name, "version") == 0) {
+		printf("lbctl %s\n", PACKAGE_VERSION);
+		exit(EX_OK);
+	}
+	o->timeout_ms = (int)num_arg("--timeout", v, 3600000);
+	if (o->timeout_ms == 0)
+		die(EX_USAGE, "--timeout: expected milliseconds (1..3600000)");
 }
-
-/* The command and its arguments (global: reachable until exit). */
-static char	**rest;
 
 int
 main(int argc, char **argv)
 {
 	struct opts	 o = { NULL, NULL, 0, 2000 };
-	int		 ch, nrest = 0;
-	static const struct option longopts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 }
-	};
+	int		 n;
 
-	/*
-	 * Global options may come before or after the command (up to a "--");
-	 * the command's own options are left for it.
-	 */
-	rest = lb_calloc((size_t)argc + 1, sizeof(*rest));
-	opterr = 0;
-	while (optind < argc) {
-		if (strcmp(argv[optind], "--") == 0) {
-			while (optind < argc)
-				rest[nrest++] = argv[optind++];
-			break;
-		}
-		if (nrest > 0 && strncmp(argv[optind], "--", 2) == 0 &&
-		    !is_global(argv[optind])) {
-			rest[nrest++] = argv[optind++];
-			continue;
-		}
-		ch = getopt_long(argc, argv, "+s:c:hV", longopts, NULL);
-		if (ch == -1) {
-			rest[nrest++] = argv[optind++];
-			continue;
-		}
-		switch (ch) {
-		case 's': o.socket = optarg; break;
-		case 'c': o.config = optarg; break;
-		case 'j': o.json = 1; break;
-		case 't':
-			o.timeout_ms = (int)num_arg("timeout", optarg, 3600000);
-			if (o.timeout_ms == 0)
-				die(EX_USAGE, "--timeout: expected milliseconds "
-				    "(1..3600000)");
-			break;
-		case 'h': usage(EX_OK);
-		case 'V': printf("lbctl %s\n", PACKAGE_VERSION); return EX_OK;
-		default:
-			die(EX_USAGE, "unknown option \"%s\" (try lbctl --help)",
-			    argv[optind - 1]);
-		}
-	}
-	if (nrest == 0)
+	n = cmd_args(&lbctl_cmd, &o, argc, argv, lbctl_opt, &o);
+	if (n == 0)
 		usage(EX_USAGE);
 	if (sodium_init() < 0)
 		die(EX_NO, "libsodium failed to start");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (strcmp(rest[0], cmds[i].name) == 0) {
-			int rc = cmds[i].fn(&o, nrest, rest);
-			free(rest);
-			return rc;
-		}
-	die(EX_USAGE, "unknown command \"%s\" (try lbctl --help)", rest[0]);
+		if (strcmp(argv[0], cmds[i].name) == 0)
+			return cmds[i].fn(&cmds[i], &o, n, argv);
+	die(EX_USAGE, "unknown command \"%s\" (try lbctl --help)", argv[0]);
 }

@@ -288,3 +288,63 @@ lb_key_write(const char *path, char **cause)
 	close(fd);
 	return 0;
 }
+
+int
+lb_fsync_dir(const char *dir, char **cause)
+{
+	int	fd;
+
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
+	    fsync(fd) == -1) {
+		*cause = lb_printf("%s: %s", dir, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int
+lb_write_atomic(const char *dir, const char *name, const void *data,
+    size_t len, char **cause)
+{
+	char		*tmp = lb_printf("%s/.%s.tmp", dir, name);
+	char		*dst = lb_printf("%s/%s", dir, name);
+	const uint8_t	*p = data;
+	ssize_t		 w;
+	size_t		 done = 0;
+	int		 fd, rc = -1;
+
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1) {
+		*cause = lb_printf("%s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	while (done < len) {
+		if ((w = write(fd, p + done, len - done)) == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		done += (size_t)w;
+	}
+	if (done < len || fsync(fd) == -1) {
+		*cause = lb_printf("%s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	close(fd);
+	if (rename(tmp, dst) == -1) {
+		*cause = lb_printf("%s: %s", dst, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	/* The rename is durable only once the directory is. */
+	rc = lb_fsync_dir(dir, cause);
+out:
+	free(tmp);
+	free(dst);
+	return rc;
+}

@@ -56,4 +56,14 @@ int	 lb_key_read(const char *path, unsigned char key[LB_KEY_BYTES],
 /* Make a new random key file with mode 0600; refuses to overwrite. */
 int	 lb_key_write(const char *path, char **cause);
 
+/* fsync a directory, so that the names made or renamed in it last. */
+int	 lb_fsync_dir(const char *dir, char **cause);
+/*
+ * Replace dir/name with `data` atomically and durably: write dir/.name.tmp,
+ * fsync it, rename it over dir/name, fsync dir.  After a crash dir/name is
+ * the old file or the new one, whole; a stray dir/.name.tmp may be left.
+ */
+int	 lb_write_atomic(const char *dir, const char *name, const void *data,
+	    size_t len, char **cause);
+
 #endif

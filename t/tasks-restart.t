@@ -61,14 +61,16 @@ grep -q "journal.*torn or corrupt record" "$LBCLUSTER_DIR/n1/log"; ok $? "a torn
 is "$(stat -c %s "$j")" "$size" "and cut off"
 is "$(ctl n1 list --all --json | jq length)" 6 "every record before it is kept"
 new=$(ctl n1 submit -- true)
-is "$new" "n1.7" "and new ids go on from the last (never reused)"
+# Ids are reserved in blocks (journal.ids): a restart skips the rest of one.
+ok $([ "${new#n1.}" -gt 6 ] 2>/dev/null; echo $?) \
+    "and new ids go on above every id issued before (never reused): $new"
 
 # A record torn in the middle of being written (half a record at the end).
 lbcluster stop n1
 size=$(stat -c %s "$j")
 truncate -s $((size - 5)) "$j"
 lbcluster start n1 >/dev/null || bail "n1 did not restart"
-is "$(ctl n1 list --all --json | jq -r '.[-1].id')" "n1.7" \
+is "$(ctl n1 list --all --json | jq -r '.[-1].id')" "$new" \
     "half a last record: it is dropped, the rest are kept"
 
 done_testing

@@ -110,7 +110,8 @@ enum tasks_action_kind {
 	TA_START,	/* start the process of `id` (`resume`: from checkpoint) */
 	TA_STOP,	/* stop the process of `id` (TERM, then KILL) */
 	TA_OUTPUT,	/* home: keep `out`/`err` as the output of `id` */
-	TA_LOAD		/* the load (queued + running) changed */
+	TA_LOAD,	/* the load (queued + running) changed */
+	TA_NOTE		/* something an operator reads in the log: `note` */
 };
 
 struct tasks_action {
@@ -125,6 +126,7 @@ struct tasks_action {
 	int			 resume;
 	const ProtobufCBinaryData *out, *err;	/* TA_OUTPUT, valid during
 						 * the call only */
+	char			 note[160];	/* TA_NOTE */
 };
 
 struct tasks_out {

@@ -1,0 +1,37 @@
+/* glue.h - the shell around the task core (see glue.c). */
+#ifndef LB_GLUE_H
+#define LB_GLUE_H
+
+#include <stdint.h>
+
+#include "src/lbpeer.pb-c.h"
+
+struct peer;
+
+/* Open the store, read the journal back, start what was ours. */
+int	 glue_start(struct peer *, char **cause);
+void	 glue_stop(struct peer *);
+/* The peer leaves: start nothing more. */
+void	 glue_leaving(struct peer *);
+/* An authenticated envelope from the transport. */
+void	 glue_recv(struct peer *, const Lb__Envelope *);
+
+int	 glue_submit(struct peer *, const Lb__TaskSpec *, char **id,
+	    char **cause);
+int	 glue_cancel(struct peer *, const char *id, char **cause);
+int	 glue_checkpoint(struct peer *, const char *id, char **cause);
+void	 glue_output(struct peer *, const Lb__TaskRecord *,
+	    ProtobufCBinaryData *out, ProtobufCBinaryData *err);
+/* A record, and for `want_output` its output, of a task homed elsewhere:
+ * 0 with *answer (NULL while asking), -1 (no such task) or -2 (its home
+ * is not reachable) with *cause. */
+int	 glue_remote(struct peer *, const char *id, int want_output,
+	    const Lb__TaskAnswer **answer, char **cause);
+void	 glue_counts(struct peer *, uint32_t *running, uint32_t *queued,
+	    uint32_t *homed);
+void	 glue_stats(struct peer *, Lb__CtlStats *);
+void	 glue_journal_damage(struct peer *, uint64_t *spans, uint64_t *bytes);
+/* The synthetic load changed (lbctl debug load). */
+void	 glue_load_changed(struct peer *);
+
+#endif

@@ -1,0 +1,1875 @@
+/*
+ * tasks.c - the task protocol as a core without I/O (see tasks.h and
+ * doc/protocol.md): records, placements and their epochs, moves committed
+ * by the home, notices and their verdicts, stops, reruns, links.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "balance/balance.h"
+#include "tasks.h"
+
+#define BUCKETS		4096
+#define VISITS_MAX	64	/* hosts a record remembers: the first, then
+				 * the latest */
+#define ARGV_MAX	4096
+#define ENV_MAX		4096
+#define FILES_MAX	1024
+#define STR_MAX		65536	/* one argument, variable or need */
+
+struct tasks_link {
+	char		id[TASKS_ID_MAX];
+	char		peer[LB_ID_MAX];
+	uint32_t	epoch;
+	char		by[LB_ID_MAX];
+	uint64_t	at;
+};
+
+struct tasks {
+	struct tasks_conf	  conf;
+	char			  self[LB_ID_MAX];
+	uint64_t		  inc;
+	char			 *attrs;
+	int64_t			  wall_off;
+	struct tasks_task	**buckets;
+	size_t			  n, homed;
+	struct tasks_task	 *qhead, *qtail;
+	uint32_t		  nqueued, nrunning;
+	uint64_t		  next_seq;
+	struct tasks_link	 *links;
+	size_t			  nlinks, linkpos;
+	struct tasks_stats	  stats;
+	struct tasks_task	**sorted;
+	int			  leaving;
+};
+
+static void	schedule(struct tasks *, uint64_t, struct tasks_out *);
+static void	notice_send(struct tasks *, uint64_t, struct tasks_task *,
+		    struct tasks_out *);
+static void	home_notice(struct tasks *, uint64_t, const char *, uint64_t,
+		    const Lb__TaskNotice *, struct tasks_out *);
+
+/* ---- small things ---- */
+
+const char *
+tasks_state_name(Lb__TaskState s)
+{
+	switch (s) {
+	case LB__TASK_STATE__TASK_QUEUED: return "queued";
+	case LB__TASK_STATE__TASK_RUNNING: return "running";
+	case LB__TASK_STATE__TASK_DONE: return "done";
+	case LB__TASK_STATE__TASK_FAILED: return "failed";
+	case LB__TASK_STATE__TASK_CANCELLED: return "cancelled";
+	default: return "?";
+	}
+}
+
+const char *
+tasks_hold_name(enum tasks_hold h)
+{
+	static const char *const names[] = { "none", "pending", "confirm",
+	    "queued", "running", "frozen", "ended", "stopping" };
+
+	return (unsigned)h < sizeof(names) / sizeof(names[0]) ? names[h] : "?";
+}
+
+int
+tasks_unfinished(const Lb__TaskRecord *r)
+{
+	return r->state == LB__TASK_STATE__TASK_QUEUED ||
+	    r->state == LB__TASK_STATE__TASK_RUNNING;
+}
+
+int
+tasks_id_valid(const char *id)
+{
+	const char	*dot = strrchr(id, '.');
+	char		 node[LB_ID_MAX];
+	size_t		 n, digits;
+
+	if (dot == NULL || (n = (size_t)(dot - id)) == 0 || n >= LB_ID_MAX)
+		return 0;
+	memcpy(node, id, n);
+	node[n] = '\0';
+	if (!lb_id_valid(node))
+		return 0;
+	digits = strlen(dot + 1);
+	if (digits == 0 || digits > 19 || dot[1] == '0')
+		return 0;
+	for (size_t i = 1; i <= digits; i++)
+		if (!isdigit((unsigned char)dot[i]))
+			return 0;
+	return 1;
+}
+
+void
+tasks_home_of(const char *id, char *home)
+{
+	const char	*dot = strrchr(id, '.');
+	size_t		 n = dot ? (size_t)(dot - id) : strlen(id);
+
+	if (n >= LB_ID_MAX)
+		n = LB_ID_MAX - 1;
+	memcpy(home, id, n);
+	home[n] = '\0';
+}
+
+int
+tasks_name_valid(const char *name)
+{
+	size_t	len = strlen(name);
+
+	if (len == 0 || len > 255 || strcmp(name, ".") == 0 ||
+	    strcmp(name, "..") == 0)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (name[i] == '/' || (unsigned char)name[i] < 0x20 ||
+		    name[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+Lb__TaskRecord *
+tasks_rec_clone(const Lb__TaskRecord *r)
+{
+	size_t		 len = lb__task_record__get_packed_size(r);
+	uint8_t		*buf = lb_calloc(1, len + 1);
+	Lb__TaskRecord	*c;
+
+	lb__task_record__pack(r, buf);
+	c = lb__task_record__unpack(NULL, len, buf);
+	free(buf);
+	if (c == NULL)
+		abort();	/* what we packed always unpacks */
+	return c;
+}
+
+static void
+set_str(char **field, const char *v)
+{
+	if (*field != NULL && *field != protobuf_c_empty_string)
+		free(*field);
+	*field = lb_strdup(v);
+}
+
+static void
+set_bytes(ProtobufCBinaryData *d, const ProtobufCBinaryData *src)
+{
+	free(d->data);
+	d->data = NULL;
+	d->len = 0;
+	if (src != NULL && src->len > 0) {
+		d->data = lb_calloc(1, src->len);
+		memcpy(d->data, src->data, src->len);
+		d->len = src->len;
+	}
+}
+
+static uint64_t
+wall(const struct tasks *t, uint64_t now)
+{
+	return (uint64_t)((int64_t)now + t->wall_off);
+}
+
+static int
+same(uint32_t e1, const char *b1, uint32_t e2, const char *b2)
+{
+	return e1 == e2 && strcmp(b1, b2) == 0;
+}
+
+static int
+is_home_of(const struct tasks *t, const char *id)
+{
+	char	home[LB_ID_MAX];
+
+	tasks_home_of(id, home);
+	return strcmp(home, t->self) == 0;
+}
+
+/* The sequence number of an id homed here, or 0. */
+static uint64_t
+own_seq(const struct tasks *t, const char *id)
+{
+	if (!is_home_of(t, id))
+		return 0;
+	return strtoull(strrchr(id, '.') + 1, NULL, 10);
+}
+
+static uint32_t
+max3(uint32_t a, uint32_t b, uint32_t c)
+{
+	uint32_t	m = a > b ? a : b;
+
+	return m > c ? m : c;
+}
+
+/* A new epoch counter for a placement this peer makes: above every one it
+ * has seen for the task.  The caller journals the record before using it. */
+static uint32_t
+alloc_epoch(Lb__TaskRecord *r)
+{
+	uint32_t	n = max3(r->epoch, r->epoch_next, r->epoch_floor) + 1;
+
+	r->epoch_next = n;
+	return n;
+}
+
+/* Append a visit to a record's hosts; the list keeps the first and the
+ * latest VISITS_MAX - 1. */
+static void
+visit_add(Lb__TaskRecord *r, const char *node, uint64_t wall_ms)
+{
+	Lb__TaskVisit	*v;
+
+	if (r->n_hosts > 0 && r->hosts[r->n_hosts - 1]->left_ms == 0)
+		r->hosts[r->n_hosts - 1]->left_ms = wall_ms;
+	if (r->n_hosts >= VISITS_MAX) {
+		lb__task_visit__free_unpacked(r->hosts[1], NULL);
+		memmove(&r->hosts[1], &r->hosts[2], (r->n_hosts - 2) *
+		    sizeof(*r->hosts));
+		r->n_hosts--;
+	}
+	r->hosts = lb_reallocarray(r->hosts, r->n_hosts + 1, sizeof(*r->hosts));
+	v = lb_calloc(1, sizeof(*v));
+	lb__task_visit__init(v);
+	v->node = lb_strdup(node);
+	v->arrived_ms = wall_ms;
+	r->hosts[r->n_hosts++] = v;
+}
+
+/* ---- actions ---- */
+
+static struct tasks_action *
+out_push(struct tasks_out *o, enum tasks_action_kind kind, const char *id)
+{
+	struct tasks_action	*a;
+
+	if (o->n == o->cap) {
+		o->cap = o->cap ? 2 * o->cap : 16;
+		o->v = lb_reallocarray(o->v, o->cap, sizeof(*o->v));
+	}
+	a = &o->v[o->n++];
+	memset(a, 0, sizeof(*a));
+	a->kind = kind;
+	if (id != NULL)
+		lb_strlcpy(a->id, id, sizeof(a->id));
+	return a;
+}
+
+void
+tasks_out_reset(struct tasks_out *o)
+{
+	for (size_t i = 0; i < o->n; i++)
+		free(o->v[i].msg);
+	o->n = 0;
+}
+
+void
+tasks_out_free(struct tasks_out *o)
+{
+	tasks_out_reset(o);
+	free(o->v);
+	o->v = NULL;
+	o->cap = 0;
+}
+
+static void note(struct tasks_out *, const char *, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+note(struct tasks_out *o, const char *id, const char *fmt, ...)
+{
+	struct tasks_action	*a = out_push(o, TA_NOTE, id);
+	va_list			 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(a->note, sizeof(a->note), fmt, ap);
+	va_end(ap);
+}
+
+static struct tasks_action *
+send_msg(struct tasks_out *o, const char *to, const char *id,
+    const Lb__PeerMsg *m)
+{
+	struct tasks_action	*a = out_push(o, TA_SEND, id);
+
+	lb_strlcpy(a->to, to, sizeof(a->to));
+	a->len = lb__peer_msg__get_packed_size(m);
+	a->msg = lb_calloc(1, a->len + 1);
+	lb__peer_msg__pack(m, a->msg);
+	return a;
+}
+
+static void
+save(struct tasks_out *o, const struct tasks_task *k, int sync)
+{
+	out_push(o, TA_SAVE, k->rec->id)->sync = sync;
+}
+
+/* ---- the table ---- */
+
+static uint32_t
+hash_id(const char *s)
+{
+	uint32_t	h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+struct tasks_task *
+tasks_find(const struct tasks *t, const char *id)
+{
+	struct tasks_task	*k;
+
+	for (k = t->buckets[hash_id(id) % BUCKETS]; k; k = k->hnext)
+		if (strcmp(k->rec->id, id) == 0)
+			return k;
+	return NULL;
+}
+
+static struct tasks_task *
+task_add(struct tasks *t, Lb__TaskRecord *rec)
+{
+	struct tasks_task	*k = lb_calloc(1, sizeof(*k));
+	uint32_t		 b = hash_id(rec->id) % BUCKETS;
+
+	k->rec = rec;
+	k->home = is_home_of(t, rec->id);
+	k->hnext = t->buckets[b];
+	t->buckets[b] = k;
+	t->n++;
+	if (k->home)
+		t->homed++;
+	free(t->sorted);
+	t->sorted = NULL;
+	return k;
+}
+
+static void
+dequeue(struct tasks *t, struct tasks_task *k)
+{
+	if (k->hold != HOLD_QUEUED)
+		return;
+	if (k->qprev)
+		k->qprev->qnext = k->qnext;
+	else
+		t->qhead = k->qnext;
+	if (k->qnext)
+		k->qnext->qprev = k->qprev;
+	else
+		t->qtail = k->qprev;
+	k->qnext = k->qprev = NULL;
+	t->nqueued--;
+}
+
+/* Change what is held here, keeping the queue and the counts right. */
+static void
+set_hold(struct tasks *t, uint64_t now, struct tasks_task *k,
+    enum tasks_hold h, struct tasks_out *o)
+{
+	if (k->hold == h)
+		return;
+	if (k->hold == HOLD_QUEUED)
+		dequeue(t, k);
+	if (k->hold == HOLD_RUNNING || k->hold == HOLD_STOPPING)
+		if (h != HOLD_RUNNING && h != HOLD_STOPPING)
+			t->nrunning--;
+	if (h == HOLD_RUNNING && k->hold != HOLD_STOPPING)
+		t->nrunning++;
+	k->hold = h;
+	if (h == HOLD_QUEUED) {
+		k->qprev = t->qtail;
+		k->qnext = NULL;
+		if (t->qtail)
+			t->qtail->qnext = k;
+		else
+			t->qhead = k;
+		t->qtail = k;
+		t->nqueued++;
+		k->queued_at = now;
+	}
+	if (h != HOLD_FROZEN)
+		k->move_to[0] = '\0';
+	out_push(o, TA_LOAD, NULL);
+}
+
+static void
+task_remove(struct tasks *t, struct tasks_task *k)
+{
+	struct tasks_task	**pp = &t->buckets[hash_id(k->rec->id) % BUCKETS];
+
+	if (k->hold == HOLD_QUEUED)
+		dequeue(t, k);
+	if (k->hold == HOLD_RUNNING || k->hold == HOLD_STOPPING)
+		t->nrunning--;
+	for (; *pp; pp = &(*pp)->hnext)
+		if (*pp == k) {
+			*pp = k->hnext;
+			break;
+		}
+	t->n--;
+	if (k->home)
+		t->homed--;
+	free(t->sorted);
+	t->sorted = NULL;
+	lb__task_record__free_unpacked(k->rec, NULL);
+	free(k);
+}
+
+/* Forget a task here: journal it and drop its files. */
+static void
+forget(struct tasks *t, struct tasks_task *k, struct tasks_out *o)
+{
+	out_push(o, TA_FORGET, k->rec->id);
+	out_push(o, TA_LOAD, NULL);
+	task_remove(t, k);
+}
+
+/* The next retry of this task's message, with capped doubling. */
+static void
+arm(struct tasks *t, uint64_t now, struct tasks_task *k)
+{
+	if (k->backoff == 0)
+		k->backoff = (uint32_t)t->conf.retry_min_ms;
+	k->due = now + k->backoff;
+	k->backoff = k->backoff * 2 > (uint32_t)t->conf.retry_max_ms ?
+	    (uint32_t)t->conf.retry_max_ms : k->backoff * 2;
+}
+
+static void
+disarm(struct tasks_task *k)
+{
+	k->due = 0;
+	k->backoff = 0;
+	k->notice = k->ask = 0;
+}
+
+static void
+link_add(struct tasks *t, uint64_t now, const char *id, const char *peer,
+    uint32_t epoch, const char *by)
+{
+	struct tasks_link	*l;
+
+	if (t->conf.max_links == 0)
+		return;
+	l = &t->links[t->linkpos];
+	lb_strlcpy(l->id, id, sizeof(l->id));
+	lb_strlcpy(l->peer, peer, sizeof(l->peer));
+	lb_strlcpy(l->by, by, sizeof(l->by));
+	l->epoch = epoch;
+	l->at = now;
+	t->linkpos = (t->linkpos + 1) % t->conf.max_links;
+	if (t->nlinks < t->conf.max_links)
+		t->nlinks++;
+}
+
+int
+tasks_link(const struct tasks *t, const char *id, char *peer, uint32_t *epoch,
+    char *by)
+{
+	const struct tasks_link	*best = NULL;
+
+	for (size_t i = 0; i < t->nlinks; i++) {
+		const struct tasks_link *l = &t->links[i];
+		if (strcmp(l->id, id) == 0 && (best == NULL || l->at > best->at))
+			best = l;
+	}
+	if (best == NULL)
+		return -1;
+	lb_strlcpy(peer, best->peer, LB_ID_MAX);
+	if (epoch)
+		*epoch = best->epoch;
+	if (by)
+		lb_strlcpy(by, best->by, LB_ID_MAX);
+	return 0;
+}
+
+/* ---- life ---- */
+
+struct tasks *
+tasks_new(const struct tasks_conf *c, const char *self, uint64_t inc,
+    const char *attrs, int64_t wall_off)
+{
+	struct tasks	*t = lb_calloc(1, sizeof(*t));
+
+	t->conf = *c;
+	if (t->conf.retry_min_ms <= 0)
+		t->conf.retry_min_ms = 100;
+	if (t->conf.retry_max_ms < t->conf.retry_min_ms)
+		t->conf.retry_max_ms = t->conf.retry_min_ms;
+	lb_strlcpy(t->self, self, sizeof(t->self));
+	t->inc = inc;
+	t->attrs = lb_strdup(attrs ? attrs : "");
+	t->wall_off = wall_off;
+	t->buckets = lb_calloc(BUCKETS, sizeof(*t->buckets));
+	t->next_seq = 1;
+	t->links = lb_calloc(t->conf.max_links + 1, sizeof(*t->links));
+	return t;
+}
+
+void
+tasks_free(struct tasks *t)
+{
+	struct tasks_task	*k, *next;
+
+	if (t == NULL)
+		return;
+	for (size_t b = 0; b < BUCKETS; b++)
+		for (k = t->buckets[b]; k; k = next) {
+			next = k->hnext;
+			lb__task_record__free_unpacked(k->rec, NULL);
+			free(k);
+		}
+	free(t->buckets);
+	free(t->links);
+	free(t->sorted);
+	free(t->attrs);
+	free(t);
+}
+
+void
+tasks_set_leaving(struct tasks *t, int leaving)
+{
+	t->leaving = leaving;
+}
+
+void
+tasks_seq_floor(struct tasks *t, uint64_t seq)
+{
+	if (seq > t->next_seq)
+		t->next_seq = seq;
+}
+
+uint64_t
+tasks_next_seq(const struct tasks *t)
+{
+	return t->next_seq;
+}
+
+void
+tasks_restore(struct tasks *t, Lb__TaskRecord *rec)
+{
+	struct tasks_task	*k;
+	uint64_t		 seq;
+
+	if (!tasks_id_valid(rec->id) || rec->spec == NULL) {
+		lb__task_record__free_unpacked(rec, NULL);
+		return;
+	}
+	if ((seq = own_seq(t, rec->id)) >= t->next_seq)
+		t->next_seq = seq + 1;
+	k = tasks_find(t, rec->id);
+	if (rec->forgotten) {
+		if (k != NULL)
+			task_remove(t, k);
+		lb__task_record__free_unpacked(rec, NULL);
+		return;
+	}
+	if (k != NULL) {
+		lb__task_record__free_unpacked(k->rec, NULL);
+		k->rec = rec;
+	} else
+		task_add(t, rec);
+}
+
+void
+tasks_start(struct tasks *t, uint64_t now, struct tasks_out *o)
+{
+	size_t			  n;
+	struct tasks_task	**all = tasks_all(t, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		struct tasks_task	*k = all[i];
+		Lb__TaskRecord		*r = k->rec;
+
+		r->pgid = 0;
+		k->h_epoch = r->epoch;
+		lb_strlcpy(k->h_by, r->epoch_by, sizeof(k->h_by));
+		if (k->home) {
+			/*
+			 * Moves this home started before it stopped are
+			 * fenced: none of them can commit now.
+			 */
+			r->epoch_floor = max3(r->epoch_floor, r->epoch_next,
+			    r->epoch);
+			if (tasks_unfinished(r) && strcmp(r->host, t->self) == 0) {
+				r->state = LB__TASK_STATE__TASK_QUEUED;
+				k->resume = r->checkpoints > 0;
+				set_hold(t, now, k, HOLD_QUEUED, o);
+			}
+			continue;
+		}
+		/* A placement held for another home: ask it first. */
+		if (tasks_unfinished(r)) {
+			r->state = LB__TASK_STATE__TASK_QUEUED;
+			k->resume = r->checkpoints > 0;
+			set_hold(t, now, k, HOLD_CONFIRM, o);
+		} else
+			set_hold(t, now, k, HOLD_ENDED, o);
+		k->notice = 1;
+		notice_send(t, now, k, o);
+	}
+	schedule(t, now, o);
+}
+
+/* ---- validation of what comes in ---- */
+
+static int
+str_ok(const char *s)
+{
+	return s != NULL && strlen(s) < STR_MAX;
+}
+
+int
+tasks_spec_valid(const struct tasks *t, const Lb__TaskSpec *s, char **cause)
+{
+	uint64_t	total = 0;
+
+	if (s->n_argv == 0 || s->argv[0][0] == '\0') {
+		*cause = lb_strdup("no program to run");
+		return -1;
+	}
+	if (s->n_argv > ARGV_MAX || s->n_env > ENV_MAX ||
+	    s->n_files > FILES_MAX || s->n_needs > 64) {
+		*cause = lb_strdup("too many arguments, variables, files or "
+		    "needs");
+		return -1;
+	}
+	for (size_t i = 0; i < s->n_argv; i++)
+		if (!str_ok(s->argv[i])) {
+			*cause = lb_strdup("an argument is too long");
+			return -1;
+		}
+	for (size_t i = 0; i < s->n_env; i++)
+		if (!str_ok(s->env[i]) || strchr(s->env[i], '=') == NULL ||
+		    s->env[i][0] == '=') {
+			*cause = lb_printf("--env \"%.64s\": expected KEY=VALUE",
+			    s->env[i]);
+			return -1;
+		}
+	for (size_t i = 0; i < s->n_needs; i++)
+		if (!str_ok(s->needs[i]) || strchr(s->needs[i], ',')) {
+			*cause = lb_strdup("a need is not a plain attribute");
+			return -1;
+		}
+	if (s->pin[0] != '\0' && !lb_id_valid(s->pin)) {
+		*cause = lb_printf("--pin \"%.64s\" is not a node id", s->pin);
+		return -1;
+	}
+	for (size_t i = 0; i < s->n_files; i++) {
+		const char *n = s->files[i]->name;
+		uint64_t sz = s->files[i]->data.len > s->files[i]->size ?
+		    s->files[i]->data.len : s->files[i]->size;
+		if (!tasks_name_valid(n)) {
+			*cause = lb_printf("attachment name \"%.64s\" is not a "
+			    "plain file name", n);
+			return -1;
+		}
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(n, s->files[j]->name) == 0) {
+				*cause = lb_printf("two attachments are named "
+				    "\"%s\"", n);
+				return -1;
+			}
+		total += sz;
+	}
+	if (total > t->conf.attach_limit) {
+		*cause = lb_printf("the attachments take %" PRIu64 " bytes; the "
+		    "limit is %" PRIu64 " KiB (task.attach_limit_kb)", total,
+		    t->conf.attach_limit / 1024);
+		return -1;
+	}
+	if (s->checkpoint_signal < 0 || s->checkpoint_signal >= 65 ||
+	    s->checkpoint_exit_code < 0 || s->checkpoint_exit_code > 255) {
+		*cause = lb_strdup("bad checkpoint signal or exit code");
+		return -1;
+	}
+	return 0;
+}
+
+/* A record from the wire: everything checked before anything is used. */
+static int
+rec_valid(const struct tasks *t, const Lb__TaskRecord *r)
+{
+	char	*cause = NULL;
+
+	if (r == NULL || !tasks_id_valid(r->id) || r->spec == NULL ||
+	    !lb_id_valid(r->epoch_by) || !lb_id_valid(r->host) ||
+	    r->epoch == 0 || r->n_hosts > VISITS_MAX + 1 ||
+	    r->stdout_inline.len > TASKS_INLINE + 256 ||
+	    r->stderr_inline.len > TASKS_INLINE + 256 || !str_ok(r->error))
+		return 0;
+	for (size_t i = 0; i < r->n_hosts; i++)
+		if (!lb_id_valid(r->hosts[i]->node))
+			return 0;
+	if (tasks_spec_valid(t, r->spec, &cause) == -1) {
+		free(cause);
+		return 0;
+	}
+	return 1;
+}
+
+/* ---- the ready queue ---- */
+
+int
+tasks_runs_here(const struct tasks *t, const struct tasks_task *k)
+{
+	const Lb__TaskSpec	*s = k->rec->spec;
+	char			*needs;
+	int			 ok;
+
+	if (s->pin[0] != '\0' && strcmp(s->pin, t->self) != 0)
+		return 0;
+	if (s->n_needs == 0)
+		return 1;
+	needs = lb_join_list(s->needs, s->n_needs);
+	ok = balance_attrs_ok(needs, t->attrs);
+	free(needs);
+	return ok;
+}
+
+static void
+schedule(struct tasks *t, uint64_t now, struct tasks_out *o)
+{
+	struct tasks_task	*k, *next;
+
+	for (k = t->qhead; k && t->nrunning < (uint32_t)t->conf.slots &&
+	    !t->leaving; k = next) {
+		next = k->qnext;
+		if (!tasks_runs_here(t, k))
+			continue;	/* the balancer places it */
+		set_hold(t, now, k, HOLD_RUNNING, o);
+		out_push(o, TA_START, k->rec->id)->resume = k->resume;
+	}
+}
+
+struct tasks_task *
+tasks_queue_head(const struct tasks *t)
+{
+	return t->qhead;
+}
+
+uint32_t
+tasks_running(const struct tasks *t)
+{
+	return t->nrunning;
+}
+
+uint32_t
+tasks_queued(const struct tasks *t)
+{
+	return t->nqueued;
+}
+
+size_t
+tasks_count(const struct tasks *t, size_t *homed)
+{
+	if (homed)
+		*homed = t->homed;
+	return t->n;
+}
+
+static int
+id_cmp(const void *a, const void *b)
+{
+	const struct tasks_task *ka = *(struct tasks_task * const *)a;
+	const struct tasks_task *kb = *(struct tasks_task * const *)b;
+
+	return strverscmp(ka->rec->id, kb->rec->id);
+}
+
+struct tasks_task **
+tasks_all(struct tasks *t, size_t *n)
+{
+	size_t	k = 0;
+
+	if (t->sorted == NULL) {
+		t->sorted = lb_calloc(t->n + 1, sizeof(*t->sorted));
+		for (size_t b = 0; b < BUCKETS; b++)
+			for (struct tasks_task *c = t->buckets[b]; c; c = c->hnext)
+				t->sorted[k++] = c;
+		qsort(t->sorted, k, sizeof(*t->sorted), id_cmp);
+	}
+	*n = t->n;
+	return t->sorted;
+}
+
+const struct tasks_stats *
+tasks_stats(const struct tasks *t)
+{
+	return &t->stats;
+}
+
+/* ---- submit and cancel ---- */
+
+int
+tasks_submit(struct tasks *t, uint64_t now, const Lb__TaskSpec *spec,
+    char **idp, struct tasks_out *o, char **cause)
+{
+	Lb__TaskRecord		 r = LB__TASK_RECORD__INIT;
+	Lb__TaskSpec		 s = *spec;
+	Lb__TaskFile		**files, *fv;
+	struct tasks_task	*k;
+	char			 id[TASKS_ID_MAX];
+
+	if (tasks_spec_valid(t, spec, cause) == -1)
+		return -1;
+	if (t->n >= t->conf.max_tasks) {
+		t->stats.refused_full++;
+		*cause = lb_printf("this peer keeps %zu tasks, its limit "
+		    "(task.max_tasks): try later or another peer", t->n);
+		return -1;
+	}
+	snprintf(id, sizeof(id), "%s.%" PRIu64, t->self, t->next_seq);
+	/* The record keeps the files' names and sizes, not their bytes. */
+	files = lb_calloc(spec->n_files + 1, sizeof(*files));
+	fv = lb_calloc(spec->n_files + 1, sizeof(*fv));
+	for (size_t i = 0; i < spec->n_files; i++) {
+		fv[i] = *spec->files[i];
+		if (spec->files[i]->data.len > 0)
+			fv[i].size = spec->files[i]->data.len;
+		fv[i].data.len = 0;
+		fv[i].data.data = NULL;
+		files[i] = &fv[i];
+	}
+	s.files = files;
+	if (s.checkpoint_signal == 0)
+		s.checkpoint_signal = SIGUSR1;
+	r.id = id;
+	r.spec = &s;
+	r.state = LB__TASK_STATE__TASK_QUEUED;
+	r.epoch = 1;
+	r.epoch_next = 1;
+	r.epoch_by = t->self;
+	r.host = t->self;
+	r.host_inc = t->inc;
+	r.submitted_ms = wall(t, now);
+	k = task_add(t, tasks_rec_clone(&r));
+	free(files);
+	free(fv);
+	visit_add(k->rec, t->self, wall(t, now));
+	t->next_seq++;
+	t->stats.submitted++;
+	k->h_epoch = 1;
+	lb_strlcpy(k->h_by, t->self, sizeof(k->h_by));
+	save(o, k, 1);
+	set_hold(t, now, k, HOLD_QUEUED, o);
+	schedule(t, now, o);
+	*idp = lb_strdup(id);
+	return 0;
+}
+
+/* Record the end of a task homed here: once, never changed after. */
+static void
+record_result(struct tasks *t, uint64_t now, struct tasks_task *k,
+    const Lb__TaskRecord *r, const ProtobufCBinaryData *out,
+    const ProtobufCBinaryData *err, struct tasks_out *o)
+{
+	Lb__TaskRecord	*h = k->rec;
+
+	h->state = r->state;
+	h->exit_code = r->exit_code;
+	h->signal = r->signal;
+	if (r != h)
+		set_str(&h->error, r->error);
+	h->finished_ms = r->finished_ms ? r->finished_ms : wall(t, now);
+	if (r->started_ms)
+		h->started_ms = r->started_ms;
+	if (r != h) {
+		h->starts += r->starts > 0 && h->starts == 0 ? r->starts : 0;
+		if (r->starts > h->starts)
+			h->starts = r->starts;
+		if (r->resumes > h->resumes)
+			h->resumes = r->resumes;
+		if (r->checkpoints > h->checkpoints)
+			h->checkpoints = r->checkpoints;
+		h->stdout_bytes = r->stdout_bytes;
+		h->stderr_bytes = r->stderr_bytes;
+		h->output_truncated = r->output_truncated;
+		h->output_in_files = r->output_in_files;
+		set_bytes(&h->stdout_inline, r->output_in_files ? NULL :
+		    &r->stdout_inline);
+		set_bytes(&h->stderr_inline, r->output_in_files ? NULL :
+		    &r->stderr_inline);
+		if (r->output_in_files) {
+			struct tasks_action *a = out_push(o, TA_OUTPUT, h->id);
+			a->out = out;
+			a->err = err;
+		}
+	}
+	if (h->n_hosts > 0 && h->hosts[h->n_hosts - 1]->left_ms == 0)
+		h->hosts[h->n_hosts - 1]->left_ms = h->finished_ms;
+	h->pgid = 0;
+	note(o, h->id, "task %s: result recorded (%s, epoch %u.%s)", h->id,
+	    tasks_state_name(h->state), r->epoch, r->epoch_by);
+	t->stats.results++;
+	save(o, k, 1);
+}
+
+/* The home: ask the host of the current placement to stop it. */
+static void
+stop_current(struct tasks *t, uint64_t now, struct tasks_task *k,
+    const char *why, struct tasks_out *o)
+{
+	Lb__PeerMsg	m = LB__PEER_MSG__INIT;
+	Lb__TaskStop	s = LB__TASK_STOP__INIT;
+
+	if (strcmp(k->rec->host, t->self) == 0)
+		return;		/* the caller handled what is held here */
+	k->stop = 1;
+	lb_strlcpy(k->stop_why, why, sizeof(k->stop_why));
+	s.task_id = k->rec->id;
+	s.epoch = k->rec->epoch;
+	s.epoch_by = k->rec->epoch_by;
+	s.reason = k->stop_why;
+	m.body_case = LB__PEER_MSG__BODY_TASK_STOP;
+	m.task_stop = &s;
+	send_msg(o, k->rec->host, k->rec->id, &m);
+	arm(t, now, k);
+}
+
+/* Stop what is held here of a task and forget it (a non-home copy). */
+static void
+drop_copy(struct tasks *t, uint64_t now, struct tasks_task *k,
+    struct tasks_out *o)
+{
+	if (k->hold == HOLD_RUNNING) {
+		set_hold(t, now, k, HOLD_STOPPING, o);
+		out_push(o, TA_STOP, k->rec->id);
+		disarm(k);
+		return;
+	}
+	if (k->hold == HOLD_STOPPING)
+		return;		/* forgotten when it exits */
+	if (k->home) {
+		set_hold(t, now, k, HOLD_NONE, o);
+		disarm(k);
+		return;
+	}
+	forget(t, k, o);
+}
+
+int
+tasks_cancel(struct tasks *t, uint64_t now, const char *id,
+    struct tasks_out *o, char **cause)
+{
+	struct tasks_task	*k = tasks_find(t, id);
+	Lb__TaskRecord		*r;
+
+	if (k == NULL || !k->home) {
+		*cause = lb_printf("task %s is not homed here", id);
+		return -1;
+	}
+	r = k->rec;
+	if (!tasks_unfinished(r)) {
+		*cause = lb_printf("task %s has already ended (%s)", id,
+		    tasks_state_name(r->state));
+		return -1;
+	}
+	if (k->hold == HOLD_RUNNING || k->hold == HOLD_STOPPING) {
+		/* Its output is kept: recorded when it has exited. */
+		k->cancel = 1;
+		if (k->hold == HOLD_RUNNING) {
+			set_hold(t, now, k, HOLD_STOPPING, o);
+			out_push(o, TA_STOP, id);
+		}
+		return 0;
+	}
+	r->state = LB__TASK_STATE__TASK_CANCELLED;
+	set_str(&r->error, k->hold == HOLD_QUEUED ?
+	    "cancelled before it started" : "cancelled");
+	r->finished_ms = wall(t, now);
+	r->stdout_bytes = r->stderr_bytes = 0;
+	t->stats.results++;
+	save(o, k, 1);
+	if (k->hold != HOLD_NONE)
+		set_hold(t, now, k, HOLD_NONE, o);
+	disarm(k);
+	stop_current(t, now, k, "cancelled", o);
+	return 0;
+}
+
+/* ---- notices: holder to home ---- */
+
+static void
+notice_send(struct tasks *t, uint64_t now, struct tasks_task *k,
+    struct tasks_out *o)
+{
+	Lb__PeerMsg		 m = LB__PEER_MSG__INIT;
+	Lb__TaskNotice		 n = LB__TASK_NOTICE__INIT;
+	char			 home[LB_ID_MAX];
+	struct tasks_action	*a;
+
+	if (!k->notice || k->home)
+		return;
+	tasks_home_of(k->rec->id, home);
+	n.record = k->rec;
+	m.body_case = LB__PEER_MSG__BODY_TASK_NOTICE;
+	m.task_notice = &n;
+	a = send_msg(o, home, k->rec->id, &m);
+	a->with_output = !tasks_unfinished(k->rec) && k->rec->output_in_files;
+	arm(t, now, k);
+}
+
+/* A change at the holder the home should know of. */
+static void
+notice(struct tasks *t, uint64_t now, struct tasks_task *k, struct tasks_out *o)
+{
+	if (k->home)
+		return;
+	k->notice = 1;
+	k->backoff = 0;
+	notice_send(t, now, k, o);
+}
+
+static void
+notice_ack(struct tasks *t, uint64_t now, const char *to, const char *id,
+    const Lb__TaskRecord *r, Lb__Verdict v, struct tasks_out *o)
+{
+	Lb__PeerMsg	m = LB__PEER_MSG__INIT;
+	Lb__TaskNoticeAck a = LB__TASK_NOTICE_ACK__INIT;
+
+	a.task_id = (char *)id;
+	a.epoch = r->epoch;
+	a.epoch_by = r->epoch_by;
+	a.state = r->state;
+	a.verdict = v;
+	m.body_case = LB__PEER_MSG__BODY_TASK_NOTICE_ACK;
+	m.task_notice_ack = &a;
+	send_msg(o, to, id, &m);
+}
+
+static void
+home_notice(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
+    const Lb__TaskNotice *n, struct tasks_out *o)
+{
+	const Lb__TaskRecord	*r = n->record;
+	struct tasks_task	*k;
+	Lb__TaskRecord		*h;
+	Lb__Verdict		 v;
+
+	if (strcmp(r->host, from) != 0) {
+		t->stats.drop_sender++;
+		return;
+	}
+	if ((k = tasks_find(t, r->id)) == NULL || !k->home) {
+		notice_ack(t, now, from, r->id, r, LB__VERDICT__VERDICT_UNKNOWN,
+		    o);
+		return;
+	}
+	h = k->rec;
+	if (!tasks_unfinished(h))
+		v = LB__VERDICT__VERDICT_DONE;
+	else if (same(r->epoch, r->epoch_by, h->epoch, h->epoch_by)) {
+		h->host_inc = inc;
+		/* A holder back from a restart: fence the moves it had
+		 * started, which it no longer knows of. */
+		if (r->epoch_next > h->epoch_floor)
+			h->epoch_floor = r->epoch_next;
+		if (!tasks_unfinished(r)) {
+			record_result(t, now, k, r, &n->stdout, &n->stderr, o);
+			v = LB__VERDICT__VERDICT_DONE;
+		} else {
+			h->state = r->state;
+			h->started_ms = r->started_ms;
+			h->starts = r->starts;
+			h->resumes = r->resumes;
+			h->checkpoints = r->checkpoints;
+			save(o, k, 0);
+			v = LB__VERDICT__VERDICT_CURRENT;
+		}
+	} else if (r->state == LB__TASK_STATE__TASK_DONE) {
+		/*
+		 * A complete run of a placement that was replaced (its host
+		 * was thought dead): keep it, and stop the current one.
+		 */
+		record_result(t, now, k, r, &n->stdout, &n->stderr, o);
+		if (strcmp(h->host, t->self) == 0 && k->hold != HOLD_NONE)
+			drop_copy(t, now, k, o);
+		else
+			stop_current(t, now, k, "another run ended first", o);
+		v = LB__VERDICT__VERDICT_DONE;
+	} else {
+		v = LB__VERDICT__VERDICT_STALE;
+		t->stats.stale_stopped++;
+	}
+	notice_ack(t, now, from, r->id, r, v, o);
+}
+
+static void
+holder_verdict(struct tasks *t, uint64_t now, struct tasks_task *k,
+    Lb__Verdict v, Lb__TaskState state, struct tasks_out *o)
+{
+	if (v == LB__VERDICT__VERDICT_CURRENT) {
+		if (state == k->rec->state || (k->hold == HOLD_CONFIRM &&
+		    state == LB__TASK_STATE__TASK_QUEUED))
+			disarm(k);
+		if (k->hold == HOLD_CONFIRM) {
+			set_hold(t, now, k, HOLD_QUEUED, o);
+			schedule(t, now, o);
+		}
+		return;
+	}
+	if (v == LB__VERDICT__VERDICT_STALE) {
+		t->stats.stale_stopped++;
+		note(o, k->rec->id, "task %s: another placement replaced this "
+		    "one; stopping it here", k->rec->id);
+	}
+	drop_copy(t, now, k, o);
+}
+
+/* ---- moves ---- */
+
+int
+tasks_move(struct tasks *t, uint64_t now, const char *id, const char *to,
+    uint64_t inc, uint64_t req_id, struct tasks_out *o)
+{
+	struct tasks_task	*k = tasks_find(t, id);
+	Lb__PeerMsg		 m = LB__PEER_MSG__INIT;
+	Lb__Transfer		 tr = LB__TRANSFER__INIT;
+	Lb__TaskRecord		*r;
+	struct tasks_action	*a;
+	uint32_t		 n;
+
+	if (k == NULL || k->hold != HOLD_QUEUED || !lb_id_valid(to) ||
+	    strcmp(to, t->self) == 0 || (k->home && strcmp(k->rec->host,
+	    t->self) != 0))
+		return -1;
+	/* The allocation is on disk before the placement exists. */
+	n = alloc_epoch(k->rec);
+	save(o, k, 1);
+	r = tasks_rec_clone(k->rec);
+	r->parent_epoch = r->epoch;
+	set_str(&r->parent_by, r->epoch_by);
+	r->epoch = n;
+	set_str(&r->epoch_by, t->self);
+	set_str(&r->host, to);
+	r->host_inc = inc;
+	r->state = LB__TASK_STATE__TASK_QUEUED;
+	r->pgid = 0;
+	r->moves++;
+	visit_add(r, to, wall(t, now));
+	tr.req_id = req_id;
+	tr.record = r;
+	m.body_case = LB__PEER_MSG__BODY_TRANSFER;
+	m.transfer = &tr;
+	a = send_msg(o, to, id, &m);
+	a->with_files = 1;
+	lb__task_record__free_unpacked(r, NULL);
+	set_hold(t, now, k, HOLD_FROZEN, o);
+	lb_strlcpy(k->move_to, to, sizeof(k->move_to));
+	k->move_inc = inc;
+	k->move_epoch = n;
+	k->move_req = req_id;
+	k->move_started = now;
+	k->move_acked = 0;
+	disarm(k);
+	k->due = now + (uint64_t)t->conf.transfer_timeout_ms;
+	return 0;
+}
+
+static void
+move_reply(struct tasks_out *o, const char *to, const char *id, uint32_t epoch,
+    const char *by, int committed, int current, const char *error)
+{
+	Lb__PeerMsg	 m = LB__PEER_MSG__INIT;
+	Lb__TaskMoveReply r = LB__TASK_MOVE_REPLY__INIT;
+
+	r.task_id = (char *)id;
+	r.epoch = epoch;
+	r.epoch_by = (char *)by;
+	r.committed = committed;
+	r.current = current;
+	r.error = (char *)(error ? error : "");
+	m.body_case = LB__PEER_MSG__BODY_TASK_MOVE_REPLY;
+	m.task_move_reply = &r;
+	send_msg(o, to, id, &m);
+}
+
+static void	src_decided(struct tasks *, uint64_t, struct tasks_task *,
+		    int committed, int current, struct tasks_out *);
+static void	dst_decided(struct tasks *, uint64_t, struct tasks_task *,
+		    int committed, struct tasks_out *);
+
+/*
+ * The home decides a move: commit it when it replaces the current
+ * placement and is above the fence; abort it (raising the fence) when the
+ * source asks.  Answers both sides (locally when one of them is this peer).
+ */
+static void
+home_move(struct tasks *t, uint64_t now, struct tasks_task *k,
+    const Lb__TaskMove *mv, const char *from, struct tasks_out *o)
+{
+	Lb__TaskRecord	*h = k->rec;
+	char		 src[LB_ID_MAX];
+	int		 committed = 0, current = 0;
+	const char	*error = NULL;
+
+	lb_strlcpy(src, h->host, sizeof(src));
+	if (!tasks_unfinished(h))
+		error = "the task has ended";
+	else if (same(mv->epoch, mv->epoch_by, h->epoch, h->epoch_by))
+		committed = 1;		/* asked again: already done */
+	else if (!same(mv->parent_epoch, mv->parent_by, h->epoch, h->epoch_by))
+		error = "it moves from a placement that is not current";
+	else if (!mv->commit || mv->epoch <= h->epoch_floor) {
+		current = 1;
+		error = "aborted";
+		if (mv->epoch > h->epoch_floor) {
+			h->epoch_floor = mv->epoch;
+			save(o, k, 1);
+		}
+	} else {
+		/* Commit: the home's record names the new placement. */
+		struct tasks_task *srcq = strcmp(src, t->self) == 0 ? k : NULL;
+		h->epoch = mv->epoch;
+		set_str(&h->epoch_by, mv->epoch_by);
+		set_str(&h->host, mv->host);
+		h->host_inc = mv->host_inc;
+		if (mv->epoch > h->epoch_next)
+			h->epoch_next = mv->epoch;
+		h->moves++;
+		h->state = LB__TASK_STATE__TASK_QUEUED;
+		h->pgid = 0;
+		visit_add(h, mv->host, wall(t, now));
+		save(o, k, 1);
+		committed = 1;
+		if (srcq != NULL && k->hold == HOLD_FROZEN)
+			src_decided(t, now, k, 1, 0, o);
+	}
+	/* Tell the destination and the source (each unless it is here). */
+	if (strcmp(mv->host, t->self) == 0) {
+		if (k->hold == HOLD_PENDING && same(k->h_epoch, k->h_by,
+		    mv->epoch, mv->epoch_by))
+			dst_decided(t, now, k, committed, o);
+	} else
+		move_reply(o, mv->host, k->rec->id, mv->epoch, mv->epoch_by,
+		    committed, 0, error);
+	if (strcmp(src, t->self) == 0) {
+		if (!committed && k->hold == HOLD_FROZEN &&
+		    k->move_epoch == mv->epoch && strcmp(mv->epoch_by,
+		    t->self) == 0)
+			src_decided(t, now, k, 0, current, o);
+	} else if (strcmp(src, mv->host) != 0)
+		move_reply(o, src, k->rec->id, mv->epoch, mv->epoch_by,
+		    committed, current, error);
+}
+
+/* The source learns the outcome of its move. */
+static void
+src_decided(struct tasks *t, uint64_t now, struct tasks_task *k, int committed,
+    int current, struct tasks_out *o)
+{
+	disarm(k);
+	if (committed) {
+		note(o, k->rec->id, "task %s moved to %s (epoch %u.%s, %llu ms)",
+		    k->rec->id, k->move_to, k->move_epoch, t->self,
+		    (unsigned long long)(now - k->move_started));
+		t->stats.transfers_out++;
+		t->stats.transfer_ms += now - k->move_started;
+		link_add(t, now, k->rec->id, k->move_to, k->move_epoch, t->self);
+		if (k->home) {
+			set_hold(t, now, k, HOLD_NONE, o);
+			return;
+		}
+		forget(t, k, o);
+		return;
+	}
+	t->stats.transfers_aborted++;
+	note(o, k->rec->id, "task %s: the move to %s was aborted; %s",
+	    k->rec->id, k->move_to, current ? "it stays here" :
+	    "its copy here is stale");
+	if (current) {
+		set_hold(t, now, k, HOLD_QUEUED, o);
+		schedule(t, now, o);
+		return;
+	}
+	drop_copy(t, now, k, o);
+}
+
+/* The destination learns the outcome of a move to it. */
+static void
+dst_decided(struct tasks *t, uint64_t now, struct tasks_task *k, int committed,
+    struct tasks_out *o)
+{
+	disarm(k);
+	if (!committed) {
+		drop_copy(t, now, k, o);
+		return;
+	}
+	t->stats.transfers_in++;
+	note(o, k->rec->id, "task %s arrived from %s (epoch %u.%s)", k->rec->id,
+	    k->from, k->h_epoch, k->h_by);
+	if (!k->home)
+		save(o, k, 1);	/* a placement held here survives a restart */
+	set_hold(t, now, k, HOLD_QUEUED, o);
+	schedule(t, now, o);
+}
+
+/* Ask the home to commit or abort (locally when the home is here). */
+static void
+ask_home(struct tasks *t, uint64_t now, struct tasks_task *k, int commit,
+    struct tasks_out *o)
+{
+	Lb__PeerMsg	 m = LB__PEER_MSG__INIT;
+	Lb__TaskMove	 mv = LB__TASK_MOVE__INIT;
+	char		 home[LB_ID_MAX];
+	int		 src = k->hold == HOLD_FROZEN;
+
+	mv.task_id = k->rec->id;
+	if (src) {
+		mv.epoch = k->move_epoch;
+		mv.epoch_by = t->self;
+		mv.host = k->move_to;
+		mv.host_inc = k->move_inc;
+		mv.parent_epoch = k->h_epoch;
+		mv.parent_by = k->h_by;
+	} else {
+		mv.epoch = k->h_epoch;
+		mv.epoch_by = k->h_by;
+		mv.host = t->self;
+		mv.host_inc = t->inc;
+		mv.parent_epoch = k->h_parent;
+		mv.parent_by = k->h_parent_by;
+	}
+	mv.commit = commit;
+	if (k->home) {
+		home_move(t, now, k, &mv, t->self, o);
+		return;
+	}
+	k->ask = 1;
+	k->ask_commit = commit;
+	tasks_home_of(k->rec->id, home);
+	m.body_case = LB__PEER_MSG__BODY_TASK_MOVE;
+	m.task_move = &mv;
+	send_msg(o, home, k->rec->id, &m);
+	arm(t, now, k);
+}
+
+static void
+transfer_ack(struct tasks_out *o, const char *to, uint64_t req,
+    const Lb__TaskRecord *r, int ok, const char *error)
+{
+	Lb__PeerMsg	m = LB__PEER_MSG__INIT;
+	Lb__TransferAck	a = LB__TRANSFER_ACK__INIT;
+
+	a.req_id = req;
+	a.task_id = r->id;
+	a.epoch = r->epoch;
+	a.epoch_by = r->epoch_by;
+	a.ok = ok;
+	a.error = (char *)(error ? error : "");
+	m.body_case = LB__PEER_MSG__BODY_TRANSFER_ACK;
+	m.transfer_ack = &a;
+	send_msg(o, to, r->id, &m);
+}
+
+static void
+transfer_recv(struct tasks *t, uint64_t now, const char *from,
+    const Lb__Transfer *tr, struct tasks_out *o)
+{
+	const Lb__TaskRecord	*r = tr->record;
+	struct tasks_task	*k;
+
+	if (!rec_valid(t, r) || !lb_id_valid(r->parent_by) ||
+	    strcmp(r->host, t->self) != 0 || strcmp(r->epoch_by, from) != 0) {
+		t->stats.drop_invalid++;
+		return;
+	}
+	k = tasks_find(t, r->id);
+	if (k != NULL && k->hold == HOLD_PENDING && same(k->h_epoch, k->h_by,
+	    r->epoch, r->epoch_by)) {
+		transfer_ack(o, from, tr->req_id, r, 1, NULL);	/* again */
+		return;
+	}
+	if (k != NULL && (k->hold != HOLD_NONE || !k->home)) {
+		transfer_ack(o, from, tr->req_id, r, 0, "a copy is held here");
+		return;
+	}
+	if (k != NULL && !tasks_unfinished(k->rec)) {
+		transfer_ack(o, from, tr->req_id, r, 0, "the task has ended");
+		return;
+	}
+	if (t->leaving || (k == NULL && t->n >= t->conf.max_tasks)) {
+		if (!t->leaving)
+			t->stats.refused_full++;
+		transfer_ack(o, from, tr->req_id, r, 0, "no room here");
+		return;
+	}
+	if (k == NULL) {
+		Lb__TaskRecord *c = tasks_rec_clone(r);
+		c->stdout_inline.len = c->stderr_inline.len = 0;
+		free(c->stdout_inline.data);
+		free(c->stderr_inline.data);
+		c->stdout_inline.data = c->stderr_inline.data = NULL;
+		c->output_in_files = 0;
+		k = task_add(t, c);
+	}
+	/* Held, not runnable, until the home commits the move. */
+	k->h_epoch = r->epoch;
+	lb_strlcpy(k->h_by, r->epoch_by, sizeof(k->h_by));
+	k->h_parent = r->parent_epoch;
+	lb_strlcpy(k->h_parent_by, r->parent_by, sizeof(k->h_parent_by));
+	lb_strlcpy(k->from, from, sizeof(k->from));
+	k->resume = 0;
+	set_hold(t, now, k, HOLD_PENDING, o);
+	note(o, r->id, "task %s held, from %s (epoch %u.%s): waiting for its "
+	    "home to commit the move", r->id, from, r->epoch, r->epoch_by);
+	disarm(k);
+	k->due = now + 2 * (uint64_t)t->conf.transfer_timeout_ms;
+	transfer_ack(o, from, tr->req_id, r, 1, NULL);
+}
+
+static void
+transfer_ack_recv(struct tasks *t, uint64_t now, const char *from,
+    const Lb__TransferAck *a, struct tasks_out *o)
+{
+	struct tasks_task	*k = tasks_find(t, a->task_id);
+
+	if (k == NULL || k->hold != HOLD_FROZEN || k->move_acked ||
+	    k->ask || k->move_req != a->req_id || strcmp(k->move_to, from) ||
+	    !same(a->epoch, a->epoch_by, k->move_epoch, t->self)) {
+		t->stats.drop_unknown++;
+		return;
+	}
+	if (!a->ok) {
+		/* It does not hold the task: nobody can commit the move. */
+		t->stats.transfers_aborted++;
+		disarm(k);
+		set_hold(t, now, k, HOLD_QUEUED, o);
+		schedule(t, now, o);
+		return;
+	}
+	k->move_acked = 1;
+	k->backoff = 0;
+	ask_home(t, now, k, 1, o);
+}
+
+static void
+move_recv(struct tasks *t, uint64_t now, const char *from,
+    const Lb__TaskMove *mv, struct tasks_out *o)
+{
+	struct tasks_task	*k;
+
+	if (!tasks_id_valid(mv->task_id) || !is_home_of(t, mv->task_id) ||
+	    !lb_id_valid(mv->epoch_by) || !lb_id_valid(mv->host) ||
+	    !lb_id_valid(mv->parent_by) || mv->epoch == 0) {
+		t->stats.drop_invalid++;
+		return;
+	}
+	if ((k = tasks_find(t, mv->task_id)) == NULL) {
+		move_reply(o, from, mv->task_id, mv->epoch, mv->epoch_by, 0, 0,
+		    "no such task");
+		return;
+	}
+	/* Only the two sides of the move have a say in it. */
+	if (strcmp(from, k->rec->host) != 0 && strcmp(from, mv->host) != 0) {
+		if (!tasks_unfinished(k->rec) || !same(mv->parent_epoch,
+		    mv->parent_by, k->rec->epoch, k->rec->epoch_by)) {
+			move_reply(o, from, mv->task_id, mv->epoch,
+			    mv->epoch_by, 0, 0, "not current");
+			return;
+		}
+		t->stats.drop_sender++;
+		return;
+	}
+	home_move(t, now, k, mv, from, o);
+}
+
+static void
+move_reply_recv(struct tasks *t, uint64_t now, const char *from,
+    const Lb__TaskMoveReply *r, struct tasks_out *o)
+{
+	struct tasks_task	*k = tasks_find(t, r->task_id);
+	char			 home[LB_ID_MAX];
+
+	tasks_home_of(r->task_id, home);
+	if (strcmp(from, home) != 0) {
+		t->stats.drop_sender++;
+		return;
+	}
+	if (k == NULL) {
+		t->stats.drop_unknown++;
+		return;
+	}
+	if (k->hold == HOLD_FROZEN && same(r->epoch, r->epoch_by,
+	    k->move_epoch, t->self))
+		src_decided(t, now, k, r->committed, r->current, o);
+	else if (k->hold == HOLD_PENDING && same(r->epoch, r->epoch_by,
+	    k->h_epoch, k->h_by))
+		dst_decided(t, now, k, r->committed, o);
+	else
+		t->stats.drop_unknown++;
+}
+
+/* ---- stops ---- */
+
+static void
+stop_recv(struct tasks *t, uint64_t now, const char *from,
+    const Lb__TaskStop *s, struct tasks_out *o)
+{
+	struct tasks_task	*k = tasks_find(t, s->task_id);
+	char			 home[LB_ID_MAX];
+	Lb__PeerMsg		 m = LB__PEER_MSG__INIT;
+	Lb__TaskStopAck		 a = LB__TASK_STOP_ACK__INIT;
+
+	tasks_home_of(s->task_id, home);
+	if (strcmp(from, home) != 0) {
+		t->stats.drop_sender++;
+		return;
+	}
+	if (k != NULL && !k->home && k->hold != HOLD_NONE &&
+	    same(s->epoch, s->epoch_by, k->h_epoch, k->h_by))
+		drop_copy(t, now, k, o);
+	a.task_id = s->task_id;
+	a.epoch = s->epoch;
+	a.epoch_by = s->epoch_by;
+	m.body_case = LB__PEER_MSG__BODY_TASK_STOP_ACK;
+	m.task_stop_ack = &a;
+	send_msg(o, from, s->task_id, &m);
+}
+
+static void
+stop_ack_recv(struct tasks *t, const char *from, const Lb__TaskStopAck *a)
+{
+	struct tasks_task	*k = tasks_find(t, a->task_id);
+
+	if (k == NULL || !k->home || !k->stop) {
+		t->stats.drop_unknown++;
+		return;
+	}
+	if (strcmp(from, k->rec->host) != 0 || !same(a->epoch, a->epoch_by,
+	    k->rec->epoch, k->rec->epoch_by)) {
+		t->stats.drop_sender++;
+		return;
+	}
+	k->stop = 0;
+	disarm(k);
+}
+
+/* ---- messages in ---- */
+
+void
+tasks_recv(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
+    const Lb__PeerMsg *m, struct tasks_out *o)
+{
+	struct tasks_task	*k;
+	char			 home[LB_ID_MAX];
+	char			*cause = NULL;
+
+	if (!lb_id_valid(from) || strcmp(from, t->self) == 0) {
+		t->stats.drop_sender++;
+		return;
+	}
+	switch (m->body_case) {
+	case LB__PEER_MSG__BODY_TRANSFER:
+		transfer_recv(t, now, from, m->transfer, o);
+		break;
+	case LB__PEER_MSG__BODY_TRANSFER_ACK:
+		if (!tasks_id_valid(m->transfer_ack->task_id)) {
+			t->stats.drop_invalid++;
+			break;
+		}
+		transfer_ack_recv(t, now, from, m->transfer_ack, o);
+		break;
+	case LB__PEER_MSG__BODY_TASK_MOVE:
+		move_recv(t, now, from, m->task_move, o);
+		break;
+	case LB__PEER_MSG__BODY_TASK_MOVE_REPLY:
+		if (!tasks_id_valid(m->task_move_reply->task_id)) {
+			t->stats.drop_invalid++;
+			break;
+		}
+		move_reply_recv(t, now, from, m->task_move_reply, o);
+		break;
+	case LB__PEER_MSG__BODY_TASK_NOTICE:
+		if (!rec_valid(t, m->task_notice->record) ||
+		    !is_home_of(t, m->task_notice->record->id) ||
+		    m->task_notice->stdout.len > ((uint64_t)1 << 31) ||
+		    m->task_notice->stderr.len > ((uint64_t)1 << 31)) {
+			t->stats.drop_invalid++;
+			break;
+		}
+		home_notice(t, now, from, inc, m->task_notice, o);
+		break;
+	case LB__PEER_MSG__BODY_TASK_NOTICE_ACK: {
+		const Lb__TaskNoticeAck *a = m->task_notice_ack;
+		if (!tasks_id_valid(a->task_id)) {
+			t->stats.drop_invalid++;
+			break;
+		}
+		tasks_home_of(a->task_id, home);
+		if (strcmp(home, from) != 0) {
+			t->stats.drop_sender++;
+			break;
+		}
+		k = tasks_find(t, a->task_id);
+		if (k == NULL || k->home || k->hold == HOLD_NONE ||
+		    k->hold == HOLD_PENDING || k->hold == HOLD_FROZEN ||
+		    !same(a->epoch, a->epoch_by, k->h_epoch, k->h_by)) {
+			t->stats.drop_unknown++;
+			break;
+		}
+		holder_verdict(t, now, k, a->verdict, a->state, o);
+		break;
+	}
+	case LB__PEER_MSG__BODY_TASK_STOP:
+		if (!tasks_id_valid(m->task_stop->task_id)) {
+			t->stats.drop_invalid++;
+			break;
+		}
+		stop_recv(t, now, from, m->task_stop, o);
+		break;
+	case LB__PEER_MSG__BODY_TASK_STOP_ACK:
+		if (!tasks_id_valid(m->task_stop_ack->task_id)) {
+			t->stats.drop_invalid++;
+			break;
+		}
+		stop_ack_recv(t, from, m->task_stop_ack);
+		break;
+	case LB__PEER_MSG__BODY_TASK_CANCEL:
+		if (!tasks_id_valid(m->task_cancel->task_id) ||
+		    !is_home_of(t, m->task_cancel->task_id)) {
+			t->stats.drop_invalid++;
+			break;
+		}
+		if (tasks_cancel(t, now, m->task_cancel->task_id, o, &cause)
+		    == -1)
+			free(cause);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- processes ---- */
+
+void
+tasks_proc_started(struct tasks *t, uint64_t now, const char *id,
+    uint32_t pgid, struct tasks_out *o)
+{
+	struct tasks_task	*k = tasks_find(t, id);
+	Lb__TaskRecord		*r;
+
+	if (k == NULL || k->hold != HOLD_RUNNING)
+		return;
+	r = k->rec;
+	r->pgid = pgid;
+	r->state = LB__TASK_STATE__TASK_RUNNING;
+	r->started_ms = wall(t, now);
+	r->starts++;
+	if (k->resume)
+		r->resumes++;
+	save(o, k, 0);
+	notice(t, now, k, o);
+}
+
+void
+tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
+    struct tasks_exit *x, struct tasks_out *o)
+{
+	struct tasks_task	*k = tasks_find(t, id);
+	Lb__TaskRecord		*r;
+	int			 was_stopping;
+
+	if (k == NULL || (k->hold != HOLD_RUNNING && k->hold !=
+	    HOLD_STOPPING)) {
+		free(x->out_inline.data);
+		free(x->err_inline.data);
+		return;
+	}
+	r = k->rec;
+	was_stopping = k->hold == HOLD_STOPPING;
+	r->pgid = 0;
+	r->stdout_bytes = x->stdout_bytes;
+	r->stderr_bytes = x->stderr_bytes;
+	r->output_truncated = x->truncated;
+	r->output_in_files = x->output_in_files;
+	free(r->stdout_inline.data);
+	free(r->stderr_inline.data);
+	r->stdout_inline = x->out_inline;
+	r->stderr_inline = x->err_inline;
+	x->out_inline.data = x->err_inline.data = NULL;
+	x->out_inline.len = x->err_inline.len = 0;
+	if (was_stopping && !k->cancel) {
+		/* A copy that lost: nothing of it is kept. */
+		if (k->home && tasks_unfinished(r)) {
+			/* The home's own placement, stopped for a result
+			 * that came from elsewhere: cannot happen while
+			 * unfinished; keep it queued to be safe. */
+			set_hold(t, now, k, HOLD_QUEUED, o);
+			schedule(t, now, o);
+			return;
+		}
+		if (k->home) {
+			set_hold(t, now, k, HOLD_NONE, o);
+			schedule(t, now, o);
+			return;
+		}
+		forget(t, k, o);
+		schedule(t, now, o);
+		return;
+	}
+	if (!was_stopping && x->error == NULL && r->spec->checkpointable &&
+	    x->exited && x->code == r->spec->checkpoint_exit_code) {
+		/* It wrote a checkpoint: start it again from there. */
+		r->checkpoints++;
+		k->resume = 1;
+		out_push(o, TA_START, r->id)->resume = 1;
+		return;
+	}
+	r->finished_ms = wall(t, now);
+	if (x->error != NULL) {
+		r->state = LB__TASK_STATE__TASK_FAILED;
+		set_str(&r->error, x->error);
+	} else if (k->cancel) {
+		r->state = LB__TASK_STATE__TASK_CANCELLED;
+		set_str(&r->error, "cancelled while it ran");
+	} else
+		r->state = LB__TASK_STATE__TASK_DONE;
+	r->exit_code = x->exited ? x->code : 0;
+	r->signal = x->exited ? 0 : x->signal;
+	k->cancel = 0;
+	if (k->home) {
+		set_hold(t, now, k, HOLD_NONE, o);
+		record_result(t, now, k, r, NULL, NULL, o);
+	} else {
+		set_hold(t, now, k, HOLD_ENDED, o);
+		save(o, k, 1);	/* the result survives a restart */
+		notice(t, now, k, o);
+	}
+	schedule(t, now, o);
+}
+
+/* ---- peers dead or back ---- */
+
+/* The home runs a task again in a new placement of its own. */
+static void
+rerun(struct tasks *t, uint64_t now, struct tasks_task *k, struct tasks_out *o)
+{
+	Lb__TaskRecord	*r = k->rec;
+
+	if (k->hold == HOLD_PENDING)
+		set_hold(t, now, k, HOLD_NONE, o);
+	disarm(k);
+	k->stop = 0;
+	r->epoch = alloc_epoch(r);
+	set_str(&r->epoch_by, t->self);
+	set_str(&r->host, t->self);
+	r->host_inc = t->inc;
+	r->reruns++;
+	r->state = LB__TASK_STATE__TASK_QUEUED;
+	r->pgid = 0;
+	visit_add(r, t->self, wall(t, now));
+	save(o, k, 1);
+	note(o, r->id, "task %s: its host is gone; running it again here "
+	    "(epoch %u.%s)", r->id, r->epoch, t->self);
+	t->stats.reruns++;
+	k->h_epoch = r->epoch;
+	lb_strlcpy(k->h_by, t->self, sizeof(k->h_by));
+	k->resume = 0;
+	set_hold(t, now, k, HOLD_QUEUED, o);
+}
+
+static void
+peer_gone(struct tasks *t, uint64_t now, const char *peer, int restarted,
+    uint64_t inc, struct tasks_out *o)
+{
+	size_t			  n;
+	struct tasks_task	**all = tasks_all(t, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		struct tasks_task *k = all[i];
+		if (k->home && tasks_unfinished(k->rec) &&
+		    strcmp(k->rec->host, peer) == 0 && (!restarted ||
+		    k->rec->host_inc < inc))
+			rerun(t, now, k, o);
+		else if (k->home && k->stop && strcmp(k->rec->host, peer) == 0)
+			disarm(k), k->stop = 0;
+		/* A move to it that it never acknowledged: ask to abort now
+		 * rather than at the timeout. */
+		if (k->hold == HOLD_FROZEN && strcmp(k->move_to, peer) == 0 &&
+		    !k->move_acked && !k->ask) {
+			k->backoff = 0;
+			ask_home(t, now, k, 0, o);
+		}
+	}
+	schedule(t, now, o);
+}
+
+void
+tasks_peer_dead(struct tasks *t, uint64_t now, const char *peer,
+    struct tasks_out *o)
+{
+	peer_gone(t, now, peer, 0, 0, o);
+}
+
+void
+tasks_peer_restarted(struct tasks *t, uint64_t now, const char *peer,
+    uint64_t inc, struct tasks_out *o)
+{
+	peer_gone(t, now, peer, 1, inc, o);
+}
+
+/* ---- time ---- */
+
+void
+tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
+{
+	size_t			  n;
+	struct tasks_task	**all = tasks_all(t, &n);
+	uint64_t		  keep = (uint64_t)t->conf.keep_finished_s * 1000;
+	struct tasks_task	**gone = NULL;
+	size_t			  ngone = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct tasks_task *k = all[i];
+
+		if (k->home && k->hold == HOLD_NONE && !k->stop &&
+		    !tasks_unfinished(k->rec) && keep > 0 &&
+		    wall(t, now) > k->rec->finished_ms + keep) {
+			gone = lb_reallocarray(gone, ngone + 1, sizeof(*gone));
+			gone[ngone++] = k;
+			continue;
+		}
+		if (k->due == 0 || now < k->due)
+			continue;
+		if (k->hold == HOLD_FROZEN) {
+			/* No acknowledgement in time, or no answer yet. */
+			if (k->ask)
+				t->stats.retries++;
+			ask_home(t, now, k, k->ask ? k->ask_commit :
+			    k->move_acked, o);
+		} else if (k->hold == HOLD_PENDING) {
+			if (k->ask)
+				t->stats.retries++;
+			ask_home(t, now, k, 1, o);
+		} else if (k->home && k->stop) {
+			t->stats.retries++;
+			stop_current(t, now, k, k->stop_why, o);
+		} else if (k->notice) {
+			t->stats.retries++;
+			notice_send(t, now, k, o);
+		} else
+			k->due = 0;
+	}
+	for (size_t i = 0; i < ngone; i++)
+		forget(t, gone[i], o);
+	free(gone);
+	/* Links expire. */
+	if (t->conf.link_keep_s > 0)
+		for (size_t i = 0; i < t->nlinks; i++)
+			if (t->links[i].id[0] && now > t->links[i].at +
+			    (uint64_t)t->conf.link_keep_s * 1000)
+				t->links[i].id[0] = '\0';
+	schedule(t, now, o);
+}
