@@ -166,6 +166,7 @@ struct sent {
 	int		 from, to;
 	int		 type;
 	char		 task[TASKS_ID_MAX];
+	int		 state;		/* TaskNotice: the record's state */
 };
 
 struct counts {
@@ -201,7 +202,7 @@ struct world {
 	uint32_t	 detect_min, detect_max;	/* failure detection */
 	uint64_t	 calm_at;
 	uint64_t	 last_traffic;
-	char		 last_sent[200];
+	char		 last_sent[256];
 	char		 failure[600];	/* the first violation */
 	/* Scripted scenarios. */
 	int		 scripted;	/* runs take run_ms, exit 0 */
@@ -932,6 +933,9 @@ net_send(struct world *w, int from, const struct tasks_action *a)
 		s->to = to;
 		s->type = m->body_case;
 		snprintf(s->task, sizeof(s->task), "%s", task);
+		s->state = m->body_case == LB__PEER_MSG__BODY_TASK_NOTICE &&
+		    m->task_notice->record != NULL ?
+		    (int)m->task_notice->record->state : -1;
 	}
 	if (w->on_send != NULL)
 		w->on_send(w, from, to, m);
@@ -1017,7 +1021,7 @@ proc_start(struct world *w, int p, const struct tasks_action *a)
 		pr->code = s->starts == 1 && s->first_code >= 0 ?
 		    s->first_code : 0;
 	} else {
-		run_ms = (int)rnd(w, 10, 500);
+		run_ms = (int)rnd(w, 10, 1000);
 		pr->code = chance(w, 80) ? 0 : (int)rnd(w, 1, 5);
 	}
 	trace(w, p, "start %s%s: pid %" PRIu32 ", runs %d ms, exit %d", a->id,
@@ -1080,9 +1084,12 @@ proc_exited(struct world *w, struct proc *pr)
 		ex.out_inline.len = 3;
 		ex.stdout_bytes = 3;
 	}
-	trace(w, pr->peer, "exited %s: %s%s exit %d signal %d", s->id,
-	    pr->error ? "could not start: " : "", pr->error ? pr->error : "",
-	    ex.code, ex.signal);
+	if (pr->error != NULL)
+		trace(w, pr->peer, "exited %s: could not start: %s", s->id,
+		    pr->error);
+	else
+		trace(w, pr->peer, "exited %s: exit %d signal %d", s->id,
+		    ex.code, ex.signal);
 	tasks_proc_exited(p->core, w->now, s->id, &ex, &out);
 	carry_out(w, pr->peer, &out);
 }
@@ -1137,6 +1144,9 @@ carry_out(struct world *w, int p, struct tasks_out *out)
 			break;
 		case TA_STOP:
 			proc_stop(w, p, a);
+			break;
+		case TA_NOTE:
+			trace(w, p, "note: %s", a->note);
 			break;
 		case TA_OUTPUT:
 		case TA_LOAD:
@@ -1403,8 +1413,8 @@ plan_run(struct world *w)
 		schedule(w, e);						\
 	}								\
 } while (0)
-	SOME(EV_SUBMIT, rnd(w, 5, 30));
-	SOME(EV_MOVE, span / rnd(w, 50, 300));
+	SOME(EV_SUBMIT, rnd(w, 3, 12));
+	SOME(EV_MOVE, span / rnd(w, 20, 150));
 	SOME(EV_CANCEL, rnd(w, 0, 4));
 	SOME(EV_CRASH, rnd(w, 0, 3));
 #undef SOME
@@ -1476,6 +1486,7 @@ step(struct world *w)
 	Lb__PeerMsg	*m;
 	char		 desc[160];
 	int		 p = e.peer;
+	uint32_t	 n;
 
 	w->now = e.at;
 	w->n.events++;
@@ -1558,7 +1569,10 @@ step(struct world *w)
 		peer_restart(w, p);
 		break;
 	case EV_SUBMIT:
-		if ((p = random_live_peer(w, -1)) >= 0)
+		/* A burst of tasks at one peer, so that queues form. */
+		if ((p = random_live_peer(w, -1)) < 0)
+			break;
+		for (n = rnd(w, 1, 4); n > 0 && w->ntasks < SIMTASKS_MAX; n--)
 			submit(w, p);
 		break;
 	case EV_MOVE:
@@ -2076,7 +2090,8 @@ scene_backoff(struct world *w)
 	for (i = 0; i < w->nlog; i++) {
 		if (w->log[i].at < down || w->log[i].from != N4 ||
 		    w->log[i].to != N1 || strcmp(w->log[i].task, s->id) != 0 ||
-		    w->log[i].type != LB__PEER_MSG__BODY_TASK_NOTICE)
+		    w->log[i].type != LB__PEER_MSG__BODY_TASK_NOTICE ||
+		    !finished((Lb__TaskState)w->log[i].state))
 			continue;
 		sends++;
 		if (prev != 0) {
