@@ -50,6 +50,7 @@
 #define NET_MAX_MS	50
 #define QUIET_MS	5000	/* calm, and no traffic for this long: quiet */
 #define QUIET_BOUND_MS	300000	/* not quiet this long after calm: failure */
+#define WHY_MAX		640	/* a failure, in one line */
 
 static const struct tasks_conf sim_conf = {
 	.slots = 1,
@@ -85,6 +86,7 @@ struct event {
 	uint64_t	 inc;		/* `peer`'s incarnation it is for */
 	int		 other;
 	uint64_t	 other_inc;
+	uint64_t	 msg_id;	/* EV_DELIVER: the envelope's */
 	size_t		 proc;
 	uint32_t	 gen;		/* EV_EXITED: still the process's exit */
 	uint8_t		*data;		/* EV_DELIVER: a packed PeerMsg */
@@ -99,11 +101,19 @@ struct jentry {
 	int		 finished;	/* a record with its result */
 };
 
+/* The envelope's replay check (src/envelope.c) of one sender: the
+ * newest incarnation heard, and a window of the latest message ids. */
+struct replay {
+	uint64_t	 inc, top, seen;
+};
+
 struct peer {
 	char		 id[LB_ID_MAX];
 	struct tasks_conf conf;
 	struct tasks	*core;		/* NULL while down */
 	uint64_t	 inc;
+	uint64_t	 next_msg_id;	/* of this incarnation */
+	struct replay	 replay[PEERS_MAX];	/* of this incarnation */
 	/* The journal: entries [0, synced) are on disk, the rest a crash
 	 * may lose (when the disk is lossy). */
 	struct jentry	*j;
@@ -196,6 +206,8 @@ struct world {
 	/* Faults. */
 	int		 faults;	/* not calm yet: loss, dup, late apply */
 	int		 loss, dup, late;	/* percent of messages */
+	int		 raw;		/* no envelope: duplicates and old
+					 * incarnations reach the cores */
 	int		 lossy_disk;	/* 1: a crash cuts the unsynced part of
 					 * the journal somewhere, 2: all of it */
 	int		 auto_restart;	/* a crash schedules the restart */
@@ -743,11 +755,16 @@ check_sent(struct world *w, int from, int to, const Lb__PeerMsg *m)
 		    "a TaskMove");
 		break;
 	case LB__PEER_MSG__BODY_TASK_NOTICE_ACK:
-		/* The holder forgets its result on this: the home's journal
-		 * must hold one, on disk. */
+		/* "Done": the holder forgets its result, so the home's
+		 * journal must hold one, on disk.  ("Stale" throws a failed
+		 * start or a stopped copy away, never a complete run.) */
 		a = m->task_notice_ack;
-		if (!finished(a->state) ||
-		    a->verdict == LB__VERDICT__VERDICT_UNKNOWN)
+		if (a->verdict == LB__VERDICT__VERDICT_STALE &&
+		    a->state == LB__TASK_STATE__TASK_DONE)
+			fail(w, "%s threw away a complete run of %s (%" PRIu32
+			    "/%s)", w->peers[from].id, a->task_id, a->epoch,
+			    a->epoch_by);
+		if (a->verdict != LB__VERDICT__VERDICT_DONE)
 			break;
 		e = journal_durable(&w->peers[from], a->task_id);
 		if (e == NULL || !e->finished)
@@ -861,6 +878,35 @@ apply_rules(struct world *w, int from, int to, int type)
 	return 0;
 }
 
+/* Whether the envelope of receiver `p` lets message `id` of `from`'s
+ * incarnation `inc` through (env_replay_ok in src/envelope.c). */
+static int
+replay_ok(struct peer *p, int from, uint64_t inc, uint64_t id)
+{
+	struct replay	*r = &p->replay[from];
+	uint64_t	 shift;
+
+	if (inc < r->inc)
+		return 0;
+	if (inc > r->inc) {
+		r->inc = inc;
+		r->top = id;
+		r->seen = 1;
+		return 1;
+	}
+	if (id > r->top) {
+		shift = id - r->top;
+		r->seen = shift >= 64 ? 0 : r->seen << shift;
+		r->seen |= 1;
+		r->top = id;
+		return 1;
+	}
+	if (r->top - id >= 64 || (r->seen & (1ULL << (r->top - id))))
+		return 0;
+	r->seen |= 1ULL << (r->top - id);
+	return 1;
+}
+
 static void
 net_send(struct world *w, int from, const struct tasks_action *a)
 {
@@ -869,6 +915,7 @@ net_send(struct world *w, int from, const struct tasks_action *a)
 	char		 desc[160];
 	const char	*what = "";
 	int		 to, copies = 1, extra = 0, i;
+	uint64_t	 msg_id = w->peers[from].next_msg_id++;
 
 	w->last_traffic = w->now;
 	w->n.sent++;
@@ -911,6 +958,7 @@ net_send(struct world *w, int from, const struct tasks_action *a)
 		e.inc = 0;	/* whichever incarnation is up then */
 		e.other = from;
 		e.other_inc = w->peers[from].inc;
+		e.msg_id = msg_id;
 		e.len = a->len;
 		e.data = malloc(a->len ? a->len : 1);
 		memcpy(e.data, a->msg, a->len);
@@ -1157,7 +1205,7 @@ carry_out(struct world *w, int p, struct tasks_out *out)
 			break;
 		}
 	}
-	tasks_out_reset(out);
+	tasks_out_free(out);
 }
 
 /* ---- peers ---- */
@@ -1203,6 +1251,8 @@ peer_boot(struct world *w, int p)
 	size_t		 i;
 
 	peer->inc++;
+	peer->next_msg_id = 1;
+	memset(peer->replay, 0, sizeof(peer->replay));
 	peer->core = tasks_new(&peer->conf, peer->id, peer->inc, "", 0);
 	if (peer->core == NULL) {
 		fail(w, "tasks_new failed for %s", peer->id);
@@ -1397,14 +1447,16 @@ plan_run(struct world *w)
 	w->dup = (int)rnd(w, 0, 10);
 	w->late = (int)rnd(w, 0, 20);
 	w->lossy_disk = (int)rnd(w, 0, 1);
+	w->raw = chance(w, 20);
 	w->faults = 1;
 	w->auto_restart = 1;
 	w->detect_min = 100;
 	w->detect_max = 1500;
 	span = rnd(w, 2000, 6000);
 	trace(w, -1, "seed %" PRIu64 ": %d peers, loss %d%%, dup %d%%, late "
-	    "%d%%, %s disk, %" PRIu32 " ms of faults", w->seed, w->npeers,
-	    w->loss, w->dup, w->late, w->lossy_disk ? "lossy" : "safe", span);
+	    "%d%%, %s disk, %s, %" PRIu32 " ms of faults", w->seed, w->npeers,
+	    w->loss, w->dup, w->late, w->lossy_disk ? "lossy" : "safe",
+	    w->raw ? "raw network" : "replay check", span);
 
 #define SOME(kind, count) do {						\
 	n = (count);							\
@@ -1504,10 +1556,14 @@ step(struct world *w)
 			break;
 		}
 		msg_describe(m, desc, sizeof(desc));
-		if (peer->core == NULL) {
+		if (peer->core == NULL)
 			trace(w, p, "<- %s %s (lost: down)",
 			    w->peers[e.other].id, desc);
-		} else {
+		else if (!w->raw && !replay_ok(peer, e.other, e.other_inc,
+		    e.msg_id))
+			trace(w, p, "<- %s %s (dropped: the envelope's replay "
+			    "check)", w->peers[e.other].id, desc);
+		else {
 			trace(w, p, "<- %s %s", w->peers[e.other].id, desc);
 			tasks_recv(peer->core, w->now, w->peers[e.other].id,
 			    e.other_inc, m, &out);
@@ -1642,7 +1698,8 @@ run_seed(uint64_t seed, int trace_on, char *why, size_t size,
 	plan_run(w);
 	boot_all(w);
 	rc = settle(w);
-	snprintf(why, size, "%s", w->failure);
+	snprintf(why, size, "%s%s", w->failure, rc == -1 && w->raw ?
+	    " [raw network]" : "");
 	for (p = 0; p < w->npeers; p++) {
 		if (w->peers[p].core == NULL)
 			continue;
@@ -2251,7 +2308,7 @@ seconds(void)
 static void
 test_scenes(const char *only, const char *seed_env)
 {
-	char		 why[sizeof(((struct world *)0)->failure)];
+	char		 why[WHY_MAX];
 	uint64_t	 seed, first = 1, last = SCENE_SEEDS;
 	size_t		 i;
 	int		 bad;
@@ -2283,7 +2340,7 @@ static void
 test_runs(uint64_t base, uint64_t runs)
 {
 	struct counts	 c;
-	char		 why[sizeof(((struct world *)0)->failure)];
+	char		 why[WHY_MAX];
 	uint64_t	 seed, failed = 0;
 	double		 t0 = seconds(), dt;
 
@@ -2319,9 +2376,10 @@ main(void)
 {
 	const char	*seed_env = getenv("SIM_SEED");
 	const char	*scene = getenv("SIM_SCENE");
-	char		 why[sizeof(((struct world *)0)->failure)];
+	char		 why[WHY_MAX];
 	struct counts	 c;
 	uint64_t	 seed;
+	int		 rc;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	catch_fatal();
@@ -2332,8 +2390,8 @@ main(void)
 		seed = strtoull(seed_env, NULL, 10);
 		snprintf(crash_note, sizeof(crash_note), "# crashed in seed %"
 		    PRIu64 "\n", seed);
-		ok(run_seed(seed, 1, why, sizeof(why), &c) == 0,
-		    "seed %" PRIu64 "%s%s", seed, why[0] ? ": " : "", why);
+		rc = run_seed(seed, 1, why, sizeof(why), &c);
+		ok(rc == 0, "seed %" PRIu64 "%s%s", seed, rc ? ": " : "", why);
 	} else {
 		test_scenes(NULL, NULL);
 		test_runs(env_u64("SIM_BASE", 1),
