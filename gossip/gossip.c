@@ -19,6 +19,7 @@ struct gossip {
 	size_t			 cursor;	/* for digests: entries in turn */
 	size_t			*scratch;	/* indices, for digests */
 	size_t			 scratchcap;
+	uint64_t		 refused;	/* new members past max_members */
 };
 
 /* Members this peer would put in a full digest: all but the dead. */
@@ -160,6 +161,12 @@ const struct gossip_member *
 gossip_find(const struct gossip *g, const char *id)
 {
 	return find(g, id);
+}
+
+uint64_t
+gossip_refused(const struct gossip *g)
+{
+	return g->refused;
 }
 
 uint64_t
@@ -513,6 +520,15 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 		/* Stale news of an unknown (or forgotten) member: ignore. */
 		if (e->age_ms >= (uint32_t)g->conf.dead_ms && !e->left)
 			return;
+		/*
+		 * Bounded: whatever a digest says, the table (and every
+		 * full digest made from it) stays within max_members.  The
+		 * dead and the left are forgotten in time and make room.
+		 */
+		if (g->n >= (size_t)g->conf.max_members) {
+			g->refused++;
+			return;
+		}
 		if (g->n == g->cap) {
 			g->cap *= 2;
 			g->m = lb_reallocarray(g->m, g->cap, sizeof(*g->m));

@@ -53,9 +53,10 @@ ctl_status(struct peer *p, Lb__CtlReply *r)
 		case GOSSIP_DEAD: s->dead++; break;
 		case GOSSIP_LEFT: s->left++; break;
 		}
-	s->authenticated = p->authenticated;
+	s->authenticated = 1;	/* always: there is no way without a key */
 	glue_counts(p, &s->running, &s->queued, &s->tasks_homed);
 	glue_journal_damage(p, &s->journal_damaged, &s->journal_damaged_bytes);
+	s->control_max_bytes = (uint64_t)p->conf.control_max_kb * 1024;
 	c->rx_msgs = p->counters.rx_msgs;
 	c->rx_bytes = p->counters.rx_bytes;
 	c->tx_msgs = p->counters.tx_msgs;
@@ -67,6 +68,7 @@ ctl_status(struct peer *p, Lb__CtlReply *r)
 	c->drop_version = p->counters.drop[ENV_DROP_VERSION];
 	c->drop_cluster = p->counters.drop[ENV_DROP_CLUSTER];
 	c->drop_replay = p->counters.drop[ENV_DROP_REPLAY];
+	c->members_refused = gossip_refused(p->gossip);
 	s->counters = c;
 	r->rep_case = LB__CTL_REPLY__REP_STATUS;
 	r->status = s;
@@ -416,9 +418,14 @@ ctl_open(struct peer *p, char **cause)
 		free(c);
 		return -1;
 	}
-	/* Local clients may send large requests (attachments). */
+	/*
+	 * Bounded: a local client could otherwise make the peer allocate
+	 * whatever it claims to send.  The largest legitimate request is a
+	 * submit with its attachments; lbctl asks for this limit before it
+	 * sends a large request (nanomsg drops an oversized one in silence).
+	 */
 	{
-		int max = -1;
+		int max = p->conf.control_max_kb * 1024;
 		nn_setsockopt(c->sock, NN_SOL_SOCKET, NN_RCVMAXSIZE, &max,
 		    sizeof(max));
 	}
@@ -435,10 +442,24 @@ ctl_open(struct peer *p, char **cause)
 	}
 	umask(old);
 	free(url);
-	if (gr != NULL && chown(p->conf.control, (uid_t)-1, gr->gr_gid) == -1)
-		log_warn("control %s: chown to group %s", p->conf.control,
-		    p->conf.control_group);
-	chmod(p->conf.control, gr != NULL ? 0660 : 0600);
+	/*
+	 * Who may use the socket is who may run tasks as this peer's user:
+	 * a socket that cannot be given to control_group, or narrowed to
+	 * its mode, is an error, not a warning.  (An unprivileged peer can
+	 * give it only to a group it is in.)
+	 */
+	if ((gr != NULL && chown(p->conf.control, (uid_t)-1, gr->gr_gid) ==
+	    -1) || chmod(p->conf.control, gr != NULL ? 0660 : 0600) == -1) {
+		*cause = lb_printf("control %s: cannot give it to %s%s: %s%s",
+		    p->conf.control, gr != NULL ? "group " : "its owner only",
+		    gr != NULL ? p->conf.control_group : "", strerror(errno),
+		    gr != NULL && errno == EPERM ? " (is this peer's user in "
+		    "that group? with systemd: SupplementaryGroups=)" : "");
+		unlink(p->conf.control);
+		nn_close(c->sock);
+		free(c);
+		return -1;
+	}
 	if (nn_getsockopt(c->sock, NN_SOL_SOCKET, NN_RCVFD, &fd, &fdsz) < 0) {
 		*cause = lb_printf("NN_RCVFD: %s", nn_strerror(nn_errno()));
 		nn_close(c->sock);

@@ -274,8 +274,8 @@ tick_cb(evutil_socket_t fd, short ev, void *arg)
 	tasks_out_free(&o);
 	/* More dead records than live: a snapshot of the live, then a fresh
 	 * log, switched atomically. */
-	it.all = tasks_all(p->tc, &it.n);
-	if (store_compact_due(p, it.n)) {
+	if (store_compact_due(p, tasks_count(p->tc, NULL))) {
+		it.all = tasks_all(p->tc, &it.n);
 		before = store_journal_size(p);
 		if (store_compact(p, compact_next, &it, &cause) == -1) {
 			log_warnx("journal: compaction failed: %s", cause);

@@ -347,6 +347,15 @@ journal_open(const char *dir, journal_cb cb, void *arg,
 	}
 	if (ids_read(j, &missing, cause) == -1)
 		goto fail;
+	/* A new journal gets its mark at once, so that a missing one later
+	 * means it was lost (a peer also journals tasks of other homes before
+	 * it issues an id of its own). */
+	if (missing && st.st_size == 0) {
+		if (journal_ids_reserve(j, 1, cause) == -1)
+			goto fail;
+		j->ids_floor = 1;
+		missing = 0;
+	}
 	if (missing && st.st_size > 0) {
 		*cause = lb_printf("%s/journal.ids is missing but the journal "
 		    "holds records: which task ids were issued is unknown; "

@@ -68,17 +68,73 @@ exit_cb(evutil_socket_t fd, short ev, void *arg)
 	event_base_loopbreak(p->base);
 }
 
-/* Read the key, or refuse a routable address without one. */
+/*
+ * Check the key file: secret_file, else (if it is there already) the key
+ * this peer made in state_dir.  For lbpeer -n, which makes nothing.  The
+ * message is the whole line to print.
+ */
 static int
-load_key(struct lb_conf *c, unsigned char key[LB_KEY_BYTES], int *have,
-    char **cause)
+check_key(const struct lb_conf *c, const char *file, char **cause)
 {
-	*have = 0;
-	if (c->secret_file == NULL)
+	unsigned char	 key[LB_KEY_BYTES];
+	char		*path, *why;
+	int		 rc = 0;
+
+	if (c->secret_file != NULL) {
+		if (lb_key_read(c->secret_file, key, &why) == -1) {
+			*cause = lb_printf("%s:%d: secret_file: %s", file,
+			    c->secret_file_line, why);
+			free(why);
+			rc = -1;
+		}
+	} else {
+		path = state_key_path(c);
+		if (access(path, F_OK) == 0 && lb_key_read(path, key, &why)
+		    == -1) {
+			*cause = lb_printf("lbpeer: %s (this peer's own "
+			    "cluster key, as no secret_file is set)", why);
+			free(why);
+			rc = -1;
+		}
+		free(path);
+	}
+	sodium_memzero(key, sizeof(key));
+	return rc;
+}
+
+/*
+ * The cluster key: secret_file, else this peer's own in state_dir (made at
+ * first start).  Say which in the log: a peer with its own key is a cluster
+ * of one until other hosts are given a copy.
+ */
+static int
+load_key(struct peer *p, unsigned char key[LB_KEY_BYTES], char **cause)
+{
+	char	*path;
+	int	 made, others = 0;
+
+	if (p->conf.secret_file != NULL) {
+		if (lb_key_read(p->conf.secret_file, key, cause) == -1)
+			return -1;
+		log_info("cluster key: %s (secret_file)", p->conf.secret_file);
 		return 0;
-	if (lb_key_read(c->secret_file, key, cause) == -1)
+	}
+	if (state_key(p, key, &made, cause) == -1)
 		return -1;
-	*have = 1;
+	path = state_key_path(&p->conf);
+	log_info("cluster key: %s, this peer's own (no secret_file is set; "
+	    "%s): other hosts can join only with a copy of it (mode 0600) as "
+	    "their secret_file", path, made ? "made now" : "made at its first "
+	    "start");
+	for (size_t i = 0; i < p->conf.nseeds; i++)
+		if (strcmp(p->conf.seeds[i], p->conf.advertise) != 0)
+			others = 1;
+	if (others)
+		log_warnx("seeds name other peers but secret_file is not "
+		    "set: they can talk to this peer only with its key, %s; "
+		    "give every peer the same key file (lbctl keygen) as its "
+		    "secret_file", path);
+	free(path);
 	return 0;
 }
 
@@ -170,9 +226,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "lbpeer: libsodium failed to start\n");
 		return 1;
 	}
-	if (load_key(&p.conf, key, &p.authenticated, &cause) == -1) {
-		fprintf(stderr, "%s:%d: secret_file: %s\n", file,
-		    p.conf.secret_file_line, cause);
+	if (check_key(&p.conf, file, &cause) == -1) {
+		fprintf(stderr, "%s\n", cause);
 		free(cause);
 		lb_conf_free(&p.conf);
 		return 1;
@@ -188,7 +243,7 @@ main(int argc, char **argv)
 	}
 	log_init(fg, verbose ? LOG_LVL_INFO + verbose > LOG_LVL_DEBUG ?
 	    LOG_LVL_DEBUG : LOG_LVL_INFO + verbose : p.conf.log.level, "lbpeer");
-	if (state_open(&p, &cause) == -1) {
+	if (state_open(&p, &cause) == -1 || load_key(&p, key, &cause) == -1) {
 		fprintf(stderr, "lbpeer: %s\n", cause);
 		free(cause);
 		lb_conf_free(&p.conf);
@@ -201,7 +256,7 @@ main(int argc, char **argv)
 	log_hook_libevent();
 	p.started_ms = lb_mono_ms();
 	lb_rng_seed(&p.rng, lb_wall_ms() ^ ((uint64_t)getpid() << 32));
-	env_init(&p.env, p.authenticated ? key : NULL, p.conf.cluster,
+	env_init(&p.env, key, p.conf.cluster,
 	    p.conf.id, p.incarnation, (size_t)p.conf.message_max_kb * 1024 +
 	    4096, (uint64_t)p.conf.replay_window_ms);
 	sodium_memzero(key, sizeof(key));
@@ -229,9 +284,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_info("%s started: cluster %s, listen %s, control %s, incarnation "
-	    "%" PRIu64 ", %d slots%s", p.conf.id, p.conf.cluster, p.conf.listen,
-	    p.conf.control, p.incarnation, p.conf.slots, p.authenticated ? "" :
-	    ", no cluster key");
+	    "%" PRIu64 ", %d slots", p.conf.id, p.conf.cluster, p.conf.listen,
+	    p.conf.control, p.incarnation, p.conf.slots);
 	daemon_ready(readyfd, 0);
 
 	event_base_dispatch(p.base);

@@ -31,7 +31,6 @@ struct peer {
 	struct lb_conf		 conf;
 	struct event_base	*base;
 	struct env_ctx		 env;
-	int			 authenticated;	/* a cluster key is in use */
 	uint64_t		 incarnation;
 	uint64_t		 started_ms;	/* monotonic */
 	struct lb_rng		 rng;
@@ -92,6 +91,12 @@ void	 members_stop(struct peer *);
 
 /* state.c: state_dir. */
 int	 state_open(struct peer *, char **cause);
+/* The key file of a peer without secret_file (malloc'd). */
+#define STATE_KEY_FILE	"cluster.key"
+char	*state_key_path(const struct lb_conf *);
+/* Read that key, making it first (random, 0600) if it is not there. */
+int	 state_key(struct peer *, unsigned char key[LB_KEY_BYTES], int *made,
+	    char **cause);
 
 /* balancer.c: the shell around the balancing core.  A task to move is
  * handed to `on_move` (the task core freezes and transfers it). */

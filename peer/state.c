@@ -1,4 +1,7 @@
-/* state.c - the peer's state_dir: made at start, holds the incarnation. */
+/*
+ * state.c - the peer's state_dir: made at start, holds the incarnation and,
+ * without secret_file, the peer's own cluster key.
+ */
 #include "config.h"
 
 #include <errno.h>
@@ -63,4 +66,41 @@ state_open(struct peer *p, char **cause)
 	snprintf(buf, sizeof(buf), "%" PRIu64 "\n", p->incarnation);
 	return lb_write_atomic(p->conf.state_dir, "incarnation", buf,
 	    strlen(buf), cause);
+}
+
+char *
+state_key_path(const struct lb_conf *c)
+{
+	return lb_printf("%s/%s", c->state_dir, STATE_KEY_FILE);
+}
+
+int
+state_key(struct peer *p, unsigned char key[LB_KEY_BYTES], int *made,
+    char **cause)
+{
+	char	*path = state_key_path(&p->conf), *why;
+	int	 rc;
+
+	*made = 0;
+	/*
+	 * O_EXCL: a key that exists is never replaced, since other hosts may
+	 * hold a copy of it.
+	 */
+	if (access(path, F_OK) == -1 && errno == ENOENT) {
+		if (lb_key_write(path, &why) == -1) {
+			*cause = lb_printf("cannot make the cluster key: %s",
+			    why);
+			free(why);
+			free(path);
+			return -1;
+		}
+		*made = 1;
+	}
+	if ((rc = lb_key_read(path, key, &why)) == -1) {
+		*cause = lb_printf("%s (this peer's own cluster key, as no "
+		    "secret_file is set)", why);
+		free(why);
+	}
+	free(path);
+	return rc;
 }

@@ -2,9 +2,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <nanomsg/nn.h>
 #include <nanomsg/reqrep.h>
@@ -12,28 +14,96 @@
 #include "client.h"
 #include "util.h"
 
+/*
+ * Requests up to this size go straight out: every peer takes them
+ * (control_max_kb is at least 64).  A larger one, a submit with
+ * attachments, first asks the peer its limit.
+ */
+#define LBC_SMALL	(64 * 1024)
+
+/* One request out, one reply in, on the connected socket s. */
+static enum lbc_status
+roundtrip(int s, const char *path, const uint8_t *out, size_t len,
+    Lb__CtlReply **rep, char **cause)
+{
+	void	*buf = NULL;
+	int	 n;
+
+	if (nn_send(s, out, len, 0) < 0) {
+		*cause = lb_printf("cannot reach the peer at %s: %s", path,
+		    nn_errno() == ETIMEDOUT ? "no answer (is lbpeer running?)" :
+		    nn_strerror(nn_errno()));
+		return LBC_UNREACHABLE;
+	}
+	if ((n = nn_recv(s, &buf, NN_MSG, 0)) < 0) {
+		*cause = lb_printf("no reply from the peer at %s: %s", path,
+		    nn_errno() == ETIMEDOUT ? "timed out" :
+		    nn_strerror(nn_errno()));
+		return LBC_UNREACHABLE;
+	}
+	*rep = lb__ctl_reply__unpack(NULL, (size_t)n, buf);
+	nn_freemsg(buf);
+	if (*rep == NULL) {
+		*cause = lb_printf("the peer at %s sent a reply that does not "
+		    "decode", path);
+		return LBC_PROTOCOL;
+	}
+	return LBC_OK;
+}
+
+/* The largest request the peer takes, 0 if it does not say. */
+static enum lbc_status
+peer_limit(int s, const char *path, uint64_t *limit, char **cause)
+{
+	Lb__CtlRequest		 req = LB__CTL_REQUEST__INIT;
+	Lb__CtlStatusReq	 sr = LB__CTL_STATUS_REQ__INIT;
+	Lb__CtlReply		*rep;
+	uint8_t			 out[16];
+	size_t			 len;
+	enum lbc_status		 st;
+
+	req.req_case = LB__CTL_REQUEST__REQ_STATUS;
+	req.status = &sr;
+	len = lb__ctl_request__pack(&req, out);
+	if ((st = roundtrip(s, path, out, len, &rep, cause)) != LBC_OK)
+		return st;
+	*limit = rep->rep_case == LB__CTL_REPLY__REP_STATUS ?
+	    rep->status->control_max_bytes : 0;
+	lb__ctl_reply__free_unpacked(rep, NULL);
+	return LBC_OK;
+}
+
 enum lbc_status
 lbc_call(const char *path, const Lb__CtlRequest *req, Lb__CtlReply **rep,
     int timeout_ms, char **cause)
 {
 	struct stat	 st;
-	char		*url;
-	void		*buf = NULL;
+	char		*url, *why;
 	uint8_t		*out;
 	size_t		 len;
-	int		 s, n, max = -1;
+	uint64_t	 limit = 0;
+	int		 s, max = -1;
+	enum lbc_status	 rc;
 
 	*rep = NULL;
 	if (strncmp(path, "ipc://", 6) == 0)
 		path += 6;
 	/* A missing socket is the common case: say so at once. */
 	if (stat(path, &st) == -1) {
-		*cause = lb_printf("cannot reach the peer at %s: %s (is lbpeer "
-		    "running?)", path, strerror(errno));
+		*cause = lb_printf("cannot reach the peer at %s: %s%s", path,
+		    strerror(errno), errno == ENOENT ? " (is lbpeer running?)" :
+		    "");
 		return LBC_UNREACHABLE;
 	}
 	if (!S_ISSOCK(st.st_mode)) {
 		*cause = lb_printf("%s is not a socket", path);
+		return LBC_UNREACHABLE;
+	}
+	/* nanomsg would retry the refused connect until the timeout. */
+	if (access(path, W_OK) == -1) {
+		*cause = lb_printf("cannot use the peer's socket %s: %s (it "
+		    "admits the peer's user and control_group)", path,
+		    strerror(errno));
 		return LBC_UNREACHABLE;
 	}
 	if ((s = nn_socket(AF_SP, NN_REQ)) < 0) {
@@ -55,31 +125,30 @@ lbc_call(const char *path, const Lb__CtlRequest *req, Lb__CtlReply **rep,
 	}
 	free(url);
 	len = lb__ctl_request__get_packed_size(req);
+	if (len > LBC_SMALL && (rc = peer_limit(s, path, &limit, cause)) !=
+	    LBC_OK) {
+		nn_close(s);
+		return rc;
+	}
+	if (limit != 0 && len > limit) {
+		*cause = lb_printf("the request takes %zu KiB, more than the "
+		    "peer at %s takes (control_max_kb = %" PRIu64 "): attach "
+		    "less, or raise control_max_kb there", (len + 1023) / 1024,
+		    path, limit / 1024);
+		nn_close(s);
+		return LBC_TOOLARGE;
+	}
 	out = lb_calloc(1, len);
 	lb__ctl_request__pack(req, out);
-	n = nn_send(s, out, len, 0);
+	rc = roundtrip(s, path, out, len, rep, cause);
 	free(out);
-	if (n < 0) {
-		*cause = lb_printf("cannot reach the peer at %s: %s", path,
-		    nn_errno() == ETIMEDOUT ? "no answer (is lbpeer running?)" :
-		    nn_strerror(nn_errno()));
-		nn_close(s);
-		return LBC_UNREACHABLE;
-	}
-	if ((n = nn_recv(s, &buf, NN_MSG, 0)) < 0) {
-		*cause = lb_printf("no reply from the peer at %s: %s", path,
-		    nn_errno() == ETIMEDOUT ? "timed out" :
-		    nn_strerror(nn_errno()));
-		nn_close(s);
-		return LBC_UNREACHABLE;
-	}
-	*rep = lb__ctl_reply__unpack(NULL, (size_t)n, buf);
-	nn_freemsg(buf);
 	nn_close(s);
-	if (*rep == NULL) {
-		*cause = lb_printf("the peer at %s sent a reply that does not "
-		    "decode", path);
-		return LBC_PROTOCOL;
+	if (rc == LBC_UNREACHABLE && len > LBC_SMALL && limit == 0) {
+		/* An older peer that does not say its limit. */
+		why = *cause;
+		*cause = lb_printf("%s (the request took %zu KiB: more than "
+		    "the peer's control_max_kb?)", why, (len + 1023) / 1024);
+		free(why);
 	}
-	return LBC_OK;
+	return rc;
 }

@@ -8,13 +8,17 @@
 enum lbc_status {
 	LBC_OK = 0,		/* a reply arrived (it may still say no) */
 	LBC_UNREACHABLE = -1,	/* no peer answers at that socket */
-	LBC_PROTOCOL = -2	/* something answered, but not a reply */
+	LBC_PROTOCOL = -2,	/* something answered, but not a reply */
+	LBC_TOOLARGE = -3	/* the request is over the peer's limit */
 };
 
 /*
  * Send `req` to the peer whose control socket is `path` (a file path, or
  * ipc://path) and wait at most timeout_ms for the reply.  On LBC_OK *rep is
  * set (free with lb__ctl_reply__free_unpacked); otherwise *cause says why.
+ * A large request is sent only if the peer says it takes it (control_max_kb):
+ * nanomsg drops one over the limit without a word, and the call would only
+ * time out.
  */
 enum lbc_status lbc_call(const char *path, const Lb__CtlRequest *req,
 		    Lb__CtlReply **rep, int timeout_ms, char **cause);

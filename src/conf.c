@@ -17,7 +17,6 @@
 
 enum spec_type {
 	T_INT,		/* integer within [min, max] */
-	T_BOOL,
 	T_STRING,	/* non-empty string of at most max bytes */
 	T_STRLIST,	/* list or array of strings */
 	T_LOGLEVEL,	/* "error", "warn", "info" or "debug" */
@@ -49,6 +48,8 @@ static const struct spec gossip_spec[] = {
 	    offsetof(struct lb_gossip_conf, digest_size), NULL },
 	{ "seed_every", T_INT, 0, 100000,
 	    offsetof(struct lb_gossip_conf, seed_every), NULL },
+	{ "max_members", T_INT, 2, 1000000,
+	    offsetof(struct lb_gossip_conf, max_members), NULL },
 	END
 };
 
@@ -105,6 +106,8 @@ static const struct spec top_spec[] = {
 	{ "control", T_STRING, 1, 100, offsetof(struct lb_conf, control), NULL },
 	{ "control_group", T_STRING, 1, 64,
 	    offsetof(struct lb_conf, control_group), NULL },
+	{ "control_max_kb", T_INT, 64, 2097151,
+	    offsetof(struct lb_conf, control_max_kb), NULL },
 	{ "state_dir", T_STRING, 1, 4000,
 	    offsetof(struct lb_conf, state_dir), NULL },
 	{ "slots", T_INT, 0, 4096, offsetof(struct lb_conf, slots), NULL },
@@ -114,7 +117,6 @@ static const struct spec top_spec[] = {
 	    offsetof(struct lb_conf, seeds), NULL },
 	{ "secret_file", T_STRING, 1, 4000,
 	    offsetof(struct lb_conf, secret_file), NULL },
-	{ "insecure", T_BOOL, 0, 0, offsetof(struct lb_conf, insecure), NULL },
 	{ "message_max_kb", T_INT, 64, 1048576,
 	    offsetof(struct lb_conf, message_max_kb), NULL },
 	{ "replay_window_ms", T_INT, 1000, 3600000,
@@ -126,6 +128,16 @@ static const struct spec top_spec[] = {
 	    balance_spec },
 	{ "log", T_GROUP, 0, 0, offsetof(struct lb_conf, log), log_spec },
 	END
+};
+
+/* Settings that no longer exist, and why: an error, never a silent no-op. */
+static const struct {
+	const char	*name, *why;
+} gone[] = {
+	{ "insecure", "every message is authenticated now, on every address "
+	    "(a peer without secret_file makes its own key in state_dir); "
+	    "remove the line" },
+	{ NULL, NULL }
 };
 
 /* The problems found so far. */
@@ -177,6 +189,7 @@ lb_conf_defaults(struct lb_conf *c)
 	c->gossip.forget_ms = 120000;
 	c->gossip.digest_size = 24;
 	c->gossip.seed_every = 20;
+	c->gossip.max_members = 1024;
 	c->task.output_limit_kb = 1024;
 	c->task.attach_limit_kb = 1024;
 	c->task.kill_grace_ms = 5000;
@@ -251,14 +264,6 @@ read_setting(struct errs *e, config_setting_t *s, const struct spec *sp,
 		*(int *)dst = (int)v;
 		return;
 	}
-	case T_BOOL:
-		if (t != CONFIG_TYPE_BOOL) {
-			errs_add(e, line, "%s must be true or false, not %s",
-			    path, type_name(t));
-			return;
-		}
-		*(int *)dst = config_setting_get_bool(s);
-		return;
 	case T_STRING:
 	case T_POLICY:
 	case T_LOCATION:
@@ -370,9 +375,20 @@ read_group(struct errs *e, config_setting_t *g, const struct spec *tab,
 				break;
 		path = prefix ? lb_printf("%s.%s", prefix, name) :
 		    lb_strdup(name);
-		if (sp->name == NULL)
-			errs_add(e, config_setting_source_line(s),
-			    "unknown setting \"%s\"", path);
+		if (sp->name == NULL) {
+			size_t k;
+
+			for (k = 0; prefix == NULL && gone[k].name; k++)
+				if (strcmp(gone[k].name, name) == 0)
+					break;
+			if (prefix == NULL && gone[k].name != NULL)
+				errs_add(e, config_setting_source_line(s),
+				    "%s no longer exists: %s", name,
+				    gone[k].why);
+			else
+				errs_add(e, config_setting_source_line(s),
+				    "unknown setting \"%s\"", path);
+		}
 		else if (sp->type == T_GROUP) {
 			if (config_setting_type(s) != CONFIG_TYPE_GROUP)
 				errs_add(e, config_setting_source_line(s),
@@ -413,7 +429,7 @@ static void
 check_conf(struct errs *e, config_t *cf, struct lb_conf *c)
 {
 	char	 host[LB_ADDR_MAX], *cause;
-	int	 port, lhost_loop = 1;
+	int	 port, wildcard = 0;
 
 	if (c->id == NULL)
 		errs_add(e, 1, "missing setting \"id\" (this node's id, "
@@ -422,7 +438,7 @@ check_conf(struct errs *e, config_t *cf, struct lb_conf *c)
 		errs_add(e, line_of(cf, "id"), "id \"%s\": use letters, digits, "
 		    "'-' and '_', starting with a letter or digit", c->id);
 	if (lb_addr_parse(c->listen, host, sizeof(host), &port, &cause) == 0)
-		lhost_loop = lb_host_is_loopback(host);
+		wildcard = lb_host_is_wildcard(host);
 	else {
 		errs_add(e, line_of(cf, "listen"), "listen: %s", cause);
 		free(cause);
@@ -433,16 +449,11 @@ check_conf(struct errs *e, config_t *cf, struct lb_conf *c)
 			errs_add(e, line_of(cf, "advertise"), "advertise: %s",
 			    cause);
 			free(cause);
-		} else if (strcmp(host, "0.0.0.0") == 0 ||
-		    strcmp(host, "::") == 0 || strcmp(host, "*") == 0)
+		} else if (lb_host_is_wildcard(host))
 			errs_add(e, line_of(cf, "advertise"), "advertise must "
 			    "name an address other peers can reach, not %s",
 			    host);
-		else if (!lb_host_is_loopback(host))
-			lhost_loop = 0;
-	} else if (!lhost_loop && lb_addr_parse(c->listen, host,
-	    sizeof(host), &port, &cause) == 0 && (strcmp(host, "0.0.0.0") == 0
-	    || strcmp(host, "::") == 0 || strcmp(host, "*") == 0))
+	} else if (wildcard)	/* host is still listen's */
 		errs_add(e, line_of(cf, "listen"), "listen on %s needs "
 		    "\"advertise\", the address other peers use", host);
 	for (size_t i = 0; i < c->nseeds; i++) {
@@ -458,10 +469,6 @@ check_conf(struct errs *e, config_t *cf, struct lb_conf *c)
 			errs_add(e, line_of(cf, "attributes"), "attributes[%zu] "
 			    "\"%s\": use letters, digits, '-' and '_'", i,
 			    c->attributes[i]);
-	if (!lhost_loop && c->secret_file == NULL && !c->insecure)
-		errs_add(e, line_of(cf, "listen"), "a routable listen or "
-		    "advertise address needs a cluster key (secret_file), or "
-		    "insecure = true");
 	if (strncmp(c->control, "ipc://", 6) == 0) {
 		char *p = lb_strdup(c->control + 6);
 		free(c->control);
@@ -476,6 +483,13 @@ check_conf(struct errs *e, config_t *cf, struct lb_conf *c)
 		    "(%d) with 64 KiB to spare: results travel in one message",
 		    c->task.output_limit_kb, c->task.attach_limit_kb,
 		    c->message_max_kb);
+	if (c->control_max_kb == 0)
+		c->control_max_kb = c->task.attach_limit_kb + CONTROL_ARGS_KB;
+	else if (c->control_max_kb < c->task.attach_limit_kb + 64)
+		errs_add(e, line_of(cf, "control_max_kb"), "control_max_kb (%d) "
+		    "must be at least task.attach_limit_kb (%d) + 64: a submit "
+		    "carries its attachments", c->control_max_kb,
+		    c->task.attach_limit_kb);
 	if (c->balance.lower_threshold >= 0 && c->balance.upper_threshold >= 0 &&
 	    c->balance.lower_threshold > c->balance.upper_threshold)
 		errs_add(e, line_of(cf, "balance.lower_threshold"),

@@ -4,6 +4,13 @@
 
 #include <stddef.h>
 
+/*
+ * Room in a control request beyond the attachments: a submit's argv and
+ * --env come from lbctl's command line, which the kernel bounds at
+ * ARG_MAX, 2 MiB by default (a quarter of an 8 MiB stack limit).
+ */
+#define CONTROL_ARGS_KB	2048
+
 struct lb_gossip_conf {
 	int	interval_ms;	/* between two rounds */
 	int	suspect_ms;	/* news this old: suspect */
@@ -11,6 +18,7 @@ struct lb_gossip_conf {
 	int	forget_ms;	/* dead or left entries are kept this long */
 	int	digest_size;	/* entries per gossip message, own included */
 	int	seed_every;	/* also gossip to a seed every this many rounds */
+	int	max_members;	/* the member table's bound, this peer included */
 };
 
 struct lb_task_conf {
@@ -50,15 +58,17 @@ struct lb_conf {
 	char	*advertise;	/* defaults to listen */
 	char	*control;	/* socket path (without ipc://) */
 	char	*control_group;	/* group admitted to the control socket, or NULL */
+	int	 control_max_kb;	/* largest control request (NN_RCVMAXSIZE);
+				   0 in the file: attach_limit_kb +
+				   CONTROL_ARGS_KB */
 	char	*state_dir;
 	int	 slots;		/* 0 in the file: the number of online CPUs */
 	char	**attributes;
 	size_t	 nattributes;
 	char	**seeds;
 	size_t	 nseeds;
-	char	*secret_file;	/* NULL: no key */
+	char	*secret_file;	/* NULL: the peer's own, state_dir/cluster.key */
 	int	 secret_file_line;	/* for messages about the key file */
-	int	 insecure;	/* allow a routable address without a key */
 	int	 message_max_kb;	/* largest message received (NN_RCVMAXSIZE) */
 	int	 replay_window_ms;	/* accepted skew of an envelope's send time */
 	struct lb_gossip_conf	gossip;

@@ -15,9 +15,10 @@ env_init(struct env_ctx *c, const unsigned char *key, const char *cluster,
     const char *self, uint64_t incarnation, size_t max_size,
     uint64_t window_ms)
 {
+	if (key == NULL)
+		abort();	/* a caller bug: no peer runs without a key */
 	memset(c, 0, sizeof(*c));
-	if (key != NULL)
-		memcpy(c->key, key, LB_KEY_BYTES);
+	memcpy(c->key, key, LB_KEY_BYTES);
 	lb_strlcpy(c->cluster, cluster, sizeof(c->cluster));
 	lb_strlcpy(c->self, self, sizeof(c->self));
 	c->incarnation = incarnation;

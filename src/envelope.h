@@ -43,7 +43,10 @@ struct env_ctx {
 	size_t		 nsenders, maxsenders;
 };
 
-/* key may be NULL (the all-zero key: no authentication, loopback only). */
+/*
+ * key is the cluster key, LB_KEY_BYTES long; there is no way without one
+ * (a NULL key aborts): every message is authenticated, always.
+ */
 void	env_init(struct env_ctx *, const unsigned char *key, const char *cluster,
 	    const char *self, uint64_t incarnation, size_t max_size,
 	    uint64_t window_ms);

@@ -313,7 +313,10 @@ cmd_args(const struct cmd *c, struct opts *o, int argc, char **argv,
 					fn(c->defs[k].name, optarg, arg);
 			continue;
 		}
-		/* A one-letter option is named by optopt, a long one by argv. */
+		/* A one-letter option is named by optopt, a long one by argv.
+		 * (What was allocated goes first: cmd_usage exits.) */
+		free(lo);
+		free(pos);
 		if (optopt > 0 && optopt < 256)
 			cmd_usage(c, ch == ':' ? "-%c needs a value" :
 			    "unknown option \"-%c\"", optopt);
@@ -328,12 +331,18 @@ cmd_args(const struct cmd *c, struct opts *o, int argc, char **argv,
 	while (optind < argc)
 		pos[n++] = argv[optind++];
 	free(lo);
-	if (o->socket != NULL && o->config != NULL)
-		cmd_usage(c, "-s and -c both say where the peer is; give one");
-	if (n < c->min)
-		cmd_usage(c, "missing arguments");
-	if (c->max >= 0 && n > c->max)
-		cmd_usage(c, "unexpected argument \"%s\"", pos[c->max]);
+	if ((o->socket != NULL && o->config != NULL) || n < c->min ||
+	    (c->max >= 0 && n > c->max)) {
+		const char *extra = c->max >= 0 && n > c->max ? pos[c->max] :
+		    NULL;
+		free(pos);
+		if (o->socket != NULL && o->config != NULL)
+			cmd_usage(c, "-s and -c both say where the peer is; "
+			    "give one");
+		if (extra == NULL)
+			cmd_usage(c, "missing arguments");
+		cmd_usage(c, "unexpected argument \"%s\"", extra);
+	}
 	memcpy(argv, pos, ((size_t)n + 1) * sizeof(*pos));
 	free(pos);
 	return n;
@@ -379,8 +388,14 @@ call(const struct opts *o, const Lb__CtlRequest *req)
 	Lb__CtlReply	*rep;
 	char		*path = control_path(o), *cause;
 
-	if (lbc_call(path, req, &rep, o->timeout_ms, &cause) != LBC_OK)
+	switch (lbc_call(path, req, &rep, o->timeout_ms, &cause)) {
+	case LBC_OK:
+		break;
+	case LBC_TOOLARGE:
+		die(EX_NO, "%s", cause);
+	default:
 		die(EX_UNREACH, "%s", cause);
+	}
 	free(path);
 	if (rep->code != 0) {
 		fprintf(stderr, "lbctl: %s\n", rep->error[0] ? rep->error :
@@ -451,6 +466,8 @@ cmd_status(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    json_integer(s->tasks_homed));
 		json_object_set_new(j, "journal_damaged",
 		    json_integer((json_int_t)s->journal_damaged));
+		json_object_set_new(j, "control_max_kb",
+		    json_integer((json_int_t)(s->control_max_bytes / 1024)));
 		json_t *jc = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
 		    "s:I, s:I, s:I, s:I}",
 		    "rx_msgs", (json_int_t)c->rx_msgs,
@@ -464,12 +481,15 @@ cmd_status(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    "drop_version", (json_int_t)c->drop_version,
 		    "drop_cluster", (json_int_t)c->drop_cluster,
 		    "drop_replay", (json_int_t)c->drop_replay);
+		json_object_set_new(jc, "members_refused",
+		    json_integer((json_int_t)c->members_refused));
 		json_object_set_new(j, "counters", jc);
 		json_print(j);
 	} else {
 		printf("id:          %s\n", s->id);
 		printf("cluster:     %s%s\n", s->cluster, s->authenticated ?
-		    " (authenticated)" : " (no key: loopback only)");
+		    " (authenticated)" : " (NOT authenticated: an lbpeer "
+		    "older than this lbctl)");
 		printf("version:     %s\n", s->version);
 		printf("listen:      %s\n", s->listen);
 		printf("advertise:   %s\n", s->advertise);
@@ -484,8 +504,12 @@ cmd_status(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 			    "start (%llu bytes): see the log\n",
 			    (unsigned long long)s->journal_damaged,
 			    (unsigned long long)s->journal_damaged_bytes);
-		printf("members:     %u alive, %u suspect, %u dead, %u left\n",
+		printf("members:     %u alive, %u suspect, %u dead, %u left",
 		    s->alive, s->suspect, s->dead, s->left);
+		if (c->members_refused > 0)
+			printf(" (%" PRIu64 " newcomers ignored: the table is "
+			    "full, gossip.max_members)", c->members_refused);
+		printf("\n");
 		printf("traffic:     in %" PRIu64 " msgs / %" PRIu64 " bytes, "
 		    "out %" PRIu64 " msgs / %" PRIu64 " bytes (%" PRIu64
 		    " refused)\n", c->rx_msgs, c->rx_bytes, c->tx_msgs,
@@ -1191,6 +1215,20 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    "transfers_aborted", (json_int_t)s->transfers_aborted,
 		    "mean_transfer_ms", mean,
 		    "tasks_rerun", (json_int_t)s->tasks_rerun);
+		json_object_set_new(j, "results", json_integer((json_int_t)
+		    s->results));
+		json_object_set_new(j, "stale_stopped", json_integer(
+		    (json_int_t)s->stale_stopped));
+		json_object_set_new(j, "retries", json_integer((json_int_t)
+		    s->retries));
+		json_object_set_new(j, "drop_sender", json_integer((json_int_t)
+		    s->drop_sender));
+		json_object_set_new(j, "drop_invalid", json_integer(
+		    (json_int_t)s->drop_invalid));
+		json_object_set_new(j, "drop_unknown", json_integer(
+		    (json_int_t)s->drop_unknown));
+		json_object_set_new(j, "refused_full", json_integer(
+		    (json_int_t)s->refused_full));
 		json_print(j);
 	} else {
 		printf("policy:      %s\n", s->policy);
@@ -1209,6 +1247,18 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    (unsigned long long)s->transfers_aborted, mean);
 		printf("rerun:       %llu tasks whose host died\n",
 		    (unsigned long long)s->tasks_rerun);
+		printf("results:     %llu recorded here; %llu stale copies "
+		    "stopped; %llu notices sent again\n",
+		    (unsigned long long)s->results,
+		    (unsigned long long)s->stale_stopped,
+		    (unsigned long long)s->retries);
+		printf("dropped:     %llu task messages from a peer with no "
+		    "say, %llu malformed, %llu about nothing here; %llu "
+		    "refused (task.max_tasks)\n",
+		    (unsigned long long)s->drop_sender,
+		    (unsigned long long)s->drop_invalid,
+		    (unsigned long long)s->drop_unknown,
+		    (unsigned long long)s->refused_full);
 	}
 	lb__ctl_reply__free_unpacked(rep, NULL);
 	return EX_OK;

@@ -222,40 +222,68 @@ lb_addr_parse(const char *addr, char *host, size_t hostlen, int *port,
 }
 
 int
-lb_host_is_loopback(const char *host)
+lb_host_is_wildcard(const char *host)
 {
-	if (strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0)
-		return 1;
-	if (strncmp(host, "127.", 4) == 0) {
-		for (const char *p = host + 4; *p; p++)
-			if (!isdigit((unsigned char)*p) && *p != '.')
-				return 0;
-		return 1;
-	}
-	return 0;
+	return strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ||
+	    strcmp(host, "*") == 0;
 }
 
 int
 lb_key_read(const char *path, unsigned char key[LB_KEY_BYTES], char **cause)
 {
-	char	 buf[256];
-	FILE	*f;
-	size_t	 n, len;
+	char		 buf[256];
+	struct stat	 st;
+	size_t		 n, len;
+	ssize_t		 r = 0;
+	int		 fd, bad;
 
-	if ((f = fopen(path, "r")) == NULL) {
+	/* O_NONBLOCK: a FIFO put there must not hang the start. */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
 		*cause = lb_printf("%s: %s", path, strerror(errno));
 		return -1;
 	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		*cause = lb_printf("%s is not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	/* Whoever can read the key can forge any message; who can write
+	 * it can lock this peer out. */
+	if (st.st_mode & 066) {
+		int others = (st.st_mode & 006) != 0;
+		mode_t bits = others ? st.st_mode & 006 : st.st_mode & 060;
+
+		*cause = lb_printf("%s is %s by %s (mode %04o); chmod 600 it",
+		    path, bits & 044 ? "readable" : "writable", others ?
+		    "others" : "its group", (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return -1;
+	}
+	/* read(2), not stdio: no copy of the key left in a stdio buffer. */
+	for (n = 0; n < sizeof(buf) - 1; n += (size_t)r)
+		if ((r = read(fd, buf + n, sizeof(buf) - 1 - n)) <= 0)
+			break;
+	close(fd);
+	if (r < 0) {
+		*cause = lb_printf("%s: %s", path, strerror(errno));
+		return -1;
+	}
 	buf[n] = '\0';
 	len = strcspn(buf, "\r\n");
-	if (len != 2 * LB_KEY_BYTES || buf[len + strspn(buf + len, "\r\n")]
+	bad = len != 2 * LB_KEY_BYTES || buf[len + strspn(buf + len, "\r\n")]
 	    != '\0' || sodium_hex2bin(key, LB_KEY_BYTES, buf, len, NULL, NULL,
-	    NULL) != 0) {
+	    NULL) != 0;
+	sodium_memzero(buf, sizeof(buf));
+	if (bad) {
 		*cause = lb_printf("%s: not a key (expected %d hex digits; "
 		    "make one with `lbctl keygen FILE`)", path,
 		    2 * LB_KEY_BYTES);
+		return -1;
+	}
+	if (sodium_is_zero(key, LB_KEY_BYTES)) {
+		*cause = lb_printf("%s: the all-zero key authenticates nothing "
+		    "(anyone can forge it); make a key with `lbctl keygen "
+		    "FILE`", path);
 		return -1;
 	}
 	return 0;
@@ -269,7 +297,8 @@ lb_key_write(const char *path, char **cause)
 	int		fd;
 	size_t		len;
 
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) == -1) {
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) ==
+	    -1) {
 		*cause = lb_printf("%s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -286,6 +315,20 @@ lb_key_write(const char *path, char **cause)
 	}
 	sodium_memzero(hex, sizeof(hex));
 	close(fd);
+	{
+		/* The new name lasts once its directory does. */
+		char *dir = lb_strdup(path), *slash = strrchr(dir, '/');
+		char *ignore = NULL;
+		if (slash == NULL)
+			strcpy(dir, ".");
+		else if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+		if (lb_fsync_dir(dir, &ignore) == -1)
+			free(ignore);
+		free(dir);
+	}
 	return 0;
 }
 

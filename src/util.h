@@ -47,15 +47,18 @@ int	 lb_id_valid(const char *id);
  */
 int	 lb_addr_parse(const char *addr, char *host, size_t hostlen, int *port,
 	    char **cause);
-/* Whether HOST is a loopback address or name (127/8, ::1, localhost). */
-int	 lb_host_is_loopback(const char *host);
+/* Whether HOST is a wildcard (0.0.0.0, ::, *): to listen on, not to reach. */
+int	 lb_host_is_wildcard(const char *host);
 
-/* Read a key file (64 hex digits, optional trailing newline). 0 or -1. */
+/*
+ * Read a key file (64 hex digits, optional trailing newline). 0 or -1; the
+ * all-zero key is refused, and so is a file that is not a regular file or
+ * that its group or others may read or write.
+ */
 int	 lb_key_read(const char *path, unsigned char key[LB_KEY_BYTES],
 	    char **cause);
-/* Make a new random key file with mode 0600; refuses to overwrite. */
+/* Make a new random key file with mode 0600 (O_EXCL: never overwrites). */
 int	 lb_key_write(const char *path, char **cause);
-
 /* fsync a directory, so that the names made or renamed in it last. */
 int	 lb_fsync_dir(const char *dir, char **cause);
 /*

@@ -63,6 +63,36 @@ is "$(echo "$out" | jq -r '[.cluster, .slots, .gossip_interval_ms] | join(" ")')
     "blue 3 150" "--set reaches the running peer (cluster, slots, gossip.interval_ms)"
 is "$(lbctl -s "$LBCLUSTER_DIR/n1/control.sock" --json peers | jq -c '.[0].attributes')" \
     '["gpu","ssd"]' "and list values"
+# The control socket takes requests up to control_max_kb (by default
+# task.attach_limit_kb + 2048); lbctl asks before it sends a larger one,
+# since nanomsg drops it without a word.
+sock="$LBCLUSTER_DIR/n1/control.sock"
+is "$(lbctl -s "$sock" --json status | jq .control_max_kb)" 3072 \
+    "control_max_kb defaults to task.attach_limit_kb (1024) + 2048"
+head -c 3300000 /dev/zero >"$TMP/big.bin"
+start=$(now_ms)
+out=$(lbctl -s "$sock" submit --file "$TMP/big.bin" -- true 2>&1); rc=$?
+took=$(( $(now_ms) - start ))
+like "$rc:$out" "^1:lbctl: the request takes 3223 KiB, more than the peer at $sock takes \(control_max_kb = 3072\)" \
+    "a request over control_max_kb: lbctl says so and exits 1"
+ok $([ $took -lt 1500 ]; echo $?) "at once, not after a timeout (${took} ms)"
+lbctl -s "$sock" status >/dev/null; ok $? "and the peer still answers"
+# The socket admits only the peer's user (no control_group here): another
+# user is told so at once, not after a timeout.
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then
+	chmod 711 "$TMP"
+	start=$(now_ms)
+	out=$(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+	    "$(command -v lbctl)" -s "$sock" status 2>&1); rc=$?
+	took=$(( $(now_ms) - start ))
+	chmod 700 "$TMP"
+	like "$rc:$out" "^3:lbctl: cannot use the peer's socket $sock: Permission denied" \
+	    "another user may not use the socket, and is told so"
+	ok $([ $took -lt 1500 ]; echo $?) "at once (${took} ms)"
+else
+	skip "needs root, setpriv and a user nobody to act as another user"
+	skip "needs root, setpriv and a user nobody to act as another user"
+fi
 lbcluster down >/dev/null
 ok $? "down stops it"
 out=$(lbcluster ctl n1 status 2>&1); rc=$?

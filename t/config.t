@@ -7,7 +7,7 @@ D=$TMP
 check() {
 	local name=$1 content=$2 want=$3 out rc
 	printf '%s\n' "$content" >"$D/$name.conf"
-	out=$(lbpeer -n -c "$D/$name.conf" 2>&1); rc=$?
+	out=$(timeout 10 lbpeer -n -c "$D/$name.conf" 2>&1); rc=$?
 	if [ $rc -eq 1 ] && [[ $out == *"$D/$name.conf:"* ]] && [[ $out =~ $want ]]; then
 		pass "$name: $want"
 	else
@@ -25,6 +25,10 @@ out=$(lbpeer -n -c "$D/good.conf" 2>&1); rc=$?
 is "$rc:$out" "0:configuration OK" "a minimal file (only id) is OK"
 out=$(lbpeer -n -c "$top_srcdir/conf/peer.conf" 2>&1); rc=$?
 is "$rc:$out" "0:configuration OK" "the commented example conf/peer.conf is OK"
+printf '%s\n' "$good" 'listen = "tcp://10.1.2.3:7000";' >"$D/routable.conf"
+out=$(lbpeer -n -c "$D/routable.conf" 2>&1); rc=$?
+is "$rc:$out" "0:configuration OK" \
+    "a routable address without secret_file is OK (the peer's own key guards it)"
 
 check missing-id 'cluster = "x";' ':1: missing setting "id"'
 check syntax "$good"'
@@ -39,8 +43,8 @@ gossip = {
 };' ':6: unknown setting "gossip.fanout"'
 check wrong-type "$good"'
 slots = "four";' ':4: slots must be an integer, not a string'
-check wrong-type-bool "$good"'
-insecure = 1;' ':4: insecure must be true or false'
+check insecure-gone "$good"'
+insecure = false;' ':4: insecure no longer exists: every message is authenticated now'
 check out-of-range "$good"'
 slots = 100000;' ':4: slots = 100000 is out of range \(0\.\.4096\)'
 check out-of-range-nested "$good"'
@@ -63,11 +67,8 @@ gossip = {
   suspect_ms = 3000;
   dead_ms = 2000;
 };' ':6: gossip.dead_ms \(2000\) must be larger than gossip.suspect_ms'
-check routable-no-key "$good"'
-listen = "tcp://10.1.2.3:7000";' ':4: a routable listen or advertise address needs a cluster key'
 check wildcard-no-advertise "$good"'
-listen = "tcp://0.0.0.0:7000";
-insecure = true;' ':4: listen on 0.0.0.0 needs "advertise"'
+listen = "tcp://0.0.0.0:7000";' ':4: listen on 0.0.0.0 needs "advertise"'
 check bad-log-level "$good"'
 log = { level = "loud"; };' ':4: log.level = "loud": expected'
 check bad-attribute "$good"'
@@ -83,11 +84,46 @@ balance = {
   lower_threshold = 4;
   upper_threshold = 2;
 };' ':5: balance.lower_threshold \(4\) must not be above balance.upper_threshold'
+check control-max-small "$good"'
+task = { attach_limit_kb = 512; };
+control_max_kb = 500;' ':5: control_max_kb \(500\) must be at least task.attach_limit_kb \(512\) \+ 64'
+check control-max-range "$good"'
+control_max_kb = 10;' ':4: control_max_kb = 10 is out of range \(64\.\.2097151\)'
 check key-missing "$good"'
 secret_file = "'$D'/nope.key";' ':4: secret_file: .*nope.key: No such file'
 printf 'not a key\n' >"$D/bad.key"
+chmod 600 "$D/bad.key"
 check key-bad "$good"'
 secret_file = "'$D'/bad.key";' ':4: secret_file: .*not a key'
+printf '%064d\n' 0 >"$D/zero.key"
+chmod 600 "$D/zero.key"
+check key-zero "$good"'
+secret_file = "'$D'/zero.key";' ':4: secret_file: .*the all-zero key authenticates nothing'
+# A key others may read or write: anyone who reads it can forge messages.
+for m in 644 640 604 620; do
+	lbctl keygen "$D/k$m.key" >/dev/null && chmod $m "$D/k$m.key"
+done
+check key-mode-644 "$good"'
+slots = 2;
+secret_file = "'$D'/k644.key";' ":5: secret_file: $D/k644.key is readable by others \\(mode 0644\\); chmod 600 it"
+check key-mode-640 "$good"'
+secret_file = "'$D'/k640.key";' ":4: secret_file: .*k640.key is readable by its group \\(mode 0640\\); chmod 600 it"
+check key-mode-604 "$good"'
+secret_file = "'$D'/k604.key";' ':4: secret_file: .*k604.key is readable by others \(mode 0604\)'
+check key-mode-620 "$good"'
+secret_file = "'$D'/k620.key";' ':4: secret_file: .*k620.key is writable by its group \(mode 0620\)'
+check key-directory "$good"'
+secret_file = "'$D'";' ":4: secret_file: $D is not a regular file"
+mkfifo "$D/fifo.key"
+check key-fifo "$good"'
+secret_file = "'$D'/fifo.key";' ':4: secret_file: .*fifo.key is not a regular file'
+# The key a peer made itself in state_dir is held to the same rules.
+mkdir -p "$D/state" && lbctl keygen "$D/state/cluster.key" >/dev/null
+chmod 644 "$D/state/cluster.key"
+out=$(lbpeer -n -c "$D/good.conf" 2>&1); rc=$?
+like "$rc:$out" "^1:lbpeer: $D/state/cluster.key is readable by others \\(mode 0644\\); chmod 600 it \\(this peer's own" \
+    "the peer's own key in state_dir, readable by others, is refused"
+rm -rf "$D/state"
 
 # Several problems: all are reported, each with its line.
 printf '%s\n' 'id = "n1";' 'slots = -1;' 'bogus = 1;' >"$D/many.conf"

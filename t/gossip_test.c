@@ -10,7 +10,8 @@
 
 static struct lb_gossip_conf conf = {
 	.interval_ms = 100, .suspect_ms = 500, .dead_ms = 1000,
-	.forget_ms = 5000, .digest_size = 6, .seed_every = 0
+	.forget_ms = 5000, .digest_size = 6, .seed_every = 0,
+	.max_members = 1024
 };
 
 static struct gossip_entry
@@ -453,6 +454,55 @@ test_no_false_suspicion(void)
 	NP = 32;
 }
 
+/* The member table never grows past max_members; the rest is counted. */
+static void
+test_bound(void)
+{
+	struct lb_gossip_conf	 saved = conf;
+	struct gossip		*g;
+	struct gossip_entry	 flood[10];
+	struct gossip_out	 o = { 0 };
+	struct gossip_msg	 in = { .entries = flood, .n = 10,
+				    .known = UINT32_MAX };
+	size_t			 n;
+	char			 id[8];
+
+	conf.max_members = 4;
+	g = core("a", 0, 9);
+	hear(g, 100, entry("b", 1, 1, 0, 0));
+	hear(g, 100, entry("c", 1, 1, 0, 0));
+	hear(g, 100, entry("d", 1, 1, 0, 0));
+	gossip_members(g, &n);
+	is(n, 4, "members up to max_members (4, this peer included) are added");
+	is(gossip_refused(g), 0, "and none is refused");
+	hear(g, 200, entry("e", 1, 1, 0, 0));
+	ok(gossip_find(g, "e") == NULL, "one more is ignored");
+	is(gossip_refused(g), 1, "and counted");
+	for (int i = 0; i < 10; i++) {
+		snprintf(id, sizeof(id), "x%d", i);
+		flood[i] = entry(id, 1, 1, 0, 0);
+	}
+	gossip_recv(g, 300, "b", &in, &o);
+	gossip_out_free(&o);
+	gossip_members(g, &n);
+	is(n, 4, "a digest of 10 newcomers leaves the table at 4");
+	is(gossip_refused(g), 11, "each ignored entry counted");
+	hear(g, 300, entry("b", 1, 2, 0, 7));
+	is(gossip_find(g, "b")->e.load, 7, "known members still get news");
+	/* d says nothing more: dead at 1100, forgotten at 6100. */
+	hear(g, 1000, entry("b", 1, 3, 0, 0));
+	hear(g, 1000, entry("c", 1, 3, 0, 0));
+	tick(g, 1100);
+	hear(g, 5000, entry("b", 1, 4, 0, 0));
+	hear(g, 5000, entry("c", 1, 4, 0, 0));
+	tick(g, 6100);
+	ok(gossip_find(g, "d") == NULL, "a dead member is forgotten");
+	hear(g, 6100, entry("e", 1, 1, 0, 0));
+	ok(gossip_find(g, "e") != NULL, "and a newcomer takes its place");
+	gossip_free(g);
+	conf = saved;
+}
+
 int
 main(void)
 {
@@ -463,5 +513,6 @@ main(void)
 	test_seeds_and_self();
 	test_cluster();
 	test_no_false_suspicion();
+	test_bound();
 	return done_testing();
 }

@@ -8,6 +8,7 @@ TAP_FAILED=0
 plan() { echo "1..$1"; }
 diag() { echo "# $*"; }
 pass() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $*"; }
+skip() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N # SKIP $*"; }
 fail() { TAP_N=$((TAP_N + 1)); TAP_FAILED=$((TAP_FAILED + 1)); echo "not ok $TAP_N - $*"; }
 ok() { # cond-status description
 	local rc=$1; shift

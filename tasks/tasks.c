@@ -1207,14 +1207,21 @@ static void	dst_decided(struct tasks *, uint64_t, struct tasks_task *,
  */
 static void
 home_move(struct tasks *t, uint64_t now, struct tasks_task *k,
-    const Lb__TaskMove *mv, const char *from, struct tasks_out *o)
+    const Lb__TaskMove *mvp, const char *from, struct tasks_out *o)
 {
 	Lb__TaskRecord	*h = k->rec;
-	char		 src[LB_ID_MAX];
+	Lb__TaskMove	 m = *mvp, *mv = &m;
+	char		 src[LB_ID_MAX], dst[LB_ID_MAX], by[LB_ID_MAX];
 	int		 committed = 0, current = 0;
 	const char	*error = NULL;
 
+	/* The move's strings may live in the task (the source's own ask),
+	 * which the decision changes: copy them first. */
 	lb_strlcpy(src, h->host, sizeof(src));
+	lb_strlcpy(dst, mvp->host, sizeof(dst));
+	lb_strlcpy(by, mvp->epoch_by, sizeof(by));
+	m.host = dst;
+	m.epoch_by = by;
 	if (!tasks_unfinished(h))
 		error = "the task has ended";
 	else if (same(mv->epoch, mv->epoch_by, h->epoch, h->epoch_by))
@@ -1827,12 +1834,22 @@ tasks_peer_restarted(struct tasks *t, uint64_t now, const char *peer,
 void
 tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
 {
-	size_t			  n;
-	struct tasks_task	**all = tasks_all(t, &n);
+	size_t			  n = 0;
+	struct tasks_task	**all;
 	uint64_t		  keep = (uint64_t)t->conf.keep_finished_s * 1000;
 	struct tasks_task	**gone = NULL;
 	size_t			  ngone = 0;
 
+	/* The tasks with something due, or to forget, first: what is done
+	 * for one may add or remove others.  (No order is needed here.) */
+	all = lb_calloc(t->n + 1, sizeof(*all));
+	for (size_t b = 0; b < BUCKETS; b++)
+		for (struct tasks_task *k = t->buckets[b]; k; k = k->hnext)
+			if ((k->due != 0 && now >= k->due) || (k->home &&
+			    k->hold == HOLD_NONE && keep > 0 &&
+			    !tasks_unfinished(k->rec) &&
+			    wall(t, now) > k->rec->finished_ms + keep))
+				all[n++] = k;
 	for (size_t i = 0; i < n; i++) {
 		struct tasks_task *k = all[i];
 
@@ -1867,6 +1884,7 @@ tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
 	for (size_t i = 0; i < ngone; i++)
 		forget(t, gone[i], o);
 	free(gone);
+	free(all);
 	/* Links expire. */
 	if (t->conf.link_keep_s > 0)
 		for (size_t i = 0; i < t->nlinks; i++)
