@@ -1329,16 +1329,14 @@ ask_home(struct tasks *t, uint64_t now, struct tasks_task *k, int commit,
 {
 	Lb__PeerMsg	 m = LB__PEER_MSG__INIT;
 	Lb__TaskMove	 mv = LB__TASK_MOVE__INIT;
-	char		 home[LB_ID_MAX], to[LB_ID_MAX];
+	char		 home[LB_ID_MAX];
 	int		 src = k->hold == HOLD_FROZEN;
 
 	mv.task_id = k->rec->id;
 	if (src) {
 		mv.epoch = k->move_epoch;
 		mv.epoch_by = t->self;
-		/* A copy: deciding the move here clears move_to. */
-		lb_strlcpy(to, k->move_to, sizeof(to));
-		mv.host = to;
+		mv.host = k->move_to;
 		mv.host_inc = k->move_inc;
 		mv.parent_epoch = k->h_epoch;
 		mv.parent_by = k->h_by;
