@@ -4,23 +4,33 @@
  *
  * Several cores, one per peer, run against each other.  Every message they
  * send is delivered after a random delay, or lost, or delivered twice, or
- * late; every record they journal goes to a simulated disk that a crash may
- * cut back to its last sync; every process they start runs for a while and
- * exits, or dies with its peer.  A failure detector tells the live peers of
- * a crash (only of a real one) and of a restart.
+ * late, then passes the envelope's replay check (src/envelope.c) as a real
+ * peer's would; every record they journal goes to a simulated disk that a
+ * crash may cut back to its last sync; every process they start runs for a
+ * while and exits, or dies with its peer.  A failure detector tells the
+ * live peers of a crash (only of a real one) and of a restart.
  *
  * Part one: seeded runs.  A random workload submits, moves (standing in for
  * the balancer) and cancels tasks, and crashes and restarts peers; then the
- * faults stop and the run must go quiet.  The invariants are checked after
- * every event (check_peer, check_sent, proc_start) and at the end
- * (check_final).
+ * faults stop and the run must go quiet.  After every event:
+ *   - a result, once the home's record shows one, never changes (across
+ *     the home's restarts too), and is one that happened: the exit code of
+ *     a complete run, a failed start, or a cancel someone asked for;
+ *   - a placement (task, epoch, epoch_by) is seen at one host only;
+ *   - no two processes of a task run at once;
+ *   - a "done" verdict leaves a home only once a result is on its disk,
+ *     and no complete run is thrown away as stale.
+ * Once quiet: every task has its result, nothing is held or waiting to be
+ * sent anywhere, and no process runs.
  *
- * Part two: the holes of issue 7, each a scripted scenario that a naive
- * protocol fails, each run over a few seeds (the seed picks the delays).
+ * Part two: scripted scenarios, each run over a few seeds (the seed picks
+ * the delays): the holes of issue 7, each one a naive protocol falls into,
+ * and the bugs the seeded runs found.
  *
  *	SIM_RUNS=N	how many seeded runs (default RUNS_DEFAULT)
  *	SIM_BASE=B	the seed of the first run (default 1)
  *	SIM_SEED=S	replay the run of seed S alone, with a trace on stderr
+ *	SIM_SHOW=N	print at most N failing runs (default 20)
  *	SIM_SCENE=NAME	run that scenario alone (with SIM_SEED: that seed,
  *			traced)
  */
@@ -39,7 +49,7 @@
 #include "tasks/tasks.h"
 #include "t/tap.h"
 
-#define RUNS_DEFAULT	2000	/* seeded runs in `make check` */
+#define RUNS_DEFAULT	4000	/* seeded runs in `make check` */
 #define SCENE_SEEDS	10	/* seeds each scenario runs with */
 #define PEERS_MAX	5
 #define SIMTASKS_MAX	64	/* tasks submitted in one run, at most */
@@ -180,7 +190,7 @@ struct sent {
 };
 
 struct counts {
-	uint64_t	 runs, events, sent, lost, dups, transfers, starts;
+	uint64_t	 runs, events, sent, lost, dups, starts;
 	uint64_t	 crashes, moves, cancels, tasks, reruns, committed;
 };
 
@@ -742,7 +752,6 @@ check_sent(struct world *w, int from, int to, const Lb__PeerMsg *m)
 		if ((r = m->transfer->record) != NULL)
 			placement_seen(w, r->id, r->epoch, r->epoch_by, to,
 			    "a Transfer");
-		w->n.transfers++;
 		break;
 	case LB__PEER_MSG__BODY_TASK_NOTICE:
 		if ((r = m->task_notice->record) != NULL)
@@ -878,6 +887,30 @@ apply_rules(struct world *w, int from, int to, int type)
 	return 0;
 }
 
+/* Scripted: keep a line on a message sent. */
+static void
+log_sent(struct world *w, int from, int to, const Lb__PeerMsg *m)
+{
+	const char	*task = "", *by;
+	uint32_t	 epoch;
+	struct sent	*s;
+
+	if (w->nlog == w->caplog) {
+		w->caplog = w->caplog ? 2 * w->caplog : 256;
+		w->log = lb_reallocarray(w->log, w->caplog, sizeof(*w->log));
+	}
+	s = &w->log[w->nlog++];
+	msg_about(m, &task, &epoch, &by);
+	s->at = w->now;
+	s->from = from;
+	s->to = to;
+	s->type = m->body_case;
+	snprintf(s->task, sizeof(s->task), "%s", task);
+	s->state = m->body_case == LB__PEER_MSG__BODY_TASK_NOTICE &&
+	    m->task_notice->record != NULL ?
+	    (int)m->task_notice->record->state : -1;
+}
+
 /* Whether the envelope of receiver `p` lets message `id` of `from`'s
  * incarnation `inc` through (env_replay_ok in src/envelope.c). */
 static int
@@ -964,27 +997,8 @@ net_send(struct world *w, int from, const struct tasks_action *a)
 		memcpy(e.data, a->msg, a->len);
 		schedule(w, e);
 	}
-	if (w->keep_log) {
-		const char	*task = "", *by;
-		uint32_t	 epoch;
-		struct sent	*s;
-
-		if (w->nlog == w->caplog) {
-			w->caplog = w->caplog ? 2 * w->caplog : 256;
-			w->log = lb_reallocarray(w->log, w->caplog,
-			    sizeof(*w->log));
-		}
-		s = &w->log[w->nlog++];
-		msg_about(m, &task, &epoch, &by);
-		s->at = w->now;
-		s->from = from;
-		s->to = to;
-		s->type = m->body_case;
-		snprintf(s->task, sizeof(s->task), "%s", task);
-		s->state = m->body_case == LB__PEER_MSG__BODY_TASK_NOTICE &&
-		    m->task_notice->record != NULL ?
-		    (int)m->task_notice->record->state : -1;
-	}
+	if (w->keep_log)
+		log_sent(w, from, to, m);
 	if (w->on_send != NULL)
 		w->on_send(w, from, to, m);
 	lb__peer_msg__free_unpacked(m, NULL);
@@ -1332,9 +1346,10 @@ random_live_peer(struct world *w, int except)
 	return n ? v[lb_rng_below(&w->rng, (uint32_t)n)] : -1;
 }
 
-/* Submit a task at `p`: the harness's record of it, or NULL. */
+/* Submit a task at `p` whose runs take `run_ms` (0: random): the
+ * harness's record of it, or NULL. */
 static struct simtask *
-submit(struct world *w, int p)
+submit(struct world *w, int p, int run_ms)
 {
 	static char		*argv[] = { "sim-task", NULL };
 	Lb__TaskSpec		 spec = LB__TASK_SPEC__INIT;
@@ -1358,6 +1373,7 @@ submit(struct world *w, int p)
 		snprintf(s->id, sizeof(s->id), "%s", id);
 		s->home = p;
 		s->first_code = -1;
+		s->run_ms = run_ms;
 		w->peers[p].seq_floor = tasks_next_seq(w->peers[p].core);
 		w->n.tasks++;
 		trace(w, p, "submit %s", id);
@@ -1367,21 +1383,28 @@ submit(struct world *w, int p)
 	return s;
 }
 
-/* The balancer: `from` offers the waiting task `id` to `to`. */
+/* The balancer: `from` offers the waiting task `id` to `to`, which it
+ * believes runs at incarnation `inc`. */
 static int
-move(struct world *w, int from, const char *id, int to)
+move_inc(struct world *w, int from, const char *id, int to, uint64_t inc)
 {
 	struct tasks_out out = { 0 };
 	int		 rc;
 
 	rc = tasks_move(w->peers[from].core, w->now, id, w->peers[to].id,
-	    w->peers[to].inc, ++w->req_id, &out);
+	    inc, ++w->req_id, &out);
 	trace(w, from, "move %s to %s: %s", id, w->peers[to].id,
 	    rc == 0 ? "frozen, offered" : "refused");
 	if (rc == 0)
 		w->n.moves++;
 	carry_out(w, from, &out);
 	return rc;
+}
+
+static int
+move(struct world *w, int from, const char *id, int to)
+{
+	return move_inc(w, from, id, to, w->peers[to].inc);
 }
 
 static int
@@ -1629,7 +1652,7 @@ step(struct world *w)
 		if ((p = random_live_peer(w, -1)) < 0)
 			break;
 		for (n = rnd(w, 1, 4); n > 0 && w->ntasks < SIMTASKS_MAX; n--)
-			submit(w, p);
+			submit(w, p, 0);
 		break;
 	case EV_MOVE:
 		random_move(w);
@@ -1710,7 +1733,7 @@ run_seed(uint64_t seed, int trace_on, char *why, size_t size,
 	w->n.runs = 1;
 #define ADD(f) total->f += w->n.f
 	ADD(runs); ADD(events); ADD(sent); ADD(lost); ADD(dups);
-	ADD(transfers); ADD(starts); ADD(crashes); ADD(moves); ADD(cancels);
+	ADD(starts); ADD(crashes); ADD(moves); ADD(cancels);
 	ADD(tasks); ADD(reruns); ADD(committed);
 #undef ADD
 	world_free(w);
@@ -1771,13 +1794,12 @@ static struct simtask no_task;
 static struct simtask *
 scene_submit(struct world *w, int p, int run_ms)
 {
-	struct simtask	*s = submit(w, p);
+	struct simtask	*s = submit(w, p, run_ms);
 
 	if (s == NULL) {
 		fail(w, "%s refused a submit", w->peers[p].id);
 		return &no_task;
 	}
-	s->run_ms = run_ms;
 	return s;
 }
 
@@ -1999,6 +2021,22 @@ scene_cancel_transfer2(struct world *w)
 	    "%s is not cancelled", s->id);
 }
 
+/* A cancel of a task queued at another peer: it is stopped there, and
+ * never starts.  (Naive: the home records "cancelled" and tells nobody.) */
+static void
+scene_cancel_queued(struct world *w)
+{
+	struct simtask	*s = scene_busy(w, 5000, 100);
+
+	scene_moved(w, s, N1, N2);
+	expect(w, cancel(w, s) == 0, "the cancel of %s was refused", s->id);
+	settle(w);
+	expect(w, s->starts == 0, "%s was cancelled while queued at n2, but "
+	    "started %d times", s->id, s->starts);
+	expect(w, s->state == LB__TASK_STATE__TASK_CANCELLED,
+	    "%s is not cancelled", s->id);
+}
+
 /*
  * A finished record never goes back: late notices of the start and a late
  * move request reach the home after the result.  (Naive: the home takes
@@ -2212,6 +2250,82 @@ scene_notice_survives(struct world *w)
 	    "exit 7", s->id, tasks_state_name(s->state), s->code);
 }
 
+/*
+ * Found by the seeded runs.  A move commits to a destination that has
+ * restarted since it took the task (its copy, not yet journaled, died
+ * with it), after the home heard of the restart: no later news reruns
+ * the task, and it waits for ever.
+ */
+static void
+scene_restarted_dest(struct world *w)
+{
+	struct simtask	*s = scene_busy(w, 5000, 100);
+
+	scene_moved(w, s, N1, N2);
+	scene_rule(w, LB__PEER_MSG__BODY_TASK_MOVE, -1, N1, 1000, 0);
+	scene_move(w, N2, s, N3);
+	RUN_UNTIL(w, 1000, hold_of(w, N3, s->id) == HOLD_PENDING);
+	expect(w, hold_of(w, N3, s->id) == HOLD_PENDING,
+	    "%s is not pending at n3", s->id);
+	scene_crash(w, N3);
+	scene_restart(w, N3);
+	run_for(w, 1000);	/* the home learns of n3's restart */
+	w->nrules = 0;		/* now the move's commit gets through */
+	settle(w);
+	expect_done(w, s);
+}
+
+/*
+ * Found by the seeded runs.  The balancer's news is old: it offers a task
+ * to a peer at the incarnation before its restart.  If the peer takes it,
+ * the home, told of the restart, runs it again beside it.
+ */
+static void
+scene_stale_incarnation(struct world *w)
+{
+	struct simtask	*b = scene_submit(w, N1, 300);
+	struct simtask	*s = scene_submit(w, N1, 1000);
+	uint64_t	 old;
+
+	RUN_UNTIL(w, 1000, b->running && hold_of(w, N1, s->id) == HOLD_QUEUED);
+	old = w->peers[N4].inc;
+	scene_crash(w, N4);
+	scene_restart(w, N4);
+	expect(w, move_inc(w, N1, s->id, N4, old) == 0, "n1 refused to move "
+	    "%s", s->id);
+	settle(w);
+	expect_done(w, s);
+	expect(w, s->starts == 1, "%s started %d times", s->id, s->starts);
+}
+
+/*
+ * Found by the seeded runs.  A holder restarts and waits for its home's
+ * word; a late answer to a notice of its previous incarnation ("running:
+ * current") must not start it: the home has run the task again since.
+ */
+static void
+scene_late_ack(struct world *w)
+{
+	struct simtask	*b = scene_submit(w, N1, 200);
+	struct simtask	*s = scene_submit(w, N1, 3000);
+
+	RUN_UNTIL(w, 1000, b->running && hold_of(w, N1, s->id) == HOLD_QUEUED);
+	scene_rule(w, LB__PEER_MSG__BODY_TASK_NOTICE_ACK, N1, N4, 1, 400);
+	scene_moved(w, s, N1, N4);
+	RUN_UNTIL(w, 1000, s->running);
+	run_for(w, NET_MAX_MS + 10);	/* the home has the notice */
+	scene_crash(w, N4);
+	run_for(w, 240);		/* the home learns; runs it again */
+	/* Its first notices after the restart are lost: the late answer
+	 * comes before the home's word on them. */
+	scene_rule(w, LB__PEER_MSG__BODY_TASK_NOTICE, N4, N1, 3, 0);
+	scene_restart(w, N4);
+	settle(w);
+	expect_done(w, s);
+	expect(w, s->starts_at[N4] == 1, "%s started %d times at n4", s->id,
+	    s->starts_at[N4]);
+}
+
 static const struct scene {
 	const char	*name;
 	const char	*what;
@@ -2227,6 +2341,8 @@ static const struct scene {
 	    "never runs", scene_cancel_transfer },
 	{ "cancel-transfer2", "a cancel during a transfer between others: "
 	    "the task never runs", scene_cancel_transfer2 },
+	{ "cancel-queued", "a cancel of a task queued elsewhere: it never "
+	    "starts", scene_cancel_queued },
 	{ "done-stays", "late notices after the result: done stays done",
 	    scene_done_stays },
 	{ "rerun-transfer", "a rerun and a concurrent transfer: different "
@@ -2239,6 +2355,12 @@ static const struct scene {
 	    scene_backoff },
 	{ "notice-survives", "a journaled result survives its holder's "
 	    "restart", scene_notice_survives },
+	{ "restarted-dest", "no commit to a destination that restarted since "
+	    "it took the task", scene_restarted_dest },
+	{ "stale-incarnation", "no transfer to a peer at an incarnation it "
+	    "no longer has", scene_stale_incarnation },
+	{ "late-ack", "a restarted holder starts nothing on an answer to its "
+	    "previous incarnation", scene_late_ack },
 };
 
 /* One scenario at one seed: 0, or -1 and w->failure in why. */
@@ -2337,7 +2459,7 @@ test_scenes(const char *only, const char *seed_env)
 }
 
 static void
-test_runs(uint64_t base, uint64_t runs)
+test_runs(uint64_t base, uint64_t runs, uint64_t show)
 {
 	struct counts	 c;
 	char		 why[WHY_MAX];
@@ -2351,7 +2473,7 @@ test_runs(uint64_t base, uint64_t runs)
 		    seed, seed);
 		if (run_seed(seed, 0, why, sizeof(why), &c) == 0)
 			continue;
-		if (++failed <= 20) {
+		if (++failed <= show) {
 			ok(0, "seed %" PRIu64 ": %s", seed, why);
 			printf("# replay: SIM_SEED=%" PRIu64 " t/tasks_sim\n",
 			    seed);
@@ -2363,12 +2485,14 @@ test_runs(uint64_t base, uint64_t runs)
 	if (failed)
 		printf("#   %" PRIu64 " of %" PRIu64 " runs failed\n", failed,
 		    runs);
-	printf("# %.1f s, %.0f runs/s, %.0f events/s; in all: %" PRIu64
-	    " tasks, %" PRIu64 " messages (%" PRIu64 " lost, %" PRIu64
-	    " twice), %" PRIu64 " moves offered, %" PRIu64 " transfers sent, %"
-	    PRIu64 " starts, %" PRIu64 " crashes, %" PRIu64 " cancels\n", dt,
-	    (double)runs / dt, (double)c.events / dt, c.tasks, c.sent, c.lost,
-	    c.dups, c.moves, c.transfers, c.starts, c.crashes, c.cancels);
+	printf("# %.1f s, %.0f runs/s, %.0f events/s\n", dt,
+	    dt > 0 ? (double)runs / dt : 0, dt > 0 ? (double)c.events / dt : 0);
+	printf("# in all: %" PRIu64 " tasks, %" PRIu64 " starts, %" PRIu64
+	    " messages (%" PRIu64 " lost, %" PRIu64 " twice), %" PRIu64
+	    " moves offered, %" PRIu64 " committed (at least), %" PRIu64
+	    " reruns (at least), %" PRIu64 " crashes, %" PRIu64 " cancels\n",
+	    c.tasks, c.starts, c.sent, c.lost, c.dups, c.moves, c.committed,
+	    c.reruns, c.crashes, c.cancels);
 }
 
 int
@@ -2395,7 +2519,7 @@ main(void)
 	} else {
 		test_scenes(NULL, NULL);
 		test_runs(env_u64("SIM_BASE", 1),
-		    env_u64("SIM_RUNS", RUNS_DEFAULT));
+		    env_u64("SIM_RUNS", RUNS_DEFAULT), env_u64("SIM_SHOW", 20));
 	}
 	return done_testing();
 }
