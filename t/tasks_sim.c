@@ -1,0 +1,2525 @@
+/*
+ * tasks_sim.c - the task core (tasks/) under a simulated clock, network,
+ * disk and process table, checked against the protocol's invariants.
+ *
+ * Several cores, one per peer, run against each other.  Every message they
+ * send is delivered after a random delay, or lost, or delivered twice, or
+ * late, then passes the envelope's replay check (src/envelope.c) as a real
+ * peer's would; every record they journal goes to a simulated disk that a
+ * crash may cut back to its last sync; every process they start runs for a
+ * while and exits, or dies with its peer.  A failure detector tells the
+ * live peers of a crash (only of a real one) and of a restart.
+ *
+ * Part one: seeded runs.  A random workload submits, moves (standing in for
+ * the balancer) and cancels tasks, and crashes and restarts peers; then the
+ * faults stop and the run must go quiet.  After every event:
+ *   - a result, once the home's record shows one, never changes (across
+ *     the home's restarts too), and is one that happened: the exit code of
+ *     a complete run, a failed start, or a cancel someone asked for;
+ *   - a placement (task, epoch, epoch_by) is seen at one host only;
+ *   - no two processes of a task run at once;
+ *   - a "done" verdict leaves a home only once a result is on its disk,
+ *     and no complete run is thrown away as stale.
+ * Once quiet: every task has its result, nothing is held or waiting to be
+ * sent anywhere, and no process runs.
+ *
+ * Part two: scripted scenarios, each run over a few seeds (the seed picks
+ * the delays): the holes of issue 7, each one a naive protocol falls into,
+ * and the bugs the seeded runs found.
+ *
+ *	SIM_RUNS=N	how many seeded runs (default RUNS_DEFAULT)
+ *	SIM_BASE=B	the seed of the first run (default 1)
+ *	SIM_SEED=S	replay the run of seed S alone, with a trace on stderr
+ *	SIM_SHOW=N	print at most N failing runs (default 20)
+ *	SIM_SCENE=NAME	run that scenario alone (with SIM_SEED: that seed,
+ *			traced)
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tasks/tasks.h"
+#include "t/tap.h"
+
+#define RUNS_DEFAULT	4000	/* seeded runs in `make check` */
+#define SCENE_SEEDS	10	/* seeds each scenario runs with */
+#define PEERS_MAX	5
+#define SIMTASKS_MAX	64	/* tasks submitted in one run, at most */
+#define T0		1000	/* the clock when a run begins (ms) */
+#define TICK_MIN_MS	20
+#define TICK_MAX_MS	100
+#define NET_MIN_MS	1
+#define NET_MAX_MS	50
+#define QUIET_MS	5000	/* calm, and no traffic for this long: quiet */
+#define QUIET_BOUND_MS	300000	/* not quiet this long after calm: failure */
+#define WHY_MAX		640	/* a failure, in one line */
+
+static const struct tasks_conf sim_conf = {
+	.slots = 1,
+	.transfer_timeout_ms = 300,
+	.retry_min_ms = 50,
+	.retry_max_ms = 2000,
+	.keep_finished_s = 1000000,
+	.max_tasks = 1000,
+	.max_links = 1000,
+	.link_keep_s = 60,
+	.attach_limit = 1 << 20
+};
+
+enum ev_kind {
+	EV_TICK,	/* tasks_tick at `peer` */
+	EV_DELIVER,	/* a message from `other` arrives at `peer` */
+	EV_STARTED,	/* the process `proc` started */
+	EV_EXITED,	/* the process `proc` ended (or could not start) */
+	EV_DEAD,	/* `peer` learns that `other` died */
+	EV_BACK,	/* `peer` learns that `other` runs at `other_inc` */
+	EV_CRASH,	/* `peer` crashes (-1: a random live one) */
+	EV_RESTART,	/* `peer` starts again */
+	EV_SUBMIT,	/* the workload: a task submitted at a random peer */
+	EV_MOVE,	/* the workload: the balancer moves a waiting task */
+	EV_CANCEL,	/* the workload: a user cancels a task */
+	EV_CALM		/* the faults stop */
+};
+
+struct event {
+	uint64_t	 at, seq;	/* the order: time, then scheduling */
+	enum ev_kind	 kind;
+	int		 peer;
+	uint64_t	 inc;		/* `peer`'s incarnation it is for */
+	int		 other;
+	uint64_t	 other_inc;
+	uint64_t	 msg_id;	/* EV_DELIVER: the envelope's */
+	size_t		 proc;
+	uint32_t	 gen;		/* EV_EXITED: still the process's exit */
+	uint8_t		*data;		/* EV_DELIVER: a packed PeerMsg */
+	size_t		 len;
+};
+
+/* A journal entry: a packed TaskRecord, the last of its id wins. */
+struct jentry {
+	char		 id[TASKS_ID_MAX];
+	uint8_t		*data;
+	size_t		 len;
+	int		 finished;	/* a record with its result */
+};
+
+/* The envelope's replay check (src/envelope.c) of one sender: the
+ * newest incarnation heard, and a window of the latest message ids. */
+struct replay {
+	uint64_t	 inc, top, seen;
+};
+
+struct peer {
+	char		 id[LB_ID_MAX];
+	struct tasks_conf conf;
+	struct tasks	*core;		/* NULL while down */
+	uint64_t	 inc;
+	uint64_t	 next_msg_id;	/* of this incarnation */
+	struct replay	 replay[PEERS_MAX];	/* of this incarnation */
+	/* The journal: entries [0, synced) are on disk, the rest a crash
+	 * may lose (when the disk is lossy). */
+	struct jentry	*j;
+	size_t		 nj, capj, synced;
+	uint64_t	 seq_floor;	/* kept by the shell, on disk */
+};
+
+struct simtask;
+
+struct proc {
+	int		 live;		/* runs, or is about to */
+	int		 ran;		/* it started (not a failed start) */
+	int		 peer;
+	uint64_t	 inc;
+	struct simtask	*task;
+	uint32_t	 pid;
+	uint32_t	 gen;		/* of its pending EV_EXITED */
+	uint64_t	 exit_at;
+	int		 code, signal, stopping;
+	const char	*error;		/* a failed start */
+};
+
+/* What the harness knows of an accepted task. */
+struct simtask {
+	char		 id[TASKS_ID_MAX];
+	int		 home;
+	int		 cancelled;	/* a cancel was accepted */
+	int		 starts;
+	int		 starts_at[PEERS_MAX];
+	int		 running;	/* its processes that run now */
+	uint32_t	 codes;		/* exit codes of complete runs (bits) */
+	int		 failed;	/* a start failed */
+	/* The result, once the home's record showed one. */
+	int		 has_result;
+	Lb__TaskState	 state;
+	int		 code, signal;
+	uint64_t	 result_at;
+	/* Scripted: how long its runs take, the first one's exit code. */
+	int		 run_ms;
+	int		 first_code;
+};
+
+/* A placement (task, epoch, epoch_by) and the one host it was seen at. */
+struct placement {
+	char		 key[TASKS_ID_MAX + LB_ID_MAX + 16];
+	int		 host;		/* -1: a free slot */
+};
+
+/* Scripted: the next `count` messages of a type are dropped, or late. */
+struct rule {
+	int		 type;		/* a PeerMsg body case */
+	int		 from, to;	/* peers, or -1: any */
+	int		 count;
+	uint32_t	 late_ms;	/* 0: dropped; else this much later */
+};
+
+/* Scripted: a message that was sent. */
+struct sent {
+	uint64_t	 at;
+	int		 from, to;
+	int		 type;
+	char		 task[TASKS_ID_MAX];
+	int		 state;		/* TaskNotice: the record's state */
+};
+
+struct counts {
+	uint64_t	 runs, events, sent, lost, dups, starts;
+	uint64_t	 crashes, moves, cancels, tasks, reruns, committed;
+};
+
+struct world {
+	uint64_t	 seed;
+	struct lb_rng	 rng;
+	int		 trace;		/* every event on stderr */
+	uint64_t	 now, seq;
+	int		 npeers;
+	struct peer	 peers[PEERS_MAX];
+	struct event	*heap;
+	size_t		 nheap, capheap;
+	size_t		 pending;	/* events in the heap other than ticks */
+	struct proc	*procs;
+	size_t		 nprocs, capprocs;
+	uint32_t	 next_pid;
+	uint32_t	 next_gen;
+	struct simtask	 tasks[SIMTASKS_MAX];
+	size_t		 ntasks;
+	struct placement *seen;
+	size_t		 nseen, capseen;
+	uint64_t	 req_id;
+	/* Faults. */
+	int		 faults;	/* not calm yet: loss, dup, late apply */
+	int		 loss, dup, late;	/* percent of messages */
+	int		 raw;		/* no envelope: duplicates and old
+					 * incarnations reach the cores */
+	int		 lossy_disk;	/* 1: a crash cuts the unsynced part of
+					 * the journal somewhere, 2: all of it */
+	int		 auto_restart;	/* a crash schedules the restart */
+	uint32_t	 detect_min, detect_max;	/* failure detection */
+	uint64_t	 calm_at;
+	uint64_t	 last_traffic;
+	char		 last_sent[256];
+	char		 failure[600];	/* the first violation */
+	/* Scripted scenarios. */
+	int		 scripted;	/* runs take run_ms, exit 0 */
+	int		 run_ms;
+	struct rule	 rules[8];
+	size_t		 nrules;
+	int		 keep_log;	/* log what is sent */
+	struct sent	*log;
+	size_t		 nlog, caplog;
+	void		(*on_send)(struct world *, int, int, const Lb__PeerMsg *);
+	void		(*on_actions)(struct world *, int,
+			    const struct tasks_out *);
+	struct simtask	*watch;		/* the scenario's task */
+	int		 acks_seen;
+	struct counts	 n;
+};
+
+static void	step(struct world *);
+static void	carry_out(struct world *, int, struct tasks_out *);
+
+/* ---- small things ---- */
+
+/* Uniform in [lo, hi]. */
+static uint32_t
+rnd(struct world *w, uint32_t lo, uint32_t hi)
+{
+	return lo + lb_rng_below(&w->rng, hi - lo + 1);
+}
+
+static int
+chance(struct world *w, int percent)
+{
+	return (int)lb_rng_below(&w->rng, 100) < percent;
+}
+
+static void __attribute__((format(printf, 3, 4)))
+trace(struct world *w, int peer, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (!w->trace)
+		return;
+	fprintf(stderr, "%4" PRIu64 ".%03" PRIu64 " %-3s ", (w->now - T0) / 1000,
+	    (w->now - T0) % 1000, peer >= 0 ? w->peers[peer].id : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* A violation: the first one ends the run. */
+static void __attribute__((format(printf, 2, 3)))
+fail(struct world *w, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (w->failure[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(w->failure, sizeof(w->failure), fmt, ap);
+	va_end(ap);
+	trace(w, -1, "VIOLATION: %s", w->failure);
+}
+
+/* A scenario's expectation. */
+#define expect(w, cond, ...) do {					\
+	if (!(cond))							\
+		fail((w), __VA_ARGS__);					\
+} while (0)
+
+static int
+peer_index(const struct world *w, const char *id)
+{
+	int	i;
+
+	for (i = 0; i < w->npeers; i++)
+		if (strcmp(w->peers[i].id, id) == 0)
+			return i;
+	return -1;
+}
+
+static struct simtask *
+simtask_find(struct world *w, const char *id)
+{
+	size_t	i;
+
+	for (i = 0; i < w->ntasks; i++)
+		if (strcmp(w->tasks[i].id, id) == 0)
+			return &w->tasks[i];
+	return NULL;
+}
+
+static int
+finished(Lb__TaskState s)
+{
+	return s == LB__TASK_STATE__TASK_DONE ||
+	    s == LB__TASK_STATE__TASK_FAILED ||
+	    s == LB__TASK_STATE__TASK_CANCELLED;
+}
+
+static int
+live_peers(const struct world *w)
+{
+	int	i, n = 0;
+
+	for (i = 0; i < w->npeers; i++)
+		n += w->peers[i].core != NULL;
+	return n;
+}
+
+/* ---- the event queue: a binary heap by (time, sequence) ---- */
+
+static int
+ev_before(const struct event *a, const struct event *b)
+{
+	return a->at != b->at ? a->at < b->at : a->seq < b->seq;
+}
+
+static void
+schedule(struct world *w, struct event e)
+{
+	size_t		i;
+	struct event	tmp;
+
+	if (w->nheap == w->capheap) {
+		w->capheap = w->capheap ? 2 * w->capheap : 256;
+		w->heap = lb_reallocarray(w->heap, w->capheap,
+		    sizeof(*w->heap));
+	}
+	e.seq = w->seq++;
+	if (e.kind != EV_TICK)
+		w->pending++;
+	i = w->nheap++;
+	w->heap[i] = e;
+	while (i > 0 && ev_before(&w->heap[i], &w->heap[(i - 1) / 2])) {
+		tmp = w->heap[i];
+		w->heap[i] = w->heap[(i - 1) / 2];
+		w->heap[(i - 1) / 2] = tmp;
+		i = (i - 1) / 2;
+	}
+}
+
+static struct event
+unschedule(struct world *w)
+{
+	struct event	top = w->heap[0], tmp;
+	size_t		i = 0, c;
+
+	w->heap[0] = w->heap[--w->nheap];
+	for (;;) {
+		c = 2 * i + 1;
+		if (c >= w->nheap)
+			break;
+		if (c + 1 < w->nheap && ev_before(&w->heap[c + 1], &w->heap[c]))
+			c++;
+		if (!ev_before(&w->heap[c], &w->heap[i]))
+			break;
+		tmp = w->heap[i];
+		w->heap[i] = w->heap[c];
+		w->heap[c] = tmp;
+		i = c;
+	}
+	if (top.kind != EV_TICK)
+		w->pending--;
+	return top;
+}
+
+/* An event of `kind` at `peer`, `delay` ms from now, for its incarnation. */
+static struct event
+event_at(struct world *w, enum ev_kind kind, int peer, uint64_t delay)
+{
+	struct event	e;
+
+	memset(&e, 0, sizeof(e));
+	e.kind = kind;
+	e.peer = peer;
+	e.at = w->now + delay;
+	e.inc = peer >= 0 ? w->peers[peer].inc : 0;
+	e.other = -1;
+	return e;
+}
+
+/* ---- messages ---- */
+
+static const char *
+msg_name(int body_case)
+{
+	const ProtobufCFieldDescriptor *f;
+
+	f = protobuf_c_message_descriptor_get_field(&lb__peer_msg__descriptor,
+	    (unsigned)body_case);
+	return f != NULL ? f->name : "?";
+}
+
+static const char *
+verdict_name(Lb__Verdict v)
+{
+	switch (v) {
+	case LB__VERDICT__VERDICT_CURRENT:	return "current";
+	case LB__VERDICT__VERDICT_STALE:	return "stale";
+	case LB__VERDICT__VERDICT_DONE:		return "done";
+	case LB__VERDICT__VERDICT_UNKNOWN:	return "unknown";
+	default:				return "?";
+	}
+}
+
+/* The task a message is about, and the placement it names: 0, or -1. */
+static int
+msg_about(const Lb__PeerMsg *m, const char **task, uint32_t *epoch,
+    const char **by)
+{
+	const Lb__TaskRecord *r = NULL;
+
+	switch (m->body_case) {
+	case LB__PEER_MSG__BODY_TRANSFER:
+		r = m->transfer->record;
+		break;
+	case LB__PEER_MSG__BODY_TASK_NOTICE:
+		r = m->task_notice->record;
+		break;
+#define ABOUT(field) \
+		*task = m->field->task_id; \
+		*epoch = m->field->epoch; \
+		*by = m->field->epoch_by; \
+		return 0
+	case LB__PEER_MSG__BODY_TRANSFER_ACK:	ABOUT(transfer_ack);
+	case LB__PEER_MSG__BODY_TASK_MOVE:	ABOUT(task_move);
+	case LB__PEER_MSG__BODY_TASK_MOVE_REPLY: ABOUT(task_move_reply);
+	case LB__PEER_MSG__BODY_TASK_NOTICE_ACK: ABOUT(task_notice_ack);
+	case LB__PEER_MSG__BODY_TASK_STOP:	ABOUT(task_stop);
+	case LB__PEER_MSG__BODY_TASK_STOP_ACK:	ABOUT(task_stop_ack);
+#undef ABOUT
+	default:
+		return -1;
+	}
+	if (r == NULL)
+		return -1;
+	*task = r->id;
+	*epoch = r->epoch;
+	*by = r->epoch_by;
+	return 0;
+}
+
+/* One line on a message, for the trace and the failures. */
+static void
+msg_describe(const Lb__PeerMsg *m, char *buf, size_t size)
+{
+	const char	*task = "?", *by = "?";
+	uint32_t	 epoch = 0;
+	size_t		 n;
+
+	msg_about(m, &task, &epoch, &by);
+	snprintf(buf, size, "%s %s %" PRIu32 "/%s", msg_name(m->body_case),
+	    task, epoch, by);
+	n = strlen(buf);
+	buf += n;
+	size -= n;
+	switch (m->body_case) {
+	case LB__PEER_MSG__BODY_TRANSFER:
+		if (m->transfer->record != NULL)
+			snprintf(buf, size, " replaces %" PRIu32 "/%s, req %"
+			    PRIu64, m->transfer->record->parent_epoch,
+			    m->transfer->record->parent_by,
+			    m->transfer->req_id);
+		break;
+	case LB__PEER_MSG__BODY_TRANSFER_ACK:
+		snprintf(buf, size, " %s%s%s", m->transfer_ack->ok ? "ok" :
+		    "refused", m->transfer_ack->error[0] ? ": " : "",
+		    m->transfer_ack->error);
+		break;
+	case LB__PEER_MSG__BODY_TASK_MOVE:
+		snprintf(buf, size, " at %s/%" PRIu64 " replaces %" PRIu32
+		    "/%s: %s", m->task_move->host, m->task_move->host_inc,
+		    m->task_move->parent_epoch, m->task_move->parent_by,
+		    m->task_move->commit ? "commit" : "abort");
+		break;
+	case LB__PEER_MSG__BODY_TASK_MOVE_REPLY:
+		snprintf(buf, size, " %s%s", m->task_move_reply->committed ?
+		    "committed" : "refused: ", m->task_move_reply->error);
+		break;
+	case LB__PEER_MSG__BODY_TASK_NOTICE:
+		if (m->task_notice->record != NULL)
+			snprintf(buf, size, " %s exit %d signal %d",
+			    tasks_state_name(m->task_notice->record->state),
+			    m->task_notice->record->exit_code,
+			    m->task_notice->record->signal);
+		break;
+	case LB__PEER_MSG__BODY_TASK_NOTICE_ACK:
+		snprintf(buf, size, " of %s: %s",
+		    tasks_state_name(m->task_notice_ack->state),
+		    verdict_name(m->task_notice_ack->verdict));
+		break;
+	case LB__PEER_MSG__BODY_TASK_STOP:
+		snprintf(buf, size, " (%s)", m->task_stop->reason);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- placements: no two hosts ever share one ---- */
+
+static uint64_t
+hash_str(const char *s)
+{
+	uint64_t	h = 1469598103934665603ULL;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+static struct placement *
+seen_slot(struct placement *v, size_t cap, const char *key)
+{
+	size_t	i = hash_str(key) & (cap - 1);
+
+	while (v[i].host != -1 && strcmp(v[i].key, key) != 0)
+		i = (i + 1) & (cap - 1);
+	return &v[i];
+}
+
+static void
+seen_grow(struct world *w)
+{
+	struct placement *old = w->seen, *slot;
+	size_t		  oldcap = w->capseen, i;
+
+	w->capseen = oldcap ? 2 * oldcap : 256;
+	w->seen = lb_reallocarray(NULL, w->capseen, sizeof(*w->seen));
+	for (i = 0; i < w->capseen; i++)
+		w->seen[i].host = -1;
+	for (i = 0; i < oldcap; i++) {
+		if (old[i].host == -1)
+			continue;
+		slot = seen_slot(w->seen, w->capseen, old[i].key);
+		*slot = old[i];
+	}
+	free(old);
+}
+
+/* The placement (epoch, by) of `task` is at `host`, as `where` shows. */
+static void
+placement_seen(struct world *w, const char *task, uint32_t epoch,
+    const char *by, int host, const char *where)
+{
+	struct placement *p;
+	char		  key[sizeof(p->key)];
+
+	if (epoch == 0 && by[0] == '\0')
+		return;
+	if (host < 0) {
+		fail(w, "%s: placement %" PRIu32 "/%s of %s at an unknown host",
+		    where, epoch, by, task);
+		return;
+	}
+	if (2 * (w->nseen + 1) > w->capseen)
+		seen_grow(w);
+	snprintf(key, sizeof(key), "%s %" PRIu32 "/%s", task, epoch, by);
+	p = seen_slot(w->seen, w->capseen, key);
+	if (p->host == -1) {
+		snprintf(p->key, sizeof(p->key), "%s", key);
+		p->host = host;
+		w->nseen++;
+	} else if (p->host != host)
+		fail(w, "two placements share an epoch: %s at %s and at %s (%s)",
+		    key, w->peers[p->host].id, w->peers[host].id, where);
+}
+
+/* ---- the disk ---- */
+
+static void
+journal_append(struct world *w, struct peer *p, const Lb__TaskRecord *rec,
+    int sync)
+{
+	struct jentry	*e;
+
+	if (p->nj == p->capj) {
+		p->capj = p->capj ? 2 * p->capj : 64;
+		p->j = lb_reallocarray(p->j, p->capj, sizeof(*p->j));
+	}
+	e = &p->j[p->nj++];
+	snprintf(e->id, sizeof(e->id), "%s", rec->id);
+	e->len = lb__task_record__get_packed_size(rec);
+	e->data = malloc(e->len ? e->len : 1);
+	lb__task_record__pack(rec, e->data);
+	e->finished = !rec->forgotten && finished(rec->state);
+	if (sync || !w->lossy_disk)
+		p->synced = p->nj;
+}
+
+/* The latest record of `id` on disk (synced), or NULL. */
+static const struct jentry *
+journal_durable(const struct peer *p, const char *id)
+{
+	size_t	i;
+
+	for (i = p->synced; i-- > 0;)
+		if (strcmp(p->j[i].id, id) == 0)
+			return &p->j[i];
+	return NULL;
+}
+
+/* A crash: what was not synced may be lost (a suffix of the journal). */
+static void
+journal_crash(struct world *w, struct peer *p)
+{
+	size_t	keep = p->nj, i;
+
+	if (w->lossy_disk == 2)
+		keep = p->synced;
+	else if (w->lossy_disk == 1)
+		keep = p->synced + rnd(w, 0, (uint32_t)(p->nj - p->synced));
+	for (i = keep; i < p->nj; i++)
+		free(p->j[i].data);
+	if (keep < p->nj)
+		trace(w, (int)(p - w->peers), "crash lost %zu unsynced journal "
+		    "entries", p->nj - keep);
+	p->nj = keep;
+	p->synced = keep;
+}
+
+static void
+journal_free(struct peer *p)
+{
+	size_t	i;
+
+	for (i = 0; i < p->nj; i++)
+		free(p->j[i].data);
+	free(p->j);
+	p->j = NULL;
+	p->nj = p->capj = p->synced = 0;
+}
+
+/* ---- invariants ---- */
+
+/* The home's record of `s`: a result, once there, never changes. */
+static void
+check_result(struct world *w, struct simtask *s, const Lb__TaskRecord *rec)
+{
+	if (s->has_result) {
+		if (rec->state != s->state || rec->exit_code != s->code ||
+		    rec->signal != s->signal)
+			fail(w, "the result of %s changed at its home %s: %s exit "
+			    "%d signal %d, now %s exit %d signal %d", s->id,
+			    w->peers[s->home].id, tasks_state_name(s->state),
+			    s->code, s->signal, tasks_state_name(rec->state),
+			    rec->exit_code, rec->signal);
+		return;
+	}
+	if (!finished(rec->state))
+		return;
+	s->has_result = 1;
+	s->state = rec->state;
+	s->code = rec->exit_code;
+	s->signal = rec->signal;
+	s->result_at = w->now;
+	trace(w, s->home, "RESULT %s: %s exit %d signal %d", s->id,
+	    tasks_state_name(rec->state), rec->exit_code, rec->signal);
+	switch (rec->state) {
+	case LB__TASK_STATE__TASK_DONE:
+		if (rec->signal != 0 || rec->exit_code < 0 ||
+		    rec->exit_code > 31 ||
+		    !(s->codes & (1u << rec->exit_code)))
+			fail(w, "%s recorded a result for %s that no complete run "
+			    "had: exit %d signal %d", w->peers[s->home].id,
+			    s->id, rec->exit_code, rec->signal);
+		break;
+	case LB__TASK_STATE__TASK_FAILED:
+		if (!s->failed)
+			fail(w, "%s recorded %s as failed, but no start of it "
+			    "failed", w->peers[s->home].id, s->id);
+		break;
+	default:
+		if (!s->cancelled)
+			fail(w, "%s recorded %s as cancelled, but nobody "
+			    "cancelled it", w->peers[s->home].id, s->id);
+		break;
+	}
+}
+
+/* After every event at peer `p`: its records and placements. */
+static void
+check_peer(struct world *w, int p)
+{
+	struct tasks	*core = w->peers[p].core;
+	struct tasks_task *t;
+	struct simtask	*s;
+	size_t		 i;
+
+	if (core == NULL)
+		return;
+	for (i = 0; i < w->ntasks && w->failure[0] == '\0'; i++) {
+		s = &w->tasks[i];
+		t = tasks_find(core, s->id);
+		if (s->home == p) {
+			if (t == NULL) {
+				fail(w, "home %s lost the record of %s",
+				    w->peers[p].id, s->id);
+				return;
+			}
+			check_result(w, s, t->rec);
+			if (!finished(t->rec->state))
+				placement_seen(w, s->id, t->rec->epoch,
+				    t->rec->epoch_by,
+				    peer_index(w, t->rec->host),
+				    "the home's record");
+		}
+		if (t != NULL && t->hold != HOLD_NONE)
+			placement_seen(w, s->id, t->h_epoch, t->h_by, p,
+			    tasks_hold_name(t->hold));
+	}
+}
+
+/* A message leaves `from` for `to`. */
+static void
+check_sent(struct world *w, int from, int to, const Lb__PeerMsg *m)
+{
+	const Lb__TaskRecord	*r;
+	const Lb__TaskNoticeAck	*a;
+	const struct jentry	*e;
+
+	switch (m->body_case) {
+	case LB__PEER_MSG__BODY_TRANSFER:
+		if ((r = m->transfer->record) != NULL)
+			placement_seen(w, r->id, r->epoch, r->epoch_by, to,
+			    "a Transfer");
+		break;
+	case LB__PEER_MSG__BODY_TASK_NOTICE:
+		if ((r = m->task_notice->record) != NULL)
+			placement_seen(w, r->id, r->epoch, r->epoch_by, from,
+			    "a TaskNotice");
+		break;
+	case LB__PEER_MSG__BODY_TASK_MOVE:
+		placement_seen(w, m->task_move->task_id, m->task_move->epoch,
+		    m->task_move->epoch_by, peer_index(w, m->task_move->host),
+		    "a TaskMove");
+		break;
+	case LB__PEER_MSG__BODY_TASK_NOTICE_ACK:
+		/* "Done": the holder forgets its result, so the home's
+		 * journal must hold one, on disk.  ("Stale" throws a failed
+		 * start or a stopped copy away, never a complete run.) */
+		a = m->task_notice_ack;
+		if (a->verdict == LB__VERDICT__VERDICT_STALE &&
+		    a->state == LB__TASK_STATE__TASK_DONE)
+			fail(w, "%s threw away a complete run of %s (%" PRIu32
+			    "/%s)", w->peers[from].id, a->task_id, a->epoch,
+			    a->epoch_by);
+		if (a->verdict != LB__VERDICT__VERDICT_DONE)
+			break;
+		e = journal_durable(&w->peers[from], a->task_id);
+		if (e == NULL || !e->finished)
+			fail(w, "%s acknowledged the result of %s before a result "
+			    "was on disk (synced)", w->peers[from].id,
+			    a->task_id);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Once quiet: every task has its result, and nothing is held or pending. */
+static void
+check_final(struct world *w)
+{
+	struct tasks_task **all, *t;
+	struct simtask	 *s;
+	size_t		  i, n, k;
+	int		  p;
+
+	for (i = 0; i < w->ntasks && w->failure[0] == '\0'; i++) {
+		s = &w->tasks[i];
+		t = tasks_find(w->peers[s->home].core, s->id);
+		if (t == NULL)
+			fail(w, "home %s lost the record of %s",
+			    w->peers[s->home].id, s->id);
+		else if (!finished(t->rec->state))
+			fail(w, "%s is still %s after quiet (epoch %" PRIu32 "/%s "
+			    "at %s)", s->id, tasks_state_name(t->rec->state),
+			    t->rec->epoch, t->rec->epoch_by, t->rec->host);
+		else
+			check_result(w, s, t->rec);
+	}
+	for (p = 0; p < w->npeers && w->failure[0] == '\0'; p++) {
+		all = tasks_all(w->peers[p].core, &n);
+		for (k = 0; k < n; k++) {
+			t = all[k];
+			if (t->hold != HOLD_NONE || t->notice || t->ask ||
+			    t->stop) {
+				fail(w, "%s still holds %s after quiet: %s, epoch "
+				    "%" PRIu32 "/%s%s%s%s", w->peers[p].id,
+				    t->rec->id, tasks_hold_name(t->hold),
+				    t->h_epoch, t->h_by,
+				    t->notice ? ", a notice to send" : "",
+				    t->ask ? ", a move to ask" : "",
+				    t->stop ? ", a stop to send" : "");
+				break;
+			}
+		}
+		if (tasks_running(w->peers[p].core) != 0 ||
+		    tasks_queued(w->peers[p].core) != 0)
+			fail(w, "%s has %u running and %u queued after quiet",
+			    w->peers[p].id, tasks_running(w->peers[p].core),
+			    tasks_queued(w->peers[p].core));
+	}
+	for (i = 0; i < w->nprocs && w->failure[0] == '\0'; i++)
+		if (w->procs[i].live)
+			fail(w, "a process of %s is alive at %s after quiet",
+			    w->procs[i].task->id, w->peers[w->procs[i].peer].id);
+}
+
+/* The trace's last words: what every core holds. */
+static void
+dump(struct world *w)
+{
+	struct tasks_task **all, *t;
+	size_t		  n, k;
+	int		  p;
+
+	if (!w->trace)
+		return;
+	for (p = 0; p < w->npeers; p++) {
+		if (w->peers[p].core == NULL) {
+			trace(w, p, "(down)");
+			continue;
+		}
+		all = tasks_all(w->peers[p].core, &n);
+		for (k = 0; k < n; k++) {
+			t = all[k];
+			trace(w, p, "%s%s %s: held %s %" PRIu32 "/%s; record "
+			    "%s %" PRIu32 "/%s at %s; notice %d ask %d stop %d "
+			    "due %" PRIu64, t->home ? "home " : "",
+			    t->rec->id, tasks_state_name(t->rec->state),
+			    tasks_hold_name(t->hold), t->h_epoch, t->h_by,
+			    tasks_state_name(t->rec->state), t->rec->epoch,
+			    t->rec->epoch_by, t->rec->host, t->notice, t->ask,
+			    t->stop, t->due);
+		}
+	}
+}
+
+/* ---- the network ---- */
+
+/* Scripted rules: -1 to drop the message, else the extra delay. */
+static int
+apply_rules(struct world *w, int from, int to, int type)
+{
+	struct rule	*r;
+	size_t		 i;
+
+	for (i = 0; i < w->nrules; i++) {
+		r = &w->rules[i];
+		if (r->count > 0 && r->type == type &&
+		    (r->from == -1 || r->from == from) &&
+		    (r->to == -1 || r->to == to)) {
+			r->count--;
+			return r->late_ms ? (int)r->late_ms : -1;
+		}
+	}
+	return 0;
+}
+
+/* Scripted: keep a line on a message sent. */
+static void
+log_sent(struct world *w, int from, int to, const Lb__PeerMsg *m)
+{
+	const char	*task = "", *by;
+	uint32_t	 epoch;
+	struct sent	*s;
+
+	if (w->nlog == w->caplog) {
+		w->caplog = w->caplog ? 2 * w->caplog : 256;
+		w->log = lb_reallocarray(w->log, w->caplog, sizeof(*w->log));
+	}
+	s = &w->log[w->nlog++];
+	msg_about(m, &task, &epoch, &by);
+	s->at = w->now;
+	s->from = from;
+	s->to = to;
+	s->type = m->body_case;
+	snprintf(s->task, sizeof(s->task), "%s", task);
+	s->state = m->body_case == LB__PEER_MSG__BODY_TASK_NOTICE &&
+	    m->task_notice->record != NULL ?
+	    (int)m->task_notice->record->state : -1;
+}
+
+/* Whether the envelope of receiver `p` lets message `id` of `from`'s
+ * incarnation `inc` through (env_replay_ok in src/envelope.c). */
+static int
+replay_ok(struct peer *p, int from, uint64_t inc, uint64_t id)
+{
+	struct replay	*r = &p->replay[from];
+	uint64_t	 shift;
+
+	if (inc < r->inc)
+		return 0;
+	if (inc > r->inc) {
+		r->inc = inc;
+		r->top = id;
+		r->seen = 1;
+		return 1;
+	}
+	if (id > r->top) {
+		shift = id - r->top;
+		r->seen = shift >= 64 ? 0 : r->seen << shift;
+		r->seen |= 1;
+		r->top = id;
+		return 1;
+	}
+	if (r->top - id >= 64 || (r->seen & (1ULL << (r->top - id))))
+		return 0;
+	r->seen |= 1ULL << (r->top - id);
+	return 1;
+}
+
+static void
+net_send(struct world *w, int from, const struct tasks_action *a)
+{
+	Lb__PeerMsg	*m;
+	struct event	 e;
+	char		 desc[160];
+	const char	*what = "";
+	int		 to, copies = 1, extra = 0, i;
+	uint64_t	 msg_id = w->peers[from].next_msg_id++;
+
+	w->last_traffic = w->now;
+	w->n.sent++;
+	if ((m = lb__peer_msg__unpack(NULL, a->len, a->msg)) == NULL) {
+		fail(w, "%s sent a message that does not decode",
+		    w->peers[from].id);
+		return;
+	}
+	msg_describe(m, desc, sizeof(desc));
+	snprintf(w->last_sent, sizeof(w->last_sent), "%s -> %s %s",
+	    w->peers[from].id, a->to, desc);
+	if ((to = peer_index(w, a->to)) < 0) {
+		fail(w, "%s sent %s to an unknown peer \"%s\"",
+		    w->peers[from].id, desc, a->to);
+		lb__peer_msg__free_unpacked(m, NULL);
+		return;
+	}
+	check_sent(w, from, to, m);
+	if ((extra = apply_rules(w, from, to, m->body_case)) < 0) {
+		copies = 0;
+		what = " (dropped by the script)";
+	} else if (extra > 0)
+		what = " (late, by the script)";
+	else if (w->faults && chance(w, w->loss)) {
+		copies = 0;
+		what = " (lost)";
+	} else if (w->faults && chance(w, w->dup)) {
+		copies = 2;
+		what = " (twice)";
+		w->n.dups++;
+	}
+	if (copies == 0)
+		w->n.lost++;
+	trace(w, from, "-> %s %s%s", a->to, desc, what);
+	for (i = 0; i < copies; i++) {
+		e = event_at(w, EV_DELIVER, to, rnd(w, NET_MIN_MS, NET_MAX_MS) +
+		    (uint32_t)extra);
+		if (w->faults && chance(w, w->late))
+			e.at += rnd(w, 50, 500);
+		e.inc = 0;	/* whichever incarnation is up then */
+		e.other = from;
+		e.other_inc = w->peers[from].inc;
+		e.msg_id = msg_id;
+		e.len = a->len;
+		e.data = malloc(a->len ? a->len : 1);
+		memcpy(e.data, a->msg, a->len);
+		schedule(w, e);
+	}
+	if (w->keep_log)
+		log_sent(w, from, to, m);
+	if (w->on_send != NULL)
+		w->on_send(w, from, to, m);
+	lb__peer_msg__free_unpacked(m, NULL);
+}
+
+/* ---- processes ---- */
+
+static struct proc *
+proc_find(struct world *w, int peer, const char *id)
+{
+	size_t	i;
+
+	for (i = 0; i < w->nprocs; i++)
+		if (w->procs[i].live && w->procs[i].peer == peer &&
+		    strcmp(w->procs[i].task->id, id) == 0)
+			return &w->procs[i];
+	return NULL;
+}
+
+static void
+proc_schedule_exit(struct world *w, struct proc *pr, uint64_t delay)
+{
+	struct event	e = event_at(w, EV_EXITED, pr->peer, delay);
+
+	e.proc = (size_t)(pr - w->procs);
+	e.gen = pr->gen = ++w->next_gen;
+	pr->exit_at = e.at;
+	schedule(w, e);
+}
+
+static void
+proc_start(struct world *w, int p, const struct tasks_action *a)
+{
+	struct simtask	*s = simtask_find(w, a->id);
+	struct proc	*pr;
+	struct event	 e;
+	size_t		 i;
+	int		 run_ms;
+
+	w->last_traffic = w->now;
+	if (s == NULL) {
+		fail(w, "%s started %s, a task nobody submitted",
+		    w->peers[p].id, a->id);
+		return;
+	}
+	if (s->running > 0) {
+		for (i = 0; i < w->nprocs; i++)
+			if (w->procs[i].live && w->procs[i].ran &&
+			    w->procs[i].task == s)
+				break;
+		fail(w, "two copies of %s run at once: at %s and at %s", s->id,
+		    i < w->nprocs ? w->peers[w->procs[i].peer].id : "?",
+		    w->peers[p].id);
+		return;
+	}
+	if (w->nprocs == w->capprocs) {
+		w->capprocs = w->capprocs ? 2 * w->capprocs : 64;
+		w->procs = lb_reallocarray(w->procs, w->capprocs,
+		    sizeof(*w->procs));
+	}
+	pr = &w->procs[w->nprocs++];
+	memset(pr, 0, sizeof(*pr));
+	pr->live = 1;
+	pr->peer = p;
+	pr->inc = w->peers[p].inc;
+	pr->task = s;
+	pr->pid = ++w->next_pid;
+	s->starts++;
+	s->starts_at[p]++;
+	w->n.starts++;
+	if (!w->scripted && chance(w, 2)) {
+		pr->error = "no such program (simulated)";
+		trace(w, p, "start %s%s: fails", a->id,
+		    a->resume ? " (resume)" : "");
+		proc_schedule_exit(w, pr, 0);
+		return;
+	}
+	pr->ran = 1;
+	s->running++;
+	if (w->scripted) {
+		run_ms = s->run_ms ? s->run_ms : w->run_ms;
+		pr->code = s->starts == 1 && s->first_code >= 0 ?
+		    s->first_code : 0;
+	} else {
+		run_ms = (int)rnd(w, 10, 1000);
+		pr->code = chance(w, 80) ? 0 : (int)rnd(w, 1, 5);
+	}
+	trace(w, p, "start %s%s: pid %" PRIu32 ", runs %d ms, exit %d", a->id,
+	    a->resume ? " (resume)" : "", pr->pid, run_ms, pr->code);
+	e = event_at(w, EV_STARTED, p, 0);
+	e.proc = (size_t)(pr - w->procs);
+	schedule(w, e);
+	proc_schedule_exit(w, pr, (uint64_t)run_ms);
+}
+
+static void
+proc_stop(struct world *w, int p, const struct tasks_action *a)
+{
+	struct proc	*pr = proc_find(w, p, a->id);
+	uint32_t	 delay;
+
+	w->last_traffic = w->now;
+	if (pr == NULL) {
+		trace(w, p, "stop %s: no such process", a->id);
+		return;
+	}
+	if (pr->stopping || !pr->ran) {
+		trace(w, p, "stop %s: already ending", a->id);
+		return;
+	}
+	delay = rnd(w, 1, 20);
+	if (pr->exit_at <= w->now + delay) {
+		trace(w, p, "stop %s: it ends anyway", a->id);
+		return;
+	}
+	trace(w, p, "stop %s (pid %" PRIu32 ")", a->id, pr->pid);
+	pr->stopping = 1;
+	pr->signal = 15;
+	proc_schedule_exit(w, pr, delay);
+}
+
+/* The process ends: tell its core, if it is still the one it started. */
+static void
+proc_exited(struct world *w, struct proc *pr)
+{
+	struct peer	*p = &w->peers[pr->peer];
+	struct simtask	*s = pr->task;
+	struct tasks_exit ex;
+	struct tasks_out out = { 0 };
+
+	pr->live = 0;
+	if (pr->ran)
+		s->running--;
+	memset(&ex, 0, sizeof(ex));
+	if (pr->error != NULL) {
+		ex.error = pr->error;
+		s->failed = 1;
+	} else if (pr->signal != 0)
+		ex.signal = pr->signal;
+	else {
+		ex.exited = 1;
+		ex.code = pr->code;
+		s->codes |= 1u << pr->code;
+		ex.out_inline.data = (uint8_t *)lb_strdup("ok\n");
+		ex.out_inline.len = 3;
+		ex.stdout_bytes = 3;
+	}
+	if (pr->error != NULL)
+		trace(w, pr->peer, "exited %s: could not start: %s", s->id,
+		    pr->error);
+	else
+		trace(w, pr->peer, "exited %s: exit %d signal %d", s->id,
+		    ex.code, ex.signal);
+	tasks_proc_exited(p->core, w->now, s->id, &ex, &out);
+	carry_out(w, pr->peer, &out);
+}
+
+/* ---- actions ---- */
+
+/* Whether a TA_FORGET of `id` follows action `i` in `out`. */
+static int
+forgotten_later(const struct tasks_out *out, size_t i, const char *id)
+{
+	for (i++; i < out->n; i++)
+		if (out->v[i].kind == TA_FORGET && strcmp(out->v[i].id, id) == 0)
+			return 1;
+	return 0;
+}
+
+/* Carry out what core `p` asked for, in order, as the shell would. */
+static void
+carry_out(struct world *w, int p, struct tasks_out *out)
+{
+	struct peer		*peer = &w->peers[p];
+	struct tasks_action	*a;
+	struct tasks_task	*t;
+	Lb__TaskRecord		 tomb = LB__TASK_RECORD__INIT;
+	size_t			 i;
+
+	if (w->on_actions != NULL)
+		w->on_actions(w, p, out);
+	for (i = 0; i < out->n && w->failure[0] == '\0'; i++) {
+		a = &out->v[i];
+		switch (a->kind) {
+		case TA_SEND:
+			net_send(w, p, a);
+			break;
+		case TA_SAVE:
+			if ((t = tasks_find(peer->core, a->id)) != NULL) {
+				trace(w, p, "save %s%s", a->id,
+				    a->sync ? " (sync)" : "");
+				journal_append(w, peer, t->rec, a->sync);
+			} else if (!forgotten_later(out, i, a->id))
+				fail(w, "%s asked to journal %s, which it does "
+				    "not have", peer->id, a->id);
+			break;
+		case TA_FORGET:
+			trace(w, p, "forget %s", a->id);
+			tomb.id = a->id;
+			tomb.forgotten = 1;
+			journal_append(w, peer, &tomb, 0);
+			break;
+		case TA_START:
+			proc_start(w, p, a);
+			break;
+		case TA_STOP:
+			proc_stop(w, p, a);
+			break;
+		case TA_NOTE:
+			trace(w, p, "note: %s", a->note);
+			break;
+		case TA_OUTPUT:
+		case TA_LOAD:
+			break;
+		default:
+			fail(w, "%s asked for an unknown action %d", peer->id,
+			    (int)a->kind);
+			break;
+		}
+	}
+	tasks_out_free(out);
+}
+
+/* ---- peers ---- */
+
+static void
+schedule_tick(struct world *w, int p)
+{
+	schedule(w, event_at(w, EV_TICK, p, rnd(w, TICK_MIN_MS, TICK_MAX_MS)));
+}
+
+/* `observer` learns that `subject` died, some time from now. */
+static void
+schedule_dead(struct world *w, int observer, int subject)
+{
+	struct event	e = event_at(w, EV_DEAD, observer,
+	    rnd(w, w->detect_min, w->detect_max));
+
+	e.inc = 0;
+	e.other = subject;
+	e.other_inc = w->peers[subject].inc;
+	schedule(w, e);
+}
+
+/* `observer` learns of `subject`'s incarnation, some time from now. */
+static void
+schedule_back(struct world *w, int observer, int subject)
+{
+	struct event	e = event_at(w, EV_BACK, observer, rnd(w, 50, 500));
+
+	e.inc = 0;
+	e.other = subject;
+	e.other_inc = w->peers[subject].inc;
+	schedule(w, e);
+}
+
+/* Start peer `p`: a new incarnation, its journal read back. */
+static void
+peer_boot(struct world *w, int p)
+{
+	struct peer	*peer = &w->peers[p];
+	struct tasks_out out = { 0 };
+	Lb__TaskRecord	*rec;
+	size_t		 i;
+
+	peer->inc++;
+	peer->next_msg_id = 1;
+	memset(peer->replay, 0, sizeof(peer->replay));
+	peer->core = tasks_new(&peer->conf, peer->id, peer->inc, "", 0);
+	if (peer->core == NULL) {
+		fail(w, "tasks_new failed for %s", peer->id);
+		return;
+	}
+	tasks_seq_floor(peer->core, peer->seq_floor);
+	for (i = 0; i < peer->nj; i++) {
+		rec = lb__task_record__unpack(NULL, peer->j[i].len,
+		    peer->j[i].data);
+		if (rec == NULL) {
+			fail(w, "%s's journal holds a record that does not "
+			    "decode", peer->id);
+			return;
+		}
+		tasks_restore(peer->core, rec);
+	}
+	trace(w, p, "boot: incarnation %" PRIu64 ", %zu journal entries",
+	    peer->inc, peer->nj);
+	tasks_start(peer->core, w->now, &out);
+	carry_out(w, p, &out);
+	schedule_tick(w, p);
+}
+
+static void
+peer_crash(struct world *w, int p)
+{
+	struct peer	*peer = &w->peers[p];
+	size_t		 i;
+	int		 q;
+
+	trace(w, p, "CRASH (incarnation %" PRIu64 ")", peer->inc);
+	tasks_free(peer->core);
+	peer->core = NULL;
+	for (i = 0; i < w->nprocs; i++) {
+		if (!w->procs[i].live || w->procs[i].peer != p)
+			continue;
+		w->procs[i].live = 0;
+		if (w->procs[i].ran)
+			w->procs[i].task->running--;
+	}
+	journal_crash(w, peer);
+	for (q = 0; q < w->npeers; q++)
+		if (q != p)
+			schedule_dead(w, q, p);
+	w->n.crashes++;
+}
+
+static void
+peer_restart(struct world *w, int p)
+{
+	int	q;
+
+	peer_boot(w, p);
+	for (q = 0; q < w->npeers; q++) {
+		if (q == p)
+			continue;
+		schedule_back(w, q, p);
+		/* What membership tells a peer that (re)joins. */
+		if (w->peers[q].core == NULL)
+			schedule_dead(w, p, q);
+		else
+			schedule_back(w, p, q);
+	}
+	check_peer(w, p);
+}
+
+/* ---- the workload ---- */
+
+static int
+random_live_peer(struct world *w, int except)
+{
+	int	v[PEERS_MAX], n = 0, i;
+
+	for (i = 0; i < w->npeers; i++)
+		if (w->peers[i].core != NULL && i != except)
+			v[n++] = i;
+	return n ? v[lb_rng_below(&w->rng, (uint32_t)n)] : -1;
+}
+
+/* Submit a task at `p` whose runs take `run_ms` (0: random): the
+ * harness's record of it, or NULL. */
+static struct simtask *
+submit(struct world *w, int p, int run_ms)
+{
+	static char		*argv[] = { "sim-task", NULL };
+	Lb__TaskSpec		 spec = LB__TASK_SPEC__INIT;
+	struct tasks_out	 out = { 0 };
+	struct simtask		*s = NULL;
+	char			*id = NULL, *cause = NULL;
+
+	spec.n_argv = 1;
+	spec.argv = argv;
+	if (tasks_submit(w->peers[p].core, w->now, &spec, &id, &out,
+	    &cause) == -1) {
+		trace(w, p, "submit refused: %s", cause ? cause : "?");
+		free(cause);
+	} else if (simtask_find(w, id) != NULL)
+		fail(w, "%s issued the id %s twice", w->peers[p].id, id);
+	else if (w->ntasks == SIMTASKS_MAX)
+		fail(w, "too many tasks for the harness");
+	else {
+		s = &w->tasks[w->ntasks++];
+		memset(s, 0, sizeof(*s));
+		snprintf(s->id, sizeof(s->id), "%s", id);
+		s->home = p;
+		s->first_code = -1;
+		s->run_ms = run_ms;
+		w->peers[p].seq_floor = tasks_next_seq(w->peers[p].core);
+		w->n.tasks++;
+		trace(w, p, "submit %s", id);
+	}
+	free(id);
+	carry_out(w, p, &out);
+	return s;
+}
+
+/* The balancer: `from` offers the waiting task `id` to `to`, which it
+ * believes runs at incarnation `inc`. */
+static int
+move_inc(struct world *w, int from, const char *id, int to, uint64_t inc)
+{
+	struct tasks_out out = { 0 };
+	int		 rc;
+
+	rc = tasks_move(w->peers[from].core, w->now, id, w->peers[to].id,
+	    inc, ++w->req_id, &out);
+	trace(w, from, "move %s to %s: %s", id, w->peers[to].id,
+	    rc == 0 ? "frozen, offered" : "refused");
+	if (rc == 0)
+		w->n.moves++;
+	carry_out(w, from, &out);
+	return rc;
+}
+
+static int
+move(struct world *w, int from, const char *id, int to)
+{
+	return move_inc(w, from, id, to, w->peers[to].inc);
+}
+
+static int
+cancel(struct world *w, struct simtask *s)
+{
+	struct tasks_out out = { 0 };
+	char		*cause = NULL;
+	int		 rc;
+
+	rc = tasks_cancel(w->peers[s->home].core, w->now, s->id, &out,
+	    &cause);
+	trace(w, s->home, "cancel %s: %s", s->id, rc == 0 ? "accepted" :
+	    cause ? cause : "refused");
+	free(cause);
+	if (rc == 0) {
+		s->cancelled = 1;
+		w->n.cancels++;
+	}
+	carry_out(w, s->home, &out);
+	return rc;
+}
+
+static void
+random_move(struct world *w)
+{
+	struct tasks_task *t;
+	int		  v[PEERS_MAX], n = 0, p, to, i, k;
+
+	for (i = 0; i < w->npeers; i++)
+		if (w->peers[i].core != NULL &&
+		    tasks_queue_head(w->peers[i].core) != NULL)
+			v[n++] = i;
+	if (n == 0)
+		return;
+	p = v[lb_rng_below(&w->rng, (uint32_t)n)];
+	k = 0;
+	for (t = tasks_queue_head(w->peers[p].core); t != NULL; t = t->qnext)
+		k++;
+	k = (int)lb_rng_below(&w->rng, (uint32_t)k);
+	for (t = tasks_queue_head(w->peers[p].core); k > 0; t = t->qnext)
+		k--;
+	/* The balancer's news may be old: now and then it picks a peer
+	 * that is down. */
+	if (chance(w, 10)) {
+		to = (p + (int)rnd(w, 1, (uint32_t)w->npeers - 1)) % w->npeers;
+	} else if ((to = random_live_peer(w, p)) < 0)
+		return;
+	move(w, p, t->rec->id, to);
+}
+
+/* A seeded run's parameters and workload. */
+static void
+plan_run(struct world *w)
+{
+	uint32_t	span, n, i;
+	struct event	e;
+	int		p;
+
+	w->npeers = (int)rnd(w, 3, 5);
+	for (p = 0; p < w->npeers; p++)
+		w->peers[p].conf.slots = (int)rnd(w, 1, 2);
+	w->loss = (int)rnd(w, 0, 20);
+	w->dup = (int)rnd(w, 0, 10);
+	w->late = (int)rnd(w, 0, 20);
+	w->lossy_disk = (int)rnd(w, 0, 1);
+	w->raw = chance(w, 20);
+	w->faults = 1;
+	w->auto_restart = 1;
+	w->detect_min = 100;
+	w->detect_max = 1500;
+	span = rnd(w, 2000, 6000);
+	trace(w, -1, "seed %" PRIu64 ": %d peers, loss %d%%, dup %d%%, late "
+	    "%d%%, %s disk, %s, %" PRIu32 " ms of faults", w->seed, w->npeers,
+	    w->loss, w->dup, w->late, w->lossy_disk ? "lossy" : "safe",
+	    w->raw ? "raw network" : "replay check", span);
+
+#define SOME(kind, count) do {						\
+	n = (count);							\
+	for (i = 0; i < n; i++) {					\
+		e = event_at(w, (kind), -1, rnd(w, 0, span));		\
+		schedule(w, e);						\
+	}								\
+} while (0)
+	SOME(EV_SUBMIT, rnd(w, 3, 12));
+	SOME(EV_MOVE, span / rnd(w, 20, 150));
+	SOME(EV_CANCEL, rnd(w, 0, 4));
+	SOME(EV_CRASH, rnd(w, 0, 3));
+#undef SOME
+	schedule(w, event_at(w, EV_CALM, -1, span));
+}
+
+/* ---- the world ---- */
+
+static struct world *
+world_new(uint64_t seed, int trace_on, int npeers)
+{
+	struct world	*w = lb_calloc(1, sizeof(*w));
+	int		 p;
+
+	w->seed = seed;
+	lb_rng_seed(&w->rng, seed);
+	w->trace = trace_on;
+	w->now = T0;
+	w->calm_at = T0;
+	w->npeers = npeers;
+	w->detect_min = 100;
+	w->detect_max = 200;
+	for (p = 0; p < PEERS_MAX; p++) {
+		snprintf(w->peers[p].id, sizeof(w->peers[p].id), "n%d", p + 1);
+		w->peers[p].conf = sim_conf;
+		w->peers[p].seq_floor = 1;
+	}
+	return w;
+}
+
+static void
+world_free(struct world *w)
+{
+	size_t	i;
+	int	p;
+
+	for (p = 0; p < PEERS_MAX; p++) {
+		if (w->peers[p].core != NULL)
+			tasks_free(w->peers[p].core);
+		journal_free(&w->peers[p]);
+	}
+	for (i = 0; i < w->nheap; i++)
+		free(w->heap[i].data);
+	free(w->heap);
+	free(w->procs);
+	free(w->seen);
+	free(w->log);
+	free(w);
+}
+
+static void
+boot_all(struct world *w)
+{
+	int	p;
+
+	for (p = 0; p < w->npeers; p++)
+		peer_boot(w, p);
+}
+
+/* Process the next event. */
+static void
+step(struct world *w)
+{
+	struct event	 e = unschedule(w);
+	struct peer	*peer = e.peer >= 0 ? &w->peers[e.peer] : NULL;
+	struct tasks_out out = { 0 };
+	struct proc	*pr;
+	struct simtask	*s;
+	Lb__PeerMsg	*m;
+	char		 desc[160];
+	int		 p = e.peer;
+	uint32_t	 n;
+
+	w->now = e.at;
+	w->n.events++;
+	switch (e.kind) {
+	case EV_TICK:
+		if (peer->core == NULL || peer->inc != e.inc)
+			break;
+		tasks_tick(peer->core, w->now, &out);
+		carry_out(w, p, &out);
+		schedule_tick(w, p);
+		break;
+	case EV_DELIVER:
+		if ((m = lb__peer_msg__unpack(NULL, e.len, e.data)) == NULL) {
+			fail(w, "a message to %s no longer decodes", peer->id);
+			break;
+		}
+		msg_describe(m, desc, sizeof(desc));
+		if (peer->core == NULL)
+			trace(w, p, "<- %s %s (lost: down)",
+			    w->peers[e.other].id, desc);
+		else if (!w->raw && !replay_ok(peer, e.other, e.other_inc,
+		    e.msg_id))
+			trace(w, p, "<- %s %s (dropped: the envelope's replay "
+			    "check)", w->peers[e.other].id, desc);
+		else {
+			trace(w, p, "<- %s %s", w->peers[e.other].id, desc);
+			tasks_recv(peer->core, w->now, w->peers[e.other].id,
+			    e.other_inc, m, &out);
+			carry_out(w, p, &out);
+		}
+		lb__peer_msg__free_unpacked(m, NULL);
+		break;
+	case EV_STARTED:
+		pr = &w->procs[e.proc];
+		if (!pr->live || peer->core == NULL || peer->inc != pr->inc)
+			break;
+		tasks_proc_started(peer->core, w->now, pr->task->id, pr->pid,
+		    &out);
+		carry_out(w, p, &out);
+		break;
+	case EV_EXITED:
+		pr = &w->procs[e.proc];
+		if (!pr->live || pr->gen != e.gen || peer->core == NULL ||
+		    peer->inc != pr->inc)
+			break;
+		proc_exited(w, pr);
+		break;
+	case EV_DEAD:
+		if (peer->core == NULL || w->peers[e.other].core != NULL ||
+		    w->peers[e.other].inc != e.other_inc)
+			break;
+		trace(w, p, "learns that %s died", w->peers[e.other].id);
+		tasks_peer_dead(peer->core, w->now, w->peers[e.other].id,
+		    &out);
+		carry_out(w, p, &out);
+		break;
+	case EV_BACK:
+		if (peer->core == NULL || w->peers[e.other].core == NULL ||
+		    w->peers[e.other].inc != e.other_inc)
+			break;
+		trace(w, p, "learns that %s runs at incarnation %" PRIu64,
+		    w->peers[e.other].id, e.other_inc);
+		tasks_peer_restarted(peer->core, w->now, w->peers[e.other].id,
+		    e.other_inc, &out);
+		carry_out(w, p, &out);
+		break;
+	case EV_CRASH:
+		if (p < 0) {
+			if (live_peers(w) < 2)
+				break;
+			p = random_live_peer(w, -1);
+			peer = &w->peers[p];
+		} else if (peer->core == NULL)
+			break;
+		peer_crash(w, p);
+		if (w->auto_restart)
+			schedule(w, event_at(w, EV_RESTART, p,
+			    rnd(w, 100, 3000)));
+		p = -1;
+		break;
+	case EV_RESTART:
+		if (peer->core != NULL || peer->inc != e.inc)
+			break;
+		peer_restart(w, p);
+		break;
+	case EV_SUBMIT:
+		/* A burst of tasks at one peer, so that queues form. */
+		if ((p = random_live_peer(w, -1)) < 0)
+			break;
+		for (n = rnd(w, 1, 4); n > 0 && w->ntasks < SIMTASKS_MAX; n--)
+			submit(w, p, 0);
+		break;
+	case EV_MOVE:
+		random_move(w);
+		p = -1;
+		break;
+	case EV_CANCEL:
+		if (w->ntasks == 0)
+			break;
+		s = &w->tasks[lb_rng_below(&w->rng, (uint32_t)w->ntasks)];
+		p = s->home;
+		if (w->peers[p].core != NULL)
+			cancel(w, s);
+		break;
+	case EV_CALM:
+		trace(w, -1, "calm: no more faults");
+		w->faults = 0;
+		w->calm_at = w->now;
+		break;
+	}
+	free(e.data);
+	if (p >= 0)
+		check_peer(w, p);
+	else if (e.kind == EV_MOVE)
+		for (p = 0; p < w->npeers; p++)
+			check_peer(w, p);
+}
+
+/* Run until quiet (calm, every peer up, nothing in flight, no traffic
+ * for QUIET_MS), then check the end state.  0, or -1 and w->failure. */
+static int
+settle(struct world *w)
+{
+	while (w->failure[0] == '\0') {
+		if (!w->faults && w->pending == 0 &&
+		    live_peers(w) == w->npeers &&
+		    w->now >= w->last_traffic + QUIET_MS)
+			break;
+		if (!w->faults && w->now > w->calm_at + QUIET_BOUND_MS) {
+			fail(w, "not quiet %d s after the faults stopped (last "
+			    "sent: %s)", QUIET_BOUND_MS / 1000, w->last_sent);
+			break;
+		}
+		if (w->nheap == 0) {
+			fail(w, "nothing left to happen, with %d of %d peers up",
+			    live_peers(w), w->npeers);
+			break;
+		}
+		step(w);
+	}
+	if (w->failure[0] == '\0')
+		check_final(w);
+	if (w->failure[0] != '\0')
+		dump(w);
+	return w->failure[0] ? -1 : 0;
+}
+
+/* One seeded run: 0, or -1 and why (one line). */
+static int
+run_seed(uint64_t seed, int trace_on, char *why, size_t size,
+    struct counts *total)
+{
+	struct world	*w = world_new(seed, trace_on, 0);
+	const struct tasks_stats *st;
+	int		 rc, p;
+
+	plan_run(w);
+	boot_all(w);
+	rc = settle(w);
+	snprintf(why, size, "%s%s", w->failure, rc == -1 && w->raw ?
+	    " [raw network]" : "");
+	for (p = 0; p < w->npeers; p++) {
+		if (w->peers[p].core == NULL)
+			continue;
+		st = tasks_stats(w->peers[p].core);
+		w->n.reruns += st->reruns;
+		w->n.committed += st->transfers_out;
+	}
+	w->n.runs = 1;
+#define ADD(f) total->f += w->n.f
+	ADD(runs); ADD(events); ADD(sent); ADD(lost); ADD(dups);
+	ADD(starts); ADD(crashes); ADD(moves); ADD(cancels);
+	ADD(tasks); ADD(reruns); ADD(committed);
+#undef ADD
+	world_free(w);
+	return rc;
+}
+
+/* ---- scripted scenarios: the holes of issue 7 ---- */
+
+enum { N1, N2, N3, N4 };
+
+#define RUN_UNTIL(w, ms, cond) do {					\
+	uint64_t until_ = (w)->now + (ms);				\
+	while (!(cond) && (w)->failure[0] == '\0' && (w)->nheap > 0 &&	\
+	    (w)->heap[0].at <= until_)					\
+		step(w);						\
+} while (0)
+
+/* Run for `ms` of simulated time. */
+static void
+run_for(struct world *w, uint64_t ms)
+{
+	uint64_t	until = w->now + ms;
+
+	while (w->failure[0] == '\0' && w->nheap > 0 &&
+	    w->heap[0].at <= until)
+		step(w);
+	if (w->now < until)
+		w->now = until;
+}
+
+/* How `id` is held at `p`: a tasks_hold, or -1 (down, or not there). */
+static int
+hold_of(struct world *w, int p, const char *id)
+{
+	struct tasks_task *t;
+
+	if (w->peers[p].core == NULL ||
+	    (t = tasks_find(w->peers[p].core, id)) == NULL)
+		return -1;
+	return (int)t->hold;
+}
+
+static const Lb__TaskRecord *
+home_record(struct world *w, const struct simtask *s)
+{
+	struct tasks_task *t;
+
+	if (w->peers[s->home].core == NULL ||
+	    (t = tasks_find(w->peers[s->home].core, s->id)) == NULL)
+		return NULL;
+	return t->rec;
+}
+
+/* What a failed submit gives a scenario (whose steps then do nothing). */
+static struct simtask no_task;
+
+/* A task at `p` whose runs take `run_ms`. */
+static struct simtask *
+scene_submit(struct world *w, int p, int run_ms)
+{
+	struct simtask	*s = submit(w, p, run_ms);
+
+	if (s == NULL) {
+		fail(w, "%s refused a submit", w->peers[p].id);
+		return &no_task;
+	}
+	return s;
+}
+
+static void
+scene_move(struct world *w, int from, const struct simtask *s, int to)
+{
+	if (w->failure[0] == '\0' && move(w, from, s->id, to) == -1)
+		fail(w, "%s refused to move %s (held %s) to %s",
+		    w->peers[from].id, s->id, hold_of(w, from, s->id) >= 0 ?
+		    tasks_hold_name((enum tasks_hold)hold_of(w, from, s->id)) :
+		    "nowhere", w->peers[to].id);
+}
+
+static void
+scene_crash(struct world *w, int p)
+{
+	if (w->failure[0] == '\0' && w->peers[p].core != NULL)
+		peer_crash(w, p);
+}
+
+static void
+scene_restart(struct world *w, int p)
+{
+	if (w->failure[0] == '\0' && w->peers[p].core == NULL)
+		peer_restart(w, p);
+}
+
+/* Drop (late_ms 0) or delay the next `count` messages of `type`. */
+static void
+scene_rule(struct world *w, int type, int from, int to, int count,
+    uint32_t late_ms)
+{
+	struct rule	*r = &w->rules[w->nrules++];
+
+	r->type = type;
+	r->from = from;
+	r->to = to;
+	r->count = count;
+	r->late_ms = late_ms;
+}
+
+/* n1, n2 and n3 busy (a long task in their one slot), n4 idle, and a
+ * task at n1, queued. */
+static struct simtask *
+scene_busy(struct world *w, int busy_ms, int run_ms)
+{
+	struct simtask	*b[N4], *s;
+	int		 p;
+
+	for (p = N1; p < N4; p++)
+		b[p] = scene_submit(w, p, busy_ms);
+	s = scene_submit(w, N1, run_ms);
+	RUN_UNTIL(w, 1000, b[N1]->running && b[N2]->running &&
+	    b[N3]->running && hold_of(w, N1, s->id) == HOLD_QUEUED);
+	expect(w, hold_of(w, N1, s->id) == HOLD_QUEUED,
+	    "setup: %s is not queued at n1 behind a busy slot", s->id);
+	return s;
+}
+
+/* Move `s` from `from` to `to` and wait for the commit. */
+static void
+scene_moved(struct world *w, struct simtask *s, int from, int to)
+{
+	scene_move(w, from, s, to);
+	RUN_UNTIL(w, 2000, hold_of(w, to, s->id) == HOLD_QUEUED ||
+	    s->starts_at[to] > 0);
+	expect(w, hold_of(w, to, s->id) == HOLD_QUEUED || s->starts_at[to] > 0,
+	    "the move of %s from %s to %s did not commit in 2 s", s->id,
+	    w->peers[from].id, w->peers[to].id);
+}
+
+static void
+expect_done(struct world *w, const struct simtask *s)
+{
+	expect(w, s->has_result && s->state == LB__TASK_STATE__TASK_DONE,
+	    "%s has no result \"done\" at its home", s->id);
+}
+
+/*
+ * A lost move notice, then the destination dies.  (A naive protocol: the
+ * source commits and tells the home, which never hears of it; the home
+ * waits forever for a host that no longer has the task.)
+ */
+static void
+scene_lost_move(struct world *w)
+{
+	struct simtask	*s = scene_busy(w, 5000, 100);
+
+	scene_moved(w, s, N1, N2);
+	scene_rule(w, LB__PEER_MSG__BODY_TASK_MOVE, N2, N1, 1, 0);
+	scene_rule(w, LB__PEER_MSG__BODY_TASK_MOVE, N3, N1, 1, 0);
+	scene_move(w, N2, s, N3);
+	RUN_UNTIL(w, 1000, hold_of(w, N3, s->id) >= 0);
+	expect(w, hold_of(w, N3, s->id) >= 0, "%s never reached n3", s->id);
+	run_for(w, NET_MAX_MS);		/* its TransferAck is on its way */
+	scene_crash(w, N3);
+	run_for(w, 3000);
+	scene_restart(w, N3);
+	settle(w);
+	expect_done(w, s);
+}
+
+/*
+ * The host restarts while the home is down.  (Naive: the restarted host
+ * drops a task whose home does not answer, and the home, back, still
+ * believes the task runs there.)
+ */
+static void
+scene_host_restart(struct world *w)
+{
+	struct simtask	*s = scene_busy(w, 5000, 2000);
+
+	scene_moved(w, s, N1, N4);
+	RUN_UNTIL(w, 1000, s->running);
+	expect(w, s->starts_at[N4] == 1, "%s did not start at n4", s->id);
+	scene_crash(w, N1);
+	run_for(w, 100);
+	scene_crash(w, N4);
+	run_for(w, 50);
+	scene_restart(w, N4);
+	run_for(w, 3000);
+	scene_restart(w, N1);
+	settle(w);
+	expect_done(w, s);
+}
+
+/* The first list in which the home acknowledges the result of the task
+ * watched: a synced save of it must come before the acknowledgement. */
+static void
+ack_after_sync(struct world *w, int p, const struct tasks_out *out)
+{
+	const struct tasks_action *a;
+	Lb__PeerMsg	*m;
+	size_t		 i;
+	int		 synced = 0, ack;
+
+	if (p != w->watch->home || w->acks_seen)
+		return;
+	for (i = 0; i < out->n; i++) {
+		a = &out->v[i];
+		if (a->kind == TA_SAVE && a->sync &&
+		    strcmp(a->id, w->watch->id) == 0)
+			synced = 1;
+		if (a->kind != TA_SEND ||
+		    (m = lb__peer_msg__unpack(NULL, a->len, a->msg)) == NULL)
+			continue;
+		ack = m->body_case == LB__PEER_MSG__BODY_TASK_NOTICE_ACK &&
+		    strcmp(m->task_notice_ack->task_id, w->watch->id) == 0 &&
+		    finished(m->task_notice_ack->state);
+		lb__peer_msg__free_unpacked(m, NULL);
+		if (!ack)
+			continue;
+		w->acks_seen = 1;
+		if (!synced)
+			fail(w, "%s acknowledged the result of %s with no synced "
+			    "save before it in the same actions",
+			    w->peers[p].id, w->watch->id);
+		return;
+	}
+}
+
+/*
+ * A result acknowledged is on disk: a synced save comes before the ack,
+ * and the home, crashing right after (losing all it did not sync), still
+ * has the result.  (Naive: the ack leaves first, or the save is lazy.)
+ */
+static void
+scene_ack_synced(struct world *w)
+{
+	struct simtask	*s;
+
+	w->lossy_disk = 2;
+	s = scene_busy(w, 5000, 200);
+	w->watch = s;
+	w->on_actions = ack_after_sync;
+	scene_moved(w, s, N1, N4);
+	RUN_UNTIL(w, 3000, w->acks_seen);
+	expect(w, w->acks_seen, "n1 never acknowledged the result of %s",
+	    s->id);
+	scene_crash(w, N1);
+	run_for(w, 500);
+	scene_restart(w, N1);
+	settle(w);
+	expect_done(w, s);
+}
+
+/*
+ * A cancel while the task is in transfer (from its home): it never runs.
+ * (Naive: the destination installs and starts it; the cancel went to the
+ * source.)
+ */
+static void
+scene_cancel_transfer(struct world *w)
+{
+	struct simtask	*s = scene_busy(w, 5000, 100);
+
+	scene_move(w, N1, s, N4);
+	expect(w, cancel(w, s) == 0, "the cancel of %s was refused", s->id);
+	settle(w);
+	expect(w, s->starts == 0, "%s was cancelled during its transfer, but "
+	    "started %d times", s->id, s->starts);
+	expect(w, s->state == LB__TASK_STATE__TASK_CANCELLED,
+	    "%s is not cancelled", s->id);
+}
+
+/* The same, the transfer between two peers other than the home. */
+static void
+scene_cancel_transfer2(struct world *w)
+{
+	struct simtask	*s = scene_busy(w, 5000, 100);
+
+	scene_moved(w, s, N1, N2);
+	scene_move(w, N2, s, N4);
+	expect(w, cancel(w, s) == 0, "the cancel of %s was refused", s->id);
+	settle(w);
+	expect(w, s->starts == 0, "%s was cancelled during its transfer, but "
+	    "started %d times", s->id, s->starts);
+	expect(w, s->state == LB__TASK_STATE__TASK_CANCELLED,
+	    "%s is not cancelled", s->id);
+}
+
+/* A cancel of a task queued at another peer: it is stopped there, and
+ * never starts.  (Naive: the home records "cancelled" and tells nobody.) */
+static void
+scene_cancel_queued(struct world *w)
+{
+	struct simtask	*s = scene_busy(w, 5000, 100);
+
+	scene_moved(w, s, N1, N2);
+	expect(w, cancel(w, s) == 0, "the cancel of %s was refused", s->id);
+	settle(w);
+	expect(w, s->starts == 0, "%s was cancelled while queued at n2, but "
+	    "started %d times", s->id, s->starts);
+	expect(w, s->state == LB__TASK_STATE__TASK_CANCELLED,
+	    "%s is not cancelled", s->id);
+}
+
+/*
+ * A finished record never goes back: late notices of the start and a late
+ * move request reach the home after the result.  (Naive: the home takes
+ * "started" or "moved here" as the newest word.)
+ */
+static void
+scene_done_stays(struct world *w)
+{
+	struct simtask	*s = scene_busy(w, 5000, 100);
+
+	scene_rule(w, LB__PEER_MSG__BODY_TASK_NOTICE, N4, N1, 1, 1500);
+	scene_rule(w, LB__PEER_MSG__BODY_TASK_MOVE, N4, N1, 1, 1500);
+	scene_rule(w, LB__PEER_MSG__BODY_TRANSFER_ACK, N4, N1, 1, 1000);
+	scene_move(w, N1, s, N4);
+	settle(w);
+	expect_done(w, s);
+	expect(w, s->starts == 1, "%s started %d times", s->id, s->starts);
+}
+
+/* Crash `watch`'s host as soon as it sends a Transfer of it. */
+static void
+crash_on_transfer(struct world *w, int from, int to,
+    const Lb__PeerMsg *m)
+{
+	struct event	e;
+
+	if (m->body_case != LB__PEER_MSG__BODY_TRANSFER ||
+	    m->transfer->record == NULL ||
+	    strcmp(m->transfer->record->id, w->watch->id) != 0)
+		return;
+	e = event_at(w, EV_CRASH, from, 0);
+	schedule(w, e);
+	w->on_send = NULL;
+}
+
+/*
+ * A rerun and a concurrent transfer: the host freezes the task, offers it,
+ * and dies; the home runs it again.  The two placements differ, and only
+ * one of them runs.  (Naive: both take "epoch + 1", the destination's copy
+ * and the rerun look the same, and both run.)
+ */
+static void
+scene_rerun_transfer(struct world *w)
+{
+	struct simtask	*s = scene_busy(w, 5000, 100);
+
+	scene_moved(w, s, N1, N2);
+	w->watch = s;
+	w->on_send = crash_on_transfer;
+	scene_move(w, N2, s, N4);
+	run_for(w, 3000);
+	expect(w, w->peers[N2].core == NULL, "n2 did not crash");
+	scene_restart(w, N2);
+	settle(w);
+	expect_done(w, s);
+	expect(w, s->starts == 1, "%s started %d times", s->id, s->starts);
+}
+
+/*
+ * A second Transfer of the task to a peer that holds one (the first move
+ * timed out: its acks were lost): no second copy.  (Naive: the destination
+ * installs both, or the first one wakes up later.)
+ */
+static void
+scene_second_transfer(struct world *w)
+{
+	struct simtask	*s = scene_busy(w, 5000, 100);
+
+	scene_rule(w, LB__PEER_MSG__BODY_TRANSFER_ACK, N2, N1, 1000, 0);
+	scene_move(w, N1, s, N2);
+	RUN_UNTIL(w, 2000, hold_of(w, N1, s->id) == HOLD_QUEUED);
+	expect(w, hold_of(w, N1, s->id) == HOLD_QUEUED,
+	    "n1 did not take %s back when its transfer timed out", s->id);
+	expect(w, hold_of(w, N2, s->id) >= 0, "n2 does not hold %s",
+	    s->id);
+	w->nrules = 0;
+	scene_move(w, N1, s, N2);
+	settle(w);
+	expect_done(w, s);
+	expect(w, s->starts == 1, "%s started %d times", s->id, s->starts);
+}
+
+/* A task can move back to its home. */
+static void
+scene_back_home(struct world *w)
+{
+	struct simtask	*s = scene_busy(w, 3000, 100);
+	const Lb__TaskRecord *r;
+
+	scene_moved(w, s, N1, N2);
+	scene_moved(w, s, N2, N1);
+	settle(w);
+	expect_done(w, s);
+	expect(w, s->starts_at[N1] == 1 && s->starts == 1,
+	    "%s did not run once, at home (%d starts, %d at n1)", s->id,
+	    s->starts, s->starts_at[N1]);
+	expect(w, (r = home_record(w, s)) != NULL && r->moves == 2,
+	    "%s's record counts %u moves, not 2", s->id, r ? r->moves : 0);
+}
+
+/* A task its home ran again can move again (moves are not epochs). */
+static void
+scene_rerun_moves(struct world *w)
+{
+	struct simtask	*s = scene_busy(w, 5000, 100);
+	const Lb__TaskRecord *r;
+
+	scene_moved(w, s, N1, N2);
+	scene_crash(w, N2);
+	RUN_UNTIL(w, 2000, hold_of(w, N1, s->id) == HOLD_QUEUED);
+	expect(w, hold_of(w, N1, s->id) == HOLD_QUEUED,
+	    "n1 did not queue %s again when n2 died", s->id);
+	scene_moved(w, s, N1, N4);
+	run_for(w, 500);
+	scene_restart(w, N2);
+	settle(w);
+	expect_done(w, s);
+	expect(w, s->starts == 1 && s->starts_at[N4] == 1,
+	    "%s did not run once, at n4", s->id);
+	r = home_record(w, s);
+	expect(w, r != NULL && r->reruns == 1 && r->moves == 2,
+	    "%s's record counts %u reruns and %u moves, not 1 and 2", s->id,
+	    r ? r->reruns : 0, r ? r->moves : 0);
+}
+
+/*
+ * The result for a dead home is retried with growing intervals, capped
+ * (not at a fixed rate), and reaches the home soon after it is back.
+ */
+static void
+scene_backoff(struct world *w)
+{
+	struct simtask	*s = scene_busy(w, 5000, 300);
+	uint64_t	 down, up, prev = 0, gap, last_gap = 0, max_gap = 0;
+	const int	 cap = sim_conf.retry_max_ms;
+	size_t		 i;
+	int		 sends = 0;
+
+	w->keep_log = 1;
+	scene_moved(w, s, N1, N4);
+	RUN_UNTIL(w, 1000, s->running);
+	scene_crash(w, N1);
+	down = w->now;
+	run_for(w, 20000);
+	up = w->now;
+	for (i = 0; i < w->nlog; i++) {
+		if (w->log[i].at < down || w->log[i].from != N4 ||
+		    w->log[i].to != N1 || strcmp(w->log[i].task, s->id) != 0 ||
+		    w->log[i].type != LB__PEER_MSG__BODY_TASK_NOTICE ||
+		    !finished((Lb__TaskState)w->log[i].state))
+			continue;
+		sends++;
+		if (prev != 0) {
+			gap = w->log[i].at - prev;
+			expect(w, gap + TICK_MAX_MS >= last_gap,
+			    "the retries to a dead home shrank: %" PRIu64
+			    " ms, then %" PRIu64 " ms", last_gap, gap);
+			expect(w, gap <= (uint64_t)cap + 2 * TICK_MAX_MS,
+			    "a retry to a dead home waited %" PRIu64 " ms, "
+			    "above the cap", gap);
+			last_gap = gap;
+			if (gap > max_gap)
+				max_gap = gap;
+		}
+		prev = w->log[i].at;
+	}
+	expect(w, sends >= 3 && sends <= 30, "%d notices to a home down for "
+	    "20 s", sends);
+	expect(w, max_gap + TICK_MAX_MS >= (uint64_t)cap,
+	    "the retries never reached the cap (%" PRIu64 " ms at most)",
+	    max_gap);
+	scene_restart(w, N1);
+	RUN_UNTIL(w, 5000, s->has_result);
+	expect(w, s->has_result && s->result_at - up <= (uint64_t)cap +
+	    2 * TICK_MAX_MS + 2 * NET_MAX_MS + 500,
+	    "the result reached the home %" PRIu64 " ms after it was back",
+	    s->has_result ? s->result_at - up : 0);
+	settle(w);
+	expect_done(w, s);
+}
+
+/*
+ * A result waiting for its home survives its holder's restart (the holder
+ * journaled it): the home records that run's result, exit 7.
+ */
+static void
+scene_notice_survives(struct world *w)
+{
+	struct simtask	*s;
+	int		 h;
+
+	w->lossy_disk = 2;
+	s = scene_busy(w, 5000, 300);
+	s->first_code = 7;
+	scene_moved(w, s, N1, N4);
+	RUN_UNTIL(w, 1000, s->running);
+	scene_crash(w, N1);
+	RUN_UNTIL(w, 2000, hold_of(w, N4, s->id) == HOLD_ENDED);
+	expect(w, hold_of(w, N4, s->id) == HOLD_ENDED,
+	    "%s did not end at n4", s->id);
+	scene_crash(w, N4);
+	run_for(w, 50);
+	scene_restart(w, N4);
+	h = hold_of(w, N4, s->id);
+	expect(w, h >= 0, "n4 forgot the result of %s in its restart", s->id);
+	run_for(w, 1000);
+	scene_restart(w, N1);
+	settle(w);
+	expect(w, s->has_result && s->state == LB__TASK_STATE__TASK_DONE &&
+	    s->code == 7, "%s's home recorded %s exit %d, not the first run's "
+	    "exit 7", s->id, tasks_state_name(s->state), s->code);
+}
+
+/*
+ * Found by the seeded runs.  A move commits to a destination that has
+ * restarted since it took the task (its copy, not yet journaled, died
+ * with it), after the home heard of the restart: no later news reruns
+ * the task, and it waits for ever.
+ */
+static void
+scene_restarted_dest(struct world *w)
+{
+	struct simtask	*s = scene_busy(w, 5000, 100);
+
+	scene_moved(w, s, N1, N2);
+	scene_rule(w, LB__PEER_MSG__BODY_TASK_MOVE, -1, N1, 1000, 0);
+	scene_move(w, N2, s, N3);
+	RUN_UNTIL(w, 1000, hold_of(w, N3, s->id) == HOLD_PENDING);
+	expect(w, hold_of(w, N3, s->id) == HOLD_PENDING,
+	    "%s is not pending at n3", s->id);
+	scene_crash(w, N3);
+	scene_restart(w, N3);
+	run_for(w, 1000);	/* the home learns of n3's restart */
+	w->nrules = 0;		/* now the move's commit gets through */
+	settle(w);
+	expect_done(w, s);
+}
+
+/*
+ * Found by the seeded runs.  The balancer's news is old: it offers a task
+ * to a peer at the incarnation before its restart.  If the peer takes it,
+ * the home, told of the restart, runs it again beside it.
+ */
+static void
+scene_stale_incarnation(struct world *w)
+{
+	struct simtask	*b = scene_submit(w, N1, 300);
+	struct simtask	*s = scene_submit(w, N1, 1000);
+	uint64_t	 old;
+
+	RUN_UNTIL(w, 1000, b->running && hold_of(w, N1, s->id) == HOLD_QUEUED);
+	old = w->peers[N4].inc;
+	scene_crash(w, N4);
+	scene_restart(w, N4);
+	expect(w, move_inc(w, N1, s->id, N4, old) == 0, "n1 refused to move "
+	    "%s", s->id);
+	settle(w);
+	expect_done(w, s);
+	expect(w, s->starts == 1, "%s started %d times", s->id, s->starts);
+}
+
+/*
+ * Found by the seeded runs.  A holder restarts and waits for its home's
+ * word; a late answer to a notice of its previous incarnation ("running:
+ * current") must not start it: the home has run the task again since.
+ */
+static void
+scene_late_ack(struct world *w)
+{
+	struct simtask	*b = scene_submit(w, N1, 200);
+	struct simtask	*s = scene_submit(w, N1, 3000);
+
+	RUN_UNTIL(w, 1000, b->running && hold_of(w, N1, s->id) == HOLD_QUEUED);
+	scene_rule(w, LB__PEER_MSG__BODY_TASK_NOTICE_ACK, N1, N4, 1, 400);
+	scene_moved(w, s, N1, N4);
+	RUN_UNTIL(w, 1000, s->running);
+	run_for(w, NET_MAX_MS + 10);	/* the home has the notice */
+	scene_crash(w, N4);
+	run_for(w, 240);		/* the home learns; runs it again */
+	/* Its first notices after the restart are lost: the late answer
+	 * comes before the home's word on them. */
+	scene_rule(w, LB__PEER_MSG__BODY_TASK_NOTICE, N4, N1, 3, 0);
+	scene_restart(w, N4);
+	settle(w);
+	expect_done(w, s);
+	expect(w, s->starts_at[N4] == 1, "%s started %d times at n4", s->id,
+	    s->starts_at[N4]);
+}
+
+static const struct scene {
+	const char	*name;
+	const char	*what;
+	void		(*fn)(struct world *);
+} scenes[] = {
+	{ "lost-move", "a lost move notice, then the destination dies: the "
+	    "home learns and reruns", scene_lost_move },
+	{ "host-restart", "a host restarts while the home is down: the task "
+	    "is not forgotten", scene_host_restart },
+	{ "ack-synced", "a result is on disk (synced) before its ack leaves",
+	    scene_ack_synced },
+	{ "cancel-transfer", "a cancel during a transfer from home: the task "
+	    "never runs", scene_cancel_transfer },
+	{ "cancel-transfer2", "a cancel during a transfer between others: "
+	    "the task never runs", scene_cancel_transfer2 },
+	{ "cancel-queued", "a cancel of a task queued elsewhere: it never "
+	    "starts", scene_cancel_queued },
+	{ "done-stays", "late notices after the result: done stays done",
+	    scene_done_stays },
+	{ "rerun-transfer", "a rerun and a concurrent transfer: different "
+	    "epochs, one run", scene_rerun_transfer },
+	{ "second-transfer", "a second Transfer to a peer holding one: no "
+	    "second copy", scene_second_transfer },
+	{ "back-home", "a task moves back to its home", scene_back_home },
+	{ "rerun-moves", "a rerun task moves again", scene_rerun_moves },
+	{ "backoff", "results for a dead home: retries grow, capped",
+	    scene_backoff },
+	{ "notice-survives", "a journaled result survives its holder's "
+	    "restart", scene_notice_survives },
+	{ "restarted-dest", "no commit to a destination that restarted since "
+	    "it took the task", scene_restarted_dest },
+	{ "stale-incarnation", "no transfer to a peer at an incarnation it "
+	    "no longer has", scene_stale_incarnation },
+	{ "late-ack", "a restarted holder starts nothing on an answer to its "
+	    "previous incarnation", scene_late_ack },
+};
+
+/* One scenario at one seed: 0, or -1 and w->failure in why. */
+static int
+run_scene(const struct scene *sc, uint64_t seed, int trace_on, char *why,
+    size_t size)
+{
+	struct world	*w = world_new(seed, trace_on, 4);
+	int		 rc;
+
+	w->scripted = 1;
+	w->run_ms = 1000;
+	trace(w, -1, "scenario %s, seed %" PRIu64, sc->name, seed);
+	boot_all(w);
+	sc->fn(w);
+	if (w->failure[0] == '\0')
+		settle(w);
+	rc = w->failure[0] ? -1 : 0;
+	snprintf(why, size, "%s", w->failure);
+	world_free(w);
+	return rc;
+}
+
+/* ---- main ---- */
+
+static char crash_note[160];
+
+/* A core that crashes the harness: say which run, then die as we would. */
+static void
+on_fatal(int sig)
+{
+	ssize_t	n = write(STDOUT_FILENO, crash_note, strlen(crash_note));
+
+	(void)n;
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void
+catch_fatal(void)
+{
+#ifndef __SANITIZE_ADDRESS__
+	signal(SIGSEGV, on_fatal);
+	signal(SIGBUS, on_fatal);
+	signal(SIGFPE, on_fatal);
+	signal(SIGABRT, on_fatal);
+#endif
+}
+
+static uint64_t
+env_u64(const char *name, uint64_t dflt)
+{
+	const char	*v = getenv(name);
+
+	return v != NULL && *v != '\0' ? strtoull(v, NULL, 10) : dflt;
+}
+
+static double
+seconds(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+test_scenes(const char *only, const char *seed_env)
+{
+	char		 why[WHY_MAX];
+	uint64_t	 seed, first = 1, last = SCENE_SEEDS;
+	size_t		 i;
+	int		 bad;
+
+	if (seed_env != NULL)
+		first = last = strtoull(seed_env, NULL, 10);
+	for (i = 0; i < sizeof(scenes) / sizeof(scenes[0]); i++) {
+		if (only != NULL && strcmp(only, scenes[i].name) != 0)
+			continue;
+		bad = 0;
+		for (seed = first; seed <= last && !bad; seed++) {
+			snprintf(crash_note, sizeof(crash_note), "# crashed in "
+			    "scenario %s; replay: SIM_SCENE=%s SIM_SEED=%" PRIu64
+			    " t/tasks_sim\n", scenes[i].name, scenes[i].name,
+			    seed);
+			bad = run_scene(&scenes[i], seed, seed_env != NULL,
+			    why, sizeof(why)) == -1;
+		}
+		ok(!bad, "%s", scenes[i].what);
+		if (bad) {
+			printf("#   seed %" PRIu64 ": %s\n", seed - 1, why);
+			printf("# replay: SIM_SCENE=%s SIM_SEED=%" PRIu64
+			    " t/tasks_sim\n", scenes[i].name, seed - 1);
+		}
+	}
+}
+
+static void
+test_runs(uint64_t base, uint64_t runs, uint64_t show)
+{
+	struct counts	 c;
+	char		 why[WHY_MAX];
+	uint64_t	 seed, failed = 0;
+	double		 t0 = seconds(), dt;
+
+	memset(&c, 0, sizeof(c));
+	for (seed = base; seed < base + runs; seed++) {
+		snprintf(crash_note, sizeof(crash_note), "# crashed in seed %"
+		    PRIu64 "; replay: SIM_SEED=%" PRIu64 " t/tasks_sim\n",
+		    seed, seed);
+		if (run_seed(seed, 0, why, sizeof(why), &c) == 0)
+			continue;
+		if (++failed <= show) {
+			ok(0, "seed %" PRIu64 ": %s", seed, why);
+			printf("# replay: SIM_SEED=%" PRIu64 " t/tasks_sim\n",
+			    seed);
+		}
+	}
+	dt = seconds() - t0;
+	ok(failed == 0, "%" PRIu64 " seeded runs (seeds %" PRIu64 "..%" PRIu64
+	    ") hold the invariants", runs, base, base + runs - 1);
+	if (failed)
+		printf("#   %" PRIu64 " of %" PRIu64 " runs failed\n", failed,
+		    runs);
+	printf("# %.1f s, %.0f runs/s, %.0f events/s\n", dt,
+	    dt > 0 ? (double)runs / dt : 0, dt > 0 ? (double)c.events / dt : 0);
+	printf("# in all: %" PRIu64 " tasks, %" PRIu64 " starts, %" PRIu64
+	    " messages (%" PRIu64 " lost, %" PRIu64 " twice), %" PRIu64
+	    " moves offered, %" PRIu64 " committed (at least), %" PRIu64
+	    " reruns (at least), %" PRIu64 " crashes, %" PRIu64 " cancels\n",
+	    c.tasks, c.starts, c.sent, c.lost, c.dups, c.moves, c.committed,
+	    c.reruns, c.crashes, c.cancels);
+}
+
+int
+main(void)
+{
+	const char	*seed_env = getenv("SIM_SEED");
+	const char	*scene = getenv("SIM_SCENE");
+	char		 why[WHY_MAX];
+	struct counts	 c;
+	uint64_t	 seed;
+	int		 rc;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	catch_fatal();
+	if (scene != NULL && *scene != '\0')
+		test_scenes(scene, seed_env);
+	else if (seed_env != NULL && *seed_env != '\0') {
+		memset(&c, 0, sizeof(c));
+		seed = strtoull(seed_env, NULL, 10);
+		snprintf(crash_note, sizeof(crash_note), "# crashed in seed %"
+		    PRIu64 "\n", seed);
+		rc = run_seed(seed, 1, why, sizeof(why), &c);
+		ok(rc == 0, "seed %" PRIu64 "%s%s", seed, rc ? ": " : "", why);
+	} else {
+		test_scenes(NULL, NULL);
+		test_runs(env_u64("SIM_BASE", 1),
+		    env_u64("SIM_RUNS", RUNS_DEFAULT), env_u64("SIM_SHOW", 20));
+	}
+	return done_testing();
+}
