@@ -1094,6 +1094,8 @@ home_notice(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 	if (!tasks_unfinished(h))
 		v = LB__VERDICT__VERDICT_DONE;
 	else if (same(r->epoch, r->epoch_by, h->epoch, h->epoch_by)) {
+		if (inc < h->host_inc)
+			return;	/* from an incarnation of its host since gone */
 		h->host_inc = inc;
 		/* A holder back from a restart: fence the moves it had
 		 * started, which it no longer knows of. */
@@ -1117,10 +1119,11 @@ home_notice(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 		 * was thought dead): keep it, and stop the current one.
 		 */
 		record_result(t, now, k, r, &n->stdout, &n->stderr, o);
-		if (strcmp(h->host, t->self) == 0 && k->hold != HOLD_NONE)
+		/* A copy held here (current, or arriving) goes; the current
+		 * placement elsewhere is told to stop. */
+		if (k->hold != HOLD_NONE)
 			drop_copy(t, now, k, o);
-		else
-			stop_current(t, now, k, "another run ended first", o);
+		stop_current(t, now, k, "another run ended first", o);
 		v = LB__VERDICT__VERDICT_DONE;
 	} else {
 		v = LB__VERDICT__VERDICT_STALE;
@@ -1134,6 +1137,12 @@ holder_verdict(struct tasks *t, uint64_t now, struct tasks_task *k,
     Lb__Verdict v, Lb__TaskState state, struct tasks_out *o)
 {
 	if (v == LB__VERDICT__VERDICT_CURRENT) {
+		/* Back from a restart, only the answer to "I hold it, queued"
+		 * counts: a late answer to an earlier notice (sent before the
+		 * home ran it again elsewhere) must not start it. */
+		if (k->hold == HOLD_CONFIRM &&
+		    state != LB__TASK_STATE__TASK_QUEUED)
+			return;
 		if (state == k->rec->state || (k->hold == HOLD_CONFIRM &&
 		    state == LB__TASK_STATE__TASK_QUEUED))
 			disarm(k);
@@ -1420,6 +1429,12 @@ transfer_recv(struct tasks *t, uint64_t now, const char *from,
 		t->stats.drop_invalid++;
 		return;
 	}
+	if (r->host_inc != t->inc) {
+		/* Meant for an earlier life of this peer: the home would
+		 * commit it to that one. */
+		t->stats.drop_unknown++;
+		return;
+	}
 	k = tasks_find(t, r->id);
 	if (k != NULL && k->hold == HOLD_PENDING && same(k->h_epoch, k->h_by,
 	    r->epoch, r->epoch_by)) {
@@ -1477,11 +1492,11 @@ transfer_ack_recv(struct tasks *t, uint64_t now, const char *from,
 		return;
 	}
 	if (!a->ok) {
-		/* It does not hold the task: nobody can commit the move. */
-		t->stats.transfers_aborted++;
-		disarm(k);
-		set_hold(t, now, k, HOLD_QUEUED, o);
-		schedule(t, now, o);
+		/* Refused; but a duplicate of the Transfer may still be
+		 * installed there later: abort through the home, which fences
+		 * the move. */
+		k->backoff = 0;
+		ask_home(t, now, k, 0, o);
 		return;
 	}
 	k->move_acked = 1;
