@@ -299,6 +299,13 @@ balancer_recv(struct peer *p, const char *from, const Lb__PeerMsg *m)
 }
 
 void
+balancer_arrived(struct peer *p)
+{
+	if (p->bal != NULL)
+		balance_arrived(p->bal->core, lb_mono_ms());
+}
+
+void
 balancer_stats(struct peer *p, Lb__CtlStats *s)
 {
 	const struct balance_stats	*c = balance_stats(p->bal->core);

@@ -336,6 +336,7 @@ transfer_in(struct peer *p, const char *from, uint64_t inc,
     const Lb__PeerMsg *m, struct tasks_out *o)
 {
 	const Lb__Transfer	*tr = m->transfer;
+	struct tasks_task	*k;
 	char			*cause = NULL;
 	int			 fresh;
 
@@ -359,6 +360,9 @@ transfer_in(struct peer *p, const char *from, uint64_t inc,
 	tasks_recv(p->tc, lb_mono_ms(), from, inc, m, o);
 	if (fresh && tasks_find(p->tc, tr->record->id) == NULL)
 		store_remove(p, tr->record->id);
+	else if ((k = tasks_find(p->tc, tr->record->id)) != NULL &&
+	    k->hold == HOLD_PENDING)
+		balancer_arrived(p);	/* the slot reserved for it is used */
 }
 
 static void	query_recv(struct peer *, const char *, const Lb__TaskQuery *);

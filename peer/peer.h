@@ -107,6 +107,8 @@ void	 balancer_on_move(struct peer *, int (*)(struct peer *, const char *,
 /* Something changed (a task arrived or ended): look again soon. */
 void	 balancer_kick(struct peer *);
 void	 balancer_recv(struct peer *, const char *from, const Lb__PeerMsg *);
+/* A task arrived: a reservation made for it is used up. */
+void	 balancer_arrived(struct peer *);
 void	 balancer_stats(struct peer *, Lb__CtlStats *);
 
 #endif
