@@ -462,23 +462,3 @@ balance_policy_name(enum balance_policy p)
 	return (unsigned)p < 4 ? n[p] : "?";
 }
 
-int
-balance_policy_parse(const char *s)
-{
-	for (int i = 0; i < 4; i++)
-		if (strcmp(s, balance_policy_name((enum balance_policy)i)) == 0)
-			return i;
-	return -1;
-}
-
-int
-balance_location_parse(const char *s)
-{
-	if (strcmp(s, "random") == 0)
-		return LOCATION_RANDOM;
-	if (strcmp(s, "vector") == 0)
-		return LOCATION_VECTOR;
-	if (strcmp(s, "mixed") == 0)
-		return LOCATION_MIXED;
-	return -1;
-}

@@ -161,8 +161,6 @@ const struct balance_task *balance_select(const struct balance *,
 int		 balance_attrs_ok(const char *needs, const char *attrs);
 const struct balance_stats *balance_stats(const struct balance *);
 const char	*balance_policy_name(enum balance_policy);
-int		 balance_policy_parse(const char *);
-int		 balance_location_parse(const char *);
 
 void		 balance_out_reset(struct balance_out *);
 void		 balance_out_free(struct balance_out *);

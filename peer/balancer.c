@@ -15,6 +15,14 @@
 #include "balance/balance.h"
 #include "tasks/tasks.h"
 
+/* The settings' enums and the core's are in the same order. */
+_Static_assert((int)LB_POLICY_SYMMETRIC == (int)BALANCE_SYMMETRIC &&
+    (int)LB_POLICY_NONE == (int)BALANCE_NONE &&
+    (int)LB_POLICY_SENDER == (int)BALANCE_SENDER &&
+    (int)LB_LOCATION_MIXED == (int)LOCATION_MIXED &&
+    (int)LB_LOCATION_RANDOM == (int)LOCATION_RANDOM,
+    "conf.h and balance.h disagree on the balancing enums");
+
 struct balancer {
 	struct balance		*core;
 	struct balance_out	 out;

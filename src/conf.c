@@ -11,7 +11,6 @@
 #include <libconfig.h>
 
 #include "conf.h"
-#include "balance/balance.h"
 #include "log.h"
 #include "util.h"
 
@@ -73,6 +72,20 @@ static const struct spec task_spec[] = {
 
 #define BAL(name, type, lo, hi) \
 	{ #name, type, lo, hi, offsetof(struct lb_balance_conf, name), NULL }
+static const char *const policies[] = { "none", "sender", "receiver",
+	"symmetric", NULL };
+static const char *const locations[] = { "random", "vector", "mixed", NULL };
+
+/* The index of `v` in a NULL-terminated list of names, or -1. */
+static int
+name_index(const char *const *names, const char *v)
+{
+	for (int i = 0; names[i] != NULL; i++)
+		if (strcmp(names[i], v) == 0)
+			return i;
+	return -1;
+}
+
 static const struct spec balance_spec[] = {
 	{ "policy", T_POLICY, 0, 0, offsetof(struct lb_balance_conf, policy),
 	    NULL },
@@ -198,8 +211,8 @@ lb_conf_defaults(struct lb_conf *c)
 	c->task.keep_finished_s = 7 * 86400;
 	c->task.max_tasks = 100000;
 	/* The best of tools/lbbench balance (doc/bench.md). */
-	c->balance.policy = BALANCE_SYMMETRIC;
-	c->balance.location = LOCATION_MIXED;
+	c->balance.policy = LB_POLICY_SYMMETRIC;
+	c->balance.location = LB_LOCATION_MIXED;
 	c->balance.lower_threshold = -1;
 	c->balance.upper_threshold = -1;
 	c->balance.probe_limit = 3;
@@ -277,8 +290,8 @@ read_setting(struct errs *e, config_setting_t *s, const struct spec *sp,
 		}
 		v = config_setting_get_string(s);
 		if (sp->type == T_POLICY || sp->type == T_LOCATION) {
-			int x = sp->type == T_POLICY ? balance_policy_parse(v) :
-			    balance_location_parse(v);
+			int x = sp->type == T_POLICY ? name_index(policies, v) :
+			    name_index(locations, v);
 			if (x == -1) {
 				errs_add(e, line, "%s = \"%s\": expected %s",
 				    path, v, sp->type == T_POLICY ? "\"none\", "

@@ -31,9 +31,16 @@ struct lb_task_conf {
 	int	max_tasks;		/* records and placements a peer keeps */
 };
 
+/* The balancing settings, as the file names them (the shell hands them to
+ * balance/, whose enums have the same order). */
+enum lb_policy { LB_POLICY_NONE, LB_POLICY_SENDER, LB_POLICY_RECEIVER,
+	LB_POLICY_SYMMETRIC };
+enum lb_location { LB_LOCATION_RANDOM, LB_LOCATION_VECTOR,
+	LB_LOCATION_MIXED };
+
 struct lb_balance_conf {
-	int	policy;			/* enum balance_policy */
-	int	location;		/* enum balance_location */
+	int	policy;			/* enum lb_policy */
+	int	location;		/* enum lb_location */
 	int	lower_threshold;	/* -1: slots */
 	int	upper_threshold;	/* -1: slots */
 	int	probe_limit;

@@ -1,0 +1,54 @@
+#!/bin/bash
+# layering.t - the shape DESIGN asks for, checked on the built objects:
+# in peer/, calls run one way (no two files call each other); src/ (the
+# shared library and lbctl) knows no core and no daemon; the cores
+# (gossip/, balance/, tasks/) do no I/O and read no clock.  Symbols, not
+# text: a call through a callback is no edge, a comment is no call.
+. "$top_srcdir/t/lib.sh"
+B=$top_builddir
+
+# defined FILE.o / used FILE.o: its global symbols.
+defined() { nm --defined-only -g "$1" | awk '$2 ~ /[TDBR]/ {print $3}' | sort -u; }
+used() { nm -u "$1" | awk '{print $2}' | sort -u; }
+
+objs=()
+for c in "$top_srcdir"/peer/*.c; do
+	o="$B/peer/$(basename "${c%.c}").o"
+	[ -f "$o" ] || bail "no $o: build first"
+	objs+=("$o")
+done
+edges=()
+for a in "${objs[@]}"; do
+	for b in "${objs[@]}"; do
+		[ "$a" = "$b" ] && continue
+		if comm -12 <(used "$a") <(defined "$b") | grep -q .; then
+			edges+=("$(basename "$a" .o)>$(basename "$b" .o)")
+		fi
+	done
+done
+two=""
+for e in "${edges[@]}"; do
+	rev="${e#*>}>${e%>*}"
+	for f in "${edges[@]}"; do
+		[ "$f" = "$rev" ] && two="$two $e"
+	done
+done
+diag "peer/ calls: ${edges[*]}"
+is "${two# }" "" "no two files of peer/ call each other"
+
+core_syms=$(for o in "$B"/gossip/gossip.o "$B"/balance/balance.o "$B"/tasks/tasks.o \
+    "${objs[@]}"; do defined "$o"; done | sort -u)
+bad=""
+for o in "$B"/src/util.o "$B"/src/conf.o "$B"/src/envelope.o "$B"/src/client.o \
+    "$B"/src/log.o "$B"/src/lbctl.o; do
+	hit=$(comm -12 <(used "$o") <(echo "$core_syms") | tr '\n' ' ')
+	[ -n "$hit" ] && bad="$bad $(basename "$o"): $hit"
+done
+is "${bad# }" "" "src/ uses nothing of a core or of the daemon"
+
+io='^(nn_.*|event_.*|evtimer_.*|open|open64|openat|read|write|pread|pwrite|fopen|fopen64|fread|fwrite|socket|connect|bind|fork|execve|kill|waitpid|clock_gettime|gettimeofday|time|lb_mono_ms|lb_wall_ms|rand|random|getpid|sleep|usleep|printf|fprintf|puts)$'
+for o in "$B"/gossip/gossip.o "$B"/balance/balance.o "$B"/tasks/tasks.o; do
+	hit=$(used "$o" | grep -E "$io" | tr '\n' ' ')
+	is "$hit" "" "$(basename "$(dirname "$o")")/ does no I/O and reads no clock"
+done
+done_testing
