@@ -73,4 +73,39 @@ lbcluster start n1 >/dev/null || bail "n1 did not restart"
 is "$(ctl n1 list --all --json | jq -r '.[-1].id')" "$new" \
     "half a last record: it is dropped, the rest are kept"
 
+# A damaged record in the middle: skipped and reported; every record after
+# it is kept, and ids still go on above every one issued.
+lbcluster stop n1
+size=$(stat -c %s "$j")
+printf '\377\377\377\377\377\377\377\377' |
+    dd of="$j" bs=1 seek=$((size / 3)) conv=notrunc status=none
+lbcluster start n1 >/dev/null || bail "n1 did not restart on a damaged journal"
+grep -q "journal.*damaged" "$LBCLUSTER_DIR/n1/log"; ok $? "a damaged record in the middle is reported in the log"
+like "$(ctl n1 status)" "journal: +[1-9][0-9]* damaged records skipped" "and by lbctl status"
+ok $(ctl n1 --json status | jq -e '.journal_damaged >= 1' >/dev/null; echo $?) "and status --json"
+is "$(ctl n1 list --all --json | jq -r '.[-1].id')" "$new" "the records after it are kept"
+new2=$(ctl n1 submit -- true)
+ok $([ "${new2#n1.}" -gt "${new#n1.}" ] 2>/dev/null; echo $?) \
+    "and new ids go on above every one issued before: $new2"
+lbcluster down >/dev/null
+
+# Finished tasks are forgotten after task.keep_finished_s, and a journal
+# that holds more dead records than live is compacted, without a stop.
+D2="$TMP/cluster2"
+lbcluster --dir "$D2" up 1 --set task.keep_finished_s=1 >/dev/null || bail "no cluster"
+sock="$D2/n1/control.sock"
+ids=$(for i in $(seq 40); do lbctl -s "$sock" submit -- true; done)
+for id in $ids; do lbctl -s "$sock" wait "$id" >/dev/null; done
+first=${ids%%$'\n'*}
+gone() { ! lbctl -s "$sock" show "$first" >/dev/null 2>&1; }
+ms=$(wait_for 10 gone); ok $? "a finished task is forgotten after keep_finished_s (${ms} ms)"
+like "$(lbctl -s "$sock" show "$first" 2>&1)" "no task $first" "show says so"
+compacted() { grep -q "journal compacted" "$D2/n1/log"; }
+ms=$(wait_for 10 compacted); ok $? "the journal is compacted (${ms} ms)"
+none() { [ "$(lbctl -s "$sock" --json status | jq .tasks_homed)" = 0 ]; }
+ms=$(wait_for 10 none); ok $? "in the end memory keeps none of the 40 (${ms} ms)"
+ok $([ "$(stat -c %s "$D2/n1/state/journal")" -lt 4096 ]; echo $?) \
+    "the journal shrank ($(stat -c %s "$D2/n1/state/journal") bytes)"
+lbctl -s "$sock" status >/dev/null; ok $? "the peer kept running"
+
 done_testing
