@@ -138,6 +138,8 @@ drain(struct peer *p, struct task *t, int fd, int *file, const char *suffix,
 		n = read(fd, buf, sizeof(buf));
 		if (n <= 0)
 			return;
+		if (t->stopping)
+			continue;	/* a copy being stopped: nothing kept */
 		if (*kept < limit) {
 			size_t keep = (uint64_t)n > limit - *kept ?
 			    (size_t)(limit - *kept) : (size_t)n;
@@ -456,6 +458,13 @@ exec_finish(struct peer *p, struct task *t, int status)
 	close(t->out_fd);
 	close(t->err_fd);
 	memset(&x, 0, sizeof(x));
+	if (t->stopping) {
+		/* A copy that was stopped: its output is nobody's. */
+		free(t->out_buf);
+		free(t->err_buf);
+		t->out_buf = t->err_buf = NULL;
+		t->truncated = 0;
+	}
 	if (t->truncated) {
 		char marker[128];
 		int n = snprintf(marker, sizeof(marker), "\n[lbpeer: output cut "

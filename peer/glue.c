@@ -256,6 +256,10 @@ compact_next(void *arg)
 {
 	struct compact_iter	*it = arg;
 
+	/* A placement not yet committed is not journaled (see tasks.h). */
+	while (it->i < it->n && !it->all[it->i]->home &&
+	    it->all[it->i]->hold == HOLD_PENDING)
+		it->i++;
 	return it->i < it->n ? it->all[it->i++]->rec : NULL;
 }
 
@@ -299,34 +303,76 @@ orphan_cb(evutil_socket_t fd, short ev, void *arg)
 	struct peer		 *p = arg;
 	struct tasks_task	**all;
 	struct tasks_out	  o = { 0 };
-	char			**gone = NULL;
+	struct gone {
+		char		id[LB_ID_MAX];
+		uint64_t	inc;	/* alive at this incarnation, or 0 */
+	}			 *gone = NULL;
 	size_t			  n, ngone = 0;
 
+	/* First the hosts (copies: the core changes the table as it goes). */
 	all = tasks_all(p->tc, &n);
 	for (size_t i = 0; i < n; i++) {
 		Lb__TaskRecord *r = all[i]->rec;
+		const struct gossip_member *m;
+		uint64_t inc = 0;
 		size_t k;
+
 		if (!all[i]->home || !tasks_unfinished(r) ||
-		    strcmp(r->host, p->conf.id) == 0 ||
-		    members_addr(p, r->host, NULL) != NULL)
+		    strcmp(r->host, p->conf.id) == 0)
 			continue;
+		if (members_addr(p, r->host, NULL) != NULL) {
+			/*
+			 * Alive; but a host that restarted while this peer
+			 * was down, at an incarnation that never confirmed
+			 * the task, is no restart to a gossip table that is
+			 * new: the core reruns what it did not confirm.
+			 */
+			m = gossip_find(p->gossip, r->host);
+			if (m == NULL || m->e.incarnation <= r->host_inc)
+				continue;
+			inc = m->e.incarnation;
+		}
 		for (k = 0; k < ngone; k++)
-			if (!strcmp(gone[k], r->host))
+			if (!strcmp(gone[k].id, r->host))
 				break;
 		if (k == ngone) {
 			gone = lb_reallocarray(gone, ngone + 1, sizeof(*gone));
-			gone[ngone++] = lb_strdup(r->host);
+			lb_strlcpy(gone[ngone].id, r->host, LB_ID_MAX);
+			gone[ngone++].inc = inc;
 		}
 	}
 	for (size_t k = 0; k < ngone; k++) {
-		log_info("%s is not alive: its tasks homed here run again",
-		    gone[k]);
-		tasks_peer_dead(p->tc, lb_mono_ms(), gone[k], &o);
+		if (gone[k].inc != 0)
+			tasks_peer_restarted(p->tc, lb_mono_ms(), gone[k].id,
+			    gone[k].inc, &o);
+		else {
+			log_info("%s is not alive: its tasks homed here run "
+			    "again", gone[k].id);
+			tasks_peer_dead(p->tc, lb_mono_ms(), gone[k].id, &o);
+		}
 		carry(p, &o);
-		free(gone[k]);
 	}
 	free(gone);
 	tasks_out_free(&o);
+}
+
+/* The files of a Transfer are those its spec names, of the sizes it
+ * names, within the attachment limit. */
+static int
+files_match(struct peer *p, const Lb__Transfer *tr)
+{
+	const Lb__TaskSpec	*s = tr->record->spec;
+	uint64_t		 total = 0;
+
+	if (s == NULL || tr->n_files != s->n_files)
+		return 0;
+	for (size_t i = 0; i < tr->n_files; i++) {
+		if (strcmp(tr->files[i]->name, s->files[i]->name) != 0 ||
+		    tr->files[i]->data.len != s->files[i]->size)
+			return 0;
+		total += tr->files[i]->data.len;
+	}
+	return total <= (uint64_t)p->conf.task.attach_limit_kb * 1024;
 }
 
 /* A Transfer: its attachments are written before the core looks at it, in
@@ -344,9 +390,15 @@ transfer_in(struct peer *p, const char *from, uint64_t inc,
 		p->glue->drop_task_msgs++;
 		return;
 	}
+	if (!files_match(p, tr)) {
+		p->glue->drop_task_msgs++;
+		log_warnx("task %s: transfer from %s: its files are not the "
+		    "ones its spec names", tr->record->id, from);
+		return;
+	}
 	fresh = tasks_find(p->tc, tr->record->id) == NULL;
 	if (fresh) {
-		if (tr->n_files > 1024 || store_mkdir(p, tr->record->id,
+		if (store_mkdir(p, tr->record->id,
 		    &cause) == -1 || store_write_files(p, tr->record->id,
 		    tr->files, tr->n_files, &cause) == -1) {
 			log_warnx("task %s: transfer from %s: %s",
@@ -404,9 +456,11 @@ glue_recv(struct peer *p, const Lb__Envelope *e)
 		    &o);
 		break;
 	}
-	lb__peer_msg__free_unpacked(m, NULL);
+	/* The actions may point into the message (output to keep): carry
+	 * them out before it goes. */
 	carry(p, &o);
 	tasks_out_free(&o);
+	lb__peer_msg__free_unpacked(m, NULL);
 }
 
 /* ---- start and stop ---- */

@@ -1128,9 +1128,38 @@ cmd_cancel(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 {
 	Lb__CtlReply	*rep;
 
+	Lb__TaskState	 state;
+	uint64_t	 deadline, again = 0;
+
 	cmd_args(cmd, o, argc, argv, NULL, NULL);
-	rep = task_call(o, LB__CTL_REQUEST__REQ_CANCEL, argv[0], 0);
-	lb__ctl_reply__free_unpacked(rep, NULL);
+	/*
+	 * The task's home decides.  A peer that is not the home passes the
+	 * request on, and a message between peers may be lost: ask again
+	 * until the home's record says the task has ended.
+	 */
+	deadline = lb_mono_ms() + 10000 + (uint64_t)o->timeout_ms;
+	for (;;) {
+		if (lb_mono_ms() >= again) {
+			rep = task_call(o, LB__CTL_REQUEST__REQ_CANCEL, argv[0],
+			    0);
+			lb__ctl_reply__free_unpacked(rep, NULL);
+			again = lb_mono_ms() + 1000;
+		}
+		rep = task_call(o, LB__CTL_REQUEST__REQ_SHOW, argv[0], 0);
+		state = rep->task->record ? rep->task->record->state :
+		    LB__TASK_STATE__TASK_QUEUED;
+		lb__ctl_reply__free_unpacked(rep, NULL);
+		if (state == LB__TASK_STATE__TASK_CANCELLED)
+			break;
+		if (state != LB__TASK_STATE__TASK_QUEUED &&
+		    state != LB__TASK_STATE__TASK_RUNNING)
+			die(EX_NO, "task %s ended before the cancel reached its "
+			    "home", argv[0]);
+		if (lb_mono_ms() > deadline)
+			die(EX_UNREACH, "task %s: its home has not confirmed the "
+			    "cancel", argv[0]);
+		usleep(50000);
+	}
 	if (o->json)
 		json_print(json_pack("{s:s, s:b}", "id", argv[0],
 		    "cancelled", 1));

@@ -67,6 +67,17 @@ ok $([ "$hosts" -ge 3 ]; echo $?) "receiver: the idle peers pulled tasks ($hosts
 is "$(ctl n2 stats --json | jq '.probes_sent > 0 and .offers_taken == 0')" true \
     "the idle peers asked (requests), nobody offered"
 ok $([ "$(ctl n1 stats --json | jq .requests_served)" -gt 0 ]; echo $?) "and n1 served requests"
+
+# A cancel at a peer that is neither the task's home nor its host: passed on
+# to the home, which stops it where it runs.
+far=$(ctl n1 submit --pin n2 -- lbwork --ms 30000)
+there() { [ "$(ctl n1 show --json "$far" | jq -r '.host + " " + .state')" = "n2 running" ]; }
+ms=$(wait_for 10 there); ok $? "a pinned task runs at n2 (${ms} ms)"
+out=$(ctl n3 cancel "$far" 2>&1); rc=$?
+is "$rc:$out" "0:$far: cancelled" "cancelled from n3: confirmed by its home"
+is "$(ctl n3 show --json "$far" | jq -r .state)" cancelled "its home records it cancelled"
+stopped() { [ "$(ctl n2 --json status | jq .running)" = 0 ]; }
+ms=$(wait_for 10 stopped); ok $? "and n2 stopped it (${ms} ms)"
 lbcluster down >/dev/null
 
 # -- none: everything stays home --

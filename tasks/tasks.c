@@ -75,6 +75,8 @@ inc_known(struct tasks *t, const char *peer, uint64_t seen)
 }
 
 static void	schedule(struct tasks *, uint64_t, struct tasks_out *);
+static void	stop_current(struct tasks *, uint64_t, struct tasks_task *,
+		    const char *, struct tasks_out *);
 static void	notice_send(struct tasks *, uint64_t, struct tasks_task *,
 		    struct tasks_out *);
 static void	home_notice(struct tasks *, uint64_t, const char *, uint64_t,
@@ -625,6 +627,8 @@ tasks_start(struct tasks *t, uint64_t now, struct tasks_out *o)
 			 */
 			r->epoch_floor = max3(r->epoch_floor, r->epoch_next,
 			    r->epoch);
+			if (r->stop_pending && strcmp(r->host, t->self) != 0)
+				stop_current(t, now, k, "the task has ended", o);
 			if (tasks_unfinished(r) && strcmp(r->host, t->self) == 0) {
 				r->state = LB__TASK_STATE__TASK_QUEUED;
 				k->resume = r->checkpoints > 0;
@@ -730,7 +734,9 @@ rec_valid(const struct tasks *t, const Lb__TaskRecord *r)
 	    !lb_id_valid(r->epoch_by) || !lb_id_valid(r->host) ||
 	    r->epoch == 0 || r->n_hosts > VISITS_MAX + 1 ||
 	    r->stdout_inline.len > TASKS_INLINE + 256 ||
-	    r->stderr_inline.len > TASKS_INLINE + 256 || !str_ok(r->error))
+	    r->stderr_inline.len > TASKS_INLINE + 256 || !str_ok(r->error) ||
+	    r->state < LB__TASK_STATE__TASK_QUEUED ||
+	    r->state > LB__TASK_STATE__TASK_CANCELLED)
 		return 0;
 	for (size_t i = 0; i < r->n_hosts; i++)
 		if (!lb_id_valid(r->hosts[i]->node))
@@ -950,7 +956,13 @@ stop_current(struct tasks *t, uint64_t now, struct tasks_task *k,
 	if (strcmp(k->rec->host, t->self) == 0)
 		return;		/* the caller handled what is held here */
 	k->stop = 1;
-	lb_strlcpy(k->stop_why, why, sizeof(k->stop_why));
+	if (why != k->stop_why)
+		lb_strlcpy(k->stop_why, why, sizeof(k->stop_why));
+	if (!k->rec->stop_pending) {
+		/* The stop survives a restart of the home. */
+		k->rec->stop_pending = 1;
+		save(o, k, 1);
+	}
 	s.task_id = k->rec->id;
 	s.epoch = k->rec->epoch;
 	s.epoch_by = k->rec->epoch_by;
@@ -999,23 +1011,21 @@ tasks_cancel(struct tasks *t, uint64_t now, const char *id,
 		    tasks_state_name(r->state));
 		return -1;
 	}
-	if (k->hold == HOLD_RUNNING || k->hold == HOLD_STOPPING) {
-		/* Its output is kept: recorded when it has exited. */
-		k->cancel = 1;
-		if (k->hold == HOLD_RUNNING) {
-			set_hold(t, now, k, HOLD_STOPPING, o);
-			out_push(o, TA_STOP, id);
-		}
-		return 0;
-	}
 	r->state = LB__TASK_STATE__TASK_CANCELLED;
 	set_str(&r->error, k->hold == HOLD_QUEUED ?
-	    "cancelled before it started" : "cancelled");
+	    "cancelled before it started" : k->hold == HOLD_RUNNING ||
+	    k->hold == HOLD_STOPPING ? "cancelled while it ran" : "cancelled");
 	r->finished_ms = wall(t, now);
 	r->stdout_bytes = r->stderr_bytes = 0;
+	r->pgid = 0;
 	t->stats.results++;
+	/* Recorded now, on disk: a restart of the home does not run it. */
 	save(o, k, 1);
-	if (k->hold != HOLD_NONE)
+	note(o, id, "task %s: cancelled", id);
+	if (k->hold == HOLD_RUNNING) {
+		set_hold(t, now, k, HOLD_STOPPING, o);
+		out_push(o, TA_STOP, id);
+	} else if (k->hold != HOLD_NONE && k->hold != HOLD_STOPPING)
 		set_hold(t, now, k, HOLD_NONE, o);
 	disarm(k);
 	stop_current(t, now, k, "cancelled", o);
@@ -1056,8 +1066,9 @@ notice(struct tasks *t, uint64_t now, struct tasks_task *k, struct tasks_out *o)
 }
 
 static void
-notice_ack(struct tasks *t, uint64_t now, const char *to, const char *id,
-    const Lb__TaskRecord *r, Lb__Verdict v, struct tasks_out *o)
+notice_ack(struct tasks *t, uint64_t now, const char *to, uint64_t inc,
+    const char *id, const Lb__TaskRecord *r, Lb__Verdict v,
+    struct tasks_out *o)
 {
 	Lb__PeerMsg	m = LB__PEER_MSG__INIT;
 	Lb__TaskNoticeAck a = LB__TASK_NOTICE_ACK__INIT;
@@ -1067,6 +1078,7 @@ notice_ack(struct tasks *t, uint64_t now, const char *to, const char *id,
 	a.epoch_by = r->epoch_by;
 	a.state = r->state;
 	a.verdict = v;
+	a.holder_inc = inc;
 	m.body_case = LB__PEER_MSG__BODY_TASK_NOTICE_ACK;
 	m.task_notice_ack = &a;
 	send_msg(o, to, id, &m);
@@ -1080,13 +1092,14 @@ home_notice(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 	struct tasks_task	*k;
 	Lb__TaskRecord		*h;
 	Lb__Verdict		 v;
+	int			 fenced = 0;
 
 	if (strcmp(r->host, from) != 0) {
 		t->stats.drop_sender++;
 		return;
 	}
 	if ((k = tasks_find(t, r->id)) == NULL || !k->home) {
-		notice_ack(t, now, from, r->id, r, LB__VERDICT__VERDICT_UNKNOWN,
+		notice_ack(t, now, from, inc, r->id, r, LB__VERDICT__VERDICT_UNKNOWN,
 		    o);
 		return;
 	}
@@ -1099,8 +1112,10 @@ home_notice(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 		h->host_inc = inc;
 		/* A holder back from a restart: fence the moves it had
 		 * started, which it no longer knows of. */
-		if (r->epoch_next > h->epoch_floor)
+		if (r->epoch_next > h->epoch_floor) {
 			h->epoch_floor = r->epoch_next;
+			fenced = 1;
+		}
 		if (!tasks_unfinished(r)) {
 			record_result(t, now, k, r, &n->stdout, &n->stderr, o);
 			v = LB__VERDICT__VERDICT_DONE;
@@ -1110,7 +1125,8 @@ home_notice(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 			h->starts = r->starts;
 			h->resumes = r->resumes;
 			h->checkpoints = r->checkpoints;
-			save(o, k, 0);
+			/* A raised fence is on disk before "go on" leaves. */
+			save(o, k, fenced);
 			v = LB__VERDICT__VERDICT_CURRENT;
 		}
 	} else if (r->state == LB__TASK_STATE__TASK_DONE) {
@@ -1129,7 +1145,7 @@ home_notice(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 		v = LB__VERDICT__VERDICT_STALE;
 		t->stats.stale_stopped++;
 	}
-	notice_ack(t, now, from, r->id, r, v, o);
+	notice_ack(t, now, from, inc, r->id, r, v, o);
 }
 
 static void
@@ -1449,6 +1465,13 @@ transfer_recv(struct tasks *t, uint64_t now, const char *from,
 		transfer_ack(o, from, tr->req_id, r, 0, "the task has ended");
 		return;
 	}
+	if (k == NULL && is_home_of(t, r->id)) {
+		/* Homed here but not known: forgotten long ago (or never
+		 * issued); it must not come back as a record of its own. */
+		transfer_ack(o, from, tr->req_id, r, 0, "its home has no record "
+		    "of it");
+		return;
+	}
 	if (t->leaving || (k == NULL && t->n >= t->conf.max_tasks)) {
 		if (!t->leaving)
 			t->stats.refused_full++;
@@ -1589,7 +1612,8 @@ stop_recv(struct tasks *t, uint64_t now, const char *from,
 }
 
 static void
-stop_ack_recv(struct tasks *t, const char *from, const Lb__TaskStopAck *a)
+stop_ack_recv(struct tasks *t, const char *from, const Lb__TaskStopAck *a,
+    struct tasks_out *o)
 {
 	struct tasks_task	*k = tasks_find(t, a->task_id);
 
@@ -1603,6 +1627,8 @@ stop_ack_recv(struct tasks *t, const char *from, const Lb__TaskStopAck *a)
 		return;
 	}
 	k->stop = 0;
+	k->rec->stop_pending = 0;
+	out_push(o, TA_SAVE, k->rec->id);
 	disarm(k);
 }
 
@@ -1663,6 +1689,12 @@ tasks_recv(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 			t->stats.drop_sender++;
 			break;
 		}
+		if (a->verdict < LB__VERDICT__VERDICT_CURRENT ||
+		    a->verdict > LB__VERDICT__VERDICT_UNKNOWN ||
+		    (a->holder_inc != 0 && a->holder_inc != t->inc)) {
+			t->stats.drop_unknown++;
+			break;
+		}
 		k = tasks_find(t, a->task_id);
 		if (k == NULL || k->home || k->hold == HOLD_NONE ||
 		    k->hold == HOLD_PENDING || k->hold == HOLD_FROZEN ||
@@ -1685,7 +1717,7 @@ tasks_recv(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 			t->stats.drop_invalid++;
 			break;
 		}
-		stop_ack_recv(t, from, m->task_stop_ack);
+		stop_ack_recv(t, from, m->task_stop_ack, o);
 		break;
 	case LB__PEER_MSG__BODY_TASK_CANCEL:
 		if (!tasks_id_valid(m->task_cancel->task_id) ||
@@ -1740,19 +1772,23 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 	}
 	r = k->rec;
 	was_stopping = k->hold == HOLD_STOPPING;
-	r->pgid = 0;
-	r->stdout_bytes = x->stdout_bytes;
-	r->stderr_bytes = x->stderr_bytes;
-	r->output_truncated = x->truncated;
-	r->output_in_files = x->output_in_files;
-	free(r->stdout_inline.data);
-	free(r->stderr_inline.data);
-	r->stdout_inline = x->out_inline;
-	r->stderr_inline = x->err_inline;
-	x->out_inline.data = x->err_inline.data = NULL;
-	x->out_inline.len = x->err_inline.len = 0;
-	if (was_stopping && !k->cancel) {
+	if (k->home && !tasks_unfinished(r)) {
+		/* The home's copy of a task whose result is recorded (it was
+		 * cancelled, or another run ended first): nothing of it is
+		 * kept, and the record does not change. */
+		free(x->out_inline.data);
+		free(x->err_inline.data);
+		x->out_inline.data = x->err_inline.data = NULL;
+		set_hold(t, now, k, HOLD_NONE, o);
+		schedule(t, now, o);
+		return;
+	}
+	if (was_stopping) {
 		/* A copy that lost: nothing of it is kept. */
+		free(x->out_inline.data);
+		free(x->err_inline.data);
+		x->out_inline.data = x->err_inline.data = NULL;
+		r->pgid = 0;
 		if (k->home && tasks_unfinished(r)) {
 			/* The home's own placement, stopped for a result
 			 * that came from elsewhere: cannot happen while
@@ -1770,6 +1806,17 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 		schedule(t, now, o);
 		return;
 	}
+	r->pgid = 0;
+	r->stdout_bytes = x->stdout_bytes;
+	r->stderr_bytes = x->stderr_bytes;
+	r->output_truncated = x->truncated;
+	r->output_in_files = x->output_in_files;
+	free(r->stdout_inline.data);
+	free(r->stderr_inline.data);
+	r->stdout_inline = x->out_inline;
+	r->stderr_inline = x->err_inline;
+	x->out_inline.data = x->err_inline.data = NULL;
+	x->out_inline.len = x->err_inline.len = 0;
 	if (!was_stopping && x->error == NULL && r->spec->checkpointable &&
 	    x->exited && x->code == r->spec->checkpoint_exit_code) {
 		/* It wrote a checkpoint: start it again from there. */
@@ -1782,14 +1829,10 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 	if (x->error != NULL) {
 		r->state = LB__TASK_STATE__TASK_FAILED;
 		set_str(&r->error, x->error);
-	} else if (k->cancel) {
-		r->state = LB__TASK_STATE__TASK_CANCELLED;
-		set_str(&r->error, "cancelled while it ran");
 	} else
 		r->state = LB__TASK_STATE__TASK_DONE;
 	r->exit_code = x->exited ? x->code : 0;
 	r->signal = x->exited ? 0 : x->signal;
-	k->cancel = 0;
 	if (k->home) {
 		set_hold(t, now, k, HOLD_NONE, o);
 		record_result(t, now, k, r, NULL, NULL, o);

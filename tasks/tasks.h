@@ -98,7 +98,6 @@ struct tasks_task {
 	/* Home: a placement that must stop (TaskStop until acknowledged). */
 	int		 stop;
 	char		 stop_why[64];
-	int		 cancel;	/* stop, and record "cancelled" at the end */
 	struct tasks_task *hnext;	/* hash chain */
 	struct tasks_task *qnext, *qprev;	/* the ready queue */
 };
