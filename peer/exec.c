@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,6 +245,52 @@ task_free(struct task *t)
 	free(t);
 }
 
+#define CHILD_STACK	(64 * 1024)
+
+/* What the child needs, made before it starts: it allocates nothing. */
+struct child_args {
+	const char	 *prog, *dir;
+	char		**argv, **envp;
+	int		  out, err;
+	pid_t		  parent;
+	sigset_t	  mask;		/* the parent's, to restore */
+	int		  error;	/* why it could not exec, or 0 */
+};
+
+/*
+ * The child: it shares the daemon's memory until execve, so it writes
+ * nothing but `error`, calls only async-signal-safe functions and no
+ * nanomsg.  Its own process group, dead with its peer, default signal
+ * handling, then exec.
+ */
+__attribute__((no_sanitize_address)) static int
+child_main(void *arg)
+{
+	struct child_args	*ca = arg;
+	sigset_t		 none;
+	int			 null;
+
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != ca->parent)
+		_exit(127);
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if ((null = open("/dev/null", O_RDONLY | O_CLOEXEC)) != -1)
+		dup2(null, 0);
+	dup2(ca->out, 1);
+	dup2(ca->err, 2);
+	if (chdir(ca->dir) == -1) {
+		ca->error = errno;
+		_exit(127);
+	}
+	execve(ca->prog, ca->argv, ca->envp);
+	ca->error = errno ? errno : ENOEXEC;
+	_exit(127);
+}
+
 int
 exec_spawn(struct peer *p, const Lb__TaskRecord *rec, const char *dir,
     int resume, uint32_t *pgidp, char **why)
@@ -252,10 +299,11 @@ exec_spawn(struct peer *p, const Lb__TaskRecord *rec, const char *dir,
 	struct task	*t;
 	char		**argv, **envp, *prog, *ckdir;
 	const char	 *path = NULL;
-	int		  outp[2], errp[2], failp[2], child_errno = 0, rc = -1;
-	sigset_t	  all, old;
+	int		  outp[2], errp[2], rc = -1;
+	sigset_t	  all;
 	pid_t		  pid, parent = getpid();
-	ssize_t		  r;
+	struct child_args ca;
+	char		 *stack;
 
 	t = lb_calloc(1, sizeof(*t));
 	lb_strlcpy(t->id, rec->id, sizeof(t->id));
@@ -287,15 +335,7 @@ exec_spawn(struct peer *p, const Lb__TaskRecord *rec, const char *dir,
 		close(outp[1]);
 		goto out;
 	}
-	if (pipe2(failp, O_CLOEXEC) == -1) {
-		*why = lb_printf("pipe: %s", strerror(errno));
-		close(outp[0]);
-		close(outp[1]);
-		close(errp[0]);
-		close(errp[1]);
-		goto out;
-	}
-	if (!resume) {
+	if (!resume && (rec->output_in_files || rec->starts > 0)) {
 		/* A fresh start: the output of an earlier run goes. */
 		char *o = lb_printf("%s.out", t->dir), *e = lb_printf("%s.err",
 		    t->dir);
@@ -304,60 +344,41 @@ exec_spawn(struct peer *p, const Lb__TaskRecord *rec, const char *dir,
 		free(o);
 		free(e);
 	}
+	ca.prog = prog;
+	ca.argv = argv;
+	ca.envp = envp;
+	ca.dir = t->dir;
+	ca.out = outp[1];
+	ca.err = errp[1];
+	ca.parent = parent;
+	ca.error = 0;
 	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &old);
-	pid = fork();
-	if (pid == 0) {
-		/*
-		 * The child: async-signal-safe calls only, and no nanomsg
-		 * (it is not fork-safe).  Its own process group, dead with
-		 * its peer, default signal handling, then exec.
-		 */
-		int null, e;
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		for (int sig = 1; sig < NSIG; sig++)
-			signal(sig, SIG_DFL);
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		if ((null = open("/dev/null", O_RDONLY)) != -1)
-			dup2(null, 0);
-		dup2(outp[1], 1);
-		dup2(errp[1], 2);
-		if (chdir(t->dir) == -1) {
-			e = errno;
-			(void)!write(failp[1], &e, sizeof(e));
-			_exit(127);
-		}
-		execve(prog, argv, envp);
-		e = errno;
-		(void)!write(failp[1], &e, sizeof(e));
-		_exit(127);
-	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	sigprocmask(SIG_SETMASK, &all, &ca.mask);
+	/*
+	 * The child shares this process's memory and the parent waits until
+	 * it has exec'd or failed (CLONE_VM | CLONE_VFORK, as posix_spawn
+	 * does): no copy of the daemon's page tables per task.  It runs on a
+	 * stack of its own.
+	 */
+	stack = lb_calloc(1, CHILD_STACK);
+	pid = clone(child_main, stack + CHILD_STACK, CLONE_VM | CLONE_VFORK |
+	    SIGCHLD, &ca);
+	sigprocmask(SIG_SETMASK, &ca.mask, NULL);
+	free(stack);
 	close(outp[1]);
 	close(errp[1]);
-	close(failp[1]);
 	if (pid == -1) {
-		*why = lb_printf("fork: %s", strerror(errno));
+		*why = lb_printf("clone: %s", strerror(errno));
 		close(outp[0]);
 		close(errp[0]);
-		close(failp[0]);
 		goto out;
 	}
-	/* Wait for exec (the pipe closes) or its errno. */
-	do
-		r = read(failp[0], &child_errno, sizeof(child_errno));
-	while (r == -1 && errno == EINTR);
-	close(failp[0]);
-	if (r == sizeof(child_errno)) {
+	if (ca.error != 0) {
 		waitpid(pid, NULL, 0);
 		close(outp[0]);
 		close(errp[0]);
 		*why = lb_printf("cannot execute \"%s\": %s", prog,
-		    strerror(child_errno));
+		    strerror(ca.error));
 		goto out;
 	}
 	t->pid = pid;

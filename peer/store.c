@@ -133,7 +133,9 @@ store_mkdir(struct peer *p, const char *id, char **cause)
 		char *sp = spare_path(s, s->spare[--s->nspare]);
 		int rc = rename(sp, dir);
 		free(sp);
-		if (rc == 0 && !dir_has_files(dir)) {
+		if (rc == 0) {
+			/* Spare directories are empty: only an empty one is
+			 * ever put there. */
 			free(dir);
 			return 0;
 		}
