@@ -1991,18 +1991,25 @@ scene_ack_synced(struct world *w)
  * (Naive: the destination installs and starts it; the cancel went to the
  * source.)
  */
+/* Cancel `s` at its home and let the world settle: it never started. */
+static void
+cancel_unstarted(struct world *w, struct simtask *s, const char *when)
+{
+	expect(w, cancel(w, s) == 0, "the cancel of %s was refused", s->id);
+	settle(w);
+	expect(w, s->starts == 0, "%s was cancelled %s, but started %d times",
+	    s->id, when, s->starts);
+	expect(w, s->state == LB__TASK_STATE__TASK_CANCELLED,
+	    "%s is not cancelled", s->id);
+}
+
 static void
 scene_cancel_transfer(struct world *w)
 {
 	struct simtask	*s = scene_busy(w, 5000, 100);
 
 	scene_move(w, N1, s, N4);
-	expect(w, cancel(w, s) == 0, "the cancel of %s was refused", s->id);
-	settle(w);
-	expect(w, s->starts == 0, "%s was cancelled during its transfer, but "
-	    "started %d times", s->id, s->starts);
-	expect(w, s->state == LB__TASK_STATE__TASK_CANCELLED,
-	    "%s is not cancelled", s->id);
+	cancel_unstarted(w, s, "during its transfer");
 }
 
 /* The same, the transfer between two peers other than the home. */
@@ -2013,12 +2020,7 @@ scene_cancel_transfer2(struct world *w)
 
 	scene_moved(w, s, N1, N2);
 	scene_move(w, N2, s, N4);
-	expect(w, cancel(w, s) == 0, "the cancel of %s was refused", s->id);
-	settle(w);
-	expect(w, s->starts == 0, "%s was cancelled during its transfer, but "
-	    "started %d times", s->id, s->starts);
-	expect(w, s->state == LB__TASK_STATE__TASK_CANCELLED,
-	    "%s is not cancelled", s->id);
+	cancel_unstarted(w, s, "during its transfer");
 }
 
 /* A cancel of a task queued at another peer: it is stopped there, and
@@ -2029,10 +2031,33 @@ scene_cancel_queued(struct world *w)
 	struct simtask	*s = scene_busy(w, 5000, 100);
 
 	scene_moved(w, s, N1, N2);
+	cancel_unstarted(w, s, "while queued at n2");
+}
+
+/*
+ * A cancel of a task running at another peer, whose stops are lost, and
+ * then the home crashes: back, it sends the stop again.  (Naive: the stop
+ * lives in the home's memory only, and the task runs on to its end.)
+ */
+static void
+scene_cancel_restart(struct world *w)
+{
+	struct simtask	*s = scene_busy(w, 5000, 20000);
+
+	scene_moved(w, s, N1, N4);
+	RUN_UNTIL(w, 1000, s->running);
+	expect(w, s->starts_at[N4] == 1, "%s did not start at n4", s->id);
+	run_for(w, 500);	/* its start is acknowledged: n4 waits quietly */
+	scene_rule(w, LB__PEER_MSG__BODY_TASK_STOP, N1, N4, 3, 0);
 	expect(w, cancel(w, s) == 0, "the cancel of %s was refused", s->id);
+	run_for(w, 120);
+	scene_crash(w, N1);
+	run_for(w, 200);
+	scene_restart(w, N1);
+	RUN_UNTIL(w, 3000, proc_find(w, N4, s->id) == NULL);
+	expect(w, proc_find(w, N4, s->id) == NULL, "%s still runs at n4 3 s "
+	    "after its home, back from a crash, had it cancelled", s->id);
 	settle(w);
-	expect(w, s->starts == 0, "%s was cancelled while queued at n2, but "
-	    "started %d times", s->id, s->starts);
 	expect(w, s->state == LB__TASK_STATE__TASK_CANCELLED,
 	    "%s is not cancelled", s->id);
 }
@@ -2343,6 +2368,8 @@ static const struct scene {
 	    "the task never runs", scene_cancel_transfer2 },
 	{ "cancel-queued", "a cancel of a task queued elsewhere: it never "
 	    "starts", scene_cancel_queued },
+	{ "cancel-restart", "a cancel whose stops are lost, then the home "
+	    "crashes: back, it stops the task", scene_cancel_restart },
 	{ "done-stays", "late notices after the result: done stays done",
 	    scene_done_stays },
 	{ "rerun-transfer", "a rerun and a concurrent transfer: different "

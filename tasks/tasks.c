@@ -1887,8 +1887,13 @@ peer_gone(struct tasks *t, uint64_t now, const char *peer, int restarted,
 		    strcmp(k->rec->host, peer) == 0 && (!restarted ||
 		    k->rec->host_inc < inc))
 			rerun(t, now, k, o);
-		else if (k->home && k->stop && strcmp(k->rec->host, peer) == 0)
-			disarm(k), k->stop = 0;
+		else if (k->home && k->stop && strcmp(k->rec->host, peer) == 0 &&
+		    (!restarted || k->rec->host_inc < inc)) {
+			/* Its copy died with it (a restarted host asks before
+			 * it runs anything again): nothing left to stop. */
+			disarm(k);
+			k->stop = 0;
+		}
 		/* A move to it that it never acknowledged: ask to abort now
 		 * rather than at the timeout. */
 		if (k->hold == HOLD_FROZEN && strcmp(k->move_to, peer) == 0 &&
