@@ -130,7 +130,7 @@ carry_out(struct peer *p)
 			pr.req_id = a->req_id;
 			pr.request = a->kind == BA_REQUEST;
 			pr.must = a->must;
-			pr.load = (tasks_running(p->tc) + tasks_queued(p->tc) + p->load_extra);
+			pr.load = members_load(p);
 			pr.slots = (uint32_t)p->conf.slots;
 			if (a->kind == BA_OFFER && (t = tasks_find(p->tc, a->task)))
 				pr.needs = t->rec->spec->needs,
@@ -185,7 +185,7 @@ balancer_tick_cb(evutil_socket_t fd, short ev, void *arg)
 	if (!p->leaving) {
 		peers = vector(p, &np);
 		tasks = movable(p, &nt, &needs);
-		balance_tick(b->core, lb_mono_ms(), (tasks_running(p->tc) + tasks_queued(p->tc) + p->load_extra),
+		balance_tick(b->core, lb_mono_ms(), members_load(p),
 		    (uint32_t)p->conf.slots, peers, np, tasks, nt, &b->out);
 		free_movable(tasks, needs, nt);
 		free(peers);
@@ -267,14 +267,14 @@ probe_recv(struct peer *p, const char *from, const Lb__Probe *pr)
 	}
 	if (!pr->request) {
 		needs = lb_join_list(pr->needs, pr->n_needs);
-		balance_offer(b->core, now, from, pr->req_id, (tasks_running(p->tc) + tasks_queued(p->tc) + p->load_extra),
+		balance_offer(b->core, now, from, pr->req_id, members_load(p),
 		    (uint32_t)p->conf.slots, needs, pr->must, &b->out);
 		free(needs);
 	} else {
 		attrs = lb_join_list(pr->attributes, pr->n_attributes);
 		tasks = movable(p, &nt, &tneeds);
 		balance_request(b->core, now, from, attrs, pr->req_id,
-		    (tasks_running(p->tc) + tasks_queued(p->tc) + p->load_extra), (uint32_t)p->conf.slots, tasks, nt, &b->out);
+		    members_load(p), (uint32_t)p->conf.slots, tasks, nt, &b->out);
 		free_movable(tasks, tneeds, nt);
 		free(attrs);
 	}

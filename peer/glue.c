@@ -190,8 +190,7 @@ carry(struct peer *p, struct tasks_out *o)
 			log_info("%s", a->note);
 			break;
 		case TA_LOAD:
-			members_set_load(p, tasks_running(p->tc) +
-			    tasks_queued(p->tc) + p->load_extra);
+			glue_load_changed(p);
 			break;
 		}
 	}

@@ -210,13 +210,20 @@ same(uint32_t e1, const char *b1, uint32_t e2, const char *b2)
 	return e1 == e2 && strcmp(b1, b2) == 0;
 }
 
+/* Whether `node` is the home of task `id`. */
 static int
-is_home_of(const struct tasks *t, const char *id)
+homed_at(const char *id, const char *node)
 {
 	char	home[LB_ID_MAX];
 
 	tasks_home_of(id, home);
-	return strcmp(home, t->self) == 0;
+	return strcmp(home, node) == 0;
+}
+
+static int
+is_home_of(const struct tasks *t, const char *id)
+{
+	return homed_at(id, t->self);
 }
 
 /* The sequence number of an id homed here, or 0. */
@@ -1533,8 +1540,7 @@ move_recv(struct tasks *t, uint64_t now, const char *from,
 {
 	struct tasks_task	*k;
 
-	if (!tasks_id_valid(mv->task_id) || !is_home_of(t, mv->task_id) ||
-	    !lb_id_valid(mv->epoch_by) || !lb_id_valid(mv->host) ||
+	if (!lb_id_valid(mv->epoch_by) || !lb_id_valid(mv->host) ||
 	    !lb_id_valid(mv->parent_by) || mv->epoch == 0) {
 		t->stats.drop_invalid++;
 		return;
@@ -1559,17 +1565,11 @@ move_recv(struct tasks *t, uint64_t now, const char *from,
 }
 
 static void
-move_reply_recv(struct tasks *t, uint64_t now, const char *from,
-    const Lb__TaskMoveReply *r, struct tasks_out *o)
+move_reply_recv(struct tasks *t, uint64_t now, const Lb__TaskMoveReply *r,
+    struct tasks_out *o)
 {
 	struct tasks_task	*k = tasks_find(t, r->task_id);
-	char			 home[LB_ID_MAX];
 
-	tasks_home_of(r->task_id, home);
-	if (strcmp(from, home) != 0) {
-		t->stats.drop_sender++;
-		return;
-	}
 	if (k == NULL) {
 		t->stats.drop_unknown++;
 		return;
@@ -1591,15 +1591,9 @@ stop_recv(struct tasks *t, uint64_t now, const char *from,
     const Lb__TaskStop *s, struct tasks_out *o)
 {
 	struct tasks_task	*k = tasks_find(t, s->task_id);
-	char			 home[LB_ID_MAX];
 	Lb__PeerMsg		 m = LB__PEER_MSG__INIT;
 	Lb__TaskStopAck		 a = LB__TASK_STOP_ACK__INIT;
 
-	tasks_home_of(s->task_id, home);
-	if (strcmp(from, home) != 0) {
-		t->stats.drop_sender++;
-		return;
-	}
 	if (k != NULL && !k->home && k->hold != HOLD_NONE &&
 	    same(s->epoch, s->epoch_by, k->h_epoch, k->h_by))
 		drop_copy(t, now, k, o);
@@ -1634,43 +1628,86 @@ stop_ack_recv(struct tasks *t, const char *from, const Lb__TaskStopAck *a,
 
 /* ---- messages in ---- */
 
+/*
+ * The task a message is about, and who may send it: `to_home`, a message
+ * for the task's home (this peer must be it); `from_home`, one only the
+ * task's home may send.
+ */
+static const char *
+task_of(const Lb__PeerMsg *m, int *to_home, int *from_home)
+{
+	*to_home = *from_home = 0;
+	switch (m->body_case) {
+	case LB__PEER_MSG__BODY_TRANSFER:
+		return m->transfer->record ? m->transfer->record->id : NULL;
+	case LB__PEER_MSG__BODY_TRANSFER_ACK:
+		return m->transfer_ack->task_id;
+	case LB__PEER_MSG__BODY_TASK_MOVE:
+		*to_home = 1;
+		return m->task_move->task_id;
+	case LB__PEER_MSG__BODY_TASK_MOVE_REPLY:
+		*from_home = 1;
+		return m->task_move_reply->task_id;
+	case LB__PEER_MSG__BODY_TASK_NOTICE:
+		*to_home = 1;
+		return m->task_notice->record ? m->task_notice->record->id :
+		    NULL;
+	case LB__PEER_MSG__BODY_TASK_NOTICE_ACK:
+		*from_home = 1;
+		return m->task_notice_ack->task_id;
+	case LB__PEER_MSG__BODY_TASK_STOP:
+		*from_home = 1;
+		return m->task_stop->task_id;
+	case LB__PEER_MSG__BODY_TASK_STOP_ACK:
+		*to_home = 1;
+		return m->task_stop_ack->task_id;
+	case LB__PEER_MSG__BODY_TASK_CANCEL:
+		*to_home = 1;
+		return m->task_cancel->task_id;
+	default:
+		return NULL;
+	}
+}
+
 void
 tasks_recv(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
     const Lb__PeerMsg *m, struct tasks_out *o)
 {
 	struct tasks_task	*k;
-	char			 home[LB_ID_MAX];
+	const char		*id;
 	char			*cause = NULL;
+	int			 to_home, from_home;
 
 	if (!lb_id_valid(from) || strcmp(from, t->self) == 0) {
 		t->stats.drop_sender++;
 		return;
 	}
 	inc_known(t, from, inc);
+	id = task_of(m, &to_home, &from_home);
+	if (id == NULL || !tasks_id_valid(id) ||
+	    (to_home && !homed_at(id, t->self))) {
+		t->stats.drop_invalid++;
+		return;
+	}
+	if (from_home && !homed_at(id, from)) {
+		t->stats.drop_sender++;
+		return;
+	}
 	switch (m->body_case) {
 	case LB__PEER_MSG__BODY_TRANSFER:
 		transfer_recv(t, now, from, m->transfer, o);
 		break;
 	case LB__PEER_MSG__BODY_TRANSFER_ACK:
-		if (!tasks_id_valid(m->transfer_ack->task_id)) {
-			t->stats.drop_invalid++;
-			break;
-		}
 		transfer_ack_recv(t, now, from, m->transfer_ack, o);
 		break;
 	case LB__PEER_MSG__BODY_TASK_MOVE:
 		move_recv(t, now, from, m->task_move, o);
 		break;
 	case LB__PEER_MSG__BODY_TASK_MOVE_REPLY:
-		if (!tasks_id_valid(m->task_move_reply->task_id)) {
-			t->stats.drop_invalid++;
-			break;
-		}
-		move_reply_recv(t, now, from, m->task_move_reply, o);
+		move_reply_recv(t, now, m->task_move_reply, o);
 		break;
 	case LB__PEER_MSG__BODY_TASK_NOTICE:
 		if (!rec_valid(t, m->task_notice->record) ||
-		    !is_home_of(t, m->task_notice->record->id) ||
 		    m->task_notice->stdout.len > ((uint64_t)1 << 31) ||
 		    m->task_notice->stderr.len > ((uint64_t)1 << 31)) {
 			t->stats.drop_invalid++;
@@ -1680,15 +1717,6 @@ tasks_recv(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 		break;
 	case LB__PEER_MSG__BODY_TASK_NOTICE_ACK: {
 		const Lb__TaskNoticeAck *a = m->task_notice_ack;
-		if (!tasks_id_valid(a->task_id)) {
-			t->stats.drop_invalid++;
-			break;
-		}
-		tasks_home_of(a->task_id, home);
-		if (strcmp(home, from) != 0) {
-			t->stats.drop_sender++;
-			break;
-		}
 		if (a->verdict < LB__VERDICT__VERDICT_CURRENT ||
 		    a->verdict > LB__VERDICT__VERDICT_UNKNOWN ||
 		    (a->holder_inc != 0 && a->holder_inc != t->inc)) {
@@ -1706,27 +1734,13 @@ tasks_recv(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 		break;
 	}
 	case LB__PEER_MSG__BODY_TASK_STOP:
-		if (!tasks_id_valid(m->task_stop->task_id)) {
-			t->stats.drop_invalid++;
-			break;
-		}
 		stop_recv(t, now, from, m->task_stop, o);
 		break;
 	case LB__PEER_MSG__BODY_TASK_STOP_ACK:
-		if (!tasks_id_valid(m->task_stop_ack->task_id)) {
-			t->stats.drop_invalid++;
-			break;
-		}
 		stop_ack_recv(t, from, m->task_stop_ack, o);
 		break;
 	case LB__PEER_MSG__BODY_TASK_CANCEL:
-		if (!tasks_id_valid(m->task_cancel->task_id) ||
-		    !is_home_of(t, m->task_cancel->task_id)) {
-			t->stats.drop_invalid++;
-			break;
-		}
-		if (tasks_cancel(t, now, m->task_cancel->task_id, o, &cause)
-		    == -1)
+		if (tasks_cancel(t, now, id, o, &cause) == -1)
 			free(cause);
 		break;
 	default:
@@ -1762,7 +1776,6 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 {
 	struct tasks_task	*k = tasks_find(t, id);
 	Lb__TaskRecord		*r;
-	int			 was_stopping;
 
 	if (k == NULL || (k->hold != HOLD_RUNNING && k->hold !=
 	    HOLD_STOPPING)) {
@@ -1771,38 +1784,19 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 		return;
 	}
 	r = k->rec;
-	was_stopping = k->hold == HOLD_STOPPING;
-	if (k->home && !tasks_unfinished(r)) {
-		/* The home's copy of a task whose result is recorded (it was
-		 * cancelled, or another run ended first): nothing of it is
-		 * kept, and the record does not change. */
+	if (k->hold == HOLD_STOPPING || (k->home && !tasks_unfinished(r))) {
+		/*
+		 * A copy that lost (cancelled, replaced, or another run ended
+		 * first; a home stops its own copy only once the result is
+		 * recorded): nothing of it is kept, the record stays.
+		 */
 		free(x->out_inline.data);
 		free(x->err_inline.data);
 		x->out_inline.data = x->err_inline.data = NULL;
-		set_hold(t, now, k, HOLD_NONE, o);
-		schedule(t, now, o);
-		return;
-	}
-	if (was_stopping) {
-		/* A copy that lost: nothing of it is kept. */
-		free(x->out_inline.data);
-		free(x->err_inline.data);
-		x->out_inline.data = x->err_inline.data = NULL;
-		r->pgid = 0;
-		if (k->home && tasks_unfinished(r)) {
-			/* The home's own placement, stopped for a result
-			 * that came from elsewhere: cannot happen while
-			 * unfinished; keep it queued to be safe. */
-			set_hold(t, now, k, HOLD_QUEUED, o);
-			schedule(t, now, o);
-			return;
-		}
-		if (k->home) {
+		if (k->home)
 			set_hold(t, now, k, HOLD_NONE, o);
-			schedule(t, now, o);
-			return;
-		}
-		forget(t, k, o);
+		else
+			forget(t, k, o);
 		schedule(t, now, o);
 		return;
 	}
@@ -1817,7 +1811,7 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 	r->stderr_inline = x->err_inline;
 	x->out_inline.data = x->err_inline.data = NULL;
 	x->out_inline.len = x->err_inline.len = 0;
-	if (!was_stopping && x->error == NULL && r->spec->checkpointable &&
+	if (x->error == NULL && r->spec->checkpointable &&
 	    x->exited && x->code == r->spec->checkpoint_exit_code) {
 		/* It wrote a checkpoint: start it again from there. */
 		r->checkpoints++;
