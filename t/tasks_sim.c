@@ -1859,6 +1859,16 @@ scene_busy(struct world *w, int busy_ms, int run_ms)
 	return s;
 }
 
+/* Whether peer `p` has a link for task `id` that points at peer `to`. */
+static int
+link_to(struct world *w, int p, const char *id, int to)
+{
+	char	peer[LB_ID_MAX];
+
+	return w->peers[p].core != NULL && tasks_link(w->peers[p].core, id,
+	    peer, NULL, NULL) == 0 && strcmp(peer, w->peers[to].id) == 0;
+}
+
 /* Move `s` from `from` to `to` and wait for the commit. */
 static void
 scene_moved(struct world *w, struct simtask *s, int from, int to)
@@ -1869,6 +1879,11 @@ scene_moved(struct world *w, struct simtask *s, int from, int to)
 	expect(w, hold_of(w, to, s->id) == HOLD_QUEUED || s->starts_at[to] > 0,
 	    "the move of %s from %s to %s did not commit in 2 s", s->id,
 	    w->peers[from].id, w->peers[to].id);
+	/* The source left a link to where the task went (forwarding/ will
+	 * follow it); the source hears of the commit a moment later. */
+	RUN_UNTIL(w, 1000, link_to(w, from, s->id, to));
+	expect(w, link_to(w, from, s->id, to), "%s left no link to %s for %s",
+	    w->peers[from].id, w->peers[to].id, s->id);
 }
 
 static void
