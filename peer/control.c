@@ -16,6 +16,7 @@
 
 #include "peer.h"
 #include "glue.h"
+#include "xfer.h"
 #include "tasks/tasks.h"
 #include "src/client.h"
 
@@ -124,7 +125,8 @@ ctl_no(Lb__CtlReply *r, int code, char *cause)
 }
 
 static void
-ctl_submit(struct peer *p, const Lb__CtlSubmitReq *req, Lb__CtlReply *r)
+ctl_submit(struct peer *p, const Lb__CtlSubmitReq *req, const uint64_t *up,
+    size_t nup, Lb__CtlReply *r)
 {
 	char	*id, *cause;
 
@@ -136,7 +138,7 @@ ctl_submit(struct peer *p, const Lb__CtlSubmitReq *req, Lb__CtlReply *r)
 		ctl_no(r, 1, lb_strdup("this peer is shutting down"));
 		return;
 	}
-	if (glue_submit(p, req->spec, &id, &cause) == -1) {
+	if (glue_submit(p, req->spec, up, nup, &id, &cause) == -1) {
 		ctl_no(r, 1, cause);
 		return;
 	}
@@ -227,6 +229,28 @@ ctl_list(struct peer *p, const Lb__CtlListReq *req, Lb__CtlReply *r)
 	r->list = l;
 }
 
+/* A piece of an upload, or the submit that uses the uploads. */
+static void
+ctl_upload(struct peer *p, const Lb__CtlUpload *u, Lb__CtlReply *r)
+{
+	Lb__CtlUploadReply	*ur;
+	char			*cause;
+
+	if (u->submit != NULL) {
+		ctl_submit(p, u->submit, u->uploads, u->n_uploads, r);
+		return;
+	}
+	ur = lb_calloc(1, sizeof(*ur));
+	lb__ctl_upload_reply__init(ur);
+	if (xfer_upload(p, u, ur, &cause) == -1) {
+		free(ur);
+		ctl_no(r, 1, cause);
+		return;
+	}
+	r->rep_case = LB__CTL_REPLY__REP_UPLOAD;
+	r->upload = ur;
+}
+
 /* Free what the handlers allocated (strings there are borrowed). */
 static void
 ctl_reply_free(Lb__CtlReply *r)
@@ -244,6 +268,8 @@ ctl_reply_free(Lb__CtlReply *r)
 		free(r->list);
 	} else if (r->rep_case == LB__CTL_REPLY__REP_STATS)
 		free(r->stats);
+	else if (r->rep_case == LB__CTL_REPLY__REP_UPLOAD)
+		free(r->upload);
 	if (r->rep_case == LB__CTL_REPLY__REP_STATUS) {
 		free(r->status->counters);
 		free(r->status);
@@ -275,7 +301,10 @@ ctl_handle(struct peer *p, const Lb__CtlRequest *req, Lb__CtlReply *r)
 		ctl_peers(p, r);
 		break;
 	case LB__CTL_REQUEST__REQ_SUBMIT:
-		ctl_submit(p, req->submit, r);
+		ctl_submit(p, req->submit, NULL, 0, r);
+		break;
+	case LB__CTL_REQUEST__REQ_UPLOAD:
+		ctl_upload(p, req->upload, r);
 		break;
 	case LB__CTL_REQUEST__REQ_SHOW:
 		ctl_show(p, req->show, r);
@@ -421,8 +450,9 @@ ctl_open(struct peer *p, char **cause)
 	/*
 	 * Bounded: a local client could otherwise make the peer allocate
 	 * whatever it claims to send.  The largest legitimate request is a
-	 * submit with its attachments; lbctl asks for this limit before it
-	 * sends a large request (nanomsg drops an oversized one in silence).
+	 * submit with its small attachments inline (large ones are uploaded
+	 * in pieces first); lbctl asks for this limit before it sends a
+	 * large request (nanomsg drops an oversized one in silence).
 	 */
 	{
 		int max = p->conf.control_max_kb * 1024;

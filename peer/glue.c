@@ -13,11 +13,13 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "peer.h"
 #include "exec.h"
 #include "glue.h"
 #include "store.h"
+#include "xfer.h"
 #include "balance/balance.h"
 #include "tasks/tasks.h"
 
@@ -63,7 +65,8 @@ inc_of(struct peer *p, const char *id)
 	return m ? m->e.incarnation : 0;
 }
 
-/* A Transfer gets the attachments' bytes; a notice of a result its output. */
+/* A Transfer gets its files offered (the destination pulls them, see
+ * xfer.c); a notice of a result its output. */
 static int
 complete(struct peer *p, struct tasks_action *a, uint8_t **buf, size_t *len)
 {
@@ -75,19 +78,13 @@ complete(struct peer *p, struct tasks_action *a, uint8_t **buf, size_t *len)
 		return -1;
 	if (a->with_files && m->body_case == LB__PEER_MSG__BODY_TRANSFER) {
 		Lb__Transfer *tr = m->transfer;
-		Lb__TaskSpec *s = tr->record->spec;
-		tr->files = lb_calloc(s->n_files + 1, sizeof(*tr->files));
-		for (size_t i = 0; i < s->n_files; i++) {
-			tr->files[i] = lb_calloc(1, sizeof(Lb__TaskFile));
-			lb__task_file__init(tr->files[i]);
-			tr->files[i]->name = lb_strdup(s->files[i]->name);
-			tr->files[i]->mode = s->files[i]->mode;
-			tr->files[i]->size = s->files[i]->size;
-			tr->n_files++;
-		}
-		if (store_read_files(p, a->id, tr->files, tr->n_files,
-		    &cause) == -1) {
-			log_warnx("task %s: %s", a->id, cause);
+
+		/* A move that is tried again offers afresh. */
+		xfer_drop_task(p, a->id);
+		if (xfer_offer(p, a->to, a->id,
+		    tr->record->spec->checkpointable, tr, &cause) == -1) {
+			log_warnx("task %s: cannot move it to %s: %s", a->id,
+			    a->to, cause);
 			free(cause);
 			rc = -1;
 		}
@@ -173,9 +170,12 @@ carry(struct peer *p, struct tasks_out *o)
 				store_save(p, k->rec, a->sync);
 			break;
 		case TA_FORGET:
+			xfer_drop_task(p, a->id);
 			store_forget(p, a->id);
 			break;
 		case TA_START:
+			/* Its files are its own again: no longer on offer. */
+			xfer_drop_task(p, a->id);
 			do_start(p, a->id, a->resume, &next);
 			break;
 		case TA_STOP:
@@ -355,65 +355,84 @@ orphan_cb(evutil_socket_t fd, short ev, void *arg)
 	tasks_out_free(&o);
 }
 
-/* The files of a Transfer are those its spec names, of the sizes it
- * names, within the attachment limit. */
-static int
-files_match(struct peer *p, const Lb__Transfer *tr)
-{
-	const Lb__TaskSpec	*s = tr->record->spec;
-	uint64_t		 total = 0;
-
-	if (s == NULL || tr->n_files != s->n_files)
-		return 0;
-	for (size_t i = 0; i < tr->n_files; i++) {
-		if (strcmp(tr->files[i]->name, s->files[i]->name) != 0 ||
-		    tr->files[i]->data.len != s->files[i]->size)
-			return 0;
-		total += tr->files[i]->data.len;
-	}
-	return total <= (uint64_t)p->conf.task.attach_limit_kb * 1024;
-}
-
-/* A Transfer: its attachments are written before the core looks at it, in
- * a directory that goes again if the core does not keep the task. */
+/*
+ * A Transfer: its files are pulled first (xfer.c), into a staging
+ * directory; only when all of them are here, their hashes checked, are
+ * they put in place and the Transfer handed to the core (fetch_done).  A
+ * transfer that fails leaves nothing, and no acknowledgement: the source
+ * takes its task back.
+ */
 static void
 transfer_in(struct peer *p, const char *from, uint64_t inc,
-    const Lb__PeerMsg *m, struct tasks_out *o)
+    const Lb__PeerMsg *m)
 {
 	const Lb__Transfer	*tr = m->transfer;
+	char			*cause = NULL;
+
+	if (tr->record == NULL || !tasks_id_valid(tr->record->id) ||
+	    tr->record->spec == NULL) {
+		p->glue->drop_task_msgs++;
+		return;
+	}
+	if (tr->xfer_id == 0) {
+		p->glue->drop_task_msgs++;
+		log_warnx("task %s: transfer from %s without a manifest (a "
+		    "peer older than this one?): refused", tr->record->id,
+		    from);
+		return;
+	}
+	if (xfer_fetching(p, from, tr->xfer_id))
+		return;		/* a duplicate: the fetch goes on */
+	if (xfer_fetch(p, from, inc, m, &cause) == -1) {
+		p->glue->drop_task_msgs++;
+		log_warnx("task %s: transfer from %s refused: %s",
+		    tr->record->id, from, cause);
+		free(cause);
+	}
+}
+
+/* The files of a transfer are here (or could not come: xfer.c said why). */
+static void
+fetch_done(struct peer *p, const char *from, uint64_t inc,
+    const Lb__PeerMsg *m, const char *staged, const char *error)
+{
+	const Lb__Transfer	*tr = m->transfer;
+	const char		*id = tr->record->id;
+	struct tasks_out	 o = { 0 };
 	struct tasks_task	*k;
 	char			*cause = NULL;
 	int			 fresh;
 
-	if (tr->record == NULL || !tasks_id_valid(tr->record->id)) {
-		p->glue->drop_task_msgs++;
+	if (error != NULL)
 		return;
-	}
-	if (!files_match(p, tr)) {
-		p->glue->drop_task_msgs++;
-		log_warnx("task %s: transfer from %s: its files are not the "
-		    "ones its spec names", tr->record->id, from);
-		return;
-	}
-	fresh = tasks_find(p->tc, tr->record->id) == NULL;
-	if (fresh) {
-		if (store_mkdir(p, tr->record->id,
-		    &cause) == -1 || store_write_files(p, tr->record->id,
-		    tr->files, tr->n_files, &cause) == -1) {
-			log_warnx("task %s: transfer from %s: %s",
-			    tr->record->id, from, cause ? cause : "too many "
-			    "files");
+	k = tasks_find(p->tc, id);
+	fresh = k == NULL;
+	/* A placement held here keeps its files: the core refuses the
+	 * Transfer anyway (a stale or duplicate one). */
+	if (k == NULL || k->hold == HOLD_NONE) {
+		if (store_install(p, id, staged, &cause) == -1) {
+			log_warnx("task %s: transfer from %s: %s", id, from,
+			    cause);
 			free(cause);
-			store_remove(p, tr->record->id);
+			store_remove(p, id);
 			return;		/* no ack: the source aborts */
 		}
 	}
-	tasks_recv(p->tc, lb_mono_ms(), from, inc, m, o);
-	if (fresh && tasks_find(p->tc, tr->record->id) == NULL)
-		store_remove(p, tr->record->id);
-	else if ((k = tasks_find(p->tc, tr->record->id)) != NULL &&
+	tasks_recv(p->tc, lb_mono_ms(), from, inc, m, &o);
+	if (fresh && tasks_find(p->tc, id) == NULL)
+		store_remove(p, id);
+	else if ((k = tasks_find(p->tc, id)) != NULL &&
 	    k->hold == HOLD_PENDING)
 		balancer_arrived(p);	/* the slot reserved for it is used */
+	carry(p, &o);
+	tasks_out_free(&o);
+}
+
+/* A chunk of a move out was served: the move is alive. */
+static void
+served(struct peer *p, const char *id)
+{
+	tasks_move_progress(p->tc, lb_mono_ms(), id);
 }
 
 static void	query_recv(struct peer *, const char *, const Lb__TaskQuery *);
@@ -445,7 +464,13 @@ glue_recv(struct peer *p, const Lb__Envelope *e)
 		answer_recv(p, e->sender, m->task_answer);
 		break;
 	case LB__PEER_MSG__BODY_TRANSFER:
-		transfer_in(p, e->sender, e->incarnation, m, &o);
+		transfer_in(p, e->sender, e->incarnation, m);
+		break;
+	case LB__PEER_MSG__BODY_CHUNK_REQ:
+		xfer_chunk_req(p, e->sender, m->chunk_req);
+		break;
+	case LB__PEER_MSG__BODY_CHUNK_DATA:
+		xfer_chunk_data(p, e->sender, m->chunk_data);
 		break;
 	case LB__PEER_MSG__BODY__NOT_SET:
 		p->counters.drop[ENV_DROP_DECODE]++;
@@ -491,7 +516,7 @@ glue_start(struct peer *p, char **cause)
 	c.max_tasks = (size_t)p->conf.task.max_tasks;
 	c.max_links = LINKS_MAX;
 	c.link_keep_s = LINK_KEEP_S;
-	c.attach_limit = (uint64_t)p->conf.task.attach_limit_kb * 1024;
+	c.attach_limit = p->conf.task.attach_limit;
 	attrs = gossip_members(p->gossip, &n)[0].e.attrs;
 	p->glue = lb_calloc(1, sizeof(*p->glue));
 	p->tc = tasks_new(&c, p->conf.id, p->incarnation, attrs,
@@ -499,8 +524,10 @@ glue_start(struct peer *p, char **cause)
 	exec_start(p, proc_exited);
 	members_on_peer(p, on_peer);
 	balancer_on_move(p, on_move);
-	if (store_open(p, replay_cb, p, cause) == -1)
+	if (store_open(p, replay_cb, p, cause) == -1 ||
+	    xfer_start(p, fetch_done, cause) == -1)
 		return -1;
+	xfer_on_serve(p, served);
 	/* What a crashed earlier life left running is killed first. */
 	all = tasks_all(p->tc, &n);
 	for (size_t i = 0; i < n; i++)
@@ -546,6 +573,7 @@ glue_stop(struct peer *p)
 		if (p->glue->remote[i].ans != NULL)
 			lb__task_answer__free_unpacked(p->glue->remote[i].ans,
 			    NULL);
+	xfer_stop(p);
 	tasks_free(p->tc);
 	p->tc = NULL;
 	store_close(p);
@@ -559,6 +587,16 @@ glue_stop(struct peer *p)
 static int
 spec_check(struct peer *p, const Lb__TaskSpec *s, char **cause)
 {
+	uint64_t	total = 0, lim = p->conf.task.attach_limit;
+
+	for (size_t i = 0; i < s->n_files; i++)
+		total += s->files[i]->data.len > s->files[i]->size ?
+		    s->files[i]->data.len : s->files[i]->size;
+	if (total > lim) {
+		*cause = lb_printf("the attachments take %" PRIu64 " bytes; "
+		    "the limit is %s", total, xfer_limit_name(p));
+		return -1;
+	}
 	if (tasks_spec_valid(p->tc, s, cause) == -1)
 		return -1;
 	if (s->pin[0] != '\0' && gossip_find(p->gossip, s->pin) == NULL) {
@@ -589,8 +627,55 @@ spec_check(struct peer *p, const Lb__TaskSpec *s, char **cause)
 	return 0;
 }
 
+/*
+ * The spec's files with a size and no bytes were uploaded first: they
+ * are taken from `uploads`, in order; the others are written here.
+ */
+static int
+submit_files(struct peer *p, const char *id, const Lb__TaskSpec *spec,
+    const uint64_t *uploads, size_t nuploads, char **cause)
+{
+	Lb__TaskFile	**inl = lb_calloc(spec->n_files + 1, sizeof(*inl));
+	size_t		  ninl = 0, u = 0;
+	uint64_t	  size;
+	int		  dfd, rc = -1;
+
+	if ((dfd = store_task_fd(p, id, 0, cause)) == -1) {
+		free(inl);
+		return -1;
+	}
+	for (size_t i = 0; i < spec->n_files; i++) {
+		const Lb__TaskFile *f = spec->files[i];
+
+		if (f->data.len > 0 || f->size == 0) {
+			inl[ninl++] = (Lb__TaskFile *)f;
+			continue;
+		}
+		if (u == nuploads) {
+			*cause = lb_printf("--file %s: neither sent nor "
+			    "uploaded", f->name);
+			goto out;
+		}
+		if (xfer_upload_take(p, uploads[u++], f->name, f->mode, dfd,
+		    &size, cause) == -1)
+			goto out;
+		if (size != f->size) {
+			*cause = lb_printf("--file %s: %" PRIu64 " bytes "
+			    "uploaded, %" PRIu64 " announced", f->name, size,
+			    f->size);
+			goto out;
+		}
+	}
+	rc = store_write_files(p, id, inl, ninl, cause);
+out:
+	close(dfd);
+	free(inl);
+	return rc;
+}
+
 int
-glue_submit(struct peer *p, const Lb__TaskSpec *spec, char **idp, char **cause)
+glue_submit(struct peer *p, const Lb__TaskSpec *spec, const uint64_t *uploads,
+    size_t nuploads, char **idp, char **cause)
 {
 	struct tasks_out	o = { 0 };
 	char			id[TASKS_ID_MAX];
@@ -603,7 +688,7 @@ glue_submit(struct peer *p, const Lb__TaskSpec *spec, char **idp, char **cause)
 	    tasks_next_seq(p->tc));
 	if (store_mkdir(p, id, cause) == -1)
 		return -1;
-	if (store_write_files(p, id, spec->files, spec->n_files, cause) == -1 ||
+	if (submit_files(p, id, spec, uploads, nuploads, cause) == -1 ||
 	    tasks_submit(p->tc, lb_mono_ms(), spec, idp, &o, cause) == -1) {
 		store_remove(p, id);
 		tasks_out_free(&o);
@@ -713,6 +798,17 @@ glue_stats(struct peer *p, Lb__CtlStats *s)
 	s->drop_invalid = t->drop_invalid + p->glue->drop_task_msgs;
 	s->drop_unknown = t->drop_unknown;
 	s->refused_full = t->refused_full;
+	if (p->xfer != NULL) {
+		const struct xfer_stats *x = xfer_stats(p);
+		s->xfer_bytes_in = x->bytes_in;
+		s->xfer_bytes_out = x->bytes_out;
+		s->xfer_done = x->done;
+		s->xfer_failed_hash = x->failed_hash;
+		s->xfer_failed_source = x->failed_source;
+		s->xfer_failed_invalid = x->failed_invalid;
+		s->xfer_failed_disk = x->failed_disk;
+		s->upload_bytes = x->upload_bytes;
+	}
 }
 
 void

@@ -16,8 +16,9 @@ void	 glue_leaving(struct peer *);
 /* An authenticated envelope from the transport. */
 void	 glue_recv(struct peer *, const Lb__Envelope *);
 
-int	 glue_submit(struct peer *, const Lb__TaskSpec *, char **id,
-	    char **cause);
+/* A new task; the spec's files without bytes come from `uploads`. */
+int	 glue_submit(struct peer *, const Lb__TaskSpec *,
+	    const uint64_t *uploads, size_t nuploads, char **id, char **cause);
 int	 glue_cancel(struct peer *, const char *id, char **cause);
 int	 glue_checkpoint(struct peer *, const char *id, char **cause);
 void	 glue_output(struct peer *, const Lb__TaskRecord *,

@@ -257,8 +257,8 @@ main(int argc, char **argv)
 	p.started_ms = lb_mono_ms();
 	lb_rng_seed(&p.rng, lb_wall_ms() ^ ((uint64_t)getpid() << 32));
 	env_init(&p.env, key, p.conf.cluster,
-	    p.conf.id, p.incarnation, (size_t)p.conf.message_max_kb * 1024 +
-	    4096, (uint64_t)p.conf.replay_window_ms);
+	    p.conf.id, p.incarnation, net_max_message(&p.conf),
+	    (uint64_t)p.conf.replay_window_ms);
 	sodium_memzero(key, sizeof(key));
 	if ((p.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");

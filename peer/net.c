@@ -13,6 +13,7 @@
 #include <nanomsg/pipeline.h>
 
 #include "peer.h"
+#include "xfer.h"
 
 #define NET_DRAIN_MAX	1024	/* datagrams per wake-up, then yield */
 #define NET_QUEUE_MAX	64	/* datagrams waiting per peer; then the oldest go */
@@ -78,6 +79,21 @@ net_rx_cb(evutil_socket_t fd, short ev, void *arg)
 	}
 }
 
+/*
+ * Files travel in chunks (xfer.c), so the limit is the larger of a chunk
+ * and message_max_kb (a result with its output): never what limits a
+ * transfer.  4 KiB more for the envelope.
+ */
+size_t
+net_max_message(const struct lb_conf *c)
+{
+	size_t	max = (size_t)c->message_max_kb * 1024;
+
+	if (max < XFER_CHUNK + 64 * 1024)
+		max = XFER_CHUNK + 64 * 1024;
+	return max + 4096;
+}
+
 int
 net_open(struct peer *p, void (*on_msg)(struct peer *, const Lb__Envelope *),
     char **cause)
@@ -92,7 +108,7 @@ net_open(struct peer *p, void (*on_msg)(struct peer *, const Lb__Envelope *),
 		return -1;
 	}
 	/* The largest message we take, set explicitly (see DESIGN). */
-	max = p->conf.message_max_kb * 1024 + 4096;
+	max = (int)net_max_message(&p->conf);
 	nn_setsockopt(n->pull, NN_SOL_SOCKET, NN_RCVMAXSIZE, &max, sizeof(max));
 	if (nn_bind(n->pull, p->conf.listen) < 0) {
 		*cause = lb_printf("listen %s: %s", p->conf.listen,

@@ -26,6 +26,7 @@ struct balancer;
 struct store;
 struct glue;
 struct tasks;
+struct xfer;
 
 struct peer {
 	struct lb_conf		 conf;
@@ -49,6 +50,7 @@ struct peer {
 	struct store		*store;		/* store.c */
 	struct exec		*ex;		/* exec.c */
 	struct balancer		*bal;		/* balancer.c */
+	struct xfer		*xfer;		/* xfer.c */
 	void			(*on_peer)(struct peer *, const char *id,
 				    int restarted, uint64_t incarnation);
 	int			(*on_move)(struct peer *, const char *task,
@@ -62,6 +64,8 @@ struct peer {
 int	 net_open(struct peer *, void (*on_msg)(struct peer *,
 	    const Lb__Envelope *), char **cause);
 void	 net_close(struct peer *);
+/* The largest datagram a peer takes (NN_RCVMAXSIZE). */
+size_t	 net_max_message(const struct lb_conf *);
 /* Seal a PeerMsg and send it to addr; lossy (the protocols retry). */
 void	 net_send(struct peer *, const char *addr, const Lb__PeerMsg *);
 /* The same for a packed PeerMsg. */

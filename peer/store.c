@@ -40,9 +40,8 @@ store_dir(struct peer *p, const char *id)
 	return lb_printf("%s/%s", p->store->tasks, id);
 }
 
-/* rm -r, never following a link out of the tree. */
-static void
-remove_tree(const char *path)
+void
+store_rmtree(const char *path)
 {
 	DIR		*d;
 	struct dirent	*e;
@@ -60,7 +59,7 @@ remove_tree(const char *path)
 			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 				continue;
 			sub = lb_printf("%s/%s", path, e->d_name);
-			remove_tree(sub);
+			store_rmtree(sub);
 			free(sub);
 		}
 		closedir(d);
@@ -128,7 +127,7 @@ store_mkdir(struct peer *p, const char *id, char **cause)
 	struct store	*s = p->store;
 	char		*dir = store_dir(p, id);
 
-	remove_tree(dir);	/* a leftover of a start that failed */
+	store_rmtree(dir);	/* a leftover of a start that failed */
 	while (s->nspare > 0) {
 		char *sp = spare_path(s, s->spare[--s->nspare]);
 		int rc = rename(sp, dir);
@@ -177,7 +176,7 @@ store_remove(struct peer *p, const char *id)
 
 	for (size_t i = 0; i < 4; i++) {
 		char *path = lb_printf("%s%s", dir, beside[i]);
-		remove_tree(path);
+		store_rmtree(path);
 		free(path);
 	}
 	free(dir);
@@ -278,35 +277,6 @@ read_at(int dfd, const char *name, uint64_t max, ProtobufCBinaryData *d)
 	return 0;
 }
 
-int
-store_read_files(struct peer *p, const char *id, Lb__TaskFile **files,
-    size_t n, char **cause)
-{
-	int		dfd;
-	uint64_t	max = (uint64_t)p->conf.task.attach_limit_kb * 1024;
-
-	if (n == 0)
-		return 0;
-	if ((dfd = open_dir(p, id, cause)) == -1)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (!tasks_name_valid(files[i]->name) || read_at(dfd,
-		    files[i]->name, max, &files[i]->data) == -1) {
-			*cause = lb_printf("%s: %s", files[i]->name,
-			    strerror(errno));
-			for (size_t j = 0; j <= i; j++) {
-				free(files[j]->data.data);
-				files[j]->data.data = NULL;
-				files[j]->data.len = 0;
-			}
-			close(dfd);
-			return -1;
-		}
-	}
-	close(dfd);
-	return 0;
-}
-
 void
 store_read_output(struct peer *p, const Lb__TaskRecord *r,
     ProtobufCBinaryData *out, ProtobufCBinaryData *err)
@@ -385,6 +355,57 @@ store_write_output(struct peer *p, const char *id,
 	}
 	free(dir);
 	return 0;
+}
+
+int
+store_task_fd(struct peer *p, const char *id, int ck, char **cause)
+{
+	char	*dir = store_dir(p, id), *path = lb_printf("%s%s", dir,
+		    ck ? ".ck" : "");
+	int	 fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd == -1)
+		*cause = lb_printf("%s: %s", path, strerror(errno));
+	free(path);
+	free(dir);
+	return fd;
+}
+
+char *
+store_path(struct peer *p, const char *name)
+{
+	return lb_printf("%s/%s", p->store->tasks, name);
+}
+
+int
+store_install(struct peer *p, const char *id, const char *staged,
+    char **cause)
+{
+	char		*dir = store_dir(p, id), *ck = lb_printf("%s.ck", dir);
+	char		*att = lb_printf("%s/att", staged);
+	char		*sck = lb_printf("%s/ck", staged);
+	struct stat	 st;
+	int		 rc = -1;
+
+	store_rmtree(dir);
+	if (rename(att, dir) == -1) {
+		*cause = lb_printf("%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	if (lstat(sck, &st) == 0) {
+		store_rmtree(ck);
+		if (rename(sck, ck) == -1) {
+			*cause = lb_printf("%s: %s", ck, strerror(errno));
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(sck);
+	free(att);
+	free(ck);
+	free(dir);
+	return rc;
 }
 
 int

@@ -27,9 +27,6 @@ int	 store_mkdir(struct peer *, const char *id, char **cause);
  * sticky bits dropped; on disk before it returns. */
 int	 store_write_files(struct peer *, const char *id, Lb__TaskFile **,
 	    size_t n, char **cause);
-/* Read attachments back (their bytes malloc'd into data). */
-int	 store_read_files(struct peer *, const char *id, Lb__TaskFile **,
-	    size_t n, char **cause);
 /* The output files of a task, as kept (malloc'd; empty when none). */
 void	 store_read_output(struct peer *, const Lb__TaskRecord *,
 	    ProtobufCBinaryData *out, ProtobufCBinaryData *err);
@@ -40,6 +37,18 @@ int	 store_write_output(struct peer *, const char *id,
 int	 store_has_checkpoint(struct peer *, const char *id);
 /* A task ended here: keep its (empty) directory for the next task. */
 void	 store_release_dir(struct peer *, const char *id);
+/* An open directory (O_NOFOLLOW) of the task: tasks/ID, or with `ck`
+ * its checkpoint tasks/ID.ck; -1 with *cause. */
+int	 store_task_fd(struct peer *, const char *id, int ck, char **cause);
+/* state_dir/tasks/NAME (malloc'd), for the store's own subdirectories. */
+char	*store_path(struct peer *, const char *name);
+/* rm -r, never following a link out of the tree. */
+void	 store_rmtree(const char *path);
+/* Put a transfer's staged files in place: staged/att becomes the task's
+ * directory (replacing what was there), staged/ck its checkpoint (when
+ * there is one, replacing any older one). */
+int	 store_install(struct peer *, const char *id, const char *staged,
+	    char **cause);
 /* Remove everything of a task here. */
 void	 store_remove(struct peer *, const char *id);
 /* Journal a record; a peer that cannot stops (see store.c). */

@@ -55,7 +55,9 @@ static const struct spec gossip_spec[] = {
 static const struct spec task_spec[] = {
 	{ "output_limit_kb", T_INT, 1, 1048576,
 	    offsetof(struct lb_task_conf, output_limit_kb), NULL },
-	{ "attach_limit_kb", T_INT, 0, 1048576,
+	{ "attach_limit_mb", T_INT, 0, 1048576,
+	    offsetof(struct lb_task_conf, attach_limit_mb), NULL },
+	{ "attach_limit_kb", T_INT, 0, 1073741823,
 	    offsetof(struct lb_task_conf, attach_limit_kb), NULL },
 	{ "kill_grace_ms", T_INT, 0, 600000,
 	    offsetof(struct lb_task_conf, kill_grace_ms), NULL },
@@ -204,7 +206,8 @@ lb_conf_defaults(struct lb_conf *c)
 	c->gossip.seed_every = 20;
 	c->gossip.max_members = 1024;
 	c->task.output_limit_kb = 1024;
-	c->task.attach_limit_kb = 1024;
+	c->task.attach_limit_mb = 4096;
+	c->task.attach_limit_kb = -1;	/* unset: attach_limit_mb counts */
 	c->task.kill_grace_ms = 5000;
 	c->task.retry_min_ms = 200;
 	c->task.retry_max_ms = 30000;
@@ -489,20 +492,26 @@ check_conf(struct errs *e, config_t *cf, struct lb_conf *c)
 	}
 	if (c->control[0] == '\0')
 		errs_add(e, line_of(cf, "control"), "control: empty path");
-	if ((long)c->task.output_limit_kb * 2 + c->task.attach_limit_kb + 64 >
-	    c->message_max_kb)
+	/*
+	 * Files travel in chunks (peer/xfer.c), so only a result's output
+	 * must fit in one message; attachments are bounded by the limit
+	 * alone, and a submit uploads what does not fit in a request.
+	 */
+	if ((long)c->task.output_limit_kb * 2 + 64 > c->message_max_kb)
 		errs_add(e, line_of(cf, "task"), "task.output_limit_kb (%d) twice "
-		    "and task.attach_limit_kb (%d) must fit in message_max_kb "
-		    "(%d) with 64 KiB to spare: results travel in one message",
-		    c->task.output_limit_kb, c->task.attach_limit_kb,
+		    "must fit in message_max_kb (%d) with 64 KiB to spare: "
+		    "results travel in one message", c->task.output_limit_kb,
 		    c->message_max_kb);
+	if (c->task.attach_limit_kb >= 0 &&
+	    config_lookup(cf, "task.attach_limit_mb") != NULL)
+		errs_add(e, line_of(cf, "task.attach_limit_kb"), "task."
+		    "attach_limit_kb and task.attach_limit_mb are the same "
+		    "limit: keep only task.attach_limit_mb");
+	c->task.attach_limit = c->task.attach_limit_kb >= 0 ?
+	    (uint64_t)c->task.attach_limit_kb << 10 :
+	    (uint64_t)c->task.attach_limit_mb << 20;
 	if (c->control_max_kb == 0)
-		c->control_max_kb = c->task.attach_limit_kb + CONTROL_ARGS_KB;
-	else if (c->control_max_kb < c->task.attach_limit_kb + 64)
-		errs_add(e, line_of(cf, "control_max_kb"), "control_max_kb (%d) "
-		    "must be at least task.attach_limit_kb (%d) + 64: a submit "
-		    "carries its attachments", c->control_max_kb,
-		    c->task.attach_limit_kb);
+		c->control_max_kb = CONTROL_INLINE_KB + CONTROL_ARGS_KB;
 	if (c->balance.lower_threshold >= 0 && c->balance.upper_threshold >= 0 &&
 	    c->balance.lower_threshold > c->balance.upper_threshold)
 		errs_add(e, line_of(cf, "balance.lower_threshold"),

@@ -3,6 +3,7 @@
 #define LB_CONF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Room in a control request beyond the attachments: a submit's argv and
@@ -10,6 +11,9 @@
  * ARG_MAX, 2 MiB by default (a quarter of an 8 MiB stack limit).
  */
 #define CONTROL_ARGS_KB	2048
+/* Attachments up to this much go inline in a submit; larger ones are
+ * uploaded in pieces first (CtlUpload). */
+#define CONTROL_INLINE_KB	1024
 
 struct lb_gossip_conf {
 	int	interval_ms;	/* between two rounds */
@@ -23,7 +27,9 @@ struct lb_gossip_conf {
 
 struct lb_task_conf {
 	int	output_limit_kb;	/* per stream; the rest is cut off */
-	int	attach_limit_kb;	/* all attached files of one task */
+	int	attach_limit_mb;	/* all attached files of one task */
+	int	attach_limit_kb;	/* the same in KiB (older files); -1 */
+	uint64_t attach_limit;		/* bytes: from one of the two */
 	int	kill_grace_ms;		/* cancel: SIGTERM, then SIGKILL */
 	int	retry_min_ms;		/* a notice unacknowledged: again */
 	int	retry_max_ms;		/* ... doubling up to this */
@@ -66,7 +72,7 @@ struct lb_conf {
 	char	*control;	/* socket path (without ipc://) */
 	char	*control_group;	/* group admitted to the control socket, or NULL */
 	int	 control_max_kb;	/* largest control request (NN_RCVMAXSIZE);
-				   0 in the file: attach_limit_kb +
+				   0 in the file: CONTROL_INLINE_KB +
 				   CONTROL_ARGS_KB */
 	char	*state_dir;
 	int	 slots;		/* 0 in the file: the number of online CPUs */

@@ -676,11 +676,22 @@ struct submit_args {
 	char		**env;
 	size_t		  nenv;
 	Lb__TaskFile	**files;
+	char		**paths;	/* a file to upload first, or NULL */
 	size_t		  nfiles;
+	uint64_t	  inline_bytes;
 	char		**needs;
 	size_t		  nneeds;
 	int		  timeout_given;	/* --timeout: only with --wait */
 };
+
+/*
+ * Small files go inline in the submit; larger ones are uploaded in pieces
+ * first (upload_file), so that no control request exceeds what the peer
+ * takes, and lbctl never holds a large file in memory.
+ */
+#define INLINE_FILE	(256 * 1024)
+#define INLINE_TOTAL	(CONTROL_INLINE_KB * 1024)
+#define PIECE_MAX	(1024 * 1024)
 
 static void
 read_attachment(struct submit_args *sa, const char *path)
@@ -689,25 +700,114 @@ read_attachment(struct submit_args *sa, const char *path)
 	struct stat	 st;
 	FILE		*fp;
 	const char	*base = strrchr(path, '/');
+	char		*up = NULL;
 
 	lb__task_file__init(f);
 	if ((fp = fopen(path, "r")) == NULL || fstat(fileno(fp), &st) == -1)
 		die(EX_NO, "--file %s: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		die(EX_NO, "--file %s: not a regular file", path);
-	if (st.st_size > 1024L * 1024 * 1024)
-		die(EX_NO, "--file %s: %lld bytes is too large to attach", path,
-		    (long long)st.st_size);
-	f->data.data = lb_calloc(1, (size_t)st.st_size + 1);
-	f->data.len = fread(f->data.data, 1, (size_t)st.st_size, fp);
-	if (ferror(fp) || f->data.len != (size_t)st.st_size)
-		die(EX_NO, "--file %s: %s", path, ferror(fp) ? strerror(errno) :
-		    "changed while read");
+	if (st.st_size > INLINE_FILE || sa->inline_bytes + (uint64_t)st.st_size >
+	    INLINE_TOTAL) {
+		up = lb_strdup(path);
+		f->size = (uint64_t)st.st_size;
+	} else {
+		f->data.data = lb_calloc(1, (size_t)st.st_size + 1);
+		f->data.len = fread(f->data.data, 1, (size_t)st.st_size, fp);
+		if (ferror(fp) || f->data.len != (size_t)st.st_size)
+			die(EX_NO, "--file %s: %s", path, ferror(fp) ?
+			    strerror(errno) : "changed while read");
+		sa->inline_bytes += f->data.len;
+	}
 	fclose(fp);
 	f->name = lb_strdup(base ? base + 1 : path);
 	f->mode = st.st_mode & 07777;
 	sa->files = lb_reallocarray(sa->files, sa->nfiles + 1, sizeof(*sa->files));
+	sa->paths = lb_reallocarray(sa->paths, sa->nfiles + 1, sizeof(*sa->paths));
+	sa->paths[sa->nfiles] = up;
 	sa->files[sa->nfiles++] = f;
+}
+
+/* Pieces as large as the peer takes in one request, at most PIECE_MAX. */
+static size_t
+piece_size(const struct opts *o)
+{
+	Lb__CtlRequest		 req = LB__CTL_REQUEST__INIT;
+	Lb__CtlStatusReq	 sr = LB__CTL_STATUS_REQ__INIT;
+	Lb__CtlReply		*rep;
+	uint64_t		 max;
+
+	req.req_case = LB__CTL_REQUEST__REQ_STATUS;
+	req.status = &sr;
+	rep = call(o, &req);
+	max = rep->rep_case == LB__CTL_REPLY__REP_STATUS ?
+	    rep->status->control_max_bytes : 0;
+	lb__ctl_reply__free_unpacked(rep, NULL);
+	if (max < 64 * 1024)
+		max = 64 * 1024;
+	max -= 16 * 1024;	/* the request around the bytes */
+	return max > PIECE_MAX ? PIECE_MAX : (size_t)max;
+}
+
+/* Upload one file in pieces, its hash with the last; the upload's id. */
+static uint64_t
+upload_file(const struct opts *o, const char *path, const Lb__TaskFile *f,
+    size_t piece)
+{
+	Lb__CtlRequest		 req = LB__CTL_REQUEST__INIT;
+	Lb__CtlUpload		 u = LB__CTL_UPLOAD__INIT;
+	Lb__CtlReply		*rep;
+	crypto_generichash_state st;
+	uint8_t			*buf = lb_calloc(1, piece), hash[32];
+	uint64_t		 id, off = 0;
+	size_t			 n;
+	FILE			*fp;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		die(EX_NO, "--file %s: %s", path, strerror(errno));
+	req.req_case = LB__CTL_REQUEST__REQ_UPLOAD;
+	req.upload = &u;
+	u.name = f->name;
+	u.size = f->size;
+	u.mode = f->mode;
+	rep = call(o, &req);
+	if (rep->rep_case != LB__CTL_REPLY__REP_UPLOAD)
+		die(EX_NO, "the peer sent the wrong reply (is lbpeer older "
+		    "than lbctl?)");
+	id = rep->upload->id;
+	lb__ctl_reply__free_unpacked(rep, NULL);
+	crypto_generichash_init(&st, NULL, 0, sizeof(hash));
+	lb__ctl_upload__init(&u);
+	u.id = id;
+	do {
+		n = fread(buf, 1, piece, fp);
+		if (ferror(fp))
+			die(EX_NO, "--file %s: %s", path, strerror(errno));
+		if (off + n > f->size)
+			die(EX_NO, "--file %s: changed while sent", path);
+		crypto_generichash_update(&st, buf, n);
+		u.offset = off;
+		u.data.data = buf;
+		u.data.len = n;
+		off += n;
+		if (off == f->size || n == 0) {
+			if (off != f->size)
+				die(EX_NO, "--file %s: changed while sent", path);
+			crypto_generichash_final(&st, hash, sizeof(hash));
+			u.hash.data = hash;
+			u.hash.len = sizeof(hash);
+		}
+		rep = call(o, &req);
+		if (rep->rep_case != LB__CTL_REPLY__REP_UPLOAD ||
+		    rep->upload->have != off)
+			die(EX_NO, "--file %s: the peer holds %" PRIu64 " bytes "
+			    "of it, not %" PRIu64, path, rep->rep_case ==
+			    LB__CTL_REPLY__REP_UPLOAD ? rep->upload->have : 0, off);
+		lb__ctl_reply__free_unpacked(rep, NULL);
+	} while (u.hash.len == 0);
+	fclose(fp);
+	free(buf);
+	return id;
 }
 
 static void
@@ -753,7 +853,10 @@ cmd_submit(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 	struct submit_args	 sa;
 	Lb__CtlRequest		 req = LB__CTL_REQUEST__INIT;
 	Lb__CtlSubmitReq	 sr = LB__CTL_SUBMIT_REQ__INIT;
+	Lb__CtlUpload		 up = LB__CTL_UPLOAD__INIT;
 	Lb__CtlReply		*rep;
+	uint64_t		*ups = NULL;
+	size_t			 nups = 0, piece = 0;
 	char			*id, **targv = argv, *prog, cwd[4096];
 	int			 n, rc;
 
@@ -790,8 +893,25 @@ cmd_submit(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 	sa.spec.needs = sa.needs;
 	sa.spec.n_needs = sa.nneeds;
 	sr.spec = &sa.spec;
-	req.req_case = LB__CTL_REQUEST__REQ_SUBMIT;
-	req.submit = &sr;
+	for (size_t i = 0; i < sa.nfiles; i++) {
+		if (sa.paths[i] == NULL)
+			continue;
+		if (piece == 0)
+			piece = piece_size(o);
+		ups = lb_reallocarray(ups, nups + 1, sizeof(*ups));
+		ups[nups++] = upload_file(o, sa.paths[i], sa.files[i], piece);
+	}
+	if (nups > 0) {
+		/* The submit that takes the uploads. */
+		up.submit = &sr;
+		up.uploads = ups;
+		up.n_uploads = nups;
+		req.req_case = LB__CTL_REQUEST__REQ_UPLOAD;
+		req.upload = &up;
+	} else {
+		req.req_case = LB__CTL_REQUEST__REQ_SUBMIT;
+		req.submit = &sr;
+	}
 	rep = call(o, &req);
 	if (rep->rep_case != LB__CTL_REPLY__REP_SUBMITTED)
 		die(EX_NO, "the peer sent the wrong reply");
@@ -801,12 +921,15 @@ cmd_submit(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		free(targv[0]);
 	free(sa.env);
 	free(sa.needs);
+	free(ups);
 	for (size_t i = 0; i < sa.nfiles; i++) {
+		free(sa.paths[i]);
 		free(sa.files[i]->data.data);
 		free(sa.files[i]->name);
 		free(sa.files[i]);
 	}
 	free(sa.files);
+	free(sa.paths);
 	if (sa.wait) {
 		if (o->json) {
 			fprintf(stderr, "lbctl: submitted %s\n", id);

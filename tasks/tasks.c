@@ -1509,6 +1509,16 @@ transfer_recv(struct tasks *t, uint64_t now, const char *from,
 	transfer_ack(o, from, tr->req_id, r, 1, NULL);
 }
 
+void
+tasks_move_progress(struct tasks *t, uint64_t now, const char *id)
+{
+	struct tasks_task	*k = tasks_find(t, id);
+
+	if (k != NULL && k->hold == HOLD_FROZEN && !k->move_acked && !k->ask &&
+	    k->due < now + (uint64_t)t->conf.transfer_timeout_ms)
+		k->due = now + (uint64_t)t->conf.transfer_timeout_ms;
+}
+
 static void
 transfer_ack_recv(struct tasks *t, uint64_t now, const char *from,
     const Lb__TransferAck *a, struct tasks_out *o)

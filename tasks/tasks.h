@@ -192,6 +192,10 @@ int		 tasks_cancel(struct tasks *, uint64_t now, const char *id,
  * shell; the core checks everything in it. */
 void		 tasks_recv(struct tasks *, uint64_t now, const char *from,
 		    uint64_t inc, const Lb__PeerMsg *, struct tasks_out *);
+/* The files of `id`'s move out are still flowing (a chunk was served):
+ * a frozen move not yet acknowledged waits transfer_timeout_ms more. */
+void		 tasks_move_progress(struct tasks *, uint64_t now,
+		    const char *id);
 /* The process of `id` started as process group `pgid`. */
 void		 tasks_proc_started(struct tasks *, uint64_t now,
 		    const char *id, uint32_t pgid, struct tasks_out *);

@@ -1,0 +1,1237 @@
+/*
+ * xfer.c - chunked transfers of a task's files (see xfer.h).
+ *
+ * The destination pulls: it keeps at most XFER_WINDOW chunks requested or
+ * received out of order, so neither side ever holds more than a few
+ * chunks, and a slow disk at either end slows the transfer instead of
+ * filling a queue.  Both sides hash each file in order as it goes (the
+ * source as it reads, the destination as it writes), so each byte is read
+ * once in the normal case and the check costs no second pass.
+ *
+ * Everything from the wire is checked here before use: ids against the
+ * live offers and fetches, the sender against the offer's peer, names
+ * (plain names the spec knows; checkpoint paths of plain components,
+ * bounded in depth and count), sizes against the limits, offsets and
+ * lengths against the file.  Files are reached only beneath directories
+ * that store.c opened, one component at a time, never through a link.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "peer.h"
+#include "store.h"
+#include "xfer.h"
+#include "tasks/tasks.h"
+
+#define XFER_WINDOW	4	/* chunks asked for and not yet hashed */
+#define XFER_TICK_MS	100
+#define XFER_RETRIES	5	/* asks of one chunk, then the fetch fails */
+#define OFFERS_MAX	64
+#define FETCHES_MAX	16
+#define CK_FILES_MAX	4096	/* files in a checkpoint directory */
+#define CK_DEPTH_MAX	16
+#define CK_PATH_MAX	1024
+#define UPLOADS_MAX	64
+#define UPLOAD_IDLE_MS	(10 * 60 * 1000)
+
+/* A file a source offers. */
+struct sfile {
+	char			*name;		/* as in the manifest */
+	int			 kind;		/* 0 attachment, 1 checkpoint */
+	uint64_t		 size;
+	uint32_t		 mode;
+	int			 fd;		/* while it is being served */
+	uint64_t		 hashed;	/* bytes hashed so far, in order */
+	crypto_generichash_state st;
+	int			 final;
+	uint8_t			 hash[XFER_HASH];
+};
+
+struct offer {
+	uint64_t		 id;
+	char			 to[LB_ID_MAX];
+	char			 task[TASKS_ID_MAX];
+	struct sfile		*f;
+	size_t			 nf;
+	uint64_t		 used_ms;
+};
+
+/* A file a destination pulls. */
+struct dfile {
+	char			*name;
+	int			 kind;
+	uint64_t		 size;
+	uint32_t		 mode;
+	int			 fd;
+	uint64_t		 hashed;
+	crypto_generichash_state st;
+	int			 have_hash, done;
+	uint8_t			 src_hash[XFER_HASH];
+};
+
+/* A chunk asked for (`sent_ms` != 0), or received ahead of the hash. */
+struct slot {
+	int		 used;
+	int		 received;
+	uint32_t	 file;
+	uint64_t	 off;
+	uint32_t	 len;
+	uint64_t	 sent_ms;
+	int		 tries;
+};
+
+struct fetch {
+	uint64_t		 seq;		/* names its staging directory */
+	uint64_t		 id;		/* the source's offer */
+	char			 from[LB_ID_MAX];
+	uint64_t		 inc;
+	char			 task[TASKS_ID_MAX];
+	Lb__PeerMsg		*msg;		/* the Transfer, kept for the end */
+	char			*dir;		/* staging */
+	int			 dfd;
+	struct dfile		*f;
+	size_t			 nf, ndone;
+	uint32_t		 cur;		/* the next chunk to ask for */
+	uint64_t		 cur_off;
+	struct slot		 win[XFER_WINDOW];
+	uint64_t		 bytes;
+	uint64_t		 started_ms;
+};
+
+struct upload {
+	uint64_t		 id;
+	char			 name[256];
+	uint64_t		 size, have;
+	uint32_t		 mode;
+	int			 fd;
+	crypto_generichash_state st;
+	int			 complete;
+	uint64_t		 used_ms;
+};
+
+struct xfer {
+	struct offer		*offers[OFFERS_MAX];
+	struct fetch		*fetches[FETCHES_MAX];
+	struct upload		*uploads[UPLOADS_MAX];
+	uint64_t		 next_offer, next_fetch;
+	uint64_t		 offer_idle_ms, retry_ms;
+	uint8_t			*buf;		/* one chunk */
+	char			*in, *up;	/* staging, uploads */
+	int			 upfd;
+	struct event		*tick;
+	xfer_done_cb		 done;
+	void			(*on_serve)(struct peer *, const char *);
+	struct xfer_stats	 stats;
+	int			 corrupt;	/* tests: damage served chunks */
+};
+
+static struct xfer *
+X(struct peer *p)
+{
+	return p->xfer;
+}
+
+const char *
+xfer_limit_name(struct peer *p)
+{
+	static char	buf[80];
+
+	if (p->conf.task.attach_limit_kb >= 0)
+		snprintf(buf, sizeof(buf), "%" PRIu64 " KiB "
+		    "(task.attach_limit_kb)", p->conf.task.attach_limit >> 10);
+	else
+		snprintf(buf, sizeof(buf), "%" PRIu64 " MiB "
+		    "(task.attach_limit_mb)", p->conf.task.attach_limit >> 20);
+	return buf;
+}
+
+/* ---- paths beneath a directory ---- */
+
+/* A relative path of plain components, at most CK_DEPTH_MAX deep. */
+static int
+relpath_valid(const char *rel)
+{
+	char	 comp[256];
+	size_t	 depth = 0, len = strlen(rel);
+	const char *s = rel, *e;
+
+	if (len == 0 || len > CK_PATH_MAX)
+		return 0;
+	for (;;) {
+		e = strchr(s, '/');
+		len = e ? (size_t)(e - s) : strlen(s);
+		if (len == 0 || len >= sizeof(comp))
+			return 0;
+		memcpy(comp, s, len);
+		comp[len] = '\0';
+		if (!tasks_name_valid(comp) || ++depth > CK_DEPTH_MAX)
+			return 0;
+		if (e == NULL)
+			return 1;
+		s = e + 1;
+	}
+}
+
+/*
+ * Open rel (valid) beneath dfd, one component at a time with O_NOFOLLOW:
+ * no link is followed anywhere on the way.  With `make`, missing
+ * directories are made and the file is created (it must not exist).
+ */
+static int
+open_beneath(int dfd, const char *rel, int make)
+{
+	char	*copy = lb_strdup(rel), *s = copy, *slash;
+	int	 fd = dup(dfd), next, saved;
+
+	while (fd != -1 && (slash = strchr(s, '/')) != NULL) {
+		*slash = '\0';
+		if (make && mkdirat(fd, s, 0700) == -1 && errno != EEXIST) {
+			saved = errno;
+			close(fd);
+			errno = saved;
+			fd = -1;
+			break;
+		}
+		next = openat(fd, s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		saved = errno;
+		close(fd);
+		errno = saved;
+		fd = next;
+		s = slash + 1;
+	}
+	if (fd != -1) {
+		next = make ? openat(fd, s, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600) : openat(fd, s, O_RDONLY |
+		    O_NOFOLLOW | O_CLOEXEC);
+		saved = errno;
+		close(fd);
+		errno = saved;
+		fd = next;
+	}
+	free(copy);
+	return fd;
+}
+
+static int
+pread_all(int fd, uint8_t *buf, size_t len, uint64_t off)
+{
+	size_t	done = 0;
+	ssize_t	r;
+
+	while (done < len) {
+		r = pread(fd, buf + done, len - done, (off_t)(off + done));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+static int
+pwrite_all(int fd, const uint8_t *buf, size_t len, uint64_t off)
+{
+	size_t	done = 0;
+	ssize_t	w;
+
+	while (done < len) {
+		w = pwrite(fd, buf + done, len - done, (off_t)(off + done));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		done += (size_t)w;
+	}
+	return 0;
+}
+
+/* ---- source ---- */
+
+static void
+offer_free(struct offer *o)
+{
+	for (size_t i = 0; i < o->nf; i++) {
+		if (o->f[i].fd != -1)
+			close(o->f[i].fd);
+		free(o->f[i].name);
+	}
+	free(o->f);
+	free(o);
+}
+
+static void
+offer_add(struct offer *o, const char *name, int kind, uint64_t size,
+    uint32_t mode)
+{
+	struct sfile	*f;
+
+	o->f = lb_reallocarray(o->f, o->nf + 1, sizeof(*o->f));
+	f = &o->f[o->nf++];
+	memset(f, 0, sizeof(*f));
+	f->name = lb_strdup(name);
+	f->kind = kind;
+	f->size = size;
+	f->mode = mode & 0777;
+	f->fd = -1;
+	crypto_generichash_init(&f->st, NULL, 0, XFER_HASH);
+}
+
+/* Every regular file beneath dfd (links and the rest are skipped). */
+static int
+walk_ck(struct offer *o, int dfd, const char *prefix, int depth, char **cause)
+{
+	DIR		*d;
+	struct dirent	*e;
+	struct stat	 st;
+	int		 fd, rc = 0;
+
+	if (depth > CK_DEPTH_MAX) {
+		*cause = lb_printf("its checkpoint is nested more than %d deep",
+		    CK_DEPTH_MAX);
+		return -1;
+	}
+	if ((fd = dup(dfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		*cause = lb_printf("checkpoint: %s", strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		char *name;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+			continue;
+		name = lb_printf("%s/%s", prefix, e->d_name);
+		if (!tasks_name_valid(e->d_name) || strlen(name) > CK_PATH_MAX) {
+			*cause = lb_printf("checkpoint file \"%.64s\": not a "
+			    "name that can move", name);
+			rc = -1;
+		} else if (S_ISDIR(st.st_mode)) {
+			int sub = openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+			if (sub != -1) {
+				rc = walk_ck(o, sub, name, depth + 1, cause);
+				close(sub);
+			}
+		} else if (S_ISREG(st.st_mode)) {
+			if (o->nf >= CK_FILES_MAX) {
+				*cause = lb_printf("its checkpoint has more "
+				    "than %d files", CK_FILES_MAX);
+				rc = -1;
+			} else
+				offer_add(o, name, 1, (uint64_t)st.st_size,
+				    st.st_mode);
+		}
+		free(name);
+	}
+	closedir(d);
+	return rc;
+}
+
+int
+xfer_offer(struct peer *p, const char *to, const char *id, int ck,
+    Lb__Transfer *tr, char **cause)
+{
+	struct xfer		*x = X(p);
+	const Lb__TaskSpec	*s = tr->record->spec;
+	struct offer		*o;
+	struct stat		 st;
+	uint64_t		 att = 0, cks = 0;
+	size_t			 slot;
+	int			 dfd;
+
+	for (slot = 0; slot < OFFERS_MAX; slot++)
+		if (x->offers[slot] == NULL)
+			break;
+	if (slot == OFFERS_MAX) {
+		*cause = lb_printf("%d transfers are on offer already",
+		    OFFERS_MAX);
+		return -1;
+	}
+	o = lb_calloc(1, sizeof(*o));
+	o->id = ++x->next_offer;
+	lb_strlcpy(o->to, to, sizeof(o->to));
+	lb_strlcpy(o->task, id, sizeof(o->task));
+	o->used_ms = lb_mono_ms();
+	/* The attachments as they are now: a task may have changed them. */
+	if ((dfd = store_task_fd(p, id, 0, cause)) == -1) {
+		offer_free(o);
+		return -1;
+	}
+	for (size_t i = 0; i < s->n_files; i++) {
+		if (!tasks_name_valid(s->files[i]->name) ||
+		    fstatat(dfd, s->files[i]->name, &st,
+		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(st.st_mode))
+			continue;	/* gone (the task removed it) */
+		offer_add(o, s->files[i]->name, 0, (uint64_t)st.st_size,
+		    st.st_mode);
+		att += (uint64_t)st.st_size;
+	}
+	close(dfd);
+	if (ck && (dfd = store_task_fd(p, id, 1, cause)) != -1) {
+		size_t first = o->nf;
+		int rc = walk_ck(o, dfd, "ck", 1, cause);
+
+		close(dfd);
+		if (rc == -1) {
+			offer_free(o);
+			return -1;
+		}
+		for (size_t i = first; i < o->nf; i++)
+			cks += o->f[i].size;
+	} else if (ck)
+		free(*cause);	/* no checkpoint directory: none to send */
+	if (att > p->conf.task.attach_limit || cks > p->conf.task.attach_limit) {
+		*cause = lb_printf("its %s take %" PRIu64 " bytes, over the "
+		    "limit of %s", att > cks ? "attachments" : "checkpoint "
+		    "files", att > cks ? att : cks, xfer_limit_name(p));
+		offer_free(o);
+		return -1;
+	}
+	tr->manifest = lb_calloc(o->nf + 1, sizeof(*tr->manifest));
+	for (size_t i = 0; i < o->nf; i++) {
+		Lb__XferFile *m = lb_calloc(1, sizeof(*m));
+
+		lb__xfer_file__init(m);
+		m->name = lb_strdup(o->f[i].name);
+		m->size = o->f[i].size;
+		m->mode = o->f[i].mode;
+		m->kind = (uint32_t)o->f[i].kind;
+		tr->manifest[tr->n_manifest++] = m;
+	}
+	tr->xfer_id = o->id;
+	tr->bytes = att + cks;
+	x->offers[slot] = o;
+	log_debug("task %s: offered to %s: %zu files, %" PRIu64 " bytes "
+	    "(transfer %" PRIu64 ")", id, to, o->nf, tr->bytes, o->id);
+	return 0;
+}
+
+void
+xfer_drop_task(struct peer *p, const char *id)
+{
+	struct xfer	*x = X(p);
+
+	if (x == NULL)
+		return;
+	for (size_t i = 0; i < OFFERS_MAX; i++)
+		if (x->offers[i] != NULL && !strcmp(x->offers[i]->task, id)) {
+			offer_free(x->offers[i]);
+			x->offers[i] = NULL;
+		}
+}
+
+void
+xfer_on_serve(struct peer *p, void (*cb)(struct peer *, const char *))
+{
+	X(p)->on_serve = cb;
+}
+
+static void
+chunk_no(struct peer *p, const char *addr, const Lb__ChunkReq *q,
+    const char *why)
+{
+	Lb__PeerMsg	m = LB__PEER_MSG__INIT;
+	Lb__ChunkData	d = LB__CHUNK_DATA__INIT;
+
+	d.xfer_id = q->xfer_id;
+	d.file = q->file;
+	d.offset = q->offset;
+	d.error = (char *)why;
+	m.body_case = LB__PEER_MSG__BODY_CHUNK_DATA;
+	m.chunk_data = &d;
+	net_send(p, addr, &m);
+}
+
+/* Open a file to serve; it must still be what the manifest said. */
+static int
+sfile_open(struct peer *p, struct offer *o, struct sfile *f)
+{
+	struct stat	 st;
+	char		*cause = NULL;
+	int		 dfd;
+
+	if ((dfd = store_task_fd(p, o->task, f->kind, &cause)) == -1) {
+		free(cause);
+		return -1;
+	}
+	f->fd = open_beneath(dfd, f->kind ? f->name + 3 : f->name, 0);
+	close(dfd);
+	if (f->fd == -1)
+		return -1;
+	if (fstat(f->fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size != f->size) {
+		close(f->fd);
+		f->fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+/* Hash [f->hashed, upto) from the file: a request that skipped ahead. */
+static int
+hash_gap(struct xfer *x, struct sfile *f, uint64_t upto)
+{
+	while (f->hashed < upto) {
+		size_t n = upto - f->hashed > XFER_CHUNK ? XFER_CHUNK :
+		    (size_t)(upto - f->hashed);
+		if (pread_all(f->fd, x->buf, n, f->hashed) == -1)
+			return -1;
+		crypto_generichash_update(&f->st, x->buf, n);
+		f->hashed += n;
+	}
+	return 0;
+}
+
+void
+xfer_chunk_req(struct peer *p, const char *from, const Lb__ChunkReq *q)
+{
+	struct xfer	*x = X(p);
+	struct offer	*o = NULL;
+	struct sfile	*f;
+	const char	*addr = members_addr(p, from, NULL);
+	Lb__PeerMsg	 m = LB__PEER_MSG__INIT;
+	Lb__ChunkData	 d = LB__CHUNK_DATA__INIT;
+	uint64_t	 len;
+
+	if (addr == NULL)
+		return;
+	for (size_t i = 0; i < OFFERS_MAX; i++)
+		if (x->offers[i] != NULL && x->offers[i]->id == q->xfer_id &&
+		    !strcmp(x->offers[i]->to, from))
+			o = x->offers[i];
+	if (o == NULL) {
+		chunk_no(p, addr, q, "no such transfer on offer (expired, "
+		    "or the task moved on)");
+		return;
+	}
+	if (q->file >= o->nf || q->offset > o->f[q->file].size ||
+	    q->len > XFER_CHUNK) {
+		chunk_no(p, addr, q, "a request outside the files offered");
+		return;
+	}
+	f = &o->f[q->file];
+	len = f->size - q->offset < q->len ? f->size - q->offset : q->len;
+	if (f->fd == -1 && sfile_open(p, o, f) == -1) {
+		log_warnx("task %s: %s changed or went while it was sent to "
+		    "%s: the transfer stops", o->task, f->name, from);
+		chunk_no(p, addr, q, "the file changed at the source");
+		return;
+	}
+	if ((q->offset > f->hashed && hash_gap(x, f, q->offset) == -1) ||
+	    pread_all(f->fd, x->buf, (size_t)len, q->offset) == -1) {
+		chunk_no(p, addr, q, "the file changed at the source");
+		return;
+	}
+	if (q->offset + len > f->hashed) {
+		uint64_t skip = f->hashed - q->offset;
+		crypto_generichash_update(&f->st, x->buf + skip, len - skip);
+		f->hashed = q->offset + len;
+	}
+	if (f->hashed == f->size && !f->final) {
+		crypto_generichash_final(&f->st, f->hash, XFER_HASH);
+		f->final = 1;
+	}
+	d.xfer_id = q->xfer_id;
+	d.file = q->file;
+	d.offset = q->offset;
+	d.data.data = x->buf;
+	d.data.len = (size_t)len;
+	if (q->offset + len == f->size) {
+		d.hash.data = f->hash;
+		d.hash.len = XFER_HASH;
+	}
+	/* Tests only: the hash is of the file, the bytes sent are not. */
+	if (x->corrupt && len > 0)
+		x->buf[len / 2] ^= 0x5a;
+	m.body_case = LB__PEER_MSG__BODY_CHUNK_DATA;
+	m.chunk_data = &d;
+	net_send(p, addr, &m);
+	/* A file served to its end is closed: a checkpoint may have many. */
+	if (f->final && q->offset + len == f->size) {
+		close(f->fd);
+		f->fd = -1;
+	}
+	x->stats.bytes_out += len;
+	o->used_ms = lb_mono_ms();
+	if (x->on_serve != NULL)
+		x->on_serve(p, o->task);
+}
+
+/* ---- destination ---- */
+
+static void
+fetch_free(struct xfer *x, struct fetch *fe)
+{
+	for (size_t i = 0; i < fe->nf; i++) {
+		if (fe->f[i].fd != -1)
+			close(fe->f[i].fd);
+		free(fe->f[i].name);
+	}
+	free(fe->f);
+	if (fe->dfd != -1)
+		close(fe->dfd);
+	if (fe->dir != NULL) {
+		store_rmtree(fe->dir);
+		free(fe->dir);
+	}
+	if (fe->msg != NULL)
+		lb__peer_msg__free_unpacked(fe->msg, NULL);
+	for (size_t i = 0; i < FETCHES_MAX; i++)
+		if (x->fetches[i] == fe)
+			x->fetches[i] = NULL;
+	free(fe);
+}
+
+/* The fetch failed: say why, leave nothing behind. */
+static void
+fetch_fail(struct peer *p, struct fetch *fe, uint64_t *counter,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+fetch_fail(struct peer *p, struct fetch *fe, uint64_t *counter,
+    const char *fmt, ...)
+{
+	struct xfer	*x = X(p);
+	va_list		 ap;
+	char		*why;
+
+	va_start(ap, fmt);
+	if (vasprintf(&why, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	(*counter)++;
+	log_warnx("task %s: transfer from %s refused: %s; its staged files "
+	    "are removed (the source keeps the task)", fe->task, fe->from, why);
+	if (x->done != NULL)
+		x->done(p, fe->from, fe->inc, fe->msg, NULL, why);
+	free(why);
+	fetch_free(x, fe);
+}
+
+static struct fetch *
+fetch_find(struct xfer *x, const char *from, uint64_t id)
+{
+	for (size_t i = 0; i < FETCHES_MAX; i++)
+		if (x->fetches[i] != NULL && x->fetches[i]->id == id &&
+		    !strcmp(x->fetches[i]->from, from))
+			return x->fetches[i];
+	return NULL;
+}
+
+int
+xfer_fetching(struct peer *p, const char *from, uint64_t xfer_id)
+{
+	return fetch_find(X(p), from, xfer_id) != NULL;
+}
+
+static void
+ask(struct peer *p, struct fetch *fe, struct slot *s)
+{
+	Lb__PeerMsg	 m = LB__PEER_MSG__INIT;
+	Lb__ChunkReq	 q = LB__CHUNK_REQ__INIT;
+	const char	*addr = members_addr(p, fe->from, NULL);
+
+	s->sent_ms = lb_mono_ms();
+	s->tries++;
+	if (addr == NULL)
+		return;		/* dead or gone: the retries run out */
+	q.xfer_id = fe->id;
+	q.file = s->file;
+	q.offset = s->off;
+	q.len = s->len;
+	m.body_case = LB__PEER_MSG__BODY_CHUNK_REQ;
+	m.chunk_req = &q;
+	net_send(p, addr, &m);
+}
+
+/* Keep the window full: chunks asked for plus chunks held ahead. */
+static void
+fill(struct peer *p, struct fetch *fe)
+{
+	for (size_t i = 0; i < XFER_WINDOW && fe->cur < fe->nf; i++) {
+		struct slot *s = &fe->win[i];
+		struct dfile *f = &fe->f[fe->cur];
+		uint64_t left = f->size - fe->cur_off;
+
+		if (s->used)
+			continue;
+		memset(s, 0, sizeof(*s));
+		s->used = 1;
+		s->file = fe->cur;
+		s->off = fe->cur_off;
+		s->len = left > XFER_CHUNK ? XFER_CHUNK : (uint32_t)left;
+		fe->cur_off += s->len;
+		if (fe->cur_off >= f->size) {
+			fe->cur++;
+			fe->cur_off = 0;
+		}
+		ask(p, fe, s);
+	}
+}
+
+/* A checkpoint name: "ck/" and a valid relative path. */
+static int
+manifest_ok(struct peer *p, const Lb__Transfer *tr, char **cause)
+{
+	const Lb__TaskSpec	*s = tr->record->spec;
+	uint64_t		 att = 0, cks = 0, lim = p->conf.task.attach_limit;
+	size_t			 nck = 0;
+
+	if (tr->n_manifest > s->n_files + CK_FILES_MAX) {
+		*cause = lb_printf("%zu files", tr->n_manifest);
+		return -1;
+	}
+	for (size_t i = 0; i < tr->n_manifest; i++) {
+		const Lb__XferFile *m = tr->manifest[i];
+
+		if (m->kind == 0) {
+			size_t j;
+			for (j = 0; j < s->n_files; j++)
+				if (!strcmp(s->files[j]->name, m->name))
+					break;
+			if (!tasks_name_valid(m->name) || j == s->n_files) {
+				*cause = lb_printf("attachment \"%.64s\" is not "
+				    "one its spec names", m->name);
+				return -1;
+			}
+			for (j = 0; j < i; j++)
+				if (!strcmp(tr->manifest[j]->name, m->name)) {
+					*cause = lb_printf("attachment \"%.64s\" "
+					    "twice", m->name);
+					return -1;
+				}
+			att += m->size;
+		} else if (m->kind == 1) {
+			if (strncmp(m->name, "ck/", 3) != 0 ||
+			    !relpath_valid(m->name + 3)) {
+				*cause = lb_printf("checkpoint file \"%.64s\" "
+				    "is not a plain relative path", m->name);
+				return -1;
+			}
+			nck++;
+			cks += m->size;
+		} else {
+			*cause = lb_printf("file \"%.64s\" of unknown kind %u",
+			    m->name, m->kind);
+			return -1;
+		}
+		if (m->size > lim) {
+			*cause = lb_printf("file \"%.64s\" is too large",
+			    m->name);
+			return -1;
+		}
+	}
+	if (nck > CK_FILES_MAX || att > lim || cks > lim) {
+		*cause = lb_printf("%" PRIu64 " bytes of attachments and %"
+		    PRIu64 " of checkpoint, over the limit of %s", att, cks,
+		    xfer_limit_name(p));
+		return -1;
+	}
+	if (att + cks != tr->bytes) {
+		*cause = lb_strdup("its size does not add up");
+		return -1;
+	}
+	return 0;
+}
+
+int
+xfer_fetch(struct peer *p, const char *from, uint64_t inc,
+    const Lb__PeerMsg *m, char **cause)
+{
+	struct xfer		*x = X(p);
+	const Lb__Transfer	*tr = m->transfer;
+	struct fetch		*fe;
+	size_t			 slot, len;
+	uint8_t			*buf;
+	char			*name;
+
+	for (slot = 0; slot < FETCHES_MAX; slot++)
+		if (x->fetches[slot] == NULL)
+			break;
+	for (size_t i = 0; i < FETCHES_MAX; i++)
+		if (x->fetches[i] != NULL &&
+		    !strcmp(x->fetches[i]->task, tr->record->id)) {
+			*cause = lb_strdup("a transfer of it is in progress "
+			    "already");
+			return -1;
+		}
+	if (slot == FETCHES_MAX) {
+		*cause = lb_printf("%d transfers are in progress here already",
+		    FETCHES_MAX);
+		return -1;
+	}
+	if (tr->xfer_id == 0 || manifest_ok(p, tr, cause) == -1) {
+		x->stats.failed_invalid++;
+		return -1;
+	}
+	fe = lb_calloc(1, sizeof(*fe));
+	fe->dfd = -1;
+	fe->seq = ++x->next_fetch;
+	fe->id = tr->xfer_id;
+	fe->inc = inc;
+	fe->bytes = tr->bytes;
+	fe->started_ms = lb_mono_ms();
+	lb_strlcpy(fe->from, from, sizeof(fe->from));
+	lb_strlcpy(fe->task, tr->record->id, sizeof(fe->task));
+	len = lb__peer_msg__get_packed_size(m);
+	buf = lb_calloc(1, len + 1);
+	lb__peer_msg__pack(m, buf);
+	fe->msg = lb__peer_msg__unpack(NULL, len, buf);
+	free(buf);
+	x->fetches[slot] = fe;
+	fe->dir = lb_printf("%s/%" PRIu64, x->in, fe->seq);
+	store_rmtree(fe->dir);
+	name = lb_printf("%s/att", fe->dir);
+	if (mkdir(fe->dir, 0700) == -1 || mkdir(name, 0700) == -1 ||
+	    (fe->dfd = open(fe->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		*cause = lb_printf("%s: %s", fe->dir, strerror(errno));
+		free(name);
+		x->stats.failed_disk++;
+		fetch_free(x, fe);
+		return -1;
+	}
+	free(name);
+	fe->f = lb_calloc(tr->n_manifest + 1, sizeof(*fe->f));
+	for (size_t i = 0; i < tr->n_manifest; i++) {
+		struct dfile *f = &fe->f[i];
+		f->name = lb_printf("%s%s", tr->manifest[i]->kind ? "" :
+		    "att/", tr->manifest[i]->name);
+		f->kind = (int)tr->manifest[i]->kind;
+		f->size = tr->manifest[i]->size;
+		f->mode = tr->manifest[i]->mode & 0777;
+		f->fd = -1;
+		crypto_generichash_init(&f->st, NULL, 0, XFER_HASH);
+		fe->nf++;
+	}
+	log_info("task %s: pulling %zu files, %" PRIu64 " bytes, from %s",
+	    fe->task, fe->nf, fe->bytes, from);
+	if (fe->nf == 0) {
+		/* Nothing to pull: done at once. */
+		x->stats.done++;
+		if (x->done != NULL)
+			x->done(p, fe->from, fe->inc, fe->msg, fe->dir, NULL);
+		fetch_free(x, fe);
+		return 0;
+	}
+	fill(p, fe);
+	return 0;
+}
+
+/* Hash what is written in order; chunks held ahead follow from disk. */
+static int
+hash_forward(struct xfer *x, struct fetch *fe, uint32_t fi)
+{
+	struct dfile	*f = &fe->f[fi];
+	int		 moved = 1;
+
+	while (moved) {
+		moved = 0;
+		for (size_t i = 0; i < XFER_WINDOW; i++) {
+			struct slot *s = &fe->win[i];
+			if (!s->used || !s->received || s->file != fi ||
+			    s->off != f->hashed)
+				continue;
+			if (pread_all(f->fd, x->buf, s->len, s->off) == -1)
+				return -1;
+			crypto_generichash_update(&f->st, x->buf, s->len);
+			f->hashed += s->len;
+			s->used = 0;
+			moved = 1;
+		}
+	}
+	return 0;
+}
+
+/* All of a file is here: its hash must be the source's. */
+static int
+file_end(struct peer *p, struct fetch *fe, struct dfile *f)
+{
+	uint8_t	h[XFER_HASH];
+
+	crypto_generichash_final(&f->st, h, XFER_HASH);
+	if (sodium_memcmp(h, f->src_hash, XFER_HASH) != 0) {
+		fetch_fail(p, fe, &X(p)->stats.failed_hash, "%s: its hash "
+		    "does not match the source's (damaged on the way)",
+		    f->name);
+		return -1;
+	}
+	if (fchmod(f->fd, f->mode | 0600) == -1 || fdatasync(f->fd) == -1) {
+		fetch_fail(p, fe, &X(p)->stats.failed_disk, "%s: %s", f->name,
+		    strerror(errno));
+		return -1;
+	}
+	close(f->fd);
+	f->fd = -1;
+	f->done = 1;
+	fe->ndone++;
+	return 0;
+}
+
+void
+xfer_chunk_data(struct peer *p, const char *from, const Lb__ChunkData *d)
+{
+	struct xfer	*x = X(p);
+	struct fetch	*fe = fetch_find(x, from, d->xfer_id);
+	struct slot	*s = NULL;
+	struct dfile	*f;
+
+	if (fe == NULL)
+		return;		/* late, or not ours */
+	if (d->error[0] != '\0') {
+		fetch_fail(p, fe, &x->stats.failed_source, "the source says: "
+		    "%.200s", d->error);
+		return;
+	}
+	for (size_t i = 0; i < XFER_WINDOW; i++)
+		if (fe->win[i].used && !fe->win[i].received &&
+		    fe->win[i].file == d->file && fe->win[i].off == d->offset)
+			s = &fe->win[i];
+	if (s == NULL)
+		return;		/* an answer to a request asked twice */
+	f = &fe->f[s->file];
+	if (d->data.len != s->len || (d->hash.len != 0 && d->hash.len !=
+	    XFER_HASH) || (s->off + s->len == f->size && d->hash.len == 0)) {
+		fetch_fail(p, fe, &x->stats.failed_invalid, "%s: a chunk of "
+		    "the wrong size, or without its hash", f->name);
+		return;
+	}
+	if (f->fd == -1 && (f->fd = open_beneath(fe->dfd, f->name, 1)) == -1) {
+		fetch_fail(p, fe, &x->stats.failed_disk, "%s: %s", f->name,
+		    strerror(errno));
+		return;
+	}
+	if (pwrite_all(f->fd, d->data.data, d->data.len, d->offset) == -1) {
+		fetch_fail(p, fe, &x->stats.failed_disk, "%s: %s", f->name,
+		    strerror(errno));
+		return;
+	}
+	if (d->hash.len == XFER_HASH) {
+		memcpy(f->src_hash, d->hash.data, XFER_HASH);
+		f->have_hash = 1;
+	}
+	s->received = 1;
+	if (s->off == f->hashed) {
+		crypto_generichash_update(&f->st, d->data.data, d->data.len);
+		f->hashed += d->data.len;
+		s->used = 0;
+		if (hash_forward(x, fe, s->file) == -1) {
+			fetch_fail(p, fe, &x->stats.failed_disk, "%s: %s",
+			    f->name, strerror(errno));
+			return;
+		}
+	}
+	if (f->hashed == f->size && f->have_hash && file_end(p, fe, f) == -1)
+		return;
+	if (fe->ndone == fe->nf) {
+		uint64_t ms = lb_mono_ms() - fe->started_ms;
+		log_info("task %s: %" PRIu64 " bytes pulled from %s in %" PRIu64
+		    " ms, hashes verified", fe->task, fe->bytes, fe->from, ms);
+		x->stats.done++;
+		x->stats.bytes_in += fe->bytes;
+		if (x->done != NULL)
+			x->done(p, fe->from, fe->inc, fe->msg, fe->dir, NULL);
+		fetch_free(x, fe);
+		return;
+	}
+	fill(p, fe);
+}
+
+/* ---- uploads ---- */
+
+static void
+upload_free(struct xfer *x, size_t i)
+{
+	struct upload	*u = x->uploads[i];
+	char		 name[32];
+
+	snprintf(name, sizeof(name), "%016" PRIx64, u->id);
+	if (u->fd != -1)
+		close(u->fd);
+	unlinkat(x->upfd, name, 0);
+	free(u);
+	x->uploads[i] = NULL;
+}
+
+static struct upload *
+upload_find(struct xfer *x, uint64_t id, size_t *slot)
+{
+	for (size_t i = 0; i < UPLOADS_MAX; i++)
+		if (x->uploads[i] != NULL && x->uploads[i]->id == id) {
+			if (slot)
+				*slot = i;
+			return x->uploads[i];
+		}
+	return NULL;
+}
+
+int
+xfer_upload(struct peer *p, const Lb__CtlUpload *req, Lb__CtlUploadReply *rep,
+    char **cause)
+{
+	struct xfer	*x = X(p);
+	struct upload	*u;
+	size_t		 slot;
+	char		 name[32];
+	uint8_t		 h[XFER_HASH];
+
+	if (req->id == 0) {
+		uint64_t pending = 0;
+		for (slot = 0; slot < UPLOADS_MAX; slot++)
+			if (x->uploads[slot] != NULL)
+				pending += x->uploads[slot]->size;
+		for (slot = 0; slot < UPLOADS_MAX; slot++)
+			if (x->uploads[slot] == NULL)
+				break;
+		if (!tasks_name_valid(req->name)) {
+			*cause = lb_printf("--file \"%.64s\": not a plain file "
+			    "name", req->name);
+			return -1;
+		}
+		if (req->size > p->conf.task.attach_limit) {
+			*cause = lb_printf("--file %s: %" PRIu64 " bytes, over "
+			    "the limit of %s", req->name, req->size,
+			    xfer_limit_name(p));
+			return -1;
+		}
+		if (slot == UPLOADS_MAX || pending + req->size >
+		    4 * p->conf.task.attach_limit) {
+			*cause = lb_strdup("too many uploads in progress at "
+			    "this peer; try again later");
+			return -1;
+		}
+		u = lb_calloc(1, sizeof(*u));
+		do
+			randombytes_buf(&u->id, sizeof(u->id));
+		while (u->id == 0 || upload_find(x, u->id, NULL) != NULL);
+		lb_strlcpy(u->name, req->name, sizeof(u->name));
+		u->size = req->size;
+		u->mode = req->mode & 0777;
+		u->used_ms = lb_mono_ms();
+		crypto_generichash_init(&u->st, NULL, 0, XFER_HASH);
+		snprintf(name, sizeof(name), "%016" PRIx64, u->id);
+		u->fd = openat(x->upfd, name, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (u->fd == -1) {
+			*cause = lb_printf("%s/%s: %s", x->up, name,
+			    strerror(errno));
+			free(u);
+			return -1;
+		}
+		x->uploads[slot] = u;
+		rep->id = u->id;
+		return 0;
+	}
+	if ((u = upload_find(x, req->id, &slot)) == NULL) {
+		*cause = lb_strdup("no such upload (it expired?)");
+		return -1;
+	}
+	if (u->complete || req->offset != u->have ||
+	    req->data.len > u->size - u->have) {
+		*cause = lb_printf("upload of %s: a piece at %" PRIu64 " of %zu "
+		    "bytes; expected one at %" PRIu64 " within %" PRIu64
+		    " bytes", u->name, req->offset, req->data.len, u->have,
+		    u->size);
+		upload_free(x, slot);
+		return -1;
+	}
+	if (pwrite_all(u->fd, req->data.data, req->data.len, u->have) == -1) {
+		*cause = lb_printf("upload of %s: %s", u->name,
+		    strerror(errno));
+		upload_free(x, slot);
+		return -1;
+	}
+	crypto_generichash_update(&u->st, req->data.data, req->data.len);
+	u->have += req->data.len;
+	u->used_ms = lb_mono_ms();
+	x->stats.upload_bytes += req->data.len;
+	if (req->hash.len > 0) {
+		crypto_generichash_final(&u->st, h, XFER_HASH);
+		if (u->have != u->size || req->hash.len != XFER_HASH ||
+		    sodium_memcmp(h, req->hash.data, XFER_HASH) != 0) {
+			*cause = lb_printf("upload of %s: what arrived is not "
+			    "what was sent (size or hash differ)", u->name);
+			upload_free(x, slot);
+			return -1;
+		}
+		if (fdatasync(u->fd) == -1) {
+			*cause = lb_printf("upload of %s: %s", u->name,
+			    strerror(errno));
+			upload_free(x, slot);
+			return -1;
+		}
+		close(u->fd);
+		u->fd = -1;
+		u->complete = 1;
+	}
+	rep->id = u->id;
+	rep->have = u->have;
+	rep->complete = u->complete;
+	return 0;
+}
+
+int
+xfer_upload_take(struct peer *p, uint64_t uid, const char *name, uint32_t mode,
+    int dfd, uint64_t *size, char **cause)
+{
+	struct xfer	*x = X(p);
+	struct upload	*u;
+	size_t		 slot;
+	char		 up[32];
+	int		 fd;
+
+	if ((u = upload_find(x, uid, &slot)) == NULL || !u->complete ||
+	    strcmp(u->name, name) != 0) {
+		*cause = lb_printf("--file %s: its upload is missing or "
+		    "incomplete", name);
+		return -1;
+	}
+	snprintf(up, sizeof(up), "%016" PRIx64, u->id);
+	if (renameat2(x->upfd, up, dfd, name, RENAME_NOREPLACE) == -1) {
+		*cause = lb_printf("%s: %s", name, strerror(errno));
+		return -1;
+	}
+	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) != -1) {
+		(void)fchmod(fd, (mode & 0777) | 0600);
+		close(fd);
+	}
+	*size = u->size;
+	free(u);
+	x->uploads[slot] = NULL;
+	return 0;
+}
+
+/* ---- time ---- */
+
+static void
+tick_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct peer	*p = arg;
+	struct xfer	*x = X(p);
+	struct timeval	 tv = { 0, XFER_TICK_MS * 1000 };
+	uint64_t	 now = lb_mono_ms();
+
+	for (size_t i = 0; i < OFFERS_MAX; i++)
+		if (x->offers[i] != NULL &&
+		    now - x->offers[i]->used_ms > x->offer_idle_ms) {
+			log_info("task %s: its transfer to %s expired (no "
+			    "request for %" PRIu64 " ms)", x->offers[i]->task,
+			    x->offers[i]->to, x->offer_idle_ms);
+			offer_free(x->offers[i]);
+			x->offers[i] = NULL;
+		}
+	for (size_t i = 0; i < FETCHES_MAX; i++) {
+		struct fetch *fe = x->fetches[i];
+		if (fe == NULL)
+			continue;
+		for (size_t k = 0; k < XFER_WINDOW; k++) {
+			struct slot *s = &fe->win[k];
+			if (!s->used || s->received ||
+			    now - s->sent_ms < x->retry_ms)
+				continue;
+			if (s->tries >= XFER_RETRIES) {
+				fetch_fail(p, fe, &x->stats.failed_source,
+				    "no answer from the source for %" PRIu64
+				    " ms", (uint64_t)XFER_RETRIES *
+				    x->retry_ms);
+				break;
+			}
+			ask(p, fe, s);
+		}
+	}
+	for (size_t i = 0; i < UPLOADS_MAX; i++)
+		if (x->uploads[i] != NULL &&
+		    now - x->uploads[i]->used_ms > UPLOAD_IDLE_MS)
+			upload_free(x, i);
+	evtimer_add(x->tick, &tv);
+}
+
+int
+xfer_start(struct peer *p, xfer_done_cb done, char **cause)
+{
+	struct xfer	*x = lb_calloc(1, sizeof(*x));
+	struct timeval	 tv = { 0, XFER_TICK_MS * 1000 };
+	uint64_t	 t = (uint64_t)p->conf.balance.transfer_timeout_ms;
+
+	p->xfer = x;
+	x->done = done;
+	x->upfd = -1;
+	x->buf = lb_calloc(1, XFER_CHUNK);
+	/*
+	 * A destination asks a chunk again after half the source's timeout
+	 * (so a lost one costs less than the move), at least 200 ms apart; a
+	 * source keeps an offer nobody asks about for longer than all the
+	 * retries take.
+	 */
+	x->retry_ms = t / 2 > 200 ? t / 2 : 200;
+	x->offer_idle_ms = 4 * XFER_RETRIES * x->retry_ms;
+	x->corrupt = getenv("LBPEER_TEST_CORRUPT_CHUNKS") != NULL;
+	if (x->corrupt)
+		log_warnx("LBPEER_TEST_CORRUPT_CHUNKS is set: every chunk "
+		    "this peer serves is damaged (for tests only)");
+	/* What an earlier life staged is incomplete by now. */
+	x->in = store_path(p, ".in");
+	x->up = store_path(p, ".up");
+	store_rmtree(x->in);
+	store_rmtree(x->up);
+	if (mkdir(x->in, 0700) == -1 || mkdir(x->up, 0700) == -1 ||
+	    (x->upfd = open(x->up, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		*cause = lb_printf("cannot create %s and %s: %s", x->in, x->up,
+		    strerror(errno));
+		return -1;
+	}
+	x->tick = evtimer_new(p->base, tick_cb, p);
+	evtimer_add(x->tick, &tv);
+	return 0;
+}
+
+void
+xfer_stop(struct peer *p)
+{
+	struct xfer	*x = X(p);
+
+	if (x == NULL)
+		return;
+	for (size_t i = 0; i < OFFERS_MAX; i++)
+		if (x->offers[i] != NULL)
+			offer_free(x->offers[i]);
+	for (size_t i = 0; i < FETCHES_MAX; i++)
+		if (x->fetches[i] != NULL)
+			fetch_free(x, x->fetches[i]);
+	for (size_t i = 0; i < UPLOADS_MAX; i++)
+		if (x->uploads[i] != NULL)
+			upload_free(x, i);
+	if (x->tick != NULL)
+		event_free(x->tick);
+	if (x->upfd != -1)
+		close(x->upfd);
+	free(x->in);
+	free(x->up);
+	free(x->buf);
+	free(x);
+	p->xfer = NULL;
+}
+
+const struct xfer_stats *
+xfer_stats(struct peer *p)
+{
+	return &X(p)->stats;
+}

@@ -1,0 +1,80 @@
+/*
+ * xfer.h - files of any size between peers, and from lbctl to its peer.
+ *
+ * A task's attachments and checkpoint move apart from its Transfer: the
+ * source offers them (xfer_offer fills the Transfer's manifest), and the
+ * destination pulls them in chunks (xfer_fetch), a few requests at a time,
+ * into a staging directory under state_dir/tasks/.in, checking each file's
+ * hash against the source's.  Memory stays at a few chunks on both sides
+ * whatever the files weigh, and no message is larger than a chunk.
+ *
+ * Uploads are the same for a submit: lbctl sends a large attachment to its
+ * peer in pieces over the control socket before the submit names it.
+ */
+#ifndef LB_XFER_H
+#define LB_XFER_H
+
+#include <stdint.h>
+
+#include "src/lbpeer.pb-c.h"
+
+#define XFER_CHUNK	(512 * 1024)	/* bytes a ChunkData carries at most */
+#define XFER_HASH	32		/* crypto_generichash of a file */
+
+struct peer;
+
+/*
+ * A fetch ended: `staged` is its staging directory (attachments in
+ * staged/att, the checkpoint in staged/ck), or `error` says why it failed
+ * (the staging is gone then).  `msg` is the Transfer's PeerMsg, as given
+ * to xfer_fetch.  What the callback leaves in `staged` is removed after it.
+ */
+typedef void (*xfer_done_cb)(struct peer *, const char *from, uint64_t inc,
+    const Lb__PeerMsg *msg, const char *staged, const char *error);
+
+/* Counters, for lbctl stats. */
+struct xfer_stats {
+	uint64_t	bytes_in, bytes_out, done;
+	uint64_t	failed_hash, failed_source, failed_invalid, failed_disk;
+	uint64_t	upload_bytes;
+};
+
+int	 xfer_start(struct peer *, xfer_done_cb, char **cause);
+void	 xfer_stop(struct peer *);
+
+/* Source: offer the files of task `id` (its attachments as on disk now,
+ * and with `ck` every regular file of its checkpoint directory) to peer
+ * `to`, and fill the Transfer's manifest, xfer_id and bytes. */
+int	 xfer_offer(struct peer *, const char *to, const char *id, int ck,
+	    Lb__Transfer *, char **cause);
+/* Forget the offers of a task (it runs here again, or is gone). */
+void	 xfer_drop_task(struct peer *, const char *id);
+/* A ChunkReq: answered from the offer, if it is for `from`. */
+void	 xfer_chunk_req(struct peer *, const char *from, const Lb__ChunkReq *);
+/* Called whenever a chunk of task `id`'s offer is served (may be NULL). */
+void	 xfer_on_serve(struct peer *, void (*)(struct peer *, const char *id));
+
+/* Destination: pull the files a Transfer names (the PeerMsg is copied);
+ * the callback is told of the end.  -1 with *cause when the manifest is
+ * refused (nothing staged then). */
+int	 xfer_fetch(struct peer *, const char *from, uint64_t inc,
+	    const Lb__PeerMsg *, char **cause);
+/* Whether a fetch of this offer is in progress. */
+int	 xfer_fetching(struct peer *, const char *from, uint64_t xfer_id);
+void	 xfer_chunk_data(struct peer *, const char *from,
+	    const Lb__ChunkData *);
+
+/* Uploads (control API): one step of CtlUpload, answered in *rep. */
+int	 xfer_upload(struct peer *, const Lb__CtlUpload *,
+	    Lb__CtlUploadReply *rep, char **cause);
+/* Move the complete upload `uid` named `name` into the task directory
+ * (an open descriptor of it) as `name`; the upload is used up. */
+int	 xfer_upload_take(struct peer *, uint64_t uid, const char *name,
+	    uint32_t mode, int dfd, uint64_t *size, char **cause);
+
+const struct xfer_stats *xfer_stats(struct peer *);
+/* The attachment limit as the configuration names it ("4096 MiB
+ * (task.attach_limit_mb)"), in a static buffer. */
+const char *xfer_limit_name(struct peer *);
+
+#endif
