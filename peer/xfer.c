@@ -1131,9 +1131,19 @@ tick_cb(evutil_socket_t fd, short ev, void *arg)
 	for (size_t i = 0; i < OFFERS_MAX; i++)
 		if (x->offers[i] != NULL &&
 		    now - x->offers[i]->used_ms > x->offer_idle_ms) {
-			log_info("task %s: its transfer to %s expired (no "
-			    "request for %" PRIu64 " ms)", x->offers[i]->task,
-			    x->offers[i]->to, x->offer_idle_ms);
+			struct offer *o = x->offers[i];
+			size_t k;
+
+			for (k = 0; k < o->nf && o->f[k].final; k++)
+				;
+			/* Served whole: the usual end, not news. */
+			if (k == o->nf)
+				log_debug("task %s: offer to %s served and "
+				    "dropped", o->task, o->to);
+			else
+				log_info("task %s: its transfer to %s expired "
+				    "(no request for %" PRIu64 " ms)", o->task,
+				    o->to, x->offer_idle_ms);
 			offer_free(x->offers[i]);
 			x->offers[i] = NULL;
 		}

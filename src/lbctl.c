@@ -1353,7 +1353,7 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 	mean = s->transfers_out ? (double)s->transfer_ms_total /
 	    (double)s->transfers_out : 0;
 	if (o->json) {
-		json_t *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+		json_t *x, *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
 		    "s:I, s:I, s:I, s:f, s:I}", "policy", s->policy,
 		    "probes_sent", (json_int_t)s->probes_sent,
 		    "probes_accepted", (json_int_t)s->probes_accepted,
@@ -1381,6 +1381,17 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    (json_int_t)s->drop_unknown));
 		json_object_set_new(j, "refused_full", json_integer(
 		    (json_int_t)s->refused_full));
+		x = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, "
+		    "s:I, s:I}", "xfer_bytes_in", (json_int_t)s->xfer_bytes_in,
+		    "xfer_bytes_out", (json_int_t)s->xfer_bytes_out,
+		    "xfer_done", (json_int_t)s->xfer_done,
+		    "xfer_failed_hash", (json_int_t)s->xfer_failed_hash,
+		    "xfer_failed_source", (json_int_t)s->xfer_failed_source,
+		    "xfer_failed_invalid", (json_int_t)s->xfer_failed_invalid,
+		    "xfer_failed_disk", (json_int_t)s->xfer_failed_disk,
+		    "upload_bytes", (json_int_t)s->upload_bytes);
+		json_object_update(j, x);
+		json_decref(x);
 		json_print(j);
 	} else {
 		printf("policy:      %s\n", s->policy);
@@ -1411,6 +1422,17 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    (unsigned long long)s->drop_invalid,
 		    (unsigned long long)s->drop_unknown,
 		    (unsigned long long)s->refused_full);
+		printf("files:       %llu transfers pulled here, %llu bytes "
+		    "in, %llu out, %llu uploaded; failed: %llu hash, %llu "
+		    "source gone, %llu invalid, %llu disk\n",
+		    (unsigned long long)s->xfer_done,
+		    (unsigned long long)s->xfer_bytes_in,
+		    (unsigned long long)s->xfer_bytes_out,
+		    (unsigned long long)s->upload_bytes,
+		    (unsigned long long)s->xfer_failed_hash,
+		    (unsigned long long)s->xfer_failed_source,
+		    (unsigned long long)s->xfer_failed_invalid,
+		    (unsigned long long)s->xfer_failed_disk);
 	}
 	lb__ctl_reply__free_unpacked(rep, NULL);
 	return EX_OK;
