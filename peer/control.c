@@ -238,6 +238,9 @@ ctl_upload(struct peer *p, const Lb__CtlUpload *u, Lb__CtlReply *r)
 
 	if (u->submit != NULL) {
 		ctl_submit(p, u->submit, u->uploads, u->n_uploads, r);
+		/* Refused: what was uploaded for it goes now, not later. */
+		for (size_t i = 0; r->code != 0 && i < u->n_uploads; i++)
+			xfer_upload_drop(p, u->uploads[i]);
 		return;
 	}
 	ur = lb_calloc(1, sizeof(*ur));

@@ -1118,6 +1118,15 @@ xfer_upload_take(struct peer *p, uint64_t uid, const char *name, uint32_t mode,
 	return 0;
 }
 
+void
+xfer_upload_drop(struct peer *p, uint64_t uid)
+{
+	size_t	slot;
+
+	if (upload_find(X(p), uid, &slot) != NULL)
+		upload_free(X(p), slot);
+}
+
 /* ---- time ---- */
 
 static void

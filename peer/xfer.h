@@ -72,6 +72,8 @@ int	 xfer_upload(struct peer *, const Lb__CtlUpload *,
 int	 xfer_upload_take(struct peer *, uint64_t uid, const char *name,
 	    uint32_t mode, int dfd, uint64_t *size, char **cause);
 
+/* Remove an upload (its submit was refused). */
+void	 xfer_upload_drop(struct peer *, uint64_t uid);
 const struct xfer_stats *xfer_stats(struct peer *);
 /* The attachment limit as the configuration names it ("4096 MiB
  * (task.attach_limit_mb)"), in a static buffer. */

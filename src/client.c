@@ -14,12 +14,6 @@
 #include "client.h"
 #include "util.h"
 
-/*
- * Requests up to this size go straight out: every peer takes them
- * (control_max_kb is at least 64).  A larger one, a submit with
- * attachments, first asks the peer its limit.
- */
-#define LBC_SMALL	(64 * 1024)
 
 /* One request out, one reply in, on the connected socket s. */
 static enum lbc_status
@@ -132,7 +126,7 @@ lbc_call(const char *path, const Lb__CtlRequest *req, Lb__CtlReply **rep,
 	}
 	if (limit != 0 && len > limit) {
 		*cause = lb_printf("the request takes %zu KiB, more than the "
-		    "peer at %s takes (control_max_kb = %" PRIu64 "): attach "
+		    "peer at %s takes (control_max_kb = %" PRIu64 "): send "
 		    "less, or raise control_max_kb there", (len + 1023) / 1024,
 		    path, limit / 1024);
 		nn_close(s);

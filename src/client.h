@@ -4,6 +4,11 @@
 
 #include "lbpeer.pb-c.h"
 
+/* Requests up to this size go straight out: every peer takes them
+ * (control_max_kb is at least 64).  A larger one first asks the peer its
+ * limit. */
+#define LBC_SMALL	(64 * 1024)
+
 /* What went wrong with a call. */
 enum lbc_status {
 	LBC_OK = 0,		/* a reply arrived (it may still say no) */

@@ -700,18 +700,16 @@ read_attachment(struct submit_args *sa, const char *path)
 	struct stat	 st;
 	FILE		*fp;
 	const char	*base = strrchr(path, '/');
-	char		*up = NULL;
-
 	lb__task_file__init(f);
 	if ((fp = fopen(path, "r")) == NULL || fstat(fileno(fp), &st) == -1)
 		die(EX_NO, "--file %s: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
 		die(EX_NO, "--file %s: not a regular file", path);
+	f->size = (uint64_t)st.st_size;
 	if (st.st_size > INLINE_FILE || sa->inline_bytes + (uint64_t)st.st_size >
-	    INLINE_TOTAL) {
-		up = lb_strdup(path);
-		f->size = (uint64_t)st.st_size;
-	} else {
+	    INLINE_TOTAL)
+		;	/* uploaded: no bytes here */
+	else {
 		f->data.data = lb_calloc(1, (size_t)st.st_size + 1);
 		f->data.len = fread(f->data.data, 1, (size_t)st.st_size, fp);
 		if (ferror(fp) || f->data.len != (size_t)st.st_size)
@@ -724,7 +722,7 @@ read_attachment(struct submit_args *sa, const char *path)
 	f->mode = st.st_mode & 07777;
 	sa->files = lb_reallocarray(sa->files, sa->nfiles + 1, sizeof(*sa->files));
 	sa->paths = lb_reallocarray(sa->paths, sa->nfiles + 1, sizeof(*sa->paths));
-	sa->paths[sa->nfiles] = up;
+	sa->paths[sa->nfiles] = lb_strdup(path);
 	sa->files[sa->nfiles++] = f;
 }
 
@@ -893,8 +891,21 @@ cmd_submit(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 	sa.spec.needs = sa.needs;
 	sa.spec.n_needs = sa.nneeds;
 	sr.spec = &sa.spec;
+	/*
+	 * Inline files must leave the request within the peer's limit (a
+	 * peer may take less than the usual CONTROL_INLINE_KB): else they
+	 * are uploaded too.
+	 */
+	if (sa.inline_bytes > LBC_SMALL / 2 && (piece = piece_size(o)) <
+	    sa.inline_bytes)
+		for (size_t i = 0; i < sa.nfiles; i++) {
+			free(sa.files[i]->data.data);
+			sa.files[i]->data.data = NULL;
+			sa.files[i]->data.len = 0;
+		}
 	for (size_t i = 0; i < sa.nfiles; i++) {
-		if (sa.paths[i] == NULL)
+		/* Uploaded: a size and no bytes (empty files go inline). */
+		if (sa.files[i]->data.len > 0 || sa.files[i]->size == 0)
 			continue;
 		if (piece == 0)
 			piece = piece_size(o);

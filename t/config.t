@@ -84,9 +84,11 @@ balance = {
   lower_threshold = 4;
   upper_threshold = 2;
 };' ':5: balance.lower_threshold \(4\) must not be above balance.upper_threshold'
-check control-max-small "$good"'
-task = { attach_limit_kb = 512; };
-control_max_kb = 500;' ':5: control_max_kb \(500\) must be at least task.attach_limit_kb \(512\) \+ 64'
+check attach-limit-twice "$good"'
+task = {
+  attach_limit_mb = 512;
+  attach_limit_kb = 512;
+};' ':6: task.attach_limit_kb and task.attach_limit_mb are the same limit: keep only task.attach_limit_mb'
 check control-max-range "$good"'
 control_max_kb = 10;' ':4: control_max_kb = 10 is out of range \(64\.\.2097151\)'
 check key-missing "$good"'

@@ -97,8 +97,13 @@ out=$(sub --file "$TMP" -- true 2>&1); rc=$?
 like "$rc:$out" "^1:lbctl: --file $TMP: not a regular file" "a directory as attachment: submit fails"
 head -c 300000 /dev/zero >"$TMP/huge"
 out=$(sub --file "$TMP/huge" -- true 2>&1); rc=$?
-like "$rc:$out" "^1:lbctl: the attachments take 300000 bytes; the limit is 256 KiB" \
-    "an oversized attachment: submit fails with the limit"
+like "$rc:$out" "^1:lbctl: --file huge: 300000 bytes, over the limit of 256 KiB \(task.attach_limit_kb\)" \
+    "an oversized attachment: submit fails with the limit, before it is sent"
+head -c 200000 /dev/zero >"$TMP/half1"
+head -c 200000 /dev/zero >"$TMP/half2"
+out=$(sub --file "$TMP/half1" --file "$TMP/half2" -- true 2>&1); rc=$?
+like "$rc:$out" "^1:lbctl: the attachments take 400000 bytes; the limit is 256 KiB \(task.attach_limit_kb\)" \
+    "attachments over the limit together: submit fails with the limit"
 is "$(ctl n1 list --all --json | jq length)" "$before" "and nothing was queued"
 out=$(sub --env NOEQUALS -- true 2>&1); rc=$?
 like "$rc:$out" "^2:lbctl: --env: expected KEY=VALUE" "a bad --env is a usage error"
