@@ -262,6 +262,15 @@ compact_next(void *arg)
 	return it->i < it->n ? it->all[it->i++]->rec : NULL;
 }
 
+/* An offer serves a move until the destination holds the task. */
+static int
+offer_needed(struct peer *p, const char *id)
+{
+	struct tasks_task	*k = tasks_find(p->tc, id);
+
+	return k != NULL && k->hold == HOLD_FROZEN && !k->move_acked;
+}
+
 static void
 tick_cb(evutil_socket_t fd, short ev, void *arg)
 {
@@ -275,6 +284,7 @@ tick_cb(evutil_socket_t fd, short ev, void *arg)
 	tasks_tick(p->tc, lb_mono_ms(), &o);
 	carry(p, &o);
 	tasks_out_free(&o);
+	xfer_prune(p, offer_needed);
 	/* More dead records than live: a snapshot of the live, then a fresh
 	 * log, switched atomically. */
 	if (store_compact_due(p, tasks_count(p->tc, NULL))) {

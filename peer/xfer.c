@@ -438,6 +438,18 @@ xfer_drop_task(struct peer *p, const char *id)
 }
 
 void
+xfer_prune(struct peer *p, int (*keep)(struct peer *, const char *))
+{
+	struct xfer	*x = X(p);
+
+	for (size_t i = 0; i < OFFERS_MAX; i++)
+		if (x->offers[i] != NULL && !keep(p, x->offers[i]->task)) {
+			offer_free(x->offers[i]);
+			x->offers[i] = NULL;
+		}
+}
+
+void
 xfer_on_serve(struct peer *p, void (*cb)(struct peer *, const char *))
 {
 	X(p)->on_serve = cb;
@@ -821,8 +833,9 @@ xfer_fetch(struct peer *p, const char *from, uint64_t inc,
 		crypto_generichash_init(&f->st, NULL, 0, XFER_HASH);
 		fe->nf++;
 	}
-	log_info("task %s: pulling %zu files, %" PRIu64 " bytes, from %s",
-	    fe->task, fe->nf, fe->bytes, from);
+	if (fe->nf > 0)
+		log_info("task %s: pulling %zu files, %" PRIu64 " bytes, from "
+		    "%s", fe->task, fe->nf, fe->bytes, from);
 	if (fe->nf == 0) {
 		/* Nothing to pull: done at once. */
 		x->stats.done++;

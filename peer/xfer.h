@@ -49,6 +49,9 @@ int	 xfer_offer(struct peer *, const char *to, const char *id, int ck,
 	    Lb__Transfer *, char **cause);
 /* Forget the offers of a task (it runs here again, or is gone). */
 void	 xfer_drop_task(struct peer *, const char *id);
+/* Forget the offers whose task `keep` says no longer needs them (the
+ * move was acknowledged or abandoned). */
+void	 xfer_prune(struct peer *, int (*keep)(struct peer *, const char *));
 /* A ChunkReq: answered from the offer, if it is for `from`. */
 void	 xfer_chunk_req(struct peer *, const char *from, const Lb__ChunkReq *);
 /* Called whenever a chunk of task `id`'s offer is served (may be NULL). */
