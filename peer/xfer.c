@@ -936,6 +936,13 @@ xfer_chunk_data(struct peer *p, const char *from, const Lb__ChunkData *d)
 		    strerror(errno));
 		return;
 	}
+	/*
+	 * Start writing it out now: the fdatasync at the file's end then
+	 * finds little left to do, and the TransferAck is not held up by
+	 * a whole file's writeback (the source waits transfer_timeout_ms).
+	 */
+	(void)sync_file_range(f->fd, (off_t)d->offset, (off_t)d->data.len,
+	    SYNC_FILE_RANGE_WRITE);
 	if (d->hash.len == XFER_HASH) {
 		memcpy(f->src_hash, d->hash.data, XFER_HASH);
 		f->have_hash = 1;
