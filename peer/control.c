@@ -254,6 +254,37 @@ ctl_upload(struct peer *p, const Lb__CtlUpload *u, Lb__CtlReply *r)
 	r->upload = ur;
 }
 
+/* lbctl migrate: start (token 0), then ask until it is decided. */
+static void
+ctl_migrate(struct peer *p, const Lb__CtlMigrateReq *req, Lb__CtlReply *r)
+{
+	Lb__CtlMigrate	*cm = lb_calloc(1, sizeof(*cm));
+	char		*cause;
+	int		 rc;
+
+	lb__ctl_migrate__init(cm);
+	if (req->token == 0) {
+		if (glue_migrate(p, req->id, req->to, &cm->token,
+		    &cause) == -1) {
+			free(cm);
+			ctl_no(r, 1, cause);
+			return;
+		}
+	} else {
+		cm->token = req->token;
+		if ((rc = glue_migrate_poll(p, req->token, &cm->result)) < 0) {
+			free(cm);
+			ctl_no(r, 1, lb_printf("no move %llu is followed here "
+			    "(expired, or read already)",
+			    (unsigned long long)req->token));
+			return;
+		}
+		cm->done = rc == 1;
+	}
+	r->rep_case = LB__CTL_REPLY__REP_MIGRATE;
+	r->migrate = cm;
+}
+
 /* Free what the handlers allocated (strings there are borrowed). */
 static void
 ctl_reply_free(Lb__CtlReply *r)
@@ -273,6 +304,12 @@ ctl_reply_free(Lb__CtlReply *r)
 		free(r->stats);
 	else if (r->rep_case == LB__CTL_REPLY__REP_UPLOAD)
 		free(r->upload);
+	else if (r->rep_case == LB__CTL_REPLY__REP_MIGRATE) {
+		if (r->migrate->result != NULL)
+			lb__migrate_done__free_unpacked(r->migrate->result,
+			    NULL);
+		free(r->migrate);
+	}
 	if (r->rep_case == LB__CTL_REPLY__REP_STATUS) {
 		free(r->status->counters);
 		free(r->status);
@@ -322,6 +359,9 @@ ctl_handle(struct peer *p, const Lb__CtlRequest *req, Lb__CtlReply *r)
 	case LB__CTL_REQUEST__REQ_CHECKPOINT:
 		if (glue_checkpoint(p, req->checkpoint->id, &cause) == -1)
 			ctl_no(r, 1, cause);
+		break;
+	case LB__CTL_REQUEST__REQ_MIGRATE:
+		ctl_migrate(p, req->migrate, r);
 		break;
 	case LB__CTL_REQUEST__REQ_STATS:
 		r->stats = lb_calloc(1, sizeof(*r->stats));

@@ -28,6 +28,9 @@
 #define REMOTE_ASK_MS	200	/* ask a home again after this */
 #define LINKS_MAX	4096
 #define LINK_KEEP_S	3600
+#define MIGRATE_MAX	64	/* lbctl migrate requests followed here */
+#define MIGRATE_KEEP_MS	(10 * 60 * 1000)	/* ... forgotten then */
+#define MIGRATE_HOPS	4	/* a request passed on at most this often */
 
 /* An answer from another home, and when we asked. */
 struct remote {
@@ -41,13 +44,29 @@ struct remote {
 	Lb__TaskAnswer	*ans;
 };
 
+/* An lbctl migrate asked at this peer, until lbctl has read its end. */
+struct migreq {
+	uint64_t	 token;		/* 0: free */
+	char		 id[TASKS_ID_MAX];
+	uint64_t	 asked_ms;
+	int		 done;
+	Lb__MigrateDone	*result;	/* done: how it ended */
+};
+
 struct glue {
 	struct event	*tick_ev;
 	struct event	*orphan_ev;	/* once, after start */
 	struct remote	 remote[REMOTE_MAX];
 	uint64_t	 next_req;
 	uint64_t	 drop_task_msgs;
+	struct migreq	 mig[MIGRATE_MAX];
+	/* The latest process exit, for the freeze time of a move that
+	 * follows it at once (a checkpoint asked for a move). */
+	char		 exit_id[TASKS_ID_MAX];
+	uint64_t	 exit_us;
 };
+
+static void	migrate_done_in(struct peer *, const Lb__MigrateDone *);
 
 static void	carry(struct peer *, struct tasks_out *);
 
@@ -79,6 +98,8 @@ complete(struct peer *p, struct tasks_action *a, uint8_t **buf, size_t *len)
 	if (a->with_files && m->body_case == LB__PEER_MSG__BODY_TRANSFER) {
 		Lb__Transfer *tr = m->transfer;
 
+		if (a->resume && strcmp(a->id, p->glue->exit_id) == 0)
+			tr->src_frozen_us = lb_mono_us() - p->glue->exit_us;
 		/* A move that is tried again offers afresh. */
 		xfer_drop_task(p, a->id);
 		if (xfer_offer(p, a->to, a->id,
@@ -138,9 +159,13 @@ do_start(struct peer *p, const char *id, int resume, struct tasks_out *o)
 		resume = 1;
 	else if (!k->rec->spec->checkpointable)
 		resume = 0;
-	if (exec_spawn(p, k->rec, dir, resume, &pgid, &why) == 0)
+	if (exec_spawn(p, k->rec, dir, resume, &pgid, &why) == 0) {
+		/* A running task that moved here: its freeze time ends now. */
+		if (resume && tasks_migration_pending(k) && k->sh_arrived_us)
+			tasks_migration_measured(p->tc, id, k->sh_src_us +
+			    (lb_mono_us() - k->sh_arrived_us), k->sh_bytes);
 		tasks_proc_started(p->tc, lb_mono_ms(), id, pgid, o);
-	else {
+	} else {
 		memset(&x, 0, sizeof(x));
 		x.error = why;
 		log_info("task %s failed: %s", id, why);
@@ -148,6 +173,24 @@ do_start(struct peer *p, const char *id, int resume, struct tasks_out *o)
 		free(why);
 	}
 	free(dir);
+}
+
+/* How an lbctl migrate ended, to the peer where it was asked. */
+static void
+migrate_done_send(struct peer *p, const char *origin, const Lb__MigrateDone *d)
+{
+	Lb__PeerMsg	 m = LB__PEER_MSG__INIT;
+	const char	*addr;
+
+	if (strcmp(origin, p->conf.id) == 0) {
+		migrate_done_in(p, d);
+		return;
+	}
+	if ((addr = addr_of(p, origin)) == NULL)
+		return;		/* lbctl there times out */
+	m.body_case = LB__PEER_MSG__BODY_MIGRATE_DONE;
+	m.migrate_done = (Lb__MigrateDone *)d;
+	net_send(p, addr, &m);
 }
 
 /* Carry out the core's actions, in order; what they cause, after them. */
@@ -192,6 +235,26 @@ carry(struct peer *p, struct tasks_out *o)
 		case TA_LOAD:
 			glue_load_changed(p);
 			break;
+		case TA_CHECKPOINT:
+			if ((k = tasks_find(p->tc, a->id)) != NULL &&
+			    exec_signal(p, a->id,
+			    k->rec->spec->checkpoint_signal) == -1)
+				log_warnx("task %s: cannot signal it to "
+				    "checkpoint: %s", a->id, strerror(errno));
+			break;
+		case TA_MIGRATED: {
+			Lb__MigrateDone d = LB__MIGRATE_DONE__INIT;
+			d.req_id = a->req;
+			d.task_id = a->id;
+			d.ok = a->ok;
+			d.host = a->host;
+			d.error = a->note;
+			d.freeze_us = a->freeze_us;
+			d.checkpoint_ms = a->checkpoint_ms;
+			d.bytes = a->bytes;
+			migrate_done_send(p, a->to, &d);
+			break;
+		}
 		}
 	}
 	tasks_out_reset(o);
@@ -208,6 +271,8 @@ proc_exited(struct peer *p, const char *id, struct tasks_exit *x)
 	struct tasks_out	 o = { 0 };
 	struct tasks_task	*k;
 
+	lb_strlcpy(p->glue->exit_id, id, sizeof(p->glue->exit_id));
+	p->glue->exit_us = lb_mono_us();
 	tasks_proc_exited(p->tc, lb_mono_ms(), id, x, &o);
 	carry(p, &o);
 	tasks_out_free(&o);
@@ -404,7 +469,8 @@ transfer_in(struct peer *p, const char *from, uint64_t inc,
 /* The files of a transfer are here (or could not come: xfer.c said why). */
 static void
 fetch_done(struct peer *p, const char *from, uint64_t inc,
-    const Lb__PeerMsg *m, const char *staged, const char *error)
+    const Lb__PeerMsg *m, uint64_t arrived_us, const char *staged,
+    const char *error)
 {
 	const Lb__Transfer	*tr = m->transfer;
 	const char		*id = tr->record->id;
@@ -432,8 +498,16 @@ fetch_done(struct peer *p, const char *from, uint64_t inc,
 	if (fresh && tasks_find(p->tc, id) == NULL)
 		store_remove(p, id);
 	else if ((k = tasks_find(p->tc, id)) != NULL &&
-	    k->hold == HOLD_PENDING)
+	    k->hold == HOLD_PENDING) {
 		balancer_arrived(p);	/* the slot reserved for it is used */
+		/* Its freeze time runs from the Transfer's arrival, before
+		 * its files were pulled. */
+		if (tasks_migration_pending(k) && k->sh_arrived_us == 0) {
+			k->sh_arrived_us = arrived_us;
+			k->sh_src_us = tr->src_frozen_us;
+			k->sh_bytes = tr->bytes;
+		}
+	}
 	carry(p, &o);
 	tasks_out_free(&o);
 }
@@ -446,6 +520,8 @@ served(struct peer *p, const char *id)
 }
 
 static void	query_recv(struct peer *, const char *, const Lb__TaskQuery *);
+static void	migrate_recv(struct peer *, const char *,
+		    const Lb__TaskMigrate *);
 static void	answer_recv(struct peer *, const char *, const Lb__TaskAnswer *);
 
 void
@@ -481,6 +557,12 @@ glue_recv(struct peer *p, const Lb__Envelope *e)
 		break;
 	case LB__PEER_MSG__BODY_CHUNK_DATA:
 		xfer_chunk_data(p, e->sender, m->chunk_data);
+		break;
+	case LB__PEER_MSG__BODY_TASK_MIGRATE:
+		migrate_recv(p, e->sender, m->task_migrate);
+		break;
+	case LB__PEER_MSG__BODY_MIGRATE_DONE:
+		migrate_done_in(p, m->migrate_done);
 		break;
 	case LB__PEER_MSG__BODY__NOT_SET:
 		p->counters.drop[ENV_DROP_DECODE]++;
@@ -527,6 +609,7 @@ glue_start(struct peer *p, char **cause)
 	c.max_links = LINKS_MAX;
 	c.link_keep_s = LINK_KEEP_S;
 	c.attach_limit = p->conf.task.attach_limit;
+	c.checkpoint_timeout_ms = p->conf.task.checkpoint_timeout_ms;
 	attrs = gossip_members(p->gossip, &n)[0].e.attrs;
 	p->glue = lb_calloc(1, sizeof(*p->glue));
 	p->tc = tasks_new(&c, p->conf.id, p->incarnation, attrs,
@@ -582,6 +665,10 @@ glue_stop(struct peer *p)
 	for (size_t i = 0; i < REMOTE_MAX; i++)
 		if (p->glue->remote[i].ans != NULL)
 			lb__task_answer__free_unpacked(p->glue->remote[i].ans,
+			    NULL);
+	for (size_t i = 0; i < MIGRATE_MAX; i++)
+		if (p->glue->mig[i].result != NULL)
+			lb__migrate_done__free_unpacked(p->glue->mig[i].result,
 			    NULL);
 	xfer_stop(p);
 	tasks_free(p->tc);
@@ -790,6 +877,35 @@ glue_counts(struct peer *p, uint32_t *running, uint32_t *queued,
 	*homed = (uint32_t)h;
 }
 
+static int
+u64_cmp(const void *a, const void *b)
+{
+	uint64_t	x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Mean, 95th percentile and maximum of the latest freeze times. */
+static void
+freeze_figures(const struct tasks_stats *t, Lb__CtlStats *s)
+{
+	size_t		 n = t->nfreeze < TASKS_FREEZE_RING ? t->nfreeze :
+			    TASKS_FREEZE_RING;
+	uint64_t	*v, sum = 0;
+
+	if (n == 0)
+		return;
+	v = lb_calloc(n, sizeof(*v));
+	memcpy(v, t->freeze_us, n * sizeof(*v));
+	qsort(v, n, sizeof(*v), u64_cmp);
+	for (size_t i = 0; i < n; i++)
+		sum += v[i];
+	s->freeze_us_mean = sum / n;
+	s->freeze_us_p95 = v[(n * 95 + 99) / 100 - 1];
+	s->freeze_us_max = v[n - 1];
+	free(v);
+}
+
 void
 glue_stats(struct peer *p, Lb__CtlStats *s)
 {
@@ -819,6 +935,13 @@ glue_stats(struct peer *p, Lb__CtlStats *s)
 		s->xfer_failed_disk = x->failed_disk;
 		s->upload_bytes = x->upload_bytes;
 	}
+	s->migrations_in = t->migrations_in;
+	s->migrations_out = t->migrations_out;
+	s->checkpoint_timeouts = t->checkpoint_timeouts;
+	s->migrate_bytes = t->migrate_bytes;
+	if (t->migrations_out > 0)
+		s->checkpoint_ms_mean = t->checkpoint_ms / t->migrations_out;
+	freeze_figures(t, s);
 }
 
 void
@@ -961,4 +1084,255 @@ answer_recv(struct peer *p, const char *from, const Lb__TaskAnswer *a)
 		r->ans_output = r->asked_output;
 		return;
 	}
+}
+
+/* ---- lbctl migrate ---- */
+
+/* The least loaded live peer, not this one, that can run the task. */
+static const char *
+pick_target(struct peer *p, const Lb__TaskRecord *r)
+{
+	const struct gossip_member	*m, *best = NULL;
+	char				*needs;
+	size_t				 n;
+	long				 bfree = 0;
+
+	needs = lb_join_list(r->spec->needs, r->spec->n_needs);
+	m = gossip_members(p->gossip, &n);
+	for (size_t i = 0; i < n; i++) {
+		long fr = (long)m[i].e.slots - (long)m[i].e.load;
+		if (m[i].state != GOSSIP_ALIVE || strcmp(m[i].e.id,
+		    p->conf.id) == 0 || !balance_attrs_ok(needs, m[i].e.attrs))
+			continue;
+		if (best == NULL || fr > bfree) {
+			best = &m[i];
+			bfree = fr;
+		}
+	}
+	free(needs);
+	return best ? best->e.id : NULL;
+}
+
+static void
+migrate_refuse(struct peer *p, const Lb__TaskMigrate *mg, const char *host,
+    const char *why)
+{
+	Lb__MigrateDone	d = LB__MIGRATE_DONE__INIT;
+
+	d.req_id = mg->req_id;
+	d.task_id = mg->task_id;
+	d.host = (char *)(host ? host : "");
+	d.error = (char *)why;
+	migrate_done_send(p, mg->origin, &d);
+}
+
+/* Pass a request on to the peer that knows more of the task. */
+static void
+migrate_pass(struct peer *p, const Lb__TaskMigrate *mg, const char *to,
+    const char *what)
+{
+	Lb__PeerMsg	 m = LB__PEER_MSG__INIT;
+	Lb__TaskMigrate	 c = *mg;
+	const char	*addr, *state;
+	char		*why;
+
+	if (mg->hops >= MIGRATE_HOPS) {
+		migrate_refuse(p, mg, NULL, "it is moving: try again");
+		return;
+	}
+	if ((addr = members_addr(p, to, &state)) == NULL) {
+		why = lb_printf("%s %s is %s", what, to, state);
+		migrate_refuse(p, mg, NULL, why);
+		free(why);
+		return;
+	}
+	c.hops++;
+	m.body_case = LB__PEER_MSG__BODY_TASK_MIGRATE;
+	m.task_migrate = &c;
+	net_send(p, addr, &m);
+}
+
+/*
+ * A migrate request: the home checks its record and passes it to the
+ * task's host; the host moves the task.  Anyone who cannot go on tells
+ * the origin why.
+ */
+static void
+migrate_route(struct peer *p, const Lb__TaskMigrate *mg)
+{
+	struct tasks_task	*k = tasks_find(p->tc, mg->task_id);
+	struct tasks_out	 o = { 0 };
+	char			 home[LB_ID_MAX], *cause = NULL, *needs;
+	const char		*to = mg->to, *why;
+	const struct gossip_member *m;
+
+	tasks_home_of(mg->task_id, home);
+	if (k == NULL || (!k->home && k->hold != HOLD_QUEUED &&
+	    k->hold != HOLD_RUNNING && k->hold != HOLD_FROZEN)) {
+		if (strcmp(home, p->conf.id) == 0)
+			migrate_refuse(p, mg, NULL, "no such task");
+		else
+			migrate_pass(p, mg, home, "its home");
+		return;
+	}
+	if (k->home && (why = tasks_unmovable(k)) != NULL) {
+		migrate_refuse(p, mg, k->rec->host, why);
+		return;
+	}
+	if (k->home && strcmp(k->rec->host, p->conf.id) != 0) {
+		if (to[0] != '\0' && strcmp(to, k->rec->host) == 0)
+			migrate_refuse(p, mg, to, "it is there already");
+		else
+			migrate_pass(p, mg, k->rec->host, "its host");
+		return;
+	}
+	/* Held here. */
+	if (to[0] == '\0' && (to = pick_target(p, k->rec)) == NULL) {
+		migrate_refuse(p, mg, p->conf.id, "no other live peer can run "
+		    "it now");
+		return;
+	}
+	if (strcmp(to, p->conf.id) == 0) {
+		migrate_refuse(p, mg, to, "it is there already");
+		return;
+	}
+	m = gossip_find(p->gossip, to);
+	if (m == NULL || m->state != GOSSIP_ALIVE) {
+		cause = lb_printf("node %s is %s", to, m == NULL ?
+		    "not in the cluster" : "not alive");
+		migrate_refuse(p, mg, p->conf.id, cause);
+		free(cause);
+		return;
+	}
+	needs = lb_join_list(k->rec->spec->needs, k->rec->spec->n_needs);
+	if (!balance_attrs_ok(needs, m->e.attrs)) {
+		cause = lb_printf("node %s lacks what it needs (%s)", to, needs);
+		migrate_refuse(p, mg, p->conf.id, cause);
+		free(cause);
+		free(needs);
+		return;
+	}
+	free(needs);
+	if (tasks_migrate(p->tc, lb_mono_ms(), mg->task_id, to, m->e.incarnation,
+	    mg->origin, mg->req_id, ++p->glue->next_req, &o, &cause) == -1) {
+		migrate_refuse(p, mg, p->conf.id, cause);
+		free(cause);
+	} else
+		log_info("task %s: moving to %s (lbctl migrate at %s)",
+		    mg->task_id, to, mg->origin);
+	carry(p, &o);
+	tasks_out_free(&o);
+}
+
+static void
+migrate_recv(struct peer *p, const char *from, const Lb__TaskMigrate *mg)
+{
+	if (!tasks_id_valid(mg->task_id) || !lb_id_valid(mg->origin) ||
+	    (mg->to[0] != '\0' && !lb_id_valid(mg->to)) ||
+	    mg->hops > MIGRATE_HOPS) {
+		p->glue->drop_task_msgs++;
+		return;
+	}
+	migrate_route(p, mg);
+}
+
+static void
+migrate_done_in(struct peer *p, const Lb__MigrateDone *d)
+{
+	if (!tasks_id_valid(d->task_id) || (d->host[0] != '\0' &&
+	    !lb_id_valid(d->host)) || strlen(d->error) > 512) {
+		p->glue->drop_task_msgs++;
+		return;
+	}
+	struct migreq	*q;
+	size_t		 len;
+	uint8_t		*buf;
+
+	for (size_t i = 0; i < MIGRATE_MAX; i++) {
+		q = &p->glue->mig[i];
+		if (q->token == 0 || q->token != d->req_id || q->done ||
+		    strcmp(q->id, d->task_id) != 0)
+			continue;
+		len = lb__migrate_done__get_packed_size(d);
+		buf = lb_calloc(1, len + 1);
+		lb__migrate_done__pack(d, buf);
+		q->result = lb__migrate_done__unpack(NULL, len, buf);
+		free(buf);
+		if (q->result == NULL)
+			break;
+		q->done = 1;
+		return;
+	}
+	p->glue->drop_task_msgs++;	/* late, or never asked here */
+}
+
+int
+glue_migrate(struct peer *p, const char *id, const char *to, uint64_t *token,
+    char **cause)
+{
+	struct migreq	*q = NULL;
+	Lb__TaskMigrate	 mg = LB__TASK_MIGRATE__INIT;
+	uint64_t	 now = lb_mono_ms();
+	const struct gossip_member *m;
+
+	if (!tasks_id_valid(id)) {
+		*cause = lb_printf("\"%s\" is not a task id (NODE.NUMBER)", id);
+		return -1;
+	}
+	if (to[0] != '\0') {
+		if (!lb_id_valid(to) || (m = gossip_find(p->gossip, to)) ==
+		    NULL) {
+			*cause = lb_printf("--to %s: there is no node %s in the "
+			    "cluster", to, to);
+			return -1;
+		}
+		if (m->state != GOSSIP_ALIVE) {
+			*cause = lb_printf("--to %s: node %s is not alive", to,
+			    to);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < MIGRATE_MAX; i++) {
+		struct migreq *c = &p->glue->mig[i];
+		if (c->token != 0 && now - c->asked_ms > MIGRATE_KEEP_MS) {
+			if (c->result != NULL)
+				lb__migrate_done__free_unpacked(c->result, NULL);
+			memset(c, 0, sizeof(*c));
+		}
+		if (c->token == 0 && q == NULL)
+			q = c;
+	}
+	if (q == NULL) {
+		*cause = lb_printf("%d moves are being followed here already; "
+		    "try again later", MIGRATE_MAX);
+		return -1;
+	}
+	q->token = ++p->glue->next_req;
+	q->asked_ms = now;
+	lb_strlcpy(q->id, id, sizeof(q->id));
+	*token = q->token;
+	mg.req_id = q->token;
+	mg.task_id = (char *)id;
+	mg.to = (char *)to;
+	mg.origin = p->conf.id;
+	migrate_route(p, &mg);
+	return 0;
+}
+
+int
+glue_migrate_poll(struct peer *p, uint64_t token, Lb__MigrateDone **result)
+{
+	*result = NULL;
+	for (size_t i = 0; i < MIGRATE_MAX; i++) {
+		struct migreq *q = &p->glue->mig[i];
+		if (q->token != token || token == 0)
+			continue;
+		if (!q->done)
+			return 0;
+		/* Read once: the caller owns it now. */
+		*result = q->result;
+		memset(q, 0, sizeof(*q));
+		return 1;
+	}
+	return -1;
 }

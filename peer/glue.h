@@ -21,6 +21,14 @@ int	 glue_submit(struct peer *, const Lb__TaskSpec *,
 	    const uint64_t *uploads, size_t nuploads, char **id, char **cause);
 int	 glue_cancel(struct peer *, const char *id, char **cause);
 int	 glue_checkpoint(struct peer *, const char *id, char **cause);
+/* lbctl migrate: start moving a task (to `to`, or "" for the least loaded
+ * peer that can run it), wherever it is; *token names the request. */
+int	 glue_migrate(struct peer *, const char *id, const char *to,
+	    uint64_t *token, char **cause);
+/* 1 and the result (the caller frees it) once decided, 0 while not yet,
+ * -1 for a token not known (expired, or read already). */
+int	 glue_migrate_poll(struct peer *, uint64_t token,
+	    Lb__MigrateDone **result);
 void	 glue_output(struct peer *, const Lb__TaskRecord *,
 	    ProtobufCBinaryData *out, ProtobufCBinaryData *err);
 /* A record, and for `want_output` its output, of a task homed elsewhere:

@@ -108,6 +108,7 @@ struct fetch {
 	struct slot		 win[XFER_WINDOW];
 	uint64_t		 bytes;
 	uint64_t		 started_ms;
+	uint64_t		 arrived_us;	/* when the Transfer came */
 };
 
 struct upload {
@@ -632,7 +633,8 @@ fetch_fail(struct peer *p, struct fetch *fe, uint64_t *counter,
 	log_warnx("task %s: transfer from %s refused: %s; its staged files "
 	    "are removed (the source keeps the task)", fe->task, fe->from, why);
 	if (x->done != NULL)
-		x->done(p, fe->from, fe->inc, fe->msg, NULL, why);
+		x->done(p, fe->from, fe->inc, fe->msg, fe->arrived_us, NULL,
+		    why);
 	free(why);
 	fetch_free(x, fe);
 }
@@ -800,6 +802,7 @@ xfer_fetch(struct peer *p, const char *from, uint64_t inc,
 	fe->inc = inc;
 	fe->bytes = tr->bytes;
 	fe->started_ms = lb_mono_ms();
+	fe->arrived_us = lb_mono_us();
 	lb_strlcpy(fe->from, from, sizeof(fe->from));
 	lb_strlcpy(fe->task, tr->record->id, sizeof(fe->task));
 	len = lb__peer_msg__get_packed_size(m);
@@ -834,13 +837,15 @@ xfer_fetch(struct peer *p, const char *from, uint64_t inc,
 		fe->nf++;
 	}
 	if (fe->nf > 0)
-		log_info("task %s: pulling %zu files, %" PRIu64 " bytes, from "
-		    "%s", fe->task, fe->nf, fe->bytes, from);
+		log_info("task %s: pulling %zu file%s, %" PRIu64 " bytes, "
+		    "from %s", fe->task, fe->nf, fe->nf == 1 ? "" : "s",
+		    fe->bytes, from);
 	if (fe->nf == 0) {
 		/* Nothing to pull: done at once. */
 		x->stats.done++;
 		if (x->done != NULL)
-			x->done(p, fe->from, fe->inc, fe->msg, fe->dir, NULL);
+			x->done(p, fe->from, fe->inc, fe->msg, fe->arrived_us,
+			    fe->dir, NULL);
 		fetch_free(x, fe);
 		return 0;
 	}
@@ -967,7 +972,8 @@ xfer_chunk_data(struct peer *p, const char *from, const Lb__ChunkData *d)
 		x->stats.done++;
 		x->stats.bytes_in += fe->bytes;
 		if (x->done != NULL)
-			x->done(p, fe->from, fe->inc, fe->msg, fe->dir, NULL);
+			x->done(p, fe->from, fe->inc, fe->msg, fe->arrived_us,
+			    fe->dir, NULL);
 		fetch_free(x, fe);
 		return;
 	}

@@ -27,10 +27,11 @@ struct peer;
  * A fetch ended: `staged` is its staging directory (attachments in
  * staged/att, the checkpoint in staged/ck), or `error` says why it failed
  * (the staging is gone then).  `msg` is the Transfer's PeerMsg, as given
- * to xfer_fetch.  What the callback leaves in `staged` is removed after it.
+ * to xfer_fetch, which `arrived_us` (lb_mono_us) called.  What the callback leaves in `staged` is removed after it.
  */
 typedef void (*xfer_done_cb)(struct peer *, const char *from, uint64_t inc,
-    const Lb__PeerMsg *msg, const char *staged, const char *error);
+    const Lb__PeerMsg *msg, uint64_t arrived_us, const char *staged,
+    const char *error);
 
 /* Counters, for lbctl stats. */
 struct xfer_stats {

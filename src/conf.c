@@ -65,6 +65,8 @@ static const struct spec task_spec[] = {
 	    offsetof(struct lb_task_conf, retry_min_ms), NULL },
 	{ "retry_max_ms", T_INT, 1, 3600000,
 	    offsetof(struct lb_task_conf, retry_max_ms), NULL },
+	{ "checkpoint_timeout_ms", T_INT, 10, 3600000,
+	    offsetof(struct lb_task_conf, checkpoint_timeout_ms), NULL },
 	{ "keep_finished_s", T_INT, 0, 365 * 86400,
 	    offsetof(struct lb_task_conf, keep_finished_s), NULL },
 	{ "max_tasks", T_INT, 1, 10000000,
@@ -212,6 +214,7 @@ lb_conf_defaults(struct lb_conf *c)
 	c->task.retry_min_ms = 200;
 	c->task.retry_max_ms = 30000;
 	c->task.keep_finished_s = 7 * 86400;
+	c->task.checkpoint_timeout_ms = 10000;
 	c->task.max_tasks = 100000;
 	/* The best of tools/lbbench balance (doc/bench.md). */
 	c->balance.policy = LB_POLICY_SYMMETRIC;

@@ -34,6 +34,8 @@ struct lb_task_conf {
 	int	retry_min_ms;		/* a notice unacknowledged: again */
 	int	retry_max_ms;		/* ... doubling up to this */
 	int	keep_finished_s;	/* a home forgets a result then */
+	int	checkpoint_timeout_ms;	/* asked to checkpoint to move: no
+					   exit by then, it stays */
 	int	max_tasks;		/* records and placements a peer keeps */
 };
 

@@ -68,6 +68,7 @@ static int	cmd_cancel(const struct cmd *, struct opts *, int, char **);
 static int	cmd_checkpoint(const struct cmd *, struct opts *, int,
 		    char **);
 static int	cmd_stats(const struct cmd *, struct opts *, int, char **);
+static int	cmd_migrate(const struct cmd *, struct opts *, int, char **);
 
 static const struct optdef submit_defs[] = {
 	{ "wait", 0, 0 }, { "timeout", 1, 0 }, { "env", 1, 0 },
@@ -78,6 +79,9 @@ static const struct optdef submit_defs[] = {
 };
 static const struct optdef timeout_defs[] = {
 	{ "timeout", 1, 0 }, { NULL, 0, 0 }
+};
+static const struct optdef migrate_defs[] = {
+	{ "to", 1, 0 }, { "timeout", 1, 0 }, { NULL, 0, 0 }
 };
 static const struct optdef list_defs[] = { { "all", 0, 0 }, { NULL, 0, 0 } };
 static const struct optdef lbctl_defs[] = {
@@ -106,6 +110,8 @@ static const struct cmd cmds[] = {
 	{ "cancel", "ID", 1, 1, NULL, 0, cmd_cancel },
 	{ "checkpoint", "ID [--timeout S]", 1, 1, timeout_defs, 0,
 	    cmd_checkpoint },
+	{ "migrate", "ID [--to NODE] [--timeout S]", 1, 1, migrate_defs, 0,
+	    cmd_migrate },
 	{ "stats", "", 0, 0, NULL, 0, cmd_stats },
 };
 
@@ -185,6 +191,11 @@ usage(int code)
 "  list            tasks here and homed here (--all: finished ones too)\n"
 "  cancel          cancel a queued or running task\n"
 "  checkpoint      ask it to checkpoint; wait up to S s (default 10)\n"
+"  migrate         move a waiting task, or a running one that can\n"
+"                  checkpoint, now: to NODE, or to the least loaded peer\n"
+"                  that can run it; prints where it went and the freeze\n"
+"                  time; 1 if it cannot move, 124 undecided within S s\n"
+"                  (default 60)\n"
 "  stats           what load balancing did here: probes, transfers\n"
 "\n"
 "Options:\n"
@@ -1050,6 +1061,20 @@ rec_json(const Lb__TaskRecord *r)
 	    "stdout_bytes", (json_int_t)r->stdout_bytes,
 	    "stderr_bytes", (json_int_t)r->stderr_bytes,
 	    "output_truncated", r->output_truncated);
+	{
+		json_t *mv = json_array();
+		for (size_t i = 0; i < r->n_migrations; i++) {
+			const Lb__TaskMigration *m = r->migrations[i];
+			json_array_append_new(mv, json_pack("{s:s, s:s, s:I, "
+			    "s:i, s:o, s:I}", "from", m->from, "to", m->to,
+			    "at", (json_int_t)m->at_ms,
+			    "checkpoint_ms", (int)m->checkpoint_ms,
+			    "freeze_ms", m->freeze_us ? json_real(
+			    (double)m->freeze_us / 1000) : json_null(),
+			    "bytes", (json_int_t)m->bytes));
+		}
+		json_object_set_new(j, "migrations", mv);
+	}
 	if (r->started_ms == 0)
 		json_object_set_new(j, "started_at", json_null());
 	if (r->finished_ms == 0)
@@ -1124,6 +1149,20 @@ cmd_show(const struct cmd *c, struct opts *o, int argc, char **argv)
 		    (unsigned long long)r->stdout_bytes,
 		    (unsigned long long)r->stderr_bytes,
 		    r->output_truncated ? " (cut off at the limit)" : "");
+		if (r->n_migrations > 0)
+			printf("moves while running:\n");
+		for (size_t i = 0; i < r->n_migrations; i++) {
+			const Lb__TaskMigration *m = r->migrations[i];
+			printf("  %s -> %s at %s: checkpoint %u ms, freeze ",
+			    m->from, m->to, fmt_time(m->at_ms, t1, sizeof(t1)),
+			    m->checkpoint_ms);
+			if (m->freeze_us)
+				printf("%.3f ms, %llu bytes\n",
+				    (double)m->freeze_us / 1000,
+				    (unsigned long long)m->bytes);
+			else
+				printf("-\n");
+		}
 		printf("hosts:\n");
 		for (size_t i = 0; i < r->n_hosts; i++) {
 			char t2[40];
@@ -1403,6 +1442,16 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    "upload_bytes", (json_int_t)s->upload_bytes);
 		json_object_update(j, x);
 		json_decref(x);
+		json_object_set_new(j, "migrations", json_pack("{s:I, s:I, "
+		    "s:f, s:f, s:f, s:I, s:I, s:I}",
+		    "in", (json_int_t)s->migrations_in,
+		    "out", (json_int_t)s->migrations_out,
+		    "freeze_ms_mean", (double)s->freeze_us_mean / 1000,
+		    "freeze_ms_p95", (double)s->freeze_us_p95 / 1000,
+		    "freeze_ms_max", (double)s->freeze_us_max / 1000,
+		    "checkpoint_ms_mean", (json_int_t)s->checkpoint_ms_mean,
+		    "checkpoint_timeouts", (json_int_t)s->checkpoint_timeouts,
+		    "bytes_in", (json_int_t)s->migrate_bytes));
 		json_print(j);
 	} else {
 		printf("policy:      %s\n", s->policy);
@@ -1419,6 +1468,17 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    "transfer %.1f ms\n", (unsigned long long)s->transfers_in,
 		    (unsigned long long)s->transfers_out,
 		    (unsigned long long)s->transfers_aborted, mean);
+		printf("migrations:  %llu in (freeze mean %.3f ms, p95 %.3f, "
+		    "max %.3f; %llu bytes), %llu out (checkpoint mean %llu "
+		    "ms); %llu did not checkpoint in time\n",
+		    (unsigned long long)s->migrations_in,
+		    (double)s->freeze_us_mean / 1000,
+		    (double)s->freeze_us_p95 / 1000,
+		    (double)s->freeze_us_max / 1000,
+		    (unsigned long long)s->migrate_bytes,
+		    (unsigned long long)s->migrations_out,
+		    (unsigned long long)s->checkpoint_ms_mean,
+		    (unsigned long long)s->checkpoint_timeouts);
 		printf("rerun:       %llu tasks whose host died\n",
 		    (unsigned long long)s->tasks_rerun);
 		printf("results:     %llu recorded here; %llu stale copies "
@@ -1447,6 +1507,89 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 	}
 	lb__ctl_reply__free_unpacked(rep, NULL);
 	return EX_OK;
+}
+
+struct migrate_args {
+	const char	*to;
+	long		 timeout_s;
+};
+
+static void
+migrate_opt(const char *name, const char *v, void *arg)
+{
+	struct migrate_args	*ma = arg;
+
+	if (strcmp(name, "to") == 0) {
+		if (!lb_id_valid(v))
+			die(EX_USAGE, "--to %s: not a node id", v);
+		ma->to = v;
+	} else
+		ma->timeout_s = num_arg("--timeout", v, 100000000);
+}
+
+static int
+cmd_migrate(const struct cmd *cmd, struct opts *o, int argc, char **argv)
+{
+	Lb__CtlRequest	 req = LB__CTL_REQUEST__INIT;
+	Lb__CtlMigrateReq mr = LB__CTL_MIGRATE_REQ__INIT;
+	Lb__CtlReply	*rep;
+	Lb__MigrateDone	*d;
+	struct migrate_args ma = { "", 60 };
+	uint64_t	 token, deadline;
+	int		 rc;
+
+	cmd_args(cmd, o, argc, argv, migrate_opt, &ma);
+	mr.id = argv[0];
+	mr.to = (char *)ma.to;
+	req.req_case = LB__CTL_REQUEST__REQ_MIGRATE;
+	req.migrate = &mr;
+	rep = call(o, &req);
+	if (rep->rep_case != LB__CTL_REPLY__REP_MIGRATE)
+		die(EX_NO, "the peer sent the wrong reply");
+	token = rep->migrate->token;
+	lb__ctl_reply__free_unpacked(rep, NULL);
+	deadline = lb_mono_ms() + (uint64_t)ma.timeout_s * 1000;
+	for (;;) {
+		usleep(10000);
+		mr.token = token;
+		rep = call(o, &req);
+		if (rep->rep_case != LB__CTL_REPLY__REP_MIGRATE)
+			die(EX_NO, "the peer sent the wrong reply");
+		if (rep->migrate->done)
+			break;
+		lb__ctl_reply__free_unpacked(rep, NULL);
+		if (lb_mono_ms() >= deadline)
+			die(EX_TIMEOUT, "task %s: the move was not decided within "
+			    "%ld s", argv[0], ma.timeout_s);
+	}
+	d = rep->migrate->result;
+	if (o->json) {
+		json_t *j = json_pack("{s:s, s:b, s:s}", "id", argv[0],
+		    "moved", d->ok, "host", d->host);
+		if (d->ok && d->freeze_us > 0) {
+			json_object_set_new(j, "freeze_ms",
+			    json_real((double)d->freeze_us / 1000));
+			json_object_set_new(j, "checkpoint_ms",
+			    json_integer(d->checkpoint_ms));
+			json_object_set_new(j, "bytes",
+			    json_integer((json_int_t)d->bytes));
+		}
+		if (!d->ok)
+			json_object_set_new(j, "error", json_string(d->error));
+		json_print(j);
+	} else if (d->ok && d->freeze_us > 0)
+		printf("%s: moved to %s (freeze %.3f ms; the task took %u ms "
+		    "to checkpoint; %llu bytes)\n", argv[0], d->host,
+		    (double)d->freeze_us / 1000, d->checkpoint_ms,
+		    (unsigned long long)d->bytes);
+	else if (d->ok)
+		printf("%s: moved to %s (it was waiting)\n", argv[0], d->host);
+	else
+		fprintf(stderr, "lbctl: task %s did not move: %s\n", argv[0],
+		    d->error);
+	rc = d->ok ? EX_OK : EX_NO;
+	lb__ctl_reply__free_unpacked(rep, NULL);
+	return rc;
 }
 
 /* lbctl's own options: --timeout MS and --version. */

@@ -17,6 +17,15 @@
 #include "util.h"
 
 uint64_t
+lb_mono_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+uint64_t
 lb_mono_ms(void)
 {
 	struct timespec	ts;

@@ -11,6 +11,8 @@
 
 /* Monotonic milliseconds: for timers and ages.  (Shell only: cores get `now`.) */
 uint64_t lb_mono_ms(void);
+/* The same in microseconds: for measurements. */
+uint64_t lb_mono_us(void);
 /* Wall clock, milliseconds since the Unix epoch. */
 uint64_t lb_wall_ms(void);
 

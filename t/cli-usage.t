@@ -8,8 +8,9 @@
 # test cannot fill fails it, so the two stay in step.
 . "$top_srcdir/t/lib.sh"
 
-lbcluster up 1 --set slots=4 --set 'attributes=["cli"]' \
+lbcluster up 2 --set slots=4 --set 'attributes=["cli"]' \
     --set balance.policy=none >/dev/null || bail "no cluster"
+wait_for 10 test "$(state_of n1 n2)" = alive >/dev/null || bail "n1 never saw n2"
 sock=$LBCLUSTER_DIR/n1/control.sock
 conf=$LBCLUSTER_DIR/n1/peer.conf
 export LB_CONTROL=$sock
@@ -34,6 +35,9 @@ fill() {
 		wait|show) echo "$done_id" ;;
 		cancel) lbctl submit -- lbwork --ms 30000 ;;
 		checkpoint) ck_ready && echo "$ck_id" ;;
+		# A running task that checkpoints, to move to n2 (and kept
+		# short there: the test leaves it running).
+		migrate) lbctl submit --checkpointable -- lbwork --ms 30000 ;;
 		*) return 1 ;;
 		esac ;;
 	FILE)
@@ -47,7 +51,7 @@ fill() {
 	PATH) echo "$TMP/attach.txt" ;;
 	SIG) echo USR1 ;;
 	ATTR) echo cli ;;
-	NODE) echo n1 ;;
+	NODE) if [ "$3" = migrate ]; then echo n2; else echo n1; fi ;;
 	SECONDS) echo 1 ;;
 	PROG) echo true ;;
 	ARGS...) echo x ;;

@@ -71,8 +71,11 @@ static const struct tasks_conf sim_conf = {
 	.max_tasks = 1000,
 	.max_links = 1000,
 	.link_keep_s = 60,
-	.attach_limit = 1 << 20
+	.attach_limit = 1 << 20,
+	.checkpoint_timeout_ms = 200
 };
+
+#define CK_CODE		85	/* the checkpoint exit code of sim tasks */
 
 enum ev_kind {
 	EV_TICK,	/* tasks_tick at `peer` */
@@ -164,6 +167,10 @@ struct simtask {
 	/* Scripted: how long its runs take, the first one's exit code. */
 	int		 run_ms;
 	int		 first_code;
+	/* It checkpoints when asked (unless deaf): the work left then. */
+	int		 checkpointable, deaf;
+	int		 left_ms;
+	int		 checkpoints;	/* exits with its checkpoint code */
 };
 
 /* A placement (task, epoch, epoch_by) and the one host it was seen at. */
@@ -192,6 +199,7 @@ struct sent {
 struct counts {
 	uint64_t	 runs, events, sent, lost, dups, starts;
 	uint64_t	 crashes, moves, cancels, tasks, reruns, committed;
+	uint64_t	 migrated, ck_timeouts;
 };
 
 struct world {
@@ -228,6 +236,7 @@ struct world {
 	char		 failure[600];	/* the first violation */
 	/* Scripted scenarios. */
 	int		 scripted;	/* runs take run_ms, exit 0 */
+	int		 ckpt_chance;	/* percent of tasks that checkpoint */
 	int		 run_ms;
 	struct rule	 rules[8];
 	size_t		 nrules;
@@ -1086,6 +1095,8 @@ proc_start(struct world *w, int p, const struct tasks_action *a)
 		run_ms = (int)rnd(w, 10, 1000);
 		pr->code = chance(w, 80) ? 0 : (int)rnd(w, 1, 5);
 	}
+	if (a->resume && s->checkpointable && s->left_ms > 0)
+		run_ms = s->left_ms;
 	trace(w, p, "start %s%s: pid %" PRIu32 ", runs %d ms, exit %d", a->id,
 	    a->resume ? " (resume)" : "", pr->pid, run_ms, pr->code);
 	e = event_at(w, EV_STARTED, p, 0);
@@ -1120,6 +1131,34 @@ proc_stop(struct world *w, int p, const struct tasks_action *a)
 	proc_schedule_exit(w, pr, delay);
 }
 
+/* Asked to checkpoint: it writes its state and exits with its code a
+ * moment later (a deaf one ignores the signal). */
+static void
+proc_checkpoint(struct world *w, int p, const struct tasks_action *a)
+{
+	struct proc	*pr = proc_find(w, p, a->id);
+	uint32_t	 delay;
+
+	if (pr == NULL || pr->stopping || !pr->ran || pr->error != NULL) {
+		trace(w, p, "checkpoint %s: no such process", a->id);
+		return;
+	}
+	if (!pr->task->checkpointable || pr->task->deaf) {
+		trace(w, p, "checkpoint %s: ignored", a->id);
+		return;
+	}
+	delay = rnd(w, 1, 50);
+	if (pr->exit_at <= w->now + delay) {
+		trace(w, p, "checkpoint %s: it ends anyway", a->id);
+		return;
+	}
+	pr->task->left_ms = (int)(pr->exit_at - (w->now + delay));
+	pr->code = CK_CODE;
+	trace(w, p, "checkpoint %s: exits %d in %u ms, %d ms of work left",
+	    a->id, CK_CODE, delay, pr->task->left_ms);
+	proc_schedule_exit(w, pr, delay);
+}
+
 /* The process ends: tell its core, if it is still the one it started. */
 static void
 proc_exited(struct world *w, struct proc *pr)
@@ -1141,7 +1180,10 @@ proc_exited(struct world *w, struct proc *pr)
 	else {
 		ex.exited = 1;
 		ex.code = pr->code;
-		s->codes |= 1u << pr->code;
+		if (pr->code == CK_CODE)
+			s->checkpoints++;
+		else
+			s->codes |= 1u << pr->code;
 		ex.out_inline.data = (uint8_t *)lb_strdup("ok\n");
 		ex.out_inline.len = 3;
 		ex.stdout_bytes = 3;
@@ -1209,6 +1251,18 @@ carry_out(struct world *w, int p, struct tasks_out *out)
 			break;
 		case TA_NOTE:
 			trace(w, p, "note: %s", a->note);
+			break;
+		case TA_CHECKPOINT:
+			proc_checkpoint(w, p, a);
+			break;
+		case TA_MIGRATED:
+			trace(w, p, "migrate %s (for %s): %s %s", a->id, a->to,
+			    a->ok ? "moved to" : "not moved:", a->ok ? a->host :
+			    a->note);
+			if (!lb_id_valid(a->to) || (a->ok &&
+			    !lb_id_valid(a->host)))
+				fail(w, "%s told of a migration of %s with no "
+				    "peer", peer->id, a->id);
 			break;
 		case TA_OUTPUT:
 		case TA_LOAD:
@@ -1359,6 +1413,8 @@ submit(struct world *w, int p, int run_ms)
 
 	spec.n_argv = 1;
 	spec.argv = argv;
+	spec.checkpointable = w->ckpt_chance > 0 && chance(w, w->ckpt_chance);
+	spec.checkpoint_exit_code = CK_CODE;
 	if (tasks_submit(w->peers[p].core, w->now, &spec, &id, &out,
 	    &cause) == -1) {
 		trace(w, p, "submit refused: %s", cause ? cause : "?");
@@ -1374,6 +1430,8 @@ submit(struct world *w, int p, int run_ms)
 		s->home = p;
 		s->first_code = -1;
 		s->run_ms = run_ms;
+		s->checkpointable = spec.checkpointable;
+		s->deaf = spec.checkpointable && chance(w, 10);
 		w->peers[p].seq_floor = tasks_next_seq(w->peers[p].core);
 		w->n.tasks++;
 		trace(w, p, "submit %s", id);
@@ -1407,6 +1465,28 @@ move(struct world *w, int from, const char *id, int to)
 	return move_inc(w, from, id, to, w->peers[to].inc);
 }
 
+/* lbctl migrate at a random peer, as the holder's shell hands it on. */
+static int
+migrate(struct world *w, int from, const char *id, int to)
+{
+	struct tasks_out out = { 0 };
+	char		*cause = NULL;
+	int		 rc, origin = (int)lb_rng_below(&w->rng,
+			    (uint32_t)w->npeers);
+	uint64_t	 req = ++w->req_id;
+
+	rc = tasks_migrate(w->peers[from].core, w->now, id, w->peers[to].id,
+	    w->peers[to].inc, w->peers[origin].id, req, ++w->req_id, &out,
+	    &cause);
+	trace(w, from, "migrate %s to %s: %s", id, w->peers[to].id,
+	    rc == 0 ? "started" : cause);
+	free(cause);
+	if (rc == 0)
+		w->n.moves++;
+	carry_out(w, from, &out);
+	return rc;
+}
+
 static int
 cancel(struct world *w, struct simtask *s)
 {
@@ -1430,29 +1510,43 @@ cancel(struct world *w, struct simtask *s)
 static void
 random_move(struct world *w)
 {
-	struct tasks_task *t;
+	struct tasks_task **all, *t = NULL;
 	int		  v[PEERS_MAX], n = 0, p, to, i, k;
+	size_t		  na;
 
 	for (i = 0; i < w->npeers; i++)
-		if (w->peers[i].core != NULL &&
-		    tasks_queue_head(w->peers[i].core) != NULL)
+		if (w->peers[i].core != NULL && (tasks_queue_head(
+		    w->peers[i].core) != NULL || tasks_running(
+		    w->peers[i].core) > 0))
 			v[n++] = i;
 	if (n == 0)
 		return;
 	p = v[lb_rng_below(&w->rng, (uint32_t)n)];
+	/* A waiting task, or (preemption, lbctl migrate) a running one. */
+	all = tasks_all(w->peers[p].core, &na);
 	k = 0;
-	for (t = tasks_queue_head(w->peers[p].core); t != NULL; t = t->qnext)
-		k++;
+	for (size_t j = 0; j < na; j++)
+		if (all[j]->hold == HOLD_QUEUED || all[j]->hold == HOLD_RUNNING)
+			k++;
+	if (k == 0)
+		return;
 	k = (int)lb_rng_below(&w->rng, (uint32_t)k);
-	for (t = tasks_queue_head(w->peers[p].core); k > 0; t = t->qnext)
-		k--;
+	for (size_t j = 0; j < na; j++)
+		if ((all[j]->hold == HOLD_QUEUED || all[j]->hold ==
+		    HOLD_RUNNING) && k-- == 0) {
+			t = all[j];
+			break;
+		}
 	/* The balancer's news may be old: now and then it picks a peer
 	 * that is down. */
 	if (chance(w, 10)) {
 		to = (p + (int)rnd(w, 1, (uint32_t)w->npeers - 1)) % w->npeers;
 	} else if ((to = random_live_peer(w, p)) < 0)
 		return;
-	move(w, p, t->rec->id, to);
+	if (chance(w, 30))
+		migrate(w, p, t->rec->id, to);
+	else
+		move(w, p, t->rec->id, to);
 }
 
 /* A seeded run's parameters and workload. */
@@ -1471,6 +1565,7 @@ plan_run(struct world *w)
 	w->late = (int)rnd(w, 0, 20);
 	w->lossy_disk = (int)rnd(w, 0, 1);
 	w->raw = chance(w, 20);
+	w->ckpt_chance = 50;
 	w->faults = 1;
 	w->auto_restart = 1;
 	w->detect_min = 100;
@@ -1729,12 +1824,15 @@ run_seed(uint64_t seed, int trace_on, char *why, size_t size,
 		st = tasks_stats(w->peers[p].core);
 		w->n.reruns += st->reruns;
 		w->n.committed += st->transfers_out;
+		w->n.migrated += st->migrations_out;
+		w->n.ck_timeouts += st->checkpoint_timeouts;
 	}
 	w->n.runs = 1;
 #define ADD(f) total->f += w->n.f
 	ADD(runs); ADD(events); ADD(sent); ADD(lost); ADD(dups);
 	ADD(starts); ADD(crashes); ADD(moves); ADD(cancels);
-	ADD(tasks); ADD(reruns); ADD(committed);
+	ADD(tasks); ADD(reruns); ADD(committed); ADD(migrated);
+	ADD(ck_timeouts);
 #undef ADD
 	world_free(w);
 	return rc;
@@ -2366,6 +2464,108 @@ scene_late_ack(struct world *w)
 	    s->starts_at[N4]);
 }
 
+/* A task at `p` that checkpoints when asked (unless `deaf`). */
+static struct simtask *
+scene_submit_ck(struct world *w, int p, int run_ms, int deaf)
+{
+	struct simtask	*s;
+
+	w->ckpt_chance = 100;
+	s = scene_submit(w, p, run_ms);
+	w->ckpt_chance = 0;
+	s->deaf = deaf;
+	return s;
+}
+
+static int
+migrate_started(struct world *w, int from, const struct simtask *s, int to)
+{
+	if (w->failure[0] != '\0')
+		return 0;
+	if (migrate(w, from, s->id, to) == -1) {
+		fail(w, "%s refused to migrate %s to %s", w->peers[from].id,
+		    s->id, w->peers[to].id);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * A running task migrates: it checkpoints, moves, resumes there, and ends
+ * there with the work left; the source keeps a link.
+ */
+static void
+scene_migrate(struct world *w)
+{
+	struct simtask	*s = scene_submit_ck(w, N1, 2000, 0);
+
+	RUN_UNTIL(w, 1000, s->running);
+	run_for(w, 300);
+	migrate_started(w, N1, s, N2);
+	RUN_UNTIL(w, 2000, s->starts_at[N2] > 0);
+	expect(w, s->starts_at[N2] == 1 && s->checkpoints == 1,
+	    "%s did not resume at n2 after one checkpoint (%d starts there, "
+	    "%d checkpoints)", s->id, s->starts_at[N2], s->checkpoints);
+	migrate_started(w, N2, s, N3);
+	settle(w);
+	expect_done(w, s);
+	expect(w, s->starts_at[N3] == 1 && s->starts == 3 && s->checkpoints == 2,
+	    "%s: %d starts (%d at n3), %d checkpoints; want 3, 1, 2", s->id,
+	    s->starts, s->starts_at[N3], s->checkpoints);
+	expect(w, link_to(w, N1, s->id, N2) && link_to(w, N2, s->id, N3),
+	    "%s left no chain of links n1 -> n2 -> n3", s->id);
+	expect(w, home_record(w, s) != NULL &&
+	    home_record(w, s)->n_migrations == 2,
+	    "the home's record of %s lists %zu moves, not 2", s->id,
+	    home_record(w, s) ? home_record(w, s)->n_migrations : 0);
+}
+
+/*
+ * The destination dies with the task's Transfer in hand (no TransferAck):
+ * the task resumes at the source from its checkpoint, and runs once.
+ */
+static void
+scene_migrate_dest_dies(struct world *w)
+{
+	struct simtask	*s = scene_submit_ck(w, N1, 2000, 0);
+
+	RUN_UNTIL(w, 1000, s->running);
+	run_for(w, 300);
+	scene_rule(w, LB__PEER_MSG__BODY_TRANSFER_ACK, N2, N1, 1, 0);
+	migrate_started(w, N1, s, N2);
+	RUN_UNTIL(w, 1000, hold_of(w, N2, s->id) == HOLD_PENDING);
+	scene_crash(w, N2);
+	RUN_UNTIL(w, 2000, s->starts_at[N1] == 2);
+	expect(w, s->starts_at[N1] == 2 && s->starts_at[N2] == 0,
+	    "%s did not resume at n1 (%d starts there, %d at n2)", s->id,
+	    s->starts_at[N1], s->starts_at[N2]);
+	scene_restart(w, N2);
+	settle(w);
+	expect_done(w, s);
+	expect(w, s->starts == 2, "%s started %d times, not twice", s->id,
+	    s->starts);
+}
+
+/* A task that does not checkpoint when asked stays, and runs on. */
+static void
+scene_migrate_deaf(struct world *w)
+{
+	struct simtask	*s = scene_submit_ck(w, N1, 1500, 1);
+
+	RUN_UNTIL(w, 1000, s->running);
+	migrate_started(w, N1, s, N2);
+	run_for(w, 400);
+	expect(w, s->running && s->starts == 1 && hold_of(w, N1, s->id) ==
+	    HOLD_RUNNING, "%s does not run on at n1 after its checkpoint "
+	    "timed out", s->id);
+	expect(w, tasks_stats(w->peers[N1].core)->checkpoint_timeouts == 1,
+	    "n1 counted no checkpoint timeout");
+	settle(w);
+	expect_done(w, s);
+	expect(w, s->starts == 1 && s->starts_at[N2] == 0,
+	    "%s started %d times, %d at n2", s->id, s->starts, s->starts_at[N2]);
+}
+
 static const struct scene {
 	const char	*name;
 	const char	*what;
@@ -2373,6 +2573,12 @@ static const struct scene {
 } scenes[] = {
 	{ "lost-move", "a lost move notice, then the destination dies: the "
 	    "home learns and reruns", scene_lost_move },
+	{ "migrate", "a running task migrates twice and ends with the work "
+	    "left", scene_migrate },
+	{ "migrate-dest-dies", "the destination dies holding a migrating "
+	    "task: it resumes at the source", scene_migrate_dest_dies },
+	{ "migrate-deaf", "a task that does not checkpoint when asked stays "
+	    "and runs on", scene_migrate_deaf },
 	{ "host-restart", "a host restarts while the home is down: the task "
 	    "is not forgotten", scene_host_restart },
 	{ "ack-synced", "a result is on disk (synced) before its ack leaves",
@@ -2532,9 +2738,11 @@ test_runs(uint64_t base, uint64_t runs, uint64_t show)
 	printf("# in all: %" PRIu64 " tasks, %" PRIu64 " starts, %" PRIu64
 	    " messages (%" PRIu64 " lost, %" PRIu64 " twice), %" PRIu64
 	    " moves offered, %" PRIu64 " committed (at least), %" PRIu64
-	    " reruns (at least), %" PRIu64 " crashes, %" PRIu64 " cancels\n",
+	    " reruns (at least), %" PRIu64 " crashes, %" PRIu64 " cancels; "
+	    "%" PRIu64 " running tasks moved (at least), %" PRIu64 " did not "
+	    "checkpoint in time\n",
 	    c.tasks, c.starts, c.sent, c.lost, c.dups, c.moves, c.committed,
-	    c.reruns, c.crashes, c.cancels);
+	    c.reruns, c.crashes, c.cancels, c.migrated, c.ck_timeouts);
 }
 
 int

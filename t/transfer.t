@@ -31,6 +31,16 @@ ok $(ctl n1 stats --json | jq -e '.xfer_bytes_out >= 71108864 and .upload_bytes 
     "n1 counts the bytes uploaded to it and served"
 is "$(staged n2)" 0 "nothing is left in n2's staging directory"
 
+# -- a running task's checkpoint directory moves the same way --
+id=$(ctl n1 submit --checkpointable -- lbwork --ms 3000 --state-kb 65536)
+running() { [ "$(ctl n1 show --json "$id" | jq -r .state)" = running ]; }
+wait_for 10 running >/dev/null || diag "task $id is not running"
+out=$(ctl n1 migrate "$id" --to n2 2>&1)
+like "$out" "^$id: moved to n2 \(freeze [0-9.]+ ms" "a running task with a 64 MiB checkpoint migrates ($out)"
+out=$(ctl n1 wait --timeout 60 "$id")
+is "$out" "lbwork: done_ms=3000 resumes=1 checksum=ok" "its checkpoint arrived intact: it resumed at n2 with its work exact"
+is "$(staged n2)" 0 "nothing is left staged"
+
 # -- memory stays bounded while several hundred MiB move --
 head -c $((320 * 1048576)) /dev/urandom >"$TMP/in/big.bin"
 (cd "$TMP/in" && sha256sum big.bin >big.sum)

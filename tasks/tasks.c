@@ -277,6 +277,56 @@ visit_add(Lb__TaskRecord *r, const char *node, uint64_t wall_ms)
 	r->hosts[r->n_hosts++] = v;
 }
 
+#define MIGRATIONS_MAX	32	/* moves a record remembers: the latest */
+
+static void
+migration_add(Lb__TaskRecord *r, const char *from, const char *to,
+    uint64_t wall_ms, uint32_t ck_ms)
+{
+	Lb__TaskMigration	*m;
+
+	if (r->n_migrations >= MIGRATIONS_MAX) {
+		lb__task_migration__free_unpacked(r->migrations[0], NULL);
+		memmove(&r->migrations[0], &r->migrations[1],
+		    (r->n_migrations - 1) * sizeof(*r->migrations));
+		r->n_migrations--;
+	}
+	r->migrations = lb_reallocarray(r->migrations, r->n_migrations + 1,
+	    sizeof(*r->migrations));
+	m = lb_calloc(1, sizeof(*m));
+	lb__task_migration__init(m);
+	m->from = lb_strdup(from);
+	m->to = lb_strdup(to);
+	m->at_ms = wall_ms;
+	m->checkpoint_ms = ck_ms;
+	r->migrations[r->n_migrations++] = m;
+}
+
+/* The home takes the holder's list of moves: it is the longer story. */
+static void
+migrations_copy(Lb__TaskRecord *h, const Lb__TaskRecord *r)
+{
+	if (h == r || r->n_migrations == 0)
+		return;
+	for (size_t i = 0; i < h->n_migrations; i++)
+		lb__task_migration__free_unpacked(h->migrations[i], NULL);
+	free(h->migrations);
+	h->migrations = lb_calloc(r->n_migrations, sizeof(*h->migrations));
+	h->n_migrations = 0;
+	for (size_t i = 0; i < r->n_migrations && i < MIGRATIONS_MAX; i++) {
+		const Lb__TaskMigration *f = r->migrations[i];
+		Lb__TaskMigration *m = lb_calloc(1, sizeof(*m));
+		lb__task_migration__init(m);
+		m->from = lb_strdup(f->from);
+		m->to = lb_strdup(f->to);
+		m->at_ms = f->at_ms;
+		m->checkpoint_ms = f->checkpoint_ms;
+		m->freeze_us = f->freeze_us;
+		m->bytes = f->bytes;
+		h->migrations[h->n_migrations++] = m;
+	}
+}
+
 /* ---- actions ---- */
 
 static struct tasks_action *
@@ -405,6 +455,42 @@ dequeue(struct tasks *t, struct tasks_task *k)
 }
 
 /* Change what is held here, keeping the queue and the counts right. */
+/* Tell whoever asked for a move (lbctl migrate) how it ended. */
+static void
+mig_tell(struct tasks_task *k, int ok, const char *host, const char *why,
+    struct tasks_out *o)
+{
+	struct tasks_action	*a;
+	const Lb__TaskRecord	*r = k->rec;
+
+	if (k->mig_origin[0] == '\0')
+		return;
+	a = out_push(o, TA_MIGRATED, r->id);
+	lb_strlcpy(a->to, k->mig_origin, sizeof(a->to));
+	a->req = k->mig_req;
+	a->ok = ok;
+	lb_strlcpy(a->host, host, sizeof(a->host));
+	if (why != NULL)
+		lb_strlcpy(a->note, why, sizeof(a->note));
+	if (ok && r->n_migrations > 0) {
+		const Lb__TaskMigration *m = r->migrations[r->n_migrations - 1];
+		a->freeze_us = m->freeze_us;
+		a->bytes = m->bytes;
+		a->checkpoint_ms = m->checkpoint_ms;
+	}
+	k->mig_origin[0] = '\0';
+	k->mig_req = 0;
+}
+
+/* A checkpoint asked for a move will not lead to one. */
+static void
+ck_fail(struct tasks_task *k, const char *why, struct tasks_out *o)
+{
+	k->ck_asked = k->ck_due = 0;
+	k->ck_to[0] = '\0';
+	mig_tell(k, 0, "", why, o);
+}
+
 static void
 set_hold(struct tasks *t, uint64_t now, struct tasks_task *k,
     enum tasks_hold h, struct tasks_out *o)
@@ -432,6 +518,8 @@ set_hold(struct tasks *t, uint64_t now, struct tasks_task *k,
 	}
 	if (h != HOLD_FROZEN)
 		k->move_to[0] = '\0';
+	if (h != HOLD_RUNNING && k->ck_asked)
+		ck_fail(k, "it stopped before it checkpointed", o);
 	out_push(o, TA_LOAD, NULL);
 }
 
@@ -748,6 +836,12 @@ rec_valid(const struct tasks *t, const Lb__TaskRecord *r)
 	for (size_t i = 0; i < r->n_hosts; i++)
 		if (!lb_id_valid(r->hosts[i]->node))
 			return 0;
+	if (r->n_migrations > MIGRATIONS_MAX)
+		return 0;
+	for (size_t i = 0; i < r->n_migrations; i++)
+		if (!lb_id_valid(r->migrations[i]->from) ||
+		    !lb_id_valid(r->migrations[i]->to))
+			return 0;
 	if (tasks_spec_valid(t, r->spec, &cause) == -1) {
 		free(cause);
 		return 0;
@@ -929,6 +1023,7 @@ record_result(struct tasks *t, uint64_t now, struct tasks_task *k,
 			h->resumes = r->resumes;
 		if (r->checkpoints > h->checkpoints)
 			h->checkpoints = r->checkpoints;
+		migrations_copy(h, r);
 		h->stdout_bytes = r->stdout_bytes;
 		h->stderr_bytes = r->stderr_bytes;
 		h->output_truncated = r->output_truncated;
@@ -1132,6 +1227,7 @@ home_notice(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 			h->starts = r->starts;
 			h->resumes = r->resumes;
 			h->checkpoints = r->checkpoints;
+			migrations_copy(h, r);
 			/* A raised fence is on disk before "go on" leaves. */
 			save(o, k, fenced);
 			v = LB__VERDICT__VERDICT_CURRENT;
@@ -1185,21 +1281,21 @@ holder_verdict(struct tasks *t, uint64_t now, struct tasks_task *k,
 
 /* ---- moves ---- */
 
-int
-tasks_move(struct tasks *t, uint64_t now, const char *id, const char *to,
-    uint64_t inc, uint64_t req_id, struct tasks_out *o)
+/*
+ * Freeze a task held here (waiting, or a running one that has just
+ * checkpointed: `ck_ms` is how long it took) and offer it to `to`.
+ */
+static void
+freeze_move(struct tasks *t, uint64_t now, struct tasks_task *k,
+    const char *to, uint64_t inc, uint64_t req_id, uint32_t ck_ms,
+    struct tasks_out *o)
 {
-	struct tasks_task	*k = tasks_find(t, id);
 	Lb__PeerMsg		 m = LB__PEER_MSG__INIT;
 	Lb__Transfer		 tr = LB__TRANSFER__INIT;
 	Lb__TaskRecord		*r;
 	struct tasks_action	*a;
 	uint32_t		 n;
 
-	if (k == NULL || k->hold != HOLD_QUEUED || !lb_id_valid(to) ||
-	    strcmp(to, t->self) == 0 || (k->home && strcmp(k->rec->host,
-	    t->self) != 0))
-		return -1;
 	/* The allocation is on disk before the placement exists. */
 	n = alloc_epoch(k->rec);
 	save(o, k, 1);
@@ -1214,12 +1310,17 @@ tasks_move(struct tasks *t, uint64_t now, const char *id, const char *to,
 	r->pgid = 0;
 	r->moves++;
 	visit_add(r, to, wall(t, now));
+	if (ck_ms > 0)
+		migration_add(r, t->self, to, wall(t, now), ck_ms);
 	tr.req_id = req_id;
 	tr.record = r;
+	tr.migrate_origin = k->mig_origin;
+	tr.migrate_req = k->mig_req;
 	m.body_case = LB__PEER_MSG__BODY_TRANSFER;
 	m.transfer = &tr;
-	a = send_msg(o, to, id, &m);
+	a = send_msg(o, to, k->rec->id, &m);
 	a->with_files = 1;
+	a->resume = k->resume;
 	lb__task_record__free_unpacked(r, NULL);
 	set_hold(t, now, k, HOLD_FROZEN, o);
 	lb_strlcpy(k->move_to, to, sizeof(k->move_to));
@@ -1228,9 +1329,128 @@ tasks_move(struct tasks *t, uint64_t now, const char *id, const char *to,
 	k->move_req = req_id;
 	k->move_started = now;
 	k->move_acked = 0;
+	k->move_ck_ms = ck_ms;
 	disarm(k);
 	k->due = now + (uint64_t)t->conf.transfer_timeout_ms;
+}
+
+const char *
+tasks_unmovable(const struct tasks_task *k)
+{
+	const Lb__TaskRecord	*r = k->rec;
+
+	if (!tasks_unfinished(r))
+		return "it has ended";
+	if (r->spec->pin[0] != '\0')
+		return "it is pinned (--pin) to a node";
+	if (r->state == LB__TASK_STATE__TASK_RUNNING && !r->spec->checkpointable)
+		return "it is running and cannot checkpoint (it was not "
+		    "submitted with --checkpointable)";
+	return NULL;
+}
+
+/*
+ * Start a move of a task held here: a waiting task freezes at once; a
+ * running one that can checkpoint is asked to, and moves when it exits
+ * with its checkpoint code.
+ */
+static int
+move_start(struct tasks *t, uint64_t now, struct tasks_task *k, const char *to,
+    uint64_t inc, uint64_t req_id, struct tasks_out *o, const char **why)
+{
+	*why = NULL;
+	if (k == NULL || (k->home && strcmp(k->rec->host, t->self) != 0) ||
+	    (k->hold != HOLD_QUEUED && k->hold != HOLD_RUNNING))
+		*why = "it is not waiting or running here";
+	else if (!lb_id_valid(to) || strcmp(to, t->self) == 0)
+		*why = "it is here already";
+	else if (k->ck_asked)
+		*why = "it is moving already (asked to checkpoint)";
+	else if (k->rec->spec->pin[0] != '\0' &&
+	    strcmp(k->rec->spec->pin, to) != 0)
+		*why = "it is pinned (--pin) to a node";
+	else if (k->hold == HOLD_RUNNING && !k->rec->spec->checkpointable)
+		*why = "it is running and cannot checkpoint (it was not "
+		    "submitted with --checkpointable)";
+	if (*why != NULL)
+		return -1;
+	if (k->hold == HOLD_QUEUED) {
+		freeze_move(t, now, k, to, inc, req_id, 0, o);
+		return 0;
+	}
+	lb_strlcpy(k->ck_to, to, sizeof(k->ck_to));
+	k->ck_inc = inc;
+	k->ck_req = req_id;
+	k->ck_asked = now;
+	k->ck_due = now + (uint64_t)t->conf.checkpoint_timeout_ms;
+	out_push(o, TA_CHECKPOINT, k->rec->id);
+	note(o, k->rec->id, "task %s: asked to checkpoint, to move to %s",
+	    k->rec->id, to);
 	return 0;
+}
+
+int
+tasks_move(struct tasks *t, uint64_t now, const char *id, const char *to,
+    uint64_t inc, uint64_t req_id, struct tasks_out *o)
+{
+	const char	*why;
+
+	return move_start(t, now, tasks_find(t, id), to, inc, req_id, o, &why);
+}
+
+int
+tasks_migrate(struct tasks *t, uint64_t now, const char *id, const char *to,
+    uint64_t inc, const char *origin, uint64_t req, uint64_t req_id,
+    struct tasks_out *o, char **cause)
+{
+	struct tasks_task	*k = tasks_find(t, id);
+	const char		*why;
+
+	if (k != NULL && (why = tasks_unmovable(k)) != NULL) {
+		*cause = lb_printf("task %s cannot move: %s", id, why);
+		return -1;
+	}
+	if (k != NULL && lb_id_valid(origin)) {
+		lb_strlcpy(k->mig_origin, origin, sizeof(k->mig_origin));
+		k->mig_req = req;
+	}
+	if (move_start(t, now, k, to, inc, req_id, o, &why) == -1) {
+		if (k != NULL && k->mig_req == req) {
+			k->mig_origin[0] = '\0';
+			k->mig_req = 0;
+		}
+		*cause = lb_printf("task %s cannot move: %s", id, why);
+		return -1;
+	}
+	return 0;
+}
+
+int
+tasks_migration_pending(const struct tasks_task *k)
+{
+	const Lb__TaskRecord	*r = k->rec;
+
+	return r->n_migrations > 0 && r->migrations[r->n_migrations - 1]->
+	    freeze_us == 0 && r->migrations[r->n_migrations - 1]->
+	    checkpoint_ms > 0 && k->resume;
+}
+
+void
+tasks_migration_measured(struct tasks *t, const char *id, uint64_t freeze_us,
+    uint64_t bytes)
+{
+	struct tasks_task	*k = tasks_find(t, id);
+	Lb__TaskMigration	*m;
+
+	if (k == NULL || !tasks_migration_pending(k))
+		return;
+	m = k->rec->migrations[k->rec->n_migrations - 1];
+	m->freeze_us = freeze_us > 0 ? freeze_us : 1;
+	m->bytes = bytes;
+	t->stats.freeze_us[t->stats.nfreeze++ % TASKS_FREEZE_RING] =
+	    m->freeze_us;
+	t->stats.migrations_in++;
+	t->stats.migrate_bytes += bytes;
 }
 
 static void
@@ -1343,6 +1563,12 @@ src_decided(struct tasks *t, uint64_t now, struct tasks_task *k, int committed,
 		    (unsigned long long)(now - k->move_started));
 		t->stats.transfers_out++;
 		t->stats.transfer_ms += now - k->move_started;
+		if (k->move_ck_ms > 0) {
+			t->stats.migrations_out++;
+			t->stats.checkpoint_ms += k->move_ck_ms;
+		}
+		/* The destination tells whoever asked, once it runs there. */
+		k->mig_origin[0] = '\0';
 		link_add(t, now, k->rec->id, k->move_to, k->move_epoch, t->self);
 		if (k->home) {
 			set_hold(t, now, k, HOLD_NONE, o);
@@ -1353,8 +1579,12 @@ src_decided(struct tasks *t, uint64_t now, struct tasks_task *k, int committed,
 	}
 	t->stats.transfers_aborted++;
 	note(o, k->rec->id, "task %s: the move to %s was aborted; %s",
-	    k->rec->id, k->move_to, current ? "it stays here" :
-	    "its copy here is stale");
+	    k->rec->id, k->move_to, current ? (k->resume ? "it resumes here "
+	    "from its checkpoint" : "it stays here") : "its copy here is stale");
+	mig_tell(k, 0, "", current ? (k->resume ? "the destination did not "
+	    "take it; it resumes where it was, from its checkpoint" : "the "
+	    "destination did not take it; it stays where it was") :
+	    "another placement replaced it", o);
 	if (current) {
 		set_hold(t, now, k, HOLD_QUEUED, o);
 		schedule(t, now, o);
@@ -1376,6 +1606,8 @@ dst_decided(struct tasks *t, uint64_t now, struct tasks_task *k, int committed,
 	t->stats.transfers_in++;
 	note(o, k->rec->id, "task %s arrived from %s (epoch %u.%s)", k->rec->id,
 	    k->from, k->h_epoch, k->h_by);
+	if (!tasks_migration_pending(k))
+		mig_tell(k, 1, t->self, NULL, o);	/* else when it runs */
 	if (!k->home)
 		save(o, k, 1);	/* a placement held here survives a restart */
 	set_hold(t, now, k, HOLD_QUEUED, o);
@@ -1493,6 +1725,16 @@ transfer_recv(struct tasks *t, uint64_t now, const char *from,
 		c->stdout_inline.data = c->stderr_inline.data = NULL;
 		c->output_in_files = 0;
 		k = task_add(t, c);
+	} else {
+		/* Back at its home: what happened to it elsewhere counts. */
+		Lb__TaskRecord *h = k->rec;
+		if (r->starts > h->starts)
+			h->starts = r->starts;
+		if (r->resumes > h->resumes)
+			h->resumes = r->resumes;
+		if (r->checkpoints > h->checkpoints)
+			h->checkpoints = r->checkpoints;
+		migrations_copy(h, r);
 	}
 	/* Held, not runnable, until the home commits the move. */
 	k->h_epoch = r->epoch;
@@ -1500,7 +1742,15 @@ transfer_recv(struct tasks *t, uint64_t now, const char *from,
 	k->h_parent = r->parent_epoch;
 	lb_strlcpy(k->h_parent_by, r->parent_by, sizeof(k->h_parent_by));
 	lb_strlcpy(k->from, from, sizeof(k->from));
-	k->resume = 0;
+	/* It resumes from the checkpoint that came with it. */
+	k->resume = r->spec->checkpointable && r->checkpoints > 0;
+	k->mig_origin[0] = '\0';
+	k->mig_req = 0;
+	if (lb_id_valid(tr->migrate_origin)) {
+		lb_strlcpy(k->mig_origin, tr->migrate_origin,
+		    sizeof(k->mig_origin));
+		k->mig_req = tr->migrate_req;
+	}
 	set_hold(t, now, k, HOLD_PENDING, o);
 	note(o, r->id, "task %s held, from %s (epoch %u.%s): waiting for its "
 	    "home to commit the move", r->id, from, r->epoch, r->epoch_by);
@@ -1778,6 +2028,7 @@ tasks_proc_started(struct tasks *t, uint64_t now, const char *id,
 		r->resumes++;
 	save(o, k, 0);
 	notice(t, now, k, o);
+	mig_tell(k, 1, t->self, NULL, o);
 }
 
 void
@@ -1823,12 +2074,29 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 	x->out_inline.len = x->err_inline.len = 0;
 	if (x->error == NULL && r->spec->checkpointable &&
 	    x->exited && x->code == r->spec->checkpoint_exit_code) {
-		/* It wrote a checkpoint: start it again from there. */
 		r->checkpoints++;
 		k->resume = 1;
+		if (k->ck_asked) {
+			/* Asked so that it moves: it goes from here, frozen,
+			 * its checkpoint with it. */
+			char to[LB_ID_MAX];
+			uint64_t inc = k->ck_inc, req = k->ck_req;
+			uint32_t ck_ms = (uint32_t)(now - k->ck_asked);
+			lb_strlcpy(to, k->ck_to, sizeof(to));
+			k->ck_asked = k->ck_due = 0;
+			k->ck_to[0] = '\0';
+			r->state = LB__TASK_STATE__TASK_QUEUED;
+			freeze_move(t, now, k, to, inc, req, ck_ms > 0 ? ck_ms :
+			    1, o);
+			schedule(t, now, o);
+			return;
+		}
+		/* It wrote a checkpoint: start it again from there. */
 		out_push(o, TA_START, r->id)->resume = 1;
 		return;
 	}
+	if (k->ck_asked)
+		ck_fail(k, "it ended before it checkpointed", o);
 	r->finished_ms = wall(t, now);
 	if (x->error != NULL) {
 		r->state = LB__TASK_STATE__TASK_FAILED;
@@ -1940,7 +2208,8 @@ tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
 	all = lb_calloc(t->n + 1, sizeof(*all));
 	for (size_t b = 0; b < BUCKETS; b++)
 		for (struct tasks_task *k = t->buckets[b]; k; k = k->hnext)
-			if ((k->due != 0 && now >= k->due) || (k->home &&
+			if ((k->due != 0 && now >= k->due) || (k->ck_asked &&
+			    now >= k->ck_due) || (k->home &&
 			    k->hold == HOLD_NONE && keep > 0 &&
 			    !tasks_unfinished(k->rec) &&
 			    wall(t, now) > k->rec->finished_ms + keep))
@@ -1954,6 +2223,14 @@ tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
 			gone = lb_reallocarray(gone, ngone + 1, sizeof(*gone));
 			gone[ngone++] = k;
 			continue;
+		}
+		if (k->ck_asked && now >= k->ck_due) {
+			t->stats.checkpoint_timeouts++;
+			note(o, k->rec->id, "task %s did not checkpoint within "
+			    "%d ms: it stays here and keeps running",
+			    k->rec->id, t->conf.checkpoint_timeout_ms);
+			ck_fail(k, "it did not checkpoint in time; it keeps "
+			    "running where it was", o);
 		}
 		if (k->due == 0 || now < k->due)
 			continue;

@@ -68,6 +68,9 @@ struct tasks_conf {
 	size_t		 max_links;
 	int		 link_keep_s;		/* a link expires then */
 	uint64_t	 attach_limit;		/* bytes of attachments a task */
+	int		 checkpoint_timeout_ms;	/* asked to checkpoint for a
+						 * move: no exit by then, it
+						 * stays and keeps running */
 };
 
 /* One task as this peer knows it. */
@@ -95,6 +98,19 @@ struct tasks_task {
 	uint64_t	 move_req;
 	uint64_t	 move_started;
 	int		 move_acked;	/* the destination holds it */
+	uint32_t	 move_ck_ms;	/* a running task that checkpointed */
+	/* HOLD_RUNNING: asked to checkpoint so that it can move (ck_asked,
+	 * or 0); when it exits with its checkpoint code it moves. */
+	char		 ck_to[LB_ID_MAX];
+	uint64_t	 ck_inc, ck_req;
+	uint64_t	 ck_asked, ck_due;
+	/* lbctl migrate: who asked (a peer and its request), told once the
+	 * move is decided. */
+	char		 mig_origin[LB_ID_MAX];
+	uint64_t	 mig_req;
+	/* The shell's scratch for measuring a migration in (µs); the core
+	 * neither reads nor writes these. */
+	uint64_t	 sh_arrived_us, sh_src_us, sh_bytes;
 	/* Home: a placement that must stop (TaskStop until acknowledged). */
 	int		 stop;
 	char		 stop_why[64];
@@ -110,7 +126,10 @@ enum tasks_action_kind {
 	TA_STOP,	/* stop the process of `id` (TERM, then KILL) */
 	TA_OUTPUT,	/* home: keep `out`/`err` as the output of `id` */
 	TA_LOAD,	/* the load (queued + running) changed */
-	TA_NOTE		/* something an operator reads in the log: `note` */
+	TA_NOTE,	/* something an operator reads in the log: `note` */
+	TA_CHECKPOINT,	/* ask the process of `id` to checkpoint (its signal) */
+	TA_MIGRATED	/* tell peer `to` (request `req`) how its lbctl
+			 * migrate ended: `ok`, `host`, or why not in `note` */
 };
 
 struct tasks_action {
@@ -125,7 +144,13 @@ struct tasks_action {
 	int			 resume;
 	const ProtobufCBinaryData *out, *err;	/* TA_OUTPUT, valid during
 						 * the call only */
-	char			 note[160];	/* TA_NOTE */
+	char			 note[160];	/* TA_NOTE; TA_MIGRATED: why not */
+	/* TA_MIGRATED */
+	uint64_t		 req;
+	int			 ok;
+	char			 host[LB_ID_MAX];
+	uint64_t		 freeze_us, bytes;
+	uint32_t		 checkpoint_ms;
 };
 
 struct tasks_out {
@@ -146,6 +171,14 @@ struct tasks_stats {
 	uint64_t	drop_invalid;	/* a malformed id, record or size */
 	uint64_t	drop_unknown;	/* about a task or placement not here */
 	uint64_t	refused_full;	/* max_tasks reached */
+	uint64_t	migrations_in, migrations_out;	/* running tasks moved */
+	uint64_t	checkpoint_timeouts;	/* asked for a move, no exit */
+	uint64_t	checkpoint_ms;	/* over migrations_out */
+	uint64_t	migrate_bytes;	/* moved in by migrations */
+	/* The freeze times of the latest moves in (µs), a ring. */
+#define TASKS_FREEZE_RING	1024
+	uint64_t	freeze_us[TASKS_FREEZE_RING];
+	uint64_t	nfreeze;
 };
 
 /* How a process ended (or did not start), as the executor saw it. */
@@ -212,10 +245,25 @@ void		 tasks_tick(struct tasks *, uint64_t now, struct tasks_out *);
 void		 tasks_set_leaving(struct tasks *, int);
 
 /* The balancer: freeze a waiting task and offer it to `to` (whose
- * incarnation is `inc`).  -1 when it cannot move now. */
+ * incarnation is `inc`); a running task that can checkpoint is asked to
+ * first, and moves when it exits with its checkpoint code (within
+ * checkpoint_timeout_ms, else it stays).  -1 when it cannot move now. */
 int		 tasks_move(struct tasks *, uint64_t now, const char *id,
 		    const char *to, uint64_t inc, uint64_t req_id,
 		    struct tasks_out *);
+/* lbctl migrate, at the task's holder: the same, for peer `origin`'s
+ * request `req` (told by TA_MIGRATED how it ended); -1 and why not. */
+int		 tasks_migrate(struct tasks *, uint64_t now, const char *id,
+		    const char *to, uint64_t inc, const char *origin,
+		    uint64_t req, uint64_t req_id, struct tasks_out *,
+		    char **cause);
+/* Why a task homed here cannot be migrated now (NULL: it can). */
+const char	*tasks_unmovable(const struct tasks_task *);
+/* The task arrived by a migration and has not been measured yet. */
+int		 tasks_migration_pending(const struct tasks_task *);
+/* The shell measured that migration as the task started again here. */
+void		 tasks_migration_measured(struct tasks *, const char *id,
+		    uint64_t freeze_us, uint64_t bytes);
 
 /* Queries (no events). */
 struct tasks_task *tasks_find(const struct tasks *, const char *id);
