@@ -32,13 +32,18 @@ ok $(ctl n1 stats --json | jq -e '.xfer_bytes_out >= 71108864 and .upload_bytes 
 is "$(staged n2)" 0 "nothing is left in n2's staging directory"
 
 # -- a running task's checkpoint directory moves the same way --
-id=$(ctl n1 submit --checkpointable -- lbwork --ms 3000 --state-kb 65536)
-running() { [ "$(ctl n1 show --json "$id" | jq -r .state)" = running ]; }
-wait_for 10 running >/dev/null || diag "task $id is not running"
+id=$(ctl n1 submit --checkpointable -- lbwork --ms 8000 --state-kb 65536)
+# Running for a second: lbwork has its checkpoint signal's handler by then
+# (a signal before that ends it, as it would any program).
+settled() {
+	ctl n1 show --json "$id" | jq -e --argjson now "$(now_ms)" \
+	    '.state == "running" and $now - .started_at > 1000' >/dev/null
+}
+wait_for 15 settled >/dev/null || diag "task $id is not running"
 out=$(ctl n1 migrate "$id" --to n2 2>&1)
 like "$out" "^$id: moved to n2 \(freeze [0-9.]+ ms" "a running task with a 64 MiB checkpoint migrates ($out)"
 out=$(ctl n1 wait --timeout 60 "$id")
-is "$out" "lbwork: done_ms=3000 resumes=1 checksum=ok" "its checkpoint arrived intact: it resumed at n2 with its work exact"
+is "$out" "lbwork: done_ms=8000 resumes=1 checksum=ok" "its checkpoint arrived intact: it resumed at n2 with its work exact"
 is "$(staged n2)" 0 "nothing is left staged"
 
 # -- memory stays bounded while several hundred MiB move --
