@@ -200,18 +200,31 @@ const struct balance_task *
 balance_select(const struct balance *b, const struct balance_task *t,
     size_t n, const char *attrs)
 {
-	const struct balance_task	*fresh = NULL, *old = NULL;
+	const struct balance_task	*fresh = NULL, *old = NULL, *run = NULL;
 
 	for (size_t i = 0; i < n; i++) {
-		if (t[i].pinned || (int)t[i].moves >= b->conf.max_moves)
+		if (t[i].pinned)
 			continue;
 		if (attrs != NULL && !balance_attrs_ok(t[i].needs, attrs))
+			continue;
+		if (t[i].running) {
+			/* The oldest for its cost: age / cost, largest. */
+			if (b->conf.preempt && t[i].age_ms > t[i].cost_ms &&
+			    t[i].here_ms > t[i].cost_ms && (run == NULL ||
+			    (double)t[i].age_ms / (double)(t[i].cost_ms + 1) >
+			    (double)run->age_ms / (double)(run->cost_ms + 1)))
+				run = &t[i];
+			continue;
+		}
+		if ((int)t[i].moves >= b->conf.max_moves)
 			continue;
 		if (t[i].fresh)
 			fresh = &t[i];		/* the newest fresh one */
 		else if (old == NULL)
 			old = &t[i];		/* the oldest other one */
 	}
+	if (run != NULL)
+		return run;
 	return fresh ? fresh : old;
 }
 
@@ -344,7 +357,7 @@ balance_tick(struct balance *b, uint64_t now, uint32_t load, uint32_t slots,
 		return;
 	/* A task that cannot run here goes first, whatever the load. */
 	for (size_t i = 0; i < nt; i++) {
-		if (!balance_must_move(b, &tasks[i]) ||
+		if (tasks[i].running || !balance_must_move(b, &tasks[i]) ||
 		    (int)tasks[i].moves >= b->conf.max_moves)
 			continue;
 		lb_strlcpy(b->task, tasks[i].id, sizeof(b->task));

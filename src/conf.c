@@ -16,6 +16,7 @@
 
 enum spec_type {
 	T_INT,		/* integer within [min, max] */
+	T_BOOL,		/* true or false */
 	T_STRING,	/* non-empty string of at most max bytes */
 	T_STRLIST,	/* list or array of strings */
 	T_LOGLEVEL,	/* "error", "warn", "info" or "debug" */
@@ -101,6 +102,7 @@ static const struct spec balance_spec[] = {
 	BAL(backoff_ms, T_INT, 1, 600000),
 	BAL(backoff_max_ms, T_INT, 1, 3600000),
 	BAL(max_moves, T_INT, 0, 1000),
+	BAL(preempt, T_BOOL, 0, 1),
 	BAL(interval_ms, T_INT, 1, 600000),
 	BAL(transfer_timeout_ms, T_INT, 10, 600000),
 	END
@@ -280,6 +282,14 @@ read_setting(struct errs *e, config_setting_t *s, const struct spec *sp,
 		*(int *)dst = (int)v;
 		return;
 	}
+	case T_BOOL:
+		if (t != CONFIG_TYPE_BOOL) {
+			errs_add(e, line, "%s must be true or false, not %s",
+			    path, type_name(t));
+			return;
+		}
+		*(int *)dst = config_setting_get_bool(s);
+		return;
 	case T_STRING:
 	case T_POLICY:
 	case T_LOCATION:

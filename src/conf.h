@@ -51,6 +51,7 @@ struct lb_balance_conf {
 	int	backoff_ms;
 	int	backoff_max_ms;
 	int	max_moves;
+	int	preempt;		/* running tasks that checkpoint move */
 	int	interval_ms;		/* how often a peer looks at its role */
 	int	transfer_timeout_ms;	/* no acknowledgement: abort */
 };
