@@ -40,7 +40,11 @@ send_to(struct peer *p, const char *id, Lb__PeerMsg *m)
 		net_send(p, addr, m);
 }
 
-/* The waiting tasks that may move, in arrival order. */
+/*
+ * The tasks that may move, in order: today the waiting ones, in arrival
+ * order.  A drain moves whatever this list holds (as tasks that cannot
+ * run here), so a task that becomes movable here drains too.
+ */
 static struct balance_task *
 movable(struct peer *p, size_t *n, char ***needs_out)
 {
@@ -91,7 +95,8 @@ vector(struct peer *p, size_t *n)
 	m = gossip_members(p->gossip, &nm);
 	v = lb_calloc(nm + 1, sizeof(*v));
 	for (size_t i = 0; i < nm; i++) {
-		if (m[i].self || m[i].state != GOSSIP_ALIVE)
+		/* A draining peer takes nothing: never a candidate. */
+		if (m[i].self || m[i].state != GOSSIP_ALIVE || m[i].e.draining)
 			continue;
 		v[k].id = m[i].e.id;
 		v[k].load = m[i].e.load;
@@ -224,6 +229,15 @@ balancer_start(struct peer *p)
 	b->tick_ev = evtimer_new(p->base, balancer_tick_cb, p);
 	p->bal = b;
 	schedule_tick(p, bc->interval_ms);
+}
+
+void
+balancer_set_draining(struct peer *p, int draining)
+{
+	if (p->bal == NULL)
+		return;
+	balance_set_draining(p->bal->core, draining);
+	schedule_tick(p, 0);
 }
 
 void
