@@ -324,13 +324,16 @@ ctl_handle(struct peer *p, const Lb__CtlRequest *req, Lb__CtlReply *r)
 		}
 		ctl_drain(p, r);
 		break;
-	case LB__CTL_REQUEST__REQ_UNDRAIN:
-		if (drain_stop(p, &cause) == -1) {
+	case LB__CTL_REQUEST__REQ_UNDRAIN: {
+		int rc = drain_stop(p, &cause);
+		if (rc == -1) {
 			ctl_no(r, 1, cause);
 			break;
 		}
 		ctl_drain(p, r);
+		r->drain->was_draining = rc == 0;
 		break;
+	}
 	case LB__CTL_REQUEST__REQ_DEBUG_LOAD:
 		p->load_extra = req->debug_load->extra;
 		glue_load_changed(p);

@@ -211,10 +211,8 @@ drain_stop(struct peer *p, char **cause)
 {
 	struct drain	*d = drain_of(p);
 
-	if (!d->active) {
-		*cause = lb_printf("%s is not draining", p->conf.id);
-		return -1;
-	}
+	if (!d->active)
+		return 1;	/* nothing to end: as asked, it is not draining */
 	if (d->on_done != NULL || p->leaving) {
 		*cause = lb_strdup("this peer drains to leave the cluster "
 		    "(SIGTERM); it cannot be undrained");

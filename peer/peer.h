@@ -122,6 +122,7 @@ void	 balancer_set_draining(struct peer *, int);
 /* drain.c: lbctl drain and SIGTERM.  drain_start's timeout_s -1: the
  * setting drain_timeout_s; asked again while draining, a new timeout. */
 int	 drain_start(struct peer *, int timeout_s, char **cause);
+/* 0, or 1 when it was not draining, or -1 and *cause. */
 int	 drain_stop(struct peer *, char **cause);
 /* Drain (unless draining already), then call on_done once nothing is
  * held here (SIGTERM: then leave). */

@@ -1465,10 +1465,15 @@ cmd_undrain(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 	req.req_case = LB__CTL_REQUEST__REQ_UNDRAIN;
 	req.undrain = &ur;
 	rep = call(o, &req);
+	if (rep->rep_case != LB__CTL_REPLY__REP_DRAIN)
+		die(EX_NO, "the peer sent the wrong reply");
 	if (o->json)
-		json_print(json_pack("{s:b}", "draining", 0));
-	else
+		json_print(json_pack("{s:b, s:b}", "draining", 0,
+		    "was_draining", rep->drain->was_draining));
+	else if (rep->drain->was_draining)
 		printf("undrained: this peer takes tasks again\n");
+	else
+		printf("not draining: nothing to end\n");
 	lb__ctl_reply__free_unpacked(rep, NULL);
 	return EX_OK;
 }
