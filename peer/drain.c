@@ -39,6 +39,7 @@ struct drain_task {
 struct drain {
 	int		   active;
 	uint64_t	   started, deadline;	/* monotonic ms */
+	uint64_t	   started_wall;	/* ms since the epoch */
 	int		   timed_out;
 	struct drain_task *v;
 	size_t		   n, cap;
@@ -115,9 +116,12 @@ follow(struct peer *p, uint64_t now)
 	size_t			  n;
 	int			  left = 0;
 
+	/* What is held now, and what was submitted here since the drain
+	 * began (it may have moved away between two looks). */
 	all = tasks_all(p->tc, &n);
 	for (size_t i = 0; i < n; i++)
-		if (held(all[i]))
+		if (held(all[i]) || (all[i]->home &&
+		    all[i]->rec->submitted_ms >= d->started_wall))
 			(void)track(d, all[i]->rec->id);
 	if (now >= d->deadline && !d->timed_out) {
 		d->timed_out = 1;
@@ -193,6 +197,7 @@ drain_start(struct peer *p, int timeout_s, char **cause)
 	d->active = 1;
 	d->timed_out = 0;
 	d->started = now;
+	d->started_wall = lb_wall_ms();
 	d->deadline = now + (uint64_t)timeout_s * 1000;
 	d->drains++;
 	log_info("draining: no new tasks here; waiting tasks move away, running "
