@@ -153,7 +153,10 @@ void		 balance_answer(struct balance *, uint64_t now, uint64_t req_id,
 void		 balance_offer(struct balance *, uint64_t now, const char *from,
 		    uint64_t req_id, uint32_t load, uint32_t slots,
 		    const char *needs, int must, struct balance_out *);
-/* Whether a task cannot run here and must move (pin or needs). */
+/* A draining peer takes no task (it refuses every offer), asks for none,
+ * and every task it has must move (unless pinned to it). */
+void		 balance_set_draining(struct balance *, int);
+/* Whether a task cannot run here and must move (pin, needs, a drain). */
 int		 balance_must_move(const struct balance *,
 		    const struct balance_task *);
 /* Someone asks us for a task: transfer one to it, or refuse. */

@@ -27,6 +27,7 @@ struct balancer {
 	struct balance		*core;
 	struct balance_out	 out;
 	struct event		*tick_ev;
+	int			 draining;
 };
 
 static void	balancer_tick_cb(evutil_socket_t, short, void *);
@@ -63,8 +64,12 @@ move_cost(struct peer *p, const Lb__TaskRecord *r)
 	return st->checkpoint_ms / st->migrations_out + sum / n / 1000;
 }
 
-/* The waiting tasks that may move, in arrival order; with preemption, the
- * running ones that can checkpoint after them. */
+/*
+ * The tasks that may move, in order: the waiting ones, in arrival order;
+ * then, with preemption or during a drain, the running ones that can
+ * checkpoint.  A drain moves whatever this list holds (as tasks that
+ * cannot run here).
+ */
 static struct balance_task *
 movable(struct peer *p, size_t *n, char ***needs_out)
 {
@@ -75,7 +80,8 @@ movable(struct peer *p, size_t *n, char ***needs_out)
 	struct tasks_task	**all = NULL;
 	size_t			  nall = 0;
 
-	if (p->conf.balance.preempt && tasks_running(p->tc) > 0) {
+	if ((p->conf.balance.preempt || p->bal->draining) &&
+	    tasks_running(p->tc) > 0) {
 		all = tasks_all(p->tc, &nall);
 		cap += tasks_running(p->tc);
 	}
@@ -140,7 +146,8 @@ vector(struct peer *p, size_t *n)
 	m = gossip_members(p->gossip, &nm);
 	v = lb_calloc(nm + 1, sizeof(*v));
 	for (size_t i = 0; i < nm; i++) {
-		if (m[i].self || m[i].state != GOSSIP_ALIVE)
+		/* A draining peer takes nothing: never a candidate. */
+		if (m[i].self || m[i].state != GOSSIP_ALIVE || m[i].e.draining)
 			continue;
 		v[k].id = m[i].e.id;
 		v[k].load = m[i].e.load;
@@ -274,6 +281,16 @@ balancer_start(struct peer *p)
 	b->tick_ev = evtimer_new(p->base, balancer_tick_cb, p);
 	p->bal = b;
 	schedule_tick(p, bc->interval_ms);
+}
+
+void
+balancer_set_draining(struct peer *p, int draining)
+{
+	if (p->bal == NULL)
+		return;
+	balance_set_draining(p->bal->core, draining);
+	p->bal->draining = draining;
+	schedule_tick(p, 0);
 }
 
 void

@@ -616,6 +616,28 @@ glue_leaving(struct peer *p)
 }
 
 void
+glue_draining(struct peer *p, int draining)
+{
+	if (p->tc != NULL)
+		tasks_set_draining(p->tc, draining);
+	/* Undrained, the queue starts at the next tick. */
+}
+
+int
+glue_give_back(struct peer *p, const char *id, const char *why)
+{
+	struct tasks_out	o = { 0 };
+	int			rc;
+
+	rc = tasks_give_back(p->tc, lb_mono_ms(), id, why, &o);
+	carry(p, &o);
+	tasks_out_free(&o);
+	if (rc == 0)
+		balancer_kick(p);
+	return rc;
+}
+
+void
 glue_stop(struct peer *p)
 {
 	if (p->glue == NULL)
@@ -836,6 +858,8 @@ glue_stats(struct peer *p, Lb__CtlStats *s)
 	if (t->migrations_out > 0)
 		s->checkpoint_ms_mean = t->checkpoint_ms / t->migrations_out;
 	freeze_figures(t, s);
+	s->given_back = t->given_back;
+	s->returned = t->returned;
 }
 
 void

@@ -138,6 +138,8 @@ static const struct spec top_spec[] = {
 	    offsetof(struct lb_conf, message_max_kb), NULL },
 	{ "replay_window_ms", T_INT, 1000, 3600000,
 	    offsetof(struct lb_conf, replay_window_ms), NULL },
+	{ "drain_timeout_s", T_INT, 0, 86400,
+	    offsetof(struct lb_conf, drain_timeout_s), NULL },
 	{ "gossip", T_GROUP, 0, 0, offsetof(struct lb_conf, gossip),
 	    gossip_spec },
 	{ "task", T_GROUP, 0, 0, offsetof(struct lb_conf, task), task_spec },
@@ -194,6 +196,7 @@ lb_conf_defaults(struct lb_conf *c)
 	c->slots = 0;
 	c->message_max_kb = 4096;
 	c->replay_window_ms = 120000;
+	c->drain_timeout_s = 60;
 	/*
 	 * Failure detection lives on heartbeats spreading through bounded
 	 * digests: at 64 peers with 24 entries per digest, the freshest news

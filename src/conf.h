@@ -81,6 +81,8 @@ struct lb_conf {
 	int	 secret_file_line;	/* for messages about the key file */
 	int	 message_max_kb;	/* largest message received (NN_RCVMAXSIZE) */
 	int	 replay_window_ms;	/* accepted skew of an envelope's send time */
+	int	 drain_timeout_s;	/* a drain lets running tasks finish this
+					   long (lbctl drain, SIGTERM) */
 	struct lb_gossip_conf	gossip;
 	struct lb_task_conf	task;
 	struct lb_balance_conf	balance;

@@ -387,6 +387,40 @@ test_none_and_determinism(void)
 	balance_out_free(&o2);
 }
 
+static void
+test_draining(void)
+{
+	struct balance *b = balance_new(&conf, "me", "", 10);
+	struct balance_out o = { 0 };
+	struct balance_task t[2] = {
+		{ "me.1", 1, 0, "", 0, 0, "me" },	/* pinned here */
+		{ "me.2", 0, 99, "", 0, 0, "" } };	/* moved often */
+
+	mkpeers();
+	balance_set_draining(b, 1);
+	balance_tick(b, 0, 0, 1, peers, 10, t, 2, &o);
+	ok(o.n == 1 && o.v[0].kind == BA_OFFER && o.v[0].must &&
+	    !strcmp(o.v[0].task, "me.2"),
+	    "an idle draining peer offers a task, moved or not, as one that "
+	    "must move; not one pinned to it");
+	balance_free(b);
+	b = balance_new(&conf, "me", "", 11);
+	balance_set_draining(b, 1);
+	balance_out_reset(&o);
+	balance_tick(b, 0, 0, 1, peers, 10, NULL, 0, &o);
+	ok(o.n == 0, "an idle draining peer asks for no task");
+	balance_offer(b, 0, "p1", 7, 0, 1, "", 1, &o);
+	ok(o.n == 1 && o.v[0].kind == BA_REFUSE,
+	    "a draining peer refuses even a task that must move");
+	balance_set_draining(b, 0);
+	balance_out_reset(&o);
+	balance_offer(b, 0, "p1", 8, 0, 1, "", 0, &o);
+	ok(o.n == 1 && o.v[0].kind == BA_ACCEPT, "undrained, it takes tasks "
+	    "again");
+	balance_out_free(&o);
+	balance_free(b);
+}
+
 int
 main(void)
 {
@@ -396,6 +430,7 @@ main(void)
 	test_pin_needs_select();
 	test_must_move();
 	test_preempt();
+	test_draining();
 	test_receiver_and_vector();
 	test_none_and_determinism();
 	return done_testing();

@@ -33,6 +33,9 @@
  * - When the host of a placement dies, or comes back at a new incarnation
  *   without having confirmed the placement, the home runs the task again in
  *   a new placement of its own.
+ * - A draining host hands a placement back (TaskReturn, retried until
+ *   acknowledged) once its process, if any, has exited; the home places
+ *   the task anew as on a death, only if the placement is its current one.
  */
 #ifndef LB_TASKS_H
 #define LB_TASKS_H
@@ -55,7 +58,8 @@ enum tasks_hold {
 	HOLD_RUNNING,	/* its process runs */
 	HOLD_FROZEN,	/* offered to another peer; the move is not decided */
 	HOLD_ENDED,	/* ended here; its result waits for the home's ack */
-	HOLD_STOPPING	/* told to stop; its process has not exited yet */
+	HOLD_STOPPING,	/* told to stop; its process has not exited yet */
+	HOLD_RETURNING	/* handed back to its home; waits for its ack */
 };
 
 struct tasks_conf {
@@ -114,6 +118,10 @@ struct tasks_task {
 	/* Home: a placement that must stop (TaskStop until acknowledged). */
 	int		 stop;
 	char		 stop_why[64];
+	/* HOLD_STOPPING: hand it back to its home once it has exited;
+	 * HOLD_RETURNING: why (for the home's log). */
+	int		 give_back;
+	char		 give_why[48];
 	struct tasks_task *hnext;	/* hash chain */
 	struct tasks_task *qnext, *qprev;	/* the ready queue */
 };
@@ -179,6 +187,8 @@ struct tasks_stats {
 #define TASKS_FREEZE_RING	1024
 	uint64_t	freeze_us[TASKS_FREEZE_RING];
 	uint64_t	nfreeze;
+	uint64_t	given_back;	/* placements handed back, acknowledged */
+	uint64_t	returned;	/* handed back to us as home, placed anew */
 };
 
 /* How a process ended (or did not start), as the executor saw it. */
@@ -239,6 +249,19 @@ void		 tasks_peer_restarted(struct tasks *, uint64_t now,
 void		 tasks_tick(struct tasks *, uint64_t now, struct tasks_out *);
 /* A peer that leaves starts nothing more. */
 void		 tasks_set_leaving(struct tasks *, int);
+/* A draining peer starts nothing from its queue (the balancer moves the
+ * waiting tasks away) and takes no transfer; what runs goes on. */
+void		 tasks_set_draining(struct tasks *, int);
+/*
+ * Hand what is held here of `id` back to its home, which places the task
+ * anew: a running process is stopped first, and the home hears of it only
+ * once it has exited (a process that ends by itself meanwhile keeps its
+ * result).  A task homed here that runs here is placed anew here, queued.
+ * -1 when there is nothing to hand back (not held here, moving, ended, or
+ * queued at its home already).
+ */
+int		 tasks_give_back(struct tasks *, uint64_t now, const char *id,
+		    const char *why, struct tasks_out *);
 
 /* The balancer: freeze a waiting task and offer it to `to` (whose
  * incarnation is `inc`); a running task that can checkpoint is asked to
