@@ -1268,6 +1268,10 @@ carry_out(struct world *w, int p, struct tasks_out *out)
 		case TA_CHECKPOINT:
 			proc_checkpoint(w, p, a);
 			break;
+		case TA_CKCOPY:
+			trace(w, p, "copy checkpoint %u of %s to its home",
+			    a->seq, a->id);
+			break;
 		case TA_MIGRATED:
 			trace(w, p, "migrate %s (for %s): %s %s", a->id, a->to,
 			    a->ok ? "moved to" : "not moved:", a->ok ? a->host :
@@ -1428,6 +1432,8 @@ submit(struct world *w, int p, int run_ms)
 	spec.argv = argv;
 	spec.checkpointable = w->ckpt_chance > 0 && chance(w, w->ckpt_chance);
 	spec.checkpoint_exit_code = CK_CODE;
+	if (spec.checkpointable && !w->scripted && chance(w, 30))
+		spec.checkpoint_every_s = 1;	/* periodic checkpoints */
 	if (tasks_submit(w->peers[p].core, w->now, &spec, &id, &out,
 	    &cause) == -1) {
 		trace(w, p, "submit refused: %s", cause ? cause : "?");

@@ -523,6 +523,8 @@ set_hold(struct tasks *t, uint64_t now, struct tasks_task *k,
 		k->move_to[0] = '\0';
 	if (h != HOLD_RUNNING && k->ck_asked)
 		ck_fail(k, "it stopped before it checkpointed", o);
+	if (h != HOLD_RUNNING)
+		k->ckp_due = 0;
 	out_push(o, TA_LOAD, NULL);
 }
 
@@ -820,6 +822,14 @@ tasks_spec_valid(const struct tasks *t, const Lb__TaskSpec *s, char **cause)
 		    t->conf.attach_limit / 1024);
 		return -1;
 	}
+	if (s->checkpoint_every_s > 0 && !s->checkpointable) {
+		*cause = lb_strdup("--checkpoint-every needs --checkpointable");
+		return -1;
+	}
+	if (s->checkpoint_every_s > 365 * 86400) {
+		*cause = lb_strdup("--checkpoint-every: at most a year");
+		return -1;
+	}
 	if (s->checkpoint_signal < 0 || s->checkpoint_signal >= 65 ||
 	    s->checkpoint_exit_code < 0 || s->checkpoint_exit_code > 255) {
 		*cause = lb_strdup("bad checkpoint signal or exit code");
@@ -984,6 +994,8 @@ tasks_submit(struct tasks *t, uint64_t now, const Lb__TaskSpec *spec,
 	s.files = files;
 	if (s.checkpoint_signal == 0)
 		s.checkpoint_signal = SIGUSR1;
+	if (s.checkpointable && s.checkpoint_every_s == 0)
+		s.checkpoint_every_s = t->conf.checkpoint_every_s;
 	r.id = id;
 	r.spec = &s;
 	r.state = LB__TASK_STATE__TASK_QUEUED;
@@ -1438,6 +1450,31 @@ tasks_migrate(struct tasks *t, uint64_t now, const char *id, const char *to,
 		return -1;
 	}
 	return 0;
+}
+
+int
+tasks_checkpoint_wanted(const struct tasks *t, const char *id,
+    const char *from, uint32_t seq)
+{
+	struct tasks_task	*k = tasks_find(t, id);
+
+	return k != NULL && k->home && tasks_unfinished(k->rec) &&
+	    strcmp(k->rec->host, from) == 0 && strcmp(from, t->self) != 0 &&
+	    k->rec->spec->checkpointable && seq > k->rec->home_checkpoint;
+}
+
+void
+tasks_checkpoint_copied(struct tasks *t, uint64_t now, const char *id,
+    uint32_t seq, struct tasks_out *o)
+{
+	struct tasks_task	*k = tasks_find(t, id);
+
+	if (k == NULL || !k->home || seq <= k->rec->home_checkpoint)
+		return;
+	k->rec->home_checkpoint = seq;
+	k->rec->home_checkpoint_ms = wall(t, now);
+	t->stats.ck_copies++;
+	save(o, k, 0);
 }
 
 int
@@ -2206,6 +2243,8 @@ tasks_proc_started(struct tasks *t, uint64_t now, const char *id,
 	save(o, k, 0);
 	notice(t, now, k, o);
 	mig_tell(k, 1, t->self, NULL, o);
+	if (r->spec->checkpointable && r->spec->checkpoint_every_s > 0)
+		k->ckp_due = now + (uint64_t)r->spec->checkpoint_every_s * 1000;
 }
 
 void
@@ -2293,7 +2332,10 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 			schedule(t, now, o);
 			return;
 		}
-		/* It wrote a checkpoint: start it again from there. */
+		/* It wrote a checkpoint: its home gets a copy (unless it is
+		 * here), then it starts again from there. */
+		if (!k->home)
+			out_push(o, TA_CKCOPY, r->id)->seq = r->checkpoints;
 		out_push(o, TA_START, r->id)->resume = 1;
 		return;
 	}
@@ -2345,7 +2387,8 @@ rerun(struct tasks *t, uint64_t now, struct tasks_task *k, const char *why,
 	t->stats.reruns++;
 	k->h_epoch = r->epoch;
 	lb_strlcpy(k->h_by, t->self, sizeof(k->h_by));
-	k->resume = 0;
+	/* From the latest checkpoint copied here, if any. */
+	k->resume = r->spec->checkpointable && r->home_checkpoint > 0;
 	set_hold(t, now, k, HOLD_QUEUED, o);
 }
 
@@ -2412,7 +2455,8 @@ tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
 	for (size_t b = 0; b < BUCKETS; b++)
 		for (struct tasks_task *k = t->buckets[b]; k; k = k->hnext)
 			if ((k->due != 0 && now >= k->due) || (k->ck_asked &&
-			    now >= k->ck_due) || (k->home &&
+			    now >= k->ck_due) || (k->ckp_due != 0 &&
+			    now >= k->ckp_due) || (k->home &&
 			    k->hold == HOLD_NONE && keep > 0 &&
 			    !tasks_unfinished(k->rec) &&
 			    wall(t, now) > k->rec->finished_ms + keep))
@@ -2434,6 +2478,17 @@ tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
 			    k->rec->id, t->conf.checkpoint_timeout_ms);
 			ck_fail(k, "it did not checkpoint in time; it keeps "
 			    "running where it was", o);
+		}
+		if (k->ckp_due != 0 && now >= k->ckp_due) {
+			/* Time for its periodic checkpoint (unless one is
+			 * asked already, for a move); asked again a period
+			 * later if it does not. */
+			k->ckp_due = now + (uint64_t)k->rec->spec->
+			    checkpoint_every_s * 1000;
+			if (k->hold == HOLD_RUNNING && !k->ck_asked) {
+				t->stats.periodic++;
+				out_push(o, TA_CHECKPOINT, k->rec->id);
+			}
 		}
 		if (k->due == 0 || now < k->due)
 			continue;

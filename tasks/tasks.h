@@ -75,6 +75,8 @@ struct tasks_conf {
 	int		 checkpoint_timeout_ms;	/* asked to checkpoint for a
 						 * move: no exit by then, it
 						 * stays and keeps running */
+	uint32_t	 checkpoint_every_s;	/* a checkpointable task's
+						 * default period, or 0 */
 };
 
 /* One task as this peer knows it. */
@@ -108,6 +110,7 @@ struct tasks_task {
 	char		 ck_to[LB_ID_MAX];
 	uint64_t	 ck_inc, ck_req;
 	uint64_t	 ck_asked, ck_due;
+	uint64_t	 ckp_due;	/* the next periodic checkpoint, or 0 */
 	/* lbctl migrate: who asked (a peer and its request), told once the
 	 * move is decided. */
 	char		 mig_origin[LB_ID_MAX];
@@ -136,6 +139,9 @@ enum tasks_action_kind {
 	TA_LOAD,	/* the load (queued + running) changed */
 	TA_NOTE,	/* something an operator reads in the log: `note` */
 	TA_CHECKPOINT,	/* ask the process of `id` to checkpoint (its signal) */
+	TA_CKCOPY,	/* copy the checkpoint of `id` (held here) to its home,
+			 * before the task starts again from it; `seq` is
+			 * its count of checkpoints */
 	TA_MIGRATED	/* tell peer `to` (request `req`) how its lbctl
 			 * migrate ended: `ok`, `host`, or why not in `note` */
 };
@@ -153,6 +159,7 @@ struct tasks_action {
 	const ProtobufCBinaryData *out, *err;	/* TA_OUTPUT, valid during
 						 * the call only */
 	char			 note[160];	/* TA_NOTE; TA_MIGRATED: why not */
+	uint32_t		 seq;		/* TA_CKCOPY */
 	/* TA_MIGRATED */
 	uint64_t		 req;
 	int			 ok;
@@ -183,6 +190,8 @@ struct tasks_stats {
 	uint64_t	checkpoint_timeouts;	/* asked for a move, no exit */
 	uint64_t	checkpoint_ms;	/* over migrations_out */
 	uint64_t	migrate_bytes;	/* moved in by migrations */
+	uint64_t	periodic;	/* periodic checkpoints asked */
+	uint64_t	ck_copies;	/* checkpoints copied to us as home */
 	/* The freeze times of the latest moves in (µs), a ring. */
 #define TASKS_FREEZE_RING	1024
 	uint64_t	freeze_us[TASKS_FREEZE_RING];
@@ -280,6 +289,13 @@ int		 tasks_migrate(struct tasks *, uint64_t now, const char *id,
 const char	*tasks_unmovable(const struct tasks_task *);
 /* The task arrived by a migration and has not been measured yet. */
 int		 tasks_migration_pending(const struct tasks_task *);
+/* Home: a copy of the task's checkpoint number `seq` is here now. */
+void		 tasks_checkpoint_copied(struct tasks *, uint64_t now,
+		    const char *id, uint32_t seq, struct tasks_out *);
+/* Home: whether a copy of checkpoint `seq` of `id` from `from` is welcome
+ * (from its current host, newer than the one here). */
+int		 tasks_checkpoint_wanted(const struct tasks *, const char *id,
+		    const char *from, uint32_t seq);
 /* The shell measured that migration as the task started again here. */
 void		 tasks_migration_measured(struct tasks *, const char *id,
 		    uint64_t freeze_us, uint64_t bytes);
