@@ -575,6 +575,7 @@ glue_start(struct peer *p, char **cause)
 	c.link_keep_s = LINK_KEEP_S;
 	c.attach_limit = (uint64_t)p->conf.task.attach_limit_kb * 1024;
 	c.checkpoint_timeout_ms = p->conf.task.checkpoint_timeout_ms;
+	c.checkpoint_every_s = (uint32_t)p->conf.task.checkpoint_every_s;
 	attrs = gossip_members(p->gossip, &n)[0].e.attrs;
 	p->glue = lb_calloc(1, sizeof(*p->glue));
 	p->tc = tasks_new(&c, p->conf.id, p->incarnation, attrs,

@@ -66,6 +66,8 @@ static const struct spec task_spec[] = {
 	    offsetof(struct lb_task_conf, retry_max_ms), NULL },
 	{ "checkpoint_timeout_ms", T_INT, 10, 3600000,
 	    offsetof(struct lb_task_conf, checkpoint_timeout_ms), NULL },
+	{ "checkpoint_every_s", T_INT, 0, 365 * 86400,
+	    offsetof(struct lb_task_conf, checkpoint_every_s), NULL },
 	{ "keep_finished_s", T_INT, 0, 365 * 86400,
 	    offsetof(struct lb_task_conf, keep_finished_s), NULL },
 	{ "max_tasks", T_INT, 1, 10000000,

@@ -30,6 +30,7 @@ struct lb_task_conf {
 	int	keep_finished_s;	/* a home forgets a result then */
 	int	checkpoint_timeout_ms;	/* asked to checkpoint to move: no
 					   exit by then, it stays */
+	int	checkpoint_every_s;	/* default period of checkpoints (0) */
 	int	max_tasks;		/* records and placements a peer keeps */
 };
 

@@ -76,6 +76,7 @@ static const struct optdef submit_defs[] = {
 	{ "wait", 0, 0 }, { "timeout", 1, 0 }, { "env", 1, 0 },
 	{ "file", 1, 0 }, { "checkpointable", 0, 0 },
 	{ "checkpoint-signal", 1, 0 }, { "checkpoint-exit-code", 1, 0 },
+	{ "checkpoint-every", 1, 0 },
 	{ "needs", 1, 0 }, { "pin", 1, 0 }, { "demand", 1, 0 },
 	{ NULL, 0, 0 }
 };
@@ -107,7 +108,8 @@ static const struct cmd cmds[] = {
 	{ "submit", "[--wait [--timeout S]] [--env KEY=VALUE]... [--pin NODE] "
 	    "[--file PATH]... [--needs ATTR]... [--demand SECONDS] "
 	    "[--checkpointable] [--checkpoint-signal SIG] "
-	    "[--checkpoint-exit-code N] [--] PROG [ARGS...]", 0, -1,
+	    "[--checkpoint-exit-code N] [--checkpoint-every S] "
+	    "[--] PROG [ARGS...]", 0, -1,
 	    submit_defs, 1, cmd_submit },
 	{ "wait", "ID [--timeout S]", 1, 1, timeout_defs, 0, cmd_wait },
 	{ "show", "ID", 1, 1, NULL, 0, cmd_show },
@@ -188,6 +190,9 @@ usage(int code)
 "      --checkpointable    it checkpoints on a signal (LB_CHECKPOINT_DIR)\n"
 "      --checkpoint-signal SIG      the signal to it (default USR1)\n"
 "      --checkpoint-exit-code N     its exit code after it (default 85)\n"
+"      --checkpoint-every S         ask it to checkpoint every S s; each\n"
+"                          checkpoint is copied to its home, and a rerun\n"
+"                          after its host died resumes from the latest\n"
 "      --needs ATTR        run only where the node has ATTR\n"
 "      --pin NODE          run only on NODE\n"
 "      --demand SECONDS    how long it will run, a hint for balancing\n"
@@ -770,6 +775,9 @@ submit_opt(const char *name, const char *v, void *arg)
 		sa->needs[sa->nneeds++] = (char *)v;
 	} else if (!strcmp(name, "pin"))
 		sa->spec.pin = (char *)v;
+	else if (!strcmp(name, "checkpoint-every"))
+		sa->spec.checkpoint_every_s = (uint32_t)num_arg(
+		    "--checkpoint-every", v, 365 * 86400);
 	else if (!strcmp(name, "demand"))
 		sa->spec.demand_s = (uint32_t)num_arg("--demand", v, 100000000);
 }
@@ -958,6 +966,13 @@ rec_json(const Lb__TaskRecord *r)
 			    "bytes", (json_int_t)m->bytes));
 		}
 		json_object_set_new(j, "migrations", mv);
+		json_object_set_new(j, "checkpoint_every_s", json_integer(
+		    r->spec ? r->spec->checkpoint_every_s : 0));
+		json_object_set_new(j, "home_checkpoint", json_integer(
+		    r->home_checkpoint));
+		json_object_set_new(j, "home_checkpoint_at",
+		    r->home_checkpoint_ms ? json_integer((json_int_t)
+		    r->home_checkpoint_ms) : json_null());
 	}
 	if (r->started_ms == 0)
 		json_object_set_new(j, "started_at", json_null());
@@ -1029,6 +1044,11 @@ cmd_show(const struct cmd *c, struct opts *o, int argc, char **argv)
 			    r->started_ms) / 1000);
 		printf("starts:      %u (resumed %u, checkpoints %u)\n",
 		    r->starts, r->resumes, r->checkpoints);
+		if (r->spec && r->spec->checkpoint_every_s)
+			printf("checkpoint:  every %u s; copy at its home: %s\n",
+			    r->spec->checkpoint_every_s, r->home_checkpoint ?
+			    fmt_time(r->home_checkpoint_ms, t1, sizeof(t1)) :
+			    "none yet");
 		printf("output:      %llu bytes stdout, %llu bytes stderr%s\n",
 		    (unsigned long long)r->stdout_bytes,
 		    (unsigned long long)r->stderr_bytes,
