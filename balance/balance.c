@@ -33,6 +33,7 @@ struct balance {
 	uint64_t		 reserve_until[RESERVE_MAX];
 	size_t			 nreserve;
 	struct balance_stats	 stats;
+	int			 draining;	/* every task must go */
 };
 
 static void
@@ -188,11 +189,19 @@ balance_role(const struct balance *b, uint32_t load, uint32_t slots)
 	return ROLE_NEUTRAL;
 }
 
+void
+balance_set_draining(struct balance *b, int draining)
+{
+	b->draining = draining;
+}
+
 int
 balance_must_move(const struct balance *b, const struct balance_task *t)
 {
 	if (t->pin != NULL && t->pin[0] != '\0')
 		return strcmp(t->pin, b->self) != 0;
+	if (b->draining)
+		return 1;	/* it runs nowhere here any more */
 	return !balance_attrs_ok(t->needs, b->attrs);
 }
 
@@ -200,18 +209,31 @@ const struct balance_task *
 balance_select(const struct balance *b, const struct balance_task *t,
     size_t n, const char *attrs)
 {
-	const struct balance_task	*fresh = NULL, *old = NULL;
+	const struct balance_task	*fresh = NULL, *old = NULL, *run = NULL;
 
 	for (size_t i = 0; i < n; i++) {
-		if (t[i].pinned || (int)t[i].moves >= b->conf.max_moves)
+		if (t[i].pinned)
 			continue;
 		if (attrs != NULL && !balance_attrs_ok(t[i].needs, attrs))
+			continue;
+		if (t[i].running) {
+			/* The oldest for its cost: age / cost, largest. */
+			if (b->conf.preempt && t[i].age_ms > t[i].cost_ms &&
+			    t[i].here_ms > t[i].cost_ms && (run == NULL ||
+			    (double)t[i].age_ms / (double)(t[i].cost_ms + 1) >
+			    (double)run->age_ms / (double)(run->cost_ms + 1)))
+				run = &t[i];
+			continue;
+		}
+		if ((int)t[i].moves >= b->conf.max_moves)
 			continue;
 		if (t[i].fresh)
 			fresh = &t[i];		/* the newest fresh one */
 		else if (old == NULL)
 			old = &t[i];		/* the oldest other one */
 	}
+	if (run != NULL)
+		return run;
 	return fresh ? fresh : old;
 }
 
@@ -342,10 +364,13 @@ balance_tick(struct balance *b, uint64_t now, uint32_t load, uint32_t slots,
 	}
 	if (now < b->backoff_until)
 		return;
-	/* A task that cannot run here goes first, whatever the load. */
+	/* A task that cannot run here goes first, whatever the load; from a
+	 * draining peer, whatever its moves too (it would wait for ever). */
 	for (size_t i = 0; i < nt; i++) {
-		if (!balance_must_move(b, &tasks[i]) ||
-		    (int)tasks[i].moves >= b->conf.max_moves)
+		/* A running task must move only off a draining peer. */
+		if ((tasks[i].running && !b->draining) ||
+		    !balance_must_move(b, &tasks[i]) ||
+		    ((int)tasks[i].moves >= b->conf.max_moves && !b->draining))
 			continue;
 		lb_strlcpy(b->task, tasks[i].id, sizeof(b->task));
 		b->kind = BA_OFFER;
@@ -357,7 +382,8 @@ balance_tick(struct balance *b, uint64_t now, uint32_t load, uint32_t slots,
 		}
 	}
 	b->must = 0;
-	if (b->conf.policy == BALANCE_NONE)
+	/* A draining peer asks for no task, and offers none but as above. */
+	if (b->conf.policy == BALANCE_NONE || b->draining)
 		return;
 	role = balance_role(b, load + res, slots);
 	if (role == ROLE_SENDER && (b->conf.policy == BALANCE_SENDER ||
@@ -423,8 +449,9 @@ balance_offer(struct balance *b, uint64_t now, const char *from,
 	uint32_t	res = balance_reserved(b, now);
 
 	/* A task that cannot stay where it is goes where it can run, even
-	 * with policy none: placement is not balancing. */
-	if (balance_attrs_ok(needs, b->attrs) && (must ||
+	 * with policy none: placement is not balancing.  A draining peer
+	 * takes nothing. */
+	if (!b->draining && balance_attrs_ok(needs, b->attrs) && (must ||
 	    (b->conf.policy != BALANCE_NONE &&
 	    balance_role(b, load + res, slots) == ROLE_RECEIVER))) {
 		reserve(b, now);

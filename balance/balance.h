@@ -17,7 +17,12 @@
  *   capacity for reserve_ms;
  * - selection: a newly submitted task first, then the oldest waiting task
  *   that may move (not pinned, not moved max_moves times, and whose needs
- *   the destination meets).
+ *   the destination meets).  With `preempt`, a running task that can
+ *   checkpoint comes before them when it has lived longer than its move
+ *   costs (and been here that long): the one oldest for its cost.  Under
+ *   heavy-tailed lifetimes an old task will likely live long, so its move
+ *   pays, and it frees the slot for the new, mostly short, ones queued
+ *   behind it (Harchol-Balter and Downey, SIGMETRICS 1996).
  *
  * Every decision is a function of the state, the event, the time and a
  * seeded generator: the shell feeds events and carries out the actions.
@@ -60,6 +65,7 @@ struct balance_conf {
 	int	backoff_ms;	/* after probe_limit refusals */
 	int	backoff_max_ms;
 	int	max_moves;	/* a task moves at most this often before it starts */
+	int	preempt;	/* running tasks that can checkpoint move too */
 };
 
 /* A peer as the load vector shows it. */
@@ -79,6 +85,11 @@ struct balance_task {
 	uint64_t	 queued_ms;	/* when it arrived here */
 	int		 fresh;		/* submitted here and never queued long */
 	const char	*pin;		/* the node it must run on, or "" */
+	/* A running task that can checkpoint (offered with preempt only):
+	 * how long it has lived, how long it has been here, and what a move
+	 * of it costs (its checkpoint and freeze), all in ms. */
+	int		 running;
+	uint64_t	 age_ms, here_ms, cost_ms;
 };
 
 enum balance_action_kind {
@@ -142,7 +153,10 @@ void		 balance_answer(struct balance *, uint64_t now, uint64_t req_id,
 void		 balance_offer(struct balance *, uint64_t now, const char *from,
 		    uint64_t req_id, uint32_t load, uint32_t slots,
 		    const char *needs, int must, struct balance_out *);
-/* Whether a task cannot run here and must move (pin or needs). */
+/* A draining peer takes no task (it refuses every offer), asks for none,
+ * and every task it has must move (unless pinned to it). */
+void		 balance_set_draining(struct balance *, int);
+/* Whether a task cannot run here and must move (pin, needs, a drain). */
 int		 balance_must_move(const struct balance *,
 		    const struct balance_task *);
 /* Someone asks us for a task: transfer one to it, or refuse. */

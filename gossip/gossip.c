@@ -482,6 +482,7 @@ news(const struct gossip_entry *a, const struct gossip_entry *b)
 {
 	return a->incarnation != b->incarnation || a->left != b->left ||
 	    a->load != b->load || a->slots != b->slots ||
+	    a->draining != b->draining ||
 	    strcmp(a->addr, b->addr) != 0 || strcmp(a->attrs, b->attrs) != 0;
 }
 
@@ -506,11 +507,13 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 		if (m == NULL || m->self || e->incarnation != m->e.incarnation ||
 		    !newer(e, &m->e))
 			return;
-		if (e->load != m->e.load || e->left != m->e.left)
+		if (e->load != m->e.load || e->left != m->e.left ||
+		    e->draining != m->e.draining)
 			m->news_ms = now;
 		m->e.heartbeat = e->heartbeat;
 		m->e.load = e->load;
 		m->e.left = e->left;
+		m->e.draining = e->draining;
 		if (born > m->born_ms || e->left)
 			m->born_ms = born;
 		rejudge(g, m, now, o);
@@ -608,6 +611,17 @@ gossip_set_load(struct gossip *g, uint32_t load)
 	if (g->m[0].e.load == load)
 		return;
 	g->m[0].e.load = load;
+	g->m[0].e.heartbeat++;
+	g->m[0].news_ms = g->m[0].born_ms;
+}
+
+void
+gossip_set_draining(struct gossip *g, int draining)
+{
+	draining = draining != 0;
+	if (g->m[0].e.draining == draining)
+		return;
+	g->m[0].e.draining = draining;
 	g->m[0].e.heartbeat++;
 	g->m[0].news_ms = g->m[0].born_ms;
 }

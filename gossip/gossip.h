@@ -44,6 +44,7 @@ struct gossip_entry {
 	uint32_t	load;
 	uint32_t	slots;
 	char		attrs[GOSSIP_ATTRS_MAX];	/* comma-separated */
+	int		draining;	/* takes no task from balancing */
 };
 
 /* What this peer knows of a member. */
@@ -100,6 +101,8 @@ void		 gossip_recv(struct gossip *, uint64_t now, const char *from,
 		    const struct gossip_msg *, struct gossip_out *);
 /* Set this peer's load; a change makes a new version to spread. */
 void		 gossip_set_load(struct gossip *, uint32_t load);
+/* This peer drains, or no longer does: a change spreads as load does. */
+void		 gossip_set_draining(struct gossip *, int draining);
 /* This peer leaves: say so to up to `fanout` live peers. */
 void		 gossip_leave(struct gossip *, uint64_t now, int fanout,
 		    struct gossip_out *);

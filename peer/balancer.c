@@ -27,6 +27,7 @@ struct balancer {
 	struct balance		*core;
 	struct balance_out	 out;
 	struct event		*tick_ev;
+	int			 draining;
 };
 
 static void	balancer_tick_cb(evutil_socket_t, short, void *);
@@ -40,15 +41,50 @@ send_to(struct peer *p, const char *id, Lb__PeerMsg *m)
 		net_send(p, addr, m);
 }
 
-/* The waiting tasks that may move, in arrival order. */
+#define PREEMPT_COST_MS	100	/* a move's cost before any was measured */
+
+/* What moving a running task costs, from its last move, or from the moves
+ * this peer saw. */
+static uint64_t
+move_cost(struct peer *p, const Lb__TaskRecord *r)
+{
+	const struct tasks_stats	*st = tasks_stats(p->tc);
+	uint64_t			 n, sum = 0;
+
+	if (r->n_migrations > 0 && r->migrations[r->n_migrations - 1]->
+	    freeze_us > 0) {
+		const Lb__TaskMigration *m = r->migrations[r->n_migrations - 1];
+		return m->checkpoint_ms + m->freeze_us / 1000;
+	}
+	n = st->nfreeze < TASKS_FREEZE_RING ? st->nfreeze : TASKS_FREEZE_RING;
+	if (n == 0 || st->migrations_out == 0)
+		return PREEMPT_COST_MS;
+	for (uint64_t i = 0; i < n; i++)
+		sum += st->freeze_us[i];
+	return st->checkpoint_ms / st->migrations_out + sum / n / 1000;
+}
+
+/*
+ * The tasks that may move, in order: the waiting ones, in arrival order;
+ * then, with preemption or during a drain, the running ones that can
+ * checkpoint.  A drain moves whatever this list holds (as tasks that
+ * cannot run here).
+ */
 static struct balance_task *
 movable(struct peer *p, size_t *n, char ***needs_out)
 {
 	struct balance_task	*v;
 	char			**needs;
 	size_t			  k = 0, cap = (size_t)tasks_queued(p->tc) + 1;
-	uint64_t		  now = lb_mono_ms();
+	uint64_t		  now = lb_mono_ms(), wall = lb_wall_ms();
+	struct tasks_task	**all = NULL;
+	size_t			  nall = 0;
 
+	if ((p->conf.balance.preempt || p->bal->draining) &&
+	    tasks_running(p->tc) > 0) {
+		all = tasks_all(p->tc, &nall);
+		cap += tasks_running(p->tc);
+	}
 	v = lb_calloc(cap, sizeof(*v));
 	needs = lb_calloc(cap, sizeof(*needs));
 	for (struct tasks_task *t = tasks_queue_head(p->tc); t && k < cap;
@@ -64,6 +100,25 @@ movable(struct peer *p, size_t *n, char ***needs_out)
 		/* Submitted here a moment ago, and never moved. */
 		v[k].fresh = v[k].moves == 0 && t->rec->reruns == 0 &&
 		    now - t->queued_at < (uint64_t)p->conf.balance.interval_ms * 2;
+		k++;
+	}
+	for (size_t i = 0; i < nall && k < cap; i++) {
+		struct tasks_task *t = all[i];
+		Lb__TaskSpec *s = t->rec->spec;
+		if (t->hold != HOLD_RUNNING || !s->checkpointable ||
+		    t->ck_asked || t->rec->started_ms == 0)
+			continue;
+		needs[k] = lb_join_list(s->needs, s->n_needs);
+		v[k].id = t->rec->id;
+		v[k].pinned = s->pin[0] != '\0';
+		v[k].pin = s->pin;
+		v[k].moves = t->rec->moves;
+		v[k].needs = needs[k];
+		v[k].running = 1;
+		v[k].age_ms = wall > t->rec->submitted_ms ? wall -
+		    t->rec->submitted_ms : 0;
+		v[k].here_ms = now - t->queued_at;
+		v[k].cost_ms = move_cost(p, t->rec);
 		k++;
 	}
 	*n = k;
@@ -91,7 +146,8 @@ vector(struct peer *p, size_t *n)
 	m = gossip_members(p->gossip, &nm);
 	v = lb_calloc(nm + 1, sizeof(*v));
 	for (size_t i = 0; i < nm; i++) {
-		if (m[i].self || m[i].state != GOSSIP_ALIVE)
+		/* A draining peer takes nothing: never a candidate. */
+		if (m[i].self || m[i].state != GOSSIP_ALIVE || m[i].e.draining)
 			continue;
 		v[k].id = m[i].e.id;
 		v[k].load = m[i].e.load;
@@ -219,11 +275,22 @@ balancer_start(struct peer *p)
 	c.backoff_ms = bc->backoff_ms;
 	c.backoff_max_ms = bc->backoff_max_ms;
 	c.max_moves = bc->max_moves;
+	c.preempt = bc->preempt;
 	b->core = balance_new(&c, p->conf.id, self_attrs(p),
 	    lb_rng_next(&p->rng));
 	b->tick_ev = evtimer_new(p->base, balancer_tick_cb, p);
 	p->bal = b;
 	schedule_tick(p, bc->interval_ms);
+}
+
+void
+balancer_set_draining(struct peer *p, int draining)
+{
+	if (p->bal == NULL)
+		return;
+	balance_set_draining(p->bal->core, draining);
+	p->bal->draining = draining;
+	schedule_tick(p, 0);
 }
 
 void

@@ -58,6 +58,7 @@ ctl_status(struct peer *p, Lb__CtlReply *r)
 	glue_counts(p, &s->running, &s->queued, &s->tasks_homed);
 	glue_journal_damage(p, &s->journal_damaged, &s->journal_damaged_bytes);
 	s->control_max_bytes = (uint64_t)p->conf.control_max_kb * 1024;
+	s->draining = drain_active(p);
 	c->rx_msgs = p->counters.rx_msgs;
 	c->rx_bytes = p->counters.rx_bytes;
 	c->tx_msgs = p->counters.tx_msgs;
@@ -94,7 +95,10 @@ ctl_peers(struct peer *p, Lb__CtlReply *r)
 		lb__ctl_peer__init(cp);
 		cp->id = lb_strdup(m[i].e.id);
 		cp->addr = lb_strdup(m[i].e.addr);
-		cp->state = (char *)gossip_state_name(m[i].state);
+		/* Alive but taking no task: what an operator wants to see. */
+		cp->state = (char *)(m[i].state == GOSSIP_ALIVE &&
+		    m[i].e.draining ? "draining" : gossip_state_name(
+		    m[i].state));
 		cp->incarnation = m[i].e.incarnation;
 		cp->heartbeat = m[i].e.heartbeat;
 		cp->load = m[i].e.load;
@@ -285,6 +289,15 @@ ctl_migrate(struct peer *p, const Lb__CtlMigrateReq *req, Lb__CtlReply *r)
 	r->migrate = cm;
 }
 
+static void
+ctl_drain(struct peer *p, Lb__CtlReply *r)
+{
+	r->drain = lb_calloc(1, sizeof(*r->drain));
+	lb__ctl_drain__init(r->drain);
+	drain_report(p, r->drain);
+	r->rep_case = LB__CTL_REPLY__REP_DRAIN;
+}
+
 /* Free what the handlers allocated (strings there are borrowed). */
 static void
 ctl_reply_free(Lb__CtlReply *r)
@@ -309,6 +322,9 @@ ctl_reply_free(Lb__CtlReply *r)
 			lb__migrate_done__free_unpacked(r->migrate->result,
 			    NULL);
 		free(r->migrate);
+	} else if (r->rep_case == LB__CTL_REPLY__REP_DRAIN) {
+		drain_report_free(r->drain);
+		free(r->drain);
 	}
 	if (r->rep_case == LB__CTL_REPLY__REP_STATUS) {
 		free(r->status->counters);
@@ -367,8 +383,28 @@ ctl_handle(struct peer *p, const Lb__CtlRequest *req, Lb__CtlReply *r)
 		r->stats = lb_calloc(1, sizeof(*r->stats));
 		lb__ctl_stats__init(r->stats);
 		glue_stats(p, r->stats);
+		r->stats->drains = drain_count(p);
 		r->rep_case = LB__CTL_REPLY__REP_STATS;
 		break;
+	case LB__CTL_REQUEST__REQ_DRAIN:
+		if (!req->drain->report && drain_start(p,
+		    req->drain->timeout_s > 0 ? (int)req->drain->timeout_s : -1,
+		    &cause) == -1) {
+			ctl_no(r, 1, cause);
+			break;
+		}
+		ctl_drain(p, r);
+		break;
+	case LB__CTL_REQUEST__REQ_UNDRAIN: {
+		int rc = drain_stop(p, &cause);
+		if (rc == -1) {
+			ctl_no(r, 1, cause);
+			break;
+		}
+		ctl_drain(p, r);
+		r->drain->was_draining = rc == 0;
+		break;
+	}
 	case LB__CTL_REQUEST__REQ_DEBUG_LOAD:
 		p->load_extra = req->debug_load->extra;
 		glue_load_changed(p);

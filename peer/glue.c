@@ -610,6 +610,7 @@ glue_start(struct peer *p, char **cause)
 	c.link_keep_s = LINK_KEEP_S;
 	c.attach_limit = p->conf.task.attach_limit;
 	c.checkpoint_timeout_ms = p->conf.task.checkpoint_timeout_ms;
+	c.checkpoint_every_s = (uint32_t)p->conf.task.checkpoint_every_s;
 	attrs = gossip_members(p->gossip, &n)[0].e.attrs;
 	p->glue = lb_calloc(1, sizeof(*p->glue));
 	p->tc = tasks_new(&c, p->conf.id, p->incarnation, attrs,
@@ -650,6 +651,28 @@ glue_leaving(struct peer *p)
 {
 	if (p->tc != NULL)
 		tasks_set_leaving(p->tc, 1);
+}
+
+void
+glue_draining(struct peer *p, int draining)
+{
+	if (p->tc != NULL)
+		tasks_set_draining(p->tc, draining);
+	/* Undrained, the queue starts at the next tick. */
+}
+
+int
+glue_give_back(struct peer *p, const char *id, const char *why)
+{
+	struct tasks_out	o = { 0 };
+	int			rc;
+
+	rc = tasks_give_back(p->tc, lb_mono_ms(), id, why, &o);
+	carry(p, &o);
+	tasks_out_free(&o);
+	if (rc == 0)
+		balancer_kick(p);
+	return rc;
 }
 
 void
@@ -942,6 +965,8 @@ glue_stats(struct peer *p, Lb__CtlStats *s)
 	if (t->migrations_out > 0)
 		s->checkpoint_ms_mean = t->checkpoint_ms / t->migrations_out;
 	freeze_figures(t, s);
+	s->given_back = t->given_back;
+	s->returned = t->returned;
 }
 
 void

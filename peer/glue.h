@@ -13,6 +13,10 @@ int	 glue_start(struct peer *, char **cause);
 void	 glue_stop(struct peer *);
 /* The peer leaves: start nothing more. */
 void	 glue_leaving(struct peer *);
+/* The peer drains: start nothing from the queue, take no transfer. */
+void	 glue_draining(struct peer *, int);
+/* Hand what is held here of `id` back to its home (tasks_give_back). */
+int	 glue_give_back(struct peer *, const char *id, const char *why);
 /* An authenticated envelope from the transport. */
 void	 glue_recv(struct peer *, const Lb__Envelope *);
 

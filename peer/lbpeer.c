@@ -37,11 +37,28 @@ usage(int code)
 	exit(code);
 }
 
+/* Drained (or a second signal): say goodbye, and exit once it is out. */
+static void
+leave(struct peer *p)
+{
+	struct timeval	 tv = { 0, LEAVE_GRACE_MS * 1000 };
+
+	log_info("leaving the cluster");
+	p->leaving = 1;
+	glue_leaving(p);
+	members_leave(p);
+	evtimer_add(p->exit_ev, &tv);
+}
+
+/*
+ * The first SIGTERM or SIGINT drains (drain_timeout_s) and then leaves; a
+ * second one leaves at once, as a user who presses ^C twice expects (the
+ * homes of what still runs here see the peer left and run it again).
+ */
 static void
 sig_cb(evutil_socket_t sig, short ev, void *arg)
 {
 	struct peer	*p = arg;
-	struct timeval	 tv = { 0, LEAVE_GRACE_MS * 1000 };
 
 	if (sig == SIGHUP) {
 		log_info("SIGHUP: nothing to reload yet; restart to apply "
@@ -49,15 +66,21 @@ sig_cb(evutil_socket_t sig, short ev, void *arg)
 		return;
 	}
 	if (p->leaving) {
-		log_info("second signal: exiting now");
+		log_info("%s again: exiting now", strsignal((int)sig));
 		event_base_loopbreak(p->base);
 		return;
 	}
-	log_info("%s: leaving the cluster", strsignal((int)sig));
-	p->leaving = 1;
-	glue_leaving(p);
-	members_leave(p);
-	evtimer_add(p->exit_ev, &tv);
+	if (p->stopping) {
+		log_info("%s again: leaving now, without waiting for the drain",
+		    strsignal((int)sig));
+		leave(p);
+		return;
+	}
+	log_info("%s: draining (at most %d s), then leaving the cluster; "
+	    "signal again to leave at once", strsignal((int)sig),
+	    p->conf.drain_timeout_s);
+	p->stopping = 1;
+	drain_then(p, -1, leave);
 }
 
 static void
@@ -291,6 +314,7 @@ main(int argc, char **argv)
 	event_base_dispatch(p.base);
 
 	log_info("%s stopped", p.conf.id);
+	drain_free(&p);
 	glue_stop(&p);
 	balancer_stop(&p);
 	ctl_close(&p);

@@ -52,6 +52,7 @@ members_flush(struct peer *p)
 			mv[j].age_ms = e->age_ms;
 			mv[j].load = e->load;
 			mv[j].slots = e->slots;
+			mv[j].draining = e->draining;
 			mv[j].attributes = lb_split_list(e->attrs,
 			    &mv[j].n_attributes, &copies[j]);
 			mp[j] = &mv[j];
@@ -152,6 +153,7 @@ members_recv(struct peer *p, const char *from, const Lb__Gossip *g)
 		e->age_ms = m->age_ms;
 		e->load = m->load;
 		e->slots = m->slots;
+		e->draining = m->draining;
 		for (size_t j = 0; j < m->n_attributes; j++) {
 			if (j > 0)
 				strncat(e->attrs, ",", sizeof(e->attrs) -
@@ -208,6 +210,13 @@ members_addr(struct peer *p, const char *id, const char **state)
 	if (m == NULL || m->state == GOSSIP_DEAD || m->state == GOSSIP_LEFT)
 		return NULL;
 	return m->e.addr;
+}
+
+void
+members_set_draining(struct peer *p, int draining)
+{
+	if (p->gossip != NULL)
+		gossip_set_draining(p->gossip, draining);
 }
 
 void

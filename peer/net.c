@@ -11,6 +11,7 @@
 
 #include <nanomsg/nn.h>
 #include <nanomsg/pipeline.h>
+#include <nanomsg/tcp.h>
 
 #include "peer.h"
 #include "xfer.h"
@@ -137,7 +138,7 @@ net_conn(struct peer *p, const char *addr)
 {
 	struct net	*n = p->net;
 	struct net_conn	*c;
-	int		 s, zero = 0, fd;
+	int		 s, zero = 0, one = 1, fd;
 	size_t		 fdsz = sizeof(fd);
 
 	for (size_t i = 0; i < n->nconns; i++)
@@ -148,6 +149,9 @@ net_conn(struct peer *p, const char *addr)
 		return NULL;
 	}
 	nn_setsockopt(s, NN_SOL_SOCKET, NN_LINGER, &zero, sizeof(zero));
+	/* A request and its reply are small messages in a row: without this,
+	 * Nagle holds the second for the first's delayed ACK (40 ms). */
+	nn_setsockopt(s, NN_TCP, NN_TCP_NODELAY, &one, sizeof(one));
 	if (nn_connect(s, addr) < 0 || nn_getsockopt(s, NN_SOL_SOCKET,
 	    NN_SNDFD, &fd, &fdsz) < 0) {
 		log_warnx("connect %s: %s", addr, nn_strerror(nn_errno()));

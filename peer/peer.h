@@ -26,6 +26,7 @@ struct balancer;
 struct store;
 struct glue;
 struct tasks;
+struct drain;
 struct xfer;
 
 struct peer {
@@ -44,12 +45,14 @@ struct peer {
 	struct event		*sig_ev[3];
 	struct event		*exit_ev;
 	int			 leaving;
+	int			 stopping;	/* a signal: drain, then leave */
 	uint32_t		 load_extra;	/* lbctl debug load */
 	struct tasks		*tc;		/* the task core */
 	struct glue		*glue;		/* glue.c */
 	struct store		*store;		/* store.c */
 	struct exec		*ex;		/* exec.c */
 	struct balancer		*bal;		/* balancer.c */
+	struct drain		*drain;		/* drain.c */
 	struct xfer		*xfer;		/* xfer.c */
 	void			(*on_peer)(struct peer *, const char *id,
 				    int restarted, uint64_t incarnation);
@@ -85,6 +88,8 @@ void	 members_on_peer(struct peer *, void (*)(struct peer *, const char *,
 	    int restarted, uint64_t incarnation));
 void	 members_recv(struct peer *, const char *from, const Lb__Gossip *);
 void	 members_leave(struct peer *);
+/* Say in this peer's entry that it drains (or no longer does). */
+void	 members_set_draining(struct peer *, int);
 /* The load (running plus waiting tasks) to advertise. */
 void	 members_set_load(struct peer *, uint32_t);
 uint32_t members_load(struct peer *);
@@ -114,5 +119,23 @@ void	 balancer_recv(struct peer *, const char *from, const Lb__PeerMsg *);
 /* A task arrived: a reservation made for it is used up. */
 void	 balancer_arrived(struct peer *);
 void	 balancer_stats(struct peer *, Lb__CtlStats *);
+/* A draining peer takes no task, asks for none, and moves every task it
+ * has (but one pinned here) as a task that cannot run here. */
+void	 balancer_set_draining(struct peer *, int);
+
+/* drain.c: lbctl drain and SIGTERM.  drain_start's timeout_s -1: the
+ * setting drain_timeout_s; asked again while draining, a new timeout. */
+int	 drain_start(struct peer *, int timeout_s, char **cause);
+/* 0, or 1 when it was not draining, or -1 and *cause. */
+int	 drain_stop(struct peer *, char **cause);
+/* Drain (unless draining already), then call on_done once nothing is
+ * held here (SIGTERM: then leave). */
+void	 drain_then(struct peer *, int timeout_s, void (*)(struct peer *));
+int	 drain_active(struct peer *);
+uint64_t drain_count(struct peer *);
+/* How the drain goes, for lbctl; free with drain_report_free. */
+void	 drain_report(struct peer *, Lb__CtlDrain *);
+void	 drain_report_free(Lb__CtlDrain *);
+void	 drain_free(struct peer *);
 
 #endif

@@ -16,6 +16,7 @@
 
 enum spec_type {
 	T_INT,		/* integer within [min, max] */
+	T_BOOL,		/* true or false */
 	T_STRING,	/* non-empty string of at most max bytes */
 	T_STRLIST,	/* list or array of strings */
 	T_LOGLEVEL,	/* "error", "warn", "info" or "debug" */
@@ -67,6 +68,8 @@ static const struct spec task_spec[] = {
 	    offsetof(struct lb_task_conf, retry_max_ms), NULL },
 	{ "checkpoint_timeout_ms", T_INT, 10, 3600000,
 	    offsetof(struct lb_task_conf, checkpoint_timeout_ms), NULL },
+	{ "checkpoint_every_s", T_INT, 0, 365 * 86400,
+	    offsetof(struct lb_task_conf, checkpoint_every_s), NULL },
 	{ "keep_finished_s", T_INT, 0, 365 * 86400,
 	    offsetof(struct lb_task_conf, keep_finished_s), NULL },
 	{ "max_tasks", T_INT, 1, 10000000,
@@ -103,6 +106,7 @@ static const struct spec balance_spec[] = {
 	BAL(backoff_ms, T_INT, 1, 600000),
 	BAL(backoff_max_ms, T_INT, 1, 3600000),
 	BAL(max_moves, T_INT, 0, 1000),
+	BAL(preempt, T_BOOL, 0, 1),
 	BAL(interval_ms, T_INT, 1, 600000),
 	BAL(transfer_timeout_ms, T_INT, 10, 600000),
 	END
@@ -138,6 +142,8 @@ static const struct spec top_spec[] = {
 	    offsetof(struct lb_conf, message_max_kb), NULL },
 	{ "replay_window_ms", T_INT, 1000, 3600000,
 	    offsetof(struct lb_conf, replay_window_ms), NULL },
+	{ "drain_timeout_s", T_INT, 0, 86400,
+	    offsetof(struct lb_conf, drain_timeout_s), NULL },
 	{ "gossip", T_GROUP, 0, 0, offsetof(struct lb_conf, gossip),
 	    gossip_spec },
 	{ "task", T_GROUP, 0, 0, offsetof(struct lb_conf, task), task_spec },
@@ -194,6 +200,7 @@ lb_conf_defaults(struct lb_conf *c)
 	c->slots = 0;
 	c->message_max_kb = 4096;
 	c->replay_window_ms = 120000;
+	c->drain_timeout_s = 60;
 	/*
 	 * Failure detection lives on heartbeats spreading through bounded
 	 * digests: at 64 peers with 24 entries per digest, the freshest news
@@ -283,6 +290,14 @@ read_setting(struct errs *e, config_setting_t *s, const struct spec *sp,
 		*(int *)dst = (int)v;
 		return;
 	}
+	case T_BOOL:
+		if (t != CONFIG_TYPE_BOOL) {
+			errs_add(e, line, "%s must be true or false, not %s",
+			    path, type_name(t));
+			return;
+		}
+		*(int *)dst = config_setting_get_bool(s);
+		return;
 	case T_STRING:
 	case T_POLICY:
 	case T_LOCATION:

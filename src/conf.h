@@ -36,6 +36,7 @@ struct lb_task_conf {
 	int	keep_finished_s;	/* a home forgets a result then */
 	int	checkpoint_timeout_ms;	/* asked to checkpoint to move: no
 					   exit by then, it stays */
+	int	checkpoint_every_s;	/* default period of checkpoints (0) */
 	int	max_tasks;		/* records and placements a peer keeps */
 };
 
@@ -57,6 +58,7 @@ struct lb_balance_conf {
 	int	backoff_ms;
 	int	backoff_max_ms;
 	int	max_moves;
+	int	preempt;		/* running tasks that checkpoint move */
 	int	interval_ms;		/* how often a peer looks at its role */
 	int	transfer_timeout_ms;	/* no acknowledgement: abort */
 };
@@ -86,6 +88,8 @@ struct lb_conf {
 	int	 secret_file_line;	/* for messages about the key file */
 	int	 message_max_kb;	/* largest message received (NN_RCVMAXSIZE) */
 	int	 replay_window_ms;	/* accepted skew of an envelope's send time */
+	int	 drain_timeout_s;	/* a drain lets running tasks finish this
+					   long (lbctl drain, SIGTERM) */
 	struct lb_gossip_conf	gossip;
 	struct lb_task_conf	task;
 	struct lb_balance_conf	balance;

@@ -69,11 +69,14 @@ static int	cmd_checkpoint(const struct cmd *, struct opts *, int,
 		    char **);
 static int	cmd_stats(const struct cmd *, struct opts *, int, char **);
 static int	cmd_migrate(const struct cmd *, struct opts *, int, char **);
+static int	cmd_drain(const struct cmd *, struct opts *, int, char **);
+static int	cmd_undrain(const struct cmd *, struct opts *, int, char **);
 
 static const struct optdef submit_defs[] = {
 	{ "wait", 0, 0 }, { "timeout", 1, 0 }, { "env", 1, 0 },
 	{ "file", 1, 0 }, { "checkpointable", 0, 0 },
 	{ "checkpoint-signal", 1, 0 }, { "checkpoint-exit-code", 1, 0 },
+	{ "checkpoint-every", 1, 0 },
 	{ "needs", 1, 0 }, { "pin", 1, 0 }, { "demand", 1, 0 },
 	{ NULL, 0, 0 }
 };
@@ -84,6 +87,9 @@ static const struct optdef migrate_defs[] = {
 	{ "to", 1, 0 }, { "timeout", 1, 0 }, { NULL, 0, 0 }
 };
 static const struct optdef list_defs[] = { { "all", 0, 0 }, { NULL, 0, 0 } };
+static const struct optdef drain_defs[] = {
+	{ "timeout", 1, 0 }, { "wait", 0, 0 }, { NULL, 0, 0 }
+};
 static const struct optdef lbctl_defs[] = {
 	{ "timeout", 1, 0 }, { "version", 0, 'V' }, { NULL, 0, 0 }
 };
@@ -102,7 +108,8 @@ static const struct cmd cmds[] = {
 	{ "submit", "[--wait [--timeout S]] [--env KEY=VALUE]... [--pin NODE] "
 	    "[--file PATH]... [--needs ATTR]... [--demand SECONDS] "
 	    "[--checkpointable] [--checkpoint-signal SIG] "
-	    "[--checkpoint-exit-code N] [--] PROG [ARGS...]", 0, -1,
+	    "[--checkpoint-exit-code N] [--checkpoint-every S] "
+	    "[--] PROG [ARGS...]", 0, -1,
 	    submit_defs, 1, cmd_submit },
 	{ "wait", "ID [--timeout S]", 1, 1, timeout_defs, 0, cmd_wait },
 	{ "show", "ID", 1, 1, NULL, 0, cmd_show },
@@ -113,6 +120,8 @@ static const struct cmd cmds[] = {
 	{ "migrate", "ID [--to NODE] [--timeout S]", 1, 1, migrate_defs, 0,
 	    cmd_migrate },
 	{ "stats", "", 0, 0, NULL, 0, cmd_stats },
+	{ "drain", "[--timeout S] [--wait]", 0, 0, drain_defs, 0, cmd_drain },
+	{ "undrain", "", 0, 0, NULL, 0, cmd_undrain },
 };
 
 /*
@@ -181,6 +190,9 @@ usage(int code)
 "      --checkpointable    it checkpoints on a signal (LB_CHECKPOINT_DIR)\n"
 "      --checkpoint-signal SIG      the signal to it (default USR1)\n"
 "      --checkpoint-exit-code N     its exit code after it (default 85)\n"
+"      --checkpoint-every S         ask it to checkpoint every S s; each\n"
+"                          checkpoint is copied to its home, and a rerun\n"
+"                          after its host died resumes from the latest\n"
 "      --needs ATTR        run only where the node has ATTR\n"
 "      --pin NODE          run only on NODE\n"
 "      --demand SECONDS    how long it will run, a hint for balancing\n"
@@ -197,6 +209,12 @@ usage(int code)
 "                  time; 1 if it cannot move, 124 undecided within S s\n"
 "                  (default 60)\n"
 "  stats           what load balancing did here: probes, transfers\n"
+"  drain           take no new tasks; move the waiting ones, and the\n"
+"                  running ones that can checkpoint, away; let the others\n"
+"                  finish for S s (default: drain_timeout_s), then hand\n"
+"                  them back to their homes; --wait: until nothing is\n"
+"                  held here, then print what became of each\n"
+"  undrain         end the drain: take tasks again\n"
 "\n"
 "Options:\n"
 "  -s SOCKET       the peer's control socket\n"
@@ -479,6 +497,7 @@ cmd_status(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    json_integer((json_int_t)s->journal_damaged));
 		json_object_set_new(j, "control_max_kb",
 		    json_integer((json_int_t)(s->control_max_bytes / 1024)));
+		json_object_set_new(j, "draining", json_boolean(s->draining));
 		json_t *jc = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
 		    "s:I, s:I, s:I, s:I}",
 		    "rx_msgs", (json_int_t)c->rx_msgs,
@@ -507,8 +526,9 @@ cmd_status(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		printf("incarnation: %" PRIu64 "\n", s->incarnation);
 		printf("uptime:      %s\n", fmt_age(s->uptime_ms, age,
 		    sizeof(age)));
-		printf("load:        %u / %u slots (%u running, %u waiting)\n",
-		    s->load, s->slots, s->running, s->queued);
+		printf("load:        %u / %u slots (%u running, %u waiting)%s\n",
+		    s->load, s->slots, s->running, s->queued, s->draining ?
+		    "; draining (lbctl drain --wait follows it)" : "");
 		printf("tasks homed: %u\n", s->tasks_homed);
 		if (s->journal_damaged > 0)
 			printf("journal:     %llu damaged records skipped at "
@@ -580,6 +600,9 @@ cmd_peers(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 			    "attributes", attrs, "self", p->self,
 			    "news_age_ms", (json_int_t)p->news_age_ms,
 			    "state_age_ms", (json_int_t)p->state_age_ms));
+			json_object_set_new(json_array_get(a,
+			    json_array_size(a) - 1), "draining", json_boolean(
+			    strcmp(p->state, "draining") == 0));
 		}
 		json_print(a);
 	} else {
@@ -589,7 +612,7 @@ cmd_peers(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 			w = l > w ? l : w;
 			wa = la > wa ? la : wa;
 		}
-		printf("%-*s  %-*s  %-7s  %13s  %4s  %5s  %7s  %s\n", w, "ID",
+		printf("%-*s  %-*s  %-8s  %13s  %4s  %5s  %7s  %s\n", w, "ID",
 		    wa, "ADDR", "STATE", "INCARNATION", "LOAD", "SLOTS", "AGE",
 		    "ATTRIBUTES");
 		for (size_t i = 0; i < rep->peers->n_peers; i++) {
@@ -604,7 +627,7 @@ cmd_peers(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 				strncat(attrs, p->attributes[k], sizeof(attrs) -
 				    strlen(attrs) - 1);
 			}
-			printf("%-*s  %-*s  %-7s  %13" PRIu64 "  %4u  %5u  %7s  "
+			printf("%-*s  %-*s  %-8s  %13" PRIu64 "  %4u  %5u  %7s  "
 			    "%s\n", w, id, wa, p->addr, p->state,
 			    p->incarnation, p->load, p->slots, fmt_age(p->age_ms,
 			    age, sizeof(age)), attrs[0] ? attrs : "-");
@@ -850,6 +873,9 @@ submit_opt(const char *name, const char *v, void *arg)
 		sa->needs[sa->nneeds++] = (char *)v;
 	} else if (!strcmp(name, "pin"))
 		sa->spec.pin = (char *)v;
+	else if (!strcmp(name, "checkpoint-every"))
+		sa->spec.checkpoint_every_s = (uint32_t)num_arg(
+		    "--checkpoint-every", v, 365 * 86400);
 	else if (!strcmp(name, "demand"))
 		sa->spec.demand_s = (uint32_t)num_arg("--demand", v, 100000000);
 }
@@ -1074,6 +1100,13 @@ rec_json(const Lb__TaskRecord *r)
 			    "bytes", (json_int_t)m->bytes));
 		}
 		json_object_set_new(j, "migrations", mv);
+		json_object_set_new(j, "checkpoint_every_s", json_integer(
+		    r->spec ? r->spec->checkpoint_every_s : 0));
+		json_object_set_new(j, "home_checkpoint", json_integer(
+		    r->home_checkpoint));
+		json_object_set_new(j, "home_checkpoint_at",
+		    r->home_checkpoint_ms ? json_integer((json_int_t)
+		    r->home_checkpoint_ms) : json_null());
 	}
 	if (r->started_ms == 0)
 		json_object_set_new(j, "started_at", json_null());
@@ -1145,6 +1178,11 @@ cmd_show(const struct cmd *c, struct opts *o, int argc, char **argv)
 			    r->started_ms) / 1000);
 		printf("starts:      %u (resumed %u, checkpoints %u)\n",
 		    r->starts, r->resumes, r->checkpoints);
+		if (r->spec && r->spec->checkpoint_every_s)
+			printf("checkpoint:  every %u s; copy at its home: %s\n",
+			    r->spec->checkpoint_every_s, r->home_checkpoint ?
+			    fmt_time(r->home_checkpoint_ms, t1, sizeof(t1)) :
+			    "none yet");
 		printf("output:      %llu bytes stdout, %llu bytes stderr%s\n",
 		    (unsigned long long)r->stdout_bytes,
 		    (unsigned long long)r->stderr_bytes,
@@ -1452,6 +1490,12 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    "checkpoint_ms_mean", (json_int_t)s->checkpoint_ms_mean,
 		    "checkpoint_timeouts", (json_int_t)s->checkpoint_timeouts,
 		    "bytes_in", (json_int_t)s->migrate_bytes));
+		json_object_set_new(j, "given_back", json_integer(
+		    (json_int_t)s->given_back));
+		json_object_set_new(j, "returned", json_integer(
+		    (json_int_t)s->returned));
+		json_object_set_new(j, "drains", json_integer(
+		    (json_int_t)s->drains));
 		json_print(j);
 	} else {
 		printf("policy:      %s\n", s->policy);
@@ -1493,6 +1537,11 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    (unsigned long long)s->drop_invalid,
 		    (unsigned long long)s->drop_unknown,
 		    (unsigned long long)s->refused_full);
+		printf("drains:      %llu begun; %llu tasks handed back to their "
+		    "homes; %llu handed back to this home\n",
+		    (unsigned long long)s->drains,
+		    (unsigned long long)s->given_back,
+		    (unsigned long long)s->returned);
 		printf("files:       %llu transfers pulled here, %llu bytes "
 		    "in, %llu out, %llu uploaded; failed: %llu hash, %llu "
 		    "source gone, %llu invalid, %llu disk\n",
@@ -1605,6 +1654,148 @@ lbctl_opt(const char *name, const char *v, void *arg)
 	o->timeout_ms = (int)num_arg("--timeout", v, 3600000);
 	if (o->timeout_ms == 0)
 		die(EX_USAGE, "--timeout: expected milliseconds (1..3600000)");
+}
+
+/* ---- drain ---- */
+
+struct drain_args {
+	long	timeout_s;	/* 0: the peer's drain_timeout_s */
+	int	wait;
+};
+
+static void
+drain_opt(const char *name, const char *v, void *arg)
+{
+	struct drain_args	*da = arg;
+	char			*ep;
+	long			 n;
+
+	if (strcmp(name, "wait") == 0) {
+		da->wait = 1;
+		return;
+	}
+	errno = 0;
+	n = strtol(v, &ep, 10);
+	if (*v == '\0' || *ep != '\0' || errno || n < 1 || n > 86400)
+		die(EX_USAGE, "drain: --timeout: expected seconds 1..86400, got "
+		    "\"%s\"", v);
+	da->timeout_s = n;
+}
+
+static Lb__CtlDrain *
+drain_call(const struct opts *o, int report, long timeout_s,
+    Lb__CtlReply **repp)
+{
+	Lb__CtlRequest	 req = LB__CTL_REQUEST__INIT;
+	Lb__CtlDrainReq	 dr = LB__CTL_DRAIN_REQ__INIT;
+	Lb__CtlReply	*rep;
+
+	dr.timeout_s = (uint32_t)timeout_s;
+	dr.report = report;
+	req.req_case = LB__CTL_REQUEST__REQ_DRAIN;
+	req.drain = &dr;
+	rep = call(o, &req);
+	if (rep->rep_case != LB__CTL_REPLY__REP_DRAIN)
+		die(EX_NO, "the peer sent the wrong reply");
+	*repp = rep;
+	return rep->drain;
+}
+
+static void
+drain_print(const struct opts *o, const Lb__CtlDrain *d)
+{
+	static const char *const fates[] = { "moved", "finished",
+	    "handed back", "held" };
+	char	 age[32];
+
+	if (o->json) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < d->n_tasks; i++)
+			json_array_append_new(a, json_pack("{s:s, s:s, s:s}",
+			    "id", d->tasks[i]->id, "fate", d->tasks[i]->fate,
+			    "to", d->tasks[i]->to));
+		json_print(json_pack("{s:b, s:b, s:I, s:I, s:i, s:o}",
+		    "draining", d->draining, "done", d->done,
+		    "left_ms", (json_int_t)d->left_ms,
+		    "elapsed_ms", (json_int_t)d->elapsed_ms,
+		    "held", d->held, "tasks", a));
+		return;
+	}
+	if (!d->draining)
+		printf("not draining\n");
+	else if (d->done)
+		printf("drained: nothing is held here (after %s)\n",
+		    fmt_age(d->elapsed_ms, age, sizeof(age)));
+	else
+		printf("draining: %u tasks still here; %s until the timeout\n",
+		    d->held, d->left_ms ? fmt_age(d->left_ms, age,
+		    sizeof(age)) : "none left");
+	for (size_t f = 0; f < sizeof(fates) / sizeof(fates[0]); f++) {
+		int any = 0;
+		for (size_t i = 0; i < d->n_tasks; i++) {
+			const Lb__CtlDrainTask *t = d->tasks[i];
+			if (strcmp(t->fate, fates[f]) != 0)
+				continue;
+			if (any)
+				printf(", %s", t->id);
+			else
+				printf("%s: %s", fates[f], t->id);
+			if (t->to[0] != '\0')
+				printf(" (to %s)", t->to);
+			any = 1;
+		}
+		if (any)
+			printf("\n");
+	}
+}
+
+static int
+cmd_drain(const struct cmd *cmd, struct opts *o, int argc, char **argv)
+{
+	struct drain_args	 da = { 0, 0 };
+	Lb__CtlReply		*rep;
+	Lb__CtlDrain		*d;
+	struct timespec		 ts = { 0, 200 * 1000 * 1000 };
+
+	cmd_args(cmd, o, argc, argv, drain_opt, &da);
+	d = drain_call(o, 0, da.timeout_s, &rep);
+	/* Bounded: the peer hands back what runs at the timeout, and the
+	 * drain is done once the homes have acknowledged. */
+	while (da.wait && d->draining && !d->done) {
+		lb__ctl_reply__free_unpacked(rep, NULL);
+		nanosleep(&ts, NULL);
+		d = drain_call(o, 1, 0, &rep);
+	}
+	if (da.wait && !d->draining)
+		die(EX_NO, "the drain was ended (lbctl undrain) before it was "
+		    "done");
+	drain_print(o, d);
+	lb__ctl_reply__free_unpacked(rep, NULL);
+	return EX_OK;
+}
+
+static int
+cmd_undrain(const struct cmd *cmd, struct opts *o, int argc, char **argv)
+{
+	Lb__CtlRequest	  req = LB__CTL_REQUEST__INIT;
+	Lb__CtlUndrainReq ur = LB__CTL_UNDRAIN_REQ__INIT;
+	Lb__CtlReply	 *rep;
+
+	cmd_args(cmd, o, argc, argv, NULL, NULL);
+	req.req_case = LB__CTL_REQUEST__REQ_UNDRAIN;
+	req.undrain = &ur;
+	rep = call(o, &req);
+	if (rep->rep_case != LB__CTL_REPLY__REP_DRAIN)
+		die(EX_NO, "the peer sent the wrong reply");
+	if (o->json)
+		json_print(json_pack("{s:b, s:b}", "draining", 0,
+		    "was_draining", rep->drain->was_draining));
+	else if (rep->drain->was_draining)
+		printf("undrained: this peer takes tasks again\n");
+	else
+		printf("not draining: nothing to end\n");
+	lb__ctl_reply__free_unpacked(rep, NULL);
+	return EX_OK;
 }
 
 int

@@ -67,7 +67,8 @@ test_probe_limit_and_backoff(void)
 	struct balance *b = balance_new(&conf, "me", "", 2);
 	struct balance_out o = { 0 };
 	struct balance_task t[2] = {
-		{ "me.1", 0, 0, "", 0, 0, "" }, { "me.2", 0, 0, "", 0, 0, "" } };
+		{ "me.1", 0, 0, "", 0, 0, "", 0, 0, 0, 0 },
+		{ "me.2", 0, 0, "", 0, 0, "", 0, 0, 0, 0 } };
 	uint64_t now = 1000, req;
 	int offers = 0;
 
@@ -193,10 +194,10 @@ test_pin_needs_select(void)
 	struct balance *b = balance_new(&conf, "me", "", 5);
 	struct balance_out o = { 0 };
 	struct balance_task t[4] = {
-		{ "me.1", 1, 0, "", 0, 0, "" },		/* pinned */
-		{ "me.2", 0, 2, "", 0, 0, "" },		/* moved max_moves */
-		{ "me.3", 0, 0, "gpu", 0, 0, "" },
-		{ "me.4", 0, 0, "", 0, 0, "" } };
+		{ "me.1", 1, 0, "", 0, 0, "", 0, 0, 0, 0 },		/* pinned */
+		{ "me.2", 0, 2, "", 0, 0, "", 0, 0, 0, 0 },		/* moved max_moves */
+		{ "me.3", 0, 0, "gpu", 0, 0, "", 0, 0, 0, 0 },
+		{ "me.4", 0, 0, "", 0, 0, "", 0, 0, 0, 0 } };
 	const struct balance_task *s;
 
 	s = balance_select(b, t, 4, NULL);
@@ -211,7 +212,7 @@ test_pin_needs_select(void)
 	/* A task needing gpu is only offered to peers with gpu. */
 	mkpeers();
 	peers[6].attrs = "gpu";
-	struct balance_task g[1] = { { "me.9", 0, 0, "gpu", 0, 0, "" } };
+	struct balance_task g[1] = { { "me.9", 0, 0, "gpu", 0, 0, "", 0, 0, 0, 0 } };
 	balance_tick(b, 0, 5, 1, peers, 10, g, 1, &o);
 	ok(o.n == 1 && strcmp(o.v[0].peer, "p6") == 0,
 	    "a task with --needs gpu is offered only to the peer that has gpu");
@@ -229,14 +230,53 @@ test_pin_needs_select(void)
 	balance_free(b);
 }
 
+/* Preemption: an old running task whose age passes its move's cost goes
+ * before waiting ones; a young one, or one just arrived, does not. */
+static void
+test_preempt(void)
+{
+	struct balance_conf c = conf;
+	struct balance *b;
+	struct balance_task t[3] = {
+		{ "me.1", 0, 0, "", 0, 1, "", 0, 0, 0, 0 },	/* fresh, waiting */
+		{ "me.2", 0, 0, "", 0, 0, "", 1, 5000, 5000, 200 },
+		{ "me.3", 0, 0, "", 0, 0, "", 1, 9000, 9000, 100 } };
+	const struct balance_task *s;
+
+	b = balance_new(&c, "me", "", 5);
+	s = balance_select(b, t, 3, NULL);
+	ok(s && strcmp(s->id, "me.1") == 0, "without preempt a running task "
+	    "is never selected");
+	balance_free(b);
+	c.preempt = 1;
+	b = balance_new(&c, "me", "", 5);
+	s = balance_select(b, t, 3, NULL);
+	ok(s && strcmp(s->id, "me.3") == 0, "with preempt the running task "
+	    "oldest for its cost goes first");
+	t[2].here_ms = 50;
+	s = balance_select(b, t, 3, NULL);
+	ok(s && strcmp(s->id, "me.2") == 0, "not one that arrived here more "
+	    "recently than its move costs");
+	t[1].age_ms = 150;
+	s = balance_select(b, t, 3, NULL);
+	ok(s && strcmp(s->id, "me.1") == 0, "nor one younger than its move's "
+	    "cost: then the waiting one");
+	t[1].pinned = 1;
+	t[1].age_ms = 5000;
+	t[0].pinned = 1;
+	ok(balance_select(b, t, 2, NULL) == NULL, "a pinned running task never "
+	    "moves");
+	balance_free(b);
+}
+
 static void
 test_must_move(void)
 {
 	struct balance *b = balance_new(&conf, "me", "", 8);
 	struct balance_out o = { 0 };
 	struct balance_task t[2] = {
-		{ "me.1", 1, 0, "", 0, 0, "p3" },	/* pinned to p3 */
-		{ "me.2", 0, 0, "gpu", 0, 0, "" } };	/* needs gpu */
+		{ "me.1", 1, 0, "", 0, 0, "p3", 0, 0, 0, 0 },	/* pinned to p3 */
+		{ "me.2", 0, 0, "gpu", 0, 0, "", 0, 0, 0, 0 } };	/* needs gpu */
 
 	mkpeers();
 	peers[5].attrs = "gpu";
@@ -301,7 +341,7 @@ test_receiver_and_vector(void)
 	c.policy = BALANCE_SENDER;
 	c.location = LOCATION_VECTOR;
 	for (uint64_t seed = 0; seed < 20; seed++) {
-		struct balance_task t[1] = { { "me.1", 0, 0, "", 0, 1, "" } };
+		struct balance_task t[1] = { { "me.1", 0, 0, "", 0, 1, "", 0, 0, 0, 0 } };
 		b = balance_new(&c, "me", "", seed);
 		mkpeers();
 		for (int i = 0; i < 10; i++)
@@ -324,7 +364,7 @@ test_none_and_determinism(void)
 	struct balance_conf c = conf;
 	struct balance *b, *b2;
 	struct balance_out o = { 0 }, o2 = { 0 };
-	struct balance_task t[1] = { { "me.1", 0, 0, "", 0, 1, "" } };
+	struct balance_task t[1] = { { "me.1", 0, 0, "", 0, 1, "", 0, 0, 0, 0 } };
 
 	c.policy = BALANCE_NONE;
 	b = balance_new(&c, "me", "", 7);
@@ -347,6 +387,40 @@ test_none_and_determinism(void)
 	balance_out_free(&o2);
 }
 
+static void
+test_draining(void)
+{
+	struct balance *b = balance_new(&conf, "me", "", 10);
+	struct balance_out o = { 0 };
+	struct balance_task t[2] = {
+		{ "me.1", 1, 0, "", 0, 0, "me" },	/* pinned here */
+		{ "me.2", 0, 99, "", 0, 0, "" } };	/* moved often */
+
+	mkpeers();
+	balance_set_draining(b, 1);
+	balance_tick(b, 0, 0, 1, peers, 10, t, 2, &o);
+	ok(o.n == 1 && o.v[0].kind == BA_OFFER && o.v[0].must &&
+	    !strcmp(o.v[0].task, "me.2"),
+	    "an idle draining peer offers a task, moved or not, as one that "
+	    "must move; not one pinned to it");
+	balance_free(b);
+	b = balance_new(&conf, "me", "", 11);
+	balance_set_draining(b, 1);
+	balance_out_reset(&o);
+	balance_tick(b, 0, 0, 1, peers, 10, NULL, 0, &o);
+	ok(o.n == 0, "an idle draining peer asks for no task");
+	balance_offer(b, 0, "p1", 7, 0, 1, "", 1, &o);
+	ok(o.n == 1 && o.v[0].kind == BA_REFUSE,
+	    "a draining peer refuses even a task that must move");
+	balance_set_draining(b, 0);
+	balance_out_reset(&o);
+	balance_offer(b, 0, "p1", 8, 0, 1, "", 0, &o);
+	ok(o.n == 1 && o.v[0].kind == BA_ACCEPT, "undrained, it takes tasks "
+	    "again");
+	balance_out_free(&o);
+	balance_free(b);
+}
+
 int
 main(void)
 {
@@ -355,6 +429,8 @@ main(void)
 	test_reservations();
 	test_pin_needs_select();
 	test_must_move();
+	test_preempt();
+	test_draining();
 	test_receiver_and_vector();
 	test_none_and_determinism();
 	return done_testing();

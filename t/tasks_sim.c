@@ -11,7 +11,8 @@
  * live peers of a crash (only of a real one) and of a restart.
  *
  * Part one: seeded runs.  A random workload submits, moves (standing in for
- * the balancer) and cancels tasks, and crashes and restarts peers; then the
+ * the balancer), hands back (standing in for a drain) and cancels tasks,
+ * and crashes and restarts peers; then the
  * faults stop and the run must go quiet.  After every event:
  *   - a result, once the home's record shows one, never changes (across
  *     the home's restarts too), and is one that happened: the exit code of
@@ -89,6 +90,7 @@ enum ev_kind {
 	EV_SUBMIT,	/* the workload: a task submitted at a random peer */
 	EV_MOVE,	/* the workload: the balancer moves a waiting task */
 	EV_CANCEL,	/* the workload: a user cancels a task */
+	EV_GIVEBACK,	/* the workload: a drain hands a placement back */
 	EV_CALM		/* the faults stop */
 };
 
@@ -200,6 +202,7 @@ struct counts {
 	uint64_t	 runs, events, sent, lost, dups, starts;
 	uint64_t	 crashes, moves, cancels, tasks, reruns, committed;
 	uint64_t	 migrated, ck_timeouts;
+	uint64_t	 givebacks, returned;
 };
 
 struct world {
@@ -465,6 +468,8 @@ msg_about(const Lb__PeerMsg *m, const char **task, uint32_t *epoch,
 	case LB__PEER_MSG__BODY_TASK_NOTICE_ACK: ABOUT(task_notice_ack);
 	case LB__PEER_MSG__BODY_TASK_STOP:	ABOUT(task_stop);
 	case LB__PEER_MSG__BODY_TASK_STOP_ACK:	ABOUT(task_stop_ack);
+	case LB__PEER_MSG__BODY_TASK_RETURN:	ABOUT(task_return);
+	case LB__PEER_MSG__BODY_TASK_RETURN_ACK: ABOUT(task_return_ack);
 #undef ABOUT
 	default:
 		return -1;
@@ -528,6 +533,10 @@ msg_describe(const Lb__PeerMsg *m, char *buf, size_t size)
 		break;
 	case LB__PEER_MSG__BODY_TASK_STOP:
 		snprintf(buf, size, " (%s)", m->task_stop->reason);
+		break;
+	case LB__PEER_MSG__BODY_TASK_RETURN_ACK:
+		snprintf(buf, size, " %s", m->task_return_ack->placed ?
+		    "placed anew" : "nothing to do");
 		break;
 	default:
 		break;
@@ -771,6 +780,10 @@ check_sent(struct world *w, int from, int to, const Lb__PeerMsg *m)
 		placement_seen(w, m->task_move->task_id, m->task_move->epoch,
 		    m->task_move->epoch_by, peer_index(w, m->task_move->host),
 		    "a TaskMove");
+		break;
+	case LB__PEER_MSG__BODY_TASK_RETURN:
+		placement_seen(w, m->task_return->task_id, m->task_return->epoch,
+		    m->task_return->epoch_by, from, "a TaskReturn");
 		break;
 	case LB__PEER_MSG__BODY_TASK_NOTICE_ACK:
 		/* "Done": the holder forgets its result, so the home's
@@ -1255,6 +1268,10 @@ carry_out(struct world *w, int p, struct tasks_out *out)
 		case TA_CHECKPOINT:
 			proc_checkpoint(w, p, a);
 			break;
+		case TA_CKCOPY:
+			trace(w, p, "copy checkpoint %u of %s to its home",
+			    a->seq, a->id);
+			break;
 		case TA_MIGRATED:
 			trace(w, p, "migrate %s (for %s): %s %s", a->id, a->to,
 			    a->ok ? "moved to" : "not moved:", a->ok ? a->host :
@@ -1415,6 +1432,8 @@ submit(struct world *w, int p, int run_ms)
 	spec.argv = argv;
 	spec.checkpointable = w->ckpt_chance > 0 && chance(w, w->ckpt_chance);
 	spec.checkpoint_exit_code = CK_CODE;
+	if (spec.checkpointable && !w->scripted && chance(w, 30))
+		spec.checkpoint_every_s = 1;	/* periodic checkpoints */
 	if (tasks_submit(w->peers[p].core, w->now, &spec, &id, &out,
 	    &cause) == -1) {
 		trace(w, p, "submit refused: %s", cause ? cause : "?");
@@ -1549,6 +1568,30 @@ random_move(struct world *w)
 		move(w, p, t->rec->id, to);
 }
 
+/* A drain: a random peer hands a random task it holds back to its home. */
+static void
+random_give_back(struct world *w)
+{
+	struct tasks_task **all;
+	struct tasks_out  out = { 0 };
+	size_t		  n, k;
+	int		  p, rc;
+
+	if ((p = random_live_peer(w, -1)) < 0)
+		return;
+	all = tasks_all(w->peers[p].core, &n);
+	if (n == 0)
+		return;
+	k = lb_rng_below(&w->rng, (uint32_t)n);
+	rc = tasks_give_back(w->peers[p].core, w->now, all[k]->rec->id,
+	    "a simulated drain", &out);
+	trace(w, p, "give back %s (%s): %s", all[k]->rec->id,
+	    tasks_hold_name(all[k]->hold), rc == 0 ? "yes" : "nothing to do");
+	if (rc == 0)
+		w->n.givebacks++;
+	carry_out(w, p, &out);
+}
+
 /* A seeded run's parameters and workload. */
 static void
 plan_run(struct world *w)
@@ -1586,6 +1629,7 @@ plan_run(struct world *w)
 	SOME(EV_SUBMIT, rnd(w, 3, 12));
 	SOME(EV_MOVE, span / rnd(w, 20, 150));
 	SOME(EV_CANCEL, rnd(w, 0, 4));
+	SOME(EV_GIVEBACK, rnd(w, 0, 4));
 	SOME(EV_CRASH, rnd(w, 0, 3));
 #undef SOME
 	schedule(w, event_at(w, EV_CALM, -1, span));
@@ -1761,6 +1805,10 @@ step(struct world *w)
 		if (w->peers[p].core != NULL)
 			cancel(w, s);
 		break;
+	case EV_GIVEBACK:
+		random_give_back(w);
+		p = -1;
+		break;
 	case EV_CALM:
 		trace(w, -1, "calm: no more faults");
 		w->faults = 0;
@@ -1770,7 +1818,7 @@ step(struct world *w)
 	free(e.data);
 	if (p >= 0)
 		check_peer(w, p);
-	else if (e.kind == EV_MOVE)
+	else if (e.kind == EV_MOVE || e.kind == EV_GIVEBACK)
 		for (p = 0; p < w->npeers; p++)
 			check_peer(w, p);
 }
@@ -1826,6 +1874,7 @@ run_seed(uint64_t seed, int trace_on, char *why, size_t size,
 		w->n.committed += st->transfers_out;
 		w->n.migrated += st->migrations_out;
 		w->n.ck_timeouts += st->checkpoint_timeouts;
+		w->n.returned += st->returned;
 	}
 	w->n.runs = 1;
 #define ADD(f) total->f += w->n.f
@@ -1833,6 +1882,7 @@ run_seed(uint64_t seed, int trace_on, char *why, size_t size,
 	ADD(starts); ADD(crashes); ADD(moves); ADD(cancels);
 	ADD(tasks); ADD(reruns); ADD(committed); ADD(migrated);
 	ADD(ck_timeouts);
+	ADD(tasks); ADD(reruns); ADD(committed); ADD(givebacks); ADD(returned);
 #undef ADD
 	world_free(w);
 	return rc;
@@ -2566,6 +2616,167 @@ scene_migrate_deaf(struct world *w)
 	    "%s started %d times, %d at n2", s->id, s->starts, s->starts_at[N2]);
 }
 
+/* ---- give-back: a draining host hands a placement to its home ---- */
+
+static void
+scene_give_back(struct world *w, int p, const struct simtask *s)
+{
+	struct tasks_out out = { 0 };
+
+	if (w->failure[0] != '\0')
+		return;
+	if (tasks_give_back(w->peers[p].core, w->now, s->id, "draining",
+	    &out) == -1)
+		fail(w, "%s would not hand %s back (held %s)", w->peers[p].id,
+		    s->id, hold_of(w, p, s->id) >= 0 ? tasks_hold_name(
+		    (enum tasks_hold)hold_of(w, p, s->id)) : "nowhere");
+	carry_out(w, p, &out);
+}
+
+/* A task homed at n1 runs at n4, which hands it back. */
+static struct simtask *
+scene_running_at_n4(struct world *w)
+{
+	struct simtask	*s = scene_busy(w, 3000, 2000);
+
+	scene_moved(w, s, N1, N4);
+	RUN_UNTIL(w, 1000, s->running);
+	expect(w, s->starts_at[N4] == 1, "%s did not start at n4", s->id);
+	return s;
+}
+
+static uint64_t
+returned_at(struct world *w, int p)
+{
+	return w->peers[p].core ? tasks_stats(w->peers[p].core)->returned : 0;
+}
+
+/*
+ * The returns and the home's acks are lost, then a return comes twice:
+ * the home places the task anew once, and it ends once.  (Naive: the
+ * holder forgets the task when it sends the return, and a lost return
+ * loses the task; or the home places it anew at every copy.)
+ */
+static void
+scene_giveback_lost(struct world *w)
+{
+	struct simtask	*s = scene_running_at_n4(w);
+
+	scene_rule(w, LB__PEER_MSG__BODY_TASK_RETURN, N4, N1, 2, 0);
+	scene_rule(w, LB__PEER_MSG__BODY_TASK_RETURN_ACK, N1, N4, 1, 0);
+	scene_give_back(w, N4, s);
+	RUN_UNTIL(w, 3000, hold_of(w, N4, s->id) < 0);
+	expect(w, hold_of(w, N4, s->id) < 0, "n4 still holds %s 3 s after "
+	    "handing it back", s->id);
+	expect(w, returned_at(w, N1) == 1, "n1 placed %s anew %" PRIu64
+	    " times", s->id, returned_at(w, N1));
+	settle(w);
+	expect_done(w, s);
+	expect(w, s->starts_at[N4] == 1 && s->starts_at[N1] == 1, "%s started "
+	    "%d times at n4 and %d at n1", s->id, s->starts_at[N4],
+	    s->starts_at[N1]);
+}
+
+/* The first return arrives late, after a retry was acted on: it is stale
+ * and changes nothing. */
+static void
+scene_giveback_late(struct world *w)
+{
+	struct simtask	*s = scene_running_at_n4(w);
+
+	scene_rule(w, LB__PEER_MSG__BODY_TASK_RETURN, N4, N1, 1, 1500);
+	scene_give_back(w, N4, s);
+	run_for(w, 2000);
+	expect(w, returned_at(w, N1) == 1, "n1 placed %s anew %" PRIu64
+	    " times", s->id, returned_at(w, N1));
+	settle(w);
+	expect_done(w, s);
+}
+
+/* The home is down when the task is handed back: the holder asks until
+ * it is back, which then places the task anew. */
+static void
+scene_giveback_home_down(struct world *w)
+{
+	struct simtask	*s = scene_running_at_n4(w);
+
+	scene_crash(w, N1);
+	run_for(w, 50);
+	scene_give_back(w, N4, s);
+	run_for(w, 2000);
+	expect(w, hold_of(w, N4, s->id) == HOLD_RETURNING, "n4 holds %s as "
+	    "%s, not returning, while its home is down", s->id,
+	    hold_of(w, N4, s->id) >= 0 ? tasks_hold_name((enum tasks_hold)
+	    hold_of(w, N4, s->id)) : "nothing");
+	scene_restart(w, N1);
+	RUN_UNTIL(w, 3000, hold_of(w, N4, s->id) < 0);
+	expect(w, returned_at(w, N1) == 1, "n1, back, placed %s anew %" PRIu64
+	    " times", s->id, returned_at(w, N1));
+	settle(w);
+	expect_done(w, s);
+}
+
+/*
+ * A late return of a placement that a rerun and then a move replaced:
+ * the task is not placed anew again (two placements would run it).
+ */
+static void
+scene_giveback_stale(struct world *w)
+{
+	struct simtask	*s = scene_running_at_n4(w);
+
+	scene_rule(w, LB__PEER_MSG__BODY_TASK_RETURN, N4, N1, 1, 1500);
+	scene_give_back(w, N4, s);
+	RUN_UNTIL(w, 1000, hold_of(w, N1, s->id) == HOLD_QUEUED &&
+	    hold_of(w, N4, s->id) < 0);
+	expect(w, hold_of(w, N1, s->id) == HOLD_QUEUED, "%s is not queued at "
+	    "its home after the return", s->id);
+	scene_moved(w, s, N1, N4);	/* back to n4, a new placement */
+	run_for(w, 1500);		/* the late return arrives */
+	expect(w, returned_at(w, N1) == 1, "n1 placed %s anew %" PRIu64
+	    " times", s->id, returned_at(w, N1));
+	settle(w);
+	expect_done(w, s);
+	expect(w, s->starts_at[N4] == 2, "%s started %d times at n4", s->id,
+	    s->starts_at[N4]);
+}
+
+/*
+ * A draining home: it starts nothing from its queue and takes no
+ * transfer; its own running task, handed back, waits queued until it
+ * moves away (the balancer's part, here the script's).
+ */
+static void
+scene_giveback_draining_home(struct world *w)
+{
+	struct simtask	*s = scene_submit(w, N1, 2000);
+	struct simtask	*q;
+
+	RUN_UNTIL(w, 1000, s->running);
+	tasks_set_draining(w->peers[N1].core, 1);
+	q = scene_submit(w, N2, 100);
+	if (w->failure[0] == '\0' && move(w, N2, q->id, N1) == 0) {
+		RUN_UNTIL(w, 1000, hold_of(w, N2, q->id) == HOLD_QUEUED ||
+		    hold_of(w, N2, q->id) == HOLD_RUNNING);
+		expect(w, hold_of(w, N1, q->id) < 0, "draining n1 took %s",
+		    q->id);
+	}
+	scene_give_back(w, N1, s);
+	run_for(w, 500);
+	expect(w, hold_of(w, N1, s->id) == HOLD_QUEUED &&
+	    s->starts_at[N1] == 1, "%s is %s at draining n1 after its start "
+	    "%d", s->id, hold_of(w, N1, s->id) >= 0 ? tasks_hold_name(
+	    (enum tasks_hold)hold_of(w, N1, s->id)) : "nothing",
+	    s->starts_at[N1]);
+	scene_moved(w, s, N1, N3);
+	tasks_set_draining(w->peers[N1].core, 0);
+	settle(w);
+	expect_done(w, s);
+	expect_done(w, q);
+	expect(w, s->starts_at[N3] == 1, "%s started %d times at n3", s->id,
+	    s->starts_at[N3]);
+}
+
 static const struct scene {
 	const char	*name;
 	const char	*what;
@@ -2609,6 +2820,17 @@ static const struct scene {
 	    "no longer has", scene_stale_incarnation },
 	{ "late-ack", "a restarted holder starts nothing on an answer to its "
 	    "previous incarnation", scene_late_ack },
+	{ "giveback-lost", "a task handed back, its returns and an ack lost: "
+	    "placed anew once, ends once", scene_giveback_lost },
+	{ "giveback-late", "a late copy of a return changes nothing",
+	    scene_giveback_late },
+	{ "giveback-home-down", "a task handed back to a home that is down: "
+	    "placed anew when it is back", scene_giveback_home_down },
+	{ "giveback-stale", "a return late after a rerun and a move: not "
+	    "placed anew again", scene_giveback_stale },
+	{ "giveback-draining-home", "a draining home starts nothing, takes no "
+	    "transfer, and queues its own task handed back",
+	    scene_giveback_draining_home },
 };
 
 /* One scenario at one seed: 0, or -1 and w->failure in why. */
@@ -2738,11 +2960,13 @@ test_runs(uint64_t base, uint64_t runs, uint64_t show)
 	printf("# in all: %" PRIu64 " tasks, %" PRIu64 " starts, %" PRIu64
 	    " messages (%" PRIu64 " lost, %" PRIu64 " twice), %" PRIu64
 	    " moves offered, %" PRIu64 " committed (at least), %" PRIu64
-	    " reruns (at least), %" PRIu64 " crashes, %" PRIu64 " cancels; "
-	    "%" PRIu64 " running tasks moved (at least), %" PRIu64 " did not "
+	    " reruns (at least), %" PRIu64 " crashes, %" PRIu64 " cancels, %"
+	    PRIu64 " handed back (%" PRIu64 " placed anew, at least); %"
+	    PRIu64 " running tasks moved (at least), %" PRIu64 " did not "
 	    "checkpoint in time\n",
 	    c.tasks, c.starts, c.sent, c.lost, c.dups, c.moves, c.committed,
-	    c.reruns, c.crashes, c.cancels, c.migrated, c.ck_timeouts);
+	    c.reruns, c.crashes, c.cancels, c.givebacks, c.returned, c.migrated,
+	    c.ck_timeouts);
 }
 
 int

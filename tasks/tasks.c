@@ -48,6 +48,7 @@ struct tasks {
 	struct tasks_stats	  stats;
 	struct tasks_task	**sorted;
 	int			  leaving;
+	int			  draining;
 	/* The newest incarnation seen of each peer (bounded: a move to a
 	 * peer beyond it is judged without). */
 	struct { char id[LB_ID_MAX]; uint64_t inc; } incs[256];
@@ -81,6 +82,8 @@ static void	notice_send(struct tasks *, uint64_t, struct tasks_task *,
 		    struct tasks_out *);
 static void	home_notice(struct tasks *, uint64_t, const char *, uint64_t,
 		    const Lb__TaskNotice *, struct tasks_out *);
+static void	rerun(struct tasks *, uint64_t, struct tasks_task *,
+		    const char *, struct tasks_out *);
 
 /* ---- small things ---- */
 
@@ -101,7 +104,7 @@ const char *
 tasks_hold_name(enum tasks_hold h)
 {
 	static const char *const names[] = { "none", "pending", "confirm",
-	    "queued", "running", "frozen", "ended", "stopping" };
+	    "queued", "running", "frozen", "ended", "stopping", "returning" };
 
 	return (unsigned)h < sizeof(names) / sizeof(names[0]) ? names[h] : "?";
 }
@@ -520,6 +523,8 @@ set_hold(struct tasks *t, uint64_t now, struct tasks_task *k,
 		k->move_to[0] = '\0';
 	if (h != HOLD_RUNNING && k->ck_asked)
 		ck_fail(k, "it stopped before it checkpointed", o);
+	if (h != HOLD_RUNNING)
+		k->ckp_due = 0;
 	out_push(o, TA_LOAD, NULL);
 }
 
@@ -661,6 +666,12 @@ void
 tasks_set_leaving(struct tasks *t, int leaving)
 {
 	t->leaving = leaving;
+}
+
+void
+tasks_set_draining(struct tasks *t, int draining)
+{
+	t->draining = draining;
 }
 
 void
@@ -811,6 +822,14 @@ tasks_spec_valid(const struct tasks *t, const Lb__TaskSpec *s, char **cause)
 		    t->conf.attach_limit / 1024);
 		return -1;
 	}
+	if (s->checkpoint_every_s > 0 && !s->checkpointable) {
+		*cause = lb_strdup("--checkpoint-every needs --checkpointable");
+		return -1;
+	}
+	if (s->checkpoint_every_s > 365 * 86400) {
+		*cause = lb_strdup("--checkpoint-every: at most a year");
+		return -1;
+	}
 	if (s->checkpoint_signal < 0 || s->checkpoint_signal >= 65 ||
 	    s->checkpoint_exit_code < 0 || s->checkpoint_exit_code > 255) {
 		*cause = lb_strdup("bad checkpoint signal or exit code");
@@ -874,7 +893,7 @@ schedule(struct tasks *t, uint64_t now, struct tasks_out *o)
 	struct tasks_task	*k, *next;
 
 	for (k = t->qhead; k && t->nrunning < (uint32_t)t->conf.slots &&
-	    !t->leaving; k = next) {
+	    !t->leaving && !t->draining; k = next) {
 		next = k->qnext;
 		if (!tasks_runs_here(t, k))
 			continue;	/* the balancer places it */
@@ -975,6 +994,8 @@ tasks_submit(struct tasks *t, uint64_t now, const Lb__TaskSpec *spec,
 	s.files = files;
 	if (s.checkpoint_signal == 0)
 		s.checkpoint_signal = SIGUSR1;
+	if (s.checkpointable && s.checkpoint_every_s == 0)
+		s.checkpoint_every_s = t->conf.checkpoint_every_s;
 	r.id = id;
 	r.spec = &s;
 	r.state = LB__TASK_STATE__TASK_QUEUED;
@@ -1086,8 +1107,10 @@ drop_copy(struct tasks *t, uint64_t now, struct tasks_task *k,
 		disarm(k);
 		return;
 	}
-	if (k->hold == HOLD_STOPPING)
+	if (k->hold == HOLD_STOPPING) {
+		k->give_back = 0;	/* nothing to hand back: it goes */
 		return;		/* forgotten when it exits */
+	}
 	if (k->home) {
 		set_hold(t, now, k, HOLD_NONE, o);
 		disarm(k);
@@ -1256,6 +1279,10 @@ holder_verdict(struct tasks *t, uint64_t now, struct tasks_task *k,
     Lb__Verdict v, Lb__TaskState state, struct tasks_out *o)
 {
 	if (v == LB__VERDICT__VERDICT_CURRENT) {
+		/* Handed back: the return, not this old notice, is what the
+		 * home must answer now. */
+		if (k->hold == HOLD_RETURNING)
+			return;
 		/* Back from a restart, only the answer to "I hold it, queued"
 		 * counts: a late answer to an earlier notice (sent before the
 		 * home ran it again elsewhere) must not start it. */
@@ -1423,6 +1450,31 @@ tasks_migrate(struct tasks *t, uint64_t now, const char *id, const char *to,
 		return -1;
 	}
 	return 0;
+}
+
+int
+tasks_checkpoint_wanted(const struct tasks *t, const char *id,
+    const char *from, uint32_t seq)
+{
+	struct tasks_task	*k = tasks_find(t, id);
+
+	return k != NULL && k->home && tasks_unfinished(k->rec) &&
+	    strcmp(k->rec->host, from) == 0 && strcmp(from, t->self) != 0 &&
+	    k->rec->spec->checkpointable && seq > k->rec->home_checkpoint;
+}
+
+void
+tasks_checkpoint_copied(struct tasks *t, uint64_t now, const char *id,
+    uint32_t seq, struct tasks_out *o)
+{
+	struct tasks_task	*k = tasks_find(t, id);
+
+	if (k == NULL || !k->home || seq <= k->rec->home_checkpoint)
+		return;
+	k->rec->home_checkpoint = seq;
+	k->rec->home_checkpoint_ms = wall(t, now);
+	t->stats.ck_copies++;
+	save(o, k, 0);
 }
 
 int
@@ -1711,9 +1763,13 @@ transfer_recv(struct tasks *t, uint64_t now, const char *from,
 		    "of it");
 		return;
 	}
-	if (t->leaving || (k == NULL && t->n >= t->conf.max_tasks)) {
-		if (!t->leaving)
-			t->stats.refused_full++;
+	if (t->leaving || t->draining) {
+		transfer_ack(o, from, tr->req_id, r, 0, t->leaving ? "this peer "
+		    "is leaving" : "this peer is draining");
+		return;
+	}
+	if (k == NULL && t->n >= t->conf.max_tasks) {
+		t->stats.refused_full++;
 		transfer_ack(o, from, tr->req_id, r, 0, "no room here");
 		return;
 	}
@@ -1886,6 +1942,162 @@ stop_ack_recv(struct tasks *t, const char *from, const Lb__TaskStopAck *a,
 	disarm(k);
 }
 
+/* ---- give-back: a draining host hands a placement to its home ---- */
+
+/* Whether a process stopped to be handed back ended by itself first: an
+ * exit of its own (not by a signal, not a checkpoint, not the usual
+ * 128 + SIGTERM of a process that catches the stop) is a complete run. */
+static int
+ended_itself(const Lb__TaskRecord *r, const struct tasks_exit *x)
+{
+	if (x->error != NULL || !x->exited)
+		return 0;
+	if (r->spec->checkpointable && x->code == r->spec->checkpoint_exit_code)
+		return 0;
+	return x->code != 128 + SIGTERM;
+}
+
+static void
+return_send(struct tasks *t, uint64_t now, struct tasks_task *k,
+    struct tasks_out *o)
+{
+	Lb__PeerMsg	m = LB__PEER_MSG__INIT;
+	Lb__TaskReturn	rt = LB__TASK_RETURN__INIT;
+	char		home[LB_ID_MAX];
+
+	tasks_home_of(k->rec->id, home);
+	rt.task_id = k->rec->id;
+	rt.epoch = k->h_epoch;
+	rt.epoch_by = k->h_by;
+	rt.reason = k->give_why;
+	m.body_case = LB__PEER_MSG__BODY_TASK_RETURN;
+	m.task_return = &rt;
+	send_msg(o, home, k->rec->id, &m);
+	arm(t, now, k);
+}
+
+/* Nothing of it runs here: tell the home, until it answers. */
+static void
+return_now(struct tasks *t, uint64_t now, struct tasks_task *k,
+    struct tasks_out *o)
+{
+	char	home[LB_ID_MAX];
+
+	tasks_home_of(k->rec->id, home);
+	k->rec->pgid = 0;
+	set_hold(t, now, k, HOLD_RETURNING, o);
+	disarm(k);
+	note(o, k->rec->id, "task %s: handed back to its home %s (%s)",
+	    k->rec->id, home, k->give_why);
+	return_send(t, now, k, o);
+}
+
+int
+tasks_give_back(struct tasks *t, uint64_t now, const char *id,
+    const char *why, struct tasks_out *o)
+{
+	struct tasks_task	*k = tasks_find(t, id);
+
+	if (k == NULL || !tasks_unfinished(k->rec))
+		return -1;
+	switch (k->hold) {
+	case HOLD_RUNNING:
+		lb_strlcpy(k->give_why, why, sizeof(k->give_why));
+		k->give_back = 1;
+		set_hold(t, now, k, HOLD_STOPPING, o);
+		out_push(o, TA_STOP, id);
+		/* A notice of its start is of no use now: the return
+		 * replaces it. */
+		disarm(k);
+		note(o, id, "task %s: stopping it to hand it back to its home "
+		    "(%s)", id, why);
+		return 0;
+	case HOLD_QUEUED:
+	case HOLD_CONFIRM:
+		if (k->home)
+			return -1;	/* at its home already */
+		lb_strlcpy(k->give_why, why, sizeof(k->give_why));
+		return_now(t, now, k, o);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static void
+return_ack(struct tasks_out *o, const char *to, uint64_t inc,
+    const Lb__TaskReturn *rt, int placed)
+{
+	Lb__PeerMsg	 m = LB__PEER_MSG__INIT;
+	Lb__TaskReturnAck a = LB__TASK_RETURN_ACK__INIT;
+
+	a.task_id = rt->task_id;
+	a.epoch = rt->epoch;
+	a.epoch_by = rt->epoch_by;
+	a.holder_inc = inc;
+	a.placed = placed;
+	m.body_case = LB__PEER_MSG__BODY_TASK_RETURN_ACK;
+	m.task_return_ack = &a;
+	send_msg(o, to, rt->task_id, &m);
+}
+
+/*
+ * The home: a placement handed back.  Placed anew only when it is the
+ * current one, held by the sender at the incarnation the home knows (or a
+ * later one): a repeated return, or a return of a placement a move or a
+ * rerun replaced, changes nothing and is acknowledged all the same.
+ */
+static void
+return_recv(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
+    const Lb__TaskReturn *rt, struct tasks_out *o)
+{
+	struct tasks_task	*k = tasks_find(t, rt->task_id);
+	Lb__TaskRecord		*h;
+	char			 why[96];
+
+	if (!lb_id_valid(rt->epoch_by) || rt->epoch == 0 ||
+	    !str_ok(rt->reason)) {
+		t->stats.drop_invalid++;
+		return;
+	}
+	if (k == NULL || !k->home) {
+		return_ack(o, from, inc, rt, 0);
+		return;
+	}
+	h = k->rec;
+	if (!tasks_unfinished(h) || !same(rt->epoch, rt->epoch_by, h->epoch,
+	    h->epoch_by) || strcmp(h->host, from) != 0) {
+		return_ack(o, from, inc, rt, 0);
+		return;
+	}
+	if (inc < h->host_inc)
+		return;		/* from a life of its host since gone */
+	snprintf(why, sizeof(why), "%s handed it back (%.48s)", from,
+	    rt->reason);
+	t->stats.returned++;
+	rerun(t, now, k, why, o);
+	schedule(t, now, o);
+	return_ack(o, from, inc, rt, 1);
+}
+
+static void
+return_ack_recv(struct tasks *t, uint64_t now, const char *from,
+    const Lb__TaskReturnAck *a, struct tasks_out *o)
+{
+	struct tasks_task	*k = tasks_find(t, a->task_id);
+
+	if (k == NULL || k->home || k->hold != HOLD_RETURNING ||
+	    a->holder_inc != t->inc || !same(a->epoch, a->epoch_by,
+	    k->h_epoch, k->h_by)) {
+		t->stats.drop_unknown++;
+		return;
+	}
+	t->stats.given_back++;
+	/* Messages for it go to the home, which knows where it is next. */
+	link_add(t, now, k->rec->id, from, k->h_epoch, k->h_by);
+	forget(t, k, o);
+}
+
 /* ---- messages in ---- */
 
 /*
@@ -1924,6 +2136,12 @@ task_of(const Lb__PeerMsg *m, int *to_home, int *from_home)
 	case LB__PEER_MSG__BODY_TASK_CANCEL:
 		*to_home = 1;
 		return m->task_cancel->task_id;
+	case LB__PEER_MSG__BODY_TASK_RETURN:
+		*to_home = 1;
+		return m->task_return->task_id;
+	case LB__PEER_MSG__BODY_TASK_RETURN_ACK:
+		*from_home = 1;
+		return m->task_return_ack->task_id;
 	default:
 		return NULL;
 	}
@@ -2003,6 +2221,12 @@ tasks_recv(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 		if (tasks_cancel(t, now, id, o, &cause) == -1)
 			free(cause);
 		break;
+	case LB__PEER_MSG__BODY_TASK_RETURN:
+		return_recv(t, now, from, inc, m->task_return, o);
+		break;
+	case LB__PEER_MSG__BODY_TASK_RETURN_ACK:
+		return_ack_recv(t, now, from, m->task_return_ack, o);
+		break;
 	default:
 		break;
 	}
@@ -2029,6 +2253,8 @@ tasks_proc_started(struct tasks *t, uint64_t now, const char *id,
 	save(o, k, 0);
 	notice(t, now, k, o);
 	mig_tell(k, 1, t->self, NULL, o);
+	if (r->spec->checkpointable && r->spec->checkpoint_every_s > 0)
+		k->ckp_due = now + (uint64_t)r->spec->checkpoint_every_s * 1000;
 }
 
 void
@@ -2045,6 +2271,31 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 		return;
 	}
 	r = k->rec;
+	if (k->hold == HOLD_STOPPING && k->give_back && !ended_itself(r, x)) {
+		/* Stopped to be handed back: its home places it anew. */
+		free(x->out_inline.data);
+		free(x->err_inline.data);
+		x->out_inline.data = x->err_inline.data = NULL;
+		if (x->exited && x->code == r->spec->checkpoint_exit_code &&
+		    r->spec->checkpointable)
+			r->checkpoints++;
+		r->pgid = 0;
+		k->give_back = 0;
+		if (k->home) {
+			set_hold(t, now, k, HOLD_NONE, o);
+			if (tasks_unfinished(r))
+				rerun(t, now, k, k->give_why, o);
+		} else
+			return_now(t, now, k, o);
+		schedule(t, now, o);
+		return;
+	}
+	if (k->hold == HOLD_STOPPING && k->give_back) {
+		/* It ended by itself before the stop took: a complete run,
+		 * whose result is kept as any other. */
+		k->give_back = 0;
+		set_hold(t, now, k, HOLD_RUNNING, o);
+	}
 	if (k->hold == HOLD_STOPPING || (k->home && !tasks_unfinished(r))) {
 		/*
 		 * A copy that lost (cancelled, replaced, or another run ended
@@ -2091,7 +2342,10 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 			schedule(t, now, o);
 			return;
 		}
-		/* It wrote a checkpoint: start it again from there. */
+		/* It wrote a checkpoint: its home gets a copy (unless it is
+		 * here), then it starts again from there. */
+		if (!k->home)
+			out_push(o, TA_CKCOPY, r->id)->seq = r->checkpoints;
 		out_push(o, TA_START, r->id)->resume = 1;
 		return;
 	}
@@ -2120,7 +2374,8 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 
 /* The home runs a task again in a new placement of its own. */
 static void
-rerun(struct tasks *t, uint64_t now, struct tasks_task *k, struct tasks_out *o)
+rerun(struct tasks *t, uint64_t now, struct tasks_task *k, const char *why,
+    struct tasks_out *o)
 {
 	Lb__TaskRecord	*r = k->rec;
 
@@ -2137,12 +2392,13 @@ rerun(struct tasks *t, uint64_t now, struct tasks_task *k, struct tasks_out *o)
 	r->pgid = 0;
 	visit_add(r, t->self, wall(t, now));
 	save(o, k, 1);
-	note(o, r->id, "task %s: its host is gone; running it again here "
-	    "(epoch %u.%s)", r->id, r->epoch, t->self);
+	note(o, r->id, "task %s: %s; running it again here (epoch %u.%s)",
+	    r->id, why, r->epoch, t->self);
 	t->stats.reruns++;
 	k->h_epoch = r->epoch;
 	lb_strlcpy(k->h_by, t->self, sizeof(k->h_by));
-	k->resume = 0;
+	/* From the latest checkpoint copied here, if any. */
+	k->resume = r->spec->checkpointable && r->home_checkpoint > 0;
 	set_hold(t, now, k, HOLD_QUEUED, o);
 }
 
@@ -2158,7 +2414,7 @@ peer_gone(struct tasks *t, uint64_t now, const char *peer, int restarted,
 		if (k->home && tasks_unfinished(k->rec) &&
 		    strcmp(k->rec->host, peer) == 0 && (!restarted ||
 		    k->rec->host_inc < inc))
-			rerun(t, now, k, o);
+			rerun(t, now, k, "its host is gone", o);
 		else if (k->home && k->stop && strcmp(k->rec->host, peer) == 0 &&
 		    (!restarted || k->rec->host_inc < inc)) {
 			/* Its copy died with it (a restarted host asks before
@@ -2209,7 +2465,8 @@ tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
 	for (size_t b = 0; b < BUCKETS; b++)
 		for (struct tasks_task *k = t->buckets[b]; k; k = k->hnext)
 			if ((k->due != 0 && now >= k->due) || (k->ck_asked &&
-			    now >= k->ck_due) || (k->home &&
+			    now >= k->ck_due) || (k->ckp_due != 0 &&
+			    now >= k->ckp_due) || (k->home &&
 			    k->hold == HOLD_NONE && keep > 0 &&
 			    !tasks_unfinished(k->rec) &&
 			    wall(t, now) > k->rec->finished_ms + keep))
@@ -2232,6 +2489,17 @@ tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
 			ck_fail(k, "it did not checkpoint in time; it keeps "
 			    "running where it was", o);
 		}
+		if (k->ckp_due != 0 && now >= k->ckp_due) {
+			/* Time for its periodic checkpoint (unless one is
+			 * asked already, for a move); asked again a period
+			 * later if it does not. */
+			k->ckp_due = now + (uint64_t)k->rec->spec->
+			    checkpoint_every_s * 1000;
+			if (k->hold == HOLD_RUNNING && !k->ck_asked) {
+				t->stats.periodic++;
+				out_push(o, TA_CHECKPOINT, k->rec->id);
+			}
+		}
 		if (k->due == 0 || now < k->due)
 			continue;
 		if (k->hold == HOLD_FROZEN) {
@@ -2247,6 +2515,9 @@ tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
 		} else if (k->home && k->stop) {
 			t->stats.retries++;
 			stop_current(t, now, k, k->stop_why, o);
+		} else if (k->hold == HOLD_RETURNING) {
+			t->stats.retries++;
+			return_send(t, now, k, o);
 		} else if (k->notice) {
 			t->stats.retries++;
 			notice_send(t, now, k, o);

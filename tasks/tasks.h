@@ -33,6 +33,9 @@
  * - When the host of a placement dies, or comes back at a new incarnation
  *   without having confirmed the placement, the home runs the task again in
  *   a new placement of its own.
+ * - A draining host hands a placement back (TaskReturn, retried until
+ *   acknowledged) once its process, if any, has exited; the home places
+ *   the task anew as on a death, only if the placement is its current one.
  */
 #ifndef LB_TASKS_H
 #define LB_TASKS_H
@@ -55,7 +58,8 @@ enum tasks_hold {
 	HOLD_RUNNING,	/* its process runs */
 	HOLD_FROZEN,	/* offered to another peer; the move is not decided */
 	HOLD_ENDED,	/* ended here; its result waits for the home's ack */
-	HOLD_STOPPING	/* told to stop; its process has not exited yet */
+	HOLD_STOPPING,	/* told to stop; its process has not exited yet */
+	HOLD_RETURNING	/* handed back to its home; waits for its ack */
 };
 
 struct tasks_conf {
@@ -71,6 +75,8 @@ struct tasks_conf {
 	int		 checkpoint_timeout_ms;	/* asked to checkpoint for a
 						 * move: no exit by then, it
 						 * stays and keeps running */
+	uint32_t	 checkpoint_every_s;	/* a checkpointable task's
+						 * default period, or 0 */
 };
 
 /* One task as this peer knows it. */
@@ -104,6 +110,7 @@ struct tasks_task {
 	char		 ck_to[LB_ID_MAX];
 	uint64_t	 ck_inc, ck_req;
 	uint64_t	 ck_asked, ck_due;
+	uint64_t	 ckp_due;	/* the next periodic checkpoint, or 0 */
 	/* lbctl migrate: who asked (a peer and its request), told once the
 	 * move is decided. */
 	char		 mig_origin[LB_ID_MAX];
@@ -114,6 +121,10 @@ struct tasks_task {
 	/* Home: a placement that must stop (TaskStop until acknowledged). */
 	int		 stop;
 	char		 stop_why[64];
+	/* HOLD_STOPPING: hand it back to its home once it has exited;
+	 * HOLD_RETURNING: why (for the home's log). */
+	int		 give_back;
+	char		 give_why[48];
 	struct tasks_task *hnext;	/* hash chain */
 	struct tasks_task *qnext, *qprev;	/* the ready queue */
 };
@@ -128,6 +139,9 @@ enum tasks_action_kind {
 	TA_LOAD,	/* the load (queued + running) changed */
 	TA_NOTE,	/* something an operator reads in the log: `note` */
 	TA_CHECKPOINT,	/* ask the process of `id` to checkpoint (its signal) */
+	TA_CKCOPY,	/* copy the checkpoint of `id` (held here) to its home,
+			 * before the task starts again from it; `seq` is
+			 * its count of checkpoints */
 	TA_MIGRATED	/* tell peer `to` (request `req`) how its lbctl
 			 * migrate ended: `ok`, `host`, or why not in `note` */
 };
@@ -145,6 +159,7 @@ struct tasks_action {
 	const ProtobufCBinaryData *out, *err;	/* TA_OUTPUT, valid during
 						 * the call only */
 	char			 note[160];	/* TA_NOTE; TA_MIGRATED: why not */
+	uint32_t		 seq;		/* TA_CKCOPY */
 	/* TA_MIGRATED */
 	uint64_t		 req;
 	int			 ok;
@@ -175,10 +190,14 @@ struct tasks_stats {
 	uint64_t	checkpoint_timeouts;	/* asked for a move, no exit */
 	uint64_t	checkpoint_ms;	/* over migrations_out */
 	uint64_t	migrate_bytes;	/* moved in by migrations */
+	uint64_t	periodic;	/* periodic checkpoints asked */
+	uint64_t	ck_copies;	/* checkpoints copied to us as home */
 	/* The freeze times of the latest moves in (µs), a ring. */
 #define TASKS_FREEZE_RING	1024
 	uint64_t	freeze_us[TASKS_FREEZE_RING];
 	uint64_t	nfreeze;
+	uint64_t	given_back;	/* placements handed back, acknowledged */
+	uint64_t	returned;	/* handed back to us as home, placed anew */
 };
 
 /* How a process ended (or did not start), as the executor saw it. */
@@ -243,6 +262,19 @@ void		 tasks_peer_restarted(struct tasks *, uint64_t now,
 void		 tasks_tick(struct tasks *, uint64_t now, struct tasks_out *);
 /* A peer that leaves starts nothing more. */
 void		 tasks_set_leaving(struct tasks *, int);
+/* A draining peer starts nothing from its queue (the balancer moves the
+ * waiting tasks away) and takes no transfer; what runs goes on. */
+void		 tasks_set_draining(struct tasks *, int);
+/*
+ * Hand what is held here of `id` back to its home, which places the task
+ * anew: a running process is stopped first, and the home hears of it only
+ * once it has exited (a process that ends by itself meanwhile keeps its
+ * result).  A task homed here that runs here is placed anew here, queued.
+ * -1 when there is nothing to hand back (not held here, moving, ended, or
+ * queued at its home already).
+ */
+int		 tasks_give_back(struct tasks *, uint64_t now, const char *id,
+		    const char *why, struct tasks_out *);
 
 /* The balancer: freeze a waiting task and offer it to `to` (whose
  * incarnation is `inc`); a running task that can checkpoint is asked to
@@ -261,6 +293,13 @@ int		 tasks_migrate(struct tasks *, uint64_t now, const char *id,
 const char	*tasks_unmovable(const struct tasks_task *);
 /* The task arrived by a migration and has not been measured yet. */
 int		 tasks_migration_pending(const struct tasks_task *);
+/* Home: a copy of the task's checkpoint number `seq` is here now. */
+void		 tasks_checkpoint_copied(struct tasks *, uint64_t now,
+		    const char *id, uint32_t seq, struct tasks_out *);
+/* Home: whether a copy of checkpoint `seq` of `id` from `from` is welcome
+ * (from its current host, newer than the one here). */
+int		 tasks_checkpoint_wanted(const struct tasks *, const char *id,
+		    const char *from, uint32_t seq);
 /* The shell measured that migration as the task started again here. */
 void		 tasks_migration_measured(struct tasks *, const char *id,
 		    uint64_t freeze_us, uint64_t bytes);

@@ -7,6 +7,13 @@
  *
  * Each prints "tasks=N seconds=S rate=R" (tasks per second).
  *
+ *   lbtaskbench raw BYTES [CHUNK]
+ *
+ * The baseline of the migration benchmark: BYTES through a bare nanomsg
+ * PUSH/PULL pair over tcp on loopback, in CHUNK-byte messages (1 MiB), one
+ * process to another, over a connection already up; prints "bytes=N
+ * seconds=S" from the go to the last byte received.
+ *
  *   lbtaskbench load SEED RATE MEAN_MS TASKS WARMUP LBWORK SOCKET...
  *
  * The balancing benchmark's workload: Poisson arrivals at RATE tasks per
@@ -15,6 +22,12 @@
  * counted.  When all have ended it reads their records from their homes
  * and prints the mean and 95th percentile of the response time (submit to
  * end), with a 95% confidence interval of the mean from 20 batch means.
+ *
+ * With LBTB_DIST=pareto the service times are heavy-tailed instead: a
+ * bounded Pareto with alpha 1 (Pr[X > x] ~ 1/x, as measured for UNIX
+ * processes by Harchol-Balter and Downey) from k to 1000 k, k chosen so that
+ * the mean is MEAN_MS; with LBTB_CKPT=1 the tasks are checkpointable.  It
+ * then also prints the mean slowdown (response time over service time).
  */
 #include "config.h"
 
@@ -25,6 +38,10 @@
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <nanomsg/nn.h>
+#include <nanomsg/pipeline.h>
+#include <nanomsg/tcp.h>
 
 #include "src/client.h"
 #include "src/util.h"
@@ -121,10 +138,27 @@ expo(struct lb_rng *r, double m)
 	return -m * log(u);
 }
 
-/* A response time, and when the task was submitted. */
+/*
+ * Bounded Pareto, alpha 1, on [k, 1000 k] with mean m: the mean is
+ * k p ln(p / k) / (p - k), so k = m (p/k - 1) / ((p/k) ln(p/k)).
+ */
+static double
+bpareto(struct lb_rng *r, double m)
+{
+	const double	ratio = 1000;
+	double		k = m * (ratio - 1) / (ratio * log(ratio)), p = k * ratio;
+	double		u = ((double)(lb_rng_next(r) >> 11) + 0.5) /
+			    9007199254740992.0;
+
+	/* Inverse of F(x) = (1 - k/x) / (1 - k/p). */
+	return k / (1 - u * (1 - k / p));
+}
+
+/* A response time, its service time, and when the task was submitted. */
 struct sample {
 	double	submitted;
 	double	resp;
+	double	service;
 };
 
 static int
@@ -172,6 +206,8 @@ collect(const char *sock, uint64_t first, uint64_t last, struct sample *resp,
 			continue;
 		}
 		resp[n].submitted = (double)r->submitted_ms;
+		resp[n].service = r->spec->n_argv >= 3 ?
+		    atof(r->spec->argv[2]) : 0;
 		resp[n++].resp = (double)(r->finished_ms - r->submitted_ms);
 	}
 	lb__ctl_reply__free_unpacked(rep, NULL);
@@ -197,8 +233,11 @@ load(int argc, char **argv)
 	Lb__CtlRequest	 req = LB__CTL_REQUEST__INIT;
 	Lb__CtlSubmitReq sr = LB__CTL_SUBMIT_REQ__INIT;
 	Lb__TaskSpec	 spec = LB__TASK_SPEC__INIT;
+	const char	*dist = getenv("LBTB_DIST"), *ck = getenv("LBTB_CKPT");
+	int		 pareto = dist != NULL && strcmp(dist, "pareto") == 0;
 
 	lb_rng_seed(&rng, seed);
+	spec.checkpointable = ck != NULL && strcmp(ck, "1") == 0;
 	next = calloc((size_t)np, sizeof(*next));
 	first = calloc((size_t)np, sizeof(*first));
 	last = calloc((size_t)np, sizeof(*last));
@@ -223,7 +262,8 @@ load(int argc, char **argv)
 		now = (double)lb_mono_ms() - t0;
 		if (next[i] > now)
 			usleep((useconds_t)((next[i] - now) * 1000));
-		snprintf(ms, sizeof(ms), "%ld", (long)(expo(&rng, mean) + 0.5));
+		snprintf(ms, sizeof(ms), "%ld", (long)((pareto ? bpareto(&rng,
+		    mean) : expo(&rng, mean)) + 0.5));
 		rep = call(socks[i], &req);
 		seq = strtoull(strrchr(rep->submitted, '.') + 1, NULL, 10);
 		if (sent >= warm && first[i] == 0)
@@ -244,10 +284,13 @@ load(int argc, char **argv)
 			pending += p;
 		}
 		if (pending == 0) {
-			double sum = 0, bm[20], bsum = 0, bsq = 0, half;
+			double sum = 0, bm[20], bsum = 0, bsq = 0, half, slow = 0;
 			size_t per;
-			for (size_t i = 0; i < n; i++)
+			for (size_t i = 0; i < n; i++) {
 				sum += resp[i].resp;
+				slow += resp[i].resp / (resp[i].service > 1 ?
+				    resp[i].service : 1);
+			}
 			/* Batch means over the tasks in submission order. */
 			qsort(resp, n, sizeof(*resp), cmp_submitted);
 			per = n / 20;
@@ -263,9 +306,9 @@ load(int argc, char **argv)
 			half = 2.093 * sqrt((bsq - bsum * bsum / 20) / 19 / 20);
 			qsort(resp, n, sizeof(*resp), cmp_resp);
 			printf("tasks=%zu mean_ms=%.1f p95_ms=%.1f ci_ms=%.1f "
-			    "seconds=%.1f\n", n, sum / (double)n,
+			    "seconds=%.1f slowdown=%.2f\n", n, sum / (double)n,
 			    resp[(size_t)(0.95 * (double)(n - 1))].resp, half,
-			    ((double)lb_mono_ms() - t0) / 1000);
+			    ((double)lb_mono_ms() - t0) / 1000, slow / (double)n);
 			break;
 		}
 		usleep(200000);
@@ -277,9 +320,91 @@ load(int argc, char **argv)
 	return 0;
 }
 
+static int
+raw(uint64_t bytes, size_t chunk)
+{
+	char		 addr[64];
+	int		 pull, max = -1, go[2], done[2], port = 0, one = 1;
+	uint64_t	 got = 0, t0, t1;
+	pid_t		 pid;
+	char		 c = 0;
+
+	if (pipe(go) == -1 || pipe(done) == -1)
+		return 1;
+	/* nanomsg is not fork-safe: fork before either side has a socket. */
+	if ((pid = fork()) == 0) {
+		int push;
+		char *buf = malloc(chunk);
+		if (read(go[0], addr, sizeof(addr)) != sizeof(addr))
+			_exit(1);
+		push = nn_socket(AF_SP, NN_PUSH);
+		nn_setsockopt(push, NN_TCP, NN_TCP_NODELAY, &one, sizeof(one));
+		memset(buf, 'x', chunk);
+		nn_connect(push, addr);
+		/* The connection is up before the clock starts. */
+		if (nn_send(push, "w", 1, 0) < 0 || read(go[0], &c, 1) != 1)
+			_exit(1);
+		for (uint64_t sent = 0; sent < bytes; sent += chunk) {
+			size_t n = bytes - sent < chunk ? (size_t)(bytes - sent) :
+			    chunk;
+			if (nn_send(push, buf, n, 0) < 0)
+				_exit(1);
+		}
+		/* NN_LINGER is ignored: stay until the receiver has it all. */
+		if (read(done[0], &c, 1) != 1)
+			_exit(1);
+		nn_close(push);
+		_exit(0);
+	}
+	pull = nn_socket(AF_SP, NN_PULL);
+	nn_setsockopt(pull, NN_SOL_SOCKET, NN_RCVMAXSIZE, &max, sizeof(max));
+	for (int tries = 0; tries < 50; tries++) {
+		port = 20000 + (int)(((uint32_t)getpid() * 7919u + (uint32_t)tries *
+		    104729u) % 40000);
+		snprintf(addr, sizeof(addr), "tcp://127.0.0.1:%d", port);
+		if (nn_bind(pull, addr) >= 0)
+			break;
+		port = 0;
+	}
+	if (port == 0) {
+		fprintf(stderr, "lbtaskbench: raw: no port\n");
+		return 1;
+	}
+	if (write(go[1], addr, sizeof(addr)) != sizeof(addr))
+		return 1;
+	{
+		void *m;
+		if (nn_recv(pull, &m, NN_MSG, 0) < 0)
+			return 1;
+		nn_freemsg(m);
+	}
+	t0 = lb_mono_us();
+	if (write(go[1], &c, 1) != 1)
+		return 1;
+	while (got < bytes) {
+		void *m;
+		int n = nn_recv(pull, &m, NN_MSG, 0);
+		if (n < 0)
+			return 1;
+		got += (uint64_t)n;
+		nn_freemsg(m);
+	}
+	t1 = lb_mono_us();
+	if (write(done[1], &c, 1) != 1)
+		return 1;
+	waitpid(pid, NULL, 0);
+	nn_close(pull);
+	printf("bytes=%llu seconds=%.6f\n", (unsigned long long)bytes,
+	    (double)(t1 - t0) / 1e6);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
+	if (argc >= 3 && strcmp(argv[1], "raw") == 0)
+		return raw(strtoull(argv[2], NULL, 10), argc >= 4 ?
+		    (size_t)strtoull(argv[3], NULL, 10) : 1 << 20);
 	if (argc >= 9 && strcmp(argv[1], "load") == 0)
 		return load(argc, argv);
 	if (argc >= 4 && strcmp(argv[1], "bare") == 0)
