@@ -490,7 +490,8 @@ fetch_done(struct peer *p, const char *from, uint64_t inc,
 			log_warnx("task %s: transfer from %s: %s", id, from,
 			    cause);
 			free(cause);
-			store_remove(p, id);
+			if (fresh)	/* a home's record keeps its output */
+				store_remove(p, id);
 			return;		/* no ack: the source aborts */
 		}
 	}

@@ -776,16 +776,24 @@ xfer_fetch(struct peer *p, const char *from, uint64_t inc,
 	uint8_t			*buf;
 	char			*name;
 
+	for (size_t i = 0; i < FETCHES_MAX; i++) {
+		struct fetch *old = x->fetches[i];
+
+		if (old == NULL || strcmp(old->task, tr->record->id) != 0)
+			continue;
+		/* The same source moves it again: the older move is over. */
+		if (strcmp(old->from, from) == 0) {
+			fetch_fail(p, old, &x->stats.failed_source, "a newer "
+			    "transfer of it from the same source replaces it");
+			continue;
+		}
+		*cause = lb_printf("a transfer of it from %s is in progress",
+		    old->from);
+		return -1;
+	}
 	for (slot = 0; slot < FETCHES_MAX; slot++)
 		if (x->fetches[slot] == NULL)
 			break;
-	for (size_t i = 0; i < FETCHES_MAX; i++)
-		if (x->fetches[i] != NULL &&
-		    !strcmp(x->fetches[i]->task, tr->record->id)) {
-			*cause = lb_strdup("a transfer of it is in progress "
-			    "already");
-			return -1;
-		}
 	if (slot == FETCHES_MAX) {
 		*cause = lb_printf("%d transfers are in progress here already",
 		    FETCHES_MAX);
