@@ -16,7 +16,7 @@
 
 #include "peer.h"
 #include "glue.h"
-#include "xfer.h"
+#include "upload.h"
 #include "tasks/tasks.h"
 #include "src/client.h"
 
@@ -244,12 +244,12 @@ ctl_upload(struct peer *p, const Lb__CtlUpload *u, Lb__CtlReply *r)
 		ctl_submit(p, u->submit, u->uploads, u->n_uploads, r);
 		/* Refused: what was uploaded for it goes now, not later. */
 		for (size_t i = 0; r->code != 0 && i < u->n_uploads; i++)
-			xfer_upload_drop(p, u->uploads[i]);
+			upload_drop(p, u->uploads[i]);
 		return;
 	}
 	ur = lb_calloc(1, sizeof(*ur));
 	lb__ctl_upload_reply__init(ur);
-	if (xfer_upload(p, u, ur, &cause) == -1) {
+	if (upload_piece(p, u, ur, &cause) == -1) {
 		free(ur);
 		ctl_no(r, 1, cause);
 		return;

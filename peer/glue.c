@@ -19,6 +19,7 @@
 #include "exec.h"
 #include "glue.h"
 #include "store.h"
+#include "upload.h"
 #include "xfer.h"
 #include "balance/balance.h"
 #include "tasks/tasks.h"
@@ -620,7 +621,8 @@ glue_start(struct peer *p, char **cause)
 	members_on_peer(p, on_peer);
 	balancer_on_move(p, on_move);
 	if (store_open(p, replay_cb, p, cause) == -1 ||
-	    xfer_start(p, fetch_done, cause) == -1)
+	    xfer_start(p, fetch_done, addr_of, cause) == -1 ||
+	    upload_start(p, cause) == -1)
 		return -1;
 	xfer_on_serve(p, served);
 	/* What a crashed earlier life left running is killed first. */
@@ -694,6 +696,7 @@ glue_stop(struct peer *p)
 		if (p->glue->mig[i].result != NULL)
 			lb__migrate_done__free_unpacked(p->glue->mig[i].result,
 			    NULL);
+	upload_stop(p);
 	xfer_stop(p);
 	tasks_free(p->tc);
 	p->tc = NULL;
@@ -777,7 +780,7 @@ submit_files(struct peer *p, const char *id, const Lb__TaskSpec *spec,
 			    "uploaded", f->name);
 			goto out;
 		}
-		if (xfer_upload_take(p, uploads[u++], f->name, f->mode, dfd,
+		if (upload_take(p, uploads[u++], f->name, f->mode, dfd,
 		    &size, cause) == -1)
 			goto out;
 		if (size != f->size) {
@@ -957,8 +960,8 @@ glue_stats(struct peer *p, Lb__CtlStats *s)
 		s->xfer_failed_source = x->failed_source;
 		s->xfer_failed_invalid = x->failed_invalid;
 		s->xfer_failed_disk = x->failed_disk;
-		s->upload_bytes = x->upload_bytes;
 	}
+	s->upload_bytes = upload_bytes(p);
 	s->migrations_in = t->migrations_in;
 	s->migrations_out = t->migrations_out;
 	s->checkpoint_timeouts = t->checkpoint_timeouts;

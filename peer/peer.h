@@ -28,6 +28,7 @@ struct glue;
 struct tasks;
 struct drain;
 struct xfer;
+struct uploads;
 
 struct peer {
 	struct lb_conf		 conf;
@@ -54,6 +55,7 @@ struct peer {
 	struct balancer		*bal;		/* balancer.c */
 	struct drain		*drain;		/* drain.c */
 	struct xfer		*xfer;		/* xfer.c */
+	struct uploads		*uploads;	/* upload.c */
 	void			(*on_peer)(struct peer *, const char *id,
 				    int restarted, uint64_t incarnation);
 	int			(*on_move)(struct peer *, const char *task,

@@ -43,8 +43,6 @@
 #define CK_FILES_MAX	4096	/* files in a checkpoint directory */
 #define CK_DEPTH_MAX	16
 #define CK_PATH_MAX	1024
-#define UPLOADS_MAX	64
-#define UPLOAD_IDLE_MS	(10 * 60 * 1000)
 
 /* A file a source offers. */
 struct sfile {
@@ -111,28 +109,16 @@ struct fetch {
 	uint64_t		 arrived_us;	/* when the Transfer came */
 };
 
-struct upload {
-	uint64_t		 id;
-	char			 name[256];
-	uint64_t		 size, have;
-	uint32_t		 mode;
-	int			 fd;
-	crypto_generichash_state st;
-	int			 complete;
-	uint64_t		 used_ms;
-};
-
 struct xfer {
 	struct offer		*offers[OFFERS_MAX];
 	struct fetch		*fetches[FETCHES_MAX];
-	struct upload		*uploads[UPLOADS_MAX];
 	uint64_t		 next_offer, next_fetch;
 	uint64_t		 offer_idle_ms, retry_ms;
 	uint8_t			*buf;		/* one chunk */
-	char			*in, *up;	/* staging, uploads */
-	int			 upfd;
+	char			*in;		/* staging */
 	struct event		*tick;
 	xfer_done_cb		 done;
+	xfer_addr_cb		 addr_of;
 	void			(*on_serve)(struct peer *, const char *);
 	struct xfer_stats	 stats;
 	int			 corrupt;	/* tests: damage served chunks */
@@ -518,7 +504,7 @@ xfer_chunk_req(struct peer *p, const char *from, const Lb__ChunkReq *q)
 	struct xfer	*x = X(p);
 	struct offer	*o = NULL;
 	struct sfile	*f;
-	const char	*addr = members_addr(p, from, NULL);
+	const char	*addr = x->addr_of(p, from);
 	Lb__PeerMsg	 m = LB__PEER_MSG__INIT;
 	Lb__ChunkData	 d = LB__CHUNK_DATA__INIT;
 	uint64_t	 len;
@@ -660,7 +646,7 @@ ask(struct peer *p, struct fetch *fe, struct slot *s)
 {
 	Lb__PeerMsg	 m = LB__PEER_MSG__INIT;
 	Lb__ChunkReq	 q = LB__CHUNK_REQ__INIT;
-	const char	*addr = members_addr(p, fe->from, NULL);
+	const char	*addr = X(p)->addr_of(p, fe->from);
 
 	s->sent_ms = lb_mono_ms();
 	s->tries++;
@@ -988,179 +974,6 @@ xfer_chunk_data(struct peer *p, const char *from, const Lb__ChunkData *d)
 	fill(p, fe);
 }
 
-/* ---- uploads ---- */
-
-static void
-upload_free(struct xfer *x, size_t i)
-{
-	struct upload	*u = x->uploads[i];
-	char		 name[32];
-
-	snprintf(name, sizeof(name), "%016" PRIx64, u->id);
-	if (u->fd != -1)
-		close(u->fd);
-	unlinkat(x->upfd, name, 0);
-	free(u);
-	x->uploads[i] = NULL;
-}
-
-static struct upload *
-upload_find(struct xfer *x, uint64_t id, size_t *slot)
-{
-	for (size_t i = 0; i < UPLOADS_MAX; i++)
-		if (x->uploads[i] != NULL && x->uploads[i]->id == id) {
-			if (slot)
-				*slot = i;
-			return x->uploads[i];
-		}
-	return NULL;
-}
-
-int
-xfer_upload(struct peer *p, const Lb__CtlUpload *req, Lb__CtlUploadReply *rep,
-    char **cause)
-{
-	struct xfer	*x = X(p);
-	struct upload	*u;
-	size_t		 slot;
-	char		 name[32];
-	uint8_t		 h[XFER_HASH];
-
-	if (req->id == 0) {
-		uint64_t pending = 0;
-		for (slot = 0; slot < UPLOADS_MAX; slot++)
-			if (x->uploads[slot] != NULL)
-				pending += x->uploads[slot]->size;
-		for (slot = 0; slot < UPLOADS_MAX; slot++)
-			if (x->uploads[slot] == NULL)
-				break;
-		if (!tasks_name_valid(req->name)) {
-			*cause = lb_printf("--file \"%.64s\": not a plain file "
-			    "name", req->name);
-			return -1;
-		}
-		if (req->size > p->conf.task.attach_limit) {
-			*cause = lb_printf("--file %s: %" PRIu64 " bytes, over "
-			    "the limit of %s", req->name, req->size,
-			    xfer_limit_name(p));
-			return -1;
-		}
-		if (slot == UPLOADS_MAX || pending + req->size >
-		    4 * p->conf.task.attach_limit) {
-			*cause = lb_strdup("too many uploads in progress at "
-			    "this peer; try again later");
-			return -1;
-		}
-		u = lb_calloc(1, sizeof(*u));
-		do
-			randombytes_buf(&u->id, sizeof(u->id));
-		while (u->id == 0 || upload_find(x, u->id, NULL) != NULL);
-		lb_strlcpy(u->name, req->name, sizeof(u->name));
-		u->size = req->size;
-		u->mode = req->mode & 0777;
-		u->used_ms = lb_mono_ms();
-		crypto_generichash_init(&u->st, NULL, 0, XFER_HASH);
-		snprintf(name, sizeof(name), "%016" PRIx64, u->id);
-		u->fd = openat(x->upfd, name, O_WRONLY | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (u->fd == -1) {
-			*cause = lb_printf("%s/%s: %s", x->up, name,
-			    strerror(errno));
-			free(u);
-			return -1;
-		}
-		x->uploads[slot] = u;
-		rep->id = u->id;
-		return 0;
-	}
-	if ((u = upload_find(x, req->id, &slot)) == NULL) {
-		*cause = lb_strdup("no such upload (it expired?)");
-		return -1;
-	}
-	if (u->complete || req->offset != u->have ||
-	    req->data.len > u->size - u->have) {
-		*cause = lb_printf("upload of %s: a piece at %" PRIu64 " of %zu "
-		    "bytes; expected one at %" PRIu64 " within %" PRIu64
-		    " bytes", u->name, req->offset, req->data.len, u->have,
-		    u->size);
-		upload_free(x, slot);
-		return -1;
-	}
-	if (pwrite_all(u->fd, req->data.data, req->data.len, u->have) == -1) {
-		*cause = lb_printf("upload of %s: %s", u->name,
-		    strerror(errno));
-		upload_free(x, slot);
-		return -1;
-	}
-	crypto_generichash_update(&u->st, req->data.data, req->data.len);
-	u->have += req->data.len;
-	u->used_ms = lb_mono_ms();
-	x->stats.upload_bytes += req->data.len;
-	if (req->hash.len > 0) {
-		crypto_generichash_final(&u->st, h, XFER_HASH);
-		if (u->have != u->size || req->hash.len != XFER_HASH ||
-		    sodium_memcmp(h, req->hash.data, XFER_HASH) != 0) {
-			*cause = lb_printf("upload of %s: what arrived is not "
-			    "what was sent (size or hash differ)", u->name);
-			upload_free(x, slot);
-			return -1;
-		}
-		if (fdatasync(u->fd) == -1) {
-			*cause = lb_printf("upload of %s: %s", u->name,
-			    strerror(errno));
-			upload_free(x, slot);
-			return -1;
-		}
-		close(u->fd);
-		u->fd = -1;
-		u->complete = 1;
-	}
-	rep->id = u->id;
-	rep->have = u->have;
-	rep->complete = u->complete;
-	return 0;
-}
-
-int
-xfer_upload_take(struct peer *p, uint64_t uid, const char *name, uint32_t mode,
-    int dfd, uint64_t *size, char **cause)
-{
-	struct xfer	*x = X(p);
-	struct upload	*u;
-	size_t		 slot;
-	char		 up[32];
-	int		 fd;
-
-	if ((u = upload_find(x, uid, &slot)) == NULL || !u->complete ||
-	    strcmp(u->name, name) != 0) {
-		*cause = lb_printf("--file %s: its upload is missing or "
-		    "incomplete", name);
-		return -1;
-	}
-	snprintf(up, sizeof(up), "%016" PRIx64, u->id);
-	if (renameat2(x->upfd, up, dfd, name, RENAME_NOREPLACE) == -1) {
-		*cause = lb_printf("%s: %s", name, strerror(errno));
-		return -1;
-	}
-	if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) != -1) {
-		(void)fchmod(fd, (mode & 0777) | 0600);
-		close(fd);
-	}
-	*size = u->size;
-	free(u);
-	x->uploads[slot] = NULL;
-	return 0;
-}
-
-void
-xfer_upload_drop(struct peer *p, uint64_t uid)
-{
-	size_t	slot;
-
-	if (upload_find(X(p), uid, &slot) != NULL)
-		upload_free(X(p), slot);
-}
-
 /* ---- time ---- */
 
 static void
@@ -1209,15 +1022,12 @@ tick_cb(evutil_socket_t fd, short ev, void *arg)
 			ask(p, fe, s);
 		}
 	}
-	for (size_t i = 0; i < UPLOADS_MAX; i++)
-		if (x->uploads[i] != NULL &&
-		    now - x->uploads[i]->used_ms > UPLOAD_IDLE_MS)
-			upload_free(x, i);
 	evtimer_add(x->tick, &tv);
 }
 
 int
-xfer_start(struct peer *p, xfer_done_cb done, char **cause)
+xfer_start(struct peer *p, xfer_done_cb done, xfer_addr_cb addr_of,
+    char **cause)
 {
 	struct xfer	*x = lb_calloc(1, sizeof(*x));
 	struct timeval	 tv = { 0, XFER_TICK_MS * 1000 };
@@ -1225,7 +1035,7 @@ xfer_start(struct peer *p, xfer_done_cb done, char **cause)
 
 	p->xfer = x;
 	x->done = done;
-	x->upfd = -1;
+	x->addr_of = addr_of;
 	x->buf = lb_calloc(1, XFER_CHUNK);
 	/*
 	 * A destination asks a chunk again after half the source's timeout
@@ -1241,13 +1051,9 @@ xfer_start(struct peer *p, xfer_done_cb done, char **cause)
 		    "this peer serves is damaged (for tests only)");
 	/* What an earlier life staged is incomplete by now. */
 	x->in = store_path(p, ".in");
-	x->up = store_path(p, ".up");
 	store_rmtree(x->in);
-	store_rmtree(x->up);
-	if (mkdir(x->in, 0700) == -1 || mkdir(x->up, 0700) == -1 ||
-	    (x->upfd = open(x->up, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1) {
-		*cause = lb_printf("cannot create %s and %s: %s", x->in, x->up,
+	if (mkdir(x->in, 0700) == -1) {
+		*cause = lb_printf("cannot create %s: %s", x->in,
 		    strerror(errno));
 		return -1;
 	}
@@ -1269,15 +1075,9 @@ xfer_stop(struct peer *p)
 	for (size_t i = 0; i < FETCHES_MAX; i++)
 		if (x->fetches[i] != NULL)
 			fetch_free(x, x->fetches[i]);
-	for (size_t i = 0; i < UPLOADS_MAX; i++)
-		if (x->uploads[i] != NULL)
-			upload_free(x, i);
 	if (x->tick != NULL)
 		event_free(x->tick);
-	if (x->upfd != -1)
-		close(x->upfd);
 	free(x->in);
-	free(x->up);
 	free(x->buf);
 	free(x);
 	p->xfer = NULL;

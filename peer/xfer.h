@@ -33,14 +33,16 @@ typedef void (*xfer_done_cb)(struct peer *, const char *from, uint64_t inc,
     const Lb__PeerMsg *msg, uint64_t arrived_us, const char *staged,
     const char *error);
 
+/* Where to send to a peer (NULL: not a live member). */
+typedef const char *(*xfer_addr_cb)(struct peer *, const char *id);
+
 /* Counters, for lbctl stats. */
 struct xfer_stats {
 	uint64_t	bytes_in, bytes_out, done;
 	uint64_t	failed_hash, failed_source, failed_invalid, failed_disk;
-	uint64_t	upload_bytes;
 };
 
-int	 xfer_start(struct peer *, xfer_done_cb, char **cause);
+int	 xfer_start(struct peer *, xfer_done_cb, xfer_addr_cb, char **cause);
 void	 xfer_stop(struct peer *);
 
 /* Source: offer the files of task `id` (its attachments as on disk now,
@@ -68,16 +70,6 @@ int	 xfer_fetching(struct peer *, const char *from, uint64_t xfer_id);
 void	 xfer_chunk_data(struct peer *, const char *from,
 	    const Lb__ChunkData *);
 
-/* Uploads (control API): one step of CtlUpload, answered in *rep. */
-int	 xfer_upload(struct peer *, const Lb__CtlUpload *,
-	    Lb__CtlUploadReply *rep, char **cause);
-/* Move the complete upload `uid` named `name` into the task directory
- * (an open descriptor of it) as `name`; the upload is used up. */
-int	 xfer_upload_take(struct peer *, uint64_t uid, const char *name,
-	    uint32_t mode, int dfd, uint64_t *size, char **cause);
-
-/* Remove an upload (its submit was refused). */
-void	 xfer_upload_drop(struct peer *, uint64_t uid);
 const struct xfer_stats *xfer_stats(struct peer *);
 /* The attachment limit as the configuration names it ("4096 MiB
  * (task.attach_limit_mb)"), in a static buffer. */
