@@ -65,6 +65,8 @@ struct glue {
 	 * follows it at once (a checkpoint asked for a move). */
 	char		 exit_id[TASKS_ID_MAX];
 	uint64_t	 exit_us;
+	/* Periodic checkpoints copied to homes. */
+	uint64_t	 copies_out, copy_snapshot_us, copy_bytes_out;
 };
 
 static void	migrate_done_in(struct peer *, const Lb__MigrateDone *);
@@ -102,7 +104,7 @@ complete(struct peer *p, struct tasks_action *a, uint8_t **buf, size_t *len)
 		if (a->resume && strcmp(a->id, p->glue->exit_id) == 0)
 			tr->src_frozen_us = lb_mono_us() - p->glue->exit_us;
 		/* A move that is tried again offers afresh. */
-		xfer_drop_task(p, a->id);
+		xfer_drop_task(p, a->id, 0);
 		if (xfer_offer(p, a->to, a->id,
 		    tr->record->spec->checkpointable, tr, &cause) == -1) {
 			log_warnx("task %s: cannot move it to %s: %s", a->id,
@@ -194,6 +196,55 @@ migrate_done_send(struct peer *p, const char *origin, const Lb__MigrateDone *d)
 	net_send(p, addr, &m);
 }
 
+/*
+ * A task held here (not at its home) checkpointed: snapshot its checkpoint
+ * before it starts again from it, and offer the snapshot to its home.
+ * Best effort: the next checkpoint sends a newer one.
+ */
+static void
+ck_copy(struct peer *p, const char *id, uint32_t seq)
+{
+	struct tasks_task	*k = tasks_find(p->tc, id);
+	Lb__PeerMsg		 m = LB__PEER_MSG__INIT;
+	Lb__CheckpointCopy	 cc = LB__CHECKPOINT_COPY__INIT;
+	Lb__Transfer		 tr = LB__TRANSFER__INIT;
+	char			 home[LB_ID_MAX], *cause = NULL;
+	const char		*addr;
+	uint64_t		 t0 = lb_mono_us(), bytes;
+
+	if (k == NULL)
+		return;
+	tasks_home_of(id, home);
+	if ((addr = addr_of(p, home)) == NULL)
+		return;		/* its home is down: the next one */
+	if (store_snapshot_ck(p, id, &bytes, &cause) == -1) {
+		log_warnx("task %s: no copy of its checkpoint for its home: %s",
+		    id, cause);
+		free(cause);
+		return;
+	}
+	p->glue->copy_snapshot_us += lb_mono_us() - t0;
+	tr.record = k->rec;
+	if (xfer_offer(p, home, id, 2, &tr, &cause) == -1) {
+		log_warnx("task %s: no copy of its checkpoint for its home: %s",
+		    id, cause);
+		free(cause);
+		return;
+	}
+	cc.seq = seq;
+	cc.transfer = &tr;
+	m.body_case = LB__PEER_MSG__BODY_CHECKPOINT_COPY;
+	m.checkpoint_copy = &cc;
+	net_send(p, addr, &m);
+	p->glue->copies_out++;
+	p->glue->copy_bytes_out += bytes;
+	log_debug("task %s: checkpoint %u (%" PRIu64 " bytes) offered to its "
+	    "home %s", id, seq, bytes, home);
+	for (size_t i = 0; i < tr.n_manifest; i++)
+		lb__xfer_file__free_unpacked(tr.manifest[i], NULL);
+	free(tr.manifest);
+}
+
 /* Carry out the core's actions, in order; what they cause, after them. */
 static void
 carry(struct peer *p, struct tasks_out *o)
@@ -214,12 +265,13 @@ carry(struct peer *p, struct tasks_out *o)
 				store_save(p, k->rec, a->sync);
 			break;
 		case TA_FORGET:
-			xfer_drop_task(p, a->id);
+			xfer_drop_task(p, a->id, 1);
 			store_forget(p, a->id);
 			break;
 		case TA_START:
-			/* Its files are its own again: no longer on offer. */
-			xfer_drop_task(p, a->id);
+			/* Its files are its own again: no longer on offer
+			 * (a copy of its checkpoint is of a snapshot). */
+			xfer_drop_task(p, a->id, 0);
 			do_start(p, a->id, a->resume, &next);
 			break;
 		case TA_STOP:
@@ -235,6 +287,9 @@ carry(struct peer *p, struct tasks_out *o)
 			break;
 		case TA_LOAD:
 			glue_load_changed(p);
+			break;
+		case TA_CKCOPY:
+			ck_copy(p, a->id, a->seq);
 			break;
 		case TA_CHECKPOINT:
 			if ((k = tasks_find(p->tc, a->id)) != NULL &&
@@ -467,14 +522,38 @@ transfer_in(struct peer *p, const char *from, uint64_t inc,
 	}
 }
 
+/* Home: a copy of a task's checkpoint is on offer at its host. */
+static void
+ckcopy_in(struct peer *p, const char *from, uint64_t inc,
+    const Lb__PeerMsg *m)
+{
+	const Lb__CheckpointCopy *cc = m->checkpoint_copy;
+	char			 *cause = NULL;
+
+	if (cc->transfer == NULL || cc->transfer->record == NULL ||
+	    cc->transfer->record->spec == NULL ||
+	    !tasks_id_valid(cc->transfer->record->id)) {
+		p->glue->drop_task_msgs++;
+		return;
+	}
+	if (!tasks_checkpoint_wanted(p->tc, cc->transfer->record->id, from,
+	    cc->seq) || xfer_fetching(p, from, cc->transfer->xfer_id))
+		return;		/* not its host, or not newer */
+	if (xfer_fetch(p, from, inc, m, &cause) == -1) {
+		log_warnx("task %s: copy of its checkpoint from %s refused: %s",
+		    cc->transfer->record->id, from, cause);
+		free(cause);
+	}
+}
+
 /* The files of a transfer are here (or could not come: xfer.c said why). */
 static void
 fetch_done(struct peer *p, const char *from, uint64_t inc,
     const Lb__PeerMsg *m, uint64_t arrived_us, const char *staged,
     const char *error)
 {
-	const Lb__Transfer	*tr = m->transfer;
-	const char		*id = tr->record->id;
+	const Lb__Transfer	*tr;
+	const char		*id;
 	struct tasks_out	 o = { 0 };
 	struct tasks_task	*k;
 	char			*cause = NULL;
@@ -482,6 +561,27 @@ fetch_done(struct peer *p, const char *from, uint64_t inc,
 
 	if (error != NULL)
 		return;
+	if (m->body_case == LB__PEER_MSG__BODY_CHECKPOINT_COPY) {
+		const Lb__CheckpointCopy *cc = m->checkpoint_copy;
+		id = cc->transfer->record->id;
+		/* Still its host's, and still newer than what is here. */
+		if (!tasks_checkpoint_wanted(p->tc, id, from, cc->seq))
+			return;
+		if (store_install_ck(p, id, staged, &cause) == -1) {
+			log_warnx("task %s: copy of its checkpoint: %s", id,
+			    cause);
+			free(cause);
+			return;
+		}
+		tasks_checkpoint_copied(p->tc, lb_mono_ms(), id, cc->seq, &o);
+		log_debug("task %s: checkpoint %u copied from %s", id, cc->seq,
+		    from);
+		carry(p, &o);
+		tasks_out_free(&o);
+		return;
+	}
+	tr = m->transfer;
+	id = tr->record->id;
 	k = tasks_find(p->tc, id);
 	fresh = k == NULL;
 	/* A placement held here keeps its files: the core refuses the
@@ -562,6 +662,9 @@ glue_recv(struct peer *p, const Lb__Envelope *e)
 		break;
 	case LB__PEER_MSG__BODY_TASK_MIGRATE:
 		migrate_recv(p, e->sender, m->task_migrate);
+		break;
+	case LB__PEER_MSG__BODY_CHECKPOINT_COPY:
+		ckcopy_in(p, e->sender, e->incarnation, m);
 		break;
 	case LB__PEER_MSG__BODY_MIGRATE_DONE:
 		migrate_done_in(p, m->migrate_done);
@@ -966,6 +1069,11 @@ glue_stats(struct peer *p, Lb__CtlStats *s)
 	s->migrations_out = t->migrations_out;
 	s->checkpoint_timeouts = t->checkpoint_timeouts;
 	s->migrate_bytes = t->migrate_bytes;
+	s->periodic = t->periodic;
+	s->copies_in = t->ck_copies;
+	s->copies_out = p->glue->copies_out;
+	s->copy_snapshot_us = p->glue->copy_snapshot_us;
+	s->copy_bytes_out = p->glue->copy_bytes_out;
 	if (t->migrations_out > 0)
 		s->checkpoint_ms_mean = t->checkpoint_ms / t->migrations_out;
 	freeze_figures(t, s);

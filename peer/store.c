@@ -171,10 +171,11 @@ store_release_dir(struct peer *p, const char *id)
 void
 store_remove(struct peer *p, const char *id)
 {
-	static const char *const beside[] = { "", ".out", ".err", ".ck" };
+	static const char *const beside[] = { "", ".out", ".err", ".ck",
+	    ".cks" };
 	char	*dir = store_dir(p, id);
 
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < 5; i++) {
 		char *path = lb_printf("%s%s", dir, beside[i]);
 		store_rmtree(path);
 		free(path);
@@ -361,7 +362,7 @@ int
 store_task_fd(struct peer *p, const char *id, int ck, char **cause)
 {
 	char	*dir = store_dir(p, id), *path = lb_printf("%s%s", dir,
-		    ck ? ".ck" : "");
+		    ck == 2 ? ".cks" : ck ? ".ck" : "");
 	int	 fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd == -1)
@@ -403,6 +404,123 @@ store_install(struct peer *p, const char *id, const char *staged,
 out:
 	free(sck);
 	free(att);
+	free(ck);
+	free(dir);
+	return rc;
+}
+
+/* Copy the tree at dfd into new directory `to` (relative to tfd). */
+static int
+copy_tree(int sfd, int tfd, const char *to, int depth, uint64_t *bytes,
+    char **cause)
+{
+	DIR		*d;
+	struct dirent	*e;
+	struct stat	 st;
+	int		 dfd, rc = 0;
+
+	if (depth > 16) {
+		*cause = lb_strdup("its checkpoint is nested too deep");
+		return -1;
+	}
+	if (mkdirat(tfd, to, 0700) == -1 || (dfd = openat(tfd, to,
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		*cause = lb_printf("%s: %s", to, strerror(errno));
+		return -1;
+	}
+	if ((d = fdopendir(dup(sfd))) == NULL) {
+		*cause = lb_printf("checkpoint: %s", strerror(errno));
+		close(dfd);
+		return -1;
+	}
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (fstatat(sfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			int sub = openat(sfd, e->d_name, O_RDONLY |
+			    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub == -1)
+				continue;
+			rc = copy_tree(sub, dfd, e->d_name, depth + 1, bytes,
+			    cause);
+			close(sub);
+		} else if (S_ISREG(st.st_mode)) {
+			int in = openat(sfd, e->d_name, O_RDONLY | O_NOFOLLOW |
+			    O_CLOEXEC), out;
+			off_t left = st.st_size;
+			if (in == -1)
+				continue;
+			out = openat(dfd, e->d_name, O_WRONLY | O_CREAT |
+			    O_EXCL | O_NOFOLLOW | O_CLOEXEC, st.st_mode & 0777);
+			while (out != -1 && left > 0) {
+				ssize_t n = copy_file_range(in, NULL, out, NULL,
+				    (size_t)left, 0);
+				if (n <= 0)
+					break;
+				left -= n;
+			}
+			if (out == -1 || left > 0) {
+				*cause = lb_printf("copying %s: %s", e->d_name,
+				    strerror(errno ? errno : EIO));
+				rc = -1;
+			} else
+				*bytes += (uint64_t)st.st_size;
+			if (out != -1)
+				close(out);
+			close(in);
+		}
+	}
+	closedir(d);
+	close(dfd);
+	return rc;
+}
+
+int
+store_snapshot_ck(struct peer *p, const char *id, uint64_t *bytes,
+    char **cause)
+{
+	char	*dir = store_dir(p, id), *snap = lb_printf("%s.cks", dir);
+	char	*name = lb_printf("%s.cks", id);
+	int	 sfd, tfd, rc = -1;
+
+	*bytes = 0;
+	store_rmtree(snap);
+	if ((sfd = store_task_fd(p, id, 1, cause)) == -1)
+		goto out;
+	if ((tfd = open(p->store->tasks, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1) {
+		*cause = lb_printf("%s: %s", p->store->tasks, strerror(errno));
+		close(sfd);
+		goto out;
+	}
+	rc = copy_tree(sfd, tfd, name, 0, bytes, cause);
+	close(tfd);
+	close(sfd);
+	if (rc == -1)
+		store_rmtree(snap);
+out:
+	free(name);
+	free(snap);
+	free(dir);
+	return rc;
+}
+
+int
+store_install_ck(struct peer *p, const char *id, const char *staged,
+    char **cause)
+{
+	char	*dir = store_dir(p, id), *ck = lb_printf("%s.ck", dir);
+	char	*sck = lb_printf("%s/ck", staged);
+	int	 rc = 0;
+
+	store_rmtree(ck);
+	if (rename(sck, ck) == -1) {
+		*cause = lb_printf("%s: %s", ck, strerror(errno));
+		rc = -1;
+	}
+	free(sck);
 	free(ck);
 	free(dir);
 	return rc;

@@ -39,7 +39,17 @@ int	 store_has_checkpoint(struct peer *, const char *id);
 void	 store_release_dir(struct peer *, const char *id);
 /* An open directory (O_NOFOLLOW) of the task: tasks/ID, or with `ck`
  * its checkpoint tasks/ID.ck; -1 with *cause. */
+/* A task's directory (ck 0), its checkpoint (1) or the snapshot of its
+ * checkpoint (2), open for reading. */
 int	 store_task_fd(struct peer *, const char *id, int ck, char **cause);
+/* Snapshot the checkpoint of a task (tasks/ID.ck to tasks/ID.cks, a copy,
+ * so that the task may go on writing its own); *bytes copied. */
+int	 store_snapshot_ck(struct peer *, const char *id, uint64_t *bytes,
+	    char **cause);
+/* Home: a copy of a task's checkpoint, staged (staged/ck), replaces its
+ * checkpoint here. */
+int	 store_install_ck(struct peer *, const char *id, const char *staged,
+	    char **cause);
 /* state_dir/tasks/NAME (malloc'd), for the store's own subdirectories. */
 char	*store_path(struct peer *, const char *name);
 /* rm -r, never following a link out of the tree. */

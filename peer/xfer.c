@@ -59,6 +59,7 @@ struct sfile {
 
 struct offer {
 	uint64_t		 id;
+	int			 copy;	/* a checkpoint copy to its home */
 	char			 to[LB_ID_MAX];
 	char			 task[TASKS_ID_MAX];
 	struct sfile		*f;
@@ -343,6 +344,14 @@ xfer_offer(struct peer *p, const char *to, const char *id, int ck,
 	size_t			 slot;
 	int			 dfd;
 
+	/* A new copy of a checkpoint replaces the one still on offer (its
+	 * snapshot is about to be replaced). */
+	for (slot = 0; ck == 2 && slot < OFFERS_MAX; slot++)
+		if (x->offers[slot] != NULL && x->offers[slot]->copy &&
+		    strcmp(x->offers[slot]->task, id) == 0) {
+			offer_free(x->offers[slot]);
+			x->offers[slot] = NULL;
+		}
 	for (slot = 0; slot < OFFERS_MAX; slot++)
 		if (x->offers[slot] == NULL)
 			break;
@@ -353,6 +362,7 @@ xfer_offer(struct peer *p, const char *to, const char *id, int ck,
 	}
 	o = lb_calloc(1, sizeof(*o));
 	o->id = ++x->next_offer;
+	o->copy = ck == 2;
 	lb_strlcpy(o->to, to, sizeof(o->to));
 	lb_strlcpy(o->task, id, sizeof(o->task));
 	o->used_ms = lb_mono_ms();
@@ -361,7 +371,7 @@ xfer_offer(struct peer *p, const char *to, const char *id, int ck,
 		offer_free(o);
 		return -1;
 	}
-	for (size_t i = 0; i < s->n_files; i++) {
+	for (size_t i = 0; !o->copy && i < s->n_files; i++) {
 		if (!tasks_name_valid(s->files[i]->name) ||
 		    fstatat(dfd, s->files[i]->name, &st,
 		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(st.st_mode))
@@ -371,7 +381,7 @@ xfer_offer(struct peer *p, const char *to, const char *id, int ck,
 		att += (uint64_t)st.st_size;
 	}
 	close(dfd);
-	if (ck && (dfd = store_task_fd(p, id, 1, cause)) != -1) {
+	if (ck && (dfd = store_task_fd(p, id, ck, cause)) != -1) {
 		size_t first = o->nf;
 		int rc = walk_ck(o, dfd, "ck", 1, cause);
 
@@ -411,14 +421,15 @@ xfer_offer(struct peer *p, const char *to, const char *id, int ck,
 }
 
 void
-xfer_drop_task(struct peer *p, const char *id)
+xfer_drop_task(struct peer *p, const char *id, int copies)
 {
 	struct xfer	*x = X(p);
 
 	if (x == NULL)
 		return;
 	for (size_t i = 0; i < OFFERS_MAX; i++)
-		if (x->offers[i] != NULL && !strcmp(x->offers[i]->task, id)) {
+		if (x->offers[i] != NULL && !strcmp(x->offers[i]->task, id) &&
+		    (copies || !x->offers[i]->copy)) {
 			offer_free(x->offers[i]);
 			x->offers[i] = NULL;
 		}
@@ -430,7 +441,8 @@ xfer_prune(struct peer *p, int (*keep)(struct peer *, const char *))
 	struct xfer	*x = X(p);
 
 	for (size_t i = 0; i < OFFERS_MAX; i++)
-		if (x->offers[i] != NULL && !keep(p, x->offers[i]->task)) {
+		if (x->offers[i] != NULL && !x->offers[i]->copy &&
+		    !keep(p, x->offers[i]->task)) {
 			offer_free(x->offers[i]);
 			x->offers[i] = NULL;
 		}
@@ -756,7 +768,10 @@ xfer_fetch(struct peer *p, const char *from, uint64_t inc,
     const Lb__PeerMsg *m, char **cause)
 {
 	struct xfer		*x = X(p);
-	const Lb__Transfer	*tr = m->transfer;
+	int			 copy = m->body_case ==
+				    LB__PEER_MSG__BODY_CHECKPOINT_COPY;
+	const Lb__Transfer	*tr = copy ? m->checkpoint_copy->transfer :
+				    m->transfer;
 	struct fetch		*fe;
 	size_t			 slot, len;
 	uint8_t			*buf;
@@ -767,6 +782,12 @@ xfer_fetch(struct peer *p, const char *from, uint64_t inc,
 
 		if (old == NULL || strcmp(old->task, tr->record->id) != 0)
 			continue;
+		/* A copy of a checkpoint never stops a move in progress. */
+		if (copy) {
+			*cause = lb_printf("a transfer of it from %s is in "
+			    "progress", old->from);
+			return -1;
+		}
 		/* The same source moves it again: the older move is over. */
 		if (strcmp(old->from, from) == 0) {
 			fetch_fail(p, old, &x->stats.failed_source, "a newer "
@@ -789,6 +810,12 @@ xfer_fetch(struct peer *p, const char *from, uint64_t inc,
 		x->stats.failed_invalid++;
 		return -1;
 	}
+	for (size_t i = 0; copy && i < tr->n_manifest; i++)
+		if (tr->manifest[i]->kind != 1) {
+			*cause = lb_strdup("a checkpoint copy with attachments");
+			x->stats.failed_invalid++;
+			return -1;
+		}
 	fe = lb_calloc(1, sizeof(*fe));
 	fe->dfd = -1;
 	fe->seq = ++x->next_fetch;

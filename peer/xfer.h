@@ -47,11 +47,15 @@ void	 xfer_stop(struct peer *);
 
 /* Source: offer the files of task `id` (its attachments as on disk now,
  * and with `ck` every regular file of its checkpoint directory) to peer
- * `to`, and fill the Transfer's manifest, xfer_id and bytes. */
+ * `to`, and fill the Transfer's manifest, xfer_id and bytes.  With `ck`
+ * 2, a copy of its checkpoint for its home: the files of its snapshot
+ * (store_snapshot_ck) only, on offer until idle, replacing an earlier
+ * copy still on offer. */
 int	 xfer_offer(struct peer *, const char *to, const char *id, int ck,
 	    Lb__Transfer *, char **cause);
-/* Forget the offers of a task (it runs here again, or is gone). */
-void	 xfer_drop_task(struct peer *, const char *id);
+/* Forget the offers of a task (it runs here again, or is gone; with
+ * `copies`, its checkpoint copies too). */
+void	 xfer_drop_task(struct peer *, const char *id, int copies);
 /* Forget the offers whose task `keep` says no longer needs them (the
  * move was acknowledged or abandoned). */
 void	 xfer_prune(struct peer *, int (*keep)(struct peer *, const char *));
@@ -60,7 +64,8 @@ void	 xfer_chunk_req(struct peer *, const char *from, const Lb__ChunkReq *);
 /* Called whenever a chunk of task `id`'s offer is served (may be NULL). */
 void	 xfer_on_serve(struct peer *, void (*)(struct peer *, const char *id));
 
-/* Destination: pull the files a Transfer names (the PeerMsg is copied);
+/* Destination: pull the files a Transfer (or a CheckpointCopy's) names
+ * (the PeerMsg is copied);
  * the callback is told of the end.  -1 with *cause when the manifest is
  * refused (nothing staged then). */
 int	 xfer_fetch(struct peer *, const char *from, uint64_t inc,

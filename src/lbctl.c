@@ -1490,6 +1490,14 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    "checkpoint_ms_mean", (json_int_t)s->checkpoint_ms_mean,
 		    "checkpoint_timeouts", (json_int_t)s->checkpoint_timeouts,
 		    "bytes_in", (json_int_t)s->migrate_bytes));
+		json_object_set_new(j, "periodic_checkpoints", json_pack(
+		    "{s:I, s:I, s:f, s:I, s:I}",
+		    "asked", (json_int_t)s->periodic,
+		    "copies_out", (json_int_t)s->copies_out,
+		    "snapshot_ms_mean", s->copies_out ? (double)
+		    s->copy_snapshot_us / 1000 / (double)s->copies_out : 0.0,
+		    "bytes_out", (json_int_t)s->copy_bytes_out,
+		    "copies_in", (json_int_t)s->copies_in));
 		json_object_set_new(j, "given_back", json_integer(
 		    (json_int_t)s->given_back));
 		json_object_set_new(j, "returned", json_integer(
@@ -1523,6 +1531,14 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    (unsigned long long)s->migrations_out,
 		    (unsigned long long)s->checkpoint_ms_mean,
 		    (unsigned long long)s->checkpoint_timeouts);
+		printf("periodic:    %llu checkpoints asked; %llu copies sent "
+		    "home (%llu bytes, snapshot mean %.3f ms), %llu received\n",
+		    (unsigned long long)s->periodic,
+		    (unsigned long long)s->copies_out,
+		    (unsigned long long)s->copy_bytes_out,
+		    s->copies_out ? (double)s->copy_snapshot_us / 1000 /
+		    (double)s->copies_out : 0.0,
+		    (unsigned long long)s->copies_in);
 		printf("rerun:       %llu tasks whose host died\n",
 		    (unsigned long long)s->tasks_rerun);
 		printf("results:     %llu recorded here; %llu stale copies "
