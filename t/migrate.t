@@ -131,4 +131,43 @@ ok $(( g2 < 64 && g3 < 64 ? 0 : 1 )) "the peers' peak memory grew by $g2 and $g3
 out=$(ctl n1 wait "$big"); rc=$?
 is "$rc:$out" "0:lbwork: done_ms=3000 resumes=1 checksum=ok" "and the task ends with its state intact"
 
+# A drain moves a running task that can checkpoint away (not handed back).
+id=$(ctl n2 submit --checkpointable -- lbwork --ms 3000 --state-kb 64)
+wait_for 10 running_at "$id" n2 >/dev/null
+sleep 0.5
+ctl n2 drain --timeout 30 >/dev/null
+wait_for 15 test "$(host_of n2 "$id")" != n2 >/dev/null
+to=$(host_of n2 "$id")
+like "$to" '^n[134]$' "a drain moves a running task that can checkpoint away (to $to)"
+out=$(ctl n1 wait "$id"); rc=$?
+is "$rc:$out" "0:lbwork: done_ms=3000 resumes=1 checksum=ok" "it goes on there with its work exact"
+is "$(ctl n2 --json stats | jq .given_back)" 0 "nothing was handed back"
+ctl n2 undrain >/dev/null
+
+# Periodic checkpoints outlive their host: a task of n1's runs at n3 with a
+# checkpoint every second, each copied home; n3 is killed; n1 runs it again
+# from the latest copy, repeating at most about that second of work.
+id=$(ctl n1 submit --checkpointable --checkpoint-every 1 -- lbwork --ms 5000 --state-kb 64)
+wait_for 10 running_at "$id" n1 >/dev/null
+t_start=$(now_ms)
+ctl n1 migrate "$id" --to n3 >/dev/null
+wait_for 10 running_at "$id" n3 >/dev/null
+sleep 3.3
+copy=$(ctl n1 show --json "$id" | jq .home_checkpoint)
+ok $(( copy >= 2 ? 0 : 1 )) "its home holds a copy of a recent checkpoint (number $copy)"
+like "$(ctl n3 --json stats | jq .periodic_checkpoints.copies_out)" '^[2-9]' \
+    "n3 sent its copies home"
+t_kill=$(now_ms)
+lbcluster kill n3 >/dev/null
+out=$(ctl n1 wait "$id" --timeout 60); rc=$?
+like "$rc:$out" "^0:lbwork: done_ms=5000 resumes=[0-9]+ checksum=ok" \
+    "the host killed, the task ends once, its work exact"
+j=$(ctl n1 show --json "$id")
+is "$(echo "$j" | jq -r .host)" n1 "it ran again at its home"
+rerun=$(echo "$j" | jq '.finished_at - .started_at')
+ran=$((t_kill - t_start))
+ok $(( rerun <= 5000 - ran + 1000 + 700 ? 0 : 1 )) \
+    "it resumed from the copy: ran $ran ms before the kill, $rerun ms after (at most 1 s repeated)"
+lbcluster start n3 >/dev/null
+
 done_testing
