@@ -105,8 +105,7 @@ movable(struct peer *p, size_t *n, char ***needs_out)
 	for (size_t i = 0; i < nall && k < cap; i++) {
 		struct tasks_task *t = all[i];
 		Lb__TaskSpec *s = t->rec->spec;
-		if (t->hold != HOLD_RUNNING || !s->checkpointable ||
-		    t->ck_asked || t->rec->started_ms == 0)
+		if (!tasks_checkpoint_ready(p->tc, t, now))
 			continue;
 		needs[k] = lb_join_list(s->needs, s->n_needs);
 		v[k].id = t->rec->id;
@@ -115,9 +114,11 @@ movable(struct peer *p, size_t *n, char ***needs_out)
 		v[k].moves = t->rec->moves;
 		v[k].needs = needs[k];
 		v[k].running = 1;
-		v[k].age_ms = wall > t->rec->submitted_ms ? wall -
-		    t->rec->submitted_ms : 0;
-		v[k].here_ms = now - t->queued_at;
+		/* Its age is how long it has run (this run: the time it
+		 * waited says nothing of how long it will live). */
+		v[k].age_ms = wall > t->rec->started_ms ? wall -
+		    t->rec->started_ms : 0;
+		v[k].here_ms = now - t->proc_at;
 		v[k].cost_ms = move_cost(p, t->rec);
 		k++;
 	}

@@ -30,6 +30,8 @@
 #define LINKS_MAX	4096
 #define LINK_KEEP_S	3600
 #define MIGRATE_MAX	64	/* lbctl migrate requests followed here */
+#define CK_GRACE_MS	500	/* no checkpoint signal to a younger process:
+				 * its handler may not be set yet */
 #define MIGRATE_KEEP_MS	(10 * 60 * 1000)	/* ... forgotten then */
 #define MIGRATE_HOPS	4	/* a request passed on at most this often */
 
@@ -167,6 +169,7 @@ do_start(struct peer *p, const char *id, int resume, struct tasks_out *o)
 		if (resume && tasks_migration_pending(k) && k->sh_arrived_us)
 			tasks_migration_measured(p->tc, id, k->sh_src_us +
 			    (lb_mono_us() - k->sh_arrived_us), k->sh_bytes);
+		k->sh_arrived_us = 0;
 		tasks_proc_started(p->tc, lb_mono_ms(), id, pgid, o);
 	} else {
 		memset(&x, 0, sizeof(x));
@@ -514,6 +517,15 @@ transfer_in(struct peer *p, const char *from, uint64_t inc,
 	}
 	if (xfer_fetching(p, from, tr->xfer_id))
 		return;		/* a duplicate: the fetch goes on */
+	if (!tasks_transfer_wanted(p->tc, from, tr)) {
+		/* Refused (or held already): the core answers at once, and
+		 * nothing is pulled. */
+		struct tasks_out o = { 0 };
+		tasks_recv(p->tc, lb_mono_ms(), from, inc, m, &o);
+		carry(p, &o);
+		tasks_out_free(&o);
+		return;
+	}
 	if (xfer_fetch(p, from, inc, m, &cause) == -1) {
 		p->glue->drop_task_msgs++;
 		log_warnx("task %s: transfer from %s refused: %s",
@@ -584,9 +596,10 @@ fetch_done(struct peer *p, const char *from, uint64_t inc,
 	id = tr->record->id;
 	k = tasks_find(p->tc, id);
 	fresh = k == NULL;
-	/* A placement held here keeps its files: the core refuses the
-	 * Transfer anyway (a stale or duplicate one). */
-	if (k == NULL || k->hold == HOLD_NONE) {
+	/* Only a Transfer the core takes puts its files in place (a home's
+	 * files stay as they are for one it refuses). */
+	if (tasks_transfer_wanted(p->tc, from, tr) && (k == NULL ||
+	    k->hold == HOLD_NONE)) {
 		if (store_install(p, id, staged, &cause) == -1) {
 			log_warnx("task %s: transfer from %s: %s", id, from,
 			    cause);
@@ -604,7 +617,7 @@ fetch_done(struct peer *p, const char *from, uint64_t inc,
 		balancer_arrived(p);	/* the slot reserved for it is used */
 		/* Its freeze time runs from the Transfer's arrival, before
 		 * its files were pulled. */
-		if (tasks_migration_pending(k) && k->sh_arrived_us == 0) {
+		if (tasks_migration_pending(k)) {
 			k->sh_arrived_us = arrived_us;
 			k->sh_src_us = tr->src_frozen_us;
 			k->sh_bytes = tr->bytes;
@@ -716,6 +729,7 @@ glue_start(struct peer *p, char **cause)
 	c.attach_limit = p->conf.task.attach_limit;
 	c.checkpoint_timeout_ms = p->conf.task.checkpoint_timeout_ms;
 	c.checkpoint_every_s = (uint32_t)p->conf.task.checkpoint_every_s;
+	c.checkpoint_grace_ms = CK_GRACE_MS;
 	attrs = gossip_members(p->gossip, &n)[0].e.attrs;
 	p->glue = lb_calloc(1, sizeof(*p->glue));
 	p->tc = tasks_new(&c, p->conf.id, p->incarnation, attrs,

@@ -478,7 +478,10 @@ sfile_open(struct peer *p, struct offer *o, struct sfile *f)
 	char		*cause = NULL;
 	int		 dfd;
 
-	if ((dfd = store_task_fd(p, o->task, f->kind, &cause)) == -1) {
+	/* A copy for the home is read from its snapshot, not from the
+	 * checkpoint the task goes on writing. */
+	if ((dfd = store_task_fd(p, o->task, o->copy && f->kind ? 2 : f->kind,
+	    &cause)) == -1) {
 		free(cause);
 		return -1;
 	}
@@ -782,7 +785,15 @@ xfer_fetch(struct peer *p, const char *from, uint64_t inc,
 
 		if (old == NULL || strcmp(old->task, tr->record->id) != 0)
 			continue;
-		/* A copy of a checkpoint never stops a move in progress. */
+		/* A newer copy from the same host replaces the older (whose
+		 * offer it replaced there); a copy never stops a move. */
+		if (copy && old->msg->body_case ==
+		    LB__PEER_MSG__BODY_CHECKPOINT_COPY &&
+		    strcmp(old->from, from) == 0) {
+			fetch_fail(p, old, &x->stats.failed_source, "a newer "
+			    "copy of its checkpoint replaces it");
+			continue;
+		}
 		if (copy) {
 			*cause = lb_printf("a transfer of it from %s is in "
 			    "progress", old->from);

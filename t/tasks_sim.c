@@ -73,7 +73,8 @@ static const struct tasks_conf sim_conf = {
 	.max_links = 1000,
 	.link_keep_s = 60,
 	.attach_limit = 1 << 20,
-	.checkpoint_timeout_ms = 200
+	.checkpoint_timeout_ms = 200,
+	.checkpoint_grace_ms = 20
 };
 
 #define CK_CODE		85	/* the checkpoint exit code of sim tasks */
@@ -1213,6 +1214,41 @@ proc_exited(struct world *w, struct proc *pr)
 
 /* ---- actions ---- */
 
+/* A copy of a checkpoint reaches the home (or is lost, as the shell's
+ * best effort may be): the home takes it only from the current host, and
+ * only a newer one. */
+static void
+ck_copy(struct world *w, int p, const struct tasks_action *a)
+{
+	struct simtask		*s = simtask_find(w, a->id);
+	struct tasks_out	 out = { 0 };
+	struct tasks_task	*k;
+	int			 h;
+	uint32_t		 before;
+
+	if (s == NULL || (h = s->home) == p || w->peers[h].core == NULL ||
+	    (w->faults && chance(w, w->loss))) {
+		trace(w, p, "copy of checkpoint %u of %s: lost", a->seq, a->id);
+		return;
+	}
+	k = tasks_find(w->peers[h].core, a->id);
+	before = k ? k->rec->home_checkpoint : 0;
+	if (!tasks_checkpoint_wanted(w->peers[h].core, a->id, w->peers[p].id,
+	    a->seq)) {
+		trace(w, p, "copy of checkpoint %u of %s: not wanted", a->seq,
+		    a->id);
+		return;
+	}
+	tasks_checkpoint_copied(w->peers[h].core, w->now, a->id, a->seq, &out);
+	k = tasks_find(w->peers[h].core, a->id);
+	if (k == NULL || k->rec->home_checkpoint != a->seq || a->seq <= before)
+		fail(w, "%s took copy %u of %s's checkpoint wrongly (had %u)",
+		    w->peers[h].id, a->seq, a->id, before);
+	trace(w, h, "copy of checkpoint %u of %s from %s kept", a->seq, a->id,
+	    w->peers[p].id);
+	carry_out(w, h, &out);
+}
+
 /* Whether a TA_FORGET of `id` follows action `i` in `out`. */
 static int
 forgotten_later(const struct tasks_out *out, size_t i, const char *id)
@@ -1269,8 +1305,7 @@ carry_out(struct world *w, int p, struct tasks_out *out)
 			proc_checkpoint(w, p, a);
 			break;
 		case TA_CKCOPY:
-			trace(w, p, "copy checkpoint %u of %s to its home",
-			    a->seq, a->id);
+			ck_copy(w, p, a);
 			break;
 		case TA_MIGRATED:
 			trace(w, p, "migrate %s (for %s): %s %s", a->id, a->to,
@@ -1882,7 +1917,7 @@ run_seed(uint64_t seed, int trace_on, char *why, size_t size,
 	ADD(starts); ADD(crashes); ADD(moves); ADD(cancels);
 	ADD(tasks); ADD(reruns); ADD(committed); ADD(migrated);
 	ADD(ck_timeouts);
-	ADD(tasks); ADD(reruns); ADD(committed); ADD(givebacks); ADD(returned);
+	ADD(givebacks); ADD(returned);
 #undef ADD
 	world_free(w);
 	return rc;

@@ -1377,6 +1377,31 @@ tasks_unmovable(const struct tasks_task *k)
 }
 
 /*
+ * Send a checkpoint asked for a move, unless the process is too young to
+ * have its handler in place (the signal would kill it): then at the end of
+ * the grace, from the tick.
+ */
+static void
+ck_signal(struct tasks *t, uint64_t now, struct tasks_task *k,
+    struct tasks_out *o)
+{
+	uint64_t	ready = k->proc_at + (uint64_t)t->conf.checkpoint_grace_ms;
+
+	if (k->ck_signalled || k->hold != HOLD_RUNNING)
+		return;
+	if (now < ready) {
+		if (k->ck_due < ready + (uint64_t)t->conf.checkpoint_timeout_ms)
+			k->ck_due = ready + (uint64_t)t->conf.
+			    checkpoint_timeout_ms;
+		return;
+	}
+	k->ck_signalled = 1;
+	out_push(o, TA_CHECKPOINT, k->rec->id);
+	note(o, k->rec->id, "task %s: asked to checkpoint, to move to %s",
+	    k->rec->id, k->ck_to);
+}
+
+/*
  * Start a move of a task held here: a waiting task freezes at once; a
  * running one that can checkpoint is asked to, and moves when it exits
  * with its checkpoint code.
@@ -1410,9 +1435,8 @@ move_start(struct tasks *t, uint64_t now, struct tasks_task *k, const char *to,
 	k->ck_req = req_id;
 	k->ck_asked = now;
 	k->ck_due = now + (uint64_t)t->conf.checkpoint_timeout_ms;
-	out_push(o, TA_CHECKPOINT, k->rec->id);
-	note(o, k->rec->id, "task %s: asked to checkpoint, to move to %s",
-	    k->rec->id, to);
+	k->ck_signalled = 0;
+	ck_signal(t, now, k, o);
 	return 0;
 }
 
@@ -1435,6 +1459,12 @@ tasks_migrate(struct tasks *t, uint64_t now, const char *id, const char *to,
 
 	if (k != NULL && (why = tasks_unmovable(k)) != NULL) {
 		*cause = lb_printf("task %s cannot move: %s", id, why);
+		return -1;
+	}
+	if (k != NULL && (k->ck_asked || k->hold == HOLD_FROZEN)) {
+		/* The move under way keeps whoever asked for it. */
+		*cause = lb_printf("task %s cannot move: it is moving already",
+		    id);
 		return -1;
 	}
 	if (k != NULL && lb_id_valid(origin)) {
@@ -1475,6 +1505,15 @@ tasks_checkpoint_copied(struct tasks *t, uint64_t now, const char *id,
 	k->rec->home_checkpoint_ms = wall(t, now);
 	t->stats.ck_copies++;
 	save(o, k, 0);
+}
+
+int
+tasks_checkpoint_ready(const struct tasks *t, const struct tasks_task *k,
+    uint64_t now)
+{
+	return k->hold == HOLD_RUNNING && k->rec->spec->checkpointable &&
+	    !k->ck_asked && k->rec->pgid != 0 && now >= k->proc_at +
+	    (uint64_t)t->conf.checkpoint_grace_ms;
 }
 
 int
@@ -1724,55 +1763,87 @@ transfer_ack(struct tasks_out *o, const char *to, uint64_t req,
 	send_msg(o, to, r->id, &m);
 }
 
+/*
+ * Whether this peer takes a Transfer: 0 yes (or it has it already: *dup),
+ * -1 with why not in *why (NULL: drop it without an answer).  The shell
+ * asks before it pulls the files, and the core again when they are here.
+ */
+static int
+transfer_ok(struct tasks *t, const char *from, const Lb__Transfer *tr,
+    int count, int *dup, const char **why)
+{
+	const Lb__TaskRecord	*r = tr->record;
+	struct tasks_task	*k;
+
+	*dup = 0;
+	*why = NULL;
+	if (!rec_valid(t, r) || !lb_id_valid(r->parent_by) ||
+	    strcmp(r->host, t->self) != 0 || strcmp(r->epoch_by, from) != 0) {
+		if (count)
+			t->stats.drop_invalid++;
+		return -1;
+	}
+	if (r->host_inc != t->inc) {
+		/* Meant for an earlier life of this peer: the home would
+		 * commit it to that one. */
+		if (count)
+			t->stats.drop_unknown++;
+		return -1;
+	}
+	k = tasks_find(t, r->id);
+	if (k != NULL && k->hold == HOLD_PENDING && same(k->h_epoch, k->h_by,
+	    r->epoch, r->epoch_by)) {
+		*dup = 1;	/* again */
+		return 0;
+	}
+	if (k != NULL && (k->hold != HOLD_NONE || !k->home))
+		*why = "a copy is held here";
+	else if (k != NULL && !tasks_unfinished(k->rec))
+		*why = "the task has ended";
+	else if (k == NULL && is_home_of(t, r->id))
+		/* Homed here but not known: forgotten long ago (or never
+		 * issued); it must not come back as a record of its own. */
+		*why = "its home has no record of it";
+	else if (t->leaving || t->draining)
+		*why = t->leaving ? "this peer is leaving" :
+		    "this peer is draining";
+	else if (k == NULL && t->n >= t->conf.max_tasks) {
+		if (count)
+			t->stats.refused_full++;
+		*why = "no room here";
+	}
+	return *why != NULL ? -1 : 0;
+}
+
+int
+tasks_transfer_wanted(struct tasks *t, const char *from,
+    const Lb__Transfer *tr)
+{
+	const char	*why;
+	int		 dup;
+
+	return transfer_ok(t, from, tr, 0, &dup, &why) == 0 && !dup;
+}
+
 static void
 transfer_recv(struct tasks *t, uint64_t now, const char *from,
     const Lb__Transfer *tr, struct tasks_out *o)
 {
 	const Lb__TaskRecord	*r = tr->record;
 	struct tasks_task	*k;
+	const char		*why;
+	int			 dup;
 
-	if (!rec_valid(t, r) || !lb_id_valid(r->parent_by) ||
-	    strcmp(r->host, t->self) != 0 || strcmp(r->epoch_by, from) != 0) {
-		t->stats.drop_invalid++;
+	if (transfer_ok(t, from, tr, 1, &dup, &why) == -1) {
+		if (why != NULL)
+			transfer_ack(o, from, tr->req_id, r, 0, why);
 		return;
 	}
-	if (r->host_inc != t->inc) {
-		/* Meant for an earlier life of this peer: the home would
-		 * commit it to that one. */
-		t->stats.drop_unknown++;
-		return;
-	}
-	k = tasks_find(t, r->id);
-	if (k != NULL && k->hold == HOLD_PENDING && same(k->h_epoch, k->h_by,
-	    r->epoch, r->epoch_by)) {
+	if (dup) {
 		transfer_ack(o, from, tr->req_id, r, 1, NULL);	/* again */
 		return;
 	}
-	if (k != NULL && (k->hold != HOLD_NONE || !k->home)) {
-		transfer_ack(o, from, tr->req_id, r, 0, "a copy is held here");
-		return;
-	}
-	if (k != NULL && !tasks_unfinished(k->rec)) {
-		transfer_ack(o, from, tr->req_id, r, 0, "the task has ended");
-		return;
-	}
-	if (k == NULL && is_home_of(t, r->id)) {
-		/* Homed here but not known: forgotten long ago (or never
-		 * issued); it must not come back as a record of its own. */
-		transfer_ack(o, from, tr->req_id, r, 0, "its home has no record "
-		    "of it");
-		return;
-	}
-	if (t->leaving || t->draining) {
-		transfer_ack(o, from, tr->req_id, r, 0, t->leaving ? "this peer "
-		    "is leaving" : "this peer is draining");
-		return;
-	}
-	if (k == NULL && t->n >= t->conf.max_tasks) {
-		t->stats.refused_full++;
-		transfer_ack(o, from, tr->req_id, r, 0, "no room here");
-		return;
-	}
+	k = tasks_find(t, r->id);
 	if (k == NULL) {
 		Lb__TaskRecord *c = tasks_rec_clone(r);
 		c->stdout_inline.len = c->stderr_inline.len = 0;
@@ -2247,6 +2318,7 @@ tasks_proc_started(struct tasks *t, uint64_t now, const char *id,
 	r->pgid = pgid;
 	r->state = LB__TASK_STATE__TASK_RUNNING;
 	r->started_ms = wall(t, now);
+	k->proc_at = now;
 	r->starts++;
 	if (k->resume)
 		r->resumes++;
@@ -2465,7 +2537,9 @@ tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
 	for (size_t b = 0; b < BUCKETS; b++)
 		for (struct tasks_task *k = t->buckets[b]; k; k = k->hnext)
 			if ((k->due != 0 && now >= k->due) || (k->ck_asked &&
-			    now >= k->ck_due) || (k->ckp_due != 0 &&
+			    (now >= k->ck_due || (!k->ck_signalled && now >=
+			    k->proc_at + (uint64_t)t->conf.checkpoint_grace_ms)))
+			    || (k->ckp_due != 0 &&
 			    now >= k->ckp_due) || (k->home &&
 			    k->hold == HOLD_NONE && keep > 0 &&
 			    !tasks_unfinished(k->rec) &&
@@ -2481,6 +2555,8 @@ tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
 			gone[ngone++] = k;
 			continue;
 		}
+		if (k->ck_asked && !k->ck_signalled)
+			ck_signal(t, now, k, o);
 		if (k->ck_asked && now >= k->ck_due) {
 			t->stats.checkpoint_timeouts++;
 			note(o, k->rec->id, "task %s did not checkpoint within "
@@ -2495,7 +2571,9 @@ tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
 			 * later if it does not. */
 			k->ckp_due = now + (uint64_t)k->rec->spec->
 			    checkpoint_every_s * 1000;
-			if (k->hold == HOLD_RUNNING && !k->ck_asked) {
+			if (k->hold == HOLD_RUNNING && !k->ck_asked &&
+			    now >= k->proc_at + (uint64_t)t->conf.
+			    checkpoint_grace_ms) {
 				t->stats.periodic++;
 				out_push(o, TA_CHECKPOINT, k->rec->id);
 			}

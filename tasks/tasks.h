@@ -77,6 +77,10 @@ struct tasks_conf {
 						 * stays and keeps running */
 	uint32_t	 checkpoint_every_s;	/* a checkpointable task's
 						 * default period, or 0 */
+	int		 checkpoint_grace_ms;	/* no checkpoint signal to a
+						 * process younger than this:
+						 * its handler may not be
+						 * there yet */
 };
 
 /* One task as this peer knows it. */
@@ -110,6 +114,8 @@ struct tasks_task {
 	char		 ck_to[LB_ID_MAX];
 	uint64_t	 ck_inc, ck_req;
 	uint64_t	 ck_asked, ck_due;
+	int		 ck_signalled;	/* the signal went (else: at grace) */
+	uint64_t	 proc_at;	/* when its process started here */
 	uint64_t	 ckp_due;	/* the next periodic checkpoint, or 0 */
 	/* lbctl migrate: who asked (a peer and its request), told once the
 	 * move is decided. */
@@ -289,8 +295,16 @@ int		 tasks_migrate(struct tasks *, uint64_t now, const char *id,
 		    const char *to, uint64_t inc, const char *origin,
 		    uint64_t req, uint64_t req_id, struct tasks_out *,
 		    char **cause);
+/* Whether a Transfer from `from` would be taken (asked before its files
+ * are pulled; a duplicate of one held already is not wanted again). */
+int		 tasks_transfer_wanted(struct tasks *, const char *from,
+		    const Lb__Transfer *);
 /* Why a task homed here cannot be migrated now (NULL: it can). */
 const char	*tasks_unmovable(const struct tasks_task *);
+/* A running task that can be asked to checkpoint now (its process is past
+ * the grace, and no checkpoint is asked already). */
+int		 tasks_checkpoint_ready(const struct tasks *,
+		    const struct tasks_task *, uint64_t now);
 /* The task arrived by a migration and has not been measured yet. */
 int		 tasks_migration_pending(const struct tasks_task *);
 /* Home: a copy of the task's checkpoint number `seq` is here now. */

@@ -14,6 +14,13 @@
  * process to another, over a connection already up; prints "bytes=N
  * seconds=S" from the go to the last byte received.
  *
+ *   lbtaskbench crypto BYTES
+ *
+ * What each side of a transfer spends on libsodium for BYTES, on one
+ * core: the envelope's tag (crypto_auth) of every 512 KiB chunk and the
+ * end-to-end hash (crypto_generichash) of the whole; prints "bytes=N
+ * seconds=S".
+ *
  *   lbtaskbench load SEED RATE MEAN_MS TASKS WARMUP LBWORK SOCKET...
  *
  * The balancing benchmark's workload: Poisson arrivals at RATE tasks per
@@ -42,6 +49,8 @@
 #include <nanomsg/nn.h>
 #include <nanomsg/pipeline.h>
 #include <nanomsg/tcp.h>
+
+#include <sodium.h>
 
 #include "src/client.h"
 #include "src/util.h"
@@ -399,9 +408,38 @@ raw(uint64_t bytes, size_t chunk)
 	return 0;
 }
 
+static int
+crypto(uint64_t bytes)
+{
+	const size_t	 chunk = 512 * 1024;
+	unsigned char	*buf = malloc(chunk), key[crypto_auth_KEYBYTES];
+	unsigned char	 tag[crypto_auth_BYTES], h[32];
+	crypto_generichash_state st;
+	uint64_t	 t0;
+
+	if (sodium_init() < 0 || buf == NULL)
+		return 1;
+	randombytes_buf(key, sizeof(key));
+	memset(buf, 'x', chunk);
+	t0 = lb_mono_us();
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	for (uint64_t done = 0; done < bytes; done += chunk) {
+		size_t n = bytes - done < chunk ? (size_t)(bytes - done) : chunk;
+		crypto_auth(tag, buf, n, key);
+		crypto_generichash_update(&st, buf, n);
+	}
+	crypto_generichash_final(&st, h, sizeof(h));
+	printf("bytes=%llu seconds=%.6f\n", (unsigned long long)bytes,
+	    (double)(lb_mono_us() - t0) / 1e6);
+	free(buf);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
+	if (argc >= 3 && strcmp(argv[1], "crypto") == 0)
+		return crypto(strtoull(argv[2], NULL, 10));
 	if (argc >= 3 && strcmp(argv[1], "raw") == 0)
 		return raw(strtoull(argv[2], NULL, 10), argc >= 4 ?
 		    (size_t)strtoull(argv[3], NULL, 10) : 1 << 20);

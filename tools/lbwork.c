@@ -113,6 +113,12 @@ main(int argc, char **argv)
 		usage(2);
 	if (step < 1)
 		step = 1;
+	/* Asked to checkpoint while its state is still being built or read
+	 * back: it checkpoints as soon as it can, not dies. */
+	if (ckdir != NULL) {
+		const char *s = getenv("LB_CHECKPOINT_SIGNAL");
+		signal(s ? atoi(s) : SIGUSR1, on_signal);
+	}
 	blen = (size_t)state_kb * 1024;
 	blob = calloc(1, blen ? blen : 1);
 	for (size_t i = 0; i < blen; i++)
@@ -144,11 +150,6 @@ main(int argc, char **argv)
 		if (f)
 			fclose(f);
 	}
-	if (ckdir != NULL) {
-		const char *s = getenv("LB_CHECKPOINT_SIGNAL");
-		signal(s ? atoi(s) : SIGUSR1, on_signal);
-	}
-
 	while (done < total) {
 		long d = total - done < step ? total - done : step;
 		if (spin) {
