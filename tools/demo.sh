@@ -2,7 +2,8 @@
 # demo.sh - `make demo`: a 4-peer localhost cluster balancing real work.
 # A burst of tasks submitted at one peer spreads over all of them; the same
 # burst with policy "none" stays where it was submitted.  Results go home,
-# where `lbctl wait` finds them from any peer.  Then a crash.
+# where `lbctl wait` finds them from any peer.  A running task moves
+# twice, its work exact.  Then a crash.
 set -eu
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/lbdemo.XXXXXX")
 export LBCLUSTER_DIR="$DIR/cluster"
@@ -45,6 +46,20 @@ for id in $ids; do
 	lbcluster ctl n3 wait "$id"
 done
 lbcluster ctl n1 peers
+
+say "a running task (1 MiB of state) moves n1 -> n4 -> n2 while it runs"
+id=$(lbcluster ctl n1 submit --checkpointable -- lbwork --ms 2000 --state-kb 1024)
+for _ in $(seq 50); do
+	[ "$(lbcluster ctl n1 show --json "$id" | jq -r .state)" = running ] && break
+	sleep 0.1
+done
+sleep 0.6
+lbcluster ctl n1 migrate "$id" --to n4
+sleep 0.6
+lbcluster ctl n3 migrate "$id" --to n2
+printf '%-6s ' "$id"
+lbcluster ctl n3 wait "$id"
+lbcluster ctl n1 show "$id" | sed -n '/^moves while running/,/^hosts/p' | sed '$d'
 
 say "n3 crashes (SIGKILL); every other peer sees it dead"
 lbcluster kill n3
