@@ -330,6 +330,20 @@ migrations_copy(Lb__TaskRecord *h, const Lb__TaskRecord *r)
 	}
 }
 
+/* The home takes what a holder's record counted (starts, resumes,
+ * checkpoints: the larger) and its moves. */
+static void
+counts_merge(Lb__TaskRecord *h, const Lb__TaskRecord *r)
+{
+	if (r->starts > h->starts)
+		h->starts = r->starts;
+	if (r->resumes > h->resumes)
+		h->resumes = r->resumes;
+	if (r->checkpoints > h->checkpoints)
+		h->checkpoints = r->checkpoints;
+	migrations_copy(h, r);
+}
+
 /* ---- actions ---- */
 
 static struct tasks_action *
@@ -1037,14 +1051,7 @@ record_result(struct tasks *t, uint64_t now, struct tasks_task *k,
 	if (r->started_ms)
 		h->started_ms = r->started_ms;
 	if (r != h) {
-		h->starts += r->starts > 0 && h->starts == 0 ? r->starts : 0;
-		if (r->starts > h->starts)
-			h->starts = r->starts;
-		if (r->resumes > h->resumes)
-			h->resumes = r->resumes;
-		if (r->checkpoints > h->checkpoints)
-			h->checkpoints = r->checkpoints;
-		migrations_copy(h, r);
+		counts_merge(h, r);
 		h->stdout_bytes = r->stdout_bytes;
 		h->stderr_bytes = r->stderr_bytes;
 		h->output_truncated = r->output_truncated;
@@ -1854,14 +1861,7 @@ transfer_recv(struct tasks *t, uint64_t now, const char *from,
 		k = task_add(t, c);
 	} else {
 		/* Back at its home: what happened to it elsewhere counts. */
-		Lb__TaskRecord *h = k->rec;
-		if (r->starts > h->starts)
-			h->starts = r->starts;
-		if (r->resumes > h->resumes)
-			h->resumes = r->resumes;
-		if (r->checkpoints > h->checkpoints)
-			h->checkpoints = r->checkpoints;
-		migrations_copy(h, r);
+		counts_merge(k->rec, r);
 	}
 	/* Held, not runnable, until the home commits the move. */
 	k->h_epoch = r->epoch;
