@@ -205,12 +205,17 @@ balance_must_move(const struct balance *b, const struct balance_task *t)
 	return !balance_attrs_ok(t->needs, b->attrs);
 }
 
+#define PREEMPT_MIN_WAITING	2
+
 const struct balance_task *
 balance_select(const struct balance *b, const struct balance_task *t,
     size_t n, const char *attrs)
 {
 	const struct balance_task	*fresh = NULL, *old = NULL, *run = NULL;
+	size_t				 waiting = 0;
 
+	for (size_t i = 0; i < n; i++)
+		waiting += !t[i].running;
 	for (size_t i = 0; i < n; i++) {
 		if (t[i].pinned)
 			continue;
@@ -232,7 +237,9 @@ balance_select(const struct balance *b, const struct balance_task *t,
 		else if (old == NULL)
 			old = &t[i];		/* the oldest other one */
 	}
-	if (run != NULL)
+	/* A running task goes first only when more than one waits behind
+	 * it: for one, moving that one frees it as well. */
+	if (run != NULL && waiting >= PREEMPT_MIN_WAITING)
 		return run;
 	return fresh ? fresh : old;
 }

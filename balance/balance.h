@@ -19,7 +19,8 @@
  *   that may move (not pinned, not moved max_moves times, and whose needs
  *   the destination meets).  With `preempt`, a running task that can
  *   checkpoint comes before them when it has lived longer than its move
- *   costs (and been here that long): the one oldest for its cost.  Under
+ *   costs (and been here that long) and two or more wait behind it: the
+ *   one oldest for its cost.  Under
  *   heavy-tailed lifetimes an old task will likely live long, so its move
  *   pays, and it frees the slot for the new, mostly short, ones queued
  *   behind it (Harchol-Balter and Downey, SIGMETRICS 1996).

@@ -237,34 +237,39 @@ test_preempt(void)
 {
 	struct balance_conf c = conf;
 	struct balance *b;
-	struct balance_task t[3] = {
+	struct balance_task t[4] = {
 		{ "me.1", 0, 0, "", 0, 1, "", 0, 0, 0, 0 },	/* fresh, waiting */
 		{ "me.2", 0, 0, "", 0, 0, "", 1, 5000, 5000, 200 },
-		{ "me.3", 0, 0, "", 0, 0, "", 1, 9000, 9000, 100 } };
+		{ "me.3", 0, 0, "", 0, 0, "", 1, 9000, 9000, 100 },
+		{ "me.4", 0, 0, "", 0, 0, "", 0, 0, 0, 0 } };	/* waiting */
 	const struct balance_task *s;
 
 	b = balance_new(&c, "me", "", 5);
-	s = balance_select(b, t, 3, NULL);
+	s = balance_select(b, t, 4, NULL);
 	ok(s && strcmp(s->id, "me.1") == 0, "without preempt a running task "
 	    "is never selected");
 	balance_free(b);
 	c.preempt = 1;
 	b = balance_new(&c, "me", "", 5);
-	s = balance_select(b, t, 3, NULL);
+	s = balance_select(b, t, 4, NULL);
 	ok(s && strcmp(s->id, "me.3") == 0, "with preempt the running task "
-	    "oldest for its cost goes first");
-	t[2].here_ms = 50;
+	    "oldest for its cost goes first, two tasks waiting behind it");
 	s = balance_select(b, t, 3, NULL);
+	ok(s && strcmp(s->id, "me.1") == 0, "but with one waiting, that one "
+	    "goes");
+	t[2].here_ms = 50;
+	s = balance_select(b, t, 4, NULL);
 	ok(s && strcmp(s->id, "me.2") == 0, "not one that arrived here more "
 	    "recently than its move costs");
 	t[1].age_ms = 150;
-	s = balance_select(b, t, 3, NULL);
+	s = balance_select(b, t, 4, NULL);
 	ok(s && strcmp(s->id, "me.1") == 0, "nor one younger than its move's "
 	    "cost: then the waiting one");
 	t[1].pinned = 1;
 	t[1].age_ms = 5000;
 	t[0].pinned = 1;
-	ok(balance_select(b, t, 2, NULL) == NULL, "a pinned running task never "
+	t[3].pinned = 1;
+	ok(balance_select(b, t, 4, NULL) == NULL, "a pinned running task never "
 	    "moves");
 	balance_free(b);
 }
