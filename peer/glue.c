@@ -616,8 +616,9 @@ fetch_done(struct peer *p, const char *from, uint64_t inc,
 	    k->hold == HOLD_PENDING) {
 		balancer_arrived(p);	/* the slot reserved for it is used */
 		/* Its freeze time runs from the Transfer's arrival, before
-		 * its files were pulled. */
-		if (tasks_migration_pending(k)) {
+		 * its files were pulled (measured at its start if it came by
+		 * a migration, which its home knows at the commit). */
+		{
 			k->sh_arrived_us = arrived_us;
 			k->sh_src_us = tr->src_frozen_us;
 			k->sh_bytes = tr->bytes;

@@ -309,7 +309,9 @@ migration_add(Lb__TaskRecord *r, const char *from, const char *to,
 static void
 migrations_copy(Lb__TaskRecord *h, const Lb__TaskRecord *r)
 {
-	if (h == r || r->n_migrations == 0)
+	/* A stale copy's story may be shorter: the longer one stays. */
+	if (h == r || r->n_migrations == 0 || r->n_migrations <
+	    h->n_migrations)
 		return;
 	for (size_t i = 0; i < h->n_migrations; i++)
 		lb__task_migration__free_unpacked(h->migrations[i], NULL);
@@ -516,6 +518,11 @@ set_hold(struct tasks *t, uint64_t now, struct tasks_task *k,
 		return;
 	if (k->hold == HOLD_QUEUED)
 		dequeue(t, k);
+	if (k->hold == HOLD_PENDING && k->incoming != NULL) {
+		/* A move here that did not commit brought nothing. */
+		lb__task_record__free_unpacked(k->incoming, NULL);
+		k->incoming = NULL;
+	}
 	if (k->hold == HOLD_RUNNING || k->hold == HOLD_STOPPING)
 		if (h != HOLD_RUNNING && h != HOLD_STOPPING)
 			t->nrunning--;
@@ -561,6 +568,8 @@ task_remove(struct tasks *t, struct tasks_task *k)
 		t->homed--;
 	free(t->sorted);
 	t->sorted = NULL;
+	if (k->incoming != NULL)
+		lb__task_record__free_unpacked(k->incoming, NULL);
 	lb__task_record__free_unpacked(k->rec, NULL);
 	free(k);
 }
@@ -666,6 +675,9 @@ tasks_free(struct tasks *t)
 	for (size_t b = 0; b < BUCKETS; b++)
 		for (k = t->buckets[b]; k; k = next) {
 			next = k->hnext;
+			if (k->incoming != NULL)
+				lb__task_record__free_unpacked(k->incoming,
+				    NULL);
 			lb__task_record__free_unpacked(k->rec, NULL);
 			free(k);
 		}
@@ -1697,6 +1709,12 @@ dst_decided(struct tasks *t, uint64_t now, struct tasks_task *k, int committed,
     struct tasks_out *o)
 {
 	disarm(k);
+	if (k->incoming != NULL) {
+		if (committed)
+			counts_merge(k->rec, k->incoming);
+		lb__task_record__free_unpacked(k->incoming, NULL);
+		k->incoming = NULL;
+	}
 	if (!committed) {
 		drop_copy(t, now, k, o);
 		return;
@@ -1860,8 +1878,11 @@ transfer_recv(struct tasks *t, uint64_t now, const char *from,
 		c->output_in_files = 0;
 		k = task_add(t, c);
 	} else {
-		/* Back at its home: what happened to it elsewhere counts. */
-		counts_merge(k->rec, r);
+		/* Back at its home: what happened to it elsewhere counts,
+		 * once the move commits. */
+		if (k->incoming != NULL)
+			lb__task_record__free_unpacked(k->incoming, NULL);
+		k->incoming = tasks_rec_clone(r);
 	}
 	/* Held, not runnable, until the home commits the move. */
 	k->h_epoch = r->epoch;

@@ -93,6 +93,9 @@ struct tasks_task {
 	uint32_t	 h_parent;	/* HOLD_PENDING: the one it replaces */
 	char		 h_parent_by[LB_ID_MAX];
 	char		 from[LB_ID_MAX];	/* HOLD_PENDING: the source */
+	Lb__TaskRecord	*incoming;	/* HOLD_PENDING at its home: the record
+					 * the Transfer brought, merged into
+					 * the home's when the move commits */
 	int		 resume;	/* start from its checkpoint */
 	uint64_t	 queued_at;	/* when it joined the queue (FIFO order) */
 	/* The one message this task is retrying, and when. */
