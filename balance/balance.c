@@ -374,10 +374,12 @@ balance_tick(struct balance *b, uint64_t now, uint32_t load, uint32_t slots,
 	/* A task that cannot run here goes first, whatever the load; from a
 	 * draining peer, whatever its moves too (it would wait for ever). */
 	for (size_t i = 0; i < nt; i++) {
-		/* A running task must move only off a draining peer. */
+		/* A running task must move only off a draining peer.  A task
+		 * that cannot run here goes whatever its moves: it would wait
+		 * here for ever (it may have moved while it ran, or gone home
+		 * from a drain). */
 		if ((tasks[i].running && !b->draining) ||
-		    !balance_must_move(b, &tasks[i]) ||
-		    ((int)tasks[i].moves >= b->conf.max_moves && !b->draining))
+		    !balance_must_move(b, &tasks[i]))
 			continue;
 		lb_strlcpy(b->task, tasks[i].id, sizeof(b->task));
 		b->kind = BA_OFFER;

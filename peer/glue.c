@@ -785,9 +785,35 @@ glue_draining(struct peer *p, int draining)
 int
 glue_give_back(struct peer *p, const char *id, const char *why)
 {
-	struct tasks_out	o = { 0 };
-	int			rc;
+	struct tasks_out	 o = { 0 };
+	struct tasks_task	*k = tasks_find(p->tc, id);
+	char			 home[LB_ID_MAX];
+	int			 rc;
 
+	/*
+	 * A task that can checkpoint goes home with its checkpoint (a move,
+	 * as lbctl migrate makes), so that it goes on from there rather than
+	 * from an older copy or from the start; handed back only if that
+	 * cannot be, or did not work.  -1 meanwhile: ask again later.
+	 */
+	if (k != NULL && !k->home && k->rec->spec->checkpointable) {
+		tasks_home_of(id, home);
+		if (k->ck_asked || k->hold == HOLD_FROZEN)
+			return -1;	/* on its way */
+		if (!k->sh_home_tried && addr_of(p, home) != NULL &&
+		    (k->hold == HOLD_RUNNING || k->hold == HOLD_QUEUED)) {
+			k->sh_home_tried = 1;
+			rc = tasks_move(p->tc, lb_mono_ms(), id, home,
+			    inc_of(p, home), ++p->glue->next_req, &o);
+			carry(p, &o);
+			tasks_out_free(&o);
+			if (rc == 0) {
+				log_info("task %s: %s; it goes home with its "
+				    "checkpoint", id, why);
+				return -1;
+			}
+		}
+	}
 	rc = tasks_give_back(p->tc, lb_mono_ms(), id, why, &o);
 	carry(p, &o);
 	tasks_out_free(&o);

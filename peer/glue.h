@@ -15,7 +15,9 @@ void	 glue_stop(struct peer *);
 void	 glue_leaving(struct peer *);
 /* The peer drains: start nothing from the queue, take no transfer. */
 void	 glue_draining(struct peer *, int);
-/* Hand what is held here of `id` back to its home (tasks_give_back). */
+/* Hand what is held here of `id` back to its home (tasks_give_back); a
+ * task that can checkpoint is first moved home with its checkpoint.  0
+ * handed back; -1 not (yet): ask again later. */
 int	 glue_give_back(struct peer *, const char *id, const char *why);
 /* An authenticated envelope from the transport. */
 void	 glue_recv(struct peer *, const Lb__Envelope *);

@@ -296,6 +296,14 @@ test_must_move(void)
 	balance_tick(b, 1, 0, 1, peers, 10, t + 1, 1, &o);
 	ok(o.n == 1 && !strcmp(o.v[0].peer, "p5") && o.v[0].must,
 	    "and a task needing what it lacks, to the peer that has it");
+	req = o.v[0].req_id;
+	balance_out_reset(&o);
+	balance_answer(b, 1, req, 1, &o);
+	balance_out_reset(&o);
+	t[1].moves = 50;	/* it moved while it ran, and went home */
+	balance_tick(b, 2, 0, 1, peers, 10, t + 1, 1, &o);
+	ok(o.n == 1 && !strcmp(o.v[0].peer, "p5") && o.v[0].must,
+	    "whatever its moves: it would wait here for ever");
 	balance_free(b);
 	b = balance_new(&conf, "p5", "gpu", 9);
 	balance_out_reset(&o);

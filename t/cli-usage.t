@@ -10,7 +10,7 @@
 
 lbcluster up 2 --set slots=4 --set 'attributes=["cli"]' \
     --set balance.policy=none >/dev/null || bail "no cluster"
-wait_for 10 test "$(state_of n1 n2)" = alive >/dev/null || bail "n1 never saw n2"
+wait_for 10 eval 'test "$(state_of n1 n2)" = alive' >/dev/null || bail "n1 never saw n2"
 sock=$LBCLUSTER_DIR/n1/control.sock
 conf=$LBCLUSTER_DIR/n1/peer.conf
 export LB_CONTROL=$sock

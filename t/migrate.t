@@ -10,10 +10,10 @@
 lbcluster up 4 --set slots=2 --set balance.policy=none \
     --set task.checkpoint_timeout_ms=1500 >/dev/null || bail "no cluster"
 for n in n2 n3 n4; do
-	wait_for 10 test "$(state_of n1 $n)" = alive >/dev/null || bail "n1 never saw $n"
+	wait_for 10 eval 'test "$(state_of n1 $n)" = alive' >/dev/null || bail "n1 never saw $n"
 done
 for n in n1 n2 n3; do
-	wait_for 10 test "$(state_of n4 $n)" = alive >/dev/null || bail "n4 never saw $n"
+	wait_for 10 eval 'test "$(state_of n4 $n)" = alive' >/dev/null || bail "n4 never saw $n"
 done
 
 host_of() { ctl "$1" show --json "$2" | jq -r .host; }
@@ -118,7 +118,7 @@ lbcluster start n4 >/dev/null
 
 # Hundreds of MiB of checkpoint move with the peers' memory bounded.
 hwm() { awk '/^VmHWM/ { print $2 }' "/proc/$(cat "$LBCLUSTER_DIR/$1/pid")/status"; }
-wait_for 20 test "$(state_of n2 n4)" = alive >/dev/null
+wait_for 20 eval 'test "$(state_of n2 n4)" = alive' >/dev/null
 h2=$(hwm n2) h3=$(hwm n3)
 big=$(ctl n2 submit --checkpointable -- lbwork --ms 3000 --state-kb 300000)
 wait_for 20 running_at "$big" n2 >/dev/null
@@ -136,7 +136,7 @@ id=$(ctl n2 submit --checkpointable -- lbwork --ms 3000 --state-kb 64)
 wait_for 10 running_at "$id" n2 >/dev/null
 sleep 0.5
 ctl n2 drain --timeout 30 >/dev/null
-wait_for 15 test "$(host_of n2 "$id")" != n2 >/dev/null
+wait_for 15 eval 'test "$(host_of n2 "$id")" != n2' >/dev/null
 to=$(host_of n2 "$id")
 like "$to" '^n[134]$' "a drain moves a running task that can checkpoint away (to $to)"
 out=$(ctl n1 wait "$id"); rc=$?
@@ -169,5 +169,28 @@ ran=$((t_kill - t_start))
 ok $(( rerun <= 5000 - ran + 1000 + 700 ? 0 : 1 )) \
     "it resumed from the copy: ran $ran ms before the kill, $rerun ms after (at most 1 s repeated)"
 lbcluster start n3 >/dev/null
+
+# A drain whose timeout passes while a task that can checkpoint runs and
+# no other peer can take it (it needs what only its host has): it goes home
+# with its checkpoint, waits there (its home cannot run it), and resumes
+# at its host again once the drain ends; its work exact.
+sed -i 's/^attributes = \[\];/attributes = ["only4"];/' "$LBCLUSTER_DIR/n4/peer.conf"
+lbcluster restart n4 >/dev/null
+attr_of_n4() { ctl n1 --json peers | jq -r '.[] | select(.id == "n4") | .attributes[0]'; }
+wait_for 20 eval 'test "$(attr_of_n4)" = only4' >/dev/null
+id=$(ctl n1 submit --checkpointable --needs only4 -- lbwork --ms 4000 --state-kb 64)
+wait_for 20 running_at "$id" n4 >/dev/null
+sleep 1
+ctl n4 drain --timeout 1 >/dev/null
+wait_for 20 eval 'test "$(host_of n1 "$id")" = n1' >/dev/null
+is "$(host_of n1 "$id")/$(state n1 "$id")" n1/queued \
+    "at the drain's timeout it went home with its checkpoint, and waits there"
+is "$(ctl n4 --json stats | jq .given_back)" 0 "it was not handed back (no rerun from the start)"
+ctl n4 undrain >/dev/null
+ms=$(wait_for 20 eval 'test "$(host_of n1 "$id")" = n4')
+diag "back at n4 $ms ms after the undrain"
+out=$(ctl n1 wait "$id" --timeout 60); rc=$?
+is "$rc:$out" "0:lbwork: done_ms=4000 resumes=1 checksum=ok" \
+    "undrained, n4 takes it back; it resumes and ends once, its work exact"
 
 done_testing

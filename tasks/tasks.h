@@ -127,6 +127,7 @@ struct tasks_task {
 	/* The shell's scratch for measuring a migration in (µs); the core
 	 * neither reads nor writes these. */
 	uint64_t	 sh_arrived_us, sh_src_us, sh_bytes;
+	int		 sh_home_tried;	/* a drain tried to move it home */
 	/* Home: a placement that must stop (TaskStop until acknowledged). */
 	int		 stop;
 	char		 stop_why[64];
