@@ -8,7 +8,7 @@
 . "$top_srcdir/t/lib.sh"
 
 lbcluster up 4 --set slots=2 --set balance.policy=none \
-    --set task.checkpoint_timeout_ms=1500 >/dev/null || bail "no cluster"
+    --set task.checkpoint_timeout_ms=5000 >/dev/null || bail "no cluster"
 for n in n2 n3 n4; do
 	wait_for 10 eval 'test "$(state_of n1 $n)" = alive' >/dev/null || bail "n1 never saw $n"
 done
