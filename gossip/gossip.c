@@ -20,6 +20,7 @@ struct gossip {
 	size_t			*scratch;	/* indices, for digests */
 	size_t			 scratchcap;
 	uint64_t		 refused;	/* new members past max_members */
+	uint64_t		 deaths;	/* members this peer judged dead */
 };
 
 /* Members this peer would put in a full digest: all but the dead. */
@@ -170,6 +171,12 @@ gossip_refused(const struct gossip *g)
 }
 
 uint64_t
+gossip_deaths(const struct gossip *g)
+{
+	return g->deaths;
+}
+
+uint64_t
 gossip_age(const struct gossip_member *m, uint64_t now)
 {
 	return now > m->born_ms ? now - m->born_ms : 0;
@@ -215,6 +222,8 @@ rejudge(struct gossip *g, struct gossip_member *m, uint64_t now,
 		return;
 	m->state = s;
 	m->state_ms = now;
+	if (s == GOSSIP_DEAD)
+		g->deaths++;
 	out_change(o, m, from);
 }
 

@@ -112,6 +112,8 @@ const struct gossip_member *gossip_members(const struct gossip *, size_t *n);
 const struct gossip_member *gossip_find(const struct gossip *, const char *id);
 /* Entries of new members ignored because the table held max_members. */
 uint64_t	 gossip_refused(const struct gossip *);
+/* Failure detections: how often a member was judged dead here. */
+uint64_t	 gossip_deaths(const struct gossip *);
 /* The age of a member's freshest news at `now`. */
 uint64_t	 gossip_age(const struct gossip_member *, uint64_t now);
 const char	*gossip_state_name(enum gossip_state);

@@ -40,6 +40,7 @@ ctl_status(struct peer *p, Lb__CtlReply *r)
 	s->cluster = p->conf.cluster;
 	s->listen = p->conf.listen;
 	s->advertise = p->conf.advertise;
+	s->http = p->conf.http;
 	s->version = (char *)PACKAGE_VERSION;
 	s->incarnation = p->incarnation;
 	s->uptime_ms = lb_mono_ms() - p->started_ms;
@@ -125,7 +126,7 @@ static void
 ctl_no(Lb__CtlReply *r, int code, char *cause)
 {
 	r->code = code;
-	r->error = cause;	/* freed by ctl_reply_free */
+	r->error = cause;	/* freed by ctl_answer_free */
 }
 
 static void
@@ -299,8 +300,8 @@ ctl_drain(struct peer *p, Lb__CtlReply *r)
 }
 
 /* Free what the handlers allocated (strings there are borrowed). */
-static void
-ctl_reply_free(Lb__CtlReply *r)
+void
+ctl_answer_free(Lb__CtlReply *r)
 {
 	if (r->code != 0)
 		free(r->error);
@@ -344,8 +345,8 @@ ctl_reply_free(Lb__CtlReply *r)
 	}
 }
 
-static void
-ctl_handle(struct peer *p, const Lb__CtlRequest *req, Lb__CtlReply *r)
+void
+ctl_answer(struct peer *p, const Lb__CtlRequest *req, Lb__CtlReply *r)
 {
 	char	*cause;
 
@@ -442,7 +443,7 @@ ctl_cb(evutil_socket_t fd, short ev, void *arg)
 		if (req == NULL)
 			ctl_no(&rep, 1, lb_strdup("request does not decode"));
 		else {
-			ctl_handle(p, req, &rep);
+			ctl_answer(p, req, &rep);
 			lb__ctl_request__free_unpacked(req, NULL);
 		}
 		len = lb__ctl_reply__get_packed_size(&rep);
@@ -451,7 +452,7 @@ ctl_cb(evutil_socket_t fd, short ev, void *arg)
 		if (nn_send(c->sock, out, len, NN_DONTWAIT) < 0)
 			log_warnx("control reply: %s", nn_strerror(nn_errno()));
 		free(out);
-		ctl_reply_free(&rep);
+		ctl_answer_free(&rep);
 	}
 }
 

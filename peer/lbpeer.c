@@ -285,7 +285,8 @@ main(int argc, char **argv)
 	sodium_memzero(key, sizeof(key));
 	if ((p.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	if (net_open(&p, glue_recv, &cause) == -1 || ctl_open(&p, &cause) == -1) {
+	if (net_open(&p, glue_recv, &cause) == -1 || ctl_open(&p, &cause) == -1 ||
+	    http_open(&p, &cause) == -1) {
 		if (!fg)	/* still on the terminal until daemon_ready */
 			fprintf(stderr, "lbpeer: %s\n", cause);
 		log_warnx("%s", cause);
@@ -317,6 +318,7 @@ main(int argc, char **argv)
 	drain_free(&p);
 	glue_stop(&p);
 	balancer_stop(&p);
+	http_close(&p);
 	ctl_close(&p);
 	members_stop(&p);
 	net_close(&p);

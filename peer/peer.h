@@ -29,6 +29,7 @@ struct tasks;
 struct drain;
 struct xfer;
 struct uploads;
+struct http;
 
 struct peer {
 	struct lb_conf		 conf;
@@ -56,6 +57,7 @@ struct peer {
 	struct drain		*drain;		/* drain.c */
 	struct xfer		*xfer;		/* xfer.c */
 	struct uploads		*uploads;	/* upload.c */
+	struct http		*http;		/* http.c */
 	void			(*on_peer)(struct peer *, const char *id,
 				    int restarted, uint64_t incarnation);
 	int			(*on_move)(struct peer *, const char *task,
@@ -82,6 +84,16 @@ void	 net_reap(struct peer *, uint64_t idle_ms);
 /* control.c: the control API on the ipc:// socket. */
 int	 ctl_open(struct peer *, char **cause);
 void	 ctl_close(struct peer *);
+/* Answer one request as the socket would (the HTTP API asks so); the
+ * reply borrows the peer's strings: free it with ctl_answer_free. */
+void	 ctl_answer(struct peer *, const Lb__CtlRequest *, Lb__CtlReply *);
+void	 ctl_answer_free(Lb__CtlReply *);
+
+/* http.c: the setting http: Prometheus metrics and the read-only JSON of
+ * lbctl --json (peers, tasks, stats) over HTTP.  A port in use is an
+ * error with the setting's FILE:LINE. */
+int	 http_open(struct peer *, char **cause);
+void	 http_close(struct peer *);
 
 /* members.c: the shell around the gossip core; a peer seen dead, left or
  * back at a new incarnation is reported through `on_peer`. */

@@ -124,6 +124,8 @@ static const struct spec top_spec[] = {
 	    offsetof(struct lb_conf, listen), NULL },
 	{ "advertise", T_STRING, 1, LB_ADDR_MAX - 1,
 	    offsetof(struct lb_conf, advertise), NULL },
+	{ "http", T_STRING, 0, LB_ADDR_MAX - 1,
+	    offsetof(struct lb_conf, http), NULL },
 	{ "control", T_STRING, 1, 100, offsetof(struct lb_conf, control), NULL },
 	{ "control_group", T_STRING, 1, 64,
 	    offsetof(struct lb_conf, control_group), NULL },
@@ -195,6 +197,9 @@ lb_conf_defaults(struct lb_conf *c)
 	memset(c, 0, sizeof(*c));
 	c->cluster = lb_strdup("lbpeer");
 	c->listen = lb_strdup("tcp://127.0.0.1:7946");
+	/* Off unless asked for: a default port would make a second peer on
+	 * the same host (tests, lbcluster) fail to start. */
+	c->http = lb_strdup("");
 	c->control = lb_strdup("/run/lbpeer/control.sock");
 	c->state_dir = lb_strdup("/var/lib/lbpeer");
 	c->slots = 0;
@@ -335,8 +340,8 @@ read_setting(struct errs *e, config_setting_t *s, const struct spec *sp,
 			return;
 		}
 		if (strlen(v) < (size_t)sp->min || strlen(v) > (size_t)sp->max) {
-			errs_add(e, line, "%s must be 1 to %ld characters long",
-			    path, sp->max);
+			errs_add(e, line, "%s must be %ld to %ld characters long",
+			    path, sp->min, sp->max);
 			return;
 		}
 		free(*(char **)dst);
@@ -458,6 +463,43 @@ line_of(config_t *cf, const char *path)
 	return line > 0 ? line : 1;
 }
 
+/*
+ * http = "HOST:PORT" (or "" for none).  Anyone who reaches it reads the
+ * cluster's tasks and figures without a key, so it follows listen: on a
+ * loopback address always; on an address other hosts reach (or a
+ * wildcard) only when listen is on one too, that is when the operator has
+ * put this peer on the network already.
+ */
+static void
+check_http(struct errs *e, config_t *cf, struct lb_conf *c)
+{
+	char	 host[LB_ADDR_MAX], lhost[LB_ADDR_MAX], *addr, *cause;
+	int	 port;
+
+	c->http_line = line_of(cf, "http");
+	if (c->http[0] == '\0')
+		return;
+	if (strncmp(c->http, "tcp://", 6) == 0 || strncmp(c->http, "http://",
+	    7) == 0) {
+		errs_add(e, c->http_line, "http: \"%s\" is HOST:PORT, without "
+		    "a scheme", c->http);
+		return;
+	}
+	addr = lb_printf("tcp://%s", c->http);
+	if (lb_addr_parse(addr, host, sizeof(host), &port, &cause) == -1) {
+		free(cause);
+		errs_add(e, c->http_line, "http: \"%s\" is not HOST:PORT "
+		    "(port 1..65535, an IPv6 host in brackets)", c->http);
+	} else if (lb_addr_parse(c->listen, lhost, sizeof(lhost), &port,
+	    &cause) == -1)
+		free(cause);	/* reported with listen */
+	else if (!lb_host_is_loopback(host) && lb_host_is_loopback(lhost))
+		errs_add(e, c->http_line, "http on %s is reachable from other "
+		    "hosts while listen is on loopback (%s): use a loopback "
+		    "address, or put listen on the network too", host, lhost);
+	free(addr);
+}
+
 /* Checks that involve more than one setting. */
 static void
 check_conf(struct errs *e, config_t *cf, struct lb_conf *c)
@@ -490,6 +532,7 @@ check_conf(struct errs *e, config_t *cf, struct lb_conf *c)
 	} else if (wildcard)	/* host is still listen's */
 		errs_add(e, line_of(cf, "listen"), "listen on %s needs "
 		    "\"advertise\", the address other peers use", host);
+	check_http(e, cf, c);
 	for (size_t i = 0; i < c->nseeds; i++) {
 		if (lb_addr_parse(c->seeds[i], host, sizeof(host), &port,
 		    &cause) == -1) {
@@ -607,6 +650,7 @@ lb_conf_free(struct lb_conf *c)
 	free(c->cluster);
 	free(c->listen);
 	free(c->advertise);
+	free(c->http);
 	free(c->control);
 	free(c->control_group);
 	free(c->state_dir);

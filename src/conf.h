@@ -73,6 +73,8 @@ struct lb_conf {
 	char	*cluster;
 	char	*listen;
 	char	*advertise;	/* defaults to listen */
+	char	*http;		/* HOST:PORT of the metrics listener; "": none */
+	int	 http_line;	/* for a port in use at start */
 	char	*control;	/* socket path (without ipc://) */
 	char	*control_group;	/* group admitted to the control socket, or NULL */
 	int	 control_max_kb;	/* largest control request (NN_RCVMAXSIZE);

@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "client.h"
+#include "ctljson.h"
 #include "conf.h"
 #include "util.h"
 
@@ -498,6 +499,7 @@ cmd_status(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		json_object_set_new(j, "control_max_kb",
 		    json_integer((json_int_t)(s->control_max_bytes / 1024)));
 		json_object_set_new(j, "draining", json_boolean(s->draining));
+		json_object_set_new(j, "http", json_string(s->http));
 		json_t *jc = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
 		    "s:I, s:I, s:I, s:I}",
 		    "rx_msgs", (json_int_t)c->rx_msgs,
@@ -523,6 +525,7 @@ cmd_status(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		printf("version:     %s\n", s->version);
 		printf("listen:      %s\n", s->listen);
 		printf("advertise:   %s\n", s->advertise);
+		printf("http:        %s\n", s->http[0] ? s->http : "off");
 		printf("incarnation: %" PRIu64 "\n", s->incarnation);
 		printf("uptime:      %s\n", fmt_age(s->uptime_ms, age,
 		    sizeof(age)));
@@ -555,16 +558,6 @@ cmd_status(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 	return EX_OK;
 }
 
-/* Peers in id order, n2 before n10. */
-static int
-peer_cmp(const void *a, const void *b)
-{
-	const Lb__CtlPeer *pa = *(Lb__CtlPeer * const *)a;
-	const Lb__CtlPeer *pb = *(Lb__CtlPeer * const *)b;
-
-	return strverscmp(pa->id, pb->id);
-}
-
 static int
 cmd_peers(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 {
@@ -580,31 +573,9 @@ cmd_peers(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 	rep = call(o, &req);
 	if (rep->rep_case != LB__CTL_REPLY__REP_PEERS)
 		die(EX_NO, "the peer sent the wrong reply");
-	qsort(rep->peers->peers, rep->peers->n_peers, sizeof(Lb__CtlPeer *),
-	    peer_cmp);
+	ctljson_sort_peers(rep->peers);
 	if (o->json) {
-		json_t *a = json_array();
-		for (size_t i = 0; i < rep->peers->n_peers; i++) {
-			Lb__CtlPeer *p = rep->peers->peers[i];
-			json_t *attrs = json_array();
-			for (size_t k = 0; k < p->n_attributes; k++)
-				json_array_append_new(attrs,
-				    json_string(p->attributes[k]));
-			json_array_append_new(a, json_pack("{s:s, s:s, s:s, "
-			    "s:I, s:I, s:i, s:i, s:I, s:o, s:b, s:I, s:I}",
-			    "id", p->id, "addr", p->addr, "state", p->state,
-			    "incarnation", (json_int_t)p->incarnation,
-			    "heartbeat", (json_int_t)p->heartbeat,
-			    "load", p->load, "slots", p->slots,
-			    "age_ms", (json_int_t)p->age_ms,
-			    "attributes", attrs, "self", p->self,
-			    "news_age_ms", (json_int_t)p->news_age_ms,
-			    "state_age_ms", (json_int_t)p->state_age_ms));
-			json_object_set_new(json_array_get(a,
-			    json_array_size(a) - 1), "draining", json_boolean(
-			    strcmp(p->state, "draining") == 0));
-		}
-		json_print(a);
+		json_print(ctljson_peers(rep->peers));
 	} else {
 		for (size_t i = 0; i < rep->peers->n_peers; i++) {
 			int l = (int)strlen(rep->peers->peers[i]->id) + 1;
@@ -1050,71 +1021,6 @@ rec_ended(const Lb__TaskRecord *r)
 	    r->state == LB__TASK_STATE__TASK_CANCELLED;
 }
 
-static const char *
-state_name(Lb__TaskState s)
-{
-	static const char *const n[] = { "queued", "running", "done", "failed",
-	    "cancelled" };
-
-	return (unsigned)s < 5 ? n[s] : "?";
-}
-
-static json_t *
-rec_json(const Lb__TaskRecord *r)
-{
-	json_t	*hosts = json_array(), *argv = json_array(), *j;
-
-	for (size_t i = 0; i < r->n_hosts; i++)
-		json_array_append_new(hosts, json_pack("{s:s, s:I, s:I}",
-		    "node", r->hosts[i]->node,
-		    "arrived_ms", (json_int_t)r->hosts[i]->arrived_ms,
-		    "left_ms", (json_int_t)r->hosts[i]->left_ms));
-	for (size_t i = 0; r->spec && i < r->spec->n_argv; i++)
-		json_array_append_new(argv, json_string(r->spec->argv[i]));
-	j = json_pack("{s:s, s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:s, "
-	    "s:I, s:I, s:I, s:i, s:i, s:i, s:I, s:I, s:b}",
-	    "id", r->id, "state", state_name(r->state), "host", r->host,
-	    "epoch", (int)r->epoch, "hosts", hosts, "argv", argv,
-	    "exit_code", r->state == LB__TASK_STATE__TASK_DONE && !r->signal ?
-	    json_integer(r->exit_code) : json_null(),
-	    "signal", r->signal ? json_integer(r->signal) : json_null(),
-	    "error", r->error,
-	    "submitted_at", (json_int_t)r->submitted_ms,
-	    "started_at", (json_int_t)r->started_ms,
-	    "finished_at", (json_int_t)r->finished_ms,
-	    "starts", (int)r->starts, "resumes", (int)r->resumes,
-	    "checkpoints", (int)r->checkpoints,
-	    "stdout_bytes", (json_int_t)r->stdout_bytes,
-	    "stderr_bytes", (json_int_t)r->stderr_bytes,
-	    "output_truncated", r->output_truncated);
-	{
-		json_t *mv = json_array();
-		for (size_t i = 0; i < r->n_migrations; i++) {
-			const Lb__TaskMigration *m = r->migrations[i];
-			json_array_append_new(mv, json_pack("{s:s, s:s, s:I, "
-			    "s:i, s:o, s:I}", "from", m->from, "to", m->to,
-			    "at", (json_int_t)m->at_ms,
-			    "checkpoint_ms", (int)m->checkpoint_ms,
-			    "freeze_ms", m->freeze_us ? json_real(
-			    (double)m->freeze_us / 1000) : json_null(),
-			    "bytes", (json_int_t)m->bytes));
-		}
-		json_object_set_new(j, "migrations", mv);
-		json_object_set_new(j, "checkpoint_every_s", json_integer(
-		    r->spec ? r->spec->checkpoint_every_s : 0));
-		json_object_set_new(j, "home_checkpoint", json_integer(
-		    r->home_checkpoint));
-		json_object_set_new(j, "home_checkpoint_at",
-		    r->home_checkpoint_ms ? json_integer((json_int_t)
-		    r->home_checkpoint_ms) : json_null());
-	}
-	if (r->started_ms == 0)
-		json_object_set_new(j, "started_at", json_null());
-	if (r->finished_ms == 0)
-		json_object_set_new(j, "finished_at", json_null());
-	return j;
-}
-
 /* "exit 3", "signal 9 (Killed)", "failed: why". */
 static void
 rec_outcome(const Lb__TaskRecord *r, char *buf, size_t len)
@@ -1158,12 +1064,12 @@ cmd_show(const struct cmd *c, struct opts *o, int argc, char **argv)
 	rep = task_call(o, LB__CTL_REQUEST__REQ_SHOW, argv[0], 0);
 	r = rep->task->record;
 	if (o->json)
-		json_print(rec_json(r));
+		json_print(ctljson_task(r));
 	else {
 		rec_outcome(r, out, sizeof(out));
 		argv_line(r, cmd, sizeof(cmd));
 		printf("id:          %s\n", r->id);
-		printf("state:       %s%s%s\n", state_name(r->state),
+		printf("state:       %s%s%s\n", ctljson_state_name(r->state),
 		    rec_ended(r) ? ": " : "", rec_ended(r) ? out : "");
 		printf("command:     %s\n", cmd);
 		printf("host:        %s (epoch %u)\n", r->host, r->epoch);
@@ -1254,7 +1160,7 @@ wait_task(const struct opts *o, const char *id, long timeout_s)
 	    rep->task->stderr.len) < 0)
 		die(EX_NO, "stderr: %s", strerror(errno));
 	if (o->json)
-		json_print(rec_json(r));
+		json_print(ctljson_task(r));
 	switch (r->state) {
 	case LB__TASK_STATE__TASK_DONE:
 		rc = r->signal ? 128 + r->signal : r->exit_code;
@@ -1310,10 +1216,7 @@ cmd_list(const struct cmd *c, struct opts *o, int argc, char **argv)
 	if (rep->rep_case != LB__CTL_REPLY__REP_LIST)
 		die(EX_NO, "the peer sent the wrong reply");
 	if (o->json) {
-		json_t *a = json_array();
-		for (size_t i = 0; i < rep->list->n_tasks; i++)
-			json_array_append_new(a, rec_json(rep->list->tasks[i]));
-		json_print(a);
+		json_print(ctljson_tasks(rep->list));
 	} else {
 		printf("%-12s  %-9s  %-8s  %8s  %-20s  %s\n", "ID", "STATE",
 		    "HOST", "RAN", "OUTCOME", "COMMAND");
@@ -1327,7 +1230,7 @@ cmd_list(const struct cmd *c, struct opts *o, int argc, char **argv)
 			rec_outcome(r, out, sizeof(out));
 			argv_line(r, cmd, sizeof(cmd));
 			printf("%-12s  %-9s  %-8s  %8s  %-20.20s  %.60s\n", r->id,
-			    state_name(r->state), r->host, ran, out, cmd);
+			    ctljson_state_name(r->state), r->host, ran, out, cmd);
 		}
 	}
 	lb__ctl_reply__free_unpacked(rep, NULL);
@@ -1441,70 +1344,7 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 	mean = s->transfers_out ? (double)s->transfer_ms_total /
 	    (double)s->transfers_out : 0;
 	if (o->json) {
-		json_t *x, *j = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-		    "s:I, s:I, s:I, s:f, s:I}", "policy", s->policy,
-		    "probes_sent", (json_int_t)s->probes_sent,
-		    "probes_accepted", (json_int_t)s->probes_accepted,
-		    "probes_refused", (json_int_t)s->probes_refused,
-		    "probes_timed_out", (json_int_t)s->probes_timed_out,
-		    "backoffs", (json_int_t)s->backoffs,
-		    "offers_taken", (json_int_t)s->offers_taken,
-		    "requests_served", (json_int_t)s->requests_served,
-		    "transfers_in", (json_int_t)s->transfers_in,
-		    "transfers_out", (json_int_t)s->transfers_out,
-		    "transfers_aborted", (json_int_t)s->transfers_aborted,
-		    "mean_transfer_ms", mean,
-		    "tasks_rerun", (json_int_t)s->tasks_rerun);
-		json_object_set_new(j, "results", json_integer((json_int_t)
-		    s->results));
-		json_object_set_new(j, "stale_stopped", json_integer(
-		    (json_int_t)s->stale_stopped));
-		json_object_set_new(j, "retries", json_integer((json_int_t)
-		    s->retries));
-		json_object_set_new(j, "drop_sender", json_integer((json_int_t)
-		    s->drop_sender));
-		json_object_set_new(j, "drop_invalid", json_integer(
-		    (json_int_t)s->drop_invalid));
-		json_object_set_new(j, "drop_unknown", json_integer(
-		    (json_int_t)s->drop_unknown));
-		json_object_set_new(j, "refused_full", json_integer(
-		    (json_int_t)s->refused_full));
-		x = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, "
-		    "s:I, s:I}", "xfer_bytes_in", (json_int_t)s->xfer_bytes_in,
-		    "xfer_bytes_out", (json_int_t)s->xfer_bytes_out,
-		    "xfer_done", (json_int_t)s->xfer_done,
-		    "xfer_failed_hash", (json_int_t)s->xfer_failed_hash,
-		    "xfer_failed_source", (json_int_t)s->xfer_failed_source,
-		    "xfer_failed_invalid", (json_int_t)s->xfer_failed_invalid,
-		    "xfer_failed_disk", (json_int_t)s->xfer_failed_disk,
-		    "upload_bytes", (json_int_t)s->upload_bytes);
-		json_object_update(j, x);
-		json_decref(x);
-		json_object_set_new(j, "migrations", json_pack("{s:I, s:I, "
-		    "s:f, s:f, s:f, s:I, s:I, s:I}",
-		    "in", (json_int_t)s->migrations_in,
-		    "out", (json_int_t)s->migrations_out,
-		    "freeze_ms_mean", (double)s->freeze_us_mean / 1000,
-		    "freeze_ms_p95", (double)s->freeze_us_p95 / 1000,
-		    "freeze_ms_max", (double)s->freeze_us_max / 1000,
-		    "checkpoint_ms_mean", (json_int_t)s->checkpoint_ms_mean,
-		    "checkpoint_timeouts", (json_int_t)s->checkpoint_timeouts,
-		    "bytes_in", (json_int_t)s->migrate_bytes));
-		json_object_set_new(j, "periodic_checkpoints", json_pack(
-		    "{s:I, s:I, s:f, s:I, s:I}",
-		    "asked", (json_int_t)s->periodic,
-		    "copies_out", (json_int_t)s->copies_out,
-		    "snapshot_ms_mean", s->copies_out ? (double)
-		    s->copy_snapshot_us / 1000 / (double)s->copies_out : 0.0,
-		    "bytes_out", (json_int_t)s->copy_bytes_out,
-		    "copies_in", (json_int_t)s->copies_in));
-		json_object_set_new(j, "given_back", json_integer(
-		    (json_int_t)s->given_back));
-		json_object_set_new(j, "returned", json_integer(
-		    (json_int_t)s->returned));
-		json_object_set_new(j, "drains", json_integer(
-		    (json_int_t)s->drains));
-		json_print(j);
+		json_print(ctljson_stats(rep->stats));
 	} else {
 		printf("policy:      %s\n", s->policy);
 		printf("probes:      %llu sent: %llu accepted, %llu refused, "

@@ -238,6 +238,13 @@ lb_host_is_wildcard(const char *host)
 }
 
 int
+lb_host_is_loopback(const char *host)
+{
+	return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+	    strcmp(host, "localhost") == 0;
+}
+
+int
 lb_key_read(const char *path, unsigned char key[LB_KEY_BYTES], char **cause)
 {
 	char		 buf[256];

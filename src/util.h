@@ -51,6 +51,8 @@ int	 lb_addr_parse(const char *addr, char *host, size_t hostlen, int *port,
 	    char **cause);
 /* Whether HOST is a wildcard (0.0.0.0, ::, *): to listen on, not to reach. */
 int	 lb_host_is_wildcard(const char *host);
+/* 127.0.0.0/8, ::1 or localhost: only this host reaches it. */
+int	 lb_host_is_loopback(const char *host);
 
 /*
  * Read a key file (64 hex digits, optional trailing newline). 0 or -1; the

@@ -69,6 +69,23 @@ gossip = {
 };' ':6: gossip.dead_ms \(2000\) must be larger than gossip.suspect_ms'
 check wildcard-no-advertise "$good"'
 listen = "tcp://0.0.0.0:7000";' ':4: listen on 0.0.0.0 needs "advertise"'
+check http-scheme "$good"'
+http = "http://127.0.0.1:7947";' ':4: http: "http://127.0.0.1:7947" is HOST:PORT, without a scheme'
+check http-no-port "$good"'
+slots = 2;
+http = "127.0.0.1";' ':5: http: "127.0.0.1" is not HOST:PORT'
+check http-bad-port "$good"'
+http = "127.0.0.1:0";' ':4: http: "127.0.0.1:0" is not HOST:PORT'
+check http-routable-loopback-listen "$good"'
+http = "10.1.2.3:7947";' ':4: http on 10.1.2.3 is reachable from other hosts while listen is on loopback'
+printf '%s\n' "$good" 'listen = "tcp://10.1.2.3:7000";' 'http = "10.1.2.3:7947";' \
+    'http2 = 1;' >"$D/http-routable.conf"
+out=$(lbpeer -n -c "$D/http-routable.conf" 2>&1)
+like "$out" ':6: unknown setting "http2"$' \
+    "http on a routable address is OK when listen is routable too"
+printf '%s\n' "$good" 'http = "";' >"$D/http-off.conf"
+out=$(lbpeer -n -c "$D/http-off.conf" 2>&1); rc=$?
+is "$rc:$out" "0:configuration OK" 'http = "" (off) is OK'
 check bad-log-level "$good"'
 log = { level = "loud"; };' ':4: log.level = "loud": expected'
 check bad-attribute "$good"'
@@ -169,6 +186,21 @@ start_fails control-in-use 'id = "n2";
 listen = "tcp://127.0.0.1:'$((port + 1))'";
 state_dir = "'$D'/s5";
 control = "'$D'/c3.sock";' "another lbpeer is running there"
+# An http port already in use: the setting's FILE:LINE.
+printf '%s\n' 'id = "n1";' "listen = \"tcp://127.0.0.1:$((port + 2))\";" \
+    "http = \"127.0.0.1:$((port + 3))\";" "state_dir = \"$D/s6\";" \
+    "control = \"$D/c6.sock\";" >"$D/second.conf"
+lbpeer -f -c "$D/second.conf" 2>"$D/second.log" &
+second=$!
+for _ in $(seq 50); do lbctl -s "$D/c6.sock" status >/dev/null 2>&1 && break; sleep 0.1; done
+out=$(lbctl -s "$D/c6.sock" --json status | jq -r .http)
+is "$out" "127.0.0.1:$((port + 3))" "lbctl status --json names the http address"
+start_fails http-in-use 'id = "n2";
+listen = "tcp://127.0.0.1:'$((port + 4))'";
+state_dir = "'$D'/s7";
+http = "127.0.0.1:'$((port + 3))'";
+control = "'$D'/c7.sock";' "http-in-use.conf:4: http 127.0.0.1:$((port + 3)): Address already in use"
+kill $second; wait $second 2>/dev/null
 kill $first; wait $first 2>/dev/null
 
 done_testing

@@ -117,6 +117,7 @@ test_timing(void)
 	is(state_of(g, "b"), GOSSIP_ALIVE, "fresh news of it does");
 	tick(g, 4000);
 	is(state_of(g, "b"), GOSSIP_DEAD, "dead again");
+	is(gossip_deaths(g), 2, "each time counted as a failure detection");
 	tick(g, 8999);
 	ok(gossip_find(g, "b") != NULL, "dead entries are kept forget_ms");
 	tick(g, 9000);

@@ -40,7 +40,7 @@ core_syms=$(for o in "$B"/gossip/gossip.o "$B"/balance/balance.o "$B"/tasks/task
     "${objs[@]}"; do defined "$o"; done | sort -u)
 bad=""
 for o in "$B"/src/util.o "$B"/src/conf.o "$B"/src/envelope.o "$B"/src/client.o \
-    "$B"/src/log.o "$B"/src/lbctl.o; do
+    "$B"/src/log.o "$B"/src/ctljson.o "$B"/src/lbctl.o; do
 	hit=$(comm -12 <(used "$o") <(echo "$core_syms") | tr '\n' ' ')
 	[ -n "$hit" ] && bad="$bad $(basename "$o"): $hit"
 done

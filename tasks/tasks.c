@@ -1545,6 +1545,25 @@ tasks_migration_pending(const struct tasks_task *k)
 	    checkpoint_ms > 0 && k->resume;
 }
 
+/* From a millisecond, where a small checkpoint on loopback lands, to ten
+ * seconds, where a large one over a slow link does. */
+const uint64_t tasks_freeze_le_us[TASKS_FREEZE_BUCKETS - 1] = {
+	1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+	1000000, 2500000, 10000000
+};
+
+static void
+freeze_count(struct tasks_stats *st, uint64_t us)
+{
+	size_t	 i;
+
+	for (i = 0; i < TASKS_FREEZE_BUCKETS - 1; i++)
+		if (us <= tasks_freeze_le_us[i])
+			break;
+	st->freeze_hist[i]++;
+	st->freeze_us_sum += us;
+}
+
 void
 tasks_migration_measured(struct tasks *t, const char *id, uint64_t freeze_us,
     uint64_t bytes)
@@ -1559,6 +1578,7 @@ tasks_migration_measured(struct tasks *t, const char *id, uint64_t freeze_us,
 	m->bytes = bytes;
 	t->stats.freeze_us[t->stats.nfreeze++ % TASKS_FREEZE_RING] =
 	    m->freeze_us;
+	freeze_count(&t->stats, m->freeze_us);
 	t->stats.migrations_in++;
 	t->stats.migrate_bytes += bytes;
 }

@@ -206,6 +206,13 @@ struct tasks_stats {
 #define TASKS_FREEZE_RING	1024
 	uint64_t	freeze_us[TASKS_FREEZE_RING];
 	uint64_t	nfreeze;
+	/* The same, every one of them, counted by bucket (a histogram,
+	 * as metrics export it): freeze_hist[i] counts the freezes of
+	 * at most tasks_freeze_le_us[i] and more than the bound before;
+	 * the last counts the rest.  freeze_us_sum adds them all up. */
+#define TASKS_FREEZE_BUCKETS	13
+	uint64_t	freeze_hist[TASKS_FREEZE_BUCKETS];
+	uint64_t	freeze_us_sum;
 	uint64_t	given_back;	/* placements handed back, acknowledged */
 	uint64_t	returned;	/* handed back to us as home, placed anew */
 };
@@ -337,6 +344,8 @@ int		 tasks_link(const struct tasks *, const char *id, char *peer,
 /* Whether this peer may run the task (pin, needs). */
 int		 tasks_runs_here(const struct tasks *, const struct tasks_task *);
 const struct tasks_stats *tasks_stats(const struct tasks *);
+/* The upper bounds (µs) of the freeze_hist buckets but the last. */
+extern const uint64_t tasks_freeze_le_us[TASKS_FREEZE_BUCKETS - 1];
 int		 tasks_unfinished(const Lb__TaskRecord *);
 const char	*tasks_state_name(Lb__TaskState);
 const char	*tasks_hold_name(enum tasks_hold);
