@@ -462,14 +462,16 @@ top_progress(const Lb__TaskRecord *r, uint64_t now)
 	top_term_size(2, &rows, &cols);
 	if (r->state == LB__TASK_STATE__TASK_RUNNING)
 		snprintf(line, sizeof(line), "%s: running on %s for %s, "
-		    "%u moves, %u resumes (submitted %s ago)", r->id, r->host,
+		    "%u move%s, %u resume%s (submitted %s ago)", r->id, r->host,
 		    top_dur(top_since(now, r->started_ms), d1, sizeof(d1)),
-		    r->moves, r->resumes, top_dur(top_since(now,
+		    r->moves, r->moves == 1 ? "" : "s", r->resumes,
+		    r->resumes == 1 ? "" : "s", top_dur(top_since(now,
 		    r->submitted_ms), d2, sizeof(d2)));
 	else
 		snprintf(line, sizeof(line), "%s: waiting on %s for %s, "
-		    "%u moves", r->id, r->host, top_dur(top_since(now,
-		    r->submitted_ms), d1, sizeof(d1)), r->moves);
+		    "%u move%s", r->id, r->host, top_dur(top_since(now,
+		    r->submitted_ms), d1, sizeof(d1)), r->moves,
+		    r->moves == 1 ? "" : "s");
 	/* One column short of the width: a full line would wrap. */
 	n = strlen(line);
 	if (cols > 1 && n > (size_t)cols - 1)
