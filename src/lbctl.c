@@ -422,28 +422,47 @@ control_path(const struct opts *o)
 	return path;
 }
 
+/*
+ * One call: 0 and the reply, or the exit status for what went wrong (the
+ * peer unreachable, or it said no) and *cause, to free.
+ */
+static int
+try_call(const struct opts *o, const Lb__CtlRequest *req, Lb__CtlReply **rep,
+    char **cause)
+{
+	char	*path = control_path(o);
+	int	 rc = EX_OK;
+
+	switch (lbc_call(path, req, rep, o->timeout_ms, cause)) {
+	case LBC_OK:
+		break;
+	case LBC_TOOLARGE:
+		rc = EX_NO;
+		break;
+	default:
+		rc = EX_UNREACH;
+		break;
+	}
+	free(path);
+	if (rc == EX_OK && (*rep)->code != 0) {
+		*cause = lb_strdup((*rep)->error[0] ? (*rep)->error :
+		    "the peer refused");
+		lb__ctl_reply__free_unpacked(*rep, NULL);
+		rc = EX_NO;
+	}
+	return rc;
+}
+
 /* One call; exits on an unreachable peer or a refusal. */
 static Lb__CtlReply *
 call(const struct opts *o, const Lb__CtlRequest *req)
 {
 	Lb__CtlReply	*rep;
-	char		*path = control_path(o), *cause;
+	char		*cause;
+	int		 rc;
 
-	switch (lbc_call(path, req, &rep, o->timeout_ms, &cause)) {
-	case LBC_OK:
-		break;
-	case LBC_TOOLARGE:
-		die(EX_NO, "%s", cause);
-	default:
-		die(EX_UNREACH, "%s", cause);
-	}
-	free(path);
-	if (rep->code != 0) {
-		fprintf(stderr, "lbctl: %s\n", rep->error[0] ? rep->error :
-		    "the peer refused");
-		lb__ctl_reply__free_unpacked(rep, NULL);
-		exit(EX_NO);
-	}
+	if ((rc = try_call(o, req, &rep, &cause)) != EX_OK)
+		die(rc, "%s", cause);
 	return rep;
 }
 
@@ -1843,55 +1862,75 @@ top_opt(const char *name, const char *v, void *arg)
 	*(int *)arg = (int)(s * 1000);
 }
 
-/* One look at the cluster: four requests to the local peer. */
-static void
-top_fetch(const struct opts *o, Lb__CtlReply *rep[4], struct top_view *v)
+/*
+ * One look at the cluster: four requests to the local peer.  0, or the exit
+ * status of the first that failed and *cause (what was taken is freed).
+ */
+static int
+top_fetch(const struct opts *o, Lb__CtlReply *rep[4], struct top_view *v,
+    char **cause)
 {
-	Lb__CtlRequest	 req = LB__CTL_REQUEST__INIT;
+	Lb__CtlRequest	 req[4] = { LB__CTL_REQUEST__INIT,
+			    LB__CTL_REQUEST__INIT, LB__CTL_REQUEST__INIT,
+			    LB__CTL_REQUEST__INIT };
 	Lb__CtlStatusReq sr = LB__CTL_STATUS_REQ__INIT;
 	Lb__CtlPeersReq	 pr = LB__CTL_PEERS_REQ__INIT;
 	Lb__CtlListReq	 lr = LB__CTL_LIST_REQ__INIT;
 	Lb__CtlStatsReq	 tr = LB__CTL_STATS_REQ__INIT;
+	static const Lb__CtlReply__RepCase want[4] = { LB__CTL_REPLY__REP_STATUS,
+			    LB__CTL_REPLY__REP_PEERS, LB__CTL_REPLY__REP_LIST,
+			    LB__CTL_REPLY__REP_STATS };
+	int		 i, rc = EX_OK;
 
-	req.req_case = LB__CTL_REQUEST__REQ_STATUS;
-	req.status = &sr;
-	rep[0] = call(o, &req);
-	req.req_case = LB__CTL_REQUEST__REQ_PEERS;
-	req.peers = &pr;
-	rep[1] = call(o, &req);
-	req.req_case = LB__CTL_REQUEST__REQ_LIST;
-	req.list = &lr;
-	rep[2] = call(o, &req);
-	req.req_case = LB__CTL_REQUEST__REQ_STATS;
-	req.stats = &tr;
-	rep[3] = call(o, &req);
-	if (rep[0]->rep_case != LB__CTL_REPLY__REP_STATUS ||
-	    rep[1]->rep_case != LB__CTL_REPLY__REP_PEERS ||
-	    rep[2]->rep_case != LB__CTL_REPLY__REP_LIST ||
-	    rep[3]->rep_case != LB__CTL_REPLY__REP_STATS)
-		die(EX_NO, "the peer sent the wrong reply");
+	req[0].req_case = LB__CTL_REQUEST__REQ_STATUS;
+	req[0].status = &sr;
+	req[1].req_case = LB__CTL_REQUEST__REQ_PEERS;
+	req[1].peers = &pr;
+	req[2].req_case = LB__CTL_REQUEST__REQ_LIST;
+	req[2].list = &lr;
+	req[3].req_case = LB__CTL_REQUEST__REQ_STATS;
+	req[3].stats = &tr;
+	for (i = 0; i < 4; i++) {
+		if ((rc = try_call(o, &req[i], &rep[i], cause)) != EX_OK)
+			break;
+		if (rep[i]->rep_case != want[i] || (i == 0 &&
+		    rep[i]->status->counters == NULL)) {
+			*cause = lb_strdup("the peer sent the wrong reply");
+			rc = EX_NO;
+			i++;
+			break;
+		}
+	}
+	if (rc != EX_OK) {
+		while (i-- > 0)
+			lb__ctl_reply__free_unpacked(rep[i], NULL);
+		return rc;
+	}
 	v->status = rep[0]->status;
 	v->peers = rep[1]->peers;
 	v->tasks = rep[2]->list;
 	v->stats = rep[3]->stats;
 	v->now_ms = lb_wall_ms();
+	return EX_OK;
 }
 
 /*
  * lbctl top: redraw the view every interval until q (or a signal); with
- * stdout no terminal (or --json), one printout.
+ * stdout no terminal (or --json), one printout.  On the screen, a peer that
+ * does not answer is said so, and asked again: top outlives a restart.
  */
 static int
 cmd_top(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 {
 	Lb__CtlReply	*rep[4];
 	struct top_view	 v;
-	char		*text;
-	int		 interval = 1000, rows, cols, quit = 0;
+	char		*text, *cause;
+	int		 interval = 1000, rows, cols, quit = 0, rc;
 
 	cmd_args(cmd, o, argc, argv, top_opt, &interval);
 	if (o->json || !isatty(1)) {
-		top_fetch(o, rep, &v);
+		if ((rc = top_fetch(o, rep, &v, &cause)) != EX_OK)
+			die(rc, "%s", cause);
 		if (o->json)
 			json_print(top_json(&v));
 		else {
@@ -1905,15 +1944,22 @@ cmd_top(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 	}
 	top_screen_start();
 	while (!quit) {
-		top_fetch(o, rep, &v);
 		rows = 24;
 		cols = 80;
 		top_term_size(1, &rows, &cols);
-		text = top_render(&v, rows, cols);
-		top_screen_draw(text);
-		free(text);
-		for (int i = 0; i < 4; i++)
-			lb__ctl_reply__free_unpacked(rep[i], NULL);
+		if (top_fetch(o, rep, &v, &cause) != EX_OK) {
+			text = lb_printf("lbctl: %s\n(asking again every "
+			    "%d ms; q quits)\n", cause, interval);
+			free(cause);
+			top_screen_draw(text);
+			free(text);
+		} else {
+			text = top_render(&v, rows, cols);
+			top_screen_draw(text);
+			free(text);
+			for (int i = 0; i < 4; i++)
+				lb__ctl_reply__free_unpacked(rep[i], NULL);
+		}
 		/* A key other than q redraws at once, as in top(1). */
 		quit = top_screen_wait(interval);
 	}

@@ -192,8 +192,8 @@ top_render(const struct top_view *v, int rows, int cols)
 	    "%s   %s", s->id, s->cluster, s->alive, s->suspect, s->dead,
 	    s->draining ? ", draining" : "", clock);
 	top_line(&t, "here: load %u/%u (%u running, %u waiting), %u homed; "
-	    "transfers in %" PRIu64 " out %" PRIu64 ", migrations in %" PRIu64
-	    " out %" PRIu64 ", results %" PRIu64, s->load, s->slots, s->running,
+	    "in/out: transfers %" PRIu64 "/%" PRIu64 ", migrations %" PRIu64
+	    "/%" PRIu64 "; results %" PRIu64, s->load, s->slots, s->running,
 	    s->queued, s->tasks_homed, st->transfers_in, st->transfers_out,
 	    st->migrations_in, st->migrations_out, st->results);
 	top_line(&t, "%s", "");
@@ -201,7 +201,7 @@ top_render(const struct top_view *v, int rows, int cols)
 	peers = lb_calloc(v->peers->n_peers + 1, sizeof(*peers));
 	memcpy(peers, v->peers->peers, v->peers->n_peers * sizeof(*peers));
 	qsort(peers, v->peers->n_peers, sizeof(*peers), top_peer_cmp);
-	top_line(&t, "  %-12s %-8s %-15s %5s %4s %4s %6s %7s", "PEER",
+	top_line(&t, "  %-12s %-8s %-17s %5s %4s %4s %6s %7s", "PEER",
 	    "STATE", "LOAD", "SLOTS", "RUN", "WAIT", "XFERIN", "XFEROUT");
 	for (size_t i = 0; i < v->peers->n_peers; i++) {
 		const Lb__CtlPeer *p = peers[i];
@@ -221,7 +221,7 @@ top_render(const struct top_view *v, int rows, int cols)
 		snprintf(run, sizeof(run), "%u", nr);
 		snprintf(wait, sizeof(wait), "%u", nw);
 		top_bar(p->load, p->slots, bar, sizeof(bar));
-		top_line(&t, "%c %-12s %-8s %3u %-11s %5u %4s %4s %6s %7s",
+		top_line(&t, "%c %-12s %-8s %3u %-13s %5u %4s %4s %6s %7s",
 		    p->self ? '*' : ' ', p->id, p->state, p->load, bar,
 		    p->slots, run, wait, xin, xout);
 	}
@@ -300,6 +300,7 @@ top_json(const struct top_view *v)
 
 /* ---- the screen ---- */
 
+static int		 top_progress_shown;
 static struct termios	 top_saved;
 static int		 top_raw;	/* stdin's modes are changed */
 static int		 top_on;	/* the alternate screen is up */
@@ -321,12 +322,18 @@ top_write(int fd, const char *s, size_t n)
 	}
 }
 
-/* Put the terminal back (async-signal-safe: a signal handler calls it). */
+/*
+ * Put the terminal back: the screen, stdin's modes, and no progress line
+ * (async-signal-safe: a signal handler calls it).
+ */
 static void
 top_restore(void)
 {
 	static const char leave[] = "\033[?25h\033[?1049l";
 
+	if (top_progress_shown)
+		top_write(2, "\r\033[K", 4);
+	top_progress_shown = 0;
 	if (top_on)
 		top_write(1, leave, sizeof(leave) - 1);
 	top_on = 0;
@@ -353,13 +360,15 @@ top_winch(int sig)
 	top_resized = 1;
 }
 
-void
-top_screen_start(void)
+/* Restore the terminal at exit and on the signals that end lbctl. */
+static void
+top_restore_on_exit(void)
 {
-	static const char enter[] = "\033[?1049h\033[?25l\033[H\033[2J";
+	static int		done;
 	struct sigaction	sa;
-	struct termios		tio;
 
+	if (done++)
+		return;
 	atexit(top_restore);
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
@@ -367,6 +376,18 @@ top_screen_start(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+}
+
+void
+top_screen_start(void)
+{
+	static const char enter[] = "\033[?1049h\033[?25l\033[H\033[2J";
+	struct sigaction	sa;
+	struct termios		tio;
+
+	top_restore_on_exit();
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = top_winch;	/* no SA_RESTART: poll returns */
 	sigaction(SIGWINCH, &sa, NULL);
 	if (isatty(0) && tcgetattr(0, &top_saved) == 0) {
@@ -444,21 +465,17 @@ top_screen_wait(int ms)
 
 /* ---- the progress line ---- */
 
-static int	top_progress_shown;
-
 void
 top_progress(const Lb__TaskRecord *r, uint64_t now)
 {
-	static int	registered;
-	int		rows = 0, cols = 80;
-	char		line[512], d1[32], d2[32];
-	size_t		n;
+	int	rows = 0, cols = 80;
+	char	line[512], d1[32], d2[32];
+	size_t	n;
 
 	if (!isatty(2))
 		return;
-	if (!registered)
-		atexit(top_progress_end);
-	registered = 1;
+	/* An error message or the shell's prompt starts on a clean line. */
+	top_restore_on_exit();
 	top_term_size(2, &rows, &cols);
 	if (r->state == LB__TASK_STATE__TASK_RUNNING)
 		snprintf(line, sizeof(line), "%s: running on %s for %s, "

@@ -19,7 +19,7 @@ wait_for 10 eval 'test "$(lbctl show --json $t2 | jq -r .state)" = running' \
     >/dev/null || bail "$t2 never ran"
 
 # Not a terminal: one printout, then exit 0.
-out=$(lbctl top | cat); rc=${PIPESTATUS[0]}
+out=$(set -o pipefail; lbctl top | cat); rc=$?
 is "$rc" 0 "lbctl top | cat exits 0"
 for w in PEER n1 n2 n3 "$t1" "$t2"; do
 	grep -qw -- "$w" <<<"$out"; ok $? "and its printout shows $w"
@@ -48,6 +48,15 @@ else
 	like "$(head -1 <<<"$s")" '^lbpeer n1, cluster ' "its first line names this peer and cluster"
 	ok $([ "$(wc -l <<<"$s")" -le 40 ] && ! grep -q '.\{121\}' <<<"$s"; echo $?) \
 	    "and it fits the window"
+	# A small window: cut to its width, and the tasks that do not fit
+	# counted on the last line.
+	"${T[@]}" resize-window -x 50 -y 10
+	wait_for 10 eval 'screen | grep -q "more\$"' >/dev/null
+	s=$(screen)
+	like "$(tail -1 <<<"$s")" '^  \.\.\. and [0-9]+ more$' "in a window of 50x10: the tasks that do not fit are counted"
+	ok $([ "$(wc -l <<<"$s")" -le 10 ] && ! grep -q '.\{51\}' <<<"$s"; echo $?) \
+	    "and all fits"
+	"${T[@]}" resize-window -x 120 -y 40
 	"${T[@]}" send-keys x
 	"${T[@]}" send-keys q
 	wait_for 10 eval 'screen | grep -q "top-exit="' >/dev/null
@@ -66,8 +75,19 @@ else
 	is "$(grep -x -- '-\?icanon\|-\?echo' <<<"$s" | tr '\n' ' ')" "icanon echo " \
 	    "SIGTERM: the terminal's modes are restored"
 	grep -q PEER <<<"$s"; ok $((! $?)) "and the screen"
+	# A peer that does not answer: said so on the screen, and asked again.
+	"${T[@]}" respawn-pane -k "lbctl -s '$TMP/none.sock' top --interval 0.2; echo \"top-exit=\$?\"; sleep 600"
+	wait_for 10 eval 'screen | grep -q "cannot reach the peer"' >/dev/null
+	like "$(screen)" "lbctl: cannot reach the peer at $TMP/none.sock" \
+	    "an unreachable peer: top says so"
+	"${T[@]}" send-keys q
+	wait_for 10 eval 'screen | grep -q "top-exit="' >/dev/null
+	like "$(screen)" 'top-exit=0' "and q still quits"
 	"${T[@]}" kill-server
 fi
+out=$(set -o pipefail; lbctl -s "$TMP/none.sock" top 2>&1 | cat); rc=$?
+is "$rc" 3 "lbctl top | cat with no peer: exit 3"
+like "$out" '^lbctl: cannot reach the peer' "and why"
 
 # wait's progress line on a terminal, erased before the output.
 id=$(lbctl submit -- sh -c 'sleep 1.5; echo hello') || bail "cannot submit"
