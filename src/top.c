@@ -301,9 +301,12 @@ top_json(const struct top_view *v)
 /* ---- the screen ---- */
 
 static int		 top_progress_shown;
-static struct termios	 top_saved;
+static struct termios	 top_saved, top_rawtio;
 static int		 top_raw;	/* stdin's modes are changed */
 static int		 top_on;	/* the alternate screen is up */
+static int		 top_screen;	/* top_screen_start ran */
+static int		 top_rawable;	/* stdin can take top_rawtio */
+static const char	 top_enter[] = "\033[?1049h\033[?25l\033[H\033[2J";
 static volatile sig_atomic_t top_resized;
 
 static void
@@ -353,6 +356,39 @@ top_signal(int sig)
 	errno = saved;
 }
 
+/*
+ * Ctrl-Z: the terminal as it was while lbctl is stopped, then the screen
+ * again when it goes on (the stop happens inside: SIGTSTP is unblocked and
+ * raised with its default action).
+ */
+static void
+top_tstp(int sig)
+{
+	struct sigaction	sa;
+	sigset_t		set;
+	int			saved = errno;
+
+	top_restore();
+	signal(SIGTSTP, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTSTP);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(SIGTSTP);
+	/* Continued. */
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = top_tstp;
+	sigaction(SIGTSTP, &sa, NULL);
+	if (top_screen) {
+		if (top_rawable && tcsetattr(0, TCSAFLUSH, &top_rawtio) == 0)
+			top_raw = 1;
+		top_on = 1;
+		top_write(1, top_enter, sizeof(top_enter) - 1);
+		top_resized = 1;	/* redraw it all */
+	}
+	errno = saved;
+}
+
 static void
 top_winch(int sig)
 {
@@ -376,14 +412,14 @@ top_restore_on_exit(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = top_tstp;
+	sigaction(SIGTSTP, &sa, NULL);
 }
 
 void
 top_screen_start(void)
 {
-	static const char enter[] = "\033[?1049h\033[?25l\033[H\033[2J";
 	struct sigaction	sa;
-	struct termios		tio;
 
 	top_restore_on_exit();
 	memset(&sa, 0, sizeof(sa));
@@ -391,15 +427,15 @@ top_screen_start(void)
 	sa.sa_handler = top_winch;	/* no SA_RESTART: poll returns */
 	sigaction(SIGWINCH, &sa, NULL);
 	if (isatty(0) && tcgetattr(0, &top_saved) == 0) {
-		tio = top_saved;
-		tio.c_lflag &= ~(ICANON | ECHO);
-		tio.c_cc[VMIN] = 1;
-		tio.c_cc[VTIME] = 0;
-		if (tcsetattr(0, TCSAFLUSH, &tio) == 0)
-			top_raw = 1;
+		top_rawtio = top_saved;
+		top_rawtio.c_lflag &= ~(ICANON | ECHO);
+		top_rawtio.c_cc[VMIN] = 1;
+		top_rawtio.c_cc[VTIME] = 0;
+		if (tcsetattr(0, TCSAFLUSH, &top_rawtio) == 0)
+			top_raw = top_rawable = 1;
 	}
-	top_on = 1;
-	top_write(1, enter, sizeof(enter) - 1);
+	top_screen = top_on = 1;
+	top_write(1, top_enter, sizeof(top_enter) - 1);
 }
 
 void
@@ -458,8 +494,16 @@ top_screen_wait(int ms)
 	}
 	if (poll(&pfd, 1, ms) <= 0)
 		return 0;
-	if (read(0, &ch, 1) != 1)
+	switch (read(0, &ch, 1)) {
+	case 1:
+		break;
+	case -1:
+		if (errno == EINTR || errno == EAGAIN)
+			return 0;
+		/* FALLTHROUGH */
+	default:
 		return 1;	/* the terminal went away */
+	}
 	return ch == 'q' || ch == 'Q';
 }
 
