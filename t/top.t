@@ -100,6 +100,10 @@ out=$(lbctl wait "$id" 2>&1); rc=$?
 is "$rc:$out" "0:hello" "stderr no terminal: only the output"
 out=$(script -qec "lbctl submit --wait -- sh -c 'sleep 1; echo there'" /dev/null </dev/null)
 like "$out" $'running on n1 [^\n]*\r\033\\[Kthere' "submit --wait shows it too"
+out=$(script -qec "lbctl wait --timeout 1 $t1" /dev/null </dev/null); rc=$?
+is "$rc" 124 "wait --timeout on a terminal: 124"
+like "$out" $'running on n1 [^\n]*\r\033\\[Klbctl: task '"$t1"' has not ended' \
+    "the line is erased before the message"
 
 lbctl cancel "$t1" >/dev/null
 lbctl cancel "$t2" >/dev/null
