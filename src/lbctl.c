@@ -19,6 +19,7 @@
 #include "client.h"
 #include "ctljson.h"
 #include "conf.h"
+#include "top.h"
 #include "util.h"
 
 /* Exit codes, as the manual documents them. */
@@ -72,6 +73,7 @@ static int	cmd_stats(const struct cmd *, struct opts *, int, char **);
 static int	cmd_migrate(const struct cmd *, struct opts *, int, char **);
 static int	cmd_drain(const struct cmd *, struct opts *, int, char **);
 static int	cmd_undrain(const struct cmd *, struct opts *, int, char **);
+static int	cmd_top(const struct cmd *, struct opts *, int, char **);
 
 static const struct optdef submit_defs[] = {
 	{ "wait", 0, 0 }, { "timeout", 1, 0 }, { "env", 1, 0 },
@@ -90,6 +92,9 @@ static const struct optdef migrate_defs[] = {
 static const struct optdef list_defs[] = { { "all", 0, 0 }, { NULL, 0, 0 } };
 static const struct optdef drain_defs[] = {
 	{ "timeout", 1, 0 }, { "wait", 0, 0 }, { NULL, 0, 0 }
+};
+static const struct optdef top_defs[] = {
+	{ "interval", 1, 0 }, { NULL, 0, 0 }
 };
 static const struct optdef lbctl_defs[] = {
 	{ "timeout", 1, 0 }, { "version", 0, 'V' }, { NULL, 0, 0 }
@@ -123,6 +128,7 @@ static const struct cmd cmds[] = {
 	{ "stats", "", 0, 0, NULL, 0, cmd_stats },
 	{ "drain", "[--timeout S] [--wait]", 0, 0, drain_defs, 0, cmd_drain },
 	{ "undrain", "", 0, 0, NULL, 0, cmd_undrain },
+	{ "top", "[--interval S]", 0, 0, top_defs, 0, cmd_top },
 };
 
 /*
@@ -199,7 +205,9 @@ usage(int code)
 "      --demand SECONDS    how long it will run, a hint for balancing\n"
 "  wait            print its output, exit with its exit code (128+N for\n"
 "                  signal N; 127 could not start; 125 cancelled; 124 not\n"
-"                  ended within --timeout S; default: no limit)\n"
+"                  ended within --timeout S; default: no limit); while\n"
+"                  it waits, a line on stderr shows the task's state,\n"
+"                  host, time and moves, if stderr is a terminal\n"
 "  show            state, host, epoch, hosts visited, times, outcome\n"
 "  list            tasks here and homed here (--all: finished ones too)\n"
 "  cancel          cancel a queued or running task\n"
@@ -216,6 +224,10 @@ usage(int code)
 "                  them back to their homes; --wait: until nothing is\n"
 "                  held here, then print what became of each\n"
 "  undrain         end the drain: take tasks again\n"
+"  top             the cluster as this peer sees it, full screen, redrawn\n"
+"                  every S s (default 1; q quits): peers with state, load,\n"
+"                  tasks running and waiting, transfers; the longest\n"
+"                  running tasks; one printout when stdout is no terminal\n"
 "\n"
 "Options:\n"
 "  -s SOCKET       the peer's control socket\n"
@@ -411,28 +423,47 @@ control_path(const struct opts *o)
 	return path;
 }
 
+/*
+ * One call: 0 and the reply, or the exit status for what went wrong (the
+ * peer unreachable, or it said no) and *cause, to free.
+ */
+static int
+try_call(const struct opts *o, const Lb__CtlRequest *req, Lb__CtlReply **rep,
+    char **cause)
+{
+	char	*path = control_path(o);
+	int	 rc = EX_OK;
+
+	switch (lbc_call(path, req, rep, o->timeout_ms, cause)) {
+	case LBC_OK:
+		break;
+	case LBC_TOOLARGE:
+		rc = EX_NO;
+		break;
+	default:
+		rc = EX_UNREACH;
+		break;
+	}
+	free(path);
+	if (rc == EX_OK && (*rep)->code != 0) {
+		*cause = lb_strdup((*rep)->error[0] ? (*rep)->error :
+		    "the peer refused");
+		lb__ctl_reply__free_unpacked(*rep, NULL);
+		rc = EX_NO;
+	}
+	return rc;
+}
+
 /* One call; exits on an unreachable peer or a refusal. */
 static Lb__CtlReply *
 call(const struct opts *o, const Lb__CtlRequest *req)
 {
 	Lb__CtlReply	*rep;
-	char		*path = control_path(o), *cause;
+	char		*cause;
+	int		 rc;
 
-	switch (lbc_call(path, req, &rep, o->timeout_ms, &cause)) {
-	case LBC_OK:
-		break;
-	case LBC_TOOLARGE:
-		die(EX_NO, "%s", cause);
-	default:
-		die(EX_UNREACH, "%s", cause);
-	}
-	free(path);
-	if (rep->code != 0) {
-		fprintf(stderr, "lbctl: %s\n", rep->error[0] ? rep->error :
-		    "the peer refused");
-		lb__ctl_reply__free_unpacked(rep, NULL);
-		exit(EX_NO);
-	}
+	if ((rc = try_call(o, req, &rep, &cause)) != EX_OK)
+		die(rc, "%s", cause);
 	return rep;
 }
 
@@ -1140,8 +1171,10 @@ wait_task(const struct opts *o, const char *id, long timeout_s)
 		rep = task_call(o, LB__CTL_REQUEST__REQ_SHOW, id, 0);
 		if (rec_ended(rep->task->record))
 			break;
+		top_progress(rep->task->record, lb_wall_ms());
 		lb__ctl_reply__free_unpacked(rep, NULL);
 		if (deadline && lb_mono_ms() >= deadline) {
+			top_progress_end();
 			fprintf(stderr, "lbctl: task %s has not ended after "
 			    "%ld s\n", id, timeout_s);
 			return EX_TIMEOUT;
@@ -1152,6 +1185,7 @@ wait_task(const struct opts *o, const char *id, long timeout_s)
 	lb__ctl_reply__free_unpacked(rep, NULL);
 	rep = task_call(o, LB__CTL_REQUEST__REQ_SHOW, id, 1);
 	r = rep->task->record;
+	top_progress_end();
 	fflush(stdout);
 	if (rep->task->stdout.len > 0 && write(1, rep->task->stdout.data,
 	    rep->task->stdout.len) < 0)
@@ -1651,6 +1685,124 @@ cmd_undrain(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 	else
 		printf("not draining: nothing to end\n");
 	lb__ctl_reply__free_unpacked(rep, NULL);
+	return EX_OK;
+}
+
+static void
+top_opt(const char *name, const char *v, void *arg)
+{
+	char	*ep;
+	double	 s;
+
+	errno = 0;
+	s = strtod(v, &ep);
+	if (*v == '\0' || *ep != '\0' || errno || !(s >= 0.1 && s <= 3600))
+		die(EX_USAGE, "--interval: expected seconds 0.1..3600, got "
+		    "\"%s\"", v);
+	*(int *)arg = (int)(s * 1000);
+}
+
+/*
+ * One look at the cluster: four requests to the local peer.  0, or the exit
+ * status of the first that failed and *cause (what was taken is freed).
+ */
+static int
+top_fetch(const struct opts *o, Lb__CtlReply *rep[4], struct top_view *v,
+    char **cause)
+{
+	Lb__CtlRequest	 req[4] = { LB__CTL_REQUEST__INIT,
+			    LB__CTL_REQUEST__INIT, LB__CTL_REQUEST__INIT,
+			    LB__CTL_REQUEST__INIT };
+	Lb__CtlStatusReq sr = LB__CTL_STATUS_REQ__INIT;
+	Lb__CtlPeersReq	 pr = LB__CTL_PEERS_REQ__INIT;
+	Lb__CtlListReq	 lr = LB__CTL_LIST_REQ__INIT;
+	Lb__CtlStatsReq	 tr = LB__CTL_STATS_REQ__INIT;
+	static const Lb__CtlReply__RepCase want[4] = { LB__CTL_REPLY__REP_STATUS,
+			    LB__CTL_REPLY__REP_PEERS, LB__CTL_REPLY__REP_LIST,
+			    LB__CTL_REPLY__REP_STATS };
+	int		 i, rc = EX_OK;
+
+	req[0].req_case = LB__CTL_REQUEST__REQ_STATUS;
+	req[0].status = &sr;
+	req[1].req_case = LB__CTL_REQUEST__REQ_PEERS;
+	req[1].peers = &pr;
+	req[2].req_case = LB__CTL_REQUEST__REQ_LIST;
+	req[2].list = &lr;
+	req[3].req_case = LB__CTL_REQUEST__REQ_STATS;
+	req[3].stats = &tr;
+	for (i = 0; i < 4; i++) {
+		if ((rc = try_call(o, &req[i], &rep[i], cause)) != EX_OK)
+			break;
+		if (rep[i]->rep_case != want[i] || (i == 0 &&
+		    rep[i]->status->counters == NULL)) {
+			*cause = lb_strdup("the peer sent the wrong reply");
+			rc = EX_NO;
+			i++;
+			break;
+		}
+	}
+	if (rc != EX_OK) {
+		while (i-- > 0)
+			lb__ctl_reply__free_unpacked(rep[i], NULL);
+		return rc;
+	}
+	v->status = rep[0]->status;
+	v->peers = rep[1]->peers;
+	v->tasks = rep[2]->list;
+	v->stats = rep[3]->stats;
+	v->now_ms = lb_wall_ms();
+	return EX_OK;
+}
+
+/*
+ * lbctl top: redraw the view every interval until q (or a signal); with
+ * stdout no terminal (or --json), one printout.  On the screen, a peer that
+ * does not answer is said so, and asked again: top outlives a restart.
+ */
+static int
+cmd_top(const struct cmd *cmd, struct opts *o, int argc, char **argv)
+{
+	Lb__CtlReply	*rep[4];
+	struct top_view	 v;
+	char		*text, *cause;
+	int		 interval = 1000, rows, cols, quit = 0, rc;
+
+	cmd_args(cmd, o, argc, argv, top_opt, &interval);
+	if (o->json || !isatty(1)) {
+		if ((rc = top_fetch(o, rep, &v, &cause)) != EX_OK)
+			die(rc, "%s", cause);
+		if (o->json)
+			json_print(top_json(&v));
+		else {
+			text = top_render(&v, 0, 0);
+			fputs(text, stdout);
+			free(text);
+		}
+		for (int i = 0; i < 4; i++)
+			lb__ctl_reply__free_unpacked(rep[i], NULL);
+		return EX_OK;
+	}
+	top_screen_start();
+	while (!quit) {
+		rows = 24;
+		cols = 80;
+		top_term_size(1, &rows, &cols);
+		if (top_fetch(o, rep, &v, &cause) != EX_OK) {
+			text = lb_printf("lbctl: %s\n(asking again every "
+			    "%d ms; q quits)\n", cause, interval);
+			free(cause);
+			top_screen_draw(text);
+			free(text);
+		} else {
+			text = top_render(&v, rows, cols);
+			top_screen_draw(text);
+			free(text);
+			for (int i = 0; i < 4; i++)
+				lb__ctl_reply__free_unpacked(rep[i], NULL);
+		}
+		/* A key other than q redraws at once, as in top(1). */
+		quit = top_screen_wait(interval);
+	}
 	return EX_OK;
 }
 
