@@ -83,7 +83,7 @@ like "$rc:$out" "^2:lbctl: --to n 1: not a node id" "a malformed node: usage err
 for t in "$b2" "$p"; do ctl n1 cancel "$t" >/dev/null; done
 
 # A task that does not checkpoint when asked stays where it is and runs on.
-d=$(ctl n1 submit --checkpointable -- sh -c 'trap "" USR1; sleep 3; echo survived')
+d=$(ctl n1 submit --checkpointable -- sh -c 'trap "" USR1; sleep 7; echo survived')
 wait_for 10 running_at "$d" n1 >/dev/null
 out=$(ctl n1 migrate "$d" --to n2 2>&1); rc=$?
 like "$rc:$out" "^1:lbctl: task $d did not move: it did not checkpoint in time; it keeps running" \
