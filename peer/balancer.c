@@ -64,6 +64,21 @@ move_cost(struct peer *p, const Lb__TaskRecord *r)
 	return st->checkpoint_ms / st->migrations_out + sum / n / 1000;
 }
 
+/* What the balancing core is told of a task (needs joined, kept in
+ * *needs until free_movable). */
+static void
+entry(struct balance_task *v, char **needs, const struct tasks_task *t)
+{
+	const Lb__TaskSpec	*s = t->rec->spec;
+
+	*needs = lb_join_list(s->needs, s->n_needs);
+	v->id = t->rec->id;
+	v->pinned = s->pin[0] != '\0';
+	v->pin = s->pin;
+	v->moves = t->rec->moves;
+	v->needs = *needs;
+}
+
 /*
  * The tasks that may move, in order: the waiting ones, in arrival order;
  * then, with preemption or during a drain, the running ones that can
@@ -89,13 +104,7 @@ movable(struct peer *p, size_t *n, char ***needs_out)
 	needs = lb_calloc(cap, sizeof(*needs));
 	for (struct tasks_task *t = tasks_queue_head(p->tc); t && k < cap;
 	    t = t->qnext) {
-		Lb__TaskSpec *s = t->rec->spec;
-		needs[k] = lb_join_list(s->needs, s->n_needs);
-		v[k].id = t->rec->id;
-		v[k].pinned = s->pin[0] != '\0';
-		v[k].pin = s->pin;
-		v[k].moves = t->rec->moves;
-		v[k].needs = needs[k];
+		entry(&v[k], &needs[k], t);
 		v[k].queued_ms = t->queued_at;
 		/* Submitted here a moment ago, and never moved. */
 		v[k].fresh = v[k].moves == 0 && t->rec->reruns == 0 &&
@@ -104,15 +113,9 @@ movable(struct peer *p, size_t *n, char ***needs_out)
 	}
 	for (size_t i = 0; i < nall && k < cap; i++) {
 		struct tasks_task *t = all[i];
-		Lb__TaskSpec *s = t->rec->spec;
 		if (!tasks_checkpoint_ready(p->tc, t, now))
 			continue;
-		needs[k] = lb_join_list(s->needs, s->n_needs);
-		v[k].id = t->rec->id;
-		v[k].pinned = s->pin[0] != '\0';
-		v[k].pin = s->pin;
-		v[k].moves = t->rec->moves;
-		v[k].needs = needs[k];
+		entry(&v[k], &needs[k], t);
 		v[k].running = 1;
 		/* Its age is how long it has run (this run: the time it
 		 * waited says nothing of how long it will live). */

@@ -48,23 +48,6 @@ struct uploads {
 	struct event	*tick;
 };
 
-static int
-write_all(int fd, const uint8_t *buf, size_t len)
-{
-	size_t	done = 0;
-	ssize_t	w;
-
-	while (done < len) {
-		w = write(fd, buf + done, len - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		done += (size_t)w;
-	}
-	return 0;
-}
-
 static void
 upload_free(struct uploads *x, size_t i)
 {
@@ -161,7 +144,8 @@ upload_piece(struct peer *p, const Lb__CtlUpload *req,
 		upload_free(x, slot);
 		return -1;
 	}
-	if (write_all(u->fd, req->data.data, req->data.len) == -1) {
+	if (lb_pwrite_full(u->fd, req->data.data, req->data.len,
+	    req->offset) == -1) {
 		*cause = lb_printf("upload of %s: %s", u->name,
 		    strerror(errno));
 		upload_free(x, slot);

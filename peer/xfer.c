@@ -213,40 +213,6 @@ open_beneath(int dfd, const char *rel, int make)
 	return fd;
 }
 
-static int
-pread_all(int fd, uint8_t *buf, size_t len, uint64_t off)
-{
-	size_t	done = 0;
-	ssize_t	r;
-
-	while (done < len) {
-		r = pread(fd, buf + done, len - done, (off_t)(off + done));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		done += (size_t)r;
-	}
-	return 0;
-}
-
-static int
-pwrite_all(int fd, const uint8_t *buf, size_t len, uint64_t off)
-{
-	size_t	done = 0;
-	ssize_t	w;
-
-	while (done < len) {
-		w = pwrite(fd, buf + done, len - done, (off_t)(off + done));
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		done += (size_t)w;
-	}
-	return 0;
-}
-
 /* ---- source ---- */
 
 static void
@@ -505,7 +471,7 @@ hash_gap(struct xfer *x, struct sfile *f, uint64_t upto)
 	while (f->hashed < upto) {
 		size_t n = upto - f->hashed > XFER_CHUNK ? XFER_CHUNK :
 		    (size_t)(upto - f->hashed);
-		if (pread_all(f->fd, x->buf, n, f->hashed) == -1)
+		if (lb_pread_full(f->fd, x->buf, n, f->hashed) == -1)
 			return -1;
 		crypto_generichash_update(&f->st, x->buf, n);
 		f->hashed += n;
@@ -549,7 +515,7 @@ xfer_chunk_req(struct peer *p, const char *from, const Lb__ChunkReq *q)
 		return;
 	}
 	if ((q->offset > f->hashed && hash_gap(x, f, q->offset) == -1) ||
-	    pread_all(f->fd, x->buf, (size_t)len, q->offset) == -1) {
+	    lb_pread_full(f->fd, x->buf, (size_t)len, q->offset) == -1) {
 		chunk_no(p, addr, q, "the file changed at the source");
 		return;
 	}
@@ -899,7 +865,7 @@ hash_forward(struct xfer *x, struct fetch *fe, uint32_t fi)
 			if (!s->used || !s->received || s->file != fi ||
 			    s->off != f->hashed)
 				continue;
-			if (pread_all(f->fd, x->buf, s->len, s->off) == -1)
+			if (lb_pread_full(f->fd, x->buf, s->len, s->off) == -1)
 				return -1;
 			crypto_generichash_update(&f->st, x->buf, s->len);
 			f->hashed += s->len;
@@ -968,7 +934,7 @@ xfer_chunk_data(struct peer *p, const char *from, const Lb__ChunkData *d)
 		    strerror(errno));
 		return;
 	}
-	if (pwrite_all(f->fd, d->data.data, d->data.len, d->offset) == -1) {
+	if (lb_pwrite_full(f->fd, d->data.data, d->data.len, d->offset) == -1) {
 		fetch_fail(p, fe, &x->stats.failed_disk, "%s: %s", f->name,
 		    strerror(errno));
 		return;

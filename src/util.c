@@ -407,3 +407,38 @@ out:
 	free(dst);
 	return rc;
 }
+
+int
+lb_pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	size_t	done = 0;
+	ssize_t	r;
+
+	while (done < len) {
+		r = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+int
+lb_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
+{
+	size_t	done = 0;
+	ssize_t	w;
+
+	while (done < len) {
+		w = pwrite(fd, (const char *)buf + done, len - done,
+		    (off_t)(off + done));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		done += (size_t)w;
+	}
+	return 0;
+}

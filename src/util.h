@@ -26,6 +26,10 @@ uint64_t lb_rng_next(struct lb_rng *);
 uint32_t lb_rng_below(struct lb_rng *, uint32_t n);
 
 size_t	 lb_strlcpy(char *dst, const char *src, size_t size);
+/* pread/pwrite all of len bytes at off (EINTR retried); -1 on an error or
+ * a short file. */
+int	 lb_pread_full(int fd, void *buf, size_t len, uint64_t off);
+int	 lb_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 /* asprintf that aborts on memory exhaustion, for error messages. */
 char	*lb_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	*lb_calloc(size_t n, size_t size);
