@@ -1414,7 +1414,7 @@ ck_signal(struct tasks *t, uint64_t now, struct tasks_task *k,
 			    checkpoint_timeout_ms;
 		return;
 	}
-	k->ck_signalled = 1;
+	k->ck_signalled = now > 0 ? now : 1;
 	out_push(o, TA_CHECKPOINT, k->rec->id);
 	note(o, k->rec->id, "task %s: asked to checkpoint, to move to %s",
 	    k->rec->id, k->ck_to);
@@ -2445,7 +2445,9 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 			 * its checkpoint with it. */
 			char to[LB_ID_MAX];
 			uint64_t inc = k->ck_inc, req = k->ck_req;
-			uint32_t ck_ms = (uint32_t)(now - k->ck_asked);
+			/* The task's own time: from the signal. */
+			uint32_t ck_ms = (uint32_t)(now - (k->ck_signalled ?
+			    k->ck_signalled : k->ck_asked));
 			lb_strlcpy(to, k->ck_to, sizeof(to));
 			k->ck_asked = k->ck_due = 0;
 			k->ck_to[0] = '\0';

@@ -117,7 +117,8 @@ struct tasks_task {
 	char		 ck_to[LB_ID_MAX];
 	uint64_t	 ck_inc, ck_req;
 	uint64_t	 ck_asked, ck_due;
-	int		 ck_signalled;	/* the signal went (else: at grace) */
+	uint64_t	 ck_signalled;	/* when the signal went (0: not yet,
+					 * at the end of the grace) */
 	uint64_t	 proc_at;	/* when its process started here */
 	uint64_t	 ckp_due;	/* the next periodic checkpoint, or 0 */
 	/* lbctl migrate: who asked (a peer and its request), told once the
