@@ -1,0 +1,1280 @@
+/*
+ * fwd.c - links, routing, path compression, mailboxes and the outbox of
+ * messages to tasks.  See fwd.h for the protocol.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fwd.h"
+
+struct link {
+	char		 id[FWD_ID_MAX];
+	char		 peer[LB_ID_MAX];
+	uint32_t	 epoch;
+	uint64_t	 used;
+	struct link	*next;
+};
+
+struct mail {
+	char		 sender[FWD_ID_MAX];
+	uint64_t	 seq;
+	uint8_t		*body;
+	size_t		 len;
+	struct mail	*next;
+};
+
+struct seen {
+	char		 sender[FWD_ID_MAX];
+	uint64_t	 seq;
+	uint64_t	 used;
+};
+
+struct mbox {
+	char		 id[FWD_ID_MAX];
+	struct mail	*head, *tail;
+	size_t		 n, bytes;
+	struct seen	*seen;
+	size_t		 nseen;
+	uint64_t	 clock;		/* orders `seen` by use */
+	struct mbox	*next;
+};
+
+/* A message (or a probe) this peer sends until it hears how it went. */
+struct osend {
+	uint64_t	 handle;
+	char		 id[FWD_ID_MAX];
+	char		 sender[FWD_ID_MAX];
+	uint64_t	 seq;
+	uint8_t		*body;
+	size_t		 len;
+	uint64_t	 deadline, due;
+	uint32_t	 backoff;
+	int		 active;	/* the first of its (sender, task) */
+	int		 tries;
+	int		 probe, tail, tail_stderr;
+	uint64_t	 tail_offset;
+	struct osend	*next;
+};
+
+/* The seqs a sender used in its current life. */
+struct sseq {
+	char		 sender[FWD_ID_MAX];
+	uint64_t	 base, last, used;
+};
+
+#define LOCATE_RECENT	64	/* ids asked about lately (a ring) */
+#define LOCATE_EVERY_MS	500	/* ask about one id at most this often */
+#define SWEEP_MS	1000
+
+struct fwd {
+	struct fwd_conf	 conf;
+	struct fwd_env	 env;
+	char		 self[LB_ID_MAX];
+	struct link	**links;
+	size_t		 nlinks, lbuckets;
+	struct mbox	**mboxes;
+	size_t		 nmboxes, mbuckets;
+	struct osend	*outbox, *outtail;
+	size_t		 nout;
+	uint64_t	 next_handle;
+	struct sseq	*seqs;
+	size_t		 nseqs, seqcap;
+	uint64_t	 seqclock;
+	struct {
+		char	 id[FWD_ID_MAX];
+		uint64_t at;
+	}		 asked[LOCATE_RECENT];
+	size_t		 askpos;
+	uint64_t	 next_locate;
+	uint64_t	 swept;
+	struct fwd_stats stats;
+};
+
+/* ---- names ---- */
+
+int
+fwd_task_valid(const char *id)
+{
+	const char	*dot;
+	char		 node[LB_ID_MAX];
+	size_t		 nl;
+
+	if (id == NULL || strlen(id) >= FWD_ID_MAX ||
+	    (dot = strrchr(id, '.')) == NULL)
+		return 0;
+	nl = (size_t)(dot - id);
+	if (nl == 0 || nl >= LB_ID_MAX)
+		return 0;
+	memcpy(node, id, nl);
+	node[nl] = '\0';
+	if (!lb_id_valid(node))
+		return 0;
+	dot++;
+	if (*dot < '1' || *dot > '9' || strlen(dot) > 19)
+		return 0;
+	for (; *dot; dot++)
+		if (*dot < '0' || *dot > '9')
+			return 0;
+	return 1;
+}
+
+int
+fwd_sender_valid(const char *s)
+{
+	return s != NULL && (lb_id_valid(s) || fwd_task_valid(s));
+}
+
+static void
+home_of(const char *id, char *home)
+{
+	size_t	n = (size_t)(strrchr(id, '.') - id);
+
+	memcpy(home, id, n);
+	home[n] = '\0';
+}
+
+static size_t
+hash(const char *s, size_t buckets)
+{
+	uint64_t	h = 1469598103934665603ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return (size_t)(h & (buckets - 1));
+}
+
+static size_t
+pow2(size_t n)
+{
+	size_t	b = 16;
+
+	while (b < n * 2)
+		b <<= 1;
+	return b;
+}
+
+/* ---- actions ---- */
+
+static struct fwd_action *
+out_add(struct fwd_out *o, enum fwd_action_kind kind, const char *id)
+{
+	struct fwd_action	*a;
+
+	if (o->n == o->cap) {
+		o->cap = o->cap ? o->cap * 2 : 8;
+		o->v = lb_reallocarray(o->v, o->cap, sizeof(*o->v));
+	}
+	a = &o->v[o->n++];
+	memset(a, 0, sizeof(*a));
+	a->kind = kind;
+	if (id != NULL)
+		lb_strlcpy(a->id, id, sizeof(a->id));
+	return a;
+}
+
+static void
+out_msg(struct fwd_out *o, enum fwd_action_kind kind, const char *to,
+    const char *id, const Lb__PeerMsg *m)
+{
+	struct fwd_action	*a = out_add(o, kind, id);
+
+	if (to != NULL)
+		lb_strlcpy(a->to, to, sizeof(a->to));
+	a->len = lb__peer_msg__get_packed_size(m);
+	a->msg = lb_calloc(1, a->len + 1);
+	lb__peer_msg__pack(m, a->msg);
+}
+
+void
+fwd_out_reset(struct fwd_out *o)
+{
+	for (size_t i = 0; i < o->n; i++) {
+		free(o->v[i].msg);
+		free(o->v[i].res.tail.data);
+	}
+	o->n = 0;
+}
+
+void
+fwd_out_free(struct fwd_out *o)
+{
+	fwd_out_reset(o);
+	free(o->v);
+	o->v = NULL;
+	o->cap = 0;
+}
+
+/* ---- links ---- */
+
+static struct link *
+link_find(const struct fwd *f, const char *id)
+{
+	struct link	*l;
+
+	for (l = f->links[hash(id, f->lbuckets)]; l != NULL; l = l->next)
+		if (strcmp(l->id, id) == 0)
+			return l;
+	return NULL;
+}
+
+static void
+link_remove(struct fwd *f, const char *id)
+{
+	struct link	**lp, *l;
+
+	for (lp = &f->links[hash(id, f->lbuckets)]; (l = *lp) != NULL;
+	    lp = &l->next) {
+		if (strcmp(l->id, id) == 0) {
+			*lp = l->next;
+			free(l);
+			f->nlinks--;
+			return;
+		}
+	}
+}
+
+/* The link used longest ago goes, to make room. */
+static void
+link_evict(struct fwd *f)
+{
+	struct link	*old = NULL;
+
+	for (size_t b = 0; b < f->lbuckets; b++)
+		for (struct link *l = f->links[b]; l != NULL; l = l->next)
+			if (old == NULL || l->used < old->used)
+				old = l;
+	if (old != NULL)
+		link_remove(f, old->id);
+}
+
+void
+fwd_learn(struct fwd *f, uint64_t now, const char *id, const char *peer,
+    uint32_t epoch)
+{
+	struct link	*l;
+	size_t		 b;
+
+	if (!fwd_task_valid(id) || !lb_id_valid(peer) || f->conf.max_links == 0)
+		return;
+	l = link_find(f, id);
+	if (l != NULL && epoch < l->epoch)
+		return;			/* older news */
+	if (strcmp(peer, f->self) == 0) {
+		/* It is here: whether it is held is the task core's word. */
+		if (l != NULL)
+			link_remove(f, id);
+		return;
+	}
+	if (l == NULL) {
+		if (f->nlinks >= f->conf.max_links)
+			link_evict(f);
+		l = lb_calloc(1, sizeof(*l));
+		lb_strlcpy(l->id, id, sizeof(l->id));
+		b = hash(id, f->lbuckets);
+		l->next = f->links[b];
+		f->links[b] = l;
+		f->nlinks++;
+	}
+	lb_strlcpy(l->peer, peer, sizeof(l->peer));
+	l->epoch = epoch;
+	l->used = now;
+}
+
+int
+fwd_link(const struct fwd *f, const char *id, char *peer, uint32_t *epoch)
+{
+	const struct link	*l = link_find(f, id);
+
+	if (l == NULL)
+		return -1;
+	if (peer != NULL)
+		lb_strlcpy(peer, l->peer, LB_ID_MAX);
+	if (epoch != NULL)
+		*epoch = l->epoch;
+	return 0;
+}
+
+static void
+links_expire(struct fwd *f, uint64_t now)
+{
+	uint64_t	keep = (uint64_t)f->conf.link_keep_s * 1000;
+
+	for (size_t b = 0; b < f->lbuckets; b++) {
+		struct link **lp = &f->links[b], *l;
+
+		while ((l = *lp) != NULL) {
+			if (now > l->used + keep) {
+				*lp = l->next;
+				free(l);
+				f->nlinks--;
+			} else
+				lp = &l->next;
+		}
+	}
+}
+
+/* ---- mailboxes ---- */
+
+static struct mbox *
+mbox_find(const struct fwd *f, const char *id)
+{
+	struct mbox	*m;
+
+	for (m = f->mboxes[hash(id, f->mbuckets)]; m != NULL; m = m->next)
+		if (strcmp(m->id, id) == 0)
+			return m;
+	return NULL;
+}
+
+static struct mbox *
+mbox_get(struct fwd *f, const char *id)
+{
+	struct mbox	*m = mbox_find(f, id);
+	size_t		 b;
+
+	if (m != NULL)
+		return m;
+	if (f->nmboxes >= f->conf.max_mailboxes)
+		return NULL;
+	m = lb_calloc(1, sizeof(*m));
+	lb_strlcpy(m->id, id, sizeof(m->id));
+	m->seen = lb_calloc(f->conf.max_senders ? f->conf.max_senders : 1,
+	    sizeof(*m->seen));
+	b = hash(id, f->mbuckets);
+	m->next = f->mboxes[b];
+	f->mboxes[b] = m;
+	f->nmboxes++;
+	return m;
+}
+
+static void
+mbox_clear(struct mbox *m)
+{
+	struct mail	*x;
+
+	while ((x = m->head) != NULL) {
+		m->head = x->next;
+		free(x->body);
+		free(x);
+	}
+	m->tail = NULL;
+	m->n = m->bytes = 0;
+	m->nseen = 0;
+}
+
+void
+fwd_drop(struct fwd *f, const char *id)
+{
+	struct mbox	**mp, *m;
+
+	for (mp = &f->mboxes[hash(id, f->mbuckets)]; (m = *mp) != NULL;
+	    mp = &m->next) {
+		if (strcmp(m->id, id) == 0) {
+			*mp = m->next;
+			mbox_clear(m);
+			free(m->seen);
+			free(m);
+			f->nmboxes--;
+			return;
+		}
+	}
+}
+
+static struct seen *
+seen_find(struct mbox *m, const char *sender)
+{
+	for (size_t i = 0; i < m->nseen; i++)
+		if (strcmp(m->seen[i].sender, sender) == 0)
+			return &m->seen[i];
+	return NULL;
+}
+
+/* Remember that `sender`'s `seq` was taken (the sender used longest ago
+ * is forgotten when the table is full). */
+static void
+seen_note(const struct fwd *f, struct mbox *m, const char *sender,
+    uint64_t seq)
+{
+	struct seen	*s = seen_find(m, sender);
+
+	if (f->conf.max_senders == 0)
+		return;
+	if (s == NULL) {
+		if (m->nseen < f->conf.max_senders)
+			s = &m->seen[m->nseen++];
+		else {
+			s = &m->seen[0];
+			for (size_t i = 1; i < m->nseen; i++)
+				if (m->seen[i].used < s->used)
+					s = &m->seen[i];
+		}
+		lb_strlcpy(s->sender, sender, sizeof(s->sender));
+		s->seq = 0;
+	}
+	if (seq > s->seq)
+		s->seq = seq;
+	s->used = ++m->clock;
+}
+
+static void
+mail_append(struct mbox *m, const char *sender, uint64_t seq,
+    const uint8_t *body, size_t len)
+{
+	struct mail	*x = lb_calloc(1, sizeof(*x));
+
+	lb_strlcpy(x->sender, sender, sizeof(x->sender));
+	x->seq = seq;
+	x->len = len;
+	x->body = lb_calloc(1, len + 1);
+	if (len > 0)
+		memcpy(x->body, body, len);
+	if (m->tail != NULL)
+		m->tail->next = x;
+	else
+		m->head = x;
+	m->tail = x;
+	m->n++;
+	m->bytes += len;
+}
+
+Lb__MailMsg *
+fwd_take(struct fwd *f, const char *id)
+{
+	struct mbox	*m = mbox_find(f, id);
+	struct mail	*x;
+	Lb__MailMsg	*r;
+
+	if (m == NULL || (x = m->head) == NULL)
+		return NULL;
+	m->head = x->next;
+	if (m->head == NULL)
+		m->tail = NULL;
+	m->n--;
+	m->bytes -= x->len;
+	r = lb_calloc(1, sizeof(*r));
+	lb__mail_msg__init(r);
+	r->sender = lb_strdup(x->sender);
+	r->seq = x->seq;
+	r->body.data = x->body;		/* handed over */
+	r->body.len = x->len;
+	free(x);
+	f->stats.received++;
+	return r;
+}
+
+size_t
+fwd_mailbox_count(const struct fwd *f, const char *id, size_t *bytes)
+{
+	const struct mbox	*m = mbox_find(f, id);
+
+	if (bytes != NULL)
+		*bytes = m ? m->bytes : 0;
+	return m ? m->n : 0;
+}
+
+void
+fwd_export(const struct fwd *f, const char *id, Lb__Transfer *t)
+{
+	const struct mbox	*m = mbox_find(f, id);
+	size_t			 i = 0;
+
+	t->n_mailbox = t->n_mailbox_seen = 0;
+	t->mailbox = NULL;
+	t->mailbox_seen = NULL;
+	if (m == NULL)
+		return;
+	if (m->n > 0) {
+		t->mailbox = lb_calloc(m->n, sizeof(*t->mailbox));
+		for (const struct mail *x = m->head; x != NULL; x = x->next) {
+			Lb__MailMsg *mm = lb_calloc(1, sizeof(*mm));
+
+			lb__mail_msg__init(mm);
+			mm->sender = lb_strdup(x->sender);
+			mm->seq = x->seq;
+			mm->body.len = x->len;
+			mm->body.data = lb_calloc(1, x->len + 1);
+			if (x->len > 0)
+				memcpy(mm->body.data, x->body, x->len);
+			t->mailbox[i++] = mm;
+		}
+		t->n_mailbox = i;
+	}
+	if (m->nseen > 0) {
+		t->mailbox_seen = lb_calloc(m->nseen, sizeof(*t->mailbox_seen));
+		for (i = 0; i < m->nseen; i++) {
+			Lb__MailSeen *s = lb_calloc(1, sizeof(*s));
+
+			lb__mail_seen__init(s);
+			s->sender = lb_strdup(m->seen[i].sender);
+			s->seq = m->seen[i].seq;
+			t->mailbox_seen[i] = s;
+		}
+		t->n_mailbox_seen = m->nseen;
+	}
+}
+
+void
+fwd_export_free(Lb__Transfer *t)
+{
+	for (size_t i = 0; i < t->n_mailbox; i++)
+		lb__mail_msg__free_unpacked(t->mailbox[i], NULL);
+	for (size_t i = 0; i < t->n_mailbox_seen; i++)
+		lb__mail_seen__free_unpacked(t->mailbox_seen[i], NULL);
+	free(t->mailbox);
+	free(t->mailbox_seen);
+	t->mailbox = NULL;
+	t->mailbox_seen = NULL;
+	t->n_mailbox = t->n_mailbox_seen = 0;
+}
+
+void
+fwd_import(struct fwd *f, uint64_t now, const char *id, const Lb__Transfer *t)
+{
+	struct mbox	*m;
+
+	(void)now;
+	if (!fwd_task_valid(id))
+		return;
+	if (t->n_mailbox == 0 && t->n_mailbox_seen == 0) {
+		/* Nothing came with it; what is here (of an earlier stay)
+		 * is older. */
+		if ((m = mbox_find(f, id)) != NULL)
+			mbox_clear(m);
+		return;
+	}
+	if ((m = mbox_get(f, id)) == NULL) {
+		f->stats.drop_invalid++;
+		return;
+	}
+	mbox_clear(m);
+	for (size_t i = 0; i < t->n_mailbox_seen; i++) {
+		const Lb__MailSeen *s = t->mailbox_seen[i];
+
+		if (fwd_sender_valid(s->sender))
+			seen_note(f, m, s->sender, s->seq);
+		else
+			f->stats.drop_invalid++;
+	}
+	for (size_t i = 0; i < t->n_mailbox; i++) {
+		const Lb__MailMsg *x = t->mailbox[i];
+
+		if (!fwd_sender_valid(x->sender) ||
+		    x->body.len > f->conf.msg_max ||
+		    m->n >= f->conf.mbox_msgs ||
+		    m->bytes + x->body.len > f->conf.mbox_bytes) {
+			f->stats.drop_invalid++;
+			continue;
+		}
+		mail_append(m, x->sender, x->seq, x->body.data, x->body.len);
+		seen_note(f, m, x->sender, x->seq);
+	}
+}
+
+/* ---- the outbox ---- */
+
+static struct osend *
+out_find_msg(struct fwd *f, const char *id, const char *sender, uint64_t seq)
+{
+	for (struct osend *s = f->outbox; s != NULL; s = s->next)
+		if (!s->probe && s->active && s->seq == seq &&
+		    strcmp(s->id, id) == 0 && strcmp(s->sender, sender) == 0)
+			return s;
+	return NULL;
+}
+
+static struct osend *
+out_find_probe(struct fwd *f, uint64_t handle)
+{
+	for (struct osend *s = f->outbox; s != NULL; s = s->next)
+		if (s->probe && s->handle == handle)
+			return s;
+	return NULL;
+}
+
+static void	transmit(struct fwd *, uint64_t, struct osend *,
+		    struct fwd_out *);
+
+/* The send ends: tell the shell, and let the next of its (sender, task)
+ * go. */
+static void
+finish(struct fwd *f, uint64_t now, struct osend *s, int done,
+    const Lb__TaskMsgAck *ack, struct fwd_out *o)
+{
+	struct fwd_action	*a = out_add(o, FA_DONE, s->id);
+	struct fwd_result	*r = &a->res;
+	struct osend		**sp, *next = NULL;
+
+	r->handle = s->handle;
+	r->done = done;
+	lb_strlcpy(r->sender, s->sender, sizeof(r->sender));
+	r->seq = s->seq;
+	if (ack != NULL) {
+		r->status = ack->status;
+		lb_strlcpy(r->host, ack->host, sizeof(r->host));
+		r->epoch = ack->epoch;
+		lb_strlcpy(r->detail, ack->detail, sizeof(r->detail));
+		for (size_t i = 1; i < ack->n_path &&
+		    r->nhops < FWD_MAX_HOPS; i++)
+			lb_strlcpy(r->hops[r->nhops++], ack->path[i],
+			    LB_ID_MAX);
+		if (strcmp(ack->host, f->self) != 0)
+			lb_strlcpy(r->hops[r->nhops++], ack->host, LB_ID_MAX);
+		if (s->tail && ack->tail_data.len > 0) {
+			r->tail.len = ack->tail_data.len;
+			r->tail.data = lb_calloc(1, r->tail.len + 1);
+			memcpy(r->tail.data, ack->tail_data.data, r->tail.len);
+		}
+		if (ack->status == LB__MSG_STATUS__MSG_DELIVERED ||
+		    ack->status == LB__MSG_STATUS__MSG_DUPLICATE)
+			f->stats.acked++;
+		else if (ack->status != LB__MSG_STATUS__MSG_LOCATED)
+			f->stats.refused++;
+	} else if (!s->probe)
+		f->stats.timed_out++;
+	for (sp = &f->outbox; *sp != NULL; sp = &(*sp)->next)
+		if (*sp == s)
+			break;
+	*sp = s->next;
+	if (f->outtail == s) {
+		f->outtail = NULL;
+		for (struct osend *t = f->outbox; t != NULL; t = t->next)
+			f->outtail = t;
+	}
+	f->nout--;
+	if (!s->probe && s->active)
+		for (struct osend *t = f->outbox; t != NULL; t = t->next)
+			if (!t->probe && strcmp(t->id, s->id) == 0 &&
+			    strcmp(t->sender, s->sender) == 0) {
+				next = t;
+				break;
+			}
+	free(s->body);
+	free(s);
+	if (next != NULL) {
+		next->active = 1;
+		transmit(f, now, next, o);
+	}
+}
+
+static struct osend *
+out_new(struct fwd *f, const char *id, uint64_t deadline, char **cause)
+{
+	struct osend	*s;
+
+	if (!fwd_task_valid(id)) {
+		*cause = lb_printf("\"%s\" is not a task id (NODE.NUMBER)", id);
+		return NULL;
+	}
+	if (f->nout >= f->conf.outbox_max) {
+		*cause = lb_printf("this peer is sending %zu messages already "
+		    "(its limit); try again later", f->nout);
+		return NULL;
+	}
+	s = lb_calloc(1, sizeof(*s));
+	s->handle = ++f->next_handle;
+	lb_strlcpy(s->id, id, sizeof(s->id));
+	s->deadline = deadline;
+	s->backoff = (uint32_t)f->conf.retry_ms;
+	if (f->outtail != NULL)
+		f->outtail->next = s;
+	else
+		f->outbox = s;
+	f->outtail = s;
+	f->nout++;
+	return s;
+}
+
+static uint64_t
+seq_next(struct fwd *f, const char *sender, uint64_t base)
+{
+	struct sseq	*q = NULL;
+
+	for (size_t i = 0; i < f->nseqs; i++)
+		if (strcmp(f->seqs[i].sender, sender) == 0) {
+			q = &f->seqs[i];
+			break;
+		}
+	if (q == NULL) {
+		if (f->nseqs < f->seqcap)
+			q = &f->seqs[f->nseqs++];
+		else {
+			q = &f->seqs[0];
+			for (size_t i = 1; i < f->nseqs; i++)
+				if (f->seqs[i].used < q->used)
+					q = &f->seqs[i];
+		}
+		lb_strlcpy(q->sender, sender, sizeof(q->sender));
+		q->base = q->last = base;
+	}
+	if (base > q->base) {
+		q->base = base;
+		if (q->last < base)
+			q->last = base;
+	}
+	q->used = ++f->seqclock;
+	return ++q->last;
+}
+
+int
+fwd_send(struct fwd *f, uint64_t now, const char *sender, uint64_t base,
+    const char *id, const void *body, size_t len, uint64_t deadline,
+    uint64_t *handle, struct fwd_out *o, char **cause)
+{
+	struct osend	*s;
+	int		 first = 1;
+
+	if (!fwd_sender_valid(sender)) {
+		*cause = lb_printf("\"%s\" cannot send (not a node or task id)",
+		    sender);
+		return -1;
+	}
+	if (len > f->conf.msg_max) {
+		*cause = lb_printf("a message of %zu bytes is over the limit "
+		    "of %zu", len, f->conf.msg_max);
+		return -1;
+	}
+	for (struct osend *t = f->outbox; t != NULL; t = t->next)
+		if (!t->probe && strcmp(t->id, id) == 0 &&
+		    strcmp(t->sender, sender) == 0)
+			first = 0;
+	if ((s = out_new(f, id, deadline, cause)) == NULL)
+		return -1;
+	lb_strlcpy(s->sender, sender, sizeof(s->sender));
+	s->seq = seq_next(f, sender, base);
+	s->len = len;
+	s->body = lb_calloc(1, len + 1);
+	if (len > 0)
+		memcpy(s->body, body, len);
+	*handle = s->handle;
+	f->stats.sent++;
+	if (first) {
+		s->active = 1;
+		transmit(f, now, s, o);
+	}
+	return 0;
+}
+
+int
+fwd_probe(struct fwd *f, uint64_t now, const char *id, int tail,
+    uint64_t offset, int tail_stderr, uint64_t deadline, uint64_t *handle,
+    struct fwd_out *o, char **cause)
+{
+	struct osend	*s;
+
+	if ((s = out_new(f, id, deadline, cause)) == NULL)
+		return -1;
+	lb_strlcpy(s->sender, f->self, sizeof(s->sender));
+	s->probe = 1;
+	s->active = 1;
+	s->tail = tail;
+	s->tail_offset = offset;
+	s->tail_stderr = tail_stderr;
+	*handle = s->handle;
+	transmit(f, now, s, o);
+	return 0;
+}
+
+/* ---- routing ---- */
+
+static int
+on_path(const Lb__TaskMsg *m, const char *peer)
+{
+	for (size_t i = 0; i < m->n_path; i++)
+		if (strcmp(m->path[i], peer) == 0)
+			return 1;
+	return 0;
+}
+
+static int	ack_in(struct fwd *, uint64_t, const char *,
+		    const Lb__TaskMsgAck *, struct fwd_out *);
+
+/* Answer the origin of `m`. */
+static void
+reply(struct fwd *f, uint64_t now, const Lb__TaskMsg *m, Lb__MsgStatus st,
+    uint32_t epoch, const char *detail, struct fwd_out *o)
+{
+	Lb__PeerMsg	pm = LB__PEER_MSG__INIT;
+	Lb__TaskMsgAck	a = LB__TASK_MSG_ACK__INIT;
+	char		*path[FWD_MAX_HOPS + 1];
+	size_t		 n = 0;
+
+	a.task_id = m->task_id;
+	a.sender = m->sender;
+	a.seq = m->seq;
+	a.status = st;
+	a.host = f->self;
+	a.epoch = epoch;
+	a.detail = (char *)(detail ? detail : "");
+	a.probe_req = m->probe_req;
+	for (size_t i = 0; i < m->n_path && n < FWD_MAX_HOPS; i++)
+		path[n++] = m->path[i];
+	a.path = path;
+	a.n_path = n;
+	if (strcmp(m->origin, f->self) == 0) {
+		ack_in(f, now, f->self, &a, o);
+		return;
+	}
+	pm.body_case = LB__PEER_MSG__BODY_TASK_MSG_ACK;
+	pm.task_msg_ack = &a;
+	out_msg(o, FA_SEND, m->origin, m->task_id, &pm);
+}
+
+/* Pass `m` on to `to`, this peer added to its path. */
+static void
+pass(struct fwd *f, const Lb__TaskMsg *m, const char *to, struct fwd_out *o)
+{
+	Lb__PeerMsg	 pm = LB__PEER_MSG__INIT;
+	Lb__TaskMsg	 c = *m;
+	char		*path[FWD_MAX_HOPS + 1];
+
+	if (m->n_path >= FWD_MAX_HOPS) {
+		f->stats.drop_loop++;
+		return;
+	}
+	for (size_t i = 0; i < m->n_path; i++)
+		path[i] = m->path[i];
+	path[m->n_path] = f->self;
+	c.path = path;
+	c.n_path = m->n_path + 1;
+	pm.body_case = LB__PEER_MSG__BODY_TASK_MSG;
+	pm.task_msg = &c;
+	out_msg(o, FA_SEND, to, m->task_id, &pm);
+}
+
+static void
+locate(struct fwd *f, uint64_t now, const char *id, struct fwd_out *o)
+{
+	Lb__PeerMsg	pm = LB__PEER_MSG__INIT;
+	Lb__TaskLocate	q = LB__TASK_LOCATE__INIT;
+
+	for (size_t i = 0; i < LOCATE_RECENT; i++)
+		if (strcmp(f->asked[i].id, id) == 0 &&
+		    now < f->asked[i].at + LOCATE_EVERY_MS)
+			return;
+	lb_strlcpy(f->asked[f->askpos].id, id, sizeof(f->asked[0].id));
+	f->asked[f->askpos].at = now;
+	f->askpos = (f->askpos + 1) % LOCATE_RECENT;
+	q.req_id = ++f->next_locate;
+	q.task_id = (char *)id;
+	pm.body_case = LB__PEER_MSG__BODY_TASK_LOCATE;
+	pm.task_locate = &q;
+	out_msg(o, FA_LOCATE, NULL, id, &pm);
+	f->stats.queries++;
+}
+
+/* The task is held here: the message goes into its mailbox. */
+static void
+deliver(struct fwd *f, uint64_t now, const Lb__TaskMsg *m, uint32_t epoch,
+    struct fwd_out *o)
+{
+	struct mbox	*mb;
+	struct seen	*s;
+	char		 home[LB_ID_MAX];
+	size_t		 hops;
+
+	if (m->probe) {
+		if (m->tail) {
+			struct fwd_action *a = out_add(o, FA_TAIL, m->task_id);
+
+			lb_strlcpy(a->to, m->origin, sizeof(a->to));
+			a->probe_req = m->probe_req;
+			a->tail_offset = m->tail_offset;
+			a->tail_stderr = m->tail_stderr;
+			a->res.epoch = epoch;
+			lb_strlcpy(a->res.host, f->self, sizeof(a->res.host));
+			for (size_t i = 0; i < m->n_path &&
+			    a->res.nhops < FWD_MAX_HOPS; i++)
+				lb_strlcpy(a->res.hops[a->res.nhops++],
+				    m->path[i], LB_ID_MAX);
+			return;
+		}
+		reply(f, now, m, LB__MSG_STATUS__MSG_LOCATED, epoch, NULL, o);
+		return;
+	}
+	if (m->body.len > f->conf.msg_max) {
+		reply(f, now, m, LB__MSG_STATUS__MSG_TOO_LARGE, epoch,
+		    "the message is over the limit", o);
+		return;
+	}
+	if ((mb = mbox_get(f, m->task_id)) == NULL) {
+		f->stats.full++;
+		reply(f, now, m, LB__MSG_STATUS__MSG_FULL, epoch,
+		    "too many mailboxes at its host", o);
+		return;
+	}
+	if ((s = seen_find(mb, m->sender)) != NULL && m->seq <= s->seq) {
+		f->stats.duplicates++;
+		reply(f, now, m, LB__MSG_STATUS__MSG_DUPLICATE, epoch, NULL, o);
+		return;
+	}
+	if (mb->n >= f->conf.mbox_msgs ||
+	    mb->bytes + m->body.len > f->conf.mbox_bytes) {
+		f->stats.full++;
+		reply(f, now, m, LB__MSG_STATUS__MSG_FULL, epoch,
+		    "the task's mailbox is full", o);
+		return;
+	}
+	mail_append(mb, m->sender, m->seq, m->body.data, m->body.len);
+	seen_note(f, mb, m->sender, m->seq);
+	f->stats.delivered++;
+	hops = strcmp(m->origin, f->self) == 0 ? 0 : m->n_path;
+	if (hops > 0) {
+		f->stats.hops[hops > FWD_HOPS_BUCKETS ? FWD_HOPS_BUCKETS - 1 :
+		    hops - 1]++;
+		f->stats.hops_sum += hops;
+	}
+	out_add(o, FA_MAIL, m->task_id);
+	reply(f, now, m, LB__MSG_STATUS__MSG_DELIVERED, epoch, NULL, o);
+	/* Path compression: every peer it passed (the origin hears from
+	 * the ack; the home knows from its record) learns where it is. */
+	home_of(m->task_id, home);
+	for (size_t i = 1; i < m->n_path; i++) {
+		Lb__PeerMsg	 pm = LB__PEER_MSG__INIT;
+		Lb__TaskLocation l = LB__TASK_LOCATION__INIT;
+
+		if (strcmp(m->path[i], home) == 0 ||
+		    strcmp(m->path[i], f->self) == 0)
+			continue;
+		l.task_id = m->task_id;
+		l.host = f->self;
+		l.epoch = epoch;
+		pm.body_case = LB__PEER_MSG__BODY_TASK_LOCATION;
+		pm.task_location = &l;
+		out_msg(o, FA_SEND, m->path[i], m->task_id, &pm);
+		f->stats.compressions++;
+	}
+}
+
+/* `m` is at this peer (just arrived, or sent from here): where next. */
+static void
+route(struct fwd *f, uint64_t now, const Lb__TaskMsg *m, struct fwd_out *o)
+{
+	struct fwd_where	 w;
+	struct link		*l;
+	char			 home[LB_ID_MAX];
+	char			 why[96];
+
+	memset(&w, 0, sizeof(w));
+	f->env.where(f->env.arg, m->task_id, &w);
+	switch (w.here) {
+	case FWD_HELD:
+		deliver(f, now, m, w.epoch, o);
+		return;
+	case FWD_MOVING:
+		reply(f, now, m, LB__MSG_STATUS__MSG_WAIT, w.epoch,
+		    "it is moving", o);
+		return;
+	case FWD_ENDED:
+		reply(f, now, m, LB__MSG_STATUS__MSG_ENDED, 0, w.state, o);
+		return;
+	case FWD_AT:
+		if (strcmp(w.host, f->self) != 0 &&
+		    f->env.alive(f->env.arg, w.host) && !on_path(m, w.host)) {
+			pass(f, m, w.host, o);
+			f->stats.forwarded++;
+			return;
+		}
+		snprintf(why, sizeof(why), "its host %s is out of reach",
+		    w.host);
+		reply(f, now, m, LB__MSG_STATUS__MSG_WAIT, 0, why, o);
+		return;
+	case FWD_NOTHING:
+		break;
+	}
+	if (w.link[0] != '\0')
+		fwd_learn(f, now, m->task_id, w.link, w.link_epoch);
+	if ((l = link_find(f, m->task_id)) != NULL &&
+	    f->env.alive(f->env.arg, l->peer) && !on_path(m, l->peer)) {
+		l->used = now;
+		pass(f, m, l->peer, o);
+		f->stats.forwarded++;
+		return;
+	}
+	home_of(m->task_id, home);
+	if (strcmp(home, f->self) == 0) {
+		reply(f, now, m, LB__MSG_STATUS__MSG_UNKNOWN, 0,
+		    "no such task (or forgotten)", o);
+		return;
+	}
+	if (f->env.alive(f->env.arg, home) && !on_path(m, home)) {
+		pass(f, m, home, o);
+		f->stats.to_home++;
+		return;
+	}
+	/* The chain is broken and the home is out of reach: ask around. */
+	locate(f, now, m->task_id, o);
+	reply(f, now, m, LB__MSG_STATUS__MSG_WAIT, 0,
+	    "looking for it (its home is out of reach)", o);
+}
+
+static void
+transmit(struct fwd *f, uint64_t now, struct osend *s, struct fwd_out *o)
+{
+	Lb__TaskMsg	m = LB__TASK_MSG__INIT;
+	/* A message delivered here ends its send (and frees s) before
+	 * route returns: route works on copies. */
+	char		id[FWD_ID_MAX], sender[FWD_ID_MAX];
+
+	if (s->tries++ > 0)
+		f->stats.retries++;
+	s->due = now + s->backoff;
+	s->backoff = s->backoff * 2 > (uint32_t)f->conf.retry_max_ms ?
+	    (uint32_t)f->conf.retry_max_ms : s->backoff * 2;
+	lb_strlcpy(id, s->id, sizeof(id));
+	lb_strlcpy(sender, s->sender, sizeof(sender));
+	m.task_id = id;
+	m.sender = sender;
+	m.seq = s->seq;
+	m.body.data = s->body;
+	m.body.len = s->len;
+	m.origin = f->self;
+	m.probe = s->probe;
+	m.probe_req = s->probe ? s->handle : 0;
+	m.tail = s->tail;
+	m.tail_offset = s->tail_offset;
+	m.tail_stderr = s->tail_stderr;
+	route(f, now, &m, o);
+}
+
+/* ---- messages in ---- */
+
+static int
+msg_valid(const struct fwd *f, const char *from, const Lb__TaskMsg *m)
+{
+	if (!fwd_task_valid(m->task_id) || !lb_id_valid(m->origin) ||
+	    m->n_path == 0 || m->n_path > FWD_MAX_HOPS ||
+	    strcmp(m->path[0], m->origin) != 0 ||
+	    strcmp(m->path[m->n_path - 1], from) != 0)
+		return 0;
+	if (!m->probe && !fwd_sender_valid(m->sender))
+		return 0;
+	for (size_t i = 0; i < m->n_path; i++)
+		if (!lb_id_valid(m->path[i]))
+			return 0;
+	(void)f;
+	return 1;
+}
+
+static int
+ack_in(struct fwd *f, uint64_t now, const char *from,
+    const Lb__TaskMsgAck *a, struct fwd_out *o)
+{
+	struct osend	*s;
+
+	if (!fwd_task_valid(a->task_id) || !lb_id_valid(a->host) ||
+	    a->n_path > FWD_MAX_HOPS || strcmp(a->host, from) != 0) {
+		f->stats.drop_invalid++;
+		return 0;
+	}
+	for (size_t i = 0; i < a->n_path; i++)
+		if (!lb_id_valid(a->path[i])) {
+			f->stats.drop_invalid++;
+			return 0;
+		}
+	s = a->probe_req != 0 ? out_find_probe(f, a->probe_req) :
+	    out_find_msg(f, a->task_id, a->sender, a->seq);
+	if (s == NULL || strcmp(s->id, a->task_id) != 0)
+		return 0;		/* late: it ended already */
+	switch (a->status) {
+	case LB__MSG_STATUS__MSG_WAIT:
+		/* Moving, or being looked for: soon again. */
+		if (s->due > now + (uint64_t)f->conf.retry_ms)
+			s->due = now + (uint64_t)f->conf.retry_ms;
+		return 0;
+	case LB__MSG_STATUS__MSG_DELIVERED:
+	case LB__MSG_STATUS__MSG_DUPLICATE:
+	case LB__MSG_STATUS__MSG_LOCATED:
+	case LB__MSG_STATUS__MSG_FULL:
+	case LB__MSG_STATUS__MSG_TOO_LARGE:
+		fwd_learn(f, now, a->task_id, a->host, a->epoch);
+		break;
+	case LB__MSG_STATUS__MSG_ENDED:
+	case LB__MSG_STATUS__MSG_UNKNOWN:
+		link_remove(f, a->task_id);
+		break;
+	default:
+		f->stats.drop_invalid++;
+		return 0;
+	}
+	finish(f, now, s, 1, a, o);
+	return 0;
+}
+
+int
+fwd_recv(struct fwd *f, uint64_t now, const char *from, const Lb__PeerMsg *pm,
+    struct fwd_out *o)
+{
+	switch (pm->body_case) {
+	case LB__PEER_MSG__BODY_TASK_MSG:
+		if (!msg_valid(f, from, pm->task_msg)) {
+			f->stats.drop_invalid++;
+			return 0;
+		}
+		if (on_path(pm->task_msg, f->self) &&
+		    pm->task_msg->n_path >= FWD_MAX_HOPS) {
+			f->stats.drop_loop++;
+			return 0;
+		}
+		route(f, now, pm->task_msg, o);
+		return 0;
+	case LB__PEER_MSG__BODY_TASK_MSG_ACK:
+		return ack_in(f, now, from, pm->task_msg_ack, o);
+	case LB__PEER_MSG__BODY_TASK_LOCATION: {
+		const Lb__TaskLocation *l = pm->task_location;
+
+		/* Only the holder says where it is. */
+		if (!fwd_task_valid(l->task_id) || !lb_id_valid(l->host) ||
+		    strcmp(l->host, from) != 0) {
+			f->stats.drop_invalid++;
+			return 0;
+		}
+		fwd_learn(f, now, l->task_id, l->host, l->epoch);
+		return 0;
+	}
+	case LB__PEER_MSG__BODY_TASK_LOCATE: {
+		const Lb__TaskLocate	*q = pm->task_locate;
+		Lb__PeerMsg		 r = LB__PEER_MSG__INIT;
+		Lb__TaskLocation	 l = LB__TASK_LOCATION__INIT;
+		struct fwd_where	 w;
+
+		if (!fwd_task_valid(q->task_id)) {
+			f->stats.drop_invalid++;
+			return 0;
+		}
+		memset(&w, 0, sizeof(w));
+		f->env.where(f->env.arg, q->task_id, &w);
+		if (w.here != FWD_HELD && w.here != FWD_MOVING)
+			return 0;
+		l.task_id = q->task_id;
+		l.host = f->self;
+		l.epoch = w.epoch;
+		l.req_id = q->req_id;
+		r.body_case = LB__PEER_MSG__BODY_TASK_LOCATION;
+		r.task_location = &l;
+		out_msg(o, FA_SEND, from, q->task_id, &r);
+		return 0;
+	}
+	default:
+		return -1;
+	}
+}
+
+/* ---- time ---- */
+
+static struct osend *
+out_find_handle(struct fwd *f, uint64_t handle)
+{
+	for (struct osend *s = f->outbox; s != NULL; s = s->next)
+		if (s->handle == handle)
+			return s;
+	return NULL;
+}
+
+void
+fwd_tick(struct fwd *f, uint64_t now, struct fwd_out *o)
+{
+	uint64_t	*due;
+	size_t		 n = 0;
+
+	/* A send may end another (one delivered here lets the next of its
+	 * sender go, and that one may be delivered here too): pick them by
+	 * handle first, then act on those still there. */
+	due = lb_calloc(f->nout + 1, sizeof(*due));
+	for (struct osend *s = f->outbox; s != NULL; s = s->next)
+		if (now >= s->deadline || (s->active && now >= s->due))
+			due[n++] = s->handle;
+	for (size_t i = 0; i < n; i++) {
+		struct osend *s = out_find_handle(f, due[i]);
+
+		if (s == NULL)
+			continue;
+		if (now >= s->deadline)
+			finish(f, now, s, 0, NULL, o);
+		else if (s->active && now >= s->due)
+			transmit(f, now, s, o);
+	}
+	free(due);
+	if (now < f->swept + SWEEP_MS)
+		return;
+	f->swept = now;
+	links_expire(f, now);
+	/* Mailboxes of tasks that are not held here any more (moved away,
+	 * ended, a move here aborted). */
+	for (size_t b = 0; b < f->mbuckets; b++) {
+		struct mbox *m = f->mboxes[b], *mnext;
+
+		for (; m != NULL; m = mnext) {
+			struct fwd_where w;
+
+			mnext = m->next;
+			memset(&w, 0, sizeof(w));
+			f->env.where(f->env.arg, m->id, &w);
+			if (w.here != FWD_HELD && w.here != FWD_MOVING)
+				fwd_drop(f, m->id);
+		}
+	}
+}
+
+/* ---- life ---- */
+
+struct fwd *
+fwd_new(const struct fwd_conf *c, const char *self, const struct fwd_env *env)
+{
+	struct fwd	*f = lb_calloc(1, sizeof(*f));
+
+	f->conf = *c;
+	f->env = *env;
+	lb_strlcpy(f->self, self, sizeof(f->self));
+	f->lbuckets = pow2(c->max_links);
+	f->links = lb_calloc(f->lbuckets, sizeof(*f->links));
+	f->mbuckets = pow2(c->max_mailboxes);
+	f->mboxes = lb_calloc(f->mbuckets, sizeof(*f->mboxes));
+	f->seqcap = c->outbox_max > 0 ? c->outbox_max : 1;
+	f->seqs = lb_calloc(f->seqcap, sizeof(*f->seqs));
+	return f;
+}
+
+void
+fwd_free(struct fwd *f)
+{
+	if (f == NULL)
+		return;
+	for (size_t b = 0; b < f->lbuckets; b++)
+		while (f->links[b] != NULL) {
+			struct link *l = f->links[b];
+			f->links[b] = l->next;
+			free(l);
+		}
+	for (size_t b = 0; b < f->mbuckets; b++)
+		while (f->mboxes[b] != NULL)
+			fwd_drop(f, f->mboxes[b]->id);
+	while (f->outbox != NULL) {
+		struct osend *s = f->outbox;
+		f->outbox = s->next;
+		free(s->body);
+		free(s);
+	}
+	free(f->links);
+	free(f->mboxes);
+	free(f->seqs);
+	free(f);
+}
+
+const struct fwd_stats *
+fwd_stats(const struct fwd *f)
+{
+	return &f->stats;
+}
+
+size_t
+fwd_counts(const struct fwd *f, size_t *mailboxes, size_t *outbox)
+{
+	if (mailboxes != NULL)
+		*mailboxes = f->nmboxes;
+	if (outbox != NULL)
+		*outbox = f->nout;
+	return f->nlinks;
+}
