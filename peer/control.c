@@ -20,10 +20,26 @@
 #include "tasks/tasks.h"
 #include "src/client.h"
 
+/*
+ * The socket is a raw NN_REP, so that a request may be answered later (a
+ * message until it is delivered, a receive until one comes): each request
+ * comes with nanomsg's header naming its client, and the reply goes back
+ * with it, now or from ctl_later.
+ */
+#define CTL_LATER_MAX	1024	/* requests waiting for their answer */
+
+struct later {
+	uint64_t	 token;
+	void		*hdr;		/* nanomsg's header (NN_MSG chunk) */
+};
+
 struct ctl {
 	int		 sock;
 	struct event	*ev;
 	char		*path;
+	struct later	 later[CTL_LATER_MAX];
+	size_t		 nlater;
+	uint64_t	 next_token;
 };
 
 static void
@@ -384,6 +400,7 @@ ctl_answer(struct peer *p, const Lb__CtlRequest *req, Lb__CtlReply *r)
 		r->stats = lb_calloc(1, sizeof(*r->stats));
 		lb__ctl_stats__init(r->stats);
 		glue_stats(p, r->stats);
+		msgs_stats(p, r->stats);
 		r->stats->drains = drain_count(p);
 		r->rep_case = LB__CTL_REPLY__REP_STATS;
 		break;
@@ -418,6 +435,48 @@ ctl_answer(struct peer *p, const Lb__CtlRequest *req, Lb__CtlReply *r)
 	}
 }
 
+/* Send reply `rep` with header `hdr` (taken). */
+static void
+ctl_send(struct ctl *c, void *hdr, Lb__CtlReply *rep)
+{
+	struct nn_msghdr	 mh;
+	struct nn_iovec		 iov;
+	void			*out;
+	size_t			 len;
+
+	len = lb__ctl_reply__get_packed_size(rep);
+	out = lb_calloc(1, len + 1);
+	lb__ctl_reply__pack(rep, out);
+	iov.iov_base = out;
+	iov.iov_len = len;		/* may be 0: an empty reply is ok */
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = &hdr;
+	mh.msg_controllen = NN_MSG;
+	if (nn_sendmsg(c->sock, &mh, NN_DONTWAIT) < 0) {
+		log_warnx("control reply: %s", nn_strerror(nn_errno()));
+		nn_freemsg(hdr);
+	}
+	free(out);
+}
+
+/* The answer to a request that waited (msgs.c). */
+static void
+ctl_later(struct peer *p, uint64_t token, Lb__CtlReply *rep)
+{
+	struct ctl	*c = p->ctl;
+
+	for (size_t i = 0; i < c->nlater; i++)
+		if (c->later[i].token == token) {
+			void *hdr = c->later[i].hdr;
+
+			c->later[i] = c->later[--c->nlater];
+			ctl_send(c, hdr, rep);
+			return;
+		}
+}
+
 static void
 ctl_cb(evutil_socket_t fd, short ev, void *arg)
 {
@@ -431,7 +490,20 @@ ctl_cb(evutil_socket_t fd, short ev, void *arg)
 	int		 n;
 
 	for (;;) {
-		n = nn_recv(c->sock, &buf, NN_MSG, NN_DONTWAIT);
+		struct nn_msghdr	 mh;
+		struct nn_iovec		 iov;
+		void			*hdr = NULL;
+		uint64_t		 token = 0;
+		int			 later = 0;
+
+		iov.iov_base = &buf;
+		iov.iov_len = NN_MSG;
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = &hdr;
+		mh.msg_controllen = NN_MSG;
+		n = nn_recvmsg(c->sock, &mh, NN_DONTWAIT);
 		if (n < 0) {
 			if (nn_errno() != EAGAIN)
 				log_warnx("control: %s", nn_strerror(nn_errno()));
@@ -442,17 +514,35 @@ ctl_cb(evutil_socket_t fd, short ev, void *arg)
 		lb__ctl_reply__init(&rep);
 		if (req == NULL)
 			ctl_no(&rep, 1, lb_strdup("request does not decode"));
-		else {
+		else if (msgs_wants(req)) {
+			if (c->nlater >= CTL_LATER_MAX)
+				ctl_no(&rep, 1, lb_strdup("the peer has too "
+				    "many requests waiting; try again later"));
+			else {
+				/* Waiting before msgs_ctl: its answer may come
+				 * at once, through ctl_later. */
+				token = ++c->next_token;
+				c->later[c->nlater].token = token;
+				c->later[c->nlater].hdr = hdr;
+				c->nlater++;
+				later = msgs_ctl(p, req, token, &rep);
+				if (!later)
+					for (size_t i = 0; i < c->nlater; i++)
+						if (c->later[i].token == token)
+							c->later[i] =
+							    c->later[--c->nlater];
+			}
+		} else
 			ctl_answer(p, req, &rep);
+		if (req != NULL)
 			lb__ctl_request__free_unpacked(req, NULL);
-		}
-		len = lb__ctl_reply__get_packed_size(&rep);
-		out = lb_calloc(1, len);
-		lb__ctl_reply__pack(&rep, out);
-		if (nn_send(c->sock, out, len, NN_DONTWAIT) < 0)
-			log_warnx("control reply: %s", nn_strerror(nn_errno()));
-		free(out);
+		if (later)
+			continue;
+		if (hdr != NULL)
+			ctl_send(c, hdr, &rep);
 		ctl_answer_free(&rep);
+		(void)len;
+		(void)out;
 	}
 }
 
@@ -522,7 +612,7 @@ ctl_open(struct peer *p, char **cause)
 		unlink(p->conf.control);
 	}
 	c = lb_calloc(1, sizeof(*c));
-	if ((c->sock = nn_socket(AF_SP, NN_REP)) < 0) {
+	if ((c->sock = nn_socket(AF_SP_RAW, NN_REP)) < 0) {
 		*cause = lb_printf("nn_socket: %s", nn_strerror(nn_errno()));
 		free(c);
 		return -1;
@@ -580,6 +670,7 @@ ctl_open(struct peer *p, char **cause)
 	c->ev = event_new(p->base, fd, EV_READ | EV_PERSIST, ctl_cb, p);
 	event_add(c->ev, NULL);
 	p->ctl = c;
+	p->ctl_later = ctl_later;
 	return 0;
 }
 
@@ -591,6 +682,8 @@ ctl_close(struct peer *p)
 	if (c == NULL)
 		return;
 	event_free(c->ev);
+	for (size_t i = 0; i < c->nlater; i++)
+		nn_freemsg(c->later[i].hdr);
 	nn_close(c->sock);
 	unlink(c->path);
 	free(c->path);

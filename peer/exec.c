@@ -652,3 +652,49 @@ exec_reap_orphans(uint32_t pgid32, const char *id)
 		log_info("task %s: killed %d processes left by its earlier run",
 		    id, killed);
 }
+
+/* Output of the running task `id` (err: its stderr) from `offset`, at most
+ * `max` bytes (malloc'd into *data).  -1: it does not run here. */
+int
+exec_output(struct peer *p, const char *id, int err, uint64_t offset,
+    size_t max, ProtobufCBinaryData *data)
+{
+	struct task	*t = NULL;
+	uint64_t	 n;
+	int		 file;
+	const char	*mem;
+
+	data->data = NULL;
+	data->len = 0;
+	for (size_t i = 0; i < p->ex->nrun; i++)
+		if (strcmp(p->ex->run[i]->id, id) == 0)
+			t = p->ex->run[i];
+	if (t == NULL)
+		return -1;
+	n = err ? t->err_n : t->out_n;
+	file = err ? t->err_file : t->out_file;
+	mem = err ? t->err_buf : t->out_buf;
+	if (offset >= n)
+		return 0;
+	if (n - offset < max)
+		max = (size_t)(n - offset);
+	data->data = lb_calloc(1, max + 1);
+	if (file == -1) {
+		if (mem != NULL)
+			memcpy(data->data, mem + offset, max);
+		data->len = max;
+		return 0;
+	} else {
+		char	*path = lb_printf("%s%s", t->dir, err ? ".err" : ".out");
+		int	 fd = open(path, O_RDONLY | O_CLOEXEC);
+		ssize_t	 r = -1;
+
+		free(path);
+		if (fd != -1) {
+			r = pread(fd, data->data, max, (off_t)offset);
+			close(fd);
+		}
+		data->len = r > 0 ? (size_t)r : 0;
+	}
+	return 0;
+}

@@ -27,4 +27,9 @@ int	exec_signal(struct peer *, const char *id, int sig);
 /* Kill what a crashed earlier life left of a task's process group. */
 void	exec_reap_orphans(uint32_t pgid, const char *id);
 
+/* The output of a running task from `offset` (lbctl tail); -1: it does not
+ * run here. */
+int	exec_output(struct peer *, const char *id, int err, uint64_t offset,
+	    size_t max, ProtobufCBinaryData *);
+
 #endif

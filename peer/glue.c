@@ -105,6 +105,10 @@ complete(struct peer *p, struct tasks_action *a, uint8_t **buf, size_t *len)
 
 		if (a->resume && strcmp(a->id, p->glue->exit_id) == 0)
 			tr->src_frozen_us = lb_mono_us() - p->glue->exit_us;
+		/* Its mailbox goes with it (kept here until the move is
+		 * decided: an abort keeps it here). */
+		msgs_export_free(tr);
+		msgs_export(p, a->id, tr);
 		/* A move that is tried again offers afresh. */
 		xfer_drop_task(p, a->id, 0);
 		if (xfer_offer(p, a->to, a->id,
@@ -615,6 +619,7 @@ fetch_done(struct peer *p, const char *from, uint64_t inc,
 	else if ((k = tasks_find(p->tc, id)) != NULL &&
 	    k->hold == HOLD_PENDING) {
 		balancer_arrived(p);	/* the slot reserved for it is used */
+		msgs_import(p, id, tr);
 		/* Its freeze time runs from the Transfer's arrival, before
 		 * its files were pulled (measured at its start if it came by
 		 * a migration, which its home knows at the commit). */
@@ -682,6 +687,12 @@ glue_recv(struct peer *p, const Lb__Envelope *e)
 		break;
 	case LB__PEER_MSG__BODY_MIGRATE_DONE:
 		migrate_done_in(p, m->migrate_done);
+		break;
+	case LB__PEER_MSG__BODY_TASK_MSG:
+	case LB__PEER_MSG__BODY_TASK_MSG_ACK:
+	case LB__PEER_MSG__BODY_TASK_LOCATION:
+	case LB__PEER_MSG__BODY_TASK_LOCATE:
+		msgs_recv(p, e->sender, m);
 		break;
 	case LB__PEER_MSG__BODY__NOT_SET:
 		p->counters.drop[ENV_DROP_DECODE]++;

@@ -300,7 +300,7 @@ main(int argc, char **argv)
 	p.exit_ev = evtimer_new(p.base, exit_cb, &p);
 	members_start(&p);
 	balancer_start(&p);
-	if (glue_start(&p, &cause) == -1) {
+	if (msgs_start(&p, &cause) == -1 || glue_start(&p, &cause) == -1) {
 		if (!fg)
 			fprintf(stderr, "lbpeer: %s\n", cause);
 		log_warnx("%s", cause);
@@ -317,6 +317,7 @@ main(int argc, char **argv)
 	log_info("%s stopped", p.conf.id);
 	drain_free(&p);
 	glue_stop(&p);
+	msgs_stop(&p);
 	balancer_stop(&p);
 	http_close(&p);
 	ctl_close(&p);

@@ -30,6 +30,7 @@ struct drain;
 struct xfer;
 struct uploads;
 struct http;
+struct msgs;
 
 struct peer {
 	struct lb_conf		 conf;
@@ -58,6 +59,10 @@ struct peer {
 	struct xfer		*xfer;		/* xfer.c */
 	struct uploads		*uploads;	/* upload.c */
 	struct http		*http;		/* http.c */
+	struct msgs		*msgs;		/* msgs.c */
+	/* control.c: answer request `token`, which waited (msgs.c). */
+	void			(*ctl_later)(struct peer *, uint64_t token,
+				    Lb__CtlReply *);
 	void			(*on_peer)(struct peer *, const char *id,
 				    int restarted, uint64_t incarnation);
 	int			(*on_move)(struct peer *, const char *task,
@@ -88,6 +93,24 @@ void	 ctl_close(struct peer *);
  * reply borrows the peer's strings: free it with ctl_answer_free. */
 void	 ctl_answer(struct peer *, const Lb__CtlRequest *, Lb__CtlReply *);
 void	 ctl_answer_free(Lb__CtlReply *);
+
+/* msgs.c: messages to tasks, the shell around forwarding/. */
+int	 msgs_start(struct peer *, char **cause);
+void	 msgs_stop(struct peer *);
+/* TaskMsg, TaskMsgAck, TaskLocation, TaskLocate from peer `from`. */
+void	 msgs_recv(struct peer *, const char *from, const Lb__PeerMsg *);
+/* The mailbox of `id` into a Transfer leaving (free with
+ * msgs_export_free), and out of one that arrived. */
+void	 msgs_export(struct peer *, const char *id, Lb__Transfer *);
+void	 msgs_export_free(Lb__Transfer *);
+void	 msgs_import(struct peer *, const char *id, const Lb__Transfer *);
+/* The control requests msgs.c answers (send, recv, locate, tail). */
+int	 msgs_wants(const Lb__CtlRequest *);
+/* 1: it answers request `token` through p->ctl_later (maybe at once);
+ * 0: the answer is in *r now (an error). */
+int	 msgs_ctl(struct peer *, const Lb__CtlRequest *, uint64_t token,
+	    Lb__CtlReply *r);
+void	 msgs_stats(struct peer *, Lb__CtlStats *);
 
 /* http.c: the setting http: Prometheus metrics and the read-only JSON of
  * lbctl --json (peers, tasks, stats) over HTTP.  A port in use is an

@@ -109,6 +109,13 @@ lbc_call(const char *path, const Lb__CtlRequest *req, Lb__CtlReply **rep,
 	nn_setsockopt(s, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout_ms,
 	    sizeof(timeout_ms));
 	nn_setsockopt(s, NN_SOL_SOCKET, NN_RCVMAXSIZE, &max, sizeof(max));
+	/* No resend while the peer holds the request (a message until it is
+	 * delivered, a recv until one comes): the request goes once. */
+	{
+		int ivl = timeout_ms + 1000;
+
+		nn_setsockopt(s, NN_REQ, NN_REQ_RESEND_IVL, &ivl, sizeof(ivl));
+	}
 	url = lb_printf("ipc://%s", path);
 	if (nn_connect(s, url) < 0) {
 		*cause = lb_printf("cannot reach the peer at %s: %s", path,

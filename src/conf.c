@@ -74,6 +74,14 @@ static const struct spec task_spec[] = {
 	    offsetof(struct lb_task_conf, keep_finished_s), NULL },
 	{ "max_tasks", T_INT, 1, 10000000,
 	    offsetof(struct lb_task_conf, max_tasks), NULL },
+	{ "mailbox_msgs", T_INT, 1, 1000000,
+	    offsetof(struct lb_task_conf, mailbox_msgs), NULL },
+	{ "mailbox_kb", T_INT, 1, 1048576,
+	    offsetof(struct lb_task_conf, mailbox_kb), NULL },
+	{ "msg_max_kb", T_INT, 1, 1024,
+	    offsetof(struct lb_task_conf, msg_max_kb), NULL },
+	{ "msg_timeout_s", T_INT, 1, 86400,
+	    offsetof(struct lb_task_conf, msg_timeout_s), NULL },
 	END
 };
 
@@ -221,6 +229,10 @@ lb_conf_defaults(struct lb_conf *c)
 	c->gossip.max_members = 1024;
 	c->task.output_limit_kb = 1024;
 	c->task.attach_limit_mb = 4096;
+	c->task.mailbox_msgs = 1024;
+	c->task.mailbox_kb = 4096;
+	c->task.msg_max_kb = 64;
+	c->task.msg_timeout_s = 30;
 	c->task.attach_limit_kb = -1;	/* unset: attach_limit_mb counts */
 	c->task.kill_grace_ms = 5000;
 	c->task.retry_min_ms = 200;
@@ -558,6 +570,10 @@ check_conf(struct errs *e, config_t *cf, struct lb_conf *c)
 	 * must fit in one message; attachments are bounded by the limit
 	 * alone, and a submit uploads what does not fit in a request.
 	 */
+	if ((long)c->task.msg_max_kb + 64 > c->message_max_kb)
+		errs_add(e, line_of(cf, "task.msg_max_kb"), "task.msg_max_kb "
+		    "(%d) must fit in message_max_kb (%d) with 64 KiB to spare",
+		    c->task.msg_max_kb, c->message_max_kb);
 	if ((long)c->task.output_limit_kb * 2 + 64 > c->message_max_kb)
 		errs_add(e, line_of(cf, "task"), "task.output_limit_kb (%d) twice "
 		    "must fit in message_max_kb (%d) with 64 KiB to spare: "

@@ -38,6 +38,10 @@ struct lb_task_conf {
 					   exit by then, it stays */
 	int	checkpoint_every_s;	/* default period of checkpoints (0) */
 	int	max_tasks;		/* records and placements a peer keeps */
+	int	mailbox_msgs;		/* messages waiting for one task */
+	int	mailbox_kb;		/* ... and their bytes */
+	int	msg_max_kb;		/* one message to a task */
+	int	msg_timeout_s;		/* lbctl send's default timeout */
 };
 
 /* The balancing settings, as the file names them (the shell hands them to

@@ -1,0 +1,587 @@
+/*
+ * msgs.c - messages to tasks: the shell around forwarding/.  It answers
+ * the core's questions from the task core (where is a task, as this peer
+ * knows it) and from membership (is a peer alive), carries its actions out
+ * (sends, the broadcast of a TaskLocate, the answers to lbctl), and serves
+ * the control requests that wait: send (until delivered, refused or its
+ * timeout), recv (until a message comes), locate and tail (until the
+ * holder answers).
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "peer.h"
+#include "exec.h"
+#include "store.h"
+#include "tasks/tasks.h"
+#include "forwarding/fwd.h"
+
+#define MSGS_TICK_MS	50	/* retries, timeouts */
+#define WAIT_MAX	1024	/* control requests waiting here */
+#define LINKS_MAX	4096
+#define LINK_KEEP_S	3600
+#define SENDERS_MAX	256	/* senders a mailbox remembers */
+#define OUTBOX_MAX	4096
+#define RETRY_MS	200
+#define RETRY_MAX_MS	2000
+#define RECV_MAX_MS	(24 * 3600 * 1000U)
+#define TAIL_MAX	(32 * 1024)	/* output bytes per tail answer */
+
+enum wait_kind { W_SEND = 1, W_LOCATE, W_TAIL, W_RECV };
+
+struct wait {
+	enum wait_kind	 kind;
+	uint64_t	 token;		/* the control request */
+	uint64_t	 handle;	/* the core's send or probe */
+	char		 id[TASKS_ID_MAX];
+	uint64_t	 deadline;	/* W_RECV */
+	uint64_t	 offset;	/* W_TAIL */
+};
+
+struct msgs {
+	struct fwd	*f;
+	struct event	*tick;
+	struct wait	 w[WAIT_MAX];
+	size_t		 nw;
+};
+
+/* ---- what the core asks ---- */
+
+static void
+where(void *arg, const char *id, struct fwd_where *w)
+{
+	struct peer		*p = arg;
+	struct tasks_task	*k = tasks_find(p->tc, id);
+	char			 by[LB_ID_MAX];
+
+	if (k != NULL) {
+		switch (k->hold) {
+		case HOLD_QUEUED:
+		case HOLD_RUNNING:
+			w->here = FWD_HELD;
+			w->epoch = k->h_epoch;
+			return;
+		case HOLD_PENDING:
+		case HOLD_CONFIRM:
+		case HOLD_FROZEN:
+		case HOLD_STOPPING:
+		case HOLD_RETURNING:
+			w->here = FWD_MOVING;
+			w->epoch = k->h_epoch;
+			return;
+		case HOLD_ENDED:
+			w->here = FWD_ENDED;
+			lb_strlcpy(w->state, tasks_state_name(k->rec->state),
+			    sizeof(w->state));
+			return;
+		case HOLD_NONE:
+			break;
+		}
+		if (k->home) {
+			if (!tasks_unfinished(k->rec)) {
+				w->here = FWD_ENDED;
+				lb_strlcpy(w->state,
+				    tasks_state_name(k->rec->state),
+				    sizeof(w->state));
+			} else if (k->rec->host[0] != '\0' &&
+			    strcmp(k->rec->host, p->conf.id) != 0) {
+				w->here = FWD_AT;
+				lb_strlcpy(w->host, k->rec->host,
+				    sizeof(w->host));
+				w->epoch = k->rec->epoch;
+			} else
+				w->here = FWD_MOVING;	/* being placed */
+			return;
+		}
+	}
+	w->here = FWD_NOTHING;
+	if (tasks_link(p->tc, id, w->link, &w->link_epoch, by) == -1)
+		w->link[0] = '\0';
+}
+
+static int
+alive(void *arg, const char *peer)
+{
+	struct peer	*p = arg;
+
+	return strcmp(peer, p->conf.id) == 0 ||
+	    members_addr(p, peer, NULL) != NULL;
+}
+
+/* ---- answers to lbctl ---- */
+
+static struct wait *
+wait_add(struct msgs *ms, enum wait_kind kind, uint64_t token, const char *id)
+{
+	struct wait	*w = &ms->w[ms->nw++];
+
+	memset(w, 0, sizeof(*w));
+	w->kind = kind;
+	w->token = token;
+	lb_strlcpy(w->id, id, sizeof(w->id));
+	return w;
+}
+
+static void
+wait_remove(struct msgs *ms, struct wait *w)
+{
+	*w = ms->w[--ms->nw];
+}
+
+static void
+answer_error(struct peer *p, uint64_t token, char *cause)
+{
+	Lb__CtlReply	r = LB__CTL_REPLY__INIT;
+
+	r.code = 1;
+	r.error = cause;
+	p->ctl_later(p, token, &r);
+	free(cause);
+}
+
+static void
+answer_recv(struct peer *p, uint64_t token, Lb__MailMsg *m)
+{
+	Lb__CtlReply	r = LB__CTL_REPLY__INIT;
+	Lb__CtlRecv	v = LB__CTL_RECV__INIT;
+
+	v.got = m != NULL;
+	v.msg = m;
+	r.rep_case = LB__CTL_REPLY__REP_RECV;
+	r.recv = &v;
+	p->ctl_later(p, token, &r);
+	if (m != NULL)
+		lb__mail_msg__free_unpacked(m, NULL);
+}
+
+static void
+answer_done(struct peer *p, struct wait *w, const struct fwd_result *res)
+{
+	Lb__CtlReply	 r = LB__CTL_REPLY__INIT;
+	Lb__CtlSent	 s = LB__CTL_SENT__INIT;
+	Lb__CtlLocate	 l = LB__CTL_LOCATE__INIT;
+	Lb__CtlTail	 t = LB__CTL_TAIL__INIT;
+	char		*hops[FWD_MAX_HOPS + 1];
+
+	for (size_t i = 0; i < res->nhops; i++)
+		hops[i] = (char *)res->hops[i];
+	switch (w->kind) {
+	case W_SEND:
+		s.done = res->done;
+		s.status = res->status;
+		s.host = (char *)res->host;
+		s.epoch = res->epoch;
+		s.detail = (char *)res->detail;
+		s.sender = (char *)res->sender;
+		s.seq = res->seq;
+		s.hops = hops;
+		s.n_hops = res->nhops;
+		r.rep_case = LB__CTL_REPLY__REP_SENT;
+		r.sent = &s;
+		break;
+	case W_LOCATE:
+	case W_TAIL:
+		if (!res->done) {
+			answer_error(p, w->token, lb_printf("task %s: no "
+			    "answer in time (its host may be moving it, or "
+			    "out of reach)", w->id));
+			return;
+		}
+		if (res->status == LB__MSG_STATUS__MSG_UNKNOWN) {
+			answer_error(p, w->token, lb_printf("no task %s (%s)",
+			    w->id, res->detail));
+			return;
+		}
+		if (w->kind == W_LOCATE) {
+			l.host = (char *)res->host;
+			l.epoch = res->epoch;
+			l.hops = hops;
+			l.n_hops = res->nhops;
+			if (res->status == LB__MSG_STATUS__MSG_ENDED)
+				l.state = (char *)res->detail;
+			r.rep_case = LB__CTL_REPLY__REP_LOCATE;
+			r.locate = &l;
+		} else {
+			t.data = res->tail;
+			t.offset = w->offset;
+			t.ended = res->status == LB__MSG_STATUS__MSG_ENDED;
+			t.host = (char *)res->host;
+			r.rep_case = LB__CTL_REPLY__REP_TAIL;
+			r.tail = &t;
+		}
+		break;
+	case W_RECV:
+		return;
+	}
+	p->ctl_later(p, w->token, &r);
+}
+
+/* ---- the core's actions ---- */
+
+static void	carry(struct peer *, struct fwd_out *);
+
+/* A tail probe reached this peer, which holds the task: its output. */
+static void
+tail_answer(struct peer *p, const struct fwd_action *a)
+{
+	Lb__PeerMsg	 pm = LB__PEER_MSG__INIT;
+	Lb__TaskMsgAck	 k = LB__TASK_MSG_ACK__INIT;
+	char		*path[FWD_MAX_HOPS + 1];
+
+	for (size_t i = 0; i < a->res.nhops; i++)
+		path[i] = (char *)a->res.hops[i];
+	k.task_id = (char *)a->id;
+	k.sender = (char *)a->to;
+	k.status = LB__MSG_STATUS__MSG_LOCATED;
+	k.host = p->conf.id;
+	k.epoch = a->res.epoch;
+	k.path = path;
+	k.n_path = a->res.nhops;
+	k.probe_req = a->probe_req;
+	k.tail_offset = a->tail_offset;
+	(void)exec_output(p, a->id, a->tail_stderr, a->tail_offset, TAIL_MAX,
+	    &k.tail_data);
+	pm.body_case = LB__PEER_MSG__BODY_TASK_MSG_ACK;
+	pm.task_msg_ack = &k;
+	if (strcmp(a->to, p->conf.id) == 0) {
+		struct fwd_out o = { 0 };
+
+		fwd_recv(p->msgs->f, lb_mono_ms(), p->conf.id, &pm, &o);
+		carry(p, &o);
+		fwd_out_free(&o);
+	} else {
+		const char *addr = members_addr(p, a->to, NULL);
+
+		if (addr != NULL)
+			net_send(p, addr, &pm);
+	}
+	free(k.tail_data.data);
+}
+
+static void
+carry(struct peer *p, struct fwd_out *o)
+{
+	struct msgs	*ms = p->msgs;
+
+	for (size_t i = 0; i < o->n; i++) {
+		struct fwd_action	*a = &o->v[i];
+		const char		*addr;
+
+		switch (a->kind) {
+		case FA_SEND:
+			if ((addr = members_addr(p, a->to, NULL)) != NULL)
+				net_send_bytes(p, addr, a->msg, a->len);
+			break;
+		case FA_LOCATE: {
+			const struct gossip_member *m;
+			size_t n;
+
+			m = gossip_members(p->gossip, &n);
+			for (size_t j = 0; j < n; j++)
+				if (!m[j].self && (m[j].state == GOSSIP_ALIVE ||
+				    m[j].state == GOSSIP_SUSPECT))
+					net_send_bytes(p, m[j].e.addr, a->msg,
+					    a->len);
+			break;
+		}
+		case FA_DONE:
+			for (size_t j = 0; j < ms->nw; j++) {
+				struct wait *w = &ms->w[j];
+
+				if (w->kind != W_RECV &&
+				    w->handle == a->res.handle) {
+					answer_done(p, w, &a->res);
+					wait_remove(ms, w);
+					break;
+				}
+			}
+			break;
+		case FA_MAIL:
+			for (size_t j = 0; j < ms->nw; j++) {
+				struct wait *w = &ms->w[j];
+				Lb__MailMsg *m;
+
+				if (w->kind != W_RECV ||
+				    strcmp(w->id, a->id) != 0)
+					continue;
+				if ((m = fwd_take(ms->f, a->id)) == NULL)
+					break;
+				{
+					uint64_t token = w->token;
+
+					wait_remove(ms, w);
+					answer_recv(p, token, m);
+				}
+				break;
+			}
+			break;
+		case FA_TAIL:
+			tail_answer(p, a);
+			break;
+		}
+	}
+}
+
+static void
+tick_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct peer	*p = arg;
+	struct msgs	*ms = p->msgs;
+	struct fwd_out	 o = { 0 };
+	uint64_t	 now = lb_mono_ms();
+
+	(void)fd;
+	(void)ev;
+	fwd_tick(ms->f, now, &o);
+	carry(p, &o);
+	fwd_out_free(&o);
+	for (size_t j = 0; j < ms->nw; j++) {
+		struct wait *w = &ms->w[j];
+
+		if (w->kind == W_RECV && now >= w->deadline) {
+			uint64_t token = w->token;
+
+			wait_remove(ms, w);
+			j--;
+			answer_recv(p, token, NULL);
+		}
+	}
+}
+
+/* ---- the daemon's side ---- */
+
+void
+msgs_recv(struct peer *p, const char *from, const Lb__PeerMsg *m)
+{
+	struct fwd_out	o = { 0 };
+
+	fwd_recv(p->msgs->f, lb_mono_ms(), from, m, &o);
+	carry(p, &o);
+	fwd_out_free(&o);
+}
+
+void
+msgs_export(struct peer *p, const char *id, Lb__Transfer *tr)
+{
+	fwd_export(p->msgs->f, id, tr);
+}
+
+void
+msgs_export_free(Lb__Transfer *tr)
+{
+	fwd_export_free(tr);
+}
+
+void
+msgs_import(struct peer *p, const char *id, const Lb__Transfer *tr)
+{
+	fwd_import(p->msgs->f, lb_mono_ms(), id, tr);
+}
+
+/* ---- control requests ---- */
+
+int
+msgs_wants(const Lb__CtlRequest *req)
+{
+	return req->req_case == LB__CTL_REQUEST__REQ_SEND ||
+	    req->req_case == LB__CTL_REQUEST__REQ_RECV ||
+	    req->req_case == LB__CTL_REQUEST__REQ_LOCATE ||
+	    req->req_case == LB__CTL_REQUEST__REQ_TAIL;
+}
+
+static int
+refuse(Lb__CtlReply *r, char *cause)
+{
+	r->code = 1;
+	r->error = cause;
+	return 0;
+}
+
+static uint64_t
+timeout_of(uint32_t ms, uint32_t dflt)
+{
+	if (ms == 0)
+		ms = dflt;
+	return ms > RECV_MAX_MS ? RECV_MAX_MS : ms;
+}
+
+static int
+ctl_send_req(struct peer *p, const Lb__CtlSendReq *q, uint64_t token,
+    Lb__CtlReply *r)
+{
+	struct msgs		*ms = p->msgs;
+	struct fwd_out		 o = { 0 };
+	const char		*sender = p->conf.id;
+	uint64_t		 base, handle, now = lb_mono_ms();
+	char			*cause = NULL;
+
+	if (!fwd_task_valid(q->id))
+		return refuse(r, lb_printf("\"%s\" is not a task id "
+		    "(NODE.NUMBER)", q->id));
+	/* A node's sends rise with its incarnation, a task's with its
+	 * placement and its start there. */
+	base = p->incarnation << 22;
+	if (q->sender[0] != '\0') {
+		struct tasks_task *k = tasks_find(p->tc, q->sender);
+
+		if (!fwd_task_valid(q->sender) || k == NULL ||
+		    k->hold != HOLD_RUNNING)
+			return refuse(r, lb_printf("sender %s is not a task "
+			    "running at this peer", q->sender));
+		sender = q->sender;
+		base = ((uint64_t)k->h_epoch << 40) |
+		    ((uint64_t)(k->rec->starts & 0xff) << 32);
+	}
+	if (fwd_send(ms->f, now, sender, base, q->id, q->body.data,
+	    q->body.len, now + timeout_of(q->timeout_ms,
+	    (uint32_t)p->conf.task.msg_timeout_s * 1000), &handle, &o,
+	    &cause) == -1)
+		return refuse(r, cause);
+	wait_add(ms, W_SEND, token, q->id)->handle = handle;
+	carry(p, &o);
+	fwd_out_free(&o);
+	return 1;
+}
+
+static int
+ctl_recv_req(struct peer *p, const Lb__CtlRecvReq *q, uint64_t token,
+    Lb__CtlReply *r)
+{
+	struct msgs		*ms = p->msgs;
+	struct tasks_task	*k;
+	Lb__MailMsg		*m;
+	struct wait		*w;
+
+	if (!fwd_task_valid(q->id))
+		return refuse(r, lb_printf("\"%s\" is not a task id "
+		    "(NODE.NUMBER)", q->id));
+	k = tasks_find(p->tc, q->id);
+	if (k == NULL || (k->hold != HOLD_RUNNING && k->hold != HOLD_QUEUED))
+		return refuse(r, lb_printf("task %s is not held at this peer "
+		    "(recv works inside the task)", q->id));
+	if ((m = fwd_take(ms->f, q->id)) != NULL) {
+		answer_recv(p, token, m);
+		return 1;
+	}
+	w = wait_add(ms, W_RECV, token, q->id);
+	w->deadline = lb_mono_ms() + timeout_of(q->timeout_ms, 30000);
+	return 1;
+}
+
+static int
+ctl_probe_req(struct peer *p, const char *id, int tail, uint64_t offset,
+    int err, uint32_t timeout_ms, uint64_t token, Lb__CtlReply *r)
+{
+	struct msgs	*ms = p->msgs;
+	struct fwd_out	 o = { 0 };
+	uint64_t	 handle, now = lb_mono_ms();
+	char		*cause = NULL;
+	struct wait	*w;
+
+	if (fwd_probe(ms->f, now, id, tail, offset, err,
+	    now + timeout_of(timeout_ms, 10000), &handle, &o, &cause) == -1)
+		return refuse(r, cause);
+	w = wait_add(ms, tail ? W_TAIL : W_LOCATE, token, id);
+	w->handle = handle;
+	w->offset = offset;
+	carry(p, &o);
+	fwd_out_free(&o);
+	return 1;
+}
+
+int
+msgs_ctl(struct peer *p, const Lb__CtlRequest *req, uint64_t token,
+    Lb__CtlReply *r)
+{
+	if (p->msgs->nw >= WAIT_MAX)
+		return refuse(r, lb_strdup("the peer has too many requests "
+		    "waiting; try again later"));
+	switch (req->req_case) {
+	case LB__CTL_REQUEST__REQ_SEND:
+		return ctl_send_req(p, req->send, token, r);
+	case LB__CTL_REQUEST__REQ_RECV:
+		return ctl_recv_req(p, req->recv, token, r);
+	case LB__CTL_REQUEST__REQ_LOCATE:
+		return ctl_probe_req(p, req->locate->id, 0, 0, 0,
+		    req->locate->timeout_ms, token, r);
+	case LB__CTL_REQUEST__REQ_TAIL:
+		return ctl_probe_req(p, req->tail->id, 1, req->tail->offset,
+		    req->tail->stderr, 0, token, r);
+	default:
+		return refuse(r, lb_strdup("not a message request"));
+	}
+}
+
+void
+msgs_stats(struct peer *p, Lb__CtlStats *s)
+{
+	const struct fwd_stats	*f = fwd_stats(p->msgs->f);
+	size_t			 mb;
+	static uint64_t		 hops[FWD_HOPS_BUCKETS];
+
+	s->msg_sent = f->sent;
+	s->msg_acked = f->acked;
+	s->msg_refused = f->refused;
+	s->msg_timed_out = f->timed_out;
+	s->msg_retries = f->retries;
+	s->msg_delivered = f->delivered;
+	s->msg_duplicates = f->duplicates;
+	s->msg_forwarded = f->forwarded;
+	s->msg_to_home = f->to_home;
+	s->msg_queries = f->queries;
+	s->msg_compressions = f->compressions;
+	s->msg_received = f->received;
+	s->msg_hops_sum = f->hops_sum;
+	s->msg_full = f->full;
+	memcpy(hops, f->hops, sizeof(hops));
+	s->msg_hops = hops;
+	s->n_msg_hops = FWD_HOPS_BUCKETS;
+	s->msg_links = fwd_counts(p->msgs->f, &mb, NULL);
+	s->msg_mailboxes = mb;
+}
+
+/* ---- start and stop ---- */
+
+int
+msgs_start(struct peer *p, char **cause)
+{
+	struct msgs	*ms = lb_calloc(1, sizeof(*ms));
+	struct fwd_conf	 c;
+	struct fwd_env	 env = { p, where, alive };
+	struct timeval	 tv = { 0, MSGS_TICK_MS * 1000 };
+
+	(void)cause;
+	memset(&c, 0, sizeof(c));
+	c.max_links = LINKS_MAX;
+	c.link_keep_s = LINK_KEEP_S;
+	c.max_mailboxes = (size_t)p->conf.task.max_tasks;
+	if (c.max_mailboxes > 65536)
+		c.max_mailboxes = 65536;
+	c.mbox_msgs = (size_t)p->conf.task.mailbox_msgs;
+	c.mbox_bytes = (size_t)p->conf.task.mailbox_kb * 1024;
+	c.msg_max = (size_t)p->conf.task.msg_max_kb * 1024;
+	c.max_senders = SENDERS_MAX;
+	c.outbox_max = OUTBOX_MAX;
+	c.retry_ms = RETRY_MS;
+	c.retry_max_ms = RETRY_MAX_MS;
+	ms->f = fwd_new(&c, p->conf.id, &env);
+	ms->tick = event_new(p->base, -1, EV_PERSIST, tick_cb, p);
+	event_add(ms->tick, &tv);
+	p->msgs = ms;
+	return 0;
+}
+
+void
+msgs_stop(struct peer *p)
+{
+	struct msgs	*ms = p->msgs;
+
+	if (ms == NULL)
+		return;
+	event_free(ms->tick);
+	fwd_free(ms->f);
+	free(ms);
+	p->msgs = NULL;
+}
