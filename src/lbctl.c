@@ -1573,7 +1573,7 @@ cmd_migrate(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 static void
 json_set_bytes(json_t *j, const char *key, const uint8_t *p, size_t len)
 {
-	json_t	*s = json_stringn((const char *)p, len);
+	json_t	*s = json_stringn(len ? (const char *)p : "", len);
 	char	*b64, *k;
 	size_t	 blen;
 

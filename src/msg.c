@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "msg.h"
@@ -136,6 +137,9 @@ msg_recv(const char *path, const char *id, int timeout_ms,
 			return MSGR_OK;
 		lb__ctl_reply__free_unpacked(*rep, NULL);
 		*rep = NULL;
+		/* Answered early with nothing: do not ask in a tight loop. */
+		if (lb_mono_ms() - now < rr.timeout_ms / 2)
+			usleep(100 * 1000);
 		if (timeout_ms >= 0 && lb_mono_ms() >= deadline) {
 			*cause = lb_printf("no message for task %s within "
 			    "%g s", id, (double)timeout_ms / 1000);

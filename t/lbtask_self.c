@@ -3,7 +3,7 @@
  * the library, nothing else of lbpeer.  For t/msg-cli.t:
  *
  *   lbtask_self self              prints lbt_self(), or "(none)"
- *   lbtask_self send ID SIZE      sends SIZE bytes of 'x' to ID
+ *   lbtask_self send ID SIZE      sends SIZE bytes of 'x' to ID (=TEXT: TEXT)
  *   lbtask_self recv MS           receives one message, waiting MS ms
  *   lbtask_self submit PROG...    submits PROG... as a child task
  *
@@ -36,6 +36,11 @@ main(int argc, char **argv)
 		if (len > sizeof(buf))
 			len = sizeof(buf);
 		memset(buf, 'x', len);
+		if (argv[3][0] == '=') {	/* =TEXT: that text */
+			len = strlen(argv[3] + 1);
+			memcpy(buf, argv[3] + 1, len < sizeof(buf) ? len :
+			    sizeof(buf));
+		}
 		rc = lbt_send(argv[2], buf, len, 5000, err, sizeof(err));
 		printf("rc=%d %s\n", rc, err);
 		return 0;
@@ -55,7 +60,7 @@ main(int argc, char **argv)
 		printf("rc=%d %s\n", rc, rc == LBT_OK ? id : lbt_error());
 		return 0;
 	}
-	fprintf(stderr, "usage: lbtask_self self | send ID SIZE | recv MS | "
+	fprintf(stderr, "usage: lbtask_self self | send ID SIZE|=TEXT | recv MS | "
 	    "submit PROG...\n");
 	return 2;
 }

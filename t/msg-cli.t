@@ -102,6 +102,69 @@ is "$rc:$out" "0:lbwork: done_ms=10 resumes=1 checksum=ok received=2 sum=6 inord
     "resumed, it counts on from its checkpoint"
 unset LB_CHECKPOINT_DIR
 
+# ---- a stand-in for the peer (t/fakectl): what the client makes of answers ----
+F=$TMP/fake.sock
+fake_pid=
+trap '[ -n "$fake_pid" ] && kill $fake_pid 2>/dev/null; cleanup' EXIT
+fake() { # the messages recv hands out, SENDER:SEQ:BODY
+	[ -n "$fake_pid" ] && { kill $fake_pid; wait $fake_pid 2>/dev/null; }
+	rm -f "$F"
+	fakectl "$F" "$@" &
+	fake_pid=$!
+	wait_for 5 test -S "$F" >/dev/null || bail "fakectl did not start"
+}
+fake n1.2:1:hello 'n2:7:\xff'
+out=$(lbctl -s "$F" send n1.3 hi 2>&1); rc=$?
+is "$rc:$out" "0:n1.3: delivered to n4 (epoch 5), hops: n2 n4" "send delivered: exit 0, where and the hops"
+out=$(lbctl -s "$F" send n1.3 refuse 2>&1); rc=$?
+is "$rc:$out" "1:lbctl: task n1.3 has ended (done); message refused" "send refused: exit 1 and why"
+out=$(lbctl -s "$F" send n1.3 slow --timeout 1 2>&1); rc=$?
+is "$rc:$out" "124:lbctl: task n1.3: not acknowledged within 1 s; it may still be delivered" \
+    "send not acknowledged: exit 124"
+out=$(lbctl -s "$F" --json send n1.3 hi | jq -c .)
+is "$out" '{"id":"n1.3","done":true,"delivered":true,"status":"delivered","host":"n4","epoch":5,"sender":"n1","seq":4,"hops":["n2","n4"]}' \
+    "send --json"
+out=$(LB_TASK_ID=n1.5 lbctl -s "$F" --json send n1.3 refuse 2>/dev/null | jq -c '[.sender, .delivered, .status, .detail]')
+is "$out" '["n1.5",false,"ended","done"]' "run by a task, lbctl sends as the task; --json when refused too"
+out=$(LB_TASK_ID=n1.3 lbctl -s "$F" recv | od -An -c | tr -s ' ')
+is "$out" " h e l l o" "recv prints the body as sent, nothing added"
+out=$(LB_TASK_ID=n1.3 lbctl -s "$F" recv --json | jq -c .)
+is "$out" '{"sender":"n2","seq":7,"body_base64":"/wBh"}' "recv --json: a body that is not UTF-8 in base64"
+out=$(LB_TASK_ID=n1.3 lbctl -s "$F" recv --timeout 1 2>&1); rc=$?
+is "$rc:$out" "124:lbctl: no message for task n1.3 within 1 s" "recv with none: exit 124"
+out=$(lbctl -s "$F" locate n1.3)
+is "$out" "n1.3 at n4 (epoch 5), hops: n2 n4" "locate"
+is "$(lbctl -s "$F" locate n1.3 --json | jq -c .)" '{"host":"n4","epoch":5,"hops":["n2","n4"]}' \
+    "locate --json, as issue 9 has it"
+is "$(lbctl -s "$F" locate n1.9 --json | jq -c .state)" '"done"' "and state once the task ended"
+is "$(lbctl -s "$F" tail n1.3)" "abcdefghij" "tail: all the output, piece after piece"
+out=$(lbctl -s "$F" tail n1.3 --follow --json | jq -c '[.offset, .ended, .data]' | tr '\n' ' ')
+is "$out" '[0,false,"abcd"] [4,false,"efgh"] [8,true,"ij"] [10,true,""] ' "tail --follow --json, until it ended"
+out=$(LB_TASK_ID=n1.5 LB_CONTROL=$F lbtask_self send n1.3 5)
+is "$out" "rc=0 " "lbt_send: delivered"
+is "$(LB_CONTROL=$F lbtask_self send n1.3 =refuse)" "rc=1 task n1.3 has ended (done); message refused" \
+    "lbt_send refused: LBT_REFUSED and why"
+is "$(LB_CONTROL=$F lbtask_self send n1.3 =slow)" "rc=124 task n1.3: not acknowledged within 5 s; it may still be delivered" \
+    "lbt_send not acknowledged: LBT_TIMEOUT"
+fake n1.2:1:hi
+is "$(LB_TASK_ID=n1.3 LB_CONTROL=$F lbtask_self recv 1000)" "rc=0 sender=n1.2 seq=1 len=2 hi" \
+    "lbt_recv: body, sender and seq"
+is "$(LB_TASK_ID=n1.3 LB_CONTROL=$F lbtask_self recv 300)" "rc=-2 no message for task n1.3 within 0.3 s" \
+    "lbt_recv with none: LBT_RECV_TIMEOUT"
+fake n1.2:1:1 n2:1:10 n1.2:2:2 n2:3:20
+out=$(LB_TASK_ID=n1.3 LB_CONTROL=$F lbwork --ms 10 --recv 4); rc=$?
+is "$rc:$out" "0:lbwork: done_ms=10 resumes=0 checksum=ok received=4 sum=33 inorder=yes" \
+    "lbwork --recv: count, sum, each sender in order"
+fake n1.2:2:2 n1.2:1:1
+out=$(LB_TASK_ID=n1.3 LB_CONTROL=$F lbwork --ms 10 --recv 2); rc=$?
+is "$rc:$out" "0:lbwork: done_ms=10 resumes=0 checksum=ok received=2 sum=3 inorder=no" \
+    "out of order: inorder=no"
+fake n1.2:1:1 n1.2:2:1
+out=$(LB_TASK_ID=n1.3 LB_CONTROL=$F lbwork --ms 10 --recv 2); rc=$?
+is "$rc:$out" "0:lbwork: done_ms=10 resumes=0 checksum=ok received=2 sum=2 inorder=no" \
+    "a value twice: inorder=no"
+kill $fake_pid; wait $fake_pid 2>/dev/null; fake_pid=
+
 # ---- with a peer ----
 lbcluster up 1 --set balance.policy=none >/dev/null || bail "no cluster"
 export LB_CONTROL=$LBCLUSTER_DIR/n1/control.sock
