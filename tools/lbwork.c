@@ -199,7 +199,7 @@ static int
 receive(struct msgs *m, long idle_s, int sig)
 {
 	static char	 buf[LBT_MSG_MAX];
-	char		 from[LBT_ID_MAX];
+	char		 from[LBT_ID_MAX], said[512] = "";
 	uint64_t	 seq, last = now_ms();
 	sigset_t	 set, old;
 	ssize_t		 n;
@@ -219,7 +219,11 @@ receive(struct msgs *m, long idle_s, int sig)
 			continue;
 		}
 		if (n != LBT_RECV_TIMEOUT) {
-			fprintf(stderr, "lbwork: recv: %s\n", lbt_error());
+			/* Once per cause, not every 200 ms. */
+			if (strcmp(said, lbt_error()) != 0)
+				fprintf(stderr, "lbwork: recv: %s\n",
+				    lbt_error());
+			snprintf(said, sizeof(said), "%s", lbt_error());
 			usleep(200000);
 		}
 		if (now_ms() - last > (uint64_t)idle_s * 1000) {
