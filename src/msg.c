@@ -127,8 +127,9 @@ msg_recv(const char *path, const char *id, int timeout_ms,
 		/* Slices, so that a reply lost with its peer is noticed. */
 		now = lb_mono_ms();
 		slice = MSG_RECV_SLICE_MS;
-		if (timeout_ms >= 0 && deadline - now < (uint64_t)slice)
-			slice = (int)(deadline - now);
+		if (timeout_ms >= 0 && (now >= deadline || deadline - now <
+		    (uint64_t)slice))
+			slice = now >= deadline ? 0 : (int)(deadline - now);
 		rr.timeout_ms = slice > 0 ? (uint32_t)slice : 1;
 		if ((r = call(path, &req, LB__CTL_REPLY__REP_RECV, (int)
 		    rr.timeout_ms + MSG_SLACK_MS, rep, cause)) != MSGR_OK)
