@@ -1815,7 +1815,7 @@ cmd_locate(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 	Lb__CtlLocateReq lr = LB__CTL_LOCATE_REQ__INIT;
 	Lb__CtlReply	*rep;
 	Lb__CtlLocate	*l;
-	struct opts	 lo = *o;
+	struct opts	 lo;
 	char		*hops;
 
 	cmd_args(cmd, o, argc, argv, NULL, NULL);
@@ -1825,7 +1825,7 @@ cmd_locate(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 	req.locate = &lr;
 	/* Answered when the holder answers, or at lr.timeout_ms. */
 	lo = *o;
-	lo.timeout_ms = LOCATE_MS + MSG_SLACK_MS;
+	lo.timeout_ms = LOCATE_MS + o->timeout_ms;
 	rep = call(&lo, &req);
 	if (rep->rep_case != LB__CTL_REPLY__REP_LOCATE)
 		die(EX_NO, "the peer sent the wrong reply");
