@@ -19,6 +19,7 @@
 #include "client.h"
 #include "ctljson.h"
 #include "conf.h"
+#include "msg.h"
 #include "top.h"
 #include "util.h"
 
@@ -74,6 +75,10 @@ static int	cmd_migrate(const struct cmd *, struct opts *, int, char **);
 static int	cmd_drain(const struct cmd *, struct opts *, int, char **);
 static int	cmd_undrain(const struct cmd *, struct opts *, int, char **);
 static int	cmd_top(const struct cmd *, struct opts *, int, char **);
+static int	cmd_send(const struct cmd *, struct opts *, int, char **);
+static int	cmd_recv(const struct cmd *, struct opts *, int, char **);
+static int	cmd_locate(const struct cmd *, struct opts *, int, char **);
+static int	cmd_tail(const struct cmd *, struct opts *, int, char **);
 
 static const struct optdef submit_defs[] = {
 	{ "wait", 0, 0 }, { "timeout", 1, 0 }, { "env", 1, 0 },
@@ -95,6 +100,12 @@ static const struct optdef drain_defs[] = {
 };
 static const struct optdef top_defs[] = {
 	{ "interval", 1, 0 }, { NULL, 0, 0 }
+};
+static const struct optdef send_defs[] = {
+	{ "file", 1, 0 }, { "timeout", 1, 0 }, { NULL, 0, 0 }
+};
+static const struct optdef tail_defs[] = {
+	{ "follow", 0, 'f' }, { "stderr", 0, 0 }, { NULL, 0, 0 }
 };
 static const struct optdef lbctl_defs[] = {
 	{ "timeout", 1, 0 }, { "version", 0, 'V' }, { NULL, 0, 0 }
@@ -129,6 +140,11 @@ static const struct cmd cmds[] = {
 	{ "drain", "[--timeout S] [--wait]", 0, 0, drain_defs, 0, cmd_drain },
 	{ "undrain", "", 0, 0, NULL, 0, cmd_undrain },
 	{ "top", "[--interval S]", 0, 0, top_defs, 0, cmd_top },
+	{ "send", "ID [MESSAGE | --file F] [--timeout S]", 1, 2, send_defs, 0,
+	    cmd_send },
+	{ "recv", "[--timeout S]", 0, 0, timeout_defs, 0, cmd_recv },
+	{ "locate", "ID", 1, 1, NULL, 0, cmd_locate },
+	{ "tail", "ID [--follow] [--stderr]", 1, 1, tail_defs, 0, cmd_tail },
 };
 
 /*
@@ -228,6 +244,19 @@ usage(int code)
 "                  every S s (default 1; q quits): peers with state, load,\n"
 "                  tasks running and waiting, transfers; the longest\n"
 "                  running tasks; one printout when stdout is no terminal\n"
+"  send            send MESSAGE (or the contents of F, or stdin; at most\n"
+"                  64 KiB) to task ID, wherever it runs, and wait until\n"
+"                  it is in the task's mailbox: 0 delivered, 1 refused\n"
+"                  (why: ended, mailbox full...), 124 not acknowledged\n"
+"                  within S s (default 30; it may still arrive)\n"
+"  recv            inside a task (LB_TASK_ID): print the next message of\n"
+"                  its mailbox, its bytes as sent (--json: sender, seq,\n"
+"                  body); wait at most S s (then exit 124), by default\n"
+"                  until one comes\n"
+"  locate          where task ID is: host, epoch, and the peers a message\n"
+"                  from here passes through, the holder last\n"
+"  tail            the output of task ID (--stderr: its stderr) from\n"
+"                  wherever it runs; --follow: until the task ends\n"
 "\n"
 "Options:\n"
 "  -s SOCKET       the peer's control socket\n"
@@ -238,7 +267,8 @@ usage(int code)
 "  -h, --help      this help; after a command, its usage line\n"
 "  -V, --version   lbctl's version\n"
 "\n"
-"Exit status: 0 ok, 1 the peer said no, 2 usage, 3 peer unreachable.\n");
+"Exit status: 0 ok, 1 the peer said no, 2 usage, 3 peer unreachable,\n"
+"124 timed out (wait, migrate, send, recv).\n");
 	exit(code);
 }
 
@@ -1529,6 +1559,366 @@ cmd_migrate(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 	rc = d->ok ? EX_OK : EX_NO;
 	lb__ctl_reply__free_unpacked(rep, NULL);
 	return rc;
+}
+
+/* ---- messages to tasks ---- */
+
+/* How long locate lets the peer look, and a tail probe travel. */
+#define LOCATE_MS	10000
+#define TAIL_WAIT_MS	10000
+#define TAIL_CHUNK	(256 * 1024)
+#define TAIL_PAUSE_US	500000	/* --follow: between looks with no news */
+
+/* key: the bytes as a string when they are UTF-8, else key_base64. */
+static void
+json_set_bytes(json_t *j, const char *key, const uint8_t *p, size_t len)
+{
+	json_t	*s = json_stringn(len ? (const char *)p : "", len);
+	char	*b64, *k;
+	size_t	 blen;
+
+	if (s != NULL) {
+		json_object_set_new(j, key, s);
+		return;
+	}
+	blen = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
+	b64 = lb_calloc(1, blen);
+	sodium_bin2base64(b64, blen, p, len, sodium_base64_VARIANT_ORIGINAL);
+	k = lb_printf("%s_base64", key);
+	json_object_set_new(j, k, json_string(b64));
+	free(k);
+	free(b64);
+}
+
+static void
+write_all(const uint8_t *p, size_t len)
+{
+	fflush(stdout);
+	while (len > 0) {
+		ssize_t n = write(1, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die(EX_NO, "stdout: %s", strerror(errno));
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+/* A task id from the command line, or a usage error. */
+static const char *
+task_id_arg(const struct cmd *c, const char *id)
+{
+	if (!lb_task_id_valid(id))
+		cmd_usage(c, "\"%s\" is not a task id (NODE.NUMBER, as submit "
+		    "prints it)", id);
+	return id;
+}
+
+static const char *
+msg_status_name(Lb__MsgStatus st)
+{
+	static const char *const names[] = { "delivered", "duplicate", "full",
+	    "ended", "unknown", "wait", "too_large", "located" };
+
+	return (size_t)st < sizeof(names) / sizeof(names[0]) ? names[st] :
+	    "other";
+}
+
+static json_t *
+json_hops(char **hops, size_t n)
+{
+	json_t	*a = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(hops[i]));
+	return a;
+}
+
+/* " n2 n4", or " none (held here)". */
+static char *
+hops_line(char **hops, size_t n)
+{
+	char	*s = lb_strdup(""), *t;
+
+	for (size_t i = 0; i < n; i++) {
+		t = lb_printf("%s %s", s, hops[i]);
+		free(s);
+		s = t;
+	}
+	if (n == 0) {
+		free(s);
+		s = lb_strdup(" none (it is held here)");
+	}
+	return s;
+}
+
+struct send_args {
+	const char	*file;
+	long		 timeout_s;
+};
+
+static void
+send_opt(const char *name, const char *v, void *arg)
+{
+	struct send_args	*sa = arg;
+	char			*ep;
+	long			 n;
+
+	if (strcmp(name, "file") == 0) {
+		sa->file = v;
+		return;
+	}
+	errno = 0;
+	n = strtol(v, &ep, 10);
+	if (*v == '\0' || *ep != '\0' || errno || n < 1 || n > 86400)
+		die(EX_USAGE, "--timeout: expected seconds 1..86400, got \"%s\"",
+		    v);
+	sa->timeout_s = n;
+}
+
+/* All of fp, up to LB_MSG_MAX bytes: more is refused before it is sent. */
+static uint8_t *
+read_message(FILE *fp, const char *what, size_t *len)
+{
+	uint8_t	*buf = lb_calloc(1, LB_MSG_MAX + 1);
+	size_t	 n = 0, k;
+
+	while (n <= LB_MSG_MAX && (k = fread(buf + n, 1, LB_MSG_MAX + 1 - n,
+	    fp)) > 0)
+		n += k;
+	if (ferror(fp))
+		die(EX_NO, "%s: %s", what, strerror(errno));
+	if (n > LB_MSG_MAX)
+		die(EX_NO, "%s: the message is larger than %d bytes (the "
+		    "limit, message_max); not sent", what, LB_MSG_MAX);
+	*len = n;
+	return buf;
+}
+
+static int
+cmd_send(const struct cmd *cmd, struct opts *o, int argc, char **argv)
+{
+	struct send_args sa = { NULL, MSG_SEND_DEFAULT_MS / 1000 };
+	Lb__CtlReply	*rep;
+	Lb__CtlSent	*s;
+	const char	*id, *self = getenv("LB_TASK_ID");
+	uint8_t		*body;
+	size_t		 len;
+	char		*path, *cause = NULL, *hops;
+	struct stat	 st;
+	FILE		*fp;
+	int		 n, r;
+
+	n = cmd_args(cmd, o, argc, argv, send_opt, &sa);
+	id = task_id_arg(cmd, argv[0]);
+	if (n == 2 && sa.file != NULL)
+		cmd_usage(cmd, "give MESSAGE or --file F, not both");
+	if (n == 2) {
+		len = strlen(argv[1]);
+		if (len > LB_MSG_MAX)
+			die(EX_NO, "the message is %zu bytes, more than the "
+			    "limit of %d (message_max); not sent", len,
+			    LB_MSG_MAX);
+		body = (uint8_t *)lb_strdup(argv[1]);
+	} else if (sa.file != NULL) {
+		if ((fp = fopen(sa.file, "r")) == NULL)
+			die(EX_NO, "--file %s: %s", sa.file, strerror(errno));
+		if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_size > LB_MSG_MAX)
+			die(EX_NO, "--file %s: %lld bytes, more than the limit "
+			    "of %d (message_max); not sent", sa.file,
+			    (long long)st.st_size, LB_MSG_MAX);
+		body = read_message(fp, sa.file, &len);
+		fclose(fp);
+	} else
+		body = read_message(stdin, "stdin", &len);
+	/* lbctl run by a task sends as that task. */
+	if (self == NULL || !lb_task_id_valid(self))
+		self = "";
+	path = control_path(o);
+	r = msg_send(path, id, body, len, self, (int)sa.timeout_s * 1000, &rep,
+	    &cause);
+	free(path);
+	free(body);
+	if (rep == NULL)
+		die(r, "%s", cause);
+	s = rep->sent;
+	if (o->json) {
+		json_t *j = json_pack("{s:s, s:b, s:b, s:s, s:s, s:i, s:s, "
+		    "s:I, s:o}", "id", id, "done", s->done, "delivered",
+		    r == MSGR_OK, "status", s->done ?
+		    msg_status_name(s->status) : "timeout", "host", s->host,
+		    "epoch", s->epoch, "sender", s->sender,
+		    "seq", (json_int_t)s->seq, "hops",
+		    json_hops(s->hops, s->n_hops));
+		if (s->detail[0] != '\0')
+			json_object_set_new(j, "detail", json_string(s->detail));
+		json_print(j);
+	} else if (r == MSGR_OK) {
+		hops = hops_line(s->hops, s->n_hops);
+		printf("%s: delivered to %s (epoch %u), hops:%s\n", id, s->host,
+		    s->epoch, hops);
+		free(hops);
+	}
+	if (cause != NULL)
+		fprintf(stderr, "lbctl: %s\n", cause);
+	free(cause);
+	lb__ctl_reply__free_unpacked(rep, NULL);
+	return r;
+}
+
+static void
+recv_opt(const char *name, const char *v, void *arg)
+{
+	*(long *)arg = num_arg("--timeout", v, 86400);
+}
+
+static int
+cmd_recv(const struct cmd *cmd, struct opts *o, int argc, char **argv)
+{
+	Lb__CtlReply	*rep;
+	Lb__MailMsg	*m;
+	const char	*id = getenv("LB_TASK_ID");
+	char		*path, *cause;
+	long		 timeout_s = -1;
+	int		 r;
+
+	cmd_args(cmd, o, argc, argv, recv_opt, &timeout_s);
+	if (id == NULL || *id == '\0')
+		cmd_usage(cmd, "not inside a task: LB_TASK_ID is not set (recv "
+		    "reads the mailbox of the task it runs in)");
+	if (!lb_task_id_valid(id))
+		cmd_usage(cmd, "LB_TASK_ID=%s is not a task id", id);
+	path = control_path(o);
+	r = msg_recv(path, id, timeout_s < 0 ? -1 : (int)timeout_s * 1000,
+	    &rep, &cause);
+	free(path);
+	if (r != MSGR_OK)
+		die(r, "%s", cause);
+	m = rep->recv->msg;
+	if (o->json) {
+		json_t *j = json_pack("{s:s, s:I}", "sender", m->sender, "seq",
+		    (json_int_t)m->seq);
+		json_set_bytes(j, "body", m->body.data, m->body.len);
+		json_print(j);
+	} else
+		write_all(m->body.data, m->body.len);
+	lb__ctl_reply__free_unpacked(rep, NULL);
+	return EX_OK;
+}
+
+static int
+cmd_locate(const struct cmd *cmd, struct opts *o, int argc, char **argv)
+{
+	Lb__CtlRequest	 req = LB__CTL_REQUEST__INIT;
+	Lb__CtlLocateReq lr = LB__CTL_LOCATE_REQ__INIT;
+	Lb__CtlReply	*rep;
+	Lb__CtlLocate	*l;
+	struct opts	 lo;
+	char		*hops;
+
+	cmd_args(cmd, o, argc, argv, NULL, NULL);
+	lr.id = (char *)task_id_arg(cmd, argv[0]);
+	lr.timeout_ms = LOCATE_MS;
+	req.req_case = LB__CTL_REQUEST__REQ_LOCATE;
+	req.locate = &lr;
+	/* Answered when the holder answers, or at lr.timeout_ms. */
+	lo = *o;
+	lo.timeout_ms = LOCATE_MS + o->timeout_ms;
+	rep = call(&lo, &req);
+	if (rep->rep_case != LB__CTL_REPLY__REP_LOCATE)
+		die(EX_NO, "the peer sent the wrong reply");
+	l = rep->locate;
+	if (o->json) {
+		json_t *j = json_pack("{s:s, s:i, s:o}", "host", l->host,
+		    "epoch", l->epoch, "hops", json_hops(l->hops, l->n_hops));
+		if (l->state[0] != '\0')
+			json_object_set_new(j, "state", json_string(l->state));
+		json_print(j);
+	} else {
+		hops = hops_line(l->hops, l->n_hops);
+		printf("%s at %s (epoch %u%s%s), hops:%s\n", lr.id, l->host,
+		    l->epoch, l->state[0] ? ", ended: " : "", l->state, hops);
+		free(hops);
+	}
+	lb__ctl_reply__free_unpacked(rep, NULL);
+	return EX_OK;
+}
+
+struct tail_args {
+	int	follow;
+	int	err;
+};
+
+static void
+tail_opt(const char *name, const char *v, void *arg)
+{
+	struct tail_args	*ta = arg;
+
+	if (strcmp(name, "follow") == 0)
+		ta->follow = 1;
+	else
+		ta->err = 1;
+}
+
+/*
+ * lbctl tail: ask for the output from where the last answer ended until an
+ * answer brings nothing (and, with --follow, until the task has ended).
+ * --json: one object a line per answer with data, and the last answer.
+ */
+static int
+cmd_tail(const struct cmd *cmd, struct opts *o, int argc, char **argv)
+{
+	Lb__CtlRequest	 req = LB__CTL_REQUEST__INIT;
+	Lb__CtlTailReq	 tr = LB__CTL_TAIL_REQ__INIT;
+	Lb__CtlReply	*rep;
+	Lb__CtlTail	*t;
+	struct tail_args ta = { 0, 0 };
+	struct opts	 lo;
+	uint64_t	 off = 0, next;
+	int		 more, ended;
+
+	cmd_args(cmd, o, argc, argv, tail_opt, &ta);
+	tr.id = (char *)task_id_arg(cmd, argv[0]);
+	tr.max = TAIL_CHUNK;
+	tr.stderr = ta.err;
+	req.req_case = LB__CTL_REQUEST__REQ_TAIL;
+	req.tail = &tr;
+	lo = *o;
+	lo.timeout_ms = TAIL_WAIT_MS + o->timeout_ms;
+	for (;;) {
+		tr.offset = off;
+		rep = call(&lo, &req);
+		if (rep->rep_case != LB__CTL_REPLY__REP_TAIL)
+			die(EX_NO, "the peer sent the wrong reply");
+		t = rep->tail;
+		/* Past what was asked for: the output was cut in between. */
+		next = t->offset + t->data.len;
+		more = t->data.len > 0 && next > off;
+		ended = t->ended;
+		if (o->json && (more || ended || !ta.follow)) {
+			json_t *j = json_pack("{s:I, s:b, s:s}", "offset",
+			    (json_int_t)t->offset, "ended", t->ended, "host",
+			    t->host);
+			json_set_bytes(j, "data", t->data.data, t->data.len);
+			char *line = json_dumps(j, JSON_COMPACT |
+			    JSON_PRESERVE_ORDER);
+			puts(line);
+			fflush(stdout);
+			free(line);
+			json_decref(j);
+		} else if (!o->json && more)
+			write_all(t->data.data, t->data.len);
+		lb__ctl_reply__free_unpacked(rep, NULL);
+		if (more) {
+			off = next;
+			continue;
+		}
+		if (!ta.follow || ended)
+			return EX_OK;
+		usleep(TAIL_PAUSE_US);
+	}
 }
 
 /* lbctl's own options: --timeout MS and --version. */

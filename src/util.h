@@ -46,6 +46,11 @@ char	*lb_join_list(char **v, size_t n);
  * digit (ids appear in task ids "<node>.<seq>", so no dots).
  */
 int	 lb_id_valid(const char *id);
+/*
+ * A task id "<node>.<seq>": a node id, a dot, and 1..19 digits that do not
+ * start with 0 (tasks_id_valid's rule, for those that know no core).
+ */
+int	 lb_task_id_valid(const char *id);
 
 /*
  * Parse a peer address "tcp://HOST:PORT" (HOST a name, an IPv4 address or a

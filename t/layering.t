@@ -40,11 +40,21 @@ core_syms=$(for o in "$B"/gossip/gossip.o "$B"/balance/balance.o "$B"/tasks/task
     "${objs[@]}"; do defined "$o"; done | sort -u)
 bad=""
 for o in "$B"/src/util.o "$B"/src/conf.o "$B"/src/envelope.o "$B"/src/client.o \
-    "$B"/src/log.o "$B"/src/ctljson.o "$B"/src/lbctl.o; do
+    "$B"/src/log.o "$B"/src/ctljson.o "$B"/src/lbctl.o "$B"/src/msg.o \
+    "$B"/src/liblbtask_la-lbtask.o; do
 	hit=$(comm -12 <(used "$o") <(echo "$core_syms") | tr '\n' ' ')
 	[ -n "$hit" ] && bad="$bad $(basename "$o"): $hit"
 done
 is "${bad# }" "" "src/ uses nothing of a core or of the daemon"
+# The library for tasks: its own names only (it carries copies of src/).
+so=$B/src/.libs/liblbtask.so
+if [ -f "$so" ]; then
+	hit=$(nm -D --defined-only "$so" | awk '$2 ~ /[TDBR]/ {print $3}' |
+	    grep -v '^lbt_' | tr '\n' ' ')
+	is "$hit" "" "liblbtask exports only lbt_ names"
+else
+	skip "no shared liblbtask (--disable-shared)"
+fi
 
 io='^(nn_.*|event_.*|evtimer_.*|open|open64|openat|read|write|pread|pwrite|fopen|fopen64|fread|fwrite|socket|connect|bind|fork|execve|kill|waitpid|clock_gettime|gettimeofday|time|lb_mono_ms|lb_wall_ms|rand|random|getpid|sleep|usleep|printf|fprintf|puts)$'
 for o in "$B"/gossip/gossip.o "$B"/balance/balance.o "$B"/tasks/tasks.o; do

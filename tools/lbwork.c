@@ -1,7 +1,8 @@
 /*
  * lbwork - a work program for tests, demos and benchmarks.
  *
- *   lbwork --ms N [--spin] [--state-kb K] [--step-ms S]
+ *   lbwork --ms N [--spin] [--state-kb K] [--step-ms S] [--recv K
+ *       [--recv-timeout S]]
  *
  * Does N ms of work, sleeping or (with --spin) burning CPU, in small steps.
  * With LB_CHECKPOINT_DIR set it checkpoints on SIGUSR1 (or the signal in
@@ -11,7 +12,16 @@
  *
  *   lbwork: done_ms=N resumes=R checksum=ok
  *
- * so that a test can prove that no work was lost or done twice.
+ * so that a test can prove that no work was lost or done twice.  With --recv
+ * K it then receives K messages through liblbtask, each a decimal integer,
+ * and adds what came to that line:
+ *
+ *   lbwork: done_ms=N resumes=R checksum=ok received=K sum=S inorder=yes
+ *
+ * inorder: from each sender, rising sequence numbers and rising integers
+ * (tests send 1, 2, 3... from each).  What it has received goes into its
+ * checkpoint, so that it counts on after a move.  It gives up when no
+ * message has come for S s (default 60): the line shows what came, exit 1.
  */
 #include "config.h"
 
@@ -26,7 +36,24 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lbtask.h"
+
 #define CK_EXIT	85
+#define SENDERS_MAX	256
+
+/* What --recv has received so far: it goes into the checkpoint. */
+struct msgs {
+	long		 want;		/* K; 0: no --recv */
+	long		 received;
+	long long	 sum;
+	int		 inorder;
+	int		 nsenders;
+	struct sender {
+		char		id[LBT_ID_MAX];
+		uint64_t	seq;	/* its last */
+		long long	value;	/* its last */
+	}		 senders[SENDERS_MAX];
+};
 
 static volatile sig_atomic_t checkpoint_asked;
 
@@ -61,8 +88,151 @@ static void
 usage(int code)
 {
 	fprintf(code ? stderr : stdout, "usage: lbwork --ms N [--spin] "
-	    "[--state-kb K] [--step-ms S]\n");
+	    "[--state-kb K] [--step-ms S] [--recv K [--recv-timeout S]]\n");
 	exit(code);
+}
+
+/* One message: count it, add it, and check its order. */
+static void
+msgs_add(struct msgs *m, const char *from, uint64_t seq, const char *body,
+    size_t len)
+{
+	struct sender	*s = NULL;
+	char		 text[32], *ep;
+	long long	 v;
+
+	m->received++;
+	snprintf(text, sizeof(text), "%.*s", (int)(len < 31 ? len : 31), body);
+	errno = 0;
+	v = strtoll(text, &ep, 10);
+	if (len == 0 || len > 30 || errno || (*ep != '\0' && *ep != '\n')) {
+		fprintf(stderr, "lbwork: a message from %s is not a decimal "
+		    "integer\n", from);
+		m->inorder = 0;
+		return;
+	}
+	m->sum += v;
+	for (int i = 0; i < m->nsenders; i++)
+		if (strcmp(m->senders[i].id, from) == 0)
+			s = &m->senders[i];
+	if (s == NULL && m->nsenders < SENDERS_MAX) {
+		s = &m->senders[m->nsenders++];
+		snprintf(s->id, sizeof(s->id), "%s", from);
+	} else if (s != NULL && (seq <= s->seq || v <= s->value))
+		m->inorder = 0;
+	if (s != NULL) {
+		s->seq = seq;
+		s->value = v;
+	}
+}
+
+static void
+msgs_write(FILE *f, const struct msgs *m)
+{
+	if (m->want == 0)
+		return;
+	fprintf(f, "msgs received=%ld sum=%lld inorder=%d senders=%d\n",
+	    m->received, m->sum, m->inorder, m->nsenders);
+	for (int i = 0; i < m->nsenders; i++)
+		fprintf(f, "%s %llu %lld\n", m->senders[i].id,
+		    (unsigned long long)m->senders[i].seq, m->senders[i].value);
+}
+
+/* After the state's first line: what --recv had received, if it is there
+ * (the blob begins with a byte that is no letter). 0, or -1 if damaged. */
+static int
+msgs_read(FILE *f, struct msgs *m)
+{
+	int	c = getc(f);
+
+	if (c != 'm') {
+		if (c != EOF)
+			ungetc(c, f);
+		return 0;
+	}
+	if (fscanf(f, "sgs received=%ld sum=%lld inorder=%d senders=%d\n",
+	    &m->received, &m->sum, &m->inorder, &m->nsenders) != 4 ||
+	    m->nsenders < 0 || m->nsenders > SENDERS_MAX)
+		return -1;
+	for (int i = 0; i < m->nsenders; i++) {
+		unsigned long long seq;
+		if (fscanf(f, "%83s %llu %lld\n", m->senders[i].id, &seq,
+		    &m->senders[i].value) != 3)
+			return -1;
+		m->senders[i].seq = seq;
+	}
+	return 0;
+}
+
+/* Write the checkpoint: the work done, the messages, the blob. */
+static int
+checkpoint(const char *ckdir, long done, int resumes, const unsigned char *blob,
+    size_t blen, const struct msgs *m)
+{
+	char	path[4096], tmp[4200];
+	FILE	*f;
+
+	snprintf(path, sizeof(path), "%s/lbwork.state", ckdir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if ((f = fopen(tmp, "w")) == NULL) {
+		perror(tmp);
+		return -1;
+	}
+	fprintf(f, "done_ms=%ld resumes=%d sum=%llu\n", done, resumes,
+	    (unsigned long long)checksum(blob, blen));
+	msgs_write(f, m);
+	if (fwrite(blob, 1, blen, f) != blen || fflush(f) ||
+	    fsync(fileno(f)) || fclose(f) || rename(tmp, path)) {
+		perror(path);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Receive until m->want have come, or none for idle_s.  The checkpoint
+ * signal is blocked while a request is out (a cut one could lose the
+ * message the peer hands over then): it waits in 1 s slices instead.
+ * 1 asked to checkpoint, 0 all came, -1 gave up.
+ */
+static int
+receive(struct msgs *m, long idle_s, int sig)
+{
+	static char	 buf[LBT_MSG_MAX];
+	char		 from[LBT_ID_MAX], said[512] = "";
+	uint64_t	 seq, last = now_ms();
+	sigset_t	 set, old;
+	ssize_t		 n;
+
+	sigemptyset(&set);
+	if (sig > 0)
+		sigaddset(&set, sig);
+	while (m->received < m->want) {
+		if (checkpoint_asked)
+			return 1;
+		sigprocmask(SIG_BLOCK, &set, &old);
+		n = lbt_recv(buf, sizeof(buf), 1000, from, sizeof(from), &seq);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		if (n >= 0) {
+			msgs_add(m, from, seq, buf, (size_t)n);
+			last = now_ms();
+			continue;
+		}
+		if (n != LBT_RECV_TIMEOUT) {
+			/* Once per cause, not every 200 ms. */
+			if (strcmp(said, lbt_error()) != 0)
+				fprintf(stderr, "lbwork: recv: %s\n",
+				    lbt_error());
+			snprintf(said, sizeof(said), "%s", lbt_error());
+			usleep(200000);
+		}
+		if (now_ms() - last > (uint64_t)idle_s * 1000) {
+			fprintf(stderr, "lbwork: no message for %ld s; %ld of "
+			    "%ld came\n", idle_s, m->received, m->want);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static long
@@ -89,12 +259,16 @@ main(int argc, char **argv)
 		{ "spin", no_argument, NULL, 's' },
 		{ "state-kb", required_argument, NULL, 'k' },
 		{ "step-ms", required_argument, NULL, 't' },
+		{ "recv", required_argument, NULL, 'r' },
+		{ "recv-timeout", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	long		 total = -1, state_kb = 0, step = 10;
 	int		 spin = 0, ch, resumes = 0, bad = 0;
-	long		 done = 0;
+	long		 done = 0, idle_s = 60;
+	int		 sig = 0, got;
+	static struct msgs msgs = { .inorder = 1 };
 	const char	*ckdir = getenv("LB_CHECKPOINT_DIR");
 	unsigned char	*blob = NULL;
 	size_t		 blen;
@@ -106,6 +280,8 @@ main(int argc, char **argv)
 		case 's': spin = 1; break;
 		case 'k': state_kb = number("--state-kb", optarg); break;
 		case 't': step = number("--step-ms", optarg); break;
+		case 'r': msgs.want = number("--recv", optarg); break;
+		case 'T': idle_s = number("--recv-timeout", optarg); break;
 		case 'h': usage(0); break;
 		default: usage(2);
 		}
@@ -117,7 +293,8 @@ main(int argc, char **argv)
 	 * back: it checkpoints as soon as it can, not dies. */
 	if (ckdir != NULL) {
 		const char *s = getenv("LB_CHECKPOINT_SIGNAL");
-		signal(s ? atoi(s) : SIGUSR1, on_signal);
+		sig = s ? atoi(s) : SIGUSR1;
+		signal(sig, on_signal);
 	}
 	blen = (size_t)state_kb * 1024;
 	blob = calloc(1, blen ? blen : 1);
@@ -138,12 +315,13 @@ main(int argc, char **argv)
 			    ckdir);
 			bad = 1;
 		} else {
-			unsigned char *got = calloc(1, blen ? blen : 1);
-			if (fread(got, 1, blen, f) != blen ||
-			    checksum(got, blen) != sum ||
-			    memcmp(got, blob, blen) != 0)
+			unsigned char *back = calloc(1, blen ? blen : 1);
+			if (msgs_read(f, &msgs) == -1 ||
+			    fread(back, 1, blen, f) != blen ||
+			    checksum(back, blen) != sum ||
+			    memcmp(back, blob, blen) != 0)
 				bad = 1;
-			free(got);
+			free(back);
 			done = d;
 			resumes = r + 1;
 		}
@@ -168,31 +346,28 @@ main(int argc, char **argv)
 				d -= ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 		}
 		done += d;
-		if (checkpoint_asked && ckdir != NULL) {
-			const char *s;
-			char tmp[4200];
-			FILE *f;
-
-			snprintf(path, sizeof(path), "%s/lbwork.state", ckdir);
-			snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-			if ((f = fopen(tmp, "w")) == NULL) {
-				perror(tmp);
-				return 1;
-			}
-			fprintf(f, "done_ms=%ld resumes=%d sum=%llu\n", done,
-			    resumes, (unsigned long long)checksum(blob, blen));
-			if (fwrite(blob, 1, blen, f) != blen || fflush(f) ||
-			    fsync(fileno(f)) || fclose(f) || rename(tmp, path)) {
-				perror(path);
-				return 1;
-			}
-			s = getenv("LB_CHECKPOINT_EXIT_CODE");
-			free(blob);
-			return s ? atoi(s) : CK_EXIT;
-		}
+		if (checkpoint_asked && ckdir != NULL)
+			goto checkpoint;
 	}
-	printf("lbwork: done_ms=%ld resumes=%d checksum=%s\n", done, resumes,
+	got = receive(&msgs, idle_s, sig);
+	if (got == 1 && ckdir != NULL)
+		goto checkpoint;
+	printf("lbwork: done_ms=%ld resumes=%d checksum=%s", done, resumes,
 	    bad ? "bad" : "ok");
+	if (msgs.want > 0)
+		printf(" received=%ld sum=%lld inorder=%s", msgs.received,
+		    msgs.sum, msgs.inorder ? "yes" : "no");
+	printf("\n");
 	free(blob);
-	return bad ? 1 : 0;
+	return bad || got != 0 ? 1 : 0;
+
+checkpoint:
+	{
+		const char *s = getenv("LB_CHECKPOINT_EXIT_CODE");
+
+		if (checkpoint(ckdir, done, resumes, blob, blen, &msgs) == -1)
+			return 1;
+		free(blob);
+		return s ? atoi(s) : CK_EXIT;
+	}
 }

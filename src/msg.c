@@ -1,0 +1,150 @@
+/* msg.c - send to a task, receive from a task's mailbox: one request each,
+ * answered late by the peer (when decided, or at the request's timeout). */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "msg.h"
+#include "util.h"
+
+char *
+msg_refusal(const char *id, const Lb__CtlSent *s)
+{
+	switch (s->status) {
+	case LB__MSG_STATUS__MSG_FULL:
+		return lb_printf("the mailbox of task %s is full; message "
+		    "refused", id);
+	case LB__MSG_STATUS__MSG_ENDED:
+		return lb_printf("task %s has ended (%s); message refused", id,
+		    s->detail[0] ? s->detail : "ended");
+	case LB__MSG_STATUS__MSG_UNKNOWN:
+		return lb_printf("no task %s%s%s; message refused", id,
+		    s->detail[0] ? ": " : "", s->detail);
+	case LB__MSG_STATUS__MSG_TOO_LARGE:
+		return lb_printf("the message is too large for task %s%s%s%s; "
+		    "refused", id, s->detail[0] ? " (" : "", s->detail,
+		    s->detail[0] ? ")" : "");
+	default:
+		return lb_printf("task %s: message refused (status %d%s%s)", id,
+		    (int)s->status, s->detail[0] ? ": " : "", s->detail);
+	}
+}
+
+/* One call; a refusal by the peer (code != 0) is MSGR_REFUSED. */
+static enum msg_result
+call(const char *path, const Lb__CtlRequest *req, Lb__CtlReply__RepCase want,
+    int timeout_ms, Lb__CtlReply **rep, char **cause)
+{
+	switch (lbc_call(path, req, rep, timeout_ms, cause)) {
+	case LBC_OK:
+		break;
+	case LBC_TOOLARGE:
+		return MSGR_REFUSED;
+	default:
+		return MSGR_UNREACHABLE;
+	}
+	if ((*rep)->code != 0) {
+		*cause = lb_strdup((*rep)->error[0] ? (*rep)->error :
+		    "the peer refused");
+		lb__ctl_reply__free_unpacked(*rep, NULL);
+		*rep = NULL;
+		return MSGR_REFUSED;
+	}
+	if ((*rep)->rep_case != want) {
+		*cause = lb_strdup("the peer sent the wrong reply (is lbpeer "
+		    "older than this client?)");
+		lb__ctl_reply__free_unpacked(*rep, NULL);
+		*rep = NULL;
+		return MSGR_REFUSED;
+	}
+	return MSGR_OK;
+}
+
+enum msg_result
+msg_send(const char *path, const char *id, const void *body, size_t len,
+    const char *sender, int timeout_ms, Lb__CtlReply **rep, char **cause)
+{
+	Lb__CtlRequest	 req = LB__CTL_REQUEST__INIT;
+	Lb__CtlSendReq	 sr = LB__CTL_SEND_REQ__INIT;
+	Lb__CtlSent	*s;
+	enum msg_result	 r;
+
+	*rep = NULL;
+	if (!lb_task_id_valid(id)) {
+		*cause = lb_printf("\"%s\" is not a task id (NODE.NUMBER)", id);
+		return MSGR_REFUSED;
+	}
+	if (len > LB_MSG_MAX) {
+		*cause = lb_printf("the message is %zu bytes, more than the "
+		    "limit of %d (message_max); not sent", len, LB_MSG_MAX);
+		return MSGR_REFUSED;
+	}
+	if (timeout_ms <= 0)
+		timeout_ms = MSG_SEND_DEFAULT_MS;
+	sr.id = (char *)id;
+	sr.body.data = (uint8_t *)body;
+	sr.body.len = len;
+	sr.timeout_ms = (uint32_t)timeout_ms;
+	sr.sender = (char *)sender;
+	req.req_case = LB__CTL_REQUEST__REQ_SEND;
+	req.send = &sr;
+	if ((r = call(path, &req, LB__CTL_REPLY__REP_SENT, timeout_ms +
+	    MSG_SLACK_MS, rep, cause)) != MSGR_OK)
+		return r;
+	s = (*rep)->sent;
+	if (!s->done) {
+		*cause = lb_printf("task %s: not acknowledged within %g s; it "
+		    "may still be delivered", id, (double)timeout_ms / 1000);
+		return MSGR_TIMEOUT;
+	}
+	if (s->status == LB__MSG_STATUS__MSG_DELIVERED ||
+	    s->status == LB__MSG_STATUS__MSG_DUPLICATE)
+		return MSGR_OK;
+	*cause = msg_refusal(id, s);
+	return MSGR_REFUSED;
+}
+
+enum msg_result
+msg_recv(const char *path, const char *id, int timeout_ms,
+    Lb__CtlReply **rep, char **cause)
+{
+	Lb__CtlRequest	 req = LB__CTL_REQUEST__INIT;
+	Lb__CtlRecvReq	 rr = LB__CTL_RECV_REQ__INIT;
+	uint64_t	 deadline = lb_mono_ms() + (uint64_t)(timeout_ms > 0 ?
+			    timeout_ms : 0), now;
+	enum msg_result	 r;
+	int		 slice;
+
+	*rep = NULL;
+	rr.id = (char *)id;
+	req.req_case = LB__CTL_REQUEST__REQ_RECV;
+	req.recv = &rr;
+	for (;;) {
+		/* Slices, so that a reply lost with its peer is noticed. */
+		now = lb_mono_ms();
+		slice = MSG_RECV_SLICE_MS;
+		if (timeout_ms >= 0 && (now >= deadline || deadline - now <
+		    (uint64_t)slice))
+			slice = now >= deadline ? 0 : (int)(deadline - now);
+		rr.timeout_ms = slice > 0 ? (uint32_t)slice : 1;
+		if ((r = call(path, &req, LB__CTL_REPLY__REP_RECV, (int)
+		    rr.timeout_ms + MSG_SLACK_MS, rep, cause)) != MSGR_OK)
+			return r;
+		if ((*rep)->recv->got && (*rep)->recv->msg != NULL)
+			return MSGR_OK;
+		lb__ctl_reply__free_unpacked(*rep, NULL);
+		*rep = NULL;
+		/* Answered early with nothing: do not ask in a tight loop. */
+		if (lb_mono_ms() - now < rr.timeout_ms / 2)
+			usleep(100 * 1000);
+		if (timeout_ms >= 0 && lb_mono_ms() >= deadline) {
+			*cause = lb_printf("no message for task %s within "
+			    "%g s", id, (double)timeout_ms / 1000);
+			return MSGR_TIMEOUT;
+		}
+	}
+}
