@@ -1086,11 +1086,12 @@ ack_in(struct fwd *f, uint64_t now, const char *from,
 		return 0;
 	case LB__MSG_STATUS__MSG_DELIVERED:
 	case LB__MSG_STATUS__MSG_DUPLICATE:
-	case LB__MSG_STATUS__MSG_LOCATED:
 	case LB__MSG_STATUS__MSG_FULL:
 	case LB__MSG_STATUS__MSG_TOO_LARGE:
 		fwd_learn(f, now, a->task_id, a->host, a->epoch);
 		break;
+	case LB__MSG_STATUS__MSG_LOCATED:
+		break;		/* a probe looks, and changes nothing */
 	case LB__MSG_STATUS__MSG_ENDED:
 	case LB__MSG_STATUS__MSG_UNKNOWN:
 		link_remove(f, a->task_id);

@@ -192,6 +192,33 @@ ctljson_stats(const Lb__CtlStats *s)
 	    s->copy_snapshot_us / 1000 / (double)s->copies_out : 0.0,
 	    "bytes_out", (json_int_t)s->copy_bytes_out,
 	    "copies_in", (json_int_t)s->copies_in));
+	{
+		json_t *h = json_array();
+
+		for (size_t i = 0; i < s->n_msg_hops; i++)
+			json_array_append_new(h, json_integer(
+			    (json_int_t)s->msg_hops[i]));
+		json_object_set_new(j, "messages", json_pack("{s:I, s:I, s:I, "
+		    "s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+		    "s:I, s:I, s:o}",
+		    "sent", (json_int_t)s->msg_sent,
+		    "acked", (json_int_t)s->msg_acked,
+		    "refused", (json_int_t)s->msg_refused,
+		    "timed_out", (json_int_t)s->msg_timed_out,
+		    "retries", (json_int_t)s->msg_retries,
+		    "delivered", (json_int_t)s->msg_delivered,
+		    "duplicates", (json_int_t)s->msg_duplicates,
+		    "forwarded", (json_int_t)s->msg_forwarded,
+		    "to_home", (json_int_t)s->msg_to_home,
+		    "queries", (json_int_t)s->msg_queries,
+		    "compressions", (json_int_t)s->msg_compressions,
+		    "received", (json_int_t)s->msg_received,
+		    "full", (json_int_t)s->msg_full,
+		    "hops_sum", (json_int_t)s->msg_hops_sum,
+		    "links", (json_int_t)s->msg_links,
+		    "mailboxes", (json_int_t)s->msg_mailboxes,
+		    "hops", h));
+	}
 	json_object_set_new(j, "given_back", json_integer(
 	    (json_int_t)s->given_back));
 	json_object_set_new(j, "returned", json_integer(

@@ -1443,6 +1443,22 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    s->copies_out ? (double)s->copy_snapshot_us / 1000 /
 		    (double)s->copies_out : 0.0,
 		    (unsigned long long)s->copies_in);
+		printf("messages:    %llu sent (%llu delivered, %llu refused, "
+		    "%llu timed out, %llu retries); here: %llu delivered, "
+		    "%llu duplicates, %llu passed on (%llu to a home), %llu "
+		    "queries, %llu links, %llu mailboxes\n",
+		    (unsigned long long)s->msg_sent,
+		    (unsigned long long)s->msg_acked,
+		    (unsigned long long)s->msg_refused,
+		    (unsigned long long)s->msg_timed_out,
+		    (unsigned long long)s->msg_retries,
+		    (unsigned long long)s->msg_delivered,
+		    (unsigned long long)s->msg_duplicates,
+		    (unsigned long long)s->msg_forwarded,
+		    (unsigned long long)s->msg_to_home,
+		    (unsigned long long)s->msg_queries,
+		    (unsigned long long)s->msg_links,
+		    (unsigned long long)s->msg_mailboxes);
 		printf("rerun:       %llu tasks whose host died\n",
 		    (unsigned long long)s->tasks_rerun);
 		printf("results:     %llu recorded here; %llu stale copies "
