@@ -89,8 +89,8 @@ void	 ctl_close(struct peer *);
 void	 ctl_answer(struct peer *, const Lb__CtlRequest *, Lb__CtlReply *);
 void	 ctl_answer_free(Lb__CtlReply *);
 
-/* http.c: the setting http: Prometheus metrics and the read-only JSON of
- * lbctl --json (peers, tasks, stats) over HTTP.  A port in use is an
+/* http.c: the setting http: Prometheus metrics, the read-only JSON of
+ * lbctl --json (peers, tasks, stats, show) and the live page over HTTP.  A port in use is an
  * error with the setting's FILE:LINE. */
 int	 http_open(struct peer *, char **cause);
 void	 http_close(struct peer *);
