@@ -197,7 +197,8 @@
 		    `${tasks.length} in all`;
 		const more = $("tasks-more");
 		more.hidden = tasks.length <= MAX_ROWS;
-		more.textContent = `and ${tasks.length - MAX_ROWS} more, not listed`;
+		more.textContent = more.hidden ? "" :
+		    `and ${tasks.length - MAX_ROWS} more, not listed`;
 		for (const id of flashUntil.keys())
 			if (flashUntil.get(id) <= now)
 				flashUntil.delete(id);
