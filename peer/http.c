@@ -564,7 +564,7 @@ task(struct peer *p, struct evhttp_request *req, const char *query)
 	if (r.code != 0)
 		reply_json_code(req, r.code == 3 ? 503 : HTTP_NOTFOUND,
 		    r.code == 3 ? "Service Unavailable" : "Not Found",
-		    json_pack("{s:s, s:s}", "id", id, "error", r.error));
+		    json_pack("{s:s, s:s?}", "id", id, "error", r.error));
 	else if (r.task->pending)
 		reply_json_code(req, 202, "Accepted", json_pack("{s:s, s:b}",
 		    "id", id, "pending", 1));
