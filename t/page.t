@@ -113,7 +113,8 @@ done
 chrome() {
 	timeout 60 "$browser" --headless=new --no-sandbox --disable-gpu \
 	    --no-first-run --disable-extensions --hide-scrollbars \
-	    --user-data-dir="$TMP/chrome" --virtual-time-budget=6000 "$@" \
+	    --user-data-dir="$TMP/chrome" \
+	    --virtual-time-budget="${BUDGET_MS:-6000}" "$@" \
 	    2>>"$TMP/chrome.log"
 }
 if [ -z "$browser" ] || ! chrome --dump-dom "about:blank" >/dev/null; then
@@ -126,7 +127,7 @@ else
 	done
 	like "$dom" "<tr class=\"peer self\" data-id=\"n1\"" "it names n1 as the peer it asks"
 	like "$dom" "<svg class=\"spark\"[^>]*>.*<polyline" "with a chart of load"
-	like "$dom" "<tr class=\"task[^\"]*\" data-id=\"$id\" data-host=\"n3\" data-moves=\"1\">" \
+	like "$dom" "<tr class=\"task[^\"]*\" data-id=\"$id\" data-host=\"n3\" data-moves=\"1\"" \
 	    "the task list shows $id at n3, moved once"
 	like "$dom" "<ol id=\"hosts\"><li data-node=\"n1\">n1 .*</li><li data-node=\"n3\" class=\"current\">n3 " \
 	    "?task=$id: its hosts in order, n1 then n3 (current)"
@@ -144,6 +145,28 @@ else
 	[ -s "$shot" ]
 	ok $? "a screenshot of the page"
 	diag "screenshot: $shot"
+
+	# A task that moves while the page watches: the page sees its host
+	# change.  Virtual time runs the page's polls back to back (a hundred
+	# or so a second of real time), so the moves (n2 <-> n4) go on until
+	# the browser is done.
+	w=$(ctl n2 submit --checkpointable -- lbwork --ms 30000 --state-kb 16)
+	wait_for 10 eval '[ "$(ctl n2 show --json "$w" | jq -r ".state + \" \" + .host")" = "running n2" ]' >/dev/null
+	BUDGET_MS=400000 chrome --dump-dom "http://$H2/" >"$TMP/live.html" &
+	cpid=$!
+	to=n4 moved=0
+	for ((i = 0; i < 200; i++)); do
+		kill -0 "$cpid" 2>/dev/null || break
+		if ctl n2 migrate "$w" --to "$to" >/dev/null 2>&1; then
+			moved=$((moved + 1))
+			if [ "$to" = n4 ]; then to=n2; else to=n4; fi
+		fi
+		sleep 0.3
+	done
+	wait "$cpid"
+	diag "$moved moves while the browser watched"
+	like "$(tr -d '\n' <"$TMP/live.html")" "<tr class=\"task[^\"]*\" data-id=\"$w\" data-host=\"n[24]\" data-moves=\"[1-9][0-9]*\" data-seen-moves=\"[1-9][0-9]*\"><td>.*</td><td>n[24]<span class=\"from\"" \
+	    "the page at n2 saw $w move while it watched, and says where from"
 fi
 
 # http_output on: the output is shown.

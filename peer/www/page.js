@@ -19,6 +19,8 @@
 	let chosen = "";		/* the chosen task's id */
 	const lastHost = new Map();	/* task id -> host at the last poll */
 	const flashUntil = new Map();	/* task id -> when its light goes */
+	const seen = new Map();		/* task id -> {from, count}: moves
+					   this page saw */
 	let selfId = "";
 
 	/* An element with attributes and text or child nodes. */
@@ -168,8 +170,11 @@
 		const now = Date.now();
 		for (const t of tasks) {
 			const was = lastHost.get(t.id);
-			if (was !== undefined && was !== t.host)
+			if (was !== undefined && was !== t.host) {
 				flashUntil.set(t.id, now + FLASH_MS);
+				seen.set(t.id, { from: was,
+				    count: ((seen.get(t.id) || {}).count || 0) + 1 });
+			}
 			lastHost.set(t.id, t.host);
 		}
 		const sorted = tasks.slice().sort((a, b) =>
@@ -181,12 +186,16 @@
 				cls += " moved";
 			if (t.id === chosen)
 				cls += " chosen";
+			const sw = seen.get(t.id);
 			return el("tr", { class: cls, "data-id": t.id,
-			    "data-host": t.host, "data-moves": moves(t) },
+			    "data-host": t.host, "data-moves": moves(t),
+			    "data-seen-moves": sw ? sw.count : 0 },
 			    el("td", {}, taskLink(t.id)),
 			    el("td", {}, el("span", { class: "state state-" + t.state },
 			    t.state)),
-			    el("td", {}, t.host),
+			    el("td", {}, t.host, sw ? el("span", { class: "from",
+			    title: `moved while you watched (${sw.count}\u00d7)` },
+			    ` \u2190 ${sw.from}`) : ""),
 			    el("td", { class: "num" }, moves(t)),
 			    el("td", { class: "cmd", title: (t.argv || []).join(" ") },
 			    (t.argv || []).join(" ")));
@@ -202,6 +211,12 @@
 		for (const id of flashUntil.keys())
 			if (flashUntil.get(id) <= now)
 				flashUntil.delete(id);
+		/* Forget what no longer is listed: the maps stay bounded. */
+		const listed = new Set(tasks.map((t) => t.id));
+		for (const m of [lastHost, seen])
+			for (const id of m.keys())
+				if (!listed.has(id))
+					m.delete(id);
 	}
 
 	/* ---- statistics ---- */
