@@ -45,7 +45,7 @@
  * HIST_INTERVAL_MS, the last HIST_SAMPLES of them (5 minutes), for at most
  * HIST_MEMBERS members.  A member not seen for the whole window gives its
  * place up; one more than that while all are in use is not charted (and
- * counted).  About 80 KiB, allocated once.
+ * counted).  About 100 KiB, allocated once.
  */
 #define HIST_INTERVAL_MS	2000
 #define HIST_SAMPLES		150
@@ -501,8 +501,9 @@ reply_json(struct evhttp_request *req, json_t *j)
 	reply_json_code(req, HTTP_OK, "OK", j);
 }
 
-/* A task's output as a JSON string: at most HTTP_OUTPUT_MAX bytes (cut at
- * a character's start), and a byte that is not UTF-8 shown as '?'. */
+/* A task's output as a JSON string: at most HTTP_OUTPUT_MAX bytes (cut
+ * before a character's continuation bytes); output that is not UTF-8
+ * (JSON holds nothing else) with every byte past ASCII shown as '?'. */
 static json_t *
 output_string(const ProtobufCBinaryData *d, int *cut)
 {
@@ -584,7 +585,7 @@ task(struct peer *p, struct evhttp_request *req, const char *query)
 	evhttp_clear_headers(&kv);
 }
 
-/* The page's file for path ("/" is index.html), or NULL. */
+/* The index in www_files of path's file ("/" is index.html), or -1. */
 static int
 www_find(const char *path)
 {
