@@ -1,7 +1,9 @@
 /*
  * http.c - the setting http: libevent's HTTP server on HOST:PORT, serving
- * Prometheus metrics (/metrics) and the JSON of lbctl --json (/api/peers,
- * /api/tasks, /api/stats).  Read-only: it asks the control API the same
+ * Prometheus metrics (/metrics), the JSON of lbctl --json (/api/peers,
+ * /api/tasks, /api/stats, /api/task?id=ID), a bounded history of every
+ * member's load (/api/history), and the live page built from peer/www/
+ * (/, /page.js, /page.css).  Read-only: it asks the control API the same
  * questions lbctl asks (ctl_answer) and changes nothing.
  */
 #include "config.h"
@@ -11,6 +13,7 @@
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -20,6 +23,7 @@
 #include <jansson.h>
 
 #include "peer.h"
+#include "www.h"
 #include "tasks/tasks.h"
 #include "src/ctljson.h"
 
@@ -32,9 +36,49 @@
 #define HTTP_MAX_BODY		1024
 #define HTTP_TIMEOUT_S		10
 
+/* The most of a task's stdout, and of its stderr, /api/task shows (with
+ * http_output on): the page is no place for a task's whole output. */
+#define HTTP_OUTPUT_MAX		65536
+
+/*
+ * The history of every member's load the page charts: a sample every
+ * HIST_INTERVAL_MS, the last HIST_SAMPLES of them (5 minutes), for at most
+ * HIST_MEMBERS members.  A member not seen for the whole window gives its
+ * place up; one more than that while all are in use is not charted (and
+ * counted).  About 100 KiB, allocated once.
+ */
+#define HIST_INTERVAL_MS	2000
+#define HIST_SAMPLES		150
+#define HIST_MEMBERS		256
+#define HIST_NONE		UINT16_MAX	/* not a member then, or dead */
+
+static const struct timeval hist_tv = { HIST_INTERVAL_MS / 1000,
+    (HIST_INTERVAL_MS % 1000) * 1000 };
+
+struct hist_member {
+	char		id[LB_ID_MAX];
+	uint32_t	slots;		/* as last seen */
+	uint64_t	last_seq;	/* the last sample it was in */
+	uint16_t	load[HIST_SAMPLES];
+};
+
+struct history {
+	uint64_t		seq;		/* samples taken */
+	uint64_t		at_ms[HIST_SAMPLES];	/* wall clock */
+	struct hist_member	m[HIST_MEMBERS];
+	size_t			nm;		/* places ever used */
+	uint64_t		refused;	/* members not charted */
+};
+
+/* The most files peer/www/ may hold (their ETags are kept here). */
+#define WWW_MAX			16
+
 struct http {
 	struct evhttp			*h;
 	struct evhttp_bound_socket	*bound;
+	struct event			*hist_ev;
+	struct history			*hist;
+	char				 etag[WWW_MAX][24];
 };
 
 /* ---- the control API's answers ---- */
@@ -279,6 +323,144 @@ metrics(struct peer *p, struct evbuffer *b)
 	ctl_answer_free(&rt);
 }
 
+/* ---- the history of load ---- */
+
+/* The place of member id: found, or taken (a new one, or one whose member
+ * has not been seen for the whole window); NULL when none is free. */
+static struct hist_member *
+hist_place(struct history *hs, const char *id)
+{
+	struct hist_member	*m = NULL;
+	size_t			 i;
+
+	for (i = 0; i < hs->nm; i++)
+		if (strcmp(hs->m[i].id, id) == 0)
+			return &hs->m[i];
+	if (hs->nm < HIST_MEMBERS)
+		m = &hs->m[hs->nm++];
+	else {
+		for (i = 0; i < hs->nm && m == NULL; i++)
+			if (hs->m[i].last_seq + HIST_SAMPLES <= hs->seq)
+				m = &hs->m[i];
+		if (m == NULL)
+			return NULL;
+	}
+	memset(m, 0, sizeof(*m));
+	snprintf(m->id, sizeof(m->id), "%s", id);
+	for (i = 0; i < HIST_SAMPLES; i++)
+		m->load[i] = HIST_NONE;
+	return m;
+}
+
+/* One sample: every live member's advertised load, as this peer sees it. */
+static void
+hist_sample(struct peer *p)
+{
+	struct history		*hs = p->http->hist;
+	size_t			 slot = hs->seq % HIST_SAMPLES, i;
+	Lb__CtlReply		 r;
+	struct hist_member	*m;
+
+	hs->at_ms[slot] = lb_wall_ms();
+	for (i = 0; i < hs->nm; i++)
+		hs->m[i].load[slot] = HIST_NONE;
+	ask(p, LB__CTL_REQUEST__REQ_PEERS, &r);
+	for (i = 0; i < r.peers->n_peers; i++) {
+		const Lb__CtlPeer *cp = r.peers->peers[i];
+
+		/* A dead or departed member's last figure is not its load. */
+		if (strcmp(cp->state, "dead") == 0 ||
+		    strcmp(cp->state, "left") == 0)
+			continue;
+		if ((m = hist_place(hs, cp->id)) == NULL) {
+			hs->refused++;
+			continue;
+		}
+		m->load[slot] = cp->load < HIST_NONE ? (uint16_t)cp->load :
+		    HIST_NONE - 1;
+		m->slots = cp->slots;
+		m->last_seq = hs->seq;
+	}
+	ctl_answer_free(&r);
+	hs->seq++;
+}
+
+static void
+hist_tick(evutil_socket_t fd, short what, void *arg)
+{
+	hist_sample(arg);
+}
+
+/* A JSON string of s (ids are validated, but a string is escaped anyway). */
+static void
+j_str(struct evbuffer *b, const char *s)
+{
+	evbuffer_add(b, "\"", 1);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			evbuffer_add_printf(b, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			evbuffer_add_printf(b, "\\u%04x", (unsigned char)*s);
+		else
+			evbuffer_add(b, s, 1);
+	}
+	evbuffer_add(b, "\"", 1);
+}
+
+static int
+hist_cmp(const void *a, const void *b)
+{
+	const struct hist_member *ma = *(const struct hist_member * const *)a;
+	const struct hist_member *mb = *(const struct hist_member * const *)b;
+
+	return strverscmp(ma->id, mb->id);
+}
+
+/*
+ * {"interval_ms": 2000, "samples": N, "at": [ms, ...], "refused": R,
+ *  "peers": [{"id": "n1", "slots": 2, "load": [1, null, ...]}, ...]}:
+ * the N samples oldest first; null where the member was not alive.
+ */
+static void
+history(struct peer *p, struct evbuffer *b)
+{
+	const struct history	*hs = p->http->hist;
+	const struct hist_member *sorted[HIST_MEMBERS];
+	uint64_t		 n = hs->seq < HIST_SAMPLES ? hs->seq :
+				    HIST_SAMPLES, k;
+	size_t			 i, ns = 0;
+
+	for (i = 0; i < hs->nm; i++)
+		if (hs->seq > 0 && hs->m[i].last_seq + n >= hs->seq)
+			sorted[ns++] = &hs->m[i];
+	qsort(sorted, ns, sizeof(sorted[0]), hist_cmp);
+	evbuffer_add_printf(b, "{\"interval_ms\": %d, \"samples\": %" PRIu64
+	    ", \"refused\": %" PRIu64 ", \"at\": [", HIST_INTERVAL_MS, n,
+	    hs->refused);
+	for (k = hs->seq - n; k < hs->seq; k++)
+		evbuffer_add_printf(b, "%s%" PRIu64, k > hs->seq - n ? "," : "",
+		    hs->at_ms[k % HIST_SAMPLES]);
+	evbuffer_add_printf(b, "],\n \"peers\": [");
+	for (i = 0; i < ns; i++) {
+		evbuffer_add_printf(b, "%s\n  {\"id\": ", i ? "," : "");
+		j_str(b, sorted[i]->id);
+		evbuffer_add_printf(b, ", \"slots\": %" PRIu32 ", \"load\": [",
+		    sorted[i]->slots);
+		for (k = hs->seq - n; k < hs->seq; k++) {
+			uint16_t v = sorted[i]->load[k % HIST_SAMPLES];
+
+			if (k > hs->seq - n)
+				evbuffer_add(b, ",", 1);
+			if (v == HIST_NONE)
+				evbuffer_add(b, "null", 4);
+			else
+				evbuffer_add_printf(b, "%u", (unsigned)v);
+		}
+		evbuffer_add(b, "]}", 2);
+	}
+	evbuffer_add_printf(b, "\n]}\n");
+}
+
 /* ---- requests ---- */
 
 static void
@@ -294,20 +476,187 @@ reply_text(struct evhttp_request *req, int code, const char *reason,
 	evbuffer_free(b);
 }
 
+/* JSON answers change every second: never from a cache. */
 static void
-reply_json(struct evhttp_request *req, json_t *j)
+reply_json_code(struct evhttp_request *req, int code, const char *reason,
+    json_t *j)
 {
-	struct evbuffer	*b = evbuffer_new();
-	char		*s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	struct evbuffer		*b = evbuffer_new();
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	char			*s = json_dumps(j, JSON_INDENT(2) |
+				    JSON_PRESERVE_ORDER);
 
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "application/json");
+	evhttp_add_header(h, "Content-Type", "application/json");
+	evhttp_add_header(h, "Cache-Control", "no-store");
 	evbuffer_add_printf(b, "%s\n", s);
-	evhttp_send_reply(req, HTTP_OK, "OK", b);
+	evhttp_send_reply(req, code, reason, b);
 	evbuffer_free(b);
 	free(s);
 	json_decref(j);
 }
+
+static void
+reply_json(struct evhttp_request *req, json_t *j)
+{
+	reply_json_code(req, HTTP_OK, "OK", j);
+}
+
+/* A task's output as a JSON string: at most HTTP_OUTPUT_MAX bytes (cut
+ * before a character's continuation bytes); output that is not UTF-8
+ * (JSON holds nothing else) with every byte past ASCII shown as '?'. */
+static json_t *
+output_string(const ProtobufCBinaryData *d, int *cut)
+{
+	size_t	 len = d->len;
+	char	*copy;
+	json_t	*j;
+
+	*cut = 0;
+	if (len > HTTP_OUTPUT_MAX) {
+		len = HTTP_OUTPUT_MAX;
+		while (len > 0 && (d->data[len] & 0xc0) == 0x80)
+			len--;
+		*cut = 1;
+	}
+	if ((j = json_stringn((const char *)d->data, len)) != NULL)
+		return j;
+	copy = lb_calloc(1, len + 1);
+	for (size_t i = 0; i < len; i++)
+		copy[i] = d->data[i] >= 0x80 || d->data[i] == 0 ? '?' :
+		    (char)d->data[i];
+	j = json_stringn(copy, len);
+	free(copy);
+	return j;
+}
+
+/*
+ * /api/task?id=ID: what lbctl --json show ID prints.  A task homed
+ * elsewhere is asked of its home, which answers later: 202 with
+ * {"pending": true} until then (ask again).  The output only with
+ * http_output on.
+ */
+static void
+task(struct peer *p, struct evhttp_request *req, const char *query)
+{
+	struct evkeyvalq	 kv;
+	const char		*id;
+	Lb__CtlRequest		 rq = LB__CTL_REQUEST__INIT;
+	Lb__CtlTaskReq		 tr = LB__CTL_TASK_REQ__INIT;
+	Lb__CtlReply		 r;
+	json_t			*j;
+	int			 cut;
+
+	TAILQ_INIT(&kv);
+	if (query == NULL || evhttp_parse_query_str(query, &kv) == -1 ||
+	    (id = evhttp_find_header(&kv, "id")) == NULL ||
+	    !tasks_id_valid(id)) {
+		evhttp_clear_headers(&kv);
+		reply_json_code(req, HTTP_BADREQUEST, "Bad Request", json_pack(
+		    "{s:s}", "error", "ask /api/task?id=ID with a task id such "
+		    "as n1.42"));
+		return;
+	}
+	tr.id = (char *)id;
+	tr.want_output = p->conf.http_output;
+	rq.req_case = LB__CTL_REQUEST__REQ_SHOW;
+	rq.show = &tr;
+	lb__ctl_reply__init(&r);
+	ctl_answer(p, &rq, &r);
+	if (r.code != 0)
+		reply_json_code(req, r.code == 3 ? 503 : HTTP_NOTFOUND,
+		    r.code == 3 ? "Service Unavailable" : "Not Found",
+		    json_pack("{s:s, s:s?}", "id", id, "error", r.error));
+	else if (r.task->pending)
+		reply_json_code(req, 202, "Accepted", json_pack("{s:s, s:b}",
+		    "id", id, "pending", 1));
+	else {
+		j = ctljson_task(r.task->record);
+		if (p->conf.http_output) {
+			json_object_set_new(j, "stdout",
+			    output_string(&r.task->stdout, &cut));
+			json_object_set_new(j, "stdout_cut", json_boolean(cut));
+			json_object_set_new(j, "stderr",
+			    output_string(&r.task->stderr, &cut));
+			json_object_set_new(j, "stderr_cut", json_boolean(cut));
+		}
+		reply_json(req, j);
+	}
+	ctl_answer_free(&r);
+	evhttp_clear_headers(&kv);
+}
+
+/* The index in www_files of path's file ("/" is index.html), or -1. */
+static int
+www_find(const char *path)
+{
+	if (strcmp(path, "/") == 0)
+		path = "/index.html";
+	for (int i = 0; www_files[i].name != NULL; i++)
+		if (strcmp(path + 1, www_files[i].name) == 0)
+			return i;
+	return -1;
+}
+
+static const char *
+www_type(const char *name)
+{
+	static const struct {
+		const char *suffix, *type;
+	} types[] = {
+		{ ".html", "text/html; charset=utf-8" },
+		{ ".js", "text/javascript; charset=utf-8" },
+		{ ".css", "text/css; charset=utf-8" },
+		{ ".svg", "image/svg+xml" },
+		{ ".png", "image/png" },
+	};
+	size_t n = strlen(name), k;
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		k = strlen(types[i].suffix);
+		if (n >= k && strcmp(name + n - k, types[i].suffix) == 0)
+			return types[i].type;
+	}
+	return "application/octet-stream";
+}
+
+/*
+ * One of the page's files.  The browser keeps it but asks again each time
+ * (no-cache) with the ETag (a hash of the bytes), so an upgraded peer
+ * serves its new page at once and an unchanged one answers 304.  The
+ * policy admits nothing from elsewhere: the page is self-contained.
+ */
+static void
+www_serve(struct peer *p, struct evhttp_request *req, int i)
+{
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+	const char		*inm = evhttp_find_header(
+				    evhttp_request_get_input_headers(req),
+				    "If-None-Match");
+	struct evbuffer		*b;
+
+	evhttp_add_header(h, "Content-Type", www_type(www_files[i].name));
+	evhttp_add_header(h, "Cache-Control", "no-cache");
+	evhttp_add_header(h, "ETag", p->http->etag[i]);
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+	evhttp_add_header(h, "Content-Security-Policy", "default-src 'none'; "
+	    "script-src 'self'; style-src 'self'; connect-src 'self'; "
+	    "img-src 'self'; base-uri 'none'; form-action 'self'; "
+	    "frame-ancestors 'none'");
+	if (inm != NULL && strcmp(inm, p->http->etag[i]) == 0) {
+		evhttp_send_reply(req, HTTP_NOTMODIFIED, "Not Modified", NULL);
+		return;
+	}
+	b = evbuffer_new();
+	evbuffer_add_reference(b, www_files[i].data, www_files[i].len, NULL,
+	    NULL);
+	evhttp_send_reply(req, HTTP_OK, "OK", b);
+	evbuffer_free(b);
+}
+
+/* The paths answered besides the page's files. */
+static const char *const api_paths[] = { "/metrics", "/api/peers",
+    "/api/tasks", "/api/stats", "/api/history", "/api/task", NULL };
 
 static void
 http_cb(struct evhttp_request *req, void *arg)
@@ -317,13 +666,17 @@ http_cb(struct evhttp_request *req, void *arg)
 	const char		*path = u ? evhttp_uri_get_path(u) : NULL;
 	enum evhttp_cmd_type	 m = evhttp_request_get_command(req);
 	Lb__CtlReply		 r;
+	int			 file, known = 0;
 
 	if (path == NULL || *path == '\0')
 		path = "/";
-	if (strcmp(path, "/metrics") != 0 && strcmp(path, "/api/peers") != 0 &&
-	    strcmp(path, "/api/tasks") != 0 && strcmp(path, "/api/stats") != 0) {
+	file = www_find(path);
+	for (int i = 0; api_paths[i] != NULL && file == -1 && !known; i++)
+		known = strcmp(path, api_paths[i]) == 0;
+	if (file == -1 && !known) {
 		reply_text(req, HTTP_NOTFOUND, "Not Found", "no such page: "
-		    "try /metrics, /api/peers, /api/tasks or /api/stats");
+		    "try /, /metrics, /api/peers, /api/tasks, /api/stats, "
+		    "/api/history or /api/task?id=ID");
 		return;
 	}
 	if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
@@ -333,7 +686,9 @@ http_cb(struct evhttp_request *req, void *arg)
 		    "HEAD");
 		return;
 	}
-	if (strcmp(path, "/metrics") == 0) {
+	if (file != -1)
+		www_serve(p, req, file);
+	else if (strcmp(path, "/metrics") == 0) {
 		struct evbuffer *b = evbuffer_new();
 
 		metrics(p, b);
@@ -350,11 +705,32 @@ http_cb(struct evhttp_request *req, void *arg)
 		ask(p, LB__CTL_REQUEST__REQ_LIST, &r);
 		reply_json(req, ctljson_tasks(r.list));
 		ctl_answer_free(&r);
-	} else {
+	} else if (strcmp(path, "/api/stats") == 0) {
 		ask(p, LB__CTL_REQUEST__REQ_STATS, &r);
 		reply_json(req, ctljson_stats(r.stats));
 		ctl_answer_free(&r);
-	}
+	} else if (strcmp(path, "/api/history") == 0) {
+		struct evbuffer *b = evbuffer_new();
+		struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+		history(p, b);
+		evhttp_add_header(h, "Content-Type", "application/json");
+		evhttp_add_header(h, "Cache-Control", "no-store");
+		evhttp_send_reply(req, HTTP_OK, "OK", b);
+		evbuffer_free(b);
+	} else
+		task(p, req, evhttp_uri_get_query(u));
+}
+
+/* A strong ETag of a file: FNV-1a over its bytes. */
+static void
+www_etag(const struct www_file *f, char *buf, size_t len)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (size_t i = 0; i < f->len; i++)
+		h = (h ^ f->data[i]) * 1099511628211ULL;
+	snprintf(buf, len, "\"%016" PRIx64 "\"", h);
 }
 
 /* ---- the listener ---- */
@@ -434,8 +810,19 @@ http_open(struct peer *p, char **cause)
 		free(h);
 		return -1;
 	}
+	for (int i = 0; www_files[i].name != NULL; i++) {
+		if (i == WWW_MAX)
+			fatalx("http: peer/www/ holds over %d files", WWW_MAX);
+		www_etag(&www_files[i], h->etag[i], sizeof(h->etag[i]));
+	}
 	p->http = h;
-	log_info("http: metrics on http://%s/metrics", p->conf.http);
+	h->hist = lb_calloc(1, sizeof(*h->hist));
+	/* The first sample after one interval: the gossip core is not
+	 * there yet. */
+	h->hist_ev = event_new(p->base, -1, EV_PERSIST, hist_tick, p);
+	event_add(h->hist_ev, &hist_tv);
+	log_info("http: the page on http://%s/, metrics on /metrics",
+	    p->conf.http);
 	return 0;
 }
 
@@ -445,6 +832,8 @@ http_close(struct peer *p)
 	if (p->http == NULL)
 		return;
 	evhttp_free(p->http->h);	/* closes the bound socket too */
+	event_free(p->http->hist_ev);
+	free(p->http->hist);
 	free(p->http);
 	p->http = NULL;
 }

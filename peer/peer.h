@@ -112,8 +112,8 @@ int	 msgs_ctl(struct peer *, const Lb__CtlRequest *, uint64_t token,
 	    Lb__CtlReply *r);
 void	 msgs_stats(struct peer *, Lb__CtlStats *);
 
-/* http.c: the setting http: Prometheus metrics and the read-only JSON of
- * lbctl --json (peers, tasks, stats) over HTTP.  A port in use is an
+/* http.c: the setting http: Prometheus metrics, the read-only JSON of
+ * lbctl --json (peers, tasks, stats, show) and the live page over HTTP.  A port in use is an
  * error with the setting's FILE:LINE. */
 int	 http_open(struct peer *, char **cause);
 void	 http_close(struct peer *);

@@ -134,6 +134,8 @@ static const struct spec top_spec[] = {
 	    offsetof(struct lb_conf, advertise), NULL },
 	{ "http", T_STRING, 0, LB_ADDR_MAX - 1,
 	    offsetof(struct lb_conf, http), NULL },
+	{ "http_output", T_BOOL, 0, 1, offsetof(struct lb_conf, http_output),
+	    NULL },
 	{ "control", T_STRING, 1, 100, offsetof(struct lb_conf, control), NULL },
 	{ "control_group", T_STRING, 1, 64,
 	    offsetof(struct lb_conf, control_group), NULL },
@@ -208,6 +210,9 @@ lb_conf_defaults(struct lb_conf *c)
 	/* Off unless asked for: a default port would make a second peer on
 	 * the same host (tests, lbcluster) fail to start. */
 	c->http = lb_strdup("");
+	/* Task output can hold what its user would not publish: the page
+	 * shows it only when asked to. */
+	c->http_output = 0;
 	c->control = lb_strdup("/run/lbpeer/control.sock");
 	c->state_dir = lb_strdup("/var/lib/lbpeer");
 	c->slots = 0;

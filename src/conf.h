@@ -79,6 +79,7 @@ struct lb_conf {
 	char	*advertise;	/* defaults to listen */
 	char	*http;		/* HOST:PORT of the metrics listener; "": none */
 	int	 http_line;	/* for a port in use at start */
+	int	 http_output;	/* /api/task shows a task's stdout and stderr */
 	char	*control;	/* socket path (without ipc://) */
 	char	*control_group;	/* group admitted to the control socket, or NULL */
 	int	 control_max_kb;	/* largest control request (NN_RCVMAXSIZE);

@@ -83,6 +83,8 @@ printf '%s\n' "$good" 'listen = "tcp://10.1.2.3:7000";' 'http = "10.1.2.3:7947";
 out=$(lbpeer -n -c "$D/http-routable.conf" 2>&1)
 like "$out" ':6: unknown setting "http2"$' \
     "http on a routable address is OK when listen is routable too"
+check http-output-not-bool "$good"'
+http_output = "yes";' ':4: http_output must be true or false'
 printf '%s\n' "$good" 'http = "";' >"$D/http-off.conf"
 out=$(lbpeer -n -c "$D/http-off.conf" 2>&1); rc=$?
 is "$rc:$out" "0:configuration OK" 'http = "" (off) is OK'
