@@ -219,9 +219,13 @@ for i in "${!entries[@]}"; do
 				continue
 			fi ;;&
 		recv)
-			envs=(LB_TASK_ID="$msg_id")
-			[ "$how" = bogus ] || lbctl send "$msg_id" x >/dev/null ||
-			    fail "a message to $msg_id for recv to take" ;;
+			# A task of its own, held at n1 (the lines before may
+			# have drained n1 and moved msg_id away).
+			rid=$(lbctl submit --pin n1 -- lbwork --ms 60000) ||
+			    fail "a task for recv"
+			envs=(LB_TASK_ID="$rid")
+			[ "$how" = bogus ] || lbctl send "$rid" x >/dev/null ||
+			    fail "a message to $rid for recv to take" ;;
 		esac
 		case $how in
 		run)
