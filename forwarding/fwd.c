@@ -54,7 +54,7 @@ struct osend {
 	uint32_t	 backoff;
 	int		 active;	/* the first of its (sender, task) */
 	int		 tries;
-	int		 probe, tail, tail_stderr;
+	int		 probe, tail, tail_stderr, checkpoint;
 	uint64_t	 tail_offset;
 	struct osend	*next;
 };
@@ -758,7 +758,7 @@ fwd_send(struct fwd *f, uint64_t now, const char *sender, uint64_t base,
 }
 
 int
-fwd_probe(struct fwd *f, uint64_t now, const char *id, int tail,
+fwd_probe(struct fwd *f, uint64_t now, const char *id, enum fwd_probe what,
     uint64_t offset, int tail_stderr, uint64_t deadline, uint64_t *handle,
     struct fwd_out *o, char **cause)
 {
@@ -769,7 +769,8 @@ fwd_probe(struct fwd *f, uint64_t now, const char *id, int tail,
 	lb_strlcpy(s->sender, f->self, sizeof(s->sender));
 	s->probe = 1;
 	s->active = 1;
-	s->tail = tail;
+	s->tail = what == FP_TAIL;
+	s->checkpoint = what == FP_CHECKPOINT;
 	s->tail_offset = offset;
 	s->tail_stderr = tail_stderr;
 	*handle = s->handle;
@@ -876,8 +877,9 @@ deliver(struct fwd *f, uint64_t now, const Lb__TaskMsg *m, uint32_t epoch,
 	size_t		 hops;
 
 	if (m->probe) {
-		if (m->tail) {
-			struct fwd_action *a = out_add(o, FA_TAIL, m->task_id);
+		if (m->tail || m->checkpoint) {
+			struct fwd_action *a = out_add(o, m->tail ? FA_TAIL :
+			    FA_CHECKPOINT, m->task_id);
 
 			lb_strlcpy(a->to, m->origin, sizeof(a->to));
 			a->probe_req = m->probe_req;
@@ -1036,6 +1038,7 @@ transmit(struct fwd *f, uint64_t now, struct osend *s, struct fwd_out *o)
 	m.tail = s->tail;
 	m.tail_offset = s->tail_offset;
 	m.tail_stderr = s->tail_stderr;
+	m.checkpoint = s->checkpoint;
 	route(f, now, &m, o);
 }
 

@@ -93,9 +93,12 @@ enum fwd_action_kind {
 	FA_LOCATE,	/* send `msg` (a TaskLocate) to every live peer */
 	FA_DONE,	/* a send of this peer ended: `res` */
 	FA_MAIL,	/* the mailbox of `id` has a message now */
-	FA_TAIL		/* a tail probe reached the holder (here): send
+	FA_TAIL,	/* a tail probe reached the holder (here): send
 			 * `to` a TaskMsgAck with the output of `id` from
 			 * `tail_offset` (`res`: host, epoch, path) */
+	FA_CHECKPOINT	/* a checkpoint probe reached the holder (here):
+			 * ask the task to checkpoint, and tell `to` (a
+			 * TaskMsgAck, its detail why not) */
 };
 
 /* How a send ended. */
@@ -171,10 +174,11 @@ int		 fwd_send(struct fwd *, uint64_t now, const char *sender,
 		    uint64_t base, const char *id, const void *body,
 		    size_t len, uint64_t deadline, uint64_t *handle,
 		    struct fwd_out *, char **cause);
-/* Find the holder of `id` and the path to it (lbctl locate), or, with
- * tail, ask it for the task's output from `offset` (lbctl tail). */
+/* Find the holder of `id` and the path to it (lbctl locate), or ask it
+ * for the task's output from `offset` (lbctl tail), or to checkpoint. */
+enum fwd_probe { FP_LOCATE = 0, FP_TAIL, FP_CHECKPOINT };
 int		 fwd_probe(struct fwd *, uint64_t now, const char *id,
-		    int tail, uint64_t offset, int tail_stderr,
+		    enum fwd_probe, uint64_t offset, int tail_stderr,
 		    uint64_t deadline, uint64_t *handle, struct fwd_out *,
 		    char **cause);
 /* Messages from peer `from`: TaskMsg, TaskMsgAck, TaskLocation,

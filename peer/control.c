@@ -514,7 +514,7 @@ ctl_cb(evutil_socket_t fd, short ev, void *arg)
 		lb__ctl_reply__init(&rep);
 		if (req == NULL)
 			ctl_no(&rep, 1, lb_strdup("request does not decode"));
-		else if (msgs_wants(req)) {
+		else if (msgs_wants(p, req)) {
 			if (c->nlater >= CTL_LATER_MAX)
 				ctl_no(&rep, 1, lb_strdup("the peer has too "
 				    "many requests waiting; try again later"));

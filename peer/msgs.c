@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,7 +30,7 @@
 #define RECV_MAX_MS	(24 * 3600 * 1000U)
 #define TAIL_MAX	(32 * 1024)	/* output bytes per tail answer */
 
-enum wait_kind { W_SEND = 1, W_LOCATE, W_TAIL, W_RECV };
+enum wait_kind { W_SEND = 1, W_LOCATE, W_TAIL, W_CHECKPOINT, W_RECV };
 
 struct wait {
 	enum wait_kind	 kind;
@@ -183,6 +184,7 @@ answer_done(struct peer *p, struct wait *w, const struct fwd_result *res)
 		break;
 	case W_LOCATE:
 	case W_TAIL:
+	case W_CHECKPOINT:
 		if (!res->done) {
 			answer_error(p, w->token, lb_printf("task %s: no "
 			    "answer in time (its host may be moving it, or "
@@ -192,6 +194,17 @@ answer_done(struct peer *p, struct wait *w, const struct fwd_result *res)
 		if (res->status == LB__MSG_STATUS__MSG_UNKNOWN) {
 			answer_error(p, w->token, lb_printf("no task %s (%s)",
 			    w->id, res->detail));
+			return;
+		}
+		if (w->kind == W_CHECKPOINT) {
+			if (res->status == LB__MSG_STATUS__MSG_ENDED)
+				answer_error(p, w->token, lb_printf("task %s "
+				    "has ended (%s)", w->id, res->detail));
+			else if (res->detail[0] != '\0')
+				answer_error(p, w->token, lb_strdup(
+				    res->detail));
+			else
+				p->ctl_later(p, w->token, &r);
 			return;
 		}
 		if (w->kind == W_LOCATE) {
@@ -222,13 +235,15 @@ answer_done(struct peer *p, struct wait *w, const struct fwd_result *res)
 
 static void	carry(struct peer *, struct fwd_out *);
 
-/* A tail probe reached this peer, which holds the task: its output. */
+/* A tail or checkpoint probe reached this peer, which holds the task:
+ * its output, or a checkpoint asked of it. */
 static void
-tail_answer(struct peer *p, const struct fwd_action *a)
+holder_answer(struct peer *p, const struct fwd_action *a)
 {
 	Lb__PeerMsg	 pm = LB__PEER_MSG__INIT;
 	Lb__TaskMsgAck	 k = LB__TASK_MSG_ACK__INIT;
 	char		*path[FWD_MAX_HOPS + 1];
+	char		*why = NULL;
 
 	for (size_t i = 0; i < a->res.nhops; i++)
 		path[i] = (char *)a->res.hops[i];
@@ -241,8 +256,27 @@ tail_answer(struct peer *p, const struct fwd_action *a)
 	k.n_path = a->res.nhops;
 	k.probe_req = a->probe_req;
 	k.tail_offset = a->tail_offset;
-	(void)exec_output(p, a->id, a->tail_stderr, a->tail_offset, TAIL_MAX,
-	    &k.tail_data);
+	if (a->kind == FA_TAIL)
+		(void)exec_output(p, a->id, a->tail_stderr, a->tail_offset,
+		    TAIL_MAX, &k.tail_data);
+	else {
+		struct tasks_task *t = tasks_find(p->tc, a->id);
+
+		if (t == NULL || t->hold != HOLD_RUNNING)
+			why = lb_printf("task %s is not running (it waits at "
+			    "%s)", a->id, p->conf.id);
+		else if (!t->rec->spec->checkpointable)
+			why = lb_printf("task %s cannot checkpoint (it was not "
+			    "submitted with --checkpointable)", a->id);
+		else if (exec_signal(p, a->id,
+		    t->rec->spec->checkpoint_signal) == -1)
+			why = lb_printf("task %s: %s", a->id, strerror(errno));
+		else
+			log_info("task %s: asked to checkpoint (%s, by lbctl "
+			    "at %s)", a->id,
+			    strsignal(t->rec->spec->checkpoint_signal), a->to);
+		k.detail = why ? why : "";
+	}
 	pm.body_case = LB__PEER_MSG__BODY_TASK_MSG_ACK;
 	pm.task_msg_ack = &k;
 	if (strcmp(a->to, p->conf.id) == 0) {
@@ -258,6 +292,7 @@ tail_answer(struct peer *p, const struct fwd_action *a)
 			net_send(p, addr, &pm);
 	}
 	free(k.tail_data.data);
+	free(why);
 }
 
 static void
@@ -318,7 +353,8 @@ carry(struct peer *p, struct fwd_out *o)
 			}
 			break;
 		case FA_TAIL:
-			tail_answer(p, a);
+		case FA_CHECKPOINT:
+			holder_answer(p, a);
 			break;
 		}
 	}
@@ -383,8 +419,16 @@ msgs_import(struct peer *p, const char *id, const Lb__Transfer *tr)
 /* ---- control requests ---- */
 
 int
-msgs_wants(const Lb__CtlRequest *req)
+msgs_wants(struct peer *p, const Lb__CtlRequest *req)
 {
+	if (req->req_case == LB__CTL_REQUEST__REQ_CHECKPOINT) {
+		/* A task running here is asked here (glue.c); another is
+		 * found where it runs. */
+		struct tasks_task *k = tasks_find(p->tc, req->checkpoint->id);
+
+		return tasks_id_valid(req->checkpoint->id) &&
+		    (k == NULL || k->hold != HOLD_RUNNING);
+	}
 	return req->req_case == LB__CTL_REQUEST__REQ_SEND ||
 	    req->req_case == LB__CTL_REQUEST__REQ_RECV ||
 	    req->req_case == LB__CTL_REQUEST__REQ_LOCATE ||
@@ -471,8 +515,9 @@ ctl_recv_req(struct peer *p, const Lb__CtlRecvReq *q, uint64_t token,
 }
 
 static int
-ctl_probe_req(struct peer *p, const char *id, int tail, uint64_t offset,
-    int err, uint32_t timeout_ms, uint64_t token, Lb__CtlReply *r)
+ctl_probe_req(struct peer *p, const char *id, enum fwd_probe what,
+    uint64_t offset, int err, uint32_t timeout_ms, uint64_t token,
+    Lb__CtlReply *r)
 {
 	struct msgs	*ms = p->msgs;
 	struct fwd_out	 o = { 0 };
@@ -480,10 +525,11 @@ ctl_probe_req(struct peer *p, const char *id, int tail, uint64_t offset,
 	char		*cause = NULL;
 	struct wait	*w;
 
-	if (fwd_probe(ms->f, now, id, tail, offset, err,
+	if (fwd_probe(ms->f, now, id, what, offset, err,
 	    now + timeout_of(timeout_ms, 10000), &handle, &o, &cause) == -1)
 		return refuse(r, cause);
-	w = wait_add(ms, tail ? W_TAIL : W_LOCATE, token, id);
+	w = wait_add(ms, what == FP_TAIL ? W_TAIL : what == FP_CHECKPOINT ?
+	    W_CHECKPOINT : W_LOCATE, token, id);
 	w->handle = handle;
 	w->offset = offset;
 	carry(p, &o);
@@ -504,11 +550,14 @@ msgs_ctl(struct peer *p, const Lb__CtlRequest *req, uint64_t token,
 	case LB__CTL_REQUEST__REQ_RECV:
 		return ctl_recv_req(p, req->recv, token, r);
 	case LB__CTL_REQUEST__REQ_LOCATE:
-		return ctl_probe_req(p, req->locate->id, 0, 0, 0,
+		return ctl_probe_req(p, req->locate->id, FP_LOCATE, 0, 0,
 		    req->locate->timeout_ms, token, r);
 	case LB__CTL_REQUEST__REQ_TAIL:
-		return ctl_probe_req(p, req->tail->id, 1, req->tail->offset,
-		    req->tail->stderr, 0, token, r);
+		return ctl_probe_req(p, req->tail->id, FP_TAIL,
+		    req->tail->offset, req->tail->stderr, 0, token, r);
+	case LB__CTL_REQUEST__REQ_CHECKPOINT:
+		return ctl_probe_req(p, req->checkpoint->id, FP_CHECKPOINT, 0,
+		    0, 0, token, r);
 	default:
 		return refuse(r, lb_strdup("not a message request"));
 	}

@@ -104,8 +104,9 @@ void	 msgs_recv(struct peer *, const char *from, const Lb__PeerMsg *);
 void	 msgs_export(struct peer *, const char *id, Lb__Transfer *);
 void	 msgs_export_free(Lb__Transfer *);
 void	 msgs_import(struct peer *, const char *id, const Lb__Transfer *);
-/* The control requests msgs.c answers (send, recv, locate, tail). */
-int	 msgs_wants(const Lb__CtlRequest *);
+/* The control requests msgs.c answers (send, recv, locate, tail, and
+ * checkpoint of a task not running here). */
+int	 msgs_wants(struct peer *, const Lb__CtlRequest *);
 /* 1: it answers request `token` through p->ctl_later (maybe at once);
  * 0: the answer is in *r now (an error). */
 int	 msgs_ctl(struct peer *, const Lb__CtlRequest *, uint64_t token,

@@ -1931,7 +1931,33 @@ cmd_tail(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 			off = next;
 			continue;
 		}
-		if (!ta.follow || ended)
+		if (ended) {
+			/* It has ended: the rest is in its record, at its
+			 * home. */
+			Lb__CtlReply *sr = task_call(o, LB__CTL_REQUEST__REQ_SHOW,
+			    tr.id, 1);
+			const ProtobufCBinaryData *d = ta.err ?
+			    &sr->task->stderr : &sr->task->stdout;
+
+			if (d->len > off) {
+				if (o->json) {
+					json_t *j = json_pack("{s:I, s:b, s:s}",
+					    "offset", (json_int_t)off, "ended",
+					    1, "host", "");
+					json_set_bytes(j, "data", d->data + off,
+					    d->len - off);
+					char *line = json_dumps(j,
+					    JSON_COMPACT | JSON_PRESERVE_ORDER);
+					puts(line);
+					free(line);
+					json_decref(j);
+				} else
+					write_all(d->data + off, d->len - off);
+			}
+			lb__ctl_reply__free_unpacked(sr, NULL);
+			return EX_OK;
+		}
+		if (!ta.follow)
 			return EX_OK;
 		usleep(TAIL_PAUSE_US);
 	}

@@ -103,6 +103,26 @@ out=$(ctl n5 wait "$id" --timeout 60); rc=$?
 like "$rc:$out" "^0:lbwork: .* received=6 sum=21 inorder=yes" \
     "six messages, sent at three peers, some while it moved: each once, in order (sum 21)"
 
+# cancel, checkpoint, show, tail from a peer that neither holds nor homes it.
+out=$(ctl n1 checkpoint "$id2" 2>&1); rc=$?
+is "$rc" 0 "lbctl checkpoint at n1 of a task running at n3: found and asked"
+[ "$rc" -eq 0 ] || diag "  said: $out"
+is "$(ctl n5 show --json "$id2" | jq '.checkpoints >= 1')" true "and it checkpointed"
+talk=$(ctl n3 submit --pin n3 -- sh -c 'echo one; echo two >&2; echo three; exec sleep 600') ||
+    bail "submit"
+talk_runs() { [ "$(ctl n3 show --json "$talk" | jq -r .state)" = running ]; }
+wait_for 15 talk_runs >/dev/null
+sleep 0.3
+is "$(ctl n1 tail "$talk")" $'one\nthree' "lbctl tail at n1: the output of a task running at n3"
+is "$(ctl n4 tail --stderr "$talk")" two "and its stderr"
+out=$(ctl n1 cancel "$talk"); rc=$?
+is "$rc" 0 "lbctl cancel at n1 of a task homed and running at n3"
+talk_ended() { [ "$(ctl n1 show --json "$talk" | jq -r .state)" = cancelled ]; }
+ms=$(wait_for 15 talk_ended); ok $? "it is cancelled (${ms} ms)"
+quick=$(ctl n3 submit --pin n3 -- sh -c 'echo ended-out') || bail "submit"
+ctl n3 wait "$quick" >/dev/null
+is "$(ctl n2 tail "$quick")" ended-out "tail of an ended task: its output, from its home's record"
+
 # Bad input.
 out=$(ctl n1 send n5.999999 hi 2>&1); rc=$?
 like "$rc:$out" "^1:.*no such task" "a task its home does not know: exit 1, no such task"

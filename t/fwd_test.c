@@ -258,6 +258,7 @@ carry(int p, struct fwd_out *o)
 		case FA_MAIL:
 			break;
 		case FA_TAIL:
+		case FA_CHECKPOINT:
 			tail_answer(p, a);
 			break;
 		}
@@ -495,7 +496,7 @@ scenarios(void)
 		struct fwd_out	 o = { 0 };
 		char		*cause = NULL;
 
-		fwd_probe(W.f[5], W.now, t->id, 0, 0, 0, W.now + 5000, &h, &o,
+		fwd_probe(W.f[5], W.now, t->id, FP_LOCATE, 0, 0, W.now + 5000, &h, &o,
 		    &cause);
 		carry(5, &o);
 		fwd_out_free(&o);
@@ -503,7 +504,7 @@ scenarios(void)
 		ok(r && r->status == LB__MSG_STATUS__MSG_LOCATED &&
 		    strcmp(r->host, "n4") == 0, "locate from n5 finds n4");
 		is_str(hops(r), "n0 n4", "n5 has no link: through the home");
-		fwd_probe(W.f[4], W.now, t->id, 1, 2, 0, W.now + 5000, &h, &o,
+		fwd_probe(W.f[4], W.now, t->id, FP_TAIL, 2, 0, W.now + 5000, &h, &o,
 		    &cause);
 		carry(4, &o);
 		fwd_out_free(&o);
