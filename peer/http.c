@@ -146,6 +146,65 @@ m_label(struct evbuffer *b, const char *s)
 	}
 }
 
+/* Messages to tasks (forwarding/): sends from here and how they ended,
+ * what passed through, and the hops of those delivered here. */
+static void
+m_messages(struct evbuffer *b, const Lb__CtlStats *t)
+{
+	const char	*n = "lbpeer_message_hops";
+	uint64_t	 cum = 0;
+
+	m_head(b, "lbpeer_messages_sent_total", "counter", "Messages to "
+	    "tasks sent from this peer, by how they ended (pending: not yet).");
+	m_val(b, "lbpeer_messages_sent_total", "result=\"delivered\"",
+	    t->msg_acked);
+	m_val(b, "lbpeer_messages_sent_total", "result=\"refused\"",
+	    t->msg_refused);
+	m_val(b, "lbpeer_messages_sent_total", "result=\"timed_out\"",
+	    t->msg_timed_out);
+	m_val(b, "lbpeer_messages_sent_total", "result=\"pending\"",
+	    t->msg_sent - t->msg_acked - t->msg_refused - t->msg_timed_out);
+	m_one(b, "lbpeer_message_retries_total", "counter", "Messages to "
+	    "tasks sent again (no acknowledgement yet, or the task moving).",
+	    t->msg_retries);
+	m_one(b, "lbpeer_messages_delivered_total", "counter", "Messages "
+	    "put into the mailboxes of tasks held here.", t->msg_delivered);
+	m_one(b, "lbpeer_message_duplicates_total", "counter", "Copies of "
+	    "messages delivered already: acknowledged, not taken again.",
+	    t->msg_duplicates);
+	m_one(b, "lbpeer_messages_received_total", "counter", "Messages "
+	    "tasks here took from their mailboxes.", t->msg_received);
+	m_head(b, "lbpeer_messages_forwarded_total", "counter", "Messages "
+	    "this peer passed on, by route: a link or a home's record, the "
+	    "task's home (no link), a query of the live peers.");
+	m_val(b, "lbpeer_messages_forwarded_total", "via=\"link\"",
+	    t->msg_forwarded);
+	m_val(b, "lbpeer_messages_forwarded_total", "via=\"home\"",
+	    t->msg_to_home);
+	m_val(b, "lbpeer_messages_forwarded_total", "via=\"query\"",
+	    t->msg_queries);
+	m_one(b, "lbpeer_path_compressions_total", "counter", "Locations "
+	    "sent to the peers a delivered message passed.",
+	    t->msg_compressions);
+	m_one(b, "lbpeer_mailbox_full_total", "counter", "Messages refused "
+	    "here: the task's mailbox was full.", t->msg_full);
+	m_one(b, "lbpeer_links", "gauge", "Forwarding links held.",
+	    t->msg_links);
+	m_one(b, "lbpeer_mailboxes", "gauge", "Mailboxes of tasks held here.",
+	    t->msg_mailboxes);
+	m_head(b, n, "histogram", "Hops of the messages delivered here "
+	    "from another peer.");
+	for (size_t i = 0; i < t->n_msg_hops; i++) {
+		cum += t->msg_hops[i];
+		if (i + 1 < t->n_msg_hops)
+			evbuffer_add_printf(b, "%s_bucket{le=\"%zu\"} %" PRIu64
+			    "\n", n, i + 1, cum);
+	}
+	evbuffer_add_printf(b, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", n, cum);
+	evbuffer_add_printf(b, "%s_sum %" PRIu64 "\n", n, t->msg_hops_sum);
+	evbuffer_add_printf(b, "%s_count %" PRIu64 "\n", n, cum);
+}
+
 static void
 m_freeze(struct evbuffer *b, const struct tasks_stats *t)
 {
@@ -273,6 +332,7 @@ metrics(struct peer *p, struct evbuffer *b)
 	    "to checkpoint for a move that did not in time.",
 	    t->checkpoint_timeouts);
 	m_freeze(b, ts);
+	m_messages(b, t);
 
 	m_head(b, "lbpeer_network_messages_total", "counter", "Peer-to-peer "
 	    "messages (gossip, balancing, tasks), by direction.");
@@ -585,6 +645,50 @@ task(struct peer *p, struct evhttp_request *req, const char *query)
 	evhttp_clear_headers(&kv);
 }
 
+/*
+ * /api/locate?id=ID: where the task is and the peers a message from this
+ * peer passes on its way there (lbctl --json locate ID): 202 while the
+ * first look is under way; then the latest answer, looked again for the
+ * next ask when older than a second.
+ */
+static void
+locate(struct peer *p, struct evhttp_request *req, const char *query)
+{
+	struct evkeyvalq	 kv;
+	const char		*id;
+	struct msgs_loc		 l;
+	json_t			*j, *hops;
+	int			 rc;
+
+	TAILQ_INIT(&kv);
+	if (query == NULL || evhttp_parse_query_str(query, &kv) == -1 ||
+	    (id = evhttp_find_header(&kv, "id")) == NULL ||
+	    (rc = msgs_locate(p, id, &l)) == -1) {
+		evhttp_clear_headers(&kv);
+		reply_json_code(req, HTTP_BADREQUEST, "Bad Request", json_pack(
+		    "{s:s}", "error", "ask /api/locate?id=ID with a task id "
+		    "such as n1.42"));
+		return;
+	}
+	if (rc == 1)
+		reply_json_code(req, 202, "Accepted", json_pack("{s:s, s:b}",
+		    "id", id, "pending", 1));
+	else if (l.error[0] != '\0')
+		reply_json_code(req, HTTP_NOTFOUND, "Not Found", json_pack(
+		    "{s:s, s:s}", "id", id, "error", l.error));
+	else {
+		hops = json_array();
+		for (size_t i = 0; i < l.nhops; i++)
+			json_array_append_new(hops, json_string(l.hops[i]));
+		j = json_pack("{s:s, s:s, s:I, s:o}", "id", id, "host", l.host,
+		    "epoch", (json_int_t)l.epoch, "hops", hops);
+		if (l.state[0] != '\0')
+			json_object_set_new(j, "state", json_string(l.state));
+		reply_json(req, j);
+	}
+	evhttp_clear_headers(&kv);
+}
+
 /* The index in www_files of path's file ("/" is index.html), or -1. */
 static int
 www_find(const char *path)
@@ -656,7 +760,8 @@ www_serve(struct peer *p, struct evhttp_request *req, int i)
 
 /* The paths answered besides the page's files. */
 static const char *const api_paths[] = { "/metrics", "/api/peers",
-    "/api/tasks", "/api/stats", "/api/history", "/api/task", NULL };
+    "/api/tasks", "/api/stats", "/api/history", "/api/task", "/api/locate",
+    NULL };
 
 static void
 http_cb(struct evhttp_request *req, void *arg)
@@ -676,7 +781,7 @@ http_cb(struct evhttp_request *req, void *arg)
 	if (file == -1 && !known) {
 		reply_text(req, HTTP_NOTFOUND, "Not Found", "no such page: "
 		    "try /, /metrics, /api/peers, /api/tasks, /api/stats, "
-		    "/api/history or /api/task?id=ID");
+		    "/api/history, /api/task?id=ID or /api/locate?id=ID");
 		return;
 	}
 	if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
@@ -718,7 +823,9 @@ http_cb(struct evhttp_request *req, void *arg)
 		evhttp_add_header(h, "Cache-Control", "no-store");
 		evhttp_send_reply(req, HTTP_OK, "OK", b);
 		evbuffer_free(b);
-	} else
+	} else if (strcmp(path, "/api/locate") == 0)
+		locate(p, req, evhttp_uri_get_query(u));
+	else
 		task(p, req, evhttp_uri_get_query(u));
 }
 

@@ -41,11 +41,24 @@ struct wait {
 	uint64_t	 offset;	/* W_TAIL */
 };
 
+/* The answers of the page's locates (/api/locate): asked, then kept a
+ * while for the page's next look. */
+#define LOCATE_CACHE	16
+#define LOCATE_FRESH_MS	1000
+
+struct lcache {
+	char		 id[TASKS_ID_MAX];
+	uint64_t	 asked, handle;		/* a probe out, or 0 */
+	int		 have;
+	struct msgs_loc	 loc;
+};
+
 struct msgs {
 	struct fwd	*f;
 	struct event	*tick;
 	struct wait	 w[WAIT_MAX];
 	size_t		 nw;
+	struct lcache	 lc[LOCATE_CACHE];
 };
 
 /* ---- what the core asks ---- */
@@ -296,6 +309,26 @@ holder_answer(struct peer *p, const struct fwd_action *a)
 }
 
 static void
+loc_fill(struct msgs_loc *l, const struct fwd_result *r)
+{
+	memset(l, 0, sizeof(*l));
+	if (!r->done) {
+		lb_strlcpy(l->error, "no answer in time", sizeof(l->error));
+		return;
+	}
+	if (r->status == LB__MSG_STATUS__MSG_UNKNOWN) {
+		lb_strlcpy(l->error, r->detail, sizeof(l->error));
+		return;
+	}
+	lb_strlcpy(l->host, r->host, sizeof(l->host));
+	l->epoch = r->epoch;
+	if (r->status == LB__MSG_STATUS__MSG_ENDED)
+		lb_strlcpy(l->state, r->detail, sizeof(l->state));
+	for (size_t i = 0; i < r->nhops && i < MSGS_LOC_HOPS; i++)
+		lb_strlcpy(l->hops[l->nhops++], r->hops[i], LB_ID_MAX);
+}
+
+static void
 carry(struct peer *p, struct fwd_out *o)
 {
 	struct msgs	*ms = p->msgs;
@@ -322,6 +355,15 @@ carry(struct peer *p, struct fwd_out *o)
 			break;
 		}
 		case FA_DONE:
+			for (size_t j = 0; j < LOCATE_CACHE; j++) {
+				struct lcache *c = &ms->lc[j];
+
+				if (c->handle != a->res.handle || c->handle == 0)
+					continue;
+				c->handle = 0;
+				c->have = 1;
+				loc_fill(&c->loc, &a->res);
+			}
 			for (size_t j = 0; j < ms->nw; j++) {
 				struct wait *w = &ms->w[j];
 
@@ -561,6 +603,44 @@ msgs_ctl(struct peer *p, const Lb__CtlRequest *req, uint64_t token,
 	default:
 		return refuse(r, lb_strdup("not a message request"));
 	}
+}
+
+int
+msgs_locate(struct peer *p, const char *id, struct msgs_loc *out)
+{
+	struct msgs	*ms = p->msgs;
+	struct lcache	*c = NULL;
+	struct fwd_out	 o = { 0 };
+	uint64_t	 now = lb_mono_ms();
+	char		*cause = NULL;
+
+	if (!fwd_task_valid(id))
+		return -1;
+	for (size_t j = 0; j < LOCATE_CACHE; j++)
+		if (strcmp(ms->lc[j].id, id) == 0)
+			c = &ms->lc[j];
+	if (c == NULL) {
+		c = &ms->lc[0];
+		for (size_t j = 1; j < LOCATE_CACHE; j++)
+			if (ms->lc[j].asked < c->asked)
+				c = &ms->lc[j];
+		memset(c, 0, sizeof(*c));
+		lb_strlcpy(c->id, id, sizeof(c->id));
+	}
+	if (c->handle == 0 && (!c->have || now >= c->asked + LOCATE_FRESH_MS)) {
+		c->asked = now;
+		if (fwd_probe(ms->f, now, id, FP_LOCATE, 0, 0, now + 5000,
+		    &c->handle, &o, &cause) == -1) {
+			c->handle = 0;
+			free(cause);
+		}
+		carry(p, &o);
+		fwd_out_free(&o);
+	}
+	if (!c->have)
+		return 1;
+	*out = c->loc;
+	return 0;
 }
 
 void

@@ -112,6 +112,19 @@ int	 msgs_wants(struct peer *, const Lb__CtlRequest *);
 int	 msgs_ctl(struct peer *, const Lb__CtlRequest *, uint64_t token,
 	    Lb__CtlReply *r);
 void	 msgs_stats(struct peer *, Lb__CtlStats *);
+/* Where task `id` is, for the page: 0 and *out (the answer to the latest
+ * locate, which is asked again when older than a second), 1 while the
+ * first is under way, -1 for a malformed id. */
+#define MSGS_LOC_HOPS	16
+struct msgs_loc {
+	char		 host[LB_ID_MAX];
+	uint32_t	 epoch;
+	char		 state[24];
+	char		 error[96];
+	size_t		 nhops;
+	char		 hops[MSGS_LOC_HOPS][LB_ID_MAX];
+};
+int	 msgs_locate(struct peer *, const char *id, struct msgs_loc *out);
 
 /* http.c: the setting http: Prometheus metrics, the read-only JSON of
  * lbctl --json (peers, tasks, stats, show) and the live page over HTTP.  A port in use is an

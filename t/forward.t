@@ -41,6 +41,18 @@ out=$(ctl n1 --json send "$id" 2); rc=$?
 is "$rc:$(sent_hops "$out")" '0:["n4"]' "the next takes one hop (path compression)"
 is "$(hops n1 "$id")" '["n4"]' "and locate at n1 shows it"
 is "$(hops n2 "$id")" '["n4"]' "n2, on the path, learned it too"
+# The page asks the same (/api/locate), and the metrics count it.
+h1=$(lbcluster http n1)
+loc_ok() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$h1/api/locate?id=$id")" = 200 ]; }
+wait_for 10 loc_ok >/dev/null
+is "$(curl -s "http://$h1/api/locate?id=$id" | jq -c '[.host, .hops]')" '["n4",["n4"]]' \
+    "/api/locate at n1: the holder and the hops, as lbctl locate"
+is "$(curl -s -o /dev/null -w '%{http_code}' "http://$h1/api/locate?id=../x")" 400 \
+    "/api/locate with a malformed id: 400"
+like "$(curl -s "http://$(lbcluster http n2)/metrics" | grep '^lbpeer_messages_forwarded_total{via="link"}')" \
+    ' [1-9][0-9]*$' "n2's metrics count the message it passed on a link"
+like "$(curl -s "http://$(lbcluster http n4)/metrics" | grep '^lbpeer_message_hops_bucket{le="3"}')" \
+    ' [1-9][0-9]*$' "n4's hops histogram has the message that took three hops"
 out=$(ctl n3 send "$id" 3); rc=$?
 is "$rc" 0 "lbctl send: exit 0 when delivered"
 like "$(ctl n2 --json stats | jq '.messages.forwarded')" '^[1-9]' "n2 counts what it passed on"
