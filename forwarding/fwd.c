@@ -29,17 +29,37 @@ struct mail {
 struct seen {
 	char		 sender[FWD_ID_MAX];
 	uint64_t	 seq;
-	uint64_t	 used;
+	uint64_t	 at;		/* last taken (now) */
+};
+
+/* What a mailbox took from each sender (grows up to max_senders). */
+struct seens {
+	struct seen	*v;
+	size_t		 n, cap;
 };
 
 struct mbox {
 	char		 id[FWD_ID_MAX];
 	struct mail	*head, *tail;
 	size_t		 n, bytes;
-	struct seen	*seen;
-	size_t		 nseen;
-	uint64_t	 clock;		/* orders `seen` by use */
+	struct seens	 seen;
 	struct mbox	*next;
+};
+
+/*
+ * A sender forgotten by a mailbox could have a late copy taken again: a
+ * sender is forgotten only once it has been quiet longer than any send
+ * lasts (lbctl's longest timeout), else the mailbox refuses new senders.
+ */
+#define SEEN_KEEP_MS	(25ULL * 3600 * 1000)
+
+/* What the mailboxes of ended tasks took, so that a sender whose ack was
+ * lost is told "delivered" rather than "ended" (a ring). */
+#define ENDED_MAX	1024
+
+struct ended {
+	char		 id[FWD_ID_MAX];
+	struct seens	 seen;
 };
 
 /* A message (or a probe) this peer sends until it hears how it went. */
@@ -88,6 +108,8 @@ struct fwd {
 		uint64_t at;
 	}		 asked[LOCATE_RECENT];
 	size_t		 askpos;
+	struct ended	 ended[ENDED_MAX];
+	size_t		 endpos;
 	uint64_t	 next_locate;
 	uint64_t	 swept;
 	struct fwd_stats stats;
@@ -341,8 +363,6 @@ mbox_get(struct fwd *f, const char *id)
 		return NULL;
 	m = lb_calloc(1, sizeof(*m));
 	lb_strlcpy(m->id, id, sizeof(m->id));
-	m->seen = lb_calloc(f->conf.max_senders ? f->conf.max_senders : 1,
-	    sizeof(*m->seen));
 	b = hash(id, f->mbuckets);
 	m->next = f->mboxes[b];
 	f->mboxes[b] = m;
@@ -362,7 +382,7 @@ mbox_clear(struct mbox *m)
 	}
 	m->tail = NULL;
 	m->n = m->bytes = 0;
-	m->nseen = 0;
+	m->seen.n = 0;
 }
 
 void
@@ -375,7 +395,7 @@ fwd_drop(struct fwd *f, const char *id)
 		if (strcmp(m->id, id) == 0) {
 			*mp = m->next;
 			mbox_clear(m);
-			free(m->seen);
+			free(m->seen.v);
 			free(m);
 			f->nmboxes--;
 			return;
@@ -384,39 +404,93 @@ fwd_drop(struct fwd *f, const char *id)
 }
 
 static struct seen *
-seen_find(struct mbox *m, const char *sender)
+seen_find(const struct seens *t, const char *sender)
 {
-	for (size_t i = 0; i < m->nseen; i++)
-		if (strcmp(m->seen[i].sender, sender) == 0)
-			return &m->seen[i];
+	for (size_t i = 0; i < t->n; i++)
+		if (strcmp(t->v[i].sender, sender) == 0)
+			return &t->v[i];
 	return NULL;
 }
 
-/* Remember that `sender`'s `seq` was taken (the sender used longest ago
- * is forgotten when the table is full). */
-static void
-seen_note(const struct fwd *f, struct mbox *m, const char *sender,
-    uint64_t seq)
+/*
+ * Remember that `sender`'s `seq` was taken.  A new sender takes a free
+ * entry, or the place of one quiet for SEEN_KEEP_MS; -1 when there is
+ * none (and `force` is not set: an import keeps what came).
+ */
+static int
+seen_note(const struct fwd *f, struct seens *t, const char *sender,
+    uint64_t seq, uint64_t now, int force)
 {
-	struct seen	*s = seen_find(m, sender);
+	struct seen	*s = seen_find(t, sender);
 
-	if (f->conf.max_senders == 0)
-		return;
 	if (s == NULL) {
-		if (m->nseen < f->conf.max_senders)
-			s = &m->seen[m->nseen++];
+		if (t->n == t->cap && t->cap < f->conf.max_senders) {
+			t->cap = t->cap ? t->cap * 2 : 4;
+			if (t->cap > f->conf.max_senders)
+				t->cap = f->conf.max_senders;
+			t->v = lb_reallocarray(t->v, t->cap, sizeof(*t->v));
+		}
+		if (t->n < t->cap)
+			s = &t->v[t->n++];
 		else {
-			s = &m->seen[0];
-			for (size_t i = 1; i < m->nseen; i++)
-				if (m->seen[i].used < s->used)
-					s = &m->seen[i];
+			for (size_t i = 0; i < t->n; i++)
+				if (s == NULL || t->v[i].at < s->at)
+					s = &t->v[i];
+			if (s == NULL || (!force && now < s->at + SEEN_KEEP_MS))
+				return -1;
 		}
 		lb_strlcpy(s->sender, sender, sizeof(s->sender));
 		s->seq = 0;
 	}
 	if (seq > s->seq)
 		s->seq = seq;
-	s->used = ++m->clock;
+	s->at = now;
+	return 0;
+}
+
+static void
+seens_copy(struct seens *d, const struct seens *src)
+{
+	d->n = d->cap = src->n;
+	free(d->v);
+	d->v = d->n ? lb_calloc(d->n, sizeof(*d->v)) : NULL;
+	if (d->n)
+		memcpy(d->v, src->v, d->n * sizeof(*d->v));
+}
+
+/* The ended task `id`'s table (or a new one, replacing the oldest). */
+static struct ended *
+ended_get(struct fwd *f, const char *id, int make)
+{
+	struct ended	*e;
+
+	for (size_t i = 0; i < ENDED_MAX; i++)
+		if (strcmp(f->ended[i].id, id) == 0)
+			return &f->ended[i];
+	if (!make)
+		return NULL;
+	e = &f->ended[f->endpos];
+	f->endpos = (f->endpos + 1) % ENDED_MAX;
+	free(e->seen.v);
+	memset(e, 0, sizeof(*e));
+	lb_strlcpy(e->id, id, sizeof(e->id));
+	return e;
+}
+
+/* Whether the mailbox of `id` (held here, or ended) took `seq` from
+ * `sender` already. */
+static int
+taken(const struct fwd *f, const char *id, const char *sender, uint64_t seq)
+{
+	const struct mbox	*m = mbox_find(f, id);
+	const struct seen	*s = NULL;
+
+	if (m != NULL)
+		s = seen_find(&m->seen, sender);
+	for (size_t i = 0; s == NULL && i < ENDED_MAX; i++)
+		if (strcmp(f->ended[i].id, id) == 0)
+			s = seen_find(&f->ended[i].seen, sender);
+	return s != NULL && seq <= s->seq;
 }
 
 static void
@@ -476,18 +550,21 @@ fwd_mailbox_count(const struct fwd *f, const char *id, size_t *bytes)
 }
 
 void
-fwd_export(const struct fwd *f, const char *id, Lb__Transfer *t)
+fwd_export(const struct fwd *f, const char *id, struct fwd_box *b)
 {
 	const struct mbox	*m = mbox_find(f, id);
+	const struct seens	*t = NULL;
 	size_t			 i = 0;
 
-	t->n_mailbox = t->n_mailbox_seen = 0;
-	t->mailbox = NULL;
-	t->mailbox_seen = NULL;
-	if (m == NULL)
-		return;
-	if (m->n > 0) {
-		t->mailbox = lb_calloc(m->n, sizeof(*t->mailbox));
+	memset(b, 0, sizeof(*b));
+	if (m != NULL)
+		t = &m->seen;
+	else
+		for (size_t k = 0; k < ENDED_MAX && t == NULL; k++)
+			if (strcmp(f->ended[k].id, id) == 0)
+				t = &f->ended[k].seen;
+	if (m != NULL && m->n > 0) {
+		b->v = lb_calloc(m->n, sizeof(*b->v));
 		for (const struct mail *x = m->head; x != NULL; x = x->next) {
 			Lb__MailMsg *mm = lb_calloc(1, sizeof(*mm));
 
@@ -498,79 +575,92 @@ fwd_export(const struct fwd *f, const char *id, Lb__Transfer *t)
 			mm->body.data = lb_calloc(1, x->len + 1);
 			if (x->len > 0)
 				memcpy(mm->body.data, x->body, x->len);
-			t->mailbox[i++] = mm;
+			b->v[i++] = mm;
 		}
-		t->n_mailbox = i;
+		b->n = i;
 	}
-	if (m->nseen > 0) {
-		t->mailbox_seen = lb_calloc(m->nseen, sizeof(*t->mailbox_seen));
-		for (i = 0; i < m->nseen; i++) {
-			Lb__MailSeen *s = lb_calloc(1, sizeof(*s));
+	if (t != NULL && t->n > 0) {
+		b->s = lb_calloc(t->n, sizeof(*b->s));
+		for (i = 0; i < t->n; i++) {
+			Lb__MailSeen *ss = lb_calloc(1, sizeof(*ss));
 
-			lb__mail_seen__init(s);
-			s->sender = lb_strdup(m->seen[i].sender);
-			s->seq = m->seen[i].seq;
-			t->mailbox_seen[i] = s;
+			lb__mail_seen__init(ss);
+			ss->sender = lb_strdup(t->v[i].sender);
+			ss->seq = t->v[i].seq;
+			b->s[i] = ss;
 		}
-		t->n_mailbox_seen = m->nseen;
+		b->ns = t->n;
 	}
 }
 
 void
-fwd_export_free(Lb__Transfer *t)
+fwd_export_free(struct fwd_box *b)
 {
-	for (size_t i = 0; i < t->n_mailbox; i++)
-		lb__mail_msg__free_unpacked(t->mailbox[i], NULL);
-	for (size_t i = 0; i < t->n_mailbox_seen; i++)
-		lb__mail_seen__free_unpacked(t->mailbox_seen[i], NULL);
-	free(t->mailbox);
-	free(t->mailbox_seen);
-	t->mailbox = NULL;
-	t->mailbox_seen = NULL;
-	t->n_mailbox = t->n_mailbox_seen = 0;
+	for (size_t i = 0; i < b->n; i++)
+		lb__mail_msg__free_unpacked(b->v[i], NULL);
+	for (size_t i = 0; i < b->ns; i++)
+		lb__mail_seen__free_unpacked(b->s[i], NULL);
+	free(b->v);
+	free(b->s);
+	memset(b, 0, sizeof(*b));
 }
 
 void
-fwd_import(struct fwd *f, uint64_t now, const char *id, const Lb__Transfer *t)
+fwd_import(struct fwd *f, uint64_t now, const char *id,
+    const struct fwd_box *b)
 {
 	struct mbox	*m;
+	size_t		 max = f->conf.max_mailboxes;
 
-	(void)now;
 	if (!fwd_task_valid(id))
 		return;
-	if (t->n_mailbox == 0 && t->n_mailbox_seen == 0) {
+	if (b->n == 0 && b->ns == 0) {
 		/* Nothing came with it; what is here (of an earlier stay)
 		 * is older. */
 		if ((m = mbox_find(f, id)) != NULL)
 			mbox_clear(m);
 		return;
 	}
-	if ((m = mbox_get(f, id)) == NULL) {
-		f->stats.drop_invalid++;
-		return;
-	}
+	/* What came is the task's, and was bounded where it came from: it
+	 * is all kept (the task core bounds the tasks held here). */
+	f->conf.max_mailboxes = (size_t)-1;
+	m = mbox_get(f, id);
+	f->conf.max_mailboxes = max;
 	mbox_clear(m);
-	for (size_t i = 0; i < t->n_mailbox_seen; i++) {
-		const Lb__MailSeen *s = t->mailbox_seen[i];
+	for (size_t i = 0; i < b->ns; i++) {
+		const Lb__MailSeen *ss = b->s[i];
 
-		if (fwd_sender_valid(s->sender))
-			seen_note(f, m, s->sender, s->seq);
+		if (fwd_sender_valid(ss->sender))
+			(void)seen_note(f, &m->seen, ss->sender, ss->seq, now,
+			    1);
 		else
 			f->stats.drop_invalid++;
 	}
-	for (size_t i = 0; i < t->n_mailbox; i++) {
-		const Lb__MailMsg *x = t->mailbox[i];
+	for (size_t i = 0; i < b->n; i++) {
+		const Lb__MailMsg *x = b->v[i];
 
-		if (!fwd_sender_valid(x->sender) ||
-		    x->body.len > f->conf.msg_max ||
-		    m->n >= f->conf.mbox_msgs ||
-		    m->bytes + x->body.len > f->conf.mbox_bytes) {
+		if (!fwd_sender_valid(x->sender)) {
 			f->stats.drop_invalid++;
 			continue;
 		}
 		mail_append(m, x->sender, x->seq, x->body.data, x->body.len);
-		seen_note(f, m, x->sender, x->seq);
+		(void)seen_note(f, &m->seen, x->sender, x->seq, now, 1);
 	}
+}
+
+void
+fwd_ended(struct fwd *f, uint64_t now, const char *id,
+    const struct fwd_box *b)
+{
+	struct ended	*e;
+
+	if (!fwd_task_valid(id) || b->ns == 0)
+		return;
+	e = ended_get(f, id, 1);
+	for (size_t i = 0; i < b->ns; i++)
+		if (fwd_sender_valid(b->s[i]->sender))
+			(void)seen_note(f, &e->seen, b->s[i]->sender,
+			    b->s[i]->seq, now, 1);
 }
 
 /* ---- the outbox ---- */
@@ -687,6 +777,12 @@ out_new(struct fwd *f, const char *id, uint64_t deadline, char **cause)
 	return s;
 }
 
+/*
+ * The next seq of `sender`, above every one it used since `base` was given.
+ * A sender's entry goes only when it cannot send again in this life: not
+ * this node, not a task held here, nothing of it in the outbox.  0: no
+ * room.
+ */
 static uint64_t
 seq_next(struct fwd *f, const char *sender, uint64_t base)
 {
@@ -697,15 +793,28 @@ seq_next(struct fwd *f, const char *sender, uint64_t base)
 			q = &f->seqs[i];
 			break;
 		}
-	if (q == NULL) {
-		if (f->nseqs < f->seqcap)
-			q = &f->seqs[f->nseqs++];
-		else {
-			q = &f->seqs[0];
-			for (size_t i = 1; i < f->nseqs; i++)
-				if (f->seqs[i].used < q->used)
-					q = &f->seqs[i];
-		}
+	if (q == NULL && f->nseqs < f->seqcap)
+		q = &f->seqs[f->nseqs++];
+	for (size_t i = 0; q == NULL && i < f->nseqs; i++) {
+		struct sseq		*c = &f->seqs[i];
+		struct fwd_where	 w;
+		int			 busy = 0;
+
+		if (!fwd_task_valid(c->sender))
+			continue;	/* a node: never forgotten */
+		memset(&w, 0, sizeof(w));
+		f->env.where(f->env.arg, c->sender, &w);
+		if (w.here == FWD_HELD || w.here == FWD_MOVING)
+			continue;
+		for (struct osend *t = f->outbox; t != NULL && !busy;
+		    t = t->next)
+			busy = strcmp(t->sender, c->sender) == 0;
+		if (!busy)
+			q = c;
+	}
+	if (q == NULL)
+		return 0;
+	if (strcmp(q->sender, sender) != 0) {
 		lb_strlcpy(q->sender, sender, sizeof(q->sender));
 		q->base = q->last = base;
 	}
@@ -724,6 +833,7 @@ fwd_send(struct fwd *f, uint64_t now, const char *sender, uint64_t base,
     uint64_t *handle, struct fwd_out *o, char **cause)
 {
 	struct osend	*s;
+	uint64_t	 seq;
 	int		 first = 1;
 
 	if (!fwd_sender_valid(sender)) {
@@ -740,10 +850,15 @@ fwd_send(struct fwd *f, uint64_t now, const char *sender, uint64_t base,
 		if (!t->probe && strcmp(t->id, id) == 0 &&
 		    strcmp(t->sender, sender) == 0)
 			first = 0;
+	if ((seq = seq_next(f, sender, base)) == 0) {
+		*cause = lb_printf("this peer has too many senders at once; "
+		    "try again later");
+		return -1;
+	}
 	if ((s = out_new(f, id, deadline, cause)) == NULL)
 		return -1;
 	lb_strlcpy(s->sender, sender, sizeof(s->sender));
-	s->seq = seq_next(f, sender, base);
+	s->seq = seq;
 	s->len = len;
 	s->body = lb_calloc(1, len + 1);
 	if (len > 0)
@@ -907,9 +1022,15 @@ deliver(struct fwd *f, uint64_t now, const Lb__TaskMsg *m, uint32_t epoch,
 		    "too many mailboxes at its host", o);
 		return;
 	}
-	if ((s = seen_find(mb, m->sender)) != NULL && m->seq <= s->seq) {
+	if ((s = seen_find(&mb->seen, m->sender)) != NULL && m->seq <= s->seq) {
 		f->stats.duplicates++;
 		reply(f, now, m, LB__MSG_STATUS__MSG_DUPLICATE, epoch, NULL, o);
+		return;
+	}
+	if (s == NULL && seen_note(f, &mb->seen, m->sender, 0, now, 0) == -1) {
+		f->stats.full++;
+		reply(f, now, m, LB__MSG_STATUS__MSG_FULL, epoch,
+		    "the task's mailbox has heard from too many senders", o);
 		return;
 	}
 	if (mb->n >= f->conf.mbox_msgs ||
@@ -920,7 +1041,7 @@ deliver(struct fwd *f, uint64_t now, const Lb__TaskMsg *m, uint32_t epoch,
 		return;
 	}
 	mail_append(mb, m->sender, m->seq, m->body.data, m->body.len);
-	seen_note(f, mb, m->sender, m->seq);
+	(void)seen_note(f, &mb->seen, m->sender, m->seq, now, 1);
 	f->stats.delivered++;
 	hops = strcmp(m->origin, f->self) == 0 ? 0 : m->n_path;
 	if (hops > 0) {
@@ -970,6 +1091,14 @@ route(struct fwd *f, uint64_t now, const Lb__TaskMsg *m, struct fwd_out *o)
 		    "it is moving", o);
 		return;
 	case FWD_ENDED:
+		/* A retry of one it took before it ended (the ack was lost):
+		 * delivered, not refused. */
+		if (!m->probe && taken(f, m->task_id, m->sender, m->seq)) {
+			f->stats.duplicates++;
+			reply(f, now, m, LB__MSG_STATUS__MSG_DUPLICATE, 0, NULL,
+			    o);
+			return;
+		}
 		reply(f, now, m, LB__MSG_STATUS__MSG_ENDED, 0, w.state, o);
 		return;
 	case FWD_AT:
@@ -1091,6 +1220,9 @@ ack_in(struct fwd *f, uint64_t now, const char *from,
 	case LB__MSG_STATUS__MSG_DUPLICATE:
 	case LB__MSG_STATUS__MSG_FULL:
 	case LB__MSG_STATUS__MSG_TOO_LARGE:
+		/* The holder's own word, now: whatever epoch a link says. */
+		if (strcmp(a->host, f->self) != 0 && a->epoch > 0)
+			link_remove(f, a->task_id);
 		fwd_learn(f, now, a->task_id, a->host, a->epoch);
 		break;
 	case LB__MSG_STATUS__MSG_LOCATED:
@@ -1150,8 +1282,8 @@ fwd_recv(struct fwd *f, uint64_t now, const char *from, const Lb__PeerMsg *pm,
 		}
 		memset(&w, 0, sizeof(w));
 		f->env.where(f->env.arg, q->task_id, &w);
-		if (w.here != FWD_HELD && w.here != FWD_MOVING)
-			return 0;
+		if (w.here != FWD_HELD)
+			return 0;	/* a move here may yet abort */
 		l.task_id = q->task_id;
 		l.host = f->self;
 		l.epoch = w.epoch;
@@ -1216,8 +1348,12 @@ fwd_tick(struct fwd *f, uint64_t now, struct fwd_out *o)
 			mnext = m->next;
 			memset(&w, 0, sizeof(w));
 			f->env.where(f->env.arg, m->id, &w);
-			if (w.here != FWD_HELD && w.here != FWD_MOVING)
-				fwd_drop(f, m->id);
+			if (w.here == FWD_HELD || w.here == FWD_MOVING)
+				continue;
+			if (w.here == FWD_ENDED && m->seen.n > 0)
+				seens_copy(&ended_get(f, m->id, 1)->seen,
+				    &m->seen);
+			fwd_drop(f, m->id);
 		}
 	}
 }
@@ -1236,7 +1372,7 @@ fwd_new(const struct fwd_conf *c, const char *self, const struct fwd_env *env)
 	f->links = lb_calloc(f->lbuckets, sizeof(*f->links));
 	f->mbuckets = pow2(c->max_mailboxes);
 	f->mboxes = lb_calloc(f->mbuckets, sizeof(*f->mboxes));
-	f->seqcap = c->outbox_max > 0 ? c->outbox_max : 1;
+	f->seqcap = c->outbox_max * 2 + 1;
 	f->seqs = lb_calloc(f->seqcap, sizeof(*f->seqs));
 	return f;
 }
@@ -1261,6 +1397,8 @@ fwd_free(struct fwd *f)
 		free(s->body);
 		free(s);
 	}
+	for (size_t i = 0; i < ENDED_MAX; i++)
+		free(f->ended[i].seen.v);
 	free(f->links);
 	free(f->mboxes);
 	free(f->seqs);

@@ -200,13 +200,26 @@ int		 fwd_link(const struct fwd *, const char *id, char *peer,
 Lb__MailMsg	*fwd_take(struct fwd *, const char *id);
 size_t		 fwd_mailbox_count(const struct fwd *, const char *id,
 		    size_t *bytes);
-/* Put `id`'s mailbox into a Transfer (free with fwd_export_free); it stays
- * here until the task is not here any more. */
-void		 fwd_export(const struct fwd *, const char *id, Lb__Transfer *);
-void		 fwd_export_free(Lb__Transfer *);
-/* A Transfer brought `id`: its mailbox is the one here now. */
+/* A mailbox as it travels: its messages, oldest first, and the last seq
+ * taken from each sender. */
+struct fwd_box {
+	size_t		  n, ns;
+	Lb__MailMsg	**v;
+	Lb__MailSeen	**s;
+};
+/* `id`'s mailbox (or what an ended one took) to send along, in a
+ * Transfer, a TaskReturn or a result; it stays here until the task is not
+ * here any more.  Free with fwd_export_free. */
+void		 fwd_export(const struct fwd *, const char *id, struct fwd_box *);
+void		 fwd_export_free(struct fwd_box *);
+/* A Transfer or a TaskReturn brought `id`'s mailbox: it is the one here
+ * now, all of it. */
 void		 fwd_import(struct fwd *, uint64_t now, const char *id,
-		    const Lb__Transfer *);
+		    const struct fwd_box *);
+/* The result of `id` came with what its mailbox took (the home keeps it:
+ * a sender's retry after the end is told "delivered"). */
+void		 fwd_ended(struct fwd *, uint64_t now, const char *id,
+		    const struct fwd_box *);
 /* The task is not held here any more: its mailbox goes. */
 void		 fwd_drop(struct fwd *, const char *id);
 

@@ -455,8 +455,12 @@ ctl_send(struct ctl *c, void *hdr, Lb__CtlReply *rep)
 	mh.msg_control = &hdr;
 	mh.msg_controllen = NN_MSG;
 	if (nn_sendmsg(c->sock, &mh, NN_DONTWAIT) < 0) {
-		log_warnx("control reply: %s", nn_strerror(nn_errno()));
-		nn_freemsg(hdr);
+		int e = nn_errno();
+
+		log_warnx("control reply: %s", nn_strerror(e));
+		/* Refused before nanomsg took the header: still ours. */
+		if (e == EBADF || e == EINVAL || e == EFAULT || e == EMSGSIZE)
+			nn_freemsg(hdr);
 	}
 	free(out);
 }

@@ -674,14 +674,16 @@ exec_output(struct peer *p, const char *id, int err, uint64_t offset,
 	n = err ? t->err_n : t->out_n;
 	file = err ? t->err_file : t->out_file;
 	mem = err ? t->err_buf : t->out_buf;
+	if (file == -1 && (mem == NULL || n > TASKS_INLINE))
+		n = 0;		/* nothing of it in memory (a resumed task's
+				 * count may be its earlier runs') */
 	if (offset >= n)
 		return 0;
 	if (n - offset < max)
 		max = (size_t)(n - offset);
 	data->data = lb_calloc(1, max + 1);
 	if (file == -1) {
-		if (mem != NULL)
-			memcpy(data->data, mem + offset, max);
+		memcpy(data->data, mem + offset, max);
 		data->len = max;
 		return 0;
 	} else {

@@ -105,10 +105,6 @@ complete(struct peer *p, struct tasks_action *a, uint8_t **buf, size_t *len)
 
 		if (a->resume && strcmp(a->id, p->glue->exit_id) == 0)
 			tr->src_frozen_us = lb_mono_us() - p->glue->exit_us;
-		/* Its mailbox goes with it (kept here until the move is
-		 * decided: an abort keeps it here). */
-		msgs_export_free(tr);
-		msgs_export(p, a->id, tr);
 		/* A move that is tried again offers afresh. */
 		xfer_drop_task(p, a->id, 0);
 		if (xfer_offer(p, a->to, a->id,
@@ -125,6 +121,9 @@ complete(struct peer *p, struct tasks_action *a, uint8_t **buf, size_t *len)
 		free(n->stderr.data);
 		store_read_output(p, n->record, &n->stdout, &n->stderr);
 	}
+	/* A mailbox goes with its task: in a Transfer (kept here until the
+	 * move is decided), a TaskReturn, and what it took in a result. */
+	msgs_attach(p, a->id, m);
 	if (rc == 0) {
 		*len = lb__peer_msg__get_packed_size(m);
 		*buf = lb_calloc(1, *len + 1);
@@ -143,14 +142,10 @@ do_send(struct peer *p, struct tasks_action *a)
 
 	if (addr == NULL)
 		return;		/* dead or unknown: the core retries */
-	if (a->with_files || a->with_output) {
-		if (complete(p, a, &buf, &len) == -1)
-			return;
-		net_send_bytes(p, addr, buf, len);
-		free(buf);
+	if (complete(p, a, &buf, &len) == -1)
 		return;
-	}
-	net_send_bytes(p, addr, a->msg, a->len);
+	net_send_bytes(p, addr, buf, len);
+	free(buf);
 }
 
 static void
@@ -619,7 +614,7 @@ fetch_done(struct peer *p, const char *from, uint64_t inc,
 	else if ((k = tasks_find(p->tc, id)) != NULL &&
 	    k->hold == HOLD_PENDING) {
 		balancer_arrived(p);	/* the slot reserved for it is used */
-		msgs_import(p, id, tr);
+		msgs_arrived(p, id, m);
 		/* Its freeze time runs from the Transfer's arrival, before
 		 * its files were pulled (measured at its start if it came by
 		 * a migration, which its home knows at the commit). */
@@ -700,6 +695,11 @@ glue_recv(struct peer *p, const Lb__Envelope *e)
 	default:
 		tasks_recv(p->tc, lb_mono_ms(), e->sender, e->incarnation, m,
 		    &o);
+		if (m->body_case == LB__PEER_MSG__BODY_TASK_RETURN)
+			msgs_arrived(p, m->task_return->task_id, m);
+		else if (m->body_case == LB__PEER_MSG__BODY_TASK_NOTICE &&
+		    m->task_notice->record != NULL)
+			msgs_arrived(p, m->task_notice->record->id, m);
 		break;
 	}
 	/* The actions may point into the message (output to keep): carry

@@ -38,8 +38,23 @@ struct wait {
 	uint64_t	 handle;	/* the core's send or probe */
 	char		 id[TASKS_ID_MAX];
 	uint64_t	 deadline;	/* W_RECV */
+	uint32_t	 epoch, starts;	/* W_RECV: the run of the task that
+					 * asked */
 	uint64_t	 offset;	/* W_TAIL */
 };
+
+/* A waiting recv is the task's run that asked: held here, the same
+ * placement, the same start (a process that checkpointed and left, or
+ * started again, asks anew: the old wait takes nothing). */
+static int
+recv_live(struct peer *p, const struct wait *w)
+{
+	struct tasks_task	*k = tasks_find(p->tc, w->id);
+
+	return k != NULL && (k->hold == HOLD_RUNNING ||
+	    k->hold == HOLD_QUEUED) && k->h_epoch == w->epoch &&
+	    k->rec->starts == w->starts;
+}
 
 /* The answers of the page's locates (/api/locate): asked, then kept a
  * while for the page's next look. */
@@ -381,7 +396,8 @@ carry(struct peer *p, struct fwd_out *o)
 				Lb__MailMsg *m;
 
 				if (w->kind != W_RECV ||
-				    strcmp(w->id, a->id) != 0)
+				    strcmp(w->id, a->id) != 0 ||
+				    !recv_live(p, w))
 					continue;
 				if ((m = fwd_take(ms->f, a->id)) == NULL)
 					break;
@@ -418,7 +434,8 @@ tick_cb(evutil_socket_t fd, short ev, void *arg)
 	for (size_t j = 0; j < ms->nw; j++) {
 		struct wait *w = &ms->w[j];
 
-		if (w->kind == W_RECV && now >= w->deadline) {
+		if (w->kind == W_RECV && (now >= w->deadline ||
+		    !recv_live(p, w))) {
 			uint64_t token = w->token;
 
 			wait_remove(ms, w);
@@ -441,21 +458,90 @@ msgs_recv(struct peer *p, const char *from, const Lb__PeerMsg *m)
 }
 
 void
-msgs_export(struct peer *p, const char *id, Lb__Transfer *tr)
+msgs_attach(struct peer *p, const char *id, Lb__PeerMsg *m)
 {
-	fwd_export(p->msgs->f, id, tr);
+	struct fwd_box	b;
+
+	if (p->msgs == NULL || !fwd_task_valid(id))
+		return;
+	switch (m->body_case) {
+	case LB__PEER_MSG__BODY_TRANSFER:
+	case LB__PEER_MSG__BODY_TASK_RETURN:
+		fwd_export(p->msgs->f, id, &b);
+		if (m->body_case == LB__PEER_MSG__BODY_TRANSFER) {
+			Lb__Transfer *t = m->transfer;
+
+			if (t->n_mailbox > 0 || t->n_mailbox_seen > 0)
+				break;	/* not the core's: leave it */
+			t->mailbox = b.v;
+			t->n_mailbox = b.n;
+			t->mailbox_seen = b.s;
+			t->n_mailbox_seen = b.ns;
+		} else {
+			Lb__TaskReturn *t = m->task_return;
+
+			t->mailbox = b.v;
+			t->n_mailbox = b.n;
+			t->mailbox_seen = b.s;
+			t->n_mailbox_seen = b.ns;
+		}
+		return;		/* freed with m */
+	case LB__PEER_MSG__BODY_TASK_NOTICE: {
+		Lb__TaskNotice *n = m->task_notice;
+
+		if (n->record == NULL || tasks_unfinished(n->record))
+			return;
+		fwd_export(p->msgs->f, id, &b);
+		n->mailbox_seen = b.s;
+		n->n_mailbox_seen = b.ns;
+		b.s = NULL;
+		b.ns = 0;
+		break;
+	}
+	default:
+		return;
+	}
+	fwd_export_free(&b);
 }
 
 void
-msgs_export_free(Lb__Transfer *tr)
+msgs_arrived(struct peer *p, const char *id, const Lb__PeerMsg *m)
 {
-	fwd_export_free(tr);
-}
+	struct tasks_task	*k = tasks_find(p->tc, id);
+	struct fwd_box		 b;
+	uint64_t		 now = lb_mono_ms();
 
-void
-msgs_import(struct peer *p, const char *id, const Lb__Transfer *tr)
-{
-	fwd_import(p->msgs->f, lb_mono_ms(), id, tr);
+	memset(&b, 0, sizeof(b));
+	switch (m->body_case) {
+	case LB__PEER_MSG__BODY_TRANSFER:
+		b.v = m->transfer->mailbox;
+		b.n = m->transfer->n_mailbox;
+		b.s = m->transfer->mailbox_seen;
+		b.ns = m->transfer->n_mailbox_seen;
+		if (k != NULL && k->hold == HOLD_PENDING)
+			fwd_import(p->msgs->f, now, id, &b);
+		return;
+	case LB__PEER_MSG__BODY_TASK_RETURN:
+		b.v = m->task_return->mailbox;
+		b.n = m->task_return->n_mailbox;
+		b.s = m->task_return->mailbox_seen;
+		b.ns = m->task_return->n_mailbox_seen;
+		/* The home placed it anew (here, or to place): its mailbox
+		 * waits here, and goes with its next Transfer. */
+		if (k != NULL && k->home && tasks_unfinished(k->rec) &&
+		    (b.n > 0 || b.ns > 0) &&
+		    fwd_mailbox_count(p->msgs->f, id, NULL) == 0)
+			fwd_import(p->msgs->f, now, id, &b);
+		return;
+	case LB__PEER_MSG__BODY_TASK_NOTICE:
+		b.s = m->task_notice->mailbox_seen;
+		b.ns = m->task_notice->n_mailbox_seen;
+		if (k != NULL && k->home && !tasks_unfinished(k->rec))
+			fwd_ended(p->msgs->f, now, id, &b);
+		return;
+	default:
+		return;
+	}
 }
 
 /* ---- control requests ---- */
@@ -518,7 +604,7 @@ ctl_send_req(struct peer *p, const Lb__CtlSendReq *q, uint64_t token,
 			    "running at this peer", q->sender));
 		sender = q->sender;
 		base = ((uint64_t)k->h_epoch << 40) |
-		    ((uint64_t)(k->rec->starts & 0xff) << 32);
+		    ((uint64_t)(k->rec->starts & 0xffff) << 24);
 	}
 	if (fwd_send(ms->f, now, sender, base, q->id, q->body.data,
 	    q->body.len, now + timeout_of(q->timeout_ms,
@@ -553,6 +639,8 @@ ctl_recv_req(struct peer *p, const Lb__CtlRecvReq *q, uint64_t token,
 	}
 	w = wait_add(ms, W_RECV, token, q->id);
 	w->deadline = lb_mono_ms() + timeout_of(q->timeout_ms, 30000);
+	w->epoch = k->h_epoch;
+	w->starts = k->rec->starts;
 	return 1;
 }
 

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,10 @@ struct net {
 	struct net_conn		**conns;
 	size_t			 nconns, capconns;
 	struct log_limit	 droplog;
+	/* LBPEER_TEST_FAULTS="loss=P,dup=Q": for tests of the protocols, lose
+	 * P% of the datagrams sent and send Q% twice (sealed apart, as a
+	 * sender's retry would be).  Unset: none. */
+	uint32_t		 loss_pct, dup_pct;
 };
 
 /* NN_RCVFD is level-triggered: drain with NN_DONTWAIT until EAGAIN. */
@@ -102,6 +107,23 @@ net_open(struct peer *p, void (*on_msg)(struct peer *, const Lb__Envelope *),
 	struct net	*n = lb_calloc(1, sizeof(*n));
 	int		 fd, max;
 	size_t		 fdsz = sizeof(fd);
+	const char	*faults = getenv("LBPEER_TEST_FAULTS");
+
+	if (faults != NULL && *faults != '\0') {
+		unsigned l = 0, d = 0;
+
+		if (sscanf(faults, "loss=%u,dup=%u", &l, &d) != 2 || l > 100 ||
+		    d > 100) {
+			*cause = lb_printf("LBPEER_TEST_FAULTS=\"%s\": expected "
+			    "loss=P,dup=Q (percent)", faults);
+			free(n);
+			return -1;
+		}
+		n->loss_pct = l;
+		n->dup_pct = d;
+		log_warnx("LBPEER_TEST_FAULTS: losing %u%% of the messages sent "
+		    "and sending %u%% twice (a test)", l, d);
+	}
 
 	if ((n->pull = nn_socket(AF_SP, NN_PULL)) < 0) {
 		*cause = lb_printf("nn_socket: %s", nn_strerror(nn_errno()));
@@ -237,26 +259,36 @@ net_send_bytes(struct peer *p, const char *addr, const uint8_t *body,
 	struct net_conn	*c;
 	uint8_t		*out;
 	size_t		 olen;
+	int		 copies = 1;
 
 	if ((c = net_conn(p, addr)) == NULL)
 		return;
 	c->used_ms = lb_mono_ms();
-	env_seal(&p->env, lb_wall_ms(), body, blen, &out, &olen);
-	/*
-	 * Queue it, keeping order, and send what nanomsg takes now; the rest
-	 * goes when NN_SNDFD says there is room.  A full queue (a peer that
-	 * is gone) loses its oldest datagram: sending on PUSH is no delivery
-	 * anyway (see DESIGN), and the protocols acknowledge and retry.
-	 */
-	if (c->qlen == NET_QUEUE_MAX) {
-		free(c->q[c->qhead].buf);
-		c->qhead = (c->qhead + 1) % NET_QUEUE_MAX;
-		c->qlen--;
-		p->counters.tx_drop++;
+	if (p->net->loss_pct > 0 &&
+	    lb_rng_below(&p->rng, 100) < p->net->loss_pct)
+		return;
+	if (p->net->dup_pct > 0 &&
+	    lb_rng_below(&p->rng, 100) < p->net->dup_pct)
+		copies = 2;
+	while (copies-- > 0) {
+		env_seal(&p->env, lb_wall_ms(), body, blen, &out, &olen);
+		/*
+		 * Queue it, keeping order, and send what nanomsg takes now;
+		 * the rest goes when NN_SNDFD says there is room.  A full
+		 * queue (a peer that is gone) loses its oldest datagram:
+		 * sending on PUSH is no delivery anyway (see DESIGN), and the
+		 * protocols acknowledge and retry.
+		 */
+		if (c->qlen == NET_QUEUE_MAX) {
+			free(c->q[c->qhead].buf);
+			c->qhead = (c->qhead + 1) % NET_QUEUE_MAX;
+			c->qlen--;
+			p->counters.tx_drop++;
+		}
+		c->q[(c->qhead + c->qlen) % NET_QUEUE_MAX] =
+		    (struct net_pending){ out, olen };
+		c->qlen++;
 	}
-	c->q[(c->qhead + c->qlen) % NET_QUEUE_MAX] =
-	    (struct net_pending){ out, olen };
-	c->qlen++;
 	net_flush(c);
 	if (c->qlen > 0)
 		event_add(c->tx_ev, NULL);

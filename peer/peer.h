@@ -99,11 +99,11 @@ int	 msgs_start(struct peer *, char **cause);
 void	 msgs_stop(struct peer *);
 /* TaskMsg, TaskMsgAck, TaskLocation, TaskLocate from peer `from`. */
 void	 msgs_recv(struct peer *, const char *from, const Lb__PeerMsg *);
-/* The mailbox of `id` into a Transfer leaving (free with
- * msgs_export_free), and out of one that arrived. */
-void	 msgs_export(struct peer *, const char *id, Lb__Transfer *);
-void	 msgs_export_free(Lb__Transfer *);
-void	 msgs_import(struct peer *, const char *id, const Lb__Transfer *);
+/* A task's mailbox goes with it: into a Transfer or a TaskReturn leaving
+ * (what its mailbox took, into a result), and out of one that arrived
+ * once the task core took it. */
+void	 msgs_attach(struct peer *, const char *id, Lb__PeerMsg *);
+void	 msgs_arrived(struct peer *, const char *id, const Lb__PeerMsg *);
 /* The control requests msgs.c answers (send, recv, locate, tail, and
  * checkpoint of a task not running here). */
 int	 msgs_wants(struct peer *, const Lb__CtlRequest *);

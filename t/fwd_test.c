@@ -141,6 +141,11 @@ where(void *arg, const char *id, struct fwd_where *w)
 		w->epoch = t->epoch;
 		return;
 	}
+	if (t->holder == me && t->ended && home_index(t) != me) {
+		w->here = FWD_ENDED;	/* its result not yet at its home */
+		strcpy(w->state, "done");
+		return;
+	}
 	if (home_index(t) == me) {
 		if (t->ended) {
 			w->here = FWD_ENDED;
@@ -382,18 +387,27 @@ static void
 move(struct task *t, int to)
 {
 	Lb__Transfer	x = LB__TRANSFER__INIT;
+	struct fwd_box	b;
 	uint8_t		*buf;
 	size_t		 len;
 	Lb__Transfer	*y;
 
-	fwd_export(W.f[t->holder], t->id, &x);
+	fwd_export(W.f[t->holder], t->id, &b);
+	x.mailbox = b.v;
+	x.n_mailbox = b.n;
+	x.mailbox_seen = b.s;
+	x.n_mailbox_seen = b.ns;
 	len = lb__transfer__get_packed_size(&x);
 	buf = malloc(len + 1);
 	lb__transfer__pack(&x, buf);
-	fwd_export_free(&x);
+	fwd_export_free(&b);
 	y = lb__transfer__unpack(NULL, len, buf);
 	free(buf);
-	fwd_import(W.f[to], W.now, t->id, y);
+	b.v = y->mailbox;
+	b.n = y->n_mailbox;
+	b.s = y->mailbox_seen;
+	b.ns = y->n_mailbox_seen;
+	fwd_import(W.f[to], W.now, t->id, &b);
 	lb__transfer__free_unpacked(y, NULL);
 	W.moves++;
 	t->link[t->holder] = to;
@@ -622,6 +636,50 @@ scenarios(void)
 	}
 	r = result(3, h);
 	ok(r && !r->done, "home and holder dead: the send times out");
+
+	/* A retry of a message the task took before it ended (its ack was
+	 * lost) is told "delivered", at the holder and at the home. */
+	world_init(8, 64);
+	t = task_add("n0.13", 1);
+	h = send(3, "n3", t->id, 1);
+	r = settle(3, h);
+	{
+		Lb__PeerMsg	 pm = LB__PEER_MSG__INIT;
+		Lb__TaskMsg	 m = LB__TASK_MSG__INIT;
+		struct fwd_out	 o = { 0 };
+		struct fwd_box	 b;
+		char		*path[1] = { "n3" };
+		uint64_t	 d0 = fwd_stats(W.f[1])->duplicates;
+		uint64_t	 d1 = fwd_stats(W.f[0])->duplicates;
+
+		t->ended = 1;
+		W.now += 2000;
+		tick_all();	/* the holder's mailbox goes; what it took
+				 * stays */
+		m.task_id = t->id;
+		m.sender = "n3";
+		m.seq = r ? r->seq : 0;
+		m.origin = "n3";
+		m.path = path;
+		m.n_path = 1;
+		pm.body_case = LB__PEER_MSG__BODY_TASK_MSG;
+		pm.task_msg = &m;
+		fwd_recv(W.f[1], W.now, "n3", &pm, &o);
+		is(fwd_stats(W.f[1])->duplicates - d0, 1, "the ended task's "
+		    "holder acknowledges a late retry as delivered");
+		fwd_export(W.f[1], t->id, &b);	/* as its result carries it */
+		fwd_ended(W.f[0], W.now, t->id, &b);
+		fwd_export_free(&b);
+		t->holder = 0;		/* its result is home; n1 forgot it */
+		fwd_recv(W.f[0], W.now, "n3", &pm, &o);
+		is(fwd_stats(W.f[0])->duplicates - d1, 1, "so does its home, "
+		    "from what the result brought");
+		m.seq++;
+		fwd_recv(W.f[0], W.now, "n3", &pm, &o);
+		is(fwd_stats(W.f[0])->duplicates - d1, 1, "a new message is "
+		    "refused (ended), not taken for a duplicate");
+		fwd_out_free(&o);
+	}
 
 	/* Links: a newer epoch replaces, an older does not; expiry. */
 	world_init(7, 64);
