@@ -4,7 +4,8 @@
  *   lbmsgbench recv N
  *
  * Run as a task: receive N messages with lbt_recv, then print
- * "received=N" and exit 0 (1 if none came for 120 s).  It is
+ * "received=N seconds=S rate=R" (from the first message to the last, in
+ * this run of it) and exit 0 (1 if none came for 120 s).  It is
  * checkpointable: on the checkpoint signal (LB_CHECKPOINT_SIGNAL, SIGUSR1)
  * it writes how many it has received to LB_CHECKPOINT_DIR and exits with
  * LB_CHECKPOINT_EXIT_CODE (85); with LB_RESUME set it counts on.  The
@@ -89,9 +90,9 @@ do_recv(long want)
 	static char	 buf[LBT_MSG_MAX];
 	const char	*ckdir = getenv("LB_CHECKPOINT_DIR"), *s;
 	char		 path[4096];
-	long		 got = 0;
+	long		 got = 0, first = -1;
 	int		 sig = 0, code = 85;
-	uint64_t	 last;
+	uint64_t	 last, t0 = 0;
 	sigset_t	 set, old;
 	FILE		*f;
 
@@ -130,6 +131,10 @@ do_recv(long want)
 		n = lbt_recv(buf, sizeof(buf), 1000, NULL, 0, NULL);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		if (n >= 0) {
+			if (first < 0) {
+				first = got;
+				t0 = lb_mono_us();
+			}
 			got++;
 			last = lb_mono_ms();
 			continue;
@@ -145,7 +150,12 @@ do_recv(long want)
 			return 1;
 		}
 	}
-	printf("received=%ld\n", got);
+	{
+		double secs = first >= 0 ? (double)(lb_mono_us() - t0) / 1e6 : 0;
+
+		printf("received=%ld seconds=%.3f rate=%.0f\n", got, secs,
+		    secs > 0 ? (double)(got - first - 1) / secs : 0.0);
+	}
 	return 0;
 }
 
