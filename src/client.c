@@ -67,6 +67,22 @@ peer_limit(int s, const char *path, uint64_t *limit, char **cause)
 	return LBC_OK;
 }
 
+/* The kept socket of this thread (see lbc_call). */
+static __thread int	 keep_s = -1;
+static __thread char	 keep_path[4096];
+static __thread ino_t	 keep_ino;
+static __thread dev_t	 keep_dev;
+
+/* After a call: a socket that failed goes (a new one next time); one that
+ * worked is kept. */
+static void
+forget(int s)
+{
+	if (s == keep_s)
+		keep_s = -1;
+	nn_close(s);
+}
+
 enum lbc_status
 lbc_call(const char *path, const Lb__CtlRequest *req, Lb__CtlReply **rep,
     int timeout_ms, char **cause)
@@ -100,7 +116,17 @@ lbc_call(const char *path, const Lb__CtlRequest *req, Lb__CtlReply **rep,
 		    strerror(errno));
 		return LBC_UNREACHABLE;
 	}
-	if ((s = nn_socket(AF_SP, NN_REQ)) < 0) {
+	/*
+	 * One socket a thread, kept for the next call to the same peer (a
+	 * task that sends and receives in a loop pays no connect each time);
+	 * a socket file made anew (the peer started again) gets a new one.
+	 */
+	if (keep_s != -1 && (strcmp(keep_path, path) != 0 ||
+	    keep_ino != st.st_ino || keep_dev != st.st_dev)) {
+		nn_close(keep_s);
+		keep_s = -1;
+	}
+	if ((s = keep_s) == -1 && (s = nn_socket(AF_SP, NN_REQ)) < 0) {
 		*cause = lb_printf("nn_socket: %s", nn_strerror(nn_errno()));
 		return LBC_UNREACHABLE;
 	}
@@ -116,6 +142,8 @@ lbc_call(const char *path, const Lb__CtlRequest *req, Lb__CtlReply **rep,
 
 		nn_setsockopt(s, NN_REQ, NN_REQ_RESEND_IVL, &ivl, sizeof(ivl));
 	}
+	if (s == keep_s)
+		goto connected;
 	url = lb_printf("ipc://%s", path);
 	if (nn_connect(s, url) < 0) {
 		*cause = lb_printf("cannot reach the peer at %s: %s", path,
@@ -125,10 +153,15 @@ lbc_call(const char *path, const Lb__CtlRequest *req, Lb__CtlReply **rep,
 		return LBC_UNREACHABLE;
 	}
 	free(url);
+	keep_s = s;
+	lb_strlcpy(keep_path, path, sizeof(keep_path));
+	keep_ino = st.st_ino;
+	keep_dev = st.st_dev;
+connected:
 	len = lb__ctl_request__get_packed_size(req);
 	if (len > LBC_SMALL && (rc = peer_limit(s, path, &limit, cause)) !=
 	    LBC_OK) {
-		nn_close(s);
+		forget(s);
 		return rc;
 	}
 	if (limit != 0 && len > limit) {
@@ -136,14 +169,15 @@ lbc_call(const char *path, const Lb__CtlRequest *req, Lb__CtlReply **rep,
 		    "peer at %s takes (control_max_kb = %" PRIu64 "): send "
 		    "less, or raise control_max_kb there", (len + 1023) / 1024,
 		    path, limit / 1024);
-		nn_close(s);
+		forget(s);
 		return LBC_TOOLARGE;
 	}
 	out = lb_calloc(1, len);
 	lb__ctl_request__pack(req, out);
 	rc = roundtrip(s, path, out, len, rep, cause);
 	free(out);
-	nn_close(s);
+	if (rc != LBC_OK)
+		forget(s);
 	if (rc == LBC_UNREACHABLE && len > LBC_SMALL && limit == 0) {
 		/* An older peer that does not say its limit. */
 		why = *cause;
