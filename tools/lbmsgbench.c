@@ -36,8 +36,9 @@
  *   lbmsgbench ctl N [SOCKET [keep]]
  *
  * N control requests (status, the smallest) to the peer at SOCKET
- * (LB_CONTROL), each as lbt_send makes its request: a new REQ socket per
- * call (lbc_call); with keep, all on one REQ socket connected once.
+ * (LB_CONTROL), each as lbt_send makes its request (lbc_call, which keeps
+ * one socket a thread); with keep, all on one REQ socket of its own,
+ * connected once.
  * Prints the same line (mode=ctl or ctlkeep): the part of a send's
  * latency that is the control socket, not the message.
  */
