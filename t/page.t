@@ -132,9 +132,13 @@ else
 	like "$dom" "<ol id=\"hosts\"><li data-node=\"n1\">n1 .*</li><li data-node=\"n3\" class=\"current\">n3 " \
 	    "?task=$id: its hosts in order, n1 then n3 (current)"
 	like "$dom" "<td>n1</td><td>n3</td>" "and its migration n1 -> n3"
+	like "$dom" "<ol id=\"chain\" class=\"chain\" data-epoch=\"[0-9]+\"><li data-node=\"n3\">n3</li></ol>" \
+	    "and the forwarding chain from n1 (its home): one hop, n3"
 	like "$dom" "id=\"balancing\"><div class=\"head\">Balancing</div><dt>policy</dt><dd>none</dd>" \
 	    "the balancing figures"
 	like "$dom" "<dt>in / out</dt><dd>0 / 1</dd>" "the migration figures (one out)"
+	like "$dom" "id=\"messages\"><div class=\"head\">Messages to tasks</div><dt>sent / delivered</dt>" \
+	    "and the message figures"
 	like "$dom" "<p id=\"status\" class=\"status\">updated " "the page says when it was updated"
 	dom=$(chrome --dump-dom "http://$H2/?task=$id")
 	like "$dom" "<ol id=\"hosts\"><li data-node=\"n1\">n1 .*</li><li data-node=\"n3\" class=\"current\">n3 " \

@@ -61,6 +61,22 @@ printf '%-6s ' "$id"
 lbcluster ctl n3 wait "$id"
 lbcluster ctl n1 show "$id" | sed -n '/^moves while running/,/^hosts/p' | sed '$d'
 
+say "messages to a task follow it: it moves n1 -> n2 -> n4, n1 sends along its link"
+id=$(lbcluster ctl n3 submit --checkpointable -- lbwork --ms 300 --recv 3)
+lbcluster ctl n3 migrate "$id" --to n1 >/dev/null
+for to in n2 n4; do
+	for _ in $(seq 50); do
+		[ "$(lbcluster ctl n3 show --json "$id" | jq -r .state)" = running ] && break
+		sleep 0.1
+	done
+	sleep 0.6
+	lbcluster ctl n3 migrate "$id" --to $to >/dev/null
+done
+lbcluster ctl n1 locate "$id"
+for i in 1 2 3; do lbcluster ctl n1 send "$id" $i; done
+printf '%-6s ' "$id"
+lbcluster ctl n3 wait "$id"
+
 say "n3 crashes (SIGKILL); every other peer sees it dead"
 lbcluster kill n3
 for _ in $(seq 60); do

@@ -253,23 +253,34 @@
 			["transfer bytes in / out", bytes(s.xfer_bytes_in || 0) + " / " +
 			    bytes(s.xfer_bytes_out || 0)],
 		]);
+		const g = s.messages || {};
+		const delivered = (g.hops || []).reduce((a, b) => a + b, 0);
+		dl($("messages"), "Messages to tasks", [
+			["sent / delivered", `${g.sent || 0} / ${g.acked || 0}`],
+			["refused / timed out", `${g.refused || 0} / ${g.timed_out || 0}`],
+			["delivered here", g.delivered || 0],
+			["passed on (link / home)", `${g.forwarded || 0} / ${g.to_home || 0}`],
+			["hops a message", delivered ?
+			    (g.hops_sum / delivered).toFixed(2) : "-"],
+			["links / mailboxes", `${g.links || 0} / ${g.mailboxes || 0}`],
+		]);
 	}
 
 	/* ---- the chosen task ---- */
 
 	function renderChain(body) {
-		/* The endpoint is new: take a list of hops by any of the names
-		 * it may use, and show anything else as it came. */
-		const list = body && (body.chain || body.path || body.hops ||
-		    body.links);
+		/* /api/locate: the peers a message from this peer passes on
+		 * its way to the task, the holder last (none: it is here). */
 		const ol = $("chain"), raw = $("chain-raw");
-		if (Array.isArray(list)) {
-			ol.replaceChildren(...list.map((h) => {
-				const name = typeof h === "object" && h !== null ?
-				    (h.node || h.peer || h.id || h.at ||
-				    JSON.stringify(h)) : h;
-				return el("li", { "data-node": name }, name);
-			}));
+		const hops = body && Array.isArray(body.hops) ? body.hops : null;
+		if (hops) {
+			const items = hops.map((h) =>
+			    el("li", { "data-node": String(h) }, String(h)));
+			if (items.length === 0)
+				items.push(el("li", { "data-node": body.host },
+				    `${body.host} (here)`));
+			ol.replaceChildren(...items);
+			ol.dataset.epoch = String(body.epoch);
 			ol.hidden = false;
 			raw.hidden = true;
 		} else {
