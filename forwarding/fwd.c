@@ -120,27 +120,7 @@ struct fwd {
 int
 fwd_task_valid(const char *id)
 {
-	const char	*dot;
-	char		 node[LB_ID_MAX];
-	size_t		 nl;
-
-	if (id == NULL || strlen(id) >= FWD_ID_MAX ||
-	    (dot = strrchr(id, '.')) == NULL)
-		return 0;
-	nl = (size_t)(dot - id);
-	if (nl == 0 || nl >= LB_ID_MAX)
-		return 0;
-	memcpy(node, id, nl);
-	node[nl] = '\0';
-	if (!lb_id_valid(node))
-		return 0;
-	dot++;
-	if (*dot < '1' || *dot > '9' || strlen(dot) > 19)
-		return 0;
-	for (; *dot; dot++)
-		if (*dot < '0' || *dot > '9')
-			return 0;
-	return 1;
+	return id != NULL && strlen(id) < FWD_ID_MAX && lb_task_id_valid(id);
 }
 
 int

@@ -119,23 +119,7 @@ tasks_unfinished(const Lb__TaskRecord *r)
 int
 tasks_id_valid(const char *id)
 {
-	const char	*dot = strrchr(id, '.');
-	char		 node[LB_ID_MAX];
-	size_t		 n, digits;
-
-	if (dot == NULL || (n = (size_t)(dot - id)) == 0 || n >= LB_ID_MAX)
-		return 0;
-	memcpy(node, id, n);
-	node[n] = '\0';
-	if (!lb_id_valid(node))
-		return 0;
-	digits = strlen(dot + 1);
-	if (digits == 0 || digits > 19 || dot[1] == '0')
-		return 0;
-	for (size_t i = 1; i <= digits; i++)
-		if (!isdigit((unsigned char)dot[i]))
-			return 0;
-	return 1;
+	return lb_task_id_valid(id);
 }
 
 void
