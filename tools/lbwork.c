@@ -18,6 +18,12 @@
  *
  *   lbwork: done_ms=N resumes=R checksum=ok received=K sum=S inorder=yes
  *
+ * With LBWORK_RUNLOG naming a file (lbctl submit --env ...), it appends
+ * "start ID PID US" when it starts and "end ID PID US HOW" when it exits
+ * by itself (US: wall clock, µs; HOW: done, checkpoint or exit), so that tools/lbchaos can tell whether two
+ * copies of a task ran at once (a killed copy writes no end: its pid is
+ * watched).
+ *
  * inorder: from each sender, rising sequence numbers and rising integers
  * (tests send 1, 2, 3... from each).  What it has received goes into its
  * checkpoint, so that it counts on after a move.  It gives up when no
@@ -251,6 +257,40 @@ number(const char *opt, const char *v)
 	return n;
 }
 
+/* How it ends, for the run log. */
+static const char	*end_how = "exit";
+
+/* LBWORK_RUNLOG: one line a start and an end, appended whole. */
+static void
+runlog(const char *what)
+{
+	const char	*path = getenv("LBWORK_RUNLOG");
+	const char	*id = getenv("LB_TASK_ID");
+	struct timespec	 ts;
+	char		 line[256];
+	int		 fd, n;
+
+	if (path == NULL || *path == '\0')
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	n = snprintf(line, sizeof(line), "%s %s %ld %lld%s%s\n", what,
+	    id ? id : "-", (long)getpid(), (long long)ts.tv_sec * 1000000 +
+	    ts.tv_nsec / 1000, strcmp(what, "end") == 0 ? " " : "",
+	    strcmp(what, "end") == 0 ? end_how : "");
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0644)) == -1)
+		return;
+	if (n > 0 && write(fd, line, (size_t)n) != n)
+		fprintf(stderr, "lbwork: %s: short write\n", path);
+	close(fd);
+}
+
+static void
+runlog_end(void)
+{
+	runlog("end");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -287,6 +327,8 @@ main(int argc, char **argv)
 		}
 	if (total < 0 || optind != argc)
 		usage(2);
+	runlog("start");
+	atexit(runlog_end);
 	if (step < 1)
 		step = 1;
 	/* Asked to checkpoint while its state is still being built or read
@@ -352,6 +394,7 @@ main(int argc, char **argv)
 	got = receive(&msgs, idle_s, sig);
 	if (got == 1 && ckdir != NULL)
 		goto checkpoint;
+	end_how = bad || got != 0 ? "exit" : "done";
 	printf("lbwork: done_ms=%ld resumes=%d checksum=%s", done, resumes,
 	    bad ? "bad" : "ok");
 	if (msgs.want > 0)
@@ -365,6 +408,7 @@ checkpoint:
 	{
 		const char *s = getenv("LB_CHECKPOINT_EXIT_CODE");
 
+		end_how = "checkpoint";
 		if (checkpoint(ckdir, done, resumes, blob, blen, &msgs) == -1)
 			return 1;
 		free(blob);
