@@ -20,9 +20,10 @@
  *
  * With LBWORK_RUNLOG naming a file (lbctl submit --env ...), it appends
  * "start ID PID US" when it starts and "end ID PID US HOW" when it exits
- * by itself (US: wall clock, µs; HOW: done, checkpoint or exit), so that tools/lbchaos can tell whether two
- * copies of a task ran at once (a killed copy writes no end: its pid is
- * watched).
+ * or is stopped (US: wall clock, µs; HOW: done, checkpoint, exit, or term
+ * for a SIGTERM, of which it then dies as before), so that tools/lbchaos
+ * can tell whether two copies of a task ran at once (a copy killed with
+ * SIGKILL writes no end: its pid is watched).
  *
  * inorder: from each sender, rising sequence numbers and rising integers
  * (tests send 1, 2, 3... from each).  What it has received goes into its
@@ -291,6 +292,17 @@ runlog_end(void)
 	runlog("end");
 }
 
+/* Stopped (a cancel, a hand-back): say so in the run log, then die of the
+ * signal as before. */
+static void
+on_term(int sig)
+{
+	end_how = "term";
+	runlog("end");
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -329,6 +341,8 @@ main(int argc, char **argv)
 		usage(2);
 	runlog("start");
 	atexit(runlog_end);
+	if (getenv("LBWORK_RUNLOG") != NULL)
+		signal(SIGTERM, on_term);
 	if (step < 1)
 		step = 1;
 	/* Asked to checkpoint while its state is still being built or read
