@@ -62,7 +62,18 @@ static void
 members_flush(struct peer *p)
 {
 	struct gossip_out	*o = &p->gout;
+	struct gossip_swim_stats st;
 
+	if (p->gossip == NULL)
+		return;
+	gossip_swim_stats(p->gossip, &st);
+	if (st.refutes != p->swim_refutes) {
+		size_t n;
+		p->swim_refutes = st.refutes;
+		log_info("refuted a suspicion of this peer (refute %llu, "
+		    "health score %d)", (unsigned long long)
+		    gossip_members(p->gossip, &n)[0].e.refute, st.awareness);
+	}
 	for (size_t i = 0; i < o->nchanges; i++) {
 		struct gossip_change *c = &o->changes[i];
 		if (c->restarted) {

@@ -46,6 +46,7 @@ struct peer {
 	struct gossip_out	 gout;
 	struct event		*gossip_ev;
 	struct event		*swim_ev;	/* failure detector's timer */
+	uint64_t		 swim_refutes;	/* logged so far */
 	struct event		*sig_ev[3];
 	struct event		*exit_ev;
 	int			 leaving;
