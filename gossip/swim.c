@@ -237,7 +237,7 @@ confirm(struct gossip *g, uint64_t now, struct gossip_member *m,
 			return;
 	c = &g->confirms[g->nconfirms++];
 	c->seq = ++g->seq;
-	c->deadline = now + 2 * (uint64_t)g->conf.probe_timeout_ms * mult(g);
+	c->deadline = now + (uint64_t)g->conf.probe_timeout_ms * mult(g);
 	lb_strlcpy(c->id, m->e.id, sizeof(c->id));
 	out_swim(o, GOSSIP_PING, m->e.addr, c->seq, m->e.id, g->m[0].e.addr, 0);
 }

@@ -246,16 +246,18 @@ lb_conf_defaults(struct lb_conf *c)
 	c->gossip.max_members = 1024;
 	/*
 	 * SWIM decides suspect and dead (heartbeat ages stay as a backstop).
-	 * A crash: a probe fails after 2 x 500 ms, the suspicion spreads at
-	 * once and every peer that hears it probes too; 3 confirmations bring
-	 * the timeout to 1 s: dead to all in about 2.5 s.  A pause of 1 s:
-	 * one or two accusers, a timeout of 4 s or more, and the paused peer
-	 * refutes as soon as it runs again.
+	 * A crash: the first probe of it starts about 1 s later (N - 1 peers
+	 * each probe it once in N - 1 intervals) and fails after 2 x 500 ms;
+	 * the suspicion spreads at once and every peer that hears it pings
+	 * too; their 3 confirmations, 500 ms later, bring the timeout to its
+	 * minimum, 500 ms: dead to all in about 2.5 s.  A pause shorter than
+	 * a probe round fails no probe; a longer one has one or two accusers
+	 * (a timeout of 1.6 s or more) and is refuted as soon as it ends.
 	 */
 	c->gossip.probe_interval_ms = 1000;
 	c->gossip.probe_timeout_ms = 500;
 	c->gossip.indirect_probes = 3;
-	c->gossip.suspicion_min_ms = 1000;
+	c->gossip.suspicion_min_ms = 500;
 	c->gossip.suspicion_max_ms = 6000;
 	c->gossip.awareness_max = 8;
 	c->task.output_limit_kb = 1024;

@@ -14,7 +14,7 @@ static const struct lb_gossip_conf defconf = {
 	.forget_ms = 120000, .digest_size = 24, .seed_every = 20,
 	.max_members = 1024, .probe_interval_ms = 1000,
 	.probe_timeout_ms = 500, .indirect_probes = 3,
-	.suspicion_min_ms = 1000, .suspicion_max_ms = 6000,
+	.suspicion_min_ms = 500, .suspicion_max_ms = 6000,
 	.awareness_max = 8
 };
 static struct lb_gossip_conf conf;
@@ -190,19 +190,19 @@ test_probe_and_suspicion(void)
 	is(gossip_suspicion_timeout(g, m), 6000, "1 accuser: 6000 ms");
 	gossip_out_reset(&o);
 	hear_notice(g, 200, "d", "b", 0, "d", 0, &o);
-	is(gossip_suspicion_timeout(g, m), 3500, "2 accusers: 3500 ms");
+	is(gossip_suspicion_timeout(g, m), 3250, "2 accusers: 3250 ms");
 	hear_notice(g, 300, "e", "b", 0, "d", 0, &o);
-	is(gossip_suspicion_timeout(g, m), 3500, "the same accuser again counts once");
+	is(gossip_suspicion_timeout(g, m), 3250, "the same accuser again counts once");
 	hear_notice(g, 300, "e", "b", 0, "e", 0, &o);
-	is(gossip_suspicion_timeout(g, m), 2037, "3 accusers: 2037 ms");
+	is(gossip_suspicion_timeout(g, m), 1641, "3 accusers: 1641 ms");
 	hear_notice(g, 400, "f", "b", 0, "f", 0, &o);
-	is(gossip_suspicion_timeout(g, m), 1000,
+	is(gossip_suspicion_timeout(g, m), 500,
 	    "4 (k + 1) accusers: suspicion_min_ms");
 	gossip_out_reset(&o);
-	gossip_swim_tick(g, 1099, &o);
+	gossip_swim_tick(g, 599, &o);
 	is(state_of(g, "b"), GOSSIP_SUSPECT, "not dead before min from the start");
 	gossip_out_reset(&o);
-	gossip_swim_tick(g, 1100, &o);
+	gossip_swim_tick(g, 600, &o);
 	is(state_of(g, "b"), GOSSIP_DEAD, "dead at min after the suspicion began");
 	gossip_out_reset(&o);
 	hear(g, 1200, entry("b", 50));
