@@ -39,6 +39,11 @@ all_dead() { for n in $others; do [ "$(state_of $n n8)" = dead ] || return 1; do
 ms=$(wait_for 20 all_dead); rc=$?
 ok $rc "SIGKILL: every other peer sees n8 dead (${ms} ms, polling included)"
 ok $([ "$ms" -le 12000 ]; echo $?) "well before the heartbeat backstop (dead_ms 30000): $ms <= 12000 ms"
+total=0
+for n in $others; do
+	total=$((total + $(ctl $n --json status | jq .counters.swim.suspicions)))
+done
+ok $([ "$total" -ge 1 ]; echo $?) "lbctl status counts the suspicions ($total) and probes ($(ctl n1 --json status | jq .counters.swim.probes) at n1)"
 sus=$(for n in $others; do ctl $n --json peers | jq -r '.[] | select(.id != "n8" and .state != "alive") | .id'; done)
 is "$sus" "" "no live peer is suspected meanwhile"
 
