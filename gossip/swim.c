@@ -32,6 +32,8 @@
 
 #include "gossip_int.h"
 
+#define SWIM_REFUTE_MAX	(UINT64_C(1) << 62)
+
 static uint64_t
 min_u64(uint64_t a, uint64_t b)
 {
@@ -327,8 +329,10 @@ swim_recv_notices(struct gossip *g, uint64_t now, const char *from,
 		const struct gossip_notice *n = &in->notices[i];
 		struct gossip_member *m;
 
+		/* A refute only ever counts up by one from 0: one near the
+		 * top of its range is junk (and would wrap when refuted). */
 		if (!id_ok(n->id) || !id_ok(n->accuser) ||
-		    strcmp(n->id, n->accuser) == 0)
+		    strcmp(n->id, n->accuser) == 0 || n->refute >= SWIM_REFUTE_MAX)
 			continue;
 		if ((m = gossip_find_mut(g, n->id)) == NULL)
 			continue;

@@ -261,7 +261,13 @@ test_refute(void)
 		hear(g, 400, e);
 	}
 	is(state_of(g, "b"), GOSSIP_ALIVE, "refuted at refute 2: alive again");
-	gossip_out_free(&o);
+
+	hear_notice(b, 160, "d", "b", UINT64_MAX, "d", 0, &o);
+	is(gossip_members(b, &n)[0].e.refute, 1,
+	    "a notice with an absurd refute is dropped (no wrap)");
+	hear_notice(b, 170, "d", "b", 5, "d", 0, &o);
+	is(gossip_members(b, &n)[0].e.refute, 6,
+	    "one above its own is refuted above that");	gossip_out_free(&o);
 	gossip_free(b);
 	gossip_free(g);
 }
