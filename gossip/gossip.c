@@ -6,22 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gossip.h"
+#include "gossip_int.h"
 
-struct gossip {
-	struct lb_gossip_conf	 conf;
-	struct lb_rng		 rng;
-	struct gossip_member	*m;	/* m[0] is this peer */
-	size_t			 n, cap;
-	char			**seeds;
-	size_t			 nseeds;
-	uint64_t		 rounds;
-	size_t			 cursor;	/* for digests: entries in turn */
-	size_t			*scratch;	/* indices, for digests */
-	size_t			 scratchcap;
-	uint64_t		 refused;	/* new members past max_members */
-	uint64_t		 deaths;	/* members this peer judged dead */
-};
 
 /* Members this peer would put in a full digest: all but the dead. */
 static uint32_t
@@ -35,8 +21,8 @@ known(const struct gossip *g)
 	return k;
 }
 
-static void
-out_msg(struct gossip *g, struct gossip_out *o, const char *to,
+struct gossip_msg *
+gossip_out_msg(struct gossip *g, struct gossip_out *o, const char *to,
     int want_reply, struct gossip_entry *entries, size_t n)
 {
 	struct gossip_msg	*msg;
@@ -53,7 +39,12 @@ out_msg(struct gossip *g, struct gossip_out *o, const char *to,
 	msg->known = known(g);
 	msg->wants = NULL;
 	msg->nwants = 0;
+	msg->notices = NULL;
+	msg->nnotices = 0;
+	return msg;
 }
+
+#define out_msg(g, o, to, r, e, n)	(void)gossip_out_msg(g, o, to, r, e, n)
 
 static void
 out_change(struct gossip_out *o, const struct gossip_member *m,
@@ -82,9 +73,11 @@ gossip_out_reset(struct gossip_out *o)
 	for (size_t i = 0; i < o->nmsgs; i++) {
 		free(o->msgs[i].entries);
 		free(o->msgs[i].wants);
+		free(o->msgs[i].notices);
 	}
 	o->nmsgs = 0;
 	o->nchanges = 0;
+	o->nswims = 0;
 }
 
 void
@@ -93,6 +86,7 @@ gossip_out_free(struct gossip_out *o)
 	gossip_out_reset(o);
 	free(o->msgs);
 	free(o->changes);
+	free(o->swims);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -104,6 +98,8 @@ gossip_new(const struct lb_gossip_conf *conf, const struct gossip_entry *self,
 
 	g->conf = *conf;
 	lb_rng_seed(&g->rng, seed);
+	g->seq = lb_rng_next(&g->rng) >> 16;
+	g->next_probe = now;
 	g->cap = 16;
 	g->m = lb_calloc(g->cap, sizeof(*g->m));
 	g->n = 1;
@@ -127,6 +123,7 @@ gossip_free(struct gossip *g)
 	free(g->seeds);
 	free(g->m);
 	free(g->scratch);
+	free(g->plist);
 	free(g);
 }
 
@@ -160,6 +157,12 @@ find(const struct gossip *g, const char *id)
 
 const struct gossip_member *
 gossip_find(const struct gossip *g, const char *id)
+{
+	return find(g, id);
+}
+
+struct gossip_member *
+gossip_find_mut(const struct gossip *g, const char *id)
 {
 	return find(g, id);
 }
@@ -202,15 +205,18 @@ judge(const struct gossip *g, const struct gossip_member *m, uint64_t now)
 
 	if (m->e.left)
 		return GOSSIP_LEFT;
-	if (m->self || age < (uint64_t)g->conf.suspect_ms)
+	if (m->self)
 		return GOSSIP_ALIVE;
-	if (age < (uint64_t)g->conf.dead_ms)
+	/* SWIM decides; heartbeat ages are the backstop. */
+	if (m->swim_dead || age >= (uint64_t)g->conf.dead_ms)
+		return GOSSIP_DEAD;
+	if (m->suspected || age >= (uint64_t)g->conf.suspect_ms)
 		return GOSSIP_SUSPECT;
-	return GOSSIP_DEAD;
+	return GOSSIP_ALIVE;
 }
 
-static void
-rejudge(struct gossip *g, struct gossip_member *m, uint64_t now,
+void
+gossip_rejudge(struct gossip *g, struct gossip_member *m, uint64_t now,
     struct gossip_out *o)
 {
 	enum gossip_state	s = judge(g, m, now), from = m->state;
@@ -227,6 +233,8 @@ rejudge(struct gossip *g, struct gossip_member *m, uint64_t now,
 	out_change(o, m, from);
 }
 
+#define rejudge gossip_rejudge
+
 /* Whether version (inc, hb) is newer than the member's. */
 static int
 newer(const struct gossip_entry *a, const struct gossip_entry *b)
@@ -239,8 +247,8 @@ newer(const struct gossip_entry *a, const struct gossip_entry *b)
 }
 
 /* Copy entry `m` for the wire at `now`. */
-static void
-wire(const struct gossip_member *m, uint64_t now, int compact,
+void
+gossip_wire(const struct gossip_member *m, uint64_t now, int compact,
     struct gossip_entry *w)
 {
 	uint64_t	age = gossip_age(m, now);
@@ -254,6 +262,8 @@ wire(const struct gossip_member *m, uint64_t now, int compact,
 		w->slots = 0;
 	}
 }
+
+#define wire gossip_wire
 
 /*
  * How long news stays a rumour: 2 (log2(N) + 1) rounds, in which every
@@ -483,6 +493,7 @@ gossip_tick(struct gossip *g, uint64_t now, struct gossip_out *o)
 	d = digest(g, to, now, 0, NULL, &n);
 	out_msg(g, o, addr, 1, d, n);
 	ask_stalest(g, to, &o->msgs[o->nmsgs - 1]);
+	swim_add_notices(g, now, &o->msgs[o->nmsgs - 1]);
 }
 
 /* Whether a version changes more than the heartbeat: news to spread. */
@@ -490,6 +501,7 @@ static int
 news(const struct gossip_entry *a, const struct gossip_entry *b)
 {
 	return a->incarnation != b->incarnation || a->left != b->left ||
+	    a->refute != b->refute ||
 	    a->load != b->load || a->slots != b->slots ||
 	    a->draining != b->draining ||
 	    strcmp(a->addr, b->addr) != 0 || strcmp(a->attrs, b->attrs) != 0;
@@ -517,8 +529,13 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 		    !newer(e, &m->e))
 			return;
 		if (e->load != m->e.load || e->left != m->e.left ||
-		    e->draining != m->e.draining)
+		    e->draining != m->e.draining || e->refute != m->e.refute)
 			m->news_ms = now;
+		if (e->refute > m->e.refute) {
+			/* It refuted a suspicion (or a death) of it. */
+			swim_clear(m);
+			m->e.refute = e->refute;
+		}
 		m->e.heartbeat = e->heartbeat;
 		m->e.load = e->load;
 		m->e.left = e->left;
@@ -566,6 +583,11 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 		    e->heartbeat > m->e.heartbeat && !m->e.left)) {
 			m->e.incarnation = e->incarnation + 1;
 			m->e.heartbeat = 0;
+			m->e.refute = 0;
+		} else if (e->incarnation == m->e.incarnation &&
+		    e->refute > m->e.refute) {
+			m->e.refute = e->refute;
+			m->e.heartbeat++;
 		}
 		return;
 	}
@@ -580,6 +602,8 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 		o->changes[o->nchanges - 1].restarted = 1;
 		o->changes[o->nchanges - 1].incarnation = e->incarnation;
 	}
+	if (e->incarnation != m->e.incarnation || e->refute > m->e.refute)
+		swim_clear(m);
 	m->e = *e;
 	m->e.age_ms = 0;
 	if (born > m->born_ms || e->left)
@@ -598,8 +622,13 @@ gossip_recv(struct gossip *g, uint64_t now, const char *from,
 
 	for (size_t i = 0; i < in->n; i++)
 		merge(g, now, &in->entries[i], o);
+	swim_recv_notices(g, now, from, in, o);
 	if (g->m[0].e.left || (m = find(g, from)) == NULL || m->self ||
 	    m->state == GOSSIP_LEFT)
+		return;
+	/* A suspect (or dead) member that talks to us: tell it, it refutes. */
+	swim_heard_from(g, m, o);
+	if (in->n == 0)		/* notices alone: no reply */
 		return;
 	/*
 	 * Push-pull: answer a push with a digest.  When the other side knows
@@ -612,6 +641,7 @@ gossip_recv(struct gossip *g, uint64_t now, const char *from,
 		return;
 	d = digest(g, (size_t)(m - g->m), now, full, in, &dn);
 	out_msg(g, o, m->e.addr, 0, d, dn);
+	swim_add_notices(g, now, &o->msgs[o->nmsgs - 1]);
 }
 
 void

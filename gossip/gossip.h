@@ -9,9 +9,12 @@
  * Every member's entry is versioned by (incarnation, heartbeat): the larger
  * wins.  Each entry travels with its age, the time since its origin made
  * that version, summed over the hops; the receiver keeps born = now - age.
- * A member whose freshest news is older than suspect_ms is suspect, older
- * than dead_ms dead; suspicion is each peer's own judgement and is never
- * gossiped, so a peer is never declared dead by hearsay.  Dead and left
+ * Failure detection is SWIM with Lifeguard (gossip/swim.c): probes, then
+ * suspicion spread as notices and refuted by the suspect at a higher
+ * `refute` (SWIM's incarnation; `incarnation` here is the process life),
+ * dead when the suspicion times out, sooner the more peers confirm it.
+ * Heartbeat ages stay as a backstop: a member whose freshest news is older
+ * than suspect_ms is suspect, older than dead_ms dead.  Dead and left
  * entries stay forget_ms, and news older than dead_ms never creates an
  * entry, so stale gossip cannot bring a dead peer back.
  */
@@ -25,6 +28,8 @@
 #include "src/util.h"
 
 #define GOSSIP_ATTRS_MAX	256
+#define GOSSIP_ACCUSERS_MAX	8	/* accusers kept per suspicion */
+#define GOSSIP_NOTICES_MAX	8	/* notices per digest */
 
 enum gossip_state {
 	GOSSIP_ALIVE = 0,	/* fresh news within suspect_ms */
@@ -45,6 +50,7 @@ struct gossip_entry {
 	uint32_t	slots;
 	char		attrs[GOSSIP_ATTRS_MAX];	/* comma-separated */
 	int		draining;	/* takes no task from balancing */
+	uint64_t	refute;		/* raised by the member to refute */
 };
 
 /* What this peer knows of a member. */
@@ -55,6 +61,32 @@ struct gossip_member {
 	uint64_t		state_ms;	/* local time of the last state change */
 	uint64_t		news_ms;	/* local time of its last news, or 0 */
 	int			self;
+	/* SWIM: suspected (or declared dead) at e.refute; a higher refute
+	 * clears it. */
+	int			suspected, swim_dead;
+	uint64_t		susp_ms;	/* local time the suspicion began */
+	char			accusers[GOSSIP_ACCUSERS_MAX][LB_ID_MAX];
+	int			naccusers;
+};
+
+/* A suspicion or a death notice, as it travels. */
+struct gossip_notice {
+	char		id[LB_ID_MAX];		/* the suspect */
+	uint64_t	incarnation, refute;	/* of the suspect */
+	char		accuser[LB_ID_MAX];
+	int		dead;
+};
+
+/* A SWIM probe message, to send or received. */
+enum gossip_swim_type { GOSSIP_PING, GOSSIP_PING_ACK, GOSSIP_PING_REQ };
+struct gossip_swim {
+	enum gossip_swim_type	type;
+	char			to[LB_ADDR_MAX];	/* out: where */
+	uint64_t		seq;
+	char			target[LB_ID_MAX];
+	/* Ping: the sender's address; PingReq: the target's. */
+	char			addr[LB_ADDR_MAX];
+	int			nack;			/* PingAck */
 };
 
 /* A digest, to send or received. */
@@ -66,6 +98,8 @@ struct gossip_msg {
 	struct gossip_entry	*entries;
 	char			(*wants)[LB_ID_MAX];	/* ids it wants news of */
 	size_t			 nwants;
+	struct gossip_notice	*notices;	/* suspicions, deaths */
+	size_t			 nnotices;
 };
 
 /* A member changed state (for the log). */
@@ -82,6 +116,18 @@ struct gossip_out {
 	size_t			 nmsgs, capmsgs;
 	struct gossip_change	*changes;
 	size_t			 nchanges, capchanges;
+	struct gossip_swim	*swims;
+	size_t			 nswims, capswims;
+};
+
+/* Counters of the failure detector. */
+struct gossip_swim_stats {
+	uint64_t	probes;		/* probes started */
+	uint64_t	probes_failed;	/* no ack, direct or indirect */
+	uint64_t	suspicions;	/* members this peer suspected itself */
+	uint64_t	refutes;	/* times this peer refuted a suspicion */
+	uint64_t	bad;		/* malformed probe messages dropped */
+	int		awareness;	/* local health score, 0 is healthy */
 };
 
 struct gossip;
@@ -117,6 +163,25 @@ uint64_t	 gossip_deaths(const struct gossip *);
 /* The age of a member's freshest news at `now`. */
 uint64_t	 gossip_age(const struct gossip_member *, uint64_t now);
 const char	*gossip_state_name(enum gossip_state);
+
+/*
+ * SWIM (gossip/swim.c).  gossip_swim_tick runs what is due at `now` (a
+ * probe to start, timeouts, suspicions that ran out) and returns the
+ * local time it wants to be called again (UINT64_MAX: never, SWIM off).
+ * gossip_swim_recv takes a Ping, PingAck or PingReq from member `from`
+ * (the envelope's sender); -1: malformed, dropped and counted.
+ */
+uint64_t	 gossip_swim_tick(struct gossip *, uint64_t now,
+		    struct gossip_out *);
+uint64_t	 gossip_swim_next(const struct gossip *);
+int		 gossip_swim_recv(struct gossip *, uint64_t now,
+		    const char *from, const struct gossip_swim *,
+		    struct gossip_out *);
+void		 gossip_swim_stats(const struct gossip *,
+		    struct gossip_swim_stats *);
+/* The current suspicion timeout of a suspected member (ms). */
+uint64_t	 gossip_suspicion_timeout(const struct gossip *,
+		    const struct gossip_member *);
 
 void		 gossip_out_reset(struct gossip_out *);
 void		 gossip_out_free(struct gossip_out *);

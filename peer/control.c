@@ -88,6 +88,16 @@ ctl_status(struct peer *p, Lb__CtlReply *r)
 	c->drop_cluster = p->counters.drop[ENV_DROP_CLUSTER];
 	c->drop_replay = p->counters.drop[ENV_DROP_REPLAY];
 	c->members_refused = gossip_refused(p->gossip);
+	{
+		struct gossip_swim_stats st;
+		gossip_swim_stats(p->gossip, &st);
+		c->swim_probes = st.probes;
+		c->swim_probes_failed = st.probes_failed;
+		c->swim_suspicions = st.suspicions;
+		c->swim_refutes = st.refutes;
+		c->swim_bad = st.bad;
+		c->swim_health = (uint32_t)st.awareness;
+	}
 	s->counters = c;
 	r->rep_case = LB__CTL_REPLY__REP_STATUS;
 	r->status = s;

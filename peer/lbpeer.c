@@ -208,6 +208,15 @@ daemon_ready(int fd, int status)
 	close(fd);
 }
 
+/* An authenticated envelope: the failure detector's probes go to members,
+ * the rest to glue. */
+static void
+peer_recv(struct peer *p, const Lb__Envelope *e)
+{
+	if (!members_dispatch(p, e))
+		glue_recv(p, e);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -285,7 +294,7 @@ main(int argc, char **argv)
 	sodium_memzero(key, sizeof(key));
 	if ((p.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
-	if (net_open(&p, glue_recv, &cause) == -1 || ctl_open(&p, &cause) == -1 ||
+	if (net_open(&p, peer_recv, &cause) == -1 || ctl_open(&p, &cause) == -1 ||
 	    http_open(&p, &cause) == -1) {
 		if (!fg)	/* still on the terminal until daemon_ready */
 			fprintf(stderr, "lbpeer: %s\n", cause);

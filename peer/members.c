@@ -6,14 +6,74 @@
 
 #include "peer.h"
 
-#define LEAVE_FANOUT	4	/* peers told directly that we leave */
+#define LEAVE_FANOUT	1024	/* peers told directly that we leave: all */
+
+static void	members_arm(struct peer *);
+
+static void
+notice_to_wire(const struct gossip_notice *n, Lb__Member *m)
+{
+	lb__member__init(m);
+	m->id = (char *)n->id;
+	m->addr = "";
+	m->incarnation = n->incarnation;
+	m->refute = n->refute;
+	m->accuser = (char *)n->accuser;
+	m->state = n->dead ? LB__MEMBER_STATE__MEMBER_DEAD :
+	    LB__MEMBER_STATE__MEMBER_SUSPECT;
+}
+
+static void
+swim_send(struct peer *p, const struct gossip_swim *s)
+{
+	Lb__PeerMsg	pm = LB__PEER_MSG__INIT;
+	Lb__Ping	ping = LB__PING__INIT;
+	Lb__PingAck	ack = LB__PING_ACK__INIT;
+	Lb__PingReq	req = LB__PING_REQ__INIT;
+
+	switch (s->type) {
+	case GOSSIP_PING:
+		ping.seq = s->seq;
+		ping.target = (char *)s->target;
+		ping.reply_to = (char *)s->addr;
+		pm.body_case = LB__PEER_MSG__BODY_PING;
+		pm.ping = &ping;
+		break;
+	case GOSSIP_PING_ACK:
+		ack.seq = s->seq;
+		ack.target = (char *)s->target;
+		ack.nack = s->nack;
+		pm.body_case = LB__PEER_MSG__BODY_PING_ACK;
+		pm.ping_ack = &ack;
+		break;
+	case GOSSIP_PING_REQ:
+		req.seq = s->seq;
+		req.target = (char *)s->target;
+		req.target_addr = (char *)s->addr;
+		pm.body_case = LB__PEER_MSG__BODY_PING_REQ;
+		pm.ping_req = &req;
+		break;
+	}
+	net_send(p, s->to, &pm);
+}
 
 /* Send what the core asked for, and log the changes it saw. */
 static void
 members_flush(struct peer *p)
 {
 	struct gossip_out	*o = &p->gout;
+	struct gossip_swim_stats st;
 
+	if (p->gossip == NULL)
+		return;
+	gossip_swim_stats(p->gossip, &st);
+	if (st.refutes != p->swim_refutes) {
+		size_t n;
+		p->swim_refutes = st.refutes;
+		log_info("refuted a suspicion of this peer (refute %llu, "
+		    "health score %d)", (unsigned long long)
+		    gossip_members(p->gossip, &n)[0].e.refute, st.awareness);
+	}
 	for (size_t i = 0; i < o->nchanges; i++) {
 		struct gossip_change *c = &o->changes[i];
 		if (c->restarted) {
@@ -30,11 +90,13 @@ members_flush(struct peer *p)
 		if ((c->to == GOSSIP_DEAD || c->to == GOSSIP_LEFT) && p->on_peer)
 			p->on_peer(p, c->id, 0, c->incarnation);
 	}
+	for (size_t i = 0; i < o->nswims; i++)
+		swim_send(p, &o->swims[i]);
 	for (size_t i = 0; i < o->nmsgs; i++) {
 		struct gossip_msg	*gm = &o->msgs[i];
 		Lb__PeerMsg		 pm = LB__PEER_MSG__INIT;
 		Lb__Gossip		 gg = LB__GOSSIP__INIT;
-		Lb__Member		*mv, **mp;
+		Lb__Member		*mv, **mp, *nv, **np;
 		char			**copies;
 
 		mv = lb_calloc(gm->n, sizeof(*mv));
@@ -53,6 +115,7 @@ members_flush(struct peer *p)
 			mv[j].load = e->load;
 			mv[j].slots = e->slots;
 			mv[j].draining = e->draining;
+			mv[j].refute = e->refute;
 			mv[j].attributes = lb_split_list(e->attrs,
 			    &mv[j].n_attributes, &copies[j]);
 			mp[j] = &mv[j];
@@ -61,6 +124,14 @@ members_flush(struct peer *p)
 		gg.n_members = gm->n;
 		gg.want_reply = gm->want_reply;
 		gg.known = gm->known;
+		nv = lb_calloc(gm->nnotices, sizeof(*nv));
+		np = lb_calloc(gm->nnotices, sizeof(*np));
+		for (size_t j = 0; j < gm->nnotices; j++) {
+			notice_to_wire(&gm->notices[j], &nv[j]);
+			np[j] = &nv[j];
+		}
+		gg.notices = np;
+		gg.n_notices = gm->nnotices;
 		gg.n_wants = gm->nwants;
 		gg.wants = lb_calloc(gm->nwants, sizeof(char *));
 		for (size_t j = 0; j < gm->nwants; j++)
@@ -73,11 +144,47 @@ members_flush(struct peer *p)
 			free(copies[j]);
 		}
 		free(copies);
+		free(np);
+		free(nv);
 		free(gg.wants);
 		free(mp);
 		free(mv);
 	}
 	gossip_out_reset(o);
+	members_arm(p);
+}
+
+/* The failure detector's timer: whatever it asked for next. */
+static void
+members_swim_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct peer	*p = arg;
+
+	(void)fd;
+	(void)ev;
+	gossip_swim_tick(p->gossip, lb_mono_ms(), &p->gout);
+	members_flush(p);
+}
+
+static void
+members_arm(struct peer *p)
+{
+	uint64_t	next, now;
+	struct timeval	tv;
+
+	if (p->swim_ev == NULL || p->gossip == NULL)
+		return;
+	next = gossip_swim_next(p->gossip);
+	evtimer_del(p->swim_ev);
+	if (next == UINT64_MAX)
+		return;
+	now = lb_mono_ms();
+	next = next > now ? next - now : 0;
+	if (next > 60000)
+		next = 60000;
+	tv.tv_sec = (time_t)(next / 1000);
+	tv.tv_usec = (suseconds_t)(next % 1000) * 1000;
+	evtimer_add(p->swim_ev, &tv);
 }
 
 /* Every interval, with up to 10% jitter so that peers do not march in step. */
@@ -122,6 +229,8 @@ members_start(struct peer *p)
 		gossip_add_seed(p->gossip, p->conf.seeds[i]);
 	p->gossip_ev = evtimer_new(p->base, members_tick_cb, p);
 	evtimer_add(p->gossip_ev, &tv);
+	p->swim_ev = evtimer_new(p->base, members_swim_cb, p);
+	members_arm(p);
 }
 
 void
@@ -132,8 +241,9 @@ members_recv(struct peer *p, const char *from, const Lb__Gossip *g)
 	size_t			 n = 0;
 
 	memset(&in, 0, sizeof(in));
-	if (p->leaving || g->n_members == 0 || g->n_members > 10000 ||
-	    g->n_wants > 1000)
+	if (p->leaving || (g->n_members == 0 && g->n_notices == 0) ||
+	    g->n_members > 10000 || g->n_wants > 1000 ||
+	    g->n_notices > GOSSIP_NOTICES_MAX)
 		return;
 	v = lb_calloc(g->n_members, sizeof(*v));
 	for (size_t i = 0; i < g->n_members; i++) {
@@ -154,6 +264,7 @@ members_recv(struct peer *p, const char *from, const Lb__Gossip *g)
 		e->load = m->load;
 		e->slots = m->slots;
 		e->draining = m->draining;
+		e->refute = m->refute;
 		for (size_t j = 0; j < m->n_attributes; j++) {
 			if (j > 0)
 				strncat(e->attrs, ",", sizeof(e->attrs) -
@@ -172,10 +283,112 @@ members_recv(struct peer *p, const char *from, const Lb__Gossip *g)
 		if (lb_id_valid(g->wants[i]))
 			lb_strlcpy(in.wants[in.nwants++], g->wants[i],
 			    LB_ID_MAX);
+	in.notices = lb_calloc(g->n_notices, sizeof(*in.notices));
+	for (size_t i = 0; i < g->n_notices; i++) {
+		const Lb__Member	*m = g->notices[i];
+		struct gossip_notice	*nt = &in.notices[in.nnotices];
+
+		if (!lb_id_valid(m->id) || !lb_id_valid(m->accuser) ||
+		    (m->state != LB__MEMBER_STATE__MEMBER_SUSPECT &&
+		    m->state != LB__MEMBER_STATE__MEMBER_DEAD))
+			continue;
+		lb_strlcpy(nt->id, m->id, sizeof(nt->id));
+		lb_strlcpy(nt->accuser, m->accuser, sizeof(nt->accuser));
+		nt->incarnation = m->incarnation;
+		nt->refute = m->refute;
+		nt->dead = m->state == LB__MEMBER_STATE__MEMBER_DEAD;
+		in.nnotices++;
+	}
 	gossip_recv(p->gossip, lb_mono_ms(), from, &in, &p->gout);
+	free(in.notices);
 	free(in.wants);
 	free(v);
 	members_flush(p);
+}
+
+/* The field number of a PeerMsg's body: its first key (one oneof). */
+static uint32_t
+body_field(const uint8_t *b, size_t len)
+{
+	uint64_t	key = 0;
+
+	for (size_t i = 0; i < len && i < 5; i++) {
+		key |= (uint64_t)(b[i] & 0x7f) << (7 * i);
+		if ((b[i] & 0x80) == 0)
+			return (uint32_t)(key >> 3);
+	}
+	return 0;
+}
+
+static int
+swim_str(const char *s, size_t max)
+{
+	return s != NULL && strnlen(s, max) < max;
+}
+
+int
+members_dispatch(struct peer *p, const Lb__Envelope *e)
+{
+	Lb__PeerMsg		*m;
+	struct gossip_swim	 in;
+	uint32_t		 f = body_field(e->body.data, e->body.len);
+	int			 ok = 1;
+
+	if (f < LB__PEER_MSG__BODY_PING || f > LB__PEER_MSG__BODY_PING_REQ)
+		return 0;
+	m = lb__peer_msg__unpack(NULL, e->body.len, e->body.data);
+	if (m == NULL) {
+		p->counters.drop[ENV_DROP_DECODE]++;
+		return 1;
+	}
+	memset(&in, 0, sizeof(in));
+	switch (m->body_case) {
+	case LB__PEER_MSG__BODY_PING:
+		in.type = GOSSIP_PING;
+		in.seq = m->ping->seq;
+		ok = swim_str(m->ping->target, sizeof(in.target)) &&
+		    swim_str(m->ping->reply_to, sizeof(in.addr));
+		if (ok) {
+			lb_strlcpy(in.target, m->ping->target, sizeof(in.target));
+			lb_strlcpy(in.addr, m->ping->reply_to, sizeof(in.addr));
+		}
+		break;
+	case LB__PEER_MSG__BODY_PING_ACK:
+		in.type = GOSSIP_PING_ACK;
+		in.seq = m->ping_ack->seq;
+		in.nack = m->ping_ack->nack;
+		ok = swim_str(m->ping_ack->target, sizeof(in.target));
+		if (ok)
+			lb_strlcpy(in.target, m->ping_ack->target,
+			    sizeof(in.target));
+		break;
+	case LB__PEER_MSG__BODY_PING_REQ:
+		in.type = GOSSIP_PING_REQ;
+		in.seq = m->ping_req->seq;
+		ok = swim_str(m->ping_req->target, sizeof(in.target)) &&
+		    swim_str(m->ping_req->target_addr, sizeof(in.addr));
+		if (ok) {
+			lb_strlcpy(in.target, m->ping_req->target,
+			    sizeof(in.target));
+			lb_strlcpy(in.addr, m->ping_req->target_addr,
+			    sizeof(in.addr));
+		}
+		break;
+	default:
+		ok = 0;
+		break;
+	}
+	if (ok && !p->leaving && p->gossip != NULL &&
+	    lb_id_valid(in.target) && lb_id_valid(e->sender))
+		ok = gossip_swim_recv(p->gossip, lb_mono_ms(), e->sender, &in,
+		    &p->gout) == 0;
+	else if (!p->leaving)
+		ok = 0;
+	if (!ok)
+		p->counters.drop[ENV_DROP_DECODE]++;
+	lb__peer_msg__free_unpacked(m, NULL);
+	members_flush(p);
+	return 1;
 }
 
 void
@@ -232,6 +445,9 @@ members_stop(struct peer *p)
 	if (p->gossip_ev != NULL)
 		event_free(p->gossip_ev);
 	p->gossip_ev = NULL;
+	if (p->swim_ev != NULL)
+		event_free(p->swim_ev);
+	p->swim_ev = NULL;
 	gossip_out_free(&p->gout);
 	gossip_free(p->gossip);
 	p->gossip = NULL;

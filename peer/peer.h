@@ -45,6 +45,8 @@ struct peer {
 	struct gossip		*gossip;
 	struct gossip_out	 gout;
 	struct event		*gossip_ev;
+	struct event		*swim_ev;	/* failure detector's timer */
+	uint64_t		 swim_refutes;	/* logged so far */
 	struct event		*sig_ev[3];
 	struct event		*exit_ev;
 	int			 leaving;
@@ -138,6 +140,9 @@ void	 members_start(struct peer *);
 void	 members_on_peer(struct peer *, void (*)(struct peer *, const char *,
 	    int restarted, uint64_t incarnation));
 void	 members_recv(struct peer *, const char *from, const Lb__Gossip *);
+/* The failure detector's messages (Ping, PingAck, PingReq): 1 when the
+ * envelope held one (taken here), 0 for any other body. */
+int	 members_dispatch(struct peer *, const Lb__Envelope *);
 void	 members_leave(struct peer *);
 /* Say in this peer's entry that it drains (or no longer does). */
 void	 members_set_draining(struct peer *, int);

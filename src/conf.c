@@ -50,6 +50,18 @@ static const struct spec gossip_spec[] = {
 	    offsetof(struct lb_gossip_conf, seed_every), NULL },
 	{ "max_members", T_INT, 2, 1000000,
 	    offsetof(struct lb_gossip_conf, max_members), NULL },
+	{ "probe_interval_ms", T_INT, 0, 600000,
+	    offsetof(struct lb_gossip_conf, probe_interval_ms), NULL },
+	{ "probe_timeout_ms", T_INT, 1, 600000,
+	    offsetof(struct lb_gossip_conf, probe_timeout_ms), NULL },
+	{ "indirect_probes", T_INT, 0, 16,
+	    offsetof(struct lb_gossip_conf, indirect_probes), NULL },
+	{ "suspicion_min_ms", T_INT, 1, 3600000,
+	    offsetof(struct lb_gossip_conf, suspicion_min_ms), NULL },
+	{ "suspicion_max_ms", T_INT, 1, 3600000,
+	    offsetof(struct lb_gossip_conf, suspicion_max_ms), NULL },
+	{ "awareness_max", T_INT, 1, 64,
+	    offsetof(struct lb_gossip_conf, awareness_max), NULL },
 	END
 };
 
@@ -232,6 +244,22 @@ lb_conf_defaults(struct lb_conf *c)
 	c->gossip.digest_size = 24;
 	c->gossip.seed_every = 20;
 	c->gossip.max_members = 1024;
+	/*
+	 * SWIM decides suspect and dead (heartbeat ages stay as a backstop).
+	 * A crash: the first probe of it starts about 1 s later (N - 1 peers
+	 * each probe it once in N - 1 intervals) and fails after 2 x 500 ms;
+	 * the suspicion spreads at once and every peer that hears it pings
+	 * too; their 3 confirmations, 500 ms later, bring the timeout to its
+	 * minimum, 500 ms: dead to all in about 2.5 s.  A pause shorter than
+	 * a probe round fails no probe; a longer one has one or two accusers
+	 * (a timeout of 1.6 s or more) and is refuted as soon as it ends.
+	 */
+	c->gossip.probe_interval_ms = 1000;
+	c->gossip.probe_timeout_ms = 500;
+	c->gossip.indirect_probes = 3;
+	c->gossip.suspicion_min_ms = 500;
+	c->gossip.suspicion_max_ms = 6000;
+	c->gossip.awareness_max = 8;
 	c->task.output_limit_kb = 1024;
 	c->task.attach_limit_mb = 4096;
 	c->task.mailbox_msgs = 1024;
@@ -613,6 +641,17 @@ check_conf(struct errs *e, config_t *cf, struct lb_conf *c)
 		errs_add(e, line_of(cf, "gossip.dead_ms"), "gossip.dead_ms (%d) "
 		    "must be larger than gossip.suspect_ms (%d)",
 		    c->gossip.dead_ms, c->gossip.suspect_ms);
+	if (c->gossip.probe_interval_ms > 0 &&
+	    c->gossip.probe_timeout_ms >= c->gossip.probe_interval_ms)
+		errs_add(e, line_of(cf, "gossip.probe_timeout_ms"),
+		    "gossip.probe_timeout_ms (%d) must be smaller than "
+		    "gossip.probe_interval_ms (%d)", c->gossip.probe_timeout_ms,
+		    c->gossip.probe_interval_ms);
+	if (c->gossip.suspicion_max_ms < c->gossip.suspicion_min_ms)
+		errs_add(e, line_of(cf, "gossip.suspicion_max_ms"),
+		    "gossip.suspicion_max_ms (%d) must be at least "
+		    "gossip.suspicion_min_ms (%d)", c->gossip.suspicion_max_ms,
+		    c->gossip.suspicion_min_ms);
 	if (c->gossip.forget_ms <= c->gossip.dead_ms)
 		errs_add(e, line_of(cf, "gossip.forget_ms"), "gossip.forget_ms "
 		    "(%d) must be larger than gossip.dead_ms (%d)",

@@ -23,6 +23,17 @@ struct lb_gossip_conf {
 	int	digest_size;	/* entries per gossip message, own included */
 	int	seed_every;	/* also gossip to a seed every this many rounds */
 	int	max_members;	/* the member table's bound, this peer included */
+	/* Failure detection, SWIM with Lifeguard (gossip/swim.c); 0 for
+	 * probe_interval_ms turns it off (heartbeat ages alone). */
+	int	probe_interval_ms;	/* one member pinged per interval */
+	int	probe_timeout_ms;	/* no ack: ask indirect_probes others */
+	int	indirect_probes;	/* k helpers; also the confirmations
+					 * that bring the suspicion timeout
+					 * down to suspicion_min_ms */
+	int	suspicion_min_ms;	/* suspect to dead, fully confirmed */
+	int	suspicion_max_ms;	/* suspect to dead, one accuser */
+	int	awareness_max;		/* local health: probes slow down up
+					 * to this many times */
 };
 
 struct lb_task_conf {

@@ -576,6 +576,14 @@ cmd_status(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    "drop_replay", (json_int_t)c->drop_replay);
 		json_object_set_new(jc, "members_refused",
 		    json_integer((json_int_t)c->members_refused));
+		json_object_set_new(jc, "swim", json_pack("{s:I, s:I, s:I, "
+		    "s:I, s:I, s:I}",
+		    "probes", (json_int_t)c->swim_probes,
+		    "probes_failed", (json_int_t)c->swim_probes_failed,
+		    "suspicions", (json_int_t)c->swim_suspicions,
+		    "refutes", (json_int_t)c->swim_refutes,
+		    "bad", (json_int_t)c->swim_bad,
+		    "health", (json_int_t)c->swim_health));
 		json_object_set_new(j, "counters", jc);
 		json_print(j);
 	} else {
@@ -605,6 +613,10 @@ cmd_status(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 			printf(" (%" PRIu64 " newcomers ignored: the table is "
 			    "full, gossip.max_members)", c->members_refused);
 		printf("\n");
+		printf("detector:    %" PRIu64 " probes (%" PRIu64 " failed), "
+		    "%" PRIu64 " suspected here, %" PRIu64 " refuted, health "
+		    "score %u\n", c->swim_probes, c->swim_probes_failed,
+		    c->swim_suspicions, c->swim_refutes, c->swim_health);
 		printf("traffic:     in %" PRIu64 " msgs / %" PRIu64 " bytes, "
 		    "out %" PRIu64 " msgs / %" PRIu64 " bytes (%" PRIu64
 		    " refused)\n", c->rx_msgs, c->rx_bytes, c->tx_msgs,

@@ -67,6 +67,18 @@ gossip = {
   suspect_ms = 3000;
   dead_ms = 2000;
 };' ':6: gossip.dead_ms \(2000\) must be larger than gossip.suspect_ms'
+check probe-timeout "$good"'
+gossip = {
+  probe_interval_ms = 1000;
+  probe_timeout_ms = 1000;
+};' ':6: gossip.probe_timeout_ms \(1000\) must be smaller than gossip.probe_interval_ms \(1000\)'
+check suspicion-order "$good"'
+gossip = {
+  suspicion_min_ms = 5000;
+  suspicion_max_ms = 2000;
+};' ':6: gossip.suspicion_max_ms \(2000\) must be at least gossip.suspicion_min_ms \(5000\)'
+check awareness-range "$good"'
+gossip = { awareness_max = 0; };' ':4: gossip.awareness_max = 0 is out of range'
 check wildcard-no-advertise "$good"'
 listen = "tcp://0.0.0.0:7000";' ':4: listen on 0.0.0.0 needs "advertise"'
 check http-scheme "$good"'

@@ -36,7 +36,7 @@ done
 diag "peer/ calls: ${edges[*]}"
 is "${two# }" "" "no two files of peer/ call each other"
 
-core_syms=$(for o in "$B"/gossip/gossip.o "$B"/balance/balance.o "$B"/tasks/tasks.o \
+core_syms=$(for o in "$B"/gossip/gossip.o "$B"/gossip/swim.o "$B"/balance/balance.o "$B"/tasks/tasks.o \
     "${objs[@]}"; do defined "$o"; done | sort -u)
 bad=""
 for o in "$B"/src/util.o "$B"/src/conf.o "$B"/src/envelope.o "$B"/src/client.o \
@@ -57,8 +57,8 @@ else
 fi
 
 io='^(nn_.*|event_.*|evtimer_.*|open|open64|openat|read|write|pread|pwrite|fopen|fopen64|fread|fwrite|socket|connect|bind|fork|execve|kill|waitpid|clock_gettime|gettimeofday|time|lb_mono_ms|lb_wall_ms|rand|random|getpid|sleep|usleep|printf|fprintf|puts)$'
-for o in "$B"/gossip/gossip.o "$B"/balance/balance.o "$B"/tasks/tasks.o; do
+for o in "$B"/gossip/gossip.o "$B"/gossip/swim.o "$B"/balance/balance.o "$B"/tasks/tasks.o; do
 	hit=$(used "$o" | grep -E "$io" | tr '\n' ' ')
-	is "$hit" "" "$(basename "$(dirname "$o")")/ does no I/O and reads no clock"
+	is "$hit" "" "$(basename "$(dirname "$o")")/$(basename "$o" .o) does no I/O and reads no clock"
 done
 done_testing

@@ -1,0 +1,79 @@
+/* gossip_int.h - what gossip.c and swim.c share inside the gossip core. */
+#ifndef LB_GOSSIP_INT_H
+#define LB_GOSSIP_INT_H
+
+#include "gossip.h"
+
+#define SWIM_CONFIRMS_MAX	16	/* probes of members heard suspected */
+#define SWIM_RELAYS_MAX		32	/* PingReqs being served for others */
+#define SWIM_FANOUT		3	/* peers a new notice is sent to */
+
+/* Our own probe of one member: direct, then through helpers. */
+struct swim_probe {
+	int		active, indirect;
+	uint64_t	seq;
+	char		id[LB_ID_MAX];
+	uint64_t	t_direct, t_end;
+	int		expect_nacks, nacks;
+};
+
+/* A direct ping of a member someone else suspects: a confirmation. */
+struct swim_confirm {
+	uint64_t	seq, deadline;
+	char		id[LB_ID_MAX];
+};
+
+/* A PingReq served for `requester`: ping `target`, relay the ack. */
+struct swim_relay {
+	uint64_t	seq, orig_seq, deadline;
+	char		requester[LB_ID_MAX];
+	char		target[LB_ID_MAX];
+};
+
+struct gossip {
+	struct lb_gossip_conf	 conf;
+	struct lb_rng		 rng;
+	struct gossip_member	*m;	/* m[0] is this peer */
+	size_t			 n, cap;
+	char			**seeds;
+	size_t			 nseeds;
+	uint64_t		 rounds;
+	size_t			 cursor;	/* for digests: entries in turn */
+	size_t			*scratch;	/* indices, for digests */
+	size_t			 scratchcap;
+	uint64_t		 refused;	/* new members past max_members */
+	uint64_t		 deaths;	/* members this peer judged dead */
+
+	/* SWIM (swim.c) */
+	uint64_t		 seq;
+	char			(*plist)[LB_ID_MAX];	/* probe order */
+	size_t			 plen, pidx;
+	uint64_t		 next_probe;
+	struct swim_probe	 probe;
+	struct swim_confirm	 confirms[SWIM_CONFIRMS_MAX];
+	size_t			 nconfirms;
+	struct swim_relay	 relays[SWIM_RELAYS_MAX];
+	size_t			 nrelays;
+	struct gossip_swim_stats stats;
+};
+
+/* gossip.c */
+struct gossip_member *gossip_find_mut(const struct gossip *, const char *);
+void	gossip_rejudge(struct gossip *, struct gossip_member *, uint64_t now,
+	    struct gossip_out *);
+struct gossip_msg *gossip_out_msg(struct gossip *, struct gossip_out *,
+	    const char *to, int want_reply, struct gossip_entry *, size_t n);
+void	gossip_wire(const struct gossip_member *, uint64_t now, int compact,
+	    struct gossip_entry *);
+size_t	gossip_pick_live(struct gossip *, size_t *out, size_t max,
+	    const char *skip1, const char *skip2);
+
+/* swim.c */
+void	swim_recv_notices(struct gossip *, uint64_t now, const char *from,
+	    const struct gossip_msg *, struct gossip_out *);
+void	swim_add_notices(struct gossip *, uint64_t now, struct gossip_msg *);
+void	swim_heard_from(struct gossip *, struct gossip_member *,
+	    struct gossip_out *);
+void	swim_clear(struct gossip_member *);
+
+#endif
