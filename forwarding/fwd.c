@@ -519,6 +519,16 @@ fwd_take(struct fwd *f, const char *id)
 	return r;
 }
 
+void
+fwd_each_mailbox(const struct fwd *f, void (*fn)(void *, const char *),
+    void *arg)
+{
+	for (size_t b = 0; b < f->mbuckets; b++)
+		for (const struct mbox *m = f->mboxes[b]; m != NULL;
+		    m = m->next)
+			fn(arg, m->id);
+}
+
 size_t
 fwd_mailbox_count(const struct fwd *f, const char *id, size_t *bytes)
 {

@@ -220,6 +220,9 @@ void		 fwd_import(struct fwd *, uint64_t now, const char *id,
  * a sender's retry after the end is told "delivered"). */
 void		 fwd_ended(struct fwd *, uint64_t now, const char *id,
 		    const struct fwd_box *);
+/* Every mailbox here, by task id (for keeping them across a stop). */
+void		 fwd_each_mailbox(const struct fwd *,
+		    void (*)(void *, const char *id), void *);
 /* The task is not held here any more: its mailbox goes. */
 void		 fwd_drop(struct fwd *, const char *id);
 

@@ -316,6 +316,7 @@ main(int argc, char **argv)
 		daemon_ready(readyfd, 1);
 		return 1;
 	}
+	msgs_restore(&p);
 	log_info("%s started: cluster %s, listen %s, control %s, incarnation "
 	    "%" PRIu64 ", %d slots", p.conf.id, p.conf.cluster, p.conf.listen,
 	    p.conf.control, p.incarnation, p.conf.slots);
@@ -325,8 +326,8 @@ main(int argc, char **argv)
 
 	log_info("%s stopped", p.conf.id);
 	drain_free(&p);
-	glue_stop(&p);
 	msgs_stop(&p);
+	glue_stop(&p);
 	balancer_stop(&p);
 	http_close(&p);
 	ctl_close(&p);

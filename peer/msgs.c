@@ -10,8 +10,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "peer.h"
 #include "exec.h"
@@ -790,6 +792,136 @@ msgs_start(struct peer *p, char **cause)
 	return 0;
 }
 
+/* ---- mailboxes across a stop ---- */
+
+#define MAILBOX_FILE	"mailboxes"
+#define MAILBOX_FILE_MAX (1024ULL << 20)	/* read back at most this */
+
+struct keep {
+	struct msgs	 *ms;
+	Lb__MailboxKeep **v;
+	size_t		  n, cap;
+};
+
+static void
+keep_one(void *arg, const char *id)
+{
+	struct keep	*k = arg;
+	Lb__MailboxKeep	*b;
+	struct fwd_box	 box;
+
+	fwd_export(k->ms->f, id, &box);
+	if (box.n == 0) {
+		fwd_export_free(&box);
+		return;		/* nothing waits in it */
+	}
+	if (k->n == k->cap) {
+		k->cap = k->cap ? k->cap * 2 : 16;
+		k->v = lb_reallocarray(k->v, k->cap, sizeof(*k->v));
+	}
+	b = lb_calloc(1, sizeof(*b));
+	lb__mailbox_keep__init(b);
+	b->task_id = lb_strdup(id);
+	b->mailbox = box.v;
+	b->n_mailbox = box.n;
+	b->mailbox_seen = box.s;
+	b->n_mailbox_seen = box.ns;
+	k->v[k->n++] = b;
+}
+
+/* Write the mailboxes that hold messages to state_dir, for the next start
+ * (a stop that crashes keeps nothing: see doc/faults.md). */
+static void
+mailboxes_save(struct peer *p)
+{
+	struct keep		 k = { p->msgs, NULL, 0, 0 };
+	Lb__MailboxFile		 f = LB__MAILBOX_FILE__INIT;
+	uint8_t			*buf;
+	size_t			 len;
+	char			*cause = NULL;
+
+	fwd_each_mailbox(p->msgs->f, keep_one, &k);
+	if (k.n == 0)
+		return;
+	f.boxes = k.v;
+	f.n_boxes = k.n;
+	len = lb__mailbox_file__get_packed_size(&f);
+	buf = lb_calloc(1, len + 1);
+	lb__mailbox_file__pack(&f, buf);
+	if (lb_write_atomic(p->conf.state_dir, MAILBOX_FILE, buf, len,
+	    &cause) == -1) {
+		log_warnx("mailboxes: %s", cause);
+		free(cause);
+	} else
+		log_info("kept %zu mailbox%s with messages for the next start",
+		    k.n, k.n == 1 ? "" : "es");
+	free(buf);
+	for (size_t i = 0; i < k.n; i++)
+		lb__mailbox_keep__free_unpacked(k.v[i], NULL);
+	free(k.v);
+}
+
+void
+msgs_restore(struct peer *p)
+{
+	char			*path = lb_printf("%s/%s", p->conf.state_dir,
+				    MAILBOX_FILE);
+	FILE			*fp;
+	uint8_t			*buf = NULL;
+	size_t			 len = 0, n = 0;
+	Lb__MailboxFile		*f;
+	struct fwd_box		 b;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		free(path);
+		return;
+	}
+	for (;;) {
+		if (len == n) {
+			n = n ? n * 2 : 65536;
+			buf = lb_reallocarray(buf, n, 1);
+		}
+		size_t r = fread(buf + len, 1, n - len, fp);
+		len += r;
+		if (r == 0 || len > MAILBOX_FILE_MAX)
+			break;
+	}
+	fclose(fp);
+	if (len > MAILBOX_FILE_MAX ||
+	    (f = lb__mailbox_file__unpack(NULL, len, buf)) == NULL) {
+		log_warnx("%s: damaged or too large; its mailboxes are lost",
+		    path);
+		f = NULL;
+	}
+	for (size_t i = 0; f != NULL && i < f->n_boxes; i++) {
+		const Lb__MailboxKeep	*kb = f->boxes[i];
+		struct tasks_task	*t;
+
+		if (!fwd_task_valid(kb->task_id) ||
+		    (t = tasks_find(p->tc, kb->task_id)) == NULL)
+			continue;
+		/* Held here (maybe waiting for its home's word), or its
+		 * home's record here that is yet to be placed. */
+		if (t->hold == HOLD_NONE && !(t->home &&
+		    tasks_unfinished(t->rec)))
+			continue;
+		b.v = kb->mailbox;
+		b.n = kb->n_mailbox;
+		b.s = kb->mailbox_seen;
+		b.ns = kb->n_mailbox_seen;
+		fwd_import(p->msgs->f, lb_mono_ms(), kb->task_id, &b);
+		log_info("task %s: %zu messages kept across the stop",
+		    kb->task_id, kb->n_mailbox);
+	}
+	if (f != NULL)
+		lb__mailbox_file__free_unpacked(f, NULL);
+	free(buf);
+	/* Read once: a later crash must not bring them back. */
+	if (unlink(path) == -1)
+		log_warn("%s", path);
+	free(path);
+}
+
 void
 msgs_stop(struct peer *p)
 {
@@ -797,6 +929,7 @@ msgs_stop(struct peer *p)
 
 	if (ms == NULL)
 		return;
+	mailboxes_save(p);
 	event_free(ms->tick);
 	fwd_free(ms->f);
 	free(ms);

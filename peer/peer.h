@@ -98,6 +98,10 @@ void	 ctl_answer_free(Lb__CtlReply *);
 
 /* msgs.c: messages to tasks, the shell around forwarding/. */
 int	 msgs_start(struct peer *, char **cause);
+/* After the task core started: the mailboxes kept by the last stop. */
+void	 msgs_restore(struct peer *);
+/* Keeps the mailboxes that hold messages in state_dir (before the task
+ * core stops). */
 void	 msgs_stop(struct peer *);
 /* TaskMsg, TaskMsgAck, TaskLocation, TaskLocate from peer `from`. */
 void	 msgs_recv(struct peer *, const char *from, const Lb__PeerMsg *);

@@ -11,7 +11,8 @@
 lbcluster up 5 --set slots=2 --set balance.policy=none \
     --set gossip.interval_ms=100 --set gossip.suspect_ms=600 \
     --set gossip.dead_ms=1500 --set task.mailbox_msgs=3 \
-    --set task.checkpoint_timeout_ms=5000 >/dev/null || bail "no cluster"
+    --set task.checkpoint_timeout_ms=5000 --set drain_timeout_s=1 \
+    >/dev/null || bail "no cluster"
 lbcluster wait 5 >/dev/null || bail "the cluster did not form"
 
 running_at() { [ "$(ctl n5 show --json "$1" | jq -r '.state + " " + .host')" = "running $2" ]; }
@@ -155,6 +156,18 @@ like "$rc:$out" "^1:.*full" "a full mailbox (task.mailbox_msgs = 3): refused, an
 out=$(ctl n1 recv --timeout 1 2>&1); rc=$?
 like "$rc:$out" "^2:.*(task|LB_TASK_ID)" "recv outside a task: a clear error, exit 2"
 ctl n5 cancel "$id2" >/dev/null
+
+# A peer that stops (SIGTERM: drain, then leave) keeps the mailboxes of
+# the tasks it still holds, and has them again when it starts.
+lbcluster stop n2 >/dev/null
+grep -q "kept 1 mailbox with messages for the next start" "$LBCLUSTER_DIR/n2/log"
+ok $? "n2, stopping, kept the mailbox of its task"
+lbcluster start n2 >/dev/null || bail "n2 did not start again"
+grep -q "task $quiet: 3 messages kept across the stop" "$LBCLUSTER_DIR/n2/log"
+ok $? "and had its 3 messages again when it started"
+wait_for 15 quiet_runs >/dev/null
+out=$(ctl n1 send "$quiet" 5 2>&1); rc=$?
+like "$rc:$out" "^1:.*full" "its mailbox is still full after the restart (nothing lost)"
 ctl n2 cancel "$quiet" >/dev/null
 
 done_testing
