@@ -11,7 +11,8 @@
  * probes to the balancer, task messages to the forwarding core, the rest
  * (with the checks transfer_in and ckcopy_in make) to the task core.
  * Other ctl bits advance the clock, tick the cores, report a peer dead
- * or restarted, or end a process: so a run is a sequence of events.
+ * or restarted, end a process or move a task to another peer (as the
+ * balancer does): so a run is a sequence of events.
  *
  * The actions are half carried out: a process the task core starts
  * starts (and one it stops exits), so that later messages find tasks
@@ -279,6 +280,21 @@ arrived(struct fz_peer *p, const char *id, const Lb__PeerMsg *m)
 	}
 }
 
+/* The balancer's transfers (peer/balancer.c): the task core moves them. */
+static void
+moves(struct fz_peer *p, struct balance_out *bo)
+{
+	struct tasks_out	 o = { 0 };
+
+	for (size_t i = 0; i < bo->n; i++)
+		if (bo->v[i].kind == BA_TRANSFER)
+			(void)tasks_move(p->t, p->now, bo->v[i].task,
+			    bo->v[i].peer, 5, bo->v[i].req_id, &o);
+	carry(p, &o);
+	tasks_out_free(&o);
+	balance_out_reset(bo);
+}
+
 static void
 dispatch(struct fz_peer *p, const char *from, uint64_t inc,
     const Lb__PeerMsg *m)
@@ -296,6 +312,7 @@ dispatch(struct fz_peer *p, const char *from, uint64_t inc,
 	case LB__PEER_MSG__BODY_PROBE:
 	case LB__PEER_MSG__BODY_PROBE_REPLY:
 		probe_in(p, from, m, &bo);
+		moves(p, &bo);
 		break;
 	case LB__PEER_MSG__BODY_TASK_MSG:
 	case LB__PEER_MSG__BODY_TASK_MSG_ACK:
@@ -384,6 +401,7 @@ ticks(struct fz_peer *p)
 			    m[i].e.load, m[i].e.slots, m[i].e.attrs };
 	balance_tick(p->b, p->now, tasks_queued(p->t) + tasks_running(p->t),
 	    2, bp, n, NULL, 0, &bo);
+	moves(p, &bo);
 	tasks_out_free(&o);
 	fwd_out_free(&fo);
 	gossip_out_free(&go);
@@ -488,6 +506,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			ex.code = (int)(len & 0xff);
 			tasks_proc_exited(p.t, p.now, who & 1 ? "n1.2" : "n1.1",
 			    &ex, &o);
+			carry(&p, &o);
+			continue;
+		case 11:	/* the balancer moves a task to a peer */
+			(void)tasks_move(p.t, p.now, who & 1 ? "n1.2" : "n1.1",
+			    peers[(who >> 1) & 1], 5, len, &o);
 			carry(&p, &o);
 			continue;
 		case 15:
