@@ -385,6 +385,32 @@ peer_seeds(void)
 	rec(&in, 0xe0, "\0", 1);	/* n1.1 exits */
 	rec(&in, 0xfc, "", 0);		/* a minute, ticks */
 	save("peer", "events", &in);
+
+	/* n1 moves n1.2 to n2 (req 0): n2 takes it, it runs there and ends;
+	 * then n1.1 moves to n3, which dies. */
+	rec(&in, 0xb1, "", 0);		/* move n1.2 to n2 */
+	ta.req_id = 0;
+	ta.task_id = (char *)"n1.2";
+	ta.epoch = 2;
+	ta.epoch_by = (char *)"n1";
+	ta.ok = 1;
+	BODY(pm, transfer_ack, TRANSFER_ACK, &ta);
+	PACK(&in, 0, peer_msg, &pm);
+	record_init(&r, &s, "n1.2", "n2", 2, "n1");
+	r.state = LB__TASK_STATE__TASK_RUNNING;
+	r.starts = 1;
+	tn.record = &r;
+	tn.n_mailbox_seen = 0;
+	BODY(pm, task_notice, TASK_NOTICE, &tn);
+	PACK(&in, 0x04, peer_msg, &pm);
+	r.state = LB__TASK_STATE__TASK_DONE;
+	PACK(&in, 0x08, peer_msg, &pm);
+	rec(&in, 0xb2, "", 0);		/* move n1.1 to n3 */
+	ta.task_id = (char *)"n1.1";
+	PACK(&in, 1, peer_msg, &pm);
+	rec(&in, 0xc1, "", 0);		/* n3 dead */
+	rec(&in, 0xfc, "", 0);
+	save("peer", "moves", &in);
 }
 
 static void
