@@ -824,7 +824,9 @@ tasks_spec_valid(const struct tasks *t, const Lb__TaskSpec *s, char **cause)
 				    "\"%s\"", n);
 				return -1;
 			}
-		total += sz;
+		/* Sizes come from the wire: add them without wrapping
+		 * (two of 2^63 bytes must not sum to 0). */
+		total = sz > UINT64_MAX - total ? UINT64_MAX : total + sz;
 	}
 	if (total > t->conf.attach_limit) {
 		*cause = lb_printf("the attachments take %" PRIu64 " bytes; the "
