@@ -463,14 +463,19 @@ static int
 taken(const struct fwd *f, const char *id, const char *sender, uint64_t seq)
 {
 	const struct mbox	*m = mbox_find(f, id);
-	const struct seen	*s = NULL;
+	const struct seen	*s;
 
-	if (m != NULL)
-		s = seen_find(&m->seen, sender);
-	for (size_t i = 0; s == NULL && i < ENDED_MAX; i++)
-		if (strcmp(f->ended[i].id, id) == 0)
-			s = seen_find(&f->ended[i].seen, sender);
-	return s != NULL && seq <= s->seq;
+	/* Both: a mailbox here may be an older stay's, not yet swept, and
+	 * the task's last word came in its result. */
+	if (m != NULL && (s = seen_find(&m->seen, sender)) != NULL &&
+	    seq <= s->seq)
+		return 1;
+	for (size_t i = 0; i < ENDED_MAX; i++)
+		if (strcmp(f->ended[i].id, id) == 0 &&
+		    (s = seen_find(&f->ended[i].seen, sender)) != NULL &&
+		    seq <= s->seq)
+			return 1;
+	return 0;
 }
 
 static void

@@ -681,6 +681,45 @@ scenarios(void)
 		fwd_out_free(&o);
 	}
 
+	/* The same at a home that still has the mailbox of the task's stay
+	 * there (not swept yet): what the result brought counts too. */
+	world_init(9, 64);
+	t = task_add("n0.14", 0);
+	h = send(3, "n3", t->id, 1);
+	settle(3, h);
+	move(t, 1);			/* n0 keeps its old mailbox a while */
+	h = send(3, "n3", t->id, 2);
+	r = settle(3, h);
+	{
+		Lb__PeerMsg	 pm = LB__PEER_MSG__INIT;
+		Lb__TaskMsg	 m = LB__TASK_MSG__INIT;
+		struct fwd_out	 o = { 0 };
+		struct fwd_box	 b;
+		char		*path[1] = { "n3" };
+		uint64_t	 d0 = fwd_stats(W.f[0])->duplicates;
+
+		fwd_export(W.f[1], t->id, &b);
+		fwd_ended(W.f[0], W.now, t->id, &b);
+		fwd_export_free(&b);
+		t->ended = 1;
+		t->holder = 0;
+		is(fwd_mailbox_count(W.f[0], t->id, NULL), 1, "the home "
+		    "still has the mailbox of the task's stay there");
+		m.task_id = t->id;
+		m.sender = "n3";
+		m.seq = r ? r->seq : 0;
+		m.origin = "n3";
+		m.path = path;
+		m.n_path = 1;
+		pm.body_case = LB__PEER_MSG__BODY_TASK_MSG;
+		pm.task_msg = &m;
+		fwd_recv(W.f[0], W.now, "n3", &pm, &o);
+		is(fwd_stats(W.f[0])->duplicates - d0, 1, "a home with an "
+		    "older stay's mailbox still knows the late retry was "
+		    "delivered");
+		fwd_out_free(&o);
+	}
+
 	/* Links: a newer epoch replaces, an older does not; expiry. */
 	world_init(7, 64);
 	fwd_learn(W.f[1], W.now, "n0.5", "n2", 3);

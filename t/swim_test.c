@@ -496,11 +496,17 @@ sim_queue(uint64_t now, int from, struct gossip_out *o)
 		x->to = sim_index(m->to);
 		x->m = *m;
 		x->m.entries = calloc(m->n + 1, sizeof(*m->entries));
-		memcpy(x->m.entries, m->entries, m->n * sizeof(*m->entries));
+		if (m->n > 0)
+			memcpy(x->m.entries, m->entries,
+			    m->n * sizeof(*m->entries));
 		x->m.wants = calloc(m->nwants + 1, sizeof(*m->wants));
-		memcpy(x->m.wants, m->wants, m->nwants * sizeof(*m->wants));
+		if (m->nwants > 0)
+			memcpy(x->m.wants, m->wants,
+			    m->nwants * sizeof(*m->wants));
 		x->m.notices = calloc(m->nnotices + 1, sizeof(*m->notices));
-		memcpy(x->m.notices, m->notices, m->nnotices * sizeof(*m->notices));
+		if (m->nnotices > 0)
+			memcpy(x->m.notices, m->notices,
+			    m->nnotices * sizeof(*m->notices));
 		simbytes += 90 + 30 * m->n + 40 * m->nnotices;
 		x->next = q;
 		q = x;
