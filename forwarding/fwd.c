@@ -331,15 +331,17 @@ mbox_find(const struct fwd *f, const char *id)
 	return NULL;
 }
 
+/* `id`'s mailbox, made if need be: NULL when max_mailboxes are there,
+ * unless `force` (one that came with its task is kept whatever). */
 static struct mbox *
-mbox_get(struct fwd *f, const char *id)
+mbox_get(struct fwd *f, const char *id, int force)
 {
 	struct mbox	*m = mbox_find(f, id);
 	size_t		 b;
 
 	if (m != NULL)
 		return m;
-	if (f->nmboxes >= f->conf.max_mailboxes)
+	if (!force && f->nmboxes >= f->conf.max_mailboxes)
 		return NULL;
 	m = lb_calloc(1, sizeof(*m));
 	lb_strlcpy(m->id, id, sizeof(m->id));
@@ -605,7 +607,6 @@ fwd_import(struct fwd *f, uint64_t now, const char *id,
     const struct fwd_box *b)
 {
 	struct mbox	*m;
-	size_t		 max = f->conf.max_mailboxes;
 
 	if (!fwd_task_valid(id))
 		return;
@@ -618,9 +619,7 @@ fwd_import(struct fwd *f, uint64_t now, const char *id,
 	}
 	/* What came is the task's, and was bounded where it came from: it
 	 * is all kept (the task core bounds the tasks held here). */
-	f->conf.max_mailboxes = (size_t)-1;
-	m = mbox_get(f, id);
-	f->conf.max_mailboxes = max;
+	m = mbox_get(f, id, 1);
 	mbox_clear(m);
 	for (size_t i = 0; i < b->ns; i++) {
 		const Lb__MailSeen *ss = b->s[i];
@@ -1011,7 +1010,7 @@ deliver(struct fwd *f, uint64_t now, const Lb__TaskMsg *m, uint32_t epoch,
 		    "the message is over the limit", o);
 		return;
 	}
-	if ((mb = mbox_get(f, m->task_id)) == NULL) {
+	if ((mb = mbox_get(f, m->task_id, 0)) == NULL) {
 		f->stats.full++;
 		reply(f, now, m, LB__MSG_STATUS__MSG_FULL, epoch,
 		    "too many mailboxes at its host", o);
