@@ -24,6 +24,7 @@
 
 #include "peer.h"
 #include "exec.h"
+#include "keeper.h"
 
 /* A task process. */
 struct task {
@@ -37,6 +38,7 @@ struct task {
 	char		*out_buf, *err_buf;	/* the first TASKS_INLINE bytes */
 	int		 truncated;
 	int		 stopping;
+	int		 frozen;	/* its lease ran out: SIGSTOP */
 	struct event	*kill_ev;
 };
 
@@ -461,8 +463,50 @@ exec_kill(struct peer *p, const char *id)
 	if (t == NULL || t->pid <= 0 || t->stopping)
 		return;
 	t->stopping = 1;
+	if (t->frozen || keeper_frozen(t->pid)) {
+		/* Frozen, it would not see a SIGTERM until let run, and it
+		 * may not run again: another copy may run now. */
+		log_info("task %s is frozen: SIGKILL", t->id);
+		kill(-t->pid, SIGKILL);
+		return;
+	}
 	kill(-t->pid, SIGTERM);
 	evtimer_add(t->kill_ev, &tv);
+}
+
+void
+exec_lease(struct peer *p, const char *id, uint64_t until)
+{
+	struct task	*t = running(p, id);
+
+	if (t == NULL || t->pid <= 0)
+		return;
+	switch (keeper_set(t->pid, until)) {
+	case 1:
+		log_info("task %s: the lease keeper had frozen it; its lease "
+		    "is back: it runs on", t->id);
+		t->frozen = 0;
+		break;
+	case -1:
+		if (until != 0)
+			log_warnx("task %s: no lease keeper slot: only the "
+			    "daemon freezes it", t->id);
+		break;
+	}
+}
+
+void
+exec_freeze(struct peer *p, const char *id, int frozen)
+{
+	struct task	*t = running(p, id);
+
+	if (t == NULL || t->pid <= 0 || t->stopping)
+		return;
+	t->frozen = frozen;
+	keeper_mark(t->pid, frozen);
+	kill(-t->pid, frozen ? SIGSTOP : SIGCONT);
+	log_info("task %s: process group %d %s", t->id, (int)t->pid,
+	    frozen ? "frozen (SIGSTOP)" : "runs again (SIGCONT)");
 }
 
 /* The process ended: collect the rest of its output and report. */
@@ -478,6 +522,7 @@ exec_finish(struct peer *p, struct task *t, int status)
 	event_free(t->kill_ev);
 	close(t->out_fd);
 	close(t->err_fd);
+	keeper_clear(t->pid);
 	memset(&x, 0, sizeof(x));
 	if (t->stopping) {
 		/* A copy that was stopped: its output is nobody's. */

@@ -22,6 +22,11 @@ int	exec_spawn(struct peer *, const Lb__TaskRecord *, const char *dir,
 	    int resume, uint32_t *pgid, char **why);
 /* SIGTERM to its process group, SIGKILL after task.kill_grace_ms. */
 void	exec_kill(struct peer *, const char *id);
+/* Its lease runs until `until` (lb_mono_ms; 0: no end): past it, the lease
+ * keeper freezes it, and lets it run again when a new end comes in time. */
+void	exec_lease(struct peer *, const char *id, uint64_t until);
+/* Freeze its process group (SIGSTOP), or let it run again (SIGCONT). */
+void	exec_freeze(struct peer *, const char *id, int frozen);
 /* A signal to its process (a checkpoint request). */
 int	exec_signal(struct peer *, const char *id, int sig);
 /* Kill what a crashed earlier life left of a task's process group. */

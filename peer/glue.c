@@ -149,7 +149,8 @@ do_send(struct peer *p, struct tasks_action *a)
 }
 
 static void
-do_start(struct peer *p, const char *id, int resume, struct tasks_out *o)
+do_start(struct peer *p, const char *id, int resume, uint64_t until,
+    struct tasks_out *o)
 {
 	struct tasks_task	*k = tasks_find(p->tc, id);
 	struct tasks_exit	 x;
@@ -164,6 +165,7 @@ do_start(struct peer *p, const char *id, int resume, struct tasks_out *o)
 	else if (!k->rec->spec->checkpointable)
 		resume = 0;
 	if (exec_spawn(p, k->rec, dir, resume, &pgid, &why) == 0) {
+		exec_lease(p, id, until);
 		/* A running task that moved here: its freeze time ends now. */
 		if (resume && tasks_migration_pending(k) && k->sh_arrived_us)
 			tasks_migration_measured(p->tc, id, k->sh_src_us +
@@ -274,7 +276,7 @@ carry(struct peer *p, struct tasks_out *o)
 			/* Its files are its own again: no longer on offer
 			 * (a copy of its checkpoint is of a snapshot). */
 			xfer_drop_task(p, a->id, 0);
-			do_start(p, a->id, a->resume, &next);
+			do_start(p, a->id, a->resume, a->until, &next);
 			break;
 		case TA_STOP:
 			exec_kill(p, a->id);
@@ -299,6 +301,13 @@ carry(struct peer *p, struct tasks_out *o)
 			    k->rec->spec->checkpoint_signal) == -1)
 				log_warnx("task %s: cannot signal it to "
 				    "checkpoint: %s", a->id, strerror(errno));
+			break;
+		case TA_LEASE:
+			exec_lease(p, a->id, a->until);
+			break;
+		case TA_FREEZE:
+		case TA_THAW:
+			exec_freeze(p, a->id, a->kind == TA_FREEZE);
 			break;
 		case TA_MIGRATED: {
 			Lb__MigrateDone d = LB__MIGRATE_DONE__INIT;
@@ -742,6 +751,8 @@ glue_start(struct peer *p, char **cause)
 	c.checkpoint_timeout_ms = p->conf.task.checkpoint_timeout_ms;
 	c.checkpoint_every_s = (uint32_t)p->conf.task.checkpoint_every_s;
 	c.checkpoint_grace_ms = CK_GRACE_MS;
+	c.lease_ms = p->conf.task.lease_ms;
+	c.lease_margin_ms = p->conf.task.lease_margin_ms;
 	attrs = gossip_members(p->gossip, &n)[0].e.attrs;
 	p->glue = lb_calloc(1, sizeof(*p->glue));
 	p->tc = tasks_new(&c, p->conf.id, p->incarnation, attrs,
@@ -1131,6 +1142,10 @@ glue_stats(struct peer *p, Lb__CtlStats *s)
 	freeze_figures(t, s);
 	s->given_back = t->given_back;
 	s->returned = t->returned;
+	s->lease_asks = t->lease_asks;
+	s->lease_frozen = t->lease_frozen;
+	s->lease_thawed = t->lease_thawed;
+	s->lease_waits = t->lease_waits;
 }
 
 void

@@ -379,6 +379,14 @@ metrics(struct peer *p, struct evbuffer *b)
 	    "back to their homes.", t->given_back);
 	m_one(b, "lbpeer_returned_total", "counter", "Tasks handed back to "
 	    "this peer as home and placed anew.", t->returned);
+	m_one(b, "lbpeer_lease_asks_total", "counter", "Lease renewals asked "
+	    "of the homes of tasks held here.", t->lease_asks);
+	m_one(b, "lbpeer_lease_frozen_total", "counter", "Tasks frozen here: "
+	    "their home did not confirm their lease in time.", t->lease_frozen);
+	m_one(b, "lbpeer_lease_thawed_total", "counter", "Frozen tasks let "
+	    "run again when their home confirmed them.", t->lease_thawed);
+	m_one(b, "lbpeer_lease_waits_total", "counter", "Reruns this home put "
+	    "off until a silent host's lease had run out.", t->lease_waits);
 	ctl_answer_free(&rs);
 	ctl_answer_free(&rt);
 }

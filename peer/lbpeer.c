@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "peer.h"
+#include "keeper.h"
 #include "glue.h"
 
 #define LEAVE_GRACE_MS	300	/* NN_LINGER is ignored: let the leave go out */
@@ -286,6 +287,13 @@ main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	log_hook_libevent();
+	/* The lease keeper is forked now, before any thread or socket. */
+	if (p.conf.task.lease_ms > 0 &&
+	    keeper_start((size_t)p.conf.slots * 2 + 16, &cause) == -1) {
+		log_warnx("%s; tasks are frozen by the daemon alone", cause);
+		free(cause);
+		cause = NULL;
+	}
 	p.started_ms = lb_mono_ms();
 	lb_rng_seed(&p.rng, lb_wall_ms() ^ ((uint64_t)getpid() << 32));
 	env_init(&p.env, key, p.conf.cluster,

@@ -94,6 +94,10 @@ static const struct spec task_spec[] = {
 	    offsetof(struct lb_task_conf, msg_max_kb), NULL },
 	{ "msg_timeout_s", T_INT, 1, 86400,
 	    offsetof(struct lb_task_conf, msg_timeout_s), NULL },
+	{ "lease_ms", T_INT, 0, 3600000,
+	    offsetof(struct lb_task_conf, lease_ms), NULL },
+	{ "lease_margin_ms", T_INT, 0, 600000,
+	    offsetof(struct lb_task_conf, lease_margin_ms), NULL },
 	END
 };
 
@@ -266,6 +270,10 @@ lb_conf_defaults(struct lb_conf *c)
 	c->task.mailbox_kb = 4096;
 	c->task.msg_max_kb = 64;
 	c->task.msg_timeout_s = 30;
+	/* A task on a host that crashed runs again elsewhere within about
+	 * lease_ms * 1.26 + lease_margin_ms: 7.3 s (doc/faults.md). */
+	c->task.lease_ms = 5000;
+	c->task.lease_margin_ms = 1000;
 	c->task.attach_limit_kb = -1;	/* unset: attach_limit_mb counts */
 	c->task.kill_grace_ms = 5000;
 	c->task.retry_min_ms = 200;
@@ -656,6 +664,10 @@ check_conf(struct errs *e, config_t *cf, struct lb_conf *c)
 		errs_add(e, line_of(cf, "gossip.forget_ms"), "gossip.forget_ms "
 		    "(%d) must be larger than gossip.dead_ms (%d)",
 		    c->gossip.forget_ms, c->gossip.dead_ms);
+	if (c->task.lease_ms != 0 && c->task.lease_ms < 400)
+		errs_add(e, line_of(cf, "task.lease_ms"), "task.lease_ms (%d) "
+		    "must be 0 (no leases) or at least 400: a host renews it "
+		    "every quarter", c->task.lease_ms);
 }
 
 int

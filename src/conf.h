@@ -53,6 +53,10 @@ struct lb_task_conf {
 	int	mailbox_kb;		/* ... and their bytes */
 	int	msg_max_kb;		/* one message to a task */
 	int	msg_timeout_s;		/* lbctl send's default timeout */
+	int	lease_ms;		/* a task homed elsewhere runs only
+					   while its home confirms it within
+					   this (0: no leases) */
+	int	lease_margin_ms;	/* a home waits this much more */
 };
 
 /* The balancing settings, as the file names them (the shell hands them to

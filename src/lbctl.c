@@ -1490,6 +1490,13 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    (unsigned long long)s->drains,
 		    (unsigned long long)s->given_back,
 		    (unsigned long long)s->returned);
+		printf("leases:      %llu asked; %llu tasks frozen (no word "
+		    "from their home), %llu let run again; %llu reruns put "
+		    "off for a silent host\n",
+		    (unsigned long long)s->lease_asks,
+		    (unsigned long long)s->lease_frozen,
+		    (unsigned long long)s->lease_thawed,
+		    (unsigned long long)s->lease_waits);
 		printf("files:       %llu transfers pulled here, %llu bytes "
 		    "in, %llu out, %llu uploaded; failed: %llu hash, %llu "
 		    "source gone, %llu invalid, %llu disk\n",

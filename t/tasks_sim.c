@@ -92,6 +92,8 @@ enum ev_kind {
 	EV_MOVE,	/* the workload: the balancer moves a waiting task */
 	EV_CANCEL,	/* the workload: a user cancels a task */
 	EV_GIVEBACK,	/* the workload: a drain hands a placement back */
+	EV_CUT,		/* a random live peer is cut off for a while (runs
+			 * with leases only) */
 	EV_CALM		/* the faults stop */
 };
 
@@ -150,6 +152,8 @@ struct proc {
 	uint64_t	 exit_at;
 	int		 code, signal, stopping;
 	const char	*error;		/* a failed start */
+	int		 frozen;	/* its lease ran out: SIGSTOP */
+	uint64_t	 left;		/* frozen: what it had left to run */
 };
 
 /* What the harness knows of an accepted task. */
@@ -204,6 +208,7 @@ struct counts {
 	uint64_t	 crashes, moves, cancels, tasks, reruns, committed;
 	uint64_t	 migrated, ck_timeouts;
 	uint64_t	 givebacks, returned;
+	uint64_t	 cuts, frozen, thawed;
 };
 
 struct world {
@@ -234,6 +239,10 @@ struct world {
 					 * the journal somewhere, 2: all of it */
 	int		 auto_restart;	/* a crash schedules the restart */
 	uint32_t	 detect_min, detect_max;	/* failure detection */
+	int		 leases;	/* the run's cores have leases */
+	uint64_t	 cut_until[PEERS_MAX];	/* cut off from the others
+					 * until then: each way, every
+					 * message is lost */
 	uint64_t	 calm_at;
 	uint64_t	 last_traffic;
 	char		 last_sent[256];
@@ -963,6 +972,13 @@ replay_ok(struct peer *p, int from, uint64_t inc, uint64_t id)
 	return 1;
 }
 
+/* Whether the network between `a` and `b` is cut now. */
+static int
+is_cut(const struct world *w, int a, int b)
+{
+	return w->cut_until[a] > w->now || w->cut_until[b] > w->now;
+}
+
 static void
 net_send(struct world *w, int from, const struct tasks_action *a)
 {
@@ -990,7 +1006,10 @@ net_send(struct world *w, int from, const struct tasks_action *a)
 		return;
 	}
 	check_sent(w, from, to, m);
-	if ((extra = apply_rules(w, from, to, m->body_case)) < 0) {
+	if (is_cut(w, from, to)) {
+		copies = 0;
+		what = " (cut off)";
+	} else if ((extra = apply_rules(w, from, to, m->body_case)) < 0) {
 		copies = 0;
 		what = " (dropped by the script)";
 	} else if (extra > 0)
@@ -1106,7 +1125,9 @@ proc_start(struct world *w, int p, const struct tasks_action *a)
 		pr->code = s->starts == 1 && s->first_code >= 0 ?
 		    s->first_code : 0;
 	} else {
-		run_ms = (int)rnd(w, 10, 1000);
+		/* With leases, some long ones, that a cut finds running. */
+		run_ms = w->leases && chance(w, 30) ? (int)rnd(w, 2000, 5000) :
+		    (int)rnd(w, 10, 1000);
 		pr->code = chance(w, 80) ? 0 : (int)rnd(w, 1, 5);
 	}
 	if (a->resume && s->checkpointable && s->left_ms > 0)
@@ -1134,6 +1155,15 @@ proc_stop(struct world *w, int p, const struct tasks_action *a)
 		trace(w, p, "stop %s: already ending", a->id);
 		return;
 	}
+	if (pr->frozen) {
+		/* SIGKILL: a frozen process runs no more of its work. */
+		trace(w, p, "stop %s (pid %" PRIu32 ", frozen): killed", a->id,
+		    pr->pid);
+		pr->stopping = 1;
+		pr->signal = 9;
+		proc_schedule_exit(w, pr, rnd(w, 1, 5));
+		return;
+	}
 	delay = rnd(w, 1, 20);
 	if (pr->exit_at <= w->now + delay) {
 		trace(w, p, "stop %s: it ends anyway", a->id);
@@ -1155,6 +1185,10 @@ proc_checkpoint(struct world *w, int p, const struct tasks_action *a)
 
 	if (pr == NULL || pr->stopping || !pr->ran || pr->error != NULL) {
 		trace(w, p, "checkpoint %s: no such process", a->id);
+		return;
+	}
+	if (pr->frozen) {
+		trace(w, p, "checkpoint %s: frozen, it does not see it", a->id);
 		return;
 	}
 	if (!pr->task->checkpointable || pr->task->deaf) {
@@ -1183,7 +1217,7 @@ proc_exited(struct world *w, struct proc *pr)
 	struct tasks_out out = { 0 };
 
 	pr->live = 0;
-	if (pr->ran)
+	if (pr->ran && !pr->frozen)
 		s->running--;
 	memset(&ex, 0, sizeof(ex));
 	if (pr->error != NULL) {
@@ -1247,6 +1281,51 @@ ck_copy(struct world *w, int p, const struct tasks_action *a)
 	trace(w, h, "copy of checkpoint %u of %s from %s kept", a->seq, a->id,
 	    w->peers[p].id);
 	carry_out(w, h, &out);
+}
+
+/* Its lease ran out: it stops where it is, and runs no more of its work
+ * until thawed (or killed). */
+static void
+proc_freeze(struct world *w, int p, const struct tasks_action *a)
+{
+	struct proc	*pr = proc_find(w, p, a->id);
+
+	if (pr == NULL || !pr->ran || pr->frozen || pr->stopping ||
+	    pr->error != NULL) {
+		trace(w, p, "freeze %s: no such process", a->id);
+		return;
+	}
+	if (!w->leases)
+		fail(w, "%s froze %s in a run without leases", w->peers[p].id,
+		    a->id);
+	pr->frozen = 1;
+	pr->left = pr->exit_at > w->now ? pr->exit_at - w->now : 0;
+	pr->gen = ++w->next_gen;	/* its exit waits */
+	pr->task->running--;
+	w->n.frozen++;
+	trace(w, p, "freeze %s (pid %" PRIu32 "): %" PRIu64 " ms left", a->id,
+	    pr->pid, pr->left);
+}
+
+static void
+proc_thaw(struct world *w, int p, const struct tasks_action *a)
+{
+	struct proc	*pr = proc_find(w, p, a->id);
+
+	if (pr == NULL || !pr->frozen || pr->stopping) {
+		trace(w, p, "thaw %s: nothing frozen", a->id);
+		return;
+	}
+	if (pr->task->running > 0) {
+		fail(w, "two copies of %s run at once: %s let its frozen copy "
+		    "run again", a->id, w->peers[p].id);
+		return;
+	}
+	pr->frozen = 0;
+	pr->task->running++;
+	w->n.thawed++;
+	trace(w, p, "thaw %s (pid %" PRIu32 ")", a->id, pr->pid);
+	proc_schedule_exit(w, pr, pr->left);
 }
 
 /* Whether a TA_FORGET of `id` follows action `i` in `out`. */
@@ -1315,6 +1394,15 @@ carry_out(struct world *w, int p, struct tasks_out *out)
 			    !lb_id_valid(a->host)))
 				fail(w, "%s told of a migration of %s with no "
 				    "peer", peer->id, a->id);
+			break;
+		case TA_FREEZE:
+			proc_freeze(w, p, a);
+			break;
+		case TA_THAW:
+			proc_thaw(w, p, a);
+			break;
+		case TA_LEASE:
+			trace(w, p, "lease %s until %" PRIu64, a->id, a->until);
 			break;
 		case TA_OUTPUT:
 		case TA_LOAD:
@@ -1410,7 +1498,7 @@ peer_crash(struct world *w, int p)
 		if (!w->procs[i].live || w->procs[i].peer != p)
 			continue;
 		w->procs[i].live = 0;
-		if (w->procs[i].ran)
+		if (w->procs[i].ran && !w->procs[i].frozen)
 			w->procs[i].task->running--;
 	}
 	journal_crash(w, peer);
@@ -1648,11 +1736,20 @@ plan_run(struct world *w)
 	w->auto_restart = 1;
 	w->detect_min = 100;
 	w->detect_max = 1500;
+	/* Half the runs with leases, and only those are cut: without them,
+	 * a host cut off runs on while its home runs the task again. */
+	w->leases = chance(w, 50) || getenv("SIM_LEASES") != NULL;
+	if (w->leases)
+		for (p = 0; p < w->npeers; p++) {
+			w->peers[p].conf.lease_ms = 800;
+			w->peers[p].conf.lease_margin_ms = 200;
+		}
 	span = rnd(w, 2000, 6000);
 	trace(w, -1, "seed %" PRIu64 ": %d peers, loss %d%%, dup %d%%, late "
-	    "%d%%, %s disk, %s, %" PRIu32 " ms of faults", w->seed, w->npeers,
-	    w->loss, w->dup, w->late, w->lossy_disk ? "lossy" : "safe",
-	    w->raw ? "raw network" : "replay check", span);
+	    "%d%%, %s disk, %s, %s, %" PRIu32 " ms of faults", w->seed,
+	    w->npeers, w->loss, w->dup, w->late, w->lossy_disk ? "lossy" :
+	    "safe", w->raw ? "raw network" : "replay check", w->leases ?
+	    "leases" : "no leases", span);
 
 #define SOME(kind, count) do {						\
 	n = (count);							\
@@ -1666,6 +1763,8 @@ plan_run(struct world *w)
 	SOME(EV_CANCEL, rnd(w, 0, 4));
 	SOME(EV_GIVEBACK, rnd(w, 0, 4));
 	SOME(EV_CRASH, rnd(w, 0, 3));
+	if (w->leases || getenv("SIM_CUT_ANYWAY") != NULL)
+		SOME(EV_CUT, rnd(w, 0, 2));
 #undef SOME
 	schedule(w, event_at(w, EV_CALM, -1, span));
 }
@@ -1756,7 +1855,11 @@ step(struct world *w)
 		if (peer->core == NULL)
 			trace(w, p, "<- %s %s (lost: down)",
 			    w->peers[e.other].id, desc);
-		else if (!w->raw && !replay_ok(peer, e.other, e.other_inc,
+		else if (is_cut(w, p, e.other)) {
+			trace(w, p, "<- %s %s (lost: cut off)",
+			    w->peers[e.other].id, desc);
+			w->n.lost++;
+		} else if (!w->raw && !replay_ok(peer, e.other, e.other_inc,
 		    e.msg_id))
 			trace(w, p, "<- %s %s (dropped: the envelope's replay "
 			    "check)", w->peers[e.other].id, desc);
@@ -1784,10 +1887,15 @@ step(struct world *w)
 		proc_exited(w, pr);
 		break;
 	case EV_DEAD:
-		if (peer->core == NULL || w->peers[e.other].core != NULL ||
-		    w->peers[e.other].inc != e.other_inc)
+		/* A death, or (gen 1) a cut the detector cannot tell from
+		 * one, while it lasts. */
+		if (peer->core == NULL || w->peers[e.other].inc != e.other_inc ||
+		    (e.gen == 1 ? !is_cut(w, p, e.other) ||
+		    w->peers[e.other].core == NULL :
+		    w->peers[e.other].core != NULL))
 			break;
-		trace(w, p, "learns that %s died", w->peers[e.other].id);
+		trace(w, p, "learns that %s died%s", w->peers[e.other].id,
+		    e.gen == 1 ? " (it is only cut off)" : "");
 		tasks_peer_dead(peer->core, w->now, w->peers[e.other].id,
 		    &out);
 		carry_out(w, p, &out);
@@ -1844,8 +1952,46 @@ step(struct world *w)
 		random_give_back(w);
 		p = -1;
 		break;
+	case EV_CUT:
+		if (live_peers(w) < 3 || (p = random_live_peer(w, -1)) < 0)
+			break;
+		/* Most often the host of a task homed elsewhere, running:
+		 * the case leases are for. */
+		for (size_t i = 0; i < w->nprocs && chance(w, 70); i++)
+			if (w->procs[i].live && w->procs[i].ran &&
+			    w->procs[i].task->home != w->procs[i].peer) {
+				p = w->procs[i].peer;
+				break;
+			}
+		n = rnd(w, 1000, 4000);
+		trace(w, p, "CUT OFF for %" PRIu32 " ms", n);
+		w->cut_until[p] = w->now + n;
+		w->n.cuts++;
+		for (int q = 0; q < w->npeers; q++) {
+			struct event d;
+			if (q == p)
+				continue;
+			/* Each side may see the other dead. */
+			d = event_at(w, EV_DEAD, q, rnd(w, w->detect_min,
+			    w->detect_max));
+			d.other = p;
+			d.other_inc = w->peers[p].inc;
+			d.gen = 1;
+			schedule(w, d);
+			d = event_at(w, EV_DEAD, p, rnd(w, w->detect_min,
+			    w->detect_max));
+			d.other = q;
+			d.other_inc = w->peers[q].inc;
+			d.gen = 1;
+			schedule(w, d);
+		}
+		p = -1;
+		break;
 	case EV_CALM:
 		trace(w, -1, "calm: no more faults");
+		for (int q = 0; q < PEERS_MAX; q++)
+			if (w->cut_until[q] > w->now)
+				w->cut_until[q] = w->now;
 		w->faults = 0;
 		w->calm_at = w->now;
 		break;
@@ -1918,6 +2064,7 @@ run_seed(uint64_t seed, int trace_on, char *why, size_t size,
 	ADD(tasks); ADD(reruns); ADD(committed); ADD(migrated);
 	ADD(ck_timeouts);
 	ADD(givebacks); ADD(returned);
+	ADD(cuts); ADD(frozen); ADD(thawed);
 #undef ADD
 	world_free(w);
 	return rc;
@@ -2812,11 +2959,154 @@ scene_giveback_draining_home(struct world *w)
 	    s->starts_at[N3]);
 }
 
+/* ---- leases: partitions and a home down (the cores have leases) ---- */
+
+#define SCENE_LEASE_MS	800
+#define SCENE_MARGIN_MS	200
+
+/* Cut `p` off for `ms`; with `seen`, every other peer sees it dead (and it
+ * them) `seen` ms later. */
+static void
+scene_cut(struct world *w, int p, uint32_t ms, uint32_t seen)
+{
+	w->cut_until[p] = w->now + ms;
+	trace(w, p, "CUT OFF for %" PRIu32 " ms", ms);
+	for (int q = 0; q < w->npeers && seen > 0; q++) {
+		struct event d;
+		if (q == p)
+			continue;
+		d = event_at(w, EV_DEAD, q, seen);
+		d.other = p;
+		d.other_inc = w->peers[p].inc;
+		d.gen = 1;
+		schedule(w, d);
+		d = event_at(w, EV_DEAD, p, seen);
+		d.other = q;
+		d.other_inc = w->peers[q].inc;
+		d.gen = 1;
+		schedule(w, d);
+	}
+}
+
+/* A task of n1's running at n2, `run_ms` long (checkpointable: `ck`). */
+static struct simtask *
+scene_running_at_n2(struct world *w, int run_ms, int ck)
+{
+	struct simtask *s;
+
+	if (!ck) {
+		/* Queued at n1 behind a short task, then moved. */
+		scene_submit(w, N1, 1200);
+		s = scene_submit(w, N1, run_ms);
+		RUN_UNTIL(w, 1000, hold_of(w, N1, s->id) == HOLD_QUEUED);
+	} else
+		s = scene_submit_ck(w, N1, run_ms, 0);
+	if (ck) {
+		/* Placed at n2 before it starts: n1 busy. */
+		RUN_UNTIL(w, 1000, s->running);
+		migrate_started(w, N1, s, N2);
+	} else
+		scene_moved(w, s, N1, N2);
+	RUN_UNTIL(w, 3000, s->starts_at[N2] > 0 && s->running);
+	expect(w, s->starts_at[N2] == 1 && s->running == 1,
+	    "setup: %s does not run at n2", s->id);
+	return s;
+}
+
+/*
+ * The host is cut off and seen dead: its copy is frozen when its lease
+ * runs out, and only then does the home run the task again; back, the
+ * frozen copy is killed, and the task ends once.  (Without leases: two
+ * copies run at once.)
+ */
+static void
+scene_lease_cut_host(struct world *w)
+{
+	struct simtask	*s = scene_running_at_n2(w, 3000, 0);
+	uint64_t	 cut_at = w->now;
+
+	scene_cut(w, N2, 2500, 100);
+	RUN_UNTIL(w, 3000, s->starts_at[N1] > 0);
+	expect(w, s->starts_at[N1] == 1, "%s did not run again at its home "
+	    "while n2 was cut off", s->id);
+	expect(w, w->now >= cut_at + SCENE_LEASE_MS, "%s ran again at its "
+	    "home %" PRIu64 " ms after the cut, before the lease ran out",
+	    s->id, w->now - cut_at);
+	settle(w);
+	expect_done(w, s);
+	expect(w, w->n.frozen == 1 && w->n.thawed == 0, "%s: %" PRIu64
+	    " frozen, %" PRIu64 " thawed; want 1, 0", s->id, w->n.frozen,
+	    w->n.thawed);
+}
+
+/*
+ * A cut shorter than the lease, not seen as a death: nothing changes.
+ */
+static void
+scene_lease_short_cut(struct world *w)
+{
+	struct simtask	*s = scene_running_at_n2(w, 3000, 0);
+
+	scene_cut(w, N2, SCENE_LEASE_MS / 2, 0);
+	settle(w);
+	expect_done(w, s);
+	expect(w, s->starts == 1 && w->n.frozen == 0, "%s: %d starts, %"
+	    PRIu64 " frozen; want 1, 0", s->id, s->starts, w->n.frozen);
+}
+
+/*
+ * The home is down while its task runs elsewhere: the host freezes the
+ * task when its lease runs out (a checkpointable one checkpoints first
+ * and waits), and when the home is back, the task runs on where it was
+ * and its result reaches the home.  Nothing is run twice.
+ */
+static void
+scene_lease_home_down(struct world *w)
+{
+	struct simtask	*s = scene_running_at_n2(w, 3000, 0);
+
+	scene_crash(w, N1);
+	run_for(w, 2000);
+	expect(w, w->n.frozen == 1 && s->running == 0, "%s still runs at n2 "
+	    "without a lease (frozen %" PRIu64 ")", s->id, w->n.frozen);
+	scene_restart(w, N1);
+	settle(w);
+	expect_done(w, s);
+	expect(w, s->starts == 1 && w->n.thawed == 1, "%s: %d starts, %"
+	    PRIu64 " thawed; want 1, 1", s->id, s->starts, w->n.thawed);
+}
+
+static void
+scene_lease_home_down_ck(struct world *w)
+{
+	struct simtask	*s = scene_running_at_n2(w, 3000, 1);
+
+	scene_crash(w, N1);
+	run_for(w, 2000);
+	expect(w, s->running == 0 && s->checkpoints == 2, "%s: running %d, "
+	    "%d checkpoints: want 0 and 2 (its move, its lease)", s->id,
+	    s->running, s->checkpoints);
+	scene_restart(w, N1);
+	settle(w);
+	expect_done(w, s);
+	expect(w, s->starts_at[N2] == 2 && s->starts_at[N1] == 1,
+	    "%s: %d starts at n2, %d at n1; want 2 (resumed there), 1", s->id,
+	    s->starts_at[N2], s->starts_at[N1]);
+}
+
 static const struct scene {
 	const char	*name;
 	const char	*what;
 	void		(*fn)(struct world *);
 } scenes[] = {
+	{ "lease-cut-host", "a host cut off and seen dead: its copy frozen "
+	    "before the rerun, killed after", scene_lease_cut_host },
+	{ "lease-short-cut", "a cut shorter than the lease changes nothing",
+	    scene_lease_short_cut },
+	{ "lease-home-down", "a home down while its task runs elsewhere: "
+	    "frozen, then run on there", scene_lease_home_down },
+	{ "lease-home-down-ck", "the same, checkpointable: it checkpoints, "
+	    "waits, resumes there", scene_lease_home_down_ck },
 	{ "lost-move", "a lost move notice, then the destination dies: the "
 	    "home learns and reruns", scene_lost_move },
 	{ "migrate", "a running task migrates twice and ends with the work "
@@ -2879,6 +3169,12 @@ run_scene(const struct scene *sc, uint64_t seed, int trace_on, char *why,
 	w->scripted = 1;
 	w->run_ms = 1000;
 	trace(w, -1, "scenario %s, seed %" PRIu64, sc->name, seed);
+	/* The scenarios named lease-* run with leases. */
+	if ((w->leases = strncmp(sc->name, "lease-", 6) == 0))
+		for (int p = 0; p < PEERS_MAX; p++) {
+			w->peers[p].conf.lease_ms = SCENE_LEASE_MS;
+			w->peers[p].conf.lease_margin_ms = SCENE_MARGIN_MS;
+		}
 	boot_all(w);
 	sc->fn(w);
 	if (w->failure[0] == '\0')
@@ -2998,10 +3294,11 @@ test_runs(uint64_t base, uint64_t runs, uint64_t show)
 	    " reruns (at least), %" PRIu64 " crashes, %" PRIu64 " cancels, %"
 	    PRIu64 " handed back (%" PRIu64 " placed anew, at least); %"
 	    PRIu64 " running tasks moved (at least), %" PRIu64 " did not "
-	    "checkpoint in time\n",
+	    "checkpoint in time; %" PRIu64 " peers cut off, %" PRIu64
+	    " processes frozen (lease), %" PRIu64 " let run again\n",
 	    c.tasks, c.starts, c.sent, c.lost, c.dups, c.moves, c.committed,
 	    c.reruns, c.crashes, c.cancels, c.givebacks, c.returned, c.migrated,
-	    c.ck_timeouts);
+	    c.ck_timeouts, c.cuts, c.frozen, c.thawed);
 }
 
 int

@@ -49,6 +49,10 @@ struct tasks {
 	struct tasks_task	**sorted;
 	int			  leaving;
 	int			  draining;
+	/* Leases: the next round of asks, when the last one left, and
+	 * whether a placement waits for one now. */
+	uint64_t		  lease_next, lease_sent;
+	int			  lease_asap;
 	/* The newest incarnation seen of each peer (bounded: a move to a
 	 * peer beyond it is judged without). */
 	struct { char id[LB_ID_MAX]; uint64_t inc; } incs[256];
@@ -743,6 +747,9 @@ tasks_start(struct tasks *t, uint64_t now, struct tasks_out *o)
 			 */
 			r->epoch_floor = max3(r->epoch_floor, r->epoch_next,
 			    r->epoch);
+			/* Its host may have renewed its lease until we
+			 * stopped: it counts from now. */
+			k->lease_heard = now;
 			if (r->stop_pending && strcmp(r->host, t->self) != 0)
 				stop_current(t, now, k, "the task has ended", o);
 			if (tasks_unfinished(r) && strcmp(r->host, t->self) == 0) {
@@ -899,18 +906,53 @@ tasks_runs_here(const struct tasks *t, const struct tasks_task *k)
 	return ok;
 }
 
+/* ---- leases ---- */
+
+/* A placement that runs only while its home confirms it. */
+static int
+leased(const struct tasks *t, const struct tasks_task *k)
+{
+	return t->conf.lease_ms > 0 && !k->home;
+}
+
+/* How long before the end of its lease a task is asked to checkpoint (and
+ * a task is not started with less than that left). */
+static uint64_t
+lease_lead(const struct tasks *t)
+{
+	uint64_t lead = (uint64_t)t->conf.checkpoint_timeout_ms;
+
+	if (lead > (uint64_t)t->conf.lease_ms / 4)
+		lead = (uint64_t)t->conf.lease_ms / 4;
+	return lead;
+}
+
+/* Whether `k` may start now as far as its lease goes. */
+static int
+lease_ok(const struct tasks *t, const struct tasks_task *k, uint64_t now)
+{
+	return !leased(t, k) || now + lease_lead(t) < k->lease_until;
+}
+
 static void
 schedule(struct tasks *t, uint64_t now, struct tasks_out *o)
 {
 	struct tasks_task	*k, *next;
+	struct tasks_action	*a;
 
 	for (k = t->qhead; k && t->nrunning < (uint32_t)t->conf.slots &&
 	    !t->leaving && !t->draining; k = next) {
 		next = k->qnext;
 		if (!tasks_runs_here(t, k))
 			continue;	/* the balancer places it */
+		if (!lease_ok(t, k, now)) {
+			t->lease_asap = 1;	/* it starts once confirmed */
+			continue;
+		}
 		set_hold(t, now, k, HOLD_RUNNING, o);
-		out_push(o, TA_START, k->rec->id)->resume = k->resume;
+		a = out_push(o, TA_START, k->rec->id);
+		a->resume = k->resume;
+		a->until = leased(t, k) ? k->lease_until : 0;
 	}
 }
 
@@ -1240,6 +1282,8 @@ home_notice(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 		if (inc < h->host_inc)
 			return;	/* from an incarnation of its host since gone */
 		h->host_inc = inc;
+		k->lease_heard = now;
+		k->rerun_at = 0;
 		/* A holder back from a restart: fence the moves it had
 		 * started, which it no longer knows of. */
 		if (r->epoch_next > h->epoch_floor) {
@@ -1309,6 +1353,208 @@ holder_verdict(struct tasks *t, uint64_t now, struct tasks_task *k,
 		    "one; stopping it here", k->rec->id);
 	}
 	drop_copy(t, now, k, o);
+}
+
+/* ---- leases: host and home ---- */
+
+#define LEASE_BATCH	512	/* items in one LeaseAsk */
+
+static void
+lease_send(struct tasks *t, uint64_t now, const char *home,
+    Lb__LeaseItem **items, size_t n, struct tasks_out *o)
+{
+	Lb__PeerMsg	m = LB__PEER_MSG__INIT;
+	Lb__LeaseAsk	a = LB__LEASE_ASK__INIT;
+
+	a.sent_ms = now;
+	a.n_items = n;
+	a.items = items;
+	m.body_case = LB__PEER_MSG__BODY_LEASE_ASK;
+	m.lease_ask = &a;
+	send_msg(o, home, NULL, &m);
+	t->stats.lease_asks++;
+}
+
+/* Ask every home of a placement queued or running here to confirm it: one
+ * LeaseAsk per home (ids sort by home, so each home's are together). */
+static void
+lease_round(struct tasks *t, uint64_t now, struct tasks_out *o)
+{
+	size_t			  n, ni = 0;
+	struct tasks_task	**all = tasks_all(t, &n);
+	Lb__LeaseItem		  items[LEASE_BATCH], *ptrs[LEASE_BATCH];
+	char			  home[LB_ID_MAX], cur[LB_ID_MAX] = "";
+
+	t->lease_sent = now;
+	t->lease_next = now + (uint64_t)t->conf.lease_ms / 4;
+	t->lease_asap = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct tasks_task *k = all[i];
+
+		if (!leased(t, k) || (k->hold != HOLD_QUEUED &&
+		    k->hold != HOLD_RUNNING))
+			continue;
+		tasks_home_of(k->rec->id, home);
+		if (ni > 0 && (strcmp(home, cur) != 0 || ni == LEASE_BATCH)) {
+			lease_send(t, now, cur, ptrs, ni, o);
+			ni = 0;
+		}
+		lb_strlcpy(cur, home, sizeof(cur));
+		lb__lease_item__init(&items[ni]);
+		items[ni].task_id = k->rec->id;
+		items[ni].epoch = k->h_epoch;
+		items[ni].epoch_by = k->h_by;
+		ptrs[ni] = &items[ni];
+		ni++;
+	}
+	if (ni > 0)
+		lease_send(t, now, cur, ptrs, ni, o);
+}
+
+/* Home: answer a host's LeaseAsk, item by item. */
+static void
+lease_ask_recv(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
+    const Lb__LeaseAsk *a, struct tasks_out *o)
+{
+	Lb__PeerMsg	 m = LB__PEER_MSG__INIT;
+	Lb__LeaseGrant	 g = LB__LEASE_GRANT__INIT;
+	Lb__LeaseItem	*items, **ptrs;
+	size_t		 ni = 0;
+
+	if (a->n_items == 0 || a->n_items > LEASE_BATCH) {
+		t->stats.drop_invalid++;
+		return;
+	}
+	items = lb_calloc(a->n_items, sizeof(*items));
+	ptrs = lb_calloc(a->n_items, sizeof(*ptrs));
+	for (size_t i = 0; i < a->n_items; i++) {
+		const Lb__LeaseItem	*it = a->items[i];
+		struct tasks_task	*k;
+		Lb__TaskRecord		*h;
+		Lb__LeaseItem		*r = &items[ni];
+
+		if (!tasks_id_valid(it->task_id) ||
+		    !homed_at(it->task_id, t->self) || !str_ok(it->epoch_by)) {
+			t->stats.drop_invalid++;
+			continue;
+		}
+		lb__lease_item__init(r);
+		r->task_id = it->task_id;
+		r->epoch = it->epoch;
+		r->epoch_by = it->epoch_by;
+		k = tasks_find(t, it->task_id);
+		if (k == NULL || !k->home)
+			r->verdict = LB__VERDICT__VERDICT_UNKNOWN;
+		else if (!tasks_unfinished((h = k->rec)))
+			r->verdict = LB__VERDICT__VERDICT_DONE;
+		else if (same(it->epoch, it->epoch_by, h->epoch, h->epoch_by) &&
+		    strcmp(h->host, from) == 0) {
+			if (inc < h->host_inc)
+				continue;	/* an earlier life of its host */
+			r->verdict = LB__VERDICT__VERDICT_CURRENT;
+			k->lease_heard = now;
+			if (k->rerun_at != 0) {
+				k->rerun_at = 0;
+				note(o, h->id, "task %s: its host %s answers "
+				    "again; it is not run again", h->id, from);
+			}
+		} else
+			r->verdict = LB__VERDICT__VERDICT_STALE;
+		ptrs[ni++] = r;
+	}
+	if (ni > 0) {
+		g.sent_ms = a->sent_ms;
+		g.holder_inc = inc;
+		g.n_items = ni;
+		g.items = ptrs;
+		m.body_case = LB__PEER_MSG__BODY_LEASE_GRANT;
+		m.lease_grant = &g;
+		send_msg(o, from, NULL, &m);
+	}
+	free(ptrs);
+	free(items);
+}
+
+/* Host: a home's answer. */
+static void
+lease_grant_recv(struct tasks *t, uint64_t now, const char *from,
+    const Lb__LeaseGrant *g, struct tasks_out *o)
+{
+	uint64_t until;
+
+	if (t->conf.lease_ms == 0 || g->holder_inc != t->inc ||
+	    g->sent_ms > now || g->n_items > LEASE_BATCH) {
+		t->stats.drop_unknown++;
+		return;
+	}
+	until = g->sent_ms + (uint64_t)t->conf.lease_ms;
+	for (size_t i = 0; i < g->n_items; i++) {
+		const Lb__LeaseItem	*it = g->items[i];
+		struct tasks_task	*k;
+
+		if (!tasks_id_valid(it->task_id) || !homed_at(it->task_id,
+		    from) || it->verdict < LB__VERDICT__VERDICT_CURRENT ||
+		    it->verdict > LB__VERDICT__VERDICT_UNKNOWN) {
+			t->stats.drop_sender++;
+			continue;
+		}
+		k = tasks_find(t, it->task_id);
+		if (k == NULL || k->home || (k->hold != HOLD_QUEUED &&
+		    k->hold != HOLD_RUNNING) || !same(it->epoch, it->epoch_by,
+		    k->h_epoch, k->h_by)) {
+			t->stats.drop_unknown++;
+			continue;
+		}
+		if (it->verdict != LB__VERDICT__VERDICT_CURRENT) {
+			holder_verdict(t, now, k, it->verdict, k->rec->state, o);
+			continue;
+		}
+		if (until <= k->lease_until)
+			continue;
+		k->lease_until = until;
+		if (k->hold != HOLD_RUNNING)
+			continue;
+		out_push(o, TA_LEASE, k->rec->id)->until = until;
+		if (k->lease_frozen && now < until) {
+			k->lease_frozen = 0;
+			t->stats.lease_thawed++;
+			note(o, k->rec->id, "task %s: its home confirms it "
+			    "again; it runs on", k->rec->id);
+			out_push(o, TA_THAW, k->rec->id);
+		}
+	}
+	schedule(t, now, o);
+}
+
+/* Host, every tick: a lease near its end asks for a checkpoint; one that
+ * ended freezes the process. */
+static void
+lease_check(struct tasks *t, uint64_t now, struct tasks_task *k,
+    struct tasks_out *o)
+{
+	Lb__TaskRecord *r = k->rec;
+
+	if (!leased(t, k) || k->hold != HOLD_RUNNING)
+		return;
+	if (now + lease_lead(t) >= k->lease_until && !k->lease_ck &&
+	    !k->lease_frozen && r->spec->checkpointable && !k->ck_asked &&
+	    now >= k->proc_at + (uint64_t)t->conf.checkpoint_grace_ms) {
+		k->lease_ck = 1;
+		t->lease_asap = 1;
+		note(o, r->id, "task %s: its home has not confirmed it for %"
+		    PRIu64 " ms; asking it to checkpoint", r->id,
+		    now + (uint64_t)t->conf.lease_ms - k->lease_until);
+		out_push(o, TA_CHECKPOINT, r->id);
+	}
+	if (now >= k->lease_until && !k->lease_frozen) {
+		k->lease_frozen = 1;
+		t->lease_asap = 1;
+		t->stats.lease_frozen++;
+		note(o, r->id, "task %s: its lease ran out (no word from its "
+		    "home for %d ms): frozen until its home answers", r->id,
+		    t->conf.lease_ms);
+		out_push(o, TA_FREEZE, r->id);
+	}
 }
 
 /* ---- moves ---- */
@@ -1643,6 +1889,8 @@ home_move(struct tasks *t, uint64_t now, struct tasks_task *k,
 		h->moves++;
 		h->state = LB__TASK_STATE__TASK_QUEUED;
 		h->pgid = 0;
+		k->lease_heard = now;
+		k->rerun_at = 0;
 		visit_add(h, mv->host, wall(t, now));
 		save(o, k, 1);
 		committed = 1;
@@ -2259,6 +2507,14 @@ tasks_recv(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 		return;
 	}
 	inc_known(t, from, inc);
+	if (m->body_case == LB__PEER_MSG__BODY_LEASE_ASK) {
+		lease_ask_recv(t, now, from, inc, m->lease_ask, o);
+		return;
+	}
+	if (m->body_case == LB__PEER_MSG__BODY_LEASE_GRANT) {
+		lease_grant_recv(t, now, from, m->lease_grant, o);
+		return;
+	}
 	id = task_of(m, &to_home, &from_home);
 	if (id == NULL || !tasks_id_valid(id) ||
 	    (to_home && !homed_at(id, t->self))) {
@@ -2342,6 +2598,7 @@ tasks_proc_started(struct tasks *t, uint64_t now, const char *id,
 	if (k == NULL || k->hold != HOLD_RUNNING)
 		return;
 	r = k->rec;
+	k->lease_ck = k->lease_frozen = 0;
 	r->pgid = pgid;
 	r->state = LB__TASK_STATE__TASK_RUNNING;
 	r->started_ms = wall(t, now);
@@ -2362,6 +2619,7 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 {
 	struct tasks_task	*k = tasks_find(t, id);
 	Lb__TaskRecord		*r;
+	struct tasks_action	*a;
 
 	if (k == NULL || (k->hold != HOLD_RUNNING && k->hold !=
 	    HOLD_STOPPING)) {
@@ -2444,10 +2702,24 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 			return;
 		}
 		/* It wrote a checkpoint: its home gets a copy (unless it is
-		 * here), then it starts again from there. */
+		 * here), then it starts again from there -- at once, or, when
+		 * its lease is running out (it was asked to checkpoint for
+		 * that), once its home confirms it. */
 		if (!k->home)
 			out_push(o, TA_CKCOPY, r->id)->seq = r->checkpoints;
-		out_push(o, TA_START, r->id)->resume = 1;
+		r->pgid = 0;
+		k->lease_ck = k->lease_frozen = 0;
+		if (!lease_ok(t, k, now)) {
+			r->state = LB__TASK_STATE__TASK_QUEUED;
+			note(o, r->id, "task %s checkpointed; it waits for its "
+			    "home to confirm it before it runs again", r->id);
+			set_hold(t, now, k, HOLD_QUEUED, o);
+			t->lease_asap = 1;
+			return;
+		}
+		a = out_push(o, TA_START, r->id);
+		a->resume = 1;
+		a->until = leased(t, k) ? k->lease_until : 0;
 		return;
 	}
 	if (k->ck_asked)
@@ -2473,6 +2745,17 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 
 /* ---- peers dead or back ---- */
 
+/* How long a home waits, from the last word of a host, before it runs the
+ * task again elsewhere: the lease, 1% more for clocks whose rates differ,
+ * and the margin. */
+static uint64_t
+lease_wait(const struct tasks *t)
+{
+	uint64_t l = (uint64_t)t->conf.lease_ms;
+
+	return l + l / 100 + (uint64_t)t->conf.lease_margin_ms;
+}
+
 /* The home runs a task again in a new placement of its own. */
 static void
 rerun(struct tasks *t, uint64_t now, struct tasks_task *k, const char *why,
@@ -2484,6 +2767,7 @@ rerun(struct tasks *t, uint64_t now, struct tasks_task *k, const char *why,
 		set_hold(t, now, k, HOLD_NONE, o);
 	disarm(k);
 	k->stop = 0;
+	k->rerun_at = 0;
 	r->epoch = alloc_epoch(r);
 	set_str(&r->epoch_by, t->self);
 	set_str(&r->host, t->self);
@@ -2514,9 +2798,25 @@ peer_gone(struct tasks *t, uint64_t now, const char *peer, int restarted,
 		struct tasks_task *k = all[i];
 		if (k->home && tasks_unfinished(k->rec) &&
 		    strcmp(k->rec->host, peer) == 0 && (!restarted ||
-		    k->rec->host_inc < inc))
-			rerun(t, now, k, "its host is gone", o);
-		else if (k->home && k->stop && strcmp(k->rec->host, peer) == 0 &&
+		    k->rec->host_inc < inc)) {
+			/* Seen dead, it may only be cut off, its copy running
+			 * until its lease runs out: not before then. */
+			uint64_t at = k->lease_heard + lease_wait(t);
+			if (!restarted && t->conf.lease_ms > 0 &&
+			    strcmp(peer, t->self) != 0 && now < at) {
+				if (k->rerun_at == 0) {
+					t->stats.lease_waits++;
+					note(o, k->rec->id, "task %s: its host "
+					    "%s is gone; it runs again in %"
+					    PRIu64 " ms, when its lease has "
+					    "run out, unless it answers",
+					    k->rec->id, peer, at - now);
+				}
+				k->rerun_at = at;
+				k->rerun_epoch = k->rec->epoch;
+			} else
+				rerun(t, now, k, "its host is gone", o);
+		} else if (k->home && k->stop && strcmp(k->rec->host, peer) == 0 &&
 		    (!restarted || k->rec->host_inc < inc)) {
 			/* Its copy died with it (a restarted host asks before
 			 * it runs anything again): nothing left to stop. */
@@ -2569,7 +2869,10 @@ tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
 			    (now >= k->ck_due || (!k->ck_signalled && now >=
 			    k->proc_at + (uint64_t)t->conf.checkpoint_grace_ms)))
 			    || (k->ckp_due != 0 &&
-			    now >= k->ckp_due) || (k->home &&
+			    now >= k->ckp_due) || (k->rerun_at != 0 &&
+			    now >= k->rerun_at) || (leased(t, k) &&
+			    k->hold == HOLD_RUNNING && now + lease_lead(t) >=
+			    k->lease_until) || (k->home &&
 			    k->hold == HOLD_NONE && keep > 0 &&
 			    !tasks_unfinished(k->rec) &&
 			    wall(t, now) > k->rec->finished_ms + keep))
@@ -2584,6 +2887,15 @@ tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
 			gone[ngone++] = k;
 			continue;
 		}
+		if (k->rerun_at != 0 && now >= k->rerun_at) {
+			k->rerun_at = 0;
+			if (k->home && tasks_unfinished(k->rec) &&
+			    k->rec->epoch == k->rerun_epoch &&
+			    strcmp(k->rec->host, t->self) != 0)
+				rerun(t, now, k, "its host is gone, and its "
+				    "lease has run out", o);
+		}
+		lease_check(t, now, k, o);
 		if (k->ck_asked && !k->ck_signalled)
 			ck_signal(t, now, k, o);
 		if (k->ck_asked && now >= k->ck_due) {
@@ -2635,6 +2947,9 @@ tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
 		forget(t, gone[i], o);
 	free(gone);
 	free(all);
+	if (t->conf.lease_ms > 0 && (now >= t->lease_next || (t->lease_asap &&
+	    now >= t->lease_sent + 100)))
+		lease_round(t, now, o);
 	/* Links expire. */
 	if (t->conf.link_keep_s > 0)
 		for (size_t i = 0; i < t->nlinks; i++)

@@ -36,6 +36,17 @@
  * - A draining host hands a placement back (TaskReturn, retried until
  *   acknowledged) once its process, if any, has exited; the home places
  *   the task anew as on a death, only if the placement is its current one.
+ * - Leases (lease_ms > 0): a host starts or keeps running a placement of a
+ *   task homed elsewhere only while its home confirms it (LeaseAsk, every
+ *   lease_ms / 4, one per home; the LeaseGrant echoes the time the host
+ *   asked, and the lease lasts lease_ms from then).  Near the end of a
+ *   lease a checkpointable task is asked to checkpoint; at the end the
+ *   process is frozen (TA_FREEZE) until the home confirms again (TA_THAW)
+ *   or says another placement replaced it (it is stopped).  A home that
+ *   hears its host is dead runs the task again only once the host has been
+ *   silent for lease_ms (+1% for clock rates) + lease_margin_ms; a host
+ *   that restarted at a new incarnation lost its processes, so that rerun
+ *   is at once.
  */
 #ifndef LB_TASKS_H
 #define LB_TASKS_H
@@ -81,6 +92,8 @@ struct tasks_conf {
 						 * process younger than this:
 						 * its handler may not be
 						 * there yet */
+	int		 lease_ms;		/* 0: no leases */
+	int		 lease_margin_ms;	/* a home waits this much more */
 };
 
 /* One task as this peer knows it. */
@@ -129,6 +142,17 @@ struct tasks_task {
 	 * neither reads nor writes these. */
 	uint64_t	 sh_arrived_us, sh_src_us, sh_bytes;
 	int		 sh_home_tried;	/* a drain tried to move it home */
+	/* Leases.  Held here for another home: the lease runs until
+	 * lease_until (0: none yet); near its end a checkpointable task was
+	 * asked to checkpoint (lease_ck), at its end the process was frozen
+	 * (lease_frozen).  Home: when the current host was last heard of, and
+	 * a rerun put off until its lease has run out (rerun_at, for the
+	 * placement rerun_epoch). */
+	uint64_t	 lease_until;
+	int		 lease_ck, lease_frozen;
+	uint64_t	 lease_heard;
+	uint64_t	 rerun_at;
+	uint32_t	 rerun_epoch;
 	/* Home: a placement that must stop (TaskStop until acknowledged). */
 	int		 stop;
 	char		 stop_why[64];
@@ -153,8 +177,13 @@ enum tasks_action_kind {
 	TA_CKCOPY,	/* copy the checkpoint of `id` (held here) to its home,
 			 * before the task starts again from it; `seq` is
 			 * its count of checkpoints */
-	TA_MIGRATED	/* tell peer `to` (request `req`) how its lbctl
+	TA_MIGRATED,	/* tell peer `to` (request `req`) how its lbctl
 			 * migrate ended: `ok`, `host`, or why not in `note` */
+	TA_LEASE,	/* the process of `id` may run until `until` (ms, the
+			 * clock of the events); past it, it is frozen */
+	TA_FREEZE,	/* freeze the process of `id` (SIGSTOP): its lease ran
+			 * out */
+	TA_THAW		/* let it run again (SIGCONT): the lease is back */
 };
 
 struct tasks_action {
@@ -177,6 +206,8 @@ struct tasks_action {
 	char			 host[LB_ID_MAX];
 	uint64_t		 freeze_us, bytes;
 	uint32_t		 checkpoint_ms;
+	uint64_t		 until;		/* TA_LEASE, TA_START: the lease's
+						 * end, or 0 (no lease) */
 };
 
 struct tasks_out {
@@ -216,6 +247,10 @@ struct tasks_stats {
 	uint64_t	freeze_us_sum;
 	uint64_t	given_back;	/* placements handed back, acknowledged */
 	uint64_t	returned;	/* handed back to us as home, placed anew */
+	uint64_t	lease_asks;	/* LeaseAsks sent */
+	uint64_t	lease_frozen;	/* processes frozen: their lease ran out */
+	uint64_t	lease_thawed;	/* ... and let run again */
+	uint64_t	lease_waits;	/* reruns put off for a silent host's lease */
 };
 
 /* How a process ended (or did not start), as the executor saw it. */
