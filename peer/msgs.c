@@ -454,6 +454,11 @@ msgs_recv(struct peer *p, const char *from, const Lb__PeerMsg *m)
 {
 	struct fwd_out	o = { 0 };
 
+	/* A newer placement of a task held here: its home is asked now. */
+	if (m->body_case == LB__PEER_MSG__BODY_TASK_LOCATION && p->tc != NULL &&
+	    m->task_location->task_id != NULL)
+		tasks_heard_epoch(p->tc, m->task_location->task_id,
+		    m->task_location->epoch);
 	fwd_recv(p->msgs->f, lb_mono_ms(), from, m, &o);
 	carry(p, &o);
 	fwd_out_free(&o);

@@ -5,9 +5,11 @@
 #    the lease: the lease keeper freezes the task before its home runs it
 #    again elsewhere; back, the host kills its frozen copy; one result;
 #  - a pause of 1 s changes nothing: no freeze, no second start;
-#  - the home crashed while its task runs elsewhere: the task is frozen
-#    when its lease runs out, runs on where it was when the home is back,
-#    and its result reaches the home; it started once.
+#  - the home crashed while its tasks run elsewhere: a plain one is frozen
+#    when its lease runs out and runs on where it was when the home is
+#    back; a checkpointable one checkpoints and waits, and resumes there;
+#    one that ended meanwhile keeps its result; every result reaches the
+#    home, and nothing started twice.
 . "$top_srcdir/t/lib.sh"
 
 lbcluster up 3 --set slots=2 --set balance.policy=none \
@@ -63,23 +65,39 @@ like "$out" '^lbwork: done_ms=8000 resumes=1 checksum=ok' "$id2 ran on at n2 aft
 is "$(starts "$id2")" 2 "it did not start again"
 is "$(stats n2 .leases.frozen)" "$f0" "nothing was frozen"
 
-# 3. The home crashes while its (plain) task runs at n3.
+# 3. The home crashes while its tasks run elsewhere: a plain one at n3, a
+# checkpointable one at n2, and a short one at n2 that ends while the home
+# is down.
 id3=$(ctl n1 submit --pin n3 --env LBWORK_RUNLOG="$runlog" -- lbwork --ms 14000) ||
     bail "submit"
+id4=$(ctl n1 submit --pin n2 --checkpointable --env LBWORK_RUNLOG="$runlog" -- \
+    lbwork --ms 14000) || bail "submit"
+id5=$(ctl n1 submit --pin n2 --env LBWORK_RUNLOG="$runlog" -- lbwork --ms 2500) ||
+    bail "submit"
 wait_for 15 running_at "$id3" n3 >/dev/null || bail "$id3 never ran at n3"
-p3=$(last_pid "$id3")
+wait_for 15 running_at "$id4" n2 >/dev/null || bail "$id4 never ran at n2"
+wait_for 15 running_at "$id5" n2 >/dev/null || bail "$id5 never ran at n2"
+p3=$(last_pid "$id3") p4=$(last_pid "$id4")
 lbcluster kill n1 >/dev/null
 f3() { [ "$(pstate "$p3")" = T ]; }
 wait_for 12 f3 >/dev/null
-is "$(pstate "$p3")" T "its home down, n3 froze the task when its lease ran out"
+is "$(pstate "$p3")" T "its home down, n3 froze the plain task when its lease ran out"
+is "$(pstate "$p4")" X "and n2's checkpointable task checkpointed and exited: it waits"
 sleep 2
 lbcluster start n1 >/dev/null || bail "n1 did not start again"
 thawed() { [ "$(pstate "$p3")" = S ] || [ "$(pstate "$p3")" = R ]; }
 wait_for 15 thawed >/dev/null
-like "$(pstate "$p3")" '^[SR]$' "the home back, the task runs on at n3"
+like "$(pstate "$p3")" '^[SR]$' "the home back, the plain task runs on at n3"
 out=$(ctl n1 wait "$id3" --timeout 60)
 like "$out" '^lbwork: done_ms=14000 resumes=0 checksum=ok' "its result reached its home"
 is "$(starts "$id3")" 1 "it started once"
+out=$(ctl n1 wait "$id4" --timeout 60)
+like "$out" '^lbwork: done_ms=14000 resumes=1 checksum=ok' \
+    "the checkpointable one resumed at n2 from its checkpoint, its work exact"
+is "$(starts "$id4")" 2 "it started twice: once, and once again from its checkpoint"
+out=$(ctl n1 wait "$id5" --timeout 30)
+like "$out" '^lbwork: done_ms=2500 resumes=0 checksum=ok' \
+    "the result of the one that ended while its home was down reached it"
 like "$(stats n3 .leases.thawed)" '^[1-9]' "n3's stats count the thaw"
 
 done_testing

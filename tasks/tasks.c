@@ -1526,6 +1526,18 @@ lease_grant_recv(struct tasks *t, uint64_t now, const char *from,
 	schedule(t, now, o);
 }
 
+void
+tasks_heard_epoch(struct tasks *t, const char *id, uint32_t epoch)
+{
+	struct tasks_task *k;
+
+	if (t->conf.lease_ms > 0 && tasks_id_valid(id) &&
+	    (k = tasks_find(t, id)) != NULL && leased(t, k) &&
+	    (k->hold == HOLD_QUEUED || k->hold == HOLD_RUNNING) &&
+	    epoch > k->h_epoch)
+		t->lease_asap = 1;
+}
+
 /* Host, every tick: a lease near its end asks for a checkpoint; one that
  * ended freezes the process. */
 static void

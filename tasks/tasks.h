@@ -342,6 +342,12 @@ int		 tasks_migrate(struct tasks *, uint64_t now, const char *id,
 		    const char *to, uint64_t inc, const char *origin,
 		    uint64_t req, uint64_t req_id, struct tasks_out *,
 		    char **cause);
+/* Some peer says task `id` is at placement `epoch` now (forwarding's
+ * path compression): if that is newer than the one held here, ask its home
+ * about it at the next tick rather than at the next round of leases (the
+ * claim itself is not the home's word). */
+void		 tasks_heard_epoch(struct tasks *, const char *id,
+		    uint32_t epoch);
 /* Whether a Transfer from `from` would be taken (asked before its files
  * are pulled; a duplicate of one held already is not wanted again). */
 int		 tasks_transfer_wanted(struct tasks *, const char *from,
