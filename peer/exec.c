@@ -504,7 +504,13 @@ exec_freeze(struct peer *p, const char *id, int frozen)
 		return;
 	t->frozen = frozen;
 	keeper_mark(t->pid, frozen);
-	kill(-t->pid, frozen ? SIGSTOP : SIGCONT);
+	if (kill(-t->pid, frozen ? SIGSTOP : SIGCONT) == -1) {
+		/* Its group is gone, its first process a zombie: its exit is
+		 * on its way. */
+		log_warn("task %s: kill(-%d, %s)", t->id, (int)t->pid,
+		    frozen ? "SIGSTOP" : "SIGCONT");
+		return;
+	}
 	log_info("task %s: process group %d %s", t->id, (int)t->pid,
 	    frozen ? "frozen (SIGSTOP)" : "runs again (SIGCONT)");
 }
@@ -580,6 +586,9 @@ chld_cb(evutil_socket_t sig, short ev, void *arg)
 	pid_t		 pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == keeper_pid())
+			log_warnx("the lease keeper (pid %d) died: tasks are "
+			    "frozen by the daemon alone now", (int)pid);
 		for (size_t i = 0; i < x->nrun; i++) {
 			struct task *t = x->run[i];
 			if (t->pid != pid)

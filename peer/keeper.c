@@ -9,11 +9,18 @@
  * lease has ended.  It makes no other decision: the daemon lets a group
  * run again (SIGCONT) when its lease comes back, or kills it.
  *
- * The keeper dies with the daemon (PR_SET_PDEATHSIG), as the tasks do.
+ * When the daemon dies, the keeper kills every group in its table and
+ * exits: PR_SET_PDEATHSIG takes only a task's first process, and a frozen
+ * group left orphaned would get SIGCONT from the kernel.  It runs in a
+ * process group of its own, deaf to the terminal's ^C and ^Z.
+ *
  * Each slot's fields are read and written with atomic operations; a slot
  * is taken by writing its group, then the end; freed by clearing the end,
  * then the group, and the keeper checks the group again after it read the
- * end, so that it never stops a group on a slot being reused.
+ * end, so that it never stops a group on a slot being reused.  To freeze,
+ * it marks the slot frozen first, stops the group, then reads the end
+ * again: when the daemon renewed it meanwhile (and saw no mark), the
+ * keeper lets the group run on itself.
  */
 #include "config.h"
 
@@ -37,6 +44,7 @@ struct kslot {
 
 static struct kslot	*slots;
 static size_t		 nslots;
+static pid_t		 keeper_pid_;
 
 #define LD(x)		__atomic_load_n(&(x), __ATOMIC_SEQ_CST)
 #define ST(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_SEQ_CST)
@@ -49,21 +57,32 @@ keeper_main(pid_t parent)
 {
 	struct timespec	ts = { 0, KEEPER_TICK_NS };
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(0);
-	prctl(PR_SET_NAME, "lbpeer-keeper", 0, 0, 0);
-	/* A terminal's ^C or a stop meant for the daemon is not for it: it
-	 * goes when the daemon goes. */
+	/* A terminal's ^C, ^Z or hang-up, or a stop meant for the daemon,
+	 * is not for it: it goes when the daemon goes. */
+	setpgid(0, 0);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTSTP, SIG_IGN);
+	signal(SIGTTIN, SIG_IGN);
+	signal(SIGTTOU, SIG_IGN);
+	prctl(PR_SET_NAME, "lbpeer-keeper", 0, 0, 0);
 	for (int fd = 3; fd < 1024; fd++)
 		close(fd);
 	for (;;) {
 		uint64_t now = lb_mono_ms();
 
+		if (getppid() != parent) {
+			/* The daemon died: so do its tasks, every process of
+			 * them. */
+			for (size_t i = 0; i < nslots; i++) {
+				int32_t pg = LD(slots[i].pgid);
+				if (pg > 1)
+					kill(-pg, SIGKILL);
+			}
+			_exit(0);
+		}
 		for (size_t i = 0; i < nslots; i++) {
 			int32_t		pg = LD(slots[i].pgid);
 			uint64_t	until;
@@ -73,8 +92,15 @@ keeper_main(pid_t parent)
 			until = LD(slots[i].until);
 			if (until == 0 || now < until || LD(slots[i].pgid) != pg)
 				continue;
-			if (kill(-pg, SIGSTOP) == 0)
-				ST(slots[i].frozen, 1);
+			ST(slots[i].frozen, 1);
+			kill(-pg, SIGSTOP);
+			until = LD(slots[i].until);
+			if (LD(slots[i].pgid) == pg && (until == 0 ||
+			    lb_mono_ms() < until)) {
+				/* Renewed meanwhile. */
+				kill(-pg, SIGCONT);
+				ST(slots[i].frozen, 0);
+			}
 		}
 		nanosleep(&ts, NULL);
 	}
@@ -103,7 +129,14 @@ keeper_start(size_t n, char **cause)
 	}
 	if (pid == 0)
 		keeper_main(parent);
+	keeper_pid_ = pid;
 	return 0;
+}
+
+pid_t
+keeper_pid(void)
+{
+	return keeper_pid_;
 }
 
 static struct kslot *

@@ -21,6 +21,8 @@ int	keeper_set(pid_t pgid, uint64_t until);
 void	keeper_mark(pid_t pgid, int frozen);
 /* Whether the keeper, or the daemon, froze `pgid` last. */
 int	keeper_frozen(pid_t pgid);
+/* The keeper's process id, or 0. */
+pid_t	keeper_pid(void);
 /* Its process ended: the slot is free. */
 void	keeper_clear(pid_t pgid);
 

@@ -668,6 +668,11 @@ check_conf(struct errs *e, config_t *cf, struct lb_conf *c)
 		errs_add(e, line_of(cf, "task.lease_ms"), "task.lease_ms (%d) "
 		    "must be 0 (no leases) or at least 400: a host renews it "
 		    "every quarter", c->task.lease_ms);
+	if (c->task.lease_ms != 0 && c->task.lease_margin_ms < 200)
+		errs_add(e, line_of(cf, "task.lease_margin_ms"),
+		    "task.lease_margin_ms (%d) must be at least 200 with "
+		    "leases: it covers a host's tick and the delivery of "
+		    "SIGSTOP", c->task.lease_margin_ms);
 }
 
 int

@@ -16,12 +16,17 @@
 
 #include "util.h"
 
+/*
+ * The daemon's clock: CLOCK_BOOTTIME, monotonic and counting the time the
+ * machine was suspended too, so that a lease measured on it does not
+ * outlive a suspend (CLOCK_MONOTONIC stops meanwhile).
+ */
 uint64_t
 lb_mono_us(void)
 {
 	struct timespec	ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_BOOTTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
@@ -30,7 +35,7 @@ lb_mono_ms(void)
 {
 	struct timespec	ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_BOOTTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 

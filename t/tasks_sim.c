@@ -3094,6 +3094,27 @@ scene_lease_home_down_ck(struct world *w)
 	    s->starts_at[N2], s->starts_at[N1]);
 }
 
+/*
+ * A late LeaseAsk from a host that has died since reaches the home after
+ * the death: the rerun is put off again, not dropped.  (Dropped, the task
+ * would wait for a host that never comes back.)
+ */
+static void
+scene_lease_late_ask(struct world *w)
+{
+	struct simtask	*s = scene_running_at_n2(w, 3000, 0);
+
+	scene_rule(w, LB__PEER_MSG__BODY_LEASE_ASK, N2, N1, 1, 400);
+	run_for(w, SCENE_LEASE_MS / 4 + 100);	/* the late one is sent */
+	scene_crash(w, N2);
+	RUN_UNTIL(w, 6000, s->starts_at[N1] > 0);
+	expect(w, s->starts_at[N1] == 1, "%s did not run again at its home "
+	    "while its host stayed dead", s->id);
+	scene_restart(w, N2);
+	settle(w);
+	expect_done(w, s);
+}
+
 static const struct scene {
 	const char	*name;
 	const char	*what;
@@ -3103,6 +3124,8 @@ static const struct scene {
 	    "before the rerun, killed after", scene_lease_cut_host },
 	{ "lease-short-cut", "a cut shorter than the lease changes nothing",
 	    scene_lease_short_cut },
+	{ "lease-late-ask", "a late lease ask from a host dead since puts the "
+	    "rerun off, not away", scene_lease_late_ask },
 	{ "lease-home-down", "a home down while its task runs elsewhere: "
 	    "frozen, then run on there", scene_lease_home_down },
 	{ "lease-home-down-ck", "the same, checkpointable: it checkpoints, "

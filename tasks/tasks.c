@@ -86,6 +86,8 @@ static void	notice_send(struct tasks *, uint64_t, struct tasks_task *,
 		    struct tasks_out *);
 static void	home_notice(struct tasks *, uint64_t, const char *, uint64_t,
 		    const Lb__TaskNotice *, struct tasks_out *);
+static uint64_t	lease_wait(const struct tasks *);
+static void	lease_heard(struct tasks *, uint64_t, struct tasks_task *);
 static void	rerun(struct tasks *, uint64_t, struct tasks_task *,
 		    const char *, struct tasks_out *);
 
@@ -927,6 +929,16 @@ lease_lead(const struct tasks *t)
 	return lead;
 }
 
+/* `k` needs its home's word: ask at the next tick, unless it was asked for
+ * lately (a home that is down is not flooded). */
+static void
+lease_soon(struct tasks *t, struct tasks_task *k, uint64_t now)
+{
+	if (k->lease_asked == 0 || now >= k->lease_asked +
+	    (uint64_t)t->conf.lease_ms / 4)
+		t->lease_asap = 1;
+}
+
 /* Whether `k` may start now as far as its lease goes. */
 static int
 lease_ok(const struct tasks *t, const struct tasks_task *k, uint64_t now)
@@ -946,7 +958,7 @@ schedule(struct tasks *t, uint64_t now, struct tasks_out *o)
 		if (!tasks_runs_here(t, k))
 			continue;	/* the balancer places it */
 		if (!lease_ok(t, k, now)) {
-			t->lease_asap = 1;	/* it starts once confirmed */
+			lease_soon(t, k, now);	/* it starts once confirmed */
 			continue;
 		}
 		set_hold(t, now, k, HOLD_RUNNING, o);
@@ -1282,8 +1294,7 @@ home_notice(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 		if (inc < h->host_inc)
 			return;	/* from an incarnation of its host since gone */
 		h->host_inc = inc;
-		k->lease_heard = now;
-		k->rerun_at = 0;
+		lease_heard(t, now, k);
 		/* A holder back from a restart: fence the moves it had
 		 * started, which it no longer knows of. */
 		if (r->epoch_next > h->epoch_floor) {
@@ -1357,6 +1368,15 @@ holder_verdict(struct tasks *t, uint64_t now, struct tasks_task *k,
 
 /* ---- leases: host and home ---- */
 
+/* A placement held here whose process runs, or may start: queued,
+ * running, or stopping to be handed back (it may take kill_grace_ms). */
+static int
+lease_wanted(const struct tasks_task *k)
+{
+	return k->hold == HOLD_QUEUED || k->hold == HOLD_RUNNING ||
+	    (k->hold == HOLD_STOPPING && k->give_back);
+}
+
 #define LEASE_BATCH	512	/* items in one LeaseAsk */
 
 static void
@@ -1391,9 +1411,9 @@ lease_round(struct tasks *t, uint64_t now, struct tasks_out *o)
 	for (size_t i = 0; i < n; i++) {
 		struct tasks_task *k = all[i];
 
-		if (!leased(t, k) || (k->hold != HOLD_QUEUED &&
-		    k->hold != HOLD_RUNNING))
+		if (!leased(t, k) || !lease_wanted(k))
 			continue;
+		k->lease_asked = now;
 		tasks_home_of(k->rec->id, home);
 		if (ni > 0 && (strcmp(home, cur) != 0 || ni == LEASE_BATCH)) {
 			lease_send(t, now, cur, ptrs, ni, o);
@@ -1409,6 +1429,17 @@ lease_round(struct tasks *t, uint64_t now, struct tasks_out *o)
 	}
 	if (ni > 0)
 		lease_send(t, now, cur, ptrs, ni, o);
+}
+
+/* Home: the current host of `k` was heard of now.  A rerun put off for its
+ * lease (its host seen dead) is put off further, not dropped: this may be
+ * a late copy of an old message from a host that is dead indeed. */
+static void
+lease_heard(struct tasks *t, uint64_t now, struct tasks_task *k)
+{
+	k->lease_heard = now;
+	if (k->rerun_at != 0)
+		k->rerun_at = now + lease_wait(t);
 }
 
 /* Home: answer a host's LeaseAsk, item by item. */
@@ -1434,7 +1465,7 @@ lease_ask_recv(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 		Lb__LeaseItem		*r = &items[ni];
 
 		if (!tasks_id_valid(it->task_id) ||
-		    !homed_at(it->task_id, t->self) || !str_ok(it->epoch_by)) {
+		    !homed_at(it->task_id, t->self) || !lb_id_valid(it->epoch_by)) {
 			t->stats.drop_invalid++;
 			continue;
 		}
@@ -1451,13 +1482,14 @@ lease_ask_recv(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 		    strcmp(h->host, from) == 0) {
 			if (inc < h->host_inc)
 				continue;	/* an earlier life of its host */
-			r->verdict = LB__VERDICT__VERDICT_CURRENT;
-			k->lease_heard = now;
-			if (k->rerun_at != 0) {
-				k->rerun_at = 0;
-				note(o, h->id, "task %s: its host %s answers "
-				    "again; it is not run again", h->id, from);
+			if (inc > h->host_inc) {
+				/* Confirmed by this life of its host: on
+				 * disk before the answer. */
+				h->host_inc = inc;
+				save(o, k, 1);
 			}
+			r->verdict = LB__VERDICT__VERDICT_CURRENT;
+			lease_heard(t, now, k);
 		} else
 			r->verdict = LB__VERDICT__VERDICT_STALE;
 		ptrs[ni++] = r;
@@ -1465,6 +1497,7 @@ lease_ask_recv(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 	if (ni > 0) {
 		g.sent_ms = a->sent_ms;
 		g.holder_inc = inc;
+		g.lease_ms = (uint32_t)t->conf.lease_ms;
 		g.n_items = ni;
 		g.items = ptrs;
 		m.body_case = LB__PEER_MSG__BODY_LEASE_GRANT;
@@ -1480,14 +1513,16 @@ static void
 lease_grant_recv(struct tasks *t, uint64_t now, const char *from,
     const Lb__LeaseGrant *g, struct tasks_out *o)
 {
-	uint64_t until;
+	uint64_t until, l = (uint64_t)t->conf.lease_ms;
 
 	if (t->conf.lease_ms == 0 || g->holder_inc != t->inc ||
 	    g->sent_ms > now || g->n_items > LEASE_BATCH) {
 		t->stats.drop_unknown++;
 		return;
 	}
-	until = g->sent_ms + (uint64_t)t->conf.lease_ms;
+	if (g->lease_ms > 0 && g->lease_ms < l)
+		l = g->lease_ms;	/* the home waits less: so do we */
+	until = g->sent_ms + l;
 	for (size_t i = 0; i < g->n_items; i++) {
 		const Lb__LeaseItem	*it = g->items[i];
 		struct tasks_task	*k;
@@ -1499,9 +1534,8 @@ lease_grant_recv(struct tasks *t, uint64_t now, const char *from,
 			continue;
 		}
 		k = tasks_find(t, it->task_id);
-		if (k == NULL || k->home || (k->hold != HOLD_QUEUED &&
-		    k->hold != HOLD_RUNNING) || !same(it->epoch, it->epoch_by,
-		    k->h_epoch, k->h_by)) {
+		if (k == NULL || k->home || !lease_wanted(k) ||
+		    !same(it->epoch, it->epoch_by, k->h_epoch, k->h_by)) {
 			t->stats.drop_unknown++;
 			continue;
 		}
@@ -1512,9 +1546,13 @@ lease_grant_recv(struct tasks *t, uint64_t now, const char *from,
 		if (until <= k->lease_until)
 			continue;
 		k->lease_until = until;
-		if (k->hold != HOLD_RUNNING)
+		if (now + lease_lead(t) < until)
+			k->lease_ck = 0;	/* asked again at its next end */
+		if (k->hold == HOLD_QUEUED)
 			continue;
 		out_push(o, TA_LEASE, k->rec->id)->until = until;
+		if (k->hold != HOLD_RUNNING)
+			continue;
 		if (k->lease_frozen && now < until) {
 			k->lease_frozen = 0;
 			t->stats.lease_thawed++;
@@ -2726,7 +2764,7 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 			note(o, r->id, "task %s checkpointed; it waits for its "
 			    "home to confirm it before it runs again", r->id);
 			set_hold(t, now, k, HOLD_QUEUED, o);
-			t->lease_asap = 1;
+			lease_soon(t, k, now);
 			return;
 		}
 		a = out_push(o, TA_START, r->id);

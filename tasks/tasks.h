@@ -149,6 +149,7 @@ struct tasks_task {
 	 * a rerun put off until its lease has run out (rerun_at, for the
 	 * placement rerun_epoch). */
 	uint64_t	 lease_until;
+	uint64_t	 lease_asked;	/* when it was last in a LeaseAsk */
 	int		 lease_ck, lease_frozen;
 	uint64_t	 lease_heard;
 	uint64_t	 rerun_at;
