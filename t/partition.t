@@ -21,13 +21,13 @@ grep -q '^cut yes' <<<"$check" ||
 # Task leases (task.lease_ms), where lbpeer has them: short, so that the
 # task runs again well within the cut.
 lease=()
-if lbcluster --dir "$TMP/probe" up 1 --no-wait --set task.lease_ms=2000 >/dev/null 2>&1; then
+if lbcluster --dir "$TMP/cluster-probe" up 1 --no-wait --set task.lease_ms=2000 >/dev/null 2>&1; then
 	lease=(--set task.lease_ms=2000)
 	diag "lbpeer has task.lease_ms: 2000 ms here"
 else
 	diag "lbpeer has no task.lease_ms (no leases yet)"
 fi
-lbcluster --dir "$TMP/probe" down --clean >/dev/null 2>&1
+lbcluster --dir "$TMP/cluster-probe" down --clean >/dev/null 2>&1
 lbcluster up 3 --netns --set slots=2 --set balance.policy=none \
     --set gossip.interval_ms=100 --set gossip.suspect_ms=1000 \
     --set gossip.dead_ms=3000 --set task.checkpoint_timeout_ms=3000 \
