@@ -21,17 +21,23 @@ like "$rc:$out" "^2:lbchaos: --faults: partition needs network namespaces" \
 out=$(lbchaos --faults kill,loss --no-netns 2>&1); rc=$?
 like "$rc:$out" "^2:lbchaos: --faults: loss needs network namespaces" \
     "loss without namespaces: refused"
-# Not root: no namespaces, and no quiet fall back to loopback.
+# Not root: no namespaces, and no quiet fall back to loopback.  (As root,
+# as nobody, where nobody can reach the build.)
+nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups env PATH="$PATH" "$@"; }
 if [ "$(id -u)" -ne 0 ]; then
 	out=$(lbchaos --duration 5 2>&1); rc=$?
-elif command -v setpriv >/dev/null; then
-	out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups \
-	    env PATH="$PATH" lbchaos --duration 5 2>&1); rc=$?
+elif command -v setpriv >/dev/null && nobody lbchaos --help >/dev/null 2>&1 &&
+    nobody lbcluster --help >/dev/null 2>&1; then
+	out=$(nobody lbchaos --duration 5 2>&1); rc=$?
 else
-	out="2:lbchaos: cannot set up network namespaces: not root (no setpriv to try)"; rc=2
+	out="" rc=
 fi
-like "$rc:$out" "^2:lbchaos: cannot set up network namespaces: not root; --no-netns runs the peers on loopback" \
-    "without --no-netns and not root: says namespaces cannot be set up, exit 2"
+if [ -n "$rc" ]; then
+	like "$rc:$out" "^2:lbchaos: cannot set up network namespaces: not root; --no-netns runs the peers on loopback" \
+	    "without --no-netns and not root: says namespaces cannot be set up, exit 2"
+else
+	skip "lbchaos not as root: no setpriv, or nobody cannot run the build's programs"
+fi
 
 export TMPDIR=$TMP
 out=$(lbchaos --no-netns --seed 1 --duration 15 --faults kill,stop,term --work plain,ckpt 2>&1); rc=$?
