@@ -3,8 +3,10 @@
 # (shorter than detection) and drained while plain and checkpointable tasks
 # run; then paused and drained while tasks also receive messages.  Each run
 # checks that every task has one exact result, that no two copies of a task
-# ran at once, and that every acknowledged message was received once.  And
-# lbchaos's bad input.
+# ran at once, and that every acknowledged message was received once.  As
+# root, a run with each peer in its own network namespace: partitions,
+# packet loss and kills.  And lbchaos's bad input, and what it refuses on a
+# machine that cannot make namespaces or a fault.
 . "$top_srcdir/t/lib.sh"
 
 out=$(lbchaos --seed nope --no-netns 2>&1); rc=$?
@@ -16,9 +18,26 @@ like "$rc:$out" "^2:lbchaos: --peers: expected 3 to 16" "a bad peer count: exit 
 out=$(lbchaos --faults partition --no-netns 2>&1); rc=$?
 like "$rc:$out" "^2:lbchaos: --faults: partition needs network namespaces" \
     "partition faults without namespaces: refused"
-out=$(lbchaos 2>&1); rc=$?
-like "$rc:$out" "^2:lbchaos: peers in their own network namespaces are not built yet" \
-    "without --no-netns: says namespaces are not there yet, and falls back to nothing"
+out=$(lbchaos --faults kill,loss --no-netns 2>&1); rc=$?
+like "$rc:$out" "^2:lbchaos: --faults: loss needs network namespaces" \
+    "loss without namespaces: refused"
+# Not root: no namespaces, and no quiet fall back to loopback.  (As root,
+# as nobody, where nobody can reach the build.)
+nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups env PATH="$PATH" "$@"; }
+if [ "$(id -u)" -ne 0 ]; then
+	out=$(lbchaos --duration 5 2>&1); rc=$?
+elif command -v setpriv >/dev/null && nobody lbchaos --help >/dev/null 2>&1 &&
+    nobody lbcluster --help >/dev/null 2>&1; then
+	out=$(nobody lbchaos --duration 5 2>&1); rc=$?
+else
+	out="" rc=
+fi
+if [ -n "$rc" ]; then
+	like "$rc:$out" "^2:lbchaos: cannot set up network namespaces: not root; --no-netns runs the peers on loopback" \
+	    "without --no-netns and not root: says namespaces cannot be set up, exit 2"
+else
+	skip "lbchaos not as root: no setpriv, or nobody cannot run the build's programs"
+fi
 
 export TMPDIR=$TMP
 out=$(lbchaos --no-netns --seed 1 --duration 15 --faults kill,stop,term --work plain,ckpt 2>&1); rc=$?
@@ -29,6 +48,29 @@ out=$(lbchaos --no-netns --seed 2 --duration 15 --faults stop,term --work plain,
 like "$rc:$out" "lbchaos: seed=2 peers=5 faults=[1-9][0-9]* tasks=[1-9][0-9]* results=[0-9]+ lost=0 duplicated=0 overlaps=0 messages=[1-9][0-9]* undelivered=0" \
     "stop and term with messages: every acknowledged message received once"
 [ $rc -eq 0 ] || diag "$out"
+
+# As root: peers in namespaces, partitions (6-12 s, longer than detection),
+# packet loss and kills.  A fault kind this kernel cannot do is refused.
+check=$(lbcluster netcheck 2>&1)
+if grep -q '^netns yes' <<<"$check"; then
+	for f in delay loss; do
+		why=$(sed -n "s/^$f no: //p" <<<"$check")
+		[ -n "$why" ] || continue
+		out=$(lbchaos --faults "kill,$f" --duration 5 2>&1); rc=$?
+		like "$rc:$out" "^2:lbchaos: --faults: $f is not available here: " \
+		    "$f, which this machine cannot do ($why): refused, exit 2"
+	done
+	if grep -q '^cut yes' <<<"$check" && grep -q '^loss yes' <<<"$check"; then
+		out=$(lbchaos --seed 4 --duration 10 --faults partition,loss,kill --work plain,ckpt 2>&1); rc=$?
+		like "$rc:$out" "lbchaos: seed=4 peers=5 faults=[1-9][0-9]* tasks=[1-9][0-9]* results=[0-9]+ lost=0 duplicated=0 overlaps=0 messages=0 undelivered=0" \
+		    "in namespaces, partition, loss and kill: nothing lost, nothing run twice at once"
+		[ $rc -eq 0 ] || diag "$out"
+	else
+		skip "partition and loss in namespaces: $(grep ' no: ' <<<"$check" | tr '\n' ' ')"
+	fi
+else
+	skip "a run in network namespaces: $(sed -n 's/^netns no: //p' <<<"$check")"
+fi
 for l in $(ls -d "$TMP"/lbchaos.* 2>/dev/null); do diag "left behind: $l"; done
 
 done_testing
