@@ -421,7 +421,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.retry_max_ms = 2000, .keep_finished_s = 1000, .max_tasks = 32,
 		.max_links = 32, .link_keep_s = 60, .attach_limit = 1 << 20,
 		.checkpoint_timeout_ms = 200, .checkpoint_every_s = 5,
-		.checkpoint_grace_ms = 20
+		.checkpoint_grace_ms = 20, .lease_ms = 800,
+		.lease_margin_ms = 200
 	};
 	static const struct fwd_conf fc = {
 		.max_links = 16, .link_keep_s = 60, .max_mailboxes = 8,

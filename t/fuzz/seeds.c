@@ -411,6 +411,49 @@ peer_seeds(void)
 	rec(&in, 0xc1, "", 0);		/* n3 dead */
 	rec(&in, 0xfc, "", 0);
 	save("peer", "moves", &in);
+
+	/* Leases: n2 asks about n1.2, which it holds (after the move), and
+	 * about one it does not; then it grants n1 a lease on n2.4. */
+	{
+		Lb__LeaseItem	 li[2], *lip[2] = { &li[0], &li[1] };
+		Lb__LeaseAsk	 la = LB__LEASE_ASK__INIT;
+		Lb__LeaseGrant	 lg = LB__LEASE_GRANT__INIT;
+
+		rec(&in, 0xb1, "", 0);	/* move n1.2 to n2 */
+		ta.req_id = 0;
+		ta.task_id = (char *)"n1.2";
+		ta.epoch = 2;
+		ta.epoch_by = (char *)"n1";
+		ta.ok = 1;
+		BODY(pm, transfer_ack, TRANSFER_ACK, &ta);
+		PACK(&in, 0, peer_msg, &pm);
+		for (int i = 0; i < 2; i++)
+			lb__lease_item__init(&li[i]);
+		li[0].task_id = (char *)"n1.2";
+		li[0].epoch = 2;
+		li[0].epoch_by = (char *)"n1";
+		li[1].task_id = (char *)"n1.9";
+		li[1].epoch = 1;
+		li[1].epoch_by = (char *)"n1";
+		la.sent_ms = 1000;
+		la.items = lip;
+		la.n_items = 2;
+		BODY(pm, lease_ask, LEASE_ASK, &la);
+		PACK(&in, 0, peer_msg, &pm);
+		li[0].task_id = (char *)"n2.4";
+		li[0].epoch = 1;
+		li[0].epoch_by = (char *)"n2";
+		li[0].verdict = LB__VERDICT__VERDICT_CURRENT;
+		lg.sent_ms = 1000;
+		lg.holder_inc = 1;
+		lg.lease_ms = 800;
+		lg.items = lip;
+		lg.n_items = 1;
+		BODY(pm, lease_grant, LEASE_GRANT, &lg);
+		PACK(&in, 0, peer_msg, &pm);
+		rec(&in, 0xfc, "", 0);
+		save("peer", "leases", &in);
+	}
 }
 
 static void
