@@ -85,6 +85,26 @@ struct sseq {
 	uint64_t	 base, last, used;
 };
 
+/* Holder: a message whose copy went to the task's home, not answered
+ * yet; it is taken, and acknowledged, when the home says it keeps it. */
+struct pend {
+	int		 used;
+	char		 id[FWD_ID_MAX];
+	char		 sender[FWD_ID_MAX];
+	uint64_t	 seq;
+	uint8_t		*body;
+	size_t		 len;
+	char		 origin[LB_ID_MAX];
+	char		 path[FWD_MAX_HOPS][LB_ID_MAX];
+	size_t		 npath;
+	uint64_t	 sent;		/* its copy, last sent */
+};
+
+#define PEND_MAX	256
+#define PEND_RESEND_MS	200	/* a retry from the origin sends the copy
+				 * again at most this often */
+#define PEND_KEEP_MS	60000	/* nobody asked for it this long: forgotten */
+
 #define LOCATE_RECENT	64	/* ids asked about lately (a ring) */
 #define LOCATE_EVERY_MS	500	/* ask about one id at most this often */
 #define SWEEP_MS	1000
@@ -97,6 +117,9 @@ struct fwd {
 	size_t		 nlinks, lbuckets;
 	struct mbox	**mboxes;
 	size_t		 nmboxes, mbuckets;
+	struct mbox	**keeps;	/* home: the messages kept, by task */
+	size_t		 nkeeps;
+	struct pend	 pend[PEND_MAX];
 	struct osend	*outbox, *outtail;
 	size_t		 nout;
 	uint64_t	 next_handle;
@@ -385,6 +408,56 @@ fwd_drop(struct fwd *f, const char *id)
 	}
 }
 
+/* ---- what a home keeps ---- */
+
+static struct mbox *
+keep_find(const struct fwd *f, const char *id)
+{
+	struct mbox	*m;
+
+	for (m = f->keeps[hash(id, f->mbuckets)]; m != NULL; m = m->next)
+		if (strcmp(m->id, id) == 0)
+			return m;
+	return NULL;
+}
+
+static struct mbox *
+keep_get(struct fwd *f, const char *id, int force)
+{
+	struct mbox	*m = keep_find(f, id);
+	size_t		 b;
+
+	if (m != NULL)
+		return m;
+	if (!force && f->nkeeps >= f->conf.max_mailboxes)
+		return NULL;
+	m = lb_calloc(1, sizeof(*m));
+	lb_strlcpy(m->id, id, sizeof(m->id));
+	b = hash(id, f->mbuckets);
+	m->next = f->keeps[b];
+	f->keeps[b] = m;
+	f->nkeeps++;
+	return m;
+}
+
+static void
+keep_drop(struct fwd *f, const char *id)
+{
+	struct mbox	**mp, *m;
+
+	for (mp = &f->keeps[hash(id, f->mbuckets)]; (m = *mp) != NULL;
+	    mp = &m->next) {
+		if (strcmp(m->id, id) == 0) {
+			*mp = m->next;
+			mbox_clear(m);
+			free(m->seen.v);
+			free(m);
+			f->nkeeps--;
+			return;
+		}
+	}
+}
+
 static struct seen *
 seen_find(const struct seens *t, const char *sender)
 {
@@ -655,6 +728,170 @@ fwd_ended(struct fwd *f, uint64_t now, const char *id,
 		if (fwd_sender_valid(b->s[i]->sender))
 			(void)seen_note(f, &e->seen, b->s[i]->sender,
 			    b->s[i]->seq, now, 1);
+}
+
+void
+fwd_keep_load(struct fwd *f, uint64_t now, const char *id,
+    const struct fwd_box *b)
+{
+	struct mbox	*k;
+
+	if (!fwd_task_valid(id) || (b->n == 0 && b->ns == 0))
+		return;
+	k = keep_get(f, id, 1);
+	mbox_clear(k);
+	for (size_t i = 0; i < b->ns; i++)
+		if (fwd_sender_valid(b->s[i]->sender))
+			(void)seen_note(f, &k->seen, b->s[i]->sender,
+			    b->s[i]->seq, now, 1);
+	for (size_t i = 0; i < b->n; i++) {
+		const Lb__MailMsg *x = b->v[i];
+
+		if (!fwd_sender_valid(x->sender)) {
+			f->stats.drop_invalid++;
+			continue;
+		}
+		mail_append(k, x->sender, x->seq, x->body.data, x->body.len);
+		(void)seen_note(f, &k->seen, x->sender, x->seq, now, 1);
+	}
+}
+
+/* A box of `m`'s messages and seen table (a mailbox or a keep). */
+static void
+box_of(const struct mbox *m, struct fwd_box *b)
+{
+	size_t i = 0;
+
+	memset(b, 0, sizeof(*b));
+	if (m == NULL)
+		return;
+	if (m->n > 0) {
+		b->v = lb_calloc(m->n, sizeof(*b->v));
+		for (const struct mail *x = m->head; x != NULL; x = x->next) {
+			Lb__MailMsg *mm = lb_calloc(1, sizeof(*mm));
+
+			lb__mail_msg__init(mm);
+			mm->sender = lb_strdup(x->sender);
+			mm->seq = x->seq;
+			mm->body.len = x->len;
+			mm->body.data = lb_calloc(1, x->len + 1);
+			if (x->len > 0)
+				memcpy(mm->body.data, x->body, x->len);
+			b->v[i++] = mm;
+		}
+		b->n = i;
+	}
+	if (m->seen.n > 0) {
+		b->s = lb_calloc(m->seen.n, sizeof(*b->s));
+		for (i = 0; i < m->seen.n; i++) {
+			Lb__MailSeen *ss = lb_calloc(1, sizeof(*ss));
+
+			lb__mail_seen__init(ss);
+			ss->sender = lb_strdup(m->seen.v[i].sender);
+			ss->seq = m->seen.v[i].seq;
+			b->s[i] = ss;
+		}
+		b->ns = m->seen.n;
+	}
+}
+
+void
+fwd_keep_export(const struct fwd *f, const char *id, struct fwd_box *b)
+{
+	box_of(keep_find(f, id), b);
+}
+
+void
+fwd_each_keep(const struct fwd *f, void (*fn)(void *, const char *),
+    void *arg)
+{
+	for (size_t b = 0; b < f->mbuckets; b++)
+		for (const struct mbox *k = f->keeps[b]; k != NULL;
+		    k = k->next)
+			fn(arg, k->id);
+}
+
+void
+fwd_consumed(const struct fwd *f, const char *id, struct fwd_box *b)
+{
+	const struct mbox	*m = mbox_find(f, id);
+
+	memset(b, 0, sizeof(*b));
+	if (m == NULL || m->seen.n == 0)
+		return;
+	b->s = lb_calloc(m->seen.n, sizeof(*b->s));
+	for (size_t i = 0; i < m->seen.n; i++) {
+		Lb__MailSeen	*ss = lb_calloc(1, sizeof(*ss));
+		uint64_t	 c = m->seen.v[i].seq;
+
+		/* Up to the first one still in the mailbox (seqs rise, with
+		 * gaps: a sender numbers its messages to every task). */
+		for (const struct mail *x = m->head; x != NULL; x = x->next)
+			if (strcmp(x->sender, m->seen.v[i].sender) == 0) {
+				c = x->seq - 1;
+				break;
+			}
+		lb__mail_seen__init(ss);
+		ss->sender = lb_strdup(m->seen.v[i].sender);
+		ss->seq = c;
+		b->s[b->ns++] = ss;
+	}
+}
+
+void
+fwd_checkpointed(struct fwd *f, const char *id, const struct fwd_box *c,
+    struct fwd_out *o)
+{
+	struct mbox	*k = keep_find(f, id);
+	struct mail	**xp, *x;
+	int		 changed = 0;
+
+	if (k == NULL)
+		return;
+	for (xp = &k->head; (x = *xp) != NULL; ) {
+		int gone = 0;
+
+		for (size_t i = 0; i < c->ns; i++)
+			if (c->s[i]->sender != NULL &&
+			    strcmp(c->s[i]->sender, x->sender) == 0 &&
+			    x->seq <= c->s[i]->seq)
+				gone = 1;
+		if (!gone) {
+			xp = &x->next;
+			continue;
+		}
+		*xp = x->next;
+		k->n--;
+		k->bytes -= x->len;
+		free(x->body);
+		free(x);
+		changed = 1;
+	}
+	k->tail = NULL;
+	for (x = k->head; x != NULL; x = x->next)
+		k->tail = x;
+	if (changed)
+		out_add(o, FA_KEEP, id);	/* written anew */
+}
+
+void
+fwd_replay(struct fwd *f, uint64_t now, const char *id)
+{
+	const struct mbox	*k = keep_find(f, id);
+	struct mbox		*m;
+
+	if (!fwd_task_valid(id))
+		return;
+	if ((m = mbox_find(f, id)) != NULL)
+		mbox_clear(m);
+	if (k == NULL)
+		return;
+	m = mbox_get(f, id, 1);
+	for (size_t i = 0; i < k->seen.n; i++)
+		(void)seen_note(f, &m->seen, k->seen.v[i].sender,
+		    k->seen.v[i].seq, now, 1);
+	for (const struct mail *x = k->head; x != NULL; x = x->next)
+		mail_append(m, x->sender, x->seq, x->body, x->len);
 }
 
 /* ---- the outbox ---- */
@@ -975,6 +1212,208 @@ locate(struct fwd *f, uint64_t now, const char *id, struct fwd_out *o)
 	f->stats.queries++;
 }
 
+static void	take_in(struct fwd *, uint64_t, struct mbox *,
+		    const Lb__TaskMsg *, uint32_t, struct fwd_out *);
+
+/* Home: keep a copy of a message taken for its task (0), or -1 when
+ * there is no room.  One kept already is not kept twice. */
+static int
+keep_add(struct fwd *f, const char *id, const char *sender, uint64_t seq,
+    const uint8_t *body, size_t len, struct fwd_out *o)
+{
+	Lb__MailMsg	 mm = LB__MAIL_MSG__INIT;
+	struct mbox	*k = keep_find(f, id);
+	struct seen	*s;
+	struct fwd_action *a;
+
+	if (k != NULL && (s = seen_find(&k->seen, sender)) != NULL &&
+	    seq <= s->seq)
+		return 0;
+	if ((k = keep_get(f, id, 0)) == NULL || k->n >= f->conf.mbox_msgs ||
+	    k->bytes + len > f->conf.mbox_bytes ||
+	    seen_note(f, &k->seen, sender, seq, 0, 0) == -1)
+		return -1;
+	mail_append(k, sender, seq, body, len);
+	f->stats.kept++;
+	mm.sender = (char *)sender;
+	mm.seq = seq;
+	mm.body.data = (uint8_t *)body;
+	mm.body.len = len;
+	a = out_add(o, FA_KEEP, id);
+	a->len = lb__mail_msg__get_packed_size(&mm);
+	a->msg = lb_calloc(1, a->len + 1);
+	lb__mail_msg__pack(&mm, a->msg);
+	return 0;
+}
+
+/* Holder: send the home of `m`'s task a copy, and wait for its answer
+ * before taking the message; a copy already on its way is sent again
+ * (now and then), as the origin retries. */
+static void
+copy_out(struct fwd *f, uint64_t now, const Lb__TaskMsg *m, const char *home,
+    struct fwd_out *o)
+{
+	Lb__PeerMsg	 pm = LB__PEER_MSG__INIT;
+	Lb__MailCopy	 c = LB__MAIL_COPY__INIT;
+	Lb__MailMsg	 mm = LB__MAIL_MSG__INIT;
+	struct pend	*p = NULL, *fr = NULL;
+
+	for (size_t i = 0; i < PEND_MAX; i++) {
+		struct pend *q = &f->pend[i];
+
+		if (!q->used) {
+			if (fr == NULL)
+				fr = q;
+		} else if (q->seq == m->seq && strcmp(q->id, m->task_id) == 0 &&
+		    strcmp(q->sender, m->sender) == 0) {
+			p = q;
+			break;
+		}
+	}
+	if (p != NULL) {
+		if (now < p->sent + PEND_RESEND_MS)
+			return;
+	} else {
+		if (fr == NULL)
+			return;		/* too many: the origin retries */
+		p = fr;
+		memset(p, 0, sizeof(*p));
+		p->used = 1;
+		lb_strlcpy(p->id, m->task_id, sizeof(p->id));
+		lb_strlcpy(p->sender, m->sender, sizeof(p->sender));
+		p->seq = m->seq;
+		p->len = m->body.len;
+		p->body = lb_calloc(1, p->len + 1);
+		if (p->len > 0)
+			memcpy(p->body, m->body.data, p->len);
+		lb_strlcpy(p->origin, m->origin, sizeof(p->origin));
+		for (size_t i = 0; i < m->n_path && i < FWD_MAX_HOPS; i++)
+			lb_strlcpy(p->path[p->npath++], m->path[i],
+			    LB_ID_MAX);
+	}
+	p->sent = now;
+	mm.sender = p->sender;
+	mm.seq = p->seq;
+	mm.body.data = p->body;
+	mm.body.len = p->len;
+	c.task_id = p->id;
+	c.msg = &mm;
+	pm.body_case = LB__PEER_MSG__BODY_MAIL_COPY;
+	pm.mail_copy = &c;
+	out_msg(o, FA_SEND, home, p->id, &pm);
+	f->stats.copies++;
+}
+
+static void
+copy_answer(struct fwd *f, const char *to, const Lb__MailCopy *c,
+    Lb__MsgStatus st, struct fwd_out *o)
+{
+	Lb__PeerMsg	pm = LB__PEER_MSG__INIT;
+	Lb__MailCopyAck	a = LB__MAIL_COPY_ACK__INIT;
+
+	a.task_id = c->task_id;
+	a.sender = c->msg->sender;
+	a.seq = c->msg->seq;
+	a.status = st;
+	pm.body_case = LB__PEER_MSG__BODY_MAIL_COPY_ACK;
+	pm.mail_copy_ack = &a;
+	out_msg(o, FA_SEND, to, c->task_id, &pm);
+}
+
+/* Home: a holder's copy of a message for our task. */
+static void
+copy_in(struct fwd *f, const char *from, const Lb__MailCopy *c,
+    struct fwd_out *o)
+{
+	struct fwd_where	w;
+	char			home[LB_ID_MAX];
+
+	if (!fwd_task_valid(c->task_id) || c->msg == NULL ||
+	    !fwd_sender_valid(c->msg->sender) ||
+	    c->msg->body.len > f->conf.msg_max) {
+		f->stats.drop_invalid++;
+		return;
+	}
+	home_of(c->task_id, home);
+	if (strcmp(home, f->self) != 0) {
+		f->stats.drop_invalid++;
+		return;
+	}
+	memset(&w, 0, sizeof(w));
+	f->env.where(f->env.arg, c->task_id, &w);
+	if (w.here != FWD_AT || strcmp(w.host, from) != 0) {
+		/* Not its host as the record says (it moves, or ended): the
+		 * origin's next try finds out. */
+		copy_answer(f, from, c, LB__MSG_STATUS__MSG_WAIT, o);
+		return;
+	}
+	if (keep_add(f, c->task_id, c->msg->sender, c->msg->seq,
+	    c->msg->body.data, c->msg->body.len, o) == -1) {
+		/* No room: the holder takes it without. */
+		f->stats.unkept++;
+		copy_answer(f, from, c, LB__MSG_STATUS__MSG_FULL, o);
+		return;
+	}
+	copy_answer(f, from, c, LB__MSG_STATUS__MSG_DELIVERED, o);
+}
+
+/* Holder: the home's answer to a copy. */
+static void
+copy_ack_in(struct fwd *f, uint64_t now, const char *from,
+    const Lb__MailCopyAck *a, struct fwd_out *o)
+{
+	struct pend		*p = NULL;
+	struct fwd_where	 w;
+	struct mbox		*mb;
+	struct seen		*s;
+	char			 home[LB_ID_MAX];
+	Lb__TaskMsg		 tm = LB__TASK_MSG__INIT;
+	char			*path[FWD_MAX_HOPS];
+
+	if (!fwd_task_valid(a->task_id) || !fwd_sender_valid(a->sender)) {
+		f->stats.drop_invalid++;
+		return;
+	}
+	home_of(a->task_id, home);
+	if (strcmp(home, from) != 0) {
+		f->stats.drop_invalid++;
+		return;
+	}
+	for (size_t i = 0; i < PEND_MAX; i++)
+		if (f->pend[i].used && f->pend[i].seq == a->seq &&
+		    strcmp(f->pend[i].id, a->task_id) == 0 &&
+		    strcmp(f->pend[i].sender, a->sender) == 0) {
+			p = &f->pend[i];
+			break;
+		}
+	if (p == NULL)
+		return;		/* answered already */
+	tm.task_id = p->id;
+	tm.sender = p->sender;
+	tm.seq = p->seq;
+	tm.body.data = p->body;
+	tm.body.len = p->len;
+	tm.origin = p->origin;
+	for (size_t i = 0; i < p->npath; i++)
+		path[i] = p->path[i];
+	tm.path = path;
+	tm.n_path = p->npath;
+	memset(&w, 0, sizeof(w));
+	f->env.where(f->env.arg, p->id, &w);
+	/* Kept (or no room there: taken without a copy). */
+	if ((a->status == LB__MSG_STATUS__MSG_DELIVERED ||
+	    a->status == LB__MSG_STATUS__MSG_FULL) && w.here == FWD_HELD && (mb = mbox_get(f, p->id, 0)) != NULL &&
+	    mb->n < f->conf.mbox_msgs &&
+	    mb->bytes + p->len <= f->conf.mbox_bytes &&
+	    ((s = seen_find(&mb->seen, p->sender)) == NULL || p->seq > s->seq) &&
+	    (s != NULL || seen_note(f, &mb->seen, p->sender, 0, now, 0) == 0))
+		take_in(f, now, mb, &tm, w.epoch, o);
+	/* Else (it moved meanwhile, or no room now): the origin tries
+	 * again, and the home has it already. */
+	free(p->body);
+	memset(p, 0, sizeof(*p));
+}
+
 /* The task is held here: the message goes into its mailbox. */
 static void
 deliver(struct fwd *f, uint64_t now, const Lb__TaskMsg *m, uint32_t epoch,
@@ -983,7 +1422,6 @@ deliver(struct fwd *f, uint64_t now, const Lb__TaskMsg *m, uint32_t epoch,
 	struct mbox	*mb;
 	struct seen	*s;
 	char		 home[LB_ID_MAX];
-	size_t		 hops;
 
 	if (m->probe) {
 		if (m->tail || m->checkpoint) {
@@ -1034,6 +1472,33 @@ deliver(struct fwd *f, uint64_t now, const Lb__TaskMsg *m, uint32_t epoch,
 		    "the task's mailbox is full", o);
 		return;
 	}
+	home_of(m->task_id, home);
+	if (strcmp(home, f->self) != 0) {
+		/* Its home keeps a copy first -- while it is alive: a home
+		 * seen dead keeps nothing, and the message is taken without
+		 * (it outlives its holder only when the home is there). */
+		if (f->env.alive(f->env.arg, home)) {
+			copy_out(f, now, m, home, o);
+			return;
+		}
+		take_in(f, now, mb, m, epoch, o);
+		return;
+	}
+	/* Beyond what a home keeps (bounded), it is taken without. */
+	if (keep_add(f, m->task_id, m->sender, m->seq, m->body.data,
+	    m->body.len, o) == -1)
+		f->stats.unkept++;
+	take_in(f, now, mb, m, epoch, o);
+}
+
+/* Into the mailbox, acknowledged, and the path compressed. */
+static void
+take_in(struct fwd *f, uint64_t now, struct mbox *mb, const Lb__TaskMsg *m,
+    uint32_t epoch, struct fwd_out *o)
+{
+	char		 home[LB_ID_MAX];
+	size_t		 hops;
+
 	mail_append(mb, m->sender, m->seq, m->body.data, m->body.len);
 	(void)seen_note(f, &mb->seen, m->sender, m->seq, now, 1);
 	f->stats.delivered++;
@@ -1252,6 +1717,12 @@ fwd_recv(struct fwd *f, uint64_t now, const char *from, const Lb__PeerMsg *pm,
 		return 0;
 	case LB__PEER_MSG__BODY_TASK_MSG_ACK:
 		return ack_in(f, now, from, pm->task_msg_ack, o);
+	case LB__PEER_MSG__BODY_MAIL_COPY:
+		copy_in(f, from, pm->mail_copy, o);
+		return 0;
+	case LB__PEER_MSG__BODY_MAIL_COPY_ACK:
+		copy_ack_in(f, now, from, pm->mail_copy_ack, o);
+		return 0;
 	case LB__PEER_MSG__BODY_TASK_LOCATION: {
 		const Lb__TaskLocation *l = pm->task_location;
 
@@ -1331,6 +1802,28 @@ fwd_tick(struct fwd *f, uint64_t now, struct fwd_out *o)
 		return;
 	f->swept = now;
 	links_expire(f, now);
+	/* Copies the home never answered, and nobody asks about. */
+	for (size_t i = 0; i < PEND_MAX; i++)
+		if (f->pend[i].used && now > f->pend[i].sent + PEND_KEEP_MS) {
+			free(f->pend[i].body);
+			memset(&f->pend[i], 0, sizeof(f->pend[i]));
+		}
+	/* Home: what it kept for tasks that ended, or that it forgot. */
+	for (size_t b = 0; b < f->mbuckets; b++) {
+		struct mbox *k = f->keeps[b], *knext;
+
+		for (; k != NULL; k = knext) {
+			struct fwd_where w;
+
+			knext = k->next;
+			memset(&w, 0, sizeof(w));
+			f->env.where(f->env.arg, k->id, &w);
+			if (w.here != FWD_ENDED && w.here != FWD_NOTHING)
+				continue;
+			out_add(o, FA_KEEP, k->id);	/* no msg: none */
+			keep_drop(f, k->id);
+		}
+	}
 	/* Mailboxes of tasks that are not held here any more (moved away,
 	 * ended, a move here aborted). */
 	for (size_t b = 0; b < f->mbuckets; b++) {
@@ -1366,6 +1859,7 @@ fwd_new(const struct fwd_conf *c, const char *self, const struct fwd_env *env)
 	f->links = lb_calloc(f->lbuckets, sizeof(*f->links));
 	f->mbuckets = pow2(c->max_mailboxes);
 	f->mboxes = lb_calloc(f->mbuckets, sizeof(*f->mboxes));
+	f->keeps = lb_calloc(f->mbuckets, sizeof(*f->keeps));
 	f->seqcap = c->outbox_max * 2 + 1;
 	f->seqs = lb_calloc(f->seqcap, sizeof(*f->seqs));
 	return f;
@@ -1382,9 +1876,15 @@ fwd_free(struct fwd *f)
 			f->links[b] = l->next;
 			free(l);
 		}
-	for (size_t b = 0; b < f->mbuckets; b++)
+	for (size_t b = 0; b < f->mbuckets; b++) {
 		while (f->mboxes[b] != NULL)
 			fwd_drop(f, f->mboxes[b]->id);
+		while (f->keeps[b] != NULL)
+			keep_drop(f, f->keeps[b]->id);
+	}
+	for (size_t i = 0; i < PEND_MAX; i++)
+		free(f->pend[i].body);
+	free(f->keeps);
 	while (f->outbox != NULL) {
 		struct osend *s = f->outbox;
 		f->outbox = s->next;

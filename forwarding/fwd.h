@@ -33,6 +33,17 @@
  * from each sender travel in the Transfer); while the task moves, messages
  * wait at their senders, who retry.
  *
+ * Messages outlive their holder: a holder that is not the task's home
+ * sends the home a copy of a new message (MailCopy) and takes it into the
+ * mailbox, and acknowledges it, only once the home answers that it keeps
+ * it (while the home is seen dead, it takes messages without: they do not
+ * outlive the holder then); a home that holds its task keeps its own
+ * copy.  The home keeps
+ * them (FA_KEEP: the shell writes them to disk) until a checkpoint it
+ * holds covers them (fwd_checkpointed) or the task ends; a run of the task
+ * that starts again at its home from there (fwd_replay) has them all in
+ * its mailbox again.
+ *
  * What the core needs to know of tasks it asks the shell (fwd_env), which
  * answers from the task core: where a task is, as this peer knows it, and
  * whether a peer is alive.  Time is a parameter; nothing here reads a
@@ -96,9 +107,13 @@ enum fwd_action_kind {
 	FA_TAIL,	/* a tail probe reached the holder (here): send
 			 * `to` a TaskMsgAck with the output of `id` from
 			 * `tail_offset` (`res`: host, epoch, path) */
-	FA_CHECKPOINT	/* a checkpoint probe reached the holder (here):
+	FA_CHECKPOINT,	/* a checkpoint probe reached the holder (here):
 			 * ask the task to checkpoint, and tell `to` (a
 			 * TaskMsgAck, its detail why not) */
+	FA_KEEP		/* home: the messages kept for `id` changed: add
+			 * `msg` (a packed MailMsg) to what is on disk, or,
+			 * with no `msg`, write them all anew
+			 * (fwd_keep_export; none: remove the file) */
 };
 
 /* How a send ended. */
@@ -149,6 +164,10 @@ struct fwd_stats {
 	uint64_t	compressions;	/* TaskLocation sent */
 	uint64_t	drop_invalid;	/* malformed messages */
 	uint64_t	drop_loop;	/* a path too long */
+	uint64_t	kept;		/* home: copies of messages kept */
+	uint64_t	unkept;		/* home: no room to keep one: taken
+					 * without a copy */
+	uint64_t	copies;		/* holder: copies sent to homes */
 	/* Hops of the messages delivered here: hops[i] counts those that
 	 * took i + 1 hops, the last all the longer ones. */
 #define FWD_HOPS_BUCKETS	8
@@ -220,6 +239,28 @@ void		 fwd_import(struct fwd *, uint64_t now, const char *id,
  * a sender's retry after the end is told "delivered"). */
 void		 fwd_ended(struct fwd *, uint64_t now, const char *id,
 		    const struct fwd_box *);
+/* Home: the messages kept for `id`, read back at start. */
+void		 fwd_keep_load(struct fwd *, uint64_t now, const char *id,
+		    const struct fwd_box *);
+/* Home: the messages kept for `id` (to write them): free with
+ * fwd_export_free. */
+void		 fwd_keep_export(const struct fwd *, const char *id,
+		    struct fwd_box *);
+/* Home: every task with kept messages. */
+void		 fwd_each_keep(const struct fwd *,
+		    void (*)(void *, const char *id), void *);
+/* What task `id`, held here, has taken from its mailbox: from each
+ * sender, up to which seq (into b->s; free with fwd_export_free). */
+void		 fwd_consumed(const struct fwd *, const char *id,
+		    struct fwd_box *);
+/* Home: a checkpoint of `id` that the home holds now has in it what
+ * `consumed` names (fwd_consumed's, when it was written): those kept
+ * messages go. */
+void		 fwd_checkpointed(struct fwd *, const char *id,
+		    const struct fwd_box *consumed, struct fwd_out *);
+/* Home: `id` runs again at its home, from the home's checkpoint or from
+ * its start: its mailbox is what the home kept. */
+void		 fwd_replay(struct fwd *, uint64_t now, const char *id);
 /* Every mailbox here, by task id (for keeping them across a stop). */
 void		 fwd_each_mailbox(const struct fwd *,
 		    void (*)(void *, const char *id), void *);

@@ -218,6 +218,11 @@ ck_copy(struct peer *p, const char *id, uint32_t seq)
 
 	if (k == NULL)
 		return;
+	if (k->home) {
+		/* The home holds this checkpoint itself. */
+		msgs_checkpointed(p, id, NULL);
+		return;
+	}
 	tasks_home_of(id, home);
 	if ((addr = addr_of(p, home)) == NULL)
 		return;		/* its home is down: the next one */
@@ -237,9 +242,11 @@ ck_copy(struct peer *p, const char *id, uint32_t seq)
 	}
 	cc.seq = seq;
 	cc.transfer = &tr;
+	msgs_consumed(p, id, &cc);
 	m.body_case = LB__PEER_MSG__BODY_CHECKPOINT_COPY;
 	m.checkpoint_copy = &cc;
 	net_send(p, addr, &m);
+	msgs_consumed_free(&cc);
 	p->glue->copies_out++;
 	p->glue->copy_bytes_out += bytes;
 	log_debug("task %s: checkpoint %u (%" PRIu64 " bytes) offered to its "
@@ -304,6 +311,9 @@ carry(struct peer *p, struct tasks_out *o)
 			break;
 		case TA_LEASE:
 			exec_lease(p, a->id, a->until);
+			break;
+		case TA_REPLAY:
+			msgs_replay(p, a->id);
 			break;
 		case TA_FREEZE:
 		case TA_THAW:
@@ -594,6 +604,8 @@ fetch_done(struct peer *p, const char *from, uint64_t inc,
 			return;
 		}
 		tasks_checkpoint_copied(p->tc, lb_mono_ms(), id, cc->seq, &o);
+		/* The messages the task had taken are in it now. */
+		msgs_checkpointed(p, id, cc);
 		log_debug("task %s: checkpoint %u copied from %s", id, cc->seq,
 		    from);
 		carry(p, &o);
@@ -696,6 +708,8 @@ glue_recv(struct peer *p, const Lb__Envelope *e)
 	case LB__PEER_MSG__BODY_TASK_MSG_ACK:
 	case LB__PEER_MSG__BODY_TASK_LOCATION:
 	case LB__PEER_MSG__BODY_TASK_LOCATE:
+	case LB__PEER_MSG__BODY_MAIL_COPY:
+	case LB__PEER_MSG__BODY_MAIL_COPY_ACK:
 		msgs_recv(p, e->sender, m);
 		break;
 	case LB__PEER_MSG__BODY__NOT_SET:

@@ -188,6 +188,12 @@ m_messages(struct evbuffer *b, const Lb__CtlStats *t)
 	    t->msg_compressions);
 	m_one(b, "lbpeer_mailbox_full_total", "counter", "Messages refused "
 	    "here: the task's mailbox was full.", t->msg_full);
+	m_one(b, "lbpeer_messages_kept_total", "counter", "Copies of messages "
+	    "kept here as the tasks' home, so that they outlive their "
+	    "holder.", t->msg_kept);
+	m_one(b, "lbpeer_messages_unkept_total", "counter", "Messages taken "
+	    "without a copy at their task's home (no room there).",
+	    t->msg_unkept);
 	m_one(b, "lbpeer_links", "gauge", "Forwarding links held.",
 	    t->msg_links);
 	m_one(b, "lbpeer_mailboxes", "gauge", "Mailboxes of tasks held here.",

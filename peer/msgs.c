@@ -9,10 +9,13 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "peer.h"
@@ -345,6 +348,246 @@ loc_fill(struct msgs_loc *l, const struct fwd_result *r)
 		lb_strlcpy(l->hops[l->nhops++], r->hops[i], LB_ID_MAX);
 }
 
+/* ---- what a home keeps of its tasks' messages (state_dir/kept/ID) ----
+ *
+ * A file of frames, each a 4-byte length (big-endian) and a MailboxKeep:
+ * one message added, or (the file written anew, and renamed over the old
+ * one) all of them with what was taken from each sender.  Read back, the
+ * frames add up.  Written without
+ * fsync: a process that dies keeps them, a machine that loses power may
+ * lose the last ones (doc/faults.md). */
+
+#define KEPT_DIR	"kept"
+#define KEPT_FRAME_MAX	(64U << 20)
+
+static char *
+kept_path(struct peer *p, const char *id)
+{
+	return lb_printf("%s/%s/%s", p->conf.state_dir, KEPT_DIR, id);
+}
+
+static int
+frame_write(int fd, const Lb__MailboxKeep *kb)
+{
+	size_t		 len = lb__mailbox_keep__get_packed_size(kb);
+	uint8_t		*buf = lb_calloc(1, len + 4);
+	int		 rc = 0;
+
+	buf[0] = (uint8_t)(len >> 24);
+	buf[1] = (uint8_t)(len >> 16);
+	buf[2] = (uint8_t)(len >> 8);
+	buf[3] = (uint8_t)len;
+	lb__mailbox_keep__pack(kb, buf + 4);
+	if (write(fd, buf, len + 4) != (ssize_t)(len + 4))
+		rc = -1;
+	free(buf);
+	return rc;
+}
+
+static void
+keep_write(struct peer *p, const char *id, const uint8_t *msg, size_t len)
+{
+	char		*dir, *path;
+	Lb__MailboxKeep	 kb = LB__MAILBOX_KEEP__INIT;
+	Lb__MailMsg	*mm = NULL;
+	Lb__MailSeen	 ss = LB__MAIL_SEEN__INIT, *ssp = &ss;
+	struct fwd_box	 box;
+	int		 fd;
+
+	if (!fwd_task_valid(id) || strchr(id, '/') != NULL)
+		return;
+	dir = lb_printf("%s/%s", p->conf.state_dir, KEPT_DIR);
+	(void)mkdir(dir, 0700);
+	free(dir);
+	path = kept_path(p, id);
+	kb.task_id = (char *)id;
+	if (msg != NULL) {
+		if ((mm = lb__mail_msg__unpack(NULL, len, msg)) == NULL) {
+			free(path);
+			return;
+		}
+		kb.mailbox = &mm;
+		kb.n_mailbox = 1;
+		ss.sender = mm->sender;
+		ss.seq = mm->seq;
+		kb.mailbox_seen = &ssp;
+		kb.n_mailbox_seen = 1;
+		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (fd == -1 || frame_write(fd, &kb) == -1)
+			log_warn("task %s: keeping its message: %s", id, path);
+		if (fd != -1)
+			close(fd);
+		lb__mail_msg__free_unpacked(mm, NULL);
+		free(path);
+		return;
+	}
+	fwd_keep_export(p->msgs->f, id, &box);
+	if (box.n == 0 && box.ns == 0) {
+		if (unlink(path) == -1 && errno != ENOENT)
+			log_warn("%s", path);
+	} else {
+		char *tmp = lb_printf("%s.new", path);
+
+		kb.mailbox = box.v;
+		kb.n_mailbox = box.n;
+		kb.mailbox_seen = box.s;
+		kb.n_mailbox_seen = box.ns;
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd == -1 || frame_write(fd, &kb) == -1 ||
+		    rename(tmp, path) == -1)
+			log_warn("task %s: keeping its messages: %s", id, tmp);
+		if (fd != -1)
+			close(fd);
+		free(tmp);
+	}
+	fwd_export_free(&box);
+	free(path);
+}
+
+/* At start: what this home kept, back into the core. */
+static void
+keeps_load(struct peer *p)
+{
+	char		*dir = lb_printf("%s/%s", p->conf.state_dir, KEPT_DIR);
+	DIR		*d;
+	struct dirent	*de;
+	size_t		 files = 0, msgs = 0;
+
+	if ((d = opendir(dir)) == NULL) {
+		free(dir);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char		*path;
+		FILE		*fp;
+		uint8_t		 hdr[4], *buf;
+		struct fwd_box	 all;
+		size_t		 cap = 0, scap = 0;
+
+		if (!fwd_task_valid(de->d_name))
+			continue;
+		path = lb_printf("%s/%s", dir, de->d_name);
+		if ((fp = fopen(path, "r")) == NULL) {
+			free(path);
+			continue;
+		}
+		memset(&all, 0, sizeof(all));
+		while (fread(hdr, 1, 4, fp) == 4) {
+			uint32_t	 len = (uint32_t)hdr[0] << 24 |
+			    (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 |
+			    hdr[3];
+			Lb__MailboxKeep	*kb;
+
+			if (len > KEPT_FRAME_MAX)
+				break;
+			buf = lb_calloc(1, (size_t)len + 1);
+			if (fread(buf, 1, len, fp) != len ||
+			    (kb = lb__mailbox_keep__unpack(NULL, len, buf)) ==
+			    NULL) {
+				free(buf);
+				break;	/* a torn tail: what came before */
+			}
+			free(buf);
+			/* (A file written anew replaced the one before it,
+			 * so the frames of one file just add up.) */
+			for (size_t i = 0; i < kb->n_mailbox; i++) {
+				if (all.n == cap) {
+					cap = cap ? cap * 2 : 16;
+					all.v = lb_reallocarray(all.v, cap,
+					    sizeof(*all.v));
+				}
+				all.v[all.n++] = kb->mailbox[i];
+				kb->mailbox[i] = NULL;
+			}
+			for (size_t i = 0; i < kb->n_mailbox_seen; i++) {
+				if (all.ns == scap) {
+					scap = scap ? scap * 2 : 16;
+					all.s = lb_reallocarray(all.s, scap,
+					    sizeof(*all.s));
+				}
+				all.s[all.ns++] = kb->mailbox_seen[i];
+				kb->mailbox_seen[i] = NULL;
+			}
+			kb->n_mailbox = kb->n_mailbox_seen = 0;
+			lb__mailbox_keep__free_unpacked(kb, NULL);
+		}
+		fclose(fp);
+		fwd_keep_load(p->msgs->f, lb_mono_ms(), de->d_name, &all);
+		files++;
+		msgs += all.n;
+		fwd_export_free(&all);
+		free(path);
+	}
+	closedir(d);
+	free(dir);
+	if (files > 0)
+		log_info("kept messages: %zu for %zu tasks homed here", msgs,
+		    files);
+}
+
+void
+msgs_replay(struct peer *p, const char *id)
+{
+	size_t n;
+
+	if (p->msgs == NULL)
+		return;
+	fwd_replay(p->msgs->f, lb_mono_ms(), id);
+	if ((n = fwd_mailbox_count(p->msgs->f, id, NULL)) > 0)
+		log_info("task %s starts over here with the %zu messages its "
+		    "home kept", id, n);
+}
+
+void
+msgs_consumed(struct peer *p, const char *id, Lb__CheckpointCopy *cc)
+{
+	struct fwd_box b;
+
+	cc->consumed = NULL;
+	cc->n_consumed = 0;
+	if (p->msgs == NULL)
+		return;
+	fwd_consumed(p->msgs->f, id, &b);
+	cc->consumed = b.s;
+	cc->n_consumed = b.ns;
+}
+
+void
+msgs_consumed_free(Lb__CheckpointCopy *cc)
+{
+	struct fwd_box b;
+
+	memset(&b, 0, sizeof(b));
+	b.s = cc->consumed;
+	b.ns = cc->n_consumed;
+	fwd_export_free(&b);
+	cc->consumed = NULL;
+	cc->n_consumed = 0;
+}
+
+void
+msgs_checkpointed(struct peer *p, const char *id,
+    const Lb__CheckpointCopy *cc)
+{
+	struct fwd_box	 b;
+	struct fwd_out	 o = { 0 };
+
+	if (p->msgs == NULL)
+		return;
+	if (cc != NULL) {
+		memset(&b, 0, sizeof(b));
+		b.s = cc->consumed;
+		b.ns = cc->n_consumed;
+		fwd_checkpointed(p->msgs->f, id, &b, &o);
+	} else {
+		fwd_consumed(p->msgs->f, id, &b);
+		fwd_checkpointed(p->msgs->f, id, &b, &o);
+		fwd_export_free(&b);
+	}
+	carry(p, &o);
+	fwd_out_free(&o);
+}
+
 static void
 carry(struct peer *p, struct fwd_out *o)
 {
@@ -415,6 +658,9 @@ carry(struct peer *p, struct fwd_out *o)
 		case FA_TAIL:
 		case FA_CHECKPOINT:
 			holder_answer(p, a);
+			break;
+		case FA_KEEP:
+			keep_write(p, a->id, a->msg, a->len);
 			break;
 		}
 	}
@@ -759,6 +1005,8 @@ msgs_stats(struct peer *p, Lb__CtlStats *s)
 	s->msg_received = f->received;
 	s->msg_hops_sum = f->hops_sum;
 	s->msg_full = f->full;
+	s->msg_kept = f->kept;
+	s->msg_unkept = f->unkept;
 	memcpy(hops, f->hops, sizeof(hops));
 	s->msg_hops = hops;
 	s->n_msg_hops = FWD_HOPS_BUCKETS;
@@ -794,6 +1042,7 @@ msgs_start(struct peer *p, char **cause)
 	ms->tick = event_new(p->base, -1, EV_PERSIST, tick_cb, p);
 	event_add(ms->tick, &tv);
 	p->msgs = ms;
+	keeps_load(p);
 	return 0;
 }
 
@@ -905,10 +1154,9 @@ msgs_restore(struct peer *p)
 		if (!fwd_task_valid(kb->task_id) ||
 		    (t = tasks_find(p->tc, kb->task_id)) == NULL)
 			continue;
-		/* Held here (maybe waiting for its home's word), or its
-		 * home's record here that is yet to be placed. */
-		if (t->hold == HOLD_NONE && !(t->home &&
-		    tasks_unfinished(t->rec)))
+		/* Held here (maybe waiting for its home's word).  One homed
+		 * here starts over with what its home kept (msgs_replay). */
+		if (t->hold == HOLD_NONE || t->home)
 			continue;
 		b.v = kb->mailbox;
 		b.n = kb->n_mailbox;

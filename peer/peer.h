@@ -100,6 +100,16 @@ void	 ctl_answer_free(Lb__CtlReply *);
 int	 msgs_start(struct peer *, char **cause);
 /* After the task core started: the mailboxes kept by the last stop. */
 void	 msgs_restore(struct peer *);
+/* Home: `id` starts over here; its mailbox is what the home kept. */
+void	 msgs_replay(struct peer *, const char *id);
+/* Held here, `id` checkpointed: what it had taken from its mailbox, into
+ * `cc` (free with msgs_consumed_free). */
+void	 msgs_consumed(struct peer *, const char *id, Lb__CheckpointCopy *cc);
+void	 msgs_consumed_free(Lb__CheckpointCopy *cc);
+/* Home: a checkpoint of `id` is here now (`cc`: a copy that says what the
+ * task had taken; NULL: its own, taken here). */
+void	 msgs_checkpointed(struct peer *, const char *id,
+	    const Lb__CheckpointCopy *cc);
 /* Keeps the mailboxes that hold messages in state_dir (before the task
  * core stops). */
 void	 msgs_stop(struct peer *);

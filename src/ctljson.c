@@ -200,7 +200,7 @@ ctljson_stats(const Lb__CtlStats *s)
 			    (json_int_t)s->msg_hops[i]));
 		json_object_set_new(j, "messages", json_pack("{s:I, s:I, s:I, "
 		    "s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-		    "s:I, s:I, s:o}",
+		    "s:I, s:I, s:I, s:I, s:o}",
 		    "sent", (json_int_t)s->msg_sent,
 		    "acked", (json_int_t)s->msg_acked,
 		    "refused", (json_int_t)s->msg_refused,
@@ -214,6 +214,8 @@ ctljson_stats(const Lb__CtlStats *s)
 		    "compressions", (json_int_t)s->msg_compressions,
 		    "received", (json_int_t)s->msg_received,
 		    "full", (json_int_t)s->msg_full,
+		    "kept", (json_int_t)s->msg_kept,
+		    "unkept", (json_int_t)s->msg_unkept,
 		    "hops_sum", (json_int_t)s->msg_hops_sum,
 		    "links", (json_int_t)s->msg_links,
 		    "mailboxes", (json_int_t)s->msg_mailboxes,

@@ -261,6 +261,7 @@ carry(int p, struct fwd_out *o)
 			}
 			break;
 		case FA_MAIL:
+		case FA_KEEP:		/* the shell writes it down */
 			break;
 		case FA_TAIL:
 		case FA_CHECKPOINT:
@@ -764,6 +765,73 @@ scenarios(void)
 		    "malformed TaskMsgs are dropped and counted");
 		is(o.n, 0, "and nothing is sent for them");
 		fwd_out_free(&o);
+	}
+
+	/* Messages outlive their holder: its home keeps a copy of each
+	 * before the holder takes it, until a checkpoint at the home covers
+	 * it; a run that starts over at the home gets the rest again. */
+	{
+		struct fwd_box	 b;
+		struct fwd_out	 o = { 0 };
+		uint64_t	 seq1;
+		size_t		 before;
+
+		world_init(4, 64);
+		t = task_add("n0.10", 1);
+		W.loss = 0.3;		/* copies and their answers too */
+		h = send(2, "n2", t->id, 7);
+		r = settle(2, h);
+		ok(r && r->done && (r->status == LB__MSG_STATUS__MSG_DELIVERED ||
+		    r->status == LB__MSG_STATUS__MSG_DUPLICATE),
+		    "held at n1, homed at n0: delivered over a lossy network "
+		    "(or its ack lost, then told it was a duplicate)");
+		seq1 = r ? r->seq : 0;
+		W.loss = 0;
+		fwd_keep_export(W.f[0], t->id, &b);
+		ok(b.n == 1 && b.v[0]->seq == seq1, "its home n0 kept a copy");
+		fwd_export_free(&b);
+		ok(fwd_stats(W.f[1])->copies > 0 && fwd_stats(W.f[0])->kept == 1,
+		    "n1 sent the copy, n0 kept it once");
+		consume();
+		fwd_consumed(W.f[1], t->id, &b);
+		ok(b.ns == 1 && b.s[0]->seq == seq1,
+		    "n1 says the task took it (for its checkpoint)");
+		fwd_checkpointed(W.f[0], t->id, &b, &o);
+		fwd_export_free(&b);
+		fwd_keep_export(W.f[0], t->id, &b);
+		ok(b.n == 0 && b.ns == 1, "a checkpoint at the home covering it: "
+		    "the copy goes, the sender is remembered");
+		fwd_export_free(&b);
+		fwd_out_free(&o);
+		h = send(2, "n2", t->id, 8);
+		r = settle(2, h);
+		ok(r && r->status == LB__MSG_STATUS__MSG_DELIVERED,
+		    "the next one delivered");
+		/* n1 dies before the task took it; the home runs the task
+		 * again from that checkpoint. */
+		W.alive[1] = 0;
+		t->holder = 0;
+		t->epoch++;
+		fwd_replay(W.f[0], W.now, t->id);
+		before = W.ngot;
+		consume();
+		ok(W.ngot == before + 1 && W.got[before].value == 8,
+		    "the run that starts over at the home gets it (and not the "
+		    "one its checkpoint has)");
+		h = send(2, "n2", t->id, 9);
+		r = settle(2, h);
+		consume();
+		ok(r && r->status == LB__MSG_STATUS__MSG_DELIVERED &&
+		    W.got[W.ngot - 1].value == 9,
+		    "and the sender's next one, once");
+		/* A late copy of the first: a duplicate, not taken again. */
+		h = send(3, "n3", t->id, 10);
+		r = settle(3, h);
+		ok(r && r->status == LB__MSG_STATUS__MSG_DELIVERED,
+		    "another sender's message at the home, kept there");
+		fwd_keep_export(W.f[0], t->id, &b);
+		is(b.n, 3, "the home keeps 8, 9 and 10 until a checkpoint");
+		fwd_export_free(&b);
 	}
 }
 

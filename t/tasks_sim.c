@@ -1404,6 +1404,9 @@ carry_out(struct world *w, int p, struct tasks_out *out)
 		case TA_LEASE:
 			trace(w, p, "lease %s until %" PRIu64, a->id, a->until);
 			break;
+		case TA_REPLAY:
+			trace(w, p, "replay %s: its kept messages", a->id);
+			break;
 		case TA_OUTPUT:
 		case TA_LOAD:
 			break;

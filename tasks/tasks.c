@@ -758,6 +758,7 @@ tasks_start(struct tasks *t, uint64_t now, struct tasks_out *o)
 				r->state = LB__TASK_STATE__TASK_QUEUED;
 				k->resume = r->checkpoints > 0;
 				set_hold(t, now, k, HOLD_QUEUED, o);
+				out_push(o, TA_REPLAY, r->id);
 			}
 			continue;
 		}
@@ -2755,8 +2756,7 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 		 * here), then it starts again from there -- at once, or, when
 		 * its lease is running out (it was asked to checkpoint for
 		 * that), once its home confirms it. */
-		if (!k->home)
-			out_push(o, TA_CKCOPY, r->id)->seq = r->checkpoints;
+		out_push(o, TA_CKCOPY, r->id)->seq = r->checkpoints;
 		r->pgid = 0;
 		k->lease_ck = k->lease_frozen = 0;
 		if (!lease_ok(t, k, now)) {
@@ -2835,6 +2835,7 @@ rerun(struct tasks *t, uint64_t now, struct tasks_task *k, const char *why,
 	/* From the latest checkpoint copied here, if any. */
 	k->resume = r->spec->checkpointable && r->home_checkpoint > 0;
 	set_hold(t, now, k, HOLD_QUEUED, o);
+	out_push(o, TA_REPLAY, r->id);
 }
 
 static void

@@ -177,14 +177,18 @@ enum tasks_action_kind {
 	TA_CHECKPOINT,	/* ask the process of `id` to checkpoint (its signal) */
 	TA_CKCOPY,	/* copy the checkpoint of `id` (held here) to its home,
 			 * before the task starts again from it; `seq` is
-			 * its count of checkpoints */
+			 * its count of checkpoints (at its home: the home
+			 * holds that checkpoint now) */
 	TA_MIGRATED,	/* tell peer `to` (request `req`) how its lbctl
 			 * migrate ended: `ok`, `host`, or why not in `note` */
 	TA_LEASE,	/* the process of `id` may run until `until` (ms, the
 			 * clock of the events); past it, it is frozen */
 	TA_FREEZE,	/* freeze the process of `id` (SIGSTOP): its lease ran
 			 * out */
-	TA_THAW		/* let it run again (SIGCONT): the lease is back */
+	TA_THAW,	/* let it run again (SIGCONT): the lease is back */
+	TA_REPLAY	/* home: `id` starts over here, from the home's
+			 * checkpoint or from its start: its mailbox is what
+			 * the home kept of its messages */
 };
 
 struct tasks_action {

@@ -318,6 +318,8 @@ dispatch(struct fz_peer *p, const char *from, uint64_t inc,
 	case LB__PEER_MSG__BODY_TASK_MSG_ACK:
 	case LB__PEER_MSG__BODY_TASK_LOCATION:
 	case LB__PEER_MSG__BODY_TASK_LOCATE:
+	case LB__PEER_MSG__BODY_MAIL_COPY:
+	case LB__PEER_MSG__BODY_MAIL_COPY_ACK:
 		fwd_recv(p->f, p->now, from, m, &fo);
 		/* A task takes what came (the control API's recv). */
 		for (size_t i = 0; i < fo.n; i++)

@@ -1,0 +1,72 @@
+#!/bin/bash
+# msg-durable.t - acknowledged messages outlive the peer that held them.  A
+# task homed at n1 runs at n2 and takes two messages; n2 is killed; n1
+# runs the task again, and the new run has them again from what n1 kept:
+#  - a plain task starts over and gets both again;
+#  - a task that checkpointed after it took them resumes from the copy of
+#    that checkpoint at n1, and gets neither again (they are in it);
+# and in both, a third message sent after ends it: each acknowledged
+# message received once by the run that ends (received=3 sum=6).
+. "$top_srcdir/t/lib.sh"
+
+lbcluster up 3 --set slots=2 --set balance.policy=none \
+    --set task.lease_ms=2000 --set task.lease_margin_ms=500 \
+    --set task.checkpoint_timeout_ms=3000 >/dev/null || bail "no cluster"
+lbcluster wait 3 >/dev/null || bail "the cluster did not form"
+
+running_at() { [ "$(ctl n1 show --json "$1" | jq -r '.state + " " + .host')" = "running $2" ]; }
+kept_file() { echo "$LBCLUSTER_DIR/n1/state/kept/$1"; }
+
+# 1. A plain task: queued at n1 behind two sleepers, moved to n2.
+s1=$(ctl n1 submit --pin n1 -- sleep 600) || bail "submit"
+s2=$(ctl n1 submit --pin n1 -- sleep 600) || bail "submit"
+id=$(ctl n1 submit -- lbwork --ms 300 --recv 3 --recv-timeout 120) || bail "submit"
+ctl n1 migrate "$id" --to n2 >/dev/null || bail "migrate"
+wait_for 15 running_at "$id" n2 >/dev/null || bail "$id never ran at n2"
+sleep 0.6
+ctl n3 send "$id" 1 >/dev/null; r1=$?
+ctl n3 send "$id" 2 >/dev/null; r2=$?
+is "$r1:$r2" 0:0 "two messages to $id at n2, sent at n3: both acknowledged"
+like "$(ctl n1 --json stats | jq .messages.kept)" '^[2-9]' "its home n1 keeps copies of them"
+ok "$([ -s "$(kept_file "$id")" ]; echo $?)" "on disk, in state_dir/kept"
+sleep 0.5	# the task takes them
+ctl n1 cancel "$s1" >/dev/null; ctl n1 cancel "$s2" >/dev/null
+lbcluster kill n2 >/dev/null
+wait_for 30 running_at "$id" n1 >/dev/null
+ok $? "n2 killed: its home runs $id again"
+grep -q "task $id starts over here with the 2 messages its home kept" "$LBCLUSTER_DIR/n1/log"
+ok $? "with the two messages its home kept"
+ctl n3 send "$id" 3 >/dev/null
+out=$(ctl n1 wait "$id" --timeout 60)
+like "$out" '^lbwork: done_ms=300 resumes=0 checksum=ok received=3 sum=6 inorder=yes' \
+    "the run that ended received each of the three once"
+kept_gone() { [ ! -e "$(kept_file "$id")" ]; }
+wait_for 10 kept_gone >/dev/null
+ok $? "once it ended, its home keeps nothing more for it"
+lbcluster start n2 >/dev/null || bail "n2 did not start again"
+lbcluster wait 3 >/dev/null
+
+# 2. A checkpointable task that checkpoints every second: what it took
+# before its last checkpoint is in the checkpoint, not sent again.
+id2=$(ctl n1 submit --checkpointable --checkpoint-every 1 -- \
+    lbwork --ms 300 --recv 3 --recv-timeout 120) || bail "submit"
+ctl n1 migrate "$id2" --to n2 >/dev/null || bail "migrate"
+wait_for 15 running_at "$id2" n2 >/dev/null || bail "$id2 never ran at n2"
+sleep 0.6
+ctl n3 send "$id2" 1 >/dev/null; r1=$?
+ctl n3 send "$id2" 2 >/dev/null; r2=$?
+is "$r1:$r2" 0:0 "two messages to $id2 at n2: both acknowledged"
+# A checkpoint after it took them reaches n1: the copies go.
+trimmed() { [ ! -e "$(kept_file "$id2")" ] || [ "$(wc -c <"$(kept_file "$id2")")" -lt 60 ]; }
+wait_for 15 trimmed >/dev/null
+ok $? "a checkpoint copied to n1 after it took them: n1 drops its copies"
+lbcluster kill n2 >/dev/null
+wait_for 30 running_at "$id2" n1 >/dev/null
+ok $? "n2 killed: its home runs $id2 again, from that checkpoint"
+ctl n3 send "$id2" 3 >/dev/null
+out=$(ctl n1 wait "$id2" --timeout 60)
+like "$out" '^lbwork: done_ms=300 resumes=[1-9][0-9]* checksum=ok received=3 sum=6 inorder=yes' \
+    "it received each of the three once (two in its checkpoint, one after)"
+lbcluster start n2 >/dev/null
+
+done_testing
