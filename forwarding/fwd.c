@@ -878,20 +878,64 @@ void
 fwd_replay(struct fwd *f, uint64_t now, const char *id)
 {
 	const struct mbox	*k = keep_find(f, id);
-	struct mbox		*m;
+	struct mbox		*m, old;
 
-	if (!fwd_task_valid(id))
-		return;
-	if ((m = mbox_find(f, id)) != NULL)
-		mbox_clear(m);
-	if (k == NULL)
-		return;
+	if (!fwd_task_valid(id) || k == NULL)
+		return;		/* nothing kept: the mailbox is all there is */
 	m = mbox_get(f, id, 1);
+	/* The kept ones first, then those of the mailbox here that the home
+	 * did not keep (taken without a copy, handed back with the task):
+	 * above what was kept from their sender. */
+	old = *m;
+	m->head = m->tail = NULL;
+	m->n = m->bytes = 0;
+	m->seen.v = NULL;
+	m->seen.n = m->seen.cap = 0;
 	for (size_t i = 0; i < k->seen.n; i++)
 		(void)seen_note(f, &m->seen, k->seen.v[i].sender,
 		    k->seen.v[i].seq, now, 1);
 	for (const struct mail *x = k->head; x != NULL; x = x->next)
 		mail_append(m, x->sender, x->seq, x->body, x->len);
+	for (struct mail *x = old.head; x != NULL; x = x->next) {
+		const struct seen *s = seen_find(&k->seen, x->sender);
+
+		if (s == NULL || x->seq > s->seq)
+			mail_append(m, x->sender, x->seq, x->body, x->len);
+	}
+	for (size_t i = 0; i < old.seen.n; i++)
+		(void)seen_note(f, &m->seen, old.seen.v[i].sender,
+		    old.seen.v[i].seq, now, 1);
+	mbox_clear(&old);
+	free(old.seen.v);
+}
+
+void
+fwd_merge(struct fwd *f, uint64_t now, const char *id,
+    const struct fwd_box *b)
+{
+	struct mbox	*m;
+
+	if (!fwd_task_valid(id) || (b->n == 0 && b->ns == 0))
+		return;
+	m = mbox_get(f, id, 1);
+	for (size_t i = 0; i < b->n; i++) {
+		const Lb__MailMsg	*x = b->v[i];
+		const struct seen	*s;
+
+		if (!fwd_sender_valid(x->sender)) {
+			f->stats.drop_invalid++;
+			continue;
+		}
+		if ((s = seen_find(&m->seen, x->sender)) != NULL &&
+		    x->seq <= s->seq)
+			continue;
+		mail_append(m, x->sender, x->seq, x->body.data, x->body.len);
+		(void)seen_note(f, &m->seen, x->sender, x->seq, now, 1);
+	}
+	for (size_t i = 0; i < b->ns; i++)
+		if (fwd_sender_valid(b->s[i]->sender))
+			(void)seen_note(f, &m->seen, b->s[i]->sender,
+			    b->s[i]->seq, now, 1);
 }
 
 /* ---- the outbox ---- */
@@ -1217,9 +1261,13 @@ static void	take_in(struct fwd *, uint64_t, struct mbox *,
 
 /* Home: keep a copy of a message taken for its task (0), or -1 when
  * there is no room.  One kept already is not kept twice. */
+/* A home keeps, for one task, this many times what its mailbox may hold:
+ * the messages it took since the home's latest checkpoint of it too. */
+#define KEEP_FACTOR	4
+
 static int
-keep_add(struct fwd *f, const char *id, const char *sender, uint64_t seq,
-    const uint8_t *body, size_t len, struct fwd_out *o)
+keep_add(struct fwd *f, uint64_t now, const char *id, const char *sender,
+    uint64_t seq, const uint8_t *body, size_t len, struct fwd_out *o)
 {
 	Lb__MailMsg	 mm = LB__MAIL_MSG__INIT;
 	struct mbox	*k = keep_find(f, id);
@@ -1229,9 +1277,10 @@ keep_add(struct fwd *f, const char *id, const char *sender, uint64_t seq,
 	if (k != NULL && (s = seen_find(&k->seen, sender)) != NULL &&
 	    seq <= s->seq)
 		return 0;
-	if ((k = keep_get(f, id, 0)) == NULL || k->n >= f->conf.mbox_msgs ||
-	    k->bytes + len > f->conf.mbox_bytes ||
-	    seen_note(f, &k->seen, sender, seq, 0, 0) == -1)
+	if ((k = keep_get(f, id, 0)) == NULL ||
+	    k->n >= f->conf.mbox_msgs * KEEP_FACTOR ||
+	    k->bytes + len > f->conf.mbox_bytes * KEEP_FACTOR ||
+	    seen_note(f, &k->seen, sender, seq, now, 0) == -1)
 		return -1;
 	mail_append(k, sender, seq, body, len);
 	f->stats.kept++;
@@ -1322,14 +1371,14 @@ copy_answer(struct fwd *f, const char *to, const Lb__MailCopy *c,
 
 /* Home: a holder's copy of a message for our task. */
 static void
-copy_in(struct fwd *f, const char *from, const Lb__MailCopy *c,
+copy_in(struct fwd *f, uint64_t now, const char *from, const Lb__MailCopy *c,
     struct fwd_out *o)
 {
 	struct fwd_where	w;
 	char			home[LB_ID_MAX];
 
 	if (!fwd_task_valid(c->task_id) || c->msg == NULL ||
-	    !fwd_sender_valid(c->msg->sender) ||
+	    !fwd_sender_valid(c->msg->sender) || c->msg->seq == 0 ||
 	    c->msg->body.len > f->conf.msg_max) {
 		f->stats.drop_invalid++;
 		return;
@@ -1347,7 +1396,7 @@ copy_in(struct fwd *f, const char *from, const Lb__MailCopy *c,
 		copy_answer(f, from, c, LB__MSG_STATUS__MSG_WAIT, o);
 		return;
 	}
-	if (keep_add(f, c->task_id, c->msg->sender, c->msg->seq,
+	if (keep_add(f, now, c->task_id, c->msg->sender, c->msg->seq,
 	    c->msg->body.data, c->msg->body.len, o) == -1) {
 		/* No room: the holder takes it without. */
 		f->stats.unkept++;
@@ -1485,7 +1534,7 @@ deliver(struct fwd *f, uint64_t now, const Lb__TaskMsg *m, uint32_t epoch,
 		return;
 	}
 	/* Beyond what a home keeps (bounded), it is taken without. */
-	if (keep_add(f, m->task_id, m->sender, m->seq, m->body.data,
+	if (keep_add(f, now, m->task_id, m->sender, m->seq, m->body.data,
 	    m->body.len, o) == -1)
 		f->stats.unkept++;
 	take_in(f, now, mb, m, epoch, o);
@@ -1718,7 +1767,7 @@ fwd_recv(struct fwd *f, uint64_t now, const char *from, const Lb__PeerMsg *pm,
 	case LB__PEER_MSG__BODY_TASK_MSG_ACK:
 		return ack_in(f, now, from, pm->task_msg_ack, o);
 	case LB__PEER_MSG__BODY_MAIL_COPY:
-		copy_in(f, from, pm->mail_copy, o);
+		copy_in(f, now, from, pm->mail_copy, o);
 		return 0;
 	case LB__PEER_MSG__BODY_MAIL_COPY_ACK:
 		copy_ack_in(f, now, from, pm->mail_copy_ack, o);

@@ -259,8 +259,13 @@ void		 fwd_consumed(const struct fwd *, const char *id,
 void		 fwd_checkpointed(struct fwd *, const char *id,
 		    const struct fwd_box *consumed, struct fwd_out *);
 /* Home: `id` runs again at its home, from the home's checkpoint or from
- * its start: its mailbox is what the home kept. */
+ * its start: its mailbox is what the home kept, and after it what the
+ * mailbox here has above that (taken without a copy, handed back). */
 void		 fwd_replay(struct fwd *, uint64_t now, const char *id);
+/* Add to `id`'s mailbox what `b` has above what it took from each sender
+ * (a mailbox saved across a stop, after a replay). */
+void		 fwd_merge(struct fwd *, uint64_t now, const char *id,
+		    const struct fwd_box *);
 /* Every mailbox here, by task id (for keeping them across a stop). */
 void		 fwd_each_mailbox(const struct fwd *,
 		    void (*)(void *, const char *id), void *);

@@ -636,6 +636,10 @@ fetch_done(struct peer *p, const char *from, uint64_t inc,
 	    k->hold == HOLD_PENDING) {
 		balancer_arrived(p);	/* the slot reserved for it is used */
 		msgs_arrived(p, id, m);
+		/* Back at its home, with the checkpoint it left with: the
+		 * messages it had taken are in that checkpoint, here now. */
+		if (k->home)
+			msgs_checkpointed(p, id, NULL);
 		/* Its freeze time runs from the Transfer's arrival, before
 		 * its files were pulled (measured at its start if it came by
 		 * a migration, which its home knows at the commit). */

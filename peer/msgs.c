@@ -464,8 +464,19 @@ keeps_load(struct peer *p)
 		struct fwd_box	 all;
 		size_t		 cap = 0, scap = 0;
 
-		if (!fwd_task_valid(de->d_name))
+		int		 torn = 0, frames = 0;
+
+		if (!fwd_task_valid(de->d_name)) {
+			size_t l = strlen(de->d_name);
+
+			/* A rewrite that did not finish. */
+			if (l > 4 && strcmp(de->d_name + l - 4, ".new") == 0) {
+				path = lb_printf("%s/%s", dir, de->d_name);
+				(void)unlink(path);
+				free(path);
+			}
 			continue;
+		}
 		path = lb_printf("%s/%s", dir, de->d_name);
 		if ((fp = fopen(path, "r")) == NULL) {
 			free(path);
@@ -478,16 +489,20 @@ keeps_load(struct peer *p)
 			    hdr[3];
 			Lb__MailboxKeep	*kb;
 
-			if (len > KEPT_FRAME_MAX)
+			if (len > KEPT_FRAME_MAX) {
+				torn = 1;
 				break;
+			}
 			buf = lb_calloc(1, (size_t)len + 1);
 			if (fread(buf, 1, len, fp) != len ||
 			    (kb = lb__mailbox_keep__unpack(NULL, len, buf)) ==
 			    NULL) {
 				free(buf);
+				torn = 1;
 				break;	/* a torn tail: what came before */
 			}
 			free(buf);
+			frames++;
 			/* (A file written anew replaced the one before it,
 			 * so the frames of one file just add up.) */
 			for (size_t i = 0; i < kb->n_mailbox; i++) {
@@ -511,11 +526,22 @@ keeps_load(struct peer *p)
 			kb->n_mailbox = kb->n_mailbox_seen = 0;
 			lb__mailbox_keep__free_unpacked(kb, NULL);
 		}
+		if (!feof(fp))
+			torn = 1;
 		fclose(fp);
 		fwd_keep_load(p->msgs->f, lb_mono_ms(), de->d_name, &all);
 		files++;
 		msgs += all.n;
 		fwd_export_free(&all);
+		if (torn || frames == 0) {
+			/* Written anew from what was read (or removed, if
+			 * nothing was), so that later frames are not
+			 * appended behind a torn one. */
+			if (torn)
+				log_warnx("%s: a torn frame; %d read before "
+				    "it, the rest lost", path, frames);
+			keep_write(p, de->d_name, NULL, 0);
+		}
 		free(path);
 	}
 	closedir(d);
@@ -1154,15 +1180,21 @@ msgs_restore(struct peer *p)
 		if (!fwd_task_valid(kb->task_id) ||
 		    (t = tasks_find(p->tc, kb->task_id)) == NULL)
 			continue;
-		/* Held here (maybe waiting for its home's word).  One homed
-		 * here starts over with what its home kept (msgs_replay). */
-		if (t->hold == HOLD_NONE || t->home)
+		/* Held here (maybe waiting for its home's word), or its
+		 * home's record here that is yet to be placed.  One homed
+		 * here started over with what its home kept (msgs_replay):
+		 * what the mailbox had above that is added. */
+		if (t->hold == HOLD_NONE && !(t->home &&
+		    tasks_unfinished(t->rec)))
 			continue;
 		b.v = kb->mailbox;
 		b.n = kb->n_mailbox;
 		b.s = kb->mailbox_seen;
 		b.ns = kb->n_mailbox_seen;
-		fwd_import(p->msgs->f, lb_mono_ms(), kb->task_id, &b);
+		if (t->home)
+			fwd_merge(p->msgs->f, lb_mono_ms(), kb->task_id, &b);
+		else
+			fwd_import(p->msgs->f, lb_mono_ms(), kb->task_id, &b);
 		log_info("task %s: %zu messages kept across the stop",
 		    kb->task_id, kb->n_mailbox);
 	}

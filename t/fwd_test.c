@@ -824,7 +824,7 @@ scenarios(void)
 		ok(r && r->status == LB__MSG_STATUS__MSG_DELIVERED &&
 		    W.got[W.ngot - 1].value == 9,
 		    "and the sender's next one, once");
-		/* A late copy of the first: a duplicate, not taken again. */
+		/* Another sender, at the home itself. */
 		h = send(3, "n3", t->id, 10);
 		r = settle(3, h);
 		ok(r && r->status == LB__MSG_STATUS__MSG_DELIVERED,
@@ -832,6 +832,34 @@ scenarios(void)
 		fwd_keep_export(W.f[0], t->id, &b);
 		is(b.n, 3, "the home keeps 8, 9 and 10 until a checkpoint");
 		fwd_export_free(&b);
+		/* A task handed back with a message its holder took without
+		 * a copy (its home was down then): the run placed anew has
+		 * the kept ones and that one, in order, each once. */
+		{
+			Lb__MailMsg	 mm = LB__MAIL_MSG__INIT, *mmp = &mm;
+			Lb__MailSeen	 ss = LB__MAIL_SEEN__INIT, *ssp = &ss;
+			struct fwd_box	 in = { 1, 1, &mmp, &ssp };
+			Lb__MailMsg	*x;
+			char		 got[64] = "";
+
+			consume();	/* the mailbox is empty now */
+			mm.sender = "n6";
+			mm.seq = 100;
+			mm.body.data = (uint8_t *)"11";
+			mm.body.len = 3;
+			ss.sender = "n6";
+			ss.seq = 100;
+			fwd_import(W.f[0], W.now, t->id, &in);
+			fwd_replay(W.f[0], W.now, t->id);
+			while ((x = fwd_take(W.f[0], t->id)) != NULL) {
+				snprintf(got + strlen(got), sizeof(got) -
+				    strlen(got), "%s%s", got[0] ? " " : "",
+				    (char *)x->body.data);
+				lb__mail_msg__free_unpacked(x, NULL);
+			}
+			is_str(got, "8 9 10 11", "a replay keeps what the "
+			    "mailbox had above what was kept");
+		}
 	}
 }
 

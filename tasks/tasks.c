@@ -2685,8 +2685,14 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 		free(x->err_inline.data);
 		x->out_inline.data = x->err_inline.data = NULL;
 		if (x->exited && x->code == r->spec->checkpoint_exit_code &&
-		    r->spec->checkpointable)
+		    r->spec->checkpointable) {
 			r->checkpoints++;
+			/* At its home, the run placed anew starts from this
+			 * checkpoint: what it holds is accounted for. */
+			if (k->home)
+				out_push(o, TA_CKCOPY, r->id)->seq =
+				    r->checkpoints;
+		}
 		r->pgid = 0;
 		k->give_back = 0;
 		if (k->home) {
@@ -2747,6 +2753,11 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 			k->ck_asked = k->ck_due = 0;
 			k->ck_to[0] = '\0';
 			r->state = LB__TASK_STATE__TASK_QUEUED;
+			/* At its home, this checkpoint stays there too (a
+			 * rerun starts from it). */
+			if (k->home)
+				out_push(o, TA_CKCOPY, r->id)->seq =
+				    r->checkpoints;
 			freeze_move(t, now, k, to, inc, req, ck_ms > 0 ? ck_ms :
 			    1, o);
 			schedule(t, now, o);
