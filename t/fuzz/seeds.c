@@ -454,6 +454,39 @@ peer_seeds(void)
 		rec(&in, 0xfc, "", 0);
 		save("peer", "leases", &in);
 	}
+
+	/* Kept messages: n2 (holding n1.2) sends n1 a copy; n1 answers n2's
+	 * copy of a message to n2.5. */
+	{
+		Lb__MailCopy	 mc = LB__MAIL_COPY__INIT;
+		Lb__MailCopyAck	 mca = LB__MAIL_COPY_ACK__INIT;
+		Lb__MailMsg	 m1 = LB__MAIL_MSG__INIT;
+
+		rec(&in, 0xb1, "", 0);	/* move n1.2 to n2 */
+		ta.req_id = 0;
+		ta.task_id = (char *)"n1.2";
+		ta.epoch = 2;
+		ta.epoch_by = (char *)"n1";
+		ta.ok = 1;
+		BODY(pm, transfer_ack, TRANSFER_ACK, &ta);
+		PACK(&in, 0, peer_msg, &pm);
+		m1.sender = (char *)"n3";
+		m1.seq = 7;
+		m1.body.data = (uint8_t *)"42";
+		m1.body.len = 2;
+		mc.task_id = (char *)"n1.2";
+		mc.msg = &m1;
+		BODY(pm, mail_copy, MAIL_COPY, &mc);
+		PACK(&in, 0, peer_msg, &pm);
+		mca.task_id = (char *)"n2.5";
+		mca.sender = (char *)"n1";
+		mca.seq = 1;
+		mca.status = LB__MSG_STATUS__MSG_DELIVERED;
+		BODY(pm, mail_copy_ack, MAIL_COPY_ACK, &mca);
+		PACK(&in, 0, peer_msg, &pm);
+		rec(&in, 0xfc, "", 0);
+		save("peer", "kept", &in);
+	}
 }
 
 static void
