@@ -341,37 +341,56 @@ links_expire(struct fwd *f, uint64_t now)
 	}
 }
 
-/* ---- mailboxes ---- */
+/* ---- mailboxes, and what a home keeps: tables of `struct mbox` ---- */
+
+/* A table of boxes by task id (the mailboxes, or the keeps), and how many
+ * it holds: both have f->mbuckets buckets and max_mailboxes boxes. */
+struct btab {
+	struct mbox	**v;
+	size_t		 *n;
+};
+
+static struct btab
+mailboxes(struct fwd *f)
+{
+	return (struct btab){ f->mboxes, &f->nmboxes };
+}
+
+static struct btab
+keeps(struct fwd *f)
+{
+	return (struct btab){ f->keeps, &f->nkeeps };
+}
 
 static struct mbox *
-mbox_find(const struct fwd *f, const char *id)
+box_find(const struct fwd *f, struct mbox *const *v, const char *id)
 {
 	struct mbox	*m;
 
-	for (m = f->mboxes[hash(id, f->mbuckets)]; m != NULL; m = m->next)
+	for (m = v[hash(id, f->mbuckets)]; m != NULL; m = m->next)
 		if (strcmp(m->id, id) == 0)
 			return m;
 	return NULL;
 }
 
-/* `id`'s mailbox, made if need be: NULL when max_mailboxes are there,
- * unless `force` (one that came with its task is kept whatever). */
+/* `id`'s box, made if need be: NULL when max_mailboxes are there, unless
+ * `force` (one that came with its task is kept whatever). */
 static struct mbox *
-mbox_get(struct fwd *f, const char *id, int force)
+box_get(struct fwd *f, struct btab t, const char *id, int force)
 {
-	struct mbox	*m = mbox_find(f, id);
+	struct mbox	*m = box_find(f, t.v, id);
 	size_t		 b;
 
 	if (m != NULL)
 		return m;
-	if (!force && f->nmboxes >= f->conf.max_mailboxes)
+	if (!force && *t.n >= f->conf.max_mailboxes)
 		return NULL;
 	m = lb_calloc(1, sizeof(*m));
 	lb_strlcpy(m->id, id, sizeof(m->id));
 	b = hash(id, f->mbuckets);
-	m->next = f->mboxes[b];
-	f->mboxes[b] = m;
-	f->nmboxes++;
+	m->next = t.v[b];
+	t.v[b] = m;
+	(*t.n)++;
 	return m;
 }
 
@@ -390,72 +409,34 @@ mbox_clear(struct mbox *m)
 	m->seen.n = 0;
 }
 
+static void
+box_drop(struct fwd *f, struct btab t, const char *id)
+{
+	struct mbox	**mp, *m;
+
+	for (mp = &t.v[hash(id, f->mbuckets)]; (m = *mp) != NULL;
+	    mp = &m->next) {
+		if (strcmp(m->id, id) == 0) {
+			*mp = m->next;
+			mbox_clear(m);
+			free(m->seen.v);
+			free(m);
+			(*t.n)--;
+			return;
+		}
+	}
+}
+
+#define mbox_find(f, id)	box_find((f), (f)->mboxes, (id))
+#define mbox_get(f, id, force)	box_get((f), mailboxes(f), (id), (force))
+#define keep_find(f, id)	box_find((f), (f)->keeps, (id))
+#define keep_get(f, id, force)	box_get((f), keeps(f), (id), (force))
+#define keep_drop(f, id)	box_drop((f), keeps(f), (id))
+
 void
 fwd_drop(struct fwd *f, const char *id)
 {
-	struct mbox	**mp, *m;
-
-	for (mp = &f->mboxes[hash(id, f->mbuckets)]; (m = *mp) != NULL;
-	    mp = &m->next) {
-		if (strcmp(m->id, id) == 0) {
-			*mp = m->next;
-			mbox_clear(m);
-			free(m->seen.v);
-			free(m);
-			f->nmboxes--;
-			return;
-		}
-	}
-}
-
-/* ---- what a home keeps ---- */
-
-static struct mbox *
-keep_find(const struct fwd *f, const char *id)
-{
-	struct mbox	*m;
-
-	for (m = f->keeps[hash(id, f->mbuckets)]; m != NULL; m = m->next)
-		if (strcmp(m->id, id) == 0)
-			return m;
-	return NULL;
-}
-
-static struct mbox *
-keep_get(struct fwd *f, const char *id, int force)
-{
-	struct mbox	*m = keep_find(f, id);
-	size_t		 b;
-
-	if (m != NULL)
-		return m;
-	if (!force && f->nkeeps >= f->conf.max_mailboxes)
-		return NULL;
-	m = lb_calloc(1, sizeof(*m));
-	lb_strlcpy(m->id, id, sizeof(m->id));
-	b = hash(id, f->mbuckets);
-	m->next = f->keeps[b];
-	f->keeps[b] = m;
-	f->nkeeps++;
-	return m;
-}
-
-static void
-keep_drop(struct fwd *f, const char *id)
-{
-	struct mbox	**mp, *m;
-
-	for (mp = &f->keeps[hash(id, f->mbuckets)]; (m = *mp) != NULL;
-	    mp = &m->next) {
-		if (strcmp(m->id, id) == 0) {
-			*mp = m->next;
-			mbox_clear(m);
-			free(m->seen.v);
-			free(m);
-			f->nkeeps--;
-			return;
-		}
-	}
+	box_drop(f, mailboxes(f), id);
 }
 
 static struct seen *
