@@ -930,14 +930,27 @@ lease_lead(const struct tasks *t)
 	return lead;
 }
 
-/* `k` needs its home's word: ask at the next tick, unless it was asked for
- * lately (a home that is down is not flooded). */
+static void	lease_send(struct tasks *, uint64_t, const char *,
+		    Lb__LeaseItem **, size_t, struct tasks_out *);
+
+/* `k` needs its home's word to start: ask now (it alone), unless it was
+ * asked for lately (a home that is down is not flooded). */
 static void
-lease_soon(struct tasks *t, struct tasks_task *k, uint64_t now)
+lease_soon(struct tasks *t, struct tasks_task *k, uint64_t now,
+    struct tasks_out *o)
 {
-	if (k->lease_asked == 0 || now >= k->lease_asked +
+	Lb__LeaseItem	 it = LB__LEASE_ITEM__INIT, *itp = &it;
+	char		 home[LB_ID_MAX];
+
+	if (k->lease_asked != 0 && now < k->lease_asked +
 	    (uint64_t)t->conf.lease_ms / 4)
-		t->lease_asap = 1;
+		return;
+	k->lease_asked = now;
+	tasks_home_of(k->rec->id, home);
+	it.task_id = k->rec->id;
+	it.epoch = k->h_epoch;
+	it.epoch_by = k->h_by;
+	lease_send(t, now, home, &itp, 1, o);
 }
 
 /* Whether `k` may start now as far as its lease goes. */
@@ -959,7 +972,8 @@ schedule(struct tasks *t, uint64_t now, struct tasks_out *o)
 		if (!tasks_runs_here(t, k))
 			continue;	/* the balancer places it */
 		if (!lease_ok(t, k, now)) {
-			lease_soon(t, k, now);	/* it starts once confirmed */
+			lease_soon(t, k, now, o);	/* it starts once
+							 * confirmed */
 			continue;
 		}
 		set_hold(t, now, k, HOLD_RUNNING, o);
@@ -2775,7 +2789,7 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 			note(o, r->id, "task %s checkpointed; it waits for its "
 			    "home to confirm it before it runs again", r->id);
 			set_hold(t, now, k, HOLD_QUEUED, o);
-			lease_soon(t, k, now);
+			lease_soon(t, k, now, o);
 			return;
 		}
 		a = out_push(o, TA_START, r->id);
