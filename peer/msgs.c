@@ -871,6 +871,21 @@ ctl_send_req(struct peer *p, const Lb__CtlSendReq *q, uint64_t token,
 	if (!fwd_task_valid(q->id))
 		return refuse(r, lb_printf("\"%s\" is not a task id "
 		    "(NODE.NUMBER)", q->id));
+	if (q->peer_incarnation != 0 && q->peer_incarnation != p->incarnation) {
+		/* Asked of an earlier life of this peer, which may have sent
+		 * it: not sent again as a new message. */
+		Lb__CtlReply	rr = LB__CTL_REPLY__INIT;
+		Lb__CtlSent	s = LB__CTL_SENT__INIT;
+
+		s.restarted = 1;
+		s.detail = (char *)"";
+		s.sender = (char *)"";
+		s.host = (char *)"";
+		rr.rep_case = LB__CTL_REPLY__REP_SENT;
+		rr.sent = &s;
+		p->ctl_later(p, token, &rr);
+		return 1;
+	}
 	/* A node's sends rise with its incarnation, a task's with its
 	 * placement and its start there. */
 	base = p->incarnation << 22;

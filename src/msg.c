@@ -64,6 +64,41 @@ call(const char *path, const Lb__CtlRequest *req, Lb__CtlReply__RepCase want,
 	return MSGR_OK;
 }
 
+/*
+ * The incarnation of the peer at `path`, as this thread last heard it
+ * (asked once, with a status request).  A send names it, so that a peer
+ * that restarted while the request was on its way (nanomsg's REQ sends it
+ * again to the new one) does not send the message a second time.  A task
+ * dies with its peer, so its cache is never stale; a client outside a task
+ * asks again after such an answer.
+ */
+static __thread char	 inc_path[1024];
+static __thread uint64_t inc_seen;
+
+static uint64_t
+peer_incarnation(const char *path, char **cause)
+{
+	Lb__CtlRequest	 req = LB__CTL_REQUEST__INIT;
+	Lb__CtlStatusReq st = LB__CTL_STATUS_REQ__INIT;
+	Lb__CtlReply	*rep = NULL;
+	uint64_t	 inc = 0;
+
+	if (inc_seen != 0 && strcmp(inc_path, path) == 0)
+		return inc_seen;
+	req.req_case = LB__CTL_REQUEST__REQ_STATUS;
+	req.status = &st;
+	if (lbc_call(path, &req, &rep, MSG_SLACK_MS, cause) != LBC_OK)
+		return 0;
+	if (rep->code == 0 && rep->rep_case == LB__CTL_REPLY__REP_STATUS)
+		inc = rep->status->incarnation;
+	lb__ctl_reply__free_unpacked(rep, NULL);
+	if (inc != 0 && strlen(path) < sizeof(inc_path)) {
+		lb_strlcpy(inc_path, path, sizeof(inc_path));
+		inc_seen = inc;
+	}
+	return inc;
+}
+
 enum msg_result
 msg_send(const char *path, const char *id, const void *body, size_t len,
     const char *sender, int timeout_ms, Lb__CtlReply **rep, char **cause)
@@ -72,6 +107,7 @@ msg_send(const char *path, const char *id, const void *body, size_t len,
 	Lb__CtlSendReq	 sr = LB__CTL_SEND_REQ__INIT;
 	Lb__CtlSent	*s;
 	enum msg_result	 r;
+	char		*why = NULL;
 
 	*rep = NULL;
 	if (!lb_task_id_valid(id)) {
@@ -90,12 +126,22 @@ msg_send(const char *path, const char *id, const void *body, size_t len,
 	sr.body.len = len;
 	sr.timeout_ms = (uint32_t)timeout_ms;
 	sr.sender = (char *)sender;
+	/* (Unknown -- an older peer, or no answer: the send says why.) */
+	sr.peer_incarnation = peer_incarnation(path, &why);
+	free(why);
 	req.req_case = LB__CTL_REQUEST__REQ_SEND;
 	req.send = &sr;
 	if ((r = call(path, &req, LB__CTL_REPLY__REP_SENT, timeout_ms +
 	    MSG_SLACK_MS, rep, cause)) != MSGR_OK)
 		return r;
 	s = (*rep)->sent;
+	if (s->restarted) {
+		inc_seen = 0;
+		*cause = lb_printf("task %s: the peer restarted while the "
+		    "message was on its way; it may have been delivered, and "
+		    "was not sent again", id);
+		return MSGR_TIMEOUT;
+	}
 	if (!s->done) {
 		*cause = lb_printf("task %s: not acknowledged within %g s; it "
 		    "may still be delivered", id, (double)timeout_ms / 1000);

@@ -69,4 +69,29 @@ like "$out" '^lbwork: done_ms=300 resumes=[1-9][0-9]* checksum=ok received=3 sum
     "it received each of the three once (two in its checkpoint, one after)"
 lbcluster start n2 >/dev/null
 
+# 3. A send whose origin peer is killed while the message is on its way
+# (its holder stopped meanwhile): lbctl's request must not go again to the
+# restarted peer as a new message.  It says it may have been delivered
+# (124: the old n3's copy may still arrive, from the stopped n2's socket),
+# and the task never gets it twice.
+id3=$(ctl n2 submit --pin n2 -- lbwork --ms 100 --recv 2 --recv-timeout 10) ||
+    bail "submit"
+runs_n2() { [ "$(ctl n2 show --json "$id3" | jq -r .state)" = running ]; }
+wait_for 15 runs_n2 >/dev/null || bail "$id3 never ran"
+kill -STOP "$(cat "$LBCLUSTER_DIR/n2/pid")"
+( ctl n3 send "$id3" 7 --timeout 20 >"$TMP/send7.out" 2>&1; echo $? >"$TMP/send7.rc" ) &
+sender=$!
+sleep 1
+lbcluster kill n3 >/dev/null
+lbcluster start n3 >/dev/null || bail "n3 did not start again"
+sleep 1
+kill -CONT "$(cat "$LBCLUSTER_DIR/n2/pid")"
+wait $sender
+like "$(cat "$TMP/send7.rc"):$(cat "$TMP/send7.out")" '^124:.*peer restarted' \
+    "lbctl send at n3, n3 killed and back meanwhile: 124, the peer restarted"
+ctl n1 send "$id3" 5 >/dev/null
+out=$(ctl n2 wait "$id3" --timeout 60)
+like "$out" 'received=(2 sum=12|1 sum=5) inorder=yes' \
+    "the restarted n3 did not send it again: the task got it once at most (then 5)"
+
 done_testing
