@@ -600,12 +600,53 @@ fwd_mailbox_count(const struct fwd *f, const char *id, size_t *bytes)
 	return m ? m->n : 0;
 }
 
+/* Copies of `m`'s messages, oldest first, into b->v. */
+static void
+box_mails(const struct mbox *m, struct fwd_box *b)
+{
+	size_t i = 0;
+
+	if (m == NULL || m->n == 0)
+		return;
+	b->v = lb_calloc(m->n, sizeof(*b->v));
+	for (const struct mail *x = m->head; x != NULL; x = x->next) {
+		Lb__MailMsg *mm = lb_calloc(1, sizeof(*mm));
+
+		lb__mail_msg__init(mm);
+		mm->sender = lb_strdup(x->sender);
+		mm->seq = x->seq;
+		mm->body.len = x->len;
+		mm->body.data = lb_calloc(1, x->len + 1);
+		if (x->len > 0)
+			memcpy(mm->body.data, x->body, x->len);
+		b->v[i++] = mm;
+	}
+	b->n = i;
+}
+
+/* Copies of a seen table, into b->s. */
+static void
+box_seen(const struct seens *t, struct fwd_box *b)
+{
+	if (t == NULL || t->n == 0)
+		return;
+	b->s = lb_calloc(t->n, sizeof(*b->s));
+	for (size_t i = 0; i < t->n; i++) {
+		Lb__MailSeen *ss = lb_calloc(1, sizeof(*ss));
+
+		lb__mail_seen__init(ss);
+		ss->sender = lb_strdup(t->v[i].sender);
+		ss->seq = t->v[i].seq;
+		b->s[i] = ss;
+	}
+	b->ns = t->n;
+}
+
 void
 fwd_export(const struct fwd *f, const char *id, struct fwd_box *b)
 {
 	const struct mbox	*m = mbox_find(f, id);
 	const struct seens	*t = NULL;
-	size_t			 i = 0;
 
 	memset(b, 0, sizeof(*b));
 	if (m != NULL)
@@ -614,34 +655,8 @@ fwd_export(const struct fwd *f, const char *id, struct fwd_box *b)
 		for (size_t k = 0; k < ENDED_MAX && t == NULL; k++)
 			if (strcmp(f->ended[k].id, id) == 0)
 				t = &f->ended[k].seen;
-	if (m != NULL && m->n > 0) {
-		b->v = lb_calloc(m->n, sizeof(*b->v));
-		for (const struct mail *x = m->head; x != NULL; x = x->next) {
-			Lb__MailMsg *mm = lb_calloc(1, sizeof(*mm));
-
-			lb__mail_msg__init(mm);
-			mm->sender = lb_strdup(x->sender);
-			mm->seq = x->seq;
-			mm->body.len = x->len;
-			mm->body.data = lb_calloc(1, x->len + 1);
-			if (x->len > 0)
-				memcpy(mm->body.data, x->body, x->len);
-			b->v[i++] = mm;
-		}
-		b->n = i;
-	}
-	if (t != NULL && t->n > 0) {
-		b->s = lb_calloc(t->n, sizeof(*b->s));
-		for (i = 0; i < t->n; i++) {
-			Lb__MailSeen *ss = lb_calloc(1, sizeof(*ss));
-
-			lb__mail_seen__init(ss);
-			ss->sender = lb_strdup(t->v[i].sender);
-			ss->seq = t->v[i].seq;
-			b->s[i] = ss;
-		}
-		b->ns = t->n;
-	}
+	box_mails(m, b);
+	box_seen(t, b);
 }
 
 void
@@ -741,39 +756,11 @@ fwd_keep_load(struct fwd *f, uint64_t now, const char *id,
 static void
 box_of(const struct mbox *m, struct fwd_box *b)
 {
-	size_t i = 0;
-
 	memset(b, 0, sizeof(*b));
 	if (m == NULL)
 		return;
-	if (m->n > 0) {
-		b->v = lb_calloc(m->n, sizeof(*b->v));
-		for (const struct mail *x = m->head; x != NULL; x = x->next) {
-			Lb__MailMsg *mm = lb_calloc(1, sizeof(*mm));
-
-			lb__mail_msg__init(mm);
-			mm->sender = lb_strdup(x->sender);
-			mm->seq = x->seq;
-			mm->body.len = x->len;
-			mm->body.data = lb_calloc(1, x->len + 1);
-			if (x->len > 0)
-				memcpy(mm->body.data, x->body, x->len);
-			b->v[i++] = mm;
-		}
-		b->n = i;
-	}
-	if (m->seen.n > 0) {
-		b->s = lb_calloc(m->seen.n, sizeof(*b->s));
-		for (i = 0; i < m->seen.n; i++) {
-			Lb__MailSeen *ss = lb_calloc(1, sizeof(*ss));
-
-			lb__mail_seen__init(ss);
-			ss->sender = lb_strdup(m->seen.v[i].sender);
-			ss->seq = m->seen.v[i].seq;
-			b->s[i] = ss;
-		}
-		b->ns = m->seen.n;
-	}
+	box_mails(m, b);
+	box_seen(&m->seen, b);
 }
 
 void

@@ -67,6 +67,15 @@ gossip = {
   suspect_ms = 3000;
   dead_ms = 2000;
 };' ':6: gossip.dead_ms \(2000\) must be larger than gossip.suspect_ms'
+check lease-short "$good"'
+task = {
+  lease_ms = 100;
+};' ':5: task.lease_ms \(100\) must be 0 \(no leases\) or at least 400'
+check lease-margin "$good"'
+task = {
+  lease_ms = 2000;
+  lease_margin_ms = 50;
+};' ':6: task.lease_margin_ms \(50\) must be at least 200'
 check probe-timeout "$good"'
 gossip = {
   probe_interval_ms = 1000;
