@@ -1525,8 +1525,10 @@ take_in(struct fwd *f, uint64_t now, struct mbox *mb, const Lb__TaskMsg *m,
 		    hops - 1]++;
 		f->stats.hops_sum += hops;
 	}
-	out_add(o, FA_MAIL, m->task_id);
+	/* The acknowledgement first: the sender waits on it, the task's
+	 * recv (FA_MAIL) can come a moment later. */
 	reply(f, now, m, LB__MSG_STATUS__MSG_DELIVERED, epoch, NULL, o);
+	out_add(o, FA_MAIL, m->task_id);
 	/* Path compression: every peer it passed (the origin hears from
 	 * the ack; the home knows from its record) learns where it is. */
 	home_of(m->task_id, home);

@@ -79,6 +79,10 @@ struct msgs {
 	struct wait	 w[WAIT_MAX];
 	size_t		 nw;
 	struct lcache	 lc[LOCATE_CACHE];
+	/* The keep file appended to last, kept open: a busy task's messages
+	 * cost a write each, not an open, a write and a close. */
+	int		 keep_fd;	/* -1: none */
+	char		 keep_id[LB_ID_MAX];
 };
 
 /* ---- what the core asks ---- */
@@ -385,6 +389,15 @@ frame_write(int fd, const Lb__MailboxKeep *kb)
 }
 
 static void
+keep_close(struct msgs *ms)
+{
+	if (ms->keep_fd != -1)
+		close(ms->keep_fd);
+	ms->keep_fd = -1;
+	ms->keep_id[0] = '\0';
+}
+
+static void
 keep_write(struct peer *p, const char *id, const uint8_t *msg, size_t len)
 {
 	char		*dir, *path;
@@ -412,15 +425,28 @@ keep_write(struct peer *p, const char *id, const uint8_t *msg, size_t len)
 		ss.seq = mm->seq;
 		kb.mailbox_seen = &ssp;
 		kb.n_mailbox_seen = 1;
-		fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		if (fd == -1 || frame_write(fd, &kb) == -1)
+		if (p->msgs->keep_fd == -1 || strcmp(p->msgs->keep_id, id)) {
+			keep_close(p->msgs);
+			fd = open(path, O_WRONLY | O_CREAT | O_APPEND |
+			    O_CLOEXEC, 0600);
+			if (fd != -1) {
+				p->msgs->keep_fd = fd;
+				lb_strlcpy(p->msgs->keep_id, id,
+				    sizeof(p->msgs->keep_id));
+			}
+		}
+		if (p->msgs->keep_fd == -1 ||
+		    frame_write(p->msgs->keep_fd, &kb) == -1) {
 			log_warn("task %s: keeping its message: %s", id, path);
-		if (fd != -1)
-			close(fd);
+			keep_close(p->msgs);
+		}
 		lb__mail_msg__free_unpacked(mm, NULL);
 		free(path);
 		return;
 	}
+	/* Rewritten (by rename) or removed: the open one is the old file. */
+	if (p->msgs->keep_fd != -1 && strcmp(p->msgs->keep_id, id) == 0)
+		keep_close(p->msgs);
 	fwd_keep_export(p->msgs->f, id, &box);
 	if (box.n == 0 && box.ns == 0) {
 		if (unlink(path) == -1 && errno != ENOENT)
@@ -1080,6 +1106,7 @@ msgs_start(struct peer *p, char **cause)
 	c.retry_ms = RETRY_MS;
 	c.retry_max_ms = RETRY_MAX_MS;
 	ms->f = fwd_new(&c, p->conf.id, &env);
+	ms->keep_fd = -1;
 	ms->tick = event_new(p->base, -1, EV_PERSIST, tick_cb, p);
 	event_add(ms->tick, &tv);
 	p->msgs = ms;
@@ -1230,6 +1257,7 @@ msgs_stop(struct peer *p)
 	if (ms == NULL)
 		return;
 	mailboxes_save(p);
+	keep_close(ms);
 	event_free(ms->tick);
 	fwd_free(ms->f);
 	free(ms);

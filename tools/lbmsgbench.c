@@ -33,6 +33,18 @@
  * over connections already up, from PAR REQ sockets in PAR threads.
  * Prints the same line (mode=raw, no hops).
  *
+ *   lbmsgbench floor N [SIZE [recv]]
+ *
+ * The floor of a one-hop send in the same run: the path a message takes,
+ * with no work at all where the peers would be.  A client's REQ socket
+ * asks a "sender peer" over ipc (REP); it pushes the message over tcp to
+ * a "holder peer" (PUSH/PULL), which pushes an acknowledgement back over
+ * another tcp connection; then the sender peer replies.  With recv, a
+ * fourth process, the "task", takes each message from the holder with a
+ * request of its own over ipc (REQ/REP), as lbt_recv does.  Four (or five)
+ * processes, blocking calls, no protobuf, no MAC, no journal.  Prints the
+ * same line (mode=floor or floorrecv).
+ *
  *   lbmsgbench ctl N [SOCKET [keep]]
  *
  * N control requests (status, the smallest) to the peer at SOCKET
@@ -54,6 +66,7 @@
 #include <unistd.h>
 
 #include <nanomsg/nn.h>
+#include <nanomsg/pipeline.h>
 #include <nanomsg/reqrep.h>
 #include <nanomsg/tcp.h>
 
@@ -79,6 +92,7 @@ usage(void)
 	fprintf(stderr, "usage: lbmsgbench recv N\n"
 	    "       lbmsgbench send ID N [SIZE [PAR]]\n"
 	    "       lbmsgbench raw N [SIZE [PAR [tcp|ipc]]]\n"
+	    "       lbmsgbench floor N [SIZE [recv]]\n"
 	    "       lbmsgbench ctl N [SOCKET [keep]]\n");
 	return 2;
 }
@@ -404,6 +418,187 @@ do_raw(long n, size_t size, int par, const char *transport)
 	return r.failed ? 1 : 0;
 }
 
+/* ---- floor ---- */
+
+/* A socket of type t bound at a fresh address of transport tr (in addr). */
+static int
+bind_any(int t, const char *tr, char *addr, size_t len)
+{
+	int s = nn_socket(AF_SP, t), one = 1, max = -1;
+
+	if (s < 0)
+		return -1;
+	nn_setsockopt(s, NN_SOL_SOCKET, NN_RCVMAXSIZE, &max, sizeof(max));
+	nn_setsockopt(s, NN_TCP, NN_TCP_NODELAY, &one, sizeof(one));
+	for (int tries = 0; tries < 50; tries++) {
+		if (strcmp(tr, "ipc") == 0)
+			snprintf(addr, len, "ipc:///tmp/lbmsgbench.%d.%d.%d",
+			    (int)getpid(), t, tries);
+		else
+			snprintf(addr, len, "tcp://127.0.0.1:%d", 20000 +
+			    (int)(((uint32_t)getpid() * 7919u + (uint32_t)t *
+			    31u + (uint32_t)tries * 104729u) % 40000));
+		if (nn_bind(s, addr) >= 0)
+			return s;
+	}
+	nn_close(s);
+	return -1;
+}
+
+static int
+connect_to(int t, const char *addr)
+{
+	int s = nn_socket(AF_SP, t), one = 1, max = -1;
+
+	if (s < 0)
+		return -1;
+	nn_setsockopt(s, NN_SOL_SOCKET, NN_RCVMAXSIZE, &max, sizeof(max));
+	nn_setsockopt(s, NN_TCP, NN_TCP_NODELAY, &one, sizeof(one));
+	if (nn_connect(s, addr) < 0) {
+		nn_close(s);
+		return -1;
+	}
+	return s;
+}
+
+/* Pass each address up a pipe: 128 bytes, "" when it failed. */
+#define FLOOR_ADDR	128
+
+static void
+put_addr(int fd, const char *addr)
+{
+	char a[FLOOR_ADDR] = "";
+
+	snprintf(a, sizeof(a), "%s", addr ? addr : "");
+	if (write(fd, a, sizeof(a)) != sizeof(a))
+		_exit(1);
+}
+
+static int
+get_addr(int fd, char *a)
+{
+	return read(fd, a, FLOOR_ADDR) == FLOOR_ADDR && a[0] != '\0' ? 0 : -1;
+}
+
+static int
+do_floor(long n, size_t size, int recv)
+{
+	struct run	 r = { recv ? "floorrecv" : "floor", n, size, 1, NULL,
+			    NULL, 0 };
+	char		 ctl[FLOOR_ADDR], back[FLOOR_ADDR], fwd[FLOOR_ADDR],
+			 task[FLOOR_ADDR], *body;
+	int		 p1[2], p2[2], p3[2], p4[2], req;
+	pid_t		 pids[3] = { -1, -1, -1 };
+	uint64_t	 t0;
+	void		*m;
+
+	/* nanomsg is not fork-safe: each process makes its own sockets. */
+	if (pipe(p1) == -1 || pipe(p2) == -1 || pipe(p3) == -1 ||
+	    pipe(p4) == -1)
+		return 1;
+	if ((pids[0] = fork()) == 0) {
+		/* The holder peer: PULL (tcp) in, PUSH back; REP for recv. */
+		int pull = bind_any(NN_PULL, "tcp", fwd, sizeof(fwd)), push,
+		    rep = -1;
+
+		put_addr(p2[1], pull < 0 ? NULL : fwd);
+		if (recv) {
+			rep = bind_any(NN_REP, "ipc", task, sizeof(task));
+			put_addr(p3[1], rep < 0 ? NULL : task);
+		}
+		if (get_addr(p1[0], back) == -1 ||
+		    (push = connect_to(NN_PUSH, back)) < 0)
+			_exit(1);
+		for (;;) {
+			void *q = NULL;
+			int k;
+
+			if (recv && nn_recv(rep, &q, NN_MSG, 0) < 0)
+				_exit(1);
+			if ((k = nn_recv(pull, &m, NN_MSG, 0)) < 0)
+				_exit(1);
+			/* The acknowledgement first, then the task's answer. */
+			if (nn_send(push, "a", 1, 0) < 0)
+				_exit(1);
+			if (recv) {
+				nn_freemsg(q);
+				if (nn_send(rep, &m, NN_MSG, 0) < 0)
+					_exit(1);
+			} else
+				nn_freemsg(m);
+		}
+	}
+	if (recv && (pids[1] = fork()) == 0) {
+		/* The task: one request for each message. */
+		int s;
+
+		if (get_addr(p3[0], task) == -1 ||
+		    (s = connect_to(NN_REQ, task)) < 0)
+			_exit(1);
+		for (;;) {
+			if (nn_send(s, "r", 1, 0) < 0 ||
+			    nn_recv(s, &m, NN_MSG, 0) < 0)
+				_exit(1);
+			nn_freemsg(m);
+		}
+	}
+	if ((pids[2] = fork()) == 0) {
+		/* The sender peer: REP (ipc) for the client, PUSH on, PULL. */
+		int rep = bind_any(NN_REP, "ipc", ctl, sizeof(ctl)),
+		    pull = bind_any(NN_PULL, "tcp", back, sizeof(back)), push;
+
+		put_addr(p1[1], pull < 0 ? NULL : back);
+		put_addr(p4[1], rep < 0 ? NULL : ctl);
+		if (get_addr(p2[0], fwd) == -1 ||
+		    (push = connect_to(NN_PUSH, fwd)) < 0)
+			_exit(1);
+		for (;;) {
+			int k = nn_recv(rep, &m, NN_MSG, 0);
+
+			if (k < 0 || nn_send(push, &m, NN_MSG, 0) < 0 ||
+			    nn_recv(pull, &m, NN_MSG, 0) < 0 ||
+			    nn_send(rep, &m, NN_MSG, 0) < 0)
+				_exit(1);
+		}
+	}
+	if (get_addr(p4[0], ctl) == -1 || (req = connect_to(NN_REQ, ctl)) < 0) {
+		fprintf(stderr, "lbmsgbench: floor: no address to bind\n");
+		goto out;
+	}
+	r.lat = calloc((size_t)n + 1, sizeof(*r.lat));
+	body = malloc(size ? size : 1);
+	memset(body, 'm', size);
+	/* The first round trip sets every connection up; not counted. */
+	if (nn_send(req, body, size, 0) < 0 || nn_recv(req, &m, NN_MSG, 0) < 0)
+		goto out;
+	nn_freemsg(m);
+	t0 = lb_mono_us();
+	for (long k = 0; k < n; k++) {
+		uint64_t t = lb_mono_us();
+
+		if (nn_send(req, body, size, 0) < 0 ||
+		    nn_recv(req, &m, NN_MSG, 0) < 0) {
+			r.failed++;
+			break;
+		}
+		nn_freemsg(m);
+		r.lat[k] = lb_mono_us() - t;
+	}
+	report(&r, lb_mono_us() - t0, 0);
+	nn_close(req);
+out:
+	for (int i = 0; i < 3; i++)
+		if (pids[i] > 0) {
+			kill(pids[i], SIGKILL);
+			waitpid(pids[i], NULL, 0);
+		}
+	if (ctl[0] == 'i')
+		unlink(ctl + 6);
+	if (recv && task[0] == 'i')
+		unlink(task + 6);
+	return r.lat == NULL || r.failed ? 1 : 0;
+}
+
 /* ---- ctl ---- */
 
 /* One status request on the connected socket s; 0 if answered. */
@@ -518,6 +713,12 @@ main(int argc, char **argv)
 		return do_raw(number(argv[2], 1), argc >= 4 ?
 		    (size_t)number(argv[3], 0) : 100, argc >= 5 ?
 		    (int)number(argv[4], 1) : 1, argc == 6 ? argv[5] : "tcp");
+	}
+	if (argc >= 3 && argc <= 5 && strcmp(argv[1], "floor") == 0) {
+		if (argc == 5 && strcmp(argv[4], "recv") != 0)
+			return usage();
+		return do_floor(number(argv[2], 1), argc >= 4 ?
+		    (size_t)number(argv[3], 0) : 100, argc == 5);
 	}
 	if (argc >= 3 && argc <= 5 && strcmp(argv[1], "ctl") == 0) {
 		if (argc == 5 && strcmp(argv[4], "keep") != 0)
