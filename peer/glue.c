@@ -30,8 +30,6 @@
 #define LINKS_MAX	4096
 #define LINK_KEEP_S	3600
 #define MIGRATE_MAX	64	/* lbctl migrate requests followed here */
-#define CK_GRACE_MS	500	/* no checkpoint signal to a younger process:
-				 * its handler may not be set yet */
 #define MIGRATE_KEEP_MS	(10 * 60 * 1000)	/* ... forgotten then */
 #define MIGRATE_HOPS	4	/* a request passed on at most this often */
 
@@ -426,6 +424,8 @@ tick_cb(evutil_socket_t fd, short ev, void *arg)
 	tasks_tick(p->tc, lb_mono_ms(), &o);
 	carry(p, &o);
 	tasks_out_free(&o);
+	if (p->conf.balance.preempt)
+		glue_load_changed(p);	/* tasks become preemptible */
 	xfer_prune(p, offer_needed);
 	/* More dead records than live: a snapshot of the live, then a fresh
 	 * log, switched atomically. */
@@ -768,9 +768,11 @@ glue_start(struct peer *p, char **cause)
 	c.attach_limit = p->conf.task.attach_limit;
 	c.checkpoint_timeout_ms = p->conf.task.checkpoint_timeout_ms;
 	c.checkpoint_every_s = (uint32_t)p->conf.task.checkpoint_every_s;
-	c.checkpoint_grace_ms = CK_GRACE_MS;
+	c.checkpoint_grace_ms = p->conf.task.checkpoint_grace_ms;
 	c.lease_ms = p->conf.task.lease_ms;
 	c.lease_margin_ms = p->conf.task.lease_margin_ms;
+	c.preempt_slice_ms = p->conf.balance.preempt ?
+	    p->conf.balance.preempt_slice_ms : 0;
 	attrs = gossip_members(p->gossip, &n)[0].e.attrs;
 	p->glue = lb_calloc(1, sizeof(*p->glue));
 	p->tc = tasks_new(&c, p->conf.id, p->incarnation, attrs,
@@ -1151,6 +1153,7 @@ glue_stats(struct peer *p, Lb__CtlStats *s)
 	s->checkpoint_timeouts = t->checkpoint_timeouts;
 	s->migrate_bytes = t->migrate_bytes;
 	s->periodic = t->periodic;
+	s->yields = t->yields;
 	s->copies_in = t->ck_copies;
 	s->copies_out = p->glue->copies_out;
 	s->copy_snapshot_us = p->glue->copy_snapshot_us;
@@ -1176,8 +1179,11 @@ glue_journal_damage(struct peer *p, uint64_t *spans, uint64_t *bytes)
 void
 glue_load_changed(struct peer *p)
 {
-	members_set_load(p, tasks_running(p->tc) + tasks_queued(p->tc) +
-	    p->load_extra);
+	uint32_t load = tasks_running(p->tc) + tasks_queued(p->tc);
+
+	/* A slot whose task would yield it (preemption) counts as free. */
+	load -= tasks_preemptible(p->tc, lb_mono_ms());
+	members_set_load(p, load + p->load_extra);
 }
 
 /* ---- records of tasks homed elsewhere (show, wait) ---- */

@@ -80,6 +80,8 @@ static const struct spec task_spec[] = {
 	    offsetof(struct lb_task_conf, retry_max_ms), NULL },
 	{ "checkpoint_timeout_ms", T_INT, 10, 3600000,
 	    offsetof(struct lb_task_conf, checkpoint_timeout_ms), NULL },
+	{ "checkpoint_grace_ms", T_INT, 0, 3600000,
+	    offsetof(struct lb_task_conf, checkpoint_grace_ms), NULL },
 	{ "checkpoint_every_s", T_INT, 0, 365 * 86400,
 	    offsetof(struct lb_task_conf, checkpoint_every_s), NULL },
 	{ "keep_finished_s", T_INT, 0, 365 * 86400,
@@ -131,6 +133,7 @@ static const struct spec balance_spec[] = {
 	BAL(backoff_max_ms, T_INT, 1, 3600000),
 	BAL(max_moves, T_INT, 0, 1000),
 	BAL(preempt, T_BOOL, 0, 1),
+	BAL(preempt_slice_ms, T_INT, 10, 3600000),
 	BAL(interval_ms, T_INT, 1, 600000),
 	BAL(transfer_timeout_ms, T_INT, 10, 600000),
 	END
@@ -280,6 +283,7 @@ lb_conf_defaults(struct lb_conf *c)
 	c->task.retry_max_ms = 30000;
 	c->task.keep_finished_s = 7 * 86400;
 	c->task.checkpoint_timeout_ms = 10000;
+	c->task.checkpoint_grace_ms = 500;
 	c->task.max_tasks = 100000;
 	/* The best of tools/lbbench balance (doc/bench.md). */
 	c->balance.policy = LB_POLICY_SYMMETRIC;
@@ -292,6 +296,7 @@ lb_conf_defaults(struct lb_conf *c)
 	c->balance.backoff_ms = 10;
 	c->balance.backoff_max_ms = 100;
 	c->balance.max_moves = 2;
+	c->balance.preempt_slice_ms = 500;
 	c->balance.interval_ms = 50;
 	c->balance.transfer_timeout_ms = 1000;
 	c->log.level = LOG_LVL_INFO;

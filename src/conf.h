@@ -48,6 +48,8 @@ struct lb_task_conf {
 	int	checkpoint_timeout_ms;	/* asked to checkpoint to move: no
 					   exit by then, it stays */
 	int	checkpoint_every_s;	/* default period of checkpoints (0) */
+	int	checkpoint_grace_ms;	/* no checkpoint signal to a younger
+					   process (its handler) */
 	int	max_tasks;		/* records and placements a peer keeps */
 	int	mailbox_msgs;		/* messages waiting for one task */
 	int	mailbox_kb;		/* ... and their bytes */
@@ -78,6 +80,7 @@ struct lb_balance_conf {
 	int	backoff_max_ms;
 	int	max_moves;
 	int	preempt;		/* running tasks that checkpoint move */
+	int	preempt_slice_ms;	/* ... and yield their slot after this */
 	int	interval_ms;		/* how often a peer looks at its role */
 	int	transfer_timeout_ms;	/* no acknowledgement: abort */
 };

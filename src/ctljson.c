@@ -184,6 +184,7 @@ ctljson_stats(const Lb__CtlStats *s)
 	    "checkpoint_ms_mean", (json_int_t)s->checkpoint_ms_mean,
 	    "checkpoint_timeouts", (json_int_t)s->checkpoint_timeouts,
 	    "bytes_in", (json_int_t)s->migrate_bytes));
+	json_object_set_new(j, "yields", json_integer((json_int_t)s->yields));
 	json_object_set_new(j, "periodic_checkpoints", json_pack(
 	    "{s:I, s:I, s:f, s:I, s:I}",
 	    "asked", (json_int_t)s->periodic,

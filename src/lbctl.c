@@ -1447,6 +1447,8 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    (unsigned long long)s->migrations_out,
 		    (unsigned long long)s->checkpoint_ms_mean,
 		    (unsigned long long)s->checkpoint_timeouts);
+		printf("preempted:   %llu running tasks yielded their slot to "
+		    "tasks that had run less\n", (unsigned long long)s->yields);
 		printf("periodic:    %llu checkpoints asked; %llu copies sent "
 		    "home (%llu bytes, snapshot mean %.3f ms), %llu received\n",
 		    (unsigned long long)s->periodic,

@@ -76,6 +76,10 @@ task = {
   lease_ms = 2000;
   lease_margin_ms = 50;
 };' ':6: task.lease_margin_ms \(50\) must be at least 200'
+check preempt-slice "$good"'
+balance = { preempt = true; preempt_slice_ms = 5; };' ':4: balance.preempt_slice_ms = 5 is out of range \(10\.\.3600000\)'
+check checkpoint-grace "$good"'
+task = { checkpoint_grace_ms = -1; };' ':4: task.checkpoint_grace_ms = -1 is out of range'
 check probe-timeout "$good"'
 gossip = {
   probe_interval_ms = 1000;

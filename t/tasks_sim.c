@@ -206,7 +206,7 @@ struct sent {
 struct counts {
 	uint64_t	 runs, events, sent, lost, dups, starts;
 	uint64_t	 crashes, moves, cancels, tasks, reruns, committed;
-	uint64_t	 migrated, ck_timeouts;
+	uint64_t	 migrated, ck_timeouts, yields;
 	uint64_t	 givebacks, returned;
 	uint64_t	 cuts, frozen, thawed;
 };
@@ -1747,6 +1747,13 @@ plan_run(struct world *w)
 			w->peers[p].conf.lease_ms = 800;
 			w->peers[p].conf.lease_margin_ms = 200;
 		}
+	/* A third of the runs with preemption: running tasks that can
+	 * checkpoint yield their slot (chosen by the seed, not drawn, so
+	 * that the other runs are the runs they were). */
+	if (w->seed % 3 == 1)
+		for (p = 0; p < w->npeers; p++)
+			w->peers[p].conf.preempt_slice_ms = 50 +
+			    (int)(w->seed % 300);
 	span = rnd(w, 2000, 6000);
 	trace(w, -1, "seed %" PRIu64 ": %d peers, loss %d%%, dup %d%%, late "
 	    "%d%%, %s disk, %s, %s, %" PRIu32 " ms of faults", w->seed,
@@ -2058,6 +2065,7 @@ run_seed(uint64_t seed, int trace_on, char *why, size_t size,
 		w->n.committed += st->transfers_out;
 		w->n.migrated += st->migrations_out;
 		w->n.ck_timeouts += st->checkpoint_timeouts;
+		w->n.yields += st->yields;
 		w->n.returned += st->returned;
 	}
 	w->n.runs = 1;
@@ -2065,7 +2073,7 @@ run_seed(uint64_t seed, int trace_on, char *why, size_t size,
 	ADD(runs); ADD(events); ADD(sent); ADD(lost); ADD(dups);
 	ADD(starts); ADD(crashes); ADD(moves); ADD(cancels);
 	ADD(tasks); ADD(reruns); ADD(committed); ADD(migrated);
-	ADD(ck_timeouts);
+	ADD(ck_timeouts); ADD(yields);
 	ADD(givebacks); ADD(returned);
 	ADD(cuts); ADD(frozen); ADD(thawed);
 #undef ADD
@@ -2801,6 +2809,79 @@ scene_migrate_deaf(struct world *w)
 	    "%s started %d times, %d at n2", s->id, s->starts, s->starts_at[N2]);
 }
 
+/* ---- preemption: a running task yields its slot ---- */
+
+#define SCENE_SLICE_MS	100
+
+/* A long checkpointable task yields its slot to a short one submitted
+ * behind it, and goes on from its checkpoint once that one ended. */
+static void
+scene_preempt_yield(struct world *w)
+{
+	struct simtask	*l = scene_submit_ck(w, N1, 1500, 0), *s;
+
+	RUN_UNTIL(w, 1000, l->running);
+	s = scene_submit(w, N1, 100);
+	RUN_UNTIL(w, 2000, s->has_result);
+	expect(w, l->checkpoints == 1 && !l->has_result && l->starts == 2,
+	    "%s did not yield to %s (%d checkpoints, %d starts)", l->id,
+	    s->id, l->checkpoints, l->starts);
+	expect(w, tasks_stats(w->peers[N1].core)->yields == 1,
+	    "n1 counted %llu yields, not 1", (unsigned long long)
+	    tasks_stats(w->peers[N1].core)->yields);
+	settle(w);
+	expect_done(w, l);
+	expect(w, l->starts == 2 && l->result_at > s->result_at,
+	    "%s started %d times, ended at %llu (the short one at %llu)",
+	    l->id, l->starts, (unsigned long long)l->result_at,
+	    (unsigned long long)s->result_at);
+}
+
+/* One that does not checkpoint keeps its slot, and is asked again a
+ * slice later, not at every tick. */
+static void
+scene_preempt_deaf(struct world *w)
+{
+	struct simtask	*l = scene_submit_ck(w, N1, 1500, 1), *s;
+
+	RUN_UNTIL(w, 1000, l->running);
+	s = scene_submit(w, N1, 100);
+	run_for(w, 1000);
+	expect(w, l->running && l->starts == 1 && !s->running &&
+	    s->starts == 0, "%s gave up its slot without a checkpoint",
+	    l->id);
+	expect(w, tasks_stats(w->peers[N1].core)->yields >= 2 &&
+	    tasks_stats(w->peers[N1].core)->yields <= 4, "n1 asked %llu "
+	    "yields in 1 s (slice 100 ms, checkpoint timeout 200)",
+	    (unsigned long long)tasks_stats(w->peers[N1].core)->yields);
+	settle(w);
+	expect_done(w, l);
+	expect_done(w, s);
+}
+
+/* Two long ones share the slot in turns; a short one still goes first. */
+static void
+scene_preempt_turns(struct world *w)
+{
+	struct simtask	*a = scene_submit_ck(w, N1, 800, 0), *b, *s;
+
+	RUN_UNTIL(w, 1000, a->running);
+	b = scene_submit_ck(w, N1, 800, 0);
+	RUN_UNTIL(w, 2000, b->running);
+	expect(w, !a->running && a->checkpoints == 1, "%s did not yield to "
+	    "%s", a->id, b->id);
+	s = scene_submit(w, N1, 50);
+	RUN_UNTIL(w, 2000, s->has_result);
+	expect(w, !a->has_result && !b->has_result, "the short one waited "
+	    "for a long one to end");
+	settle(w);
+	expect_done(w, a);
+	expect_done(w, b);
+	expect_done(w, s);
+	expect(w, a->starts >= 2 && b->starts >= 2, "no turns: %d and %d "
+	    "starts", a->starts, b->starts);
+}
+
 /* ---- give-back: a draining host hands a placement to its home ---- */
 
 static void
@@ -3139,6 +3220,12 @@ static const struct scene {
 	    "left", scene_migrate },
 	{ "migrate-dest-dies", "the destination dies holding a migrating "
 	    "task: it resumes at the source", scene_migrate_dest_dies },
+	{ "preempt-yield", "a long task yields its slot to a short one, then "
+	    "goes on from its checkpoint", scene_preempt_yield },
+	{ "preempt-deaf", "a task that does not checkpoint keeps its slot, "
+	    "asked again a slice later", scene_preempt_deaf },
+	{ "preempt-turns", "two long tasks take turns; a short one goes "
+	    "first", scene_preempt_turns },
 	{ "migrate-deaf", "a task that does not checkpoint when asked stays "
 	    "and runs on", scene_migrate_deaf },
 	{ "host-restart", "a host restarts while the home is down: the task "
@@ -3201,6 +3288,10 @@ run_scene(const struct scene *sc, uint64_t seed, int trace_on, char *why,
 			w->peers[p].conf.lease_ms = SCENE_LEASE_MS;
 			w->peers[p].conf.lease_margin_ms = SCENE_MARGIN_MS;
 		}
+	/* ... and those named preempt-* with preemption. */
+	if (strncmp(sc->name, "preempt-", 8) == 0)
+		for (int p = 0; p < PEERS_MAX; p++)
+			w->peers[p].conf.preempt_slice_ms = SCENE_SLICE_MS;
 	boot_all(w);
 	sc->fn(w);
 	if (w->failure[0] == '\0')
@@ -3320,11 +3411,12 @@ test_runs(uint64_t base, uint64_t runs, uint64_t show)
 	    " reruns (at least), %" PRIu64 " crashes, %" PRIu64 " cancels, %"
 	    PRIu64 " handed back (%" PRIu64 " placed anew, at least); %"
 	    PRIu64 " running tasks moved (at least), %" PRIu64 " did not "
-	    "checkpoint in time; %" PRIu64 " peers cut off, %" PRIu64
+	    "checkpoint in time, %" PRIu64 " slots yielded (at least); %"
+	    PRIu64 " peers cut off, %" PRIu64
 	    " processes frozen (lease), %" PRIu64 " let run again\n",
 	    c.tasks, c.starts, c.sent, c.lost, c.dups, c.moves, c.committed,
 	    c.reruns, c.crashes, c.cancels, c.givebacks, c.returned, c.migrated,
-	    c.ck_timeouts, c.cuts, c.frozen, c.thawed);
+	    c.ck_timeouts, c.yields, c.cuts, c.frozen, c.thawed);
 }
 
 int

@@ -520,16 +520,36 @@ set_hold(struct tasks *t, uint64_t now, struct tasks_task *k,
 		t->nrunning++;
 	k->hold = h;
 	if (h == HOLD_QUEUED) {
-		k->qprev = t->qtail;
-		k->qnext = NULL;
-		if (t->qtail)
-			t->qtail->qnext = k;
-		else
-			t->qhead = k;
-		t->qtail = k;
+		struct tasks_task *q = NULL;
+
+		/* With preemption, least served first (a task that yielded
+		 * waits behind those that have run less); else in order. */
+		if (t->conf.preempt_slice_ms > 0 && k->rec->served_ms > 0)
+			for (q = t->qhead; q && q->rec->served_ms <=
+			    k->rec->served_ms; q = q->qnext)
+				;
+		if (q != NULL) {
+			k->qnext = q;
+			k->qprev = q->qprev;
+			if (q->qprev)
+				q->qprev->qnext = k;
+			else
+				t->qhead = k;
+			q->qprev = k;
+		} else {
+			k->qprev = t->qtail;
+			k->qnext = NULL;
+			if (t->qtail)
+				t->qtail->qnext = k;
+			else
+				t->qhead = k;
+			t->qtail = k;
+		}
 		t->nqueued++;
 		k->queued_at = now;
 	}
+	if (h != HOLD_RUNNING)
+		k->yield = 0;
 	if (h != HOLD_FROZEN)
 		k->move_to[0] = '\0';
 	if (h != HOLD_RUNNING && k->ck_asked)
@@ -993,6 +1013,37 @@ uint32_t
 tasks_running(const struct tasks *t)
 {
 	return t->nrunning;
+}
+
+/* With preemption: how long task k runs before it may yield its slot: the
+ * slice, and at least 10 times what its last yield took to checkpoint, so
+ * that a task whose checkpoint is slow does not spend its time on them. */
+static uint64_t
+slice_of(const struct tasks *t, const struct tasks_task *k)
+{
+	uint64_t s = (uint64_t)t->conf.preempt_slice_ms;
+
+	return s > (uint64_t)k->yield_cost * 10 ? s :
+	    (uint64_t)k->yield_cost * 10;
+}
+
+uint32_t
+tasks_preemptible(const struct tasks *t, uint64_t now)
+{
+	uint32_t n = 0;
+
+	if (t->conf.preempt_slice_ms <= 0 || t->nqueued > 0 ||
+	    t->nrunning == 0)
+		return 0;
+	for (size_t b = 0; b < BUCKETS; b++)
+		for (const struct tasks_task *k = t->buckets[b]; k;
+		    k = k->hnext)
+			if (tasks_checkpoint_ready(t, k, now) && now >=
+			    k->proc_at + slice_of(t, k) &&
+			    now >= k->yield_next && !k->lease_ck &&
+			    !k->lease_frozen && !k->give_back)
+				n++;
+	return n;
 }
 
 uint32_t
@@ -2653,6 +2704,17 @@ tasks_recv(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 
 /* ---- processes ---- */
 
+/* With preemption: the first task queued here, runnable here, that has run
+ * less than `served` ms, or NULL.  The queue is least served first. */
+static struct tasks_task *
+yield_to(struct tasks *t, uint64_t served)
+{
+	for (struct tasks_task *q = t->qhead; q; q = q->qnext)
+		if (tasks_runs_here(t, q) && q->rec->served_ms < served)
+			return q;
+	return NULL;
+}
+
 void
 tasks_proc_started(struct tasks *t, uint64_t now, const char *id,
     uint32_t pgid, struct tasks_out *o)
@@ -2685,6 +2747,7 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 	struct tasks_task	*k = tasks_find(t, id);
 	Lb__TaskRecord		*r;
 	struct tasks_action	*a;
+	int			 yielding;
 
 	if (k == NULL || (k->hold != HOLD_RUNNING && k->hold !=
 	    HOLD_STOPPING)) {
@@ -2755,6 +2818,10 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 	    x->exited && x->code == r->spec->checkpoint_exit_code) {
 		r->checkpoints++;
 		k->resume = 1;
+		/* The work its checkpoint holds. */
+		r->served_ms += now > k->proc_at ? now - k->proc_at : 0;
+		if (k->yield && k->yield_asked != 0 && now >= k->yield_asked)
+			k->yield_cost = (uint32_t)(now - k->yield_asked);
 		if (k->ck_asked) {
 			/* Asked so that it moves: it goes from here, frozen,
 			 * its checkpoint with it. */
@@ -2780,10 +2847,30 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 		/* It wrote a checkpoint: its home gets a copy (unless it is
 		 * here), then it starts again from there -- at once, or, when
 		 * its lease is running out (it was asked to checkpoint for
-		 * that), once its home confirms it. */
-		out_push(o, TA_CKCOPY, r->id)->seq = r->checkpoints;
+		 * that), once its home confirms it.  A checkpoint to yield a
+		 * slot is not copied (a home's copy may be older: a rerun
+		 * from it gets more of the messages its home kept); at the
+		 * home it is noted as any other, so that what it kept for the
+		 * task matches the checkpoint it would start from. */
+		yielding = k->yield && yield_to(t, r->served_ms) != NULL;
+		if (!yielding || k->home)
+			out_push(o, TA_CKCOPY, r->id)->seq = r->checkpoints;
 		r->pgid = 0;
 		k->lease_ck = k->lease_frozen = 0;
+		if (yielding) {
+			/* It yields its slot: it waits behind the tasks that
+			 * have run less, and goes on from its checkpoint. */
+			r->state = LB__TASK_STATE__TASK_QUEUED;
+			note(o, r->id, "task %s checkpointed after %llu ms of "
+			    "run; it waits behind %s (preemption)", r->id,
+			    (unsigned long long)r->served_ms,
+			    yield_to(t, r->served_ms)->rec->id);
+			set_hold(t, now, k, HOLD_QUEUED, o);
+			save(o, k, 0);
+			schedule(t, now, o);
+			return;
+		}
+		k->yield = 0;
 		if (!lease_ok(t, k, now)) {
 			r->state = LB__TASK_STATE__TASK_QUEUED;
 			note(o, r->id, "task %s checkpointed; it waits for its "
@@ -2945,7 +3032,9 @@ tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
 			    (now >= k->ck_due || (!k->ck_signalled && now >=
 			    k->proc_at + (uint64_t)t->conf.checkpoint_grace_ms)))
 			    || (k->ckp_due != 0 &&
-			    now >= k->ckp_due) || (k->rerun_at != 0 &&
+			    now >= k->ckp_due) || (t->conf.preempt_slice_ms >
+			    0 && t->nqueued > 0 && k->hold == HOLD_RUNNING) ||
+			    (k->rerun_at != 0 &&
 			    now >= k->rerun_at) || (leased(t, k) &&
 			    k->hold == HOLD_RUNNING && now + lease_lead(t) >=
 			    k->lease_until) || (k->home &&
@@ -2981,6 +3070,24 @@ tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
 			    k->rec->id, t->conf.checkpoint_timeout_ms);
 			ck_fail(k, "it did not checkpoint in time; it keeps "
 			    "running where it was", o);
+		}
+		if (t->conf.preempt_slice_ms > 0 &&
+		    now >= k->yield_next && tasks_checkpoint_ready(t, k,
+		    now) && now >= k->proc_at + slice_of(t, k) &&
+		    !k->lease_ck && !k->lease_frozen &&
+		    !k->give_back && yield_to(t, k->rec->served_ms + (now -
+		    k->proc_at)) != NULL) {
+			/* A task waits here that has run less than this one:
+			 * this one checkpoints and waits behind it.  A task
+			 * that does not checkpoint in time keeps its slot
+			 * for another slice. */
+			k->yield = 1;
+			k->yield_asked = now;
+			k->yield_next = now + (uint64_t)t->conf.
+			    checkpoint_timeout_ms + (uint64_t)t->conf.
+			    preempt_slice_ms;
+			t->stats.yields++;
+			out_push(o, TA_CHECKPOINT, k->rec->id);
 		}
 		if (k->ckp_due != 0 && now >= k->ckp_due) {
 			/* Time for its periodic checkpoint (unless one is

@@ -94,6 +94,11 @@ struct tasks_conf {
 						 * there yet */
 	int		 lease_ms;		/* 0: no leases */
 	int		 lease_margin_ms;	/* a home waits this much more */
+	int		 preempt_slice_ms;	/* 0: a running task keeps its
+						 * slot; else a checkpointable
+						 * one that has run this long
+						 * yields it to a task waiting
+						 * here that has run less */
 };
 
 /* One task as this peer knows it. */
@@ -134,6 +139,14 @@ struct tasks_task {
 					 * at the end of the grace) */
 	uint64_t	 proc_at;	/* when its process started here */
 	uint64_t	 ckp_due;	/* the next periodic checkpoint, or 0 */
+	/* Asked to checkpoint to yield its slot (preempt_slice_ms): when it
+	 * exits with its checkpoint code it waits behind the tasks that have
+	 * run less.  Not asked again before yield_next. */
+	int		 yield;
+	uint64_t	 yield_next;
+	uint64_t	 yield_asked;	/* when the last yield was asked */
+	uint32_t	 yield_cost;	/* ms the last one took to checkpoint:
+					 * a slice is at least 10 times it */
 	/* lbctl migrate: who asked (a peer and its request), told once the
 	 * move is decided. */
 	char		 mig_origin[LB_ID_MAX];
@@ -238,6 +251,7 @@ struct tasks_stats {
 	uint64_t	checkpoint_ms;	/* over migrations_out */
 	uint64_t	migrate_bytes;	/* moved in by migrations */
 	uint64_t	periodic;	/* periodic checkpoints asked */
+	uint64_t	yields;		/* running tasks that yielded a slot */
 	uint64_t	ck_copies;	/* checkpoints copied to us as home */
 	/* The freeze times of the latest moves in (µs), a ring. */
 #define TASKS_FREEZE_RING	1024
@@ -382,6 +396,10 @@ struct tasks_task *tasks_find(const struct tasks *, const char *id);
 struct tasks_task *tasks_queue_head(const struct tasks *);
 uint32_t	 tasks_running(const struct tasks *);
 uint32_t	 tasks_queued(const struct tasks *);
+/* With preemption, the running tasks that would yield their slot to a task
+ * arriving now (none while some wait here already): the shell counts them
+ * out of the load it tells others, so that work is offered here. */
+uint32_t	 tasks_preemptible(const struct tasks *, uint64_t now);
 size_t		 tasks_count(const struct tasks *, size_t *homed);
 /* Every task, in id order (valid until the next event). */
 struct tasks_task **tasks_all(struct tasks *, size_t *n);

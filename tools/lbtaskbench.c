@@ -315,9 +315,30 @@ load(int argc, char **argv)
 			half = 2.093 * sqrt((bsq - bsum * bsum / 20) / 19 / 20);
 			qsort(resp, n, sizeof(*resp), cmp_resp);
 			printf("tasks=%zu mean_ms=%.1f p95_ms=%.1f ci_ms=%.1f "
-			    "seconds=%.1f slowdown=%.2f\n", n, sum / (double)n,
+			    "seconds=%.1f slowdown=%.2f", n, sum / (double)n,
 			    resp[(size_t)(0.95 * (double)(n - 1))].resp, half,
 			    ((double)lb_mono_ms() - t0) / 1000, slow / (double)n);
+			if (pareto) {
+				/* The mean slowdown by size: where it comes
+				 * from (short < 3 mean/10 <= medium < 3 mean
+				 * <= long). */
+				double sl[3] = { 0 };
+				size_t nl[3] = { 0 };
+				for (size_t i = 0; i < n; i++) {
+					double v = resp[i].service;
+					int c = v < 0.3 * mean ? 0 : v < 3 *
+					    mean ? 1 : 2;
+					sl[c] += resp[i].resp / (v > 1 ? v : 1);
+					nl[c]++;
+				}
+				printf(" slowdown_short=%.2f slowdown_medium=%.2f "
+				    "slowdown_long=%.2f short=%zu medium=%zu "
+				    "long=%zu", nl[0] ? sl[0] / (double)nl[0] :
+				    0, nl[1] ? sl[1] / (double)nl[1] : 0, nl[2] ?
+				    sl[2] / (double)nl[2] : 0, nl[0], nl[1],
+				    nl[2]);
+			}
+			printf("\n");
 			break;
 		}
 		usleep(200000);
