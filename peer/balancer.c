@@ -43,6 +43,26 @@ send_to(struct peer *p, const char *id, Lb__PeerMsg *m)
 
 #define PREEMPT_COST_MS	100	/* a move's cost before any was measured */
 
+/* This peer's load as it is (the gossiped one counts slots whose tasks
+ * would yield as free: preemption) -- for its own role -- and as a task
+ * that has run `served` ms finds it: the slots that would yield to it are
+ * free. */
+static uint32_t
+load_now(struct peer *p)
+{
+	return tasks_running(p->tc) + tasks_queued(p->tc) + p->load_extra;
+}
+
+static uint32_t
+load_for(struct peer *p, uint64_t served)
+{
+	uint32_t pre = tasks_preemptible(p->tc, served);
+
+	if (pre > tasks_running(p->tc))
+		pre = tasks_running(p->tc);
+	return load_now(p) - pre;
+}
+
 /* What moving a running task costs, from its last move, or from the moves
  * this peer saw. */
 static uint64_t
@@ -190,11 +210,17 @@ carry_out(struct peer *p)
 			pr.req_id = a->req_id;
 			pr.request = a->kind == BA_REQUEST;
 			pr.must = a->must;
-			pr.load = members_load(p);
+			pr.load = load_now(p);
 			pr.slots = (uint32_t)p->conf.slots;
-			if (a->kind == BA_OFFER && (t = tasks_find(p->tc, a->task)))
+			if (a->kind == BA_OFFER && (t = tasks_find(p->tc,
+			    a->task))) {
 				pr.needs = t->rec->spec->needs,
 				pr.n_needs = t->rec->spec->n_needs;
+				pr.served_ms = t->rec->served_ms;
+				if (t->hold == HOLD_RUNNING)
+					pr.served_ms += lb_mono_ms() -
+					    t->proc_at;
+			}
 			else if (a->kind == BA_REQUEST)
 				pr.attributes = lb_split_list(self_attrs(p),
 				    &pr.n_attributes, &copy);
@@ -245,7 +271,7 @@ balancer_tick_cb(evutil_socket_t fd, short ev, void *arg)
 	if (!p->leaving) {
 		peers = vector(p, &np);
 		tasks = movable(p, &nt, &needs);
-		balance_tick(b->core, lb_mono_ms(), members_load(p),
+		balance_tick(b->core, lb_mono_ms(), load_now(p),
 		    (uint32_t)p->conf.slots, peers, np, tasks, nt, &b->out);
 		free_movable(tasks, needs, nt);
 		free(peers);
@@ -338,14 +364,15 @@ probe_recv(struct peer *p, const char *from, const Lb__Probe *pr)
 	}
 	if (!pr->request) {
 		needs = lb_join_list(pr->needs, pr->n_needs);
-		balance_offer(b->core, now, from, pr->req_id, members_load(p),
+		balance_offer(b->core, now, from, pr->req_id,
+		    load_for(p, pr->served_ms),
 		    (uint32_t)p->conf.slots, needs, pr->must, &b->out);
 		free(needs);
 	} else {
 		attrs = lb_join_list(pr->attributes, pr->n_attributes);
 		tasks = movable(p, &nt, &tneeds);
 		balance_request(b->core, now, from, attrs, pr->req_id,
-		    members_load(p), (uint32_t)p->conf.slots, tasks, nt, &b->out);
+		    load_now(p), (uint32_t)p->conf.slots, tasks, nt, &b->out);
 		free_movable(tasks, tneeds, nt);
 		free(attrs);
 	}

@@ -1180,10 +1180,12 @@ void
 glue_load_changed(struct peer *p)
 {
 	uint32_t load = tasks_running(p->tc) + tasks_queued(p->tc);
+	uint32_t pre = tasks_preemptible(p->tc, 0);
 
-	/* A slot whose task would yield it (preemption) counts as free. */
-	load -= tasks_preemptible(p->tc, lb_mono_ms());
-	members_set_load(p, load + p->load_extra);
+	/* A slot whose task would yield it to a new one (preemption)
+	 * counts as free in the load others see. */
+	members_set_load(p, load - (pre < tasks_running(p->tc) ? pre :
+	    tasks_running(p->tc)) + p->load_extra);
 }
 
 /* ---- records of tasks homed elsewhere (show, wait) ---- */

@@ -2812,6 +2812,7 @@ scene_migrate_deaf(struct world *w)
 /* ---- preemption: a running task yields its slot ---- */
 
 #define SCENE_SLICE_MS	100
+#define SCENE_CK_TIMEOUT_MS	1000
 
 /* A long checkpointable task yields its slot to a short one submitted
  * behind it, and goes on from its checkpoint once that one ended. */
@@ -2842,18 +2843,21 @@ scene_preempt_yield(struct world *w)
 static void
 scene_preempt_deaf(struct world *w)
 {
-	struct simtask	*l = scene_submit_ck(w, N1, 1500, 1), *s;
+	struct simtask	*l = scene_submit_ck(w, N1, 4000, 1), *s;
 
 	RUN_UNTIL(w, 1000, l->running);
 	s = scene_submit(w, N1, 100);
-	run_for(w, 1000);
+	run_for(w, 2500);
 	expect(w, l->running && l->starts == 1 && !s->running &&
 	    s->starts == 0, "%s gave up its slot without a checkpoint",
 	    l->id);
-	expect(w, tasks_stats(w->peers[N1].core)->yields >= 2 &&
-	    tasks_stats(w->peers[N1].core)->yields <= 4, "n1 asked %llu "
-	    "yields in 1 s (slice 100 ms, checkpoint timeout 200)",
-	    (unsigned long long)tasks_stats(w->peers[N1].core)->yields);
+	expect(w, tasks_stats(w->peers[N1].core)->yield_asks >= 2 &&
+	    tasks_stats(w->peers[N1].core)->yield_asks <= 3 &&
+	    tasks_stats(w->peers[N1].core)->yields == 0, "n1 asked %llu "
+	    "yields in 2.5 s (slice 100 ms, checkpoint timeout 1000), %llu "
+	    "counted", (unsigned long long)tasks_stats(w->peers[N1].core)->
+	    yield_asks, (unsigned long long)tasks_stats(w->peers[N1].core)->
+	    yields);
 	settle(w);
 	expect_done(w, l);
 	expect_done(w, s);
@@ -2880,6 +2884,40 @@ scene_preempt_turns(struct world *w)
 	expect_done(w, s);
 	expect(w, a->starts >= 2 && b->starts >= 2, "no turns: %d and %d "
 	    "starts", a->starts, b->starts);
+}
+
+/* A task that yielded may yield again a slice after it resumed (not a
+ * checkpoint timeout later); a task submitted while the first one runs goes
+ * before the one that yielded (least served first). */
+static void
+scene_preempt_again(struct world *w)
+{
+	struct simtask	*l = scene_submit_ck(w, N1, 3000, 0), *s1, *s2, *s3;
+	struct tasks_task *k;
+	uint64_t	 t0, slice;
+
+	RUN_UNTIL(w, 1000, l->running);
+	s1 = scene_submit(w, N1, 100);
+	RUN_UNTIL(w, 1000, s1->running);
+	s2 = scene_submit(w, N1, 50);
+	RUN_UNTIL(w, 1000, s1->has_result);
+	expect(w, s2->running && !l->running && l->starts == 1, "%s did not "
+	    "go before %s, which had run longer", s2->id, l->id);
+	RUN_UNTIL(w, 1000, l->running);
+	t0 = w->now;
+	k = tasks_find(w->peers[N1].core, l->id);
+	slice = k != NULL && k->yield_cost * 10 > SCENE_SLICE_MS ?
+	    k->yield_cost * 10 : SCENE_SLICE_MS;
+	s3 = scene_submit(w, N1, 50);
+	RUN_UNTIL(w, 3000, s3->has_result);
+	expect(w, w->now - t0 <= slice + 250, "%s waited %llu ms for %s to "
+	    "yield again (its slice %llu ms)", s3->id, (unsigned long long)
+	    (w->now - t0), l->id, (unsigned long long)slice);
+	expect(w, tasks_stats(w->peers[N1].core)->yields == 2,
+	    "n1 counted %llu yields, not 2", (unsigned long long)
+	    tasks_stats(w->peers[N1].core)->yields);
+	settle(w);
+	expect_done(w, l);
 }
 
 /* ---- give-back: a draining host hands a placement to its home ---- */
@@ -3226,6 +3264,8 @@ static const struct scene {
 	    "asked again a slice later", scene_preempt_deaf },
 	{ "preempt-turns", "two long tasks take turns; a short one goes "
 	    "first", scene_preempt_turns },
+	{ "preempt-again", "a task yields again a slice after it resumed, "
+	    "behind the tasks that have run less", scene_preempt_again },
 	{ "migrate-deaf", "a task that does not checkpoint when asked stays "
 	    "and runs on", scene_migrate_deaf },
 	{ "host-restart", "a host restarts while the home is down: the task "
@@ -3290,8 +3330,12 @@ run_scene(const struct scene *sc, uint64_t seed, int trace_on, char *why,
 		}
 	/* ... and those named preempt-* with preemption. */
 	if (strncmp(sc->name, "preempt-", 8) == 0)
-		for (int p = 0; p < PEERS_MAX; p++)
+		for (int p = 0; p < PEERS_MAX; p++) {
 			w->peers[p].conf.preempt_slice_ms = SCENE_SLICE_MS;
+			/* Far above a slice: a lapsed ask shows. */
+			w->peers[p].conf.checkpoint_timeout_ms =
+			    SCENE_CK_TIMEOUT_MS;
+		}
 	boot_all(w);
 	sc->fn(w);
 	if (w->failure[0] == '\0')

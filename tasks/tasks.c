@@ -17,6 +17,7 @@
 #include "tasks.h"
 
 #define BUCKETS		4096
+#define PRE_MAX		256	/* preemptible slots counted */
 #define VISITS_MAX	64	/* hosts a record remembers: the first, then
 				 * the latest */
 #define ARGV_MAX	4096
@@ -57,6 +58,10 @@ struct tasks {
 	 * peer beyond it is judged without). */
 	struct { char id[LB_ID_MAX]; uint64_t inc; } incs[256];
 	size_t			  nincs;
+	/* Preemption, as of the last tick: the running tasks that would
+	 * yield their slot, with what each has run (bounded). */
+	uint64_t		  pre_served[PRE_MAX];
+	size_t			  npre;
 };
 
 /* Note that `peer` runs at incarnation `seen`; the newest known, or 0. */
@@ -333,6 +338,8 @@ counts_merge(Lb__TaskRecord *h, const Lb__TaskRecord *r)
 		h->resumes = r->resumes;
 	if (r->checkpoints > h->checkpoints)
 		h->checkpoints = r->checkpoints;
+	if (r->served_ms > h->served_ms)
+		h->served_ms = r->served_ms;
 	migrations_copy(h, r);
 }
 
@@ -523,8 +530,9 @@ set_hold(struct tasks *t, uint64_t now, struct tasks_task *k,
 		struct tasks_task *q = NULL;
 
 		/* With preemption, least served first (a task that yielded
-		 * waits behind those that have run less); else in order. */
-		if (t->conf.preempt_slice_ms > 0 && k->rec->served_ms > 0)
+		 * waits behind those that have run less, a new one goes
+		 * before it), in order among equals; else in order. */
+		if (t->conf.preempt_slice_ms > 0)
 			for (q = t->qhead; q && q->rec->served_ms <=
 			    k->rec->served_ms; q = q->qnext)
 				;
@@ -1028,21 +1036,15 @@ slice_of(const struct tasks *t, const struct tasks_task *k)
 }
 
 uint32_t
-tasks_preemptible(const struct tasks *t, uint64_t now)
+tasks_preemptible(const struct tasks *t, uint64_t served)
 {
 	uint32_t n = 0;
 
-	if (t->conf.preempt_slice_ms <= 0 || t->nqueued > 0 ||
-	    t->nrunning == 0)
-		return 0;
-	for (size_t b = 0; b < BUCKETS; b++)
-		for (const struct tasks_task *k = t->buckets[b]; k;
-		    k = k->hnext)
-			if (tasks_checkpoint_ready(t, k, now) && now >=
-			    k->proc_at + slice_of(t, k) &&
-			    now >= k->yield_next && !k->lease_ck &&
-			    !k->lease_frozen && !k->give_back)
-				n++;
+	if (t->nqueued > 0)
+		return 0;	/* they would yield to those first */
+	for (size_t i = 0; i < t->npre; i++)
+		if (t->pre_served[i] > served)
+			n++;
 	return n;
 }
 
@@ -2704,15 +2706,84 @@ tasks_recv(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 
 /* ---- processes ---- */
 
-/* With preemption: the first task queued here, runnable here, that has run
- * less than `served` ms, or NULL.  The queue is least served first. */
+/* With preemption: the first task queued here that could start here now
+ * (runnable here, its lease in order) and has run less than `served` ms,
+ * or NULL.  The queue is least served first, so the walk stops at the
+ * first that has run as much. */
 static struct tasks_task *
-yield_to(struct tasks *t, uint64_t served)
+yield_to(struct tasks *t, uint64_t now, uint64_t served)
 {
-	for (struct tasks_task *q = t->qhead; q; q = q->qnext)
-		if (tasks_runs_here(t, q) && q->rec->served_ms < served)
+	for (struct tasks_task *q = t->qhead; q && q->rec->served_ms < served;
+	    q = q->qnext)
+		if (tasks_runs_here(t, q) && lease_ok(t, q, now))
 			return q;
 	return NULL;
+}
+
+/*
+ * Preemption, once a tick: note the running tasks that would yield their
+ * slot to a task that has run less (the shell counts them out of the load
+ * it tells others), and ask as many to yield as tasks wait here that could
+ * start now -- those that have run the longest first.  An ask not answered
+ * by a checkpoint within checkpoint_timeout_ms lapses; the task keeps its
+ * slot for another slice.
+ */
+static void
+preempt_round(struct tasks *t, uint64_t now, struct tasks_out *o)
+{
+	struct { struct tasks_task *k; uint64_t served; } c[PRE_MAX];
+	size_t	nc = 0, want = 0, pending = 0;
+
+	t->npre = 0;
+	if (t->conf.preempt_slice_ms <= 0 || t->nrunning == 0)
+		return;
+	for (size_t b = 0; b < BUCKETS; b++)
+		for (struct tasks_task *k = t->buckets[b]; k; k = k->hnext) {
+			if (k->hold != HOLD_RUNNING)
+				continue;
+			if (k->yield && now >= k->yield_next) {
+				k->yield = 0;	/* no checkpoint: it lapsed */
+				k->yield_next = now + slice_of(t, k);
+			}
+			if (k->yield) {
+				pending++;
+				continue;
+			}
+			if (!tasks_checkpoint_ready(t, k, now) ||
+			    now < k->proc_at + slice_of(t, k) ||
+			    now < k->yield_next || k->lease_ck ||
+			    k->lease_frozen || k->give_back || nc == PRE_MAX)
+				continue;
+			c[nc].k = k;
+			c[nc++].served = k->rec->served_ms + (now - k->proc_at);
+		}
+	for (size_t i = 0; i < nc; i++)
+		t->pre_served[i] = c[i].served;
+	t->npre = nc;
+	if (t->nqueued == 0 || t->draining || t->leaving)
+		return;
+	for (struct tasks_task *q = t->qhead; q && want < PRE_MAX;
+	    q = q->qnext)
+		if (tasks_runs_here(t, q) && lease_ok(t, q, now))
+			want++;
+	while (pending < want) {
+		size_t best = nc;
+
+		for (size_t i = 0; i < nc; i++)
+			if (c[i].k != NULL && (best == nc ||
+			    c[i].served > c[best].served))
+				best = i;
+		if (best == nc || yield_to(t, now, c[best].served) == NULL)
+			break;
+		c[best].k->yield = 1;
+		c[best].k->yield_asked = now;
+		c[best].k->yield_next = now +
+		    (uint64_t)t->conf.checkpoint_timeout_ms;
+		t->stats.yield_asks++;
+		out_push(o, TA_CHECKPOINT, c[best].k->rec->id);
+		c[best].k = NULL;
+		pending++;
+	}
 }
 
 void
@@ -2764,6 +2835,7 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 		if (x->exited && x->code == r->spec->checkpoint_exit_code &&
 		    r->spec->checkpointable) {
 			r->checkpoints++;
+			r->served_ms += now > k->proc_at ? now - k->proc_at : 0;
 			/* At its home, the run placed anew starts from this
 			 * checkpoint: what it holds is accounted for. */
 			if (k->home)
@@ -2820,8 +2892,9 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 		k->resume = 1;
 		/* The work its checkpoint holds. */
 		r->served_ms += now > k->proc_at ? now - k->proc_at : 0;
-		if (k->yield && k->yield_asked != 0 && now >= k->yield_asked)
+		if (k->yield && now >= k->yield_asked)
 			k->yield_cost = (uint32_t)(now - k->yield_asked);
+		k->yield_next = 0;
 		if (k->ck_asked) {
 			/* Asked so that it moves: it goes from here, frozen,
 			 * its checkpoint with it. */
@@ -2852,9 +2925,15 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 		 * from it gets more of the messages its home kept); at the
 		 * home it is noted as any other, so that what it kept for the
 		 * task matches the checkpoint it would start from. */
-		yielding = k->yield && yield_to(t, r->served_ms) != NULL;
-		if (!yielding || k->home)
+		yielding = k->yield && yield_to(t, now, r->served_ms) != NULL;
+		/* ... but when it is time for a periodic one, it is (a task
+		 * that yields more often than its period is never asked). */
+		if (!yielding || k->home || (r->spec->checkpoint_every_s > 0 &&
+		    now >= k->ckp_copied + (uint64_t)r->spec->
+		    checkpoint_every_s * 1000)) {
 			out_push(o, TA_CKCOPY, r->id)->seq = r->checkpoints;
+			k->ckp_copied = now;
+		}
 		r->pgid = 0;
 		k->lease_ck = k->lease_frozen = 0;
 		if (yielding) {
@@ -2864,7 +2943,8 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 			note(o, r->id, "task %s checkpointed after %llu ms of "
 			    "run; it waits behind %s (preemption)", r->id,
 			    (unsigned long long)r->served_ms,
-			    yield_to(t, r->served_ms)->rec->id);
+			    yield_to(t, now, r->served_ms)->rec->id);
+			t->stats.yields++;
 			set_hold(t, now, k, HOLD_QUEUED, o);
 			save(o, k, 0);
 			schedule(t, now, o);
@@ -3032,8 +3112,7 @@ tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
 			    (now >= k->ck_due || (!k->ck_signalled && now >=
 			    k->proc_at + (uint64_t)t->conf.checkpoint_grace_ms)))
 			    || (k->ckp_due != 0 &&
-			    now >= k->ckp_due) || (t->conf.preempt_slice_ms >
-			    0 && t->nqueued > 0 && k->hold == HOLD_RUNNING) ||
+			    now >= k->ckp_due) ||
 			    (k->rerun_at != 0 &&
 			    now >= k->rerun_at) || (leased(t, k) &&
 			    k->hold == HOLD_RUNNING && now + lease_lead(t) >=
@@ -3071,24 +3150,6 @@ tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
 			ck_fail(k, "it did not checkpoint in time; it keeps "
 			    "running where it was", o);
 		}
-		if (t->conf.preempt_slice_ms > 0 &&
-		    now >= k->yield_next && tasks_checkpoint_ready(t, k,
-		    now) && now >= k->proc_at + slice_of(t, k) &&
-		    !k->lease_ck && !k->lease_frozen &&
-		    !k->give_back && yield_to(t, k->rec->served_ms + (now -
-		    k->proc_at)) != NULL) {
-			/* A task waits here that has run less than this one:
-			 * this one checkpoints and waits behind it.  A task
-			 * that does not checkpoint in time keeps its slot
-			 * for another slice. */
-			k->yield = 1;
-			k->yield_asked = now;
-			k->yield_next = now + (uint64_t)t->conf.
-			    checkpoint_timeout_ms + (uint64_t)t->conf.
-			    preempt_slice_ms;
-			t->stats.yields++;
-			out_push(o, TA_CHECKPOINT, k->rec->id);
-		}
 		if (k->ckp_due != 0 && now >= k->ckp_due) {
 			/* Time for its periodic checkpoint (unless one is
 			 * asked already, for a move); asked again a period
@@ -3096,8 +3157,8 @@ tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
 			k->ckp_due = now + (uint64_t)k->rec->spec->
 			    checkpoint_every_s * 1000;
 			if (k->hold == HOLD_RUNNING && !k->ck_asked &&
-			    now >= k->proc_at + (uint64_t)t->conf.
-			    checkpoint_grace_ms) {
+			    !k->yield && now >= k->proc_at + (uint64_t)t->
+			    conf.checkpoint_grace_ms) {
 				t->stats.periodic++;
 				out_push(o, TA_CHECKPOINT, k->rec->id);
 			}
@@ -3140,4 +3201,5 @@ tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
 			    (uint64_t)t->conf.link_keep_s * 1000)
 				t->links[i].id[0] = '\0';
 	schedule(t, now, o);
+	preempt_round(t, now, o);
 }

@@ -147,6 +147,7 @@ struct tasks_task {
 	uint64_t	 yield_asked;	/* when the last yield was asked */
 	uint32_t	 yield_cost;	/* ms the last one took to checkpoint:
 					 * a slice is at least 10 times it */
+	uint64_t	 ckp_copied;	/* when its checkpoint last went home */
 	/* lbctl migrate: who asked (a peer and its request), told once the
 	 * move is decided. */
 	char		 mig_origin[LB_ID_MAX];
@@ -252,6 +253,7 @@ struct tasks_stats {
 	uint64_t	migrate_bytes;	/* moved in by migrations */
 	uint64_t	periodic;	/* periodic checkpoints asked */
 	uint64_t	yields;		/* running tasks that yielded a slot */
+	uint64_t	yield_asks;	/* ... asked to (some do not checkpoint) */
 	uint64_t	ck_copies;	/* checkpoints copied to us as home */
 	/* The freeze times of the latest moves in (µs), a ring. */
 #define TASKS_FREEZE_RING	1024
@@ -396,10 +398,11 @@ struct tasks_task *tasks_find(const struct tasks *, const char *id);
 struct tasks_task *tasks_queue_head(const struct tasks *);
 uint32_t	 tasks_running(const struct tasks *);
 uint32_t	 tasks_queued(const struct tasks *);
-/* With preemption, the running tasks that would yield their slot to a task
- * arriving now (none while some wait here already): the shell counts them
- * out of the load it tells others, so that work is offered here. */
-uint32_t	 tasks_preemptible(const struct tasks *, uint64_t now);
+/* With preemption, as of the last tick: the running tasks that would yield
+ * their slot to a task arriving now that has run `served` ms (0: a new
+ * one); none while some wait here already.  The shell counts them out of
+ * the load it tells others, so that work is offered here. */
+uint32_t	 tasks_preemptible(const struct tasks *, uint64_t served);
 size_t		 tasks_count(const struct tasks *, size_t *homed);
 /* Every task, in id order (valid until the next event). */
 struct tasks_task **tasks_all(struct tasks *, size_t *n);
