@@ -590,20 +590,24 @@ fetch_fail(struct peer *p, struct fetch *fe, uint64_t *counter,
 {
 	struct xfer	*x = X(p);
 	va_list		 ap;
-	char		*why;
+	char		*why, *line;
 
 	va_start(ap, fmt);
 	if (vasprintf(&why, fmt, ap) == -1)
 		fatal("vasprintf");
 	va_end(ap);
 	(*counter)++;
-	log_warnx("task %s: transfer from %s refused: %s; its staged files "
-	    "are removed (the source keeps the task)", fe->task, fe->from, why);
 	if (x->done != NULL)
 		x->done(p, fe->from, fe->inc, fe->msg, fe->arrived_us, NULL,
 		    why);
-	free(why);
+	/* Said once its staged files are gone, not before. */
+	line = lb_printf("task %s: transfer from %s refused: %s; its staged "
+	    "files are removed (the source keeps the task)", fe->task,
+	    fe->from, why);
 	fetch_free(x, fe);
+	log_warnx("%s", line);
+	free(line);
+	free(why);
 }
 
 static struct fetch *

@@ -296,6 +296,7 @@ lb_conf_defaults(struct lb_conf *c)
 	c->balance.backoff_ms = 10;
 	c->balance.backoff_max_ms = 100;
 	c->balance.max_moves = 2;
+	c->balance.preempt = 1;		/* the best in doc/bench.md */
 	c->balance.preempt_slice_ms = 500;
 	c->balance.interval_ms = 50;
 	c->balance.transfer_timeout_ms = 1000;
