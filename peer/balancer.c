@@ -100,7 +100,8 @@ entry(struct balance_task *v, char **needs, const struct tasks_task *t)
 }
 
 /*
- * The tasks that may move, in order: the waiting ones, in arrival order;
+ * The tasks that may move, in order: the waiting ones, in the order of the
+ * queue (arrival; with preemption, least served first);
  * then, with preemption or during a drain, the running ones that can
  * checkpoint.  A drain moves whatever this list holds (as tasks that
  * cannot run here).
@@ -126,8 +127,10 @@ movable(struct peer *p, size_t *n, char ***needs_out)
 	    t = t->qnext) {
 		entry(&v[k], &needs[k], t);
 		v[k].queued_ms = t->queued_at;
-		/* Submitted here a moment ago, and never moved. */
+		/* Submitted here a moment ago, never moved, never run (a
+		 * task that yielded its slot is queued anew, not fresh). */
 		v[k].fresh = v[k].moves == 0 && t->rec->reruns == 0 &&
+		    t->rec->served_ms == 0 &&
 		    now - t->queued_at < (uint64_t)p->conf.balance.interval_ms * 2;
 		k++;
 	}

@@ -504,6 +504,7 @@ ck_fail(struct tasks_task *k, const char *why, struct tasks_out *o)
 {
 	k->ck_asked = k->ck_due = 0;
 	k->ck_to[0] = '\0';
+	k->ck_epoch = 0;	/* unused: a gap in the counters, no harm */
 	mig_tell(k, 0, "", why, o);
 }
 
@@ -532,7 +533,8 @@ set_hold(struct tasks *t, uint64_t now, struct tasks_task *k,
 		/* With preemption, least served first (a task that yielded
 		 * waits behind those that have run less, a new one goes
 		 * before it), in order among equals; else in order. */
-		if (t->conf.preempt_slice_ms > 0)
+		if (t->conf.preempt_slice_ms > 0 && t->qtail != NULL &&
+		    t->qtail->rec->served_ms > k->rec->served_ms)
 			for (q = t->qhead; q && q->rec->served_ms <=
 			    k->rec->served_ms; q = q->qnext)
 				;
@@ -1294,6 +1296,7 @@ notice_send(struct tasks *t, uint64_t now, struct tasks_task *k,
 	Lb__TaskNotice		 n = LB__TASK_NOTICE__INIT;
 	char			 home[LB_ID_MAX];
 	struct tasks_action	*a;
+	uint32_t		 keep;
 
 	if (!k->notice || k->home)
 		return;
@@ -1301,7 +1304,15 @@ notice_send(struct tasks *t, uint64_t now, struct tasks_task *k,
 	n.record = k->rec;
 	m.body_case = LB__PEER_MSG__BODY_TASK_NOTICE;
 	m.task_notice = &n;
+	/* The counter allocated for a move under way is not reported: the
+	 * home fences what a notice reports (for a holder back from a
+	 * restart, which forgot its moves) and would abort that move.  Back
+	 * from a restart, it is reported (on disk, and no longer known). */
+	keep = k->rec->epoch_next;
+	if (k->ck_epoch != 0 && k->ck_epoch == keep)
+		k->rec->epoch_next = keep - 1;
 	a = send_msg(o, home, k->rec->id, &m);
+	k->rec->epoch_next = keep;
 	a->with_output = !tasks_unfinished(k->rec) && k->rec->output_in_files;
 	arm(t, now, k);
 }
@@ -1692,9 +1703,16 @@ freeze_move(struct tasks *t, uint64_t now, struct tasks_task *k,
 	struct tasks_action	*a;
 	uint32_t		 n;
 
-	/* The allocation is on disk before the placement exists. */
-	n = alloc_epoch(k->rec);
-	save(o, k, 1);
+	/* The allocation is on disk before the placement exists: made now,
+	 * or when the move of a running task was asked (its checkpoint was
+	 * under way meanwhile, and the freeze does not wait for the disk). */
+	if (k->ck_epoch != 0 && k->ck_epoch == k->rec->epoch_next)
+		n = k->ck_epoch;
+	else {
+		n = alloc_epoch(k->rec);
+		save(o, k, 1);
+	}
+	k->ck_epoch = 0;
 	r = tasks_rec_clone(k->rec);
 	r->parent_epoch = r->epoch;
 	set_str(&r->parent_by, r->epoch_by);
@@ -1802,6 +1820,10 @@ move_start(struct tasks *t, uint64_t now, struct tasks_task *k, const char *to,
 	lb_strlcpy(k->ck_to, to, sizeof(k->ck_to));
 	k->ck_inc = inc;
 	k->ck_req = req_id;
+	k->yield = 0;	/* the move's checkpoint takes its place */
+	/* The placement's counter now, on disk while the task checkpoints. */
+	k->ck_epoch = alloc_epoch(k->rec);
+	save(o, k, 1);
 	k->ck_asked = now;
 	k->ck_due = now + (uint64_t)t->conf.checkpoint_timeout_ms;
 	k->ck_signalled = 0;
@@ -1935,7 +1957,8 @@ tasks_migration_measured(struct tasks *t, const char *id, uint64_t freeze_us,
 
 static void
 move_reply(struct tasks_out *o, const char *to, const char *id, uint32_t epoch,
-    const char *by, int committed, int current, const char *error)
+    const char *by, int committed, int current, const char *error,
+    uint32_t lease_ms)
 {
 	Lb__PeerMsg	 m = LB__PEER_MSG__INIT;
 	Lb__TaskMoveReply r = LB__TASK_MOVE_REPLY__INIT;
@@ -1946,6 +1969,7 @@ move_reply(struct tasks_out *o, const char *to, const char *id, uint32_t epoch,
 	r.committed = committed;
 	r.current = current;
 	r.error = (char *)(error ? error : "");
+	r.lease_ms = committed ? lease_ms : 0;
 	m.body_case = LB__PEER_MSG__BODY_TASK_MOVE_REPLY;
 	m.task_move_reply = &r;
 	send_msg(o, to, id, &m);
@@ -1954,7 +1978,7 @@ move_reply(struct tasks_out *o, const char *to, const char *id, uint32_t epoch,
 static void	src_decided(struct tasks *, uint64_t, struct tasks_task *,
 		    int committed, int current, struct tasks_out *);
 static void	dst_decided(struct tasks *, uint64_t, struct tasks_task *,
-		    int committed, struct tasks_out *);
+		    int committed, uint32_t lease_ms, struct tasks_out *);
 
 /*
  * The home decides a move: commit it when it replaces the current
@@ -2019,10 +2043,10 @@ home_move(struct tasks *t, uint64_t now, struct tasks_task *k,
 	if (strcmp(mv->host, t->self) == 0) {
 		if (k->hold == HOLD_PENDING && same(k->h_epoch, k->h_by,
 		    mv->epoch, mv->epoch_by))
-			dst_decided(t, now, k, committed, o);
+			dst_decided(t, now, k, committed, 0, o);
 	} else
 		move_reply(o, mv->host, k->rec->id, mv->epoch, mv->epoch_by,
-		    committed, 0, error);
+		    committed, 0, error, (uint32_t)t->conf.lease_ms);
 	if (strcmp(src, t->self) == 0) {
 		if (!committed && k->hold == HOLD_FROZEN &&
 		    k->move_epoch == mv->epoch && strcmp(mv->epoch_by,
@@ -2030,7 +2054,7 @@ home_move(struct tasks *t, uint64_t now, struct tasks_task *k,
 			src_decided(t, now, k, 0, current, o);
 	} else if (strcmp(src, mv->host) != 0)
 		move_reply(o, src, k->rec->id, mv->epoch, mv->epoch_by,
-		    committed, current, error);
+		    committed, current, error, 0);
 }
 
 /* The source learns the outcome of its move. */
@@ -2078,7 +2102,7 @@ src_decided(struct tasks *t, uint64_t now, struct tasks_task *k, int committed,
 /* The destination learns the outcome of a move to it. */
 static void
 dst_decided(struct tasks *t, uint64_t now, struct tasks_task *k, int committed,
-    struct tasks_out *o)
+    uint32_t lease_ms, struct tasks_out *o)
 {
 	disarm(k);
 	if (k->incoming != NULL) {
@@ -2098,6 +2122,20 @@ dst_decided(struct tasks *t, uint64_t now, struct tasks_task *k, int committed,
 		mig_tell(k, 1, t->self, NULL, o);	/* else when it runs */
 	if (!k->home)
 		save(o, k, 1);	/* a placement held here survives a restart */
+	/* The home's commit is a lease, counted from when this peer took the
+	 * task in: that was before the home heard of it, so the lease ends
+	 * before the home would run the task elsewhere. */
+	if (leased(t, k) && lease_ms > 0 && k->pend_at != 0 &&
+	    k->pend_at <= now) {
+		uint64_t l = (uint64_t)t->conf.lease_ms;
+
+		if (lease_ms < l)
+			l = lease_ms;
+		if (k->pend_at + l > k->lease_until) {
+			k->lease_until = k->pend_at + l;
+			k->lease_ck = 0;
+		}
+	}
 	set_hold(t, now, k, HOLD_QUEUED, o);
 	schedule(t, now, o);
 }
@@ -2271,6 +2309,8 @@ transfer_recv(struct tasks *t, uint64_t now, const char *from,
 		    sizeof(k->mig_origin));
 		k->mig_req = tr->migrate_req;
 	}
+	if (k->hold != HOLD_PENDING)
+		k->pend_at = now;	/* not a later copy of the Transfer */
 	set_hold(t, now, k, HOLD_PENDING, o);
 	note(o, r->id, "task %s held, from %s (epoch %u.%s): waiting for its "
 	    "home to commit the move", r->id, from, r->epoch, r->epoch_by);
@@ -2327,7 +2367,7 @@ move_recv(struct tasks *t, uint64_t now, const char *from,
 	}
 	if ((k = tasks_find(t, mv->task_id)) == NULL) {
 		move_reply(o, from, mv->task_id, mv->epoch, mv->epoch_by, 0, 0,
-		    "no such task");
+		    "no such task", 0);
 		return;
 	}
 	/* Only the two sides of the move have a say in it. */
@@ -2335,7 +2375,7 @@ move_recv(struct tasks *t, uint64_t now, const char *from,
 		if (!tasks_unfinished(k->rec) || !same(mv->parent_epoch,
 		    mv->parent_by, k->rec->epoch, k->rec->epoch_by)) {
 			move_reply(o, from, mv->task_id, mv->epoch,
-			    mv->epoch_by, 0, 0, "not current");
+			    mv->epoch_by, 0, 0, "not current", 0);
 			return;
 		}
 		t->stats.drop_sender++;
@@ -2359,7 +2399,7 @@ move_reply_recv(struct tasks *t, uint64_t now, const Lb__TaskMoveReply *r,
 		src_decided(t, now, k, r->committed, r->current, o);
 	else if (k->hold == HOLD_PENDING && same(r->epoch, r->epoch_by,
 	    k->h_epoch, k->h_by))
-		dst_decided(t, now, k, r->committed, o);
+		dst_decided(t, now, k, r->committed, r->lease_ms, o);
 	else
 		t->stats.drop_unknown++;
 }
@@ -2760,9 +2800,9 @@ preempt_round(struct tasks *t, uint64_t now, struct tasks_out *o)
 	for (size_t i = 0; i < nc; i++)
 		t->pre_served[i] = c[i].served;
 	t->npre = nc;
-	if (t->nqueued == 0 || t->draining || t->leaving)
+	if (nc == 0 || t->nqueued == 0 || t->draining || t->leaving)
 		return;
-	for (struct tasks_task *q = t->qhead; q && want < PRE_MAX;
+	for (struct tasks_task *q = t->qhead; q && want < nc + pending;
 	    q = q->qnext)
 		if (tasks_runs_here(t, q) && lease_ok(t, q, now))
 			want++;
@@ -2925,7 +2965,8 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 		 * from it gets more of the messages its home kept); at the
 		 * home it is noted as any other, so that what it kept for the
 		 * task matches the checkpoint it would start from. */
-		yielding = k->yield && yield_to(t, now, r->served_ms) != NULL;
+		yielding = k->yield && !t->draining && !t->leaving &&
+		    yield_to(t, now, r->served_ms) != NULL;
 		/* ... but when it is time for a periodic one, it is (a task
 		 * that yields more often than its period is never asked). */
 		if (!yielding || k->home || (r->spec->checkpoint_every_s > 0 &&
@@ -3026,6 +3067,8 @@ rerun(struct tasks *t, uint64_t now, struct tasks_task *k, const char *why,
 	lb_strlcpy(k->h_by, t->self, sizeof(k->h_by));
 	/* From the latest checkpoint copied here, if any. */
 	k->resume = r->spec->checkpointable && r->home_checkpoint > 0;
+	if (!k->resume)
+		r->served_ms = 0;	/* from the start: nothing served */
 	set_hold(t, now, k, HOLD_QUEUED, o);
 	out_push(o, TA_REPLAY, r->id);
 }

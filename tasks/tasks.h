@@ -111,6 +111,7 @@ struct tasks_task {
 	uint32_t	 h_parent;	/* HOLD_PENDING: the one it replaces */
 	char		 h_parent_by[LB_ID_MAX];
 	char		 from[LB_ID_MAX];	/* HOLD_PENDING: the source */
+	uint64_t	 pend_at;	/* ... since when (before any commit) */
 	Lb__TaskRecord	*incoming;	/* HOLD_PENDING at its home: the record
 					 * the Transfer brought, merged into
 					 * the home's when the move commits */
@@ -135,6 +136,9 @@ struct tasks_task {
 	char		 ck_to[LB_ID_MAX];
 	uint64_t	 ck_inc, ck_req;
 	uint64_t	 ck_asked, ck_due;
+	uint32_t	 ck_epoch;	/* allocated (on disk) when the move was
+					 * asked, for the placement it makes
+					 * once it has checkpointed; 0: none */
 	uint64_t	 ck_signalled;	/* when the signal went (0: not yet,
 					 * at the end of the grace) */
 	uint64_t	 proc_at;	/* when its process started here */
