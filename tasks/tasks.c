@@ -1706,9 +1706,12 @@ freeze_move(struct tasks *t, uint64_t now, struct tasks_task *k,
 	/* The allocation is on disk before the placement exists: made now,
 	 * or when the move of a running task was asked (its checkpoint was
 	 * under way meanwhile, and the freeze does not wait for the disk). */
-	if (k->ck_epoch != 0 && k->ck_epoch == k->rec->epoch_next)
+	if (k->ck_epoch != 0 && k->ck_epoch == k->rec->epoch_next) {
 		n = k->ck_epoch;
-	else {
+		/* Its checkpoint, counted: journaled (a source that crashes
+		 * now resumes from it), not waited for. */
+		save(o, k, 0);
+	} else {
 		n = alloc_epoch(k->rec);
 		save(o, k, 1);
 	}
@@ -1958,7 +1961,7 @@ tasks_migration_measured(struct tasks *t, const char *id, uint64_t freeze_us,
 static void
 move_reply(struct tasks_out *o, const char *to, const char *id, uint32_t epoch,
     const char *by, int committed, int current, const char *error,
-    uint32_t lease_ms)
+    uint32_t lease_ms, uint64_t held)
 {
 	Lb__PeerMsg	 m = LB__PEER_MSG__INIT;
 	Lb__TaskMoveReply r = LB__TASK_MOVE_REPLY__INIT;
@@ -1969,7 +1972,8 @@ move_reply(struct tasks_out *o, const char *to, const char *id, uint32_t epoch,
 	r.committed = committed;
 	r.current = current;
 	r.error = (char *)(error ? error : "");
-	r.lease_ms = committed ? lease_ms : 0;
+	r.lease_ms = committed && held != 0 ? lease_ms : 0;
+	r.held_ms = committed ? held : 0;
 	m.body_case = LB__PEER_MSG__BODY_TASK_MOVE_REPLY;
 	m.task_move_reply = &r;
 	send_msg(o, to, id, &m);
@@ -1978,7 +1982,8 @@ move_reply(struct tasks_out *o, const char *to, const char *id, uint32_t epoch,
 static void	src_decided(struct tasks *, uint64_t, struct tasks_task *,
 		    int committed, int current, struct tasks_out *);
 static void	dst_decided(struct tasks *, uint64_t, struct tasks_task *,
-		    int committed, uint32_t lease_ms, struct tasks_out *);
+		    int committed, uint32_t lease_ms, uint64_t held,
+		    struct tasks_out *);
 
 /*
  * The home decides a move: commit it when it replaces the current
@@ -2043,10 +2048,16 @@ home_move(struct tasks *t, uint64_t now, struct tasks_task *k,
 	if (strcmp(mv->host, t->self) == 0) {
 		if (k->hold == HOLD_PENDING && same(k->h_epoch, k->h_by,
 		    mv->epoch, mv->epoch_by))
-			dst_decided(t, now, k, committed, 0, o);
-	} else
+			dst_decided(t, now, k, committed, 0, 0, o);
+	} else {
+		/* A destination that asks itself is heard of now: its lease
+		 * (from its held_ms, before now) ends before the home's wait. */
+		if (committed && strcmp(from, mv->host) == 0)
+			lease_heard(t, now, k);
 		move_reply(o, mv->host, k->rec->id, mv->epoch, mv->epoch_by,
-		    committed, 0, error, (uint32_t)t->conf.lease_ms);
+		    committed, 0, error, (uint32_t)t->conf.lease_ms,
+		    mv->held_ms);
+	}
 	if (strcmp(src, t->self) == 0) {
 		if (!committed && k->hold == HOLD_FROZEN &&
 		    k->move_epoch == mv->epoch && strcmp(mv->epoch_by,
@@ -2054,7 +2065,7 @@ home_move(struct tasks *t, uint64_t now, struct tasks_task *k,
 			src_decided(t, now, k, 0, current, o);
 	} else if (strcmp(src, mv->host) != 0)
 		move_reply(o, src, k->rec->id, mv->epoch, mv->epoch_by,
-		    committed, current, error, 0);
+		    committed, current, error, 0, 0);
 }
 
 /* The source learns the outcome of its move. */
@@ -2102,7 +2113,7 @@ src_decided(struct tasks *t, uint64_t now, struct tasks_task *k, int committed,
 /* The destination learns the outcome of a move to it. */
 static void
 dst_decided(struct tasks *t, uint64_t now, struct tasks_task *k, int committed,
-    uint32_t lease_ms, struct tasks_out *o)
+    uint32_t lease_ms, uint64_t held, struct tasks_out *o)
 {
 	disarm(k);
 	if (k->incoming != NULL) {
@@ -2124,9 +2135,12 @@ dst_decided(struct tasks *t, uint64_t now, struct tasks_task *k, int committed,
 		save(o, k, 1);	/* a placement held here survives a restart */
 	/* The home's commit is a lease, counted from when this peer took the
 	 * task in: that was before the home heard of it, so the lease ends
-	 * before the home would run the task elsewhere. */
+	 * before the home would run the task elsewhere.  Only for the very
+	 * hold whose ack led to the commit (the reply echoes its held_ms): a
+	 * late reply must not lend a later hold of the same placement, taken
+	 * from a late copy of the Transfer, a lease from before it. */
 	if (leased(t, k) && lease_ms > 0 && k->pend_at != 0 &&
-	    k->pend_at <= now) {
+	    held == k->pend_at && k->pend_at <= now) {
 		uint64_t l = (uint64_t)t->conf.lease_ms;
 
 		if (lease_ms < l)
@@ -2158,6 +2172,7 @@ ask_home(struct tasks *t, uint64_t now, struct tasks_task *k, int commit,
 		mv.host_inc = k->move_inc;
 		mv.parent_epoch = k->h_epoch;
 		mv.parent_by = k->h_by;
+		mv.held_ms = k->move_held;
 	} else {
 		mv.epoch = k->h_epoch;
 		mv.epoch_by = k->h_by;
@@ -2165,6 +2180,7 @@ ask_home(struct tasks *t, uint64_t now, struct tasks_task *k, int commit,
 		mv.host_inc = t->inc;
 		mv.parent_epoch = k->h_parent;
 		mv.parent_by = k->h_parent_by;
+		mv.held_ms = k->pend_at;
 	}
 	mv.commit = commit;
 	if (k->home) {
@@ -2182,7 +2198,7 @@ ask_home(struct tasks *t, uint64_t now, struct tasks_task *k, int commit,
 
 static void
 transfer_ack(struct tasks_out *o, const char *to, uint64_t req,
-    const Lb__TaskRecord *r, int ok, const char *error)
+    const Lb__TaskRecord *r, int ok, const char *error, uint64_t held)
 {
 	Lb__PeerMsg	m = LB__PEER_MSG__INIT;
 	Lb__TransferAck	a = LB__TRANSFER_ACK__INIT;
@@ -2193,6 +2209,7 @@ transfer_ack(struct tasks_out *o, const char *to, uint64_t req,
 	a.epoch_by = r->epoch_by;
 	a.ok = ok;
 	a.error = (char *)(error ? error : "");
+	a.held_ms = ok ? held : 0;
 	m.body_case = LB__PEER_MSG__BODY_TRANSFER_ACK;
 	m.transfer_ack = &a;
 	send_msg(o, to, r->id, &m);
@@ -2271,11 +2288,13 @@ transfer_recv(struct tasks *t, uint64_t now, const char *from,
 
 	if (transfer_ok(t, from, tr, 1, &dup, &why) == -1) {
 		if (why != NULL)
-			transfer_ack(o, from, tr->req_id, r, 0, why);
+			transfer_ack(o, from, tr->req_id, r, 0, why, 0);
 		return;
 	}
 	if (dup) {
-		transfer_ack(o, from, tr->req_id, r, 1, NULL);	/* again */
+		k = tasks_find(t, r->id);
+		transfer_ack(o, from, tr->req_id, r, 1, NULL, k != NULL &&
+		    k->hold == HOLD_PENDING ? k->pend_at : 0);	/* again */
 		return;
 	}
 	k = tasks_find(t, r->id);
@@ -2309,14 +2328,13 @@ transfer_recv(struct tasks *t, uint64_t now, const char *from,
 		    sizeof(k->mig_origin));
 		k->mig_req = tr->migrate_req;
 	}
-	if (k->hold != HOLD_PENDING)
-		k->pend_at = now;	/* not a later copy of the Transfer */
+	k->pend_at = now;	/* echoed by the commit: see dst_decided */
 	set_hold(t, now, k, HOLD_PENDING, o);
 	note(o, r->id, "task %s held, from %s (epoch %u.%s): waiting for its "
 	    "home to commit the move", r->id, from, r->epoch, r->epoch_by);
 	disarm(k);
 	k->due = now + 2 * (uint64_t)t->conf.transfer_timeout_ms;
-	transfer_ack(o, from, tr->req_id, r, 1, NULL);
+	transfer_ack(o, from, tr->req_id, r, 1, NULL, k->pend_at);
 }
 
 void
@@ -2350,6 +2368,7 @@ transfer_ack_recv(struct tasks *t, uint64_t now, const char *from,
 		return;
 	}
 	k->move_acked = 1;
+	k->move_held = a->held_ms;
 	k->backoff = 0;
 	ask_home(t, now, k, 1, o);
 }
@@ -2367,7 +2386,7 @@ move_recv(struct tasks *t, uint64_t now, const char *from,
 	}
 	if ((k = tasks_find(t, mv->task_id)) == NULL) {
 		move_reply(o, from, mv->task_id, mv->epoch, mv->epoch_by, 0, 0,
-		    "no such task", 0);
+		    "no such task", 0, 0);
 		return;
 	}
 	/* Only the two sides of the move have a say in it. */
@@ -2375,7 +2394,7 @@ move_recv(struct tasks *t, uint64_t now, const char *from,
 		if (!tasks_unfinished(k->rec) || !same(mv->parent_epoch,
 		    mv->parent_by, k->rec->epoch, k->rec->epoch_by)) {
 			move_reply(o, from, mv->task_id, mv->epoch,
-			    mv->epoch_by, 0, 0, "not current", 0);
+			    mv->epoch_by, 0, 0, "not current", 0, 0);
 			return;
 		}
 		t->stats.drop_sender++;
@@ -2399,7 +2418,7 @@ move_reply_recv(struct tasks *t, uint64_t now, const Lb__TaskMoveReply *r,
 		src_decided(t, now, k, r->committed, r->current, o);
 	else if (k->hold == HOLD_PENDING && same(r->epoch, r->epoch_by,
 	    k->h_epoch, k->h_by))
-		dst_decided(t, now, k, r->committed, r->lease_ms, o);
+		dst_decided(t, now, k, r->committed, r->lease_ms, r->held_ms, o);
 	else
 		t->stats.drop_unknown++;
 }

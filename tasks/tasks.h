@@ -131,6 +131,7 @@ struct tasks_task {
 	uint64_t	 move_started;
 	int		 move_acked;	/* the destination holds it */
 	uint32_t	 move_ck_ms;	/* a running task that checkpointed */
+	uint64_t	 move_held;	/* the destination's held_ms (its ack) */
 	/* HOLD_RUNNING: asked to checkpoint so that it can move (ck_asked,
 	 * or 0); when it exits with its checkpoint code it moves. */
 	char		 ck_to[LB_ID_MAX];
