@@ -192,6 +192,7 @@ struct rule {
 	int		 from, to;	/* peers, or -1: any */
 	int		 count;
 	uint32_t	 late_ms;	/* 0: dropped; else this much later */
+	int		 dup;		/* delivered, and a copy late_ms later */
 };
 
 /* Scripted: a message that was sent. */
@@ -900,19 +901,22 @@ dump(struct world *w)
 
 /* ---- the network ---- */
 
-/* Scripted rules: -1 to drop the message, else the extra delay. */
+/* Scripted rules: -1 to drop the message, else the extra delay (*dup: of a
+ * second copy; the first goes as usual). */
 static int
-apply_rules(struct world *w, int from, int to, int type)
+apply_rules(struct world *w, int from, int to, int type, int *dup)
 {
 	struct rule	*r;
 	size_t		 i;
 
+	*dup = 0;
 	for (i = 0; i < w->nrules; i++) {
 		r = &w->rules[i];
 		if (r->count > 0 && r->type == type &&
 		    (r->from == -1 || r->from == from) &&
 		    (r->to == -1 || r->to == to)) {
 			r->count--;
+			*dup = r->dup;
 			return r->late_ms ? (int)r->late_ms : -1;
 		}
 	}
@@ -986,7 +990,7 @@ net_send(struct world *w, int from, const struct tasks_action *a)
 	struct event	 e;
 	char		 desc[160];
 	const char	*what = "";
-	int		 to, copies = 1, extra = 0, i;
+	int		 to, copies = 1, extra = 0, i, dup = 0;
 	uint64_t	 msg_id = w->peers[from].next_msg_id++;
 
 	w->last_traffic = w->now;
@@ -1009,9 +1013,13 @@ net_send(struct world *w, int from, const struct tasks_action *a)
 	if (is_cut(w, from, to)) {
 		copies = 0;
 		what = " (cut off)";
-	} else if ((extra = apply_rules(w, from, to, m->body_case)) < 0) {
+	} else if ((extra = apply_rules(w, from, to, m->body_case, &dup)) <
+	    0) {
 		copies = 0;
 		what = " (dropped by the script)";
+	} else if (dup) {
+		copies = 2;
+		what = " (and a late copy, by the script)";
 	} else if (extra > 0)
 		what = " (late, by the script)";
 	else if (w->faults && chance(w, w->loss)) {
@@ -1027,7 +1035,7 @@ net_send(struct world *w, int from, const struct tasks_action *a)
 	trace(w, from, "-> %s %s%s", a->to, desc, what);
 	for (i = 0; i < copies; i++) {
 		e = event_at(w, EV_DELIVER, to, rnd(w, NET_MIN_MS, NET_MAX_MS) +
-		    (uint32_t)extra);
+		    (dup && i == 0 ? 0 : (uint32_t)extra));
 		if (w->faults && chance(w, w->late))
 			e.at += rnd(w, 50, 500);
 		e.inc = 0;	/* whichever incarnation is up then */
@@ -3162,6 +3170,43 @@ scene_lease_cut_host(struct world *w)
 }
 
 /*
+ * A late commit lends no lease to a later hold.  n1 moves a waiting task to
+ * n2 and commits; its reply to n2 is held back 3.5 s.  n2 is cut off, seen
+ * dead, and n1 runs the task again once n2's lease would have run out; back,
+ * n2 hears its placement is not current and forgets it.  A late copy of the
+ * Transfer (a raw network) makes n2 hold the same placement again; then the
+ * old reply comes.  The commit it carries is no lease for this new hold:
+ * n2 must not run the task while n1's run goes on.  (Without the echo of
+ * the hold's time, n2 ran it from the reply, two copies at once.)
+ */
+static void
+scene_lease_late_commit(struct world *w)
+{
+	struct simtask	*s;
+
+	w->raw = 1;
+	scene_submit(w, N1, 1200);
+	s = scene_submit(w, N1, 3000);
+	RUN_UNTIL(w, 1000, hold_of(w, N1, s->id) == HOLD_QUEUED);
+	scene_rule(w, LB__PEER_MSG__BODY_TASK_MOVE_REPLY, N1, N2, 1, 3500);
+	scene_rule(w, LB__PEER_MSG__BODY_TRANSFER, N1, N2, 1, 3000);
+	w->rules[w->nrules - 1].dup = 1;
+	scene_move(w, N1, s, N2);
+	RUN_UNTIL(w, 1000, hold_of(w, N2, s->id) == HOLD_PENDING &&
+	    hold_of(w, N1, s->id) == HOLD_NONE);
+	scene_cut(w, N2, 1400, 50);
+	RUN_UNTIL(w, 3000, s->starts_at[N1] > 0);
+	expect(w, s->starts_at[N1] == 1 && s->starts_at[N2] == 0, "setup: %s "
+	    "did not run again at n1 (%d) alone (n2: %d)", s->id,
+	    s->starts_at[N1], s->starts_at[N2]);
+	run_for(w, 3500);
+	expect(w, s->starts_at[N2] == 0, "%s started at n2 from a late commit "
+	    "while n1 ran it", s->id);
+	settle(w);
+	expect_done(w, s);
+}
+
+/*
  * A cut shorter than the lease, not seen as a death: nothing changes.
  */
 static void
@@ -3248,6 +3293,8 @@ static const struct scene {
 	    scene_lease_short_cut },
 	{ "lease-late-ask", "a late lease ask from a host dead since puts the "
 	    "rerun off, not away", scene_lease_late_ask },
+	{ "lease-late-commit", "a late commit lends no lease to a later hold "
+	    "of the same placement", scene_lease_late_commit },
 	{ "lease-home-down", "a home down while its task runs elsewhere: "
 	    "frozen, then run on there", scene_lease_home_down },
 	{ "lease-home-down-ck", "the same, checkpointable: it checkpoints, "
