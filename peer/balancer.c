@@ -48,19 +48,15 @@ send_to(struct peer *p, const char *id, Lb__PeerMsg *m)
  * that has run `served` ms finds it: the slots that would yield to it are
  * free. */
 static uint32_t
-load_now(struct peer *p)
+load_for(struct peer *p, uint64_t served)
 {
-	return tasks_running(p->tc) + tasks_queued(p->tc) + p->load_extra;
+	return tasks_load(p->tc, served) + p->load_extra;
 }
 
 static uint32_t
-load_for(struct peer *p, uint64_t served)
+load_now(struct peer *p)
 {
-	uint32_t pre = tasks_preemptible(p->tc, served);
-
-	if (pre > tasks_running(p->tc))
-		pre = tasks_running(p->tc);
-	return load_now(p) - pre;
+	return load_for(p, UINT64_MAX);
 }
 
 /* What moving a running task costs, from its last move, or from the moves

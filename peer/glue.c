@@ -1179,13 +1179,9 @@ glue_journal_damage(struct peer *p, uint64_t *spans, uint64_t *bytes)
 void
 glue_load_changed(struct peer *p)
 {
-	uint32_t load = tasks_running(p->tc) + tasks_queued(p->tc);
-	uint32_t pre = tasks_preemptible(p->tc, 0);
-
 	/* A slot whose task would yield it to a new one (preemption)
 	 * counts as free in the load others see. */
-	members_set_load(p, load - (pre < tasks_running(p->tc) ? pre :
-	    tasks_running(p->tc)) + p->load_extra);
+	members_set_load(p, tasks_load(p->tc, 0) + p->load_extra);
 }
 
 /* ---- records of tasks homed elsewhere (show, wait) ---- */

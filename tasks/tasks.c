@@ -1038,16 +1038,17 @@ slice_of(const struct tasks *t, const struct tasks_task *k)
 }
 
 uint32_t
-tasks_preemptible(const struct tasks *t, uint64_t served)
+tasks_load(const struct tasks *t, uint64_t served)
 {
 	uint32_t n = 0;
 
-	if (t->nqueued > 0)
-		return 0;	/* they would yield to those first */
-	for (size_t i = 0; i < t->npre; i++)
-		if (t->pre_served[i] > served)
-			n++;
-	return n;
+	if (t->nqueued == 0)	/* else they would yield to those first */
+		for (size_t i = 0; i < t->npre; i++)
+			if (t->pre_served[i] > served)
+				n++;
+	if (n > t->nrunning)	/* counted at the last tick */
+		n = t->nrunning;
+	return t->nrunning + t->nqueued - n;
 }
 
 uint32_t

@@ -403,11 +403,12 @@ struct tasks_task *tasks_find(const struct tasks *, const char *id);
 struct tasks_task *tasks_queue_head(const struct tasks *);
 uint32_t	 tasks_running(const struct tasks *);
 uint32_t	 tasks_queued(const struct tasks *);
-/* With preemption, as of the last tick: the running tasks that would yield
- * their slot to a task arriving now that has run `served` ms (0: a new
- * one); none while some wait here already.  The shell counts them out of
- * the load it tells others, so that work is offered here. */
-uint32_t	 tasks_preemptible(const struct tasks *, uint64_t served);
+/* The load (running + queued) as a task arriving now that has run `served`
+ * ms finds it: with preemption, the slots whose tasks would yield to it (as
+ * of the last tick; none while some wait here already) count as free.  0
+ * for a new task (the load others are told); UINT64_MAX for the load as it
+ * is (nothing yields to a task that has run that long). */
+uint32_t	 tasks_load(const struct tasks *, uint64_t served);
 size_t		 tasks_count(const struct tasks *, size_t *homed);
 /* Every task, in id order (valid until the next event). */
 struct tasks_task **tasks_all(struct tasks *, size_t *n);

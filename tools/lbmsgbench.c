@@ -313,6 +313,31 @@ do_send(const char *id, long n, size_t size, int par)
 	return r.failed ? 1 : 0;
 }
 
+/* A socket of type t bound at a fresh address of transport tr (in addr). */
+static int
+bind_any(int t, const char *tr, char *addr, size_t len)
+{
+	int s = nn_socket(AF_SP, t), one = 1, max = -1;
+
+	if (s < 0)
+		return -1;
+	nn_setsockopt(s, NN_SOL_SOCKET, NN_RCVMAXSIZE, &max, sizeof(max));
+	nn_setsockopt(s, NN_TCP, NN_TCP_NODELAY, &one, sizeof(one));
+	for (int tries = 0; tries < 50; tries++) {
+		if (strcmp(tr, "ipc") == 0)
+			snprintf(addr, len, "ipc:///tmp/lbmsgbench.%d.%d.%d",
+			    (int)getpid(), t, tries);
+		else
+			snprintf(addr, len, "tcp://127.0.0.1:%d", 20000 +
+			    (int)(((uint32_t)getpid() * 7919u + (uint32_t)t *
+			    31u + (uint32_t)tries * 104729u) % 40000));
+		if (nn_bind(s, addr) >= 0)
+			return s;
+	}
+	nn_close(s);
+	return -1;
+}
+
 /* ---- raw ---- */
 
 static void *
@@ -362,24 +387,10 @@ do_raw(long n, size_t size, int par, const char *transport)
 		return 1;
 	/* nanomsg is not fork-safe: fork before either side has a socket. */
 	if ((pid = fork()) == 0) {
-		int rep = nn_socket(AF_SP, NN_REP), one = 1, max = -1;
+		int rep = bind_any(NN_REP, transport, addr, sizeof(addr));
 
-		nn_setsockopt(rep, NN_SOL_SOCKET, NN_RCVMAXSIZE, &max,
-		    sizeof(max));
-		nn_setsockopt(rep, NN_TCP, NN_TCP_NODELAY, &one, sizeof(one));
-		for (int tries = 0; tries < 50; tries++) {
-			if (ipc)
-				snprintf(addr, sizeof(addr), "ipc:///tmp/"
-				    "lbmsgbench.%d.%d", (int)getpid(), tries);
-			else
-				snprintf(addr, sizeof(addr),
-				    "tcp://127.0.0.1:%d", 20000 + (int)
-				    (((uint32_t)getpid() * 7919u +
-				    (uint32_t)tries * 104729u) % 40000));
-			if (nn_bind(rep, addr) >= 0)
-				break;
+		if (rep < 0)
 			addr[0] = '\0';
-		}
 		if (write(pp[1], addr, sizeof(addr)) != sizeof(addr) ||
 		    addr[0] == '\0')
 			_exit(1);
@@ -419,31 +430,6 @@ do_raw(long n, size_t size, int par, const char *transport)
 }
 
 /* ---- floor ---- */
-
-/* A socket of type t bound at a fresh address of transport tr (in addr). */
-static int
-bind_any(int t, const char *tr, char *addr, size_t len)
-{
-	int s = nn_socket(AF_SP, t), one = 1, max = -1;
-
-	if (s < 0)
-		return -1;
-	nn_setsockopt(s, NN_SOL_SOCKET, NN_RCVMAXSIZE, &max, sizeof(max));
-	nn_setsockopt(s, NN_TCP, NN_TCP_NODELAY, &one, sizeof(one));
-	for (int tries = 0; tries < 50; tries++) {
-		if (strcmp(tr, "ipc") == 0)
-			snprintf(addr, len, "ipc:///tmp/lbmsgbench.%d.%d.%d",
-			    (int)getpid(), t, tries);
-		else
-			snprintf(addr, len, "tcp://127.0.0.1:%d", 20000 +
-			    (int)(((uint32_t)getpid() * 7919u + (uint32_t)t *
-			    31u + (uint32_t)tries * 104729u) % 40000));
-		if (nn_bind(s, addr) >= 0)
-			return s;
-	}
-	nn_close(s);
-	return -1;
-}
 
 static int
 connect_to(int t, const char *addr)
@@ -485,9 +471,9 @@ do_floor(long n, size_t size, int recv)
 {
 	struct run	 r = { recv ? "floorrecv" : "floor", n, size, 1, NULL,
 			    NULL, 0 };
-	char		 ctl[FLOOR_ADDR], back[FLOOR_ADDR], fwd[FLOOR_ADDR],
-			 task[FLOOR_ADDR], *body;
-	int		 p1[2], p2[2], p3[2], p4[2], req;
+	char		 ctl[FLOOR_ADDR] = "", back[FLOOR_ADDR], fwd[FLOOR_ADDR],
+			 task[FLOOR_ADDR] = "", *body = NULL;
+	int		 p1[2], p2[2], p3[2], p4[2], req, rc;
 	pid_t		 pids[3] = { -1, -1, -1 };
 	uint64_t	 t0;
 	void		*m;
@@ -504,6 +490,8 @@ do_floor(long n, size_t size, int recv)
 		put_addr(p2[1], pull < 0 ? NULL : fwd);
 		if (recv) {
 			rep = bind_any(NN_REP, "ipc", task, sizeof(task));
+			/* For the task, and for the parent to remove. */
+			put_addr(p3[1], rep < 0 ? NULL : task);
 			put_addr(p3[1], rep < 0 ? NULL : task);
 		}
 		if (get_addr(p1[0], back) == -1 ||
@@ -594,9 +582,12 @@ out:
 		}
 	if (ctl[0] == 'i')
 		unlink(ctl + 6);
-	if (recv && task[0] == 'i')
+	if (recv && get_addr(p3[0], task) == 0 && task[0] == 'i')
 		unlink(task + 6);
-	return r.lat == NULL || r.failed ? 1 : 0;
+	rc = r.lat == NULL || r.failed ? 1 : 0;
+	free(body);
+	free(r.lat);
+	return rc;
 }
 
 /* ---- ctl ---- */
