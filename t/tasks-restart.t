@@ -15,14 +15,18 @@ run=$(ctl n1 submit -- sh -c "sleep $((mark + 2)) & wait")
 grand=$(ctl n1 submit -- lbwork --ms 20000 --step-ms $mark)
 q1=$(ctl n1 submit -- lbwork --ms 200)
 q2=$(ctl n1 submit -- sh -c 'echo queued-ran')
-sleep 0.4
+# On a loaded machine the first two take a while to start: wait for it.
+states() { ctl n1 list --json | jq -c '[.[] | .state] | sort'; }
+two_run() { [ "$(states)" = '["queued","queued","queued","running","running"]' ]; }
+wait_for 20 two_run >/dev/null
 ctl n1 checkpoint "$ck" >/dev/null; ok $? "a checkpointable task checkpointed once before the crash"
-is "$(ctl n1 list --json | jq -c '[.[] | .state] | sort')" \
-    '["queued","queued","queued","running","running"]' "two tasks run, three wait"
-
+wait_for 20 two_run >/dev/null
+is "$(states)" '["queued","queued","queued","running","running"]' "two tasks run, three wait"
+wait_for 20 pgrep -f "^sleep $((mark + 2))" >/dev/null
 orphan=$(pgrep -f "^sleep $((mark + 2))")
 lbcluster kill n1
-sleep 0.3
+no_ck() { ! pgrep -f "lbwork --ms 3000 --step-ms $((mark + 1))" >/dev/null; }
+wait_for 10 no_ck >/dev/null
 left=$(pgrep -f "lbwork --ms 3000 --step-ms $((mark + 1))" | wc -l)
 is "$left" 0 "SIGKILL of the peer: its running tasks died with it (PR_SET_PDEATHSIG)"
 
