@@ -97,6 +97,11 @@ settle(struct peer *p, struct drain_task *dt)
 	    NULL) == 0) {
 		dt->fate = dt->given ? FATE_BACK : FATE_MOVED;
 		lb_strlcpy(dt->to, peer, sizeof(dt->to));
+	} else if (dt->given && k != NULL && k->home &&
+	    tasks_unfinished(k->rec)) {
+		/* Handed back to itself, its home: placed anew here. */
+		dt->fate = FATE_BACK;
+		lb_strlcpy(dt->to, p->conf.id, sizeof(dt->to));
 	} else
 		dt->fate = FATE_FINISHED;
 }

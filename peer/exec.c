@@ -460,8 +460,17 @@ exec_kill(struct peer *p, const char *id)
 	struct timeval	 tv = { p->ex->kill_grace_ms / 1000,
 			    (p->ex->kill_grace_ms % 1000) * 1000 };
 
+	siginfo_t	 si;
+
 	if (t == NULL || t->pid <= 0 || t->stopping)
 		return;
+	/* Ended already (its exit not reaped yet): it ended by itself, and
+	 * its exit is a run like any other; no signal of ours reaches it. */
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)t->pid, &si, WEXITED | WNOHANG | WNOWAIT) ==
+	    0 && si.si_pid == t->pid)
+		return;
+	/* From now on, whatever its exit, lbpeer ended it (x.stopped). */
 	t->stopping = 1;
 	if (t->frozen || keeper_frozen(t->pid)) {
 		/* Frozen, it would not see a SIGTERM until let run, and it
@@ -569,6 +578,7 @@ exec_finish(struct peer *p, struct task *t, int status)
 	x.exited = WIFEXITED(status);
 	x.code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
 	x.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	x.stopped = t->stopping;
 	log_info("task %s: process %d ended: %s %d", t->id, (int)t->pid,
 	    x.signal ? "signal" : "exit", x.signal ? x.signal : x.code);
 	p->ex->on_exit(p, t->id, &x);

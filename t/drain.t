@@ -59,6 +59,20 @@ is "$(ctl n1 stats --json | jq .returned):$(ctl "$host" stats --json | jq .given
     "lbctl stats: handed back once, placed anew once"
 ctl "$host" undrain >/dev/null
 
+# -- a task that catches the hand-back's SIGTERM and exits 0: lbpeer ended
+# that run, so it is no result; the task runs again (elsewhere: n1 drains)
+m=$TMP/trap-marker
+trapper=$(ctl n1 submit -- sh -c "trap 'echo trapped; exit 0' TERM
+	if [ -e $m ]; then echo second-run; exit 0; fi
+	touch $m; sleep 60 & wait")
+wait_for 5 running "$trapper" >/dev/null; ok $? "a task that traps SIGTERM runs at n1"
+wait_for 5 test -e "$m" >/dev/null
+ctl n1 drain --timeout 1 --wait >/dev/null; ok $? "n1 drains, and stops it after 1 s"
+out=$(ctl n1 wait --timeout 20 "$trapper"); rc=$?
+is "$rc:$out" "0:second-run" "its exit 0 after the stop is no result: it ran again"
+is "$(field "$trapper" '"\(.state) \(.starts)"')" "done 2" "one result, two starts"
+ctl n1 undrain >/dev/null
+
 # -- SIGTERM: drain, then leave --
 ctl n1 drain >/dev/null
 t=$(sub 1500)

@@ -178,12 +178,19 @@ struct simtask {
 	int		 checkpointable, deaf;
 	int		 left_ms;
 	int		 checkpoints;	/* exits with its checkpoint code */
+	/* Its process catches lbpeer's stop (SIGTERM) and exits TRAP_CODE:
+	 * not a complete run, never its result. */
+	int		 traps;
 };
+
+#define TRAP_CODE	29
 
 /* A placement (task, epoch, epoch_by) and the one host it was seen at. */
 struct placement {
 	char		 key[TASKS_ID_MAX + LB_ID_MAX + 16];
 	int		 host;		/* -1: a free slot */
+	int		 killed;	/* its run ended by a signal: not a
+					 * complete run */
 };
 
 /* Scripted: the next `count` messages of a type are dropped, or late. */
@@ -596,7 +603,7 @@ seen_grow(struct world *w)
 }
 
 /* The placement (epoch, by) of `task` is at `host`, as `where` shows. */
-static void
+static struct placement *
 placement_seen(struct world *w, const char *task, uint32_t epoch,
     const char *by, int host, const char *where)
 {
@@ -604,11 +611,11 @@ placement_seen(struct world *w, const char *task, uint32_t epoch,
 	char		  key[sizeof(p->key)];
 
 	if (epoch == 0 && by[0] == '\0')
-		return;
+		return NULL;
 	if (host < 0) {
 		fail(w, "%s: placement %" PRIu32 "/%s of %s at an unknown host",
 		    where, epoch, by, task);
-		return;
+		return NULL;
 	}
 	if (2 * (w->nseen + 1) > w->capseen)
 		seen_grow(w);
@@ -621,6 +628,22 @@ placement_seen(struct world *w, const char *task, uint32_t epoch,
 	} else if (p->host != host)
 		fail(w, "two placements share an epoch: %s at %s and at %s (%s)",
 		    key, w->peers[p->host].id, w->peers[host].id, where);
+	return p;
+}
+
+/* Whether a notice said the run of that placement ended by a signal. */
+static int
+placement_killed(struct world *w, const char *task, uint32_t epoch,
+    const char *by)
+{
+	struct placement *p;
+	char		  key[sizeof(p->key)];
+
+	if (w->capseen == 0)
+		return 0;
+	snprintf(key, sizeof(key), "%s %" PRIu32 "/%s", task, epoch, by);
+	p = seen_slot(w->seen, w->capseen, key);
+	return p->host != -1 && p->killed;
 }
 
 /* ---- the disk ---- */
@@ -773,6 +796,7 @@ static void
 check_sent(struct world *w, int from, int to, const Lb__PeerMsg *m)
 {
 	const Lb__TaskRecord	*r;
+	struct placement	*pl;
 	const Lb__TaskNoticeAck	*a;
 	const struct jentry	*e;
 
@@ -783,9 +807,11 @@ check_sent(struct world *w, int from, int to, const Lb__PeerMsg *m)
 			    "a Transfer");
 		break;
 	case LB__PEER_MSG__BODY_TASK_NOTICE:
-		if ((r = m->task_notice->record) != NULL)
-			placement_seen(w, r->id, r->epoch, r->epoch_by, from,
-			    "a TaskNotice");
+		if ((r = m->task_notice->record) != NULL &&
+		    (pl = placement_seen(w, r->id, r->epoch, r->epoch_by, from,
+		    "a TaskNotice")) != NULL && r->state ==
+		    LB__TASK_STATE__TASK_DONE && r->signal != 0)
+			pl->killed = 1;
 		break;
 	case LB__PEER_MSG__BODY_TASK_MOVE:
 		placement_seen(w, m->task_move->task_id, m->task_move->epoch,
@@ -802,7 +828,8 @@ check_sent(struct world *w, int from, int to, const Lb__PeerMsg *m)
 		 * start or a stopped copy away, never a complete run.) */
 		a = m->task_notice_ack;
 		if (a->verdict == LB__VERDICT__VERDICT_STALE &&
-		    a->state == LB__TASK_STATE__TASK_DONE)
+		    a->state == LB__TASK_STATE__TASK_DONE &&
+		    !placement_killed(w, a->task_id, a->epoch, a->epoch_by))
 			fail(w, "%s threw away a complete run of %s (%" PRIu32
 			    "/%s)", w->peers[from].id, a->task_id, a->epoch,
 			    a->epoch_by);
@@ -1177,9 +1204,17 @@ proc_stop(struct world *w, int p, const struct tasks_action *a)
 		trace(w, p, "stop %s: it ends anyway", a->id);
 		return;
 	}
-	trace(w, p, "stop %s (pid %" PRIu32 ")", a->id, pr->pid);
 	pr->stopping = 1;
-	pr->signal = 15;
+	if (pr->task->traps) {
+		/* It catches SIGTERM and exits with a code of its own. */
+		trace(w, p, "stop %s (pid %" PRIu32 "): it traps it, exits %d",
+		    a->id, pr->pid, TRAP_CODE);
+		pr->code = TRAP_CODE;
+		pr->signal = 0;
+	} else {
+		trace(w, p, "stop %s (pid %" PRIu32 ")", a->id, pr->pid);
+		pr->signal = 15;
+	}
 	proc_schedule_exit(w, pr, delay);
 }
 
@@ -1228,6 +1263,8 @@ proc_exited(struct world *w, struct proc *pr)
 	if (pr->ran && !pr->frozen)
 		s->running--;
 	memset(&ex, 0, sizeof(ex));
+	/* lbpeer's stop reached it: not a run that ended by itself. */
+	ex.stopped = pr->stopping;
 	if (pr->error != NULL) {
 		ex.error = pr->error;
 		s->failed = 1;
@@ -1238,7 +1275,7 @@ proc_exited(struct world *w, struct proc *pr)
 		ex.code = pr->code;
 		if (pr->code == CK_CODE)
 			s->checkpoints++;
-		else
+		else if (!pr->stopping)
 			s->codes |= 1u << pr->code;
 		ex.out_inline.data = (uint8_t *)lb_strdup("ok\n");
 		ex.out_inline.len = 3;
@@ -1585,6 +1622,7 @@ submit(struct world *w, int p, int run_ms)
 		s->run_ms = run_ms;
 		s->checkpointable = spec.checkpointable;
 		s->deaf = spec.checkpointable && chance(w, 10);
+		s->traps = !w->scripted && chance(w, 20);
 		w->peers[p].seq_floor = tasks_next_seq(w->peers[p].core);
 		w->n.tasks++;
 		trace(w, p, "submit %s", id);
@@ -2989,6 +3027,27 @@ scene_giveback_lost(struct world *w)
 	    s->starts_at[N1]);
 }
 
+/*
+ * The task catches the stop of a hand-back and exits 29 (or 0): lbpeer
+ * ended that run, so it is no result; the home runs the task again, and it
+ * ends with a run of its own.  (Before: any exit but 143 after the stop
+ * counted as a run that ended by itself, and was recorded.)
+ */
+static void
+scene_giveback_trap(struct world *w)
+{
+	struct simtask	*s = scene_running_at_n4(w);
+
+	s->traps = 1;
+	scene_give_back(w, N4, s);
+	settle(w);
+	expect_done(w, s);
+	expect(w, s->code != TRAP_CODE, "%s's result is the exit of the run "
+	    "lbpeer stopped", s->id);
+	expect(w, s->starts_at[N1] == 1, "%s did not run again at its home "
+	    "after the hand-back (%d starts there)", s->id, s->starts_at[N1]);
+}
+
 /* The first return arrives late, after a retry was acted on: it is stale
  * and changes nothing. */
 static void
@@ -3167,6 +3226,47 @@ scene_lease_cut_host(struct world *w)
 	expect(w, w->n.frozen == 1 && w->n.thawed == 0, "%s: %" PRIu64
 	    " frozen, %" PRIu64 " thawed; want 1, 0", s->id, w->n.frozen,
 	    w->n.thawed);
+}
+
+/* Kill the process of `s` at `p` from outside (kill -9, the OOM killer):
+ * lbpeer did not stop it. */
+static void
+scene_kill(struct world *w, int p, const struct simtask *s)
+{
+	struct proc	*pr = proc_find(w, p, s->id);
+
+	if (pr == NULL || !pr->ran) {
+		fail(w, "no process of %s at %s to kill", s->id,
+		    w->peers[p].id);
+		return;
+	}
+	trace(w, p, "KILL -9 %s (pid %" PRIu32 ") from outside", s->id,
+	    pr->pid);
+	pr->signal = 9;
+	proc_schedule_exit(w, pr, 0);
+}
+
+/*
+ * The host is cut off and seen dead; once the task runs again at its home,
+ * the frozen copy at the old host is killed from outside (kill -9).  Back,
+ * the old host reports that run: a stale copy a signal ended is no
+ * complete run, and the home's run goes on to the result.  (Before: the
+ * home recorded "signal 9" and stopped its own run.)
+ */
+static void
+scene_stale_killed(struct world *w)
+{
+	struct simtask	*s = scene_running_at_n2(w, 3000, 0);
+
+	scene_cut(w, N2, 2500, 100);
+	RUN_UNTIL(w, 3000, s->starts_at[N1] > 0);
+	expect(w, s->starts_at[N1] == 1, "%s did not run again at its home "
+	    "while n2 was cut off", s->id);
+	scene_kill(w, N2, s);
+	settle(w);
+	expect_done(w, s);
+	expect(w, s->signal == 0, "%s's result is the signal %d of the stale "
+	    "copy killed from outside", s->id, s->signal);
 }
 
 /*
@@ -3349,6 +3449,10 @@ static const struct scene {
 	    "placed anew once, ends once", scene_giveback_lost },
 	{ "giveback-late", "a late copy of a return changes nothing",
 	    scene_giveback_late },
+	{ "giveback-trap", "a task that catches the hand-back's SIGTERM and "
+	    "exits: no result, it runs again", scene_giveback_trap },
+	{ "lease-stale-killed", "a stale copy killed from outside (kill -9) is no "
+	    "result: the current run ends it", scene_stale_killed },
 	{ "giveback-home-down", "a task handed back to a home that is down: "
 	    "placed anew when it is back", scene_giveback_home_down },
 	{ "giveback-stale", "a return late after a rerun and a move: not "

@@ -1395,10 +1395,13 @@ home_notice(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 			save(o, k, fenced);
 			v = LB__VERDICT__VERDICT_CURRENT;
 		}
-	} else if (r->state == LB__TASK_STATE__TASK_DONE) {
+	} else if (r->state == LB__TASK_STATE__TASK_DONE && r->signal == 0) {
 		/*
 		 * A complete run of a placement that was replaced (its host
-		 * was thought dead): keep it, and stop the current one.
+		 * was thought dead): keep it, and stop the current one.  A
+		 * stale copy that a signal ended (kill -9 from outside, the
+		 * OOM killer: its holder did not stop it) did not complete:
+		 * it is stale, the current run goes on.
 		 */
 		record_result(t, now, k, r, &n->stdout, &n->stderr, o);
 		/* A copy held here (current, or arriving) goes; the current
@@ -2469,12 +2472,14 @@ stop_ack_recv(struct tasks *t, const char *from, const Lb__TaskStopAck *a,
 /* ---- give-back: a draining host hands a placement to its home ---- */
 
 /* Whether a process stopped to be handed back ended by itself first: an
- * exit of its own (not by a signal, not a checkpoint, not the usual
- * 128 + SIGTERM of a process that catches the stop) is a complete run. */
+ * exit of its own before the stop reached it (not by a signal, not a
+ * checkpoint, not the usual 128 + SIGTERM of a process that catches the
+ * stop) is a complete run.  Once the stop reached it, nothing it does is a
+ * result: a process that catches SIGTERM and exits 0 did not finish. */
 static int
 ended_itself(const Lb__TaskRecord *r, const struct tasks_exit *x)
 {
-	if (x->error != NULL || !x->exited)
+	if (x->stopped || x->error != NULL || !x->exited)
 		return 0;
 	if (r->spec->checkpointable && x->code == r->spec->checkpoint_exit_code)
 		return 0;

@@ -284,6 +284,9 @@ struct tasks_exit {
 	int		 exited;	/* WIFEXITED: code is valid */
 	int		 code;
 	int		 signal;	/* the signal that ended it, or 0 */
+	int		 stopped;	/* lbpeer's stop (TA_STOP) reached it
+					 * before it ended: whatever its exit,
+					 * not a run that ended by itself */
 	const char	*error;		/* it could not start: why; else NULL */
 	uint64_t	 stdout_bytes, stderr_bytes;
 	int		 truncated;
