@@ -95,15 +95,40 @@ open_out(struct task *t, const char *suffix)
 	return fd;
 }
 
+/* A resumed task's output file: cut to the `bytes` its record counts (what
+ * it wrote up to its checkpoint); where fewer are there, what is there. */
+static uint64_t
+resume_at(struct task *t, int fd, uint64_t bytes)
+{
+	struct stat	st;
+
+	if (fd == -1 || fstat(fd, &st) == -1)
+		return 0;
+	if ((uint64_t)st.st_size > bytes) {
+		if (ftruncate(fd, (off_t)bytes) == -1) {
+			log_warn("task %s: output", t->id);
+			return (uint64_t)st.st_size;
+		}
+		return bytes;
+	}
+	if ((uint64_t)st.st_size < bytes)
+		log_warnx("task %s: %" PRIu64 " bytes of its output are "
+		    "missing", t->id, bytes - (uint64_t)st.st_size);
+	return (uint64_t)st.st_size;
+}
+
 /* Move output kept in memory (`kept` bytes) to its file. */
 static void
 spill(struct task *t, int *file, const char *suffix, char **mem, uint64_t kept)
 {
 	if (*file != -1)
 		return;
-	if ((*file = open_out(t, suffix)) == -1)
-		return;
-	if (*mem != NULL && kept > 0 && write(*file, *mem, kept) != (ssize_t)kept)
+	/* What is in memory is `kept` bytes, never more than TASKS_INLINE
+	 * (keep_output spills before that). */
+	if (kept > TASKS_INLINE)
+		kept = TASKS_INLINE;
+	if ((*file = open_out(t, suffix)) != -1 && *mem != NULL && kept > 0 &&
+	    write(*file, *mem, kept) != (ssize_t)kept)
 		log_warn("task %s: output", t->id);
 	free(*mem);
 	*mem = NULL;
@@ -387,10 +412,15 @@ exec_spawn(struct peer *p, const Lb__TaskRecord *rec, const char *dir,
 	t->out_fd = outp[0];
 	t->err_fd = errp[0];
 	if (resume) {
-		/* A resumed task adds to what it wrote before. */
+		/* A resumed task adds to what it wrote up to its checkpoint:
+		 * what the record counts, and never more (a run stopped after
+		 * its checkpoint wrote more, which it writes again) nor a
+		 * count of bytes that are not there. */
 		if (rec->output_in_files) {
 			t->out_file = open_out(t, ".out");
 			t->err_file = open_out(t, ".err");
+			t->out_n = resume_at(t, t->out_file, rec->stdout_bytes);
+			t->err_n = resume_at(t, t->err_file, rec->stderr_bytes);
 		} else {
 			keep_output(t, (char *)rec->stdout_inline.data,
 			    rec->stdout_inline.len, &t->out_file, ".out",
@@ -398,9 +428,9 @@ exec_spawn(struct peer *p, const Lb__TaskRecord *rec, const char *dir,
 			keep_output(t, (char *)rec->stderr_inline.data,
 			    rec->stderr_inline.len, &t->err_file, ".err",
 			    &t->err_buf, 0);
+			t->out_n = rec->stdout_inline.len;
+			t->err_n = rec->stderr_inline.len;
 		}
-		t->out_n = rec->stdout_bytes;
-		t->err_n = rec->stderr_bytes;
 		t->truncated = rec->output_truncated;
 	}
 	evutil_make_socket_nonblocking(t->out_fd);
@@ -563,11 +593,16 @@ exec_finish(struct peer *p, struct task *t, int status)
 		spill(t, &t->out_file, ".out", &t->out_buf, t->out_n);
 		spill(t, &t->err_file, ".err", &t->err_buf, t->err_n);
 	} else {
+		/* In memory: out_n bytes, at most TASKS_INLINE. */
 		x.out_inline.data = (uint8_t *)t->out_buf;
-		x.out_inline.len = t->out_buf ? t->out_n : 0;
+		x.out_inline.len = t->out_buf == NULL ? 0 :
+		    t->out_n > TASKS_INLINE ? TASKS_INLINE : t->out_n;
 		x.err_inline.data = (uint8_t *)t->err_buf;
-		x.err_inline.len = t->err_buf ? t->err_n : 0;
+		x.err_inline.len = t->err_buf == NULL ? 0 :
+		    t->err_n > TASKS_INLINE ? TASKS_INLINE : t->err_n;
 		t->out_buf = t->err_buf = NULL;
+		t->out_n = x.out_inline.len;
+		t->err_n = x.err_inline.len;
 	}
 	if (t->out_file != -1)
 		close(t->out_file);

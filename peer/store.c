@@ -400,6 +400,24 @@ store_install(struct peer *p, const char *id, const char *staged,
 			goto out;
 		}
 	}
+	/* What the task printed so far came with it (or nothing did: an
+	 * output file left here by an earlier run is not its). */
+	for (int i = 0; i < 2; i++) {
+		char *from = lb_printf("%s/out/%s", staged, i ? "stderr" :
+		    "stdout"), *to = lb_printf("%s.%s", dir, i ? "err" : "out");
+		int bad = 0;
+
+		if (lstat(from, &st) == 0) {
+			if ((bad = rename(from, to) == -1))
+				*cause = lb_printf("%s: %s", to,
+				    strerror(errno));
+		} else
+			unlink(to);
+		free(from);
+		free(to);
+		if (bad)
+			goto out;
+	}
 	rc = 0;
 out:
 	free(sck);

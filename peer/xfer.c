@@ -47,7 +47,8 @@
 /* A file a source offers. */
 struct sfile {
 	char			*name;		/* as in the manifest */
-	int			 kind;		/* 0 attachment, 1 checkpoint */
+	int			 kind;		/* 0 attachment, 1 checkpoint,
+						 * 2 output */
 	uint64_t		 size;
 	uint32_t		 mode;
 	int			 fd;		/* while it is being served */
@@ -298,6 +299,31 @@ walk_ck(struct offer *o, int dfd, const char *prefix, int depth, char **cause)
 	return rc;
 }
 
+/* The output file of task `id` (`suffix`: ".out", ".err"), offered as
+ * `name` up to the *bytes its record counts; *bytes becomes what is
+ * offered (fewer when the file is shorter).  The bytes offered. */
+static uint64_t
+offer_output(struct peer *p, struct offer *o, const char *id,
+    const char *name, const char *suffix, uint64_t *bytes)
+{
+	char		*dir = store_dir(p, id), *path;
+	struct stat	 st;
+
+	path = lb_printf("%s%s", dir, suffix);
+	free(dir);
+	if (stat(path, &st) == -1 || !S_ISREG(st.st_mode))
+		st.st_size = 0;
+	free(path);
+	if ((uint64_t)st.st_size < *bytes) {
+		log_warnx("task %s: %" PRIu64 " bytes of its %s are missing",
+		    id, *bytes - (uint64_t)st.st_size, suffix + 1);
+		*bytes = (uint64_t)st.st_size;
+	}
+	if (*bytes > 0)
+		offer_add(o, name, 2, *bytes, 0600);
+	return *bytes;
+}
+
 int
 xfer_offer(struct peer *p, const char *to, const char *id, int ck,
     Lb__Transfer *tr, char **cause)
@@ -306,7 +332,7 @@ xfer_offer(struct peer *p, const char *to, const char *id, int ck,
 	const Lb__TaskSpec	*s = tr->record->spec;
 	struct offer		*o;
 	struct stat		 st;
-	uint64_t		 att = 0, cks = 0;
+	uint64_t		 att = 0, cks = 0, outb = 0;
 	size_t			 slot;
 	int			 dfd;
 
@@ -367,6 +393,15 @@ xfer_offer(struct peer *p, const char *to, const char *id, int ck,
 		offer_free(o);
 		return -1;
 	}
+	/* What the task printed up to its checkpoint goes with it: the
+	 * record counts it, the file may hold more (a later run that was
+	 * stopped wrote on), and what is missing is not claimed. */
+	if (!o->copy && tr->record->output_in_files) {
+		outb += offer_output(p, o, id, "out/stdout", ".out",
+		    &tr->record->stdout_bytes);
+		outb += offer_output(p, o, id, "out/stderr", ".err",
+		    &tr->record->stderr_bytes);
+	}
 	tr->manifest = lb_calloc(o->nf + 1, sizeof(*tr->manifest));
 	for (size_t i = 0; i < o->nf; i++) {
 		Lb__XferFile *m = lb_calloc(1, sizeof(*m));
@@ -379,7 +414,7 @@ xfer_offer(struct peer *p, const char *to, const char *id, int ck,
 		tr->manifest[tr->n_manifest++] = m;
 	}
 	tr->xfer_id = o->id;
-	tr->bytes = att + cks;
+	tr->bytes = att + cks + outb;
 	x->offers[slot] = o;
 	log_debug("task %s: offered to %s: %zu files, %" PRIu64 " bytes "
 	    "(transfer %" PRIu64 ")", id, to, o->nf, tr->bytes, o->id);
@@ -444,6 +479,25 @@ sfile_open(struct peer *p, struct offer *o, struct sfile *f)
 	char		*cause = NULL;
 	int		 dfd;
 
+	if (f->kind == 2) {
+		/* Output: the file beside the task's directory, of which
+		 * the first f->size bytes are offered. */
+		char *dir = store_dir(p, o->task), *path = lb_printf("%s%s",
+		    dir, strcmp(f->name, "out/stdout") == 0 ? ".out" : ".err");
+
+		f->fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		free(path);
+		free(dir);
+		if (f->fd == -1)
+			return -1;
+		if (fstat(f->fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+		    (uint64_t)st.st_size < f->size) {
+			close(f->fd);
+			f->fd = -1;
+			return -1;
+		}
+		return 0;
+	}
 	/* A copy for the home is read from its snapshot, not from the
 	 * checkpoint the task goes on writing. */
 	if ((dfd = store_task_fd(p, o->task, o->copy && f->kind ? 2 : f->kind,
@@ -676,10 +730,15 @@ static int
 manifest_ok(struct peer *p, const Lb__Transfer *tr, char **cause)
 {
 	const Lb__TaskSpec	*s = tr->record->spec;
-	uint64_t		 att = 0, cks = 0, lim = p->conf.task.attach_limit;
+	uint64_t		 att = 0, cks = 0, outb = 0;
+	uint64_t		 lim = p->conf.task.attach_limit;
+	/* Output: this peer's limit and the cut-off marker(s). */
+	uint64_t		 olim = (uint64_t)p->conf.task.output_limit_kb *
+				    1024 + 4096;
 	size_t			 nck = 0;
+	int			 outs = 0;
 
-	if (tr->n_manifest > s->n_files + CK_FILES_MAX) {
+	if (tr->n_manifest > s->n_files + CK_FILES_MAX + 2) {
 		*cause = lb_printf("%zu files", tr->n_manifest);
 		return -1;
 	}
@@ -712,6 +771,30 @@ manifest_ok(struct peer *p, const Lb__Transfer *tr, char **cause)
 			}
 			nck++;
 			cks += m->size;
+		} else if (m->kind == 2) {
+			int bit = strcmp(m->name, "out/stdout") == 0 ? 1 :
+			    strcmp(m->name, "out/stderr") == 0 ? 2 : 0;
+
+			if (bit == 0 || (outs & bit) ||
+			    !tr->record->output_in_files) {
+				*cause = lb_printf("output file \"%.64s\" is "
+				    "not one of out/stdout, out/stderr, once "
+				    "each, of a record whose output is in "
+				    "files", m->name);
+				return -1;
+			}
+			if (m->size > olim || m->size != (bit == 1 ?
+			    tr->record->stdout_bytes :
+			    tr->record->stderr_bytes)) {
+				*cause = lb_printf("output file \"%.64s\": "
+				    "%" PRIu64 " bytes, not what its record "
+				    "counts, or over the output limit",
+				    m->name, m->size);
+				return -1;
+			}
+			outs |= bit;
+			outb += m->size;
+			continue;
 		} else {
 			*cause = lb_printf("file \"%.64s\" of unknown kind %u",
 			    m->name, m->kind);
@@ -729,7 +812,7 @@ manifest_ok(struct peer *p, const Lb__Transfer *tr, char **cause)
 		    xfer_limit_name(p));
 		return -1;
 	}
-	if (att + cks != tr->bytes) {
+	if (att + cks + outb != tr->bytes) {
 		*cause = lb_strdup("its size does not add up");
 		return -1;
 	}

@@ -329,6 +329,18 @@ migrations_copy(Lb__TaskRecord *h, const Lb__TaskRecord *r)
 
 /* The home takes what a holder's record counted (starts, resumes,
  * checkpoints: the larger) and its moves. */
+/* What a run printed so far, as record `r` has it, into `h`. */
+static void
+output_take(Lb__TaskRecord *h, const Lb__TaskRecord *r)
+{
+	h->stdout_bytes = r->stdout_bytes;
+	h->stderr_bytes = r->stderr_bytes;
+	h->output_truncated = r->output_truncated;
+	h->output_in_files = r->output_in_files;
+	set_bytes(&h->stdout_inline, &r->stdout_inline);
+	set_bytes(&h->stderr_inline, &r->stderr_inline);
+}
+
 static void
 counts_merge(Lb__TaskRecord *h, const Lb__TaskRecord *r)
 {
@@ -2121,8 +2133,10 @@ dst_decided(struct tasks *t, uint64_t now, struct tasks_task *k, int committed,
 {
 	disarm(k);
 	if (k->incoming != NULL) {
-		if (committed)
+		if (committed) {
 			counts_merge(k->rec, k->incoming);
+			output_take(k->rec, k->incoming);
+		}
 		lb__task_record__free_unpacked(k->incoming, NULL);
 		k->incoming = NULL;
 	}
@@ -2303,13 +2317,9 @@ transfer_recv(struct tasks *t, uint64_t now, const char *from,
 	}
 	k = tasks_find(t, r->id);
 	if (k == NULL) {
-		Lb__TaskRecord *c = tasks_rec_clone(r);
-		c->stdout_inline.len = c->stderr_inline.len = 0;
-		free(c->stdout_inline.data);
-		free(c->stderr_inline.data);
-		c->stdout_inline.data = c->stderr_inline.data = NULL;
-		c->output_in_files = 0;
-		k = task_add(t, c);
+		/* With what it printed so far: in the record, or in the
+		 * files that came with it (the shell put them in place). */
+		k = task_add(t, tasks_rec_clone(r));
 	} else {
 		/* Back at its home: what happened to it elsewhere counts,
 		 * once the move commits. */
