@@ -155,24 +155,35 @@ ctl_no(Lb__CtlReply *r, int code, char *cause)
 	r->error = cause;	/* freed by ctl_answer_free */
 }
 
+/*
+ * A submit, and the uploads it takes.  One whose request id is known
+ * already (sent again: by nanomsg to this peer restarted, or by a client
+ * that retries) is answered with the task it made, even by a peer that
+ * shuts down; the uploads sent with it are not needed (the task has its
+ * files) and go (after a restart they are gone already).
+ */
 static void
 ctl_submit(struct peer *p, const Lb__CtlSubmitReq *req, const uint64_t *up,
     size_t nup, Lb__CtlReply *r)
 {
 	char	*id, *cause;
+	int	 rc;
 
 	if (req->spec == NULL) {
 		ctl_no(r, 1, lb_strdup("submit without a task"));
 		return;
 	}
-	if (p->leaving) {
+	if (p->leaving && tasks_find_request(p->tc,
+	    &req->spec->request_id) == NULL) {
 		ctl_no(r, 1, lb_strdup("this peer is shutting down"));
 		return;
 	}
-	if (glue_submit(p, req->spec, up, nup, &id, &cause) == -1) {
+	if ((rc = glue_submit(p, req->spec, up, nup, &id, &cause)) == -1) {
 		ctl_no(r, 1, cause);
 		return;
 	}
+	for (size_t i = 0; rc == 1 && i < nup; i++)
+		upload_drop(p, up[i]);
 	r->rep_case = LB__CTL_REPLY__REP_SUBMITTED;
 	r->submitted = id;
 }
@@ -396,8 +407,15 @@ ctl_answer(struct peer *p, const Lb__CtlRequest *req, Lb__CtlReply *r)
 		ctl_list(p, req->list, r);
 		break;
 	case LB__CTL_REQUEST__REQ_CANCEL:
-		if (glue_cancel(p, req->cancel->id, &cause) == -1)
+		switch (glue_cancel(p, req->cancel->id, &cause)) {
+		case -1:
 			ctl_no(r, 1, cause);
+			break;
+		case 1:
+			/* Sent again, or a second one: no failure. */
+			r->note = (char *)"already cancelled";
+			break;
+		}
 		break;
 	case LB__CTL_REQUEST__REQ_CHECKPOINT:
 		if (glue_checkpoint(p, req->checkpoint->id, &cause) == -1)

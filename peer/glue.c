@@ -990,6 +990,22 @@ glue_submit(struct peer *p, const Lb__TaskSpec *spec, const uint64_t *uploads,
 	struct tasks_out	o = { 0 };
 	char			id[TASKS_ID_MAX];
 
+	/*
+	 * Sent again: answered as the first one was, before any check that
+	 * may have changed since (the members --needs and --pin name are not
+	 * known yet just after a restart) and before a directory is made.
+	 */
+	if (tasks_find_request(p->tc, &spec->request_id) != NULL) {
+		if (tasks_submit(p->tc, lb_mono_ms(), spec, idp, &o,
+		    cause) == -1) {
+			tasks_out_free(&o);
+			return -1;
+		}
+		tasks_out_free(&o);	/* none: nothing changed */
+		log_info("task %s: its submit came again (the same request "
+		    "id): answered with its id", *idp);
+		return 1;
+	}
 	if (spec_check(p, spec, cause) == -1)
 		return -1;
 	if (store_ids_reserve(p, tasks_next_seq(p->tc), cause) == -1)
@@ -1033,6 +1049,8 @@ glue_cancel(struct peer *p, const char *id, char **cause)
 		tasks_out_free(&o);
 		if (rc == 0)
 			log_info("task %s: cancelled", id);
+		else if (rc == 1)
+			log_info("task %s: already cancelled", id);
 		return rc;
 	}
 	/* Its home decides: pass the request on. */

@@ -22,9 +22,14 @@ int	 glue_give_back(struct peer *, const char *id, const char *why);
 /* An authenticated envelope from the transport. */
 void	 glue_recv(struct peer *, const Lb__Envelope *);
 
-/* A new task; the spec's files without bytes come from `uploads`. */
+/* A new task; the spec's files without bytes come from `uploads`: 0 and
+ * its id.  1 and the id of the task the spec's request_id made already
+ * (a submit sent again: no task is made, and `uploads` are not touched);
+ * -1 and why not. */
 int	 glue_submit(struct peer *, const Lb__TaskSpec *,
 	    const uint64_t *uploads, size_t nuploads, char **id, char **cause);
+/* 0 cancelled (or passed on to its home); 1 it was cancelled already; -1
+ * and why not. */
 int	 glue_cancel(struct peer *, const char *id, char **cause);
 int	 glue_checkpoint(struct peer *, const char *id, char **cause);
 /* lbctl migrate: start moving a task (to `to`, or "" for the least loaded

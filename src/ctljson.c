@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "ctljson.h"
 
 const char *
@@ -106,6 +108,14 @@ ctljson_task(const Lb__TaskRecord *r)
 		json_object_set_new(j, "migrations", mv);
 		json_object_set_new(j, "checkpoint_every_s", json_integer(
 		    r->spec ? r->spec->checkpoint_every_s : 0));
+		if (r->spec && r->spec->request_id.len > 0 &&
+		    r->spec->request_id.len <= 64) {
+			char hex[2 * 64 + 1];
+			sodium_bin2hex(hex, sizeof(hex), r->spec->request_id.data,
+			    r->spec->request_id.len);
+			json_object_set_new(j, "request_id", json_string(hex));
+		} else
+			json_object_set_new(j, "request_id", json_null());
 		json_object_set_new(j, "home_checkpoint", json_integer(
 		    r->home_checkpoint));
 		json_object_set_new(j, "home_checkpoint_at",

@@ -86,6 +86,7 @@ static const struct optdef submit_defs[] = {
 	{ "checkpoint-signal", 1, 0 }, { "checkpoint-exit-code", 1, 0 },
 	{ "checkpoint-every", 1, 0 },
 	{ "needs", 1, 0 }, { "pin", 1, 0 }, { "demand", 1, 0 },
+	{ "request-id", 1, 0 },
 	{ NULL, 0, 0 }
 };
 static const struct optdef timeout_defs[] = {
@@ -126,7 +127,7 @@ static const struct cmd cmds[] = {
 	    "[--file PATH]... [--needs ATTR]... [--demand SECONDS] "
 	    "[--checkpointable] [--checkpoint-signal SIG] "
 	    "[--checkpoint-exit-code N] [--checkpoint-every S] "
-	    "[--] PROG [ARGS...]", 0, -1,
+	    "[--request-id HEX] [--] PROG [ARGS...]", 0, -1,
 	    submit_defs, 1, cmd_submit },
 	{ "wait", "ID [--timeout S]", 1, 1, timeout_defs, 0, cmd_wait },
 	{ "show", "ID", 1, 1, NULL, 0, cmd_show },
@@ -219,6 +220,10 @@ usage(int code)
 "      --needs ATTR        run only where the node has ATTR\n"
 "      --pin NODE          run only on NODE\n"
 "      --demand SECONDS    how long it will run, a hint for balancing\n"
+"      --request-id HEX    name this submit (32 hex digits; default: a\n"
+"                          random one): the same again makes no second\n"
+"                          task but prints the first one's id (a retry\n"
+"                          is safe)\n"
 "  wait            print its output, exit with its exit code (128+N for\n"
 "                  signal N; 127 could not start; 125 cancelled; 124 not\n"
 "                  ended within --timeout S; default: no limit); while\n"
@@ -226,7 +231,8 @@ usage(int code)
 "                  host, time and moves, if stderr is a terminal\n"
 "  show            state, host, epoch, hosts visited, times, outcome\n"
 "  list            tasks here and homed here (--all: finished ones too)\n"
-"  cancel          cancel a queued or running task\n"
+"  cancel          cancel a queued or running task (one cancelled\n"
+"                  already: exit 0, \"already cancelled\")\n"
 "  checkpoint      ask it to checkpoint; wait up to S s (default 10)\n"
 "  migrate         move a waiting task, or a running one that can\n"
 "                  checkpoint, now: to NODE, or to the least loaded peer\n"
@@ -760,6 +766,8 @@ struct submit_args {
 	char		**needs;
 	size_t		  nneeds;
 	int		  timeout_given;	/* --timeout: only with --wait */
+	uint8_t		  request_id[16];	/* names this submit */
+	int		  request_given;	/* --request-id, else random */
 };
 
 /*
@@ -922,6 +930,17 @@ submit_opt(const char *name, const char *v, void *arg)
 		    "--checkpoint-every", v, 365 * 86400);
 	else if (!strcmp(name, "demand"))
 		sa->spec.demand_s = (uint32_t)num_arg("--demand", v, 100000000);
+	else if (!strcmp(name, "request-id")) {
+		size_t n = 0;
+		if (strlen(v) != 2 * sizeof(sa->request_id) ||
+		    strspn(v, "0123456789abcdefABCDEF") != strlen(v) ||
+		    sodium_hex2bin(sa->request_id, sizeof(sa->request_id), v,
+		    strlen(v), NULL, &n, NULL) != 0 ||
+		    n != sizeof(sa->request_id))
+			die(EX_USAGE, "--request-id: expected %zu hex digits, "
+			    "got \"%s\"", 2 * sizeof(sa->request_id), v);
+		sa->request_given = 1;
+	}
 }
 
 static int	wait_task(const struct opts *, const char *id, long timeout_s);
@@ -971,6 +990,15 @@ cmd_submit(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 	sa.spec.n_files = sa.nfiles;
 	sa.spec.needs = sa.needs;
 	sa.spec.n_needs = sa.nneeds;
+	/*
+	 * One name for this submit, the same in every request that carries
+	 * it: a submit nanomsg sends again (to a peer restarted meanwhile)
+	 * makes no second task.
+	 */
+	if (!sa.request_given)
+		randombytes_buf(sa.request_id, sizeof(sa.request_id));
+	sa.spec.request_id.data = sa.request_id;
+	sa.spec.request_id.len = sizeof(sa.request_id);
 	sr.spec = &sa.spec;
 	/*
 	 * Inline files must leave the request within the peer's limit (a
@@ -1320,6 +1348,7 @@ cmd_cancel(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 
 	Lb__TaskState	 state;
 	uint64_t	 deadline, again = 0;
+	int		 already = 0;
 
 	cmd_args(cmd, o, argc, argv, NULL, NULL);
 	/*
@@ -1332,6 +1361,11 @@ cmd_cancel(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		if (lb_mono_ms() >= again) {
 			rep = task_call(o, LB__CTL_REQUEST__REQ_CANCEL, argv[0],
 			    0);
+			/* Its home here says it was cancelled before: no
+			 * failure (this may be a cancel sent again). */
+			if (again == 0 && strcmp(rep->note,
+			    "already cancelled") == 0)
+				already = 1;
 			lb__ctl_reply__free_unpacked(rep, NULL);
 			again = lb_mono_ms() + 1000;
 		}
@@ -1351,10 +1385,10 @@ cmd_cancel(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		usleep(50000);
 	}
 	if (o->json)
-		json_print(json_pack("{s:s, s:b}", "id", argv[0],
-		    "cancelled", 1));
+		json_print(json_pack("{s:s, s:b, s:b}", "id", argv[0],
+		    "cancelled", 1, "already", already));
 	else
-		printf("%s: cancelled\n", argv[0]);
+		printf("%s: %scancelled\n", argv[0], already ? "already " : "");
 	return EX_OK;
 }
 

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "client.h"
 #include "lbtask.h"
 #include "msg.h"
@@ -133,6 +135,7 @@ lbt_submit(char *const argv[], char *id, size_t idlen)
 	Lb__TaskSpec		 spec = LB__TASK_SPEC__INIT;
 	Lb__CtlReply		*rep;
 	char			**v, *cause, cwd[4096];
+	uint8_t			 request_id[16];
 	size_t			 n = 0;
 	int			 r = LBT_OK;
 
@@ -142,6 +145,13 @@ lbt_submit(char *const argv[], char *id, size_t idlen)
 		n++;
 	if (n == 0)
 		return fail(LBT_REFUSED, lb_strdup("no program to run"));
+	/* This call's name: sent again (nanomsg resends to a peer restarted
+	 * meanwhile), it makes no second task. */
+	if (sodium_init() < 0)
+		return fail(LBT_REFUSED, lb_strdup("libsodium failed to start"));
+	randombytes_buf(request_id, sizeof(request_id));
+	spec.request_id.data = request_id;
+	spec.request_id.len = sizeof(request_id);
 	v = lb_calloc(n + 1, sizeof(*v));
 	memcpy(v, argv, n * sizeof(*v));
 	/* As lbctl submit: ./prog names this directory's, on every host. */

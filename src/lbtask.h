@@ -76,6 +76,9 @@ ssize_t		 lbt_recv(void *buf, size_t cap, int timeout_ms, char *sender,
  * host; a relative path with a slash is made absolute here), as
  * `lbctl submit -- argv...` does.  Its id goes to id (idlen bytes,
  * LBT_ID_MAX is enough).  Returns LBT_OK, LBT_REFUSED or LBT_NOPEER.
+ * Each call carries a random request id of its own: the submit that
+ * nanomsg sends again to a peer restarted meanwhile makes no second task
+ * (a call made again is another task).
  */
 int		 lbt_submit(char *const argv[], char *id, size_t idlen);
 

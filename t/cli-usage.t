@@ -66,6 +66,7 @@ fill() {
 	ATTR) echo cli ;;
 	NODE) if [ "$3" = migrate ]; then echo n2; else echo n1; fi ;;
 	SECONDS) echo 1 ;;
+	HEX) od -An -N16 -tx1 /dev/urandom | tr -d ' \n' ;;	# a request id
 	PROG) echo true ;;
 	ARGS...) echo x ;;
 	COMMAND) [ -z "$3" ] && echo list ;;

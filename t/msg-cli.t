@@ -172,6 +172,12 @@ out=$(lbtask_self submit lbwork --ms 10); rc=$?
 like "$out" '^rc=0 n1\.[0-9]+$' "lbt_submit submits a task and gets its id"
 child=${out#rc=0 }
 is "$(lbctl wait "$child" 2>&1)" "lbwork: done_ms=10 resumes=0 checksum=ok" "which runs"
+out=$(lbtask_self submit lbwork --ms 10); rc=$?
+child2=${out#rc=0 }
+ok $([ "$rc" -eq 0 ] && [ "$child2" != "$child" ] &&
+    [ "$(lbctl show --json "$child" | jq -r .request_id)" != "$(lbctl show --json "$child2" | jq -r .request_id)" ]; echo $?) \
+    "each lbt_submit has a request id of its own: two calls, two tasks"
+is "$(lbctl show --json "$child2" | jq -r '.request_id | length')" 32 "of 16 bytes"
 
 id=$(lbctl submit -- lbwork --ms 100 --recv 3 --recv-timeout 20)
 out=$(lbctl send "$id" 1 2>&1); rc=$?

@@ -67,7 +67,7 @@ is "$(ctl n2 show --json "$id" | jq -r '[.id, .state, .host, (.hosts | length)] 
     "$id done n1 1" "show on n2 reads the home's record"
 j=$(ctl n1 show --json "$id")
 is "$(echo "$j" | jq '[has("id"), has("state"), has("host"), has("epoch"), has("hosts"),
-    has("exit_code"), has("signal"), has("submitted_at"), has("started_at"), has("finished_at")] | all')" \
+    has("exit_code"), has("signal"), has("submitted_at"), has("started_at"), has("finished_at"), has("request_id")] | all')" \
     true "show --json has every documented field"
 ok $(echo "$j" | jq -e '.submitted_at <= .started_at and .started_at <= .finished_at and .submitted_at > 1700000000000' >/dev/null; echo $?) \
     "with times in ms since the epoch, in order"
@@ -88,6 +88,7 @@ out=$(ctl n1 wait "$id" 2>&1); rc=$?
 like "$rc:$out" "^127:lbctl: task $id failed: cannot execute \"/no/such/program\": No such file" \
     "a missing program: the task fails, wait says why and exits 127"
 is "$(ctl n1 show --json "$id" | jq -r .state)" failed "and its state is failed"
+failed_id=$id
 
 # Bad attachments: submit fails and nothing is queued.
 before=$(ctl n1 list --all --json | jq length)
@@ -126,7 +127,11 @@ ctl n1 wait "$long1" >/dev/null 2>&1; rc=$?
 is "$rc:$(ctl n1 show --json "$long1" | jq -r .state)" "125:cancelled" "cancel a running one: wait exits 125"
 ctl n1 cancel "$long2" >/dev/null
 out=$(ctl n1 cancel "$long1" 2>&1); rc=$?
-like "$rc:$out" "^1:lbctl: task $long1 has already ended" "cancelling it again: exit 1"
+is "$rc:$out" "0:$long1: already cancelled" "cancelling it again is no failure: exit 0, already cancelled"
+out=$(ctl n1 --json cancel "$long1" 2>&1); rc=$?
+is "$rc:$(jq -c . <<<"$out")" '0:{"id":"'"$long1"'","cancelled":true,"already":true}' "and --json says so"
+out=$(ctl n1 cancel "$failed_id" 2>&1); rc=$?
+like "$rc:$out" "^1:lbctl: task $failed_id has already ended \(failed\)" "cancelling a task that ended otherwise: exit 1"
 like "$(ctl n1 list)" "^ID +STATE" "list prints a table"
 is "$(ctl n1 list --json | jq '[.[] | select(.state == "done")] | length')" 0 "list without --all shows no finished task"
 

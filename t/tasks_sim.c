@@ -181,6 +181,8 @@ struct simtask {
 	/* Its process catches lbpeer's stop (SIGTERM) and exits TRAP_CODE:
 	 * not a complete run, never its result. */
 	int		 traps;
+	/* The request id its submit carried (sent again: the same task). */
+	uint8_t		 rid[TASKS_REQUEST_ID_LEN];
 };
 
 #define TRAP_CODE	29
@@ -1588,6 +1590,70 @@ random_live_peer(struct world *w, int except)
 	return n ? v[lb_rng_below(&w->rng, (uint32_t)n)] : -1;
 }
 
+/* The request id of the harness's task number `n`: from the seed and n,
+ * not drawn (the runs stay the runs they were). */
+static void
+request_id_of(const struct world *w, size_t n, uint8_t *rid)
+{
+	uint64_t	a = w->seed * 0x9e3779b97f4a7c15ULL + n + 1;
+	uint64_t	b = (a ^ (a >> 31)) * 0xbf58476d1ce4e5b9ULL;
+
+	memcpy(rid, &a, 8);
+	memcpy(rid + 8, &b, 8);
+}
+
+/*
+ * The client sends the submit of `s` again (nanomsg's REQ resends it to a
+ * peer that restarted before it answered; a script retries): its home, as
+ * long as it keeps the record, answers with the same id and changes
+ * nothing.  0, or -1 (a failure of the run) when its home is down.
+ */
+static int
+resubmit(struct world *w, const struct simtask *s)
+{
+	static char		*argv[] = { "sim-task", NULL };
+	Lb__TaskSpec		 spec = LB__TASK_SPEC__INIT;
+	struct tasks_out	 out = { 0 };
+	struct tasks		*c = w->peers[s->home].core;
+	char			*id = NULL, *cause = NULL;
+	size_t			 n, homed, n2, homed2;
+	uint64_t		 seq, submitted;
+
+	if (c == NULL)
+		return -1;
+	if (tasks_find(c, s->id) == NULL) {
+		fail(w, "%s, the home of %s, does not know it", w->peers[
+		    s->home].id, s->id);
+		return -1;
+	}
+	spec.n_argv = 1;
+	spec.argv = argv;
+	spec.request_id.data = (uint8_t *)s->rid;
+	spec.request_id.len = sizeof(s->rid);
+	n = tasks_count(c, &homed);
+	seq = tasks_next_seq(c);
+	submitted = tasks_stats(c)->submitted;
+	if (tasks_submit(c, w->now, &spec, &id, &out, &cause) == -1)
+		fail(w, "%s refused the submit of %s sent again: %s",
+		    w->peers[s->home].id, s->id, cause);
+	else if (strcmp(id, s->id) != 0)
+		fail(w, "%s answered the submit of %s sent again with %s",
+		    w->peers[s->home].id, s->id, id);
+	else if (out.n != 0)
+		fail(w, "the submit of %s sent again made %zu actions", s->id,
+		    out.n);
+	else if (n2 = tasks_count(c, &homed2), n2 != n || homed2 != homed ||
+	    tasks_next_seq(c) != seq || tasks_stats(c)->submitted != submitted)
+		fail(w, "the submit of %s sent again made a task", s->id);
+	else
+		trace(w, s->home, "submit of %s again: %s, nothing made", s->id,
+		    id);
+	free(id);
+	free(cause);
+	carry_out(w, s->home, &out);
+	return 0;
+}
+
 /* Submit a task at `p` whose runs take `run_ms` (0: random): the
  * harness's record of it, or NULL. */
 static struct simtask *
@@ -1598,9 +1664,13 @@ submit(struct world *w, int p, int run_ms)
 	struct tasks_out	 out = { 0 };
 	struct simtask		*s = NULL;
 	char			*id = NULL, *cause = NULL;
+	uint8_t			 rid[TASKS_REQUEST_ID_LEN];
 
 	spec.n_argv = 1;
 	spec.argv = argv;
+	request_id_of(w, w->ntasks, rid);
+	spec.request_id.data = rid;
+	spec.request_id.len = sizeof(rid);
 	spec.checkpointable = w->ckpt_chance > 0 && chance(w, w->ckpt_chance);
 	spec.checkpoint_exit_code = CK_CODE;
 	if (spec.checkpointable && !w->scripted && chance(w, 30))
@@ -1623,6 +1693,7 @@ submit(struct world *w, int p, int run_ms)
 		s->checkpointable = spec.checkpointable;
 		s->deaf = spec.checkpointable && chance(w, 10);
 		s->traps = !w->scripted && chance(w, 20);
+		memcpy(s->rid, rid, sizeof(rid));
 		w->peers[p].seq_floor = tasks_next_seq(w->peers[p].core);
 		w->n.tasks++;
 		trace(w, p, "submit %s", id);
@@ -1984,6 +2055,11 @@ step(struct world *w)
 		if (peer->core != NULL || peer->inc != e.inc)
 			break;
 		peer_restart(w, p);
+		/* The submits it took, sent again to it restarted (as
+		 * nanomsg's REQ does): none makes a second task. */
+		for (size_t i = 0; i < w->ntasks; i++)
+			if (w->tasks[i].home == p)
+				(void)resubmit(w, &w->tasks[i]);
 		break;
 	case EV_SUBMIT:
 		/* A burst of tasks at one peer, so that queues form. */
@@ -1991,6 +2067,9 @@ step(struct world *w)
 			break;
 		for (n = rnd(w, 1, 4); n > 0 && w->ntasks < SIMTASKS_MAX; n--)
 			submit(w, p, 0);
+		/* A client sends one of the earlier submits again. */
+		if (w->ntasks > 0)
+			(void)resubmit(w, &w->tasks[(w->ntasks - 1) / 2]);
 		break;
 	case EV_MOVE:
 		random_move(w);
@@ -2462,6 +2541,89 @@ scene_cancel_restart(struct world *w)
 	settle(w);
 	expect(w, s->state == LB__TASK_STATE__TASK_CANCELLED,
 	    "%s is not cancelled", s->id);
+}
+
+/*
+ * A submit sent again, and a cancel: before and after the home restarts,
+ * and after the task ended, the same id and one task; a cancel of a task
+ * cancelled already is no failure and does nothing.  (Naive: nanomsg's REQ
+ * sends a submit again to a peer that journaled it and died before it
+ * answered, and the restarted home makes a second task; a cancel sent
+ * again is refused, "has already ended".)
+ */
+static void
+scene_submit_twice(struct world *w)
+{
+	static char		*other[] = { "another-task", NULL };
+	Lb__TaskSpec		 spec = LB__TASK_SPEC__INIT;
+	struct tasks_out	 out = { 0 };
+	struct simtask		*s, *c;
+	char			*id = NULL, *cause = NULL;
+	uint8_t			 five[5] = { 1, 2, 3, 4, 5 };
+	size_t			 homed, homed2;
+	int			 rc;
+
+	s = scene_submit(w, N1, 300);
+	c = scene_submit(w, N1, 20000);
+	tasks_count(w->peers[N1].core, &homed);
+	resubmit(w, s);
+	resubmit(w, c);
+	RUN_UNTIL(w, 1000, s->running || c->running);
+	expect(w, cancel(w, c) == 0, "the cancel of %s was refused", c->id);
+	rc = tasks_cancel(w->peers[N1].core, w->now, c->id, &out, &cause);
+	expect(w, rc == 1 && out.n == 0, "a second cancel of %s: %d (%s), %zu "
+	    "actions; want 1 (already cancelled), none", c->id, rc,
+	    cause ? cause : "", out.n);
+	free(cause);
+	cause = NULL;
+	carry_out(w, N1, &out);
+	/* The home dies before it answers; back, it hears them again. */
+	scene_crash(w, N1);
+	run_for(w, 300);
+	scene_restart(w, N1);
+	resubmit(w, s);
+	resubmit(w, c);
+	rc = tasks_cancel(w->peers[N1].core, w->now, c->id, &out, &cause);
+	expect(w, rc == 1 && out.n == 0, "a cancel of %s after the restart: "
+	    "%d (%s); want 1 (already cancelled)", c->id, rc, cause ? cause :
+	    "");
+	free(cause);
+	cause = NULL;
+	carry_out(w, N1, &out);
+	settle(w);
+	expect_done(w, s);
+	expect(w, c->state == LB__TASK_STATE__TASK_CANCELLED, "%s is not "
+	    "cancelled", c->id);
+	if (w->failure[0] != '\0')
+		return;
+	/* Ended, its record kept: still the same task. */
+	resubmit(w, s);
+	tasks_count(w->peers[N1].core, &homed2);
+	expect(w, homed2 == homed, "n1 homes %zu tasks, not %zu", homed2,
+	    homed);
+	/* The same request id for another program: refused, not that task. */
+	spec.n_argv = 1;
+	spec.argv = other;
+	spec.request_id.data = s->rid;
+	spec.request_id.len = sizeof(s->rid);
+	rc = tasks_submit(w->peers[N1].core, w->now, &spec, &id, &out, &cause);
+	expect(w, rc == -1 && cause != NULL && strstr(cause, s->id) != NULL,
+	    "a request id reused for another program: %d (%s)", rc,
+	    rc == 0 ? id : cause ? cause : "");
+	free(id);
+	free(cause);
+	id = cause = NULL;
+	carry_out(w, N1, &out);
+	/* A request id of another size: refused, saying so. */
+	spec.request_id.data = five;
+	spec.request_id.len = sizeof(five);
+	rc = tasks_submit(w->peers[N1].core, w->now, &spec, &id, &out, &cause);
+	expect(w, rc == -1 && cause != NULL && strstr(cause, "request id") !=
+	    NULL, "a request id of 5 bytes: %d (%s)", rc, rc == 0 ? id :
+	    cause ? cause : "");
+	free(id);
+	free(cause);
+	carry_out(w, N1, &out);
 }
 
 /*
@@ -3427,6 +3589,9 @@ static const struct scene {
 	    "starts", scene_cancel_queued },
 	{ "cancel-restart", "a cancel whose stops are lost, then the home "
 	    "crashes: back, it stops the task", scene_cancel_restart },
+	{ "submit-twice", "a submit and a cancel sent again, before and after "
+	    "the home restarts: one task, the same id, no failure",
+	    scene_submit_twice },
 	{ "done-stays", "late notices after the result: done stays done",
 	    scene_done_stays },
 	{ "rerun-transfer", "a rerun and a concurrent transfer: different "

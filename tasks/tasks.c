@@ -40,6 +40,9 @@ struct tasks {
 	char			 *attrs;
 	int64_t			  wall_off;
 	struct tasks_task	**buckets;
+	/* The tasks homed here that have a request id, by it: as long as
+	 * their records (task_add and task_remove keep it). */
+	struct tasks_task	**rbuckets;
 	size_t			  n, homed;
 	struct tasks_task	 *qhead, *qtail;
 	uint32_t		  nqueued, nrunning;
@@ -447,6 +450,69 @@ tasks_find(const struct tasks *t, const char *id)
 	return NULL;
 }
 
+static uint32_t
+hash_request(const ProtobufCBinaryData *r)
+{
+	uint32_t	h = 2166136261u;
+
+	for (size_t i = 0; i < r->len; i++)
+		h = (h ^ r->data[i]) * 16777619u;
+	return h;
+}
+
+static int
+request_same(const ProtobufCBinaryData *a, const ProtobufCBinaryData *b)
+{
+	return a->len == b->len && memcmp(a->data, b->data, a->len) == 0;
+}
+
+struct tasks_task *
+tasks_find_request(const struct tasks *t, const ProtobufCBinaryData *r)
+{
+	struct tasks_task	*k;
+
+	if (r == NULL || r->len != TASKS_REQUEST_ID_LEN)
+		return NULL;
+	for (k = t->rbuckets[hash_request(r) % BUCKETS]; k; k = k->rnext)
+		if (request_same(&k->rec->spec->request_id, r))
+			return k;
+	return NULL;
+}
+
+/* Index a task homed here by its request id (if it has one). */
+static void
+request_index(struct tasks *t, struct tasks_task *k)
+{
+	const ProtobufCBinaryData *r;
+	uint32_t		 b;
+
+	if (!k->home || k->rindexed || k->rec->spec == NULL ||
+	    k->rec->spec->request_id.len != TASKS_REQUEST_ID_LEN)
+		return;
+	r = &k->rec->spec->request_id;
+	b = hash_request(r) % BUCKETS;
+	k->rnext = t->rbuckets[b];
+	t->rbuckets[b] = k;
+	k->rindexed = 1;
+}
+
+static void
+request_unindex(struct tasks *t, struct tasks_task *k)
+{
+	struct tasks_task	**pp;
+
+	if (!k->rindexed)
+		return;
+	pp = &t->rbuckets[hash_request(&k->rec->spec->request_id) % BUCKETS];
+	for (; *pp; pp = &(*pp)->rnext)
+		if (*pp == k) {
+			*pp = k->rnext;
+			break;
+		}
+	k->rnext = NULL;
+	k->rindexed = 0;
+}
+
 static struct tasks_task *
 task_add(struct tasks *t, Lb__TaskRecord *rec)
 {
@@ -457,6 +523,7 @@ task_add(struct tasks *t, Lb__TaskRecord *rec)
 	k->home = is_home_of(t, rec->id);
 	k->hnext = t->buckets[b];
 	t->buckets[b] = k;
+	request_index(t, k);
 	t->n++;
 	if (k->home)
 		t->homed++;
@@ -590,6 +657,7 @@ task_remove(struct tasks *t, struct tasks_task *k)
 		dequeue(t, k);
 	if (k->hold == HOLD_RUNNING || k->hold == HOLD_STOPPING)
 		t->nrunning--;
+	request_unindex(t, k);
 	for (; *pp; pp = &(*pp)->hnext)
 		if (*pp == k) {
 			*pp = k->hnext;
@@ -692,6 +760,7 @@ tasks_new(const struct tasks_conf *c, const char *self, uint64_t inc,
 	t->attrs = lb_strdup(attrs ? attrs : "");
 	t->wall_off = wall_off;
 	t->buckets = lb_calloc(BUCKETS, sizeof(*t->buckets));
+	t->rbuckets = lb_calloc(BUCKETS, sizeof(*t->rbuckets));
 	t->next_seq = 1;
 	t->links = lb_calloc(t->conf.max_links + 1, sizeof(*t->links));
 	return t;
@@ -714,6 +783,7 @@ tasks_free(struct tasks *t)
 			free(k);
 		}
 	free(t->buckets);
+	free(t->rbuckets);
 	free(t->links);
 	free(t->sorted);
 	free(t->attrs);
@@ -765,8 +835,11 @@ tasks_restore(struct tasks *t, Lb__TaskRecord *rec)
 		return;
 	}
 	if (k != NULL) {
+		/* The index points into the record: take it out meanwhile. */
+		request_unindex(t, k);
 		lb__task_record__free_unpacked(k->rec, NULL);
 		k->rec = rec;
+		request_index(t, k);
 	} else
 		task_add(t, rec);
 }
@@ -897,6 +970,12 @@ tasks_spec_valid(const struct tasks *t, const Lb__TaskSpec *s, char **cause)
 	if (s->checkpoint_signal < 0 || s->checkpoint_signal >= 65 ||
 	    s->checkpoint_exit_code < 0 || s->checkpoint_exit_code > 255) {
 		*cause = lb_strdup("bad checkpoint signal or exit code");
+		return -1;
+	}
+	if (s->request_id.len != 0 &&
+	    s->request_id.len != TASKS_REQUEST_ID_LEN) {
+		*cause = lb_printf("the request id takes %zu bytes; it takes %d "
+		    "(or none)", s->request_id.len, TASKS_REQUEST_ID_LEN);
 		return -1;
 	}
 	return 0;
@@ -1122,6 +1201,23 @@ tasks_submit(struct tasks *t, uint64_t now, const Lb__TaskSpec *spec,
 
 	if (tasks_spec_valid(t, spec, cause) == -1)
 		return -1;
+	/* Sent again (by nanomsg to a restarted peer, or by a client that
+	 * retries): the task it made then, and nothing else. */
+	if ((k = tasks_find_request(t, &spec->request_id)) != NULL) {
+		const Lb__TaskSpec *ks = k->rec->spec;
+		int same_argv = ks->n_argv == spec->n_argv;
+
+		for (size_t i = 0; same_argv && i < spec->n_argv; i++)
+			same_argv = strcmp(ks->argv[i], spec->argv[i]) == 0;
+		if (!same_argv) {
+			*cause = lb_printf("the request id of this submit is "
+			    "task %s's, which runs another program: a request "
+			    "id names one submit", k->rec->id);
+			return -1;
+		}
+		*idp = lb_strdup(k->rec->id);
+		return 0;
+	}
 	if (t->n >= t->conf.max_tasks) {
 		t->stats.refused_full++;
 		*cause = lb_printf("this peer keeps %zu tasks, its limit "
@@ -1273,6 +1369,8 @@ tasks_cancel(struct tasks *t, uint64_t now, const char *id,
 		return -1;
 	}
 	r = k->rec;
+	if (r->state == LB__TASK_STATE__TASK_CANCELLED)
+		return 1;	/* a cancel sent again: it stands */
 	if (!tasks_unfinished(r)) {
 		*cause = lb_printf("task %s has already ended (%s)", id,
 		    tasks_state_name(r->state));

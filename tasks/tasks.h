@@ -181,6 +181,8 @@ struct tasks_task {
 	int		 give_back;
 	char		 give_why[48];
 	struct tasks_task *hnext;	/* hash chain */
+	struct tasks_task *rnext;	/* the request ids' hash chain */
+	int		 rindexed;	/* in it (homed here, with one) */
 	struct tasks_task *qnext, *qprev;	/* the ready queue */
 };
 
@@ -315,10 +317,21 @@ void		 tasks_start(struct tasks *, uint64_t now, struct tasks_out *);
 int		 tasks_spec_valid(const struct tasks *, const Lb__TaskSpec *,
 		    char **cause);
 /* Accept a new task homed here (the spec is copied, files without their
- * bytes); *id is its id (malloc'd). */
+ * bytes); *id is its id (malloc'd).  Idempotent by the spec's request_id:
+ * a request id that a task homed here has already (its record is kept)
+ * makes no new task and no action: 0, and *id is that task's id, so that
+ * every caller answers a submit sent again as it answered the first; -1
+ * when that task's program (argv) is another (the id was reused). */
 int		 tasks_submit(struct tasks *, uint64_t now, const Lb__TaskSpec *,
 		    char **id, struct tasks_out *, char **cause);
-/* Cancel a task homed here or held here. */
+/* The task homed here whose spec has this request_id, or NULL (an empty
+ * id, or one no record kept here has). */
+struct tasks_task *tasks_find_request(const struct tasks *,
+		    const ProtobufCBinaryData *request_id);
+#define TASKS_REQUEST_ID_LEN	16
+/* Cancel a task homed here: 0 cancelled now; 1 it was cancelled already
+ * (nothing done: a cancel sent again is no failure); -1 and why not (not
+ * homed here, or it ended otherwise). */
 int		 tasks_cancel(struct tasks *, uint64_t now, const char *id,
 		    struct tasks_out *, char **cause);
 
