@@ -202,7 +202,9 @@ open_beneath(int dfd, const char *rel, int make)
 		s = slash + 1;
 	}
 	if (fd != -1) {
-		next = make ? openat(fd, s, O_WRONLY | O_CREAT | O_EXCL |
+		/* Read as well: chunks that came ahead of their turn are
+		 * hashed from the file (hash_forward). */
+		next = make ? openat(fd, s, O_RDWR | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, 0600) : openat(fd, s, O_RDONLY |
 		    O_NOFOLLOW | O_CLOEXEC);
 		saved = errno;

@@ -1594,9 +1594,18 @@ cmd_migrate(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 	lb__ctl_reply__free_unpacked(rep, NULL);
 	deadline = lb_mono_ms() + (uint64_t)ma.timeout_s * 1000;
 	for (;;) {
+		char *cause;
+
 		usleep(10000);
 		mr.token = token;
-		rep = call(o, &req);
+		/* A peer busy moving a large checkpoint may answer late: ask
+		 * again until the move's own deadline. */
+		if ((rc = try_call(o, &req, &rep, &cause)) != EX_OK) {
+			if (rc != EX_UNREACH || lb_mono_ms() >= deadline)
+				die(rc, "%s", cause);
+			free(cause);
+			continue;
+		}
 		if (rep->rep_case != LB__CTL_REPLY__REP_MIGRATE)
 			die(EX_NO, "the peer sent the wrong reply");
 		if (rep->migrate->done)

@@ -46,4 +46,15 @@ diag "duplicates acknowledged without being taken again: $dups"
 r=$(ctl n1 --json stats | jq '.messages.retries')
 like "$r" '^[1-9]' "losses made n1 send again ($r retries)"
 
+# A file moves on the same network: chunks lost are asked for again, and
+# those that came ahead of their turn are hashed from the file on disk.
+head -c 3000000 /dev/urandom >"$TMP/blob"
+(cd "$TMP" && sha256sum blob >sums)
+f=$(ctl n1 submit --pin n3 --file "$TMP/blob" --file "$TMP/sums" -- sha256sum -c sums) ||
+    bail "submit with a file"
+out=$(ctl n1 wait "$f" --timeout 120); rc=$?
+is "$rc:$out" "0:blob: OK" "a 3 MB file pulled through the losses arrives intact"
+is "$(grep -c "transfer from n1 refused" "$LBCLUSTER_DIR/n3/log")" 0 \
+    "and its first transfer was taken (none refused)"
+
 done_testing
