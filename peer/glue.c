@@ -1185,6 +1185,7 @@ glue_stats(struct peer *p, Lb__CtlStats *s)
 	s->lease_frozen = t->lease_frozen;
 	s->lease_thawed = t->lease_thawed;
 	s->lease_waits = t->lease_waits;
+	s->lease_quiet = t->lease_quiet;
 }
 
 void

@@ -396,6 +396,9 @@ metrics(struct peer *p, struct evbuffer *b)
 	    "run again when their home confirmed them.", t->lease_thawed);
 	m_one(b, "lbpeer_lease_waits_total", "counter", "Reruns this home put "
 	    "off until a silent host's lease had run out.", t->lease_waits);
+	m_one(b, "lbpeer_lease_quiet_total", "counter", "Tasks this home ran "
+	    "again: their host, seen alive, was not heard of here for longer "
+	    "than a lease.", t->lease_quiet);
 	ctl_answer_free(&rs);
 	ctl_answer_free(&rt);
 }

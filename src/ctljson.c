@@ -238,10 +238,12 @@ ctljson_stats(const Lb__CtlStats *s)
 	    (json_int_t)s->returned));
 	json_object_set_new(j, "drains", json_integer(
 	    (json_int_t)s->drains));
-	json_object_set_new(j, "leases", json_pack("{s:I, s:I, s:I, s:I}",
+	json_object_set_new(j, "leases", json_pack("{s:I, s:I, s:I, s:I, "
+	    "s:I}",
 	    "asks", (json_int_t)s->lease_asks,
 	    "frozen", (json_int_t)s->lease_frozen,
 	    "thawed", (json_int_t)s->lease_thawed,
-	    "waits", (json_int_t)s->lease_waits));
+	    "waits", (json_int_t)s->lease_waits,
+	    "quiet", (json_int_t)s->lease_quiet));
 	return j;
 }

@@ -1532,11 +1532,13 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    (unsigned long long)s->returned);
 		printf("leases:      %llu asked; %llu tasks frozen (no word "
 		    "from their home), %llu let run again; %llu reruns put "
-		    "off for a silent host\n",
+		    "off for a silent host; %llu run again, their host not "
+		    "heard of\n",
 		    (unsigned long long)s->lease_asks,
 		    (unsigned long long)s->lease_frozen,
 		    (unsigned long long)s->lease_thawed,
-		    (unsigned long long)s->lease_waits);
+		    (unsigned long long)s->lease_waits,
+		    (unsigned long long)s->lease_quiet);
 		printf("files:       %llu transfers pulled here, %llu bytes "
 		    "in, %llu out, %llu uploaded; failed: %llu hash, %llu "
 		    "source gone, %llu invalid, %llu disk\n",

@@ -7,7 +7,8 @@
 # starts.  (Without task leases, the last fails: the old copy runs on
 # through the cut.)  A poller like lbchaos's watches every copy's pid every 20 ms:
 # a copy's active intervals end when it ends, is gone or is stopped, and
-# begin again when it is seen running again.
+# begin again when it is seen running again.  Then the same for a cut
+# between the task's home and its host alone, that no one sees as a death.
 . "$top_srcdir/t/lib.sh"
 
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
@@ -83,6 +84,33 @@ trap 'kill $poller_pid 2>/dev/null; cleanup' EXIT
 host_of() { ctl n1 show --json "$1" 2>/dev/null | jq -r '.state + " " + .host'; }
 starts() { grep -c "^start $1 " "$runlog"; }
 
+# Active intervals of each copy of task $1, from the run log and the
+# poller's lines: "none", or where two overlapped.
+overlaps() {
+	local id=$1 us what tid pid how s e prev_end=0 prev_pid="" overlap=""
+	local -A open_at
+	local -a runs=()
+	while read -r us what tid pid how; do
+		[ "$tid" = "$id" ] || continue
+		case $what in
+		start|thawed) [ -n "${open_at[$pid]:-}" ] || open_at[$pid]=$us ;;
+		end|gone|frozen)
+			[ -n "${open_at[$pid]:-}" ] || continue
+			runs+=("${open_at[$pid]}:$us:$pid")
+			unset "open_at[$pid]" ;;
+		esac
+	done < <(cat "$runlog" "$poll" | awk '{ print $4, $1, $2, $3, $5 }' | sort -k1,1n -s)
+	for pid in "${!open_at[@]}"; do runs+=("${open_at[$pid]}:$(date +%s%6N):$pid"); done
+	while IFS=: read -r s e pid; do
+		[ -n "$s" ] || continue
+		if [ "$s" -lt "$prev_end" ]; then
+			overlap="$overlap copy $pid started $(( (prev_end - s) / 1000 )) ms before copy $prev_pid stopped;"
+		fi
+		[ "$e" -gt "$prev_end" ] && { prev_end=$e; prev_pid=$pid; }
+	done < <(printf '%s\n' "${runs[@]}" | sort -t: -k1,1n)
+	echo "${overlap:-none}"
+}
+
 # A long checkpointable task, homed at n1, moved to n2 while it runs.
 id=$(ctl n1 submit --checkpointable --env "LBWORK_RUNLOG=$runlog" -- \
     lbwork --ms 20000 --state-kb 16) || bail "submit refused"
@@ -115,38 +143,47 @@ out=$(ctl n1 wait "$id" --timeout 45 2>&1); rc=$?
 like "$rc:$out" "^0:lbwork: done_ms=20000 resumes=[0-9]+ checksum=ok" \
     "the task ends, its work exact (checksum=ok)"
 sleep 0.2
-kill $poller_pid 2>/dev/null
-wait $poller_pid 2>/dev/null
 is "$(grep -c "^end $id .* done$" "$runlog")" 1 "exactly one copy finished its work"
 is "$(cat "$LBCLUSTER_DIR"/n*/log | grep -c "task $id: result recorded")" 1 \
     "its result is recorded once"
 
-# Active intervals of each copy, from the run log and the poller's lines.
-declare -A open_at
-runs=()
-while read -r us what tid pid how; do
-	[ "$tid" = "$id" ] || continue
-	case $what in
-	start|thawed) [ -n "${open_at[$pid]:-}" ] || open_at[$pid]=$us ;;
-	end|gone|frozen)
-		[ -n "${open_at[$pid]:-}" ] || continue
-		runs+=("${open_at[$pid]}:$us:$pid")
-		unset "open_at[$pid]" ;;
-	esac
-done < <(cat "$runlog" "$poll" | awk '{ print $4, $1, $2, $3, $5 }' | sort -k1,1n -s)
-for pid in "${!open_at[@]}"; do runs+=("${open_at[$pid]}:$(date +%s%6N):$pid"); done
-overlap=""
-prev_end=0 prev_pid=""
-while IFS=: read -r s e pid; do
-	[ -n "$s" ] || continue
-	if [ "$s" -lt "$prev_end" ]; then
-		overlap="$overlap copy $pid started $(( (prev_end - s) / 1000 )) ms before copy $prev_pid stopped;"
-	fi
-	[ "$e" -gt "$prev_end" ] && { prev_end=$e; prev_pid=$pid; }
-done < <(printf '%s\n' "${runs[@]}" | sort -t: -k1,1n)
-is "${overlap:-none}" none \
+is "$(overlaps "$id")" none \
     "the old copy (pid $old_pid, at n2) is stopped or gone before the new one (pid $new_pid) starts: no two copies active at once"
-if [ -n "$overlap" ] || [ "$TAP_FAILED" -gt 0 ]; then
+
+# A cut between the home and the host alone, both ways: n3 reaches both,
+# so no one sees a death.  The host's lease runs out and its copy is
+# frozen; the home, that no longer hears it, runs the task again once the
+# last lease it granted has run out; after the heal the frozen copy is
+# killed, and the task ends once.  (Before: the home waited for a death no
+# one saw, and the task stood frozen until the heal.)
+id2=$(ctl n1 submit --checkpointable --env "LBWORK_RUNLOG=$runlog" -- \
+    lbwork --ms 12000 --state-kb 16) || bail "submit refused"
+wait_for 10 eval '[ "$(host_of "$id2")" = "running n1" ]' >/dev/null ||
+    bail "$id2 never ran at n1: $(host_of "$id2")"
+sleep 0.5
+ctl n1 migrate "$id2" --to n2 >/dev/null || bail "$id2 did not move to n2"
+wait_for 10 eval '[ "$(host_of "$id2")" = "running n2" ] && [ "$(starts "$id2")" -ge 2 ]' >/dev/null ||
+    bail "$id2 does not run at n2"
+deaths_before=$(grep -c "peer n2 is dead" "$LBCLUSTER_DIR/n1/log")
+t_cut=$(now_ms)
+lbcluster cut --link n1 n2 || bail "cut --link failed"
+ms=$(wait_for 15 eval '[ "$(starts "$id2")" -ge 3 ]'); rc=$?
+ok $rc "cut off from its host alone, the home runs the task again (${ms} ms after the cut; lease 2000 ms)"
+ok $(( $(now_ms) - t_cut >= 2000 ? 0 : 1 )) "not before the lease ran out"
+like "$(ctl n1 --json stats | jq .leases.quiet)" '^[1-9]' "n1's stats count it (leases.quiet)"
+seen=$(grep -c "peer n2 is dead" "$LBCLUSTER_DIR/n1/log")
+diag "n1 saw n2 dead $((seen - deaths_before)) times during the cut (n3 relays its probes)"
+is "$(state_of n3 n2)/$(state_of n3 n1)" alive/alive "n3 sees both alive all along"
+lbcluster heal || bail "heal failed"
+out=$(ctl n1 wait "$id2" --timeout 45 2>&1); rc=$?
+like "$rc:$out" "^0:lbwork: done_ms=12000 resumes=[0-9]+ checksum=ok" \
+    "the task ends, its work exact (checksum=ok)"
+sleep 0.2
+is "$(grep -c "^end $id2 .* done$" "$runlog")" 1 "exactly one copy finished its work"
+is "$(overlaps "$id2")" none "the copy at n2 was frozen before the new one started: no two copies active at once"
+kill $poller_pid 2>/dev/null
+wait $poller_pid 2>/dev/null
+if [ "$TAP_FAILED" -gt 0 ]; then
 	diag "run log and poller, µs:"
 	cat "$runlog" "$poll" | sort -k4,4n | sed 's/^/#   /'
 fi

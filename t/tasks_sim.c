@@ -253,6 +253,8 @@ struct world {
 	uint64_t	 cut_until[PEERS_MAX];	/* cut off from the others
 					 * until then: each way, every
 					 * message is lost */
+	uint64_t	 link_cut[PEERS_MAX][PEERS_MAX];	/* [from][to]: one
+					 * way between two, until then */
 	uint64_t	 calm_at;
 	uint64_t	 last_traffic;
 	char		 last_sent[256];
@@ -1005,11 +1007,25 @@ replay_ok(struct peer *p, int from, uint64_t inc, uint64_t id)
 	return 1;
 }
 
-/* Whether the network between `a` and `b` is cut now. */
+/* Whether what `from` sends to `to` is lost now (a peer cut off, or the
+ * way from one to the other). */
 static int
-is_cut(const struct world *w, int a, int b)
+is_cut(const struct world *w, int from, int to)
 {
-	return w->cut_until[a] > w->now || w->cut_until[b] > w->now;
+	return w->cut_until[from] > w->now || w->cut_until[to] > w->now ||
+	    w->link_cut[from][to] > w->now;
+}
+
+/* Lose what `from` sends to `to` for `ms`, and with `both`, what `to`
+ * sends to `from`: the others reach both, so neither is seen dead. */
+static void
+scene_cut_link(struct world *w, int from, int to, uint32_t ms, int both)
+{
+	w->link_cut[from][to] = w->now + ms;
+	if (both)
+		w->link_cut[to][from] = w->now + ms;
+	trace(w, from, "LINK %s %s %s CUT for %" PRIu32 " ms",
+	    w->peers[from].id, both ? "<->" : "->", w->peers[to].id, ms);
 }
 
 static void
@@ -1960,7 +1976,7 @@ step(struct world *w)
 	struct simtask	*s;
 	Lb__PeerMsg	*m;
 	char		 desc[160];
-	int		 p = e.peer;
+	int		 p = e.peer, home;
 	uint32_t	 n;
 
 	w->now = e.at;
@@ -1982,7 +1998,7 @@ step(struct world *w)
 		if (peer->core == NULL)
 			trace(w, p, "<- %s %s (lost: down)",
 			    w->peers[e.other].id, desc);
-		else if (is_cut(w, p, e.other)) {
+		else if (is_cut(w, e.other, p)) {
 			trace(w, p, "<- %s %s (lost: cut off)",
 			    w->peers[e.other].id, desc);
 			w->n.lost++;
@@ -2092,13 +2108,30 @@ step(struct world *w)
 			break;
 		/* Most often the host of a task homed elsewhere, running:
 		 * the case leases are for. */
+		home = -1;
 		for (size_t i = 0; i < w->nprocs && chance(w, 70); i++)
 			if (w->procs[i].live && w->procs[i].ran &&
 			    w->procs[i].task->home != w->procs[i].peer) {
 				p = w->procs[i].peer;
+				home = w->procs[i].task->home;
 				break;
 			}
 		n = rnd(w, 1000, 4000);
+		if (home >= 0 && chance(w, 40)) {
+			/* Host and home alone, one way or both: every other
+			 * peer reaches both, so no one sees a death. */
+			int way = (int)rnd(w, 0, 2);
+
+			if (way == 1) {
+				int x = p;
+				p = home;
+				home = x;
+			}
+			scene_cut_link(w, p, home, n, way == 2);
+			w->n.cuts++;
+			p = -1;
+			break;
+		}
 		trace(w, p, "CUT OFF for %" PRIu32 " ms", n);
 		w->cut_until[p] = w->now + n;
 		w->n.cuts++;
@@ -2124,9 +2157,13 @@ step(struct world *w)
 		break;
 	case EV_CALM:
 		trace(w, -1, "calm: no more faults");
-		for (int q = 0; q < PEERS_MAX; q++)
+		for (int q = 0; q < PEERS_MAX; q++) {
 			if (w->cut_until[q] > w->now)
 				w->cut_until[q] = w->now;
+			for (int r = 0; r < PEERS_MAX; r++)
+				if (w->link_cut[q][r] > w->now)
+					w->link_cut[q][r] = w->now;
+		}
 		w->faults = 0;
 		w->calm_at = w->now;
 		break;
@@ -3469,6 +3506,73 @@ scene_lease_late_commit(struct world *w)
 }
 
 /*
+ * The home and the host cannot reach each other, in one way or both, while
+ * every other peer reaches both: no one is seen dead.  The host's lease
+ * runs out and its copy is frozen; the home, that no longer hears its host
+ * ask (or hears that its grants do not arrive), runs the task again once
+ * the last lease it granted has run out; the cut over, the frozen copy is
+ * killed and the task ends once.  (Before: the home waited for a death that
+ * no one saw, and the task stood frozen until the cut healed.)
+ */
+static void
+scene_lease_link(struct world *w, int from, int to, int both)
+{
+	struct simtask	*s = scene_running_at_n2(w, 3000, 0);
+	uint64_t	 cut_at = w->now;
+
+	scene_cut_link(w, from, to, 6000, both);
+	RUN_UNTIL(w, 5000, s->starts_at[N1] > 0);
+	expect(w, s->starts_at[N1] == 1, "%s did not run again at its home "
+	    "while it and its host were cut off from each other", s->id);
+	expect(w, w->now >= cut_at + SCENE_LEASE_MS, "%s ran again at its "
+	    "home %" PRIu64 " ms after the cut, before the lease ran out",
+	    s->id, w->now - cut_at);
+	expect(w, w->n.frozen == 1, "%s: %" PRIu64 " frozen, want 1", s->id,
+	    w->n.frozen);
+	settle(w);
+	expect_done(w, s);
+}
+
+static void
+scene_lease_pair_cut(struct world *w)
+{
+	scene_lease_link(w, N1, N2, 1);
+}
+
+static void
+scene_lease_home_to_host(struct world *w)
+{
+	scene_lease_link(w, N1, N2, 0);
+}
+
+static void
+scene_lease_host_to_home(struct world *w)
+{
+	scene_lease_link(w, N2, N1, 0);
+}
+
+/* The same cuts, shorter than the lease: the task is not run again (its
+ * copy may be frozen for a moment, when two grants in a row are lost, and
+ * is let run again). */
+static void
+scene_lease_short_link(struct world *w)
+{
+	struct simtask	*s = scene_running_at_n2(w, 3000, 0);
+
+	scene_cut_link(w, N1, N2, SCENE_LEASE_MS / 4, 1);
+	run_for(w, SCENE_LEASE_MS);
+	scene_cut_link(w, N1, N2, SCENE_LEASE_MS / 4, 0);
+	run_for(w, SCENE_LEASE_MS);
+	scene_cut_link(w, N2, N1, SCENE_LEASE_MS / 4, 0);
+	settle(w);
+	expect_done(w, s);
+	expect(w, s->starts == 1 && w->n.frozen == w->n.thawed, "%s: %d "
+	    "starts, %" PRIu64 " frozen, %" PRIu64 " thawed; want 1 start, "
+	    "every freeze thawed", s->id, s->starts, w->n.frozen,
+	    w->n.thawed);
+}
+
+/*
  * A cut shorter than the lease, not seen as a death: nothing changes.
  */
 static void
@@ -3553,6 +3657,15 @@ static const struct scene {
 	    "before the rerun, killed after", scene_lease_cut_host },
 	{ "lease-short-cut", "a cut shorter than the lease changes nothing",
 	    scene_lease_short_cut },
+	{ "lease-pair-cut", "home and host cut off from each other alone "
+	    "(no one sees a death): the task runs again once the lease has "
+	    "run out", scene_lease_pair_cut },
+	{ "lease-home-to-host", "the home's grants do not reach the host: the "
+	    "same", scene_lease_home_to_host },
+	{ "lease-host-to-home", "the host's asks do not reach the home: the "
+	    "same", scene_lease_host_to_home },
+	{ "lease-short-link", "cuts between home and host shorter than the "
+	    "lease do not run the task again", scene_lease_short_link },
 	{ "lease-late-ask", "a late lease ask from a host dead since puts the "
 	    "rerun off, not away", scene_lease_late_ask },
 	{ "lease-late-commit", "a late commit lends no lease to a later hold "

@@ -95,6 +95,7 @@ static void	notice_send(struct tasks *, uint64_t, struct tasks_task *,
 static void	home_notice(struct tasks *, uint64_t, const char *, uint64_t,
 		    const Lb__TaskNotice *, struct tasks_out *);
 static uint64_t	lease_wait(const struct tasks *);
+static void	quiet_arm(struct tasks *, uint64_t, struct tasks_task *);
 static void	lease_heard(struct tasks *, uint64_t, struct tasks_task *);
 static void	rerun(struct tasks *, uint64_t, struct tasks_task *,
 		    const char *, struct tasks_out *);
@@ -867,6 +868,7 @@ tasks_start(struct tasks *t, uint64_t now, struct tasks_out *o)
 			/* Its host may have renewed its lease until we
 			 * stopped: it counts from now. */
 			k->lease_heard = now;
+			quiet_arm(t, now, k);
 			if (r->stop_pending && strcmp(r->host, t->self) != 0)
 				stop_current(t, now, k, "the task has ended", o);
 			if (tasks_unfinished(r) && strcmp(r->host, t->self) == 0) {
@@ -1604,7 +1606,10 @@ lease_round(struct tasks *t, uint64_t now, struct tasks_out *o)
 	for (size_t i = 0; i < n; i++) {
 		struct tasks_task *k = all[i];
 
-		if (!leased(t, k) || !lease_wanted(k))
+		/* Also a placement moving out or holding a result: the home
+		 * hears it is alive (its grant for one is not taken). */
+		if (!leased(t, k) || !(lease_wanted(k) || k->hold ==
+		    HOLD_FROZEN || k->hold == HOLD_ENDED))
 			continue;
 		k->lease_asked = now;
 		tasks_home_of(k->rec->id, home);
@@ -1617,6 +1622,7 @@ lease_round(struct tasks *t, uint64_t now, struct tasks_out *o)
 		items[ni].task_id = k->rec->id;
 		items[ni].epoch = k->h_epoch;
 		items[ni].epoch_by = k->h_by;
+		items[ni].lapsed = lease_wanted(k) && now >= k->lease_until;
 		ptrs[ni] = &items[ni];
 		ni++;
 	}
@@ -1627,12 +1633,36 @@ lease_round(struct tasks *t, uint64_t now, struct tasks_out *o)
 /* Home: the current host of `k` was heard of now.  A rerun put off for its
  * lease (its host seen dead) is put off further, not dropped: this may be
  * a late copy of an old message from a host that is dead indeed. */
+/* Home: `k`'s host is not heard of from now (see quiet_at). */
+static void
+quiet_arm(struct tasks *t, uint64_t now, struct tasks_task *k)
+{
+	k->quiet_at = 0;
+	if (t->conf.lease_ms > 0 && k->home && tasks_unfinished(k->rec) &&
+	    strcmp(k->rec->host, t->self) != 0) {
+		k->quiet_at = now + lease_wait(t);
+		k->quiet_epoch = k->rec->epoch;
+	}
+}
+
 static void
 lease_heard(struct tasks *t, uint64_t now, struct tasks_task *k)
 {
 	k->lease_heard = now;
 	if (k->rerun_at != 0)
 		k->rerun_at = now + lease_wait(t);
+	quiet_arm(t, now, k);
+}
+
+/* Home: `k` has a new placement: what was known of its former host's
+ * leases is not of it, and its host is heard of from now (a commit is a
+ * grant). */
+static void
+lease_reset(struct tasks *t, uint64_t now, struct tasks_task *k)
+{
+	k->revoked = 0;
+	k->lapsed_since = 0;
+	quiet_arm(t, now, k);
 }
 
 /* Home: answer a host's LeaseAsk, item by item. */
@@ -1681,6 +1711,26 @@ lease_ask_recv(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 				h->host_inc = inc;
 				save(o, k, 1);
 			}
+			/* Its lease ran out while this home granted it for
+			 * lease_ms on end: the grants do not reach it (a
+			 * one-way cut).  No more: the silence rule runs it
+			 * again once the last grant has run out. */
+			if (!it->lapsed)
+				k->lapsed_since = 0;
+			else if (k->lapsed_since == 0 ||
+			    a->sent_ms < k->lapsed_since)
+				k->lapsed_since = a->sent_ms;
+			if (!k->revoked && it->lapsed && a->sent_ms >=
+			    k->lapsed_since + (uint64_t)t->conf.lease_ms) {
+				k->revoked = 1;
+				note(o, k->rec->id, "task %s: its host %s has "
+				    "had no lease for %d ms though this home "
+				    "grants it: no more grants; it runs again "
+				    "elsewhere once the last one has run out",
+				    k->rec->id, from, t->conf.lease_ms);
+			}
+			if (k->revoked)
+				continue;	/* heard of, not confirmed */
 			r->verdict = LB__VERDICT__VERDICT_CURRENT;
 			lease_heard(t, now, k);
 		} else
@@ -2152,6 +2202,7 @@ home_move(struct tasks *t, uint64_t now, struct tasks_task *k,
 		h->pgid = 0;
 		k->lease_heard = now;
 		k->rerun_at = 0;
+		lease_reset(t, now, k);
 		visit_add(h, mv->host, wall(t, now));
 		save(o, k, 1);
 		committed = 1;
@@ -3187,6 +3238,7 @@ rerun(struct tasks *t, uint64_t now, struct tasks_task *k, const char *why,
 	r->epoch = alloc_epoch(r);
 	set_str(&r->epoch_by, t->self);
 	set_str(&r->host, t->self);
+	lease_reset(t, now, k);
 	r->host_inc = t->inc;
 	r->reruns++;
 	r->state = LB__TASK_STATE__TASK_QUEUED;
@@ -3290,7 +3342,8 @@ tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
 			    || (k->ckp_due != 0 &&
 			    now >= k->ckp_due) ||
 			    (k->rerun_at != 0 &&
-			    now >= k->rerun_at) || (leased(t, k) &&
+			    now >= k->rerun_at) || (k->quiet_at != 0 &&
+			    now >= k->quiet_at) || (leased(t, k) &&
 			    k->hold == HOLD_RUNNING && now + lease_lead(t) >=
 			    k->lease_until) || (k->home &&
 			    k->hold == HOLD_NONE && keep > 0 &&
@@ -3314,6 +3367,17 @@ tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
 			    strcmp(k->rec->host, t->self) != 0)
 				rerun(t, now, k, "its host is gone, and its "
 				    "lease has run out", o);
+		}
+		if (k->quiet_at != 0 && now >= k->quiet_at) {
+			k->quiet_at = 0;
+			if (k->home && tasks_unfinished(k->rec) &&
+			    k->rec->epoch == k->quiet_epoch &&
+			    strcmp(k->rec->host, t->self) != 0) {
+				t->stats.lease_quiet++;
+				rerun(t, now, k, "its host has not been heard "
+				    "of for longer than a lease (cut off from "
+				    "here, or gone)", o);
+			}
 		}
 		lease_check(t, now, k, o);
 		if (k->ck_asked && !k->ck_signalled)

@@ -173,6 +173,18 @@ struct tasks_task {
 	uint64_t	 lease_heard;
 	uint64_t	 rerun_at;
 	uint32_t	 rerun_epoch;
+	/* Home, leases on: a host runs a task of this home only under the
+	 * leases it grants (every peer has the same lease settings), so a
+	 * host not heard of, for this placement, for lease_wait has frozen
+	 * its copy: at quiet_at the task runs again, even if the host is
+	 * alive to the others (a cut between the two alone, either way).
+	 * lapsed_since: since when (the host's clock) its asks say its lease
+	 * ran out though this home grants it; revoked: no more grants for
+	 * this placement. */
+	uint64_t	 quiet_at;
+	uint32_t	 quiet_epoch;
+	uint64_t	 lapsed_since;
+	int		 revoked;
 	/* Home: a placement that must stop (TaskStop until acknowledged). */
 	int		 stop;
 	char		 stop_why[64];
@@ -279,6 +291,8 @@ struct tasks_stats {
 	uint64_t	lease_frozen;	/* processes frozen: their lease ran out */
 	uint64_t	lease_thawed;	/* ... and let run again */
 	uint64_t	lease_waits;	/* reruns put off for a silent host's lease */
+	uint64_t	lease_quiet;	/* reruns: a host alive to others, not
+					 * heard of here for longer than a lease */
 };
 
 /* How a process ended (or did not start), as the executor saw it. */
