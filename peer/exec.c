@@ -37,6 +37,7 @@ struct task {
 	uint64_t	 out_n, err_n;		/* bytes kept */
 	char		*out_buf, *err_buf;	/* the first TASKS_INLINE bytes */
 	int		 truncated;
+	int		 ck_code;	/* its checkpoint exit code, or -1 */
 	int		 stopping;
 	int		 frozen;	/* its lease ran out: SIGSTOP */
 	struct event	*kill_ev;
@@ -93,6 +94,19 @@ open_out(struct task *t, const char *suffix)
 		log_warn("%s", path);
 	free(path);
 	return fd;
+}
+
+/* Remove the task's output files (ID.out, ID.err). */
+static void
+unlink_out(struct task *t)
+{
+	for (int i = 0; i < 2; i++) {
+		char *path = lb_printf("%s%s", t->dir, i ? ".err" : ".out");
+
+		if (unlink(path) == -1 && errno != ENOENT)
+			log_warn("%s", path);
+		free(path);
+	}
 }
 
 /* A resumed task's output file: cut to the `bytes` its record counts (what
@@ -362,15 +376,9 @@ exec_spawn(struct peer *p, const Lb__TaskRecord *rec, const char *dir,
 		close(outp[1]);
 		goto out;
 	}
-	if (!resume && (rec->output_in_files || rec->starts > 0)) {
-		/* A fresh start: the output of an earlier run goes. */
-		char *o = lb_printf("%s.out", t->dir), *e = lb_printf("%s.err",
-		    t->dir);
-		unlink(o);
-		unlink(e);
-		free(o);
-		free(e);
-	}
+	/* A fresh start: the output of an earlier run goes. */
+	if (!resume && (rec->output_in_files || rec->starts > 0))
+		unlink_out(t);
 	ca.prog = prog;
 	ca.argv = argv;
 	ca.envp = envp;
@@ -409,6 +417,8 @@ exec_spawn(struct peer *p, const Lb__TaskRecord *rec, const char *dir,
 		goto out;
 	}
 	t->pid = pid;
+	t->ck_code = rec->spec->checkpointable ?
+	    (int)rec->spec->checkpoint_exit_code : -1;
 	t->out_fd = outp[0];
 	t->err_fd = errp[0];
 	if (resume) {
@@ -422,6 +432,9 @@ exec_spawn(struct peer *p, const Lb__TaskRecord *rec, const char *dir,
 			t->out_n = resume_at(t, t->out_file, rec->stdout_bytes);
 			t->err_n = resume_at(t, t->err_file, rec->stderr_bytes);
 		} else {
+			/* All it wrote is in the record: a file left by a
+			 * run that wrote more is not its output. */
+			unlink_out(t);
 			keep_output(t, (char *)rec->stdout_inline.data,
 			    rec->stdout_inline.len, &t->out_file, ".out",
 			    &t->out_buf, 0);
@@ -495,11 +508,16 @@ exec_kill(struct peer *p, const char *id)
 	if (t == NULL || t->pid <= 0 || t->stopping)
 		return;
 	/* Ended already (its exit not reaped yet): it ended by itself, and
-	 * its exit is a run like any other; no signal of ours reaches it. */
+	 * its exit is a run like any other; no signal of ours reached it.
+	 * What it left in its group (its zombie holds the group id) is
+	 * stopped all the same. */
 	memset(&si, 0, sizeof(si));
 	if (waitid(P_PID, (id_t)t->pid, &si, WEXITED | WNOHANG | WNOWAIT) ==
-	    0 && si.si_pid == t->pid)
+	    0 && si.si_pid == t->pid) {
+		kill(-t->pid, t->frozen || keeper_frozen(t->pid) ? SIGKILL :
+		    SIGTERM);
 		return;
+	}
 	/* From now on, whatever its exit, lbpeer ended it (x.stopped). */
 	t->stopping = 1;
 	if (t->frozen || keeper_frozen(t->pid)) {
@@ -576,7 +594,10 @@ exec_finish(struct peer *p, struct task *t, int status)
 		t->out_buf = t->err_buf = NULL;
 		t->truncated = 0;
 	}
-	if (t->truncated) {
+	/* The marker ends the output once, at the run's end: a checkpoint
+	 * exit is no end (the run resumed from it writes it then). */
+	if (t->truncated && !(WIFEXITED(status) && WEXITSTATUS(status) ==
+	    t->ck_code)) {
 		char marker[128];
 		int n = snprintf(marker, sizeof(marker), "\n[lbpeer: output cut "
 		    "off at %d KiB (task.output_limit_kb)]\n",
@@ -584,8 +605,8 @@ exec_finish(struct peer *p, struct task *t, int status)
 		keep_output(t, marker, (size_t)n, &t->out_file, ".out",
 		    &t->out_buf, t->out_n);
 		t->out_n += (uint64_t)n;
-		x.truncated = 1;
 	}
+	x.truncated = t->truncated;
 	/* Small output goes into the record; the rest is in files. */
 	x.output_in_files = t->out_file != -1 || t->err_file != -1;
 	if (x.output_in_files) {

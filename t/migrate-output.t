@@ -54,4 +54,23 @@ check() { # tag lines pad
 check small 12 "x"		# 12 short lines: kept in the record
 check large 30 "$(printf '%070d' 0)"	# about 2.3 KiB: in files
 
+# Output over the limit (task.output_limit_kb, 1024 here), then periodic
+# checkpoints: the output is cut at the limit and says so once, at its end
+# (not once per checkpoint), and a move keeps it so.
+cut='n=0; [ "$LB_RESUME" = 1 ] && n=$(cat "$LB_CHECKPOINT_DIR/n")
+trap '"'"'echo $n >"$LB_CHECKPOINT_DIR/n"; exit 85'"'"' USR1
+[ $n = 0 ] && head -c 1100000 /dev/zero | tr "\0" x && n=1
+while [ $n -lt 30 ]; do n=$((n + 1)); sleep 0.1; done'
+id=$(ctl n1 submit --checkpointable --checkpoint-every 1 -- sh -c "$cut")
+wait_for 20 eval '[ "$(ctl n1 show --json "$id" | jq .checkpoints)" -ge 1 ]' >/dev/null
+ctl n1 migrate "$id" --to n2 >/dev/null
+ctl n1 wait --timeout 60 "$id" >"$TMP/got.cut"
+j=$(ctl n1 show --json "$id")
+like "$(echo "$j" | jq -c '[.state, .checkpoints >= 2, .output_truncated]')" '^\["done",true,true\]$' \
+    "over the limit: done after checkpoints, its output said to be cut"
+is "$(grep -c "output cut off at 1024 KiB" "$TMP/got.cut")" 1 "the cut is said once"
+is "$(head -c 1048576 "$TMP/got.cut" | tr -d x | wc -c)" 0 "before it, the first 1024 KiB the task printed"
+is "$(tail -c 60 "$TMP/got.cut" | tail -1)" "[lbpeer: output cut off at 1024 KiB (task.output_limit_kb)]" \
+    "and it is the output's last line"
+
 done_testing

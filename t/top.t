@@ -59,7 +59,8 @@ else
 	"${T[@]}" resize-window -x 120 -y 40
 	"${T[@]}" send-keys x
 	"${T[@]}" send-keys q
-	wait_for 10 eval 'screen | grep -q "top-exit="' >/dev/null
+	# Its exit, then (printed after it) the terminal's modes.
+	wait_for 10 eval 'screen | grep -q "top-exit=" && screen | grep -qx -- "-\\?echo"' >/dev/null
 	s=$(screen)
 	like "$s" 'top-exit=0' "q quits top, exit 0"
 	grep -q PEER <<<"$s"; ok $((! $?)) "and the screen before it is back"

@@ -3035,6 +3035,22 @@ tasks_proc_started(struct tasks *t, uint64_t now, const char *id,
 		k->ckp_due = now + (uint64_t)r->spec->checkpoint_every_s * 1000;
 }
 
+/* The output a process left, into its record (the inline bytes taken). */
+static void
+exit_output(Lb__TaskRecord *r, struct tasks_exit *x)
+{
+	r->stdout_bytes = x->stdout_bytes;
+	r->stderr_bytes = x->stderr_bytes;
+	r->output_truncated = x->truncated;
+	r->output_in_files = x->output_in_files;
+	free(r->stdout_inline.data);
+	free(r->stderr_inline.data);
+	r->stdout_inline = x->out_inline;
+	r->stderr_inline = x->err_inline;
+	x->out_inline.data = x->err_inline.data = NULL;
+	x->out_inline.len = x->err_inline.len = 0;
+}
+
 void
 tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
     struct tasks_exit *x, struct tasks_out *o)
@@ -3053,11 +3069,10 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 	r = k->rec;
 	if (k->hold == HOLD_STOPPING && k->give_back && !ended_itself(r, x)) {
 		/* Stopped to be handed back: its home places it anew. */
-		free(x->out_inline.data);
-		free(x->err_inline.data);
-		x->out_inline.data = x->err_inline.data = NULL;
 		if (x->exited && x->code == r->spec->checkpoint_exit_code &&
 		    r->spec->checkpointable) {
+			/* (Its output since its last checkpoint is not
+			 * taken: the executor kept none after the stop.) */
 			r->checkpoints++;
 			r->served_ms += now > k->proc_at ? now - k->proc_at : 0;
 			/* At its home, the run placed anew starts from this
@@ -3066,6 +3081,9 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 				out_push(o, TA_CKCOPY, r->id)->seq =
 				    r->checkpoints;
 		}
+		free(x->out_inline.data);
+		free(x->err_inline.data);
+		x->out_inline.data = x->err_inline.data = NULL;
 		r->pgid = 0;
 		k->give_back = 0;
 		if (k->home) {
@@ -3100,16 +3118,7 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 		return;
 	}
 	r->pgid = 0;
-	r->stdout_bytes = x->stdout_bytes;
-	r->stderr_bytes = x->stderr_bytes;
-	r->output_truncated = x->truncated;
-	r->output_in_files = x->output_in_files;
-	free(r->stdout_inline.data);
-	free(r->stderr_inline.data);
-	r->stdout_inline = x->out_inline;
-	r->stderr_inline = x->err_inline;
-	x->out_inline.data = x->err_inline.data = NULL;
-	x->out_inline.len = x->err_inline.len = 0;
+	exit_output(r, x);
 	if (x->error == NULL && r->spec->checkpointable &&
 	    x->exited && x->code == r->spec->checkpoint_exit_code) {
 		r->checkpoints++;

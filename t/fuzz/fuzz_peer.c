@@ -128,6 +128,7 @@ carry(struct fz_peer *p, struct tasks_out *o)
 			case TA_STOP:
 				memset(&ex, 0, sizeof(ex));
 				ex.signal = 15;
+				ex.stopped = 1;		/* lbpeer's stop */
 				tasks_proc_exited(p->t, p->now, ids[i], &ex,
 				    &next);
 				break;
