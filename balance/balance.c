@@ -115,6 +115,13 @@ in_list(const char *name, size_t len, const char *list)
 	return 0;
 }
 
+/* Whether task `t` could not start at `node` (it is never placed there). */
+static int
+avoided(const struct balance_task *t, const char *node)
+{
+	return t->avoid != NULL && in_list(node, strlen(node), t->avoid);
+}
+
 int
 balance_attrs_ok(const char *needs, const char *attrs)
 {
@@ -202,6 +209,8 @@ balance_must_move(const struct balance *b, const struct balance_task *t)
 		return strcmp(t->pin, b->self) != 0;
 	if (b->draining)
 		return 1;	/* it runs nowhere here any more */
+	if (avoided(t, b->self))
+		return 1;	/* it could not start here */
 	return !balance_attrs_ok(t->needs, b->attrs);
 }
 
@@ -209,7 +218,7 @@ balance_must_move(const struct balance *b, const struct balance_task *t)
 
 const struct balance_task *
 balance_select(const struct balance *b, const struct balance_task *t,
-    size_t n, const char *attrs)
+    size_t n, const char *attrs, const char *to)
 {
 	const struct balance_task	*fresh = NULL, *old = NULL, *run = NULL;
 	size_t				 waiting = 0;
@@ -220,6 +229,8 @@ balance_select(const struct balance *b, const struct balance_task *t,
 		if (t[i].pinned)
 			continue;
 		if (attrs != NULL && !balance_attrs_ok(t[i].needs, attrs))
+			continue;
+		if (to != NULL && avoided(&t[i], to))
 			continue;
 		if (t[i].running) {
 			/* The oldest for its cost: age / cost, largest. */
@@ -247,8 +258,10 @@ balance_select(const struct balance *b, const struct balance_task *t,
 /* Order candidates for a round: at random, or the best few at random. */
 static void
 choose(struct balance *b, const struct balance_peer *peers, size_t np,
-    enum balance_action_kind kind, const char *needs, const char *pin)
+    enum balance_action_kind kind, const struct balance_task *task)
 {
+	const char	*needs = task ? task->needs : NULL;
+	const char	*pin = task ? task->pin : NULL;
 	size_t	*idx = lb_calloc(np + 1, sizeof(*idx)), n = 0, pool;
 	/*
 	 * The gossiped vector is seconds old, tasks may last a tenth of that:
@@ -266,6 +279,8 @@ choose(struct balance *b, const struct balance_peer *peers, size_t np,
 		if (pin != NULL && pin[0] != '\0' && strcmp(p->id, pin) != 0)
 			continue;
 		if (kind == BA_OFFER && !balance_attrs_ok(needs, p->attrs))
+			continue;
+		if (task != NULL && avoided(task, p->id))
 			continue;
 		if (by_vector && !b->must) {
 			/* Skip who the vector says cannot help. */
@@ -384,7 +399,7 @@ balance_tick(struct balance *b, uint64_t now, uint32_t load, uint32_t slots,
 		lb_strlcpy(b->task, tasks[i].id, sizeof(b->task));
 		b->kind = BA_OFFER;
 		b->must = 1;
-		choose(b, peers, np, BA_OFFER, tasks[i].needs, tasks[i].pin);
+		choose(b, peers, np, BA_OFFER, &tasks[i]);
 		if (b->ncand > 0) {
 			probe_next(b, now, o);
 			return;
@@ -397,11 +412,11 @@ balance_tick(struct balance *b, uint64_t now, uint32_t load, uint32_t slots,
 	role = balance_role(b, load + res, slots);
 	if (role == ROLE_SENDER && (b->conf.policy == BALANCE_SENDER ||
 	    b->conf.policy == BALANCE_SYMMETRIC)) {
-		if ((t = balance_select(b, tasks, nt, NULL)) == NULL)
+		if ((t = balance_select(b, tasks, nt, NULL, NULL)) == NULL)
 			return;
 		lb_strlcpy(b->task, t->id, sizeof(b->task));
 		b->kind = BA_OFFER;
-		choose(b, peers, np, BA_OFFER, t->needs, NULL);
+		choose(b, peers, np, BA_OFFER, t);
 		probe_next(b, now, o);
 	} else if (role == ROLE_RECEIVER && (b->conf.policy ==
 	    BALANCE_RECEIVER || b->conf.policy == BALANCE_SYMMETRIC)) {
@@ -419,7 +434,7 @@ balance_tick(struct balance *b, uint64_t now, uint32_t load, uint32_t slots,
 			return;
 		b->task[0] = '\0';
 		b->kind = BA_REQUEST;
-		choose(b, peers, np, BA_REQUEST, NULL, NULL);
+		choose(b, peers, np, BA_REQUEST, NULL);
 		probe_next(b, now, o);
 	}
 }
@@ -479,7 +494,7 @@ balance_request(struct balance *b, uint64_t now, const char *from,
 
 	if (b->conf.policy != BALANCE_NONE && balance_role(b, load, slots) ==
 	    ROLE_SENDER)
-		t = balance_select(b, tasks, nt, from_attrs);
+		t = balance_select(b, tasks, nt, from_attrs, from);
 	if (t == NULL) {
 		out_add(o, BA_REFUSE, from, NULL, req_id);
 		return;

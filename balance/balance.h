@@ -91,6 +91,8 @@ struct balance_task {
 	 * of it costs (its checkpoint and freeze), all in ms. */
 	int		 running;
 	uint64_t	 age_ms, here_ms, cost_ms;
+	const char	*avoid;		/* nodes where it could not start
+					 * (comma list, or NULL): never there */
 };
 
 enum balance_action_kind {
@@ -169,9 +171,11 @@ void		 balance_request(struct balance *, uint64_t now,
 void		 balance_arrived(struct balance *, uint64_t now);
 /* Capacity reserved by accepted offers, at `now`. */
 uint32_t	 balance_reserved(struct balance *, uint64_t now);
-/* Pick the task to move to a peer with `attrs` (NULL: none). */
+/* Pick the task to move to a peer with `attrs` (NULL: none), named `to`
+ * (NULL: any). */
 const struct balance_task *balance_select(const struct balance *,
-		    const struct balance_task *, size_t n, const char *attrs);
+		    const struct balance_task *, size_t n, const char *attrs,
+		    const char *to);
 /* Whether every attribute in `needs` is in `attrs` (comma lists). */
 int		 balance_attrs_ok(const char *needs, const char *attrs);
 const struct balance_stats *balance_stats(const struct balance *);

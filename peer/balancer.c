@@ -80,19 +80,28 @@ move_cost(struct peer *p, const Lb__TaskRecord *r)
 	return st->checkpoint_ms / st->migrations_out + sum / n / 1000;
 }
 
-/* What the balancing core is told of a task (needs joined, kept in
- * *needs until free_movable). */
+/* What the balancing core is told of a task (its needs and the hosts
+ * where it could not start, joined, kept in strs[0] and strs[1] until
+ * free_movable). */
 static void
-entry(struct balance_task *v, char **needs, const struct tasks_task *t)
+entry(struct balance_task *v, char **strs, const struct tasks_task *t)
 {
-	const Lb__TaskSpec	*s = t->rec->spec;
+	const Lb__TaskRecord	*r = t->rec;
+	const Lb__TaskSpec	*s = r->spec;
+	char			*hosts[TASKS_START_FAILURES_MAX];
+	size_t			 n = 0;
 
-	*needs = lb_join_list(s->needs, s->n_needs);
-	v->id = t->rec->id;
+	strs[0] = lb_join_list(s->needs, s->n_needs);
+	for (size_t i = 0; i < r->n_start_failures &&
+	    i < TASKS_START_FAILURES_MAX; i++)
+		hosts[n++] = r->start_failures[i]->host;
+	strs[1] = n > 0 ? lb_join_list(hosts, n) : NULL;
+	v->id = r->id;
 	v->pinned = s->pin[0] != '\0';
 	v->pin = s->pin;
-	v->moves = t->rec->moves;
-	v->needs = *needs;
+	v->moves = r->moves;
+	v->needs = strs[0];
+	v->avoid = strs[1];
 }
 
 /*
@@ -118,10 +127,10 @@ movable(struct peer *p, size_t *n, char ***needs_out)
 		cap += tasks_running(p->tc);
 	}
 	v = lb_calloc(cap, sizeof(*v));
-	needs = lb_calloc(cap, sizeof(*needs));
+	needs = lb_calloc(cap * 2, sizeof(*needs));
 	for (struct tasks_task *t = tasks_queue_head(p->tc); t && k < cap;
 	    t = t->qnext) {
-		entry(&v[k], &needs[k], t);
+		entry(&v[k], &needs[2 * k], t);
 		v[k].queued_ms = t->queued_at;
 		/* Submitted here a moment ago, never moved, never run (a
 		 * task that yielded its slot is queued anew, not fresh). */
@@ -134,7 +143,7 @@ movable(struct peer *p, size_t *n, char ***needs_out)
 		struct tasks_task *t = all[i];
 		if (!tasks_checkpoint_ready(p->tc, t, now))
 			continue;
-		entry(&v[k], &needs[k], t);
+		entry(&v[k], &needs[2 * k], t);
 		v[k].running = 1;
 		/* Its age is how long it has run (this run: the time it
 		 * waited says nothing of how long it will live). */
@@ -152,7 +161,7 @@ movable(struct peer *p, size_t *n, char ***needs_out)
 static void
 free_movable(struct balance_task *v, char **needs, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < 2 * n; i++)
 		free(needs[i]);
 	free(needs);
 	free(v);

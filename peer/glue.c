@@ -421,6 +421,14 @@ tick_cb(evutil_socket_t fd, short ev, void *arg)
 	char			*cause;
 	uint64_t		 before;
 
+	{
+		size_t n, alive = 0;
+		const struct gossip_member *m = gossip_members(p->gossip, &n);
+
+		for (size_t i = 0; i < n; i++)
+			alive += m[i].state == GOSSIP_ALIVE;
+		tasks_set_alive(p->tc, alive);
+	}
 	tasks_tick(p->tc, lb_mono_ms(), &o);
 	carry(p, &o);
 	tasks_out_free(&o);
@@ -771,6 +779,7 @@ glue_start(struct peer *p, char **cause)
 	c.checkpoint_grace_ms = p->conf.task.checkpoint_grace_ms;
 	c.lease_ms = p->conf.task.lease_ms;
 	c.lease_margin_ms = p->conf.task.lease_margin_ms;
+	c.max_start_failures = p->conf.task.max_start_failures;
 	c.preempt_slice_ms = p->conf.balance.preempt ?
 	    p->conf.balance.preempt_slice_ms : 0;
 	attrs = gossip_members(p->gossip, &n)[0].e.attrs;
@@ -1186,6 +1195,7 @@ glue_stats(struct peer *p, Lb__CtlStats *s)
 	s->lease_thawed = t->lease_thawed;
 	s->lease_waits = t->lease_waits;
 	s->lease_quiet = t->lease_quiet;
+	s->start_failures = t->start_failures;
 }
 
 void

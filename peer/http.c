@@ -399,6 +399,9 @@ metrics(struct peer *p, struct evbuffer *b)
 	m_one(b, "lbpeer_lease_quiet_total", "counter", "Tasks this home ran "
 	    "again: their host, seen alive, was not heard of here for longer "
 	    "than a lease.", t->lease_quiet);
+	m_one(b, "lbpeer_start_failures_total", "counter", "Starts of tasks "
+	    "homed here that failed at a host (placed anew, or failed).",
+	    t->start_failures);
 	ctl_answer_free(&rs);
 	ctl_answer_free(&rt);
 }

@@ -100,6 +100,8 @@ static const struct spec task_spec[] = {
 	    offsetof(struct lb_task_conf, lease_ms), NULL },
 	{ "lease_margin_ms", T_INT, 0, 600000,
 	    offsetof(struct lb_task_conf, lease_margin_ms), NULL },
+	{ "max_start_failures", T_INT, 1, 16,
+	    offsetof(struct lb_task_conf, max_start_failures), NULL },
 	END
 };
 
@@ -277,6 +279,7 @@ lb_conf_defaults(struct lb_conf *c)
 	 * lease_ms * 1.26 + lease_margin_ms: 7.3 s (doc/faults.md). */
 	c->task.lease_ms = 5000;
 	c->task.lease_margin_ms = 1000;
+	c->task.max_start_failures = 3;
 	c->task.attach_limit_kb = -1;	/* unset: attach_limit_mb counts */
 	c->task.kill_grace_ms = 5000;
 	c->task.retry_min_ms = 200;

@@ -59,6 +59,8 @@ struct lb_task_conf {
 					   while its home confirms it within
 					   this (0: no leases) */
 	int	lease_margin_ms;	/* a home waits this much more */
+	int	max_start_failures;	/* hosts a task may fail to start
+					   on before it fails */
 };
 
 /* The balancing settings, as the file names them (the shell hands them to

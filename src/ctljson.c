@@ -106,6 +106,14 @@ ctljson_task(const Lb__TaskRecord *r)
 			    "bytes", (json_int_t)m->bytes));
 		}
 		json_object_set_new(j, "migrations", mv);
+		mv = json_array();
+		for (size_t i = 0; i < r->n_start_failures; i++) {
+			const Lb__StartFailure *f = r->start_failures[i];
+			json_array_append_new(mv, json_pack("{s:s, s:s, s:I}",
+			    "host", f->host, "reason", f->reason,
+			    "at", (json_int_t)f->at_ms));
+		}
+		json_object_set_new(j, "start_failures", mv);
 		json_object_set_new(j, "checkpoint_every_s", json_integer(
 		    r->spec ? r->spec->checkpoint_every_s : 0));
 		if (r->spec && r->spec->request_id.len > 0 &&
@@ -238,6 +246,8 @@ ctljson_stats(const Lb__CtlStats *s)
 	    (json_int_t)s->returned));
 	json_object_set_new(j, "drains", json_integer(
 	    (json_int_t)s->drains));
+	json_object_set_new(j, "start_failures", json_integer(
+	    (json_int_t)s->start_failures));
 	json_object_set_new(j, "leases", json_pack("{s:I, s:I, s:I, s:I, "
 	    "s:I}",
 	    "asks", (json_int_t)s->lease_asks,

@@ -1208,6 +1208,13 @@ cmd_show(const struct cmd *c, struct opts *o, int argc, char **argv)
 			else
 				printf("-\n");
 		}
+		if (r->n_start_failures > 0)
+			printf("could not start:\n");
+		for (size_t i = 0; i < r->n_start_failures; i++) {
+			const Lb__StartFailure *f = r->start_failures[i];
+			printf("  %-10s at %s: %s\n", f->host,
+			    fmt_time(f->at_ms, t1, sizeof(t1)), f->reason);
+		}
 		printf("hosts:\n");
 		for (size_t i = 0; i < r->n_hosts; i++) {
 			char t2[40];
@@ -1530,6 +1537,9 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    (unsigned long long)s->drains,
 		    (unsigned long long)s->given_back,
 		    (unsigned long long)s->returned);
+		printf("starts:      %llu failed at a host (placed anew, or "
+		    "failed: task.max_start_failures)\n",
+		    (unsigned long long)s->start_failures);
 		printf("leases:      %llu asked; %llu tasks frozen (no word "
 		    "from their home), %llu let run again; %llu reruns put "
 		    "off for a silent host; %llu run again, their host not "

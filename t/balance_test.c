@@ -200,15 +200,15 @@ test_pin_needs_select(void)
 		{ "me.4", 0, 0, "", 0, 0, "", 0, 0, 0, 0 } };
 	const struct balance_task *s;
 
-	s = balance_select(b, t, 4, NULL);
+	s = balance_select(b, t, 4, NULL, NULL);
 	ok(s && strcmp(s->id, "me.3") == 0,
 	    "selection skips pinned tasks and tasks that moved max_moves times");
-	s = balance_select(b, t, 4, "");
+	s = balance_select(b, t, 4, "", NULL);
 	ok(s && strcmp(s->id, "me.4") == 0, "and tasks whose needs the peer lacks");
 	t[3].fresh = 1;
-	s = balance_select(b, t, 4, NULL);
+	s = balance_select(b, t, 4, NULL, NULL);
 	ok(s && strcmp(s->id, "me.4") == 0, "a newly submitted task goes first");
-	ok(balance_select(b, t, 1, NULL) == NULL, "a pinned task never moves");
+	ok(balance_select(b, t, 1, NULL, NULL) == NULL, "a pinned task never moves");
 	/* A task needing gpu is only offered to peers with gpu. */
 	mkpeers();
 	peers[6].attrs = "gpu";
@@ -245,31 +245,31 @@ test_preempt(void)
 	const struct balance_task *s;
 
 	b = balance_new(&c, "me", "", 5);
-	s = balance_select(b, t, 4, NULL);
+	s = balance_select(b, t, 4, NULL, NULL);
 	ok(s && strcmp(s->id, "me.1") == 0, "without preempt a running task "
 	    "is never selected");
 	balance_free(b);
 	c.preempt = 1;
 	b = balance_new(&c, "me", "", 5);
-	s = balance_select(b, t, 4, NULL);
+	s = balance_select(b, t, 4, NULL, NULL);
 	ok(s && strcmp(s->id, "me.3") == 0, "with preempt the running task "
 	    "oldest for its cost goes first, two tasks waiting behind it");
-	s = balance_select(b, t, 3, NULL);
+	s = balance_select(b, t, 3, NULL, NULL);
 	ok(s && strcmp(s->id, "me.1") == 0, "but with one waiting, that one "
 	    "goes");
 	t[2].here_ms = 50;
-	s = balance_select(b, t, 4, NULL);
+	s = balance_select(b, t, 4, NULL, NULL);
 	ok(s && strcmp(s->id, "me.2") == 0, "not one that arrived here more "
 	    "recently than its move costs");
 	t[1].age_ms = 150;
-	s = balance_select(b, t, 4, NULL);
+	s = balance_select(b, t, 4, NULL, NULL);
 	ok(s && strcmp(s->id, "me.1") == 0, "nor one younger than its move's "
 	    "cost: then the waiting one");
 	t[1].pinned = 1;
 	t[1].age_ms = 5000;
 	t[0].pinned = 1;
 	t[3].pinned = 1;
-	ok(balance_select(b, t, 4, NULL) == NULL, "a pinned running task never "
+	ok(balance_select(b, t, 4, NULL, NULL) == NULL, "a pinned running task never "
 	    "moves");
 	balance_free(b);
 }

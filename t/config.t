@@ -80,6 +80,10 @@ check preempt-slice "$good"'
 balance = { preempt = true; preempt_slice_ms = 5; };' ':4: balance.preempt_slice_ms = 5 is out of range \(10\.\.3600000\)'
 check checkpoint-grace "$good"'
 task = { checkpoint_grace_ms = -1; };' ':4: task.checkpoint_grace_ms = -1 is out of range'
+check start-failures "$good"'
+task = { max_start_failures = 0; };' ':4: task.max_start_failures = 0 is out of range \(1\.\.16\)'
+check start-failures-big "$good"'
+task = { max_start_failures = 17; };' ':4: task.max_start_failures = 17 is out of range \(1\.\.16\)'
 check probe-timeout "$good"'
 gossip = {
   probe_interval_ms = 1000;

@@ -82,11 +82,13 @@ like "$rc:$out" "^1:lbctl: no task nosuch.1: there is no node nosuch" "an id of 
 out=$(ctl n1 show garbage 2>&1); rc=$?
 like "$rc:$out" '^1:lbctl: "garbage" is not a task id' "something that is not an id"
 
-# A program that does not exist: the task fails with a clear message.
+# A program that does not exist: tried on every peer (a start that fails
+# for a reason of its host is not final), then the task fails with a
+# clear message.
 id=$(sub -- /no/such/program)
 out=$(ctl n1 wait "$id" 2>&1); rc=$?
-like "$rc:$out" "^127:lbctl: task $id failed: cannot execute \"/no/such/program\": No such file" \
-    "a missing program: the task fails, wait says why and exits 127"
+like "$rc:$out" "^127:lbctl: task $id failed: it could not start on 2 hosts \(task.max_start_failures, or every peer alive\); at n[12]: cannot execute \"/no/such/program\": No such file" \
+    "a missing program: the task fails on both peers, wait says why and exits 127"
 is "$(ctl n1 show --json "$id" | jq -r .state)" failed "and its state is failed"
 failed_id=$id
 

@@ -166,6 +166,7 @@ struct simtask {
 	int		 running;	/* its processes that run now */
 	uint32_t	 codes;		/* exit codes of complete runs (bits) */
 	int		 failed;	/* a start failed */
+	uint64_t	 failed_at;	/* ... at these peers (bits) */
 	/* The result, once the home's record showed one. */
 	int		 has_result;
 	Lb__TaskState	 state;
@@ -753,6 +754,14 @@ check_result(struct world *w, struct simtask *s, const Lb__TaskRecord *rec)
 		if (!s->failed)
 			fail(w, "%s recorded %s as failed, but no start of it "
 			    "failed", w->peers[s->home].id, s->id);
+		for (size_t i = 0; i < rec->n_start_failures; i++) {
+			int q = peer_index(w, rec->start_failures[i]->host);
+			if (q < 0 || !(s->failed_at & (1ull << q)))
+				fail(w, "%s's record of %s says it could not "
+				    "start at %s, where no start of it failed",
+				    w->peers[s->home].id, s->id,
+				    rec->start_failures[i]->host);
+		}
 		break;
 	default:
 		if (!s->cancelled)
@@ -1161,6 +1170,10 @@ proc_start(struct world *w, int p, const struct tasks_action *a)
 	pr->inc = w->peers[p].inc;
 	pr->task = s;
 	pr->pid = ++w->next_pid;
+	if (w->peers[p].conf.max_start_failures > 1 &&
+	    (s->failed_at & (1ull << p)))
+		fail(w, "%s started %s again, where it could not start before",
+		    w->peers[p].id, s->id);
 	s->starts++;
 	s->starts_at[p]++;
 	w->n.starts++;
@@ -1286,6 +1299,7 @@ proc_exited(struct world *w, struct proc *pr)
 	if (pr->error != NULL) {
 		ex.error = pr->error;
 		s->failed = 1;
+		s->failed_at |= 1ull << pr->peer;
 	} else if (pr->signal != 0)
 		ex.signal = pr->signal;
 	else {
@@ -1827,6 +1841,36 @@ random_move(struct world *w)
 		move(w, p, t->rec->id, to);
 }
 
+/* The balancer's first rule: a waiting task that cannot run where it is
+ * (it could not start there) goes to a live peer where it can. */
+static void
+place_stuck(struct world *w, int p)
+{
+	struct tasks_task **all;
+	size_t		  na;
+	int		  v[PEERS_MAX], n;
+
+	if (w->peers[p].core == NULL)
+		return;
+	all = tasks_all(w->peers[p].core, &na);
+	for (size_t j = 0; j < na; j++) {
+		struct tasks_task *t = all[j];
+
+		if (t->hold != HOLD_QUEUED ||
+		    tasks_runs_here(w->peers[p].core, t))
+			continue;
+		n = 0;
+		for (int q = 0; q < w->npeers; q++)
+			if (q != p && w->peers[q].core != NULL &&
+			    !tasks_avoids(t->rec, w->peers[q].id))
+				v[n++] = q;
+		if (n > 0)
+			move(w, p, t->rec->id, v[lb_rng_below(&w->rng,
+			    (uint32_t)n)]);
+		return;		/* one a tick: the move changed the table */
+	}
+}
+
 /* A drain: a random peer hands a random task it holds back to its home. */
 static void
 random_give_back(struct world *w)
@@ -1887,6 +1931,11 @@ plan_run(struct world *w)
 		for (p = 0; p < w->npeers; p++)
 			w->peers[p].conf.preempt_slice_ms = 50 +
 			    (int)(w->seed % 300);
+	/* A task fails for good after it could not start on 1, 2 or 3
+	 * hosts (by the seed, as above). */
+	for (p = 0; p < w->npeers; p++)
+		w->peers[p].conf.max_start_failures = 1 + (int)(w->seed / 3 %
+		    3);
 	span = rnd(w, 2000, 6000);
 	trace(w, -1, "seed %" PRIu64 ": %d peers, loss %d%%, dup %d%%, late "
 	    "%d%%, %s disk, %s, %s, %" PRIu32 " ms of faults", w->seed,
@@ -1985,8 +2034,10 @@ step(struct world *w)
 	case EV_TICK:
 		if (peer->core == NULL || peer->inc != e.inc)
 			break;
+		tasks_set_alive(peer->core, (size_t)live_peers(w));
 		tasks_tick(peer->core, w->now, &out);
 		carry_out(w, p, &out);
+		place_stuck(w, p);
 		schedule_tick(w, p);
 		break;
 	case EV_DELIVER:

@@ -36,6 +36,8 @@ struct tasks_link {
 struct tasks {
 	struct tasks_conf	  conf;
 	char			  self[LB_ID_MAX];
+	size_t			  alive;	/* peers alive, this one too (0:
+						 * not known) */
 	uint64_t		  inc;
 	char			 *attrs;
 	int64_t			  wall_off;
@@ -96,6 +98,13 @@ static void	home_notice(struct tasks *, uint64_t, const char *, uint64_t,
 		    const Lb__TaskNotice *, struct tasks_out *);
 static uint64_t	lease_wait(const struct tasks *);
 static void	quiet_arm(struct tasks *, uint64_t, struct tasks_task *);
+static void	start_failed_home(struct tasks *, uint64_t, struct tasks_task *,
+		    const char *, const char *, uint64_t, struct tasks_out *);
+static void	record_result(struct tasks *, uint64_t, struct tasks_task *,
+		    const Lb__TaskRecord *, const ProtobufCBinaryData *,
+		    const ProtobufCBinaryData *, struct tasks_out *);
+static void	return_now(struct tasks *, uint64_t, struct tasks_task *,
+		    struct tasks_out *);
 static void	lease_heard(struct tasks *, uint64_t, struct tasks_task *);
 static void	rerun(struct tasks *, uint64_t, struct tasks_task *,
 		    const char *, struct tasks_out *);
@@ -1000,8 +1009,13 @@ rec_valid(const struct tasks *t, const Lb__TaskRecord *r)
 	for (size_t i = 0; i < r->n_hosts; i++)
 		if (!lb_id_valid(r->hosts[i]->node))
 			return 0;
-	if (r->n_migrations > MIGRATIONS_MAX)
+	if (r->n_migrations > MIGRATIONS_MAX ||
+	    r->n_start_failures > TASKS_START_FAILURES_MAX)
 		return 0;
+	for (size_t i = 0; i < r->n_start_failures; i++)
+		if (!lb_id_valid(r->start_failures[i]->host) ||
+		    !str_ok(r->start_failures[i]->reason))
+			return 0;
 	for (size_t i = 0; i < r->n_migrations; i++)
 		if (!lb_id_valid(r->migrations[i]->from) ||
 		    !lb_id_valid(r->migrations[i]->to))
@@ -1024,12 +1038,116 @@ tasks_runs_here(const struct tasks *t, const struct tasks_task *k)
 
 	if (s->pin[0] != '\0' && strcmp(s->pin, t->self) != 0)
 		return 0;
+	if (tasks_avoids(k->rec, t->self))
+		return 0;
 	if (s->n_needs == 0)
 		return 1;
 	needs = lb_join_list(s->needs, s->n_needs);
 	ok = balance_attrs_ok(needs, t->attrs);
 	free(needs);
 	return ok;
+}
+
+void
+tasks_set_alive(struct tasks *t, size_t n)
+{
+	t->alive = n;
+}
+
+int
+tasks_avoids(const Lb__TaskRecord *r, const char *peer)
+{
+	for (size_t i = 0; i < r->n_start_failures; i++)
+		if (strcmp(r->start_failures[i]->host, peer) == 0)
+			return 1;
+	return 0;
+}
+
+/* Home: `host` could not start the task (`why`, at `at_ms`): noted in the
+ * record, once a host.  1 when that makes as many hosts as it may fail to
+ * start on, or as many as there are peers alive. */
+static int
+start_failure_add(const struct tasks *t, Lb__TaskRecord *r, const char *host,
+    const char *why, uint64_t at_ms)
+{
+	size_t			max = t->conf.max_start_failures > 0 ?
+				    (size_t)t->conf.max_start_failures : 1;
+	Lb__StartFailure	*f;
+
+	if (max > TASKS_START_FAILURES_MAX)
+		max = TASKS_START_FAILURES_MAX;
+	if (!tasks_avoids(r, host) && r->n_start_failures < max) {
+		r->start_failures = lb_reallocarray(r->start_failures,
+		    r->n_start_failures + 1, sizeof(*r->start_failures));
+		f = lb_calloc(1, sizeof(*f));
+		lb__start_failure__init(f);
+		f->host = lb_strdup(host);
+		f->reason = lb_printf("%.150s", why);
+		f->at_ms = at_ms;
+		r->start_failures[r->n_start_failures++] = f;
+	}
+	return r->n_start_failures >= max || (t->alive > 0 &&
+	    r->n_start_failures >= t->alive);
+}
+
+/* Home: its task could not start at `host`: it is placed anew (never on a
+ * host where it failed), or, failed on as many hosts as it may, it fails. */
+static void
+start_failed_home(struct tasks *t, uint64_t now, struct tasks_task *k,
+    const char *host, const char *why, uint64_t at_ms, struct tasks_out *o)
+{
+	Lb__TaskRecord	*r = k->rec;
+	char		*e;
+
+	t->stats.start_failures++;
+	/* (A task pinned there can go nowhere else.) */
+	if (!start_failure_add(t, r, host, why, at_ms) &&
+	    r->spec->pin[0] == '\0') {
+		e = lb_printf("could not start at %s (%s): placed on another "
+		    "peer", host, why);
+		rerun(t, now, k, e, o);
+		free(e);
+		schedule(t, now, o);
+		return;
+	}
+	r->state = LB__TASK_STATE__TASK_FAILED;
+	e = lb_printf("it could not start on %zu host%s (task."
+	    "max_start_failures, or every peer alive); at %s: %.150s",
+	    r->n_start_failures, r->n_start_failures == 1 ? "" : "s", host,
+	    why);
+	set_str(&r->error, e);
+	free(e);
+	r->exit_code = r->signal = 0;
+	r->finished_ms = wall(t, now);
+	r->pgid = 0;
+	if (k->hold != HOLD_NONE)
+		set_hold(t, now, k, HOLD_NONE, o);
+	record_result(t, now, k, r, NULL, NULL, o);
+	schedule(t, now, o);
+}
+
+/* Its process could not be started here, for a reason of this host: the
+ * home (here or told) places it elsewhere. */
+static void
+start_failed_here(struct tasks *t, uint64_t now, struct tasks_task *k,
+    const char *why, struct tasks_out *o)
+{
+	k->rec->pgid = 0;
+	if (k->home) {
+		set_hold(t, now, k, HOLD_NONE, o);
+		start_failed_home(t, now, k, t->self, why, wall(t, now), o);
+		return;
+	}
+	k->start_failed = 1;
+	lb_strlcpy(k->start_why, why, sizeof(k->start_why));
+	k->start_failed_at = wall(t, now);
+	/* Kept here too: restored before the home has it, it stays off. */
+	(void)start_failure_add(t, k->rec, t->self, why, k->start_failed_at);
+	save(o, k, 1);
+	lb_strlcpy(k->give_why, "it could not start here",
+	    sizeof(k->give_why));
+	return_now(t, now, k, o);
+	schedule(t, now, o);
 }
 
 /* ---- leases ---- */
@@ -2658,6 +2776,11 @@ return_send(struct tasks *t, uint64_t now, struct tasks_task *k,
 	rt.epoch = k->h_epoch;
 	rt.epoch_by = k->h_by;
 	rt.reason = k->give_why;
+	if (k->start_failed) {
+		rt.reason = k->start_why;
+		rt.start_failed = 1;
+		rt.failed_at_ms = k->start_failed_at;
+	}
 	m.body_case = LB__PEER_MSG__BODY_TASK_RETURN;
 	m.task_return = &rt;
 	send_msg(o, home, k->rec->id, &m);
@@ -2760,6 +2883,12 @@ return_recv(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 	}
 	if (inc < h->host_inc)
 		return;		/* from a life of its host since gone */
+	if (rt->start_failed) {
+		start_failed_home(t, now, k, from, rt->reason, rt->failed_at_ms,
+		    o);
+		return_ack(o, from, inc, rt, 1);
+		return;
+	}
 	snprintf(why, sizeof(why), "%s handed it back (%.48s)", from,
 	    rt->reason);
 	t->stats.returned++;
@@ -3115,6 +3244,15 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 		else
 			forget(t, k, o);
 		schedule(t, now, o);
+		return;
+	}
+	if (x->error != NULL && !x->stopped && k->hold == HOLD_RUNNING) {
+		free(x->out_inline.data);
+		free(x->err_inline.data);
+		x->out_inline.data = x->err_inline.data = NULL;
+		if (k->ck_asked)
+			ck_fail(k, "it could not start", o);
+		start_failed_here(t, now, k, x->error, o);
 		return;
 	}
 	r->pgid = 0;

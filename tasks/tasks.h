@@ -59,6 +59,7 @@
 
 #define TASKS_ID_MAX	(LB_ID_MAX + 24)	/* "<node>.<seq>" with its NUL */
 #define TASKS_INLINE	512	/* output up to this stays in the record */
+#define TASKS_START_FAILURES_MAX 16	/* task.max_start_failures at most */
 
 /* What a placement held here is doing. */
 enum tasks_hold {
@@ -94,6 +95,9 @@ struct tasks_conf {
 						 * there yet */
 	int		 lease_ms;		/* 0: no leases */
 	int		 lease_margin_ms;	/* a home waits this much more */
+	int		 max_start_failures;	/* hosts a task may fail to
+						 * start on (1..16); then it
+						 * fails */
 	int		 preempt_slice_ms;	/* 0: a running task keeps its
 						 * slot; else a checkpointable
 						 * one that has run this long
@@ -192,6 +196,10 @@ struct tasks_task {
 	 * HOLD_RETURNING: why (for the home's log). */
 	int		 give_back;
 	char		 give_why[48];
+	/* HOLD_RETURNING because it could not start here: why, and when. */
+	int		 start_failed;
+	char		 start_why[160];
+	uint64_t	 start_failed_at;
 	struct tasks_task *hnext;	/* hash chain */
 	struct tasks_task *rnext;	/* the request ids' hash chain */
 	int		 rindexed;	/* in it (homed here, with one) */
@@ -291,6 +299,8 @@ struct tasks_stats {
 	uint64_t	lease_frozen;	/* processes frozen: their lease ran out */
 	uint64_t	lease_thawed;	/* ... and let run again */
 	uint64_t	lease_waits;	/* reruns put off for a silent host's lease */
+	uint64_t	start_failures;	/* home: starts that failed at a host,
+					 * the task placed anew or failed */
 	uint64_t	lease_quiet;	/* reruns: a host alive to others, not
 					 * heard of here for longer than a lease */
 };
@@ -447,6 +457,11 @@ int		 tasks_link(const struct tasks *, const char *id, char *peer,
 		    uint32_t *epoch, char *by);
 /* Whether this peer may run the task (pin, needs). */
 int		 tasks_runs_here(const struct tasks *, const struct tasks_task *);
+/* The peers alive now, this one included: a task that could not start on
+ * as many is not placed again. */
+void		 tasks_set_alive(struct tasks *, size_t);
+/* Whether the task failed to start at `peer` (it is not placed there). */
+int		 tasks_avoids(const Lb__TaskRecord *, const char *);
 const struct tasks_stats *tasks_stats(const struct tasks *);
 /* The upper bounds (µs) of the freeze_hist buckets but the last. */
 extern const uint64_t tasks_freeze_le_us[TASKS_FREEZE_BUCKETS - 1];
