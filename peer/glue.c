@@ -19,6 +19,7 @@
 #include "exec.h"
 #include "glue.h"
 #include "store.h"
+#include "disk.h"
 #include "upload.h"
 #include "xfer.h"
 #include "balance/balance.h"
@@ -430,6 +431,7 @@ tick_cb(evutil_socket_t fd, short ev, void *arg)
 		tasks_set_alive(p->tc, alive);
 	}
 	tasks_tick(p->tc, lb_mono_ms(), &o);
+	disk_check(p, &o);
 	carry(p, &o);
 	tasks_out_free(&o);
 	if (p->conf.balance.preempt)
@@ -550,6 +552,12 @@ transfer_in(struct peer *p, const char *from, uint64_t inc,
 		tasks_recv(p->tc, lb_mono_ms(), from, inc, m, &o);
 		carry(p, &o);
 		tasks_out_free(&o);
+		return;
+	}
+	if (disk_short(p) != NULL) {
+		/* No ack: the source aborts the move and keeps the task. */
+		log_warnx("task %s: transfer from %s refused: %s",
+		    tr->record->id, from, disk_short(p));
 		return;
 	}
 	if (xfer_fetch(p, from, inc, m, &cause) == -1) {
@@ -1017,6 +1025,11 @@ glue_submit(struct peer *p, const Lb__TaskSpec *spec, const uint64_t *uploads,
 	}
 	if (spec_check(p, spec, cause) == -1)
 		return -1;
+	if (disk_short(p) != NULL) {
+		*cause = lb_printf("%s: try another peer, or later",
+		    disk_short(p));
+		return -1;
+	}
 	if (store_ids_reserve(p, tasks_next_seq(p->tc), cause) == -1)
 		return -1;
 	snprintf(id, sizeof(id), "%s.%" PRIu64, p->conf.id,

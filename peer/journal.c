@@ -38,7 +38,41 @@ struct journal {
 	uint64_t	 ids_reserved;
 	uint8_t		*buf;		/* frames being written */
 	size_t		 len, cap;
+	uint64_t	 slack_to;	/* disk space held to here */
+	int		 slack_failed;	/* (said once) */
 };
+
+/*
+ * Space held ahead of the journal's end (fallocate, its size unchanged):
+ * a task that fills the disk leaves the journal room for the records that
+ * say so, so the peer does not stop for want of a block.
+ */
+#define JOURNAL_SLACK	(1u << 20)
+
+static void
+slack(struct journal *j)
+{
+	if (j->slack_to >= j->size + JOURNAL_SLACK / 2)
+		return;
+	if (fallocate(j->fd, FALLOC_FL_KEEP_SIZE, (off_t)j->size,
+	    JOURNAL_SLACK) == 0) {
+		j->slack_to = j->size + JOURNAL_SLACK;
+		if (j->slack_failed)
+			log_info("journal: space ahead is held again");
+		j->slack_failed = 0;
+	} else if (!j->slack_failed) {
+		j->slack_failed = 1;
+		log_warnx("journal: cannot hold space ahead (%s): %" PRIu64
+		    " bytes left of what is held", strerror(errno),
+		    j->slack_to > j->size ? j->slack_to - j->size : 0);
+	}
+}
+
+int
+journal_short(const struct journal *j)
+{
+	return j->slack_failed;
+}
 
 /* BLAKE2b-64 of a frame's magic and length, then its payload. */
 static void
@@ -373,6 +407,7 @@ journal_open(const char *dir, journal_cb cb, void *arg,
 		*cause = lb_printf("%s: %s", j->path, strerror(errno));
 		goto fail;
 	}
+	slack(j);
 	if (report != NULL)
 		*report = r;
 	return j;
@@ -427,6 +462,7 @@ journal_append(struct journal *j, const Lb__TaskRecord *rec, int sync,
 	j->size += len;
 	j->records++;
 	j->appended++;
+	slack(j);
 	return 0;
 }
 
@@ -473,6 +509,8 @@ journal_compact(struct journal *j, journal_next_cb next, void *arg,
 	j->size = off;
 	j->records = n;
 	j->appended = 0;
+	j->slack_to = 0;
+	slack(j);
 	return lb_fsync_dir(j->dir, cause);
 fail:
 	close(fd);

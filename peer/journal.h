@@ -103,6 +103,9 @@ int		 journal_compact(struct journal *, journal_next_cb next,
  * live), or when the open report showed damage.
  */
 uint64_t	 journal_size(const struct journal *);	   /* bytes in the file */
+/* Whether the space held ahead of the journal could not be renewed (the
+ * disk is full): new work is refused until it can. */
+int		 journal_short(const struct journal *);
 uint64_t	 journal_records(const struct journal *);
 uint64_t	 journal_appended(const struct journal *); /* since open or the
 							      last compaction */

@@ -573,6 +573,12 @@ store_open(struct peer *p, journal_cb cb, void *arg, char **cause)
 	return s->journal == NULL ? -1 : 0;
 }
 
+int
+store_journal_short(struct peer *p)
+{
+	return journal_short(p->store->journal);
+}
+
 uint64_t
 store_ids_floor(struct peer *p)
 {

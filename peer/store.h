@@ -65,6 +65,8 @@ void	 store_remove(struct peer *, const char *id);
 void	 store_save(struct peer *, const Lb__TaskRecord *, int sync);
 void	 store_forget(struct peer *, const char *id);
 uint64_t store_journal_size(struct peer *);
+/* Whether the journal could not hold space ahead (the disk is full). */
+int	 store_journal_short(struct peer *);
 /* Task ids: start at the floor; reserve before issuing `seq`. */
 uint64_t store_ids_floor(struct peer *);
 int	 store_ids_reserve(struct peer *, uint64_t seq, char **cause);

@@ -1048,6 +1048,22 @@ tasks_runs_here(const struct tasks *t, const struct tasks_task *k)
 	return ok;
 }
 
+int
+tasks_fail_running(struct tasks *t, uint64_t now, const char *id,
+    const char *why, struct tasks_out *o)
+{
+	struct tasks_task	*k = tasks_find(t, id);
+
+	if (k == NULL || k->hold != HOLD_RUNNING)
+		return -1;
+	if (k->fail_why[0] != '\0')
+		return 0;		/* on its way */
+	lb_strlcpy(k->fail_why, why, sizeof(k->fail_why));
+	note(o, id, "task %s: stopping it: %s", id, why);
+	out_push(o, TA_STOP, id);
+	return 0;
+}
+
 void
 tasks_set_alive(struct tasks *t, size_t n)
 {
@@ -3243,6 +3259,31 @@ tasks_proc_exited(struct tasks *t, uint64_t now, const char *id,
 			set_hold(t, now, k, HOLD_NONE, o);
 		else
 			forget(t, k, o);
+		schedule(t, now, o);
+		return;
+	}
+	if (k->hold == HOLD_RUNNING && k->fail_why[0] != '\0') {
+		/* Stopped for a limit it broke: that is its result. */
+		free(x->out_inline.data);
+		free(x->err_inline.data);
+		x->out_inline.data = x->err_inline.data = NULL;
+		x->out_inline.len = x->err_inline.len = 0;
+		if (k->ck_asked)
+			ck_fail(k, "it was stopped", o);
+		r->pgid = 0;
+		r->finished_ms = wall(t, now);
+		r->state = LB__TASK_STATE__TASK_FAILED;
+		set_str(&r->error, k->fail_why);
+		k->fail_why[0] = '\0';
+		r->exit_code = r->signal = 0;
+		if (k->home) {
+			set_hold(t, now, k, HOLD_NONE, o);
+			record_result(t, now, k, r, NULL, NULL, o);
+		} else {
+			set_hold(t, now, k, HOLD_ENDED, o);
+			save(o, k, 1);
+			notice(t, now, k, o);
+		}
 		schedule(t, now, o);
 		return;
 	}

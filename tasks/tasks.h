@@ -196,6 +196,9 @@ struct tasks_task {
 	 * HOLD_RETURNING: why (for the home's log). */
 	int		 give_back;
 	char		 give_why[48];
+	/* Running here, it must end as failed, for this reason (it used too
+	 * much of the peer's disk): its stop is no rerun. */
+	char		 fail_why[160];
 	/* HOLD_RETURNING because it could not start here: why, and when. */
 	int		 start_failed;
 	char		 start_why[160];
@@ -457,6 +460,10 @@ int		 tasks_link(const struct tasks *, const char *id, char *peer,
 		    uint32_t *epoch, char *by);
 /* Whether this peer may run the task (pin, needs). */
 int		 tasks_runs_here(const struct tasks *, const struct tasks_task *);
+/* Stop the running task `id` and record it failed, `why` (a limit of this
+ * peer's it broke); -1 when it is not running here. */
+int		 tasks_fail_running(struct tasks *, uint64_t, const char *id,
+		    const char *why, struct tasks_out *);
 /* The peers alive now, this one included: a task that could not start on
  * as many is not placed again. */
 void		 tasks_set_alive(struct tasks *, size_t);

@@ -1,0 +1,166 @@
+/*
+ * disk.c - the disk a peer's tasks use.  A task may fill the disk its peer
+ * keeps its journal on; the journal holds space ahead (journal.c), and
+ * this file keeps the tasks within bounds: each running task's files (its
+ * directory, its checkpoint, its output) within task.disk_limit_mb, and
+ * the free space of state_dir's disk above task.disk_reserve_mb, by
+ * stopping the task that broke the bound; it fails, saying why.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "src/log.h"
+#include "src/util.h"
+#include "tasks/tasks.h"
+#include "peer.h"
+#include "store.h"
+#include "disk.h"
+
+#define DISK_EVERY_MS	1000
+#define DISK_DEPTH	32	/* directories deeper are not counted */
+#define DISK_ENTRIES	100000	/* entries looked at, per task and look */
+
+static uint64_t	disk_last;
+static char	disk_why[160];
+
+/* Bytes of disk under dfd (closed here), counted until `stop`. */
+static uint64_t
+du(int dfd, int depth, uint64_t stop, size_t *entries)
+{
+	DIR		*d;
+	struct dirent	*e;
+	struct stat	 st;
+	uint64_t	 sum = 0;
+
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return 0;
+	}
+	while (sum < stop && (e = readdir(d)) != NULL && ++*entries <
+	    DISK_ENTRIES) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+			continue;
+		sum += (uint64_t)st.st_blocks * 512;
+		if (S_ISDIR(st.st_mode) && depth < DISK_DEPTH) {
+			int sub = openat(dirfd(d), e->d_name, O_RDONLY |
+			    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub != -1)
+				sum += du(sub, depth + 1, stop - sum, entries);
+		}
+	}
+	closedir(d);
+	return sum;
+}
+
+/* Bytes of disk the task `id` holds here: its directory, its checkpoint
+ * and its output files. */
+static uint64_t
+task_bytes(struct peer *p, const char *id, uint64_t stop)
+{
+	char		*dir = store_dir(p, id), *path;
+	struct stat	 st;
+	uint64_t	 sum = 0;
+	size_t		 entries = 0;
+	int		 fd;
+
+	for (int i = 0; i < 4 && sum < stop; i++) {
+		static const char *const sfx[] = { "", ".ck", ".out", ".err" };
+
+		path = lb_printf("%s%s", dir, sfx[i]);
+		if (i < 2) {
+			if ((fd = open(path, O_RDONLY | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC)) != -1)
+				sum += du(fd, 0, stop - sum, &entries);
+		} else if (lstat(path, &st) == 0)
+			sum += (uint64_t)st.st_blocks * 512;
+		free(path);
+	}
+	free(dir);
+	return sum;
+}
+
+const char *
+disk_short(struct peer *p)
+{
+	if (store_journal_short(p))
+		return "the disk of this peer is full (its journal cannot hold "
+		    "space ahead)";
+	return disk_why[0] != '\0' ? disk_why : NULL;
+}
+
+void
+disk_check(struct peer *p, struct tasks_out *o)
+{
+	uint64_t		 now = lb_mono_ms(), mb = 1024 * 1024;
+	uint64_t		 limit = (uint64_t)p->conf.task.disk_limit_mb * mb;
+	uint64_t		 reserve = (uint64_t)p->conf.task.disk_reserve_mb *
+				    mb, most = 0, avail = UINT64_MAX;
+	struct tasks_task	**all;
+	const char		*worst = NULL;
+	struct statvfs		 vfs;
+	size_t			 n;
+	char			*why;
+
+	if (disk_last != 0 && now - disk_last < DISK_EVERY_MS)
+		return;
+	disk_last = now;
+	if (statvfs(p->conf.state_dir, &vfs) == 0)
+		avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	all = tasks_all(p->tc, &n);
+	for (size_t i = 0; i < n; i++) {
+		struct tasks_task *k = all[i];
+		uint64_t used;
+
+		if (k->hold != HOLD_RUNNING || k->fail_why[0] != '\0')
+			continue;
+		used = task_bytes(p, k->rec->id, limit + 1);
+		if (used > limit) {
+			why = lb_printf("it used more than task.disk_limit_mb "
+			    "(%d MiB) of its peer's disk",
+			    p->conf.task.disk_limit_mb);
+			log_warnx("task %s: %s", k->rec->id, why);
+			tasks_fail_running(p->tc, now, k->rec->id, why, o);
+			free(why);
+			continue;
+		}
+		if (used > most) {
+			most = used;
+			worst = k->rec->id;
+		}
+	}
+	if (avail >= reserve) {
+		if (disk_why[0] != '\0')
+			log_info("disk: %" PRIu64 " MiB free again: this peer "
+			    "takes tasks again", avail / mb);
+		disk_why[0] = '\0';
+		return;
+	}
+	if (disk_why[0] == '\0')
+		log_warnx("disk: %" PRIu64 " MiB free on %s, below "
+		    "task.disk_reserve_mb (%d): no new task here", avail / mb,
+		    p->conf.state_dir, p->conf.task.disk_reserve_mb);
+	snprintf(disk_why, sizeof(disk_why), "the disk of this peer is "
+	    "nearly full (%" PRIu64 " MiB free, task.disk_reserve_mb %d)",
+	    avail / mb, p->conf.task.disk_reserve_mb);
+	if (worst != NULL) {
+		why = lb_printf("its peer's disk was nearly full (%" PRIu64
+		    " MiB free, task.disk_reserve_mb %d) and it held the most "
+		    "(%" PRIu64 " MiB)", avail / mb,
+		    p->conf.task.disk_reserve_mb, most / mb);
+		log_warnx("task %s: %s", worst, why);
+		tasks_fail_running(p->tc, now, worst, why, o);
+		free(why);
+	}
+}
