@@ -5,7 +5,7 @@
 # checks that every task has one exact result, that no two copies of a task
 # ran at once, and that every acknowledged message was received once.  As
 # root, a run with each peer in its own network namespace: partitions,
-# packet loss and kills.  And lbchaos's bad input, and what it refuses on a
+# cuts between two peers alone, packet loss and kills.  And lbchaos's bad input, and what it refuses on a
 # machine that cannot make namespaces or a fault.
 . "$top_srcdir/t/lib.sh"
 
@@ -18,6 +18,9 @@ like "$rc:$out" "^2:lbchaos: --peers: expected 3 to 16" "a bad peer count: exit 
 out=$(lbchaos --faults partition --no-netns 2>&1); rc=$?
 like "$rc:$out" "^2:lbchaos: --faults: partition needs network namespaces" \
     "partition faults without namespaces: refused"
+out=$(lbchaos --faults link --no-netns 2>&1); rc=$?
+like "$rc:$out" "^2:lbchaos: --faults: link needs network namespaces" \
+    "link without namespaces: refused"
 out=$(lbchaos --faults kill,loss --no-netns 2>&1); rc=$?
 like "$rc:$out" "^2:lbchaos: --faults: loss needs network namespaces" \
     "loss without namespaces: refused"
@@ -61,9 +64,9 @@ if grep -q '^netns yes' <<<"$check"; then
 		    "$f, which this machine cannot do ($why): refused, exit 2"
 	done
 	if grep -q '^cut yes' <<<"$check" && grep -q '^loss yes' <<<"$check"; then
-		out=$(lbchaos --seed 4 --duration 10 --faults partition,loss,kill --work plain,ckpt 2>&1); rc=$?
+		out=$(lbchaos --seed 4 --duration 10 --faults partition,link,loss,kill --work plain,ckpt 2>&1); rc=$?
 		like "$rc:$out" "lbchaos: seed=4 peers=5 faults=[1-9][0-9]* tasks=[1-9][0-9]* results=[0-9]+ lost=0 duplicated=0 overlaps=0 messages=0 undelivered=0" \
-		    "in namespaces, partition, loss and kill: nothing lost, nothing run twice at once"
+		    "in namespaces, partition, link, loss and kill: nothing lost, nothing run twice at once"
 		[ $rc -eq 0 ] || diag "$out"
 	else
 		skip "partition and loss in namespaces: $(grep ' no: ' <<<"$check" | tr '\n' ' ')"
