@@ -340,8 +340,6 @@ migrations_copy(Lb__TaskRecord *h, const Lb__TaskRecord *r)
 	}
 }
 
-/* The home takes what a holder's record counted (starts, resumes,
- * checkpoints: the larger) and its moves. */
 /* What a run printed so far, as record `r` has it, into `h`. */
 static void
 output_take(Lb__TaskRecord *h, const Lb__TaskRecord *r)
@@ -354,6 +352,8 @@ output_take(Lb__TaskRecord *h, const Lb__TaskRecord *r)
 	set_bytes(&h->stderr_inline, &r->stderr_inline);
 }
 
+/* The home takes what a holder's record counted (starts, resumes,
+ * checkpoints: the larger) and its moves. */
 static void
 counts_merge(Lb__TaskRecord *h, const Lb__TaskRecord *r)
 {
