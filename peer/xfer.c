@@ -121,7 +121,8 @@ struct xfer {
 	struct event		*tick;
 	xfer_done_cb		 done;
 	xfer_addr_cb		 addr_of;
-	void			(*on_serve)(struct peer *, const char *);
+	void			(*on_serve)(struct peer *, const char *,
+				    uint64_t);
 	struct xfer_stats	 stats;
 	int			 corrupt;	/* tests: damage served chunks */
 };
@@ -452,7 +453,8 @@ xfer_prune(struct peer *p, int (*keep)(struct peer *, const char *))
 }
 
 void
-xfer_on_serve(struct peer *p, void (*cb)(struct peer *, const char *))
+xfer_on_serve(struct peer *p, void (*cb)(struct peer *, const char *,
+    uint64_t))
 {
 	X(p)->on_serve = cb;
 }
@@ -606,8 +608,14 @@ xfer_chunk_req(struct peer *p, const char *from, const Lb__ChunkReq *q)
 	}
 	x->stats.bytes_out += len;
 	o->used_ms = lb_mono_ms();
-	if (x->on_serve != NULL)
-		x->on_serve(p, o->task);
+	if (x->on_serve != NULL) {
+		uint64_t whole = 0;
+		size_t k;
+
+		for (k = 0; k < o->nf && o->f[k].final; k++)
+			whole += o->f[k].size;
+		x->on_serve(p, o->task, k == o->nf ? whole : 0);
+	}
 }
 
 /* ---- destination ---- */

@@ -61,8 +61,11 @@ void	 xfer_drop_task(struct peer *, const char *id, int copies);
 void	 xfer_prune(struct peer *, int (*keep)(struct peer *, const char *));
 /* A ChunkReq: answered from the offer, if it is for `from`. */
 void	 xfer_chunk_req(struct peer *, const char *from, const Lb__ChunkReq *);
-/* Called whenever a chunk of task `id`'s offer is served (may be NULL). */
-void	 xfer_on_serve(struct peer *, void (*)(struct peer *, const char *id));
+/* Called whenever a chunk of task `id`'s offer is served (may be NULL);
+ * `whole`: the offer's bytes once every file of it was served to its end,
+ * else 0. */
+void	 xfer_on_serve(struct peer *, void (*)(struct peer *, const char *id,
+	    uint64_t whole));
 
 /* Destination: pull the files a Transfer (or a CheckpointCopy's) names
  * (the PeerMsg is copied);

@@ -2635,13 +2635,16 @@ transfer_recv(struct tasks *t, uint64_t now, const char *from,
 }
 
 void
-tasks_move_progress(struct tasks *t, uint64_t now, const char *id)
+tasks_move_progress(struct tasks *t, uint64_t now, const char *id,
+    uint64_t extra_ms)
 {
 	struct tasks_task	*k = tasks_find(t, id);
+	uint64_t		 due = now + (uint64_t)t->conf.transfer_timeout_ms +
+				    extra_ms;
 
 	if (k != NULL && k->hold == HOLD_FROZEN && !k->move_acked && !k->ask &&
-	    k->due < now + (uint64_t)t->conf.transfer_timeout_ms)
-		k->due = now + (uint64_t)t->conf.transfer_timeout_ms;
+	    k->due < due)
+		k->due = due;
 }
 
 static void

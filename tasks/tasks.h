@@ -367,9 +367,11 @@ int		 tasks_cancel(struct tasks *, uint64_t now, const char *id,
 void		 tasks_recv(struct tasks *, uint64_t now, const char *from,
 		    uint64_t inc, const Lb__PeerMsg *, struct tasks_out *);
 /* The files of `id`'s move out are still flowing (a chunk was served):
- * a frozen move not yet acknowledged waits transfer_timeout_ms more. */
+ * a frozen move not yet acknowledged waits transfer_timeout_ms more, and
+ * `extra_ms` (the destination's time to put what it pulled on disk, once
+ * all of it is served). */
 void		 tasks_move_progress(struct tasks *, uint64_t now,
-		    const char *id);
+		    const char *id, uint64_t extra_ms);
 /* The process of `id` started as process group `pgid`. */
 void		 tasks_proc_started(struct tasks *, uint64_t now,
 		    const char *id, uint32_t pgid, struct tasks_out *);
