@@ -580,6 +580,25 @@ fwd_take(struct fwd *f, const char *id)
 	return r;
 }
 
+Lb__MailMsg *
+fwd_peek(const struct fwd *f, const char *id)
+{
+	const struct mbox	*m = mbox_find(f, id);
+	const struct mail	*x;
+	Lb__MailMsg		*r;
+
+	if (m == NULL || (x = m->head) == NULL)
+		return NULL;
+	r = lb_calloc(1, sizeof(*r));
+	lb__mail_msg__init(r);
+	r->sender = lb_strdup(x->sender);
+	r->seq = x->seq;
+	r->body.data = lb_calloc(1, x->len + 1);
+	memcpy(r->body.data, x->body, x->len);
+	r->body.len = x->len;
+	return r;
+}
+
 void
 fwd_each_mailbox(const struct fwd *f, void (*fn)(void *, const char *),
     void *arg)

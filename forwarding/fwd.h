@@ -217,6 +217,9 @@ int		 fwd_link(const struct fwd *, const char *id, char *peer,
 /* The oldest message of `id`'s mailbox, taken out (free it with
  * lb__mail_msg__free_unpacked), or NULL. */
 Lb__MailMsg	*fwd_take(struct fwd *, const char *id);
+/* A copy of the oldest message of task `id`'s mailbox, left in it (free
+ * with lb__mail_msg__free_unpacked), or NULL. */
+Lb__MailMsg	*fwd_peek(const struct fwd *, const char *id);
 size_t		 fwd_mailbox_count(const struct fwd *, const char *id,
 		    size_t *bytes);
 /* A mailbox as it travels: its messages, oldest first, and the last seq

@@ -696,7 +696,7 @@ carry(struct peer *p, struct fwd_out *o)
 				    strcmp(w->id, a->id) != 0 ||
 				    !recv_live(p, w))
 					continue;
-				if ((m = fwd_take(ms->f, a->id)) == NULL)
+				if ((m = fwd_peek(ms->f, a->id)) == NULL)
 					break;
 				{
 					uint64_t token = w->token;
@@ -953,7 +953,33 @@ ctl_recv_req(struct peer *p, const Lb__CtlRecvReq *q, uint64_t token,
 	if (k == NULL || (k->hold != HOLD_RUNNING && k->hold != HOLD_QUEUED))
 		return refuse(r, lb_printf("task %s is not held at this peer "
 		    "(recv works inside the task)", q->id));
-	if ((m = fwd_take(ms->f, q->id)) != NULL) {
+	/* The message its receiver confirms it got goes: then, and only
+	 * then, it is taken (a receiver gone before gets it again). */
+	if (q->confirm_sender[0] != '\0' && (m = fwd_peek(ms->f, q->id)) !=
+	    NULL) {
+		int same = strcmp(m->sender, q->confirm_sender) == 0 &&
+		    m->seq == q->confirm_seq;
+
+		lb__mail_msg__free_unpacked(m, NULL);
+		if (same && (m = fwd_take(ms->f, q->id)) != NULL)
+			lb__mail_msg__free_unpacked(m, NULL);
+	}
+	/* A recv of the task that still waits was given up by its client
+	 * (or runs at once with this one): this one replaces it. */
+	for (size_t j = 0; j < ms->nw; j++)
+		if (ms->w[j].kind == W_RECV && strcmp(ms->w[j].id, q->id) ==
+		    0) {
+			uint64_t old = ms->w[j].token;
+
+			wait_remove(ms, &ms->w[j]);
+			answer_recv(p, old, NULL);
+			break;
+		}
+	if (q->confirm_only) {
+		answer_recv(p, token, NULL);
+		return 1;
+	}
+	if ((m = fwd_peek(ms->f, q->id)) != NULL) {
 		answer_recv(p, token, m);
 		return 1;
 	}

@@ -1900,7 +1900,18 @@ cmd_recv(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		json_print(j);
 	} else
 		write_all(m->body.data, m->body.len);
+	/* Written out: only now does the peer let it go (killed before, this
+	 * recv leaves it for the next). */
+	if (fflush(stdout) == EOF)
+		die(EX_NO, "task %s: the message could not be written out: "
+		    "%s; it stays in the mailbox", id, strerror(errno));
+	path = control_path(o);
+	r = msg_confirm(path, id, m->sender, m->seq, &cause);
+	free(path);
 	lb__ctl_reply__free_unpacked(rep, NULL);
+	if (r != MSGR_OK)
+		die(r, "%s (the message was written out; the next recv may "
+		    "get it again)", cause);
 	return EX_OK;
 }
 

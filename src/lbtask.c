@@ -115,6 +115,12 @@ lbt_recv(void *buf, size_t cap, int timeout_ms, char *sender,
 		return fail(LBT_RECV_ERROR, cause);
 	}
 	m = rep->recv->msg;
+	/* Received: the peer may let it go now (before this returns, so a
+	 * checkpoint that holds it is written after). */
+	if (msg_confirm(path, self, m->sender, m->seq, &cause) != MSGR_OK) {
+		lb__ctl_reply__free_unpacked(rep, NULL);
+		return fail(LBT_RECV_ERROR, cause);
+	}
 	len = m->body.len;
 	if (buf != NULL && cap > 0)
 		memcpy(buf, m->body.data, len < cap ? len : cap);

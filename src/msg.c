@@ -155,6 +155,27 @@ msg_send(const char *path, const char *id, const void *body, size_t len,
 }
 
 enum msg_result
+msg_confirm(const char *path, const char *id, const char *sender, uint64_t seq,
+    char **cause)
+{
+	Lb__CtlRequest	 req = LB__CTL_REQUEST__INIT;
+	Lb__CtlRecvReq	 rr = LB__CTL_RECV_REQ__INIT;
+	Lb__CtlReply	*rep;
+	enum msg_result	 r;
+
+	rr.id = (char *)id;
+	rr.confirm_sender = (char *)sender;
+	rr.confirm_seq = seq;
+	rr.confirm_only = 1;
+	req.req_case = LB__CTL_REQUEST__REQ_RECV;
+	req.recv = &rr;
+	if ((r = call(path, &req, LB__CTL_REPLY__REP_RECV, MSG_SLACK_MS * 4,
+	    &rep, cause)) == MSGR_OK)
+		lb__ctl_reply__free_unpacked(rep, NULL);
+	return r;
+}
+
+enum msg_result
 msg_recv(const char *path, const char *id, int timeout_ms,
     Lb__CtlReply **rep, char **cause)
 {

@@ -40,12 +40,18 @@ enum msg_result	msg_send(const char *path, const char *id, const void *body,
 /*
  * The next message in the mailbox of task `id` (held at the peer at
  * `path`), waiting up to timeout_ms (< 0: until one comes).  MSGR_OK: *rep
- * holds it (rep->recv->msg; free *rep).  Otherwise *cause is set.  A
- * caught signal during the wait abandons the request: a message the peer
- * hands over at that moment is lost, so block caught signals around it.
+ * holds it (rep->recv->msg; free *rep); it stays in the mailbox until
+ * msg_confirm says it was received.  Otherwise *cause is set.
  */
 enum msg_result	msg_recv(const char *path, const char *id, int timeout_ms,
 		    Lb__CtlReply **rep, char **cause);
+/*
+ * The message msg_recv handed out (its sender and seq) was received: the
+ * peer takes it out of the mailbox.  Until then it stays, and the next
+ * recv gets it again (a receiver that died with it loses nothing).
+ */
+enum msg_result	msg_confirm(const char *path, const char *id,
+		    const char *sender, uint64_t seq, char **cause);
 
 /* Why a send that was answered was refused, for people. */
 char		*msg_refusal(const char *id, const Lb__CtlSent *);

@@ -40,13 +40,14 @@ is "$(ctl n1 submit --wait -- echo next)" next "and runs the next task"
 # The whole disk at once, with tasks queued behind it: the task's own
 # writes fail; the others start and end, and their records go to a
 # journal on a full disk (it holds space ahead); the peer runs on.
-id=$(ctl n1 submit --pin n1 -- sh -c 'sleep 1; head -c 300000000 /dev/zero >fill; echo "exit $?"') ||
-    bail "submit refused"
+id=$(ctl n1 submit --pin n1 -- sh -c "while [ ! -e '$TMP/go' ]; do sleep 0.1; done
+	head -c 300000000 /dev/zero >fill; echo \"exit \$?\"") || bail "submit refused"
 ids=()
 for i in $(seq 12); do
 	ids+=("$(ctl n1 submit --pin n1 -- sh -c "sleep 0.2; echo task $i $(printf '%0200d' 0)")") ||
 	    bail "submit refused"
 done
+touch "$TMP/go"
 out=$(ctl n1 wait --timeout 60 "$id" 2>&1); rc=$?
 like "$out" "exit 1|failed: it used more than task.disk_limit_mb" \
     "a task that fills the disk ends (its writes failed, or it was stopped at its limit)"

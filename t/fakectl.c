@@ -9,7 +9,8 @@
  * send: body "refuse" is refused (the task ended: done), "slow" is not
  * acknowledged (done=false), anything else is delivered at n4, epoch 5,
  * hops n2 n4, and the reply names the request's sender ("n1" if none).
- * recv: the messages of the command line, one a request, then none.
+ * recv: the messages of the command line, one a request, then none (a
+ * confirm takes none).
  * locate: n4, epoch 5, hops n2 n4; state "done" for n1.9.  tail: the
  * output "abcdefghij" 4 bytes at a time, ended at its end.  Anything
  * else: refused.  It runs until killed.
@@ -87,7 +88,8 @@ main(int argc, char **argv)
 		case LB__CTL_REQUEST__REQ_RECV:
 			rep.rep_case = LB__CTL_REPLY__REP_RECV;
 			rep.recv = &recv;
-			if (next >= argc)
+			/* A confirm of the message handed out: nothing new. */
+			if (req->recv->confirm_only || next >= argc)
 				break;
 			sender = argv[next++];
 			if ((body = strchr(sender, ':')) == NULL)

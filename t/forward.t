@@ -170,4 +170,28 @@ out=$(ctl n1 send "$quiet" 5 2>&1); rc=$?
 like "$rc:$out" "^1:.*full" "its mailbox is still full after the restart (nothing lost)"
 ctl n2 cancel "$quiet" >/dev/null
 
+# A recv whose client goes away loses no message: the task's first recv is
+# killed while it waits, a message comes after, and the task's next recv
+# gets it.  (Before: the peer handed it to the recv that was gone.)
+gone=$(ctl n1 submit --pin n1 -- sh -c "timeout 1 lbctl recv --timeout 30; echo \"first: \$?\"
+	touch '$TMP/second'; lbctl recv --timeout 30; echo; echo \"second: \$?\"") ||
+    bail "submit"
+wait_for 20 test -e "$TMP/second" >/dev/null || bail "$gone never got to its second recv"
+sleep 0.5	# (its second recv waits; the message may come at any time)
+ctl n3 send "$gone" hello >/dev/null || bail "send"
+out=$(ctl n1 wait "$gone" --timeout 30); rc=$?
+is "$rc:$out" "0:first: 124
+hello
+second: 0" "a recv killed while it waited loses nothing: the next recv gets the message"
+# And one gone after the peer answered, before it confirmed (recvdie): the
+# next recv gets the same message.
+twice=$(ctl n1 submit --pin n1 -- sh -c "recvdie 30000; lbctl recv --timeout 30; echo") ||
+    bail "submit"
+wait_for 20 eval '[ "$(ctl n1 show --json "$twice" | jq -r .state)" = running ]' >/dev/null
+sleep 0.5
+ctl n3 send "$twice" again >/dev/null || bail "send"
+out=$(ctl n1 wait "$twice" --timeout 30); rc=$?
+is "$rc:$out" "0:got again, not confirmed
+again" "a receiver gone before it confirmed: the next recv gets the message again"
+
 done_testing
