@@ -53,7 +53,7 @@ du(int dfd, int depth, uint64_t stop, size_t *entries)
 		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 			continue;
 		sum += (uint64_t)st.st_blocks * 512;
-		if (S_ISDIR(st.st_mode) && depth < DISK_DEPTH) {
+		if (S_ISDIR(st.st_mode) && depth < DISK_DEPTH && sum < stop) {
 			int sub = openat(dirfd(d), e->d_name, O_RDONLY |
 			    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (sub != -1)
@@ -112,6 +112,7 @@ disk_check(struct peer *p, struct tasks_out *o)
 	struct statvfs		 vfs;
 	size_t			 n;
 	char			*why;
+	int			 stopping = 0, is_short;
 
 	if (disk_last != 0 && now - disk_last < DISK_EVERY_MS)
 		return;
@@ -123,8 +124,13 @@ disk_check(struct peer *p, struct tasks_out *o)
 		struct tasks_task *k = all[i];
 		uint64_t used;
 
-		if (k->hold != HOLD_RUNNING || k->fail_why[0] != '\0')
+		if (k->hold != HOLD_RUNNING)
 			continue;
+		if (k->fail_why[0] != '\0') {
+			stopping = 1;	/* one stopped already: its room
+					 * comes when it has ended */
+			continue;
+		}
 		used = task_bytes(p, k->rec->id, limit + 1);
 		if (used > limit) {
 			why = lb_printf("it used more than task.disk_limit_mb "
@@ -140,13 +146,17 @@ disk_check(struct peer *p, struct tasks_out *o)
 			worst = k->rec->id;
 		}
 	}
-	if (avail >= reserve) {
+	is_short = avail < reserve || store_journal_short(p);
+	tasks_set_disk_short(p->tc, now, is_short, o);
+	if (!is_short) {
 		if (disk_why[0] != '\0')
 			log_info("disk: %" PRIu64 " MiB free again: this peer "
 			    "takes tasks again", avail / mb);
 		disk_why[0] = '\0';
 		return;
 	}
+	if (avail >= reserve)
+		return;		/* (the journal: disk_short says so) */
 	if (disk_why[0] == '\0')
 		log_warnx("disk: %" PRIu64 " MiB free on %s, below "
 		    "task.disk_reserve_mb (%d): no new task here", avail / mb,
@@ -154,7 +164,9 @@ disk_check(struct peer *p, struct tasks_out *o)
 	snprintf(disk_why, sizeof(disk_why), "the disk of this peer is "
 	    "nearly full (%" PRIu64 " MiB free, task.disk_reserve_mb %d)",
 	    avail / mb, p->conf.task.disk_reserve_mb);
-	if (worst != NULL) {
+	/* The task that fills it, not any: one holding at least the reserve,
+	 * and none while the one stopped before has not ended. */
+	if (worst != NULL && !stopping && most >= reserve) {
 		why = lb_printf("its peer's disk was nearly full (%" PRIu64
 		    " MiB free, task.disk_reserve_mb %d) and it held the most "
 		    "(%" PRIu64 " MiB)", avail / mb,

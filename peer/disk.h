@@ -10,7 +10,8 @@ struct peer;
 struct tasks_out;
 
 /* Look (at most once a second): a task over its limit, or the one that
- * holds the most while the disk is short, is stopped and fails. */
+ * holds the most (at least task.disk_reserve_mb) while the disk is short,
+ * is stopped and fails; while it is short nothing waiting starts here. */
 void	 disk_check(struct peer *, struct tasks_out *);
 /* Why this peer takes no new task now (the disk is short), or NULL. */
 const char *disk_short(struct peer *);

@@ -288,9 +288,14 @@ carry(struct peer *p, struct tasks_out *o)
 			exec_kill(p, a->id);
 			break;
 		case TA_OUTPUT:
+			/* (A full disk: the result stands, its output
+			 * files do not.) */
 			if (store_write_output(p, a->id, a->out, a->err,
-			    &cause) == -1)
-				fatalx("task %s: output: %s", a->id, cause);
+			    &cause) == -1) {
+				log_warnx("task %s: its output could not be "
+				    "kept: %s", a->id, cause);
+				free(cause);
+			}
 			break;
 		case TA_NOTE:
 			log_info("%s", a->note);
@@ -422,13 +427,18 @@ tick_cb(evutil_socket_t fd, short ev, void *arg)
 	char			*cause;
 	uint64_t		 before;
 
-	{
+	/* Who is alive, once this peer has been up long enough to know
+	 * (gossip.dead_ms). */
+	if (lb_mono_ms() - p->started_ms >= (uint64_t)p->conf.gossip.dead_ms) {
 		size_t n, alive = 0;
 		const struct gossip_member *m = gossip_members(p->gossip, &n);
+		const char **ids = lb_calloc(n + 1, sizeof(*ids));
 
 		for (size_t i = 0; i < n; i++)
-			alive += m[i].state == GOSSIP_ALIVE;
-		tasks_set_alive(p->tc, alive);
+			if (m[i].state == GOSSIP_ALIVE)
+				ids[alive++] = m[i].e.id;
+		tasks_set_alive(p->tc, ids, alive);
+		free(ids);
 	}
 	tasks_tick(p->tc, lb_mono_ms(), &o);
 	disk_check(p, &o);
@@ -679,7 +689,10 @@ fetch_done(struct peer *p, const char *from, uint64_t inc,
 static void
 served(struct peer *p, const char *id, uint64_t whole)
 {
-	tasks_move_progress(p->tc, lb_mono_ms(), id, whole >> 14);
+	uint64_t extra = whole >> 14;
+
+	tasks_move_progress(p->tc, lb_mono_ms(), id, extra > 120000 ? 120000 :
+	    extra);
 }
 
 static void	query_recv(struct peer *, const char *, const Lb__TaskQuery *);

@@ -49,6 +49,14 @@ struct journal {
  */
 #define JOURNAL_SLACK	(1u << 20)
 
+static void	slack(struct journal *);
+
+void
+journal_hold_space(struct journal *j)
+{
+	slack(j);
+}
+
 static void
 slack(struct journal *j)
 {
@@ -60,6 +68,8 @@ slack(struct journal *j)
 		if (j->slack_failed)
 			log_info("journal: space ahead is held again");
 		j->slack_failed = 0;
+	} else if (errno == EOPNOTSUPP || errno == ENOSYS) {
+		j->slack_to = UINT64_MAX;	/* this file system cannot */
 	} else if (!j->slack_failed) {
 		j->slack_failed = 1;
 		log_warnx("journal: cannot hold space ahead (%s): %" PRIu64

@@ -106,6 +106,8 @@ uint64_t	 journal_size(const struct journal *);	   /* bytes in the file */
 /* Whether the space held ahead of the journal could not be renewed (the
  * disk is full): new work is refused until it can. */
 int		 journal_short(const struct journal *);
+/* Try again to hold space ahead (after a shortage). */
+void		 journal_hold_space(struct journal *);
 uint64_t	 journal_records(const struct journal *);
 uint64_t	 journal_appended(const struct journal *); /* since open or the
 							      last compaction */

@@ -46,6 +46,7 @@ struct wait {
 	uint32_t	 epoch, starts;	/* W_RECV: the run of the task that
 					 * asked */
 	uint64_t	 offset;	/* W_TAIL */
+	int		 two_step;	/* W_RECV: the client confirms */
 };
 
 /* A waiting recv is the task's run that asked: held here, the same
@@ -187,6 +188,7 @@ answer_recv(struct peer *p, uint64_t token, Lb__MailMsg *m)
 
 	v.got = m != NULL;
 	v.msg = m;
+	v.two_step = 1;
 	r.rep_case = LB__CTL_REPLY__REP_RECV;
 	r.recv = &v;
 	p->ctl_later(p, token, &r);
@@ -696,7 +698,8 @@ carry(struct peer *p, struct fwd_out *o)
 				    strcmp(w->id, a->id) != 0 ||
 				    !recv_live(p, w))
 					continue;
-				if ((m = fwd_peek(ms->f, a->id)) == NULL)
+				if ((m = w->two_step ? fwd_peek(ms->f, a->id) :
+				    fwd_take(ms->f, a->id)) == NULL)
 					break;
 				{
 					uint64_t token = w->token;
@@ -979,11 +982,14 @@ ctl_recv_req(struct peer *p, const Lb__CtlRecvReq *q, uint64_t token,
 		answer_recv(p, token, NULL);
 		return 1;
 	}
-	if ((m = fwd_peek(ms->f, q->id)) != NULL) {
+	/* (A client from before confirms nothing: it takes.) */
+	if ((m = q->two_step ? fwd_peek(ms->f, q->id) : fwd_take(ms->f,
+	    q->id)) != NULL) {
 		answer_recv(p, token, m);
 		return 1;
 	}
 	w = wait_add(ms, W_RECV, token, q->id);
+	w->two_step = q->two_step;
 	w->deadline = lb_mono_ms() + timeout_of(q->timeout_ms, 30000);
 	w->epoch = k->h_epoch;
 	w->starts = k->rec->starts;

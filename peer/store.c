@@ -576,6 +576,8 @@ store_open(struct peer *p, journal_cb cb, void *arg, char **cause)
 int
 store_journal_short(struct peer *p)
 {
+	if (journal_short(p->store->journal))
+		journal_hold_space(p->store->journal);
 	return journal_short(p->store->journal);
 }
 

@@ -1906,7 +1906,8 @@ cmd_recv(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		die(EX_NO, "task %s: the message could not be written out: "
 		    "%s; it stays in the mailbox", id, strerror(errno));
 	path = control_path(o);
-	r = msg_confirm(path, id, m->sender, m->seq, &cause);
+	r = rep->recv->two_step ? msg_confirm(path, id, m->sender, m->seq,
+	    &cause) : MSGR_OK;
 	free(path);
 	lb__ctl_reply__free_unpacked(rep, NULL);
 	if (r != MSGR_OK)

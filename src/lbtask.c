@@ -1,6 +1,7 @@
 /* lbtask.c - the library for tasks: lbtask.h over msg.c and client.c. */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +92,8 @@ lbt_send(const char *id, const void *buf, size_t len, int timeout_ms,
 	return r;
 }
 
+static pthread_mutex_t	recv_lock = PTHREAD_MUTEX_INITIALIZER;
+
 ssize_t
 lbt_recv(void *buf, size_t cap, int timeout_ms, char *sender,
     size_t senderlen, uint64_t *seq)
@@ -106,21 +109,34 @@ lbt_recv(void *buf, size_t cap, int timeout_ms, char *sender,
 	if (self == NULL)
 		return fail(LBT_RECV_ERROR, lb_strdup("LB_TASK_ID is not set "
 		    "(or not a task id): only a task has a mailbox"));
+	/* One receive at a time in a process: the peer hands the oldest
+	 * message out until it is confirmed, so two at once would get the
+	 * same one. */
+	pthread_mutex_lock(&recv_lock);
 	switch (msg_recv(path, self, timeout_ms, &rep, &cause)) {
 	case MSGR_OK:
 		break;
 	case MSGR_TIMEOUT:
+		pthread_mutex_unlock(&recv_lock);
 		return fail(LBT_RECV_TIMEOUT, cause);
 	default:
+		pthread_mutex_unlock(&recv_lock);
 		return fail(LBT_RECV_ERROR, cause);
 	}
 	m = rep->recv->msg;
 	/* Received: the peer may let it go now (before this returns, so a
-	 * checkpoint that holds it is written after). */
-	if (msg_confirm(path, self, m->sender, m->seq, &cause) != MSGR_OK) {
-		lb__ctl_reply__free_unpacked(rep, NULL);
-		return fail(LBT_RECV_ERROR, cause);
+	 * checkpoint that holds it is written after).  A confirm that gets
+	 * no answer may have been taken: asked again (a repeat removes
+	 * nothing), and if it still gets none the message is returned all
+	 * the same (it may come again: better than lost). */
+	for (int i = 0; rep->recv->two_step && i < 3; i++) {
+		if (msg_confirm(path, self, m->sender, m->seq, &cause) ==
+		    MSGR_OK)
+			break;
+		free(cause);
+		cause = NULL;
 	}
+	pthread_mutex_unlock(&recv_lock);
 	len = m->body.len;
 	if (buf != NULL && cap > 0)
 		memcpy(buf, m->body.data, len < cap ? len : cap);

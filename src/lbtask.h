@@ -64,9 +64,10 @@ int		 lbt_send(const char *id, const void *buf, size_t len,
  * buffer of LBT_MSG_MAX never is), LBT_RECV_TIMEOUT, or LBT_RECV_ERROR
  * (outside a task, no peer: lbt_error()).
  *
- * A signal caught while it waits cuts the wait short (LBT_RECV_ERROR), and
- * a message the peer hands over at that instant is lost: block the signals
- * you catch around the call, and wait in slices if you must react to them.
+ * A signal caught while it waits cuts the wait short (LBT_RECV_ERROR); a
+ * message the peer handed over at that instant stays in the mailbox (it
+ * leaves only once lbt_recv has confirmed it, before it returns) and the
+ * next call gets it.  Calls from several threads take turns.
  */
 ssize_t		 lbt_recv(void *buf, size_t cap, int timeout_ms, char *sender,
 		    size_t senderlen, uint64_t *seq);

@@ -167,6 +167,7 @@ msg_confirm(const char *path, const char *id, const char *sender, uint64_t seq,
 	rr.confirm_sender = (char *)sender;
 	rr.confirm_seq = seq;
 	rr.confirm_only = 1;
+	rr.two_step = 1;
 	req.req_case = LB__CTL_REQUEST__REQ_RECV;
 	req.recv = &rr;
 	if ((r = call(path, &req, LB__CTL_REPLY__REP_RECV, MSG_SLACK_MS * 4,
@@ -188,6 +189,7 @@ msg_recv(const char *path, const char *id, int timeout_ms,
 
 	*rep = NULL;
 	rr.id = (char *)id;
+	rr.two_step = 1;
 	req.req_case = LB__CTL_REQUEST__REQ_RECV;
 	req.recv = &rr;
 	for (;;) {

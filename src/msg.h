@@ -48,7 +48,9 @@ enum msg_result	msg_recv(const char *path, const char *id, int timeout_ms,
 /*
  * The message msg_recv handed out (its sender and seq) was received: the
  * peer takes it out of the mailbox.  Until then it stays, and the next
- * recv gets it again (a receiver that died with it loses nothing).
+ * recv gets it again (a receiver that died with it loses nothing).  Only
+ * for a reply that says rep->recv->two_step (a peer from before took the
+ * message out already, and would take another for this call).
  */
 enum msg_result	msg_confirm(const char *path, const char *id,
 		    const char *sender, uint64_t seq, char **cause);

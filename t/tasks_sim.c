@@ -2034,7 +2034,15 @@ step(struct world *w)
 	case EV_TICK:
 		if (peer->core == NULL || peer->inc != e.inc)
 			break;
-		tasks_set_alive(peer->core, (size_t)live_peers(w));
+		{
+			const char *ids[PEERS_MAX];
+			size_t nl = 0;
+
+			for (int q = 0; q < w->npeers; q++)
+				if (w->peers[q].core != NULL)
+					ids[nl++] = w->peers[q].id;
+			tasks_set_alive(peer->core, ids, nl);
+		}
 		tasks_tick(peer->core, w->now, &out);
 		carry_out(w, p, &out);
 		place_stuck(w, p);

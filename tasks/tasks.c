@@ -36,8 +36,9 @@ struct tasks_link {
 struct tasks {
 	struct tasks_conf	  conf;
 	char			  self[LB_ID_MAX];
-	size_t			  alive;	/* peers alive, this one too (0:
-						 * not known) */
+	char			**alive;	/* peers alive, this one too */
+	size_t			  nalive;	/* (0: not known) */
+	int			  disk_short;	/* start nothing: no room */
 	uint64_t		  inc;
 	char			 *attrs;
 	int64_t			  wall_off;
@@ -603,6 +604,8 @@ set_hold(struct tasks *t, uint64_t now, struct tasks_task *k,
 {
 	if (k->hold == h)
 		return;
+	if (h != HOLD_RUNNING)
+		k->fail_why[0] = '\0';	/* a stop for a limit is of a run */
 	if (k->hold == HOLD_QUEUED)
 		dequeue(t, k);
 	if (k->hold == HOLD_PENDING && k->incoming != NULL) {
@@ -783,6 +786,7 @@ tasks_free(struct tasks *t)
 
 	if (t == NULL)
 		return;
+	tasks_set_alive(t, NULL, 0);
 	for (size_t b = 0; b < BUCKETS; b++)
 		for (k = t->buckets[b]; k; k = next) {
 			next = k->hnext;
@@ -1065,9 +1069,26 @@ tasks_fail_running(struct tasks *t, uint64_t now, const char *id,
 }
 
 void
-tasks_set_alive(struct tasks *t, size_t n)
+tasks_set_disk_short(struct tasks *t, uint64_t now, int on,
+    struct tasks_out *o)
 {
-	t->alive = n;
+	int was = t->disk_short;
+
+	t->disk_short = on;
+	if (was && !on)
+		schedule(t, now, o);
+}
+
+void
+tasks_set_alive(struct tasks *t, const char *const *ids, size_t n)
+{
+	for (size_t i = 0; i < t->nalive; i++)
+		free(t->alive[i]);
+	free(t->alive);
+	t->alive = n > 0 ? lb_calloc(n, sizeof(*t->alive)) : NULL;
+	for (size_t i = 0; i < n; i++)
+		t->alive[i] = lb_strdup(ids[i]);
+	t->nalive = n;
 }
 
 int
@@ -1102,8 +1123,13 @@ start_failure_add(const struct tasks *t, Lb__TaskRecord *r, const char *host,
 		f->at_ms = at_ms;
 		r->start_failures[r->n_start_failures++] = f;
 	}
-	return r->n_start_failures >= max || (t->alive > 0 &&
-	    r->n_start_failures >= t->alive);
+	if (r->n_start_failures >= max)
+		return 1;
+	/* Every peer alive tried: no host is left to try. */
+	for (size_t i = 0; i < t->nalive; i++)
+		if (!tasks_avoids(r, t->alive[i]))
+			return 0;
+	return t->nalive > 0;
 }
 
 /* Home: its task could not start at `host`: it is placed anew (never on a
@@ -1224,7 +1250,7 @@ schedule(struct tasks *t, uint64_t now, struct tasks_out *o)
 	struct tasks_action	*a;
 
 	for (k = t->qhead; k && t->nrunning < (uint32_t)t->conf.slots &&
-	    !t->leaving && !t->draining; k = next) {
+	    !t->leaving && !t->draining && !t->disk_short; k = next) {
 		next = k->qnext;
 		if (!tasks_runs_here(t, k))
 			continue;	/* the balancer places it */
@@ -1771,6 +1797,8 @@ lease_round(struct tasks *t, uint64_t now, struct tasks_out *o)
 static void
 quiet_arm(struct tasks *t, uint64_t now, struct tasks_task *k)
 {
+	if (k->revoked)
+		return;		/* what it says now does not count */
 	k->quiet_at = 0;
 	if (t->conf.lease_ms > 0 && k->home && tasks_unfinished(k->rec) &&
 	    strcmp(k->rec->host, t->self) != 0) {
@@ -1796,6 +1824,7 @@ lease_reset(struct tasks *t, uint64_t now, struct tasks_task *k)
 {
 	k->revoked = 0;
 	k->lapsed_since = 0;
+	k->ask_newest = 0;
 	quiet_arm(t, now, k);
 }
 
@@ -1843,17 +1872,21 @@ lease_ask_recv(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 				/* Confirmed by this life of its host: on
 				 * disk before the answer. */
 				h->host_inc = inc;
+				k->ask_newest = k->lapsed_since = 0;
 				save(o, k, 1);
 			}
 			/* Its lease ran out while this home granted it for
 			 * lease_ms on end: the grants do not reach it (a
 			 * one-way cut).  No more: the silence rule runs it
 			 * again once the last grant has run out. */
-			if (!it->lapsed)
-				k->lapsed_since = 0;
-			else if (k->lapsed_since == 0 ||
-			    a->sent_ms < k->lapsed_since)
-				k->lapsed_since = a->sent_ms;
+			/* (An ask older than one heard says nothing new.) */
+			if (a->sent_ms >= k->ask_newest) {
+				k->ask_newest = a->sent_ms;
+				if (!it->lapsed)
+					k->lapsed_since = 0;
+				else if (k->lapsed_since == 0)
+					k->lapsed_since = a->sent_ms;
+			}
 			if (!k->revoked && it->lapsed && a->sent_ms >=
 			    k->lapsed_since + (uint64_t)t->conf.lease_ms) {
 				k->revoked = 1;

@@ -188,6 +188,7 @@ struct tasks_task {
 	uint64_t	 quiet_at;
 	uint32_t	 quiet_epoch;
 	uint64_t	 lapsed_since;
+	uint64_t	 ask_newest;	/* the newest ask's sent_ms (host's) */
 	int		 revoked;
 	/* Home: a placement that must stop (TaskStop until acknowledged). */
 	int		 stop;
@@ -466,9 +467,14 @@ int		 tasks_runs_here(const struct tasks *, const struct tasks_task *);
  * peer's it broke); -1 when it is not running here. */
 int		 tasks_fail_running(struct tasks *, uint64_t, const char *id,
 		    const char *why, struct tasks_out *);
-/* The peers alive now, this one included: a task that could not start on
- * as many is not placed again. */
-void		 tasks_set_alive(struct tasks *, size_t);
+/* The disk of this peer is short of room (or has it again): nothing
+ * waiting starts meanwhile. */
+void		 tasks_set_disk_short(struct tasks *, uint64_t, int,
+		    struct tasks_out *);
+/* The peers alive now, this one included (n 0: not known yet): a task
+ * that could not start on any of them is not placed again. */
+void		 tasks_set_alive(struct tasks *, const char *const *ids,
+		    size_t n);
 /* Whether the task failed to start at `peer` (it is not placed there). */
 int		 tasks_avoids(const Lb__TaskRecord *, const char *);
 const struct tasks_stats *tasks_stats(const struct tasks *);
