@@ -36,6 +36,7 @@
 #include "tasks/tasks.h"
 
 #define XFER_WINDOW	4	/* chunks asked for and not yet hashed */
+#define XFER_DIRTY	(16u << 20)	/* written, not yet on disk, a file */
 #define XFER_TICK_MS	100
 #define XFER_RETRIES	5	/* asks of one chunk, then the fetch fails */
 #define OFFERS_MAX	64
@@ -1043,6 +1044,17 @@ xfer_chunk_data(struct peer *p, const char *from, const Lb__ChunkData *d)
 	 */
 	(void)sync_file_range(f->fd, (off_t)d->offset, (off_t)d->data.len,
 	    SYNC_FILE_RANGE_WRITE);
+	/*
+	 * And wait for what was written XFER_DIRTY earlier: the pull goes
+	 * at the disk's pace, each wait is short, and no large file's
+	 * writeback is left for the end, where one fdatasync of hundreds of
+	 * MiB would hold the event loop for seconds (the peer then looks
+	 * dead, and the move is aborted).
+	 */
+	if (d->offset >= XFER_DIRTY)
+		(void)sync_file_range(f->fd, (off_t)(d->offset - XFER_DIRTY),
+		    (off_t)d->data.len, SYNC_FILE_RANGE_WAIT_BEFORE |
+		    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
 	if (d->hash.len == XFER_HASH) {
 		memcpy(f->src_hash, d->hash.data, XFER_HASH);
 		f->have_hash = 1;
