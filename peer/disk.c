@@ -91,6 +91,62 @@ task_bytes(struct peer *p, const char *id, uint64_t stop)
 	return sum;
 }
 
+/* Whether process `pid` waits on the disk now (state D). */
+static int
+in_disk_wait(uint32_t pid)
+{
+	char	 path[64], buf[256], *rp;
+	ssize_t	 n;
+	int	 fd;
+
+	if (pid == 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%" PRIu32 "/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* "pid (comm) S ...": comm may hold anything, the state follows
+	 * its last parenthesis. */
+	if ((rp = strrchr(buf, ')')) == NULL || rp[1] != ' ')
+		return 0;
+	return rp[2] == 'D';
+}
+
+/*
+ * A task asked to checkpoint that is writing it (its checkpoint grew since
+ * the last look, or its process waits on the disk, as in an fsync of a
+ * large state) is given more time: a slow disk is not a deaf task.
+ */
+static void
+ck_progress(struct peer *p, uint64_t now, struct tasks_task *k)
+{
+	char		*dir, *path;
+	uint64_t	 bytes = 0;
+	size_t		 entries = 0;
+	int		 fd;
+
+	if (!((k->ck_asked && k->ck_signalled) || k->yield)) {
+		k->sh_ck_bytes = 0;
+		return;
+	}
+	dir = store_dir(p, k->rec->id);
+	path = lb_printf("%s.ck", dir);
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) != -1)
+		bytes = du(fd, 0, UINT64_MAX, &entries);
+	free(path);
+	free(dir);
+	/* (sh_ck_bytes is the size + 1; 0 before the first look.) */
+	if ((k->sh_ck_bytes != 0 && bytes + 1 > k->sh_ck_bytes) ||
+	    in_disk_wait(k->rec->pgid))
+		tasks_checkpoint_writing(p->tc, now, k->rec->id);
+	k->sh_ck_bytes = bytes + 1;
+}
+
 const char *
 disk_short(struct peer *p)
 {
@@ -126,6 +182,7 @@ disk_check(struct peer *p, struct tasks_out *o)
 
 		if (k->hold != HOLD_RUNNING)
 			continue;
+		ck_progress(p, now, k);
 		if (k->fail_why[0] != '\0') {
 			stopping = 1;	/* one stopped already: its room
 					 * comes when it has ended */

@@ -1210,6 +1210,7 @@ glue_stats(struct peer *p, Lb__CtlStats *s)
 	s->migrations_in = t->migrations_in;
 	s->migrations_out = t->migrations_out;
 	s->checkpoint_timeouts = t->checkpoint_timeouts;
+	s->checkpoint_slow = t->ck_slow;
 	s->migrate_bytes = t->migrate_bytes;
 	s->periodic = t->periodic;
 	s->yields = t->yields;

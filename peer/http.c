@@ -337,6 +337,10 @@ metrics(struct peer *p, struct evbuffer *b)
 	m_one(b, "lbpeer_checkpoint_timeouts_total", "counter", "Tasks asked "
 	    "to checkpoint for a move that did not in time.",
 	    t->checkpoint_timeouts);
+	m_one(b, "lbpeer_checkpoint_slow_total", "counter", "Times a task "
+	    "asked to checkpoint was given more time: it was writing its "
+	    "checkpoint (it grew, or its process waited on the disk).",
+	    t->checkpoint_slow);
 	m_one(b, "lbpeer_yields_total", "counter", "Running tasks that "
 	    "yielded their slot to a task that had run less (preemption).",
 	    t->yields);

@@ -193,7 +193,7 @@ ctljson_stats(const Lb__CtlStats *s)
 	json_object_update(j, x);
 	json_decref(x);
 	json_object_set_new(j, "migrations", json_pack("{s:I, s:I, "
-	    "s:f, s:f, s:f, s:I, s:I, s:I}",
+	    "s:f, s:f, s:f, s:I, s:I, s:I, s:I}",
 	    "in", (json_int_t)s->migrations_in,
 	    "out", (json_int_t)s->migrations_out,
 	    "freeze_ms_mean", (double)s->freeze_us_mean / 1000,
@@ -201,6 +201,7 @@ ctljson_stats(const Lb__CtlStats *s)
 	    "freeze_ms_max", (double)s->freeze_us_max / 1000,
 	    "checkpoint_ms_mean", (json_int_t)s->checkpoint_ms_mean,
 	    "checkpoint_timeouts", (json_int_t)s->checkpoint_timeouts,
+	    "checkpoint_slow", (json_int_t)s->checkpoint_slow,
 	    "bytes_in", (json_int_t)s->migrate_bytes));
 	json_object_set_new(j, "yields", json_integer((json_int_t)s->yields));
 	json_object_set_new(j, "periodic_checkpoints", json_pack(

@@ -1479,7 +1479,8 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    (unsigned long long)s->transfers_aborted, mean);
 		printf("migrations:  %llu in (freeze mean %.3f ms, p95 %.3f, "
 		    "max %.3f; %llu bytes), %llu out (checkpoint mean %llu "
-		    "ms); %llu did not checkpoint in time\n",
+		    "ms); %llu did not checkpoint in time, %llu were given "
+		    "more time to\n",
 		    (unsigned long long)s->migrations_in,
 		    (double)s->freeze_us_mean / 1000,
 		    (double)s->freeze_us_p95 / 1000,
@@ -1487,7 +1488,8 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    (unsigned long long)s->migrate_bytes,
 		    (unsigned long long)s->migrations_out,
 		    (unsigned long long)s->checkpoint_ms_mean,
-		    (unsigned long long)s->checkpoint_timeouts);
+		    (unsigned long long)s->checkpoint_timeouts,
+		    (unsigned long long)s->checkpoint_slow);
 		printf("preempted:   %llu running tasks yielded their slot to "
 		    "tasks that had run less\n", (unsigned long long)s->yields);
 		printf("periodic:    %llu checkpoints asked; %llu copies sent "

@@ -92,6 +92,22 @@ is "$(state n1 "$d")/$(host_of n1 "$d")" running/n1 "it runs on at n1"
 is "$(ctl n1 wait "$d")" survived "and ends normally, once"
 is "$(ctl n1 --json stats | jq .migrations.checkpoint_timeouts)" 1 "counted in stats"
 
+# A task slow to write its checkpoint (7 s of writes, over the 5 s of
+# task.checkpoint_timeout_ms) is waited for while it writes, and moves.
+slow=$(ctl n1 submit --checkpointable -- sh -c '
+	if [ -n "$LB_RESUME" ]; then echo "resumed with $(wc -c <"$LB_CHECKPOINT_DIR/state") bytes"; exit 0; fi
+	trap "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14; do head -c 65536 /dev/zero >>\"\$LB_CHECKPOINT_DIR/state\"; sleep 0.5; done; exit \$LB_CHECKPOINT_EXIT_CODE" USR1
+	sleep 60 & wait; sleep 60 & wait')
+wait_for 10 running_at "$slow" n1 >/dev/null
+t0=$(date +%s%N)
+out=$(ctl n1 migrate "$slow" --to n2 --timeout 60 2>&1); rc=$?
+el=$(( ($(date +%s%N) - t0) / 1000000 ))
+like "$rc:$out" "^0:$slow: moved to n2 \(freeze [0-9.]+ ms; the task took [0-9]{4,} ms to checkpoint" \
+    "a task slow to write its checkpoint moves ($el ms)"
+is "$(ctl n1 wait "$slow")" "resumed with 917504 bytes" "with all of its checkpoint"
+is "$(ctl n1 --json stats | jq '.migrations | [.checkpoint_timeouts, .checkpoint_slow > 0]' -c)" \
+    "[1,true]" "counted as given more time, not as a timeout"
+
 # A destination killed in the middle of the transfer: the task resumes at
 # its source from the same checkpoint, and ends once with its work exact.
 big=$(ctl n1 submit --checkpointable -- lbwork --ms 4000 --state-kb 300000)

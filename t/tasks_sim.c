@@ -153,6 +153,7 @@ struct proc {
 	int		 code, signal, stopping;
 	const char	*error;		/* a failed start */
 	int		 frozen;	/* its lease ran out: SIGSTOP */
+	int		 writing;	/* its checkpoint, until it exits */
 	uint64_t	 left;		/* frozen: what it had left to run */
 };
 
@@ -177,6 +178,8 @@ struct simtask {
 	int		 first_code;
 	/* It checkpoints when asked (unless deaf): the work left then. */
 	int		 checkpointable, deaf;
+	int		 ck_ms;		/* > 0: a checkpoint takes this long,
+					 * its shell seeing it written */
 	int		 left_ms;
 	int		 checkpoints;	/* exits with its checkpoint code */
 	/* Its process catches lbpeer's stop (SIGTERM) and exits TRAP_CODE:
@@ -1269,13 +1272,15 @@ proc_checkpoint(struct world *w, int p, const struct tasks_action *a)
 		trace(w, p, "checkpoint %s: ignored", a->id);
 		return;
 	}
-	delay = rnd(w, 1, 50);
+	delay = pr->task->ck_ms > 0 ? (uint32_t)pr->task->ck_ms :
+	    rnd(w, 1, 50);
 	if (pr->exit_at <= w->now + delay) {
 		trace(w, p, "checkpoint %s: it ends anyway", a->id);
 		return;
 	}
 	pr->task->left_ms = (int)(pr->exit_at - (w->now + delay));
 	pr->code = CK_CODE;
+	pr->writing = pr->task->ck_ms > 0;
 	trace(w, p, "checkpoint %s: exits %d in %u ms, %d ms of work left",
 	    a->id, CK_CODE, delay, pr->task->left_ms);
 	proc_schedule_exit(w, pr, delay);
@@ -1722,6 +1727,12 @@ submit(struct world *w, int p, int run_ms)
 		s->run_ms = run_ms;
 		s->checkpointable = spec.checkpointable;
 		s->deaf = spec.checkpointable && chance(w, 10);
+		/* Some write their checkpoints slowly (up to three times
+		 * checkpoint_timeout_ms), their shells seeing it. */
+		if (spec.checkpointable && !s->deaf && !w->scripted &&
+		    chance(w, 10))
+			s->ck_ms = (int)rnd(w, 50, 3 * (uint32_t)w->peers[p].
+			    conf.checkpoint_timeout_ms);
 		s->traps = !w->scripted && chance(w, 20);
 		memcpy(s->rid, rid, sizeof(rid));
 		w->peers[p].seq_floor = tasks_next_seq(w->peers[p].core);
@@ -2043,6 +2054,14 @@ step(struct world *w)
 					ids[nl++] = w->peers[q].id;
 			tasks_set_alive(peer->core, ids, nl);
 		}
+		/* The shell sees a slow checkpoint being written (peer/disk.c
+		 * does so once a second). */
+		for (size_t i = 0; i < w->nprocs; i++)
+			if (w->procs[i].live && w->procs[i].writing &&
+			    w->procs[i].peer == p && w->procs[i].inc ==
+			    peer->inc)
+				tasks_checkpoint_writing(peer->core, w->now,
+				    w->procs[i].task->id);
 		tasks_tick(peer->core, w->now, &out);
 		carry_out(w, p, &out);
 		place_stuck(w, p);
@@ -3113,6 +3132,36 @@ scene_migrate_deaf(struct world *w)
 	    "%s started %d times, %d at n2", s->id, s->starts, s->starts_at[N2]);
 }
 
+/*
+ * A task whose checkpoint takes four times checkpoint_timeout_ms to write
+ * (a large state on a slow disk), its shell seeing it written: it is
+ * waited for, and moves; the same task with its shell seeing nothing
+ * would stay (scene migrate-deaf).
+ */
+static void
+scene_migrate_slow_checkpoint(struct world *w)
+{
+	struct simtask	*s = scene_submit_ck(w, N1, 3000, 0);
+	int		 span = w->peers[N1].conf.checkpoint_timeout_ms;
+
+	s->ck_ms = 4 * span;
+	RUN_UNTIL(w, 1000, s->running);
+	run_for(w, 300);
+	migrate_started(w, N1, s, N2);
+	RUN_UNTIL(w, 20 * span, s->starts_at[N2] == 1);
+	expect(w, s->starts_at[N2] == 1, "%s, slow to checkpoint, did not "
+	    "move to n2", s->id);
+	expect(w, tasks_stats(w->peers[N1].core)->checkpoint_timeouts == 0 &&
+	    tasks_stats(w->peers[N1].core)->ck_slow > 0, "n1 counted %" PRIu64
+	    " checkpoint timeouts, %" PRIu64 " slow ones",
+	    tasks_stats(w->peers[N1].core)->checkpoint_timeouts,
+	    tasks_stats(w->peers[N1].core)->ck_slow);
+	settle(w);
+	expect_done(w, s);
+	expect(w, s->starts == 2, "%s started %d times, not twice", s->id,
+	    s->starts);
+}
+
 /* ---- preemption: a running task yields its slot ---- */
 
 #define SCENE_SLICE_MS	100
@@ -3749,6 +3798,8 @@ static const struct scene {
 	    "behind the tasks that have run less", scene_preempt_again },
 	{ "migrate-deaf", "a task that does not checkpoint when asked stays "
 	    "and runs on", scene_migrate_deaf },
+	{ "migrate-slow-checkpoint", "a task slow to write its checkpoint is "
+	    "waited for while it writes, and moves", scene_migrate_slow_checkpoint },
 	{ "host-restart", "a host restarts while the home is down: the task "
 	    "is not forgotten", scene_host_restart },
 	{ "ack-synced", "a result is on disk (synced) before its ack leaves",

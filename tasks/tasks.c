@@ -18,6 +18,8 @@
 
 #define BUCKETS		4096
 #define PRE_MAX		256	/* preemptible slots counted */
+#define CK_WRITING_MAX	12	/* a checkpoint being written: at most this
+				 * many checkpoint_timeout_ms in all */
 #define VISITS_MAX	64	/* hosts a record remembers: the first, then
 				 * the latest */
 #define ARGV_MAX	4096
@@ -2232,6 +2234,41 @@ tasks_checkpoint_copied(struct tasks *t, uint64_t now, const char *id,
 	save(o, k, 0);
 }
 
+/*
+ * A task asked to checkpoint is writing it (the shell saw its checkpoint
+ * grow, or its process wait on the disk): it is not deaf, only slow.  Its
+ * time runs checkpoint_timeout_ms from now again, up to CK_WRITING_MAX
+ * times checkpoint_timeout_ms from the signal in all.
+ */
+void
+tasks_checkpoint_writing(struct tasks *t, uint64_t now, const char *id)
+{
+	struct tasks_task	*k = tasks_find(t, id);
+	uint64_t		 span = (uint64_t)t->conf.checkpoint_timeout_ms;
+	uint64_t		 due = now + span, cap;
+
+	if (k == NULL || k->hold != HOLD_RUNNING)
+		return;
+	if (k->ck_asked && k->ck_signalled) {
+		cap = k->ck_signalled + CK_WRITING_MAX * span;
+		if (due > cap)
+			due = cap;
+		if (due > k->ck_due) {
+			k->ck_due = due;
+			t->stats.ck_slow++;
+		}
+	}
+	if (k->yield && !k->ck_asked) {
+		cap = k->yield_asked + CK_WRITING_MAX * span;
+		if (due > cap)
+			due = cap;
+		if (due > k->yield_next) {
+			k->yield_next = due;
+			t->stats.ck_slow++;
+		}
+	}
+}
+
 int
 tasks_checkpoint_ready(const struct tasks *t, const struct tasks_task *k,
     uint64_t now)
@@ -3609,8 +3646,9 @@ tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
 		if (k->ck_asked && now >= k->ck_due) {
 			t->stats.checkpoint_timeouts++;
 			note(o, k->rec->id, "task %s did not checkpoint within "
-			    "%d ms: it stays here and keeps running",
-			    k->rec->id, t->conf.checkpoint_timeout_ms);
+			    "%" PRIu64 " ms: it stays here and keeps running",
+			    k->rec->id, now - (k->ck_signalled ?
+			    k->ck_signalled : k->ck_asked));
 			ck_fail(k, "it did not checkpoint in time; it keeps "
 			    "running where it was", o);
 		}

@@ -164,6 +164,8 @@ struct tasks_task {
 	/* The shell's scratch for measuring a migration in (µs); the core
 	 * neither reads nor writes these. */
 	uint64_t	 sh_arrived_us, sh_src_us, sh_bytes;
+	uint64_t	 sh_ck_bytes;	/* its checkpoint's size + 1, last
+					 * seen (disk.c) */
 	int		 sh_home_tried;	/* a drain tried to move it home */
 	/* Leases.  Held here for another home: the lease runs until
 	 * lease_until (0: none yet); near its end a checkpointable task was
@@ -280,6 +282,7 @@ struct tasks_stats {
 	uint64_t	refused_full;	/* max_tasks reached */
 	uint64_t	migrations_in, migrations_out;	/* running tasks moved */
 	uint64_t	checkpoint_timeouts;	/* asked for a move, no exit */
+	uint64_t	ck_slow;	/* waited longer: it was writing it */
 	uint64_t	checkpoint_ms;	/* over migrations_out */
 	uint64_t	migrate_bytes;	/* moved in by migrations */
 	uint64_t	periodic;	/* periodic checkpoints asked */
@@ -428,6 +431,10 @@ int		 tasks_transfer_wanted(struct tasks *, const char *from,
 const char	*tasks_unmovable(const struct tasks_task *);
 /* A running task that can be asked to checkpoint now (its process is past
  * the grace, and no checkpoint is asked already). */
+/* The task asked to checkpoint (for a move or to yield) is writing it: its
+ * time to do so starts again, within bounds. */
+void		 tasks_checkpoint_writing(struct tasks *, uint64_t now,
+		    const char *id);
 int		 tasks_checkpoint_ready(const struct tasks *,
 		    const struct tasks_task *, uint64_t now);
 /* The task arrived by a migration and has not been measured yet. */
