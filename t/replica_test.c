@@ -1,0 +1,416 @@
+/*
+ * replica_test.c - the stream of a home's records to its replicas
+ * (tasks/replica.c): a home and four peers, messages lost, duplicated and
+ * reordered, the home and a replica restarted; every replica of the set
+ * ends up holding every record at its latest version, and what a majority
+ * holds is what the home counts as committed.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "src/util.h"
+#include "tasks/replica.h"
+#include "t/tap.h"
+
+#define NP	5
+#define NREC	600
+#define QMAX	100000
+
+static const char *const ids[NP] = { "n1", "n2", "n3", "n4", "n5" };
+
+struct msg {
+	int		 from, to;
+	uint8_t		*buf;
+	size_t		 len;
+};
+
+struct world {
+	struct rep	*rep[NP];
+	int		 down[NP];
+	Lb__TaskRecord	*recs[NREC];	/* n1's records */
+	size_t		 nrec;
+	struct msg	 q[QMAX];
+	size_t		 nq;
+	uint64_t	 now, rnd;
+	int		 loss, dup;	/* percent */
+	uint64_t	 stream;
+};
+
+static uint32_t
+rnd(struct world *w, uint32_t n)
+{
+	w->rnd ^= w->rnd << 13;
+	w->rnd ^= w->rnd >> 7;
+	w->rnd ^= w->rnd << 17;
+	return (uint32_t)(w->rnd % n);
+}
+
+static int
+idx(const char *id)
+{
+	for (int i = 0; i < NP; i++)
+		if (strcmp(ids[i], id) == 0)
+			return i;
+	return -1;
+}
+
+static struct rep *
+mkrep(int i, uint64_t stream)
+{
+	struct rep_conf	c = { 0 };
+
+	c.self = ids[i];
+	c.stream = stream;
+	c.replicas = 3;
+	c.retry_ms = 100;
+	c.max_records = 100000;
+	return rep_new(&c);
+}
+
+static void
+enqueue(struct world *w, int from, struct rep_out *o)
+{
+	for (size_t i = 0; i < o->n; i++) {
+		struct rep_action *a = &o->v[i];
+		int copies = 1;
+
+		if (a->kind != RA_PUT && a->kind != RA_ACK)
+			continue;
+		if (rnd(w, 100) < (uint32_t)w->loss)
+			continue;
+		if (rnd(w, 100) < (uint32_t)w->dup)
+			copies = 2;
+		while (copies-- > 0 && w->nq < QMAX) {
+			struct msg *m = &w->q[w->nq++];
+			m->from = from;
+			m->to = idx(a->to);
+			m->len = a->len;
+			m->buf = malloc(a->len + 1);
+			memcpy(m->buf, a->msg, a->len);
+		}
+	}
+}
+
+static void
+deliver(struct world *w, struct msg *m)
+{
+	Lb__PeerMsg	*pm = lb__peer_msg__unpack(NULL, m->len, m->buf);
+	struct rep_out	 o = { 0 };
+
+	if (pm == NULL || m->to < 0 || w->down[m->to] || w->down[m->from])
+		goto out;
+	if (pm->body_case == LB__PEER_MSG__BODY_REPLICA_PUT)
+		rep_put_in(w->rep[m->to], ids[m->from], pm->replica_put, &o);
+	else if (pm->body_case == LB__PEER_MSG__BODY_REPLICA_ACK)
+		rep_ack_in(w->rep[m->to], w->now, ids[m->from],
+		    pm->replica_ack);
+	enqueue(w, m->to, &o);
+out:
+	rep_out_free(&o);
+	if (pm != NULL)
+		lb__peer_msg__free_unpacked(pm, NULL);
+	free(m->buf);
+}
+
+static void
+members(struct world *w)
+{
+	const char	*live[NP];
+	size_t		 n = 0;
+
+	for (int i = 0; i < NP; i++)
+		if (!w->down[i])
+			live[n++] = ids[i];
+	rep_members(w->rep[0], w->now, live, n);
+}
+
+/* A record of n1 saved anew (or a new one). */
+static void
+save_one(struct world *w)
+{
+	size_t		 i = rnd(w, NREC);
+	Lb__TaskRecord	*r;
+
+	if (i >= w->nrec) {
+		i = w->nrec++;
+		r = lb_calloc(1, sizeof(*r));
+		lb__task_record__init(r);
+		r->id = lb_printf("n1.%zu", i + 1);
+		r->spec = lb_calloc(1, sizeof(*r->spec));
+		lb__task_spec__init(r->spec);
+		r->state = LB__TASK_STATE__TASK_QUEUED;
+		w->recs[i] = r;
+	}
+	r = w->recs[i];
+	r->served_ms += 1;
+	rep_stamp(w->rep[0], r);
+}
+
+static void
+step(struct world *w, int saves)
+{
+	struct rep_out	o = { 0 };
+
+	w->now += 10;
+	for (int i = 0; i < saves; i++)
+		save_one(w);
+	members(w);
+	rep_tick(w->rep[0], w->now, (const Lb__TaskRecord *const *)w->recs,
+	    w->nrec, &o);
+	enqueue(w, 0, &o);
+	rep_out_free(&o);
+	/* about half of what is queued arrives, in any order */
+	for (size_t k = w->nq / 2 + 1; k > 0 && w->nq > 0; k--) {
+		size_t i = rnd(w, (uint32_t)w->nq);
+		struct msg m = w->q[i];
+
+		w->q[i] = w->q[--w->nq];
+		deliver(w, &m);
+	}
+}
+
+/* Whether replica `i` holds every record of n1 at its latest version. */
+static int
+holds_all(struct world *w, int i, char *why, size_t len)
+{
+	for (size_t k = 0; k < w->nrec; k++) {
+		const Lb__TaskRecord *h = rep_held(w->rep[i], w->recs[k]->id);
+
+		if (h == NULL || h->version != w->recs[k]->version ||
+		    h->served_ms != w->recs[k]->served_ms) {
+			snprintf(why, len, "%s holds %s at %" PRIu64 ", n1 at "
+			    "%" PRIu64, ids[i], w->recs[k]->id, h ?
+			    h->version : 0, w->recs[k]->version);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static void
+settle(struct world *w, int loss)
+{
+	w->loss = loss;
+	w->dup = 0;
+	for (int i = 0; i < 400; i++)
+		step(w, 0);
+}
+
+static int
+set_has(struct world *w, int i)
+{
+	size_t			 n;
+	const struct rep_peer	*s = rep_set(w->rep[0], &n);
+
+	for (size_t k = 0; k < n; k++)
+		if (strcmp(s[k].id, ids[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+check_set(struct world *w, const char *what)
+{
+	char	why[256] = "";
+	int	good = 1, nset = 0;
+
+	for (int i = 1; i < NP; i++)
+		if (set_has(w, i)) {
+			nset++;
+			if (good && !holds_all(w, i, why, sizeof(why)))
+				good = 0;
+		}
+	ok(nset == 2 && good, "%s: the 2 replicas hold all %zu records at "
+	    "their latest versions%s%s", what, w->nrec, good ? "" : ": ", why);
+	is(rep_committed(w->rep[0]), rep_version(w->rep[0]),
+	    "%s: all of it committed", what);
+}
+
+int
+main(void)
+{
+	struct world	*w = lb_calloc(1, sizeof(*w));
+	const char	*best[7], *best2[7];
+	const char	*order2[NP] = { "n5", "n3", "n1", "n4", "n2" };
+	size_t		 n, n2;
+
+	/* Ranking: deterministic, in any order of the members, without the
+	 * home, the best first. */
+	n = rep_rank("n1", ids, NP, best, 2);
+	n2 = rep_rank("n1", order2, NP, best2, 2);
+	ok(n == 2 && n2 == 2 && strcmp(best[0], best2[0]) == 0 &&
+	    strcmp(best[1], best2[1]) == 0 && strcmp(best[0], "n1") != 0 &&
+	    strcmp(best[1], "n1") != 0 && strcmp(best[0], best[1]) != 0,
+	    "rendezvous ranking: the same set (%s, %s) in any order, home left "
+	    "out", best[0], best[1]);
+	n = rep_rank("n1", ids, NP, best2, 7);
+	ok(n == 4 && strcmp(best2[0], best[0]) == 0 &&
+	    strcmp(best2[1], best[1]) == 0, "a longer ranking starts alike");
+
+	w->rnd = 88172645463325252ULL;
+	w->stream = 1;
+	for (int i = 0; i < NP; i++)
+		w->rep[i] = mkrep(i, i == 0 ? w->stream : 7);
+
+	/* Saves while a fifth of the messages are lost, a tenth twice. */
+	w->loss = 20;
+	w->dup = 10;
+	for (int i = 0; i < 1500; i++)
+		step(w, 3);
+	settle(w, 0);
+	check_set(w, "after loss, duplication and reordering");
+	{
+		const struct rep_stats *s = rep_stats(w->rep[0]);
+		ok(s->gaps_in > 0, "gaps were seen and filled (%" PRIu64 ")",
+		    s->gaps_in);
+	}
+
+	/* The last puts are lost and nothing more is saved: what was not
+	 * acknowledged goes again after retry_ms. */
+	w->loss = 100;
+	step(w, 5);
+	while (w->nq > 0)
+		free(w->q[--w->nq].buf);
+	settle(w, 0);
+	check_set(w, "the last puts lost, nothing saved after them");
+
+	/* A replica of the set goes down: the set keeps a majority (home
+	 * and one replica) and commits; the set is refilled with another
+	 * peer, who is sent the whole stream. */
+	{
+		int victim = idx(best[0]);
+		uint64_t c0;
+
+		w->down[victim] = 1;
+		for (int i = 0; i < 200; i++)
+			step(w, 2);
+		settle(w, 10);
+		ok(!set_has(w, victim), "a replica down leaves the set");
+		check_set(w, "the set refilled after a replica went down");
+		/* Both others down too: nothing new is committed. */
+		for (int i = 1; i < NP; i++)
+			w->down[i] = 1;
+		c0 = rep_committed(w->rep[0]);
+		for (int i = 0; i < 50; i++) {
+			w->now += 10;
+			save_one(w);
+		}
+		ok(rep_version(w->rep[0]) > c0 && rep_committed(w->rep[0]) ==
+		    c0, "with no replica up, nothing more is committed "
+		    "(%" PRIu64 " of %" PRIu64 ")", rep_committed(w->rep[0]),
+		    rep_version(w->rep[0]));
+		for (int i = 1; i < NP; i++)
+			w->down[i] = 0;
+		settle(w, 10);
+		check_set(w, "all back");
+	}
+
+	/* The home restarts: a new stream; its records are read back, and
+	 * the replicas take the whole stream again (duplicates kept once). */
+	{
+		const Lb__TaskRecord *before = rep_held(w->rep[idx(best[0])],
+		    "n1.1");
+		uint64_t v = before ? before->version : 0;
+
+		rep_free(w->rep[0]);
+		w->rep[0] = mkrep(0, ++w->stream);
+		for (size_t k = 0; k < w->nrec; k++)
+			rep_restored(w->rep[0], w->recs[k]);
+		for (int i = 0; i < 300; i++)
+			step(w, 2);
+		settle(w, 0);
+		check_set(w, "after the home restarted");
+		before = rep_held(w->rep[idx(best[0])], "n1.1");
+		ok(before != NULL && before->version >= v,
+		    "a record's version never goes back at a replica");
+	}
+
+	/* A replica restarts: it reads back what it held, and the home's
+	 * puts beyond what it acknowledged are refused with a gap until the
+	 * home sends from there. */
+	{
+		int r = idx(best[0]);
+		struct rep *fresh = mkrep(r, 7);
+		size_t nh;
+		const Lb__TaskRecord *const *all = rep_all_held(w->rep[r], &nh);
+
+		for (size_t k = 0; k < nh; k++) {
+			size_t len = lb__task_record__get_packed_size(all[k]);
+			uint8_t *buf = malloc(len + 1);
+			lb__task_record__pack(all[k], buf);
+			rep_load(fresh, lb__task_record__unpack(NULL, len, buf));
+			free(buf);
+		}
+		rep_free(w->rep[r]);
+		w->rep[r] = fresh;
+		w->loss = 10;
+		for (int i = 0; i < 300; i++)
+			step(w, 2);
+		settle(w, 0);
+		check_set(w, "after a replica restarted");
+	}
+
+	/* Bad input: a put of n1's records from n2 is refused; so is a put
+	 * whose records lie outside (base, top]. */
+	{
+		Lb__ReplicaPut	 put = LB__REPLICA_PUT__INIT;
+		Lb__ReplicaItem	 it = LB__REPLICA_ITEM__INIT, *itp = &it;
+		Lb__TaskRecord	 rec;
+		struct rep_out	 o = { 0 };
+		struct rep	*r = w->rep[idx(best[1])];
+		uint64_t	 ref = rep_stats(r)->refused;
+
+		rec = *w->recs[0];
+		rec.version = 1000000;
+		it.record = &rec;
+		put.stream = 1;
+		put.after = 0;
+		put.top = 2000000;
+		put.n_items = 1;
+		put.items = &itp;
+		rep_put_in(r, "n2", &put, &o);
+		ok(rep_held(r, "n1.1")->version != 1000000 &&
+		    rep_stats(r)->refused == ref + 1,
+		    "a record put by a peer that is not its home: refused");
+		rep_out_free(&o);
+		put.top = 999999;
+		rep_put_in(r, "n1", &put, &o);
+		ok(rep_held(r, "n1.1")->version != 1000000,
+		    "a record above the put's top: refused");
+		rep_out_free(&o);
+	}
+
+	/* Expiry: records of tasks that ended long ago are let go. */
+	{
+		struct rep	*r = w->rep[idx(best[1])];
+		struct rep_out	 o = { 0 };
+		size_t		 before, after;
+
+		rep_all_held(r, &before);
+		w->recs[0]->state = LB__TASK_STATE__TASK_DONE;
+		w->recs[0]->finished_ms = 1000;
+		rep_stamp(w->rep[0], w->recs[0]);
+		settle(w, 0);
+		rep_expire(r, 5000, 10000, &o);
+		ok(o.n == 0, "a task ended recently is kept");
+		rep_expire(r, 20000, 10000, &o);
+		rep_all_held(r, &after);
+		ok(o.n == 1 && o.v[0].kind == RA_DROP && after == before - 1 &&
+		    rep_held(r, "n1.1") == NULL,
+		    "one ended longer ago than kept is let go");
+		rep_out_free(&o);
+	}
+
+	for (int i = 0; i < NP; i++)
+		rep_free(w->rep[i]);
+	for (size_t k = 0; k < w->nrec; k++)
+		lb__task_record__free_unpacked(w->recs[k], NULL);
+	for (size_t i = 0; i < w->nq; i++)
+		free(w->q[i].buf);
+	free(w);
+	return done_testing();
+}

@@ -1,0 +1,611 @@
+/*
+ * replica.c - replicated homes, the stream of records: see replica.h and
+ * doc/replication.md.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "src/util.h"
+#include "tasks/replica.h"
+
+#define HELD_BUCKETS	4096
+
+struct held {
+	struct held	*next;
+	Lb__TaskRecord	*rec;
+};
+
+/* What this peer holds of another home's stream. */
+struct home {
+	char		 id[LB_ID_MAX];
+	uint64_t	 stream;
+	uint64_t	 applied;	/* holds the stream up to here */
+	size_t		 records;
+};
+
+struct rep {
+	struct rep_conf	 conf;
+	char		 self[LB_ID_MAX];
+	uint64_t	 version;	/* the last one stamped */
+	struct rep_peer	 set[REP_SET_MAX];
+	size_t		 nset;
+	uint64_t	 last_send[REP_SET_MAX];
+	struct held	*buckets[HELD_BUCKETS];
+	size_t		 nheld;
+	struct home	 homes[REP_HOMES_MAX];
+	size_t		 nhomes;
+	const Lb__TaskRecord **all;	/* rep_all_held's answer */
+	struct rep_stats stats;
+};
+
+static uint64_t
+mix(uint64_t h)
+{
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebULL;
+	return h ^ (h >> 31);
+}
+
+/* The rendezvous weight of `peer` for `home`. */
+static uint64_t
+weight(const char *home, const char *peer)
+{
+	uint64_t	h = 1469598103934665603ULL;
+
+	for (const char *s = home; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	h = (h ^ 0xff) * 1099511628211ULL;
+	for (const char *s = peer; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return mix(h);
+}
+
+size_t
+rep_rank(const char *home, const char *const *ids, size_t n,
+    const char **best, size_t max)
+{
+	uint64_t	w[REP_SET_MAX + 1];
+	size_t		k = 0;
+
+	if (max > REP_SET_MAX + 1)
+		max = REP_SET_MAX + 1;
+	for (size_t i = 0; i < n && max > 0; i++) {
+		uint64_t x;
+		size_t j, at;
+
+		if (strcmp(ids[i], home) == 0)
+			continue;
+		for (j = 0; j < k && strcmp(best[j], ids[i]) != 0; j++)
+			;
+		if (j < k)
+			continue;	/* the same peer twice counts once */
+		x = weight(home, ids[i]);
+		/* highest weight first; ties by id, so that every peer
+		 * ranks alike */
+		for (at = 0; at < k && (w[at] > x || (w[at] == x &&
+		    strcmp(best[at], ids[i]) < 0)); at++)
+			;
+		if (at >= max)
+			continue;
+		j = k < max ? k : max - 1;
+		for (; j > at; j--) {
+			w[j] = w[j - 1];
+			best[j] = best[j - 1];
+		}
+		w[at] = x;
+		best[at] = ids[i];
+		if (k < max)
+			k++;
+	}
+	return k;
+}
+
+struct rep *
+rep_new(const struct rep_conf *c)
+{
+	struct rep	*r = lb_calloc(1, sizeof(*r));
+
+	r->conf = *c;
+	lb_strlcpy(r->self, c->self, sizeof(r->self));
+	r->conf.self = r->self;
+	if (r->conf.replicas < 1)
+		r->conf.replicas = 1;
+	if (r->conf.replicas > REP_SET_MAX + 1)
+		r->conf.replicas = REP_SET_MAX + 1;
+	return r;
+}
+
+void
+rep_free(struct rep *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t b = 0; b < HELD_BUCKETS; b++)
+		while (r->buckets[b] != NULL) {
+			struct held *h = r->buckets[b];
+			r->buckets[b] = h->next;
+			lb__task_record__free_unpacked(h->rec, NULL);
+			free(h);
+		}
+	free(r->all);
+	free(r);
+}
+
+static struct rep_action *
+push(struct rep_out *o, enum rep_kind kind)
+{
+	struct rep_action	*a;
+
+	if (o->n == o->cap) {
+		o->cap = o->cap ? 2 * o->cap : 16;
+		o->v = lb_reallocarray(o->v, o->cap, sizeof(*o->v));
+	}
+	a = &o->v[o->n++];
+	memset(a, 0, sizeof(*a));
+	a->kind = kind;
+	return a;
+}
+
+void
+rep_out_free(struct rep_out *o)
+{
+	for (size_t i = 0; i < o->n; i++)
+		free(o->v[i].msg);
+	free(o->v);
+	memset(o, 0, sizeof(*o));
+}
+
+static void
+push_msg(struct rep_out *o, enum rep_kind kind, const char *to,
+    const Lb__PeerMsg *m)
+{
+	struct rep_action	*a = push(o, kind);
+
+	lb_strlcpy(a->to, to, sizeof(a->to));
+	a->len = lb__peer_msg__get_packed_size(m);
+	a->msg = lb_calloc(1, a->len + 1);
+	lb__peer_msg__pack(m, a->msg);
+}
+
+/* ---- the home side ---- */
+
+void
+rep_stamp(struct rep *r, Lb__TaskRecord *rec)
+{
+	rec->version = ++r->version;
+}
+
+void
+rep_restored(struct rep *r, const Lb__TaskRecord *rec)
+{
+	if (rec->version > r->version)
+		r->version = rec->version;
+}
+
+uint64_t
+rep_version(const struct rep *r)
+{
+	return r->version;
+}
+
+void
+rep_members(struct rep *r, uint64_t now, const char *const *ids, size_t n)
+{
+	const char	*best[REP_SET_MAX + 1];
+	struct rep_peer	 set[REP_SET_MAX];
+	uint64_t	 last[REP_SET_MAX];
+	size_t		 k, changed = 0;
+
+	k = rep_rank(r->self, ids, n, best, (size_t)r->conf.replicas - 1);
+	for (size_t i = 0; i < k; i++) {
+		size_t j;
+
+		for (j = 0; j < r->nset && strcmp(r->set[j].id, best[i]); j++)
+			;
+		if (j < r->nset) {
+			set[i] = r->set[j];
+			last[i] = r->last_send[j];
+			continue;
+		}
+		/* New in the set: it is sent the whole stream. */
+		memset(&set[i], 0, sizeof(set[i]));
+		lb_strlcpy(set[i].id, best[i], sizeof(set[i].id));
+		set[i].since = now;
+		last[i] = 0;
+		changed = 1;
+	}
+	if (k != r->nset)
+		changed = 1;
+	if (changed)
+		r->stats.set_changes++;
+	memcpy(r->set, set, k * sizeof(*set));
+	memcpy(r->last_send, last, k * sizeof(*last));
+	r->nset = k;
+}
+
+const struct rep_peer *
+rep_set(const struct rep *r, size_t *n)
+{
+	*n = r->nset;
+	return r->set;
+}
+
+static int
+by_version(const void *a, const void *b)
+{
+	const Lb__TaskRecord	*x = *(const Lb__TaskRecord *const *)a;
+	const Lb__TaskRecord	*y = *(const Lb__TaskRecord *const *)b;
+
+	return x->version < y->version ? -1 : x->version > y->version;
+}
+
+/* Put the records of (base, version] to one member of the set, at most a
+ * batch: the put's top is the last one it holds when it is cut short. */
+static void
+put_to(struct rep *r, size_t i, uint64_t now,
+    const Lb__TaskRecord *const *recs, size_t n, struct rep_out *o)
+{
+	struct rep_peer		*s = &r->set[i];
+	const Lb__TaskRecord	**pick = lb_calloc(n + 1, sizeof(*pick));
+	Lb__ReplicaItem		*items = NULL, **itemp = NULL;
+	Lb__ReplicaPut		 put = LB__REPLICA_PUT__INIT;
+	Lb__PeerMsg		 m = LB__PEER_MSG__INIT;
+	size_t			 k = 0;
+	uint64_t		 top = r->version;
+
+	for (size_t j = 0; j < n; j++)
+		if (recs[j]->version > s->sent && recs[j]->version <= top)
+			pick[k++] = recs[j];
+	qsort(pick, k, sizeof(*pick), by_version);
+	if (k > REP_BATCH) {
+		k = REP_BATCH;
+		top = pick[k - 1]->version;
+	}
+	if (k > 0) {
+		items = lb_calloc(k, sizeof(*items));
+		itemp = lb_calloc(k, sizeof(*itemp));
+	}
+	for (size_t j = 0; j < k; j++) {
+		lb__replica_item__init(&items[j]);
+		items[j].record = (Lb__TaskRecord *)pick[j];
+		itemp[j] = &items[j];
+	}
+	put.stream = r->conf.stream;
+	put.after = s->sent;
+	put.top = top;
+	put.n_items = k;
+	put.items = itemp;
+	m.body_case = LB__PEER_MSG__BODY_REPLICA_PUT;
+	m.replica_put = &put;
+	push_msg(o, RA_PUT, s->id, &m);
+	r->stats.puts_sent++;
+	r->stats.items_sent += k;
+	s->sent = top;
+	r->last_send[i] = now;
+	free(items);
+	free(itemp);
+	free(pick);
+}
+
+void
+rep_tick(struct rep *r, uint64_t now, const Lb__TaskRecord *const *recs,
+    size_t n, struct rep_out *o)
+{
+	for (size_t i = 0; i < r->nset; i++) {
+		struct rep_peer *s = &r->set[i];
+
+		/* Silent since the last put: what it has not acknowledged
+		 * goes again (it may have been lost). */
+		if (s->acked < s->sent && now >= r->last_send[i] +
+		    r->conf.retry_ms)
+			s->sent = s->acked;
+		if (s->sent < r->version)
+			put_to(r, i, now, recs, n, o);
+	}
+}
+
+void
+rep_ack_in(struct rep *r, uint64_t now, const char *from,
+    const Lb__ReplicaAck *a)
+{
+	struct rep_peer	*s = NULL;
+
+	for (size_t i = 0; i < r->nset; i++)
+		if (strcmp(r->set[i].id, from) == 0)
+			s = &r->set[i];
+	if (s == NULL || a->stream != r->conf.stream)
+		return;		/* not of the set, or of an earlier life */
+	r->stats.acks_in++;
+	if (a->gap) {
+		/* It holds less than was assumed: from there again. */
+		r->stats.gaps_in++;
+		if (a->upto < s->sent) {
+			s->sent = a->upto;
+			if (s->acked > a->upto)
+				s->acked = a->upto;
+		}
+		return;
+	}
+	if (a->upto > s->sent)
+		return;		/* more than was sent: not believed */
+	if (a->upto > s->acked) {
+		s->acked = a->upto;
+		s->since = now;
+	}
+}
+
+static int
+cmp_desc(const void *a, const void *b)
+{
+	uint64_t	x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x > y ? -1 : x < y;
+}
+
+uint64_t
+rep_committed(const struct rep *r)
+{
+	uint64_t	v[REP_SET_MAX + 1];
+	size_t		m = 0;
+
+	v[m++] = r->version;
+	for (size_t i = 0; i < r->nset; i++)
+		v[m++] = r->set[i].acked;
+	qsort(v, m, sizeof(*v), cmp_desc);
+	/* a majority of the m hold at least v[m / 2] */
+	return v[m / 2];
+}
+
+/* ---- the replica side ---- */
+
+static uint32_t
+hash_id(const char *s)
+{
+	uint32_t	h = 2166136261u;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+static struct held **
+held_slot(const struct rep *r, const char *id)
+{
+	struct held	**hp = (struct held **)&r->buckets[hash_id(id) %
+			    HELD_BUCKETS];
+
+	while (*hp != NULL && strcmp((*hp)->rec->id, id) != 0)
+		hp = &(*hp)->next;
+	return hp;
+}
+
+const Lb__TaskRecord *
+rep_held(const struct rep *r, const char *id)
+{
+	struct held	**hp = held_slot(r, id);
+
+	return *hp ? (*hp)->rec : NULL;
+}
+
+static struct home *
+home_of(struct rep *r, const char *id, int make)
+{
+	char	home[LB_ID_MAX];
+
+	tasks_home_of(id, home);
+	for (size_t i = 0; i < r->nhomes; i++)
+		if (strcmp(r->homes[i].id, home) == 0)
+			return &r->homes[i];
+	if (!make || r->nhomes == REP_HOMES_MAX)
+		return NULL;
+	memset(&r->homes[r->nhomes], 0, sizeof(r->homes[0]));
+	lb_strlcpy(r->homes[r->nhomes].id, home, sizeof(r->homes[0].id));
+	return &r->homes[r->nhomes++];
+}
+
+static Lb__TaskRecord *
+copy_record(const Lb__TaskRecord *rec)
+{
+	size_t		 len = lb__task_record__get_packed_size(rec);
+	uint8_t		*buf = lb_calloc(1, len + 1);
+	Lb__TaskRecord	*c;
+
+	lb__task_record__pack(rec, buf);
+	c = lb__task_record__unpack(NULL, len, buf);
+	free(buf);
+	return c;
+}
+
+/* Hold `rec` (taken over) unless what is held is as new; 1 if held now. */
+static int
+hold(struct rep *r, Lb__TaskRecord *rec)
+{
+	struct held	**hp = held_slot(r, rec->id);
+	struct home	 *h;
+
+	if (*hp != NULL) {
+		if ((*hp)->rec->version >= rec->version) {
+			lb__task_record__free_unpacked(rec, NULL);
+			return 0;
+		}
+		lb__task_record__free_unpacked((*hp)->rec, NULL);
+		(*hp)->rec = rec;
+		return 1;
+	}
+	if (r->nheld >= r->conf.max_records ||
+	    (h = home_of(r, rec->id, 1)) == NULL) {
+		r->stats.refused++;
+		lb__task_record__free_unpacked(rec, NULL);
+		return -1;
+	}
+	*hp = lb_calloc(1, sizeof(**hp));
+	(*hp)->rec = rec;
+	r->nheld++;
+	h->records++;
+	return 1;
+}
+
+static void
+unhold(struct rep *r, const char *id)
+{
+	struct held	**hp = held_slot(r, id), *h = *hp;
+	struct home	 *hm;
+
+	if (h == NULL)
+		return;
+	if ((hm = home_of(r, id, 0)) != NULL && hm->records > 0)
+		hm->records--;
+	*hp = h->next;
+	lb__task_record__free_unpacked(h->rec, NULL);
+	free(h);
+	r->nheld--;
+}
+
+static void
+ack(struct rep_out *o, const char *to, uint64_t stream, uint64_t upto,
+    int gap)
+{
+	Lb__ReplicaAck	a = LB__REPLICA_ACK__INIT;
+	Lb__PeerMsg	m = LB__PEER_MSG__INIT;
+
+	a.stream = stream;
+	a.upto = upto;
+	a.gap = gap;
+	m.body_case = LB__PEER_MSG__BODY_REPLICA_ACK;
+	m.replica_ack = &a;
+	push_msg(o, RA_ACK, to, &m);
+}
+
+void
+rep_put_in(struct rep *r, const char *from, const Lb__ReplicaPut *p,
+    struct rep_out *o)
+{
+	char		 id0[LB_ID_MAX + 2];
+	struct home	*h;
+	int		 full = 0;
+
+	r->stats.puts_in++;
+	if (strcmp(from, r->self) == 0 || !lb_id_valid(from) ||
+	    p->top < p->after || p->n_items > REP_BATCH) {
+		r->stats.refused++;
+		return;
+	}
+	/* (its home slot, by a task id of that home) */
+	snprintf(id0, sizeof(id0), "%s.0", from);
+	if ((h = home_of(r, id0, 1)) == NULL) {
+		r->stats.refused++;
+		return;
+	}
+	if (p->stream != h->stream) {
+		if (p->after != 0) {
+			r->stats.gaps_sent++;
+			ack(o, from, p->stream, 0, 1);
+			return;
+		}
+		h->stream = p->stream;	/* its new life, from the start */
+		h->applied = 0;
+	}
+	if (p->after > h->applied) {
+		r->stats.gaps_sent++;
+		ack(o, from, p->stream, h->applied, 1);
+		return;
+	}
+	for (size_t i = 0; i < p->n_items; i++) {
+		const Lb__TaskRecord *rec = p->items[i]->record;
+		char home[LB_ID_MAX];
+		int rc;
+
+		if (rec == NULL || !tasks_id_valid(rec->id) ||
+		    rec->spec == NULL || rec->version <= p->after ||
+		    rec->version > p->top) {
+			r->stats.refused++;
+			continue;
+		}
+		tasks_home_of(rec->id, home);
+		if (strcmp(home, from) != 0) {
+			r->stats.refused++;	/* not the sender's */
+			continue;
+		}
+		if ((rc = hold(r, copy_record(rec))) == -1)
+			full = 1;
+		else if (rc == 1) {
+			struct rep_action *a = push(o, RA_KEEP);
+			a->rec = rep_held(r, rec->id);
+			lb_strlcpy(a->id, rec->id, sizeof(a->id));
+			o->sync = 1;
+			r->stats.items_kept++;
+		}
+	}
+	/* Full: what it holds stays as it was acknowledged; the home asks
+	 * again later. */
+	if (!full && p->top > h->applied)
+		h->applied = p->top;
+	ack(o, from, p->stream, h->applied, full);
+}
+
+void
+rep_load(struct rep *r, Lb__TaskRecord *rec)
+{
+	if (rec->forgotten) {
+		unhold(r, rec->id);
+		lb__task_record__free_unpacked(rec, NULL);
+		return;
+	}
+	(void)hold(r, rec);
+}
+
+void
+rep_expire(struct rep *r, uint64_t wall_ms, uint64_t keep_ms,
+    struct rep_out *o)
+{
+	for (size_t b = 0; b < HELD_BUCKETS; b++) {
+		struct held *h = r->buckets[b], *next;
+
+		for (; h != NULL; h = next) {
+			next = h->next;
+			if (tasks_unfinished(h->rec) ||
+			    h->rec->finished_ms + keep_ms > wall_ms)
+				continue;
+			lb_strlcpy(push(o, RA_DROP)->id, h->rec->id,
+			    sizeof(o->v[0].id));
+			unhold(r, o->v[o->n - 1].id);
+		}
+	}
+}
+
+const Lb__TaskRecord *const *
+rep_all_held(const struct rep *r, size_t *n)
+{
+	struct rep	*w = (struct rep *)r;
+	size_t		 k = 0;
+
+	free(w->all);
+	w->all = lb_calloc(r->nheld + 1, sizeof(*w->all));
+	for (size_t b = 0; b < HELD_BUCKETS; b++)
+		for (struct held *h = r->buckets[b]; h; h = h->next)
+			w->all[k++] = h->rec;
+	*n = k;
+	return w->all;
+}
+
+size_t
+rep_homes(const struct rep *r)
+{
+	size_t	n = 0;
+
+	for (size_t i = 0; i < r->nhomes; i++)
+		if (r->homes[i].records > 0)
+			n++;
+	return n;
+}
+
+const struct rep_stats *
+rep_stats(const struct rep *r)
+{
+	return &r->stats;
+}

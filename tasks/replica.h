@@ -1,0 +1,124 @@
+/*
+ * replica.h - replicated homes, the stream of records (doc/replication.md).
+ *
+ * A home puts every record it saves to its replica set: the
+ * task.home_replicas - 1 live peers that rank first by rendezvous hashing
+ * of (home, peer).  Each replica keeps the records on disk and acknowledges
+ * how far it holds the home's stream: the records are versioned by the
+ * home's put counter, and "up to v" means that for every task the replica
+ * holds a record at least as new as the home's last one at or below v.
+ * A put carries the records whose version lies in (base, top]; a replica
+ * that does not hold the stream up to base refuses it with what it holds
+ * (go-back-N), and one that is silent is sent to again from what it last
+ * acknowledged.  A home's restart starts a new stream (its incarnation):
+ * the replicas are sent everything again.
+ *
+ * Pure: no I/O, clock or randomness.  The caller passes the time, the live
+ * members and the home's records, and carries out what comes back: puts
+ * and acks to send, records to keep (on disk before the ack goes).
+ */
+#ifndef LB_REPLICA_H
+#define LB_REPLICA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "src/lbpeer.pb-c.h"
+#include "tasks/tasks.h"
+
+#define REP_SET_MAX	6	/* other replicas: task.home_replicas <= 7 */
+#define REP_BATCH	256	/* records in one put */
+#define REP_HOMES_MAX	256	/* homes a peer is a replica for */
+
+struct rep;
+
+struct rep_conf {
+	const char	*self;
+	uint64_t	 stream;	/* this life: the incarnation */
+	int		 replicas;	/* task.home_replicas, 1..7 */
+	uint32_t	 retry_ms;	/* no ack this long: send again */
+	size_t		 max_records;	/* held for other homes, in all */
+};
+
+/* One member of this home's replica set, as the home sees it. */
+struct rep_peer {
+	char		 id[LB_ID_MAX];
+	uint64_t	 acked;		/* holds the stream up to here */
+	uint64_t	 sent;		/* sent up to here */
+	uint64_t	 since;		/* when acked last grew, or it joined */
+};
+
+/* What the caller does: send a put or an ack, keep a record (then sync
+ * once, before the acks of this round go). */
+enum rep_kind { RA_PUT, RA_ACK, RA_KEEP, RA_DROP };
+struct rep_action {
+	enum rep_kind	 kind;
+	char		 to[LB_ID_MAX];
+	uint8_t		*msg;		/* RA_PUT, RA_ACK: a packed PeerMsg */
+	size_t		 len;
+	const Lb__TaskRecord *rec;	/* RA_KEEP: held by the core */
+	char		 id[TASKS_ID_MAX];	/* RA_DROP: a record let go */
+};
+struct rep_out {
+	struct rep_action *v;
+	size_t		 n, cap;
+	int		 sync;		/* RA_KEEPs to sync before the acks */
+};
+
+struct rep_stats {
+	uint64_t	 puts_sent, items_sent, acks_in, gaps_in;
+	uint64_t	 puts_in, items_kept, gaps_sent, refused;
+	uint64_t	 set_changes;
+};
+
+struct rep	*rep_new(const struct rep_conf *);
+void		 rep_free(struct rep *);
+void		 rep_out_free(struct rep_out *);
+
+/*
+ * The home side.  rep_stamp gives a record saved by this home its version
+ * (before it is journaled); rep_restored tells the counter of one read
+ * back.  rep_members: the live members now (this one may be among them);
+ * the set is what ranks first among them.  rep_tick sends what is due:
+ * `recs` are this home's records now, any order.
+ */
+void		 rep_stamp(struct rep *, Lb__TaskRecord *);
+void		 rep_restored(struct rep *, const Lb__TaskRecord *);
+void		 rep_members(struct rep *, uint64_t now, const char *const *ids,
+		    size_t n);
+void		 rep_tick(struct rep *, uint64_t now,
+		    const Lb__TaskRecord *const *recs, size_t n,
+		    struct rep_out *);
+void		 rep_ack_in(struct rep *, uint64_t now, const char *from,
+		    const Lb__ReplicaAck *);
+/* The set and how far each member holds the stream. */
+const struct rep_peer *rep_set(const struct rep *, size_t *n);
+/* The highest version a majority of the set (this home included) holds. */
+uint64_t	 rep_committed(const struct rep *);
+uint64_t	 rep_version(const struct rep *);
+
+/*
+ * The replica side.  rep_put_in: a put from the home `from`; records to
+ * keep, and the ack, come back.  rep_held: a record held for another home
+ * (NULL if none).  rep_load: one read back from this peer's replica
+ * journal at start.  rep_expire: records of tasks that ended longer than
+ * `keep_ms` ago (wall clock) are let go.
+ */
+void		 rep_put_in(struct rep *, const char *from,
+		    const Lb__ReplicaPut *, struct rep_out *);
+const Lb__TaskRecord *rep_held(const struct rep *, const char *id);
+void		 rep_load(struct rep *, Lb__TaskRecord *);
+void		 rep_expire(struct rep *, uint64_t wall_ms, uint64_t keep_ms,
+		    struct rep_out *);
+/* Every record held for other homes (for compaction), and how many. */
+const Lb__TaskRecord *const *rep_all_held(const struct rep *, size_t *n);
+/* Homes this peer holds records for, and records of each. */
+size_t		 rep_homes(const struct rep *);
+const struct rep_stats *rep_stats(const struct rep *);
+
+/* The peers that rank first for `home` by rendezvous hashing, best
+ * first, `home` itself left out: at most `max` of the `n` given. */
+size_t		 rep_rank(const char *home, const char *const *ids, size_t n,
+		    const char **best, size_t max);
+
+#endif
