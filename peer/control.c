@@ -210,6 +210,7 @@ ctl_show(struct peer *p, const Lb__CtlTaskReq *req, Lb__CtlReply *r)
 	Lb__CtlTask		*ct = lb_calloc(1, sizeof(*ct));
 	struct tasks_task	*t = tasks_valid_find(p, req->id);
 	const Lb__TaskAnswer	*a;
+	const char		*replica;
 	char			*cause;
 	int			 rc;
 	size_t			 len = strlen(p->conf.id);
@@ -228,7 +229,7 @@ ctl_show(struct peer *p, const Lb__CtlTaskReq *req, Lb__CtlReply *r)
 		if (req->want_output)
 			glue_output(p, t->rec, &ct->stdout, &ct->stderr);
 	} else if ((rc = glue_remote(p, req->id, req->want_output, &a,
-	    &cause)) < 0) {
+	    &replica, &cause)) < 0) {
 		free(ct);
 		ctl_no(r, rc == -2 ? 3 : 1, cause);
 		return;
@@ -241,7 +242,9 @@ ctl_show(struct peer *p, const Lb__CtlTaskReq *req, Lb__CtlReply *r)
 		return;
 	} else {
 		ct->record = a->record;
-		if (req->want_output) {
+		if (replica != NULL)
+			ct->replica = (char *)replica;
+		else if (req->want_output) {
 			bytes_copy(&a->stdout, &ct->stdout);
 			bytes_copy(&a->stderr, &ct->stderr);
 		}

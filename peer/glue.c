@@ -20,6 +20,7 @@
 #include "glue.h"
 #include "store.h"
 #include "disk.h"
+#include "replicas.h"
 #include "upload.h"
 #include "xfer.h"
 #include "balance/balance.h"
@@ -28,6 +29,8 @@
 #define TICK_MS		100	/* retries, timeouts, expiry */
 #define REMOTE_MAX	256	/* answers from other homes kept */
 #define REMOTE_ASK_MS	200	/* ask a home again after this */
+#define REPLICA_WAIT_MS	1000	/* its home down: replicas have this long
+				 * to answer */
 #define LINKS_MAX	4096
 #define LINK_KEEP_S	3600
 #define MIGRATE_MAX	64	/* lbctl migrate requests followed here */
@@ -44,6 +47,9 @@ struct remote {
 	int		 asked_output;	/* the last query asked for it */
 	int		 ans_output;	/* the answer we have carries it */
 	Lb__TaskAnswer	*ans;
+	char		 replica[LB_ID_MAX];	/* ans came from this replica
+					 * (its home down), or "" */
+	uint64_t	 down_since;	/* its home down since */
 };
 
 /* An lbctl migrate asked at this peer, until lbctl has read its end. */
@@ -271,8 +277,10 @@ carry(struct peer *p, struct tasks_out *o)
 			do_send(p, a);
 			break;
 		case TA_SAVE:
-			if ((k = tasks_find(p->tc, a->id)) != NULL)
+			if ((k = tasks_find(p->tc, a->id)) != NULL) {
+				replicas_saving(p, k->rec);
 				store_save(p, k->rec, a->sync);
+			}
 			break;
 		case TA_FORGET:
 			xfer_drop_task(p, a->id, 1);
@@ -444,6 +452,7 @@ tick_cb(evutil_socket_t fd, short ev, void *arg)
 	disk_check(p, &o);
 	carry(p, &o);
 	tasks_out_free(&o);
+	replicas_tick(p, lb_mono_ms());
 	if (p->conf.balance.preempt)
 		glue_load_changed(p);	/* tasks become preemptible */
 	xfer_prune(p, offer_needed);
@@ -751,6 +760,10 @@ glue_recv(struct peer *p, const Lb__Envelope *e)
 	case LB__PEER_MSG__BODY_MAIL_COPY_ACK:
 		msgs_recv(p, e->sender, m);
 		break;
+	case LB__PEER_MSG__BODY_REPLICA_PUT:
+	case LB__PEER_MSG__BODY_REPLICA_ACK:
+		replicas_recv(p, e->sender, m);
+		break;
 	case LB__PEER_MSG__BODY__NOT_SET:
 		p->counters.drop[ENV_DROP_DECODE]++;
 		break;
@@ -778,6 +791,7 @@ replay_cb(Lb__TaskRecord *rec, void *arg)
 {
 	struct peer	*p = arg;
 
+	replicas_restored(p, rec);
 	tasks_restore(p->tc, rec);
 }
 
@@ -816,7 +830,8 @@ glue_start(struct peer *p, char **cause)
 	exec_start(p, proc_exited);
 	members_on_peer(p, on_peer);
 	balancer_on_move(p, on_move);
-	if (store_open(p, replay_cb, p, cause) == -1 ||
+	if (replicas_start(p, cause) == -1 ||
+	    store_open(p, replay_cb, p, cause) == -1 ||
 	    xfer_start(p, fetch_done, addr_of, cause) == -1 ||
 	    upload_start(p, cause) == -1)
 		return -1;
@@ -923,6 +938,7 @@ glue_stop(struct peer *p)
 	tasks_free(p->tc);
 	p->tc = NULL;
 	store_close(p);
+	replicas_stop(p);
 	free(p->glue);
 	p->glue = NULL;
 }
@@ -1183,7 +1199,25 @@ glue_stats(struct peer *p, Lb__CtlStats *s)
 {
 	const struct tasks_stats	*t = tasks_stats(p->tc);
 
+	static char			 set[REP_SET_MAX * (LB_ID_MAX + 1)];
+	struct replicas_view		 v;
+
 	balancer_stats(p, s);
+	/* (the set's names in a buffer of this file: the reply frees only
+	 * its own struct) */
+	replicas_stats(p, &v);
+	set[0] = '\0';
+	for (size_t i = 0, at = 0; i < v.nset; i++) {
+		at += (size_t)snprintf(set + at, sizeof(set) - at, "%s%s",
+		    i > 0 ? " " : "", v.set[i].id);
+		if (v.version - v.set[i].acked > s->replica_behind)
+			s->replica_behind = v.version - v.set[i].acked;
+	}
+	s->replica_set = set;
+	s->replica_version = v.version;
+	s->replica_committed = v.committed;
+	s->replica_held = v.held;
+	s->replica_homes = v.homes;
 	s->transfers_in = t->transfers_in;
 	s->transfers_out = t->transfers_out;
 	s->transfers_aborted = t->transfers_aborted;
@@ -1250,29 +1284,28 @@ glue_load_changed(struct peer *p)
 
 int
 glue_remote(struct peer *p, const char *id, int want_output,
-    const Lb__TaskAnswer **answer, char **cause)
+    const Lb__TaskAnswer **answer, const char **replica, char **cause)
 {
 	struct glue	*g = p->glue;
 	struct remote	*r = NULL, *old = NULL;
 	const char	*addr, *state;
 	char		 home[LB_ID_MAX];
 	uint64_t	 now = lb_mono_ms();
+	const Lb__TaskRecord *held;
 
 	*answer = NULL;
+	*replica = NULL;
 	if (!tasks_id_valid(id)) {
 		*cause = lb_printf("\"%s\" is not a task id (NODE.NUMBER)", id);
 		return -1;
 	}
 	tasks_home_of(id, home);
-	if ((addr = members_addr(p, home, &state)) == NULL) {
-		if (strcmp(state, "unknown") == 0) {
-			*cause = lb_printf("no task %s: there is no node %s in "
-			    "the cluster", id, home);
-			return -1;
-		}
-		*cause = lb_printf("task %s: its home %s is %s, so its record "
-		    "cannot be read now", id, home, state);
-		return -2;
+	/* (a home not known at all, and nothing kept for it here) */
+	if ((addr = members_addr(p, home, &state)) == NULL &&
+	    strcmp(state, "unknown") == 0 && replicas_held(p, id) == NULL) {
+		*cause = lb_printf("no task %s: there is no node %s in the "
+		    "cluster", id, home);
+		return -1;
 	}
 	for (size_t i = 0; i < REMOTE_MAX; i++) {
 		struct remote *c = &g->remote[i];
@@ -1292,10 +1325,46 @@ glue_remote(struct peer *p, const char *id, int want_output,
 	}
 	if (want_output)
 		r->want_output = 1;
+	if (addr == NULL && r->down_since == 0)
+		r->down_since = now;
+	else if (addr != NULL) {
+		r->down_since = 0;
+		if (r->replica[0] != '\0') {
+			/* Its home is back: it answers, not a replica. */
+			lb__task_answer__free_unpacked(r->ans, NULL);
+			r->ans = NULL;
+			r->replica[0] = '\0';
+			r->asked_ms = 0;
+		}
+	}
+	/* Its home down, and its record held here for it. */
+	if (addr == NULL && (held = replicas_held(p, id)) != NULL &&
+	    (r->ans == NULL || r->ans->record == NULL ||
+	    r->ans->record->version < held->version)) {
+		Lb__TaskAnswer a = LB__TASK_ANSWER__INIT;
+		size_t len;
+		uint8_t *buf;
+
+		a.task_id = (char *)id;
+		a.found = 1;
+		a.record = (Lb__TaskRecord *)held;
+		a.from_replica = 1;
+		len = lb__task_answer__get_packed_size(&a);
+		buf = lb_calloc(1, len + 1);
+		lb__task_answer__pack(&a, buf);
+		if (r->ans != NULL)
+			lb__task_answer__free_unpacked(r->ans, NULL);
+		r->ans = lb__task_answer__unpack(NULL, len, buf);
+		free(buf);
+		lb_strlcpy(r->replica, p->conf.id, sizeof(r->replica));
+		r->answered_ms = now;
+	}
 	if (now - r->asked_ms >= REMOTE_ASK_MS &&
 	    (r->ans == NULL || now - r->answered_ms >= REMOTE_ASK_MS)) {
 		Lb__PeerMsg	m = LB__PEER_MSG__INIT;
 		Lb__TaskQuery	q = LB__TASK_QUERY__INIT;
+		const char	*best[REP_SET_MAX + 1];
+		size_t		 nb;
 
 		r->req_id = ++g->next_req;
 		r->asked_ms = now;
@@ -1305,10 +1374,32 @@ glue_remote(struct peer *p, const char *id, int want_output,
 		q.want_output = r->want_output;
 		m.body_case = LB__PEER_MSG__BODY_TASK_QUERY;
 		m.task_query = &q;
-		net_send(p, addr, &m);
+		if (addr != NULL)
+			net_send(p, addr, &m);
+		else {
+			/* Its home down: ask the peers likeliest to hold
+			 * its records. */
+			nb = replicas_of(p, home, best, (size_t)p->conf.task.
+			    home_replicas);
+			for (size_t i = 0; i < nb; i++)
+				if (strcmp(best[i], p->conf.id) != 0 &&
+				    (addr = members_addr(p, best[i], NULL)))
+					net_send(p, addr, &m);
+			addr = NULL;
+		}
 	}
-	if (r->ans != NULL && (!want_output || r->ans_output))
+	if (r->ans != NULL && r->replica[0] != '\0') {
+		/* (a replica holds no output: the record is all there is) */
 		*answer = r->ans;
+		*replica = r->replica;
+	} else if (r->ans != NULL && (!want_output || r->ans_output))
+		*answer = r->ans;
+	if (*answer == NULL && addr == NULL && now - r->down_since >=
+	    REPLICA_WAIT_MS) {
+		*cause = lb_printf("task %s: its home %s is %s, and no replica "
+		    "of its records answered", id, home, state);
+		return -2;
+	}
 	return 0;
 }
 
@@ -1332,6 +1423,10 @@ query_recv(struct peer *p, const char *from, const Lb__TaskQuery *q)
 		a.record = k->rec;
 		if (q->want_output)
 			store_read_output(p, k->rec, &a.stdout, &a.stderr);
+	} else if ((a.record = (Lb__TaskRecord *)replicas_held(p,
+	    q->task_id)) != NULL) {
+		a.found = 1;
+		a.from_replica = 1;
 	}
 	m.body_case = LB__PEER_MSG__BODY_TASK_ANSWER;
 	m.task_answer = &a;
@@ -1350,8 +1445,12 @@ answer_recv(struct peer *p, const char *from, const Lb__TaskAnswer *a)
 		return;
 	}
 	tasks_home_of(a->task_id, home);
-	if (strcmp(home, from) != 0) {
-		p->glue->drop_task_msgs++;
+	/* From its home; or, with its record, from a replica while its home
+	 * is down (a record no older than the one held). */
+	if (strcmp(home, from) != 0 && (!a->from_replica || !a->found ||
+	    a->record == NULL || members_addr(p, home, NULL) != NULL)) {
+		if (!a->from_replica)
+			p->glue->drop_task_msgs++;
 		return;
 	}
 	for (size_t i = 0; i < REMOTE_MAX; i++) {
@@ -1361,6 +1460,12 @@ answer_recv(struct peer *p, const char *from, const Lb__TaskAnswer *a)
 
 		if (strcmp(r->id, a->task_id) != 0 || r->req_id != a->req_id)
 			continue;
+		if (a->from_replica && r->ans != NULL && r->ans->record !=
+		    NULL && r->ans->record->version >= a->record->version &&
+		    r->replica[0] != '\0')
+			return;
+		lb_strlcpy(r->replica, a->from_replica ? from : "",
+		    sizeof(r->replica));
 		if (r->ans != NULL)
 			lb__task_answer__free_unpacked(r->ans, NULL);
 		len = lb__task_answer__get_packed_size(a);

@@ -341,6 +341,11 @@ metrics(struct peer *p, struct evbuffer *b)
 	    "asked to checkpoint was given more time: it was writing its "
 	    "checkpoint (it grew, or its process waited on the disk).",
 	    t->checkpoint_slow);
+	m_one(b, "lbpeer_replica_behind", "gauge", "Saves of this home's "
+	    "records that a member of its replica set has not acknowledged "
+	    "yet (the most of any member).", t->replica_behind);
+	m_one(b, "lbpeer_replica_held", "gauge", "Records this peer keeps "
+	    "for other homes, as their replica.", t->replica_held);
 	m_one(b, "lbpeer_yields_total", "counter", "Running tasks that "
 	    "yielded their slot to a task that had run less (preemption).",
 	    t->yields);

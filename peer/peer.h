@@ -31,6 +31,7 @@ struct xfer;
 struct uploads;
 struct http;
 struct msgs;
+struct replicas;
 
 struct peer {
 	struct lb_conf		 conf;
@@ -62,6 +63,7 @@ struct peer {
 	struct uploads		*uploads;	/* upload.c */
 	struct http		*http;		/* http.c */
 	struct msgs		*msgs;		/* msgs.c */
+	struct replicas		*reps;		/* replicas.c */
 	/* control.c: answer request `token`, which waited (msgs.c). */
 	void			(*ctl_later)(struct peer *, uint64_t token,
 				    Lb__CtlReply *);

@@ -102,6 +102,8 @@ static const struct spec task_spec[] = {
 	    offsetof(struct lb_task_conf, lease_margin_ms), NULL },
 	{ "max_start_failures", T_INT, 1, 16,
 	    offsetof(struct lb_task_conf, max_start_failures), NULL },
+	{ "home_replicas", T_INT, 1, 7,
+	    offsetof(struct lb_task_conf, home_replicas), NULL },
 	{ "disk_limit_mb", T_INT, 1, 1048576 * 16,
 	    offsetof(struct lb_task_conf, disk_limit_mb), NULL },
 	{ "disk_reserve_mb", T_INT, 0, 1048576,
@@ -284,6 +286,7 @@ lb_conf_defaults(struct lb_conf *c)
 	c->task.lease_ms = 5000;
 	c->task.lease_margin_ms = 1000;
 	c->task.max_start_failures = 3;
+	c->task.home_replicas = 3;
 	c->task.disk_limit_mb = 10240;
 	c->task.disk_reserve_mb = 256;
 	c->task.attach_limit_kb = -1;	/* unset: attach_limit_mb counts */

@@ -204,6 +204,13 @@ ctljson_stats(const Lb__CtlStats *s)
 	    "checkpoint_slow", (json_int_t)s->checkpoint_slow,
 	    "bytes_in", (json_int_t)s->migrate_bytes));
 	json_object_set_new(j, "yields", json_integer((json_int_t)s->yields));
+	json_object_set_new(j, "replicas", json_pack("{s:s, s:I, s:I, s:I, "
+	    "s:I, s:I}", "set", s->replica_set,
+	    "version", (json_int_t)s->replica_version,
+	    "committed", (json_int_t)s->replica_committed,
+	    "behind", (json_int_t)s->replica_behind,
+	    "held", (json_int_t)s->replica_held,
+	    "homes", (json_int_t)s->replica_homes));
 	json_object_set_new(j, "periodic_checkpoints", json_pack(
 	    "{s:I, s:I, s:f, s:I, s:I}",
 	    "asked", (json_int_t)s->periodic,

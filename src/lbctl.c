@@ -1164,9 +1164,13 @@ cmd_show(const struct cmd *c, struct opts *o, int argc, char **argv)
 	cmd_args(c, o, argc, argv, NULL, NULL);
 	rep = task_call(o, LB__CTL_REQUEST__REQ_SHOW, argv[0], 0);
 	r = rep->task->record;
-	if (o->json)
-		json_print(ctljson_task(r));
-	else {
+	if (o->json) {
+		json_t *j = ctljson_task(r);
+		if (rep->task->replica[0] != '\0')
+			json_object_set_new(j, "replica",
+			    json_string(rep->task->replica));
+		json_print(j);
+	} else {
 		rec_outcome(r, out, sizeof(out));
 		argv_line(r, cmd, sizeof(cmd));
 		printf("id:          %s\n", r->id);
@@ -1174,6 +1178,9 @@ cmd_show(const struct cmd *c, struct opts *o, int argc, char **argv)
 		    rec_ended(r) ? ": " : "", rec_ended(r) ? out : "");
 		printf("command:     %s\n", cmd);
 		printf("host:        %s (epoch %u)\n", r->host, r->epoch);
+		if (rep->task->replica[0] != '\0')
+			printf("record:      kept by %s (its home is down; its "
+			    "output is at its home)\n", rep->task->replica);
 		printf("submitted:   %s\n", fmt_time(r->submitted_ms, t1,
 		    sizeof(t1)));
 		printf("started:     %s\n", fmt_time(r->started_ms, t1,
@@ -1264,6 +1271,12 @@ wait_task(const struct opts *o, const char *id, long timeout_s)
 	r = rep->task->record;
 	top_progress_end();
 	fflush(stdout);
+	if (rep->task->replica[0] != '\0' && (r->stdout_bytes > 0 ||
+	    r->stderr_bytes > 0))
+		fprintf(stderr, "lbctl: task %s: its home is down; this is the "
+		    "record kept by %s, and its output (%llu bytes) is at its "
+		    "home\n", id, rep->task->replica, (unsigned long long)
+		    (r->stdout_bytes + r->stderr_bytes));
 	if (rep->task->stdout.len > 0 && write(1, rep->task->stdout.data,
 	    rep->task->stdout.len) < 0)
 		die(EX_NO, "stdout: %s", strerror(errno));
@@ -1490,6 +1503,14 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    (unsigned long long)s->checkpoint_ms_mean,
 		    (unsigned long long)s->checkpoint_timeouts,
 		    (unsigned long long)s->checkpoint_slow);
+		printf("replicas:    %s; %llu of %llu records saved here on a "
+		    "majority, the set at most %llu behind; %llu kept for %llu "
+		    "other homes\n", s->replica_set[0] ? s->replica_set :
+		    "none", (unsigned long long)s->replica_committed,
+		    (unsigned long long)s->replica_version,
+		    (unsigned long long)s->replica_behind,
+		    (unsigned long long)s->replica_held,
+		    (unsigned long long)s->replica_homes);
 		printf("preempted:   %llu running tasks yielded their slot to "
 		    "tasks that had run less\n", (unsigned long long)s->yields);
 		printf("periodic:    %llu checkpoints asked; %llu copies sent "

@@ -594,6 +594,12 @@ rep_all_held(const struct rep *r, size_t *n)
 }
 
 size_t
+rep_nheld(const struct rep *r)
+{
+	return r->nheld;
+}
+
+size_t
 rep_homes(const struct rep *r)
 {
 	size_t	n = 0;

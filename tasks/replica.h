@@ -114,6 +114,7 @@ void		 rep_expire(struct rep *, uint64_t wall_ms, uint64_t keep_ms,
 const Lb__TaskRecord *const *rep_all_held(const struct rep *, size_t *n);
 /* Homes this peer holds records for, and records of each. */
 size_t		 rep_homes(const struct rep *);
+size_t		 rep_nheld(const struct rep *);
 const struct rep_stats *rep_stats(const struct rep *);
 
 /* The peers that rank first for `home` by rendezvous hashing, best

@@ -1,0 +1,41 @@
+/*
+ * replicas.h - replicated homes in the shell: see replicas.c.
+ */
+#ifndef LB_REPLICAS_H
+#define LB_REPLICAS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "src/lbpeer.pb-c.h"
+#include "tasks/replica.h"
+
+struct peer;
+
+/* Open state_dir/replicas (before the task journal is read back). */
+int		 replicas_start(struct peer *, char **cause);
+void		 replicas_stop(struct peer *);
+/* A record of the task journal read back; one about to be saved (a home's
+ * own gets its version). */
+void		 replicas_restored(struct peer *, const Lb__TaskRecord *);
+void		 replicas_saving(struct peer *, Lb__TaskRecord *);
+void		 replicas_tick(struct peer *, uint64_t now);
+/* ReplicaPut, ReplicaAck. */
+void		 replicas_recv(struct peer *, const char *from,
+		    const Lb__PeerMsg *);
+/* A record held here for another home, or NULL. */
+const Lb__TaskRecord *replicas_held(struct peer *, const char *id);
+/* The live peers most likely to hold `home`'s records, best first. */
+size_t		 replicas_of(struct peer *, const char *home,
+		    const char **best, size_t max);
+
+struct replicas_view {
+	struct rep_peer	 set[REP_SET_MAX];
+	size_t		 nset;
+	uint64_t	 version, committed;
+	size_t		 held, homes;
+	struct rep_stats stats;
+};
+void		 replicas_stats(struct peer *, struct replicas_view *);
+
+#endif
