@@ -16,6 +16,7 @@
 
 #include "peer.h"
 #include "glue.h"
+#include "replicas.h"
 #include "upload.h"
 #include "tasks/tasks.h"
 #include "src/client.h"
@@ -214,8 +215,10 @@ ctl_show(struct peer *p, const Lb__CtlTaskReq *req, Lb__CtlReply *r)
 	char			*cause;
 	int			 rc;
 	size_t			 len = strlen(p->conf.id);
-	int			 homed_here = strncmp(req->id, p->conf.id, len) == 0
-				    && req->id[len] == '.';
+	int			 homed_here = (strncmp(req->id, p->conf.id,
+				    len) == 0 && req->id[len] == '.' &&
+				    (t != NULL || !replicas_gave_up(p, req->id))) ||
+				    (t != NULL && t->home);
 
 	lb__ctl_task__init(ct);
 	if (homed_here) {

@@ -50,6 +50,9 @@ struct remote {
 	char		 replica[LB_ID_MAX];	/* ans came from this replica
 					 * (its home down), or "" */
 	uint64_t	 down_since;	/* its home down since */
+	int		 rank;		/* of ans: 2 from the replica acting as
+					 * its home, 1 from its home, 0 from a
+					 * replica's copy */
 };
 
 /* An lbctl migrate asked at this peer, until lbctl has read its end. */
@@ -450,9 +453,9 @@ tick_cb(evutil_socket_t fd, short ev, void *arg)
 	}
 	tasks_tick(p->tc, lb_mono_ms(), &o);
 	disk_check(p, &o);
+	replicas_tick(p, lb_mono_ms(), &o);
 	carry(p, &o);
 	tasks_out_free(&o);
-	replicas_tick(p, lb_mono_ms());
 	if (p->conf.balance.preempt)
 		glue_load_changed(p);	/* tasks become preemptible */
 	xfer_prune(p, offer_needed);
@@ -762,7 +765,10 @@ glue_recv(struct peer *p, const Lb__Envelope *e)
 		break;
 	case LB__PEER_MSG__BODY_REPLICA_PUT:
 	case LB__PEER_MSG__BODY_REPLICA_ACK:
-		replicas_recv(p, e->sender, m);
+	case LB__PEER_MSG__BODY_HOME_VOTE:
+	case LB__PEER_MSG__BODY_HOME_VOTE_REPLY:
+	case LB__PEER_MSG__BODY_HOME_ACTING:
+		replicas_recv(p, e->sender, m, &o);
 		break;
 	case LB__PEER_MSG__BODY__NOT_SET:
 		p->counters.drop[ENV_DROP_DECODE]++;
@@ -846,6 +852,9 @@ glue_start(struct peer *p, char **cause)
 	if (n > 0)
 		log_info("journal: %zu tasks homed or held here (%zu homed)",
 		    n, homed);
+	/* A home whose set may have elected another while it was away acts
+	 * only once its set has answered (replicas.c). */
+	tasks_set_home_hold(p->tc, lb_mono_ms(), replicas_must_wait(p), &o);
 	tasks_start(p->tc, lb_mono_ms(), &o);
 	carry(p, &o);
 	tasks_out_free(&o);
@@ -1282,6 +1291,20 @@ glue_load_changed(struct peer *p)
 
 /* ---- records of tasks homed elsewhere (show, wait) ---- */
 
+/* The address of the peer a replica's copy names as acting for the task's
+ * home (alive, not this one), or NULL. */
+static const char *
+acting_addr(struct peer *p, const struct remote *r)
+{
+	const Lb__TaskRecord	*rec;
+
+	if (r->ans == NULL || r->rank != 0 || (rec = r->ans->record) == NULL ||
+	    rec->home_peer[0] == '\0' || strcmp(rec->home_peer,
+	    p->conf.id) == 0)
+		return NULL;
+	return members_addr(p, rec->home_peer, NULL);
+}
+
 int
 glue_remote(struct peer *p, const char *id, int want_output,
     const Lb__TaskAnswer **answer, const char **replica, char **cause)
@@ -1300,12 +1323,14 @@ glue_remote(struct peer *p, const char *id, int want_output,
 		return -1;
 	}
 	tasks_home_of(id, home);
-	/* (a home not known at all, and nothing kept for it here) */
-	if ((addr = members_addr(p, home, &state)) == NULL &&
-	    strcmp(state, "unknown") == 0 && replicas_held(p, id) == NULL) {
-		*cause = lb_printf("no task %s: there is no node %s in the "
-		    "cluster", id, home);
-		return -1;
+	/* (a home not known at all: the peers that would hold its records
+	 * are asked all the same; it may be gone for long) */
+	addr = members_addr(p, home, &state);
+	if (strcmp(home, p->conf.id) == 0) {
+		/* Homed here by its number, taken over while this peer was
+		 * away: the one acting for it answers. */
+		addr = NULL;
+		state = "not its home any more";
 	}
 	for (size_t i = 0; i < REMOTE_MAX; i++) {
 		struct remote *c = &g->remote[i];
@@ -1325,6 +1350,12 @@ glue_remote(struct peer *p, const char *id, int want_output,
 	}
 	if (want_output)
 		r->want_output = 1;
+	/* Its home's answer from before it went down is not kept: replicas
+	 * (and the one that may act for it) answer now. */
+	if (addr == NULL && r->ans != NULL && r->rank == 1) {
+		lb__task_answer__free_unpacked(r->ans, NULL);
+		r->ans = NULL;
+	}
 	if (addr == NULL && r->down_since == 0)
 		r->down_since = now;
 	else if (addr != NULL) {
@@ -1339,8 +1370,8 @@ glue_remote(struct peer *p, const char *id, int want_output,
 	}
 	/* Its home down, and its record held here for it. */
 	if (addr == NULL && (held = replicas_held(p, id)) != NULL &&
-	    (r->ans == NULL || r->ans->record == NULL ||
-	    r->ans->record->version < held->version)) {
+	    (r->ans == NULL || (r->rank == 0 && (r->ans->record == NULL ||
+	    r->ans->record->version < held->version)))) {
 		Lb__TaskAnswer a = LB__TASK_ANSWER__INIT;
 		size_t len;
 		uint8_t *buf;
@@ -1358,6 +1389,7 @@ glue_remote(struct peer *p, const char *id, int want_output,
 		free(buf);
 		lb_strlcpy(r->replica, p->conf.id, sizeof(r->replica));
 		r->answered_ms = now;
+		r->rank = 0;
 	}
 	if (now - r->asked_ms >= REMOTE_ASK_MS &&
 	    (r->ans == NULL || now - r->answered_ms >= REMOTE_ASK_MS)) {
@@ -1385,17 +1417,30 @@ glue_remote(struct peer *p, const char *id, int want_output,
 				if (strcmp(best[i], p->conf.id) != 0 &&
 				    (addr = members_addr(p, best[i], NULL)))
 					net_send(p, addr, &m);
+			/* and the one a copy says took over as its home */
+			if (acting_addr(p, r) != NULL)
+				net_send(p, acting_addr(p, r), &m);
 			addr = NULL;
 		}
 	}
-	if (r->ans != NULL && r->replica[0] != '\0') {
-		/* (a replica holds no output: the record is all there is) */
+	if (r->ans != NULL && r->replica[0] != '\0' &&
+	    (!want_output || acting_addr(p, r) == NULL)) {
+		/* (a replica holds no output: the record is all there is,
+		 * unless the one acting as its home answers with it) */
 		*answer = r->ans;
 		*replica = r->replica;
-	} else if (r->ans != NULL && (!want_output || r->ans_output))
+	} else if (r->ans != NULL && r->replica[0] != '\0')
+		;	/* asked the acting home for the output */
+	else if (r->ans != NULL && (!want_output || r->ans_output))
 		*answer = r->ans;
-	if (*answer == NULL && addr == NULL && now - r->down_since >=
-	    REPLICA_WAIT_MS) {
+	if (*answer == NULL && r->ans == NULL && addr == NULL &&
+	    now - r->down_since >= REPLICA_WAIT_MS) {
+		if (strcmp(state, "unknown") == 0) {
+			*cause = lb_printf("no task %s: there is no node %s in "
+			    "the cluster, and no peer keeps its record", id,
+			    home);
+			return -1;
+		}
 		*cause = lb_printf("task %s: its home %s is %s, and no replica "
 		    "of its records answered", id, home, state);
 		return -2;
@@ -1439,20 +1484,27 @@ static void
 answer_recv(struct peer *p, const char *from, const Lb__TaskAnswer *a)
 {
 	char	home[LB_ID_MAX];
+	int	rank = 1;
 
 	if (!tasks_id_valid(a->task_id)) {
 		p->glue->drop_task_msgs++;
 		return;
 	}
 	tasks_home_of(a->task_id, home);
-	/* From its home; or, with its record, from a replica while its home
-	 * is down (a record no older than the one held). */
-	if (strcmp(home, from) != 0 && (!a->from_replica || !a->found ||
+	/* From its home, or from the replica that took over as its home
+	 * (the record says so); or, with its record, from a replica while
+	 * its home is down (a record no older than the one held). */
+	if (a->found && a->record != NULL && a->record->home_peer[0] != '\0'
+	    && strcmp(a->record->home_peer, from) == 0 && !a->from_replica)
+		rank = 2;	/* the acting home */
+	else if (strcmp(home, from) != 0 && (!a->from_replica || !a->found ||
 	    a->record == NULL || members_addr(p, home, NULL) != NULL)) {
 		if (!a->from_replica)
 			p->glue->drop_task_msgs++;
 		return;
 	}
+	if (rank == 1 && a->from_replica)
+		rank = 0;
 	for (size_t i = 0; i < REMOTE_MAX; i++) {
 		struct remote *r = &p->glue->remote[i];
 		uint8_t *buf;
@@ -1460,10 +1512,13 @@ answer_recv(struct peer *p, const char *from, const Lb__TaskAnswer *a)
 
 		if (strcmp(r->id, a->task_id) != 0 || r->req_id != a->req_id)
 			continue;
-		if (a->from_replica && r->ans != NULL && r->ans->record !=
-		    NULL && r->ans->record->version >= a->record->version &&
-		    r->replica[0] != '\0')
+		/* An answer of a lower rank never replaces one of a higher;
+		 * among replicas' copies, the newest stays. */
+		if (r->ans != NULL && (rank < r->rank || (rank == 0 &&
+		    r->rank == 0 && r->ans->record != NULL &&
+		    r->ans->record->version >= a->record->version)))
 			return;
+		r->rank = rank;
 		lb_strlcpy(r->replica, a->from_replica ? from : "",
 		    sizeof(r->replica));
 		if (r->ans != NULL)

@@ -8,10 +8,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "src/log.h"
 #include "src/util.h"
@@ -20,6 +23,7 @@
 #include "tasks/tasks.h"
 #include "peer.h"
 #include "journal.h"
+#include "store.h"
 #include "replicas.h"
 
 #define REP_RETRY_MS	500	/* no ack this long: sent again */
@@ -31,7 +35,12 @@ struct replicas {
 	char		*dir;
 	uint64_t	 expired_ms;
 	int		 on;		/* task.home_replicas > 1 */
+	uint64_t	 set_gen;	/* of the set on disk */
+	uint32_t	 relinquished;	/* taken over up to this term: let go */
+	int		 held;		/* the home hold, as last set */
 };
+
+#define STATE_MAX	(1 << 20)
 
 #define R(p)	((p)->reps)
 
@@ -46,6 +55,64 @@ load_cb(Lb__TaskRecord *rec, void *arg)
 		lb__task_record__free_unpacked(rec, NULL);
 }
 
+/* state_dir/replicas/state: the set, the terms and the votes; replaced
+ * whole (a temporary file, fsync, rename, fsync of the directory), so
+ * that a vote is on disk before it is sent. */
+static int
+state_save(struct peer *p, char **cause)
+{
+	struct replicas	*r = R(p);
+	char		*text = rep_state_dump(r->rep);
+	char		*path = lb_printf("%s/state", r->dir);
+	char		*tmp = lb_printf("%s/.state.tmp", r->dir);
+	size_t		 len = strlen(text);
+	int		 fd, rc = -1;
+
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1 || write(fd, text, len) != (ssize_t)len ||
+	    fsync(fd) == -1 || close(fd) == -1) {
+		*cause = lb_printf("%s: %s", tmp, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		goto out;
+	}
+	if (rename(tmp, path) == -1) {
+		*cause = lb_printf("%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if ((fd = open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	rc = 0;
+out:
+	free(text);
+	free(path);
+	free(tmp);
+	return rc;
+}
+
+static void
+state_load(struct peer *p)
+{
+	struct replicas	*r = R(p);
+	char		*path = lb_printf("%s/state", r->dir);
+	char		*buf = lb_calloc(1, STATE_MAX + 1);
+	ssize_t		 n = 0;
+	int		 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+		n = read(fd, buf, STATE_MAX);
+		close(fd);
+	}
+	if (n > 0) {
+		buf[n] = '\0';
+		rep_state_load(r->rep, lb_mono_ms(), buf);
+	}
+	free(buf);
+	free(path);
+}
+
 int
 replicas_start(struct peer *p, char **cause)
 {
@@ -56,6 +123,10 @@ replicas_start(struct peer *p, char **cause)
 	c.stream = p->incarnation;
 	c.replicas = p->conf.task.home_replicas;
 	c.retry_ms = REP_RETRY_MS;
+	c.lease_ms = (uint32_t)p->conf.task.lease_ms;
+	c.heartbeat_ms = c.lease_ms / 4 > 100 ? c.lease_ms / 4 : 100;
+	c.takeover_ms = (uint32_t)p->conf.task.home_takeover_ms;
+	c.replace_ms = c.takeover_ms;
 	/* What other homes may put here: as many as this peer keeps of its
 	 * own, for each of the homes it may hold for. */
 	c.max_records = (size_t)p->conf.task.max_tasks * 4;
@@ -68,6 +139,8 @@ replicas_start(struct peer *p, char **cause)
 		    strerror(errno));
 		return -1;
 	}
+	state_load(p);
+	r->set_gen = rep_set_gen(r->rep);
 	if ((r->j = journal_open(r->dir, load_cb, r, NULL, cause)) == NULL)
 		return -1;
 	/* (the journal wants its id mark; no ids are issued from it) */
@@ -108,7 +181,10 @@ replicas_saving(struct peer *p, Lb__TaskRecord *rec)
 
 	if (R(p) == NULL)
 		return;
-	tasks_home_of(rec->id, home);
+	if (rec->home_peer[0] != '\0')
+		lb_strlcpy(home, rec->home_peer, sizeof(home));
+	else
+		tasks_home_of(rec->id, home);
 	if (strcmp(home, p->conf.id) == 0)
 		rep_stamp(R(p)->rep, rec);
 }
@@ -129,12 +205,82 @@ compact_next(void *arg)
 /* Carry out what the core asked: keep records (the last one synced: all
  * of them are on disk before any ack goes), let some go, send puts and
  * acks. */
+/* Elected: act as the home of `home`'s tasks numbered below `upto` that
+ * this peer kept for it. */
 static void
-carry(struct peer *p, struct rep_out *o)
+adopt(struct peer *p, const char *home, uint32_t term, uint64_t upto,
+    struct tasks_out *to)
+{
+	struct replicas		 *r = R(p);
+	size_t			  n, len = strlen(home), got = 0;
+	const Lb__TaskRecord	*const *all = rep_all_held(r->rep, &n);
+	Lb__TaskRecord		**copies = lb_calloc(n + 1, sizeof(*copies));
+	size_t			  k = 0;
+
+	/* (copies first: adopting changes nothing held, but the list is
+	 * the core's scratch) */
+	for (size_t i = 0; i < n; i++) {
+		size_t plen;
+		uint8_t *buf;
+
+		char acting[LB_ID_MAX];
+		int named = strncmp(all[i]->id, home, len) == 0 &&
+		    all[i]->id[len] == '.';
+
+		/* Those its stream held: its own below upto, and those it
+		 * had taken over from another. */
+		rep_record_home(all[i], acting);
+		if (strcmp(acting, home) != 0 || (named &&
+		    strtoull(all[i]->id + len + 1, NULL, 10) >= upto))
+			continue;
+		plen = lb__task_record__get_packed_size(all[i]);
+		buf = lb_calloc(1, plen + 1);
+		lb__task_record__pack(all[i], buf);
+		copies[k++] = lb__task_record__unpack(NULL, plen, buf);
+		free(buf);
+	}
+	for (size_t i = 0; i < k; i++) {
+		char *dir;
+
+		if (copies[i] == NULL)
+			continue;
+		/* Its directory: what it was given stayed at its home. */
+		dir = store_dir(p, copies[i]->id);
+		if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+			log_warnx("task %s: cannot create %s: %s",
+			    copies[i]->id, dir, strerror(errno));
+		if (copies[i]->spec != NULL && copies[i]->spec->n_files > 0)
+			log_warnx("task %s: its %zu attached files stayed at "
+			    "its home %s, which is gone: it runs without them",
+			    copies[i]->id, copies[i]->spec->n_files, home);
+		free(dir);
+		if (tasks_adopt(p->tc, lb_mono_ms(), copies[i], term,
+		    to) == 1)
+			got++;
+	}
+	free(copies);
+	log_warnx("home %s is gone: this peer acts as the home of its %zu "
+	    "tasks now (term %u)", home, got, term);
+}
+
+static void
+carry(struct peer *p, struct rep_out *o, struct tasks_out *to)
 {
 	struct replicas	*r = R(p);
 	char		*cause = NULL;
 	size_t		 last = o->n;
+
+	/* Terms and votes on disk before anything goes. */
+	for (size_t i = 0; i < o->n; i++)
+		if (o->v[i].kind == RA_STATE) {
+			if (state_save(p, &cause) == -1) {
+				log_warnx("replicas: cannot keep the terms: "
+				    "%s", cause);
+				free(cause);
+				return;
+			}
+			break;
+		}
 
 	for (size_t i = 0; i < o->n; i++)
 		if (o->v[i].kind == RA_KEEP || o->v[i].kind == RA_DROP)
@@ -166,9 +312,12 @@ carry(struct peer *p, struct rep_out *o)
 		struct rep_action *a = &o->v[i];
 		const char *addr;
 
-		if ((a->kind == RA_PUT || a->kind == RA_ACK) &&
+		if ((a->kind == RA_PUT || a->kind == RA_ACK ||
+		    a->kind == RA_VOTE) &&
 		    (addr = members_addr(p, a->to, NULL)) != NULL)
 			net_send_bytes(p, addr, a->msg, a->len);
+		else if (a->kind == RA_ADOPT && to != NULL)
+			adopt(p, a->id, a->term, a->upto, to);
 	}
 	/* More dead records than live: a fresh journal. */
 	if (last < o->n && journal_records(r->j) > 2 *
@@ -184,7 +333,7 @@ carry(struct peer *p, struct rep_out *o)
 }
 
 void
-replicas_tick(struct peer *p, uint64_t now)
+replicas_tick(struct peer *p, uint64_t now, struct tasks_out *to)
 {
 	struct replicas		 *r = R(p);
 	struct rep_out		  o = { 0 };
@@ -209,6 +358,50 @@ replicas_tick(struct peer *p, uint64_t now)
 				ids[k++] = m[i].e.id;
 		rep_members(r->rep, now, ids, k);
 		free(ids);
+		if (rep_set_gen(r->rep) != r->set_gen) {
+			char *cause;
+
+			if (state_save(p, &cause) == -1) {
+				log_warnx("replicas: cannot keep the set: %s",
+				    cause);
+				free(cause);
+			} else
+				r->set_gen = rep_set_gen(r->rep);
+		}
+		/* Another took over this home's tasks while it was away:
+		 * they are not this peer's any more. */
+		{
+			const char *by;
+			uint64_t upto;
+			uint32_t term = rep_taken(r->rep, &by, &upto);
+
+			if (term > r->relinquished) {
+				size_t gone = tasks_relinquish(p->tc, upto, to);
+
+				log_warnx("replicas: %s took over this peer's "
+				    "tasks below number %" PRIu64 " (term %u) "
+				    "while it was away: %zu let go here", by,
+				    upto, term, gone);
+				rep_relinquished(r->rep, term);
+				r->relinquished = term;
+			}
+		}
+		{
+			int hold = !rep_home_ok(r->rep, now);
+
+			if (hold != r->held) {
+				if (hold)
+					log_warnx("replicas: too few of this "
+					    "home's set answer: its tasks wait, "
+					    "and those running here are frozen, "
+					    "until a majority does");
+				else
+					log_info("replicas: this home's set "
+					    "answers: it acts again");
+				r->held = hold;
+			}
+			tasks_set_home_hold(p->tc, now, hold, to);
+		}
 		all = tasks_all(p->tc, &n);
 		recs = lb_calloc(n + 1, sizeof(*recs));
 		k = 0;
@@ -218,24 +411,70 @@ replicas_tick(struct peer *p, uint64_t now)
 		rep_tick(r->rep, now, recs, k, &o);
 		free(recs);
 	}
-	carry(p, &o);
+	carry(p, &o, to);
 	rep_out_free(&o);
 }
 
 void
-replicas_recv(struct peer *p, const char *from, const Lb__PeerMsg *m)
+replicas_recv(struct peer *p, const char *from, const Lb__PeerMsg *m,
+    struct tasks_out *to)
 {
 	struct replicas	*r = R(p);
 	struct rep_out	 o = { 0 };
+	uint64_t	 now = lb_mono_ms();
 
 	if (r == NULL)
 		return;
-	if (m->body_case == LB__PEER_MSG__BODY_REPLICA_PUT)
-		rep_put_in(r->rep, from, m->replica_put, &o);
-	else if (m->body_case == LB__PEER_MSG__BODY_REPLICA_ACK)
-		rep_ack_in(r->rep, lb_mono_ms(), from, m->replica_ack);
-	carry(p, &o);
+	switch (m->body_case) {
+	case LB__PEER_MSG__BODY_REPLICA_PUT:
+		rep_put_in(r->rep, now, from, m->replica_put, &o);
+		break;
+	case LB__PEER_MSG__BODY_REPLICA_ACK:
+		rep_ack_in(r->rep, now, from, m->replica_ack);
+		break;
+	case LB__PEER_MSG__BODY_HOME_VOTE:
+		rep_vote_in(r->rep, now, from, m->home_vote, &o);
+		break;
+	case LB__PEER_MSG__BODY_HOME_VOTE_REPLY:
+		rep_vote_reply_in(r->rep, now, from, m->home_vote_reply, &o);
+		break;
+	case LB__PEER_MSG__BODY_HOME_ACTING:
+		rep_acting_in(r->rep, now, from, m->home_acting, &o);
+		break;
+	default:
+		break;
+	}
+	carry(p, &o, to);
 	rep_out_free(&o);
+}
+
+int
+replicas_must_wait(struct peer *p)
+{
+	struct replicas	*r = R(p);
+
+	if (r == NULL || !r->on || rep_home_ok(r->rep, lb_mono_ms()))
+		return 0;
+	r->held = 1;
+	log_info("replicas: this home waits for its set to answer before it "
+	    "acts (another may have taken over while it was away)");
+	return 1;
+}
+
+int
+replicas_gave_up(struct peer *p, const char *id)
+{
+	struct replicas	*r = R(p);
+	const char	*by;
+	uint64_t	 upto;
+	char		 home[LB_ID_MAX];
+
+	if (r == NULL || rep_taken(r->rep, &by, &upto) == 0 ||
+	    !tasks_id_valid(id))
+		return 0;
+	tasks_home_of(id, home);
+	return strcmp(home, p->conf.id) == 0 &&
+	    strtoull(strrchr(id, '.') + 1, NULL, 10) < upto;
 }
 
 const Lb__TaskRecord *

@@ -9,6 +9,7 @@
 
 #include "src/lbpeer.pb-c.h"
 #include "tasks/replica.h"
+#include "tasks/tasks.h"
 
 struct peer;
 
@@ -19,10 +20,17 @@ void		 replicas_stop(struct peer *);
  * own gets its version). */
 void		 replicas_restored(struct peer *, const Lb__TaskRecord *);
 void		 replicas_saving(struct peer *, Lb__TaskRecord *);
-void		 replicas_tick(struct peer *, uint64_t now);
-/* ReplicaPut, ReplicaAck. */
+/* What the task core is to do comes back in `to` (the caller carries it
+ * out): adopted tasks, tasks let go, the home hold. */
+void		 replicas_tick(struct peer *, uint64_t now, struct tasks_out *to);
+/* ReplicaPut, ReplicaAck, HomeVote, HomeVoteReply, HomeActing. */
 void		 replicas_recv(struct peer *, const char *from,
-		    const Lb__PeerMsg *);
+		    const Lb__PeerMsg *, struct tasks_out *to);
+/* At start: whether this home must wait for its set before it acts. */
+int		 replicas_must_wait(struct peer *);
+/* Whether task `id`, homed here by its number, was taken over by another
+ * while this peer was away (it is that one's to answer for). */
+int		 replicas_gave_up(struct peer *, const char *id);
 /* A record held here for another home, or NULL. */
 const Lb__TaskRecord *replicas_held(struct peer *, const char *id);
 /* The live peers most likely to hold `home`'s records, best first. */

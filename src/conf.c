@@ -104,6 +104,8 @@ static const struct spec task_spec[] = {
 	    offsetof(struct lb_task_conf, max_start_failures), NULL },
 	{ "home_replicas", T_INT, 1, 7,
 	    offsetof(struct lb_task_conf, home_replicas), NULL },
+	{ "home_takeover_ms", T_INT, 0, 3600000,
+	    offsetof(struct lb_task_conf, home_takeover_ms), NULL },
 	{ "disk_limit_mb", T_INT, 1, 1048576 * 16,
 	    offsetof(struct lb_task_conf, disk_limit_mb), NULL },
 	{ "disk_reserve_mb", T_INT, 0, 1048576,
@@ -287,6 +289,7 @@ lb_conf_defaults(struct lb_conf *c)
 	c->task.lease_margin_ms = 1000;
 	c->task.max_start_failures = 3;
 	c->task.home_replicas = 3;
+	c->task.home_takeover_ms = 0;	/* from lease_ms: see below */
 	c->task.disk_limit_mb = 10240;
 	c->task.disk_reserve_mb = 256;
 	c->task.attach_limit_kb = -1;	/* unset: attach_limit_mb counts */
@@ -654,6 +657,23 @@ check_conf(struct errs *e, config_t *cf, struct lb_conf *c)
 		    "balance.lower_threshold (%d) must not be above "
 		    "balance.upper_threshold (%d)", c->balance.lower_threshold,
 		    c->balance.upper_threshold);
+	/* A replica takes over a home only once the home has stopped acting
+	 * (its home lease: lease_ms) and the leases it granted have run out
+	 * (lease_ms * 1.01 + lease_margin_ms more). */
+	{
+		long floor_ms = c->task.lease_ms > 0 ? 2L * c->task.lease_ms *
+		    101 / 100 + c->task.lease_margin_ms : 0;
+
+		if (c->task.home_takeover_ms == 0)
+			c->task.home_takeover_ms = (int)(floor_ms + 2000 >
+			    10000 ? floor_ms + 2000 : 10000);
+		else if (c->task.home_takeover_ms <= floor_ms)
+			errs_add(e, line_of(cf, "task.home_takeover_ms"),
+			    "task.home_takeover_ms (%d) must be above twice "
+			    "task.lease_ms and a percent, plus "
+			    "task.lease_margin_ms (%ld)",
+			    c->task.home_takeover_ms, floor_ms);
+	}
 	if (c->balance.backoff_max_ms < c->balance.backoff_ms)
 		errs_add(e, line_of(cf, "balance.backoff_max_ms"),
 		    "balance.backoff_max_ms (%d) must be at least "

@@ -61,6 +61,8 @@ struct lb_task_conf {
 	int	lease_margin_ms;	/* a home waits this much more */
 	int	max_start_failures;	/* hosts a task may fail to start
 					   on before it fails */
+	int	home_takeover_ms;	/* a home silent and dead this long:
+					   a replica takes over */
 	int	home_replicas;		/* peers that keep a home's records,
 					   the home included (1..7) */
 	int	disk_limit_mb;		/* a task's files here, at most */

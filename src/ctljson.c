@@ -116,6 +116,20 @@ ctljson_task(const Lb__TaskRecord *r)
 		json_object_set_new(j, "start_failures", mv);
 		json_object_set_new(j, "checkpoint_every_s", json_integer(
 		    r->spec ? r->spec->checkpoint_every_s : 0));
+		/* Its home: the peer its id names, or the replica that took
+		 * over, in a later home term. */
+		{
+			char home[64];
+			const char *dot = strrchr(r->id, '.');
+			size_t hl = dot ? (size_t)(dot - r->id) : 0;
+
+			snprintf(home, sizeof(home), "%.*s", (int)(hl <
+			    sizeof(home) ? hl : sizeof(home) - 1), r->id);
+			json_object_set_new(j, "home", json_string(
+			    r->home_peer[0] ? r->home_peer : home));
+			json_object_set_new(j, "home_term",
+			    json_integer((json_int_t)r->home_term));
+		}
 		if (r->spec && r->spec->request_id.len > 0 &&
 		    r->spec->request_id.len <= 64) {
 			char hex[2 * 64 + 1];

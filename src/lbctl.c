@@ -1067,6 +1067,11 @@ cmd_submit(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 	return EX_OK;
 }
 
+/* lbctl wait: while its home is silent (down, and not yet replaced by a
+ * replica), a task is waited for until wait's own deadline (0: none). */
+static int	wait_patient;
+static uint64_t	wait_deadline;
+
 /* Ask for a task until its answer is there (from another home: polled). */
 static Lb__CtlReply *
 task_call(const struct opts *o, int which, const char *id, int want_output)
@@ -1092,7 +1097,8 @@ task_call(const struct opts *o, int which, const char *id, int want_output)
 		if (!rep->task->pending)
 			return rep;
 		lb__ctl_reply__free_unpacked(rep, NULL);
-		if (lb_mono_ms() > deadline)
+		if (lb_mono_ms() > deadline && (!wait_patient ||
+		    (wait_deadline != 0 && lb_mono_ms() > wait_deadline)))
 			die(EX_UNREACH, "task %s: no answer from its home", id);
 		usleep(pause);
 		pause = pause < 100000 ? pause * 2 : pause;
@@ -1178,6 +1184,9 @@ cmd_show(const struct cmd *c, struct opts *o, int argc, char **argv)
 		    rec_ended(r) ? ": " : "", rec_ended(r) ? out : "");
 		printf("command:     %s\n", cmd);
 		printf("host:        %s (epoch %u)\n", r->host, r->epoch);
+		if (r->home_peer[0] != '\0')
+			printf("home:        %s (term %u: it took over from the "
+			    "home its id names)\n", r->home_peer, r->home_term);
 		if (rep->task->replica[0] != '\0')
 			printf("record:      kept by %s (its home is down; its "
 			    "output is at its home)\n", rep->task->replica);
@@ -1251,6 +1260,8 @@ wait_task(const struct opts *o, const char *id, long timeout_s)
 	useconds_t	 pause = 5000;
 	int		 rc;
 
+	wait_patient = 1;
+	wait_deadline = deadline;
 	for (;;) {
 		rep = task_call(o, LB__CTL_REQUEST__REQ_SHOW, id, 0);
 		if (rec_ended(rep->task->record))

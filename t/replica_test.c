@@ -28,9 +28,18 @@ struct msg {
 	size_t		 len;
 };
 
+struct adoption {
+	int		 by;
+	uint32_t	 term;
+	uint64_t	 upto;
+};
+
 struct world {
 	struct rep	*rep[NP];
 	int		 down[NP];
+	struct adoption	 adopted[64];	/* RA_ADOPT of n1, in order */
+	size_t		 nadopted;
+	int		 ticks_all;	/* every peer ticks (elections) */
 	Lb__TaskRecord	*recs[NREC];	/* n1's records */
 	size_t		 nrec;
 	struct msg	 q[QMAX];
@@ -68,6 +77,10 @@ mkrep(int i, uint64_t stream)
 	c.replicas = 3;
 	c.retry_ms = 100;
 	c.max_records = 100000;
+	c.lease_ms = 500;
+	c.heartbeat_ms = 100;
+	c.takeover_ms = 1500;
+	c.replace_ms = 1500;
 	return rep_new(&c);
 }
 
@@ -78,7 +91,13 @@ enqueue(struct world *w, int from, struct rep_out *o)
 		struct rep_action *a = &o->v[i];
 		int copies = 1;
 
-		if (a->kind != RA_PUT && a->kind != RA_ACK)
+		if (a->kind == RA_ADOPT && strcmp(a->id, "n1") == 0 &&
+		    w->nadopted < 64) {
+			w->adopted[w->nadopted].by = from;
+			w->adopted[w->nadopted].term = a->term;
+			w->adopted[w->nadopted++].upto = a->upto;
+		}
+		if (a->kind != RA_PUT && a->kind != RA_ACK && a->kind != RA_VOTE)
 			continue;
 		if (rnd(w, 100) < (uint32_t)w->loss)
 			continue;
@@ -104,10 +123,20 @@ deliver(struct world *w, struct msg *m)
 	if (pm == NULL || m->to < 0 || w->down[m->to] || w->down[m->from])
 		goto out;
 	if (pm->body_case == LB__PEER_MSG__BODY_REPLICA_PUT)
-		rep_put_in(w->rep[m->to], ids[m->from], pm->replica_put, &o);
+		rep_put_in(w->rep[m->to], w->now, ids[m->from],
+		    pm->replica_put, &o);
 	else if (pm->body_case == LB__PEER_MSG__BODY_REPLICA_ACK)
 		rep_ack_in(w->rep[m->to], w->now, ids[m->from],
 		    pm->replica_ack);
+	else if (pm->body_case == LB__PEER_MSG__BODY_HOME_VOTE)
+		rep_vote_in(w->rep[m->to], w->now, ids[m->from],
+		    pm->home_vote, &o);
+	else if (pm->body_case == LB__PEER_MSG__BODY_HOME_VOTE_REPLY)
+		rep_vote_reply_in(w->rep[m->to], w->now, ids[m->from],
+		    pm->home_vote_reply, &o);
+	else if (pm->body_case == LB__PEER_MSG__BODY_HOME_ACTING)
+		rep_acting_in(w->rep[m->to], w->now, ids[m->from],
+		    pm->home_acting, &o);
 	enqueue(w, m->to, &o);
 out:
 	rep_out_free(&o);
@@ -125,7 +154,9 @@ members(struct world *w)
 	for (int i = 0; i < NP; i++)
 		if (!w->down[i])
 			live[n++] = ids[i];
-	rep_members(w->rep[0], w->now, live, n);
+	for (int i = 0; i < NP; i++)
+		if (!w->down[i] && (i == 0 || w->ticks_all))
+			rep_members(w->rep[i], w->now, live, n);
 }
 
 /* A record of n1 saved anew (or a new one). */
@@ -159,10 +190,18 @@ step(struct world *w, int saves)
 	for (int i = 0; i < saves; i++)
 		save_one(w);
 	members(w);
-	rep_tick(w->rep[0], w->now, (const Lb__TaskRecord *const *)w->recs,
-	    w->nrec, &o);
-	enqueue(w, 0, &o);
-	rep_out_free(&o);
+	if (!w->down[0]) {
+		rep_tick(w->rep[0], w->now, (const Lb__TaskRecord *const *)
+		    w->recs, w->nrec, &o);
+		enqueue(w, 0, &o);
+		rep_out_free(&o);
+	}
+	for (int i = 1; i < NP && w->ticks_all; i++)
+		if (!w->down[i]) {
+			rep_tick(w->rep[i], w->now, NULL, 0, &o);
+			enqueue(w, i, &o);
+			rep_out_free(&o);
+		}
 	/* about half of what is queued arrives, in any order */
 	for (size_t k = w->nq / 2 + 1; k > 0 && w->nq > 0; k--) {
 		size_t i = rnd(w, (uint32_t)w->nq);
@@ -372,13 +411,13 @@ main(void)
 		put.top = 2000000;
 		put.n_items = 1;
 		put.items = &itp;
-		rep_put_in(r, "n2", &put, &o);
+		rep_put_in(r, w->now, "n2", &put, &o);
 		ok(rep_held(r, "n1.1")->version != 1000000 &&
 		    rep_stats(r)->refused == ref + 1,
 		    "a record put by a peer that is not its home: refused");
 		rep_out_free(&o);
 		put.top = 999999;
-		rep_put_in(r, "n1", &put, &o);
+		rep_put_in(r, w->now, "n1", &put, &o);
 		ok(rep_held(r, "n1.1")->version != 1000000,
 		    "a record above the put's top: refused");
 		rep_out_free(&o);
@@ -403,6 +442,147 @@ main(void)
 		    rep_held(r, "n1.1") == NULL,
 		    "one ended longer ago than kept is let go");
 		rep_out_free(&o);
+	}
+
+	/* ---- failover ---- */
+
+	/* The home lease: with both of its replicas down the home may not
+	 * act once lease_ms has passed; one back, it may again. */
+	{
+		int a = idx(best[0]), b = idx(best[1]);
+
+		w->ticks_all = 1;
+		settle(w, 0);
+		ok(rep_home_ok(w->rep[0], w->now), "a home whose set answers "
+		    "may act");
+		w->down[a] = w->down[b] = 1;
+		for (int i = 0; i < 80; i++)
+			step(w, 0);
+		ok(!rep_home_ok(w->rep[0], w->now), "its two replicas down "
+		    "for longer than its lease: it may not act");
+		w->down[a] = w->down[b] = 0;
+		for (int i = 0; i < 30; i++)
+			step(w, 0);
+		ok(rep_home_ok(w->rep[0], w->now), "they answer again: it "
+		    "may act");
+	}
+
+	/* A vote for a candidate holding older records is refused. */
+	{
+		int a = idx(best[0]);
+		Lb__HomeVote v = LB__HOME_VOTE__INIT;
+		struct rep_out o = { 0 };
+		Lb__PeerMsg *pm;
+
+		v.home = "n1";
+		v.term = 77;
+		v.held = 1;
+		rep_vote_in(w->rep[a], w->now + 100000, best[1], &v, &o);
+		pm = o.n == 1 ? lb__peer_msg__unpack(NULL, o.v[0].len,
+		    o.v[0].msg) : NULL;
+		ok(pm != NULL && pm->body_case ==
+		    LB__PEER_MSG__BODY_HOME_VOTE_REPLY &&
+		    !pm->home_vote_reply->granted, "a vote for a candidate "
+		    "with older records than the voter's: refused");
+		if (pm != NULL)
+			lb__peer_msg__free_unpacked(pm, NULL);
+		rep_out_free(&o);
+	}
+
+	/* The home and one replica down: no majority, nobody takes over. */
+	{
+		int a = idx(best[0]), b = idx(best[1]);
+		uint32_t term;
+		uint64_t upto;
+		const char *who;
+		char *saved = rep_state_dump(w->rep[0]);
+
+		w->loss = 10;
+		w->dup = 10;
+		w->down[0] = w->down[a] = 1;
+		for (int i = 0; i < 600; i++)
+			step(w, 0);
+		is(w->nadopted, 0, "the home and %s down: %s alone does not "
+		    "take over (no majority)", best[0], best[1]);
+		/* The first replica back: one of the two takes over, once. */
+		w->down[a] = 0;
+		for (int i = 0; i < 800; i++)
+			step(w, 0);
+		ok(w->nadopted == 1 && (w->adopted[0].by == a ||
+		    w->adopted[0].by == b) && w->adopted[0].upto ==
+		    w->nrec + 1, "%s back: exactly one replica takes over "
+		    "(%zu adoptions, the first by %s in term %u, upto %llu)",
+		    best[0], w->nadopted, w->nadopted ? ids[w->adopted[0].by] :
+		    "-", w->nadopted ? w->adopted[0].term : 0,
+		    w->nadopted ? (unsigned long long)w->adopted[0].upto : 0);
+		who = rep_acting(w->rep[w->adopted[0].by == a ? b : a], "n1",
+		    &term, &upto);
+		ok(w->nadopted == 1 && who != NULL && strcmp(who,
+		    ids[w->adopted[0].by]) == 0 && term == w->adopted[0].term,
+		    "the other replica knows who acts for n1, and in which "
+		    "term");
+
+		/* The home comes back (a new life, its set read back): a
+		 * replica tells it who took over; it may not act until it
+		 * has let those tasks go. */
+		rep_free(w->rep[0]);
+		w->rep[0] = mkrep(0, ++w->stream);
+		rep_state_load(w->rep[0], w->now, saved);
+		free(saved);
+		for (size_t k = 0; k < w->nrec; k++)
+			rep_restored(w->rep[0], w->recs[k]);
+		ok(!rep_home_ok(w->rep[0], w->now), "the home back: it may "
+		    "not act before its set answered");
+		w->down[0] = 0;
+		w->loss = 0;
+		w->dup = 0;
+		for (int i = 0; i < 100; i++)
+			step(w, 0);
+		term = rep_taken(w->rep[0], &who, &upto);
+		ok(w->nadopted == 1 && term == w->adopted[0].term &&
+		    strcmp(who, ids[w->adopted[0].by]) == 0 && upto ==
+		    w->nrec + 1, "it learns that %s took over its tasks below "
+		    "%llu in term %u", who, (unsigned long long)upto, term);
+		ok(!rep_home_ok(w->rep[0], w->now), "and may not act yet");
+		rep_relinquished(w->rep[0], term);
+		ok(rep_home_ok(w->rep[0], w->now), "having let them go, it "
+		    "acts again (for its new tasks)");
+		is(w->nadopted, 1, "still one takeover in all");
+	}
+
+	/* A home back whose set answers, one member having voted in a term
+	 * whose winner it never learned: it waits until it learns. */
+	{
+		struct rep *h = mkrep(0, 99);
+		Lb__ReplicaAck a = LB__REPLICA_ACK__INIT;
+		const char *live[] = { "n1", "n2", "n3" };
+		const char *by;
+		uint64_t upto;
+
+		rep_state_load(h, 0, "set n2 n3\n");
+		rep_members(h, 0, live, 3);
+		ok(!rep_home_ok(h, 0), "a home back with a set on disk waits "
+		    "for it");
+		a.stream = 99;
+		a.voted = 2;
+		rep_ack_in(h, 10, "n2", &a);
+		ok(!rep_home_ok(h, 10), "a majority answered, but n2 voted in "
+		    "term 2 and knows no winner: it still waits");
+		memset(&a, 0, sizeof(a));
+		lb__replica_ack__init(&a);
+		a.stream = 99;
+		rep_ack_in(h, 20, "n3", &a);
+		ok(!rep_home_ok(h, 20), "n3 knowing nothing changes nothing");
+		a.term = 2;
+		a.acting = "n3";
+		a.upto_task = 40;
+		rep_ack_in(h, 30, "n3", &a);
+		ok(rep_taken(h, &by, &upto) == 2 && strcmp(by, "n3") == 0 &&
+		    upto == 40 && !rep_home_ok(h, 30), "told n3 won term 2: "
+		    "its tasks below 40 are n3's, and it may not act yet");
+		rep_relinquished(h, 2);
+		ok(rep_home_ok(h, 40), "once it let them go, it acts");
+		rep_free(h);
 	}
 
 	for (int i = 0; i < NP; i++)

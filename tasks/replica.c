@@ -10,36 +10,7 @@
 
 #include "src/util.h"
 #include "tasks/replica.h"
-
-#define HELD_BUCKETS	4096
-
-struct held {
-	struct held	*next;
-	Lb__TaskRecord	*rec;
-};
-
-/* What this peer holds of another home's stream. */
-struct home {
-	char		 id[LB_ID_MAX];
-	uint64_t	 stream;
-	uint64_t	 applied;	/* holds the stream up to here */
-	size_t		 records;
-};
-
-struct rep {
-	struct rep_conf	 conf;
-	char		 self[LB_ID_MAX];
-	uint64_t	 version;	/* the last one stamped */
-	struct rep_peer	 set[REP_SET_MAX];
-	size_t		 nset;
-	uint64_t	 last_send[REP_SET_MAX];
-	struct held	*buckets[HELD_BUCKETS];
-	size_t		 nheld;
-	struct home	 homes[REP_HOMES_MAX];
-	size_t		 nhomes;
-	const Lb__TaskRecord **all;	/* rep_all_held's answer */
-	struct rep_stats stats;
-};
+#include "tasks/replica_int.h"
 
 static uint64_t
 mix(uint64_t h)
@@ -117,6 +88,9 @@ rep_new(const struct rep_conf *c)
 		r->conf.replicas = 1;
 	if (r->conf.replicas > REP_SET_MAX + 1)
 		r->conf.replicas = REP_SET_MAX + 1;
+	if (r->conf.heartbeat_ms == 0)
+		r->conf.heartbeat_ms = 1000;
+	r->ready = 1;	/* (until rep_state_load names a set) */
 	return r;
 }
 
@@ -133,11 +107,12 @@ rep_free(struct rep *r)
 			free(h);
 		}
 	free(r->all);
+	free(r->alive);
 	free(r);
 }
 
-static struct rep_action *
-push(struct rep_out *o, enum rep_kind kind)
+struct rep_action *
+rep_push(struct rep_out *o, enum rep_kind kind)
 {
 	struct rep_action	*a;
 
@@ -160,11 +135,11 @@ rep_out_free(struct rep_out *o)
 	memset(o, 0, sizeof(*o));
 }
 
-static void
-push_msg(struct rep_out *o, enum rep_kind kind, const char *to,
+void
+rep_push_msg(struct rep_out *o, enum rep_kind kind, const char *to,
     const Lb__PeerMsg *m)
 {
-	struct rep_action	*a = push(o, kind);
+	struct rep_action	*a = rep_push(o, kind);
 
 	lb_strlcpy(a->to, to, sizeof(a->to));
 	a->len = lb__peer_msg__get_packed_size(m);
@@ -191,41 +166,6 @@ uint64_t
 rep_version(const struct rep *r)
 {
 	return r->version;
-}
-
-void
-rep_members(struct rep *r, uint64_t now, const char *const *ids, size_t n)
-{
-	const char	*best[REP_SET_MAX + 1];
-	struct rep_peer	 set[REP_SET_MAX];
-	uint64_t	 last[REP_SET_MAX];
-	size_t		 k, changed = 0;
-
-	k = rep_rank(r->self, ids, n, best, (size_t)r->conf.replicas - 1);
-	for (size_t i = 0; i < k; i++) {
-		size_t j;
-
-		for (j = 0; j < r->nset && strcmp(r->set[j].id, best[i]); j++)
-			;
-		if (j < r->nset) {
-			set[i] = r->set[j];
-			last[i] = r->last_send[j];
-			continue;
-		}
-		/* New in the set: it is sent the whole stream. */
-		memset(&set[i], 0, sizeof(set[i]));
-		lb_strlcpy(set[i].id, best[i], sizeof(set[i].id));
-		set[i].since = now;
-		last[i] = 0;
-		changed = 1;
-	}
-	if (k != r->nset)
-		changed = 1;
-	if (changed)
-		r->stats.set_changes++;
-	memcpy(r->set, set, k * sizeof(*set));
-	memcpy(r->last_send, last, k * sizeof(*last));
-	r->nset = k;
 }
 
 const struct rep_peer *
@@ -257,6 +197,7 @@ put_to(struct rep *r, size_t i, uint64_t now,
 	Lb__PeerMsg		 m = LB__PEER_MSG__INIT;
 	size_t			 k = 0;
 	uint64_t		 top = r->version;
+	char			*set[REP_ALL];
 
 	for (size_t j = 0; j < n; j++)
 		if (recs[j]->version > s->sent && recs[j]->version <= top)
@@ -280,9 +221,14 @@ put_to(struct rep *r, size_t i, uint64_t now,
 	put.top = top;
 	put.n_items = k;
 	put.items = itemp;
+	set[0] = r->self;
+	for (size_t j = 0; j < r->nset; j++)
+		set[j + 1] = r->set[j].id;
+	put.n_set = r->nset + 1;
+	put.set = set;
 	m.body_case = LB__PEER_MSG__BODY_REPLICA_PUT;
 	m.replica_put = &put;
-	push_msg(o, RA_PUT, s->id, &m);
+	rep_push_msg(o, RA_PUT, s->id, &m);
 	r->stats.puts_sent++;
 	r->stats.items_sent += k;
 	s->sent = top;
@@ -304,9 +250,13 @@ rep_tick(struct rep *r, uint64_t now, const Lb__TaskRecord *const *recs,
 		if (s->acked < s->sent && now >= r->last_send[i] +
 		    r->conf.retry_ms)
 			s->sent = s->acked;
-		if (s->sent < r->version)
+		/* What is new; or nothing, as a heartbeat (the home lease
+		 * rests on the answers). */
+		if (s->sent < r->version || now >= r->last_send[i] +
+		    r->conf.heartbeat_ms)
 			put_to(r, i, now, recs, n, o);
 	}
+	rep_elections(r, now, o);
 }
 
 void
@@ -321,6 +271,7 @@ rep_ack_in(struct rep *r, uint64_t now, const char *from,
 	if (s == NULL || a->stream != r->conf.stream)
 		return;		/* not of the set, or of an earlier life */
 	r->stats.acks_in++;
+	rep_heard(r, now, from, a);
 	if (a->gap) {
 		/* It holds less than was assumed: from there again. */
 		r->stats.gaps_in++;
@@ -392,12 +343,9 @@ rep_held(const struct rep *r, const char *id)
 	return *hp ? (*hp)->rec : NULL;
 }
 
-static struct home *
-home_of(struct rep *r, const char *id, int make)
+struct home *
+rep_home(struct rep *r, const char *home, int make)
 {
-	char	home[LB_ID_MAX];
-
-	tasks_home_of(id, home);
 	for (size_t i = 0; i < r->nhomes; i++)
 		if (strcmp(r->homes[i].id, home) == 0)
 			return &r->homes[i];
@@ -406,6 +354,34 @@ home_of(struct rep *r, const char *id, int make)
 	memset(&r->homes[r->nhomes], 0, sizeof(r->homes[0]));
 	lb_strlcpy(r->homes[r->nhomes].id, home, sizeof(r->homes[0].id));
 	return &r->homes[r->nhomes++];
+}
+
+static struct home *
+home_of(struct rep *r, const char *id, int make)
+{
+	char	home[LB_ID_MAX];
+
+	tasks_home_of(id, home);
+	return rep_home(r, home, make);
+}
+
+void
+rep_record_home(const Lb__TaskRecord *rec, char *home)
+{
+	if (rec->home_peer != NULL && rec->home_peer[0] != '\0')
+		lb_strlcpy(home, rec->home_peer, LB_ID_MAX);
+	else
+		tasks_home_of(rec->id, home);
+}
+
+/* The slot of the home that acts for a record (its stream holds it). */
+static struct home *
+slot_of(struct rep *r, const Lb__TaskRecord *rec, int make)
+{
+	char	home[LB_ID_MAX];
+
+	rep_record_home(rec, home);
+	return rep_home(r, home, make);
 }
 
 static Lb__TaskRecord *
@@ -421,24 +397,42 @@ copy_record(const Lb__TaskRecord *rec)
 	return c;
 }
 
-/* Hold `rec` (taken over) unless what is held is as new; 1 if held now. */
+/* Hold `rec` (taken over) unless what is held is as new -- a later home
+ * term first, then a higher version of the same home's stream; 1 if held
+ * now. */
 static int
 hold(struct rep *r, Lb__TaskRecord *rec)
 {
 	struct held	**hp = held_slot(r, rec->id);
-	struct home	 *h;
+	struct home	 *h, *was;
 
 	if (*hp != NULL) {
-		if ((*hp)->rec->version >= rec->version) {
+		const Lb__TaskRecord *old = (*hp)->rec;
+
+		if (rec->home_term < old->home_term ||
+		    (rec->home_term == old->home_term &&
+		    rec->version <= old->version)) {
 			lb__task_record__free_unpacked(rec, NULL);
 			return 0;
 		}
+		if ((h = slot_of(r, rec, 1)) == NULL) {
+			r->stats.refused++;
+			lb__task_record__free_unpacked(rec, NULL);
+			return -1;
+		}
+		if ((was = slot_of(r, old, 0)) != NULL && was != h) {
+			if (was->records > 0)
+				was->records--;
+			h->records++;
+		}
 		lb__task_record__free_unpacked((*hp)->rec, NULL);
 		(*hp)->rec = rec;
+		if (rec->version > h->newest)
+			h->newest = rec->version;
 		return 1;
 	}
 	if (r->nheld >= r->conf.max_records ||
-	    (h = home_of(r, rec->id, 1)) == NULL) {
+	    (h = slot_of(r, rec, 1)) == NULL) {
 		r->stats.refused++;
 		lb__task_record__free_unpacked(rec, NULL);
 		return -1;
@@ -447,6 +441,8 @@ hold(struct rep *r, Lb__TaskRecord *rec)
 	(*hp)->rec = rec;
 	r->nheld++;
 	h->records++;
+	if (rec->version > h->newest)
+		h->newest = rec->version;
 	return 1;
 }
 
@@ -458,7 +454,7 @@ unhold(struct rep *r, const char *id)
 
 	if (h == NULL)
 		return;
-	if ((hm = home_of(r, id, 0)) != NULL && hm->records > 0)
+	if ((hm = slot_of(r, h->rec, 0)) != NULL && hm->records > 0)
 		hm->records--;
 	*hp = h->next;
 	lb__task_record__free_unpacked(h->rec, NULL);
@@ -467,23 +463,31 @@ unhold(struct rep *r, const char *id)
 }
 
 static void
-ack(struct rep_out *o, const char *to, uint64_t stream, uint64_t upto,
+ack(struct rep_out *o, const struct home *h, uint64_t stream, uint64_t upto,
     int gap)
 {
 	Lb__ReplicaAck	a = LB__REPLICA_ACK__INIT;
 	Lb__PeerMsg	m = LB__PEER_MSG__INIT;
+	const char	*to = h->id;
 
 	a.stream = stream;
 	a.upto = upto;
 	a.gap = gap;
+	/* Another took over its tasks: the home, back, must know. */
+	if (h->term > 0 && strcmp(h->acting, h->id) != 0) {
+		a.term = h->term;
+		a.acting = (char *)h->acting;
+		a.upto_task = h->upto;
+	} else if (h->voted > 0)
+		a.voted = h->voted;
 	m.body_case = LB__PEER_MSG__BODY_REPLICA_ACK;
 	m.replica_ack = &a;
-	push_msg(o, RA_ACK, to, &m);
+	rep_push_msg(o, RA_ACK, to, &m);
 }
 
 void
-rep_put_in(struct rep *r, const char *from, const Lb__ReplicaPut *p,
-    struct rep_out *o)
+rep_put_in(struct rep *r, uint64_t now, const char *from,
+    const Lb__ReplicaPut *p, struct rep_out *o)
 {
 	char		 id0[LB_ID_MAX + 2];
 	struct home	*h;
@@ -501,10 +505,22 @@ rep_put_in(struct rep *r, const char *from, const Lb__ReplicaPut *p,
 		r->stats.refused++;
 		return;
 	}
+	h->heard_ms = now;
+	/* Its set, as it says (itself first): who votes when it is gone. */
+	if (p->n_set >= 1 && p->n_set <= REP_ALL &&
+	    strcmp(p->set[0], from) == 0) {
+		size_t k = 0;
+
+		for (size_t i = 0; i < p->n_set; i++)
+			if (lb_id_valid(p->set[i]))
+				lb_strlcpy(h->set[k++], p->set[i],
+				    sizeof(h->set[0]));
+		h->nset = k;
+	}
 	if (p->stream != h->stream) {
 		if (p->after != 0) {
 			r->stats.gaps_sent++;
-			ack(o, from, p->stream, 0, 1);
+			ack(o, h, p->stream, 0, 1);
 			return;
 		}
 		h->stream = p->stream;	/* its new life, from the start */
@@ -512,7 +528,7 @@ rep_put_in(struct rep *r, const char *from, const Lb__ReplicaPut *p,
 	}
 	if (p->after > h->applied) {
 		r->stats.gaps_sent++;
-		ack(o, from, p->stream, h->applied, 1);
+		ack(o, h, p->stream, h->applied, 1);
 		return;
 	}
 	for (size_t i = 0; i < p->n_items; i++) {
@@ -526,7 +542,7 @@ rep_put_in(struct rep *r, const char *from, const Lb__ReplicaPut *p,
 			r->stats.refused++;
 			continue;
 		}
-		tasks_home_of(rec->id, home);
+		rep_record_home(rec, home);
 		if (strcmp(home, from) != 0) {
 			r->stats.refused++;	/* not the sender's */
 			continue;
@@ -534,7 +550,7 @@ rep_put_in(struct rep *r, const char *from, const Lb__ReplicaPut *p,
 		if ((rc = hold(r, copy_record(rec))) == -1)
 			full = 1;
 		else if (rc == 1) {
-			struct rep_action *a = push(o, RA_KEEP);
+			struct rep_action *a = rep_push(o, RA_KEEP);
 			a->rec = rep_held(r, rec->id);
 			lb_strlcpy(a->id, rec->id, sizeof(a->id));
 			o->sync = 1;
@@ -545,7 +561,7 @@ rep_put_in(struct rep *r, const char *from, const Lb__ReplicaPut *p,
 	 * again later. */
 	if (!full && p->top > h->applied)
 		h->applied = p->top;
-	ack(o, from, p->stream, h->applied, full);
+	ack(o, h, p->stream, h->applied, full);
 }
 
 void
@@ -571,7 +587,7 @@ rep_expire(struct rep *r, uint64_t wall_ms, uint64_t keep_ms,
 			if (tasks_unfinished(h->rec) ||
 			    h->rec->finished_ms + keep_ms > wall_ms)
 				continue;
-			lb_strlcpy(push(o, RA_DROP)->id, h->rec->id,
+			lb_strlcpy(rep_push(o, RA_DROP)->id, h->rec->id,
 			    sizeof(o->v[0].id));
 			unhold(r, o->v[o->n - 1].id);
 		}

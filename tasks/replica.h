@@ -38,6 +38,14 @@ struct rep_conf {
 	int		 replicas;	/* task.home_replicas, 1..7 */
 	uint32_t	 retry_ms;	/* no ack this long: send again */
 	size_t		 max_records;	/* held for other homes, in all */
+	/* Failover (failover.c).  A home acts only while a majority of its
+	 * set answered within lease_ms (its home lease); it puts at least
+	 * every heartbeat_ms.  A replica stands for a home silent and dead
+	 * to it for takeover_ms (which must exceed two leases and their
+	 * margin: by then the home has stopped, and its hosts' leases have
+	 * run out).  A set member dead for replace_ms is replaced by a live
+	 * peer. */
+	uint32_t	 lease_ms, heartbeat_ms, takeover_ms, replace_ms;
 };
 
 /* One member of this home's replica set, as the home sees it. */
@@ -46,18 +54,30 @@ struct rep_peer {
 	uint64_t	 acked;		/* holds the stream up to here */
 	uint64_t	 sent;		/* sent up to here */
 	uint64_t	 since;		/* when acked last grew, or it joined */
+	uint64_t	 heard;		/* its last answer (any) */
+	uint64_t	 dead_since;	/* not alive to this home since, or 0 */
 };
 
 /* What the caller does: send a put or an ack, keep a record (then sync
  * once, before the acks of this round go). */
-enum rep_kind { RA_PUT, RA_ACK, RA_KEEP, RA_DROP };
+enum rep_kind {
+	RA_PUT, RA_ACK, RA_KEEP, RA_DROP,
+	RA_STATE,	/* terms or votes changed: on disk before what follows
+			 * is sent (rep_state_dump) */
+	RA_VOTE,	/* a HomeVote, a HomeVoteReply or a HomeActing (msg) */
+	RA_ADOPT	/* elected: act for home `id`, term, its tasks below
+			 * number upto */
+};
 struct rep_action {
 	enum rep_kind	 kind;
 	char		 to[LB_ID_MAX];
 	uint8_t		*msg;		/* RA_PUT, RA_ACK: a packed PeerMsg */
 	size_t		 len;
 	const Lb__TaskRecord *rec;	/* RA_KEEP: held by the core */
-	char		 id[TASKS_ID_MAX];	/* RA_DROP: a record let go */
+	char		 id[TASKS_ID_MAX];	/* RA_DROP: a record let go;
+						 * RA_ADOPT: the home */
+	uint32_t	 term;		/* RA_ADOPT */
+	uint64_t	 upto;
 };
 struct rep_out {
 	struct rep_action *v;
@@ -69,6 +89,7 @@ struct rep_stats {
 	uint64_t	 puts_sent, items_sent, acks_in, gaps_in;
 	uint64_t	 puts_in, items_kept, gaps_sent, refused;
 	uint64_t	 set_changes;
+	uint64_t	 elections, won, votes_given, takeovers_seen;
 };
 
 struct rep	*rep_new(const struct rep_conf *);
@@ -104,7 +125,7 @@ uint64_t	 rep_version(const struct rep *);
  * journal at start.  rep_expire: records of tasks that ended longer than
  * `keep_ms` ago (wall clock) are let go.
  */
-void		 rep_put_in(struct rep *, const char *from,
+void		 rep_put_in(struct rep *, uint64_t now, const char *from,
 		    const Lb__ReplicaPut *, struct rep_out *);
 const Lb__TaskRecord *rep_held(const struct rep *, const char *id);
 void		 rep_load(struct rep *, Lb__TaskRecord *);
@@ -116,6 +137,43 @@ const Lb__TaskRecord *const *rep_all_held(const struct rep *, size_t *n);
 size_t		 rep_homes(const struct rep *);
 size_t		 rep_nheld(const struct rep *);
 const struct rep_stats *rep_stats(const struct rep *);
+
+/*
+ * Failover (failover.c).  rep_members: the live members now (this peer
+ * may be among them); the home keeps its set, a member dead for
+ * replace_ms is replaced by the live peer that ranks first.  rep_set_gen
+ * changes with the set (the caller keeps it on disk: rep_state_dump).
+ * rep_home_ok: whether this home may act now -- those of its set that
+ * were on disk at its start answered (none of them saying another took
+ * over), and a majority of its set answered within lease_ms.  rep_taken:
+ * a replica said `by` took over this home's tasks below number `upto`
+ * in `term` (0 if none).
+ */
+void		 rep_members(struct rep *, uint64_t now, const char *const *ids,
+		    size_t n);
+uint64_t	 rep_set_gen(const struct rep *);
+int		 rep_home_ok(const struct rep *, uint64_t now);
+uint32_t	 rep_taken(const struct rep *, const char **by, uint64_t *upto);
+/* The caller let those tasks go: this home may act again (for the rest). */
+void		 rep_relinquished(struct rep *, uint32_t term);
+void		 rep_vote_in(struct rep *, uint64_t now, const char *from,
+		    const Lb__HomeVote *, struct rep_out *);
+void		 rep_vote_reply_in(struct rep *, uint64_t now, const char *from,
+		    const Lb__HomeVoteReply *, struct rep_out *);
+void		 rep_acting_in(struct rep *, uint64_t now, const char *from,
+		    const Lb__HomeActing *, struct rep_out *);
+/* Who acts for `home` (itself, or the replica that took over), and in
+ * which term; NULL if this peer knows nothing of it. */
+const char	*rep_acting(const struct rep *, const char *home, uint32_t *term,
+		    uint64_t *upto);
+/* The set, the terms and the votes as text (malloc'd), and back (at
+ * start, before anything else; lines not understood are skipped). */
+char		*rep_state_dump(const struct rep *);
+void		 rep_state_load(struct rep *, uint64_t now, const char *text);
+
+/* The peer that acts as the home of a record: its home_peer, or the one
+ * its id names. */
+void		 rep_record_home(const Lb__TaskRecord *, char *home);
 
 /* The peers that rank first for `home` by rendezvous hashing, best
  * first, `home` itself left out: at most `max` of the `n` given. */

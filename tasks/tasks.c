@@ -41,6 +41,8 @@ struct tasks {
 	char			**alive;	/* peers alive, this one too */
 	size_t			  nalive;	/* (0: not known) */
 	int			  disk_short;	/* start nothing: no room */
+	int			  home_hold;	/* decide nothing as a home: it
+						 * may not act (failover) */
 	uint64_t		  inc;
 	char			 *attrs;
 	int64_t			  wall_off;
@@ -238,6 +240,31 @@ static int
 is_home_of(const struct tasks *t, const char *id)
 {
 	return homed_at(id, t->self);
+}
+
+/* The peer that acts as the home of a record: the one its id names,
+ * unless a replica took over (home_peer). */
+static void
+home_peer_of(const Lb__TaskRecord *r, char *home)
+{
+	if (r->home_peer != NULL && r->home_peer[0] != '\0')
+		lb_strlcpy(home, r->home_peer, LB_ID_MAX);
+	else
+		tasks_home_of(r->id, home);
+}
+
+/* Whether `node` acts as the home of task `id`, as far as this peer
+ * knows (its record here, else the id). */
+static int
+home_is(const struct tasks *t, const char *id, const char *node)
+{
+	struct tasks_task	*k = tasks_find(t, id);
+	char			 home[LB_ID_MAX];
+
+	if (k == NULL)
+		return homed_at(id, node);
+	home_peer_of(k->rec, home);
+	return strcmp(home, node) == 0;
 }
 
 /* The sequence number of an id homed here, or 0. */
@@ -533,7 +560,8 @@ task_add(struct tasks *t, Lb__TaskRecord *rec)
 	uint32_t		 b = hash_id(rec->id) % BUCKETS;
 
 	k->rec = rec;
-	k->home = is_home_of(t, rec->id);
+	k->home = rec->home_peer != NULL && rec->home_peer[0] != '\0' ?
+	    strcmp(rec->home_peer, t->self) == 0 : is_home_of(t, rec->id);
 	k->hnext = t->buckets[b];
 	t->buckets[b] = k;
 	request_index(t, k);
@@ -1082,6 +1110,155 @@ tasks_set_disk_short(struct tasks *t, uint64_t now, int on,
 }
 
 void
+tasks_set_home_hold(struct tasks *t, uint64_t now, int on,
+    struct tasks_out *o)
+{
+	size_t			  n;
+	struct tasks_task	**all;
+
+	if (on == t->home_hold)
+		return;
+	t->home_hold = on;
+	/* Its own tasks that run here stop with it (another may run them
+	 * once it has taken over), and go on when it may act again. */
+	all = tasks_all(t, &n);
+	for (size_t i = 0; i < n; i++) {
+		struct tasks_task *k = all[i];
+
+		if (!k->home || k->hold != HOLD_RUNNING)
+			continue;
+		if (on && !k->home_frozen) {
+			k->home_frozen = 1;
+			out_push(o, TA_FREEZE, k->rec->id);
+		} else if (!on && k->home_frozen) {
+			k->home_frozen = 0;
+			out_push(o, TA_THAW, k->rec->id);
+		}
+	}
+	if (!on)
+		schedule(t, now, o);
+}
+
+int
+tasks_home_held(const struct tasks *t)
+{
+	return t->home_hold;
+}
+
+static void
+home_announce(struct tasks *t, struct tasks_task *k, uint32_t term,
+    struct tasks_out *o)
+{
+	Lb__PeerMsg	 m = LB__PEER_MSG__INIT;
+	Lb__LeaseGrant	 g = LB__LEASE_GRANT__INIT;
+	Lb__LeaseItem	 it = LB__LEASE_ITEM__INIT, *itp = &it;
+
+	it.task_id = k->rec->id;
+	it.epoch = k->rec->epoch;
+	it.epoch_by = k->rec->epoch_by;
+	it.verdict = LB__VERDICT__VERDICT_CURRENT;
+	it.home_peer = t->self;
+	it.home_term = term;
+	g.sent_ms = 0;
+	g.holder_inc = inc_known(t, k->rec->host, 0);
+	g.lease_ms = (uint32_t)t->conf.lease_ms;
+	g.n_items = 1;
+	g.items = &itp;
+	m.body_case = LB__PEER_MSG__BODY_LEASE_GRANT;
+	m.lease_grant = &g;
+	send_msg(o, k->rec->host, k->rec->id, &m);
+}
+
+int
+tasks_adopt(struct tasks *t, uint64_t now, Lb__TaskRecord *rec,
+    uint32_t term, struct tasks_out *o)
+{
+	struct tasks_task	*k;
+	Lb__TaskRecord		*r;
+	char			 was[LB_ID_MAX];
+
+	if (!tasks_id_valid(rec->id) || rec->spec == NULL ||
+	    rec->forgotten) {
+		lb__task_record__free_unpacked(rec, NULL);
+		return -1;
+	}
+	home_peer_of(rec, was);
+	/* Each takeover of a record raises its home term (records taken over
+	 * from a peer that had taken them over before included): a host
+	 * follows the highest. */
+	if (term <= rec->home_term)
+		term = rec->home_term + 1;
+	if ((k = tasks_find(t, rec->id)) != NULL) {
+		/* Held here already (this peer is its host, or acts for it
+		 * already): it is this peer's own now. */
+		lb__task_record__free_unpacked(rec, NULL);
+		if (k->home)
+			return 0;
+		set_str(&k->rec->home_peer, t->self);
+		k->rec->home_term = term;
+		k->home = 1;
+		k->lease_heard = now;
+		quiet_arm(t, now, k);
+		save(o, k, 1);
+		return 1;
+	}
+	set_str(&rec->home_peer, t->self);
+	rec->home_term = term;
+	task_add(t, rec);
+	k = tasks_find(t, rec->id);
+	r = k->rec;
+	r->pgid = 0;
+	k->h_epoch = r->epoch;
+	lb_strlcpy(k->h_by, r->epoch_by, sizeof(k->h_by));
+	/* What the home it replaces had under way is fenced, as at a home's
+	 * restart; its host is heard of from now, or the task runs again
+	 * (quiet_arm). */
+	r->epoch_floor = max3(r->epoch_floor, r->epoch_next, r->epoch);
+	k->lease_heard = now;
+	if (tasks_unfinished(r)) {
+		if (strcmp(r->host, was) == 0 || strcmp(r->host,
+		    t->self) == 0)
+			rerun(t, now, k, "its home is gone, and this peer "
+			    "acts for it now", o);
+		else {
+			/* Its host is told who its home is now (it asks
+			 * here from then on; told again every lease_ms / 4
+			 * until it does), or it runs again. */
+			home_announce(t, k, term, o);
+			k->announce = now;
+			quiet_arm(t, now, k);
+		}
+	} else
+		set_hold(t, now, k, HOLD_NONE, o);
+	save(o, k, 1);
+	note(o, r->id, "task %s: this peer acts as its home now (term %u): "
+	    "%s is gone", r->id, term, was);
+	return 1;
+}
+
+size_t
+tasks_relinquish(struct tasks *t, uint64_t upto, struct tasks_out *o)
+{
+	size_t			  n, gone = 0;
+	struct tasks_task	**all = tasks_all(t, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		struct tasks_task *k = all[i];
+		uint64_t seq = own_seq(t, k->rec->id);
+
+		if (!k->home || seq == 0 || seq >= upto ||
+		    (k->rec->home_peer != NULL && k->rec->home_peer[0]))
+			continue;
+		if (k->hold == HOLD_RUNNING)
+			out_push(o, TA_STOP, k->rec->id);
+		out_push(o, TA_FORGET, k->rec->id);
+		task_remove(t, k);
+		gone++;
+	}
+	return gone;
+}
+
+void
 tasks_set_alive(struct tasks *t, const char *const *ids, size_t n)
 {
 	for (size_t i = 0; i < t->nalive; i++)
@@ -1231,7 +1408,7 @@ lease_soon(struct tasks *t, struct tasks_task *k, uint64_t now,
 	    (uint64_t)t->conf.lease_ms / 4)
 		return;
 	k->lease_asked = now;
-	tasks_home_of(k->rec->id, home);
+	home_peer_of(k->rec, home);
 	it.task_id = k->rec->id;
 	it.epoch = k->h_epoch;
 	it.epoch_by = k->h_by;
@@ -1256,6 +1433,8 @@ schedule(struct tasks *t, uint64_t now, struct tasks_out *o)
 		next = k->qnext;
 		if (!tasks_runs_here(t, k))
 			continue;	/* the balancer places it */
+		if (k->home && t->home_hold)
+			continue;	/* its home may not act now */
 		if (!lease_ok(t, k, now)) {
 			lease_soon(t, k, now, o);	/* it starts once
 							 * confirmed */
@@ -1575,7 +1754,7 @@ notice_send(struct tasks *t, uint64_t now, struct tasks_task *k,
 
 	if (!k->notice || k->home)
 		return;
-	tasks_home_of(k->rec->id, home);
+	home_peer_of(k->rec, home);
 	n.record = k->rec;
 	m.body_case = LB__PEER_MSG__BODY_TASK_NOTICE;
 	m.task_notice = &n;
@@ -1774,7 +1953,7 @@ lease_round(struct tasks *t, uint64_t now, struct tasks_out *o)
 		    HOLD_FROZEN || k->hold == HOLD_ENDED))
 			continue;
 		k->lease_asked = now;
-		tasks_home_of(k->rec->id, home);
+		home_peer_of(k->rec, home);
 		if (ni > 0 && (strcmp(home, cur) != 0 || ni == LEASE_BATCH)) {
 			lease_send(t, now, cur, ptrs, ni, o);
 			ni = 0;
@@ -1813,6 +1992,7 @@ static void
 lease_heard(struct tasks *t, uint64_t now, struct tasks_task *k)
 {
 	k->lease_heard = now;
+	k->announce = 0;	/* its host knows who its home is */
 	if (k->rerun_at != 0)
 		k->rerun_at = now + lease_wait(t);
 	quiet_arm(t, now, k);
@@ -1840,6 +2020,8 @@ lease_ask_recv(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 	Lb__LeaseItem	*items, **ptrs;
 	size_t		 ni = 0;
 
+	if (t->home_hold)
+		return;		/* no grant while it may not act */
 	if (a->n_items == 0 || a->n_items > LEASE_BATCH) {
 		t->stats.drop_invalid++;
 		return;
@@ -1853,7 +2035,8 @@ lease_ask_recv(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 		Lb__LeaseItem		*r = &items[ni];
 
 		if (!tasks_id_valid(it->task_id) ||
-		    !homed_at(it->task_id, t->self) || !lb_id_valid(it->epoch_by)) {
+		    !home_is(t, it->task_id, t->self) ||
+		    !lb_id_valid(it->epoch_by)) {
 			t->stats.drop_invalid++;
 			continue;
 		}
@@ -1927,8 +2110,11 @@ lease_grant_recv(struct tasks *t, uint64_t now, const char *from,
 {
 	uint64_t until, l = (uint64_t)t->conf.lease_ms;
 
-	if (t->conf.lease_ms == 0 || g->holder_inc != t->inc ||
-	    g->sent_ms > now || g->n_items > LEASE_BATCH) {
+	/* (the news that another acts as the home, sent_ms 0, may not know
+	 * this peer's incarnation: it extends no lease) */
+	if (t->conf.lease_ms == 0 || (g->holder_inc != t->inc &&
+	    g->sent_ms != 0) || g->sent_ms > now ||
+	    g->n_items > LEASE_BATCH) {
 		t->stats.drop_unknown++;
 		return;
 	}
@@ -1939,7 +2125,22 @@ lease_grant_recv(struct tasks *t, uint64_t now, const char *from,
 		const Lb__LeaseItem	*it = g->items[i];
 		struct tasks_task	*k;
 
-		if (!tasks_id_valid(it->task_id) || !homed_at(it->task_id,
+		/* A replica took over as the task's home, in a later home
+		 * term: it is the one to ask from now on. */
+		if (it->home_term > 0 && tasks_id_valid(it->task_id) &&
+		    strcmp(it->home_peer, from) == 0 &&
+		    (k = tasks_find(t, it->task_id)) != NULL && !k->home &&
+		    it->home_term > k->rec->home_term) {
+			set_str(&k->rec->home_peer, from);
+			k->rec->home_term = it->home_term;
+			k->lease_asked = 0;
+			save(o, k, 1);
+			note(o, k->rec->id, "task %s: %s acts as its home now "
+			    "(term %u)", k->rec->id, from, it->home_term);
+		}
+		if (g->sent_ms == 0)
+			continue;	/* (that news alone: no lease) */
+		if (!tasks_id_valid(it->task_id) || !home_is(t, it->task_id,
 		    from) || it->verdict < LB__VERDICT__VERDICT_CURRENT ||
 		    it->verdict > LB__VERDICT__VERDICT_UNKNOWN) {
 			t->stats.drop_sender++;
@@ -2172,8 +2373,11 @@ tasks_move(struct tasks *t, uint64_t now, const char *id, const char *to,
     uint64_t inc, uint64_t req_id, struct tasks_out *o)
 {
 	const char	*why;
+	struct tasks_task *k = tasks_find(t, id);
 
-	return move_start(t, now, tasks_find(t, id), to, inc, req_id, o, &why);
+	if (k != NULL && k->home && t->home_hold)
+		return -1;
+	return move_start(t, now, k, to, inc, req_id, o, &why);
 }
 
 int
@@ -2560,7 +2764,7 @@ ask_home(struct tasks *t, uint64_t now, struct tasks_task *k, int commit,
 	}
 	k->ask = 1;
 	k->ask_commit = commit;
-	tasks_home_of(k->rec->id, home);
+	home_peer_of(k->rec, home);
 	m.body_case = LB__PEER_MSG__BODY_TASK_MOVE;
 	m.task_move = &mv;
 	send_msg(o, home, k->rec->id, &m);
@@ -2749,6 +2953,8 @@ move_recv(struct tasks *t, uint64_t now, const char *from,
 {
 	struct tasks_task	*k;
 
+	if (t->home_hold)
+		return;		/* asked again: decided once it may act */
 	if (!lb_id_valid(mv->epoch_by) || !lb_id_valid(mv->host) ||
 	    !lb_id_valid(mv->parent_by) || mv->epoch == 0) {
 		t->stats.drop_invalid++;
@@ -2860,7 +3066,7 @@ return_send(struct tasks *t, uint64_t now, struct tasks_task *k,
 	Lb__TaskReturn	rt = LB__TASK_RETURN__INIT;
 	char		home[LB_ID_MAX];
 
-	tasks_home_of(k->rec->id, home);
+	home_peer_of(k->rec, home);
 	rt.task_id = k->rec->id;
 	rt.epoch = k->h_epoch;
 	rt.epoch_by = k->h_by;
@@ -2883,7 +3089,7 @@ return_now(struct tasks *t, uint64_t now, struct tasks_task *k,
 {
 	char	home[LB_ID_MAX];
 
-	tasks_home_of(k->rec->id, home);
+	home_peer_of(k->rec, home);
 	k->rec->pgid = 0;
 	set_hold(t, now, k, HOLD_RETURNING, o);
 	disarm(k);
@@ -3077,11 +3283,11 @@ tasks_recv(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 	}
 	id = task_of(m, &to_home, &from_home);
 	if (id == NULL || !tasks_id_valid(id) ||
-	    (to_home && !homed_at(id, t->self))) {
+	    (to_home && !home_is(t, id, t->self))) {
 		t->stats.drop_invalid++;
 		return;
 	}
-	if (from_home && !homed_at(id, from)) {
+	if (from_home && !home_is(t, id, from)) {
 		t->stats.drop_sender++;
 		return;
 	}
@@ -3491,11 +3697,18 @@ rerun(struct tasks *t, uint64_t now, struct tasks_task *k, const char *why,
 {
 	Lb__TaskRecord	*r = k->rec;
 
+	if (t->home_hold) {
+		/* Not while it may not act: asked again later. */
+		k->rerun_at = now + 1000;
+		k->rerun_epoch = r->epoch;
+		return;
+	}
 	if (k->hold == HOLD_PENDING)
 		set_hold(t, now, k, HOLD_NONE, o);
 	disarm(k);
 	k->stop = 0;
 	k->rerun_at = 0;
+	k->announce = 0;
 	r->epoch = alloc_epoch(r);
 	set_str(&r->epoch_by, t->self);
 	set_str(&r->host, t->self);
@@ -3601,7 +3814,7 @@ tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
 			    (now >= k->ck_due || (!k->ck_signalled && now >=
 			    k->proc_at + (uint64_t)t->conf.checkpoint_grace_ms)))
 			    || (k->ckp_due != 0 &&
-			    now >= k->ckp_due) ||
+			    now >= k->ckp_due) || k->announce != 0 ||
 			    (k->rerun_at != 0 &&
 			    now >= k->rerun_at) || (k->quiet_at != 0 &&
 			    now >= k->quiet_at) || (leased(t, k) &&
@@ -3641,6 +3854,11 @@ tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
 			}
 		}
 		lease_check(t, now, k, o);
+		if (k->announce != 0 && k->home && tasks_unfinished(k->rec) &&
+		    now >= k->announce + (uint64_t)t->conf.lease_ms / 4) {
+			home_announce(t, k, k->rec->home_term, o);
+			k->announce = now;
+		}
 		if (k->ck_asked && !k->ck_signalled)
 			ck_signal(t, now, k, o);
 		if (k->ck_asked && now >= k->ck_due) {

@@ -167,6 +167,10 @@ struct tasks_task {
 	uint64_t	 sh_ck_bytes;	/* its checkpoint's size + 1, last
 					 * seen (disk.c) */
 	int		 sh_home_tried;	/* a drain tried to move it home */
+	int		 home_frozen;	/* stopped: its home (here) may not
+					 * act (tasks_set_home_hold) */
+	uint64_t	 announce;	/* adopted: its host was last told who
+					 * its home is now, until it asks */
 	/* Leases.  Held here for another home: the lease runs until
 	 * lease_until (0: none yet); near its end a checkpointable task was
 	 * asked to checkpoint (lease_ck), at its end the process was frozen
@@ -431,6 +435,22 @@ int		 tasks_transfer_wanted(struct tasks *, const char *from,
 const char	*tasks_unmovable(const struct tasks_task *);
 /* A running task that can be asked to checkpoint now (its process is past
  * the grace, and no checkpoint is asked already). */
+/*
+ * Replicated homes (doc/replication.md).  tasks_set_home_hold: while on,
+ * this peer decides nothing as a home (no lease granted, no rerun, no move
+ * decided, none of its own tasks started; those running here are frozen
+ * and thawed when it ends): it may not act.  tasks_adopt: act as the home
+ * of a record a replica kept, its home gone (term: the home term it was
+ * elected in); 1 when adopted.  tasks_relinquish: another took over this
+ * peer's tasks numbered below `upto`: they are let go here.
+ */
+void		 tasks_set_home_hold(struct tasks *, uint64_t now, int on,
+		    struct tasks_out *);
+int		 tasks_home_held(const struct tasks *);
+int		 tasks_adopt(struct tasks *, uint64_t now, Lb__TaskRecord *,
+		    uint32_t term, struct tasks_out *);
+size_t		 tasks_relinquish(struct tasks *, uint64_t upto,
+		    struct tasks_out *);
 /* The task asked to checkpoint (for a move or to yield) is writing it: its
  * time to do so starts again, within bounds. */
 void		 tasks_checkpoint_writing(struct tasks *, uint64_t now,

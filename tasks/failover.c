@@ -1,0 +1,473 @@
+/*
+ * failover.c - replicated homes, the part that keeps one acting home per
+ * home: the home's replica set and its home lease, elections among the
+ * replicas of a home that is gone, and the terms, kept on disk by the
+ * caller (doc/replication.md, doc/protocol.md).
+ *
+ * A home acts only while a majority of its set (itself included) has
+ * answered its puts within lease_ms, and, after a start, once those of its
+ * set on disk answered without saying that another took over.  A replica
+ * of a home silent and dead to it for takeover_ms, and first of the set
+ * still alive, stands in the next term: a majority of the set must vote
+ * for it, each member once a term and only for a candidate holding a
+ * record at least as new as its own newest of that home.  The winner acts
+ * for the home's tasks it holds (the caller adopts them); the others, and
+ * the home if it comes back, learn so.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "src/util.h"
+#include "tasks/replica.h"
+#include "tasks/replica_int.h"
+
+#define ELECT_TIMEOUT_MS	2000	/* a candidacy without a majority:
+					 * tried again in a new term */
+#define ELECT_STAGGER_MS	1500	/* each later member of a set waits
+					 * this much more */
+
+int
+rep_is_alive(const struct rep *r, const char *id)
+{
+	for (size_t i = 0; i < r->nalive; i++)
+		if (strcmp(r->alive[i], id) == 0)
+			return 1;
+	return 0;
+}
+
+int
+rep_in_set(const struct home *h, const char *id)
+{
+	for (size_t i = 0; i < h->nset; i++)
+		if (strcmp(h->set[i], id) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int
+member(const struct rep *r, const char *id)
+{
+	for (size_t i = 0; i < r->nset; i++)
+		if (strcmp(r->set[i].id, id) == 0)
+			return (int)i;
+	return -1;
+}
+
+void
+rep_members(struct rep *r, uint64_t now, const char *const *ids, size_t n)
+{
+	const char	*best[REP_ALL];
+	size_t		 k, want = (size_t)r->conf.replicas - 1;
+	int		 changed = 0;
+
+	r->alive = lb_reallocarray(r->alive, n + 1, sizeof(*r->alive));
+	r->nalive = 0;
+	for (size_t i = 0; i < n; i++)
+		lb_strlcpy(r->alive[r->nalive++], ids[i], sizeof(r->alive[0]));
+	for (size_t i = 0; i < r->nhomes; i++) {
+		struct home *h = &r->homes[i];
+
+		if (h->heard_ms == 0)
+			h->heard_ms = now;	/* this life's start */
+		if (rep_is_alive(r, h->id))
+			h->dead_since = 0;
+		else if (h->dead_since == 0)
+			h->dead_since = now;
+	}
+	for (size_t i = 0; i < r->nset; i++) {
+		if (rep_is_alive(r, r->set[i].id))
+			r->set[i].dead_since = 0;
+		else if (r->set[i].dead_since == 0)
+			r->set[i].dead_since = now;
+	}
+	/* The set keeps its members; it grows to its size from the live
+	 * peers that rank first, and a member dead for replace_ms gives its
+	 * place to the next of them: never fewer, so that a home cut off
+	 * from all its set cannot count itself a majority. */
+	k = rep_rank(r->self, ids, n, best, REP_ALL);
+	for (size_t c = 0; c < k; c++) {
+		struct rep_peer *s = NULL;
+
+		if (member(r, best[c]) >= 0)
+			continue;
+		if (r->nset < want)
+			s = &r->set[r->nset++];
+		else
+			for (size_t i = 0; i < r->nset && s == NULL; i++)
+				if (r->set[i].dead_since != 0 && now >=
+				    r->set[i].dead_since + r->conf.replace_ms)
+					s = &r->set[i];
+		if (s == NULL)
+			break;
+		/* New in the set: it is sent the whole stream. */
+		memset(s, 0, sizeof(*s));
+		lb_strlcpy(s->id, best[c], sizeof(s->id));
+		s->since = now;
+		r->last_send[s - r->set] = 0;
+		changed = 1;
+	}
+	if (changed) {
+		r->set_gen++;
+		r->stats.set_changes++;
+	}
+}
+
+uint64_t
+rep_set_gen(const struct rep *r)
+{
+	return r->set_gen;
+}
+
+void
+rep_heard(struct rep *r, uint64_t now, const char *from,
+    const Lb__ReplicaAck *a)
+{
+	int	i = member(r, from);
+	size_t	count = 0;
+
+	if (i >= 0)
+		r->set[i].heard = now;
+	for (size_t j = 0; j < r->nstart; j++)
+		if (strcmp(r->start_set[j], from) == 0)
+			r->answered |= 1u << j;
+	if (a->voted > r->doubt)
+		r->doubt = a->voted;
+	if (a->term > 0 && lb_id_valid(a->acting) && strcmp(a->acting,
+	    r->self) != 0 && a->term > r->taken_term) {
+		r->taken_term = a->term;
+		lb_strlcpy(r->taken_by, a->acting, sizeof(r->taken_by));
+		r->taken_upto = a->upto_task;
+		r->stats.takeovers_seen++;
+	}
+	for (size_t j = 0; j < r->nstart; j++)
+		if (r->answered & (1u << j))
+			count++;
+	/* A majority of the set it had answered, and every vote one of them
+	 * gave has a known end (a winner it was told of, in that term or a
+	 * later one); else some replica may act for its tasks. */
+	if (!r->ready && 1 + count >= (r->nstart + 1) / 2 + 1 &&
+	    r->doubt <= r->taken_term)
+		r->ready = 1;
+	(void)now;
+}
+
+int
+rep_home_ok(const struct rep *r, uint64_t now)
+{
+	size_t	count = 1;
+
+	if (!r->ready || r->taken_term > r->relinquished)
+		return 0;
+	/* With fewer than two others in its set no replica can be elected
+	 * in its place: it acts, alone if need be. */
+	if (r->conf.lease_ms == 0 || r->nset < 2)
+		return 1;
+	for (size_t i = 0; i < r->nset; i++)
+		if (r->set[i].heard != 0 && r->set[i].heard +
+		    r->conf.lease_ms >= now)
+			count++;
+	return count >= (r->nset + 1) / 2 + 1;
+}
+
+void
+rep_relinquished(struct rep *r, uint32_t term)
+{
+	if (term > r->relinquished)
+		r->relinquished = term;
+}
+
+uint32_t
+rep_taken(const struct rep *r, const char **by, uint64_t *upto)
+{
+	*by = r->taken_by;
+	*upto = r->taken_upto;
+	return r->taken_term;
+}
+
+static void
+send_vote(struct rep_out *o, const char *to, const char *home, uint32_t term,
+    uint64_t held)
+{
+	Lb__HomeVote	v = LB__HOME_VOTE__INIT;
+	Lb__PeerMsg	m = LB__PEER_MSG__INIT;
+
+	v.home = (char *)home;
+	v.term = term;
+	v.held = held;
+	m.body_case = LB__PEER_MSG__BODY_HOME_VOTE;
+	m.home_vote = &v;
+	rep_push_msg(o, RA_VOTE, to, &m);
+}
+
+void
+rep_elections(struct rep *r, uint64_t now, struct rep_out *o)
+{
+	for (size_t i = 0; i < r->nhomes; i++) {
+		struct home	*h = &r->homes[i];
+		int		 mine = rep_in_set(h, r->self), wait = 0;
+
+		/* Acting for it: the set is told again, every second, so
+		 * that a member that missed it (and the home, back) learn. */
+		if (h->term != 0 && strcmp(h->acting, r->self) == 0 &&
+		    now >= h->acting_sent + 1000) {
+			Lb__HomeActing a = LB__HOME_ACTING__INIT;
+			Lb__PeerMsg m = LB__PEER_MSG__INIT;
+
+			a.home = h->id;
+			a.term = h->term;
+			a.upto = h->upto;
+			m.body_case = LB__PEER_MSG__BODY_HOME_ACTING;
+			m.home_acting = &a;
+			for (size_t j = 0; j < h->nset; j++)
+				if (strcmp(h->set[j], r->self) != 0)
+					rep_push_msg(o, RA_VOTE, h->set[j], &m);
+			h->acting_sent = now;
+		}
+		/* Taken over already (its records live on in the acting
+		 * home's stream), or nothing to take over. */
+		if (h->term != 0 || h->records == 0 || mine <= 0)
+			continue;
+		if (h->dead_since == 0 || now < h->dead_since +
+		    r->conf.takeover_ms || now < h->heard_ms +
+		    r->conf.takeover_ms) {
+			h->cand_term = 0;
+			continue;
+		}
+		/* The first of the set still alive stands; the others wait
+		 * for it (longer, the later they come). */
+		for (int j = 1; j < mine; j++)
+			if (rep_is_alive(r, h->set[j]))
+				wait = 1;
+		if (wait || now < h->dead_since + r->conf.takeover_ms +
+		    (uint64_t)(mine - 1) * ELECT_STAGGER_MS)
+			continue;
+		if (h->cand_term != 0 && now < h->cand_at + ELECT_TIMEOUT_MS)
+			continue;
+		h->voted = (h->voted > h->term ? h->voted : h->term) + 1;
+		h->cand_term = h->voted;
+		h->cand_at = now;
+		h->votes = 1u << mine;
+		r->stats.elections++;
+		rep_push(o, RA_STATE);	/* its own vote, before it asks */
+		for (size_t j = 1; j < h->nset; j++)
+			if ((int)j != mine)
+				send_vote(o, h->set[j], h->id, h->cand_term,
+				    h->newest);
+	}
+}
+
+void
+rep_vote_in(struct rep *r, uint64_t now, const char *from,
+    const Lb__HomeVote *v, struct rep_out *o)
+{
+	struct home		*h = lb_id_valid(v->home) ?
+				    rep_home(r, v->home, 0) : NULL;
+	Lb__HomeVoteReply	 a = LB__HOME_VOTE_REPLY__INIT;
+	Lb__PeerMsg		 m = LB__PEER_MSG__INIT;
+
+	a.home = v->home;
+	a.term = v->term;
+	if (h != NULL && v->term > h->voted && h->term == 0 &&
+	    rep_in_set(h, from) > 0 && now >= h->heard_ms +
+	    r->conf.takeover_ms && v->held >= h->newest) {
+		h->voted = v->term;
+		h->cand_term = 0;
+		a.granted = 1;
+		r->stats.votes_given++;
+		rep_push(o, RA_STATE);	/* the vote on disk before it goes */
+	}
+	m.body_case = LB__PEER_MSG__BODY_HOME_VOTE_REPLY;
+	m.home_vote_reply = &a;
+	rep_push_msg(o, RA_VOTE, from, &m);
+}
+
+/* The highest task number of `home` held here. */
+static uint64_t
+highest_task(const struct rep *r, const char *home)
+{
+	size_t			 n, len = strlen(home);
+	const Lb__TaskRecord	*const *all = rep_all_held(r, &n);
+	uint64_t		 top = 0, seq;
+
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(all[i]->id, home, len) == 0 &&
+		    all[i]->id[len] == '.' &&
+		    (seq = strtoull(all[i]->id + len + 1, NULL, 10)) > top)
+			top = seq;
+	return top;
+}
+
+void
+rep_vote_reply_in(struct rep *r, uint64_t now, const char *from,
+    const Lb__HomeVoteReply *v, struct rep_out *o)
+{
+	struct home		*h = lb_id_valid(v->home) ?
+				    rep_home(r, v->home, 0) : NULL;
+	Lb__HomeActing		 a = LB__HOME_ACTING__INIT;
+	Lb__PeerMsg		 m = LB__PEER_MSG__INIT;
+	struct rep_action	*ad;
+	int			 idx, mine, count = 0;
+
+	if (h == NULL || !v->granted || h->cand_term == 0 ||
+	    v->term != h->cand_term || h->term != 0 ||
+	    (idx = rep_in_set(h, from)) <= 0)
+		return;
+	h->votes |= 1u << idx;
+	for (size_t j = 0; j < h->nset; j++)
+		if (h->votes & (1u << j))
+			count++;
+	if ((size_t)count < h->nset / 2 + 1)
+		return;
+	/* A majority: this peer acts for the home in this term. */
+	h->term = h->cand_term;
+	h->cand_term = 0;
+	lb_strlcpy(h->acting, r->self, sizeof(h->acting));
+	h->upto = highest_task(r, h->id) + 1;
+	r->stats.won++;
+	rep_push(o, RA_STATE);
+	ad = rep_push(o, RA_ADOPT);
+	lb_strlcpy(ad->id, h->id, sizeof(ad->id));
+	ad->term = h->term;
+	ad->upto = h->upto;
+	a.home = h->id;
+	a.term = h->term;
+	a.upto = h->upto;
+	m.body_case = LB__PEER_MSG__BODY_HOME_ACTING;
+	m.home_acting = &a;
+	mine = rep_in_set(h, r->self);
+	for (size_t j = 1; j < h->nset; j++)
+		if ((int)j != mine)
+			rep_push_msg(o, RA_VOTE, h->set[j], &m);
+	(void)now;
+}
+
+void
+rep_acting_in(struct rep *r, uint64_t now, const char *from,
+    const Lb__HomeActing *a, struct rep_out *o)
+{
+	struct home	*h = lb_id_valid(a->home) ? rep_home(r, a->home, 0) :
+			    NULL;
+
+	/* This home, back: another acts for its earlier tasks. */
+	if (strcmp(a->home, r->self) == 0 && a->term > r->taken_term &&
+	    lb_id_valid(from)) {
+		r->taken_term = a->term;
+		lb_strlcpy(r->taken_by, from, sizeof(r->taken_by));
+		r->taken_upto = a->upto;
+		r->stats.takeovers_seen++;
+		return;
+	}
+	if (h == NULL || a->term == 0 || a->term <= h->term ||
+	    rep_in_set(h, from) <= 0)
+		return;
+	h->term = a->term;
+	lb_strlcpy(h->acting, from, sizeof(h->acting));
+	h->upto = a->upto;
+	if (h->voted < a->term)
+		h->voted = a->term;
+	h->cand_term = 0;
+	rep_push(o, RA_STATE);
+	(void)now;
+}
+
+const char *
+rep_acting(const struct rep *r, const char *home, uint32_t *term,
+    uint64_t *upto)
+{
+	struct home	*h = rep_home((struct rep *)r, home, 0);
+
+	if (h == NULL)
+		return NULL;
+	*term = h->term;
+	*upto = h->upto;
+	return h->term ? h->acting : h->id;
+}
+
+/* ---- on disk: one line each, words separated by spaces ----
+ *
+ *   set ID...				this home's set
+ *   home ID T V ACTING UPTO ID...	a home: term, vote, who acts ("-"
+ *					for none), upto, its set
+ */
+
+char *
+rep_state_dump(const struct rep *r)
+{
+	size_t	 cap = 64 + (r->nhomes + 1) * (REP_ALL + 6) * (LB_ID_MAX + 24);
+	char	*b = lb_calloc(1, cap);
+	size_t	 at = 0;
+
+	at += (size_t)snprintf(b + at, cap - at, "set");
+	for (size_t i = 0; i < r->nset; i++)
+		at += (size_t)snprintf(b + at, cap - at, " %s", r->set[i].id);
+	at += (size_t)snprintf(b + at, cap - at, "\n");
+	for (size_t i = 0; i < r->nhomes; i++) {
+		const struct home *h = &r->homes[i];
+
+		if (h->term == 0 && h->voted == 0 && h->nset == 0)
+			continue;
+		at += (size_t)snprintf(b + at, cap - at, "home %s %u %u %s "
+		    "%llu", h->id, h->term, h->voted, h->acting[0] ?
+		    h->acting : "-", (unsigned long long)h->upto);
+		for (size_t j = 0; j < h->nset; j++)
+			at += (size_t)snprintf(b + at, cap - at, " %s",
+			    h->set[j]);
+		at += (size_t)snprintf(b + at, cap - at, "\n");
+	}
+	return b;
+}
+
+void
+rep_state_load(struct rep *r, uint64_t now, const char *text)
+{
+	char	*copy = lb_strdup(text), *line, *save = NULL;
+
+	for (line = strtok_r(copy, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char *w[3 + REP_ALL + 6], *ws = NULL;
+		size_t n = 0;
+
+		for (char *t = strtok_r(line, " ", &ws); t != NULL &&
+		    n < sizeof(w) / sizeof(w[0]); t = strtok_r(NULL, " ", &ws))
+			w[n++] = t;
+		if (n >= 1 && strcmp(w[0], "set") == 0) {
+			r->nset = r->nstart = 0;
+			for (size_t i = 1; i < n && r->nset < REP_SET_MAX; i++) {
+				if (!lb_id_valid(w[i]) || strcmp(w[i],
+				    r->self) == 0)
+					continue;
+				memset(&r->set[r->nset], 0, sizeof(r->set[0]));
+				lb_strlcpy(r->set[r->nset].id, w[i],
+				    sizeof(r->set[0].id));
+				r->set[r->nset].since = now;
+				lb_strlcpy(r->start_set[r->nstart++], w[i],
+				    sizeof(r->start_set[0]));
+				r->nset++;
+			}
+			/* (with fewer than two, no other could have been
+			 * elected: nothing to learn first) */
+			r->ready = r->nstart < 2;
+		} else if (n >= 6 && strcmp(w[0], "home") == 0 &&
+		    lb_id_valid(w[1]) && strcmp(w[1], r->self) != 0) {
+			struct home *h = rep_home(r, w[1], 1);
+
+			if (h == NULL)
+				continue;
+			h->term = (uint32_t)strtoul(w[2], NULL, 10);
+			h->voted = (uint32_t)strtoul(w[3], NULL, 10);
+			if (lb_id_valid(w[4]))
+				lb_strlcpy(h->acting, w[4], sizeof(h->acting));
+			h->upto = strtoull(w[5], NULL, 10);
+			h->nset = 0;
+			for (size_t i = 6; i < n && h->nset < REP_ALL; i++)
+				if (lb_id_valid(w[i]))
+					lb_strlcpy(h->set[h->nset++], w[i],
+					    sizeof(h->set[0]));
+			h->heard_ms = now;
+		}
+	}
+	free(copy);
+}

@@ -1,0 +1,88 @@
+/*
+ * replica_int.h - what replica.c (the stream of records) and failover.c
+ * (the set, the home lease, elections) share; not for their callers.
+ */
+#ifndef LB_REPLICA_INT_H
+#define LB_REPLICA_INT_H
+
+#include "tasks/replica.h"
+
+#define HELD_BUCKETS	4096
+#define REP_ALL		(REP_SET_MAX + 1)	/* a set with its home */
+
+struct held {
+	struct held	*next;
+	Lb__TaskRecord	*rec;
+};
+
+/* What this peer holds of another home's stream, and what it knows of
+ * that home's terms. */
+struct home {
+	char		 id[LB_ID_MAX];
+	uint64_t	 stream;
+	uint64_t	 applied;	/* holds the stream up to here */
+	size_t		 records;
+	uint64_t	 newest;	/* the highest version held */
+	/* The home's set as it last said (the home first). */
+	char		 set[REP_ALL][LB_ID_MAX];
+	size_t		 nset;
+	uint64_t	 heard_ms;	/* its last put (or this life's start) */
+	uint64_t	 dead_since;	/* not alive to this peer since, or 0 */
+	/* Terms: 0, the home acts for itself; past 0, `acting` does, for
+	 * its tasks below number `upto`.  One vote a term (`voted`). */
+	uint32_t	 term, voted;
+	char		 acting[LB_ID_MAX];
+	uint64_t	 upto;
+	/* A candidacy of this peer: its term, since when, votes (bits by
+	 * index in set). */
+	uint32_t	 cand_term;
+	uint64_t	 cand_at;
+	uint32_t	 votes;
+	uint64_t	 acting_sent;	/* acting for it: HomeActing last sent */
+};
+
+struct rep {
+	struct rep_conf	 conf;
+	char		 self[LB_ID_MAX];
+	uint64_t	 version;	/* the last one stamped */
+	struct rep_peer	 set[REP_SET_MAX];
+	size_t		 nset;
+	uint64_t	 set_gen;	/* changes when the set does */
+	uint64_t	 last_send[REP_SET_MAX];
+	/* This home's set when this life began (from disk): the majority
+	 * of it that must answer before this home acts (rep_home_ok). */
+	char		 start_set[REP_SET_MAX][LB_ID_MAX];
+	size_t		 nstart;
+	uint32_t	 answered;	/* bits by index in start_set */
+	int		 ready;
+	/* A replica said another took over this home's tasks. */
+	uint32_t	 taken_term, relinquished;
+	uint32_t	 doubt;		/* a member voted in this term, winner
+					 * unknown: not ready until learned */
+	char		 taken_by[LB_ID_MAX];
+	uint64_t	 taken_upto;
+	/* The live members, as last told. */
+	char		(*alive)[LB_ID_MAX];
+	size_t		 nalive;
+	struct held	*buckets[HELD_BUCKETS];
+	size_t		 nheld;
+	struct home	 homes[REP_HOMES_MAX];
+	size_t		 nhomes;
+	const Lb__TaskRecord **all;	/* rep_all_held's answer */
+	struct rep_stats stats;
+};
+
+struct rep_action *rep_push(struct rep_out *, enum rep_kind);
+void		 rep_push_msg(struct rep_out *, enum rep_kind, const char *to,
+		    const Lb__PeerMsg *);
+struct home	*rep_home(struct rep *, const char *home, int make);
+int		 rep_is_alive(const struct rep *, const char *id);
+/* The index of `id` in the home's set, or -1. */
+int		 rep_in_set(const struct home *, const char *id);
+/* The home side heard a member of its set (an ack); the replica side's
+ * elections, from the tick. */
+void		 rep_heard(struct rep *, uint64_t now, const char *from,
+		    const Lb__ReplicaAck *);
+void		 rep_elections(struct rep *, uint64_t now, struct rep_out *);
+
+#endif
