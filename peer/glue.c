@@ -856,6 +856,7 @@ glue_start(struct peer *p, char **cause)
 	 * only once its set has answered (replicas.c). */
 	tasks_set_home_hold(p->tc, lb_mono_ms(), replicas_must_wait(p), &o);
 	tasks_start(p->tc, lb_mono_ms(), &o);
+	replicas_readopt(p, &o);
 	carry(p, &o);
 	tasks_out_free(&o);
 	p->glue->tick_ev = evtimer_new(p->base, tick_cb, p);

@@ -259,8 +259,26 @@ adopt(struct peer *p, const char *home, uint32_t term, uint64_t upto,
 			got++;
 	}
 	free(copies);
-	log_warnx("home %s is gone: this peer acts as the home of its %zu "
-	    "tasks now (term %u)", home, got, term);
+	if (got > 0)
+		log_warnx("home %s is gone: this peer acts as the home of its "
+		    "%zu tasks now (term %u)", home, got, term);
+}
+
+void
+replicas_readopt(struct peer *p, struct tasks_out *to)
+{
+	const char	*homes[REP_HOMES_MAX];
+	uint32_t	 terms[REP_HOMES_MAX];
+	uint64_t	 uptos[REP_HOMES_MAX];
+	size_t		 n;
+
+	if (R(p) == NULL)
+		return;
+	/* Elected before a crash that came before every adopted record was
+	 * journaled: what is not home here yet is adopted again. */
+	n = rep_acting_for(R(p)->rep, homes, terms, uptos, REP_HOMES_MAX);
+	for (size_t i = 0; i < n; i++)
+		adopt(p, homes[i], terms[i], uptos[i], to);
 }
 
 static void
@@ -288,9 +306,13 @@ carry(struct peer *p, struct rep_out *o, struct tasks_out *to)
 	for (size_t i = 0; i < o->n; i++) {
 		struct rep_action *a = &o->v[i];
 		Lb__TaskRecord tomb = LB__TASK_RECORD__INIT;
-		const Lb__TaskRecord *rec = a->rec;
+		/* (by its id: a later record of the same task in this put
+		 * has replaced the one first kept) */
+		const Lb__TaskRecord *rec = rep_held(r->rep, a->id);
 
 		if (a->kind != RA_KEEP && a->kind != RA_DROP)
+			continue;
+		if (a->kind == RA_KEEP && rec == NULL)
 			continue;
 		if (a->kind == RA_DROP) {
 			tomb.id = a->id;
@@ -305,6 +327,7 @@ carry(struct peer *p, struct rep_out *o, struct tasks_out *to)
 			 * later put is kept). */
 			log_warnx("replicas: cannot keep records: %s", cause);
 			free(cause);
+			rep_write_failed(r->rep, o);
 			return;
 		}
 	}
@@ -349,6 +372,42 @@ replicas_tick(struct peer *p, uint64_t now, struct tasks_out *to)
 		r->expired_ms = now;
 		rep_expire(r->rep, lb_wall_ms(),
 		    (uint64_t)p->conf.task.keep_finished_s * 1000, &o);
+	}
+	/* Copies of records this peer adopted, once they are in its own
+	 * journal (the tick comes after the adoption's saves): let go, so
+	 * that no stale copy is adopted again after a restart. */
+	{
+		const char *homes[REP_HOMES_MAX];
+		uint32_t terms[REP_HOMES_MAX];
+		uint64_t uptos[REP_HOMES_MAX];
+		size_t na = rep_acting_for(r->rep, homes, terms, uptos,
+		    REP_HOMES_MAX), nh;
+		const Lb__TaskRecord *const *held;
+		char **drop = NULL;
+		size_t nd = 0;
+
+		if (na > 0 && rep_nheld(r->rep) > 0) {
+			held = rep_all_held(r->rep, &nh);
+			drop = lb_calloc(nh + 1, sizeof(*drop));
+			for (size_t i = 0; i < nh; i++) {
+				struct tasks_task *t = tasks_find(p->tc,
+				    held[i]->id);
+				char acting[LB_ID_MAX];
+				int mine = 0;
+
+				rep_record_home(held[i], acting);
+				for (size_t j = 0; j < na; j++)
+					if (strcmp(acting, homes[j]) == 0)
+						mine = 1;
+				if (mine && t != NULL && t->home)
+					drop[nd++] = lb_strdup(held[i]->id);
+			}
+			for (size_t i = 0; i < nd; i++) {
+				rep_let_go(r->rep, drop[i], &o);
+				free(drop[i]);
+			}
+			free(drop);
+		}
 	}
 	if (r->on) {
 		m = gossip_members(p->gossip, &n);

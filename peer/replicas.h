@@ -26,6 +26,9 @@ void		 replicas_tick(struct peer *, uint64_t now, struct tasks_out *to);
 /* ReplicaPut, ReplicaAck, HomeVote, HomeVoteReply, HomeActing. */
 void		 replicas_recv(struct peer *, const char *from,
 		    const Lb__PeerMsg *, struct tasks_out *to);
+/* At start, after the journal: adopt again what an election won before a
+ * crash left unadopted. */
+void		 replicas_readopt(struct peer *, struct tasks_out *);
 /* At start: whether this home must wait for its set before it acts. */
 int		 replicas_must_wait(struct peer *);
 /* Whether task `id`, homed here by its number, was taken over by another

@@ -15,9 +15,9 @@ lbcluster wait 4 >/dev/null || bail "the cluster did not form"
 set_of() { ctl n1 --json stats | jq -r '.replicas.set'; }
 synced() { ctl n1 --json stats | jq -e '.replicas | .behind == 0 and .committed == .version and .version > 0' >/dev/null; }
 
-a=$(ctl n1 submit -- sh -c 'sleep 2; echo out-a')
+a=$(ctl n1 submit -- sh -c 'sleep 15; echo out-a')
 b=$(ctl n1 submit -- sh -c 'echo out-b')
-c=$(ctl n1 submit --pin n3 -- sh -c 'sleep 5; echo out-c')
+c=$(ctl n1 submit --pin n3 -- sh -c 'sleep 20; echo out-c')
 d=$(ctl n1 submit -- echo out-d)
 running_at() { test "$(ctl n1 --json show "$1" | jq -r '.state + " " + .host')" = "running $2"; }
 wait_for 10 running_at "$a" n1 >/dev/null
@@ -29,6 +29,9 @@ diag "n1's set: $r1 $r2; $other is neither home nor replica"
 is "$(ctl n1 --json show "$b" | jq -r .state)/$(ctl n1 --json show "$d" | jq -r .state)" \
     "queued/queued" "two tasks wait behind the running one at n1"
 
+# (long enough to be running still, even on a loaded machine)
+is "$(ctl n1 --json show "$a" | jq -r .state)/$(ctl n1 --json show "$c" | jq -r .state)" \
+    running/running "when n1 is killed, one task runs on it and one on n3"
 t0=$(now_ms)
 lbcluster kill n1 >/dev/null
 for x in a b c d; do

@@ -269,6 +269,60 @@ check_set(struct world *w, const char *what)
 	    "%s: all of it committed", what);
 }
 
+/*
+ * Seeded runs: the home dies at a random moment while puts are under way
+ * (its replicas hold different amounts), messages are lost, duplicated
+ * and reordered, a replica may be down for a while.  Exactly one replica
+ * takes over, and in time.
+ */
+static int
+seeded(uint64_t seed, char *why, size_t len)
+{
+	struct world	*w = lb_calloc(1, sizeof(*w));
+	int		 good = 1, flap;
+	uint64_t	 died;
+
+	w->rnd = seed * 2654435761ULL + 1;
+	w->stream = 1;
+	for (int i = 0; i < NP; i++)
+		w->rep[i] = mkrep(i, i == 0 ? 1 : 7);
+	w->ticks_all = 1;
+	w->loss = 10;
+	w->dup = 5;
+	for (int i = 0, n = 50 + (int)rnd(w, 300); i < n; i++)
+		step(w, 2);
+	w->down[0] = 1;
+	died = w->now;
+	flap = 1 + (int)rnd(w, NP - 1);
+	for (int i = 0; i < 6000 && w->nadopted == 0; i++) {
+		if (i == 100)
+			w->down[flap] = 1;	/* a replica down a while */
+		if (i == 400)
+			w->down[flap] = 0;
+		step(w, 0);
+	}
+	for (int i = 0; i < 300; i++)
+		step(w, 0);
+	if (w->nadopted != 1) {
+		snprintf(why, len, "seed %llu: %zu takeovers", (unsigned long
+		    long)seed, w->nadopted);
+		good = 0;
+	} else if (w->now - died > 60000) {
+		snprintf(why, len, "seed %llu: taken over only after %llu ms",
+		    (unsigned long long)seed, (unsigned long long)(w->now -
+		    died));
+		good = 0;
+	}
+	for (int i = 0; i < NP; i++)
+		rep_free(w->rep[i]);
+	for (size_t k = 0; k < w->nrec; k++)
+		lb__task_record__free_unpacked(w->recs[k], NULL);
+	for (size_t i = 0; i < w->nq; i++)
+		free(w->q[i].buf);
+	free(w);
+	return good;
+}
+
 int
 main(void)
 {
@@ -565,24 +619,40 @@ main(void)
 		    "for it");
 		a.stream = 99;
 		a.voted = 2;
+		a.sent_ms = 10;
 		rep_ack_in(h, 10, "n2", &a);
 		ok(!rep_home_ok(h, 10), "a majority answered, but n2 voted in "
 		    "term 2 and knows no winner: it still waits");
 		memset(&a, 0, sizeof(a));
 		lb__replica_ack__init(&a);
 		a.stream = 99;
+		a.sent_ms = 20;
 		rep_ack_in(h, 20, "n3", &a);
 		ok(!rep_home_ok(h, 20), "n3 knowing nothing changes nothing");
 		a.term = 2;
 		a.acting = "n3";
 		a.upto_task = 40;
+		a.sent_ms = 30;
 		rep_ack_in(h, 30, "n3", &a);
 		ok(rep_taken(h, &by, &upto) == 2 && strcmp(by, "n3") == 0 &&
 		    upto == 40 && !rep_home_ok(h, 30), "told n3 won term 2: "
 		    "its tasks below 40 are n3's, and it may not act yet");
 		rep_relinquished(h, 2);
-		ok(rep_home_ok(h, 40), "once it let them go, it acts");
+		ok(rep_home_ok(h, 40), "once it let them go, it acts (n2's "
+		    "vote was in the term n3 won)");
 		rep_free(h);
+	}
+
+	{
+		char why[160] = "";
+		int bad = 0;
+
+		for (uint64_t seed = 1; seed <= 30; seed++)
+			if (!seeded(seed, why, sizeof(why)))
+				bad++;
+		ok(bad == 0, "30 seeded runs (the home dies with puts under "
+		    "way, losses, a replica down a while): one takeover each, "
+		    "within a minute%s%s", bad ? ": " : "", why);
 	}
 
 	for (int i = 0; i < NP; i++)

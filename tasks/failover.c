@@ -61,7 +61,7 @@ rep_members(struct rep *r, uint64_t now, const char *const *ids, size_t n)
 {
 	const char	*best[REP_ALL];
 	size_t		 k, want = (size_t)r->conf.replicas - 1;
-	int		 changed = 0;
+	int		 changed = 0, replaced;
 
 	r->alive = lb_reallocarray(r->alive, n + 1, sizeof(*r->alive));
 	r->nalive = 0;
@@ -103,11 +103,15 @@ rep_members(struct rep *r, uint64_t now, const char *const *ids, size_t n)
 		if (s == NULL)
 			break;
 		/* New in the set: it is sent the whole stream. */
+		replaced = r->nset >= want && s < r->set + r->nset;
 		memset(s, 0, sizeof(*s));
 		lb_strlcpy(s->id, best[c], sizeof(s->id));
 		s->since = now;
 		r->last_send[s - r->set] = 0;
+		r->voted_seen[s - r->set] = 0;
 		changed = 1;
+		if (replaced)
+			break;	/* one member replaced at a time */
 	}
 	if (changed) {
 		r->set_gen++;
@@ -128,13 +132,27 @@ rep_heard(struct rep *r, uint64_t now, const char *from,
 	int	i = member(r, from);
 	size_t	count = 0;
 
-	if (i >= 0)
-		r->set[i].heard = now;
+	/* The home lease runs from when the answered put was sent (echoed),
+	 * not from when its answer came: a late answer extends nothing. */
+	if (i >= 0) {
+		uint64_t at = a->sent_ms != 0 && a->sent_ms <= now ?
+		    a->sent_ms : 0;
+
+		if (at > r->set[i].heard)
+			r->set[i].heard = at;
+	}
 	for (size_t j = 0; j < r->nstart; j++)
 		if (strcmp(r->start_set[j], from) == 0)
 			r->answered |= 1u << j;
-	if (a->voted > r->doubt)
-		r->doubt = a->voted;
+	/* (a member reports an open vote only for a while: see
+	 * DOUBT_MS in replica.c) */
+	if (i >= 0 && (size_t)i < REP_SET_MAX) {
+		r->voted_seen[i] = a->voted;
+		r->doubt = 0;
+		for (size_t j = 0; j < r->nset; j++)
+			if (r->voted_seen[j] > r->doubt)
+				r->doubt = r->voted_seen[j];
+	}
 	if (a->term > 0 && lb_id_valid(a->acting) && strcmp(a->acting,
 	    r->self) != 0 && a->term > r->taken_term) {
 		r->taken_term = a->term;
@@ -159,7 +177,8 @@ rep_home_ok(const struct rep *r, uint64_t now)
 {
 	size_t	count = 1;
 
-	if (!r->ready || r->taken_term > r->relinquished)
+	if (!r->ready || r->taken_term > r->relinquished ||
+	    r->doubt > r->taken_term)
 		return 0;
 	/* With fewer than two others in its set no replica can be elected
 	 * in its place: it acts, alone if need be. */
@@ -205,6 +224,9 @@ send_vote(struct rep_out *o, const char *to, const char *home, uint32_t term,
 void
 rep_elections(struct rep *r, uint64_t now, struct rep_out *o)
 {
+	/* Without leases a home cut off would not stop: nobody stands. */
+	if (r->conf.lease_ms == 0 || r->conf.takeover_ms == 0)
+		return;
 	for (size_t i = 0; i < r->nhomes; i++) {
 		struct home	*h = &r->homes[i];
 		int		 mine = rep_in_set(h, r->self), wait = 0;
@@ -239,14 +261,21 @@ rep_elections(struct rep *r, uint64_t now, struct rep_out *o)
 		/* The first of the set still alive stands; the others wait
 		 * for it (longer, the later they come). */
 		for (int j = 1; j < mine; j++)
-			if (rep_is_alive(r, h->set[j]))
-				wait = 1;
+			if (rep_is_alive(r, h->set[j]) && now <
+			    h->dead_since + r->conf.takeover_ms +
+			    (uint64_t)mine * ELECT_STAGGER_MS +
+			    4 * ELECT_TIMEOUT_MS)
+				wait = 1;	/* (one behind, or holding
+						 * nothing, never wins) */
 		if (wait || now < h->dead_since + r->conf.takeover_ms +
 		    (uint64_t)(mine - 1) * ELECT_STAGGER_MS)
 			continue;
 		if (h->cand_term != 0 && now < h->cand_at + ELECT_TIMEOUT_MS)
 			continue;
+		if (now < h->behind_until)
+			continue;	/* a voter holds more: not this one */
 		h->voted = (h->voted > h->term ? h->voted : h->term) + 1;
+		h->voted_at = now;
 		h->cand_term = h->voted;
 		h->cand_at = now;
 		h->votes = 1u << mine;
@@ -274,10 +303,15 @@ rep_vote_in(struct rep *r, uint64_t now, const char *from,
 	    rep_in_set(h, from) > 0 && now >= h->heard_ms +
 	    r->conf.takeover_ms && v->held >= h->newest) {
 		h->voted = v->term;
+		h->voted_at = now;
 		h->cand_term = 0;
 		a.granted = 1;
 		r->stats.votes_given++;
 		rep_push(o, RA_STATE);	/* the vote on disk before it goes */
+	}
+	if (h != NULL && !a.granted) {
+		a.voted = h->voted > h->term ? h->voted : h->term;
+		a.held = h->newest;
 	}
 	m.body_case = LB__PEER_MSG__BODY_HOME_VOTE_REPLY;
 	m.home_vote_reply = &a;
@@ -311,10 +345,19 @@ rep_vote_reply_in(struct rep *r, uint64_t now, const char *from,
 	struct rep_action	*ad;
 	int			 idx, mine, count = 0;
 
-	if (h == NULL || !v->granted || h->cand_term == 0 ||
-	    v->term != h->cand_term || h->term != 0 ||
-	    (idx = rep_in_set(h, from)) <= 0)
+	if (h == NULL || h->cand_term == 0 || v->term != h->cand_term ||
+	    h->term != 0 || (idx = rep_in_set(h, from)) <= 0)
 		return;
+	if (!v->granted) {
+		/* Its next term goes above the voter's; and one that holds
+		 * less than a voter steps aside for a while (another that
+		 * holds more stands; see rep_elections). */
+		if (v->voted > h->voted)
+			h->voted = v->voted;
+		if (v->held > h->newest)
+			h->behind_until = now + 4 * ELECT_TIMEOUT_MS;
+		return;
+	}
 	h->votes |= 1u << idx;
 	for (size_t j = 0; j < h->nset; j++)
 		if (h->votes & (1u << j))
@@ -351,13 +394,20 @@ rep_acting_in(struct rep *r, uint64_t now, const char *from,
 	struct home	*h = lb_id_valid(a->home) ? rep_home(r, a->home, 0) :
 			    NULL;
 
-	/* This home, back: another acts for its earlier tasks. */
-	if (strcmp(a->home, r->self) == 0 && a->term > r->taken_term &&
-	    lb_id_valid(from)) {
-		r->taken_term = a->term;
-		lb_strlcpy(r->taken_by, from, sizeof(r->taken_by));
-		r->taken_upto = a->upto;
-		r->stats.takeovers_seen++;
+	/* This home, back: another acts for its earlier tasks -- only a
+	 * member of its set can have been elected. */
+	if (strcmp(a->home, r->self) == 0) {
+		int known = member(r, from) >= 0;
+
+		for (size_t j = 0; j < r->nstart; j++)
+			if (strcmp(r->start_set[j], from) == 0)
+				known = 1;
+		if (known && a->term > r->taken_term) {
+			r->taken_term = a->term;
+			lb_strlcpy(r->taken_by, from, sizeof(r->taken_by));
+			r->taken_upto = a->upto;
+			r->stats.takeovers_seen++;
+		}
 		return;
 	}
 	if (h == NULL || a->term == 0 || a->term <= h->term ||
@@ -371,6 +421,22 @@ rep_acting_in(struct rep *r, uint64_t now, const char *from,
 	h->cand_term = 0;
 	rep_push(o, RA_STATE);
 	(void)now;
+}
+
+size_t
+rep_acting_for(const struct rep *r, const char **homes, uint32_t *terms,
+    uint64_t *uptos, size_t max)
+{
+	size_t	n = 0;
+
+	for (size_t i = 0; i < r->nhomes && n < max; i++)
+		if (r->homes[i].term != 0 && strcmp(r->homes[i].acting,
+		    r->self) == 0) {
+			homes[n] = r->homes[i].id;
+			terms[n] = r->homes[i].term;
+			uptos[n++] = r->homes[i].upto;
+		}
+	return n;
 }
 
 const char *
@@ -467,6 +533,7 @@ rep_state_load(struct rep *r, uint64_t now, const char *text)
 					lb_strlcpy(h->set[h->nset++], w[i],
 					    sizeof(h->set[0]));
 			h->heard_ms = now;
+			h->voted_at = now;
 		}
 	}
 	free(copy);

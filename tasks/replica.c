@@ -226,6 +226,7 @@ put_to(struct rep *r, size_t i, uint64_t now,
 		set[j + 1] = r->set[j].id;
 	put.n_set = r->nset + 1;
 	put.set = set;
+	put.sent_ms = now;
 	m.body_case = LB__PEER_MSG__BODY_REPLICA_PUT;
 	m.replica_put = &put;
 	rep_push_msg(o, RA_PUT, s->id, &m);
@@ -462,9 +463,11 @@ unhold(struct rep *r, const char *id)
 	r->nheld--;
 }
 
+#define DOUBT_MS	15000	/* an open vote is reported this long */
+
 static void
 ack(struct rep_out *o, const struct home *h, uint64_t stream, uint64_t upto,
-    int gap)
+    int gap, uint64_t now, uint64_t sent_ms)
 {
 	Lb__ReplicaAck	a = LB__REPLICA_ACK__INIT;
 	Lb__PeerMsg	m = LB__PEER_MSG__INIT;
@@ -478,8 +481,9 @@ ack(struct rep_out *o, const struct home *h, uint64_t stream, uint64_t upto,
 		a.term = h->term;
 		a.acting = (char *)h->acting;
 		a.upto_task = h->upto;
-	} else if (h->voted > 0)
-		a.voted = h->voted;
+	} else if (h->voted > 0 && now < h->voted_at + DOUBT_MS)
+		a.voted = h->voted;	/* (a winner unknown here yet) */
+	a.sent_ms = sent_ms;
 	m.body_case = LB__PEER_MSG__BODY_REPLICA_ACK;
 	m.replica_ack = &a;
 	rep_push_msg(o, RA_ACK, to, &m);
@@ -520,7 +524,7 @@ rep_put_in(struct rep *r, uint64_t now, const char *from,
 	if (p->stream != h->stream) {
 		if (p->after != 0) {
 			r->stats.gaps_sent++;
-			ack(o, h, p->stream, 0, 1);
+			ack(o, h, p->stream, 0, 1, now, p->sent_ms);
 			return;
 		}
 		h->stream = p->stream;	/* its new life, from the start */
@@ -528,7 +532,7 @@ rep_put_in(struct rep *r, uint64_t now, const char *from,
 	}
 	if (p->after > h->applied) {
 		r->stats.gaps_sent++;
-		ack(o, h, p->stream, h->applied, 1);
+		ack(o, h, p->stream, h->applied, 1, now, p->sent_ms);
 		return;
 	}
 	for (size_t i = 0; i < p->n_items; i++) {
@@ -551,6 +555,7 @@ rep_put_in(struct rep *r, uint64_t now, const char *from,
 			full = 1;
 		else if (rc == 1) {
 			struct rep_action *a = rep_push(o, RA_KEEP);
+			lb_strlcpy(a->to, from, sizeof(a->to));
 			a->rec = rep_held(r, rec->id);
 			lb_strlcpy(a->id, rec->id, sizeof(a->id));
 			o->sync = 1;
@@ -561,7 +566,34 @@ rep_put_in(struct rep *r, uint64_t now, const char *from,
 	 * again later. */
 	if (!full && p->top > h->applied)
 		h->applied = p->top;
-	ack(o, h, p->stream, h->applied, full);
+	ack(o, h, p->stream, h->applied, full, now, p->sent_ms);
+}
+
+void
+rep_let_go(struct rep *r, const char *id, struct rep_out *o)
+{
+	if (rep_held(r, id) == NULL)
+		return;
+	unhold(r, id);
+	lb_strlcpy(rep_push(o, RA_DROP)->id, id, sizeof(o->v[0].id));
+}
+
+void
+rep_write_failed(struct rep *r, const struct rep_out *o)
+{
+	for (size_t i = 0; i < o->n; i++) {
+		struct home *h;
+
+		if (o->v[i].kind != RA_KEEP)
+			continue;
+		/* Not on disk: not held, and the home's stream starts over
+		 * (its next put is answered with a gap at 0). */
+		unhold(r, o->v[i].id);
+		if ((h = rep_home(r, o->v[i].to, 0)) != NULL) {
+			h->stream = 0;
+			h->applied = 0;
+		}
+	}
 }
 
 void

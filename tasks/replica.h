@@ -128,6 +128,12 @@ uint64_t	 rep_version(const struct rep *);
 void		 rep_put_in(struct rep *, uint64_t now, const char *from,
 		    const Lb__ReplicaPut *, struct rep_out *);
 const Lb__TaskRecord *rep_held(const struct rep *, const char *id);
+/* A record held for another home is not needed any more (this peer acts
+ * as its home, and has it in its own journal): let go, on disk too. */
+void		 rep_let_go(struct rep *, const char *id, struct rep_out *);
+/* The caller could not write what `o` asked to keep: it is let go, and
+ * its homes send their streams again. */
+void		 rep_write_failed(struct rep *, const struct rep_out *);
 void		 rep_load(struct rep *, Lb__TaskRecord *);
 void		 rep_expire(struct rep *, uint64_t wall_ms, uint64_t keep_ms,
 		    struct rep_out *);
@@ -166,6 +172,9 @@ void		 rep_acting_in(struct rep *, uint64_t now, const char *from,
  * which term; NULL if this peer knows nothing of it. */
 const char	*rep_acting(const struct rep *, const char *home, uint32_t *term,
 		    uint64_t *upto);
+/* The homes this peer was elected to act for (at most `max`). */
+size_t		 rep_acting_for(const struct rep *, const char **homes,
+		    uint32_t *terms, uint64_t *uptos, size_t max);
 /* The set, the terms and the votes as text (malloc'd), and back (at
  * start, before anything else; lines not understood are skipped). */
 char		*rep_state_dump(const struct rep *);

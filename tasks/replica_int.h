@@ -39,6 +39,8 @@ struct home {
 	uint64_t	 cand_at;
 	uint32_t	 votes;
 	uint64_t	 acting_sent;	/* acting for it: HomeActing last sent */
+	uint64_t	 voted_at;	/* when it last voted (or this life) */
+	uint64_t	 behind_until;	/* a voter held more: no candidacy */
 };
 
 struct rep {
@@ -57,6 +59,7 @@ struct rep {
 	int		 ready;
 	/* A replica said another took over this home's tasks. */
 	uint32_t	 taken_term, relinquished;
+	uint32_t	 voted_seen[REP_SET_MAX];	/* open votes reported */
 	uint32_t	 doubt;		/* a member voted in this term, winner
 					 * unknown: not ready until learned */
 	char		 taken_by[LB_ID_MAX];

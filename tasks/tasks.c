@@ -1239,23 +1239,27 @@ tasks_adopt(struct tasks *t, uint64_t now, Lb__TaskRecord *rec,
 size_t
 tasks_relinquish(struct tasks *t, uint64_t upto, struct tasks_out *o)
 {
-	size_t			  n, gone = 0;
+	size_t			  n, ng = 0;
 	struct tasks_task	**all = tasks_all(t, &n);
+	struct tasks_task	**go = lb_calloc(n + 1, sizeof(*go));
 
+	/* (the ones to go first: removing one frees the list walked) */
 	for (size_t i = 0; i < n; i++) {
 		struct tasks_task *k = all[i];
 		uint64_t seq = own_seq(t, k->rec->id);
 
-		if (!k->home || seq == 0 || seq >= upto ||
-		    (k->rec->home_peer != NULL && k->rec->home_peer[0]))
-			continue;
-		if (k->hold == HOLD_RUNNING)
-			out_push(o, TA_STOP, k->rec->id);
-		out_push(o, TA_FORGET, k->rec->id);
-		task_remove(t, k);
-		gone++;
+		if (k->home && seq != 0 && seq < upto &&
+		    (k->rec->home_peer == NULL || k->rec->home_peer[0] == '\0'))
+			go[ng++] = k;
 	}
-	return gone;
+	for (size_t i = 0; i < ng; i++) {
+		if (go[i]->hold == HOLD_RUNNING)
+			out_push(o, TA_STOP, go[i]->rec->id);
+		out_push(o, TA_FORGET, go[i]->rec->id);
+		task_remove(t, go[i]);
+	}
+	free(go);
+	return ng;
 }
 
 void
@@ -2390,6 +2394,11 @@ tasks_migrate(struct tasks *t, uint64_t now, const char *id, const char *to,
 
 	if (k != NULL && (why = tasks_unmovable(k)) != NULL) {
 		*cause = lb_printf("task %s cannot move: %s", id, why);
+		return -1;
+	}
+	if (k != NULL && k->home && t->home_hold) {
+		*cause = lb_printf("task %s cannot move now: too few of its "
+		    "home's replicas answer", id);
 		return -1;
 	}
 	if (k != NULL && (k->ck_asked || k->hold == HOLD_FROZEN)) {
