@@ -1198,6 +1198,12 @@ tasks_adopt(struct tasks *t, uint64_t now, Lb__TaskRecord *rec,
 		k->rec->home_term = term;
 		k->home = 1;
 		k->lease_heard = now;
+		/* Its lease from the old home ran out here: as its home now,
+		 * this peer lets it run again. */
+		if (k->lease_frozen) {
+			k->lease_frozen = 0;
+			out_push(o, TA_THAW, k->rec->id);
+		}
 		quiet_arm(t, now, k);
 		save(o, k, 1);
 		return 1;
