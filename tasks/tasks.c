@@ -1199,7 +1199,11 @@ tasks_adopt(struct tasks *t, uint64_t now, Lb__TaskRecord *rec,
 		k->home = 1;
 		k->lease_heard = now;
 		/* Its lease from the old home ran out here: as its home now,
-		 * this peer lets it run again. */
+		 * this peer lets it run again, and the lease keeper lets it
+		 * be (a home's own task has no lease). */
+		if (k->hold == HOLD_RUNNING)
+			out_push(o, TA_LEASE, k->rec->id)->until = 0;
+		k->lease_until = 0;
 		if (k->lease_frozen) {
 			k->lease_frozen = 0;
 			out_push(o, TA_THAW, k->rec->id);
