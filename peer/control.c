@@ -469,18 +469,13 @@ ctl_answer(struct peer *p, const Lb__CtlRequest *req, Lb__CtlReply *r)
 	}
 }
 
-/* Send reply `rep` with header `hdr` (taken). */
+/* Send the packed reply `out` with header `hdr` (taken). */
 static void
-ctl_send(struct ctl *c, void *hdr, Lb__CtlReply *rep)
+ctl_send_packed(struct ctl *c, void *hdr, void *out, size_t len)
 {
 	struct nn_msghdr	 mh;
 	struct nn_iovec		 iov;
-	void			*out;
-	size_t			 len;
 
-	len = lb__ctl_reply__get_packed_size(rep);
-	out = lb_calloc(1, len + 1);
-	lb__ctl_reply__pack(rep, out);
 	iov.iov_base = out;
 	iov.iov_len = len;		/* may be 0: an empty reply is ok */
 	memset(&mh, 0, sizeof(mh));
@@ -496,7 +491,75 @@ ctl_send(struct ctl *c, void *hdr, Lb__CtlReply *rep)
 		if (e == EBADF || e == EINVAL || e == EFAULT || e == EMSGSIZE)
 			nn_freemsg(hdr);
 	}
+}
+
+static void *
+ctl_pack(Lb__CtlReply *rep, size_t *len)
+{
+	void	*out;
+
+	*len = lb__ctl_reply__get_packed_size(rep);
+	out = lb_calloc(1, *len + 1);
+	lb__ctl_reply__pack(rep, out);
+	return out;
+}
+
+/* Send reply `rep` with header `hdr` (taken). */
+static void
+ctl_send(struct ctl *c, void *hdr, Lb__CtlReply *rep)
+{
+	void	*out;
+	size_t	 len;
+
+	out = ctl_pack(rep, &len);
+	ctl_send_packed(c, hdr, out, len);
 	free(out);
+}
+
+/*
+ * A reply that says what this peer decided as a home (a task taken, a
+ * cancel, a record shown) goes once the decision is on a majority of its
+ * replica set: a client told "done" is never contradicted by a home that
+ * takes over.
+ */
+struct ctl_wait {
+	void	*hdr;
+	void	*out;
+	size_t	 len;
+};
+
+static int
+ctl_decides(const Lb__CtlRequest *req)
+{
+	return req->req_case == LB__CTL_REQUEST__REQ_SUBMIT ||
+	    req->req_case == LB__CTL_REQUEST__REQ_CANCEL ||
+	    req->req_case == LB__CTL_REQUEST__REQ_SHOW ||
+	    req->req_case == LB__CTL_REQUEST__REQ_MIGRATE;
+}
+
+static void
+ctl_wait_done(struct peer *p, void *arg, int ok)
+{
+	struct ctl_wait	*w = arg;
+
+	if (ok && p->ctl != NULL)
+		ctl_send_packed(p->ctl, w->hdr, w->out, w->len);
+	else
+		nn_freemsg(w->hdr);	/* the client asks again */
+	free(w->out);
+	free(w);
+}
+
+/* Send `rep` now, or once this home's decisions are on a majority. */
+static void
+ctl_send_decided(struct peer *p, void *hdr, Lb__CtlReply *rep)
+{
+	struct ctl_wait	*w = lb_calloc(1, sizeof(*w));
+
+	w->hdr = hdr;
+	w->out = ctl_pack(rep, &w->len);
+	if (replicas_after(p, ctl_wait_done, w) != 1)
+		ctl_wait_done(p, w, 1);	/* (-1: checked before) */
 }
 
 /* The answer to a request that waited (msgs.c). */
@@ -532,7 +595,7 @@ ctl_cb(evutil_socket_t fd, short ev, void *arg)
 		struct nn_iovec		 iov;
 		void			*hdr = NULL;
 		uint64_t		 token = 0;
-		int			 later = 0;
+		int			 later = 0, decides;
 
 		iov.iov_base = &buf;
 		iov.iov_len = NN_MSG;
@@ -552,6 +615,10 @@ ctl_cb(evutil_socket_t fd, short ev, void *arg)
 		lb__ctl_reply__init(&rep);
 		if (req == NULL)
 			ctl_no(&rep, 1, lb_strdup("request does not decode"));
+		else if (ctl_decides(req) && replicas_waits_full(p))
+			ctl_no(&rep, 1, lb_strdup("too many of this peer's "
+			    "decisions wait for its replica set to answer "
+			    "(lbctl stats replicas); try again later"));
 		else if (msgs_wants(p, req)) {
 			if (c->nlater >= CTL_LATER_MAX)
 				ctl_no(&rep, 1, lb_strdup("the peer has too "
@@ -572,11 +639,14 @@ ctl_cb(evutil_socket_t fd, short ev, void *arg)
 			}
 		} else
 			ctl_answer(p, req, &rep);
+		decides = req != NULL && ctl_decides(req);
 		if (req != NULL)
 			lb__ctl_request__free_unpacked(req, NULL);
 		if (later)
 			continue;
-		if (hdr != NULL)
+		if (hdr != NULL && decides)
+			ctl_send_decided(p, hdr, &rep);
+		else if (hdr != NULL)
 			ctl_send(c, hdr, &rep);
 		ctl_answer_free(&rep);
 		(void)len;

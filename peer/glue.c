@@ -70,6 +70,8 @@ struct glue {
 	struct remote	 remote[REMOTE_MAX];
 	uint64_t	 next_req;
 	uint64_t	 drop_task_msgs;
+	uint64_t	 sends_unsaid;	/* a home's messages dropped: too many
+					 * waited for its replicas */
 	struct migreq	 mig[MIGRATE_MAX];
 	/* The latest process exit, for the freeze time of a move that
 	 * follows it at once (a checkpoint asked for a move). */
@@ -141,17 +143,59 @@ complete(struct peer *p, struct tasks_action *a, uint8_t **buf, size_t *len)
 	return rc;
 }
 
+/* A message of a home's decision, once the decision is on a majority of
+ * its replica set. */
+struct send_wait {
+	char		 to[LB_ID_MAX];
+	uint8_t		*buf;
+	size_t		 len;
+};
+
+static void
+send_later(struct peer *p, void *arg, int ok)
+{
+	struct send_wait	*w = arg;
+	const char		*addr;
+
+	if (ok && (addr = addr_of(p, w->to)) != NULL)
+		net_send_bytes(p, addr, w->buf, w->len);
+	free(w->buf);
+	free(w);
+}
+
 static void
 do_send(struct peer *p, struct tasks_action *a)
 {
-	const char	*addr = addr_of(p, a->to);
-	uint8_t		*buf = NULL;
-	size_t		 len;
+	const char		*addr = addr_of(p, a->to);
+	struct tasks_task	*k;
+	struct send_wait	*w;
+	uint8_t			*buf = NULL;
+	size_t			 len;
 
 	if (addr == NULL)
 		return;		/* dead or unknown: the core retries */
 	if (complete(p, a, &buf, &len) == -1)
 		return;
+	/* What this peer says as a task's home waits for its decisions to
+	 * be on a majority of its replicas (a host hears of none that a
+	 * home taking over might not know); too many waiting: it is lost,
+	 * as on the wire, and the core says it again. */
+	if ((k = tasks_find(p->tc, a->id)) != NULL && k->home) {
+		w = lb_calloc(1, sizeof(*w));
+		lb_strlcpy(w->to, a->to, sizeof(w->to));
+		w->buf = buf;
+		w->len = len;
+		switch (replicas_after(p, send_later, w)) {
+		case 1:
+			return;
+		case -1:
+			p->glue->sends_unsaid++;
+			free(w->buf);
+			free(w);
+			return;
+		}
+		free(w);
+	}
 	net_send_bytes(p, addr, buf, len);
 	free(buf);
 }
@@ -264,6 +308,27 @@ ck_copy(struct peer *p, const char *id, uint32_t seq)
 	free(tr.manifest);
 }
 
+/* That a migration a client asked for is done (or not). */
+static void
+migrated_later(struct peer *p, void *arg, int ok)
+{
+	struct tasks_action	*a = arg;
+	Lb__MigrateDone		 d = LB__MIGRATE_DONE__INIT;
+
+	if (ok) {
+		d.req_id = a->req;
+		d.task_id = a->id;
+		d.ok = a->ok;
+		d.host = a->host;
+		d.error = a->note;
+		d.freeze_us = a->freeze_us;
+		d.checkpoint_ms = a->checkpoint_ms;
+		d.bytes = a->bytes;
+		migrate_done_send(p, a->to, &d);
+	}
+	free(a);
+}
+
 /* Carry out the core's actions, in order; what they cause, after them. */
 static void
 carry(struct peer *p, struct tasks_out *o)
@@ -335,16 +400,20 @@ carry(struct peer *p, struct tasks_out *o)
 			exec_freeze(p, a->id, a->kind == TA_FREEZE);
 			break;
 		case TA_MIGRATED: {
-			Lb__MigrateDone d = LB__MIGRATE_DONE__INIT;
-			d.req_id = a->req;
-			d.task_id = a->id;
-			d.ok = a->ok;
-			d.host = a->host;
-			d.error = a->note;
-			d.freeze_us = a->freeze_us;
-			d.checkpoint_ms = a->checkpoint_ms;
-			d.bytes = a->bytes;
-			migrate_done_send(p, a->to, &d);
+			/* (said once the move is on a majority) */
+			struct tasks_action *w = lb_calloc(1, sizeof(*w));
+
+			*w = *a;
+			w->msg = NULL;
+			w->out = w->err = NULL;
+			switch (replicas_after(p, migrated_later, w)) {
+			case 0:
+				migrated_later(p, w, 1);
+				break;
+			case -1:
+				migrated_later(p, w, 0);
+				break;
+			}
 			break;
 		}
 		}
@@ -1228,6 +1297,9 @@ glue_stats(struct peer *p, Lb__CtlStats *s)
 	s->replica_committed = v.committed;
 	s->replica_held = v.held;
 	s->replica_homes = v.homes;
+	s->replica_waiting = v.waiting;
+	s->replica_waited = v.waited;
+	s->replica_unsaid = p->glue->sends_unsaid;
 	s->transfers_in = t->transfers_in;
 	s->transfers_out = t->transfers_out;
 	s->transfers_aborted = t->transfers_aborted;

@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "src/log.h"
 #include "src/util.h"
 #include "gossip/gossip.h"
@@ -28,6 +30,18 @@
 
 #define REP_RETRY_MS	500	/* no ack this long: sent again */
 #define REP_EXPIRE_MS	60000	/* ended records looked at this often */
+#define REP_WAITS_MAX	16384	/* effects waiting for a majority */
+#define REP_FLUSH_US	1000	/* group commit: the saves of this long go
+				 * to the set in one put */
+
+/* An effect of a decision (a message, a reply) that waits until the
+ * decision is on a majority of the set: until the stream is committed
+ * up to the version the home had stamped when it was made. */
+struct rep_wait {
+	uint64_t	  version;
+	void		(*fn)(struct peer *, void *, int);
+	void		 *arg;
+};
 
 struct replicas {
 	struct rep	*rep;
@@ -38,11 +52,18 @@ struct replicas {
 	uint64_t	 set_gen;	/* of the set on disk */
 	uint32_t	 relinquished;	/* taken over up to this term: let go */
 	int		 held;		/* the home hold, as last set */
+	struct rep_wait	*waits;		/* a ring, oldest first */
+	size_t		 wfirst, nwaits;
+	uint64_t	 waited, wait_refused;
+	struct event	*flush_ev;
+	int		 flush_armed;
 };
 
 #define STATE_MAX	(1 << 20)
 
 #define R(p)	((p)->reps)
+
+static void	flush_cb(evutil_socket_t, short, void *);
 
 static void
 load_cb(Lb__TaskRecord *rec, void *arg)
@@ -133,6 +154,8 @@ replicas_start(struct peer *p, char **cause)
 	r->rep = rep_new(&c);
 	r->on = p->conf.task.home_replicas > 1;
 	R(p) = r;
+	if (p->base != NULL)
+		r->flush_ev = evtimer_new(p->base, flush_cb, p);
 	r->dir = lb_printf("%s/replicas", p->conf.state_dir);
 	if (mkdir(r->dir, 0700) == -1 && errno != EEXIST) {
 		*cause = lb_printf("cannot create %s: %s", r->dir,
@@ -159,6 +182,18 @@ replicas_stop(struct peer *p)
 
 	if (r == NULL)
 		return;
+	/* What waits is not said: the journal has it, and a client asks
+	 * again after the restart (its request id). */
+	while (r->nwaits > 0) {
+		struct rep_wait w = r->waits[r->wfirst];
+
+		r->wfirst = (r->wfirst + 1) % REP_WAITS_MAX;
+		r->nwaits--;
+		w.fn(p, w.arg, 0);
+	}
+	free(r->waits);
+	if (r->flush_ev != NULL)
+		event_free(r->flush_ev);
 	if (r->j != NULL)
 		journal_close(r->j);
 	rep_free(r->rep);
@@ -185,8 +220,79 @@ replicas_saving(struct peer *p, Lb__TaskRecord *rec)
 		lb_strlcpy(home, rec->home_peer, sizeof(home));
 	else
 		tasks_home_of(rec->id, home);
-	if (strcmp(home, p->conf.id) == 0)
-		rep_stamp(R(p)->rep, rec);
+	if (strcmp(home, p->conf.id) != 0)
+		return;
+	rep_stamp(R(p)->rep, rec);
+	if (R(p)->on && !R(p)->flush_armed && R(p)->flush_ev != NULL) {
+		struct timeval tv = { 0, REP_FLUSH_US };
+
+		evtimer_add(R(p)->flush_ev, &tv);
+		R(p)->flush_armed = 1;
+	}
+}
+
+/* This home's records now, for a put. */
+static const Lb__TaskRecord **
+home_records(struct peer *p, size_t *k)
+{
+	struct tasks_task	**all;
+	const Lb__TaskRecord	**recs;
+	size_t			  n;
+
+	all = tasks_all(p->tc, &n);
+	recs = lb_calloc(n + 1, sizeof(*recs));
+	*k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (all[i]->home && all[i]->rec->version > 0)
+			recs[(*k)++] = all[i]->rec;
+	return recs;
+}
+
+/* What waited for the stream to be committed this far goes, in order. */
+static void
+release(struct peer *p)
+{
+	struct replicas	*r = R(p);
+	uint64_t	 c;
+
+	if (r->nwaits == 0)
+		return;
+	c = rep_committed(r->rep);
+	while (r->nwaits > 0 && r->waits[r->wfirst].version <= c) {
+		struct rep_wait w = r->waits[r->wfirst];
+
+		r->wfirst = (r->wfirst + 1) % REP_WAITS_MAX;
+		r->nwaits--;
+		w.fn(p, w.arg, 1);
+	}
+}
+
+int
+replicas_after(struct peer *p, void (*fn)(struct peer *, void *, int),
+    void *arg)
+{
+	struct replicas	*r = R(p);
+
+	if (r == NULL || !r->on ||
+	    rep_committed(r->rep) >= rep_version(r->rep))
+		return 0;
+	if (r->nwaits == REP_WAITS_MAX) {
+		r->wait_refused++;
+		return -1;
+	}
+	if (r->waits == NULL)
+		r->waits = lb_calloc(REP_WAITS_MAX, sizeof(*r->waits));
+	r->waits[(r->wfirst + r->nwaits) % REP_WAITS_MAX] =
+	    (struct rep_wait){ rep_version(r->rep), fn, arg };
+	r->nwaits++;
+	r->waited++;
+	return 1;
+}
+
+int
+replicas_waits_full(struct peer *p)
+{
+	return R(p) != NULL && R(p)->nwaits >= REP_WAITS_MAX;
 }
 
 struct compact_it {
@@ -361,7 +467,6 @@ replicas_tick(struct peer *p, uint64_t now, struct tasks_out *to)
 	struct replicas		 *r = R(p);
 	struct rep_out		  o = { 0 };
 	const struct gossip_member *m;
-	struct tasks_task	**all;
 	const Lb__TaskRecord	**recs;
 	const char		**ids;
 	size_t			  n, k = 0;
@@ -461,16 +566,32 @@ replicas_tick(struct peer *p, uint64_t now, struct tasks_out *to)
 			}
 			tasks_set_home_hold(p->tc, now, hold, to);
 		}
-		all = tasks_all(p->tc, &n);
-		recs = lb_calloc(n + 1, sizeof(*recs));
-		k = 0;
-		for (size_t i = 0; i < n; i++)
-			if (all[i]->home && all[i]->rec->version > 0)
-				recs[k++] = all[i]->rec;
+		recs = home_records(p, &k);
 		rep_tick(r->rep, now, recs, k, &o);
 		free(recs);
 	}
 	carry(p, &o, to);
+	rep_out_free(&o);
+	release(p);
+}
+
+/* Group commit: the records saved since the last put, to the set. */
+static void
+flush_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct peer		 *p = arg;
+	struct replicas		 *r = R(p);
+	struct rep_out		  o = { 0 };
+	const Lb__TaskRecord	**recs;
+	size_t			  k;
+
+	(void)fd;
+	(void)ev;
+	r->flush_armed = 0;
+	recs = home_records(p, &k);
+	rep_flush(r->rep, lb_mono_ms(), recs, k, &o);
+	free(recs);
+	carry(p, &o, NULL);
 	rep_out_free(&o);
 }
 
@@ -490,6 +611,7 @@ replicas_recv(struct peer *p, const char *from, const Lb__PeerMsg *m,
 		break;
 	case LB__PEER_MSG__BODY_REPLICA_ACK:
 		rep_ack_in(r->rep, now, from, m->replica_ack);
+		release(p);
 		break;
 	case LB__PEER_MSG__BODY_HOME_VOTE:
 		rep_vote_in(r->rep, now, from, m->home_vote, &o);
@@ -576,5 +698,8 @@ replicas_stats(struct peer *p, struct replicas_view *v)
 	v->committed = rep_committed(r->rep);
 	rep_all_held(r->rep, &v->held);
 	v->homes = rep_homes(r->rep);
+	v->waiting = r->nwaits;
+	v->waited = r->waited;
+	v->wait_refused = r->wait_refused;
 	v->stats = *rep_stats(r->rep);
 }

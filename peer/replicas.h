@@ -34,6 +34,16 @@ int		 replicas_must_wait(struct peer *);
 /* Whether task `id`, homed here by its number, was taken over by another
  * while this peer was away (it is that one's to answer for). */
 int		 replicas_gave_up(struct peer *, const char *id);
+/*
+ * An effect of this home's decisions (a message to a host, a reply to a
+ * client) waits until the decisions are on a majority of its set.  0: none
+ * waits, do it now; 1: `fn(p, arg, 1)` is called once they are (or
+ * `fn(p, arg, 0)` at stop: let it go); -1: too many wait, `fn` is not
+ * called.  replicas_waits_full: whether the next one would be refused.
+ */
+int		 replicas_after(struct peer *,
+		    void (*fn)(struct peer *, void *, int), void *arg);
+int		 replicas_waits_full(struct peer *);
 /* A record held here for another home, or NULL. */
 const Lb__TaskRecord *replicas_held(struct peer *, const char *id);
 /* The live peers most likely to hold `home`'s records, best first. */
@@ -45,6 +55,8 @@ struct replicas_view {
 	size_t		 nset;
 	uint64_t	 version, committed;
 	size_t		 held, homes;
+	size_t		 waiting;	/* effects waiting for a majority */
+	uint64_t	 waited, wait_refused;
 	struct rep_stats stats;
 };
 void		 replicas_stats(struct peer *, struct replicas_view *);

@@ -1522,6 +1522,11 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    (unsigned long long)s->replica_behind,
 		    (unsigned long long)s->replica_held,
 		    (unsigned long long)s->replica_homes);
+		printf("             %llu messages and replies wait for a "
+		    "majority now (%llu since start; %llu dropped, too many "
+		    "waiting)\n", (unsigned long long)s->replica_waiting,
+		    (unsigned long long)s->replica_waited,
+		    (unsigned long long)s->replica_unsaid);
 		printf("preempted:   %llu running tasks yielded their slot to "
 		    "tasks that had run less\n", (unsigned long long)s->yields);
 		printf("periodic:    %llu checkpoints asked; %llu copies sent "

@@ -25,6 +25,26 @@ held_at() { ctl "$1" --json stats | jq .replicas.held; }
 is "$(held_at "$r1")/$(held_at "$r2")/$(held_at "$other")" "3/3/0" \
     "each replica keeps n1's 3 records; the third peer none"
 
+# A submit is answered once its record is on a majority of the set: both
+# replicas paused, the answer waits; they go on, and it comes, with the
+# record kept by one of them at least.
+pid_of() { cat "$LBCLUSTER_DIR/$1/pid"; }
+kill -STOP "$(pid_of "$r1")" "$(pid_of "$r2")"
+ctl n1 --timeout 60000 submit -- echo out-e >"$TMP/e.id" 2>"$TMP/e.err" &
+sub=$!
+waits() { ctl n1 --json stats | jq -e '.replicas.waiting >= 1' >/dev/null; }
+wait_for 20 waits >/dev/null
+ok $(waits && kill -0 "$sub" 2>/dev/null; echo $?) \
+    "both replicas paused: the answer to a submit at n1 waits ($(ctl n1 --json stats | jq -c '.replicas | {waiting, version, committed}'))"
+kill -CONT "$(pid_of "$r1")" "$(pid_of "$r2")"
+wait "$sub"; rc=$?
+is "$rc:$(cat "$TMP/e.err")" "0:" "they go on: the submit is answered"
+is "$(( $(held_at "$r1") > 3 || $(held_at "$r2") > 3 ))" 1 \
+    "and by then a replica keeps its record ($(held_at "$r1"), $(held_at "$r2"))"
+e=$(cat "$TMP/e.id")
+is "$(ctl n1 wait "$e")" out-e "and it runs"
+wait_for 20 synced >/dev/null
+
 lbcluster kill n1 >/dev/null
 wait_for 20 eval 'test "$(state_of n2 n1)" = dead' >/dev/null
 out=$(ctl "$other" show "$a"); rc=$?
@@ -39,7 +59,7 @@ is "$(ctl "$r1" --json show "$c" | jq -r '[.state, .replica] | join(" ")')" "don
 # A replica restarted reads back what it kept.
 lbcluster restart "$r2" >/dev/null || bail "$r2 did not restart"
 wait_for 20 eval 'test "$(state_of '"$r2"' '"$other"')" = alive' >/dev/null
-is "$(held_at "$r2")" 3 "$r2 restarted: its 3 records of n1 are back from its disk"
+is "$(held_at "$r2")" 4 "$r2 restarted: its 4 records of n1 are back from its disk"
 is "$(ctl "$r2" --json show "$b" | jq -r '[.state, .exit_code, .replica] | join(" ")')" "done 0 $r2" \
     "and it answers from them"
 

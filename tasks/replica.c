@@ -261,6 +261,15 @@ rep_tick(struct rep *r, uint64_t now, const Lb__TaskRecord *const *recs,
 }
 
 void
+rep_flush(struct rep *r, uint64_t now, const Lb__TaskRecord *const *recs,
+    size_t n, struct rep_out *o)
+{
+	for (size_t i = 0; i < r->nset; i++)
+		if (r->set[i].sent < r->version)
+			put_to(r, i, now, recs, n, o);
+}
+
+void
 rep_ack_in(struct rep *r, uint64_t now, const char *from,
     const Lb__ReplicaAck *a)
 {

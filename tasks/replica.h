@@ -110,6 +110,11 @@ void		 rep_members(struct rep *, uint64_t now, const char *const *ids,
 void		 rep_tick(struct rep *, uint64_t now,
 		    const Lb__TaskRecord *const *recs, size_t n,
 		    struct rep_out *);
+/* Only what is new, at once (group commit: the caller gathers the saves
+ * of a moment into one put); no resends, heartbeats or elections. */
+void		 rep_flush(struct rep *, uint64_t now,
+		    const Lb__TaskRecord *const *recs, size_t n,
+		    struct rep_out *);
 void		 rep_ack_in(struct rep *, uint64_t now, const char *from,
 		    const Lb__ReplicaAck *);
 /* The set and how far each member holds the stream. */
