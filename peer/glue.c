@@ -53,6 +53,8 @@ struct remote {
 	int		 rank;		/* of ans: 2 from the replica acting as
 					 * its home, 1 from its home, 0 from a
 					 * replica's copy */
+	char		 acting_asked[LB_ID_MAX];	/* the acting home a
+					 * copy named, asked for req_id */
 };
 
 /* An lbctl migrate asked at this peer, until lbctl has read its end. */
@@ -1378,6 +1380,21 @@ acting_addr(struct peer *p, const struct remote *r)
 	return members_addr(p, rec->home_peer, NULL);
 }
 
+/* Ask `addr` for the task of `r`, in its current round. */
+static void
+query_send(struct peer *p, const char *addr, const struct remote *r)
+{
+	Lb__PeerMsg	m = LB__PEER_MSG__INIT;
+	Lb__TaskQuery	q = LB__TASK_QUERY__INIT;
+
+	q.req_id = r->req_id;
+	q.task_id = (char *)r->id;
+	q.want_output = r->asked_output;
+	m.body_case = LB__PEER_MSG__BODY_TASK_QUERY;
+	m.task_query = &q;
+	net_send(p, addr, &m);
+}
+
 int
 glue_remote(struct peer *p, const char *id, int want_output,
     const Lb__TaskAnswer **answer, const char **replica, char **cause)
@@ -1464,23 +1481,22 @@ glue_remote(struct peer *p, const char *id, int want_output,
 		r->answered_ms = now;
 		r->rank = 0;
 	}
-	if (now - r->asked_ms >= REMOTE_ASK_MS &&
-	    (r->ans == NULL || now - r->answered_ms >= REMOTE_ASK_MS)) {
-		Lb__PeerMsg	m = LB__PEER_MSG__INIT;
-		Lb__TaskQuery	q = LB__TASK_QUERY__INIT;
-		const char	*best[REP_SET_MAX + 1];
+	/* Asked again after a while; at once for the output when the last
+	 * round did not ask for it.  (A copy of its own is no reason not
+	 * to ask the others: one of them may act as its home.) */
+	if ((want_output && !r->asked_output) ||
+	    (now - r->asked_ms >= REMOTE_ASK_MS && (r->ans == NULL ||
+	    strcmp(r->replica, p->conf.id) == 0 ||
+	    now - r->answered_ms >= REMOTE_ASK_MS))) {
+		const char	*best[REP_SET_MAX + 1], *acting;
 		size_t		 nb;
 
 		r->req_id = ++g->next_req;
 		r->asked_ms = now;
 		r->asked_output = r->want_output;
-		q.req_id = r->req_id;
-		q.task_id = (char *)id;
-		q.want_output = r->want_output;
-		m.body_case = LB__PEER_MSG__BODY_TASK_QUERY;
-		m.task_query = &q;
+		r->acting_asked[0] = '\0';
 		if (addr != NULL)
-			net_send(p, addr, &m);
+			query_send(p, addr, r);
 		else {
 			/* Its home down: ask the peers likeliest to hold
 			 * its records. */
@@ -1489,10 +1505,14 @@ glue_remote(struct peer *p, const char *id, int want_output,
 			for (size_t i = 0; i < nb; i++)
 				if (strcmp(best[i], p->conf.id) != 0 &&
 				    (addr = members_addr(p, best[i], NULL)))
-					net_send(p, addr, &m);
+					query_send(p, addr, r);
 			/* and the one a copy says took over as its home */
-			if (acting_addr(p, r) != NULL)
-				net_send(p, acting_addr(p, r), &m);
+			if ((acting = acting_addr(p, r)) != NULL) {
+				lb_strlcpy(r->acting_asked,
+				    r->ans->record->home_peer,
+				    sizeof(r->acting_asked));
+				query_send(p, acting, r);
+			}
 			addr = NULL;
 		}
 	}
@@ -1556,8 +1576,9 @@ query_recv(struct peer *p, const char *from, const Lb__TaskQuery *q)
 static void
 answer_recv(struct peer *p, const char *from, const Lb__TaskAnswer *a)
 {
-	char	home[LB_ID_MAX];
-	int	rank = 1;
+	char		 home[LB_ID_MAX];
+	int		 rank = 1;
+	const char	*addr;
 
 	if (!tasks_id_valid(a->task_id)) {
 		p->glue->drop_task_msgs++;
@@ -1603,6 +1624,15 @@ answer_recv(struct peer *p, const char *from, const Lb__TaskAnswer *a)
 		free(buf);
 		r->answered_ms = lb_mono_ms();
 		r->ans_output = r->asked_output;
+		/* A copy that names the replica acting as its home: that
+		 * one is asked at once (it has the output, and the newest
+		 * record), not at the next round. */
+		if (rank == 0 && (addr = acting_addr(p, r)) != NULL &&
+		    strcmp(r->acting_asked, r->ans->record->home_peer) != 0) {
+			lb_strlcpy(r->acting_asked, r->ans->record->home_peer,
+			    sizeof(r->acting_asked));
+			query_send(p, addr, r);
+		}
 		return;
 	}
 }

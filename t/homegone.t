@@ -1,0 +1,66 @@
+#!/bin/bash
+# homegone.t - a home killed for good with 20 of its tasks running (4 on
+# it, 16 on the other four peers) and 20 waiting at it.  One of its
+# replicas takes over: every task ends with its own output, read at every
+# other peer, and no task ran two copies at once (each holds a lock while
+# it runs; a second copy finding it taken says so).
+. "$top_srcdir/t/lib.sh"
+
+lbcluster up 5 --set slots=4 --set task.lease_ms=2000 >/dev/null || bail "no cluster"
+lbcluster wait 5 >/dev/null || bail "the cluster did not form"
+
+D=$TMP/runs
+mkdir -p "$D"
+# job I SECONDS: one run of task I; its lock is held by the shell only
+# (sleep does not inherit it: a shell killed with its peer lets it go).
+job() {
+	printf 'exec 9>>%s/%s.lock; flock -n 9 || echo %s >>%s/twice; echo %s >>%s/starts; sleep %s 9>&-; echo out-%s' \
+	    "$D" "$1" "$1" "$D" "$1" "$D" "$2" "$1"
+}
+ids=()
+for i in $(seq 1 16); do	# 4 running at each other peer
+	ids+=("$(ctl n1 submit --pin "n$(( (i - 1) % 4 + 2 ))" -- sh -c "$(job "$i" 12)")")
+done
+for i in $(seq 17 40); do	# 4 running at n1, 20 waiting there
+	ids+=("$(ctl n1 submit -- sh -c "$(job "$i" "$( [ "$i" -le 20 ] && echo 12 || echo 3)")")")
+done
+is "${#ids[@]}" 40 "40 tasks submitted at n1"
+
+count() { ctl n1 --json list | jq --arg s "$1" '[.[] | select(.state == $s)] | length'; }
+twenty() { test "$(count running)" = 20 && test "$(count queued)" = 20; }
+wait_for 20 twenty >/dev/null
+ok $? "20 run (4 at each peer) and 20 wait: $(count running) running, $(count queued) queued"
+synced() { ctl n1 --json stats | jq -e '.replicas | .behind == 0 and .committed == .version and .version > 0' >/dev/null; }
+wait_for 10 synced >/dev/null
+set=$(ctl n1 --json stats | jq -r .replicas.set)
+diag "n1's replica set: $set"
+
+t0=$(now_ms)
+lbcluster kill n1 >/dev/null
+for node in n2 n3 n4 n5; do
+	bad=0
+	for i in $(seq 1 40); do
+		t=${ids[$((i - 1))]}
+		out=$(ctl "$node" wait --timeout 120 "$t" 2>&1); rc=$?
+		if [ "$rc:$out" != "0:out-$i" ]; then
+			bad=$((bad + 1))
+			diag "$node: $t (task $i): $rc:$out"
+		fi
+	done
+	is "$bad" 0 "n1 killed for good: at $node, all 40 tasks ended with their own output"
+done
+diag "all read everywhere $(( $(now_ms) - t0 )) ms after the kill"
+diag "where they ran: $(for t in "${ids[@]}"; do ctl n2 --json show "$t" | jq -r .host; done | sort | uniq -c | tr -s ' \n' ' ')"
+ok $(test ! -s "$D/twice"; echo $?) "no task ran two copies at once$(test -s "$D/twice" && echo ": $(sort -n "$D/twice" | tr '\n' ' ')")"
+acting=$(ctl n2 --json show "${ids[0]}" | jq -r .home)
+like "$acting" "^n[2345]\$" "one of n1's replicas acts as their home ($acting)"
+is "$(grep -l 'acts as the home of its' "$LBCLUSTER_DIR"/n[2345]/log | wc -l)" 1 \
+    "exactly one peer took over"
+# The 16 running elsewhere went on where they were; the ones n1 ran or
+# queued ran once more at most (the copy on n1 died with it).
+moved=$(for i in $(seq 1 16); do ctl n2 --json show "${ids[$((i - 1))]}" | jq -r .starts; done | sort -u | tr '\n' ' ')
+is "$moved" "1 " "the 16 running on other peers went on there, started once"
+runs=$(sort -n "$D/starts" | uniq -c | awk '$1 > 2 { print $2 }' | tr '\n' ' ')
+is "$runs" "" "no task started more than twice"
+
+done_testing
