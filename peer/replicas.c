@@ -149,7 +149,8 @@ replicas_start(struct peer *p, char **cause)
 	c.lease_ms = (uint32_t)p->conf.task.lease_ms;
 	c.heartbeat_ms = c.lease_ms / 4 > 100 ? c.lease_ms / 4 : 100;
 	c.takeover_ms = (uint32_t)p->conf.task.home_takeover_ms;
-	c.replace_ms = c.takeover_ms;
+	/* (a member down a while is replaced later: a restart is not) */
+	c.replace_ms = c.takeover_ms > 10000 ? c.takeover_ms : 10000;
 	/* What other homes may put here: as many as this peer keeps of its
 	 * own, for each of the homes it may hold for. */
 	c.max_records = (size_t)p->conf.task.max_tasks * 4;
@@ -567,6 +568,7 @@ replicas_tick(struct peer *p, uint64_t now, struct tasks_out *to)
 				r->held = hold;
 			}
 			tasks_set_home_hold(p->tc, now, hold, to);
+			tasks_set_home_lease(p->tc, rep_home_lease_end(r->rep));
 		}
 		recs = home_records(p, &k);
 		rep_tick(r->rep, now, recs, k, &o);
@@ -613,6 +615,7 @@ replicas_recv(struct peer *p, const char *from, const Lb__PeerMsg *m,
 		break;
 	case LB__PEER_MSG__BODY_REPLICA_ACK:
 		rep_ack_in(r->rep, now, from, m->replica_ack);
+		tasks_set_home_lease(p->tc, rep_home_lease_end(r->rep));
 		release(p);
 		break;
 	case LB__PEER_MSG__BODY_HOME_VOTE:

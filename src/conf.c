@@ -658,19 +658,22 @@ check_conf(struct errs *e, config_t *cf, struct lb_conf *c)
 		    "balance.upper_threshold (%d)", c->balance.lower_threshold,
 		    c->balance.upper_threshold);
 	/* A replica takes over a home only once the home has stopped acting
-	 * (its home lease: lease_ms) and the leases it granted have run out
-	 * (lease_ms * 1.01 + lease_margin_ms more). */
+	 * (its home lease: lease_ms from the last put a majority answered)
+	 * and the leases it granted, which end with its home lease, have run
+	 * out: lease_ms and 3% (clocks up to 1% off, at the home, the host
+	 * and the replica) plus lease_margin_ms after the replica last heard
+	 * from it; 1 s more by default, for a loaded machine. */
 	{
-		long floor_ms = c->task.lease_ms > 0 ? 2L * c->task.lease_ms *
-		    101 / 100 + c->task.lease_margin_ms : 0;
+		long floor_ms = c->task.lease_ms > 0 ? (long)c->task.lease_ms *
+		    103 / 100 + c->task.lease_margin_ms : 0;
 
 		if (c->task.home_takeover_ms == 0)
-			c->task.home_takeover_ms = (int)(floor_ms + 2000 >
-			    10000 ? floor_ms + 2000 : 10000);
+			c->task.home_takeover_ms = (int)(floor_ms > 0 ?
+			    floor_ms + 1000 : 10000);
 		else if (c->task.home_takeover_ms <= floor_ms)
 			errs_add(e, line_of(cf, "task.home_takeover_ms"),
-			    "task.home_takeover_ms (%d) must be above twice "
-			    "task.lease_ms and a percent, plus "
+			    "task.home_takeover_ms (%d) must be above "
+			    "task.lease_ms and 3 percent, plus "
 			    "task.lease_margin_ms (%ld)",
 			    c->task.home_takeover_ms, floor_ms);
 	}

@@ -79,8 +79,8 @@ task = {
 check takeover-short "$good"'
 task = {
   lease_ms = 2000;
-  home_takeover_ms = 4000;
-};' ':6: task.home_takeover_ms \(4000\) must be above twice task.lease_ms and a percent, plus task.lease_margin_ms \(5040\)'
+  home_takeover_ms = 3000;
+};' ':6: task.home_takeover_ms \(3000\) must be above task.lease_ms and 3 percent, plus task.lease_margin_ms \(3060\)'
 check preempt-slice "$good"'
 balance = { preempt = true; preempt_slice_ms = 5; };' ':4: balance.preempt_slice_ms = 5 is out of range \(10\.\.3600000\)'
 check checkpoint-grace "$good"'

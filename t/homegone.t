@@ -37,6 +37,14 @@ diag "n1's replica set: $set"
 
 t0=$(now_ms)
 lbcluster kill n1 >/dev/null
+# (figures, not checks: doc/faults.md has them from quiet runs)
+det=$(wait_for 30 eval 'test "$(state_of n2 n1)" = dead')
+again() { # a replica acts as the home of the tasks (every slot is
+	   # taken: those that ran on n1 run again once one is free)
+	ctl n2 --json show "${ids[16]}" 2>/dev/null | jq -e '.home_term >= 1' >/dev/null
+}
+wait_for 60 again >/dev/null
+diag "n1 dead to n2 $det ms after the kill; a replica acts as the home of its tasks $(( $(now_ms) - t0 )) ms after (goal: lease 2000 + detection + 2000 = $((4000 + det)))"
 for node in n2 n3 n4 n5; do
 	bad=0
 	for i in $(seq 1 40); do

@@ -504,16 +504,37 @@ main(void)
 	 * act once lease_ms has passed; one back, it may again. */
 	{
 		int a = idx(best[0]), b = idx(best[1]);
+		uint64_t end, end2;
 
 		w->ticks_all = 1;
 		settle(w, 0);
 		ok(rep_home_ok(w->rep[0], w->now), "a home whose set answers "
 		    "may act");
-		w->down[a] = w->down[b] = 1;
-		for (int i = 0; i < 80; i++)
+		end = rep_home_lease_end(w->rep[0]);
+		ok(end > w->now && end <= w->now + 500, "its home lease ends "
+		    "within lease_ms (%llu ms from now)",
+		    (unsigned long long)(end - w->now));
+		w->down[a] = 1;
+		for (int i = 0; i < 20; i++)
 			step(w, 0);
-		ok(!rep_home_ok(w->rep[0], w->now), "its two replicas down "
-		    "for longer than its lease: it may not act");
+		end2 = rep_home_lease_end(w->rep[0]);
+		ok(rep_home_ok(w->rep[0], w->now) && end2 > end &&
+		    end2 <= w->now + 500, "one replica down: the other keeps "
+		    "it going");
+		w->down[b] = 1;
+		for (int i = 0; i < 30; i++)
+			step(w, 0);
+		end = rep_home_lease_end(w->rep[0]);
+		ok(end <= w->now - 300 + 500 && end > w->now,
+		    "both down 300 ms: it ends lease_ms after the last put "
+		    "answered (%llu ms from now), no later",
+		    (unsigned long long)(end - w->now));
+		for (int i = 0; i < 50; i++)
+			step(w, 0);
+		ok(!rep_home_ok(w->rep[0], w->now) &&
+		    rep_home_lease_end(w->rep[0]) < w->now, "its two "
+		    "replicas down for longer than its lease: it may not act, "
+		    "its home lease has ended");
 		w->down[a] = w->down[b] = 0;
 		for (int i = 0; i < 30; i++)
 			step(w, 0);

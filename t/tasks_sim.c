@@ -3717,6 +3717,32 @@ scene_lease_home_down(struct world *w)
 	    PRIu64 " thawed; want 1, 1", s->id, s->starts, w->n.thawed);
 }
 
+/*
+ * A home's leases end with its own home lease (replicated homes): told
+ * that its home lease ends a lease from now (as it would once its set
+ * stops answering), it grants no lease past that, and its task at n2 is
+ * frozen by then though home and host talk (without the bound the host's
+ * lease would be renewed on); the bound lifted, it runs on.
+ */
+static void
+scene_lease_nested(struct world *w)
+{
+	struct simtask	*s = scene_running_at_n2(w, 3000, 0);
+	uint64_t	 end = w->now + SCENE_LEASE_MS;
+
+	tasks_set_home_lease(w->peers[N1].core, end);
+	RUN_UNTIL(w, 2000, w->n.frozen == 1);
+	expect(w, w->n.frozen == 1 && s->running == 0 && w->now <= end +
+	    SCENE_MARGIN_MS, "%s ran at n2 %" PRId64 " ms past its home's "
+	    "home lease (frozen %" PRIu64 ")", s->id, (int64_t)(w->now - end),
+	    w->n.frozen);
+	tasks_set_home_lease(w->peers[N1].core, 0);
+	settle(w);
+	expect_done(w, s);
+	expect(w, s->starts == 1 && w->n.thawed == 1, "%s: %d starts, %"
+	    PRIu64 " thawed; want 1, 1", s->id, s->starts, w->n.thawed);
+}
+
 static void
 scene_lease_home_down_ck(struct world *w)
 {
@@ -3780,6 +3806,9 @@ static const struct scene {
 	    "of the same placement", scene_lease_late_commit },
 	{ "lease-home-down", "a home down while its task runs elsewhere: "
 	    "frozen, then run on there", scene_lease_home_down },
+	{ "lease-nested", "a home's leases end with its home lease: its task "
+	    "elsewhere is frozen then, and runs on when it is renewed",
+	    scene_lease_nested },
 	{ "lease-home-down-ck", "the same, checkpointable: it checkpoints, "
 	    "waits, resumes there", scene_lease_home_down_ck },
 	{ "lost-move", "a lost move notice, then the destination dies: the "

@@ -191,6 +191,30 @@ rep_home_ok(const struct rep *r, uint64_t now)
 	return count >= (r->nset + 1) / 2 + 1;
 }
 
+uint64_t
+rep_home_lease_end(const struct rep *r)
+{
+	uint64_t	heard[REP_SET_MAX], t;
+	size_t		n = 0, need;
+
+	if (r->conf.lease_ms == 0 || r->nset < 2)
+		return 0;
+	for (size_t i = 0; i < r->nset && n < REP_SET_MAX; i++)
+		heard[n++] = r->set[i].heard;
+	/* (insertion sort, newest first: a handful of members) */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && heard[j] > heard[j - 1]; j--) {
+			t = heard[j];
+			heard[j] = heard[j - 1];
+			heard[j - 1] = t;
+		}
+	/* This home and the `need` members heard last make a majority. */
+	need = (r->nset + 1) / 2 + 1 - 1;
+	if (need == 0 || need > n || heard[need - 1] == 0)
+		return 1;	/* (ended long ago) */
+	return heard[need - 1] + r->conf.lease_ms;
+}
+
 void
 rep_relinquished(struct rep *r, uint32_t term)
 {
@@ -230,6 +254,7 @@ rep_elections(struct rep *r, uint64_t now, struct rep_out *o)
 	for (size_t i = 0; i < r->nhomes; i++) {
 		struct home	*h = &r->homes[i];
 		int		 mine = rep_in_set(h, r->self), wait = 0;
+		uint64_t	 from;
 
 		/* Acting for it: the set is told again, every second, so
 		 * that a member that missed it (and the home, back) learn. */
@@ -252,23 +277,25 @@ rep_elections(struct rep *r, uint64_t now, struct rep_out *o)
 		 * home's stream), or nothing to take over. */
 		if (h->term != 0 || h->records == 0 || mine <= 0)
 			continue;
-		if (h->dead_since == 0 || now < h->dead_since +
-		    r->conf.takeover_ms || now < h->heard_ms +
-		    r->conf.takeover_ms) {
+		/* Dead to it, and silent for takeover_ms: the leases it
+		 * granted have run out (they end with its home lease). */
+		from = h->heard_ms + r->conf.takeover_ms;
+		if (h->dead_since > from)
+			from = h->dead_since;
+		if (h->dead_since == 0 || now < from) {
 			h->cand_term = 0;
 			continue;
 		}
 		/* The first of the set still alive stands; the others wait
 		 * for it (longer, the later they come). */
 		for (int j = 1; j < mine; j++)
-			if (rep_is_alive(r, h->set[j]) && now <
-			    h->dead_since + r->conf.takeover_ms +
+			if (rep_is_alive(r, h->set[j]) && now < from +
 			    (uint64_t)mine * ELECT_STAGGER_MS +
 			    4 * ELECT_TIMEOUT_MS)
 				wait = 1;	/* (one behind, or holding
 						 * nothing, never wins) */
-		if (wait || now < h->dead_since + r->conf.takeover_ms +
-		    (uint64_t)(mine - 1) * ELECT_STAGGER_MS)
+		if (wait || now < from + (uint64_t)(mine - 1) *
+		    ELECT_STAGGER_MS)
 			continue;
 		if (h->cand_term != 0 && now < h->cand_at + ELECT_TIMEOUT_MS)
 			continue;

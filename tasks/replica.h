@@ -158,12 +158,15 @@ const struct rep_stats *rep_stats(const struct rep *);
  * were on disk at its start answered (none of them saying another took
  * over), and a majority of its set answered within lease_ms.  rep_taken:
  * a replica said `by` took over this home's tasks below number `upto`
- * in `term` (0 if none).
+ * in `term` (0 if none).  rep_home_lease_end: when its home lease ends
+ * (a majority, this home counted, answered a put sent lease_ms before;
+ * 0: it has none, it acts alone); the leases it grants end before it.
  */
 void		 rep_members(struct rep *, uint64_t now, const char *const *ids,
 		    size_t n);
 uint64_t	 rep_set_gen(const struct rep *);
 int		 rep_home_ok(const struct rep *, uint64_t now);
+uint64_t	 rep_home_lease_end(const struct rep *);
 uint32_t	 rep_taken(const struct rep *, const char **by, uint64_t *upto);
 /* The caller let those tasks go: this home may act again (for the rest). */
 void		 rep_relinquished(struct rep *, uint32_t term);

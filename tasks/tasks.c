@@ -43,6 +43,8 @@ struct tasks {
 	int			  disk_short;	/* start nothing: no room */
 	int			  home_hold;	/* decide nothing as a home: it
 						 * may not act (failover) */
+	uint64_t		  home_lease_end;	/* its home lease ends
+						 * then (0: it has none) */
 	uint64_t		  inc;
 	char			 *attrs;
 	int64_t			  wall_off;
@@ -1139,6 +1141,25 @@ tasks_set_home_hold(struct tasks *t, uint64_t now, int on,
 		schedule(t, now, o);
 }
 
+void
+tasks_set_home_lease(struct tasks *t, uint64_t end)
+{
+	t->home_lease_end = end;
+}
+
+/* The lease a home grants now: lease_ms, but never past the end of its
+ * own home lease (a replica may take over once that and the margin have
+ * passed: no lease of this home's may still run then). */
+static uint32_t
+grant_ms(const struct tasks *t, uint64_t now)
+{
+	uint64_t	l = (uint64_t)t->conf.lease_ms;
+
+	if (t->home_lease_end != 0 && t->home_lease_end < now + l)
+		l = t->home_lease_end > now ? t->home_lease_end - now : 1;
+	return (uint32_t)l;
+}
+
 int
 tasks_home_held(const struct tasks *t)
 {
@@ -2106,7 +2127,7 @@ lease_ask_recv(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 	if (ni > 0) {
 		g.sent_ms = a->sent_ms;
 		g.holder_inc = inc;
-		g.lease_ms = (uint32_t)t->conf.lease_ms;
+		g.lease_ms = grant_ms(t, now);
 		g.n_items = ni;
 		g.items = ptrs;
 		m.body_case = LB__PEER_MSG__BODY_LEASE_GRANT;
@@ -2647,8 +2668,7 @@ home_move(struct tasks *t, uint64_t now, struct tasks_task *k,
 		if (committed && strcmp(from, mv->host) == 0)
 			lease_heard(t, now, k);
 		move_reply(o, mv->host, k->rec->id, mv->epoch, mv->epoch_by,
-		    committed, 0, error, (uint32_t)t->conf.lease_ms,
-		    mv->held_ms);
+		    committed, 0, error, grant_ms(t, now), mv->held_ms);
 	}
 	if (strcmp(src, t->self) == 0) {
 		if (!committed && k->hold == HOLD_FROZEN &&

@@ -439,13 +439,16 @@ const char	*tasks_unmovable(const struct tasks_task *);
  * Replicated homes (doc/replication.md).  tasks_set_home_hold: while on,
  * this peer decides nothing as a home (no lease granted, no rerun, no move
  * decided, none of its own tasks started; those running here are frozen
- * and thawed when it ends): it may not act.  tasks_adopt: act as the home
+ * and thawed when it ends): it may not act.  tasks_set_home_lease: the
+ * end of its home lease (0: none); no lease it grants runs past it.
+ * tasks_adopt: act as the home
  * of a record a replica kept, its home gone (term: the home term it was
  * elected in); 1 when adopted.  tasks_relinquish: another took over this
  * peer's tasks numbered below `upto`: they are let go here.
  */
 void		 tasks_set_home_hold(struct tasks *, uint64_t now, int on,
 		    struct tasks_out *);
+void		 tasks_set_home_lease(struct tasks *, uint64_t end);
 int		 tasks_home_held(const struct tasks *);
 int		 tasks_adopt(struct tasks *, uint64_t now, Lb__TaskRecord *,
 		    uint32_t term, struct tasks_out *);
