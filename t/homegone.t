@@ -11,18 +11,22 @@ lbcluster wait 5 >/dev/null || bail "the cluster did not form"
 
 D=$TMP/runs
 mkdir -p "$D"
-# job I SECONDS: one run of task I; its lock is held by the shell only
-# (sleep does not inherit it: a shell killed with its peer lets it go).
+# job I SECONDS [AGAIN]: one run of task I, SECONDS long (AGAIN when it
+# ran before).  Its lock is held by the shell and by the sleep it starts:
+# a process of the task that is not its first must die with its peer
+# too, or it would run beside the next copy.
 job() {
-	printf 'exec 9>>%s/%s.lock; flock -n 9 || echo %s >>%s/twice; echo %s >>%s/starts; sleep %s 9>&-; echo out-%s' \
-	    "$D" "$1" "$1" "$D" "$1" "$D" "$2" "$1"
+	printf 'exec 9>>%s/%s.lock; flock -n 9 || echo %s >>%s/twice; d=%s; grep -qsx %s %s/starts && d=%s; echo %s >>%s/starts; sleep $d; echo out-%s' \
+	    "$D" "$1" "$1" "$D" "$2" "$1" "$D" "${3:-$2}" "$1" "$D" "$1"
 }
 ids=()
 for i in $(seq 1 16); do	# 4 running at each other peer
 	ids+=("$(ctl n1 submit --pin "n$(( (i - 1) % 4 + 2 ))" -- sh -c "$(job "$i" 12)")")
 done
 for i in $(seq 17 40); do	# 4 running at n1, 20 waiting there
-	ids+=("$(ctl n1 submit -- sh -c "$(job "$i" "$( [ "$i" -le 20 ] && echo 12 || echo 3)")")")
+	# (those on n1 longer the first time: their first copy would still
+	# run when the next starts)
+	ids+=("$(ctl n1 submit -- sh -c "$( [ "$i" -le 20 ] && job "$i" 40 3 || job "$i" 3)")")
 done
 is "${#ids[@]}" 40 "40 tasks submitted at n1"
 
