@@ -1166,6 +1166,58 @@ glue_submit(struct peer *p, const Lb__TaskSpec *spec, const uint64_t *uploads,
 	return 0;
 }
 
+/*
+ * The peer that decides for task `id` now, into `out`: this one if it is
+ * the task's home (or acts as it), the replica acting for its home when
+ * a record known here says so (the task's own, a replica's copy, an
+ * answer), else its home while alive.  -1 when its home is down and no
+ * one is known to act for it: the peers that would know are asked now
+ * (`state`: what its home is).
+ */
+static int
+home_now(struct peer *p, const char *id, char out[LB_ID_MAX],
+    const char **state)
+{
+	struct tasks_task	*k = tasks_find(p->tc, id);
+	const Lb__TaskRecord	*best = NULL, *c[3] = { NULL, NULL, NULL };
+	const Lb__TaskAnswer	*a;
+	const char		*replica;
+	char			 home[LB_ID_MAX], *cause = NULL;
+
+	*state = "alive";
+	if (k != NULL && k->home) {
+		lb_strlcpy(out, p->conf.id, LB_ID_MAX);
+		return 0;
+	}
+	c[0] = k != NULL ? k->rec : NULL;
+	c[1] = replicas_held(p, id);
+	for (size_t i = 0; i < REMOTE_MAX; i++)
+		if (strcmp(p->glue->remote[i].id, id) == 0 &&
+		    p->glue->remote[i].ans != NULL)
+			c[2] = p->glue->remote[i].ans->record;
+	for (size_t i = 0; i < 3; i++)
+		if (c[i] != NULL && c[i]->home_term > 0 &&
+		    lb_id_valid(c[i]->home_peer) && (best == NULL ||
+		    c[i]->home_term > best->home_term))
+			best = c[i];
+	if (best != NULL && strcmp(best->home_peer, p->conf.id) != 0 &&
+	    members_addr(p, best->home_peer, NULL) != NULL) {
+		lb_strlcpy(out, best->home_peer, LB_ID_MAX);
+		return 0;
+	}
+	tasks_home_of(id, home);
+	if (strcmp(home, p->conf.id) != 0 && members_addr(p, home, state)) {
+		lb_strlcpy(out, home, LB_ID_MAX);
+		return 0;
+	}
+	if (strcmp(home, p->conf.id) == 0)
+		*state = "not its home any more";
+	/* (asks the peers that keep its records; answers come later) */
+	if (glue_remote(p, id, 0, &a, &replica, &cause) < 0)
+		free(cause);
+	return -1;
+}
+
 int
 glue_cancel(struct peer *p, const char *id, char **cause)
 {
@@ -1180,7 +1232,13 @@ glue_cancel(struct peer *p, const char *id, char **cause)
 		*cause = lb_printf("\"%s\" is not a task id (NODE.NUMBER)", id);
 		return -1;
 	}
-	tasks_home_of(id, home);
+	if (home_now(p, id, home, &state) == -1) {
+		/* Its home is down: the one acting for it is looked for,
+		 * and lbctl, which asks again, finds it. */
+		log_info("task %s: a cancel waits: its home is %s, and the "
+		    "peer acting for it is not known here yet", id, state);
+		return 0;
+	}
 	if (strcmp(home, p->conf.id) == 0) {
 		rc = tasks_cancel(p->tc, lb_mono_ms(), id, &o, cause);
 		carry(p, &o);
@@ -1192,11 +1250,8 @@ glue_cancel(struct peer *p, const char *id, char **cause)
 		return rc;
 	}
 	/* Its home decides: pass the request on. */
-	if ((addr = members_addr(p, home, &state)) == NULL) {
-		*cause = lb_printf("task %s: its home %s is %s; cancel it "
-		    "there when it is back", id, home, state);
-		return -1;
-	}
+	if ((addr = members_addr(p, home, &state)) == NULL)
+		return 0;	/* (gone since: lbctl asks again) */
 	c.task_id = (char *)id;
 	m.body_case = LB__PEER_MSG__BODY_TASK_CANCEL;
 	m.task_cancel = &c;
@@ -1717,13 +1772,23 @@ migrate_route(struct peer *p, const Lb__TaskMigrate *mg)
 	const char		*to = mg->to, *why;
 	const struct gossip_member *m;
 
-	tasks_home_of(mg->task_id, home);
 	if (k == NULL || (!k->home && k->hold != HOLD_QUEUED &&
 	    k->hold != HOLD_RUNNING && k->hold != HOLD_FROZEN)) {
-		if (strcmp(home, p->conf.id) == 0)
+		const char *state;
+
+		tasks_home_of(mg->task_id, home);
+		if (strcmp(home, p->conf.id) == 0 &&
+		    !replicas_gave_up(p, mg->task_id))
 			migrate_refuse(p, mg, NULL, "no such task");
-		else
+		else if (home_now(p, mg->task_id, home, &state) == 0)
 			migrate_pass(p, mg, home, "its home");
+		else {
+			cause = lb_printf("its home %s is %s, and the peer "
+			    "acting for it is not known here yet: try again",
+			    home, state);
+			migrate_refuse(p, mg, NULL, cause);
+			free(cause);
+		}
 		return;
 	}
 	if (k->home && (why = tasks_unmovable(k)) != NULL) {

@@ -1638,12 +1638,14 @@ cmd_migrate(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 	mr.to = (char *)ma.to;
 	req.req_case = LB__CTL_REQUEST__REQ_MIGRATE;
 	req.migrate = &mr;
+	deadline = lb_mono_ms() + (uint64_t)ma.timeout_s * 1000;
+again:
+	mr.token = 0;
 	rep = call(o, &req);
 	if (rep->rep_case != LB__CTL_REPLY__REP_MIGRATE)
 		die(EX_NO, "the peer sent the wrong reply");
 	token = rep->migrate->token;
 	lb__ctl_reply__free_unpacked(rep, NULL);
-	deadline = lb_mono_ms() + (uint64_t)ma.timeout_s * 1000;
 	for (;;) {
 		char *cause;
 
@@ -1667,6 +1669,15 @@ cmd_migrate(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 			    "%ld s", argv[0], ma.timeout_s);
 	}
 	d = rep->migrate->result;
+	/* Refused for now (it is moving; its home is down and the peer
+	 * acting for it is being looked for): asked again, within the
+	 * deadline. */
+	if (!d->ok && strstr(d->error, "try again") != NULL &&
+	    lb_mono_ms() + 200 < deadline) {
+		lb__ctl_reply__free_unpacked(rep, NULL);
+		usleep(200000);
+		goto again;
+	}
 	if (o->json) {
 		json_t *j = json_pack("{s:s, s:b, s:s}", "id", argv[0],
 		    "moved", d->ok, "host", d->host);
