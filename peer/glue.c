@@ -216,7 +216,12 @@ do_start(struct peer *p, const char *id, int resume, uint64_t until,
 	dir = store_dir(p, id);
 	if (k->rec->spec->checkpointable && store_has_checkpoint(p, id))
 		resume = 1;
-	else if (!k->rec->spec->checkpointable)
+	else if (resume && k->rec->spec->checkpointable) {
+		log_warnx("task %s: its checkpoint is not here: it starts from "
+		    "the beginning", id);
+		tasks_resume_lost(p->tc, id);
+		resume = 0;
+	} else if (!k->rec->spec->checkpointable)
 		resume = 0;
 	if (exec_spawn(p, k->rec, dir, resume, &pgid, &why) == 0) {
 		exec_lease(p, id, until);

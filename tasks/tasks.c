@@ -3474,6 +3474,18 @@ preempt_round(struct tasks *t, uint64_t now, struct tasks_out *o)
 }
 
 void
+tasks_resume_lost(struct tasks *t, const char *id)
+{
+	struct tasks_task	*k = tasks_find(t, id);
+
+	if (k == NULL || !k->resume)
+		return;
+	k->resume = 0;
+	k->rec->checkpoints = 0;
+	k->rec->served_ms = 0;
+}
+
+void
 tasks_proc_started(struct tasks *t, uint64_t now, const char *id,
     uint32_t pgid, struct tasks_out *o)
 {
@@ -3763,8 +3775,11 @@ rerun(struct tasks *t, uint64_t now, struct tasks_task *k, const char *why,
 	t->stats.reruns++;
 	k->h_epoch = r->epoch;
 	lb_strlcpy(k->h_by, t->self, sizeof(k->h_by));
-	/* From the latest checkpoint copied here, if any. */
+	/* From the latest checkpoint copied here, if any; the record says
+	 * so (a checkpoint counted at the dead host, never copied here, is
+	 * none: a move or a restart must not resume from it). */
 	k->resume = r->spec->checkpointable && r->home_checkpoint > 0;
+	r->checkpoints = k->resume ? r->home_checkpoint : 0;
 	if (!k->resume)
 		r->served_ms = 0;	/* from the start: nothing served */
 	set_hold(t, now, k, HOLD_QUEUED, o);

@@ -380,6 +380,10 @@ void		 tasks_recv(struct tasks *, uint64_t now, const char *from,
  * all of it is served). */
 void		 tasks_move_progress(struct tasks *, uint64_t now,
 		    const char *id, uint64_t extra_ms);
+/* `id` was to resume from a checkpoint that is not on disk here: it
+ * starts from the beginning (a lost checkpoint costs work, never a wrong
+ * result). */
+void		 tasks_resume_lost(struct tasks *, const char *id);
 /* The process of `id` started as process group `pgid`. */
 void		 tasks_proc_started(struct tasks *, uint64_t now,
 		    const char *id, uint32_t pgid, struct tasks_out *);
