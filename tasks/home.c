@@ -1,0 +1,290 @@
+/*
+ * home.c - the home when hosts fail and when it does: a home that may not
+ * act (replicated homes), a record adopted from a home gone, tasks let go,
+ * reruns, and peers dead or back at a new incarnation.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tasks/tasks_int.h"
+
+void
+tasks_set_home_hold(struct tasks *t, uint64_t now, int on,
+    struct tasks_out *o)
+{
+	size_t			  n;
+	struct tasks_task	**all;
+
+	if (on == t->home_hold)
+		return;
+	t->home_hold = on;
+	/* Its own tasks that run here stop with it (another may run them
+	 * once it has taken over), and go on when it may act again. */
+	all = tasks_all(t, &n);
+	for (size_t i = 0; i < n; i++) {
+		struct tasks_task *k = all[i];
+
+		if (!k->home || k->hold != HOLD_RUNNING)
+			continue;
+		if (on && !k->home_frozen) {
+			k->home_frozen = 1;
+			tk_out_push(o, TA_FREEZE, k->rec->id);
+		} else if (!on && k->home_frozen) {
+			k->home_frozen = 0;
+			tk_out_push(o, TA_THAW, k->rec->id);
+		}
+	}
+	if (!on)
+		tk_schedule(t, now, o);
+}
+
+void
+tasks_set_home_lease(struct tasks *t, uint64_t end)
+{
+	t->home_lease_end = end;
+}
+
+int
+tasks_home_held(const struct tasks *t)
+{
+	return t->home_hold;
+}
+
+void
+tk_home_announce(struct tasks *t, struct tasks_task *k, uint32_t term,
+    struct tasks_out *o)
+{
+	Lb__PeerMsg	 m = LB__PEER_MSG__INIT;
+	Lb__LeaseGrant	 g = LB__LEASE_GRANT__INIT;
+	Lb__LeaseItem	 it = LB__LEASE_ITEM__INIT, *itp = &it;
+
+	it.task_id = k->rec->id;
+	it.epoch = k->rec->epoch;
+	it.epoch_by = k->rec->epoch_by;
+	it.verdict = LB__VERDICT__VERDICT_CURRENT;
+	it.home_peer = t->self;
+	it.home_term = term;
+	g.sent_ms = 0;
+	g.holder_inc = tk_inc_known(t, k->rec->host, 0);
+	g.lease_ms = (uint32_t)t->conf.lease_ms;
+	g.n_items = 1;
+	g.items = &itp;
+	m.body_case = LB__PEER_MSG__BODY_LEASE_GRANT;
+	m.lease_grant = &g;
+	tk_send_msg(o, k->rec->host, k->rec->id, &m);
+}
+
+int
+tasks_adopt(struct tasks *t, uint64_t now, Lb__TaskRecord *rec,
+    uint32_t term, struct tasks_out *o)
+{
+	struct tasks_task	*k;
+	Lb__TaskRecord		*r;
+	char			 was[LB_ID_MAX];
+
+	if (!tasks_id_valid(rec->id) || rec->spec == NULL ||
+	    rec->forgotten) {
+		lb__task_record__free_unpacked(rec, NULL);
+		return -1;
+	}
+	tk_home_peer_of(rec, was);
+	/* Each takeover of a record raises its home term (records taken over
+	 * from a peer that had taken them over before included): a host
+	 * follows the highest. */
+	if (term <= rec->home_term)
+		term = rec->home_term + 1;
+	if ((k = tasks_find(t, rec->id)) != NULL) {
+		/* Held here already (this peer is its host, or acts for it
+		 * already): it is this peer's own now. */
+		lb__task_record__free_unpacked(rec, NULL);
+		if (k->home)
+			return 0;
+		tk_set_str(&k->rec->home_peer, t->self);
+		k->rec->home_term = term;
+		k->home = 1;
+		k->lease_heard = now;
+		/* Its lease from the old home ran out here: as its home now,
+		 * this peer lets it run again, and the lease keeper lets it
+		 * be (a home's own task has no lease). */
+		if (k->hold == HOLD_RUNNING)
+			tk_out_push(o, TA_LEASE, k->rec->id)->until = 0;
+		k->lease_until = 0;
+		if (k->lease_frozen) {
+			k->lease_frozen = 0;
+			tk_out_push(o, TA_THAW, k->rec->id);
+		}
+		tk_quiet_arm(t, now, k);
+		tk_save(o, k, 1);
+		return 1;
+	}
+	tk_set_str(&rec->home_peer, t->self);
+	rec->home_term = term;
+	tk_task_add(t, rec);
+	k = tasks_find(t, rec->id);
+	r = k->rec;
+	r->pgid = 0;
+	k->h_epoch = r->epoch;
+	lb_strlcpy(k->h_by, r->epoch_by, sizeof(k->h_by));
+	/* What the home it replaces had under way is fenced, as at a home's
+	 * restart; its host is heard of from now, or the task runs again
+	 * (tk_quiet_arm). */
+	r->epoch_floor = tk_max3(r->epoch_floor, r->epoch_next, r->epoch);
+	k->lease_heard = now;
+	if (tasks_unfinished(r)) {
+		if (strcmp(r->host, was) == 0 || strcmp(r->host,
+		    t->self) == 0)
+			tk_rerun(t, now, k, "its home is gone, and this peer "
+			    "acts for it now", o);
+		else {
+			/* Its host is told who its home is now (it asks
+			 * here from then on; told again every lease_ms / 4
+			 * until it does), or it runs again. */
+			tk_home_announce(t, k, term, o);
+			k->announce = now;
+			tk_quiet_arm(t, now, k);
+		}
+	} else
+		tk_set_hold(t, now, k, HOLD_NONE, o);
+	tk_save(o, k, 1);
+	tk_note(o, r->id, "task %s: this peer acts as its home now (term %u): "
+	    "%s is gone", r->id, term, was);
+	return 1;
+}
+
+size_t
+tasks_relinquish(struct tasks *t, uint64_t upto, struct tasks_out *o)
+{
+	size_t			  n, ng = 0;
+	struct tasks_task	**all = tasks_all(t, &n);
+	struct tasks_task	**go = lb_calloc(n + 1, sizeof(*go));
+
+	/* (the ones to go first: removing one frees the list walked) */
+	for (size_t i = 0; i < n; i++) {
+		struct tasks_task *k = all[i];
+		uint64_t seq = tk_own_seq(t, k->rec->id);
+
+		if (k->home && seq != 0 && seq < upto &&
+		    (k->rec->home_peer == NULL || k->rec->home_peer[0] == '\0'))
+			go[ng++] = k;
+	}
+	for (size_t i = 0; i < ng; i++) {
+		if (go[i]->hold == HOLD_RUNNING)
+			tk_out_push(o, TA_STOP, go[i]->rec->id);
+		tk_out_push(o, TA_FORGET, go[i]->rec->id);
+		tk_task_remove(t, go[i]);
+	}
+	free(go);
+	return ng;
+}
+
+/* ---- peers dead or back ---- */
+
+/* The home runs a task again in a new placement of its own. */
+void
+tk_rerun(struct tasks *t, uint64_t now, struct tasks_task *k, const char *why,
+    struct tasks_out *o)
+{
+	Lb__TaskRecord	*r = k->rec;
+
+	if (t->home_hold) {
+		/* Not while it may not act: asked again later. */
+		k->rerun_at = now + 1000;
+		k->rerun_epoch = r->epoch;
+		return;
+	}
+	if (k->hold == HOLD_PENDING)
+		tk_set_hold(t, now, k, HOLD_NONE, o);
+	tk_disarm(k);
+	k->stop = 0;
+	k->rerun_at = 0;
+	k->announce = 0;
+	r->epoch = tk_alloc_epoch(r);
+	tk_set_str(&r->epoch_by, t->self);
+	tk_set_str(&r->host, t->self);
+	tk_lease_reset(t, now, k);
+	r->host_inc = t->inc;
+	r->reruns++;
+	r->state = LB__TASK_STATE__TASK_QUEUED;
+	r->pgid = 0;
+	tk_visit_add(r, t->self, tk_wall(t, now));
+	tk_save(o, k, 1);
+	tk_note(o, r->id, "task %s: %s; running it again here (epoch %u.%s)",
+	    r->id, why, r->epoch, t->self);
+	t->stats.reruns++;
+	k->h_epoch = r->epoch;
+	lb_strlcpy(k->h_by, t->self, sizeof(k->h_by));
+	/* From the latest checkpoint copied here, if any; the record says
+	 * so (a checkpoint counted at the dead host, never copied here, is
+	 * none: a move or a restart must not resume from it). */
+	k->resume = r->spec->checkpointable && r->home_checkpoint > 0;
+	r->checkpoints = k->resume ? r->home_checkpoint : 0;
+	if (!k->resume)
+		r->served_ms = 0;	/* from the start: nothing served */
+	tk_set_hold(t, now, k, HOLD_QUEUED, o);
+	tk_out_push(o, TA_REPLAY, r->id);
+}
+
+static void
+peer_gone(struct tasks *t, uint64_t now, const char *peer, int restarted,
+    uint64_t inc, struct tasks_out *o)
+{
+	size_t			  n;
+	struct tasks_task	**all = tasks_all(t, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		struct tasks_task *k = all[i];
+		if (k->home && tasks_unfinished(k->rec) &&
+		    strcmp(k->rec->host, peer) == 0 && (!restarted ||
+		    k->rec->host_inc < inc)) {
+			/* Seen dead, it may only be cut off, its copy running
+			 * until its lease runs out: not before then. */
+			uint64_t at = k->lease_heard + tk_lease_wait(t);
+			if (!restarted && t->conf.lease_ms > 0 &&
+			    strcmp(peer, t->self) != 0 && now < at) {
+				if (k->rerun_at == 0) {
+					t->stats.lease_waits++;
+					tk_note(o, k->rec->id, "task %s: its host "
+					    "%s is gone; it runs again in %"
+					    PRIu64 " ms, when its lease has "
+					    "run out, unless it answers",
+					    k->rec->id, peer, at - now);
+				}
+				k->rerun_at = at;
+				k->rerun_epoch = k->rec->epoch;
+			} else
+				tk_rerun(t, now, k, "its host is gone", o);
+		} else if (k->home && k->stop && strcmp(k->rec->host, peer) == 0 &&
+		    (!restarted || k->rec->host_inc < inc)) {
+			/* Its copy died with it (a restarted host asks before
+			 * it runs anything again): nothing left to stop. */
+			tk_disarm(k);
+			k->stop = 0;
+		}
+		/* A move to it that it never acknowledged: ask to abort now
+		 * rather than at the timeout. */
+		if (k->hold == HOLD_FROZEN && strcmp(k->move_to, peer) == 0 &&
+		    !k->move_acked && !k->ask) {
+			k->backoff = 0;
+			tk_ask_home(t, now, k, 0, o);
+		}
+	}
+	tk_schedule(t, now, o);
+}
+
+void
+tasks_peer_dead(struct tasks *t, uint64_t now, const char *peer,
+    struct tasks_out *o)
+{
+	peer_gone(t, now, peer, 0, 0, o);
+}
+
+void
+tasks_peer_restarted(struct tasks *t, uint64_t now, const char *peer,
+    uint64_t inc, struct tasks_out *o)
+{
+	tk_inc_known(t, peer, inc);
+	peer_gone(t, now, peer, 1, inc, o);
+}
