@@ -172,7 +172,7 @@ do_send(struct peer *p, struct tasks_action *a)
 	struct tasks_task	*k;
 	struct send_wait	*w;
 	uint8_t			*buf = NULL;
-	size_t			 len;
+	size_t			 len = 0;
 
 	if (addr == NULL)
 		return;		/* dead or unknown: the core retries */
