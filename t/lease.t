@@ -67,7 +67,8 @@ is "$(stats n2 .leases.frozen)" "$f0" "nothing was frozen"
 
 # 3. The home crashes while its tasks run elsewhere: a plain one at n3, a
 # checkpointable one at n2, and a short one at n2 that ends while the home
-# is down.
+# is down (long enough that a replica may take over in its place: either
+# way they go on, and a thaw is a thaw).
 id3=$(ctl n1 submit --pin n3 --env LBWORK_RUNLOG="$runlog" -- lbwork --ms 14000) ||
     bail "submit"
 id4=$(ctl n1 submit --pin n2 --checkpointable --env LBWORK_RUNLOG="$runlog" -- \

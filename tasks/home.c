@@ -114,6 +114,7 @@ tasks_adopt(struct tasks *t, uint64_t now, Lb__TaskRecord *rec,
 		k->lease_until = 0;
 		if (k->lease_frozen) {
 			k->lease_frozen = 0;
+			t->stats.lease_thawed++;
 			tk_out_push(o, TA_THAW, k->rec->id);
 		}
 		tk_quiet_arm(t, now, k);
