@@ -245,9 +245,17 @@ ctl_show(struct peer *p, const Lb__CtlTaskReq *req, Lb__CtlReply *r)
 		return;
 	} else {
 		ct->record = a->record;
-		if (replica != NULL)
+		if (replica != NULL) {
 			ct->replica = (char *)replica;
-		else if (req->want_output) {
+			/* (small output is in the record: a replica has it) */
+			if (req->want_output && a->record != NULL &&
+			    !a->record->output_in_files) {
+				bytes_copy(&a->record->stdout_inline,
+				    &ct->stdout);
+				bytes_copy(&a->record->stderr_inline,
+				    &ct->stderr);
+			}
+		} else if (req->want_output) {
 			bytes_copy(&a->stdout, &ct->stdout);
 			bytes_copy(&a->stderr, &ct->stderr);
 		}

@@ -214,14 +214,11 @@ do_start(struct peer *p, const char *id, int resume, uint64_t until,
 	if (k == NULL)
 		return;
 	dir = store_dir(p, id);
+	/* (asked to resume with nothing on disk: a task may checkpoint
+	 * without files, its state kept elsewhere; it resumes) */
 	if (k->rec->spec->checkpointable && store_has_checkpoint(p, id))
 		resume = 1;
-	else if (resume && k->rec->spec->checkpointable) {
-		log_warnx("task %s: its checkpoint is not here: it starts from "
-		    "the beginning", id);
-		tasks_resume_lost(p->tc, id);
-		resume = 0;
-	} else if (!k->rec->spec->checkpointable)
+	else if (!k->rec->spec->checkpointable)
 		resume = 0;
 	if (exec_spawn(p, k->rec, dir, resume, &pgid, &why) == 0) {
 		exec_lease(p, id, until);
@@ -1625,7 +1622,8 @@ query_recv(struct peer *p, const char *from, const Lb__TaskQuery *q)
 	    q->task_id)) != NULL) {
 		a.found = 1;
 		a.from_replica = 1;
-	}
+	} else if (replicas_taken_by(p, q->task_id) != NULL)
+		a.acting = (char *)replicas_taken_by(p, q->task_id);
 	m.body_case = LB__PEER_MSG__BODY_TASK_ANSWER;
 	m.task_answer = &a;
 	net_send(p, addr, &m);
@@ -1659,6 +1657,26 @@ answer_recv(struct peer *p, const char *from, const Lb__TaskAnswer *a)
 	}
 	if (rank == 1 && a->from_replica)
 		rank = 0;
+	/* Its home gave it up to another: asked there, at once; the
+	 * answer is that one's. */
+	if (!a->found && a->acting[0] != '\0') {
+		if (!lb_id_valid(a->acting) || strcmp(a->acting,
+		    p->conf.id) == 0 || (addr = members_addr(p, a->acting,
+		    NULL)) == NULL)
+			return;
+		for (size_t i = 0; i < REMOTE_MAX; i++) {
+			struct remote *r = &p->glue->remote[i];
+
+			if (strcmp(r->id, a->task_id) == 0 &&
+			    r->req_id == a->req_id &&
+			    strcmp(r->acting_asked, a->acting) != 0) {
+				lb_strlcpy(r->acting_asked, a->acting,
+				    sizeof(r->acting_asked));
+				query_send(p, addr, r);
+			}
+		}
+		return;
+	}
 	for (size_t i = 0; i < REMOTE_MAX; i++) {
 		struct remote *r = &p->glue->remote[i];
 		uint8_t *buf;

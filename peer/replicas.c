@@ -252,6 +252,22 @@ home_records(struct peer *p, size_t *k)
 }
 
 /* What waited for the stream to be committed this far goes, in order. */
+/* What a decision waits for: a majority of the set -- but a home with
+ * fewer than two others in its set, or without leases, acts alone (no
+ * replica could be elected in its place: rep_home_ok), and waits for
+ * nothing. */
+static uint64_t
+committed(struct peer *p)
+{
+	struct replicas	*r = R(p);
+	size_t		 n;
+
+	(void)rep_set(r->rep, &n);
+	if (n < 2 || p->conf.task.lease_ms == 0)
+		return rep_version(r->rep);
+	return rep_committed(r->rep);
+}
+
 static void
 release(struct peer *p)
 {
@@ -260,7 +276,7 @@ release(struct peer *p)
 
 	if (r->nwaits == 0)
 		return;
-	c = rep_committed(r->rep);
+	c = committed(p);
 	while (r->nwaits > 0 && r->waits[r->wfirst].version <= c) {
 		struct rep_wait w = r->waits[r->wfirst];
 
@@ -276,8 +292,7 @@ replicas_after(struct peer *p, void (*fn)(struct peer *, void *, int),
 {
 	struct replicas	*r = R(p);
 
-	if (r == NULL || !r->on ||
-	    rep_committed(r->rep) >= rep_version(r->rep))
+	if (r == NULL || !r->on || committed(p) >= rep_version(r->rep))
 		return 0;
 	if (r->nwaits == REP_WAITS_MAX) {
 		r->wait_refused++;
@@ -553,6 +568,9 @@ replicas_tick(struct peer *p, uint64_t now, struct tasks_out *to)
 				r->relinquished = term;
 			}
 		}
+		/* (the lease first: a thaw below is not undone by the
+		 * keeper holding the old end) */
+		tasks_set_home_lease(p->tc, rep_home_lease_end(r->rep), to);
 		{
 			int hold = !rep_home_ok(r->rep, now);
 
@@ -568,7 +586,6 @@ replicas_tick(struct peer *p, uint64_t now, struct tasks_out *to)
 				r->held = hold;
 			}
 			tasks_set_home_hold(p->tc, now, hold, to);
-			tasks_set_home_lease(p->tc, rep_home_lease_end(r->rep));
 		}
 		recs = home_records(p, &k);
 		rep_tick(r->rep, now, recs, k, &o);
@@ -615,7 +632,8 @@ replicas_recv(struct peer *p, const char *from, const Lb__PeerMsg *m,
 		break;
 	case LB__PEER_MSG__BODY_REPLICA_ACK:
 		rep_ack_in(r->rep, now, from, m->replica_ack);
-		tasks_set_home_lease(p->tc, rep_home_lease_end(r->rep));
+		/* (grants bounded at once; its own tasks told at the tick) */
+		tasks_set_home_lease(p->tc, rep_home_lease_end(r->rep), NULL);
 		release(p);
 		break;
 	case LB__PEER_MSG__BODY_HOME_VOTE:
@@ -661,6 +679,18 @@ replicas_gave_up(struct peer *p, const char *id)
 	tasks_home_of(id, home);
 	return strcmp(home, p->conf.id) == 0 &&
 	    strtoull(strrchr(id, '.') + 1, NULL, 10) < upto;
+}
+
+const char *
+replicas_taken_by(struct peer *p, const char *id)
+{
+	const char	*by;
+	uint64_t	 upto;
+
+	if (!replicas_gave_up(p, id))
+		return NULL;
+	(void)rep_taken(R(p)->rep, &by, &upto);
+	return lb_id_valid(by) ? by : NULL;
 }
 
 const Lb__TaskRecord *

@@ -34,6 +34,8 @@ int		 replicas_must_wait(struct peer *);
 /* Whether task `id`, homed here by its number, was taken over by another
  * while this peer was away (it is that one's to answer for). */
 int		 replicas_gave_up(struct peer *, const char *id);
+/* The peer acting for task `id`, homed here and given up (else NULL). */
+const char	*replicas_taken_by(struct peer *, const char *id);
 /*
  * An effect of this home's decisions (a message to a host, a reply to a
  * client) waits until the decisions are on a majority of its set.  0: none

@@ -1282,8 +1282,8 @@ wait_task(const struct opts *o, const char *id, long timeout_s)
 	r = rep->task->record;
 	top_progress_end();
 	fflush(stdout);
-	if (rep->task->replica[0] != '\0' && (r->stdout_bytes > 0 ||
-	    r->stderr_bytes > 0))
+	if (rep->task->replica[0] != '\0' && rep->task->stdout.len +
+	    rep->task->stderr.len < r->stdout_bytes + r->stderr_bytes)
 		fprintf(stderr, "lbctl: task %s: its home is down; this is the "
 		    "record kept by %s, and its output (%llu bytes) is at its "
 		    "home\n", id, rep->task->replica, (unsigned long long)

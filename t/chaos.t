@@ -1,7 +1,8 @@
 #!/bin/bash
 # chaos.t - short seeded runs of tools/lbchaos: peers killed, paused
 # (shorter than detection) and drained while plain and checkpointable tasks
-# run; then paused and drained while tasks also receive messages.  Each run
+# run; then paused and drained while tasks also receive messages; then a
+# home killed for good among kills and stops.  Each run
 # checks that every task has one exact result, that no two copies of a task
 # ran at once, and that every acknowledged message was received once.  As
 # root, a run with each peer in its own network namespace: partitions,
@@ -50,6 +51,10 @@ like "$rc:$out" "lbchaos: seed=1 peers=5 faults=[1-9][0-9]* tasks=[1-9][0-9]* re
 out=$(lbchaos --no-netns --seed 2 --duration 15 --faults stop,term --work plain,ckpt,msgs 2>&1); rc=$?
 like "$rc:$out" "lbchaos: seed=2 peers=5 faults=[1-9][0-9]* tasks=[1-9][0-9]* results=[0-9]+ lost=0 duplicated=0 overlaps=0 messages=[1-9][0-9]* undelivered=0" \
     "stop and term with messages: every acknowledged message received once"
+[ $rc -eq 0 ] || diag "$out"
+out=$(lbchaos --no-netns --seed 3 --duration 15 --faults homegone,kill,stop --work plain,ckpt 2>&1); rc=$?
+like "$rc:$out" "lbchaos: seed=3 peers=5 faults=[1-9][0-9]* tasks=[1-9][0-9]* results=[0-9]+ lost=0 duplicated=0 overlaps=0 messages=0 undelivered=0 unreadable=0" \
+    "a home killed for good among kills and stops: every task ends once, its result read at every live peer"
 [ $rc -eq 0 ] || diag "$out"
 
 # As root: peers in namespaces, partitions (6-12 s, longer than detection),

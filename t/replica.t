@@ -7,10 +7,13 @@
 # records again and answers itself.
 . "$top_srcdir/t/lib.sh"
 
-lbcluster up 4 --set slots=2 --set balance.policy=none >/dev/null || bail "no cluster"
+# (no replica takes over here: t/failover.t does that)
+lbcluster up 4 --set slots=2 --set balance.policy=none \
+    --set task.home_takeover_ms=600000 >/dev/null || bail "no cluster"
 lbcluster wait 4 >/dev/null || bail "the cluster did not form"
 
-a=$(ctl n1 submit -- sh -c 'echo out-a; exit 3')
+# (a's output is too big for its record: it stays in files at its home)
+a=$(ctl n1 submit -- sh -c 'head -c 2000 /dev/zero | tr "\0" a; exit 3')
 b=$(ctl n1 submit -- echo out-b)
 c=$(ctl n1 submit --pin n3 -- echo out-c)
 for t in "$a" "$b" "$c"; do ctl n1 wait "$t" >/dev/null 2>&1; done
@@ -52,7 +55,9 @@ like "$rc:$out" "^0:.*state: +done: exit 3" "n1 killed: show at $other (no repli
 like "$out" "record: +kept by n[234] \(its home is down" "and says which replica kept it"
 ctl "$other" wait "$a" >/dev/null 2>"$TMP/wait.err"; rc=$?
 is "$rc" 3 "wait at $other: the task's exit code"
-like "$(cat "$TMP/wait.err")" "its output \([0-9]+ bytes\) is at its home" "and that its output is at its home"
+like "$(cat "$TMP/wait.err")" "its output \(2000 bytes\) is at its home" "and that its output (in files) is at its home"
+out=$(ctl "$other" wait "$b" 2>&1); rc=$?
+is "$rc:$out" "0:out-b" "a small output is in the record: wait at $other prints it from a replica's copy"
 is "$(ctl "$r1" --json show "$c" | jq -r '[.state, .replica] | join(" ")')" "done $r1" \
     "show --json at a replica: its own copy"
 

@@ -17,7 +17,7 @@ state() { ctl n1 --json show "$1" | jq -r '.state + " " + .host'; }
 blocker=$(ctl n1 submit -- sleep 120)
 wait_for 10 eval 'test "$(state "$blocker")" = "running n1"' >/dev/null
 id=$(ctl n1 submit --checkpointable -- lbwork --ms 4000 --state-kb 16)
-out=$(ctl n1 migrate "$id" --to n2); rc=$?
+out=$(ctl n1 migrate "$id" --to n2 2>&1); rc=$?
 is "$rc:$out" "0:$id: moved to n2 (it was waiting)" "the task waits at n1 behind another; moved to n2"
 wait_for 10 eval 'test "$(state "$id")" = "running n2"' >/dev/null
 # (once lbwork catches SIGUSR1: before, the signal would kill it)
@@ -49,7 +49,7 @@ again() { grep -q "task $id: its host is gone.*running it again here" "$LBCLUSTE
 wait_for 30 again >/dev/null
 ok $? "n2 killed: n1 runs it again, from the start (it has no copy)"
 is "$(state "$id")" "queued n1" "it waits at n1 (its slot is taken)"
-out=$(ctl n1 migrate "$id" --to n3); rc=$?
+out=$(ctl n1 migrate "$id" --to n3 2>&1); rc=$?
 is "$rc:$out" "0:$id: moved to n3 (it was waiting)" "moved on to n3"
 out=$(ctl n1 wait "$id"); rc=$?
 is "$rc:$out" "0:lbwork: done_ms=4000 resumes=0 checksum=ok" \

@@ -3730,13 +3730,13 @@ scene_lease_nested(struct world *w)
 	struct simtask	*s = scene_running_at_n2(w, 3000, 0);
 	uint64_t	 end = w->now + SCENE_LEASE_MS;
 
-	tasks_set_home_lease(w->peers[N1].core, end);
+	tasks_set_home_lease(w->peers[N1].core, end, NULL);
 	RUN_UNTIL(w, 2000, w->n.frozen == 1);
 	expect(w, w->n.frozen == 1 && s->running == 0 && w->now <= end +
 	    SCENE_MARGIN_MS, "%s ran at n2 %" PRId64 " ms past its home's "
 	    "home lease (frozen %" PRIu64 ")", s->id, (int64_t)(w->now - end),
 	    w->n.frozen);
-	tasks_set_home_lease(w->peers[N1].core, 0);
+	tasks_set_home_lease(w->peers[N1].core, 0, NULL);
 	settle(w);
 	expect_done(w, s);
 	expect(w, s->starts == 1 && w->n.thawed == 1, "%s: %d starts, %"

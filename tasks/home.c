@@ -11,6 +11,31 @@
 
 #include "tasks/tasks_int.h"
 
+/* The lease of its own tasks running here: its home lease (0: none),
+ * or ended (1) while it holds. */
+uint64_t
+tk_own_until(const struct tasks *t)
+{
+	return t->home_hold ? 1 : t->home_lease_end;
+}
+
+/* Its own tasks that run here are told their lease (the lease keeper
+ * stops them when it ends, even with this daemon stalled: a replica may
+ * run them once it has taken over). */
+static void
+tell_own(struct tasks *t, struct tasks_out *o)
+{
+	size_t			  n;
+	struct tasks_task	**all;
+
+	t->home_lease_told = tk_own_until(t);
+	all = tasks_all(t, &n);
+	for (size_t i = 0; i < n; i++)
+		if (all[i]->home && all[i]->hold == HOLD_RUNNING)
+			tk_out_push(o, TA_LEASE, all[i]->rec->id)->until =
+			    t->home_lease_told;
+}
+
 void
 tasks_set_home_hold(struct tasks *t, uint64_t now, int on,
     struct tasks_out *o)
@@ -21,6 +46,7 @@ tasks_set_home_hold(struct tasks *t, uint64_t now, int on,
 	if (on == t->home_hold)
 		return;
 	t->home_hold = on;
+	tell_own(t, o);		/* (before a thaw: the keeper agrees) */
 	/* Its own tasks that run here stop with it (another may run them
 	 * once it has taken over), and go on when it may act again. */
 	all = tasks_all(t, &n);
@@ -42,9 +68,11 @@ tasks_set_home_hold(struct tasks *t, uint64_t now, int on,
 }
 
 void
-tasks_set_home_lease(struct tasks *t, uint64_t end)
+tasks_set_home_lease(struct tasks *t, uint64_t end, struct tasks_out *o)
 {
 	t->home_lease_end = end;
+	if (o != NULL && tk_own_until(t) != t->home_lease_told)
+		tell_own(t, o);
 }
 
 int
@@ -107,10 +135,11 @@ tasks_adopt(struct tasks *t, uint64_t now, Lb__TaskRecord *rec,
 		k->home = 1;
 		k->lease_heard = now;
 		/* Its lease from the old home ran out here: as its home now,
-		 * this peer lets it run again, and the lease keeper lets it
-		 * be (a home's own task has no lease). */
+		 * this peer lets it run again, under its own home lease (none
+		 * when it acts alone). */
 		if (k->hold == HOLD_RUNNING)
-			tk_out_push(o, TA_LEASE, k->rec->id)->until = 0;
+			tk_out_push(o, TA_LEASE, k->rec->id)->until =
+			    tk_own_until(t);
 		k->lease_until = 0;
 		if (k->lease_frozen) {
 			k->lease_frozen = 0;

@@ -27,18 +27,6 @@ ended_itself(const Lb__TaskRecord *r, const struct tasks_exit *x)
 }
 
 void
-tasks_resume_lost(struct tasks *t, const char *id)
-{
-	struct tasks_task	*k = tasks_find(t, id);
-
-	if (k == NULL || !k->resume)
-		return;
-	k->resume = 0;
-	k->rec->checkpoints = 0;
-	k->rec->served_ms = 0;
-}
-
-void
 tasks_proc_started(struct tasks *t, uint64_t now, const char *id,
     uint32_t pgid, struct tasks_out *o)
 {

@@ -80,7 +80,9 @@ tk_schedule(struct tasks *t, uint64_t now, struct tasks_out *o)
 		tk_set_hold(t, now, k, HOLD_RUNNING, o);
 		a = tk_out_push(o, TA_START, k->rec->id);
 		a->resume = k->resume;
-		a->until = tk_leased(t, k) ? k->lease_until : 0;
+		/* (its own task: the home lease, if it has one) */
+		a->until = tk_leased(t, k) ? k->lease_until : k->home ?
+		    tk_own_until(t) : 0;
 	}
 }
 

@@ -380,10 +380,6 @@ void		 tasks_recv(struct tasks *, uint64_t now, const char *from,
  * all of it is served). */
 void		 tasks_move_progress(struct tasks *, uint64_t now,
 		    const char *id, uint64_t extra_ms);
-/* `id` was to resume from a checkpoint that is not on disk here: it
- * starts from the beginning (a lost checkpoint costs work, never a wrong
- * result). */
-void		 tasks_resume_lost(struct tasks *, const char *id);
 /* The process of `id` started as process group `pgid`. */
 void		 tasks_proc_started(struct tasks *, uint64_t now,
 		    const char *id, uint32_t pgid, struct tasks_out *);
@@ -444,7 +440,9 @@ const char	*tasks_unmovable(const struct tasks_task *);
  * this peer decides nothing as a home (no lease granted, no rerun, no move
  * decided, none of its own tasks started; those running here are frozen
  * and thawed when it ends): it may not act.  tasks_set_home_lease: the
- * end of its home lease (0: none); no lease it grants runs past it.
+ * end of its home lease (0: none); no lease it grants runs past it, and
+ * its own tasks running here have it as their lease (TA_LEASE; with `o`
+ * NULL, only the grants are bounded: the caller tells them later).
  * tasks_adopt: act as the home
  * of a record a replica kept, its home gone (term: the home term it was
  * elected in); 1 when adopted.  tasks_relinquish: another took over this
@@ -452,7 +450,8 @@ const char	*tasks_unmovable(const struct tasks_task *);
  */
 void		 tasks_set_home_hold(struct tasks *, uint64_t now, int on,
 		    struct tasks_out *);
-void		 tasks_set_home_lease(struct tasks *, uint64_t end);
+void		 tasks_set_home_lease(struct tasks *, uint64_t end,
+		    struct tasks_out *);
 int		 tasks_home_held(const struct tasks *);
 int		 tasks_adopt(struct tasks *, uint64_t now, Lb__TaskRecord *,
 		    uint32_t term, struct tasks_out *);

@@ -34,6 +34,8 @@ struct tasks {
 						 * may not act (failover) */
 	uint64_t		  home_lease_end;	/* its home lease ends
 						 * then (0: it has none) */
+	uint64_t		  home_lease_told;	/* its own tasks'
+						 * lease, as told (TA_LEASE) */
 	uint64_t		  inc;
 	char			 *attrs;
 	int64_t			  wall_off;
@@ -153,6 +155,7 @@ void		 tk_return_ack_recv(struct tasks *t, uint64_t now,
 /* lease.c */
 uint32_t	 tk_grant_ms(const struct tasks *t, uint64_t now);
 int		 tk_leased(const struct tasks *t, const struct tasks_task *k);
+uint64_t	 tk_own_until(const struct tasks *t);
 uint64_t	 tk_lease_lead(const struct tasks *t);
 void		 tk_lease_soon(struct tasks *t, struct tasks_task *k,
 		    uint64_t now, struct tasks_out *o);
