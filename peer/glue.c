@@ -1423,16 +1423,21 @@ glue_load_changed(struct peer *p)
 
 /* ---- records of tasks homed elsewhere (show, wait) ---- */
 
-/* The address of the peer a replica's copy names as acting for the task's
- * home (alive, not this one), or NULL. */
+/* The address of the peer an answer's record names as acting for the
+ * task's home (a replica that took over: alive, neither this peer nor the
+ * task's first home), or NULL. */
 static const char *
 acting_addr(struct peer *p, const struct remote *r)
 {
 	const Lb__TaskRecord	*rec;
+	char			 home[LB_ID_MAX];
 
-	if (r->ans == NULL || r->rank != 0 || (rec = r->ans->record) == NULL ||
-	    rec->home_peer[0] == '\0' || strcmp(rec->home_peer,
-	    p->conf.id) == 0)
+	if (r->ans == NULL || (rec = r->ans->record) == NULL ||
+	    rec->home_peer == NULL || rec->home_peer[0] == '\0' ||
+	    strcmp(rec->home_peer, p->conf.id) == 0)
+		return NULL;
+	tasks_home_of(r->id, home);
+	if (strcmp(rec->home_peer, home) == 0)
 		return NULL;
 	return members_addr(p, rec->home_peer, NULL);
 }
@@ -1563,14 +1568,14 @@ glue_remote(struct peer *p, const char *id, int want_output,
 				if (strcmp(best[i], p->conf.id) != 0 &&
 				    (addr = members_addr(p, best[i], NULL)))
 					query_send(p, addr, r);
-			/* and the one a copy says took over as its home */
-			if ((acting = acting_addr(p, r)) != NULL) {
-				lb_strlcpy(r->acting_asked,
-				    r->ans->record->home_peer,
-				    sizeof(r->acting_asked));
-				query_send(p, acting, r);
-			}
 			addr = NULL;
+		}
+		/* and the one the last answer says took over as its home
+		 * (its first home, back, knows only a copy) */
+		if ((acting = acting_addr(p, r)) != NULL) {
+			lb_strlcpy(r->acting_asked, r->ans->record->home_peer,
+			    sizeof(r->acting_asked));
+			query_send(p, acting, r);
 		}
 	}
 	if (r->ans != NULL && r->replica[0] != '\0' &&
@@ -1684,6 +1689,22 @@ answer_recv(struct peer *p, const char *from, const Lb__TaskAnswer *a)
 
 		if (strcmp(r->id, a->task_id) != 0 || r->req_id != a->req_id)
 			continue;
+		/* A copy that names the replica acting as its home: that
+		 * one is asked at once (it has the output, and the newest
+		 * record), not at the next round, whether or not this copy
+		 * is kept. */
+		if (a->found && a->record != NULL && a->record->home_peer !=
+		    NULL && lb_id_valid(a->record->home_peer) &&
+		    strcmp(a->record->home_peer, from) != 0 &&
+		    strcmp(a->record->home_peer, home) != 0 &&
+		    strcmp(a->record->home_peer, p->conf.id) != 0 &&
+		    strcmp(r->acting_asked, a->record->home_peer) != 0 &&
+		    (addr = members_addr(p, a->record->home_peer,
+		    NULL)) != NULL) {
+			lb_strlcpy(r->acting_asked, a->record->home_peer,
+			    sizeof(r->acting_asked));
+			query_send(p, addr, r);
+		}
 		/* An answer of a lower rank never replaces one of a higher;
 		 * among replicas' copies, the newest stays. */
 		if (r->ans != NULL && (rank < r->rank || (rank == 0 &&
@@ -1702,15 +1723,6 @@ answer_recv(struct peer *p, const char *from, const Lb__TaskAnswer *a)
 		free(buf);
 		r->answered_ms = lb_mono_ms();
 		r->ans_output = r->asked_output;
-		/* A copy that names the replica acting as its home: that
-		 * one is asked at once (it has the output, and the newest
-		 * record), not at the next round. */
-		if (rank == 0 && (addr = acting_addr(p, r)) != NULL &&
-		    strcmp(r->acting_asked, r->ans->record->home_peer) != 0) {
-			lb_strlcpy(r->acting_asked, r->ans->record->home_peer,
-			    sizeof(r->acting_asked));
-			query_send(p, addr, r);
-		}
 		return;
 	}
 }
