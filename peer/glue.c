@@ -29,6 +29,8 @@
 #define TICK_MS		100	/* retries, timeouts, expiry */
 #define REMOTE_MAX	256	/* answers from other homes kept */
 #define REMOTE_ASK_MS	200	/* ask a home again after this */
+#define COPY_GRACE_MS	100	/* its home down: a replica's copy is
+				 * the answer once others had this long */
 #define REPLICA_WAIT_MS	1000	/* its home down: replicas have this long
 				 * to answer */
 #define LINKS_MAX	4096
@@ -527,6 +529,8 @@ tick_cb(evutil_socket_t fd, short ev, void *arg)
 	tasks_tick(p->tc, lb_mono_ms(), &o);
 	disk_check(p, &o);
 	replicas_tick(p, lb_mono_ms(), &o);
+	if (replicas_keeps_moved(p))
+		msgs_keeps_sync(p, 0);	/* (before the tasks taken over run) */
 	carry(p, &o);
 	tasks_out_free(&o);
 	if (p->conf.balance.preempt)
@@ -842,6 +846,8 @@ glue_recv(struct peer *p, const Lb__Envelope *e)
 	case LB__PEER_MSG__BODY_HOME_VOTE_REPLY:
 	case LB__PEER_MSG__BODY_HOME_ACTING:
 		replicas_recv(p, e->sender, m, &o);
+		if (replicas_keeps_moved(p))
+			msgs_keeps_sync(p, 0);
 		break;
 	case LB__PEER_MSG__BODY__NOT_SET:
 		p->counters.drop[ENV_DROP_DECODE]++;
@@ -930,6 +936,11 @@ glue_start(struct peer *p, char **cause)
 	tasks_set_home_hold(p->tc, lb_mono_ms(), replicas_must_wait(p), &o);
 	tasks_start(p->tc, lb_mono_ms(), &o);
 	replicas_readopt(p, &o);
+	/* What this home keeps of its tasks' messages goes to its set in
+	 * this life's stream (with what tasks taken over brought). */
+	if (replicas_keeps_moved(p))
+		msgs_keeps_sync(p, 0);
+	msgs_keeps_sync(p, 1);
 	carry(p, &o);
 	tasks_out_free(&o);
 	p->glue->tick_ev = evtimer_new(p->base, tick_cb, p);
@@ -1578,7 +1589,13 @@ glue_remote(struct peer *p, const char *id, int want_output,
 			query_send(p, acting, r);
 		}
 	}
-	if (r->ans != NULL && r->replica[0] != '\0' &&
+	if (r->ans != NULL && r->replica[0] != '\0' && r->rank == 0 &&
+	    now - r->asked_ms < COPY_GRACE_MS)
+		;	/* (a copy is the answer once the others asked had
+			 * time to answer: one may act as its home, and a
+			 * copy knows nothing of a takeover whose stream went
+			 * elsewhere) */
+	else if (r->ans != NULL && r->replica[0] != '\0' &&
 	    (!want_output || acting_addr(p, r) == NULL)) {
 		/* (a replica holds no output: the record is all there is,
 		 * unless the one acting as its home answers with it) */
