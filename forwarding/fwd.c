@@ -1370,13 +1370,17 @@ copy_in(struct fwd *f, uint64_t now, const char *from, const Lb__MailCopy *c,
 		f->stats.drop_invalid++;
 		return;
 	}
-	home_of(c->task_id, home);
+	memset(&w, 0, sizeof(w));
+	f->env.where(f->env.arg, c->task_id, &w);
+	/* (homed here: by its number, or taken over) */
+	if (w.home[0] != '\0')
+		lb_strlcpy(home, w.home, sizeof(home));
+	else
+		home_of(c->task_id, home);
 	if (strcmp(home, f->self) != 0) {
 		f->stats.drop_invalid++;
 		return;
 	}
-	memset(&w, 0, sizeof(w));
-	f->env.where(f->env.arg, c->task_id, &w);
 	if (w.here != FWD_AT || strcmp(w.host, from) != 0) {
 		/* Not its host as the record says (it moves, or ended): the
 		 * origin's next try finds out. */
@@ -1410,8 +1414,11 @@ copy_ack_in(struct fwd *f, uint64_t now, const char *from,
 		f->stats.drop_invalid++;
 		return;
 	}
+	/* From its home (or the one acting as its home). */
+	memset(&w, 0, sizeof(w));
+	f->env.where(f->env.arg, a->task_id, &w);
 	home_of(a->task_id, home);
-	if (strcmp(home, from) != 0) {
+	if (strcmp(home, from) != 0 && strcmp(w.home, from) != 0) {
 		f->stats.drop_invalid++;
 		return;
 	}
@@ -1434,8 +1441,6 @@ copy_ack_in(struct fwd *f, uint64_t now, const char *from,
 		path[i] = p->path[i];
 	tm.path = path;
 	tm.n_path = p->npath;
-	memset(&w, 0, sizeof(w));
-	f->env.where(f->env.arg, p->id, &w);
 	/* Kept (or no room there: taken without a copy). */
 	if ((a->status == LB__MSG_STATUS__MSG_DELIVERED ||
 	    a->status == LB__MSG_STATUS__MSG_FULL) && w.here == FWD_HELD && (mb = mbox_get(f, p->id, 0)) != NULL &&
@@ -1453,7 +1458,7 @@ copy_ack_in(struct fwd *f, uint64_t now, const char *from,
 /* The task is held here: the message goes into its mailbox. */
 static void
 deliver(struct fwd *f, uint64_t now, const Lb__TaskMsg *m, uint32_t epoch,
-    struct fwd_out *o)
+    const char *acting, struct fwd_out *o)
 {
 	struct mbox	*mb;
 	struct seen	*s;
@@ -1508,7 +1513,11 @@ deliver(struct fwd *f, uint64_t now, const Lb__TaskMsg *m, uint32_t epoch,
 		    "the task's mailbox is full", o);
 		return;
 	}
-	home_of(m->task_id, home);
+	if (acting[0] != '\0')
+		lb_strlcpy(home, acting, sizeof(home));	/* (a replica took
+							 * over as its home) */
+	else
+		home_of(m->task_id, home);
 	if (strcmp(home, f->self) != 0) {
 		/* Its home keeps a copy first -- while it is alive: a home
 		 * seen dead keeps nothing, and the message is taken without
@@ -1581,7 +1590,7 @@ route(struct fwd *f, uint64_t now, const Lb__TaskMsg *m, struct fwd_out *o)
 	f->env.where(f->env.arg, m->task_id, &w);
 	switch (w.here) {
 	case FWD_HELD:
-		deliver(f, now, m, w.epoch, o);
+		deliver(f, now, m, w.epoch, w.home, o);
 		return;
 	case FWD_MOVING:
 		reply(f, now, m, LB__MSG_STATUS__MSG_WAIT, w.epoch,

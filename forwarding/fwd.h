@@ -91,6 +91,9 @@ struct fwd_where {
 	char		 link[LB_ID_MAX];	/* a link the task core left
 						 * when the task moved away */
 	uint32_t	 link_epoch;
+	/* The peer acting as its home, as known here (this one, when it
+	 * is), or "": the one its id names. */
+	char		 home[LB_ID_MAX];
 };
 
 struct fwd_env {

@@ -21,6 +21,8 @@
 #include "peer.h"
 #include "exec.h"
 #include "store.h"
+#include "keepfile.h"
+#include "replicas.h"
 #include "tasks/tasks.h"
 #include "forwarding/fwd.h"
 
@@ -96,6 +98,11 @@ where(void *arg, const char *id, struct fwd_where *w)
 	char			 by[LB_ID_MAX];
 
 	if (k != NULL) {
+		if (k->home)
+			lb_strlcpy(w->home, p->conf.id, sizeof(w->home));
+		else if (k->rec->home_peer != NULL)
+			lb_strlcpy(w->home, k->rec->home_peer,
+			    sizeof(w->home));
 		switch (k->hold) {
 		case HOLD_QUEUED:
 		case HOLD_RUNNING:
@@ -356,38 +363,16 @@ loc_fill(struct msgs_loc *l, const struct fwd_result *r)
 
 /* ---- what a home keeps of its tasks' messages (state_dir/kept/ID) ----
  *
- * A file of frames, each a 4-byte length (big-endian) and a MailboxKeep:
- * one message added, or (the file written anew, and renamed over the old
- * one) all of them with what was taken from each sender.  Read back, the
- * frames add up.  Written without
- * fsync: a process that dies keeps them, a machine that loses power may
- * lose the last ones (doc/faults.md). */
+ * In files of frames (keepfile.c); each change goes to the home's replica
+ * set too (replicas_keep), and what acknowledges a message waits until a
+ * majority of the set holds it. */
 
 #define KEPT_DIR	"kept"
-#define KEPT_FRAME_MAX	(64U << 20)
 
 static char *
 kept_path(struct peer *p, const char *id)
 {
 	return lb_printf("%s/%s/%s", p->conf.state_dir, KEPT_DIR, id);
-}
-
-static int
-frame_write(int fd, const Lb__MailboxKeep *kb)
-{
-	size_t		 len = lb__mailbox_keep__get_packed_size(kb);
-	uint8_t		*buf = lb_calloc(1, len + 4);
-	int		 rc = 0;
-
-	buf[0] = (uint8_t)(len >> 24);
-	buf[1] = (uint8_t)(len >> 16);
-	buf[2] = (uint8_t)(len >> 8);
-	buf[3] = (uint8_t)len;
-	lb__mailbox_keep__pack(kb, buf + 4);
-	if (write(fd, buf, len + 4) != (ssize_t)(len + 4))
-		rc = -1;
-	free(buf);
-	return rc;
 }
 
 static void
@@ -399,7 +384,10 @@ keep_close(struct msgs *ms)
 	ms->keep_id[0] = '\0';
 }
 
-static void
+/* Keep `id`'s change: `msg` (a packed MailMsg) added, or, with no `msg`,
+ * what the core keeps now, written anew.  1 if it went to the replica set
+ * (what acknowledges it waits), else 0. */
+static int
 keep_write(struct peer *p, const char *id, const uint8_t *msg, size_t len)
 {
 	char		*dir, *path;
@@ -407,10 +395,10 @@ keep_write(struct peer *p, const char *id, const uint8_t *msg, size_t len)
 	Lb__MailMsg	*mm = NULL;
 	Lb__MailSeen	 ss = LB__MAIL_SEEN__INIT, *ssp = &ss;
 	struct fwd_box	 box;
-	int		 fd;
+	int		 fd, put;
 
 	if (!fwd_task_valid(id) || strchr(id, '/') != NULL)
-		return;
+		return 0;
 	dir = lb_printf("%s/%s", p->conf.state_dir, KEPT_DIR);
 	(void)mkdir(dir, 0700);
 	free(dir);
@@ -419,7 +407,7 @@ keep_write(struct peer *p, const char *id, const uint8_t *msg, size_t len)
 	if (msg != NULL) {
 		if ((mm = lb__mail_msg__unpack(NULL, len, msg)) == NULL) {
 			free(path);
-			return;
+			return 0;
 		}
 		kb.mailbox = &mm;
 		kb.n_mailbox = 1;
@@ -438,43 +426,36 @@ keep_write(struct peer *p, const char *id, const uint8_t *msg, size_t len)
 			}
 		}
 		if (p->msgs->keep_fd == -1 ||
-		    frame_write(p->msgs->keep_fd, &kb) == -1) {
+		    keepfile_frame(p->msgs->keep_fd, &kb) == -1) {
 			log_warn("task %s: keeping its message: %s", id, path);
 			keep_close(p->msgs);
 		}
+		put = replicas_keep(p, id, &kb, 0);
 		lb__mail_msg__free_unpacked(mm, NULL);
 		free(path);
-		return;
+		return put;
 	}
 	/* Rewritten (by rename) or removed: the open one is the old file. */
 	if (p->msgs->keep_fd != -1 && strcmp(p->msgs->keep_id, id) == 0)
 		keep_close(p->msgs);
 	fwd_keep_export(p->msgs->f, id, &box);
-	if (box.n == 0 && box.ns == 0) {
-		if (unlink(path) == -1 && errno != ENOENT)
-			log_warn("%s", path);
-	} else {
-		char *tmp = lb_printf("%s.new", path);
-
-		kb.mailbox = box.v;
-		kb.n_mailbox = box.n;
-		kb.mailbox_seen = box.s;
-		kb.n_mailbox_seen = box.ns;
-		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		if (fd == -1 || frame_write(fd, &kb) == -1 ||
-		    rename(tmp, path) == -1)
-			log_warn("task %s: keeping its messages: %s", id, tmp);
-		if (fd != -1)
-			close(fd);
-		free(tmp);
-	}
+	kb.mailbox = box.v;
+	kb.n_mailbox = box.n;
+	kb.mailbox_seen = box.s;
+	kb.n_mailbox_seen = box.ns;
+	if (keepfile_write(path, &kb) == -1)
+		log_warn("task %s: keeping its messages: %s", id, path);
+	put = replicas_keep(p, id, &kb, 1);
 	fwd_export_free(&box);
 	free(path);
+	return put;
 }
 
-/* At start: what this home kept, back into the core. */
-static void
-keeps_load(struct peer *p)
+/* What this home kept, back into the core: at start every file; later
+ * (`fresh`) those not in the core yet -- a replica's copies of the tasks
+ * this peer took over -- and each goes to this home's replica set. */
+static size_t
+keeps_load(struct peer *p, int fresh)
 {
 	char		*dir = lb_printf("%s/%s", p->conf.state_dir, KEPT_DIR);
 	DIR		*d;
@@ -483,100 +464,75 @@ keeps_load(struct peer *p)
 
 	if ((d = opendir(dir)) == NULL) {
 		free(dir);
-		return;
+		return 0;
 	}
 	while ((de = readdir(d)) != NULL) {
 		char		*path;
-		FILE		*fp;
-		uint8_t		 hdr[4], *buf;
 		struct fwd_box	 all;
-		size_t		 cap = 0, scap = 0;
-
-		int		 torn = 0, frames = 0;
+		int		 torn, frames;
 
 		if (!fwd_task_valid(de->d_name)) {
 			size_t l = strlen(de->d_name);
 
 			/* A rewrite that did not finish. */
-			if (l > 4 && strcmp(de->d_name + l - 4, ".new") == 0) {
+			if (!fresh && l > 4 &&
+			    strcmp(de->d_name + l - 4, ".new") == 0) {
 				path = lb_printf("%s/%s", dir, de->d_name);
 				(void)unlink(path);
 				free(path);
 			}
 			continue;
 		}
+		if (fresh) {
+			fwd_keep_export(p->msgs->f, de->d_name, &all);
+			frames = all.n > 0 || all.ns > 0;
+			fwd_export_free(&all);
+			if (frames)
+				continue;	/* (in the core already) */
+		}
 		path = lb_printf("%s/%s", dir, de->d_name);
-		if ((fp = fopen(path, "r")) == NULL) {
+		if ((torn = keepfile_read(path, &all, &frames)) == -1) {
 			free(path);
 			continue;
 		}
-		memset(&all, 0, sizeof(all));
-		while (fread(hdr, 1, 4, fp) == 4) {
-			uint32_t	 len = (uint32_t)hdr[0] << 24 |
-			    (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 |
-			    hdr[3];
-			Lb__MailboxKeep	*kb;
-
-			if (len > KEPT_FRAME_MAX) {
-				torn = 1;
-				break;
-			}
-			buf = lb_calloc(1, (size_t)len + 1);
-			if (fread(buf, 1, len, fp) != len ||
-			    (kb = lb__mailbox_keep__unpack(NULL, len, buf)) ==
-			    NULL) {
-				free(buf);
-				torn = 1;
-				break;	/* a torn tail: what came before */
-			}
-			free(buf);
-			frames++;
-			/* (A file written anew replaced the one before it,
-			 * so the frames of one file just add up.) */
-			for (size_t i = 0; i < kb->n_mailbox; i++) {
-				if (all.n == cap) {
-					cap = cap ? cap * 2 : 16;
-					all.v = lb_reallocarray(all.v, cap,
-					    sizeof(*all.v));
-				}
-				all.v[all.n++] = kb->mailbox[i];
-				kb->mailbox[i] = NULL;
-			}
-			for (size_t i = 0; i < kb->n_mailbox_seen; i++) {
-				if (all.ns == scap) {
-					scap = scap ? scap * 2 : 16;
-					all.s = lb_reallocarray(all.s, scap,
-					    sizeof(*all.s));
-				}
-				all.s[all.ns++] = kb->mailbox_seen[i];
-				kb->mailbox_seen[i] = NULL;
-			}
-			kb->n_mailbox = kb->n_mailbox_seen = 0;
-			lb__mailbox_keep__free_unpacked(kb, NULL);
-		}
-		if (!feof(fp))
-			torn = 1;
-		fclose(fp);
 		fwd_keep_load(p->msgs->f, lb_mono_ms(), de->d_name, &all);
 		files++;
 		msgs += all.n;
 		fwd_export_free(&all);
-		if (torn || frames == 0) {
+		if (torn || frames == 0 || fresh) {
 			/* Written anew from what was read (or removed, if
 			 * nothing was), so that later frames are not
 			 * appended behind a torn one. */
 			if (torn)
 				log_warnx("%s: a torn frame; %d read before "
 				    "it, the rest lost", path, frames);
-			keep_write(p, de->d_name, NULL, 0);
+			(void)keep_write(p, de->d_name, NULL, 0);
 		}
 		free(path);
 	}
 	closedir(d);
 	free(dir);
 	if (files > 0)
-		log_info("kept messages: %zu for %zu tasks homed here", msgs,
-		    files);
+		log_info("kept messages: %zu for %zu tasks homed here%s", msgs,
+		    files, fresh ? ", from a replica's copies" : "");
+	return files;
+}
+
+static void
+keep_put(void *arg, const char *id)
+{
+	(void)keep_write(arg, id, NULL, 0);
+}
+
+void
+msgs_keeps_sync(struct peer *p, int all)
+{
+	if (p->msgs == NULL)
+		return;
+	if (all)
+		fwd_each_keep(p->msgs->f, keep_put, p);
+	else
+		(void)keeps_load(p, 1);
 }
 
 void
@@ -642,10 +598,31 @@ msgs_checkpointed(struct peer *p, const char *id,
 	fwd_out_free(&o);
 }
 
+/* A message that acknowledges one this home keeps: it goes once the copy
+ * is on a majority of its replica set. */
+struct held_send {
+	char	 to[LB_ID_MAX];
+	uint8_t	*buf;
+	size_t	 len;
+};
+
+static void
+held_send(struct peer *p, void *arg, int ok)
+{
+	struct held_send	*h = arg;
+	const char		*addr;
+
+	if (ok && (addr = members_addr(p, h->to, NULL)) != NULL)
+		net_send_bytes(p, addr, h->buf, h->len);
+	free(h->buf);
+	free(h);
+}
+
 static void
 carry(struct peer *p, struct fwd_out *o)
 {
 	struct msgs	*ms = p->msgs;
+	int		 kept = 0;	/* a copy went to the replica set */
 
 	for (size_t i = 0; i < o->n; i++) {
 		struct fwd_action	*a = &o->v[i];
@@ -653,6 +630,31 @@ carry(struct peer *p, struct fwd_out *o)
 
 		switch (a->kind) {
 		case FA_SEND:
+			if (kept) {
+				struct held_send *h = lb_calloc(1, sizeof(*h));
+
+				lb_strlcpy(h->to, a->to, sizeof(h->to));
+				h->buf = a->msg;
+				h->len = a->len;
+				switch (replicas_after(p, held_send, h)) {
+				case 1:
+					a->msg = NULL;	/* (held's now) */
+					break;
+				case -1:
+					/* too many wait: not said (the
+					 * sender tries again) */
+					free(h);
+					break;
+				default:
+					h->buf = NULL;
+					free(h);
+					if ((addr = members_addr(p, a->to,
+					    NULL)) != NULL)
+						net_send_bytes(p, addr, a->msg,
+						    a->len);
+				}
+				break;
+			}
 			if ((addr = members_addr(p, a->to, NULL)) != NULL)
 				net_send_bytes(p, addr, a->msg, a->len);
 			break;
@@ -715,7 +717,8 @@ carry(struct peer *p, struct fwd_out *o)
 			holder_answer(p, a);
 			break;
 		case FA_KEEP:
-			keep_write(p, a->id, a->msg, a->len);
+			if (keep_write(p, a->id, a->msg, a->len) == 1)
+				kept = 1;
 			break;
 		}
 	}
@@ -1142,7 +1145,7 @@ msgs_start(struct peer *p, char **cause)
 	ms->tick = event_new(p->base, -1, EV_PERSIST, tick_cb, p);
 	event_add(ms->tick, &tv);
 	p->msgs = ms;
-	keeps_load(p);
+	(void)keeps_load(p, 0);
 	return 0;
 }
 

@@ -104,6 +104,10 @@ int	 msgs_start(struct peer *, char **cause);
 void	 msgs_restore(struct peer *);
 /* Home: `id` starts over here; its mailbox is what the home kept. */
 void	 msgs_replay(struct peer *, const char *id);
+/* Kept messages to this home's replica set: `all`, every task's (at start,
+ * once the set is known); else those of tasks this peer took over (their
+ * files moved here from a replica's copies), into the core first. */
+void	 msgs_keeps_sync(struct peer *, int all);
 /* Held here, `id` checkpointed: what it had taken from its mailbox, into
  * `cc` (free with msgs_consumed_free). */
 void	 msgs_consumed(struct peer *, const char *id, Lb__CheckpointCopy *cc);

@@ -26,6 +26,7 @@
 #include "peer.h"
 #include "journal.h"
 #include "store.h"
+#include "keepfile.h"
 #include "replicas.h"
 
 #define REP_RETRY_MS	500	/* no ack this long: sent again */
@@ -59,6 +60,8 @@ struct replicas {
 	uint64_t	 waited, wait_refused;
 	struct event	*flush_ev;
 	int		 flush_armed;
+	int		 keeps_moved;	/* (replicas_keeps_moved) */
+	uint64_t	 keeps_lost;	/* a change to a keep not put */
 };
 
 #define STATE_MAX	(1 << 20)
@@ -66,6 +69,7 @@ struct replicas {
 #define R(p)	((p)->reps)
 
 static void	flush_cb(evutil_socket_t, short, void *);
+static void	flush_arm(struct peer *);
 
 static void
 load_cb(Lb__TaskRecord *rec, void *arg)
@@ -141,6 +145,7 @@ replicas_start(struct peer *p, char **cause)
 {
 	struct replicas	*r = lb_calloc(1, sizeof(*r));
 	struct rep_conf	 c = { 0 };
+	char		*kept_dir;
 
 	c.self = p->conf.id;
 	c.stream = p->incarnation;
@@ -154,6 +159,8 @@ replicas_start(struct peer *p, char **cause)
 	/* What other homes may put here: as many as this peer keeps of its
 	 * own, for each of the homes it may hold for. */
 	c.max_records = (size_t)p->conf.task.max_tasks * 4;
+	/* (a put fits in a message, with room for its envelope) */
+	c.put_bytes = (size_t)p->conf.message_max_kb * 1024 - 32 * 1024;
 	r->rep = rep_new(&c);
 	r->on = p->conf.task.home_replicas > 1;
 	R(p) = r;
@@ -165,6 +172,14 @@ replicas_start(struct peer *p, char **cause)
 		    strerror(errno));
 		return -1;
 	}
+	kept_dir = lb_printf("%s/kept", r->dir);
+	if (mkdir(kept_dir, 0700) == -1 && errno != EEXIST) {
+		*cause = lb_printf("cannot create %s: %s", kept_dir,
+		    strerror(errno));
+		free(kept_dir);
+		return -1;
+	}
+	free(kept_dir);
 	state_load(p);
 	r->set_gen = rep_set_gen(r->rep);
 	if ((r->j = journal_open(r->dir, load_cb, r, NULL, cause)) == NULL)
@@ -226,6 +241,82 @@ replicas_saving(struct peer *p, Lb__TaskRecord *rec)
 	if (strcmp(home, p->conf.id) != 0)
 		return;
 	rep_stamp(R(p)->rep, rec);
+	flush_arm(p);
+}
+
+int
+replicas_keep(struct peer *p, const char *id, const Lb__MailboxKeep *kb,
+    int anew)
+{
+	struct tasks_task	*k;
+	size_t			 len;
+	uint8_t			*buf;
+	int			 rc;
+
+	if (R(p) == NULL || !R(p)->on || p->tc == NULL ||
+	    (k = tasks_find(p->tc, id)) == NULL || !k->home)
+		return 0;
+	len = lb__mailbox_keep__get_packed_size(kb);
+	buf = lb_calloc(1, len + 1);
+	lb__mailbox_keep__pack(kb, buf);
+	rc = rep_keep(R(p)->rep, id, anew, buf, len);
+	free(buf);
+	if (rc == -1) {
+		if (R(p)->keeps_lost++ == 0)
+			log_warnx("replicas: too many changes to kept messages "
+			    "wait for the set: task %s's is kept here only",
+			    id);
+		return 0;
+	}
+	flush_arm(p);
+	return 1;
+}
+
+int
+replicas_keeps_moved(struct peer *p)
+{
+	int	moved;
+
+	if (R(p) == NULL)
+		return 0;
+	moved = R(p)->keeps_moved;
+	R(p)->keeps_moved = 0;
+	return moved;
+}
+
+/* A replica's copy of what `home` keeps of task `id`'s messages. */
+static char *
+rkept_path(struct peer *p, const char *id)
+{
+	return lb_printf("%s/kept/%s", R(p)->dir, id);
+}
+
+/* Keep a change a home put here (RA_KEPT): a message added, or its keep
+ * anew.  (A stream sent again appends what is there already: read back,
+ * each message counts once.) */
+static void
+rkept_write(struct peer *p, const struct rep_action *a)
+{
+	Lb__MailboxKeep	*kb;
+	char		*path;
+	int		 rc;
+
+	if (!tasks_id_valid(a->id) || (kb = lb__mailbox_keep__unpack(NULL,
+	    a->len, a->msg)) == NULL)
+		return;
+	path = rkept_path(p, a->id);
+	rc = a->anew ? keepfile_write(path, kb) : keepfile_append(path, kb);
+	if (rc == -1)
+		log_warn("replicas: task %s: keeping its messages: %s", a->id,
+		    path);
+	lb__mailbox_keep__free_unpacked(kb, NULL);
+	free(path);
+}
+
+/* The saves of this turn of the event loop go in one put, at its end. */
+static void
+flush_arm(struct peer *p)
+{
 	if (R(p)->on && !R(p)->flush_armed && R(p)->flush_ev != NULL) {
 		struct timeval tv = { 0, REP_FLUSH_US };
 
@@ -364,7 +455,7 @@ adopt(struct peer *p, const char *home, uint32_t term, uint64_t upto,
 		free(buf);
 	}
 	for (size_t i = 0; i < k; i++) {
-		char *dir;
+		char *dir, tid[TASKS_ID_MAX];
 
 		if (copies[i] == NULL)
 			continue;
@@ -378,9 +469,27 @@ adopt(struct peer *p, const char *home, uint32_t term, uint64_t upto,
 			    "its home %s, which is gone: it runs without them",
 			    copies[i]->id, copies[i]->spec->n_files, home);
 		free(dir);
+		lb_strlcpy(tid, copies[i]->id, sizeof(tid));
 		if (tasks_adopt(p->tc, lb_mono_ms(), copies[i], term,
-		    to) == 1)
+		    to) == 1) {
+			char *from = rkept_path(p, tid);
+			char *into = lb_printf("%s/kept/%s",
+			    p->conf.state_dir, tid);
+
 			got++;
+			/* What its home kept of its messages is this
+			 * home's to keep now (msgs_keeps_sync). */
+			(void)mkdir(dir = lb_printf("%s/kept",
+			    p->conf.state_dir), 0700);
+			free(dir);
+			if (rename(from, into) == 0)
+				R(p)->keeps_moved = 1;
+			else if (errno != ENOENT)
+				log_warn("task %s: its kept messages: %s",
+				    tid, from);
+			free(from);
+			free(into);
+		}
 	}
 	free(copies);
 	if (got > 0)
@@ -439,6 +548,10 @@ carry(struct peer *p, struct rep_out *o, struct tasks_out *to)
 		if (a->kind == RA_KEEP && rec == NULL)
 			continue;
 		if (a->kind == RA_DROP) {
+			char *path = rkept_path(p, a->id);
+
+			(void)unlink(path);
+			free(path);
 			tomb.id = a->id;
 			tomb.forgotten = 1;
 			rec = &tomb;
@@ -455,6 +568,10 @@ carry(struct peer *p, struct rep_out *o, struct tasks_out *to)
 			return;
 		}
 	}
+	/* (kept messages too, before the acks) */
+	for (size_t i = 0; i < o->n; i++)
+		if (o->v[i].kind == RA_KEPT)
+			rkept_write(p, &o->v[i]);
 	for (size_t i = 0; i < o->n; i++) {
 		struct rep_action *a = &o->v[i];
 		const char *addr;

@@ -46,6 +46,14 @@ const char	*replicas_taken_by(struct peer *, const char *id);
 int		 replicas_after(struct peer *,
 		    void (*fn)(struct peer *, void *, int), void *arg);
 int		 replicas_waits_full(struct peer *);
+/* A change to what this home keeps of task `id`'s messages (`anew`: all
+ * of it) goes to its set: 1 if it did (what acknowledges it waits:
+ * replicas_after), 0 if the task is not homed here or there is no set. */
+int		 replicas_keep(struct peer *, const char *id,
+		    const Lb__MailboxKeep *, int anew);
+/* Whether tasks taken over since the last call brought kept messages
+ * (moved to state_dir/kept: msgs_keeps_sync). */
+int		 replicas_keeps_moved(struct peer *);
 /* A record held here for another home, or NULL. */
 const Lb__TaskRecord *replicas_held(struct peer *, const char *id);
 /* The live peers most likely to hold `home`'s records, best first. */

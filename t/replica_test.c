@@ -34,7 +34,17 @@ struct adoption {
 	uint64_t	 upto;
 };
 
+#define KT	6	/* tasks of n1 with kept messages */
+#define KMAX	48
+
 struct world {
+	/* What n1 keeps of its first KT tasks' messages (seqs), and each
+	 * peer's copy as its RA_KEPTs made it; a message held twice. */
+	uint64_t	 truth[KT][KMAX], kseq[KT];
+	size_t		 ntruth[KT];
+	uint64_t	 kept[NP][KT][KMAX];
+	size_t		 nkept[NP][KT];
+	int		 kdup;
 	struct rep	*rep[NP];
 	int		 down[NP];
 	struct adoption	 adopted[64];	/* RA_ADOPT of n1, in order */
@@ -84,12 +94,85 @@ mkrep(int i, uint64_t stream)
 	return rep_new(&c);
 }
 
+/* A replica keeps a change to n1's kept messages (RA_KEPT). */
+static void
+kept_in(struct world *w, int at, const struct rep_action *a)
+{
+	Lb__MailboxKeep	*kb;
+	int		 t;
+
+	t = atoi(a->id + 3) - 1;
+	if (strncmp(a->id, "n1.", 3) != 0 || t < 0 || t >= KT ||
+	    (kb = lb__mailbox_keep__unpack(NULL, a->len, a->msg)) == NULL)
+		return;
+	if (a->anew)
+		w->nkept[at][t] = 0;
+	for (size_t i = 0; i < kb->n_mailbox && w->nkept[at][t] < KMAX; i++) {
+		size_t n = w->nkept[at][t];
+
+		/* (read back, a message twice counts once: keepfile.c) */
+		if (n > 0 && kb->mailbox[i]->seq <= w->kept[at][t][n - 1])
+			continue;
+		w->kept[at][t][w->nkept[at][t]++] = kb->mailbox[i]->seq;
+	}
+	lb__mailbox_keep__free_unpacked(kb, NULL);
+}
+
+/* n1 puts a change to task t's keep: all of it (anew) or one more. */
+static void
+keep_put(struct world *w, int t, int anew)
+{
+	Lb__MailboxKeep	 kb = LB__MAILBOX_KEEP__INIT;
+	Lb__MailMsg	 mm[KMAX], *mp[KMAX];
+	char		 id[16];
+	size_t		 len, from = anew ? 0 : w->ntruth[t] - 1;
+	uint8_t		*buf;
+
+	snprintf(id, sizeof(id), "n1.%d", t + 1);
+	kb.task_id = id;
+	for (size_t i = from; i < w->ntruth[t]; i++) {
+		lb__mail_msg__init(&mm[i]);
+		mm[i].sender = "n9";
+		mm[i].seq = w->truth[t][i];
+		mp[kb.n_mailbox++] = &mm[i];
+	}
+	kb.mailbox = mp;
+	len = lb__mailbox_keep__get_packed_size(&kb);
+	buf = malloc(len + 1);
+	lb__mailbox_keep__pack(&kb, buf);
+	if (rep_keep(w->rep[0], id, anew, buf, len) != 0)
+		w->kdup += 1000;	/* (refused: counted as wrong) */
+	free(buf);
+}
+
+static void
+keep_change(struct world *w)
+{
+	int	t = (int)rnd(w, KT);
+
+	if (w->ntruth[t] == KMAX || (w->ntruth[t] > 0 && rnd(w, 5) == 0)) {
+		/* a checkpoint let the older half go */
+		size_t h = w->ntruth[t] / 2;
+
+		memmove(w->truth[t], w->truth[t] + h,
+		    (w->ntruth[t] - h) * sizeof(w->truth[t][0]));
+		w->ntruth[t] -= h;
+		keep_put(w, t, 1);
+		return;
+	}
+	w->truth[t][w->ntruth[t]++] = ++w->kseq[t];
+	keep_put(w, t, 0);
+}
+
 static void
 enqueue(struct world *w, int from, struct rep_out *o)
 {
 	for (size_t i = 0; i < o->n; i++) {
 		struct rep_action *a = &o->v[i];
 		int copies = 1;
+
+		if (a->kind == RA_KEPT)
+			kept_in(w, from, a);
 
 		if (a->kind == RA_ADOPT && strcmp(a->id, "n1") == 0 &&
 		    w->nadopted < 64) {
@@ -189,6 +272,8 @@ step(struct world *w, int saves)
 	w->now += 10;
 	for (int i = 0; i < saves; i++)
 		save_one(w);
+	if (saves > 0 && !w->down[0] && rnd(w, 2) == 0)
+		keep_change(w);
 	members(w);
 	if (!w->down[0]) {
 		rep_tick(w->rep[0], w->now, (const Lb__TaskRecord *const *)
@@ -265,6 +350,23 @@ check_set(struct world *w, const char *what)
 		}
 	ok(nset == 2 && good, "%s: the 2 replicas hold all %zu records at "
 	    "their latest versions%s%s", what, w->nrec, good ? "" : ": ", why);
+	good = 1;
+	for (int i = 1; i < NP && good; i++) {
+		if (!set_has(w, i))
+			continue;
+		for (int t = 0; t < KT && good; t++)
+			if (w->nkept[i][t] != w->ntruth[t] || memcmp(
+			    w->kept[i][t], w->truth[t], w->ntruth[t] *
+			    sizeof(w->truth[t][0])) != 0) {
+				snprintf(why, sizeof(why), "%s holds %zu of "
+				    "n1.%d's, n1 keeps %zu", ids[i],
+				    w->nkept[i][t], t + 1, w->ntruth[t]);
+				good = 0;
+			}
+	}
+	ok(good && w->kdup == 0, "%s: and what n1 keeps of its tasks' "
+	    "messages, each once (%zu+%zu+... of them)%s%s", what,
+	    w->ntruth[0], w->ntruth[1], good ? "" : ": ", good ? "" : why);
 	is(rep_committed(w->rep[0]), rep_version(w->rep[0]),
 	    "%s: all of it committed", what);
 }
@@ -413,6 +515,9 @@ main(void)
 		w->rep[0] = mkrep(0, ++w->stream);
 		for (size_t k = 0; k < w->nrec; k++)
 			rep_restored(w->rep[0], w->recs[k]);
+		/* (what it kept, read back, goes again: msgs_keeps_sync) */
+		for (int t = 0; t < KT; t++)
+			keep_put(w, t, 1);
 		for (int i = 0; i < 300; i++)
 			step(w, 2);
 		settle(w, 0);

@@ -106,6 +106,7 @@ rep_free(struct rep *r)
 			lb__task_record__free_unpacked(h->rec, NULL);
 			free(h);
 		}
+	rep_keeps_free(r);
 	free(r->all);
 	free(r->alive);
 	free(r);
@@ -153,6 +154,8 @@ void
 rep_stamp(struct rep *r, Lb__TaskRecord *rec)
 {
 	rec->version = ++r->version;
+	if (!tasks_unfinished(rec))
+		rep_keeps_drop(r, rec->id);	/* (it runs no more) */
 }
 
 void
@@ -175,23 +178,33 @@ rep_set(const struct rep *r, size_t *n)
 	return r->set;
 }
 
+/* One item of a put: a record, or a change to a task's kept messages. */
+struct pick {
+	uint64_t		 version;
+	const Lb__TaskRecord	*rec;
+	const struct rep_kitem	*keep;
+};
+
 static int
 by_version(const void *a, const void *b)
 {
-	const Lb__TaskRecord	*x = *(const Lb__TaskRecord *const *)a;
-	const Lb__TaskRecord	*y = *(const Lb__TaskRecord *const *)b;
+	const struct pick	*x = a, *y = b;
 
 	return x->version < y->version ? -1 : x->version > y->version;
 }
 
-/* Put the records of (base, version] to one member of the set, at most a
- * batch: the put's top is the last one it holds when it is cut short. */
+/* Put the records and keeps of (base, version] to one member of the set,
+ * at most a batch: the put's top is the last one it holds when it is cut
+ * short. */
 static void
 put_to(struct rep *r, size_t i, uint64_t now,
     const Lb__TaskRecord *const *recs, size_t n, struct rep_out *o)
 {
 	struct rep_peer		*s = &r->set[i];
-	const Lb__TaskRecord	**pick = lb_calloc(n + 1, sizeof(*pick));
+	const struct rep_kitem	*kf;
+	size_t			 nk = rep_keeps_in_range(r, s->sent, r->version,
+				    &kf);
+	struct pick		*pick = lb_calloc(n + nk + 1, sizeof(*pick));
 	Lb__ReplicaItem		*items = NULL, **itemp = NULL;
 	Lb__ReplicaPut		 put = LB__REPLICA_PUT__INIT;
 	Lb__PeerMsg		 m = LB__PEER_MSG__INIT;
@@ -200,12 +213,33 @@ put_to(struct rep *r, size_t i, uint64_t now,
 	char			*set[REP_ALL];
 
 	for (size_t j = 0; j < n; j++)
-		if (recs[j]->version > s->sent && recs[j]->version <= top)
-			pick[k++] = recs[j];
+		if (recs[j]->version > s->sent && recs[j]->version <= top) {
+			pick[k].version = recs[j]->version;
+			pick[k++].rec = recs[j];
+		}
+	for (size_t j = 0; j < nk; j++) {
+		pick[k].version = kf[j].version;
+		pick[k++].keep = &kf[j];
+	}
 	qsort(pick, k, sizeof(*pick), by_version);
 	if (k > REP_BATCH) {
 		k = REP_BATCH;
-		top = pick[k - 1]->version;
+		top = pick[k - 1].version;
+	}
+	/* and at most put_bytes (one item at least) */
+	if (r->conf.put_bytes > 0) {
+		size_t bytes = 0;
+
+		for (size_t j = 0; j < k; j++) {
+			bytes += pick[j].rec != NULL ?
+			    lb__task_record__get_packed_size(pick[j].rec) :
+			    lb__mailbox_keep__get_packed_size(pick[j].keep->kb);
+			if (j > 0 && bytes > r->conf.put_bytes) {
+				k = j;
+				top = pick[k - 1].version;
+				break;
+			}
+		}
 	}
 	if (k > 0) {
 		items = lb_calloc(k, sizeof(*items));
@@ -213,7 +247,14 @@ put_to(struct rep *r, size_t i, uint64_t now,
 	}
 	for (size_t j = 0; j < k; j++) {
 		lb__replica_item__init(&items[j]);
-		items[j].record = (Lb__TaskRecord *)pick[j];
+		if (pick[j].rec != NULL)
+			items[j].record = (Lb__TaskRecord *)pick[j].rec;
+		else {
+			items[j].keep = pick[j].keep->kb;
+			items[j].keep_version = pick[j].keep->version;
+			items[j].keep_anew = pick[j].keep->anew;
+			r->stats.keeps_sent++;
+		}
 		itemp[j] = &items[j];
 	}
 	put.stream = r->conf.stream;
@@ -549,6 +590,11 @@ rep_put_in(struct rep *r, uint64_t now, const char *from,
 		char home[LB_ID_MAX];
 		int rc;
 
+		if (rec == NULL && p->items[i]->keep != NULL) {
+			(void)rep_keep_in(r, h, p->items[i], p->after, p->top,
+			    o);
+			continue;
+		}
 		if (rec == NULL || !tasks_id_valid(rec->id) ||
 		    rec->spec == NULL || rec->version <= p->after ||
 		    rec->version > p->top) {

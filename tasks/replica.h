@@ -38,6 +38,7 @@ struct rep_conf {
 	int		 replicas;	/* task.home_replicas, 1..7 */
 	uint32_t	 retry_ms;	/* no ack this long: send again */
 	size_t		 max_records;	/* held for other homes, in all */
+	size_t		 put_bytes;	/* a put's items, at most (0: any) */
 	/* Failover (failover.c).  A home acts only while a majority of its
 	 * set answered within lease_ms (its home lease); it puts at least
 	 * every heartbeat_ms.  A replica stands for a home silent and dead
@@ -65,8 +66,11 @@ enum rep_kind {
 	RA_STATE,	/* terms or votes changed: on disk before what follows
 			 * is sent (rep_state_dump) */
 	RA_VOTE,	/* a HomeVote, a HomeVoteReply or a HomeActing (msg) */
-	RA_ADOPT	/* elected: act for home `id`, term, its tasks below
+	RA_ADOPT,	/* elected: act for home `id`, term, its tasks below
 			 * number upto */
+	RA_KEPT		/* keep what the home keeps of task `id`'s messages:
+			 * `msg` is a packed MailboxKeep that adds to it, or
+			 * (anew) replaces it (empty: none) */
 };
 struct rep_action {
 	enum rep_kind	 kind;
@@ -78,6 +82,7 @@ struct rep_action {
 						 * RA_ADOPT: the home */
 	uint32_t	 term;		/* RA_ADOPT */
 	uint64_t	 upto;
+	int		 anew;		/* RA_KEPT */
 };
 struct rep_out {
 	struct rep_action *v;
@@ -89,6 +94,7 @@ struct rep_stats {
 	uint64_t	 puts_sent, items_sent, acks_in, gaps_in;
 	uint64_t	 puts_in, items_kept, gaps_sent, refused;
 	uint64_t	 set_changes;
+	uint64_t	 keeps_sent, keeps_kept, keeps_refused;
 	uint64_t	 elections, won, votes_given, takeovers_seen;
 };
 
@@ -117,6 +123,18 @@ void		 rep_flush(struct rep *, uint64_t now,
 		    struct rep_out *);
 void		 rep_ack_in(struct rep *, uint64_t now, const char *from,
 		    const Lb__ReplicaAck *);
+/*
+ * The copies this home keeps of its tasks' messages go in the same stream
+ * (repkeep.c): rep_keep stamps one change to task `id`'s keep -- `buf`, a
+ * packed MailboxKeep, adds to what the replicas hold (anew = 0) or
+ * replaces it (anew = 1; empty: none) -- and puts it until a later anew of
+ * the task supersedes it, or the task ends (rep_stamp of a final record).
+ * -1: not understood, or too many kept (REP_KEEPS_MAX): not put.
+ */
+#define REP_KEEPS_MAX	65536
+int		 rep_keep(struct rep *, const char *id, int anew,
+		    const uint8_t *buf, size_t len);
+size_t		 rep_nkeeps(const struct rep *);
 /* The set and how far each member holds the stream. */
 const struct rep_peer *rep_set(const struct rep *, size_t *n);
 /* The highest version a majority of the set (this home included) holds. */

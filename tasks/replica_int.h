@@ -43,6 +43,15 @@ struct home {
 	uint64_t	 behind_until;	/* a voter held more: no candidacy */
 };
 
+/* A change to the copies this home keeps of a task's messages, in its
+ * stream (repkeep.c). */
+struct rep_kitem {
+	uint64_t	 version;
+	char		 id[TASKS_ID_MAX];
+	int		 anew;
+	Lb__MailboxKeep	*kb;
+};
+
 struct rep {
 	struct rep_conf	 conf;
 	char		 self[LB_ID_MAX];
@@ -72,6 +81,8 @@ struct rep {
 	struct home	 homes[REP_HOMES_MAX];
 	size_t		 nhomes;
 	const Lb__TaskRecord **all;	/* rep_all_held's answer */
+	struct rep_kitem *keeps;	/* in version order */
+	size_t		 nkeeps, capkeeps;
 	struct rep_stats stats;
 };
 
@@ -87,5 +98,15 @@ int		 rep_in_set(const struct home *, const char *id);
 void		 rep_heard(struct rep *, uint64_t now, const char *from,
 		    const Lb__ReplicaAck *);
 void		 rep_elections(struct rep *, uint64_t now, struct rep_out *);
+/* Kept messages (repkeep.c): the home's changes in (after, top]; those of
+ * task `id` let go; a replica's item from `h`'s stream (0 kept, -1
+ * refused); free all. */
+size_t		 rep_keeps_in_range(const struct rep *, uint64_t after,
+		    uint64_t top, const struct rep_kitem **first);
+void		 rep_keeps_drop(struct rep *, const char *id);
+int		 rep_keep_in(struct rep *, struct home *,
+		    const Lb__ReplicaItem *, uint64_t after, uint64_t top,
+		    struct rep_out *);
+void		 rep_keeps_free(struct rep *);
 
 #endif

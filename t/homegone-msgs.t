@@ -1,0 +1,104 @@
+#!/bin/bash
+# homegone-msgs.t - acknowledged messages outlive a home that is gone for
+# good.  A home keeps a copy of each message its tasks took (so that a run
+# from the start, or from a checkpoint, gets them again); those copies go to
+# its replica set before the message is acknowledged, and the replica that
+# takes over as the home keeps them on.
+#  1. A task running at its home n1 took two messages; n1 is killed for
+#     good: the replica acting for it runs it again, with both.
+#  2. A task homed at n1 running at n3 (not of n1's set) took two; n1 is
+#     killed for good; a third goes to n3 once the acting home is known
+#     there (its copy kept by the acting home); then n3 is killed too: the
+#     acting home runs it again with all three.
+# In both, one more message ends it, and the run that ends received each
+# acknowledged message once.
+. "$top_srcdir/t/lib.sh"
+
+lbcluster up 4 --set slots=2 --set balance.policy=none \
+    --set task.lease_ms=2000 >/dev/null || bail "no cluster"
+lbcluster wait 4 >/dev/null || bail "the cluster did not form"
+
+set_of() { ctl n1 --json stats | jq -r '.replicas.set'; }
+synced() { ctl n1 --json stats | jq -e '.replicas | .behind == 0 and .committed == .version and .version > 0' >/dev/null; }
+state_host() { ctl "$1" --json show "$2" 2>/dev/null | jq -r '.state + " " + .host'; }
+rkept() { echo "$LBCLUSTER_DIR/$1/state/replicas/kept/$2"; }
+
+# a runs at n1 beside a sleeper; b waits behind them and is moved to the
+# peer outside n1's set.
+s1=$(ctl n1 submit --pin n1 -- sleep 600) || bail "submit"
+a=$(ctl n1 submit -- lbwork --ms 300 --recv 3 --recv-timeout 120) || bail "submit"
+b=$(ctl n1 submit -- lbwork --ms 300 --recv 4 --recv-timeout 120) || bail "submit"
+wait_for 15 eval '[ "$(state_host n1 "$a")" = "running n1" ]' >/dev/null ||
+    bail "$a did not start at n1"
+wait_for 10 synced >/dev/null
+set=$(set_of)
+is "$(wc -w <<<"$set")" 2 "n1's replica set: two other peers ($set)"
+other=
+for n in n2 n3 n4; do
+	case " $set " in *" $n "*) ;; *) other=$n ;; esac
+done
+[ -n "$other" ] || bail "no peer outside n1's set"
+ctl n1 migrate "$b" --to "$other" >/dev/null || bail "migrate $b to $other"
+wait_for 15 eval '[ "$(state_host n1 "$b")" = "running $other" ]' >/dev/null ||
+    bail "$b never ran at $other"
+ctl n1 cancel "$s1" >/dev/null
+
+# The messages, sent at a peer of the set; both acknowledged.
+from=${set%% *}
+sleep 0.5	# (lbwork is ready to receive)
+r=
+for m in 1 2; do
+	ctl "$from" send "$a" "$m" >/dev/null; r="$r$?"
+	ctl "$from" send "$b" "$m" >/dev/null; r="$r$?"
+done
+is "$r" 0000 "two messages each to $a (at n1) and $b (at $other): acknowledged"
+both_kept() {
+	for n in $set; do
+		[ -s "$(rkept "$n" "$a")" ] && [ -s "$(rkept "$n" "$b")" ] ||
+		    return 1
+	done
+}
+ok "$(both_kept; echo $?)" "n1's copies of them are on both replicas' disks, before the acks"
+sleep 0.5	# (the tasks take them)
+
+lbcluster kill n1 >/dev/null
+took_over() { grep -l "home n1 is gone: this peer acts as the home" \
+    "$LBCLUSTER_DIR"/n[234]/log 2>/dev/null | head -1; }
+wait_for 30 eval '[ -n "$(took_over)" ]' >/dev/null
+acting=$(basename "$(dirname "$(took_over)")")
+ok "$([ -n "$acting" ]; echo $?)" "n1 killed for good: a replica acts as its home ($acting)"
+runs_again() { [ "$(state_host "$acting" "$a")" = "running $acting" ]; }
+wait_for 30 runs_again >/dev/null
+ok $? "$a runs again at $acting"
+grep -q "task $a starts over here with the 2 messages its home kept" \
+    "$LBCLUSTER_DIR/$acting/log"
+ok $? "with the two messages n1 kept, from its replica's copy"
+
+# 2: the host learns who acts as the home; a third message's copy goes
+# there.
+knows() { grep -q "task $b: $acting acts as its home now" "$LBCLUSTER_DIR/$other/log"; }
+wait_for 30 knows >/dev/null
+ok $? "$other, holding $b, learns that $acting acts as its home"
+ctl "$from" send "$b" 3 >/dev/null
+is "$?" 0 "a third message to $b: acknowledged"
+ok "$([ -s "$LBCLUSTER_DIR/$acting/state/kept/$b" ]; echo $?)" \
+    "$acting keeps the copies of $b's messages now"
+sleep 0.5
+lbcluster kill "$other" >/dev/null
+again_b() { [ "$(state_host "$acting" "$b")" = "running $acting" ]; }
+wait_for 40 again_b >/dev/null
+ok $? "$other killed too: $acting runs $b again"
+grep -q "task $b starts over here with the 3 messages its home kept" \
+    "$LBCLUSTER_DIR/$acting/log"
+ok $? "with all three"
+
+ctl "$from" send "$a" 3 >/dev/null
+ctl "$from" send "$b" 4 >/dev/null
+out=$(ctl "$from" wait "$a" --timeout 60)
+like "$out" '^lbwork: done_ms=300 resumes=0 checksum=ok received=3 sum=6 inorder=yes' \
+    "$a: the run that ended received each of its three messages once"
+out=$(ctl "$from" wait "$b" --timeout 60)
+like "$out" '^lbwork: done_ms=300 resumes=0 checksum=ok received=4 sum=10 inorder=yes' \
+    "$b: the run that ended received each of its four once"
+
+done_testing
