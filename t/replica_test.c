@@ -45,6 +45,8 @@ struct world {
 	uint64_t	 kept[NP][KT][KMAX];
 	size_t		 nkept[NP][KT];
 	int		 kdup;
+	char		*disk[NP];	/* each one's state as last saved
+					 * (RA_STATE) */
 	struct rep	*rep[NP];
 	int		 down[NP];
 	struct adoption	 adopted[64];	/* RA_ADOPT of n1, in order */
@@ -173,6 +175,10 @@ enqueue(struct world *w, int from, struct rep_out *o)
 
 		if (a->kind == RA_KEPT)
 			kept_in(w, from, a);
+		if (a->kind == RA_STATE) {
+			free(w->disk[from]);
+			w->disk[from] = rep_state_dump(w->rep[from]);
+		}
 
 		if (a->kind == RA_ADOPT && strcmp(a->id, "n1") == 0 &&
 		    w->nadopted < 64) {
@@ -415,8 +421,10 @@ seeded(uint64_t seed, char *why, size_t len)
 		    died));
 		good = 0;
 	}
-	for (int i = 0; i < NP; i++)
+	for (int i = 0; i < NP; i++) {
 		rep_free(w->rep[i]);
+		free(w->disk[i]);
+	}
 	for (size_t k = 0; k < w->nrec; k++)
 		lb__task_record__free_unpacked(w->recs[k], NULL);
 	for (size_t i = 0; i < w->nq; i++)
@@ -542,6 +550,22 @@ main(void)
 			lb__task_record__pack(all[k], buf);
 			rep_load(fresh, lb__task_record__unpack(NULL, len, buf));
 			free(buf);
+		}
+		{
+			/* Its home's set is on disk (with no vote ever
+			 * cast): back after the home died, it may vote. */
+			const char *dump = w->disk[r] ? w->disk[r] : "";
+			char *line = strstr(dump, "home n1 "), *nl;
+
+			if (line != NULL && (nl = strchr(line, '\n')))
+				line = lb_printf("%.*s", (int)(nl - line), line);
+			else
+				line = lb_strdup("none");
+			ok(strstr(line, best[0]) != NULL &&
+			    strstr(line, best[1]) != NULL, "a replica keeps its "
+			    "home's set on disk (%s)", line);
+			free(line);
+			rep_state_load(fresh, w->now, dump);
 		}
 		rep_free(w->rep[r]);
 		w->rep[r] = fresh;
@@ -781,8 +805,10 @@ main(void)
 		    "within a minute%s%s", bad ? ": " : "", why);
 	}
 
-	for (int i = 0; i < NP; i++)
+	for (int i = 0; i < NP; i++) {
 		rep_free(w->rep[i]);
+		free(w->disk[i]);
+	}
 	for (size_t k = 0; k < w->nrec; k++)
 		lb__task_record__free_unpacked(w->recs[k], NULL);
 	for (size_t i = 0; i < w->nq; i++)

@@ -563,13 +563,24 @@ rep_put_in(struct rep *r, uint64_t now, const char *from,
 	/* Its set, as it says (itself first): who votes when it is gone. */
 	if (p->n_set >= 1 && p->n_set <= REP_ALL &&
 	    strcmp(p->set[0], from) == 0) {
-		size_t k = 0;
+		size_t k = 0, was = h->nset;
+		int changed = 0;
 
 		for (size_t i = 0; i < p->n_set; i++)
-			if (lb_id_valid(p->set[i]))
+			if (lb_id_valid(p->set[i])) {
+				if (k >= was || strcmp(h->set[k],
+				    p->set[i]) != 0)
+					changed = 1;
 				lb_strlcpy(h->set[k++], p->set[i],
 				    sizeof(h->set[0]));
+			}
+		if (k != was)
+			changed = 1;
 		h->nset = k;
+		/* (on disk: a replica restarted after its home died still
+		 * knows who votes for it) */
+		if (changed)
+			rep_push(o, RA_STATE);
 	}
 	if (p->stream != h->stream) {
 		if (p->after != 0) {
