@@ -566,8 +566,26 @@ ctl_send_decided(struct peer *p, void *hdr, Lb__CtlReply *rep)
 
 	w->hdr = hdr;
 	w->out = ctl_pack(rep, &w->len);
-	if (replicas_after(p, ctl_wait_done, w) != 1)
-		ctl_wait_done(p, w, 1);	/* (-1: checked before) */
+	switch (replicas_after(p, ctl_wait_done, w)) {
+	case 0:
+		ctl_wait_done(p, w, 1);
+		break;
+	case -1: {
+		/* (filled since it was checked, by this request's own
+		 * messages: it is not said unheld) */
+		Lb__CtlReply	e = LB__CTL_REPLY__INIT;
+
+		free(w->out);
+		w->out = NULL;
+		ctl_no(&e, 1, lb_strdup("too many of this peer's decisions "
+		    "wait for its replica set to answer (lbctl stats "
+		    "replicas); try again later"));
+		w->out = ctl_pack(&e, &w->len);
+		ctl_answer_free(&e);
+		ctl_wait_done(p, w, 1);
+		break;
+	}
+	}
 }
 
 /* The answer to a request that waited (msgs.c). */

@@ -76,6 +76,11 @@ struct glue {
 	uint64_t	 drop_task_msgs;
 	uint64_t	 sends_unsaid;	/* a home's messages dropped: too many
 					 * waited for its replicas */
+	struct held {			/* ... of this batch (held_flush) */
+		void	(*fn)(struct peer *, void *, int);
+		void	*arg;
+	}		*held;
+	size_t		 nheld, capheld;
 	struct migreq	 mig[MIGRATE_MAX];
 	/* The latest process exit, for the freeze time of a move that
 	 * follows it at once (a checkpoint asked for a move). */
@@ -167,6 +172,21 @@ send_later(struct peer *p, void *arg, int ok)
 	free(w);
 }
 
+/* An effect of a home's decision, held to the end of the batch. */
+static void
+held_add(struct peer *p, void (*fn)(struct peer *, void *, int), void *arg)
+{
+	struct glue	*g = p->glue;
+
+	if (g->nheld == g->capheld) {
+		g->capheld = g->capheld ? 2 * g->capheld : 16;
+		g->held = lb_reallocarray(g->held, g->capheld,
+		    sizeof(*g->held));
+	}
+	g->held[g->nheld].fn = fn;
+	g->held[g->nheld++].arg = arg;
+}
+
 static void
 do_send(struct peer *p, struct tasks_action *a)
 {
@@ -182,26 +202,43 @@ do_send(struct peer *p, struct tasks_action *a)
 		return;
 	/* What this peer says as a task's home waits for its decisions to
 	 * be on a majority of its replicas (a host hears of none that a
-	 * home taking over might not know); too many waiting: it is lost,
-	 * as on the wire, and the core says it again. */
-	if ((k = tasks_find(p->tc, a->id)) != NULL && k->home) {
+	 * home taking over might not know): at the end of the batch, once
+	 * the batch's own records are stamped (held_flush). */
+	if (a->as_home || ((k = tasks_find(p->tc, a->id)) != NULL &&
+	    k->home)) {
 		w = lb_calloc(1, sizeof(*w));
 		lb_strlcpy(w->to, a->to, sizeof(w->to));
 		w->buf = buf;
 		w->len = len;
-		switch (replicas_after(p, send_later, w)) {
-		case 1:
-			return;
-		case -1:
-			p->glue->sends_unsaid++;
-			free(w->buf);
-			free(w);
-			return;
-		}
-		free(w);
+		held_add(p, send_later, w);
+		return;
 	}
 	net_send_bytes(p, addr, buf, len);
 	free(buf);
+}
+
+/* The batch's messages of a home: each goes once the batch's decisions
+ * are on a majority; too many waiting, it is lost, as on the wire, and
+ * the core says it again. */
+static void
+held_flush(struct peer *p)
+{
+	struct glue	*g = p->glue;
+
+	for (size_t i = 0; i < g->nheld; i++) {
+		struct held *h = &g->held[i];
+
+		switch (replicas_after(p, h->fn, h->arg)) {
+		case 0:
+			h->fn(p, h->arg, 1);
+			break;
+		case -1:
+			g->sends_unsaid++;
+			h->fn(p, h->arg, 0);
+			break;
+		}
+	}
+	g->nheld = 0;
 }
 
 static void
@@ -412,19 +449,13 @@ carry(struct peer *p, struct tasks_out *o)
 			*w = *a;
 			w->msg = NULL;
 			w->out = w->err = NULL;
-			switch (replicas_after(p, migrated_later, w)) {
-			case 0:
-				migrated_later(p, w, 1);
-				break;
-			case -1:
-				migrated_later(p, w, 0);
-				break;
-			}
+			held_add(p, migrated_later, w);
 			break;
 		}
 		}
 	}
 	tasks_out_reset(o);
+	held_flush(p);
 	if (next.n > 0)
 		carry(p, &next);
 	tasks_out_free(&next);
@@ -1033,6 +1064,9 @@ glue_stop(struct peer *p)
 	p->tc = NULL;
 	store_close(p);
 	replicas_stop(p);
+	for (size_t i = 0; i < p->glue->nheld; i++)
+		p->glue->held[i].fn(p, p->glue->held[i].arg, 0);
+	free(p->glue->held);
 	free(p->glue);
 	p->glue = NULL;
 }
@@ -1219,9 +1253,10 @@ home_now(struct peer *p, const char *id, char out[LB_ID_MAX],
 		return 0;
 	}
 	tasks_home_of(id, home);
-	if (strcmp(home, p->conf.id) != 0 && members_addr(p, home, state)) {
+	if ((strcmp(home, p->conf.id) != 0 && members_addr(p, home, state)) ||
+	    (strcmp(home, p->conf.id) == 0 && !replicas_gave_up(p, id))) {
 		lb_strlcpy(out, home, LB_ID_MAX);
-		return 0;
+		return 0;	/* (here: the core says if it knows it) */
 	}
 	if (strcmp(home, p->conf.id) == 0)
 		*state = "not its home any more";

@@ -270,7 +270,7 @@ tk_lease_ask_recv(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 		g.items = ptrs;
 		m.body_case = LB__PEER_MSG__BODY_LEASE_GRANT;
 		m.lease_grant = &g;
-		tk_send_msg(o, from, NULL, &m);
+		tk_send_msg(o, from, NULL, &m)->as_home = 1;
 	}
 	free(ptrs);
 	free(items);

@@ -250,6 +250,9 @@ struct tasks_action {
 	size_t			 len;
 	int			 with_files;	/* TA_SEND Transfer: add files */
 	int			 with_output;	/* TA_SEND TaskNotice: add output */
+	int			 as_home;	/* TA_SEND: this peer's word as a
+						 * home, for no one task (a lease
+						 * grant's verdicts) */
 	int			 sync;
 	int			 resume;
 	const ProtobufCBinaryData *out, *err;	/* TA_OUTPUT, valid during
