@@ -1405,6 +1405,9 @@ glue_stats(struct peer *p, Lb__CtlStats *s)
 	s->replica_waiting = v.waiting;
 	s->replica_waited = v.waited;
 	s->replica_unsaid = p->glue->sends_unsaid;
+	s->replica_keeps = v.keeps;
+	s->replica_keeps_in = v.stats.keeps_kept;
+	s->replica_keeps_lost = v.keeps_lost;
 	s->transfers_in = t->transfers_in;
 	s->transfers_out = t->transfers_out;
 	s->transfers_aborted = t->transfers_aborted;

@@ -853,5 +853,7 @@ replicas_stats(struct peer *p, struct replicas_view *v)
 	v->waiting = r->nwaits;
 	v->waited = r->waited;
 	v->wait_refused = r->wait_refused;
+	v->keeps = rep_nkeeps(r->rep);
+	v->keeps_lost = r->keeps_lost;
 	v->stats = *rep_stats(r->rep);
 }

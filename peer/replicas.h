@@ -67,6 +67,8 @@ struct replicas_view {
 	size_t		 held, homes;
 	size_t		 waiting;	/* effects waiting for a majority */
 	uint64_t	 waited, wait_refused;
+	size_t		 keeps;		/* kept-message changes held */
+	uint64_t	 keeps_lost;
 	struct rep_stats stats;
 };
 void		 replicas_stats(struct peer *, struct replicas_view *);

@@ -219,7 +219,10 @@ ctljson_stats(const Lb__CtlStats *s)
 	    "bytes_in", (json_int_t)s->migrate_bytes));
 	json_object_set_new(j, "yields", json_integer((json_int_t)s->yields));
 	json_object_set_new(j, "replicas", json_pack("{s:s, s:I, s:I, s:I, "
-	    "s:I, s:I, s:I, s:I, s:I}", "set", s->replica_set,
+	    "s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "set", s->replica_set,
+	    "keeps", (json_int_t)s->replica_keeps,
+	    "keeps_in", (json_int_t)s->replica_keeps_in,
+	    "keeps_lost", (json_int_t)s->replica_keeps_lost,
 	    "waiting", (json_int_t)s->replica_waiting,
 	    "waited", (json_int_t)s->replica_waited,
 	    "unsaid", (json_int_t)s->replica_unsaid,

@@ -1527,6 +1527,12 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    "waiting)\n", (unsigned long long)s->replica_waiting,
 		    (unsigned long long)s->replica_waited,
 		    (unsigned long long)s->replica_unsaid);
+		printf("             kept messages: %llu changes held for the "
+		    "set, %llu kept here for other homes since start (%llu "
+		    "not put: too many)\n",
+		    (unsigned long long)s->replica_keeps,
+		    (unsigned long long)s->replica_keeps_in,
+		    (unsigned long long)s->replica_keeps_lost);
 		printf("preempted:   %llu running tasks yielded their slot to "
 		    "tasks that had run less\n", (unsigned long long)s->yields);
 		printf("periodic:    %llu checkpoints asked; %llu copies sent "

@@ -59,6 +59,8 @@ both_kept() {
 	done
 }
 ok "$(both_kept; echo $?)" "n1's copies of them are on both replicas' disks, before the acks"
+keeps_in=$(for n in $set; do ctl "$n" --json stats | jq .replicas.keeps_in; done | tr '\n' ' ')
+like "$keeps_in" '^[4-9][0-9]* [4-9][0-9]* $' "lbctl stats at each replica counts them ($keeps_in)"
 sleep 0.5	# (the tasks take them)
 
 lbcluster kill n1 >/dev/null
