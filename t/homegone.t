@@ -89,4 +89,28 @@ is "$moved" "1 " "the 16 running on other peers went on there, started once"
 runs=$(sort -n "$D/starts" | uniq -c | awk '$1 > 2 || $2 == 40 { print $2 }' | tr '\n' ' ')
 is "$runs" "" "no task started more than twice, and the cancelled one never"
 
+# A second failover: the acting home dies too, once its own set no longer
+# names n1 (a dead member is replaced after task.home_takeover_ms, 10 s at
+# least).  A replica of the acting home takes over n1's tasks in turn, and
+# every result is read at every live peer.
+refilled() { ! ctl "$acting" --json stats | jq -r .replicas.set | grep -qw n1; }
+wait_for 40 refilled >/dev/null || bail "$acting's set still names n1"
+lbcluster kill "$acting" >/dev/null
+t1=$(now_ms)
+second() { grep -l "home $acting is gone: this peer acts as the home" \
+    "$LBCLUSTER_DIR"/n[2345]/log 2>/dev/null | head -1; }
+wait_for 60 eval '[ -n "$(second)" ]' >/dev/null
+second=$(basename "$(dirname "$(second)")")
+ok "$([ -n "$second" ]; echo $?)" "$acting killed too: $second acts for n1's tasks now ($(( $(now_ms) - t1 )) ms after)"
+bad=0
+for node in n2 n3 n4 n5; do
+	[ "$node" = "$acting" ] && continue
+	for i in $(seq 1 39); do
+		t=${ids[$((i - 1))]}
+		out=$(ctl "$node" wait --timeout 60 "$t" 2>&1); rc=$?
+		[ "$rc:$out" = "0:out-$i" ] || { bad=$((bad + 1)); diag "$node: $t: $rc:$out"; }
+	done
+done
+is "$bad" 0 "after the second failover, every result is read at each live peer"
+
 done_testing
