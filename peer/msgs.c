@@ -618,6 +618,44 @@ held_send(struct peer *p, void *arg, int ok)
 	free(h);
 }
 
+/* A send of this peer ended: its client is answered. */
+static void
+done(struct peer *p, const struct fwd_result *res)
+{
+	struct msgs	*ms = p->msgs;
+
+	for (size_t j = 0; j < LOCATE_CACHE; j++) {
+		struct lcache *c = &ms->lc[j];
+
+		if (c->handle != res->handle || c->handle == 0)
+			continue;
+		c->handle = 0;
+		c->have = 1;
+		loc_fill(&c->loc, res);
+	}
+	for (size_t j = 0; j < ms->nw; j++) {
+		struct wait *w = &ms->w[j];
+
+		if (w->kind != W_RECV && w->handle == res->handle) {
+			answer_done(p, w, res);
+			wait_remove(ms, w);
+			break;
+		}
+	}
+}
+
+/* ... once the message's copy is on a majority of the set. */
+static void
+held_done(struct peer *p, void *arg, int ok)
+{
+	struct fwd_result	*h = arg;
+
+	if (ok && p->msgs != NULL)
+		done(p, h);
+	free(h->tail.data);
+	free(h);
+}
+
 static void
 carry(struct peer *p, struct fwd_out *o)
 {
@@ -671,25 +709,26 @@ carry(struct peer *p, struct fwd_out *o)
 			break;
 		}
 		case FA_DONE:
-			for (size_t j = 0; j < LOCATE_CACHE; j++) {
-				struct lcache *c = &ms->lc[j];
+			if (kept) {
+				/* (a send from here to a task held here) */
+				struct fwd_result *h = lb_calloc(1, sizeof(*h));
 
-				if (c->handle != a->res.handle || c->handle == 0)
-					continue;
-				c->handle = 0;
-				c->have = 1;
-				loc_fill(&c->loc, &a->res);
-			}
-			for (size_t j = 0; j < ms->nw; j++) {
-				struct wait *w = &ms->w[j];
-
-				if (w->kind != W_RECV &&
-				    w->handle == a->res.handle) {
-					answer_done(p, w, &a->res);
-					wait_remove(ms, w);
+				*h = a->res;
+				switch (replicas_after(p, held_done, h)) {
+				case 1:
+					a->res.tail.data = NULL;  /* (h's) */
+					a->res.tail.len = 0;
 					break;
+				case -1:
+					free(h);	/* (lbctl asks again) */
+					break;
+				default:
+					free(h);
+					done(p, &a->res);
 				}
+				break;
 			}
+			done(p, &a->res);
 			break;
 		case FA_MAIL:
 			for (size_t j = 0; j < ms->nw; j++) {

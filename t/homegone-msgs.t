@@ -4,8 +4,9 @@
 # from the start, or from a checkpoint, gets them again); those copies go to
 # its replica set before the message is acknowledged, and the replica that
 # takes over as the home keeps them on.
-#  1. A task running at its home n1 took two messages; n1 is killed for
-#     good: the replica acting for it runs it again, with both.
+#  1. A task running at its home n1 took three messages (one sent at n1
+#     itself, answered once both replicas have it); n1 is killed for good:
+#     the replica acting for it runs it again, with all three.
 #  2. A task homed at n1 running at n3 (not of n1's set) took two; n1 is
 #     killed for good; a third goes to n3 once the acting home is known
 #     there (its copy kept by the acting home); then n3 is killed too: the
@@ -26,7 +27,7 @@ rkept() { echo "$LBCLUSTER_DIR/$1/state/replicas/kept/$2"; }
 # a runs at n1 beside a sleeper; b waits behind them and is moved to the
 # peer outside n1's set.
 s1=$(ctl n1 submit --pin n1 -- sleep 600) || bail "submit"
-a=$(ctl n1 submit -- lbwork --ms 300 --recv 3 --recv-timeout 120) || bail "submit"
+a=$(ctl n1 submit -- lbwork --ms 300 --recv 4 --recv-timeout 120) || bail "submit"
 b=$(ctl n1 submit -- lbwork --ms 300 --recv 4 --recv-timeout 120) || bail "submit"
 wait_for 15 eval '[ "$(state_host n1 "$a")" = "running n1" ]' >/dev/null ||
     bail "$a did not start at n1"
@@ -61,6 +62,21 @@ both_kept() {
 ok "$(both_kept; echo $?)" "n1's copies of them are on both replicas' disks, before the acks"
 keeps_in=$(for n in $set; do ctl "$n" --json stats | jq .replicas.keeps_in; done | tr '\n' ' ')
 like "$keeps_in" '^[4-9][0-9]* [4-9][0-9]* $' "lbctl stats at each replica counts them ($keeps_in)"
+
+# A message sent at n1 itself to $a, held there: lbctl's answer waits too
+# until the copy is on a majority (both replicas paused: it waits).
+pid_of() { cat "$LBCLUSTER_DIR/$1/pid"; }
+for n in $set; do kill -STOP "$(pid_of "$n")"; done
+( ctl n1 send "$a" 3 --timeout 30 >/dev/null 2>&1; echo $? >"$TMP/local.rc" ) &
+sender=$!
+held() { [ "$(ctl n1 --json stats | jq .replicas.waiting)" -ge 1 ] ||
+    [ -e "$TMP/local.rc" ]; }
+wait_for 10 held >/dev/null
+ok "$([ ! -e "$TMP/local.rc" ]; echo $?)" \
+    "a message sent at n1 to $a, held there, both replicas paused: its answer waits"
+for n in $set; do kill -CONT "$(pid_of "$n")"; done
+wait $sender
+is "$(cat "$TMP/local.rc")" 0 "they go on: it is acknowledged"
 sleep 0.5	# (the tasks take them)
 
 lbcluster kill n1 >/dev/null
@@ -72,9 +88,9 @@ ok "$([ -n "$acting" ]; echo $?)" "n1 killed for good: a replica acts as its hom
 runs_again() { [ "$(state_host "$acting" "$a")" = "running $acting" ]; }
 wait_for 30 runs_again >/dev/null
 ok $? "$a runs again at $acting"
-grep -q "task $a starts over here with the 2 messages its home kept" \
+grep -q "task $a starts over here with the 3 messages its home kept" \
     "$LBCLUSTER_DIR/$acting/log"
-ok $? "with the two messages n1 kept, from its replica's copy"
+ok $? "with the three messages n1 kept, from its replica's copy"
 
 # 2: the host learns who acts as the home; a third message's copy goes
 # there.
@@ -94,11 +110,11 @@ grep -q "task $b starts over here with the 3 messages its home kept" \
     "$LBCLUSTER_DIR/$acting/log"
 ok $? "with all three"
 
-ctl "$from" send "$a" 3 >/dev/null
+ctl "$from" send "$a" 4 >/dev/null
 ctl "$from" send "$b" 4 >/dev/null
 out=$(ctl "$from" wait "$a" --timeout 60)
-like "$out" '^lbwork: done_ms=300 resumes=0 checksum=ok received=3 sum=6 inorder=yes' \
-    "$a: the run that ended received each of its three messages once"
+like "$out" '^lbwork: done_ms=300 resumes=0 checksum=ok received=4 sum=10 inorder=yes' \
+    "$a: the run that ended received each of its four messages once"
 out=$(ctl "$from" wait "$b" --timeout 60)
 like "$out" '^lbwork: done_ms=300 resumes=0 checksum=ok received=4 sum=10 inorder=yes' \
     "$b: the run that ended received each of its four once"
