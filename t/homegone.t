@@ -90,9 +90,9 @@ runs=$(sort -n "$D/starts" | uniq -c | awk '$1 > 2 || $2 == 40 { print $2 }' | t
 is "$runs" "" "no task started more than twice, and the cancelled one never"
 
 # A second failover: the acting home dies too, once its own set no longer
-# names n1 (a dead member is replaced after task.home_takeover_ms, 10 s at
-# least).  A replica of the acting home takes over n1's tasks in turn, and
-# every result is read at every live peer.
+# names n1 (a home it took over, dead, leaves its set at once).  A replica
+# of the acting home takes over n1's tasks in turn, and every result is
+# read at every live peer.
 refilled() { ! ctl "$acting" --json stats | jq -r .replicas.set | grep -qw n1; }
 wait_for 40 refilled >/dev/null || bail "$acting's set still names n1"
 lbcluster kill "$acting" >/dev/null

@@ -805,6 +805,32 @@ main(void)
 		    "within a minute%s%s", bad ? ": " : "", why);
 	}
 
+	/* A peer that took over a home has that home in its own set: dead,
+	 * it is replaced at once, not after replace_ms. */
+	{
+		const char *live[] = { "n2", "n3", "n4", "n5" };
+		int mine[2];
+
+		for (int acts = 0; acts < 2; acts++) {
+			struct rep *r2 = mkrep(1, 9);
+			const struct rep_peer *st;
+			size_t ns;
+
+			rep_state_load(r2, 1000, acts ?
+			    "set n1 n3\nhome n1 1 1 n2 100 n1 n2 n3\n" :
+			    "set n1 n3\n");
+			rep_members(r2, 1000, live, 4);
+			st = rep_set(r2, &ns);
+			mine[acts] = 0;
+			for (size_t k = 0; k < ns; k++)
+				if (strcmp(st[k].id, "n1") == 0)
+					mine[acts] = 1;
+			rep_free(r2);
+		}
+		ok(mine[0] == 1 && mine[1] == 0, "a dead member is replaced after "
+		    "replace_ms, at once if this peer took over as its home");
+	}
+
 	for (int i = 0; i < NP; i++) {
 		rep_free(w->rep[i]);
 		free(w->disk[i]);

@@ -56,6 +56,17 @@ member(const struct rep *r, const char *id)
 	return -1;
 }
 
+/* Whether this peer acts for home `id`, taken over: a member of its set
+ * that is dead then is replaced at once (it was elected because that home
+ * was gone; waiting replace_ms more leaves its own set one short). */
+static int
+taken_over(struct rep *r, const char *id)
+{
+	struct home	*h = rep_home(r, id, 0);
+
+	return h != NULL && h->term != 0 && strcmp(h->acting, r->self) == 0;
+}
+
 void
 rep_members(struct rep *r, uint64_t now, const char *const *ids, size_t n)
 {
@@ -97,8 +108,9 @@ rep_members(struct rep *r, uint64_t now, const char *const *ids, size_t n)
 			s = &r->set[r->nset++];
 		else
 			for (size_t i = 0; i < r->nset && s == NULL; i++)
-				if (r->set[i].dead_since != 0 && now >=
-				    r->set[i].dead_since + r->conf.replace_ms)
+				if (r->set[i].dead_since != 0 && (now >=
+				    r->set[i].dead_since + r->conf.replace_ms ||
+				    taken_over(r, r->set[i].id)))
 					s = &r->set[i];
 		if (s == NULL)
 			break;
