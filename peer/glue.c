@@ -109,7 +109,7 @@ inc_of(struct peer *p, const char *id)
 }
 
 /* A Transfer gets its files offered (the destination pulls them, see
- * xfer.c); a notice of a result its output. */
+ * xfer.c); a notice of a result its output.  The message's kind, or -1. */
 static int
 complete(struct peer *p, struct tasks_action *a, uint8_t **buf, size_t *len)
 {
@@ -147,6 +147,7 @@ complete(struct peer *p, struct tasks_action *a, uint8_t **buf, size_t *len)
 		*len = lb__peer_msg__get_packed_size(m);
 		*buf = lb_calloc(1, *len + 1);
 		lb__peer_msg__pack(m, *buf);
+		rc = (int)m->body_case;
 	}
 	lb__peer_msg__free_unpacked(m, NULL);
 	return rc;
@@ -195,17 +196,21 @@ do_send(struct peer *p, struct tasks_action *a)
 	struct send_wait	*w;
 	uint8_t			*buf = NULL;
 	size_t			 len = 0;
+	int			 kind;
 
 	if (addr == NULL)
 		return;		/* dead or unknown: the core retries */
-	if (complete(p, a, &buf, &len) == -1)
+	if ((kind = complete(p, a, &buf, &len)) == -1)
 		return;
 	/* What this peer says as a task's home waits for its decisions to
 	 * be on a majority of its replicas (a host hears of none that a
 	 * home taking over might not know): at the end of the batch, once
-	 * the batch's own records are stamped (held_flush). */
-	if (a->as_home || ((k = tasks_find(p->tc, a->id)) != NULL &&
-	    k->home)) {
+	 * the batch's own records are stamped (held_flush).  Not a move's
+	 * offer (a Transfer): its destination runs nothing until the home
+	 * commits the move, and the commit waits; held, the offer could
+	 * outlast the move's own timeout under loss (t/forward-lossy.t). */
+	if (kind != LB__PEER_MSG__BODY_TRANSFER && (a->as_home ||
+	    ((k = tasks_find(p->tc, a->id)) != NULL && k->home))) {
 		w = lb_calloc(1, sizeof(*w));
 		lb_strlcpy(w->to, a->to, sizeof(w->to));
 		w->buf = buf;
