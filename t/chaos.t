@@ -2,7 +2,8 @@
 # chaos.t - short seeded runs of tools/lbchaos: peers killed, paused
 # (shorter than detection) and drained while plain and checkpointable tasks
 # run; then paused and drained while tasks also receive messages; then a
-# home killed for good among kills and stops.  Each run
+# home killed for good among kills and stops (and, as root, full disks),
+# with messages.  Each run
 # checks that every task has one exact result, that no two copies of a task
 # ran at once, and that every acknowledged message was received once.  As
 # root, a run with each peer in its own network namespace: partitions,
@@ -14,6 +15,10 @@ out=$(lbchaos --seed nope --no-netns 2>&1); rc=$?
 like "$rc:$out" "^2:lbchaos: --seed: expected a number" "a bad seed: exit 2, said"
 out=$(lbchaos --faults kill,fire --no-netns 2>&1); rc=$?
 like "$rc:$out" "^2:lbchaos: --faults: unknown fault \"fire\"" "an unknown fault: exit 2, named"
+if [ "$(id -u)" -ne 0 ]; then
+	out=$(lbchaos --faults diskfull --no-netns 2>&1); rc=$?
+	like "$rc:$out" "^2:lbchaos: --faults: diskfull needs root" "diskfull, not root: refused"
+fi
 out=$(lbchaos --peers 99 --no-netns 2>&1); rc=$?
 like "$rc:$out" "^2:lbchaos: --peers: expected 3 to 16" "a bad peer count: exit 2"
 out=$(lbchaos --faults partition --no-netns 2>&1); rc=$?
@@ -52,9 +57,12 @@ out=$(lbchaos --no-netns --seed 2 --duration 15 --faults stop,term --work plain,
 like "$rc:$out" "lbchaos: seed=2 peers=5 faults=[1-9][0-9]* tasks=[1-9][0-9]* results=[0-9]+ lost=0 duplicated=0 overlaps=0 messages=[1-9][0-9]* undelivered=0" \
     "stop and term with messages: every acknowledged message received once"
 [ $rc -eq 0 ] || diag "$out"
-out=$(lbchaos --no-netns --seed 3 --duration 15 --faults homegone,kill,stop --work plain,ckpt 2>&1); rc=$?
-like "$rc:$out" "lbchaos: seed=3 peers=5 faults=[1-9][0-9]* tasks=[1-9][0-9]* results=[0-9]+ lost=0 duplicated=0 overlaps=0 messages=0 undelivered=0 unreadable=0" \
-    "a home killed for good among kills and stops: every task ends once, its result read at every live peer"
+# (as root, disks filled too: each peer's state_dir on a tmpfs)
+full=
+[ "$(id -u)" -eq 0 ] && full=,diskfull
+out=$(lbchaos --no-netns --seed 3 --duration 15 --faults homegone,kill,stop$full --work plain,ckpt,msgs 2>&1); rc=$?
+like "$rc:$out" "lbchaos: seed=3 peers=5 faults=[1-9][0-9]* tasks=[1-9][0-9]* results=[0-9]+ lost=0 duplicated=0 overlaps=0 messages=[0-9]+ undelivered=0 unreadable=0" \
+    "a home killed for good among kills, stops${full:+ and full disks}, with messages: every task ends once, its result read at every live peer, every acknowledged message received once"
 [ $rc -eq 0 ] || diag "$out"
 
 # As root: peers in namespaces, partitions (6-12 s, longer than detection),
