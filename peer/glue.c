@@ -548,6 +548,7 @@ tick_cb(evutil_socket_t fd, short ev, void *arg)
 	struct compact_iter	 it = { 0 };
 	char			*cause;
 	uint64_t		 before;
+	int			 moved;
 
 	/* Who is alive, once this peer has been up long enough to know
 	 * (gossip.dead_ms). */
@@ -565,9 +566,14 @@ tick_cb(evutil_socket_t fd, short ev, void *arg)
 	tasks_tick(p->tc, lb_mono_ms(), &o);
 	disk_check(p, &o);
 	replicas_tick(p, lb_mono_ms(), &o);
-	if (replicas_keeps_moved(p))
+	moved = replicas_keeps_moved(p);
+	if (moved)
 		msgs_keeps_sync(p, 0);	/* (before the tasks taken over run) */
 	carry(p, &o);
+	/* (to the set after the records that name this peer their home:
+	 * a replica takes a task's kept messages from its home only) */
+	if (moved)
+		msgs_keeps_sync(p, 1);
 	tasks_out_free(&o);
 	if (p->conf.balance.preempt)
 		glue_load_changed(p);	/* tasks become preemptible */
@@ -830,6 +836,7 @@ glue_recv(struct peer *p, const Lb__Envelope *e)
 {
 	Lb__PeerMsg		*m;
 	struct tasks_out	 o = { 0 };
+	int			 moved = 0;
 
 	m = lb__peer_msg__unpack(NULL, e->body.len, e->body.data);
 	if (m == NULL) {
@@ -882,7 +889,7 @@ glue_recv(struct peer *p, const Lb__Envelope *e)
 	case LB__PEER_MSG__BODY_HOME_VOTE_REPLY:
 	case LB__PEER_MSG__BODY_HOME_ACTING:
 		replicas_recv(p, e->sender, m, &o);
-		if (replicas_keeps_moved(p))
+		if ((moved = replicas_keeps_moved(p)))
 			msgs_keeps_sync(p, 0);
 		break;
 	case LB__PEER_MSG__BODY__NOT_SET:
@@ -901,6 +908,8 @@ glue_recv(struct peer *p, const Lb__Envelope *e)
 	/* The actions may point into the message (output to keep): carry
 	 * them out before it goes. */
 	carry(p, &o);
+	if (moved)
+		msgs_keeps_sync(p, 1);	/* (after the records: see tick_cb) */
 	tasks_out_free(&o);
 	lb__peer_msg__free_unpacked(m, NULL);
 }
@@ -973,11 +982,12 @@ glue_start(struct peer *p, char **cause)
 	tasks_start(p->tc, lb_mono_ms(), &o);
 	replicas_readopt(p, &o);
 	/* What this home keeps of its tasks' messages goes to its set in
-	 * this life's stream (with what tasks taken over brought). */
+	 * this life's stream (with what tasks taken over brought), after
+	 * the records. */
 	if (replicas_keeps_moved(p))
 		msgs_keeps_sync(p, 0);
-	msgs_keeps_sync(p, 1);
 	carry(p, &o);
+	msgs_keeps_sync(p, 1);
 	tasks_out_free(&o);
 	p->glue->tick_ev = evtimer_new(p->base, tick_cb, p);
 	evtimer_add(p->glue->tick_ev, &tv);

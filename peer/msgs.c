@@ -618,6 +618,19 @@ held_send(struct peer *p, void *arg, int ok)
 	free(h);
 }
 
+/* Whether task `id` is homed here: what this peer says of its messages
+ * (a "delivered" or "duplicate" to a sender that tries again, too) waits
+ * for what its replica set has not yet (replicas_after: at once when
+ * nothing waits). */
+static int
+homed(struct peer *p, const char *id)
+{
+	struct tasks_task	*k;
+
+	return p->tc != NULL && id[0] != '\0' &&
+	    (k = tasks_find(p->tc, id)) != NULL && k->home;
+}
+
 /* A send of this peer ended: its client is answered. */
 static void
 done(struct peer *p, const struct fwd_result *res)
@@ -660,7 +673,8 @@ static void
 carry(struct peer *p, struct fwd_out *o)
 {
 	struct msgs	*ms = p->msgs;
-	int		 kept = 0;	/* a copy went to the replica set */
+	int		 kept = 0;	/* a copy went to the replica set (all
+					 * that follows waits for it) */
 
 	for (size_t i = 0; i < o->n; i++) {
 		struct fwd_action	*a = &o->v[i];
@@ -668,7 +682,7 @@ carry(struct peer *p, struct fwd_out *o)
 
 		switch (a->kind) {
 		case FA_SEND:
-			if (kept) {
+			if (kept || homed(p, a->id)) {
 				struct held_send *h = lb_calloc(1, sizeof(*h));
 
 				lb_strlcpy(h->to, a->to, sizeof(h->to));
@@ -709,7 +723,7 @@ carry(struct peer *p, struct fwd_out *o)
 			break;
 		}
 		case FA_DONE:
-			if (kept) {
+			if (kept || homed(p, a->id)) {
 				/* (a send from here to a task held here) */
 				struct fwd_result *h = lb_calloc(1, sizeof(*h));
 

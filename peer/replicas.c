@@ -61,6 +61,7 @@ struct replicas {
 	struct event	*flush_ev;
 	int		 flush_armed;
 	int		 keeps_moved;	/* (replicas_keeps_moved) */
+	size_t		 put_bytes;	/* a put's items, at most */
 	uint64_t	 keeps_lost;	/* a change to a keep not put */
 };
 
@@ -162,6 +163,7 @@ replicas_start(struct peer *p, char **cause)
 	/* (a put fits in a message, with room for its envelope) */
 	c.put_bytes = (size_t)p->conf.message_max_kb * 1024 - 32 * 1024;
 	r->rep = rep_new(&c);
+	r->put_bytes = c.put_bytes;
 	r->on = p->conf.task.home_replicas > 1;
 	R(p) = r;
 	if (p->base != NULL)
@@ -257,10 +259,38 @@ replicas_keep(struct peer *p, const char *id, const Lb__MailboxKeep *kb,
 	    (k = tasks_find(p->tc, id)) == NULL || !k->home)
 		return 0;
 	len = lb__mailbox_keep__get_packed_size(kb);
-	buf = lb_calloc(1, len + 1);
-	lb__mailbox_keep__pack(kb, buf);
-	rc = rep_keep(R(p)->rep, id, anew, buf, len);
-	free(buf);
+	if (len > R(p)->put_bytes / 2 && kb->n_mailbox > 1) {
+		/* Too big for one put: anew with the first messages, then
+		 * the rest added, each part within half a put. */
+		Lb__MailboxKeep	part = *kb;
+		size_t		at = 0;
+
+		rc = 0;
+		while (at < kb->n_mailbox && rc == 0) {
+			size_t n = 0, sz = 0;
+
+			while (at + n < kb->n_mailbox && (n == 0 || sz +
+			    lb__mail_msg__get_packed_size(kb->mailbox[at +
+			    n]) + 16 <= R(p)->put_bytes / 2))
+				sz += lb__mail_msg__get_packed_size(
+				    kb->mailbox[at + n++]) + 16;
+			part.mailbox = kb->mailbox + at;
+			part.n_mailbox = n;
+			part.n_mailbox_seen = at == 0 ? kb->n_mailbox_seen : 0;
+			len = lb__mailbox_keep__get_packed_size(&part);
+			buf = lb_calloc(1, len + 1);
+			lb__mailbox_keep__pack(&part, buf);
+			rc = rep_keep(R(p)->rep, id, at == 0 ? anew : 0, buf,
+			    len);
+			free(buf);
+			at += n;
+		}
+	} else {
+		buf = lb_calloc(1, len + 1);
+		lb__mailbox_keep__pack(kb, buf);
+		rc = rep_keep(R(p)->rep, id, anew, buf, len);
+		free(buf);
+	}
 	if (rc == -1) {
 		if (R(p)->keeps_lost++ == 0)
 			log_warnx("replicas: too many changes to kept messages "
@@ -294,7 +324,7 @@ rkept_path(struct peer *p, const char *id)
 /* Keep a change a home put here (RA_KEPT): a message added, or its keep
  * anew.  (A stream sent again appends what is there already: read back,
  * each message counts once.) */
-static void
+static int
 rkept_write(struct peer *p, const struct rep_action *a)
 {
 	Lb__MailboxKeep	*kb;
@@ -303,7 +333,7 @@ rkept_write(struct peer *p, const struct rep_action *a)
 
 	if (!tasks_id_valid(a->id) || (kb = lb__mailbox_keep__unpack(NULL,
 	    a->len, a->msg)) == NULL)
-		return;
+		return 0;	/* (checked by the core: not ours to keep) */
 	path = rkept_path(p, a->id);
 	rc = a->anew ? keepfile_write(path, kb) : keepfile_append(path, kb);
 	if (rc == -1)
@@ -311,6 +341,7 @@ rkept_write(struct peer *p, const struct rep_action *a)
 		    path);
 	lb__mailbox_keep__free_unpacked(kb, NULL);
 	free(path);
+	return rc;
 }
 
 /* The saves of this turn of the event loop go in one put, at its end. */
@@ -568,10 +599,13 @@ carry(struct peer *p, struct rep_out *o, struct tasks_out *to)
 			return;
 		}
 	}
-	/* (kept messages too, before the acks) */
+	/* (kept messages too, before the acks; one not on disk: no ack
+	 * goes, and the home's stream starts over) */
 	for (size_t i = 0; i < o->n; i++)
-		if (o->v[i].kind == RA_KEPT)
-			rkept_write(p, &o->v[i]);
+		if (o->v[i].kind == RA_KEPT && rkept_write(p, &o->v[i]) == -1) {
+			rep_write_failed(r->rep, o);
+			return;
+		}
 	for (size_t i = 0; i < o->n; i++) {
 		struct rep_action *a = &o->v[i];
 		const char *addr;

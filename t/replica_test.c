@@ -805,6 +805,35 @@ main(void)
 		    "within a minute%s%s", bad ? ": " : "", why);
 	}
 
+	/* Kept messages up to REP_KEEPS_MAX: one more add is refused, but a
+	 * task's keep anew (a checkpoint let them go) makes room. */
+	{
+		struct rep *r1 = mkrep(0, 5);
+		Lb__MailboxKeep kb = LB__MAILBOX_KEEP__INIT;
+		Lb__MailMsg mm = LB__MAIL_MSG__INIT, *mp = &mm;
+		uint8_t buf[64];
+		size_t len;
+		int bad = 0, more, anew;
+
+		kb.task_id = "n1.1";
+		kb.mailbox = &mp;
+		kb.n_mailbox = 1;
+		mm.sender = "n9";
+		for (size_t i = 0; i < REP_KEEPS_MAX; i++) {
+			mm.seq = i + 1;
+			len = lb__mailbox_keep__pack(&kb, buf);
+			bad += rep_keep(r1, "n1.1", 0, buf, len) != 0;
+		}
+		mm.seq = REP_KEEPS_MAX + 1;
+		len = lb__mailbox_keep__pack(&kb, buf);
+		more = rep_keep(r1, "n1.1", 0, buf, len);
+		anew = rep_keep(r1, "n1.1", 1, buf, len);
+		ok(bad == 0 && more == -1 && anew == 0 && rep_nkeeps(r1) == 1,
+		    "kept-message changes: at most %d; a keep anew makes room "
+		    "(%d, %d, %zu)", REP_KEEPS_MAX, more, anew, rep_nkeeps(r1));
+		rep_free(r1);
+	}
+
 	/* A peer that took over a home has that home in its own set: dead,
 	 * it is replaced at once, not after replace_ms. */
 	{

@@ -11,11 +11,13 @@
  * task, the items since its last "anew" -- together they are what it keeps
  * now, so a member sent the stream from the start holds it whole -- until
  * the task ends (a replica's copy of an ended task's keep is of no use: it
- * does not run again).  A replica applies each item once (above what it
- * holds of the stream) and the caller keeps it on disk before the ack
- * goes; a stream sent again from its start (the home's or this peer's
- * restart) appends messages it holds already, which count once when the
- * copy is read back (peer/keepfile.c).
+ * does not run again).  A replica applies an item once (above what it
+ * holds of the stream, after the records of the same put, and only from a
+ * put it takes whole) and the caller keeps it on disk before the ack goes
+ * (a write that fails: no ack, the stream starts over); a stream sent
+ * again from its start (the home's or this peer's restart) appends
+ * messages it holds already, which count once when the copy is read back
+ * (peer/keepfile.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -38,18 +40,19 @@ rep_keep(struct rep *r, const char *id, int anew, const uint8_t *buf,
 	Lb__MailboxKeep	*kb;
 	size_t		 k = 0;
 
-	if (!tasks_id_valid(id) || r->nkeeps >= REP_KEEPS_MAX ||
+	if (!tasks_id_valid(id) ||
 	    (kb = lb__mailbox_keep__unpack(NULL, len, buf)) == NULL) {
 		r->stats.keeps_refused++;
 		return -1;
 	}
-	if (kb->task_id == NULL || strcmp(kb->task_id, id) != 0) {
+	if (anew)
+		rep_keeps_drop(r, id);	/* (superseded: room first) */
+	if (kb->task_id == NULL || strcmp(kb->task_id, id) != 0 ||
+	    r->nkeeps >= REP_KEEPS_MAX) {
 		lb__mailbox_keep__free_unpacked(kb, NULL);
 		r->stats.keeps_refused++;
 		return -1;
 	}
-	if (anew)
-		rep_keeps_drop(r, id);	/* (superseded) */
 	if (r->nkeeps == r->capkeeps) {
 		r->capkeeps = r->capkeeps ? 2 * r->capkeeps : 64;
 		r->keeps = lb_reallocarray(r->keeps, r->capkeeps,
@@ -131,6 +134,10 @@ rep_keep_in(struct rep *r, struct home *h, const Lb__ReplicaItem *it,
 	}
 	if (it->keep_version <= h->applied)
 		return 0;	/* applied before (a put sent again) */
+	/* (what it holds, for elections: a replica that missed copies of
+	 * messages is no better a candidate than one that missed records) */
+	if (it->keep_version > h->newest)
+		h->newest = it->keep_version;
 	a = rep_push(o, RA_KEPT);
 	lb_strlcpy(a->to, h->id, sizeof(a->to));
 	lb_strlcpy(a->id, kb->task_id, sizeof(a->id));

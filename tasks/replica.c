@@ -601,11 +601,8 @@ rep_put_in(struct rep *r, uint64_t now, const char *from,
 		char home[LB_ID_MAX];
 		int rc;
 
-		if (rec == NULL && p->items[i]->keep != NULL) {
-			(void)rep_keep_in(r, h, p->items[i], p->after, p->top,
-			    o);
-			continue;
-		}
+		if (rec == NULL && p->items[i]->keep != NULL)
+			continue;	/* (below, once the records are) */
 		if (rec == NULL || !tasks_id_valid(rec->id) ||
 		    rec->spec == NULL || rec->version <= p->after ||
 		    rec->version > p->top) {
@@ -628,6 +625,14 @@ rep_put_in(struct rep *r, uint64_t now, const char *from,
 			r->stats.items_kept++;
 		}
 	}
+	/* Kept messages after the records (an item's task may be named as
+	 * the sender's by a record of the same put), and only when the put
+	 * is taken whole: a put refused is sent again, and its items would
+	 * be applied twice. */
+	for (size_t i = 0; i < p->n_items && !full; i++)
+		if (p->items[i]->record == NULL && p->items[i]->keep != NULL)
+			(void)rep_keep_in(r, h, p->items[i], p->after, p->top,
+			    o);
 	/* Full: what it holds stays as it was acknowledged; the home asks
 	 * again later. */
 	if (!full && p->top > h->applied)
@@ -650,11 +655,12 @@ rep_write_failed(struct rep *r, const struct rep_out *o)
 	for (size_t i = 0; i < o->n; i++) {
 		struct home *h;
 
-		if (o->v[i].kind != RA_KEEP)
+		if (o->v[i].kind != RA_KEEP && o->v[i].kind != RA_KEPT)
 			continue;
 		/* Not on disk: not held, and the home's stream starts over
 		 * (its next put is answered with a gap at 0). */
-		unhold(r, o->v[i].id);
+		if (o->v[i].kind == RA_KEEP)
+			unhold(r, o->v[i].id);
 		if ((h = rep_home(r, o->v[i].to, 0)) != NULL) {
 			h->stream = 0;
 			h->applied = 0;
