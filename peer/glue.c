@@ -153,26 +153,6 @@ complete(struct peer *p, struct tasks_action *a, uint8_t **buf, size_t *len)
 	return rc;
 }
 
-/* A message of a home's decision, once the decision is on a majority of
- * its replica set. */
-struct send_wait {
-	char		 to[LB_ID_MAX];
-	uint8_t		*buf;
-	size_t		 len;
-};
-
-static void
-send_later(struct peer *p, void *arg, int ok)
-{
-	struct send_wait	*w = arg;
-	const char		*addr;
-
-	if (ok && (addr = addr_of(p, w->to)) != NULL)
-		net_send_bytes(p, addr, w->buf, w->len);
-	free(w->buf);
-	free(w);
-}
-
 /* An effect of a home's decision, held to the end of the batch. */
 static void
 held_add(struct peer *p, void (*fn)(struct peer *, void *, int), void *arg)
@@ -193,7 +173,7 @@ do_send(struct peer *p, struct tasks_action *a)
 {
 	const char		*addr = addr_of(p, a->to);
 	struct tasks_task	*k;
-	struct send_wait	*w;
+	struct replicas_msg	*w;
 	uint8_t			*buf = NULL;
 	size_t			 len = 0;
 	int			 kind;
@@ -215,7 +195,7 @@ do_send(struct peer *p, struct tasks_action *a)
 		lb_strlcpy(w->to, a->to, sizeof(w->to));
 		w->buf = buf;
 		w->len = len;
-		held_add(p, send_later, w);
+		held_add(p, replicas_msg_send, w);
 		return;
 	}
 	net_send_bytes(p, addr, buf, len);

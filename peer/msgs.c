@@ -598,26 +598,6 @@ msgs_checkpointed(struct peer *p, const char *id,
 	fwd_out_free(&o);
 }
 
-/* A message that acknowledges one this home keeps: it goes once the copy
- * is on a majority of its replica set. */
-struct held_send {
-	char	 to[LB_ID_MAX];
-	uint8_t	*buf;
-	size_t	 len;
-};
-
-static void
-held_send(struct peer *p, void *arg, int ok)
-{
-	struct held_send	*h = arg;
-	const char		*addr;
-
-	if (ok && (addr = members_addr(p, h->to, NULL)) != NULL)
-		net_send_bytes(p, addr, h->buf, h->len);
-	free(h->buf);
-	free(h);
-}
-
 /* Whether task `id` is homed here: what this peer says of its messages
  * (a "delivered" or "duplicate" to a sender that tries again, too) waits
  * for what its replica set has not yet (replicas_after: at once when
@@ -683,12 +663,16 @@ carry(struct peer *p, struct fwd_out *o)
 		switch (a->kind) {
 		case FA_SEND:
 			if (kept || homed(p, a->id)) {
-				struct held_send *h = lb_calloc(1, sizeof(*h));
+				struct replicas_msg *h = lb_calloc(1,
+				    sizeof(*h));
 
 				lb_strlcpy(h->to, a->to, sizeof(h->to));
 				h->buf = a->msg;
 				h->len = a->len;
-				switch (replicas_after(p, held_send, h)) {
+				/* (it acknowledges a copy this home
+				 * keeps: once a majority has it) */
+				switch (replicas_after(p,
+				    replicas_msg_send, h)) {
 				case 1:
 					a->msg = NULL;	/* (held's now) */
 					break;

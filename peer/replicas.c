@@ -429,6 +429,18 @@ replicas_after(struct peer *p, void (*fn)(struct peer *, void *, int),
 	return 1;
 }
 
+void
+replicas_msg_send(struct peer *p, void *arg, int ok)
+{
+	struct replicas_msg	*w = arg;
+	const char		*addr;
+
+	if (ok && (addr = members_addr(p, w->to, NULL)) != NULL)
+		net_send_bytes(p, addr, w->buf, w->len);
+	free(w->buf);
+	free(w);
+}
+
 int
 replicas_waits_full(struct peer *p)
 {

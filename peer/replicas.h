@@ -45,6 +45,14 @@ const char	*replicas_taken_by(struct peer *, const char *id);
  */
 int		 replicas_after(struct peer *,
 		    void (*fn)(struct peer *, void *, int), void *arg);
+/* Such an effect: a message to peer `to` (buf malloc'd), and the `fn` that
+ * sends it (ok) and frees it. */
+struct replicas_msg {
+	char		 to[LB_ID_MAX];
+	uint8_t		*buf;
+	size_t		 len;
+};
+void		 replicas_msg_send(struct peer *, void *msg, int ok);
 int		 replicas_waits_full(struct peer *);
 /* A change to what this home keeps of task `id`'s messages (`anew`: all
  * of it) goes to its set: 1 if it did (what acknowledges it waits:
