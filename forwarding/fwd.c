@@ -1519,11 +1519,19 @@ deliver(struct fwd *f, uint64_t now, const Lb__TaskMsg *m, uint32_t epoch,
 	else
 		home_of(m->task_id, home);
 	if (strcmp(home, f->self) != 0) {
-		/* Its home keeps a copy first -- while it is alive: a home
-		 * seen dead keeps nothing, and the message is taken without
-		 * (it outlives its holder only when the home is there). */
+		/* Its home keeps a copy first -- while it is alive.  A home
+		 * seen dead keeps nothing: with replicas, one of them takes
+		 * over and keeps it (the sender tries again meanwhile);
+		 * without, the message is taken without a copy (it outlives
+		 * its holder only when the home is there). */
 		if (f->env.alive(f->env.arg, home)) {
 			copy_out(f, now, m, home, o);
+			return;
+		}
+		if (f->conf.home_failover) {
+			f->stats.waits_home++;
+			reply(f, now, m, LB__MSG_STATUS__MSG_WAIT, epoch,
+			    "its home is gone; a replica takes over", o);
 			return;
 		}
 		take_in(f, now, mb, m, epoch, o);

@@ -72,6 +72,11 @@ struct fwd_conf {
 	size_t		 outbox_max;	/* messages this peer is sending */
 	int		 retry_ms;	/* first retry, doubling ... */
 	int		 retry_max_ms;	/* ... up to this */
+	/* Homes have replicas (task.home_replicas > 1): a message for a
+	 * task whose home is dead waits (MSG_WAIT, the sender tries again)
+	 * until the replica acting for it is known, rather than be taken
+	 * without a copy that would outlive its holder. */
+	int		 home_failover;
 };
 
 /* What this peer knows of a task (the shell asks its task core). */
@@ -171,6 +176,8 @@ struct fwd_stats {
 	uint64_t	unkept;		/* home: no room to keep one: taken
 					 * without a copy */
 	uint64_t	copies;		/* holder: copies sent to homes */
+	uint64_t	waits_home;	/* holder: told to wait, the home
+					 * dead and no replica acting yet */
 	/* Hops of the messages delivered here: hops[i] counts those that
 	 * took i + 1 hops, the last all the longer ones. */
 #define FWD_HOPS_BUCKETS	8

@@ -1146,6 +1146,7 @@ msgs_stats(struct peer *p, Lb__CtlStats *s)
 	s->msg_full = f->full;
 	s->msg_kept = f->kept;
 	s->msg_unkept = f->unkept;
+	s->msg_waits_home = f->waits_home;
 	memcpy(hops, f->hops, sizeof(hops));
 	s->msg_hops = hops;
 	s->n_msg_hops = FWD_HOPS_BUCKETS;
@@ -1177,6 +1178,7 @@ msgs_start(struct peer *p, char **cause)
 	c.outbox_max = OUTBOX_MAX;
 	c.retry_ms = RETRY_MS;
 	c.retry_max_ms = RETRY_MAX_MS;
+	c.home_failover = p->conf.task.home_replicas > 1;
 	ms->f = fwd_new(&c, p->conf.id, &env);
 	ms->keep_fd = -1;
 	ms->tick = event_new(p->base, -1, EV_PERSIST, tick_cb, p);

@@ -247,7 +247,7 @@ ctljson_stats(const Lb__CtlStats *s)
 			    (json_int_t)s->msg_hops[i]));
 		json_object_set_new(j, "messages", json_pack("{s:I, s:I, s:I, "
 		    "s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-		    "s:I, s:I, s:I, s:I, s:o}",
+		    "s:I, s:I, s:I, s:I, s:I, s:o}",
 		    "sent", (json_int_t)s->msg_sent,
 		    "acked", (json_int_t)s->msg_acked,
 		    "refused", (json_int_t)s->msg_refused,
@@ -263,6 +263,7 @@ ctljson_stats(const Lb__CtlStats *s)
 		    "full", (json_int_t)s->msg_full,
 		    "kept", (json_int_t)s->msg_kept,
 		    "unkept", (json_int_t)s->msg_unkept,
+		    "waits_home", (json_int_t)s->msg_waits_home,
 		    "hops_sum", (json_int_t)s->msg_hops_sum,
 		    "links", (json_int_t)s->msg_links,
 		    "mailboxes", (json_int_t)s->msg_mailboxes,

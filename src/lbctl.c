@@ -1560,9 +1560,11 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    (unsigned long long)s->msg_links,
 		    (unsigned long long)s->msg_mailboxes);
 		printf("kept:        %llu copies of messages kept here for "
-		    "tasks homed here; %llu taken without (no room)\n",
+		    "tasks homed here; %llu taken without (no room); %llu "
+		    "told to wait (home dead, no replica acting yet)\n",
 		    (unsigned long long)s->msg_kept,
-		    (unsigned long long)s->msg_unkept);
+		    (unsigned long long)s->msg_unkept,
+		    (unsigned long long)s->msg_waits_home);
 		printf("rerun:       %llu tasks whose host died\n",
 		    (unsigned long long)s->tasks_rerun);
 		printf("results:     %llu recorded here; %llu stale copies "

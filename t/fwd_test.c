@@ -37,6 +37,9 @@ struct task {
 	uint32_t	 epoch;
 	int		 moving;
 	int		 ended;
+	int		 acting;	/* a replica acting as its home, or
+					 * -1 (its home is the one its id
+					 * names) */
 	/* what left links behind: link[p] (-1: none) */
 	int		 link[NP];
 	uint32_t	 link_epoch[NP];
@@ -134,6 +137,14 @@ where(void *arg, const char *id, struct fwd_where *w)
 
 	if (t == NULL) {
 		w->here = FWD_NOTHING;
+		return;
+	}
+	if (t->acting >= 0 && (t->holder == me || t->acting == me))
+		strcpy(w->home, name(t->acting));	/* the record says */
+	if (t->acting == me && !t->ended && t->holder != me) {
+		w->here = FWD_AT;
+		strcpy(w->host, name(t->holder));
+		w->epoch = t->epoch;
 		return;
 	}
 	if (t->holder == me && !t->ended) {
@@ -343,6 +354,8 @@ consume(void)
 	}
 }
 
+static int	home_failover;	/* the next world_init's peers */
+
 static void
 world_init(uint64_t seed, size_t mbox_msgs)
 {
@@ -350,7 +363,8 @@ world_init(uint64_t seed, size_t mbox_msgs)
 		.max_links = 64, .link_keep_s = 60, .max_mailboxes = 16,
 		.mbox_msgs = mbox_msgs, .mbox_bytes = 1 << 20,
 		.msg_max = 1024, .max_senders = 16, .outbox_max = 256,
-		.retry_ms = 100, .retry_max_ms = 800
+		.retry_ms = 100, .retry_max_ms = 800,
+		.home_failover = home_failover
 	};
 
 	for (int p = 0; p < NP; p++)
@@ -377,6 +391,7 @@ task_add(const char *id, int holder)
 	memset(t, 0, sizeof(*t));
 	strcpy(t->id, id);
 	t->holder = holder;
+	t->acting = -1;
 	t->epoch = 1;
 	for (int p = 0; p < NP; p++)
 		t->link[p] = -1;
@@ -552,6 +567,33 @@ scenarios(void)
 	    "link and home dead: found by a query and delivered");
 	is_str(hops(r), "n3", "the holder answered the query: one hop");
 	ok(fwd_stats(W.f[1])->queries >= 1, "n1 asked the live peers");
+
+	/* Homes with replicas: a holder does not take a message for a task
+	 * whose home is dead without a copy (it would die with the
+	 * holder); it waits until a replica acts for the home, and the
+	 * copy is kept there. */
+	home_failover = 1;
+	world_init(3, 64);
+	home_failover = 0;
+	t = task_add("n0.12", 1);
+	move(t, 3);
+	W.alive[0] = 0;
+	h = send(1, "n1", t->id, 6);
+	for (int i = 0; i < 20; i++) {
+		drain_net();
+		W.now += 50;
+		tick_all();
+	}
+	ok(result(1, h) == NULL && fwd_stats(W.f[3])->waits_home >= 1 &&
+	    fwd_stats(W.f[3])->delivered == 0,
+	    "home dead, no replica acting: the holder has it wait");
+	t->acting = 4;
+	r = settle(1, h);
+	ok(r && r->done && r->status == LB__MSG_STATUS__MSG_DELIVERED &&
+	    strcmp(r->host, "n3") == 0,
+	    "a replica acts for the home: delivered at the holder");
+	ok(fwd_stats(W.f[4])->kept == 1 && fwd_stats(W.f[3])->copies >= 1,
+	    "its copy is kept by the acting home");
 
 	/* While it moves, messages wait at their senders and arrive after. */
 	world_init(4, 64);
