@@ -60,9 +60,9 @@ like "$rc:$out" "lbchaos: seed=2 peers=5 faults=[1-9][0-9]* tasks=[1-9][0-9]* re
 # (as root, disks filled too: each peer's state_dir on a tmpfs)
 full=
 [ "$(id -u)" -eq 0 ] && full=,diskfull
-out=$(lbchaos --no-netns --seed 3 --duration 15 --faults homegone,kill,stop$full --work plain,ckpt 2>&1); rc=$?
-like "$rc:$out" "lbchaos: seed=3 peers=5 faults=[1-9][0-9]* tasks=[1-9][0-9]* results=[0-9]+ lost=0 duplicated=0 overlaps=0 messages=0 undelivered=0 unreadable=0" \
-    "a home killed for good among kills, stops${full:+ and full disks}: every task ends once, its result read at every live peer"
+out=$(lbchaos --no-netns --seed 3 --duration 15 --faults homegone,kill,stop$full --work plain,ckpt,msgs 2>&1); rc=$?
+like "$rc:$out" "lbchaos: seed=3 peers=5 faults=[1-9][0-9]* tasks=[1-9][0-9]* results=[0-9]+ lost=0 duplicated=0 overlaps=0 messages=[1-9][0-9]* undelivered=0 unreadable=0" \
+    "a home killed for good among kills, stops${full:+ and full disks}, with messages: every task ends once, its result read at every live peer, every acknowledged message received once"
 [ $rc -eq 0 ] || diag "$out"
 
 # As root: peers in namespaces, partitions (6-12 s, longer than detection),
