@@ -260,6 +260,7 @@ gossip_wire(const struct gossip_member *m, uint64_t now, int compact,
 		w->addr[0] = '\0';
 		w->attrs[0] = '\0';
 		w->slots = 0;
+		w->level = 0;
 	}
 }
 
@@ -503,7 +504,7 @@ news(const struct gossip_entry *a, const struct gossip_entry *b)
 	return a->incarnation != b->incarnation || a->left != b->left ||
 	    a->refute != b->refute ||
 	    a->load != b->load || a->slots != b->slots ||
-	    a->draining != b->draining ||
+	    a->draining != b->draining || a->level != b->level ||
 	    strcmp(a->addr, b->addr) != 0 || strcmp(a->attrs, b->attrs) != 0;
 }
 

@@ -51,6 +51,8 @@ struct gossip_entry {
 	char		attrs[GOSSIP_ATTRS_MAX];	/* comma-separated */
 	int		draining;	/* takes no task from balancing */
 	uint64_t	refute;		/* raised by the member to refute */
+	uint32_t	level;		/* its protocol level (fixed for an
+					 * incarnation) */
 };
 
 /* What this peer knows of a member. */

@@ -131,6 +131,7 @@ ctl_peers(struct peer *p, Lb__CtlReply *r)
 		cp->heartbeat = m[i].e.heartbeat;
 		cp->load = m[i].e.load;
 		cp->slots = m[i].e.slots;
+		cp->level = m[i].e.level;
 		cp->age_ms = m[i].self ? 0 : gossip_age(&m[i], now);
 		cp->self = m[i].self;
 		cp->news_age_ms = m[i].news_ms ? now - m[i].news_ms : 0;

@@ -116,6 +116,7 @@ members_flush(struct peer *p)
 			mv[j].slots = e->slots;
 			mv[j].draining = e->draining;
 			mv[j].refute = e->refute;
+			mv[j].level = e->level;
 			mv[j].attributes = lb_split_list(e->attrs,
 			    &mv[j].n_attributes, &copies[j]);
 			mp[j] = &mv[j];
@@ -216,6 +217,7 @@ members_start(struct peer *p)
 	lb_strlcpy(self.addr, p->conf.advertise, sizeof(self.addr));
 	self.incarnation = p->incarnation;
 	self.slots = (uint32_t)p->conf.slots;
+	self.level = LB_PROTO_LEVEL;
 	for (size_t i = 0; i < p->conf.nattributes; i++) {
 		if (i > 0)
 			strncat(self.attrs, ",", sizeof(self.attrs) -
@@ -264,6 +266,7 @@ members_recv(struct peer *p, const char *from, const Lb__Gossip *g)
 		e->load = m->load;
 		e->slots = m->slots;
 		e->draining = m->draining;
+		e->level = m->level;
 		e->refute = m->refute;
 		for (size_t j = 0; j < m->n_attributes; j++) {
 			if (j > 0)

@@ -49,7 +49,7 @@ ctljson_peers(const Lb__CtlPeers *ps)
 			json_array_append_new(attrs,
 			    json_string(p->attributes[k]));
 		json_array_append_new(a, json_pack("{s:s, s:s, s:s, "
-		    "s:I, s:I, s:i, s:i, s:I, s:o, s:b, s:I, s:I}",
+		    "s:I, s:I, s:i, s:i, s:I, s:o, s:b, s:I, s:I, s:i}",
 		    "id", p->id, "addr", p->addr, "state", p->state,
 		    "incarnation", (json_int_t)p->incarnation,
 		    "heartbeat", (json_int_t)p->heartbeat,
@@ -57,7 +57,8 @@ ctljson_peers(const Lb__CtlPeers *ps)
 		    "age_ms", (json_int_t)p->age_ms,
 		    "attributes", attrs, "self", p->self,
 		    "news_age_ms", (json_int_t)p->news_age_ms,
-		    "state_age_ms", (json_int_t)p->state_age_ms));
+		    "state_age_ms", (json_int_t)p->state_age_ms,
+		    "level", (int)p->level));
 		json_object_set_new(json_array_get(a,
 		    json_array_size(a) - 1), "draining", json_boolean(
 		    strcmp(p->state, "draining") == 0));

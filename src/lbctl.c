@@ -662,9 +662,9 @@ cmd_peers(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 			w = l > w ? l : w;
 			wa = la > wa ? la : wa;
 		}
-		printf("%-*s  %-*s  %-8s  %13s  %4s  %5s  %7s  %s\n", w, "ID",
-		    wa, "ADDR", "STATE", "INCARNATION", "LOAD", "SLOTS", "AGE",
-		    "ATTRIBUTES");
+		printf("%-*s  %-*s  %-8s  %13s  %4s  %5s  %7s  %5s  %s\n", w,
+		    "ID", wa, "ADDR", "STATE", "INCARNATION", "LOAD", "SLOTS",
+		    "AGE", "LEVEL", "ATTRIBUTES");
 		for (size_t i = 0; i < rep->peers->n_peers; i++) {
 			Lb__CtlPeer *p = rep->peers->peers[i];
 			char id[80], attrs[300] = "";
@@ -678,9 +678,9 @@ cmd_peers(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 				    strlen(attrs) - 1);
 			}
 			printf("%-*s  %-*s  %-8s  %13" PRIu64 "  %4u  %5u  %7s  "
-			    "%s\n", w, id, wa, p->addr, p->state,
+			    "%5u  %s\n", w, id, wa, p->addr, p->state,
 			    p->incarnation, p->load, p->slots, fmt_age(p->age_ms,
-			    age, sizeof(age)), attrs[0] ? attrs : "-");
+			    age, sizeof(age)), p->level, attrs[0] ? attrs : "-");
 		}
 	}
 	lb__ctl_reply__free_unpacked(rep, NULL);

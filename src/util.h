@@ -9,6 +9,21 @@
 #define LB_ADDR_MAX	128	/* nanomsg address, with its NUL */
 #define LB_KEY_BYTES	32	/* cluster key */
 
+/*
+ * The protocol level of this build, announced in its gossip entry
+ * (Member.level): what it can be asked.  A peer asks another for a feature
+ * only at the level that brought it, so that older and newer builds share
+ * a cluster while it is upgraded one peer at a time (doc/protocol.md,
+ * "Rolling upgrades").  Raise it with every feature another peer must
+ * know of before it is asked.
+ *   0  a build from before levels: envelopes of version 2, leases,
+ *      replicated homes, transfer file kind 2 (output)
+ *   1  it announces its level; as a holder of a task whose home is dead,
+ *      it answers MSG_WAIT until a replica acts for the home (asks
+ *      nothing new of others)
+ */
+#define LB_PROTO_LEVEL	1
+
 /* Monotonic milliseconds: for timers and ages.  (Shell only: cores get `now`.) */
 uint64_t lb_mono_ms(void);
 /* The same in microseconds: for measurements. */

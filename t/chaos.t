@@ -19,6 +19,12 @@ if [ "$(id -u)" -ne 0 ]; then
 	out=$(lbchaos --faults diskfull --no-netns 2>&1); rc=$?
 	like "$rc:$out" "^2:lbchaos: --faults: diskfull needs root" "diskfull, not root: refused"
 fi
+out=$(lbchaos --faults kill,upgrade --no-netns 2>&1); rc=$?
+like "$rc:$out" "^2:lbchaos: --faults: upgrade needs --old-lbpeer PATH" \
+    "upgrade without an older build: refused, exit 2"
+out=$(lbchaos --faults upgrade --old-lbpeer "$(type -P true)" --no-netns 2>&1); rc=$?
+like "$rc:$out" "^2:lbchaos: --old-lbpeer: .* -V failed: not an lbpeer" \
+    "an --old-lbpeer that is not an lbpeer: refused, exit 2"
 out=$(lbchaos --peers 99 --no-netns 2>&1); rc=$?
 like "$rc:$out" "^2:lbchaos: --peers: expected 3 to 16" "a bad peer count: exit 2"
 out=$(lbchaos --faults partition --no-netns 2>&1); rc=$?

@@ -21,6 +21,9 @@ is "$(echo "$j" | jq -r '.[0] | [has("id"), has("addr"), has("state"), has("inca
     "peers --json has id, addr, state, incarnation, load, slots, age_ms"
 is "$(echo "$j" | jq -r '[.[] | .slots] | unique | join(",")')" 2 "slots travel with each entry"
 is "$(echo "$j" | jq -r '[.[] | .load] | unique | join(",")')" 0 "load is 0 without tasks"
+is "$(echo "$j" | jq -r '[.[] | .level] | unique | join(",")')" \
+    "$(sed -n 's/^#define LB_PROTO_LEVEL[[:space:]]*//p' "$top_srcdir/src/util.h")" \
+    "each entry carries its peer's protocol level (what it can be asked)"
 is "$(echo "$j" | jq -r '[.[] | select(.age_ms > 1000)] | length')" 0 \
     "every entry's news is fresh (age under 1 s)"
 addr5=$(lbcluster addr n5)
