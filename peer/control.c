@@ -17,6 +17,7 @@
 #include "peer.h"
 #include "glue.h"
 #include "replicas.h"
+#include "repfiles.h"
 #include "upload.h"
 #include "tasks/tasks.h"
 #include "src/client.h"
@@ -559,7 +560,20 @@ ctl_wait_done(struct peer *p, void *arg, int ok)
 	free(w);
 }
 
-/* Send `rep` now, or once this home's decisions are on a majority. */
+static void	ctl_wait_decided(struct peer *, struct ctl_wait *);
+
+/* A submitted task's attachments are on a majority of the set now. */
+static void
+ctl_files_done(struct peer *p, void *arg, int ok)
+{
+	if (ok)
+		ctl_wait_decided(p, arg);
+	else
+		ctl_wait_done(p, arg, 0);
+}
+
+/* Send `rep` now, or once this home's decisions (and a submitted task's
+ * attachments) are on a majority. */
 static void
 ctl_send_decided(struct peer *p, void *hdr, Lb__CtlReply *rep)
 {
@@ -567,6 +581,15 @@ ctl_send_decided(struct peer *p, void *hdr, Lb__CtlReply *rep)
 
 	w->hdr = hdr;
 	w->out = ctl_pack(rep, &w->len);
+	if (rep->rep_case == LB__CTL_REPLY__REP_SUBMITTED &&
+	    repfiles_after(p, rep->submitted, ctl_files_done, w) == 1)
+		return;
+	ctl_wait_decided(p, w);
+}
+
+static void
+ctl_wait_decided(struct peer *p, struct ctl_wait *w)
+{
 	switch (replicas_after(p, ctl_wait_done, w)) {
 	case 0:
 		ctl_wait_done(p, w, 1);

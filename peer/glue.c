@@ -21,6 +21,7 @@
 #include "store.h"
 #include "disk.h"
 #include "replicas.h"
+#include "repfiles.h"
 #include "upload.h"
 #include "xfer.h"
 #include "balance/balance.h"
@@ -546,6 +547,7 @@ tick_cb(evutil_socket_t fd, short ev, void *arg)
 	tasks_tick(p->tc, lb_mono_ms(), &o);
 	disk_check(p, &o);
 	replicas_tick(p, lb_mono_ms(), &o);
+	repfiles_tick(p, lb_mono_ms());
 	moved = replicas_keeps_moved(p);
 	if (moved)
 		msgs_keeps_sync(p, 0);	/* (before the tasks taken over run) */
@@ -726,6 +728,10 @@ fetch_done(struct peer *p, const char *from, uint64_t inc,
 	char			*cause = NULL;
 	int			 fresh;
 
+	if (m->body_case == LB__PEER_MSG__BODY_REPLICA_FILES) {
+		repfiles_fetched(p, from, m, staged, error);
+		return;
+	}
 	if (error != NULL)
 		return;
 	if (m->body_case == LB__PEER_MSG__BODY_CHECKPOINT_COPY) {
@@ -863,6 +869,10 @@ glue_recv(struct peer *p, const Lb__Envelope *e)
 	case LB__PEER_MSG__BODY_MAIL_COPY_ACK:
 		msgs_recv(p, e->sender, m);
 		break;
+	case LB__PEER_MSG__BODY_REPLICA_FILES:
+	case LB__PEER_MSG__BODY_REPLICA_FILES_ACK:
+		repfiles_recv(p, e->sender, e->incarnation, m);
+		break;
 	case LB__PEER_MSG__BODY_REPLICA_PUT:
 	case LB__PEER_MSG__BODY_REPLICA_ACK:
 	case LB__PEER_MSG__BODY_HOME_VOTE:
@@ -941,6 +951,7 @@ glue_start(struct peer *p, char **cause)
 	members_on_peer(p, on_peer);
 	balancer_on_move(p, on_move);
 	if (replicas_start(p, cause) == -1 ||
+	    repfiles_start(p, cause) == -1 ||
 	    store_open(p, replay_cb, p, cause) == -1 ||
 	    xfer_start(p, fetch_done, addr_of, cause) == -1 ||
 	    upload_start(p, cause) == -1)
@@ -1058,6 +1069,7 @@ glue_stop(struct peer *p)
 	tasks_free(p->tc);
 	p->tc = NULL;
 	store_close(p);
+	repfiles_stop(p);
 	replicas_stop(p);
 	for (size_t i = 0; i < p->glue->nheld; i++)
 		p->glue->held[i].fn(p, p->glue->held[i].arg, 0);
@@ -1201,6 +1213,9 @@ glue_submit(struct peer *p, const Lb__TaskSpec *spec, const uint64_t *uploads,
 		return -1;
 	}
 	log_info("task %s accepted: %s", *idp, spec->argv[0]);
+	/* Its attachments to the replica set first (as they are before it
+	 * starts: a replica holds them as they were pulled). */
+	repfiles_offer(p, *idp);
 	carry(p, &o);
 	tasks_out_free(&o);
 	/* A new task may move before it starts: ask the balancer now. */
@@ -1403,6 +1418,16 @@ glue_stats(struct peer *p, Lb__CtlStats *s)
 	s->replica_keeps = v.keeps;
 	s->replica_keeps_in = v.stats.keeps_kept;
 	s->replica_keeps_lost = v.keeps_lost;
+	{
+		struct repfiles_stats rs;
+
+		repfiles_stats(p, &rs);
+		s->replica_files_pending = rs.pending;
+		s->replica_files_held = rs.held;
+		s->replica_files_acked = rs.acked;
+		s->replica_files_missing = rs.missing;
+		s->replica_files_waiting = rs.waiting;
+	}
 	s->transfers_in = t->transfers_in;
 	s->transfers_out = t->transfers_out;
 	s->transfers_aborted = t->transfers_aborted;

@@ -64,6 +64,7 @@ struct peer {
 	struct http		*http;		/* http.c */
 	struct msgs		*msgs;		/* msgs.c */
 	struct replicas		*reps;		/* replicas.c */
+	struct repfiles		*repfiles;	/* repfiles.c */
 	/* control.c: answer request `token`, which waited (msgs.c). */
 	void			(*ctl_later)(struct peer *, uint64_t token,
 				    Lb__CtlReply *);

@@ -28,6 +28,7 @@
 #include "store.h"
 #include "keepfile.h"
 #include "replicas.h"
+#include "repfiles.h"
 
 #define REP_RETRY_MS	500	/* no ack this long: sent again */
 #define REP_EXPIRE_MS	60000	/* ended records looked at this often */
@@ -502,19 +503,27 @@ adopt(struct peer *p, const char *home, uint32_t term, uint64_t upto,
 
 		if (copies[i] == NULL)
 			continue;
-		/* Its directory: what it was given stayed at its home. */
+		/* Its directory, with its attachments as this replica
+		 * holds them (repfiles.c). */
 		dir = store_dir(p, copies[i]->id);
 		if (mkdir(dir, 0700) == -1 && errno != EEXIST)
 			log_warnx("task %s: cannot create %s: %s",
 			    copies[i]->id, dir, strerror(errno));
-		if (copies[i]->spec != NULL && copies[i]->spec->n_files > 0)
+		if (copies[i]->spec != NULL && copies[i]->spec->n_files > 0 &&
+		    tasks_unfinished(copies[i]) &&
+		    repfiles_adopt(p, copies[i]->id, dir) == 0) {
+			repfiles_missing(p);
 			log_warnx("task %s: its %zu attached files stayed at "
-			    "its home %s, which is gone: it runs without them",
-			    copies[i]->id, copies[i]->spec->n_files, home);
+			    "its home %s, which is gone, and are not here: "
+			    "it runs without them", copies[i]->id,
+			    copies[i]->spec->n_files, home);
+		}
 		free(dir);
 		lb_strlcpy(tid, copies[i]->id, sizeof(tid));
 		if (tasks_adopt(p->tc, lb_mono_ms(), copies[i], term,
 		    to) == 1) {
+			/* They go to this home's own set now. */
+			repfiles_offer(p, tid);
 			char *from = rkept_path(p, tid);
 			char *into = lb_printf("%s/kept/%s",
 			    p->conf.state_dir, tid);

@@ -61,7 +61,8 @@ struct sfile {
 
 struct offer {
 	uint64_t		 id;
-	int			 copy;	/* a checkpoint copy to its home */
+	int			 copy;	/* 1: a checkpoint copy to its home;
+					 * 2: attachments to a replica */
 	char			 to[LB_ID_MAX];
 	char			 task[TASKS_ID_MAX];
 	struct sfile		*f;
@@ -342,12 +343,26 @@ xfer_offer(struct peer *p, const char *to, const char *id, int ck,
 
 	/* A new copy of a checkpoint replaces the one still on offer (its
 	 * snapshot is about to be replaced). */
-	for (slot = 0; ck == 2 && slot < OFFERS_MAX; slot++)
+	for (slot = 0; ck == XFER_CK_COPY && slot < OFFERS_MAX; slot++)
 		if (x->offers[slot] != NULL && x->offers[slot]->copy &&
 		    strcmp(x->offers[slot]->task, id) == 0) {
 			offer_free(x->offers[slot]);
 			x->offers[slot] = NULL;
 		}
+	if (ck == XFER_REPLICA) {
+		/* Replicas' copies take half the offers at most: moves go
+		 * on meanwhile. */
+		size_t nrep = 0;
+
+		for (slot = 0; slot < OFFERS_MAX; slot++)
+			nrep += x->offers[slot] != NULL &&
+			    x->offers[slot]->copy == 2;
+		if (nrep >= OFFERS_MAX / 2) {
+			*cause = lb_printf("%zu copies of attachments for "
+			    "replicas are on offer already", nrep);
+			return -1;
+		}
+	}
 	for (slot = 0; slot < OFFERS_MAX; slot++)
 		if (x->offers[slot] == NULL)
 			break;
@@ -358,7 +373,9 @@ xfer_offer(struct peer *p, const char *to, const char *id, int ck,
 	}
 	o = lb_calloc(1, sizeof(*o));
 	o->id = ++x->next_offer;
-	o->copy = ck == 2;
+	o->copy = ck == XFER_CK_COPY ? 1 : ck == XFER_REPLICA ? 2 : 0;
+	if (ck == XFER_REPLICA)
+		ck = 0;		/* (attachments only) */
 	lb_strlcpy(o->to, to, sizeof(o->to));
 	lb_strlcpy(o->task, id, sizeof(o->task));
 	o->used_ms = lb_mono_ms();
@@ -367,7 +384,7 @@ xfer_offer(struct peer *p, const char *to, const char *id, int ck,
 		offer_free(o);
 		return -1;
 	}
-	for (size_t i = 0; !o->copy && i < s->n_files; i++) {
+	for (size_t i = 0; o->copy != 1 && i < s->n_files; i++) {
 		if (!tasks_name_valid(s->files[i]->name) ||
 		    fstatat(dfd, s->files[i]->name, &st,
 		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(st.st_mode))
@@ -400,7 +417,7 @@ xfer_offer(struct peer *p, const char *to, const char *id, int ck,
 	/* What the task printed up to its checkpoint goes with it: the
 	 * record counts it, the file may hold more (a later run that was
 	 * stopped wrote on), and what is missing is not claimed. */
-	if (!o->copy && tr->record->output_in_files) {
+	if (o->copy == 0 && tr->record->output_in_files) {
 		outb += offer_output(p, o, id, "out/stdout", ".out",
 		    &tr->record->stdout_bytes);
 		outb += offer_output(p, o, id, "out/stderr", ".err",
@@ -422,6 +439,19 @@ xfer_offer(struct peer *p, const char *to, const char *id, int ck,
 	x->offers[slot] = o;
 	log_debug("task %s: offered to %s: %zu files, %" PRIu64 " bytes "
 	    "(transfer %" PRIu64 ")", id, to, o->nf, tr->bytes, o->id);
+	return 0;
+}
+
+int
+xfer_offered(struct peer *p, const char *to, const char *id)
+{
+	struct xfer	*x = X(p);
+
+	for (size_t i = 0; x != NULL && i < OFFERS_MAX; i++)
+		if (x->offers[i] != NULL && x->offers[i]->copy == 2 &&
+		    strcmp(x->offers[i]->task, id) == 0 &&
+		    strcmp(x->offers[i]->to, to) == 0)
+			return 1;
 	return 0;
 }
 
@@ -609,7 +639,7 @@ xfer_chunk_req(struct peer *p, const char *from, const Lb__ChunkReq *q)
 	}
 	x->stats.bytes_out += len;
 	o->used_ms = lb_mono_ms();
-	if (x->on_serve != NULL) {
+	if (x->on_serve != NULL && o->copy != 2) {
 		uint64_t whole = 0;
 		size_t k;
 
@@ -837,7 +867,10 @@ xfer_fetch(struct peer *p, const char *from, uint64_t inc,
 	struct xfer		*x = X(p);
 	int			 copy = m->body_case ==
 				    LB__PEER_MSG__BODY_CHECKPOINT_COPY;
+	int			 rep = m->body_case ==
+				    LB__PEER_MSG__BODY_REPLICA_FILES;
 	const Lb__Transfer	*tr = copy ? m->checkpoint_copy->transfer :
+				    rep ? m->replica_files->transfer :
 				    m->transfer;
 	struct fetch		*fe;
 	size_t			 slot, len;
@@ -849,6 +882,16 @@ xfer_fetch(struct peer *p, const char *from, uint64_t inc,
 
 		if (old == NULL || strcmp(old->task, tr->record->id) != 0)
 			continue;
+		/* A replica's copy of the attachments is apart from moves
+		 * and copies; one at a time (the next offer waits for it). */
+		if (rep != (old->msg->body_case ==
+		    LB__PEER_MSG__BODY_REPLICA_FILES))
+			continue;
+		if (rep) {
+			*cause = lb_printf("a copy of its attachments from %s "
+			    "is in progress", old->from);
+			return -1;
+		}
 		/* A newer copy from the same host replaces the older (whose
 		 * offer it replaced there); a copy never stops a move. */
 		if (copy && old->msg->body_case ==
@@ -888,6 +931,13 @@ xfer_fetch(struct peer *p, const char *from, uint64_t inc,
 	for (size_t i = 0; copy && i < tr->n_manifest; i++)
 		if (tr->manifest[i]->kind != 1) {
 			*cause = lb_strdup("a checkpoint copy with attachments");
+			x->stats.failed_invalid++;
+			return -1;
+		}
+	for (size_t i = 0; rep && i < tr->n_manifest; i++)
+		if (tr->manifest[i]->kind != 0) {
+			*cause = lb_strdup("a replica's copy of attachments "
+			    "with other files");
 			x->stats.failed_invalid++;
 			return -1;
 		}

@@ -220,7 +220,13 @@ ctljson_stats(const Lb__CtlStats *s)
 	    "bytes_in", (json_int_t)s->migrate_bytes));
 	json_object_set_new(j, "yields", json_integer((json_int_t)s->yields));
 	json_object_set_new(j, "replicas", json_pack("{s:s, s:I, s:I, s:I, "
-	    "s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "set", s->replica_set,
+	    "s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	    "set", s->replica_set,
+	    "files_waiting", (json_int_t)s->replica_files_waiting,
+	    "files_pending", (json_int_t)s->replica_files_pending,
+	    "files_held", (json_int_t)s->replica_files_held,
+	    "files_acked", (json_int_t)s->replica_files_acked,
+	    "files_missing", (json_int_t)s->replica_files_missing,
 	    "keeps", (json_int_t)s->replica_keeps,
 	    "keeps_in", (json_int_t)s->replica_keeps_in,
 	    "keeps_lost", (json_int_t)s->replica_keeps_lost,

@@ -1533,6 +1533,15 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    (unsigned long long)s->replica_keeps,
 		    (unsigned long long)s->replica_keeps_in,
 		    (unsigned long long)s->replica_keeps_lost);
+		printf("             attachments: %llu tasks not yet on every "
+		    "member (%llu submits wait for a majority), %llu copies "
+		    "held here for other homes, %llu held by members since "
+		    "start; %llu tasks taken over ran without theirs\n",
+		    (unsigned long long)s->replica_files_pending,
+		    (unsigned long long)s->replica_files_waiting,
+		    (unsigned long long)s->replica_files_held,
+		    (unsigned long long)s->replica_files_acked,
+		    (unsigned long long)s->replica_files_missing);
 		printf("preempted:   %llu running tasks yielded their slot to "
 		    "tasks that had run less\n", (unsigned long long)s->yields);
 		printf("periodic:    %llu checkpoints asked; %llu copies sent "
