@@ -542,6 +542,8 @@ static int
 ctl_decides(const Lb__CtlRequest *req)
 {
 	return req->req_case == LB__CTL_REQUEST__REQ_SUBMIT ||
+	    (req->req_case == LB__CTL_REQUEST__REQ_UPLOAD &&
+	    req->upload != NULL && req->upload->submit != NULL) ||
 	    req->req_case == LB__CTL_REQUEST__REQ_CANCEL ||
 	    req->req_case == LB__CTL_REQUEST__REQ_SHOW ||
 	    req->req_case == LB__CTL_REQUEST__REQ_MIGRATE;
@@ -581,9 +583,26 @@ ctl_send_decided(struct peer *p, void *hdr, Lb__CtlReply *rep)
 
 	w->hdr = hdr;
 	w->out = ctl_pack(rep, &w->len);
-	if (rep->rep_case == LB__CTL_REPLY__REP_SUBMITTED &&
-	    repfiles_after(p, rep->submitted, ctl_files_done, w) == 1)
-		return;
+	if (rep->rep_case == LB__CTL_REPLY__REP_SUBMITTED) {
+		switch (repfiles_after(p, rep->submitted, 0, ctl_files_done,
+		    w)) {
+		case 1:
+			return;
+		case -1: {
+			/* (the same submit asked again and again) */
+			Lb__CtlReply	e = LB__CTL_REPLY__INIT;
+
+			free(w->out);
+			ctl_no(&e, 1, lb_printf("task %s: its attachments are "
+			    "not yet on its home's replicas; try again "
+			    "later", rep->submitted));
+			w->out = ctl_pack(&e, &w->len);
+			ctl_answer_free(&e);
+			ctl_wait_done(p, w, 1);
+			return;
+		}
+		}
+	}
 	ctl_wait_decided(p, w);
 }
 

@@ -169,6 +169,26 @@ held_add(struct peer *p, void (*fn)(struct peer *, void *, int), void *arg)
 	g->held[g->nheld++].arg = arg;
 }
 
+/* A result's output is on a majority of the set: its acknowledgement goes
+ * once the decisions before it are too. */
+static void
+output_held(struct peer *p, void *arg, int ok)
+{
+	if (!ok) {
+		replicas_msg_send(p, arg, 0);
+		return;
+	}
+	switch (replicas_after(p, replicas_msg_send, arg)) {
+	case 0:
+		replicas_msg_send(p, arg, 1);
+		break;
+	case -1:
+		p->glue->sends_unsaid++;
+		replicas_msg_send(p, arg, 0);
+		break;
+	}
+}
+
 static void
 do_send(struct peer *p, struct tasks_action *a)
 {
@@ -196,6 +216,19 @@ do_send(struct peer *p, struct tasks_action *a)
 		lb_strlcpy(w->to, a->to, sizeof(w->to));
 		w->buf = buf;
 		w->len = len;
+		/* The acknowledgement of a result whose output is in files
+		 * waits for them on a majority too (the host keeps them
+		 * until then): repfiles.c. */
+		if (kind == LB__PEER_MSG__BODY_TASK_NOTICE_ACK) {
+			repfiles_offer_output(p, a->id);
+			switch (repfiles_after(p, a->id, 1, output_held, w)) {
+			case 1:
+				return;
+			case -1:
+				replicas_msg_send(p, w, 0);
+				return;
+			}
+		}
 		held_add(p, replicas_msg_send, w);
 		return;
 	}
@@ -377,6 +410,11 @@ carry(struct peer *p, struct tasks_out *o)
 			if ((k = tasks_find(p->tc, a->id)) != NULL) {
 				replicas_saving(p, k->rec);
 				store_save(p, k->rec, a->sync);
+				/* A result with output in files (one that
+				 * ran here: no host waits for its ack): the
+				 * files go to the replica set. */
+				if (k->home && !tasks_unfinished(k->rec))
+					repfiles_offer_output(p, a->id);
 			}
 			break;
 		case TA_FORGET:
@@ -957,6 +995,7 @@ glue_start(struct peer *p, char **cause)
 	    upload_start(p, cause) == -1)
 		return -1;
 	xfer_on_serve(p, served);
+	replicas_on_adopt(p, repfiles_adopting, repfiles_adopted);
 	/* What a crashed earlier life left running is killed first. */
 	all = tasks_all(p->tc, &n);
 	for (size_t i = 0; i < n; i++)

@@ -416,6 +416,14 @@ members_load(struct peer *p)
 	return p->gossip != NULL ? gossip_members(p->gossip, &n)[0].e.load : 0;
 }
 
+uint32_t
+members_level(struct peer *p, const char *id)
+{
+	const struct gossip_member	*m = gossip_find(p->gossip, id);
+
+	return m != NULL ? m->e.level : 0;
+}
+
 const char *
 members_addr(struct peer *p, const char *id, const char **state)
 {

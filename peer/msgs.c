@@ -1178,7 +1178,8 @@ msgs_start(struct peer *p, char **cause)
 	c.outbox_max = OUTBOX_MAX;
 	c.retry_ms = RETRY_MS;
 	c.retry_max_ms = RETRY_MAX_MS;
-	c.home_failover = p->conf.task.home_replicas > 1;
+	/* (a set of two elects no one: its home's vote is needed) */
+	c.home_failover = p->conf.task.home_replicas >= 3;
 	ms->f = fwd_new(&c, p->conf.id, &env);
 	ms->keep_fd = -1;
 	ms->tick = event_new(p->base, -1, EV_PERSIST, tick_cb, p);

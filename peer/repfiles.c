@@ -14,6 +14,12 @@
  * the task's record held here has ended, or RF_ORPHAN_S after they came
  * when no record did.  The replica that takes over moves them into the
  * task's directory (repfiles_adopt), and offers them to its own set.
+ *
+ * The output files of a task that ended (output larger than a record
+ * holds) go the same way, into state_dir/replicas/files/ID.output; the
+ * home's acknowledgement of the result to its host waits for a majority
+ * (the host keeps the output until then), and they stay as long as the
+ * record does.
  */
 #include "config.h"
 
@@ -43,18 +49,24 @@
 #define RF_GIVE_UP_MS	(30 * 60 * 1000)	/* then stop offering */
 #define RF_ORPHAN_S	600	/* a copy with no record here goes after */
 #define RF_PRUNE_MS	10000
+#define RF_LEVEL	2	/* members that hold files (LB_PROTO_LEVEL) */
 
 struct rf_waiter {
 	void	(*fn)(struct peer *, void *, int);
 	void	 *arg;
 };
 
-/* A task whose attachments this home puts to its set. */
+/* A task whose attachments (or output) this home puts to its set. */
 struct rf {
 	char		 id[TASKS_ID_MAX];
+	int		 out;		/* its output files */
 	char		 to[REP_SET_MAX][LB_ID_MAX];
 	int		 acked[REP_SET_MAX];
 	uint64_t	 next_ms[REP_SET_MAX];
+	uint8_t		*msg[REP_SET_MAX];	/* the offer made to each (a
+						 * packed PeerMsg), sent
+						 * again while on offer */
+	size_t		 len[REP_SET_MAX];
 	size_t		 nto;
 	size_t		 need;		/* members for a majority */
 	uint64_t	 since;
@@ -68,7 +80,12 @@ struct repfiles {
 	char		*dir;		/* state_dir/replicas/files */
 	uint64_t	 pruned_ms;
 	int		 scanned;	/* tasks read back at start offered */
+	int		 missed;	/* a task not offered (no set, or
+					 * RF_MAX): look again */
 	int		 full_said;
+	char		 lastset[REP_SET_MAX][LB_ID_MAX];	/* at the
+						 * last tick */
+	size_t		 nlastset;
 	struct repfiles_stats st;
 };
 
@@ -112,6 +129,11 @@ rf_drop(struct peer *p, size_t i, int ok)
 
 	r->rf[i] = NULL;
 	rf_release(p, f, ok);
+	for (size_t j = 0; j < f->nto; j++) {
+		free(f->msg[j]);
+		if (p->xfer != NULL)
+			xfer_unoffer(p, f->to[j], f->id, f->out);
+	}
 	free(f);
 	r->nrf--;
 }
@@ -132,10 +154,11 @@ repfiles_stop(struct peer *p)
 }
 
 static struct rf *
-rf_find(struct repfiles *r, const char *id, size_t *slot)
+rf_find(struct repfiles *r, const char *id, int out, size_t *slot)
 {
 	for (size_t i = 0; i < RF_MAX; i++)
-		if (r->rf[i] != NULL && strcmp(r->rf[i]->id, id) == 0) {
+		if (r->rf[i] != NULL && r->rf[i]->out == out &&
+		    strcmp(r->rf[i]->id, id) == 0) {
 			if (slot != NULL)
 				*slot = i;
 			return r->rf[i];
@@ -167,42 +190,86 @@ rf_offer_to(struct peer *p, struct rf *f, size_t i, uint64_t now)
 	f->next_ms[i] = now + RF_RETRY_MS;
 	if (k == NULL || (addr = members_addr(p, f->to[i], NULL)) == NULL)
 		return;
-	/* The last offer is still there (maybe being pulled): it is asked
-	 * again only once it went idle. */
-	if (xfer_offered(p, f->to[i], f->id))
+	/* The last offer is still there (maybe being pulled): the same
+	 * again (a replica pulls it once, and answers once it holds it);
+	 * a new one once it went idle. */
+	if (f->msg[i] != NULL && xfer_offered(p, f->to[i], f->id, f->out)) {
+		net_send_bytes(p, addr, f->msg[i], f->len[i]);
 		return;
-	tr.record = k->rec;
-	if (xfer_offer(p, f->to[i], f->id, XFER_REPLICA, &tr, &cause) == -1) {
-		log_warnx("task %s: its attachments cannot be offered to "
-		    "replica %s: %s", f->id, f->to[i], cause);
+	}
+	free(f->msg[i]);
+	f->msg[i] = NULL;
+	/* (a copy: an offer of output counts what is on disk in it) */
+	tr.record = tasks_rec_clone(k->rec);
+	if (xfer_offer(p, f->to[i], f->id, f->out ? XFER_REPLICA_OUT :
+	    XFER_REPLICA, &tr, &cause) == -1) {
+		/* (most often: the offers for replicas are all taken; the
+		 * next try) */
+		log_debug("task %s: its %s cannot be offered to replica %s "
+		    "now: %s", f->id, f->out ? "output" : "attachments",
+		    f->to[i], cause);
 		free(cause);
+		lb__task_record__free_unpacked(tr.record, NULL);
 		return;
 	}
 	rf.transfer = &tr;
+	rf.output = f->out;
 	m.body_case = LB__PEER_MSG__BODY_REPLICA_FILES;
 	m.replica_files = &rf;
-	net_send(p, addr, &m);
+	f->len[i] = lb__peer_msg__get_packed_size(&m);
+	f->msg[i] = lb_calloc(1, f->len[i] + 1);
+	lb__peer_msg__pack(&m, f->msg[i]);
+	net_send_bytes(p, addr, f->msg[i], f->len[i]);
 	RF(p)->st.offered++;
 	for (size_t j = 0; j < tr.n_manifest; j++)
 		lb__xfer_file__free_unpacked(tr.manifest[j], NULL);
 	free(tr.manifest);
+	lb__task_record__free_unpacked(tr.record, NULL);
 }
 
-/* This home's replica set now (the members but this one). */
+/* This home's replica set now (the members but this one) that can hold
+ * files (an older build cannot: its level says), into ids; the set's
+ * size in all into *all. */
 static size_t
-set_now(struct peer *p, char ids[REP_SET_MAX][LB_ID_MAX])
+set_now(struct peer *p, char ids[REP_SET_MAX][LB_ID_MAX], size_t *all)
 {
-	struct replicas_view	v;
-	size_t			n = 0;
+	char	set[REP_SET_MAX][LB_ID_MAX];
+	size_t	n = 0;
 
-	replicas_stats(p, &v);
-	for (size_t i = 0; i < v.nset && n < REP_SET_MAX; i++)
-		lb_strlcpy(ids[n++], v.set[i].id, LB_ID_MAX);
+	memset(ids, 0, REP_SET_MAX * LB_ID_MAX);
+	*all = replicas_set(p, set, REP_SET_MAX);
+	for (size_t i = 0; i < *all; i++)
+		if (members_level(p, set[i]) >= RF_LEVEL)
+			lb_strlcpy(ids[n++], set[i], LB_ID_MAX);
 	return n;
 }
 
-void
-repfiles_offer(struct peer *p, const char *id)
+/* Members for a majority of a set of `all` (this home one of them);
+ * none when those that can hold files are too few to make one (the
+ * answer does not wait for what cannot come). */
+static size_t
+need_of(size_t n, size_t all)
+{
+	size_t	need = (all + 1) / 2;
+
+	return n >= need ? need : 0;
+}
+
+/* Whether f's task still wants what it puts. */
+static int
+rf_wanted(const struct rf *f, const struct tasks_task *k)
+{
+	if (k == NULL || !k->home || k->rec->spec == NULL ||
+	    (k->sh_files_held & (f->out ? 2 : 1)))
+		return 0;
+	if (f->out)
+		return !tasks_unfinished(k->rec) && k->rec->output_in_files &&
+		    k->rec->stdout_bytes + k->rec->stderr_bytes > 0;
+	return tasks_unfinished(k->rec) && k->rec->spec->n_files > 0;
+}
+
+static void
+rf_new(struct peer *p, const char *id, int out)
 {
 	struct repfiles		*r = RF(p);
 	struct tasks_task	*k = tasks_find(p->tc, id);
@@ -210,30 +277,34 @@ repfiles_offer(struct peer *p, const char *id)
 	char			 set[REP_SET_MAX][LB_ID_MAX];
 	size_t			 n, slot;
 	uint64_t		 now = lb_mono_ms();
+	struct rf		 probe = { .out = out };
+	size_t			 all;
 
-	if (r == NULL || k == NULL || !k->home || k->rec->spec == NULL ||
-	    k->rec->spec->n_files == 0 || !tasks_unfinished(k->rec) ||
-	    p->conf.task.home_replicas <= 1 || rf_find(r, id, NULL) != NULL)
+	if (r == NULL || !rf_wanted(&probe, k) ||
+	    p->conf.task.home_replicas <= 1 ||
+	    rf_find(r, id, out, NULL) != NULL)
 		return;
-	if ((n = set_now(p, set)) == 0)
+	if ((n = set_now(p, set, &all)) == 0) {
+		r->missed = 1;		/* (no set yet: once there is) */
 		return;
+	}
 	for (slot = 0; slot < RF_MAX && r->rf[slot] != NULL; slot++)
 		;
 	if (slot == RF_MAX) {
+		r->missed = 1;
 		if (!r->full_said)
-			log_warnx("task %s: %d tasks' attachments go to the "
-			    "replica set already: its stay here alone", id,
-			    RF_MAX);
+			log_warnx("task %s: %d tasks' files go to the replica "
+			    "set already: its stay here alone", id, RF_MAX);
 		r->full_said = 1;
 		return;
 	}
 	r->full_said = 0;
 	f = lb_calloc(1, sizeof(*f));
 	lb_strlcpy(f->id, id, sizeof(f->id));
+	f->out = out;
 	memcpy(f->to, set, sizeof(set));
 	f->nto = n;
-	/* (a majority of the n + 1, this home one of them) */
-	f->need = (n + 1) / 2;
+	f->need = need_of(n, all);
 	f->since = now;
 	r->rf[slot] = f;
 	r->nrf++;
@@ -241,18 +312,34 @@ repfiles_offer(struct peer *p, const char *id)
 		rf_offer_to(p, f, i, now);
 }
 
+void
+repfiles_offer(struct peer *p, const char *id)
+{
+	rf_new(p, id, 0);
+}
+
+void
+repfiles_offer_output(struct peer *p, const char *id)
+{
+	rf_new(p, id, 1);
+}
+
 int
-repfiles_after(struct peer *p, const char *id,
+repfiles_after(struct peer *p, const char *id, int out,
     void (*fn)(struct peer *, void *, int), void *arg)
 {
 	struct repfiles	*r = RF(p);
 	struct rf	*f;
 
 	/* (as a home's decisions: a set of two, or no leases, waits not) */
-	if (r == NULL || (f = rf_find(r, id, NULL)) == NULL || f->nto < 2 ||
-	    p->conf.task.lease_ms == 0 || rf_acked(f) >= f->need ||
-	    f->nw == RF_WAITERS)
+	if (r != NULL && rf_find(r, id, out, NULL) == NULL)
+		rf_new(p, id, out);	/* (asked again after a restart) */
+	if (r == NULL || (f = rf_find(r, id, out, NULL)) == NULL ||
+	    f->nto < 2 || p->conf.task.lease_ms == 0 ||
+	    rf_acked(f) >= f->need)
 		return 0;
+	if (f->nw == RF_WAITERS)
+		return -1;
 	f->w[f->nw].fn = fn;
 	f->w[f->nw].arg = arg;
 	f->nw++;
@@ -261,13 +348,14 @@ repfiles_after(struct peer *p, const char *id,
 }
 
 static char *
-held_path(struct peer *p, const char *id)
+held_path(struct peer *p, const char *id, int out)
 {
-	return lb_printf("%s/%s", RF(p)->dir, id);
+	return lb_printf("%s/%s%s", RF(p)->dir, id, out ? ".output" : "");
 }
 
 static void
-ack_send(struct peer *p, const char *to, const char *id, const char *error)
+ack_send(struct peer *p, const char *to, const char *id, int out,
+    const char *error)
 {
 	Lb__PeerMsg		 m = LB__PEER_MSG__INIT;
 	Lb__ReplicaFilesAck	 a = LB__REPLICA_FILES_ACK__INIT;
@@ -278,6 +366,7 @@ ack_send(struct peer *p, const char *to, const char *id, const char *error)
 	a.task_id = (char *)id;
 	a.ok = error == NULL;
 	a.error = (char *)(error != NULL ? error : "");
+	a.output = out;
 	m.body_case = LB__PEER_MSG__BODY_REPLICA_FILES_ACK;
 	m.replica_files_ack = &a;
 	net_send(p, addr, &m);
@@ -292,12 +381,20 @@ files_in(struct peer *p, const char *from, uint64_t inc,
 	const Lb__TaskRecord	*rec;
 	char			 home[LB_ID_MAX], *path, *cause = NULL;
 	struct stat		 st;
+	int			 out;
 
 	if (tr == NULL || (rec = tr->record) == NULL || rec->spec == NULL ||
 	    !tasks_id_valid(rec->id) || tr->xfer_id == 0) {
 		log_debug("replica files from %s: malformed", from);
 		return;
 	}
+	out = m->replica_files->output;
+	for (size_t i = 0; i < tr->n_manifest; i++)
+		if (tr->manifest[i]->kind != (out ? 2u : 0u)) {
+			log_debug("task %s: files from %s of another kind",
+			    rec->id, from);
+			return;
+		}
 	/* From its home only (by its id, or the one acting for it). */
 	tasks_home_of(rec->id, home);
 	if (strcmp(home, from) != 0 && (rec->home_peer == NULL ||
@@ -306,25 +403,26 @@ files_in(struct peer *p, const char *from, uint64_t inc,
 		    rec->id, from);
 		return;
 	}
-	path = held_path(p, rec->id);
+	path = held_path(p, rec->id, out);
 	if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
 		free(path);
-		ack_send(p, from, rec->id, NULL);	/* held already */
+		ack_send(p, from, rec->id, out, NULL);	/* held already */
 		return;
 	}
 	free(path);
 	if (xfer_fetching(p, from, tr->xfer_id))
 		return;
 	if (disk_short(p) != NULL) {
-		ack_send(p, from, rec->id, disk_short(p));
+		ack_send(p, from, rec->id, out, disk_short(p));
 		return;
 	}
 	if (xfer_fetch(p, from, inc, m, &cause) == -1) {
 		/* (one in progress: its end answers) */
 		if (strstr(cause, "in progress") == NULL) {
-			log_warnx("task %s: its attachments from %s refused: "
-			    "%s", rec->id, from, cause);
-			ack_send(p, from, rec->id, cause);
+			log_warnx("task %s: its %s from %s refused: %s",
+			    rec->id, out ? "output" : "attachments", from,
+			    cause);
+			ack_send(p, from, rec->id, out, cause);
 		}
 		free(cause);
 	}
@@ -334,29 +432,42 @@ void
 repfiles_fetched(struct peer *p, const char *from, const Lb__PeerMsg *m,
     const char *staged, const char *error)
 {
-	const char	*id = m->replica_files->transfer->record->id;
-	char		*att, *path;
+	const Lb__Transfer *tr = m->replica_files->transfer;
+	const char	*id = tr->record->id;
+	int		 out = m->replica_files->output;
+	const char	*what = out ? "output" : "attachments";
+	char		*att, *path, *why;
+	struct stat	 st;
 
+	if (RF(p) == NULL)
+		return;
 	if (error != NULL) {
 		RF(p)->st.failed++;
-		log_warnx("task %s: its attachments from %s did not come: %s",
-		    id, from, error);
+		log_warnx("task %s: its %s from %s did not come: %s", id, what,
+		    from, error);
 		return;		/* (its home offers them again) */
 	}
-	att = lb_printf("%s/att", staged);
-	path = held_path(p, id);
+	att = lb_printf("%s/%s", staged, out ? "out" : "att");
+	path = held_path(p, id, out);
 	store_rmtree(path);
-	if (rename(att, path) == -1) {
-		char *why = lb_printf("%s: %s", path, strerror(errno));
-
+	/* (an offer of no file leaves no directory: an empty one) */
+	if (lstat(att, &st) == -1 && errno == ENOENT)
+		(void)mkdir(att, 0700);
+	/* The rename on disk before the answer: the home counts on it. */
+	why = NULL;
+	if (rename(att, path) == -1)
+		why = lb_printf("%s: %s", path, strerror(errno));
+	else
+		(void)lb_fsync_dir(RF(p)->dir, &why);
+	if (why != NULL) {
 		RF(p)->st.failed++;
-		log_warnx("task %s: its attachments: %s", id, why);
-		ack_send(p, from, id, why);
+		log_warnx("task %s: its %s: %s", id, what, why);
+		ack_send(p, from, id, out, why);
 		free(why);
 	} else {
 		RF(p)->st.fetched++;
-		log_debug("task %s: its attachments held for %s", id, from);
-		ack_send(p, from, id, NULL);
+		log_debug("task %s: its %s held for %s", id, what, from);
+		ack_send(p, from, id, out, NULL);
 	}
 	free(path);
 	free(att);
@@ -371,23 +482,30 @@ files_ack_in(struct peer *p, const char *from, const Lb__ReplicaFilesAck *a)
 	size_t		 slot;
 
 	if (!tasks_id_valid(a->task_id) ||
-	    (f = rf_find(r, a->task_id, &slot)) == NULL)
+	    (f = rf_find(r, a->task_id, a->output, &slot)) == NULL)
 		return;
 	for (size_t i = 0; i < f->nto; i++) {
 		if (strcmp(f->to[i], from) != 0)
 			continue;
 		if (!a->ok) {
-			log_info("task %s: replica %s cannot hold its "
-			    "attachments: %.200s", f->id, from, a->error);
+			log_info("task %s: replica %s cannot hold its %s: "
+			    "%.200s", f->id, from, f->out ? "output" :
+			    "attachments", a->error);
 			return;		/* offered again later */
 		}
 		if (!f->acked[i])
 			r->st.acked++;
 		f->acked[i] = 1;
+		xfer_unoffer(p, from, f->id, f->out);	/* (pulled) */
 		if (rf_acked(f) >= f->need)
 			rf_release(p, f, 1);
-		if (rf_acked(f) == f->nto)
+		if (rf_acked(f) == f->nto) {
+			struct tasks_task *k = tasks_find(p->tc, f->id);
+
+			if (k != NULL)	/* (not offered again) */
+				k->sh_files_held |= f->out ? 2 : 1;
 			rf_drop(p, slot, 1);
+		}
 		return;
 	}
 }
@@ -404,8 +522,8 @@ repfiles_recv(struct peer *p, const char *from, uint64_t inc,
 		files_ack_in(p, from, m->replica_files_ack);
 }
 
-int
-repfiles_adopt(struct peer *p, const char *id, const char *dir)
+static int
+adopt_att(struct peer *p, const char *id, const char *dir)
 {
 	char		*from;
 	struct stat	 st;
@@ -413,26 +531,88 @@ repfiles_adopt(struct peer *p, const char *id, const char *dir)
 
 	if (RF(p) == NULL)
 		return 0;
-	from = held_path(p, id);
+	from = held_path(p, id, 0);
 	if (lstat(from, &st) == 0 && S_ISDIR(st.st_mode)) {
 		/* An empty directory is made for it: theirs instead.  One
 		 * with files (it ran here) keeps them. */
 		if ((rmdir(dir) == 0 || errno == ENOENT) &&
 		    rename(from, dir) == 0)
 			RF(p)->st.adopted++;
-		else
+		else {
 			store_rmtree(from);
+			(void)mkdir(dir, 0700);	/* (its directory stays) */
+		}
 		rc = 1;
 	}
 	free(from);
 	return rc;
 }
 
-void
-repfiles_missing(struct peer *p)
+static int
+adopt_output(struct peer *p, const char *id)
 {
-	if (RF(p) != NULL)
+	char		*from, *dir;
+	struct stat	 st;
+	int		 rc = 0;
+
+	if (RF(p) == NULL)
+		return 0;
+	from = held_path(p, id, 1);
+	dir = store_dir(p, id);
+	if (lstat(from, &st) == 0 && S_ISDIR(st.st_mode)) {
+		rc = 1;
+		for (int i = 0; i < 2; i++) {
+			char *f = lb_printf("%s/%s", from, i ? "stderr" :
+			    "stdout"), *to = lb_printf("%s.%s", dir, i ?
+			    "err" : "out");
+
+			if (lstat(f, &st) == 0 && rename(f, to) == -1) {
+				log_warnx("task %s: its output: %s: %s", id,
+				    to, strerror(errno));
+				rc = 0;
+			}
+			free(f);
+			free(to);
+		}
+		if (rc)		/* (else kept: the copy there is the one) */
+			store_rmtree(from);
+	} else {
+		/* Moved in before (an adoption again after a restart). */
+		char *o = lb_printf("%s.out", dir);
+
+		rc = lstat(o, &st) == 0;
+		free(o);
+	}
+	free(dir);
+	free(from);
+	return rc;
+}
+
+void
+repfiles_adopting(struct peer *p, const Lb__TaskRecord *rec,
+    const char *home, const char *dir)
+{
+	if (RF(p) == NULL)
+		return;
+	if (rec->output_in_files && !tasks_unfinished(rec) &&
+	    rec->stdout_bytes + rec->stderr_bytes > 0 &&
+	    adopt_output(p, rec->id) == 0)
+		log_warnx("task %s: its output stayed at its home %s, which "
+		    "is gone, and is not here (its host may send it again)",
+		    rec->id, home);
+	if (rec->spec != NULL && rec->spec->n_files > 0 &&
+	    tasks_unfinished(rec) && adopt_att(p, rec->id, dir) == 0) {
 		RF(p)->st.missing++;
+		log_warnx("task %s: its %zu attached files stayed at its home "
+		    "%s, which is gone, and are not here: it runs without "
+		    "them", rec->id, rec->spec->n_files, home);
+	}
+}
+
+void
+repfiles_adopted(struct peer *p, const char *id)
+{
+	rf_new(p, id, 0);
 }
 
 /* Replica: copies whose task ended, or that no record came for, go. */
@@ -448,17 +628,28 @@ prune(struct peer *p)
 	while ((e = readdir(d)) != NULL) {
 		const Lb__TaskRecord	*rec;
 		struct stat		 st;
-		char			*path;
+		char			*path, id[TASKS_ID_MAX];
+		size_t			 len = strlen(e->d_name);
+		int			 out = len > 7 &&
+					    strcmp(e->d_name + len - 7,
+					    ".output") == 0;
 
-		if (!tasks_id_valid(e->d_name))
+		if (len - (out ? 7 : 0) >= sizeof(id))
 			continue;
-		path = held_path(p, e->d_name);
-		rec = replicas_held(p, e->d_name);
-		if ((rec != NULL && !tasks_unfinished(rec)) || (rec == NULL &&
-		    lstat(path, &st) == 0 &&
+		memcpy(id, e->d_name, len - (out ? 7 : 0));
+		id[len - (out ? 7 : 0)] = '\0';
+		if (!tasks_id_valid(id))
+			continue;
+		path = held_path(p, id, out);
+		rec = replicas_held(p, id);
+		/* Attachments go once the task ended; output, with its
+		 * record; either, when no record came. */
+		if ((rec != NULL && !out && !tasks_unfinished(rec)) ||
+		    (rec == NULL && lstat(path, &st) == 0 &&
 		    time(NULL) - st.st_mtime > RF_ORPHAN_S)) {
-			log_debug("task %s: its attachments here go (%s)",
-			    e->d_name, rec != NULL ? "it ended" : "no record");
+			log_debug("task %s: its %s here go (%s)", id,
+			    out ? "output" : "attachments", rec != NULL ?
+			    "it ended" : "no record");
 			store_rmtree(path);
 		} else
 			held++;
@@ -468,39 +659,113 @@ prune(struct peer *p)
 	RF(p)->st.held = held;
 }
 
+/* Offer what the tasks homed here want on the set and may not have: at
+ * start (after a restart), and when a task could not be offered. */
+static void
+scan(struct peer *p)
+{
+	size_t			 n, k = 0;
+	struct tasks_task	**all = tasks_all(p->tc, &n);
+	char			**ids = lb_calloc(n + 1, sizeof(*ids));
+	int			*outs = lb_calloc(n + 1, sizeof(*outs));
+
+	for (size_t i = 0; i < n; i++) {
+		struct rf probe = { .out = 0 };
+
+		if (rf_wanted(&probe, all[i]) ||
+		    (probe.out = 1, rf_wanted(&probe, all[i]))) {
+			outs[k] = probe.out;
+			ids[k++] = lb_strdup(all[i]->rec->id);
+		}
+	}
+	/* (tasks_all's array changes as offers are made: ids first) */
+	for (size_t i = 0; i < k; i++) {
+		rf_new(p, ids[i], outs[i]);
+		free(ids[i]);
+	}
+	free(ids);
+	free(outs);
+}
+
+/* The set changed: its members now, with what each said it holds. */
+static void
+rf_reset(struct peer *p, struct rf *f, char set[REP_SET_MAX][LB_ID_MAX],
+    size_t nset, size_t nall)
+{
+	struct rf	old = *f;
+
+	f->nto = 0;
+	for (size_t i = 0; i < nset; i++) {
+		size_t j;
+
+		for (j = 0; j < old.nto; j++)
+			if (strcmp(old.to[j], set[i]) == 0)
+				break;
+		lb_strlcpy(f->to[i], set[i], LB_ID_MAX);
+		f->acked[i] = j < old.nto ? old.acked[j] : 0;
+		f->next_ms[i] = j < old.nto ? old.next_ms[j] : 0;
+		f->msg[i] = j < old.nto ? old.msg[j] : NULL;
+		f->len[i] = j < old.nto ? old.len[j] : 0;
+		if (j < old.nto)
+			old.msg[j] = NULL;
+		f->nto++;
+	}
+	for (size_t j = 0; j < old.nto; j++)
+		if (old.msg[j] != NULL) {	/* no longer a member */
+			free(old.msg[j]);
+			xfer_unoffer(p, old.to[j], f->id, f->out);
+		}
+	f->need = need_of(f->nto, nall);
+}
+
+static int
+same_set(const struct rf *f, char set[REP_SET_MAX][LB_ID_MAX], size_t nset)
+{
+	if (f->nto != nset)
+		return 0;
+	for (size_t i = 0; i < nset; i++)
+		if (strcmp(f->to[i], set[i]) != 0)
+			return 0;
+	return 1;
+}
+
 void
 repfiles_tick(struct peer *p, uint64_t now)
 {
 	struct repfiles	*r = RF(p);
 	char		 set[REP_SET_MAX][LB_ID_MAX];
-	size_t		 nset = 0;
+	size_t		 nset = 0, nall = 0;
 
 	if (r == NULL)
 		return;
 	/* After a restart, what was not yet on every member goes again
 	 * (a member that holds it answers at once), once the members are
-	 * known. */
+	 * known; and what could not be offered, now and then. */
 	if (!r->scanned && now - p->started_ms >=
 	    (uint64_t)p->conf.gossip.dead_ms) {
+		r->scanned = 1;
+		r->missed = 0;
+		scan(p);
+	} else if (r->missed && r->scanned && now - r->pruned_ms >=
+	    RF_PRUNE_MS && r->nrf < RF_MAX) {
+		r->missed = 0;
+		scan(p);
+	}
+	nset = set_now(p, set, &nall);
+	if (nset != r->nlastset ||
+	    memcmp(set, r->lastset, nset * sizeof(set[0])) != 0) {
+		/* A new member has none of it: all goes again (a member
+		 * that holds it answers at once). */
 		size_t			 n;
 		struct tasks_task	**all = tasks_all(p->tc, &n);
-		char			**ids = lb_calloc(n + 1, sizeof(*ids));
-		size_t			 k = 0;
 
-		r->scanned = 1;
 		for (size_t i = 0; i < n; i++)
-			if (all[i]->home && all[i]->rec->spec != NULL &&
-			    all[i]->rec->spec->n_files > 0 &&
-			    tasks_unfinished(all[i]->rec))
-				ids[k++] = lb_strdup(all[i]->rec->id);
-		for (size_t i = 0; i < k; i++) {
-			repfiles_offer(p, ids[i]);
-			free(ids[i]);
-		}
-		free(ids);
+			all[i]->sh_files_held = 0;
+		memcpy(r->lastset, set, sizeof(set));
+		r->nlastset = nset;
+		if (r->scanned && nset > 0)
+			r->missed = 1;
 	}
-	if (r->nrf > 0)
-		nset = set_now(p, set);
 	for (size_t s = 0; s < RF_MAX; s++) {
 		struct rf		*f = r->rf[s];
 		struct tasks_task	*k;
@@ -508,28 +773,28 @@ repfiles_tick(struct peer *p, uint64_t now)
 		if (f == NULL)
 			continue;
 		k = tasks_find(p->tc, f->id);
-		if (k == NULL || !k->home || !tasks_unfinished(k->rec)) {
-			rf_drop(p, s, 1);	/* ended, or not ours now */
+		if (!rf_wanted(f, k)) {
+			/* Ended (what waits goes on: nothing more to
+			 * keep), or no longer homed here (it asks again) */
+			rf_drop(p, s, k != NULL && k->home);
 			continue;
 		}
 		if (now - f->since > RF_GIVE_UP_MS) {
-			log_warnx("task %s: its attachments reached %zu of "
-			    "its %zu replicas in %d min: no more offers",
-			    f->id, rf_acked(f), f->nto, RF_GIVE_UP_MS / 60000);
-			rf_drop(p, s, 1);
+			log_warnx("task %s: its %s reached %zu of its %zu "
+			    "replicas in %d min: no more offers", f->id,
+			    f->out ? "output" : "attachments", rf_acked(f),
+			    f->nto, RF_GIVE_UP_MS / 60000);
+			rf_drop(p, s, 0);
 			continue;
 		}
-		/* A member that joined the set since gets them too. */
-		for (size_t i = 0; i < nset && f->nto < REP_SET_MAX; i++) {
-			size_t j;
-
-			for (j = 0; j < f->nto; j++)
-				if (strcmp(f->to[j], set[i]) == 0)
-					break;
-			if (j == f->nto) {
-				lb_strlcpy(f->to[f->nto], set[i], LB_ID_MAX);
-				f->acked[f->nto] = 0;
-				f->next_ms[f->nto++] = 0;
+		if (nset > 0 && !same_set(f, set, nset)) {
+			rf_reset(p, f, set, nset, nall);
+			if (rf_acked(f) >= f->need)
+				rf_release(p, f, 1);
+			if (rf_acked(f) == f->nto) {
+				k->sh_files_held |= f->out ? 2 : 1;
+				rf_drop(p, s, 1);
+				continue;
 			}
 		}
 		for (size_t i = 0; i < f->nto; i++)

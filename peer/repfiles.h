@@ -16,12 +16,17 @@ void	 repfiles_stop(struct peer *);
 /* Home: task `id`, homed here, was submitted or taken over: its
  * attachments go to this home's replica set. */
 void	 repfiles_offer(struct peer *, const char *id);
+/* Home: task `id`, homed here, ended with its output in files: they go to
+ * the replica set (if not on the way already). */
+void	 repfiles_offer_output(struct peer *, const char *id);
 /*
- * Home: the answer to the submit of `id` waits until a majority of the set
- * holds its attachments: 1, `fn(p, arg, 1)` is called then (or with 0 at
- * stop); 0: nothing to wait for, answer now.
+ * Home: the answer to the submit of `id` (with `out`, the acknowledgement
+ * of its result) waits until a majority of the set holds its attachments
+ * (its output): 1, `fn(p, arg, 1)` is called then (or with 0 at stop); 0:
+ * nothing to wait for, answer now; -1: too many wait on it already (drop
+ * it: the asker asks again).
  */
-int	 repfiles_after(struct peer *, const char *id,
+int	 repfiles_after(struct peer *, const char *id, int out,
 	    void (*fn)(struct peer *, void *, int), void *arg);
 /* ReplicaFiles (replica) and ReplicaFilesAck (home). */
 void	 repfiles_recv(struct peer *, const char *from, uint64_t inc,
@@ -29,10 +34,13 @@ void	 repfiles_recv(struct peer *, const char *from, uint64_t inc,
 /* Replica: the pull of a ReplicaFiles ended (xfer's callback). */
 void	 repfiles_fetched(struct peer *, const char *from,
 	    const Lb__PeerMsg *, const char *staged, const char *error);
-/* The replica that takes over task `id`: its attachments, if held here,
- * become its directory `dir` (1), unless `dir` has files already; 0: none
- * here. */
-int	 repfiles_adopt(struct peer *, const char *id, const char *dir);
+/* This peer takes over task `rec` (replicas_on_adopt): its attachments,
+ * if held here, become its directory `dir` (unless `dir` has files
+ * already), its output files go beside it; once adopted, its attachments
+ * go to this home's own set. */
+void	 repfiles_adopting(struct peer *, const Lb__TaskRecord *rec,
+	    const char *home, const char *dir);
+void	 repfiles_adopted(struct peer *, const char *id);
 void	 repfiles_tick(struct peer *, uint64_t now);
 
 struct repfiles_stats {
@@ -48,7 +56,5 @@ struct repfiles_stats {
 	size_t		held;		/* replica: attachment sets held now */
 };
 void	 repfiles_stats(struct peer *, struct repfiles_stats *);
-/* A task taken over ran without its attachments (none held here). */
-void	 repfiles_missing(struct peer *);
 
 #endif

@@ -28,7 +28,6 @@
 #include "store.h"
 #include "keepfile.h"
 #include "replicas.h"
-#include "repfiles.h"
 
 #define REP_RETRY_MS	500	/* no ack this long: sent again */
 #define REP_EXPIRE_MS	60000	/* ended records looked at this often */
@@ -53,6 +52,11 @@ struct replicas {
 	char		*dir;
 	uint64_t	 expired_ms;
 	int		 on;		/* task.home_replicas > 1 */
+	/* Called for each task taken over: before (its record, the home
+	 * gone, its directory) and once it is this peer's. */
+	void		(*adopting)(struct peer *, const Lb__TaskRecord *,
+			    const char *, const char *);
+	void		(*adopted)(struct peer *, const char *);
 	uint64_t	 set_gen;	/* of the set on disk */
 	uint32_t	 relinquished;	/* taken over up to this term: let go */
 	int		 held;		/* the home hold, as last set */
@@ -509,21 +513,15 @@ adopt(struct peer *p, const char *home, uint32_t term, uint64_t upto,
 		if (mkdir(dir, 0700) == -1 && errno != EEXIST)
 			log_warnx("task %s: cannot create %s: %s",
 			    copies[i]->id, dir, strerror(errno));
-		if (copies[i]->spec != NULL && copies[i]->spec->n_files > 0 &&
-		    tasks_unfinished(copies[i]) &&
-		    repfiles_adopt(p, copies[i]->id, dir) == 0) {
-			repfiles_missing(p);
-			log_warnx("task %s: its %zu attached files stayed at "
-			    "its home %s, which is gone, and are not here: "
-			    "it runs without them", copies[i]->id,
-			    copies[i]->spec->n_files, home);
-		}
+		if (r->adopting != NULL)	/* its files (repfiles.c) */
+			r->adopting(p, copies[i], home, dir);
 		free(dir);
 		lb_strlcpy(tid, copies[i]->id, sizeof(tid));
 		if (tasks_adopt(p->tc, lb_mono_ms(), copies[i], term,
 		    to) == 1) {
-			/* They go to this home's own set now. */
-			repfiles_offer(p, tid);
+			/* Its files go to this home's own set now. */
+			if (r->adopted != NULL)
+				r->adopted(p, tid);
 			char *from = rkept_path(p, tid);
 			char *into = lb_printf("%s/kept/%s",
 			    p->conf.state_dir, tid);
@@ -886,6 +884,32 @@ replicas_of(struct peer *p, const char *home, const char **best, size_t max)
 	/* (the names point into the member table, which outlives this) */
 	k = rep_rank(home, ids, k, best, max);
 	free(ids);
+	return k;
+}
+
+void
+replicas_on_adopt(struct peer *p, void (*adopting)(struct peer *,
+    const Lb__TaskRecord *, const char *, const char *),
+    void (*adopted)(struct peer *, const char *))
+{
+	if (R(p) != NULL) {
+		R(p)->adopting = adopting;
+		R(p)->adopted = adopted;
+	}
+}
+
+size_t
+replicas_set(struct peer *p, char ids[][LB_ID_MAX], size_t max)
+{
+	struct replicas		*r = R(p);
+	const struct rep_peer	*s;
+	size_t			 n, k = 0;
+
+	if (r == NULL)
+		return 0;
+	s = rep_set(r->rep, &n);
+	for (size_t i = 0; i < n && k < max; i++)
+		lb_strlcpy(ids[k++], s[i].id, LB_ID_MAX);
 	return k;
 }
 

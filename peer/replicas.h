@@ -68,6 +68,16 @@ const Lb__TaskRecord *replicas_held(struct peer *, const char *id);
 size_t		 replicas_of(struct peer *, const char *home,
 		    const char **best, size_t max);
 
+/* Called for each task this peer takes over: `adopting` before (its
+ * record, the home that is gone, its directory, made), `adopted` once the
+ * task is this peer's. */
+void		 replicas_on_adopt(struct peer *,
+		    void (*adopting)(struct peer *, const Lb__TaskRecord *,
+		    const char *home, const char *dir),
+		    void (*adopted)(struct peer *, const char *id));
+/* This home's replica set now (the members but this one), into ids. */
+size_t		 replicas_set(struct peer *, char ids[][LB_ID_MAX], size_t max);
+
 struct replicas_view {
 	struct rep_peer	 set[REP_SET_MAX];
 	size_t		 nset;

@@ -62,7 +62,8 @@ struct sfile {
 struct offer {
 	uint64_t		 id;
 	int			 copy;	/* 1: a checkpoint copy to its home;
-					 * 2: attachments to a replica */
+					 * 2: attachments to a replica;
+					 * 3: output files to a replica */
 	char			 to[LB_ID_MAX];
 	char			 task[TASKS_ID_MAX];
 	struct sfile		*f;
@@ -344,19 +345,19 @@ xfer_offer(struct peer *p, const char *to, const char *id, int ck,
 	/* A new copy of a checkpoint replaces the one still on offer (its
 	 * snapshot is about to be replaced). */
 	for (slot = 0; ck == XFER_CK_COPY && slot < OFFERS_MAX; slot++)
-		if (x->offers[slot] != NULL && x->offers[slot]->copy &&
+		if (x->offers[slot] != NULL && x->offers[slot]->copy == 1 &&
 		    strcmp(x->offers[slot]->task, id) == 0) {
 			offer_free(x->offers[slot]);
 			x->offers[slot] = NULL;
 		}
-	if (ck == XFER_REPLICA) {
+	if (ck == XFER_REPLICA || ck == XFER_REPLICA_OUT) {
 		/* Replicas' copies take half the offers at most: moves go
 		 * on meanwhile. */
 		size_t nrep = 0;
 
 		for (slot = 0; slot < OFFERS_MAX; slot++)
 			nrep += x->offers[slot] != NULL &&
-			    x->offers[slot]->copy == 2;
+			    x->offers[slot]->copy >= 2;
 		if (nrep >= OFFERS_MAX / 2) {
 			*cause = lb_printf("%zu copies of attachments for "
 			    "replicas are on offer already", nrep);
@@ -373,18 +374,23 @@ xfer_offer(struct peer *p, const char *to, const char *id, int ck,
 	}
 	o = lb_calloc(1, sizeof(*o));
 	o->id = ++x->next_offer;
-	o->copy = ck == XFER_CK_COPY ? 1 : ck == XFER_REPLICA ? 2 : 0;
-	if (ck == XFER_REPLICA)
-		ck = 0;		/* (attachments only) */
+	o->copy = ck == XFER_CK_COPY ? 1 : ck == XFER_REPLICA ? 2 :
+	    ck == XFER_REPLICA_OUT ? 3 : 0;
+	if (o->copy >= 2)
+		ck = 0;		/* (attachments, or output, only) */
 	lb_strlcpy(o->to, to, sizeof(o->to));
 	lb_strlcpy(o->task, id, sizeof(o->task));
 	o->used_ms = lb_mono_ms();
-	/* The attachments as they are now: a task may have changed them. */
-	if ((dfd = store_task_fd(p, id, 0, cause)) == -1) {
+	/* The attachments as they are now: a task may have changed them.
+	 * (Output alone: its directory may be gone.) */
+	if (o->copy == 3)
+		dfd = -1;
+	else if ((dfd = store_task_fd(p, id, 0, cause)) == -1) {
 		offer_free(o);
 		return -1;
 	}
-	for (size_t i = 0; o->copy != 1 && i < s->n_files; i++) {
+	for (size_t i = 0; (o->copy == 0 || o->copy == 2) && i < s->n_files;
+	    i++) {
 		if (!tasks_name_valid(s->files[i]->name) ||
 		    fstatat(dfd, s->files[i]->name, &st,
 		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(st.st_mode))
@@ -393,7 +399,8 @@ xfer_offer(struct peer *p, const char *to, const char *id, int ck,
 		    st.st_mode);
 		att += (uint64_t)st.st_size;
 	}
-	close(dfd);
+	if (dfd != -1)
+		close(dfd);
 	if (ck && (dfd = store_task_fd(p, id, ck, cause)) != -1) {
 		size_t first = o->nf;
 		int rc = walk_ck(o, dfd, "ck", 1, cause);
@@ -417,7 +424,7 @@ xfer_offer(struct peer *p, const char *to, const char *id, int ck,
 	/* What the task printed up to its checkpoint goes with it: the
 	 * record counts it, the file may hold more (a later run that was
 	 * stopped wrote on), and what is missing is not claimed. */
-	if (o->copy == 0 && tr->record->output_in_files) {
+	if ((o->copy == 0 || o->copy == 3) && tr->record->output_in_files) {
 		outb += offer_output(p, o, id, "out/stdout", ".out",
 		    &tr->record->stdout_bytes);
 		outb += offer_output(p, o, id, "out/stderr", ".err",
@@ -443,16 +450,31 @@ xfer_offer(struct peer *p, const char *to, const char *id, int ck,
 }
 
 int
-xfer_offered(struct peer *p, const char *to, const char *id)
+xfer_offered(struct peer *p, const char *to, const char *id, int out)
 {
 	struct xfer	*x = X(p);
 
 	for (size_t i = 0; x != NULL && i < OFFERS_MAX; i++)
-		if (x->offers[i] != NULL && x->offers[i]->copy == 2 &&
+		if (x->offers[i] != NULL && x->offers[i]->copy ==
+		    (out ? 3 : 2) &&
 		    strcmp(x->offers[i]->task, id) == 0 &&
 		    strcmp(x->offers[i]->to, to) == 0)
 			return 1;
 	return 0;
+}
+
+void
+xfer_unoffer(struct peer *p, const char *to, const char *id, int out)
+{
+	struct xfer	*x = X(p);
+
+	for (size_t i = 0; x != NULL && i < OFFERS_MAX; i++)
+		if (x->offers[i] != NULL && x->offers[i]->copy ==
+		    (out ? 3 : 2) && strcmp(x->offers[i]->task, id) == 0 &&
+		    strcmp(x->offers[i]->to, to) == 0) {
+			offer_free(x->offers[i]);
+			x->offers[i] = NULL;
+		}
 }
 
 void
@@ -639,7 +661,7 @@ xfer_chunk_req(struct peer *p, const char *from, const Lb__ChunkReq *q)
 	}
 	x->stats.bytes_out += len;
 	o->used_ms = lb_mono_ms();
-	if (x->on_serve != NULL && o->copy != 2) {
+	if (x->on_serve != NULL && o->copy < 2) {
 		uint64_t whole = 0;
 		size_t k;
 
@@ -916,6 +938,21 @@ xfer_fetch(struct peer *p, const char *from, uint64_t inc,
 		    old->from);
 		return -1;
 	}
+	if (rep) {
+		/* Replicas' copies take half the fetches at most: moves in
+		 * go on meanwhile. */
+		size_t nrep = 0;
+
+		for (slot = 0; slot < FETCHES_MAX; slot++)
+			nrep += x->fetches[slot] != NULL &&
+			    x->fetches[slot]->msg->body_case ==
+			    LB__PEER_MSG__BODY_REPLICA_FILES;
+		if (nrep >= FETCHES_MAX / 2) {
+			*cause = lb_printf("%zu copies for homes are in "
+			    "progress here already", nrep);
+			return -1;
+		}
+	}
 	for (slot = 0; slot < FETCHES_MAX; slot++)
 		if (x->fetches[slot] == NULL)
 			break;
@@ -935,9 +972,10 @@ xfer_fetch(struct peer *p, const char *from, uint64_t inc,
 			return -1;
 		}
 	for (size_t i = 0; rep && i < tr->n_manifest; i++)
-		if (tr->manifest[i]->kind != 0) {
+		if (tr->manifest[i]->kind != tr->manifest[0]->kind ||
+		    tr->manifest[i]->kind == 1) {
 			*cause = lb_strdup("a replica's copy of attachments "
-			    "with other files");
+			    "or output with other files");
 			x->stats.failed_invalid++;
 			return -1;
 		}

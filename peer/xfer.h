@@ -47,6 +47,7 @@ void	 xfer_stop(struct peer *);
 
 #define XFER_CK_COPY	2	/* xfer_offer: a checkpoint copy */
 #define XFER_REPLICA	3	/* xfer_offer: attachments to a replica */
+#define XFER_REPLICA_OUT 4	/* xfer_offer: output files to a replica */
 
 /* Source: offer the files of task `id` (its attachments as on disk now,
  * and with `ck` every regular file of its checkpoint directory) to peer
@@ -54,12 +55,15 @@ void	 xfer_stop(struct peer *);
  * 2, a copy of its checkpoint for its home: the files of its snapshot
  * (store_snapshot_ck) only, on offer until idle, replacing an earlier
  * copy still on offer.  With `ck` 3 (XFER_REPLICA), its attachments for
- * a member of this home's replica set (repfiles.c), on offer until idle. */
+ * a member of this home's replica set (repfiles.c), on offer until idle;
+ * with 4 (XFER_REPLICA_OUT), its output files likewise. */
 int	 xfer_offer(struct peer *, const char *to, const char *id, int ck,
 	    Lb__Transfer *, char **cause);
-/* Whether attachments of task `id` are on offer to replica `to` still
- * (XFER_REPLICA; an offer idle for long goes). */
-int	 xfer_offered(struct peer *, const char *to, const char *id);
+/* Whether attachments (or with `out`, the output files) of task `id` are
+ * on offer to replica `to` still (an offer idle for long goes). */
+int	 xfer_offered(struct peer *, const char *to, const char *id, int out);
+/* Forget that offer (the replica holds them). */
+void	 xfer_unoffer(struct peer *, const char *to, const char *id, int out);
 /* Forget the offers of a task (it runs here again, or is gone; with
  * `copies`, its checkpoint copies too). */
 void	 xfer_drop_task(struct peer *, const char *id, int copies);

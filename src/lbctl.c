@@ -34,6 +34,7 @@ struct opts {
 	const char	*config;
 	int		 json;
 	int		 timeout_ms;
+	int		 timeout_set;	/* --timeout given */
 };
 
 /* One option of a command: long name, whether it takes a value, letter. */
@@ -269,7 +270,9 @@ usage(int code)
 "  -c FILE         read the control socket from this lbpeer config\n"
 "                  (default: $LB_CONTROL, else /etc/lbpeer.conf)\n"
 "  --json          machine-readable output\n"
-"  --timeout MS    give up on the peer after MS milliseconds (default 2000)\n"
+"  --timeout MS    give up on the peer after MS milliseconds (default 2000;\n"
+"                  a submit with files: 15 s and 1 s a 8 MiB, the time its\n"
+"                  home's replicas take to hold them)\n"
 "  -h, --help      this help; after a command, its usage line\n"
 "  -V, --version   lbctl's version\n"
 "\n"
@@ -1032,7 +1035,21 @@ cmd_submit(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		req.req_case = LB__CTL_REQUEST__REQ_SUBMIT;
 		req.submit = &sr;
 	}
-	rep = call(o, &req);
+	{
+		/* With files, the home answers once its replicas hold
+		 * them: a while for large ones (8 MiB/s at the least). */
+		struct opts	so = *o;
+		uint64_t	bytes = 0, ms;
+
+		for (size_t i = 0; i < sa.nfiles; i++)
+			bytes += sa.files[i]->size > sa.files[i]->data.len ?
+			    sa.files[i]->size : sa.files[i]->data.len;
+		ms = 15000 + bytes / (8 << 20) * 1000;
+		if (sa.nfiles > 0 && !o->timeout_set &&
+		    ms > (uint64_t)so.timeout_ms)
+			so.timeout_ms = ms > 3600000 ? 3600000 : (int)ms;
+		rep = call(&so, &req);
+	}
 	if (rep->rep_case != LB__CTL_REPLY__REP_SUBMITTED)
 		die(EX_NO, "the peer sent the wrong reply");
 	id = lb_strdup(rep->submitted);
@@ -2133,6 +2150,7 @@ lbctl_opt(const char *name, const char *v, void *arg)
 		exit(EX_OK);
 	}
 	o->timeout_ms = (int)num_arg("--timeout", v, 3600000);
+	o->timeout_set = 1;
 	if (o->timeout_ms == 0)
 		die(EX_USAGE, "--timeout: expected milliseconds (1..3600000)");
 }
@@ -2400,7 +2418,7 @@ cmd_top(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	struct opts	 o = { NULL, NULL, 0, 2000 };
+	struct opts	 o = { NULL, NULL, 0, 2000, 0 };
 	int		 n;
 
 	n = cmd_args(&lbctl_cmd, &o, argc, argv, lbctl_opt, &o);

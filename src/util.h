@@ -21,8 +21,10 @@
  *   1  it announces its level; as a holder of a task whose home is dead,
  *      it answers MSG_WAIT until a replica acts for the home (asks
  *      nothing new of others)
+ *   2  as a replica, it holds a home's attachments and output files
+ *      (ReplicaFiles): a home offers them only to members at level 2
  */
-#define LB_PROTO_LEVEL	1
+#define LB_PROTO_LEVEL	2
 
 /* Monotonic milliseconds: for timers and ages.  (Shell only: cores get `now`.) */
 uint64_t lb_mono_ms(void);

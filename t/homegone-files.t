@@ -9,7 +9,9 @@
 #     again, with them.
 #  b: waits at n1 (its slots are taken) when n1 is killed; the acting home
 #     runs it, with them.
-# Each prints what it was given; every live peer reads that result.
+# Each prints what it was given; every live peer reads that result.  And
+# the output of tasks that ended before n1 died (too large for a record:
+# in files), one at n1 and one at n4, is read at every live peer after.
 . "$top_srcdir/t/lib.sh"
 
 lbcluster up 4 --set slots=2 --set balance.policy=none \
@@ -62,6 +64,21 @@ for r in $set; do kill -CONT "$(pid_of "$r")"; done
 wait $sub
 is "$(cat "$TMP/c.rc")" 0 "they go on: it is answered"
 
+# Output in files: on the replicas before the result is acknowledged.
+d=$(ctl n1 submit --pin n1 -- seq 1 20000) || bail "submit"
+e=$(ctl n1 submit --pin n4 -- seq 5 30000) || bail "submit"
+ctl n1 wait "$d" >/dev/null && ctl n1 wait "$e" >/dev/null || bail "$d, $e"
+dsum=$(seq 1 20000 | sha256sum) esum=$(seq 5 30000 | sha256sum)
+outs_held() {
+	for r in $set; do
+		[ "$(sha256sum <"$(held "$r" "$d").output/stdout" 2>/dev/null)" = "$dsum" ] &&
+		    [ "$(sha256sum <"$(held "$r" "$e").output/stdout" 2>/dev/null)" = "$esum" ] ||
+		    return 1
+	done
+}
+wait_for 20 outs_held >/dev/null
+ok $? "the output of $d (ended at n1) and $e (at n4) is on both replicas"
+
 s1=$(ctl n1 submit --pin n1 -- sleep 600) || bail "submit"
 wait_for 15 eval '[ "$(state_host n1 "$a")" = "running n1" ]' >/dev/null ||
     bail "$a did not start at n1"
@@ -88,6 +105,12 @@ for n in n2 n3 n4; do
 	is "$rc:$out" "0:$want" "$a: at $n, its output is what it was given"
 	out=$(ctl "$n" wait "$b" --timeout 60 2>&1); rc=$?
 	is "$rc:$out" "0:$want" "$b: at $n, too"
+done
+for n in n2 n3 n4; do
+	is "$(ctl "$n" wait "$d" --timeout 30 2>&1 | sha256sum)" "$dsum" \
+	    "$d (ended at n1 before it died): at $n, its whole output"
+	is "$(ctl "$n" wait "$e" --timeout 30 2>&1 | sha256sum)" "$esum" \
+	    "$e (ended at n4): at $n, its whole output"
 done
 is "$(ctl "$acting" --json stats | jq .replicas.files_missing)" 0 \
     "$acting ran no task without its attachments"

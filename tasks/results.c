@@ -182,9 +182,22 @@ tk_home_notice(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 		return;
 	}
 	h = k->rec;
-	if (!tasks_unfinished(h))
+	if (!tasks_unfinished(h)) {
 		v = LB__VERDICT__VERDICT_DONE;
-	else if (tk_same(r->epoch, r->epoch_by, h->epoch, h->epoch_by)) {
+		/* The final notice again, of the run whose result stands
+		 * (its ack was lost, or a replica took over without its
+		 * output files): the output it carries is the result's, to
+		 * keep if it is not here. */
+		if (!tasks_unfinished(r) && h->output_in_files &&
+		    r->output_in_files && tk_same(r->epoch, r->epoch_by,
+		    h->epoch, h->epoch_by) && r->stdout_bytes ==
+		    h->stdout_bytes && r->stderr_bytes == h->stderr_bytes) {
+			struct tasks_action *a = tk_out_push(o, TA_OUTPUT,
+			    h->id);
+			a->out = &n->stdout;
+			a->err = &n->stderr;
+		}
+	} else if (tk_same(r->epoch, r->epoch_by, h->epoch, h->epoch_by)) {
 		if (inc < h->host_inc)
 			return;	/* from an incarnation of its host since gone */
 		h->host_inc = inc;

@@ -167,6 +167,9 @@ struct tasks_task {
 	uint64_t	 sh_ck_bytes;	/* its checkpoint's size + 1, last
 					 * seen (disk.c) */
 	int		 sh_home_tried;	/* a drain tried to move it home */
+	int		 sh_files_held;	/* its attachments (1) and output
+					 * (2) are on every member of this
+					 * home's set (repfiles.c) */
 	int		 home_frozen;	/* stopped: its home (here) may not
 					 * act (tasks_set_home_hold) */
 	uint64_t	 announce;	/* adopted: its host was last told who
