@@ -72,10 +72,12 @@ struct fwd_conf {
 	size_t		 outbox_max;	/* messages this peer is sending */
 	int		 retry_ms;	/* first retry, doubling ... */
 	int		 retry_max_ms;	/* ... up to this */
-	/* Homes have replicas (task.home_replicas > 1): a message for a
-	 * task whose home is dead waits (MSG_WAIT, the sender tries again)
-	 * until the replica acting for it is known, rather than be taken
-	 * without a copy that would outlive its holder. */
+	/* Homes have replicas (task.home_replicas > 1, with leases): a
+	 * message for a task whose home is dead waits (MSG_WAIT, the
+	 * sender tries again until its deadline) until a replica acts for
+	 * the home, or the home is back, rather than be acknowledged
+	 * without a copy that would not outlive its holder's placement.
+	 * (The task itself is frozen meanwhile: its lease has run out.) */
 	int		 home_failover;
 };
 

@@ -1178,8 +1178,8 @@ msgs_start(struct peer *p, char **cause)
 	c.outbox_max = OUTBOX_MAX;
 	c.retry_ms = RETRY_MS;
 	c.retry_max_ms = RETRY_MAX_MS;
-	/* (a set of two elects no one: its home's vote is needed) */
-	c.home_failover = p->conf.task.home_replicas >= 3;
+	c.home_failover = p->conf.task.home_replicas > 1 &&
+	    p->conf.task.lease_ms > 0;
 	ms->f = fwd_new(&c, p->conf.id, &env);
 	ms->keep_fd = -1;
 	ms->tick = event_new(p->base, -1, EV_PERSIST, tick_cb, p);

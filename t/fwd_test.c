@@ -594,6 +594,30 @@ scenarios(void)
 	    "a replica acts for the home: delivered at the holder");
 	ok(fwd_stats(W.f[4])->kept == 1 && fwd_stats(W.f[3])->copies >= 1,
 	    "its copy is kept by the acting home");
+	/* No replica acts for it (a majority of the set is gone too): it
+	 * waits until its deadline -- not acknowledged, so not lost; and
+	 * once the home is back, the next one goes through it. */
+	home_failover = 1;
+	world_init(3, 64);
+	home_failover = 0;
+	t = task_add("n0.13", 1);
+	move(t, 3);
+	W.alive[0] = 0;
+	h = send(1, "n1", t->id, 7);
+	for (int i = 0; i < 500 && (r = result(1, h)) == NULL; i++) {
+		drain_net();
+		W.now += 50;
+		tick_all();
+	}
+	ok(r && r->done == 0 && fwd_stats(W.f[3])->delivered == 0,
+	    "no replica acts, the home stays dead: the send times out, "
+	    "nothing taken");
+	W.alive[0] = 1;
+	h = send(1, "n1", t->id, 8);
+	r = settle(1, h);
+	ok(r && r->done && r->status == LB__MSG_STATUS__MSG_DELIVERED &&
+	    fwd_stats(W.f[0])->kept == 1, "the home back: delivered, its "
+	    "copy kept there");
 
 	/* While it moves, messages wait at their senders and arrive after. */
 	world_init(4, 64);
