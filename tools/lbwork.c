@@ -2,7 +2,8 @@
  * lbwork - a work program for tests, demos and benchmarks.
  *
  *   lbwork --ms N [--spin] [--state-kb K] [--step-ms S] [--recv K
- *       [--recv-timeout S]]
+ *       [--recv-timeout S]] [--input FILE:HASH]
+ *   lbwork --hash FILE
  *
  * Does N ms of work, sleeping or (with --spin) burning CPU, in small steps.
  * With LB_CHECKPOINT_DIR set it checkpoints on SIGUSR1 (or the signal in
@@ -12,7 +13,10 @@
  *
  *   lbwork: done_ms=N resumes=R checksum=ok
  *
- * so that a test can prove that no work was lost or done twice.  With --recv
+ * so that a test can prove that no work was lost or done twice.  With
+ * --input FILE:HASH (an attachment, in its directory) it first reads FILE
+ * and checks it against HASH (FNV-1a, 64 bits, in hex, as --hash prints
+ * it): missing or different, the line says checksum=bad.  With --recv
  * K it then receives K messages through liblbtask, each a decimal integer,
  * and adds what came to that line:
  *
@@ -95,7 +99,9 @@ static void
 usage(int code)
 {
 	fprintf(code ? stderr : stdout, "usage: lbwork --ms N [--spin] "
-	    "[--state-kb K] [--step-ms S] [--recv K [--recv-timeout S]]\n");
+	    "[--state-kb K] [--step-ms S] [--recv K [--recv-timeout S]]\n"
+	    "              [--input FILE:HASH]\n"
+	    "       lbwork --hash FILE\n");
 	exit(code);
 }
 
@@ -303,6 +309,52 @@ on_term(int sig)
 	raise(sig);
 }
 
+/* FNV-1a, 64 bits, of a file's bytes. */
+static int
+file_hash(const char *name, uint64_t *h)
+{
+	FILE		*f = fopen(name, "rb");
+	unsigned char	 buf[65536];
+	size_t		 n;
+
+	if (f == NULL)
+		return -1;
+	*h = 14695981039346656037ULL;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		for (size_t i = 0; i < n; i++)
+			*h = (*h ^ buf[i]) * 1099511628211ULL;
+	fclose(f);
+	return 0;
+}
+
+/* --input FILE:HASH: 1 if FILE is there and has that hash. */
+static int
+input_ok(const char *arg)
+{
+	const char	*colon = strrchr(arg, ':');
+	char		 name[4096];
+	uint64_t	 h;
+
+	if (colon == NULL || colon == arg || (size_t)(colon - arg) >=
+	    sizeof(name)) {
+		fprintf(stderr, "lbwork: --input: expected FILE:HASH\n");
+		exit(2);
+	}
+	memcpy(name, arg, (size_t)(colon - arg));
+	name[colon - arg] = '\0';
+	if (file_hash(name, &h) == -1) {
+		fprintf(stderr, "lbwork: input %s: %s\n", name,
+		    strerror(errno));
+		return 0;
+	}
+	if (strtoull(colon + 1, NULL, 16) != h) {
+		fprintf(stderr, "lbwork: input %s: not what it was (hash "
+		    "%016llx)\n", name, (unsigned long long)h);
+		return 0;
+	}
+	return 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -313,6 +365,8 @@ main(int argc, char **argv)
 		{ "step-ms", required_argument, NULL, 't' },
 		{ "recv", required_argument, NULL, 'r' },
 		{ "recv-timeout", required_argument, NULL, 'T' },
+		{ "input", required_argument, NULL, 'i' },
+		{ "hash", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -325,6 +379,7 @@ main(int argc, char **argv)
 	unsigned char	*blob = NULL;
 	size_t		 blen;
 	char		 path[4096];
+	const char	*input = NULL;
 
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1)
 		switch (ch) {
@@ -334,11 +389,25 @@ main(int argc, char **argv)
 		case 't': step = number("--step-ms", optarg); break;
 		case 'r': msgs.want = number("--recv", optarg); break;
 		case 'T': idle_s = number("--recv-timeout", optarg); break;
+		case 'i': input = optarg; break;
+		case 'H': {
+			uint64_t h;
+
+			if (file_hash(optarg, &h) == -1) {
+				fprintf(stderr, "lbwork: %s: %s\n", optarg,
+				    strerror(errno));
+				return 1;
+			}
+			printf("%016llx\n", (unsigned long long)h);
+			return 0;
+		}
 		case 'h': usage(0); break;
 		default: usage(2);
 		}
 	if (total < 0 || optind != argc)
 		usage(2);
+	if (input != NULL && input_ok(input) == 0)
+		bad = 1;
 	runlog("start");
 	atexit(runlog_end);
 	if (getenv("LBWORK_RUNLOG") != NULL)
