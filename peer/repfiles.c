@@ -50,6 +50,10 @@
 #define RF_ORPHAN_S	600	/* a copy with no record here goes after */
 #define RF_PRUNE_MS	10000
 #define RF_LEVEL	2	/* members that hold files (LB_PROTO_LEVEL) */
+#define RF_LACK_MS	1000	/* how often the homes lacking files are
+				 * told to the elections */
+#define RF_LACK_HOMES	64
+#define RF_RECENT_MS	(10 * 60 * 1000)
 
 struct rf_waiter {
 	void	(*fn)(struct peer *, void *, int);
@@ -78,7 +82,7 @@ struct repfiles {
 	struct rf	*rf[RF_MAX];
 	size_t		 nrf;
 	char		*dir;		/* state_dir/replicas/files */
-	uint64_t	 pruned_ms;
+	uint64_t	 pruned_ms, lack_ms;
 	int		 scanned;	/* tasks read back at start offered */
 	int		 missed;	/* a task not offered (no set, or
 					 * RF_MAX): look again */
@@ -729,6 +733,58 @@ same_set(const struct rf *f, char set[REP_SET_MAX][LB_ID_MAX], size_t nset)
 	return 1;
 }
 
+/*
+ * Replica: the homes some of whose tasks' files are not here (pulled
+ * late, or never): for those, this peer stands in an election only after
+ * the other members (one of them has them).
+ */
+static void
+lacking(struct peer *p)
+{
+	size_t			 n, nh = 0;
+	const Lb__TaskRecord	*const *all = replicas_all_held(p, &n);
+	char			 homes[RF_LACK_HOMES][LB_ID_MAX];
+	int			 lack[RF_LACK_HOMES];
+	uint64_t		 wall = lb_wall_ms();
+
+	for (size_t i = 0; i < n; i++) {
+		const Lb__TaskRecord	*rec = all[i];
+		char			 home[LB_ID_MAX], *path;
+		struct stat		 st;
+		size_t			 h;
+		int			 out;
+
+		rep_record_home(rec, home);
+		for (h = 0; h < nh && strcmp(homes[h], home) != 0; h++)
+			;
+		if (h == nh) {
+			if (nh == RF_LACK_HOMES)
+				continue;
+			lb_strlcpy(homes[nh], home, LB_ID_MAX);
+			lack[nh++] = 0;
+		}
+		if (lack[h] || !tasks_id_valid(rec->id))
+			continue;
+		if (tasks_unfinished(rec) && rec->spec != NULL &&
+		    rec->spec->n_files > 0)
+			out = 0;
+		else if (!tasks_unfinished(rec) && rec->output_in_files &&
+		    rec->stdout_bytes + rec->stderr_bytes > 0 &&
+		    rec->finished_ms + RF_RECENT_MS > wall)
+			out = 1;	/* (the output of those that ended
+					 * lately: the files of the others
+					 * came long ago, or never will) */
+		else
+			continue;
+		path = held_path(p, rec->id, out);
+		if (lstat(path, &st) == -1)
+			lack[h] = 1;
+		free(path);
+	}
+	for (size_t h = 0; h < nh; h++)
+		replicas_set_lacking(p, homes[h], lack[h]);
+}
+
 void
 repfiles_tick(struct peer *p, uint64_t now)
 {
@@ -804,6 +860,10 @@ repfiles_tick(struct peer *p, uint64_t now)
 	if (now - r->pruned_ms >= RF_PRUNE_MS) {
 		r->pruned_ms = now;
 		prune(p);
+	}
+	if (now - r->lack_ms >= RF_LACK_MS) {
+		r->lack_ms = now;
+		lacking(p);
 	}
 }
 

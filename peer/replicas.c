@@ -898,6 +898,20 @@ replicas_on_adopt(struct peer *p, void (*adopting)(struct peer *,
 	}
 }
 
+const Lb__TaskRecord *const *
+replicas_all_held(struct peer *p, size_t *n)
+{
+	*n = 0;
+	return R(p) != NULL ? rep_all_held(R(p)->rep, n) : NULL;
+}
+
+void
+replicas_set_lacking(struct peer *p, const char *home, int lacking)
+{
+	if (R(p) != NULL)
+		rep_set_lacking(R(p)->rep, home, lacking);
+}
+
 size_t
 replicas_set(struct peer *p, char ids[][LB_ID_MAX], size_t max)
 {

@@ -75,6 +75,12 @@ void		 replicas_on_adopt(struct peer *,
 		    void (*adopting)(struct peer *, const Lb__TaskRecord *,
 		    const char *home, const char *dir),
 		    void (*adopted)(struct peer *, const char *id));
+/* Every record held here for other homes (the core's array). */
+const Lb__TaskRecord *const *replicas_all_held(struct peer *, size_t *n);
+/* This peer lacks files of some tasks of `home` it holds: it stands for
+ * that home after the other members (rep_set_lacking). */
+void		 replicas_set_lacking(struct peer *, const char *home,
+		    int lacking);
 /* This home's replica set now (the members but this one), into ids. */
 size_t		 replicas_set(struct peer *, char ids[][LB_ID_MAX], size_t max);
 

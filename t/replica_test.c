@@ -433,6 +433,51 @@ seeded(uint64_t seed, char *why, size_t len)
 	return good;
 }
 
+/*
+ * The first replica in line lacks files of the home's tasks (the shell
+ * says so): the other one, alive, takes over; when both lack some, one of
+ * them takes over all the same, later.  The adopter's index, or -1.
+ */
+static int
+lacking_run(int both, const char *first, const char *second,
+    uint64_t *took)
+{
+	struct world	*w = lb_calloc(1, sizeof(*w));
+	uint64_t	 died;
+	int		 by = -1;
+
+	w->rnd = 4242;
+	w->stream = 1;
+	for (int i = 0; i < NP; i++)
+		w->rep[i] = mkrep(i, i == 0 ? 1 : 7);
+	w->ticks_all = 1;
+	for (int i = 0; i < 100; i++)
+		step(w, 2);
+	settle(w, 0);
+	rep_set_lacking(w->rep[idx(first)], "n1", 1);
+	if (both)
+		rep_set_lacking(w->rep[idx(second)], "n1", 1);
+	w->down[0] = 1;
+	died = w->now;
+	for (int i = 0; i < 6000 && w->nadopted == 0; i++)
+		step(w, 0);
+	for (int i = 0; i < 300; i++)
+		step(w, 0);
+	if (w->nadopted == 1)
+		by = w->adopted[0].by;
+	*took = w->now - died;
+	for (int i = 0; i < NP; i++) {
+		rep_free(w->rep[i]);
+		free(w->disk[i]);
+	}
+	for (size_t k = 0; k < w->nrec; k++)
+		lb__task_record__free_unpacked(w->recs[k], NULL);
+	for (size_t i = 0; i < w->nq; i++)
+		free(w->q[i].buf);
+	free(w);
+	return by;
+}
+
 int
 main(void)
 {
@@ -803,6 +848,22 @@ main(void)
 		ok(bad == 0, "30 seeded runs (the home dies with puts under "
 		    "way, losses, a replica down a while): one takeover each, "
 		    "within a minute%s%s", bad ? ": " : "", why);
+	}
+
+	/* A replica that lacks some tasks' files stands after the other. */
+	{
+		uint64_t t1, t2;
+		int by1 = lacking_run(0, best[0], best[1], &t1);
+		int by2 = lacking_run(1, best[0], best[1], &t2);
+
+		ok(by1 == idx(best[1]), "%s, first in line, lacks files of "
+		    "n1's tasks: %s, which has them, takes over (%s, %llu "
+		    "ms after the home died)", best[0], best[1], by1 >= 0 ?
+		    ids[by1] : "none", (unsigned long long)t1);
+		ok(by2 == idx(best[0]) || by2 == idx(best[1]), "both lack "
+		    "some: one takes over all the same, later (%s, %llu ms "
+		    "after the home died)", by2 >= 0 ? ids[by2] : "none",
+		    (unsigned long long)t2);
 	}
 
 	/* Kept messages up to REP_KEEPS_MAX: one more add is refused, but a

@@ -28,6 +28,20 @@
 					 * tried again in a new term */
 #define ELECT_STAGGER_MS	1500	/* each later member of a set waits
 					 * this much more */
+/* A member without the files of some of the home's tasks stands only
+ * once every other member alive had the time to (one of them has them:
+ * the home answered once a majority did). */
+#define ELECT_LACKING_MS	((uint64_t)REP_ALL * ELECT_STAGGER_MS + \
+				    5 * ELECT_TIMEOUT_MS)
+
+void
+rep_set_lacking(struct rep *r, const char *id, int lacking)
+{
+	struct home	*h = rep_home(r, id, 0);
+
+	if (h != NULL)
+		h->lacking = lacking;
+}
 
 int
 rep_is_alive(const struct rep *r, const char *id)
@@ -306,6 +320,12 @@ rep_elections(struct rep *r, uint64_t now, struct rep_out *o)
 			    4 * ELECT_TIMEOUT_MS)
 				wait = 1;	/* (one behind, or holding
 						 * nothing, never wins) */
+		/* Without some of its tasks' files: after every other
+		 * member alive. */
+		for (size_t j = 1; h->lacking && j < h->nset; j++)
+			if ((int)j != mine && rep_is_alive(r, h->set[j]) &&
+			    now < from + ELECT_LACKING_MS)
+				wait = 1;
 		if (wait || now < from + (uint64_t)(mine - 1) *
 		    ELECT_STAGGER_MS)
 			continue;

@@ -162,6 +162,9 @@ void		 rep_expire(struct rep *, uint64_t wall_ms, uint64_t keep_ms,
 		    struct rep_out *);
 /* Every record held for other homes (for compaction), and how many. */
 const Lb__TaskRecord *const *rep_all_held(const struct rep *, size_t *n);
+/* The shell: this replica lacks the files (attachments, output) of some
+ * tasks of `home` that it holds: it stands for it after the others. */
+void		 rep_set_lacking(struct rep *, const char *home, int lacking);
 /* Homes this peer holds records for, and records of each. */
 size_t		 rep_homes(const struct rep *);
 size_t		 rep_nheld(const struct rep *);

@@ -41,6 +41,8 @@ struct home {
 	uint64_t	 acting_sent;	/* acting for it: HomeActing last sent */
 	uint64_t	 voted_at;	/* when it last voted (or this life) */
 	uint64_t	 behind_until;	/* a voter held more: no candidacy */
+	int		 lacking;	/* files of its tasks are not all here
+					 * (rep_set_lacking) */
 };
 
 /* A change to the copies this home keeps of a task's messages, in its
