@@ -593,11 +593,22 @@ adopt_output(struct peer *p, const char *id)
 }
 
 void
-repfiles_adopting(struct peer *p, const Lb__TaskRecord *rec,
+repfiles_adopting(struct peer *p, Lb__TaskRecord *rec,
     const char *home, const char *dir)
 {
 	if (RF(p) == NULL)
 		return;
+	/* The copy of its checkpoint its home held stayed there (copies
+	 * are not replicated): run again here, it starts from its start,
+	 * not from a checkpoint that is not here.  (Its host, alive, goes
+	 * on from its own; its next copy comes here.) */
+	if (tasks_unfinished(rec) && rec->home_checkpoint > 0) {
+		log_info("task %s: the copy of its checkpoint %u stayed at its "
+		    "home %s: run again here, it starts over", rec->id,
+		    rec->home_checkpoint, home);
+		rec->home_checkpoint = 0;
+		rec->home_checkpoint_ms = 0;
+	}
 	if (rec->output_in_files && !tasks_unfinished(rec) &&
 	    rec->stdout_bytes + rec->stderr_bytes > 0 &&
 	    adopt_output(p, rec->id) == 0)

@@ -36,9 +36,10 @@ void	 repfiles_fetched(struct peer *, const char *from,
 	    const Lb__PeerMsg *, const char *staged, const char *error);
 /* This peer takes over task `rec` (replicas_on_adopt): its attachments,
  * if held here, become its directory `dir` (unless `dir` has files
- * already), its output files go beside it; once adopted, its attachments
- * go to this home's own set. */
-void	 repfiles_adopting(struct peer *, const Lb__TaskRecord *rec,
+ * already), its output files go beside it, and a checkpoint copy its home
+ * held (not here) is forgotten in `rec`; once adopted, its attachments go
+ * to this home's own set. */
+void	 repfiles_adopting(struct peer *, Lb__TaskRecord *rec,
 	    const char *home, const char *dir);
 void	 repfiles_adopted(struct peer *, const char *id);
 void	 repfiles_tick(struct peer *, uint64_t now);

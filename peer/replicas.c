@@ -54,7 +54,7 @@ struct replicas {
 	int		 on;		/* task.home_replicas > 1 */
 	/* Called for each task taken over: before (its record, the home
 	 * gone, its directory) and once it is this peer's. */
-	void		(*adopting)(struct peer *, const Lb__TaskRecord *,
+	void		(*adopting)(struct peer *, Lb__TaskRecord *,
 			    const char *, const char *);
 	void		(*adopted)(struct peer *, const char *);
 	uint64_t	 set_gen;	/* of the set on disk */
@@ -889,7 +889,7 @@ replicas_of(struct peer *p, const char *home, const char **best, size_t max)
 
 void
 replicas_on_adopt(struct peer *p, void (*adopting)(struct peer *,
-    const Lb__TaskRecord *, const char *, const char *),
+    Lb__TaskRecord *, const char *, const char *),
     void (*adopted)(struct peer *, const char *))
 {
 	if (R(p) != NULL) {

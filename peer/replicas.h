@@ -72,7 +72,7 @@ size_t		 replicas_of(struct peer *, const char *home,
  * record, the home that is gone, its directory, made), `adopted` once the
  * task is this peer's. */
 void		 replicas_on_adopt(struct peer *,
-		    void (*adopting)(struct peer *, const Lb__TaskRecord *,
+		    void (*adopting)(struct peer *, Lb__TaskRecord *,
 		    const char *home, const char *dir),
 		    void (*adopted)(struct peer *, const char *id));
 /* Every record held here for other homes (the core's array). */

@@ -12,6 +12,11 @@
 # Each prints what it was given; every live peer reads that result.  And
 # the output of tasks that ended before n1 died (too large for a record:
 # in files), one at n1 and one at n4, is read at every live peer after.
+#  f: checkpoints every second at the peer outside n1's set, copies of its
+#     checkpoint going to n1; n1 killed: the acting home forgets n1's copy
+#     (it stayed with n1); then that host is killed: the acting home runs
+#     it again from a copy it got since, or from its start -- never from a
+#     checkpoint it does not have.
 . "$top_srcdir/t/lib.sh"
 
 lbcluster up 4 --set slots=2 --set balance.policy=none \
@@ -48,6 +53,15 @@ wait_for 20 both >/dev/null
 ok $? "both replicas hold them soon after"
 is "$(ctl n1 --json stats | jq '.replicas | .files_acked, .files_pending' | tr '\n' ' ')" \
     "2 0 " "lbctl stats at n1: both members hold them, none pending"
+
+# f at the peer outside the set, its checkpoints copied to n1.
+outside=
+for n in n2 n3 n4; do case " $set " in *" $n "*) ;; *) outside=$n ;; esac; done
+f=$(ctl n1 submit --checkpointable --checkpoint-every 1 -- lbwork --ms 1500 \
+    --state-kb 16 --recv 1 --recv-timeout 120) || bail "submit"
+ctl n1 migrate "$f" --to "$outside" >/dev/null || bail "migrate $f"
+copied() { [ "$(ctl n1 --json show "$f" | jq .home_checkpoint)" -ge 1 ]; }
+wait_for 20 copied >/dev/null || bail "no checkpoint of $f copied to n1"
 
 # Output in files: on the replicas before the result is acknowledged.
 d=$(ctl n1 submit --pin n1 -- seq 1 20000) || bail "submit"
@@ -117,6 +131,19 @@ for n in n2 n3 n4; do
 	is "$(ctl "$n" wait "$e" --timeout 30 2>&1 | sha256sum)" "$esum" \
 	    "$e (ended at n4): at $n, its whole output"
 done
+# f's host dies too: the acting home runs it again, from its start.
+lbcluster kill "$outside" >/dev/null
+f_again() { [ "$(state_host "$acting" "$f")" = "running $acting" ]; }
+wait_for 40 f_again >/dev/null
+ok $? "$outside (f's host) killed too: $acting runs $f again"
+ctl "$acting" send "$f" 5 >/dev/null || diag "send to $f: $?"
+out=$(ctl "$acting" wait "$f" --timeout 60 2>&1)
+grep -q "task $f: the copy of its checkpoint [0-9]* stayed at its home n1" \
+    "$LBCLUSTER_DIR/$acting/log"
+ok $? "$acting took $f over without n1's copy of its checkpoint"
+like "$out" '^lbwork: done_ms=1500 resumes=[0-9]+ checksum=ok received=1 sum=5' \
+    "$f ran again from what $acting has, and ended right"
+
 is "$(ctl "$acting" --json stats | jq .replicas.files_missing)" 0 \
     "$acting ran no task without its attachments"
 ok "$(grep -q "runs without them" "$LBCLUSTER_DIR/$acting/log"; [ $? -ne 0 ]; echo $?)" \
