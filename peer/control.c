@@ -18,6 +18,7 @@
 #include "glue.h"
 #include "replicas.h"
 #include "repfiles.h"
+#include "reads.h"
 #include "upload.h"
 #include "tasks/tasks.h"
 #include "src/client.h"
@@ -233,7 +234,7 @@ ctl_show(struct peer *p, const Lb__CtlTaskReq *req, Lb__CtlReply *r)
 		ct->record = t->rec;
 		if (req->want_output)
 			glue_output(p, t->rec, &ct->stdout, &ct->stderr);
-	} else if ((rc = glue_remote(p, req->id, req->want_output, &a,
+	} else if ((rc = reads_task(p, req->id, req->want_output, &a,
 	    &replica, &cause)) < 0) {
 		free(ct);
 		ctl_no(r, rc == -2 ? 3 : 1, cause);

@@ -3,8 +3,8 @@
  * (messages, process exits, peers dead or back, ticks, the user's requests)
  * and carries out its actions with the executor, the store, the transport
  * and the membership.  It is the only file of peer/ that knows the task
- * messages; the others do one thing each and call nothing back but through
- * the callbacks given to them here.
+ * messages (but the queries of records, reads.c); the others do one thing
+ * each and call nothing back but through the callbacks given to them here.
  */
 #include "config.h"
 
@@ -22,43 +22,19 @@
 #include "disk.h"
 #include "replicas.h"
 #include "repfiles.h"
+#include "reads.h"
 #include "upload.h"
 #include "xfer.h"
 #include "balance/balance.h"
 #include "tasks/tasks.h"
 
 #define TICK_MS		100	/* retries, timeouts, expiry */
-#define REMOTE_MAX	256	/* answers from other homes kept */
-#define REMOTE_ASK_MS	200	/* ask a home again after this */
-#define COPY_GRACE_MS	100	/* its home down: a replica's copy is
-				 * the answer once others had this long */
-#define REPLICA_WAIT_MS	1000	/* its home down: replicas have this long
-				 * to answer */
 #define LINKS_MAX	4096
 #define LINK_KEEP_S	3600
 #define MIGRATE_MAX	64	/* lbctl migrate requests followed here */
 #define MIGRATE_KEEP_MS	(10 * 60 * 1000)	/* ... forgotten then */
 #define MIGRATE_HOPS	4	/* a request passed on at most this often */
 
-/* An answer from another home, and when we asked. */
-struct remote {
-	char		 id[TASKS_ID_MAX];
-	uint64_t	 req_id;
-	uint64_t	 asked_ms;
-	uint64_t	 answered_ms;
-	int		 want_output;	/* someone wants the output too */
-	int		 asked_output;	/* the last query asked for it */
-	int		 ans_output;	/* the answer we have carries it */
-	Lb__TaskAnswer	*ans;
-	char		 replica[LB_ID_MAX];	/* ans came from this replica
-					 * (its home down), or "" */
-	uint64_t	 down_since;	/* its home down since */
-	int		 rank;		/* of ans: 2 from the replica acting as
-					 * its home, 1 from its home, 0 from a
-					 * replica's copy */
-	char		 acting_asked[LB_ID_MAX];	/* the acting home a
-					 * copy named, asked for req_id */
-};
 
 /* An lbctl migrate asked at this peer, until lbctl has read its end. */
 struct migreq {
@@ -72,7 +48,6 @@ struct migreq {
 struct glue {
 	struct event	*tick_ev;
 	struct event	*orphan_ev;	/* once, after start */
-	struct remote	 remote[REMOTE_MAX];
 	uint64_t	 next_req;
 	uint64_t	 drop_task_msgs;
 	uint64_t	 sends_unsaid;	/* a home's messages dropped: too many
@@ -850,10 +825,8 @@ served(struct peer *p, const char *id, uint64_t whole)
 	    extra);
 }
 
-static void	query_recv(struct peer *, const char *, const Lb__TaskQuery *);
 static void	migrate_recv(struct peer *, const char *,
 		    const Lb__TaskMigrate *);
-static void	answer_recv(struct peer *, const char *, const Lb__TaskAnswer *);
 
 void
 glue_recv(struct peer *p, const Lb__Envelope *e)
@@ -876,10 +849,10 @@ glue_recv(struct peer *p, const Lb__Envelope *e)
 		balancer_recv(p, e->sender, m);
 		break;
 	case LB__PEER_MSG__BODY_TASK_QUERY:
-		query_recv(p, e->sender, m->task_query);
+		reads_query_in(p, e->sender, m->task_query);
 		break;
 	case LB__PEER_MSG__BODY_TASK_ANSWER:
-		answer_recv(p, e->sender, m->task_answer);
+		reads_answer_in(p, e->sender, m->task_answer);
 		break;
 	case LB__PEER_MSG__BODY_TRANSFER:
 		transfer_in(p, e->sender, e->incarnation, m);
@@ -983,6 +956,7 @@ glue_start(struct peer *p, char **cause)
 	    p->conf.balance.preempt_slice_ms : 0;
 	attrs = gossip_members(p->gossip, &n)[0].e.attrs;
 	p->glue = lb_calloc(1, sizeof(*p->glue));
+	reads_start(p);
 	p->tc = tasks_new(&c, p->conf.id, p->incarnation, attrs,
 	    (int64_t)lb_wall_ms() - (int64_t)lb_mono_ms());
 	exec_start(p, proc_exited);
@@ -1095,10 +1069,7 @@ glue_stop(struct peer *p)
 		event_free(p->glue->tick_ev);
 	if (p->glue->orphan_ev)
 		event_free(p->glue->orphan_ev);
-	for (size_t i = 0; i < REMOTE_MAX; i++)
-		if (p->glue->remote[i].ans != NULL)
-			lb__task_answer__free_unpacked(p->glue->remote[i].ans,
-			    NULL);
+	reads_stop(p);
 	for (size_t i = 0; i < MIGRATE_MAX; i++)
 		if (p->glue->mig[i].result != NULL)
 			lb__migrate_done__free_unpacked(p->glue->mig[i].result,
@@ -1287,10 +1258,7 @@ home_now(struct peer *p, const char *id, char out[LB_ID_MAX],
 	}
 	c[0] = k != NULL ? k->rec : NULL;
 	c[1] = replicas_held(p, id);
-	for (size_t i = 0; i < REMOTE_MAX; i++)
-		if (strcmp(p->glue->remote[i].id, id) == 0 &&
-		    p->glue->remote[i].ans != NULL)
-			c[2] = p->glue->remote[i].ans->record;
+	c[2] = reads_cached(p, id);
 	for (size_t i = 0; i < 3; i++)
 		if (c[i] != NULL && c[i]->home_term > 0 &&
 		    lb_id_valid(c[i]->home_peer) && (best == NULL ||
@@ -1310,7 +1278,7 @@ home_now(struct peer *p, const char *id, char out[LB_ID_MAX],
 	if (strcmp(home, p->conf.id) == 0)
 		*state = "not its home any more";
 	/* (asks the peers that keep its records; answers come later) */
-	if (glue_remote(p, id, 0, &a, &replica, &cause) < 0)
+	if (reads_task(p, id, 0, &a, &replica, &cause) < 0)
 		free(cause);
 	return -1;
 }
@@ -1476,7 +1444,8 @@ glue_stats(struct peer *p, Lb__CtlStats *s)
 	s->stale_stopped = t->stale_stopped;
 	s->retries = t->retries;
 	s->drop_sender = t->drop_sender;
-	s->drop_invalid = t->drop_invalid + p->glue->drop_task_msgs;
+	s->drop_invalid = t->drop_invalid + p->glue->drop_task_msgs +
+	    reads_drops(p);
 	s->drop_unknown = t->drop_unknown;
 	s->refused_full = t->refused_full;
 	if (p->xfer != NULL) {
@@ -1527,318 +1496,6 @@ glue_load_changed(struct peer *p)
 	/* A slot whose task would yield it to a new one (preemption)
 	 * counts as free in the load others see. */
 	members_set_load(p, tasks_load(p->tc, 0) + p->load_extra);
-}
-
-/* ---- records of tasks homed elsewhere (show, wait) ---- */
-
-/* The address of the peer an answer's record names as acting for the
- * task's home (a replica that took over: alive, neither this peer nor the
- * task's first home), or NULL. */
-static const char *
-acting_addr(struct peer *p, const struct remote *r)
-{
-	const Lb__TaskRecord	*rec;
-	char			 home[LB_ID_MAX];
-
-	if (r->ans == NULL || (rec = r->ans->record) == NULL ||
-	    rec->home_peer == NULL || rec->home_peer[0] == '\0' ||
-	    strcmp(rec->home_peer, p->conf.id) == 0)
-		return NULL;
-	tasks_home_of(r->id, home);
-	if (strcmp(rec->home_peer, home) == 0)
-		return NULL;
-	return members_addr(p, rec->home_peer, NULL);
-}
-
-/* Ask `addr` for the task of `r`, in its current round. */
-static void
-query_send(struct peer *p, const char *addr, const struct remote *r)
-{
-	Lb__PeerMsg	m = LB__PEER_MSG__INIT;
-	Lb__TaskQuery	q = LB__TASK_QUERY__INIT;
-
-	q.req_id = r->req_id;
-	q.task_id = (char *)r->id;
-	q.want_output = r->asked_output;
-	m.body_case = LB__PEER_MSG__BODY_TASK_QUERY;
-	m.task_query = &q;
-	net_send(p, addr, &m);
-}
-
-int
-glue_remote(struct peer *p, const char *id, int want_output,
-    const Lb__TaskAnswer **answer, const char **replica, char **cause)
-{
-	struct glue	*g = p->glue;
-	struct remote	*r = NULL, *old = NULL;
-	const char	*addr, *state;
-	char		 home[LB_ID_MAX];
-	uint64_t	 now = lb_mono_ms();
-	const Lb__TaskRecord *held;
-
-	*answer = NULL;
-	*replica = NULL;
-	if (!tasks_id_valid(id)) {
-		*cause = lb_printf("\"%s\" is not a task id (NODE.NUMBER)", id);
-		return -1;
-	}
-	tasks_home_of(id, home);
-	/* (a home not known at all: the peers that would hold its records
-	 * are asked all the same; it may be gone for long) */
-	addr = members_addr(p, home, &state);
-	if (strcmp(home, p->conf.id) == 0) {
-		/* Homed here by its number, taken over while this peer was
-		 * away: the one acting for it answers. */
-		addr = NULL;
-		state = "not its home any more";
-	}
-	for (size_t i = 0; i < REMOTE_MAX; i++) {
-		struct remote *c = &g->remote[i];
-		if (strcmp(c->id, id) == 0) {
-			r = c;
-			break;
-		}
-		if (old == NULL || c->asked_ms < old->asked_ms)
-			old = c;
-	}
-	if (r == NULL) {
-		r = old;
-		if (r->ans != NULL)
-			lb__task_answer__free_unpacked(r->ans, NULL);
-		memset(r, 0, sizeof(*r));
-		lb_strlcpy(r->id, id, sizeof(r->id));
-	}
-	if (want_output)
-		r->want_output = 1;
-	/* Its home's answer from before it went down is not kept: replicas
-	 * (and the one that may act for it) answer now. */
-	if (addr == NULL && r->ans != NULL && r->rank == 1) {
-		lb__task_answer__free_unpacked(r->ans, NULL);
-		r->ans = NULL;
-	}
-	if (addr == NULL && r->down_since == 0)
-		r->down_since = now;
-	else if (addr != NULL) {
-		r->down_since = 0;
-		if (r->replica[0] != '\0') {
-			/* Its home is back: it answers, not a replica. */
-			lb__task_answer__free_unpacked(r->ans, NULL);
-			r->ans = NULL;
-			r->replica[0] = '\0';
-			r->asked_ms = 0;
-		}
-	}
-	/* Its home down, and its record held here for it. */
-	if (addr == NULL && (held = replicas_held(p, id)) != NULL &&
-	    (r->ans == NULL || (r->rank == 0 && (r->ans->record == NULL ||
-	    r->ans->record->version < held->version)))) {
-		Lb__TaskAnswer a = LB__TASK_ANSWER__INIT;
-		size_t len;
-		uint8_t *buf;
-
-		a.task_id = (char *)id;
-		a.found = 1;
-		a.record = (Lb__TaskRecord *)held;
-		a.from_replica = 1;
-		len = lb__task_answer__get_packed_size(&a);
-		buf = lb_calloc(1, len + 1);
-		lb__task_answer__pack(&a, buf);
-		if (r->ans != NULL)
-			lb__task_answer__free_unpacked(r->ans, NULL);
-		r->ans = lb__task_answer__unpack(NULL, len, buf);
-		free(buf);
-		lb_strlcpy(r->replica, p->conf.id, sizeof(r->replica));
-		r->answered_ms = now;
-		r->rank = 0;
-	}
-	/* Asked again after a while; at once for the output when the last
-	 * round did not ask for it.  (A copy of its own is no reason not
-	 * to ask the others: one of them may act as its home.) */
-	if ((want_output && !r->asked_output) ||
-	    (now - r->asked_ms >= REMOTE_ASK_MS && (r->ans == NULL ||
-	    strcmp(r->replica, p->conf.id) == 0 ||
-	    now - r->answered_ms >= REMOTE_ASK_MS))) {
-		const char	*best[REP_SET_MAX + 1], *acting;
-		size_t		 nb;
-
-		r->req_id = ++g->next_req;
-		r->asked_ms = now;
-		r->asked_output = r->want_output;
-		r->acting_asked[0] = '\0';
-		if (addr != NULL)
-			query_send(p, addr, r);
-		else {
-			/* Its home down: ask the peers likeliest to hold
-			 * its records. */
-			nb = replicas_of(p, home, best, (size_t)p->conf.task.
-			    home_replicas);
-			for (size_t i = 0; i < nb; i++)
-				if (strcmp(best[i], p->conf.id) != 0 &&
-				    (addr = members_addr(p, best[i], NULL)))
-					query_send(p, addr, r);
-			addr = NULL;
-		}
-		/* and the one the last answer says took over as its home
-		 * (its first home, back, knows only a copy) */
-		if ((acting = acting_addr(p, r)) != NULL) {
-			lb_strlcpy(r->acting_asked, r->ans->record->home_peer,
-			    sizeof(r->acting_asked));
-			query_send(p, acting, r);
-		}
-	}
-	if (r->ans != NULL && r->replica[0] != '\0' && r->rank == 0 &&
-	    now - r->asked_ms < COPY_GRACE_MS)
-		;	/* (a copy is the answer once the others asked had
-			 * time to answer: one may act as its home, and a
-			 * copy knows nothing of a takeover whose stream went
-			 * elsewhere) */
-	else if (r->ans != NULL && r->replica[0] != '\0' &&
-	    (!want_output || acting_addr(p, r) == NULL)) {
-		/* (a replica holds no output: the record is all there is,
-		 * unless the one acting as its home answers with it) */
-		*answer = r->ans;
-		*replica = r->replica;
-	} else if (r->ans != NULL && r->replica[0] != '\0')
-		;	/* asked the acting home for the output */
-	else if (r->ans != NULL && (!want_output || r->ans_output))
-		*answer = r->ans;
-	if (*answer == NULL && r->ans == NULL && addr == NULL &&
-	    now - r->down_since >= REPLICA_WAIT_MS) {
-		if (strcmp(state, "unknown") == 0) {
-			*cause = lb_printf("no task %s: there is no node %s in "
-			    "the cluster, and no peer keeps its record", id,
-			    home);
-			return -1;
-		}
-		*cause = lb_printf("task %s: its home %s is %s, and no replica "
-		    "of its records answered", id, home, state);
-		return -2;
-	}
-	return 0;
-}
-
-static void
-query_recv(struct peer *p, const char *from, const Lb__TaskQuery *q)
-{
-	Lb__PeerMsg		 m = LB__PEER_MSG__INIT;
-	Lb__TaskAnswer		 a = LB__TASK_ANSWER__INIT;
-	struct tasks_task	*k;
-	const char		*addr;
-
-	if (!tasks_id_valid(q->task_id) || (addr = addr_of(p, from)) == NULL) {
-		p->glue->drop_task_msgs++;
-		return;
-	}
-	k = tasks_find(p->tc, q->task_id);
-	a.req_id = q->req_id;
-	a.task_id = q->task_id;
-	if (k != NULL && k->home) {
-		a.found = 1;
-		a.record = k->rec;
-		if (q->want_output)
-			store_read_output(p, k->rec, &a.stdout, &a.stderr);
-	} else if ((a.record = (Lb__TaskRecord *)replicas_held(p,
-	    q->task_id)) != NULL) {
-		a.found = 1;
-		a.from_replica = 1;
-	} else if (replicas_taken_by(p, q->task_id) != NULL)
-		a.acting = (char *)replicas_taken_by(p, q->task_id);
-	m.body_case = LB__PEER_MSG__BODY_TASK_ANSWER;
-	m.task_answer = &a;
-	net_send(p, addr, &m);
-	free(a.stdout.data);
-	free(a.stderr.data);
-}
-
-static void
-answer_recv(struct peer *p, const char *from, const Lb__TaskAnswer *a)
-{
-	char		 home[LB_ID_MAX];
-	int		 rank = 1;
-	const char	*addr;
-
-	if (!tasks_id_valid(a->task_id)) {
-		p->glue->drop_task_msgs++;
-		return;
-	}
-	tasks_home_of(a->task_id, home);
-	/* From its home, or from the replica that took over as its home
-	 * (the record says so); or, with its record, from a replica while
-	 * its home is down (a record no older than the one held). */
-	if (a->found && a->record != NULL && a->record->home_peer[0] != '\0'
-	    && strcmp(a->record->home_peer, from) == 0 && !a->from_replica)
-		rank = 2;	/* the acting home */
-	else if (strcmp(home, from) != 0 && (!a->from_replica || !a->found ||
-	    a->record == NULL || members_addr(p, home, NULL) != NULL)) {
-		if (!a->from_replica)
-			p->glue->drop_task_msgs++;
-		return;
-	}
-	if (rank == 1 && a->from_replica)
-		rank = 0;
-	/* Its home gave it up to another: asked there, at once; the
-	 * answer is that one's. */
-	if (!a->found && a->acting[0] != '\0') {
-		if (!lb_id_valid(a->acting) || strcmp(a->acting,
-		    p->conf.id) == 0 || (addr = members_addr(p, a->acting,
-		    NULL)) == NULL)
-			return;
-		for (size_t i = 0; i < REMOTE_MAX; i++) {
-			struct remote *r = &p->glue->remote[i];
-
-			if (strcmp(r->id, a->task_id) == 0 &&
-			    r->req_id == a->req_id &&
-			    strcmp(r->acting_asked, a->acting) != 0) {
-				lb_strlcpy(r->acting_asked, a->acting,
-				    sizeof(r->acting_asked));
-				query_send(p, addr, r);
-			}
-		}
-		return;
-	}
-	for (size_t i = 0; i < REMOTE_MAX; i++) {
-		struct remote *r = &p->glue->remote[i];
-		uint8_t *buf;
-		size_t len;
-
-		if (strcmp(r->id, a->task_id) != 0 || r->req_id != a->req_id)
-			continue;
-		/* A copy that names the replica acting as its home: that
-		 * one is asked at once (it has the output, and the newest
-		 * record), not at the next round, whether or not this copy
-		 * is kept. */
-		if (a->found && a->record != NULL && a->record->home_peer !=
-		    NULL && lb_id_valid(a->record->home_peer) &&
-		    strcmp(a->record->home_peer, from) != 0 &&
-		    strcmp(a->record->home_peer, home) != 0 &&
-		    strcmp(a->record->home_peer, p->conf.id) != 0 &&
-		    strcmp(r->acting_asked, a->record->home_peer) != 0 &&
-		    (addr = members_addr(p, a->record->home_peer,
-		    NULL)) != NULL) {
-			lb_strlcpy(r->acting_asked, a->record->home_peer,
-			    sizeof(r->acting_asked));
-			query_send(p, addr, r);
-		}
-		/* An answer of a lower rank never replaces one of a higher;
-		 * among replicas' copies, the newest stays. */
-		if (r->ans != NULL && (rank < r->rank || (rank == 0 &&
-		    r->rank == 0 && r->ans->record != NULL &&
-		    r->ans->record->version >= a->record->version)))
-			return;
-		r->rank = rank;
-		lb_strlcpy(r->replica, a->from_replica ? from : "",
-		    sizeof(r->replica));
-		if (r->ans != NULL)
-			lb__task_answer__free_unpacked(r->ans, NULL);
-		len = lb__task_answer__get_packed_size(a);
-		buf = lb_calloc(1, len + 1);
-		lb__task_answer__pack(a, buf);
-		r->ans = lb__task_answer__unpack(NULL, len, buf);
-		free(buf);
-		r->answered_ms = lb_mono_ms();
-		r->ans_output = r->asked_output;
-		return;
-	}
 }
 
 /* ---- lbctl migrate ---- */

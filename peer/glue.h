@@ -42,13 +42,6 @@ int	 glue_migrate_poll(struct peer *, uint64_t token,
 	    Lb__MigrateDone **result);
 void	 glue_output(struct peer *, const Lb__TaskRecord *,
 	    ProtobufCBinaryData *out, ProtobufCBinaryData *err);
-/* A record, and for `want_output` its output, of a task homed elsewhere:
- * 0 with *answer (NULL while asking), -1 (no such task) or -2 (its home
- * is not reachable, and no replica of its records answered) with *cause.
- * With its home down, *replica names the peer whose copy of the record
- * *answer is (it holds no output). */
-int	 glue_remote(struct peer *, const char *id, int want_output,
-	    const Lb__TaskAnswer **, const char **replica, char **cause);
 void	 glue_counts(struct peer *, uint32_t *running, uint32_t *queued,
 	    uint32_t *homed);
 void	 glue_stats(struct peer *, Lb__CtlStats *);

@@ -65,6 +65,7 @@ struct peer {
 	struct msgs		*msgs;		/* msgs.c */
 	struct replicas		*reps;		/* replicas.c */
 	struct repfiles		*repfiles;	/* repfiles.c */
+	struct reads		*reads;		/* reads.c */
 	/* control.c: answer request `token`, which waited (msgs.c). */
 	void			(*ctl_later)(struct peer *, uint64_t token,
 				    Lb__CtlReply *);
