@@ -34,6 +34,7 @@
 
 #include "src/log.h"
 #include "src/util.h"
+#include "gossip/gossip.h"
 #include "tasks/replica.h"
 #include "tasks/tasks.h"
 #include "peer.h"
@@ -52,7 +53,6 @@
 #define RF_LEVEL	2	/* members that hold files (LB_PROTO_LEVEL) */
 #define RF_LACK_MS	1000	/* how often the homes lacking files are
 				 * told to the elections */
-#define RF_LACK_HOMES	64
 #define RF_RECENT_MS	(10 * 60 * 1000)
 
 struct rf_waiter {
@@ -602,12 +602,18 @@ repfiles_adopting(struct peer *p, Lb__TaskRecord *rec,
 	 * are not replicated): run again here, it starts from its start,
 	 * not from a checkpoint that is not here.  (Its host, alive, goes
 	 * on from its own; its next copy comes here.) */
-	if (tasks_unfinished(rec) && rec->home_checkpoint > 0) {
+	if (tasks_unfinished(rec) && rec->home_checkpoint > 0 &&
+	    tasks_find(p->tc, rec->id) == NULL) {
+		char *ck = lb_printf("%s.ck", dir);
+
 		log_info("task %s: the copy of its checkpoint %u stayed at its "
 		    "home %s: run again here, it starts over", rec->id,
 		    rec->home_checkpoint, home);
 		rec->home_checkpoint = 0;
 		rec->home_checkpoint_ms = 0;
+		store_rmtree(ck);	/* (one an earlier stay left is not
+					 * its checkpoint now) */
+		free(ck);
 	}
 	if (rec->output_in_files && !tasks_unfinished(rec) &&
 	    rec->stdout_bytes + rec->stderr_bytes > 0 &&
@@ -752,11 +758,21 @@ same_set(const struct rf *f, char set[REP_SET_MAX][LB_ID_MAX], size_t nset)
 static void
 lacking(struct peer *p)
 {
-	size_t			 n, nh = 0;
-	const Lb__TaskRecord	*const *all = replicas_all_held(p, &n);
-	char			 homes[RF_LACK_HOMES][LB_ID_MAX];
-	int			 lack[RF_LACK_HOMES];
+	size_t			 n, nh = 0, nm;
+	const Lb__TaskRecord	*const *all;
+	const struct gossip_member *m = gossip_members(p->gossip, &nm);
+	char			 (*homes)[LB_ID_MAX];
+	int			*lack;
 	uint64_t		 wall = lb_wall_ms();
+
+	/* (it matters for a home that is dead only: none, nothing to do) */
+	for (n = 0; n < nm && m[n].state == GOSSIP_ALIVE; n++)
+		;
+	if (n == nm)
+		return;
+	all = replicas_all_held(p, &n);
+	homes = lb_calloc(REP_HOMES_MAX, sizeof(*homes));
+	lack = lb_calloc(REP_HOMES_MAX, sizeof(*lack));
 
 	for (size_t i = 0; i < n; i++) {
 		const Lb__TaskRecord	*rec = all[i];
@@ -766,10 +782,12 @@ lacking(struct peer *p)
 		int			 out;
 
 		rep_record_home(rec, home);
+		if (members_addr(p, home, NULL) != NULL)
+			continue;	/* (alive: looked at when it dies) */
 		for (h = 0; h < nh && strcmp(homes[h], home) != 0; h++)
 			;
 		if (h == nh) {
-			if (nh == RF_LACK_HOMES)
+			if (nh == REP_HOMES_MAX)
 				continue;
 			lb_strlcpy(homes[nh], home, LB_ID_MAX);
 			lack[nh++] = 0;
@@ -794,6 +812,8 @@ lacking(struct peer *p)
 	}
 	for (size_t h = 0; h < nh; h++)
 		replicas_set_lacking(p, homes[h], lack[h]);
+	free(homes);
+	free(lack);
 }
 
 void

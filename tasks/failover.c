@@ -308,6 +308,14 @@ rep_elections(struct rep *r, uint64_t now, struct rep_out *o)
 		from = h->heard_ms + r->conf.takeover_ms;
 		if (h->dead_since > from)
 			from = h->dead_since;
+		/* Without the files of some of its tasks: after every other
+		 * member alive had the time to stand (and, all without,
+		 * still one after the other). */
+		for (size_t j = 1; h->lacking && j < h->nset; j++)
+			if ((int)j != mine && rep_is_alive(r, h->set[j])) {
+				from += ELECT_LACKING_MS;
+				break;
+			}
 		if (h->dead_since == 0 || now < from) {
 			h->cand_term = 0;
 			continue;
@@ -320,12 +328,6 @@ rep_elections(struct rep *r, uint64_t now, struct rep_out *o)
 			    4 * ELECT_TIMEOUT_MS)
 				wait = 1;	/* (one behind, or holding
 						 * nothing, never wins) */
-		/* Without some of its tasks' files: after every other
-		 * member alive. */
-		for (size_t j = 1; h->lacking && j < h->nset; j++)
-			if ((int)j != mine && rep_is_alive(r, h->set[j]) &&
-			    now < from + ELECT_LACKING_MS)
-				wait = 1;
 		if (wait || now < from + (uint64_t)(mine - 1) *
 		    ELECT_STAGGER_MS)
 			continue;
