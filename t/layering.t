@@ -2,8 +2,9 @@
 # layering.t - the shape DESIGN asks for, checked on the built objects:
 # in peer/, calls run one way (no two files call each other); src/ (the
 # shared library and lbctl) knows no core and no daemon; the cores
-# (gossip/, balance/, tasks/) do no I/O and read no clock.  Symbols, not
-# text: a call through a callback is no edge, a comment is no call.
+# (gossip/, balance/, tasks/, forwarding/) do no I/O, read no clock and
+# log nothing.  Symbols, not text: a call through a callback is no edge, a
+# comment is no call.
 . "$top_srcdir/t/lib.sh"
 B=$top_builddir
 
@@ -37,7 +38,8 @@ diag "peer/ calls: ${edges[*]}"
 is "${two# }" "" "no two files of peer/ call each other"
 
 # The task core is several files (tasks/tasks_int.h): each of them.
-cores=("$B"/gossip/gossip.o "$B"/gossip/swim.o "$B"/balance/balance.o)
+cores=("$B"/gossip/gossip.o "$B"/gossip/swim.o "$B"/balance/balance.o
+    "$B"/forwarding/fwd.o)
 for c in "$top_srcdir"/tasks/*.c; do
 	o="$B/tasks/$(basename "${c%.c}").o"
 	[ -f "$o" ] || bail "no $o: build first"
@@ -63,7 +65,7 @@ else
 	skip "no shared liblbtask (--disable-shared)"
 fi
 
-io='^(nn_.*|event_.*|evtimer_.*|open|open64|openat|read|write|pread|pwrite|fopen|fopen64|fread|fwrite|socket|connect|bind|fork|execve|kill|waitpid|clock_gettime|gettimeofday|time|lb_mono_ms|lb_wall_ms|rand|random|getpid|sleep|usleep|printf|fprintf|puts)$'
+io='^(nn_.*|event_.*|evtimer_.*|open|open64|openat|read|write|pread|pwrite|fopen|fopen64|fread|fwrite|close|stat|stat64|lstat|lstat64|fstat|mkdir|unlink|rename|fsync|fdatasync|socket|connect|bind|fork|execve|kill|waitpid|poll|select|clock_gettime|gettimeofday|time|lb_mono_ms|lb_mono_us|lb_wall_ms|rand|random|getrandom|arc4random.*|randombytes.*|getpid|sleep|usleep|nanosleep|printf|fprintf|vfprintf|puts|fputs|fflush|perror|syslog|log_.*)$'
 for o in "${cores[@]}"; do
 	hit=$(used "$o" | grep -E "$io" | tr '\n' ' ')
 	is "$hit" "" "$(basename "$(dirname "$o")")/$(basename "$o" .o) does no I/O and reads no clock"
