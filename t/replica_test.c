@@ -383,6 +383,20 @@ check_set(struct world *w, const char *what)
  * and reordered, a replica may be down for a while.  Exactly one replica
  * takes over, and in time.
  */
+static void
+world_free(struct world *w)
+{
+	for (int i = 0; i < NP; i++) {
+		rep_free(w->rep[i]);
+		free(w->disk[i]);
+	}
+	for (size_t k = 0; k < w->nrec; k++)
+		lb__task_record__free_unpacked(w->recs[k], NULL);
+	for (size_t i = 0; i < w->nq; i++)
+		free(w->q[i].buf);
+	free(w);
+}
+
 static int
 seeded(uint64_t seed, char *why, size_t len)
 {
@@ -421,15 +435,7 @@ seeded(uint64_t seed, char *why, size_t len)
 		    died));
 		good = 0;
 	}
-	for (int i = 0; i < NP; i++) {
-		rep_free(w->rep[i]);
-		free(w->disk[i]);
-	}
-	for (size_t k = 0; k < w->nrec; k++)
-		lb__task_record__free_unpacked(w->recs[k], NULL);
-	for (size_t i = 0; i < w->nq; i++)
-		free(w->q[i].buf);
-	free(w);
+	world_free(w);
 	return good;
 }
 
@@ -466,15 +472,7 @@ lacking_run(int both, const char *first, const char *second,
 	if (w->nadopted == 1)
 		by = w->adopted[0].by;
 	*took = w->now - died;
-	for (int i = 0; i < NP; i++) {
-		rep_free(w->rep[i]);
-		free(w->disk[i]);
-	}
-	for (size_t k = 0; k < w->nrec; k++)
-		lb__task_record__free_unpacked(w->recs[k], NULL);
-	for (size_t i = 0; i < w->nq; i++)
-		free(w->q[i].buf);
-	free(w);
+	world_free(w);
 	return by;
 }
 
@@ -921,14 +919,6 @@ main(void)
 		    "replace_ms, at once if this peer took over as its home");
 	}
 
-	for (int i = 0; i < NP; i++) {
-		rep_free(w->rep[i]);
-		free(w->disk[i]);
-	}
-	for (size_t k = 0; k < w->nrec; k++)
-		lb__task_record__free_unpacked(w->recs[k], NULL);
-	for (size_t i = 0; i < w->nq; i++)
-		free(w->q[i].buf);
-	free(w);
+	world_free(w);
 	return done_testing();
 }
