@@ -790,13 +790,16 @@ fill(struct peer *p, struct fetch *fe)
 
 /* A checkpoint name: "ck/" and a valid relative path. */
 static int
-manifest_ok(struct peer *p, const Lb__Transfer *tr, char **cause)
+manifest_ok(struct peer *p, const Lb__Transfer *tr, int rep, char **cause)
 {
 	const Lb__TaskSpec	*s = tr->record->spec;
 	uint64_t		 att = 0, cks = 0, outb = 0;
 	uint64_t		 lim = p->conf.task.attach_limit;
-	/* Output: this peer's limit and the cut-off marker(s). */
-	uint64_t		 olim = (uint64_t)p->conf.task.output_limit_kb *
+	/* Output: this peer's limit and the cut-off marker(s); a replica
+	 * keeps what the host's limit let through, within its own limit
+	 * for files. */
+	uint64_t		 olim = rep ? lim :
+				    (uint64_t)p->conf.task.output_limit_kb *
 				    1024 + 4096;
 	size_t			 nck = 0;
 	int			 outs = 0;
@@ -961,7 +964,7 @@ xfer_fetch(struct peer *p, const char *from, uint64_t inc,
 		    FETCHES_MAX);
 		return -1;
 	}
-	if (tr->xfer_id == 0 || manifest_ok(p, tr, cause) == -1) {
+	if (tr->xfer_id == 0 || manifest_ok(p, tr, rep, cause) == -1) {
 		x->stats.failed_invalid++;
 		return -1;
 	}
