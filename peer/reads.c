@@ -282,7 +282,8 @@ reads_query_in(struct peer *p, const char *from, const Lb__TaskQuery *q)
 	struct tasks_task	*k;
 	const char		*addr;
 
-	if (!tasks_id_valid(q->task_id) || (addr = members_addr(p, from, NULL)) == NULL) {
+	if (!tasks_id_valid(q->task_id) ||
+	    (addr = members_addr(p, from, NULL)) == NULL) {
 		p->reads->drops++;
 		return;
 	}
@@ -302,7 +303,26 @@ reads_query_in(struct peer *p, const char *from, const Lb__TaskQuery *q)
 		a.acting = (char *)replicas_taken_by(p, q->task_id);
 	m.body_case = LB__PEER_MSG__BODY_TASK_ANSWER;
 	m.task_answer = &a;
-	net_send(p, addr, &m);
+	if (k != NULL && k->home) {
+		/* What the home says of its task goes once it is on a
+		 * majority of its set, as its other words do: a reader
+		 * elsewhere never sees a result a takeover could undo. */
+		struct replicas_msg *w = lb_calloc(1, sizeof(*w));
+
+		lb_strlcpy(w->to, from, sizeof(w->to));
+		w->len = lb__peer_msg__get_packed_size(&m);
+		w->buf = lb_calloc(1, w->len + 1);
+		lb__peer_msg__pack(&m, w->buf);
+		switch (replicas_after(p, replicas_msg_send, w)) {
+		case 0:
+			replicas_msg_send(p, w, 1);
+			break;
+		case -1:	/* (too many wait: the asker asks again) */
+			replicas_msg_send(p, w, 0);
+			break;
+		}
+	} else
+		net_send(p, addr, &m);
 	free(a.stdout.data);
 	free(a.stderr.data);
 }
