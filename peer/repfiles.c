@@ -447,9 +447,9 @@ repfiles_fetched(struct peer *p, const char *from, const Lb__PeerMsg *m,
 		return;
 	if (error != NULL) {
 		RF(p)->st.failed++;
-		log_warnx("task %s: its %s from %s did not come: %s", id, what,
-		    from, error);
-		return;		/* (its home offers them again) */
+		log_info("task %s: its %s from %s did not come: %s (its home "
+		    "offers them again)", id, what, from, error);
+		return;
 	}
 	att = lb_printf("%s/%s", staged, out ? "out" : "att");
 	path = held_path(p, id, out);

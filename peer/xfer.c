@@ -717,12 +717,15 @@ fetch_fail(struct peer *p, struct fetch *fe, uint64_t *counter,
 	if (x->done != NULL)
 		x->done(p, fe->from, fe->inc, fe->msg, fe->arrived_us, NULL,
 		    why);
-	/* Said once its staged files are gone, not before. */
-	line = lb_printf("task %s: transfer from %s refused: %s; its staged "
-	    "files are removed (the source keeps the task)", fe->task,
-	    fe->from, why);
+	/* Said once its staged files are gone, not before.  (A replica's
+	 * copy: repfiles.c said it.) */
+	line = fe->msg != NULL && fe->msg->body_case ==
+	    LB__PEER_MSG__BODY_REPLICA_FILES ? NULL : lb_printf("task %s: "
+	    "transfer from %s refused: %s; its staged files are removed (the "
+	    "source keeps the task)", fe->task, fe->from, why);
 	fetch_free(x, fe);
-	log_warnx("%s", line);
+	if (line != NULL)
+		log_warnx("%s", line);
 	free(line);
 	free(why);
 }
@@ -907,14 +910,25 @@ xfer_fetch(struct peer *p, const char *from, uint64_t inc,
 
 		if (old == NULL || strcmp(old->task, tr->record->id) != 0)
 			continue;
-		/* A replica's copy of the attachments is apart from moves
-		 * and copies; one at a time (the next offer waits for it). */
+		/* A replica's copy of the files is apart from moves and
+		 * copies, and gives way to a move of the task (which must
+		 * end within its timeout): the home offers it again. */
 		if (rep != (old->msg->body_case ==
-		    LB__PEER_MSG__BODY_REPLICA_FILES))
+		    LB__PEER_MSG__BODY_REPLICA_FILES)) {
+			if (rep && old->msg->body_case ==
+			    LB__PEER_MSG__BODY_TRANSFER) {
+				*cause = lb_printf("a move of it from %s is in "
+				    "progress", old->from);
+				return -1;
+			}
+			if (!rep && !copy)
+				fetch_fail(p, old, &x->stats.failed_source,
+				    "a move of it comes first");
 			continue;
+		}
 		if (rep) {
-			*cause = lb_printf("a copy of its attachments from %s "
-			    "is in progress", old->from);
+			*cause = lb_printf("a copy of its files from %s is in "
+			    "progress", old->from);
 			return -1;
 		}
 		/* A newer copy from the same host replaces the older (whose
