@@ -6,8 +6,10 @@
 # refused and leaves nothing staged, and the task is not lost.
 . "$top_srcdir/t/lib.sh"
 
+# (Homes without replicas: here each line "pulling" is a move's, not a
+# replica's copy of the attachments: t/homegone-files.t has those.)
 lbcluster up 2 --set gossip.interval_ms=100 --set balance.interval_ms=50 \
-    >/dev/null || bail "no cluster"
+    --set task.home_replicas=1 >/dev/null || bail "no cluster"
 C=$LBCLUSTER_DIR
 staged() { find "$C/$1/state/tasks/.in" -mindepth 1 2>/dev/null | wc -l | tr -d ' '; }
 hwm_kb() { awk '/^VmHWM:/ {print $2}' "/proc/$(cat "$C/$1/pid")/status"; }
