@@ -10,7 +10,10 @@ export LBPEER_TEST_FAULTS="loss=15,dup=10"
 # attachment below are pulled beside its move, and on this network the
 # first move may run out of time and be made again -- nothing lost, but
 # not what test 6 counts.)
+# (A move waits 5 s for the destination, not 1: on a loaded machine, with
+# these losses, a 3 MB pull can pause longer than a second.)
 lbcluster up 3 --set slots=2 --set balance.policy=none --set task.home_replicas=1 \
+    --set balance.transfer_timeout_ms=5000 \
     --set task.checkpoint_timeout_ms=5000 >/dev/null || bail "no cluster"
 lbcluster wait 3 >/dev/null || bail "the cluster did not form"
 grep -q "LBPEER_TEST_FAULTS: losing 15%" "$LBCLUSTER_DIR/n1/log"
