@@ -38,7 +38,10 @@
 #define XFER_WINDOW	4	/* chunks asked for and not yet hashed */
 #define XFER_DIRTY	(16u << 20)	/* written, not yet on disk, a file */
 #define XFER_TICK_MS	100
-#define XFER_RETRIES	5	/* asks of one chunk, then the fetch fails */
+#define XFER_RTO_MIN_MS	200	/* a chunk asked again, at the soonest */
+#define XFER_RTO_INIT_MS 1000	/* before any round trip is known */
+#define XFER_RETRIES	5	/* retry periods without a chunk from the
+				 * source, then the fetch fails */
 #define OFFERS_MAX	64
 #define FETCHES_MAX	16
 #define CK_FILES_MAX	4096	/* files in a checkpoint directory */
@@ -92,7 +95,7 @@ struct slot {
 	uint64_t	 off;
 	uint32_t	 len;
 	uint64_t	 sent_ms;
-	int		 tries;
+	unsigned	 asks;		/* times asked */
 };
 
 struct fetch {
@@ -111,6 +114,8 @@ struct fetch {
 	struct slot		 win[XFER_WINDOW];
 	uint64_t		 bytes;
 	uint64_t		 started_ms;
+	uint64_t		 heard_ms;	/* the last chunk from the source */
+	uint64_t		 srtt_us, rttvar_us; /* a chunk's round trip */
 	uint64_t		 arrived_us;	/* when the Transfer came */
 };
 
@@ -746,6 +751,43 @@ xfer_fetching(struct peer *p, const char *from, uint64_t xfer_id)
 	return fetch_find(X(p), from, xfer_id) != NULL;
 }
 
+/*
+ * When to ask a chunk again: as TCP does (RFC 6298), the smoothed round
+ * trip of the chunks answered so far plus four times its variation, at
+ * least XFER_RTO_MIN_MS, doubled for every ask already made, and never
+ * later than retry_ms.  On a link that loses requests or answers, a lost
+ * chunk then costs a few round trips, not half the move's timeout (the
+ * source gives the move up when it serves nothing for that long).
+ */
+static void
+rtt_sample(struct fetch *fe, uint64_t us)
+{
+	if (fe->srtt_us == 0) {
+		fe->srtt_us = us > 0 ? us : 1;
+		fe->rttvar_us = us / 2;
+		return;
+	}
+	fe->rttvar_us = (3 * fe->rttvar_us + (fe->srtt_us > us ?
+	    fe->srtt_us - us : us - fe->srtt_us)) / 4;
+	fe->srtt_us = (7 * fe->srtt_us + us) / 8;
+	if (fe->srtt_us == 0)
+		fe->srtt_us = 1;
+}
+
+static uint64_t
+rto_ms(const struct xfer *x, const struct fetch *fe, const struct slot *s)
+{
+	uint64_t	 ms = XFER_RTO_INIT_MS;
+
+	if (fe->srtt_us != 0)
+		ms = (fe->srtt_us + 4 * fe->rttvar_us) / 1000;
+	if (ms < XFER_RTO_MIN_MS)
+		ms = XFER_RTO_MIN_MS;
+	for (unsigned i = 1; i < s->asks && ms < x->retry_ms; i++)
+		ms *= 2;
+	return ms < x->retry_ms ? ms : x->retry_ms;
+}
+
 static void
 ask(struct peer *p, struct fetch *fe, struct slot *s)
 {
@@ -754,7 +796,7 @@ ask(struct peer *p, struct fetch *fe, struct slot *s)
 	const char	*addr = X(p)->addr_of(p, fe->from);
 
 	s->sent_ms = lb_mono_ms();
-	s->tries++;
+	s->asks++;
 	if (addr == NULL)
 		return;		/* dead or gone: the retries run out */
 	q.xfer_id = fe->id;
@@ -1003,6 +1045,7 @@ xfer_fetch(struct peer *p, const char *from, uint64_t inc,
 	fe->inc = inc;
 	fe->bytes = tr->bytes;
 	fe->started_ms = lb_mono_ms();
+	fe->heard_ms = fe->started_ms;
 	fe->arrived_us = lb_mono_us();
 	lb_strlcpy(fe->from, from, sizeof(fe->from));
 	lb_strlcpy(fe->task, tr->record->id, sizeof(fe->task));
@@ -1125,6 +1168,9 @@ xfer_chunk_data(struct peer *p, const char *from, const Lb__ChunkData *d)
 			s = &fe->win[i];
 	if (s == NULL)
 		return;		/* an answer to a request asked twice */
+	fe->heard_ms = lb_mono_ms();
+	if (s->asks == 1)	/* an answer to an only ask: a clean sample */
+		rtt_sample(fe, (fe->heard_ms - s->sent_ms) * 1000);
 	f = &fe->f[s->file];
 	if (d->data.len != s->len || (d->hash.len != 0 && d->hash.len !=
 	    XFER_HASH) || (s->off + s->len == f->size && d->hash.len == 0)) {
@@ -1228,9 +1274,16 @@ tick_cb(evutil_socket_t fd, short ev, void *arg)
 		for (size_t k = 0; k < XFER_WINDOW; k++) {
 			struct slot *s = &fe->win[k];
 			if (!s->used || s->received ||
-			    now - s->sent_ms < x->retry_ms)
+			    now - s->sent_ms < rto_ms(x, fe, s))
 				continue;
-			if (s->tries >= XFER_RETRIES) {
+			/*
+			 * A chunk lost is asked again, as long as the source
+			 * answers at all: on a lossy link one chunk may be
+			 * lost several times in a row while its neighbours
+			 * arrive, and that is no reason to give up the move.
+			 */
+			if (now - fe->heard_ms >= (uint64_t)XFER_RETRIES *
+			    x->retry_ms) {
 				fetch_fail(p, fe, &x->stats.failed_source,
 				    "no answer from the source for %" PRIu64
 				    " ms", (uint64_t)XFER_RETRIES *
