@@ -1,9 +1,11 @@
-/* members.c - the shell around the gossip core: timers, wire conversion, log. */
+/* members.c - the shell around the gossip core: timers, sends, log (the
+ * wire conversion is node/gossip_wire.c). */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "node/gossip_wire.h"
 #include "peer.h"
 
 #define LEAVE_FANOUT	1024	/* peers told directly that we leave: all */
@@ -11,50 +13,13 @@
 static void	members_arm(struct peer *);
 
 static void
-notice_to_wire(const struct gossip_notice *n, Lb__Member *m)
-{
-	lb__member__init(m);
-	m->id = (char *)n->id;
-	m->addr = "";
-	m->incarnation = n->incarnation;
-	m->refute = n->refute;
-	m->accuser = (char *)n->accuser;
-	m->state = n->dead ? LB__MEMBER_STATE__MEMBER_DEAD :
-	    LB__MEMBER_STATE__MEMBER_SUSPECT;
-}
-
-static void
 swim_send(struct peer *p, const struct gossip_swim *s)
 {
-	Lb__PeerMsg	pm = LB__PEER_MSG__INIT;
-	Lb__Ping	ping = LB__PING__INIT;
-	Lb__PingAck	ack = LB__PING_ACK__INIT;
-	Lb__PingReq	req = LB__PING_REQ__INIT;
+	size_t	 len;
+	uint8_t	*buf = node_swim_pack(s, &len);
 
-	switch (s->type) {
-	case GOSSIP_PING:
-		ping.seq = s->seq;
-		ping.target = (char *)s->target;
-		ping.reply_to = (char *)s->addr;
-		pm.body_case = LB__PEER_MSG__BODY_PING;
-		pm.ping = &ping;
-		break;
-	case GOSSIP_PING_ACK:
-		ack.seq = s->seq;
-		ack.target = (char *)s->target;
-		ack.nack = s->nack;
-		pm.body_case = LB__PEER_MSG__BODY_PING_ACK;
-		pm.ping_ack = &ack;
-		break;
-	case GOSSIP_PING_REQ:
-		req.seq = s->seq;
-		req.target = (char *)s->target;
-		req.target_addr = (char *)s->addr;
-		pm.body_case = LB__PEER_MSG__BODY_PING_REQ;
-		pm.ping_req = &req;
-		break;
-	}
-	net_send(p, s->to, &pm);
+	net_send_bytes(p, s->to, buf, len);
+	free(buf);
 }
 
 /* Send what the core asked for, and log the changes it saw. */
@@ -93,63 +58,11 @@ members_flush(struct peer *p)
 	for (size_t i = 0; i < o->nswims; i++)
 		swim_send(p, &o->swims[i]);
 	for (size_t i = 0; i < o->nmsgs; i++) {
-		struct gossip_msg	*gm = &o->msgs[i];
-		Lb__PeerMsg		 pm = LB__PEER_MSG__INIT;
-		Lb__Gossip		 gg = LB__GOSSIP__INIT;
-		Lb__Member		*mv, **mp, *nv, **np;
-		char			**copies;
+		size_t	 len;
+		uint8_t	*buf = node_gossip_pack(&o->msgs[i], &len);
 
-		mv = lb_calloc(gm->n, sizeof(*mv));
-		mp = lb_calloc(gm->n, sizeof(*mp));
-		copies = lb_calloc(gm->n, sizeof(*copies));
-		for (size_t j = 0; j < gm->n; j++) {
-			struct gossip_entry *e = &gm->entries[j];
-			lb__member__init(&mv[j]);
-			mv[j].id = e->id;
-			mv[j].addr = e->addr;
-			mv[j].incarnation = e->incarnation;
-			mv[j].heartbeat = e->heartbeat;
-			mv[j].state = e->left ? LB__MEMBER_STATE__MEMBER_LEFT :
-			    LB__MEMBER_STATE__MEMBER_ALIVE;
-			mv[j].age_ms = e->age_ms;
-			mv[j].load = e->load;
-			mv[j].slots = e->slots;
-			mv[j].draining = e->draining;
-			mv[j].refute = e->refute;
-			mv[j].level = e->level;
-			mv[j].attributes = lb_split_list(e->attrs,
-			    &mv[j].n_attributes, &copies[j]);
-			mp[j] = &mv[j];
-		}
-		gg.members = mp;
-		gg.n_members = gm->n;
-		gg.want_reply = gm->want_reply;
-		gg.known = gm->known;
-		nv = lb_calloc(gm->nnotices, sizeof(*nv));
-		np = lb_calloc(gm->nnotices, sizeof(*np));
-		for (size_t j = 0; j < gm->nnotices; j++) {
-			notice_to_wire(&gm->notices[j], &nv[j]);
-			np[j] = &nv[j];
-		}
-		gg.notices = np;
-		gg.n_notices = gm->nnotices;
-		gg.n_wants = gm->nwants;
-		gg.wants = lb_calloc(gm->nwants, sizeof(char *));
-		for (size_t j = 0; j < gm->nwants; j++)
-			gg.wants[j] = gm->wants[j];
-		pm.body_case = LB__PEER_MSG__BODY_GOSSIP;
-		pm.gossip = &gg;
-		net_send(p, gm->to, &pm);
-		for (size_t j = 0; j < gm->n; j++) {
-			free(mv[j].attributes);
-			free(copies[j]);
-		}
-		free(copies);
-		free(np);
-		free(nv);
-		free(gg.wants);
-		free(mp);
-		free(mv);
+		net_send_bytes(p, o->msgs[i].to, buf, len);
+		free(buf);
 	}
 	gossip_out_reset(o);
 	members_arm(p);
@@ -238,74 +151,12 @@ members_start(struct peer *p)
 void
 members_recv(struct peer *p, const char *from, const Lb__Gossip *g)
 {
-	struct gossip_entry	*v;
 	struct gossip_msg	 in;
-	size_t			 n = 0;
 
-	memset(&in, 0, sizeof(in));
-	if (p->leaving || (g->n_members == 0 && g->n_notices == 0) ||
-	    g->n_members > 10000 || g->n_wants > 1000 ||
-	    g->n_notices > GOSSIP_NOTICES_MAX)
+	if (p->leaving || node_gossip_from_wire(g, &in) == -1)
 		return;
-	v = lb_calloc(g->n_members, sizeof(*v));
-	for (size_t i = 0; i < g->n_members; i++) {
-		const Lb__Member	*m = g->members[i];
-		struct gossip_entry	*e = &v[n];
-
-		/* Bad entries are skipped, never half-merged.  An entry
-		 * without an address is a heartbeat (compact). */
-		if (!lb_id_valid(m->id) || strlen(m->addr) >= sizeof(e->addr) ||
-		    (m->addr[0] != '\0' && strncmp(m->addr, "tcp://", 6) != 0))
-			continue;
-		lb_strlcpy(e->id, m->id, sizeof(e->id));
-		lb_strlcpy(e->addr, m->addr, sizeof(e->addr));
-		e->incarnation = m->incarnation;
-		e->heartbeat = m->heartbeat;
-		e->left = m->state == LB__MEMBER_STATE__MEMBER_LEFT;
-		e->age_ms = m->age_ms;
-		e->load = m->load;
-		e->slots = m->slots;
-		e->draining = m->draining;
-		e->level = m->level;
-		e->refute = m->refute;
-		for (size_t j = 0; j < m->n_attributes; j++) {
-			if (j > 0)
-				strncat(e->attrs, ",", sizeof(e->attrs) -
-				    strlen(e->attrs) - 1);
-			strncat(e->attrs, m->attributes[j], sizeof(e->attrs) -
-			    strlen(e->attrs) - 1);
-		}
-		n++;
-	}
-	in.entries = v;
-	in.n = n;
-	in.want_reply = g->want_reply;
-	in.known = g->known;
-	in.wants = lb_calloc(g->n_wants, sizeof(*in.wants));
-	for (size_t i = 0; i < g->n_wants; i++)
-		if (lb_id_valid(g->wants[i]))
-			lb_strlcpy(in.wants[in.nwants++], g->wants[i],
-			    LB_ID_MAX);
-	in.notices = lb_calloc(g->n_notices, sizeof(*in.notices));
-	for (size_t i = 0; i < g->n_notices; i++) {
-		const Lb__Member	*m = g->notices[i];
-		struct gossip_notice	*nt = &in.notices[in.nnotices];
-
-		if (!lb_id_valid(m->id) || !lb_id_valid(m->accuser) ||
-		    (m->state != LB__MEMBER_STATE__MEMBER_SUSPECT &&
-		    m->state != LB__MEMBER_STATE__MEMBER_DEAD))
-			continue;
-		lb_strlcpy(nt->id, m->id, sizeof(nt->id));
-		lb_strlcpy(nt->accuser, m->accuser, sizeof(nt->accuser));
-		nt->incarnation = m->incarnation;
-		nt->refute = m->refute;
-		nt->dead = m->state == LB__MEMBER_STATE__MEMBER_DEAD;
-		in.nnotices++;
-	}
 	gossip_recv(p->gossip, lb_mono_ms(), from, &in, &p->gout);
-	free(in.notices);
-	free(in.wants);
-	free(v);
+	node_gossip_in_free(&in);
 	members_flush(p);
 }
 
@@ -323,12 +174,6 @@ body_field(const uint8_t *b, size_t len)
 	return 0;
 }
 
-static int
-swim_str(const char *s, size_t max)
-{
-	return s != NULL && strnlen(s, max) < max;
-}
-
 int
 members_dispatch(struct peer *p, const Lb__Envelope *e)
 {
@@ -344,45 +189,9 @@ members_dispatch(struct peer *p, const Lb__Envelope *e)
 		p->counters.drop[ENV_DROP_DECODE]++;
 		return 1;
 	}
-	memset(&in, 0, sizeof(in));
-	switch (m->body_case) {
-	case LB__PEER_MSG__BODY_PING:
-		in.type = GOSSIP_PING;
-		in.seq = m->ping->seq;
-		ok = swim_str(m->ping->target, sizeof(in.target)) &&
-		    swim_str(m->ping->reply_to, sizeof(in.addr));
-		if (ok) {
-			lb_strlcpy(in.target, m->ping->target, sizeof(in.target));
-			lb_strlcpy(in.addr, m->ping->reply_to, sizeof(in.addr));
-		}
-		break;
-	case LB__PEER_MSG__BODY_PING_ACK:
-		in.type = GOSSIP_PING_ACK;
-		in.seq = m->ping_ack->seq;
-		in.nack = m->ping_ack->nack;
-		ok = swim_str(m->ping_ack->target, sizeof(in.target));
-		if (ok)
-			lb_strlcpy(in.target, m->ping_ack->target,
-			    sizeof(in.target));
-		break;
-	case LB__PEER_MSG__BODY_PING_REQ:
-		in.type = GOSSIP_PING_REQ;
-		in.seq = m->ping_req->seq;
-		ok = swim_str(m->ping_req->target, sizeof(in.target)) &&
-		    swim_str(m->ping_req->target_addr, sizeof(in.addr));
-		if (ok) {
-			lb_strlcpy(in.target, m->ping_req->target,
-			    sizeof(in.target));
-			lb_strlcpy(in.addr, m->ping_req->target_addr,
-			    sizeof(in.addr));
-		}
-		break;
-	default:
-		ok = 0;
-		break;
-	}
+	ok = node_swim_from_wire(m, &in) == 0;
 	if (ok && !p->leaving && p->gossip != NULL &&
-	    lb_id_valid(in.target) && lb_id_valid(e->sender))
+	    lb_id_valid(e->sender))
 		ok = gossip_swim_recv(p->gossip, lb_mono_ms(), e->sender, &in,
 		    &p->gout) == 0;
 	else if (!p->leaving)

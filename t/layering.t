@@ -2,7 +2,7 @@
 # layering.t - the shape DESIGN asks for, checked on the built objects:
 # in peer/, calls run one way (no two files call each other); src/ (the
 # shared library and lbctl) knows no core and no daemon; the cores
-# (gossip/, balance/, tasks/, forwarding/) do no I/O, read no clock and
+# (gossip/, balance/, tasks/, forwarding/, node/) do no I/O, read no clock and
 # log nothing.  Symbols, not text: a call through a callback is no edge, a
 # comment is no call.
 . "$top_srcdir/t/lib.sh"
@@ -39,6 +39,7 @@ is "${two# }" "" "no two files of peer/ call each other"
 
 # The task core is several files (tasks/tasks_int.h): each of them.
 cores=("$B"/gossip/gossip.o "$B"/gossip/swim.o "$B"/balance/balance.o
+    "$B"/node/gossip_wire.o
     "$B"/forwarding/fwd.o)
 for c in "$top_srcdir"/tasks/*.c; do
 	o="$B/tasks/$(basename "${c%.c}").o"

@@ -26,6 +26,7 @@
 #include "balance/balance.h"
 #include "forwarding/fwd.h"
 #include "gossip/gossip.h"
+#include "node/gossip_wire.h"
 #include "tasks/tasks.h"
 
 static const char *const peers[] = { "n2", "n3", "n4", "n5" };
@@ -144,56 +145,18 @@ carry(struct fz_peer *p, struct tasks_out *o)
 	tasks_out_reset(o);
 }
 
-/* members_recv: a Gossip into the core's digest, bad entries skipped. */
+/* members_recv: a Gossip into the core's digest (node/gossip_wire.c, as
+ * the daemon does), bad entries skipped. */
 static void
 gossip_in(struct fz_peer *p, const char *from, const Lb__Gossip *g,
     struct gossip_out *go)
 {
-	struct gossip_entry	*v;
 	struct gossip_msg	 in;
-	size_t			 n = 0;
 
-	memset(&in, 0, sizeof(in));
-	if (g->n_members == 0 || g->n_members > 10000 || g->n_wants > 1000)
+	if (node_gossip_from_wire(g, &in) == -1)
 		return;
-	v = lb_calloc(g->n_members, sizeof(*v));
-	for (size_t i = 0; i < g->n_members; i++) {
-		const Lb__Member	*m = g->members[i];
-		struct gossip_entry	*e = &v[n];
-
-		if (!lb_id_valid(m->id) || strlen(m->addr) >= sizeof(e->addr) ||
-		    (m->addr[0] != '\0' && strncmp(m->addr, "tcp://", 6) != 0))
-			continue;
-		lb_strlcpy(e->id, m->id, sizeof(e->id));
-		lb_strlcpy(e->addr, m->addr, sizeof(e->addr));
-		e->incarnation = m->incarnation;
-		e->heartbeat = m->heartbeat;
-		e->left = m->state == LB__MEMBER_STATE__MEMBER_LEFT;
-		e->age_ms = m->age_ms;
-		e->load = m->load;
-		e->slots = m->slots;
-		e->draining = m->draining;
-		for (size_t j = 0; j < m->n_attributes; j++) {
-			if (j > 0)
-				strncat(e->attrs, ",", sizeof(e->attrs) -
-				    strlen(e->attrs) - 1);
-			strncat(e->attrs, m->attributes[j], sizeof(e->attrs) -
-			    strlen(e->attrs) - 1);
-		}
-		n++;
-	}
-	in.entries = v;
-	in.n = n;
-	in.want_reply = g->want_reply;
-	in.known = g->known;
-	in.wants = lb_calloc(g->n_wants + 1, sizeof(*in.wants));
-	for (size_t i = 0; i < g->n_wants; i++)
-		if (lb_id_valid(g->wants[i]))
-			lb_strlcpy(in.wants[in.nwants++], g->wants[i],
-			    LB_ID_MAX);
 	gossip_recv(p->g, p->now, from, &in, go);
-	free(in.wants);
-	free(v);
+	node_gossip_in_free(&in);
 }
 
 /* The balancer's probes (peer/balancer.c probe_recv). */
