@@ -197,6 +197,30 @@ gossip_state_name(enum gossip_state s)
 	return "?";
 }
 
+/*
+ * The heartbeat ages that mean suspect and dead.  The configured ones hold
+ * for up to BACKSTOP_PEERS members at BACKSTOP_DIGEST entries a digest
+ * (where the freshest news of a live member is up to 8 rounds old); a
+ * member's news reaches a peer less often the more members share the
+ * digests, in proportion to members / digest_size (lbsim: at 128 members
+ * with the fixed ages, every peer suspected others falsely; doc/scale.md),
+ * so the ages grow in that proportion, never below the configured ones.
+ */
+#define BACKSTOP_PEERS	64
+#define BACKSTOP_DIGEST	24
+
+uint64_t
+gossip_age_limit(const struct gossip *g, int conf_ms)
+{
+	uint64_t	ms = (uint64_t)conf_ms;
+	uint64_t	num = (uint64_t)g->n * BACKSTOP_DIGEST;
+	uint64_t	den = (uint64_t)BACKSTOP_PEERS *
+			    (uint64_t)(g->conf.digest_size > 0 ?
+			    g->conf.digest_size : 1);
+
+	return num > den ? ms * num / den : ms;
+}
+
 /* The state a member's news implies at `now`. */
 static enum gossip_state
 judge(const struct gossip *g, const struct gossip_member *m, uint64_t now)
@@ -208,9 +232,9 @@ judge(const struct gossip *g, const struct gossip_member *m, uint64_t now)
 	if (m->self)
 		return GOSSIP_ALIVE;
 	/* SWIM decides; heartbeat ages are the backstop. */
-	if (m->swim_dead || age >= (uint64_t)g->conf.dead_ms)
+	if (m->swim_dead || age >= gossip_age_limit(g, g->conf.dead_ms))
 		return GOSSIP_DEAD;
-	if (m->suspected || age >= (uint64_t)g->conf.suspect_ms)
+	if (m->suspected || age >= gossip_age_limit(g, g->conf.suspect_ms))
 		return GOSSIP_SUSPECT;
 	return GOSSIP_ALIVE;
 }
@@ -548,7 +572,8 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 	}
 	if (m == NULL) {
 		/* Stale news of an unknown (or forgotten) member: ignore. */
-		if (e->age_ms >= (uint32_t)g->conf.dead_ms && !e->left)
+		if (e->age_ms >= gossip_age_limit(g, g->conf.dead_ms) &&
+		    !e->left)
 			return;
 		/*
 		 * Bounded: whatever a digest says, the table (and every

@@ -162,6 +162,9 @@ const struct gossip_member *gossip_find(const struct gossip *, const char *id);
 uint64_t	 gossip_refused(const struct gossip *);
 /* Failure detections: how often a member was judged dead here. */
 uint64_t	 gossip_deaths(const struct gossip *);
+/* suspect_ms or dead_ms as they apply with this many members: grown in
+ * proportion to members / digest_size past 64 members at 24 entries. */
+uint64_t	 gossip_age_limit(const struct gossip *, int conf_ms);
 /* The age of a member's freshest news at `now`. */
 uint64_t	 gossip_age(const struct gossip_member *, uint64_t now);
 const char	*gossip_state_name(enum gossip_state);

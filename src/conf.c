@@ -252,7 +252,11 @@ lb_conf_defaults(struct lb_conf *c)
 	 * Failure detection lives on heartbeats spreading through bounded
 	 * digests: at 64 peers with 24 entries per digest, the freshest news
 	 * of a live peer is up to 8 rounds old when a peer judges it (the
-	 * simulation in t/gossip_test), so suspicion waits 10 rounds.
+	 * simulation in t/gossip_test), so suspicion waits 10 rounds.  With
+	 * more members (or a smaller digest) the news is older in
+	 * proportion, and both ages grow with members / digest_size
+	 * (gossip_age_limit; lbsim found every peer suspecting others
+	 * falsely at 128 members with these ages fixed).
 	 */
 	c->gossip.interval_ms = 1000;
 	c->gossip.suspect_ms = 10000;
