@@ -5,7 +5,10 @@
  *   lbtaskbench peer SOCKET N PROG ARGS...   submit N tasks to a peer, then
  *                                            wait until every one has ended
  *
- * Each prints "tasks=N seconds=S rate=R" (tasks per second).
+ * Each prints "tasks=N seconds=S rate=R" (tasks per second).  With
+ * LBTB_CLIENTS=K (1 to 64) K processes share the N, each one after
+ * another (the bare loop: K fork/exec/wait loops side by side; the peer:
+ * K clients, each waiting for its submit's answer before the next).
  *
  *   lbtaskbench raw BYTES [CHUNK]
  *
@@ -63,10 +66,56 @@ report(long n, uint64_t start)
 	printf("tasks=%ld seconds=%.3f rate=%.1f\n", n, s, s > 0 ? n / s : 0);
 }
 
-static int
-bare(long n, char **argv)
+/* LBTB_CLIENTS: how many processes share a loop. */
+static long
+clients(void)
 {
-	uint64_t	start = lb_mono_ms();
+	const char	*e = getenv("LBTB_CLIENTS");
+	char		*end;
+	long		 k;
+
+	if (e == NULL || *e == '\0')
+		return 1;
+	k = strtol(e, &end, 10);
+	if (*end != '\0' || k < 1 || k > 64) {
+		fprintf(stderr, "lbtaskbench: LBTB_CLIENTS must be 1 to 64\n");
+		exit(2);
+	}
+	return k;
+}
+
+/* Run fn(share, ...) in K children, the n split between them; 0 when
+ * every one succeeded. */
+static int
+side_by_side(long k, long n, int (*fn)(long, void *), void *arg)
+{
+	pid_t	pids[64];
+	int	rc = 0;
+
+	for (long c = 0; c < k; c++) {
+		long share = n / k + (c < n % k ? 1 : 0);
+
+		if ((pids[c] = fork()) == 0)
+			_exit(fn(share, arg) == 0 ? 0 : 1);
+		if (pids[c] < 0) {
+			perror("lbtaskbench: fork");
+			return 1;
+		}
+	}
+	for (long c = 0; c < k; c++) {
+		int st;
+
+		if (waitpid(pids[c], &st, 0) < 0 || !WIFEXITED(st) ||
+		    WEXITSTATUS(st) != 0)
+			rc = 1;
+	}
+	return rc;
+}
+
+static int
+bare_loop(long n, void *arg)
+{
+	char	**argv = arg;
 
 	for (long i = 0; i < n; i++) {
 		pid_t pid = fork();
@@ -83,6 +132,18 @@ bare(long n, char **argv)
 			return 1;
 		}
 	}
+	return 0;
+}
+
+static int
+bare(long n, char **argv)
+{
+	uint64_t	start = lb_mono_ms();
+	long		k = clients();
+
+	if ((k == 1 ? bare_loop(n, argv) : side_by_side(k, n, bare_loop,
+	    argv)) != 0)
+		return 1;
 	report(n, start);
 	return 0;
 }
@@ -104,24 +165,44 @@ call(const char *sock, Lb__CtlRequest *req)
 	return rep;
 }
 
+struct submits {
+	const char	 *sock;
+	char		**argv;
+	int		  argc;
+};
+
 static int
-peer(const char *sock, long n, char **argv, int argc)
+submit_loop(long n, void *arg)
 {
+	struct submits	*a = arg;
 	Lb__CtlRequest	 req = LB__CTL_REQUEST__INIT;
 	Lb__CtlSubmitReq sr = LB__CTL_SUBMIT_REQ__INIT;
 	Lb__TaskSpec	 spec = LB__TASK_SPEC__INIT;
-	Lb__CtlReply	*rep;
-	Lb__CtlStatusReq st = LB__CTL_STATUS_REQ__INIT;
-	uint64_t	 start = lb_mono_ms();
 
-	spec.argv = argv;
-	spec.n_argv = (size_t)argc;
+	spec.argv = a->argv;
+	spec.n_argv = (size_t)a->argc;
 	spec.checkpoint_exit_code = 85;
 	sr.spec = &spec;
 	req.req_case = LB__CTL_REQUEST__REQ_SUBMIT;
 	req.submit = &sr;
 	for (long i = 0; i < n; i++)
-		lb__ctl_reply__free_unpacked(call(sock, &req), NULL);
+		lb__ctl_reply__free_unpacked(call(a->sock, &req), NULL);
+	return 0;
+}
+
+static int
+peer(const char *sock, long n, char **argv, int argc)
+{
+	Lb__CtlRequest	 req = LB__CTL_REQUEST__INIT;
+	Lb__CtlReply	*rep;
+	Lb__CtlStatusReq st = LB__CTL_STATUS_REQ__INIT;
+	uint64_t	 start = lb_mono_ms();
+	struct submits	 a = { sock, argv, argc };
+	long		 k = clients();
+
+	if ((k == 1 ? submit_loop(n, &a) : side_by_side(k, n, submit_loop,
+	    &a)) != 0)
+		return 1;
 	/* Until nothing runs or waits. */
 	req.req_case = LB__CTL_REQUEST__REQ_STATUS;
 	req.status = &st;
