@@ -205,6 +205,9 @@ gossip_state_name(enum gossip_state s)
  * digests, in proportion to members / digest_size (lbsim: at 128 members
  * with the fixed ages, every peer suspected others falsely; doc/scale.md),
  * so the ages grow in that proportion, never below the configured ones.
+ * The members counted are those in digests (the dead are not), counted
+ * every round, or the entries of a larger digest while it is merged
+ * (age_n).
  */
 #define BACKSTOP_PEERS	64
 #define BACKSTOP_DIGEST	24
@@ -213,12 +216,27 @@ uint64_t
 gossip_age_limit(const struct gossip *g, int conf_ms)
 {
 	uint64_t	ms = (uint64_t)conf_ms;
-	uint64_t	num = (uint64_t)g->n * BACKSTOP_DIGEST;
+	uint64_t	num = (uint64_t)(g->age_n > 0 ? g->age_n : g->n) *
+			    BACKSTOP_DIGEST;
 	uint64_t	den = (uint64_t)BACKSTOP_PEERS *
 			    (uint64_t)(g->conf.digest_size > 0 ?
 			    g->conf.digest_size : 1);
 
 	return num > den ? ms * num / den : ms;
+}
+
+/* What the ages are scaled for: the members held, dead aside (the dead
+ * are in no digest). */
+static void
+age_n_update(struct gossip *g)
+{
+	size_t	k = 0;
+
+	for (size_t i = 0; i < g->n; i++)
+		if (g->m[i].state != GOSSIP_DEAD && g->m[i].state !=
+		    GOSSIP_LEFT)
+			k++;
+	g->age_n = k;
 }
 
 /* The state a member's news implies at `now`. */
@@ -480,6 +498,7 @@ gossip_tick(struct gossip *g, uint64_t now, struct gossip_out *o)
 	g->rounds++;
 	if (self->e.left)
 		return;
+	age_n_update(g);
 	self->e.heartbeat++;
 	self->born_ms = now;
 	/* Judge ages, and forget what has been dead or gone long enough. */
@@ -646,6 +665,12 @@ gossip_recv(struct gossip *g, uint64_t now, const char *from,
 	size_t			 dn;
 	int			 full;
 
+	/* A digest of more entries than this peer holds (a full one, to a
+	 * newcomer): its entries judged with the ages for that many (the
+	 * entries themselves, not what the sender says it knows). */
+	if (in->n > g->age_n)
+		g->age_n = in->n < (size_t)g->conf.max_members ? in->n :
+		    (size_t)g->conf.max_members;
 	for (size_t i = 0; i < in->n; i++)
 		merge(g, now, &in->entries[i], o);
 	swim_recv_notices(g, now, from, in, o);

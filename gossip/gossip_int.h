@@ -43,6 +43,11 @@ struct gossip {
 	size_t			 scratchcap;
 	uint64_t		 refused;	/* new members past max_members */
 	uint64_t		 deaths;	/* members this peer judged dead */
+	/* The members the heartbeat ages are scaled for (gossip_age_limit):
+	 * those held here, dead aside, counted every round; or, while a
+	 * digest is merged, its entries if more (a newcomer's table is small
+	 * while the news in a full digest is not). */
+	size_t			 age_n;
 
 	/* SWIM (swim.c) */
 	uint64_t		 seq;

@@ -545,8 +545,8 @@ tick_cb(evutil_socket_t fd, short ev, void *arg)
 	int			 moved;
 
 	/* Who is alive, once this peer has been up long enough to know
-	 * (gossip.dead_ms). */
-	if (lb_mono_ms() - p->started_ms >= (uint64_t)p->conf.gossip.dead_ms) {
+	 * (gossip.dead_ms, as it applies with this many members). */
+	if (lb_mono_ms() - p->started_ms >= members_dead_ms(p)) {
 		size_t n, alive = 0;
 		const struct gossip_member *m = gossip_members(p->gossip, &n);
 		const char **ids = lb_calloc(n + 1, sizeof(*ids));

@@ -233,6 +233,14 @@ members_level(struct peer *p, const char *id)
 	return m != NULL ? m->e.level : 0;
 }
 
+uint64_t
+members_dead_ms(struct peer *p)
+{
+	if (p->gossip == NULL)
+		return (uint64_t)p->conf.gossip.dead_ms;
+	return gossip_age_limit(p->gossip, p->conf.gossip.dead_ms);
+}
+
 const char *
 members_addr(struct peer *p, const char *id, const char **state)
 {

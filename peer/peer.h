@@ -174,6 +174,9 @@ uint32_t members_load(struct peer *);
 /* The address of a live member (NULL if unknown, dead or left); *state
  * names its state ("unknown" when it is not a member). */
 const char *members_addr(struct peer *, const char *id, const char **state);
+/* gossip.dead_ms as it applies with the members known now (it grows past
+ * 64 members: gossip_age_limit). */
+uint64_t members_dead_ms(struct peer *);
 /* The protocol level a member announces (0: unknown, or before levels). */
 uint32_t members_level(struct peer *, const char *id);
 void	 members_stop(struct peer *);

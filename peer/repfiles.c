@@ -427,8 +427,7 @@ repfiles_tick(struct peer *p, uint64_t now)
 	/* After a restart, what was not yet on every member goes again
 	 * (a member that holds it answers at once), once the members are
 	 * known; and what could not be offered, now and then. */
-	if (!r->scanned && now - p->started_ms >=
-	    (uint64_t)p->conf.gossip.dead_ms) {
+	if (!r->scanned && now - p->started_ms >= members_dead_ms(p)) {
 		r->scanned = 1;
 		r->missed = 0;
 		scan(p);

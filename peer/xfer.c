@@ -116,6 +116,7 @@ struct fetch {
 	uint64_t		 started_ms;
 	uint64_t		 heard_ms;	/* the last chunk from the source */
 	uint64_t		 srtt_us, rttvar_us; /* a chunk's round trip */
+	unsigned		 backoff;	/* timeouts since a clean sample */
 	uint64_t		 arrived_us;	/* when the Transfer came */
 };
 
@@ -754,14 +755,18 @@ xfer_fetching(struct peer *p, const char *from, uint64_t xfer_id)
 /*
  * When to ask a chunk again: as TCP does (RFC 6298), the smoothed round
  * trip of the chunks answered so far plus four times its variation, at
- * least XFER_RTO_MIN_MS, doubled for every ask already made, and never
- * later than retry_ms.  On a link that loses requests or answers, a lost
+ * least XFER_RTO_MIN_MS, doubled for every ask of the chunk already made
+ * or for every timeout since the last clean sample, whichever is more
+ * (Karn: a chunk asked twice gives no sample, so a round trip that grew
+ * past the timer would otherwise have every chunk asked twice for good),
+ * and never later than retry_ms.  On a link that loses requests or answers, a lost
  * chunk then costs a few round trips, not half the move's timeout (the
  * source gives the move up when it serves nothing for that long).
  */
 static void
 rtt_sample(struct fetch *fe, uint64_t us)
 {
+	fe->backoff = 0;
 	if (fe->srtt_us == 0) {
 		fe->srtt_us = us > 0 ? us : 1;
 		fe->rttvar_us = us / 2;
@@ -783,7 +788,8 @@ rto_ms(const struct xfer *x, const struct fetch *fe, const struct slot *s)
 		ms = (fe->srtt_us + 4 * fe->rttvar_us) / 1000;
 	if (ms < XFER_RTO_MIN_MS)
 		ms = XFER_RTO_MIN_MS;
-	for (unsigned i = 1; i < s->asks && ms < x->retry_ms; i++)
+	for (unsigned i = 0; i < (s->asks > fe->backoff + 1 ? s->asks - 1 :
+	    fe->backoff) && ms < x->retry_ms; i++)
 		ms *= 2;
 	return ms < x->retry_ms ? ms : x->retry_ms;
 }
@@ -1290,6 +1296,8 @@ tick_cb(evutil_socket_t fd, short ev, void *arg)
 				    x->retry_ms);
 				break;
 			}
+			if (fe->backoff < 16)
+				fe->backoff++;
 			ask(p, fe, s);
 		}
 	}

@@ -237,6 +237,18 @@ send_bytes(struct sim *s, int from, const char *addr, uint8_t *body,
 	    .from = from, .buf = buf, .len = len });
 }
 
+/* Whether every live peer holds the crashed one dead now. */
+static void
+known_check(struct sim *s, struct crash *cr)
+{
+	if (cr->all_ms != 0)
+		return;
+	for (int q = 0; q < s->n; q++)
+		if (q != cr->peer && s->p[q].alive && !cr->seen[q])
+			return;
+	cr->all_ms = s->now;
+}
+
 /* What peer i's core asked for: its messages go, its changes are judged. */
 static void
 carry(struct sim *s, int i)
@@ -272,9 +284,14 @@ carry(struct sim *s, int i)
 
 			if (cr->peer != who || cr->at > s->now)
 				continue;
-			if (c->to == GOSSIP_ALIVE && cr->seen[i]) {
+			if (c->to == GOSSIP_DEAD) {
+				if (!cr->seen[i]) {
+					cr->seen[i] = 1;
+					known_check(s, cr);
+				}
+			} else if (cr->seen[i]) {
 				/*
-				 * Held dead, then alive: news it made before
+				 * Held dead, then not: news it made before
 				 * its crash (a refutation on its way) may do
 				 * that while the death spreads; once all held
 				 * it dead, nothing may.
@@ -284,20 +301,6 @@ carry(struct sim *s, int i)
 				else
 					s->revivals++;
 				cr->seen[i] = 0;
-				continue;
-			}
-			if (c->to != GOSSIP_DEAD || cr->seen[i])
-				continue;
-			cr->seen[i] = 1;
-			if (cr->all_ms == 0) {
-				int all = 1;
-
-				for (int q = 0; q < s->n && all; q++)
-					if (q != who && s->p[q].alive &&
-					    !cr->seen[q])
-						all = 0;
-				if (all)
-					cr->all_ms = s->now;
 			}
 		}
 	}
@@ -343,10 +346,14 @@ deliver(struct sim *s, struct ev *e)
 	carry(s, e->to);
 }
 
-/* Every peer knows every live peer alive (and the dead ones dead). */
+/* Every live peer holds every live peer alive. */
 static int
 converged(const struct sim *s)
 {
+	size_t	live = 0;
+
+	for (int i = 0; i < s->n; i++)
+		live += s->p[i].alive != 0;
 	for (int i = 0; i < s->n; i++) {
 		size_t n, alive = 0;
 		const struct gossip_member *m;
@@ -354,10 +361,14 @@ converged(const struct sim *s)
 		if (!s->p[i].alive)
 			continue;
 		m = gossip_members(s->p[i].g, &n);
-		for (size_t k = 0; k < n; k++)
-			if (m[k].state == GOSSIP_ALIVE)
+		for (size_t k = 0; k < n; k++) {
+			int q = peer_of_id(s, m[k].e.id);
+
+			if (m[k].state == GOSSIP_ALIVE && q >= 0 &&
+			    s->p[q].alive)
 				alive++;
-		if (alive < (size_t)s->n)
+		}
+		if (alive < live)
 			return 0;
 	}
 	return 1;
@@ -418,6 +429,27 @@ run(struct sim *s)
 		case EV_CRASH:
 			trace(s, &e);
 			p->alive = 0;
+			for (size_t j = 0; j < s->ncrashes; j++) {
+				struct crash *cr = &s->crashes[j];
+
+				/* Those that held it dead already (falsely,
+				 * before it crashed) hold it dead now. */
+				if (cr->peer == e.to)
+					for (int q = 0; q < s->n; q++) {
+						const struct gossip_member *m =
+						    gossip_find(s->p[q].g,
+						    p->id);
+
+						if (q != e.to && s->p[q].alive &&
+						    m != NULL && m->state ==
+						    GOSSIP_DEAD)
+							cr->seen[q] = 1;
+					}
+				/* (and this one may have been the last that
+				 * did not know of an earlier crash) */
+				if (cr->at <= s->now)
+					known_check(s, cr);
+			}
 			break;
 		}
 		if (s->converged_ms == 0 && s->now >= next_check) {
@@ -466,7 +498,8 @@ usage(FILE *f)
 "  --latency MIN:MAX  one-way delay in ms, each pair of peers its own,\n"
 "                     uniform (1:10)\n"
 "  --faults LIST      comma-separated: crash (peers crash, one every 20 s\n"
-"                     after the warm-up), loss (1%% of messages lost)\n"
+"                     after the warm-up), loss (1%% of messages lost,\n"
+"                     or --loss)\n"
 "  --crashes K        how many crash with --faults crash (as many as fit)\n"
 "  --json             one JSON object instead of a table\n",
 	    PEERS_MAX, SECONDS_MAX);
@@ -506,7 +539,8 @@ main(int argc, char **argv)
 	struct sim	 s;
 	long		 seconds = 120, crashes = -1;
 	uint64_t	 seed = 1;
-	int		 json = 0, fault_crash = 0, c;
+	int		 json = 0, fault_crash = 0, fault_loss = 0, c;
+	int		 loss_set = 0;
 	uint8_t		 hash[16];
 	unsigned char	 key[LB_KEY_BYTES];
 	char		 hex[33];
@@ -531,6 +565,7 @@ main(int argc, char **argv)
 			break;
 		case 'l':
 			s.loss = 10 * (unsigned)num("--loss", optarg, 0, 50);
+			loss_set = 1;
 			break;
 		case 'L': {
 			unsigned a, b;
@@ -554,10 +589,9 @@ main(int argc, char **argv)
 			    w = strtok_r(NULL, ",", &save)) {
 				if (strcmp(w, "crash") == 0)
 					fault_crash = 1;
-				else if (strcmp(w, "loss") == 0) {
-					if (s.loss == 0)
-						s.loss = 10;
-				} else {
+				else if (strcmp(w, "loss") == 0)
+					fault_loss = 1;
+				else {
 					fprintf(stderr, "lbsim: --faults: "
 					    "unknown fault '%s' (crash, loss)"
 					    "\n", w);
@@ -588,6 +622,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (fault_loss && !loss_set)
+		s.loss = 10;	/* 1% (--loss says otherwise) */
 	if (crashes > 0 && !fault_crash) {
 		fprintf(stderr, "lbsim: --crashes needs --faults crash\n");
 		return 2;

@@ -42,6 +42,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,11 @@ side_by_side(long k, long n, int (*fn)(long, void *), void *arg)
 			_exit(fn(share, arg) == 0 ? 0 : 1);
 		if (pids[c] < 0) {
 			perror("lbtaskbench: fork");
+			/* (the others stop: no half a run counted) */
+			for (long d = 0; d < c; d++) {
+				kill(pids[d], SIGTERM);
+				waitpid(pids[d], NULL, 0);
+			}
 			return 1;
 		}
 	}
