@@ -9,6 +9,8 @@
 #include "gossip_int.h"
 
 
+static void	ix_rebuild(struct gossip *);
+
 /* Members this peer would put in a full digest: all but the dead. */
 static uint32_t
 known(const struct gossip *g)
@@ -110,6 +112,7 @@ gossip_new(const struct lb_gossip_conf *conf, const struct gossip_entry *self,
 	g->m[0].state = GOSSIP_ALIVE;
 	g->m[0].born_ms = now;
 	g->m[0].state_ms = now;
+	ix_rebuild(g);
 	return g;
 }
 
@@ -122,6 +125,7 @@ gossip_free(struct gossip *g)
 		free(g->seeds[i]);
 	free(g->seeds);
 	free(g->m);
+	free(g->ix);
 	free(g->scratch);
 	free(g->plist);
 	free(g);
@@ -146,13 +150,104 @@ gossip_members(const struct gossip *g, size_t *n)
 	return g->m;
 }
 
+/* ---- the index of members by id ---- */
+
+static size_t
+ix_home(const struct gossip *g, const char *id)
+{
+	uint64_t	h = 0xcbf29ce484222325ULL;	/* FNV-1a */
+
+	for (; *id != '\0'; id++) {
+		h ^= (uint8_t)*id;
+		h *= 0x100000001b3ULL;
+	}
+	return (size_t)(h ^ (h >> 29)) & (g->ixcap - 1);
+}
+
+static void
+ix_put(struct gossip *g, size_t i)
+{
+	size_t	k = ix_home(g, g->m[i].e.id);
+
+	while (g->ix[k] != 0)
+		k = (k + 1) & (g->ixcap - 1);
+	g->ix[k] = (uint32_t)i + 1;
+}
+
+/* The slot holding member `id`, or ixcap. */
+static size_t
+ix_slot(const struct gossip *g, const char *id)
+{
+	size_t	k = ix_home(g, id);
+
+	while (g->ix[k] != 0) {
+		if (strcmp(g->m[g->ix[k] - 1].e.id, id) == 0)
+			return k;
+		k = (k + 1) & (g->ixcap - 1);
+	}
+	return g->ixcap;
+}
+
+/* Sized for cap members, filled with the n there are. */
+static void
+ix_rebuild(struct gossip *g)
+{
+	size_t	want = 32;
+
+	while (want < 2 * g->cap)
+		want *= 2;
+	free(g->ix);
+	g->ixcap = want;
+	g->ix = lb_calloc(want, sizeof(*g->ix));
+	for (size_t i = 0; i < g->n; i++)
+		ix_put(g, i);
+}
+
+/* Member `id` leaves the index (backward-shift deletion: the slots after
+ * it that would be found through it move up, no tombstones). */
+static void
+ix_del(struct gossip *g, const char *id)
+{
+	size_t	k = ix_slot(g, id), j;
+
+	if (k == g->ixcap)
+		return;
+	j = k;
+	for (;;) {
+		size_t h;
+
+		g->ix[k] = 0;
+		for (;;) {
+			j = (j + 1) & (g->ixcap - 1);
+			if (g->ix[j] == 0)
+				return;
+			h = ix_home(g, g->m[g->ix[j] - 1].e.id);
+			/* j's entry may move to k unless its home lies
+			 * cyclically in (k, j] */
+			if (k <= j ? (h <= k || h > j) : (h <= k && h > j))
+				break;
+		}
+		g->ix[k] = g->ix[j];
+		k = j;
+	}
+}
+
+/* Member m[from] is now m[to]. */
+static void
+ix_move(struct gossip *g, size_t from, size_t to)
+{
+	size_t	k = ix_slot(g, g->m[from].e.id);
+
+	if (k != g->ixcap)
+		g->ix[k] = (uint32_t)to + 1;
+}
+
 static struct gossip_member *
 find(const struct gossip *g, const char *id)
 {
-	for (size_t i = 0; i < g->n; i++)
-		if (strcmp(g->m[i].e.id, id) == 0)
-			return &g->m[i];
-	return NULL;
+	size_t	k = ix_slot(g, id);
+
+	return k == g->ixcap ? NULL : &g->m[g->ix[k] - 1];
 }
 
 const struct gossip_member *
@@ -507,6 +602,9 @@ gossip_tick(struct gossip *g, uint64_t now, struct gossip_out *o)
 		rejudge(g, m, now, o);
 		if ((m->state == GOSSIP_DEAD || m->state == GOSSIP_LEFT) &&
 		    now - m->state_ms >= (uint64_t)g->conf.forget_ms) {
+			ix_del(g, m->e.id);
+			if (i != g->n - 1)
+				ix_move(g, g->n - 1, i);
 			g->m[i] = g->m[--g->n];
 			continue;
 		}
@@ -606,10 +704,12 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 		if (g->n == g->cap) {
 			g->cap *= 2;
 			g->m = lb_reallocarray(g->m, g->cap, sizeof(*g->m));
+			ix_rebuild(g);
 		}
 		m = &g->m[g->n++];
 		memset(m, 0, sizeof(*m));
 		m->e = *e;
+		ix_put(g, g->n - 1);
 		m->e.age_ms = 0;
 		m->born_ms = born;
 		m->state = judge(g, m, now);

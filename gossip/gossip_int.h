@@ -35,6 +35,12 @@ struct gossip {
 	struct lb_rng		 rng;
 	struct gossip_member	*m;	/* m[0] is this peer */
 	size_t			 n, cap;
+	/* The members by id: open addressing with linear probing, each
+	 * slot a member's index + 1 (0: empty); ixcap a power of two, at
+	 * least twice cap.  O(1) lookups: a table of thousands of members
+	 * is not scanned for every entry of every digest. */
+	uint32_t		*ix;
+	size_t			 ixcap;
 	char			**seeds;
 	size_t			 nseeds;
 	uint64_t		 rounds;
