@@ -315,7 +315,6 @@ test_cluster(void)
 {
 	uint64_t now = 0;
 	int rounds, loaded = 0;
-	char id[8];
 
 	sim_start(100);
 	for (rounds = 1; rounds <= 50; rounds++) {
@@ -407,7 +406,6 @@ test_no_false_suspicion(void)
 	uint64_t now = 0;
 	int suspicions = 0, complete = 0;
 	struct lb_rng rng;
-	char id[8];
 
 	lb_conf_defaults(&dc);
 	def = dc.gossip;
@@ -508,6 +506,64 @@ test_bound(void)
 	conf = saved;
 }
 
+/*
+ * The member table's index (open addressing): 3,000 members, every other
+ * one left to die and be forgotten (each forgetting moves the last member
+ * into the hole and shifts the probe chains), then every member looked up
+ * by id.
+ */
+static void
+test_index(void)
+{
+	struct lb_gossip_conf saved = conf;
+	struct gossip *g;
+	uint64_t t, lim;
+	size_t n, wrong = 0, found = 0;
+	char id[16];
+
+	conf.max_members = 5000;
+	g = core("self", 0, 9);
+	for (int i = 0; i < 3000; i++) {
+		snprintf(id, sizeof(id), "m%d", i);
+		hear(g, 1000, entry(id, 1, 1, 0, 0));
+	}
+	gossip_members(g, &n);
+	is(n, 3001, "3,000 members held");
+	tick(g, 1000);
+	lim = gossip_age_limit(g, conf.dead_ms);
+	/* The odd ones fresh, the even ones dead, then forgotten. */
+	t = 1000 + lim;
+	for (int i = 1; i < 3000; i += 2) {
+		snprintf(id, sizeof(id), "m%d", i);
+		hear(g, t, entry(id, 1, 2, 0, 0));
+	}
+	tick(g, t);
+	t += conf.forget_ms;
+	for (int i = 1; i < 3000; i += 2) {
+		snprintf(id, sizeof(id), "m%d", i);
+		hear(g, t, entry(id, 1, 3, 0, 0));
+	}
+	tick(g, t);
+	gossip_members(g, &n);
+	is(n, 1501, "the 1,500 dead forgotten");
+	for (int i = 0; i < 3000; i++) {
+		const struct gossip_member *m;
+
+		snprintf(id, sizeof(id), "m%d", i);
+		m = gossip_find(g, id);
+		if (i % 2 == 1 && m != NULL && strcmp(m->e.id, id) == 0)
+			found++;
+		else if (i % 2 == 1 || m != NULL)
+			wrong++;
+	}
+	ok(found == 1500 && wrong == 0, "every live one found by its id, no "
+	    "forgotten one (%zu found, %zu wrong)", found, wrong);
+	ok(gossip_find(g, "self") != NULL && gossip_find(g, "m3000") == NULL,
+	    "itself found, an unknown id not");
+	gossip_free(g);
+	conf = saved;
+}
+
 int
 main(void)
 {
@@ -519,5 +575,6 @@ main(void)
 	test_cluster();
 	test_no_false_suspicion();
 	test_bound();
+	test_index();
 	return done_testing();
 }
