@@ -804,5 +804,6 @@ main(int argc, char **argv)
 	free(s.p);
 	free(s.heap);
 	gossip_out_free(&s.out);
+	lb_conf_free(&s.conf);
 	return s.violations > 0 ? 1 : 0;
 }
