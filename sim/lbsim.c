@@ -16,7 +16,9 @@
  *     in their envelopes as the daemon sends them (src/envelope.c; the
  *     receiver opens each one, with its replay check);
  *   - false suspicions and false deaths: a live peer suspected, or held
- *     dead, by another;
+ *     dead, by another (a paused one included: --faults pause);
+ *   - with --faults restart, how long a restarted peer (a new
+ *     incarnation) takes to be held alive by all;
  *   - the invariant that a crashed peer, once every live peer holds it
  *     dead, is never held alive again (stale gossip cannot bring it
  *     back); before that, a peer that held it dead may hold it alive
@@ -49,8 +51,10 @@
 #define SECONDS_MAX	86400
 #define SEEDS		3		/* peers every peer joins through */
 #define CRASH_GAP_MS	20000		/* crashes at least this far apart */
+#define RESTART_MS	10000		/* a crashed peer restarts after */
+#define PAUSE_MS	1000		/* a pause (SIGSTOP) lasts */
 
-enum ev_type { EV_TICK, EV_SWIM, EV_DELIVER, EV_CRASH };
+enum ev_type { EV_TICK, EV_SWIM, EV_DELIVER, EV_CRASH, EV_RESTART, EV_PAUSE };
 
 struct ev {
 	uint64_t	 t, seq;
@@ -64,6 +68,11 @@ struct crash {
 	int		 peer;
 	uint64_t	 at, all_ms;	/* all_ms: when all knew, or 0 */
 	uint8_t		*seen;		/* peers that hold it dead */
+	/* Restarted (--faults restart): the crash is over, and its new
+	 * incarnation spreads. */
+	int		 closed;
+	uint64_t	 restart_at, rejoin_ms;	/* rejoin_ms: all knew, or 0 */
+	uint8_t		*seen_alive;	/* peers that hold the new one alive */
 };
 
 struct speer {
@@ -71,6 +80,8 @@ struct speer {
 	struct env_ctx	 env;		/* seals and opens, as a peer's net */
 	int		 alive;
 	uint64_t	 swim_at;	/* the SWIM event in the queue, or 0 */
+	uint64_t	 inc;		/* its incarnation */
+	uint64_t	 paused_until;	/* stopped (SIGSTOP) until then */
 	uint64_t	 bytes;		/* sent after the warm-up */
 	char		 id[LB_ID_MAX], addr[LB_ADDR_MAX];
 };
@@ -91,6 +102,8 @@ struct sim {
 	uint64_t	 msgs, lost, events, refused;
 	uint64_t	 false_suspicions, false_deaths, violations;
 	uint64_t	 revivals;	/* crashed, dead, alive again */
+	uint64_t	 pauses, restarts;
+	unsigned char	 key[LB_KEY_BYTES];	/* the cluster's */
 	uint64_t	 converged_ms;
 	crypto_generichash_state trace;
 	struct gossip_out out;
@@ -249,6 +262,18 @@ known_check(struct sim *s, struct crash *cr)
 	cr->all_ms = s->now;
 }
 
+/* Whether every live peer holds the restarted one alive now. */
+static void
+rejoin_check(struct sim *s, struct crash *cr)
+{
+	if (cr->rejoin_ms != 0)
+		return;
+	for (int q = 0; q < s->n; q++)
+		if (q != cr->peer && s->p[q].alive && !cr->seen_alive[q])
+			return;
+	cr->rejoin_ms = s->now - cr->restart_at;
+}
+
 /* What peer i's core asked for: its messages go, its changes are judged. */
 static void
 carry(struct sim *s, int i)
@@ -276,7 +301,8 @@ carry(struct sim *s, int i)
 		if (s->p[who].alive && s->now >= s->warm) {
 			if (c->to == GOSSIP_SUSPECT && c->from == GOSSIP_ALIVE)
 				s->false_suspicions++;
-			if (c->to == GOSSIP_DEAD)
+			/* (DEAD to DEAD: news of a restart, not a death) */
+			if (c->to == GOSSIP_DEAD && c->from != GOSSIP_DEAD)
 				s->false_deaths++;
 		}
 		for (size_t j = 0; j < s->ncrashes; j++) {
@@ -284,6 +310,15 @@ carry(struct sim *s, int i)
 
 			if (cr->peer != who || cr->at > s->now)
 				continue;
+			if (cr->closed) {
+				/* Restarted: who holds the new one alive. */
+				if (c->to == GOSSIP_ALIVE && c->incarnation ==
+				    s->p[who].inc && !cr->seen_alive[i]) {
+					cr->seen_alive[i] = 1;
+					rejoin_check(s, cr);
+				}
+				continue;
+			}
 			if (c->to == GOSSIP_DEAD) {
 				if (!cr->seen[i]) {
 					cr->seen[i] = 1;
@@ -374,6 +409,39 @@ converged(const struct sim *s)
 	return 1;
 }
 
+/* Peer i starts (again): a new incarnation, core and envelope. */
+static void
+boot(struct sim *s, int i)
+{
+	struct gossip_entry	 self;
+	struct speer		*p = &s->p[i];
+
+	if (p->g != NULL) {
+		gossip_free(p->g);
+		env_free(&p->env);
+	}
+	memset(&self, 0, sizeof(self));
+	p->inc++;
+	lb_strlcpy(self.id, p->id, sizeof(self.id));
+	lb_strlcpy(self.addr, p->addr, sizeof(self.addr));
+	self.incarnation = p->inc;
+	self.slots = 1;
+	self.level = LB_PROTO_LEVEL;
+	p->g = gossip_new(&s->conf.gossip, &self, s->now,
+	    lb_rng_next(&s->rng));
+	env_init(&p->env, s->key, "lbsim", p->id, p->inc,
+	    (size_t)s->conf.message_max_kb * 1024,
+	    (uint64_t)s->conf.replay_window_ms);
+	for (int k = 0; k < SEEDS && k < s->n; k++)
+		gossip_add_seed(p->g, s->p[k].addr);
+	p->alive = 1;
+	p->swim_at = 0;
+	/* Its first round within a second. */
+	push(s, (struct ev){ .t = s->now + lb_rng_below(&s->rng, 1000),
+	    .type = EV_TICK, .to = i });
+	arm_swim(s, i);
+}
+
 /* ---- the run ---- */
 
 static void
@@ -398,6 +466,19 @@ run(struct sim *s)
 
 		s->now = e.t;
 		s->events++;
+		/* A paused peer does nothing; what comes meanwhile waits for
+		 * it (a stopped process's sockets keep it). */
+		if (p->paused_until > e.t && (e.type == EV_TICK ||
+		    e.type == EV_SWIM || e.type == EV_DELIVER)) {
+			if (e.type == EV_SWIM) {
+				if (p->swim_at != e.t)
+					continue;
+				p->swim_at = p->paused_until;
+			}
+			e.t = p->paused_until;
+			push(s, e);
+			continue;
+		}
 		switch (e.type) {
 		case EV_TICK:
 			if (!p->alive)
@@ -447,9 +528,30 @@ run(struct sim *s)
 					}
 				/* (and this one may have been the last that
 				 * did not know of an earlier crash) */
-				if (cr->at <= s->now)
+				if (cr->at <= s->now && !cr->closed)
 					known_check(s, cr);
 			}
+			break;
+		case EV_RESTART:
+			trace(s, &e);
+			for (size_t j = 0; j < s->ncrashes; j++) {
+				struct crash *cr = &s->crashes[j];
+
+				if (cr->peer != e.to || cr->closed)
+					continue;
+				cr->closed = 1;
+				cr->restart_at = s->now;
+				cr->seen_alive = lb_calloc((size_t)s->n, 1);
+			}
+			s->restarts++;
+			boot(s, e.to);
+			break;
+		case EV_PAUSE:
+			if (!p->alive)
+				break;
+			trace(s, &e);
+			p->paused_until = s->now + PAUSE_MS;
+			s->pauses++;
 			break;
 		}
 		if (s->converged_ms == 0 && s->now >= next_check) {
@@ -498,7 +600,9 @@ usage(FILE *f)
 "  --latency MIN:MAX  one-way delay in ms, each pair of peers its own,\n"
 "                     uniform (1:10)\n"
 "  --faults LIST      comma-separated: crash (peers crash, one every 20 s\n"
-"                     after the warm-up), loss (1%% of messages lost,\n"
+"                     after the warm-up), restart (and each restarts 10 s\n"
+"                     later, a new incarnation), pause (between crashes,\n"
+"                     a peer stopped for 1 s), loss (1%% of messages lost,\n"
 "                     or --loss)\n"
 "  --crashes K        how many crash with --faults crash (as many as fit)\n"
 "  --json             one JSON object instead of a table\n",
@@ -540,11 +644,11 @@ main(int argc, char **argv)
 	long		 seconds = 120, crashes = -1;
 	uint64_t	 seed = 1;
 	int		 json = 0, fault_crash = 0, fault_loss = 0, c;
-	int		 loss_set = 0;
+	int		 loss_set = 0, fault_restart = 0, fault_pause = 0;
 	uint8_t		 hash[16];
-	unsigned char	 key[LB_KEY_BYTES];
 	char		 hex[33];
-	uint64_t	*d;
+	uint64_t	*d, *rj;
+	size_t		 nrj = 0;
 	size_t		 nd = 0, missed = 0;
 	double		 bps;
 
@@ -589,11 +693,16 @@ main(int argc, char **argv)
 			    w = strtok_r(NULL, ",", &save)) {
 				if (strcmp(w, "crash") == 0)
 					fault_crash = 1;
+				else if (strcmp(w, "restart") == 0)
+					fault_crash = fault_restart = 1;
+				else if (strcmp(w, "pause") == 0)
+					fault_pause = 1;
 				else if (strcmp(w, "loss") == 0)
 					fault_loss = 1;
 				else {
 					fprintf(stderr, "lbsim: --faults: "
-					    "unknown fault '%s' (crash, loss)"
+					    "unknown fault '%s' (crash, "
+					    "restart, pause, loss)"
 					    "\n", w);
 					free(list);
 					return 2;
@@ -643,35 +752,17 @@ main(int argc, char **argv)
 	if (s.warm > s.end)
 		s.warm = s.end;
 	crypto_generichash_init(&s.trace, NULL, 0, sizeof(hash));
-	for (size_t k = 0; k < sizeof(key); k++)
-		key[k] = (unsigned char)lb_rng_next(&s.rng);
+	for (size_t k = 0; k < sizeof(s.key); k++)
+		s.key[k] = (unsigned char)lb_rng_next(&s.rng);
 	s.p = lb_calloc((size_t)s.n, sizeof(*s.p));
 	for (int i = 0; i < s.n; i++) {
-		struct gossip_entry self;
 		unsigned a = (unsigned)(i + 1);
 
-		memset(&self, 0, sizeof(self));
 		snprintf(s.p[i].id, sizeof(s.p[i].id), "n%d", i + 1);
 		snprintf(s.p[i].addr, sizeof(s.p[i].addr),
 		    "tcp://10.%u.%u.%u:7946", a >> 16, (a >> 8) & 255,
 		    a & 255);
-		lb_strlcpy(self.id, s.p[i].id, sizeof(self.id));
-		lb_strlcpy(self.addr, s.p[i].addr, sizeof(self.addr));
-		self.incarnation = 1;
-		self.slots = 1;
-		self.level = LB_PROTO_LEVEL;
-		s.p[i].g = gossip_new(&s.conf.gossip, &self, 0,
-		    lb_rng_next(&s.rng));
-		env_init(&s.p[i].env, key, "lbsim", s.p[i].id, 1,
-		    (size_t)s.conf.message_max_kb * 1024,
-		    (uint64_t)s.conf.replay_window_ms);
-		for (int k = 0; k < SEEDS && k < s.n; k++)
-			gossip_add_seed(s.p[i].g, s.p[k].addr);
-		s.p[i].alive = 1;
-		/* Each starts within the first second. */
-		push(&s, (struct ev){ .t = lb_rng_below(&s.rng, 1000),
-		    .type = EV_TICK, .to = i });
-		arm_swim(&s, i);
+		boot(&s, i);
 	}
 	if (fault_crash) {
 		long fit = (long)((s.end - s.warm) / CRASH_GAP_MS);
@@ -698,7 +789,18 @@ main(int argc, char **argv)
 			s.ncrashes++;
 			push(&s, (struct ev){ .t = cr->at, .type = EV_CRASH,
 			    .to = who });
+			if (fault_restart && cr->at + RESTART_MS < s.end)
+				push(&s, (struct ev){ .t = cr->at + RESTART_MS,
+				    .type = EV_RESTART, .to = who });
 		}
+	}
+	if (fault_pause) {
+		/* Between the crashes: one peer stopped for PAUSE_MS. */
+		for (uint64_t t = s.warm + CRASH_GAP_MS / 2; t + CRASH_GAP_MS /
+		    2 <= s.end && s.n > SEEDS; t += CRASH_GAP_MS)
+			push(&s, (struct ev){ .t = t, .type = EV_PAUSE,
+			    .to = SEEDS + (int)lb_rng_below(&s.rng,
+			    (uint32_t)(s.n - SEEDS)) });
 	}
 
 	run(&s);
@@ -713,6 +815,11 @@ main(int argc, char **argv)
 			missed++;
 	}
 	qsort(d, nd, sizeof(*d), cmp_u64);
+	rj = lb_calloc(s.ncrashes + 1, sizeof(*rj));
+	for (size_t k = 0; k < s.ncrashes; k++)
+		if (s.crashes[k].rejoin_ms != 0)
+			rj[nrj++] = s.crashes[k].rejoin_ms;
+	qsort(rj, nrj, sizeof(*rj), cmp_u64);
 	{
 		uint64_t total = 0;
 
@@ -747,6 +854,16 @@ main(int argc, char **argv)
 		    json_integer((json_int_t)d[nd / 2]) : json_null());
 		json_object_set_new(o, "dead_to_all_ms_max", nd ?
 		    json_integer((json_int_t)d[nd - 1]) : json_null());
+		json_object_set_new(o, "restarts", json_integer((json_int_t)
+		    s.restarts));
+		json_object_set_new(o, "rejoined_to_all", json_integer(
+		    (json_int_t)nrj));
+		json_object_set_new(o, "rejoin_ms_median", nrj ?
+		    json_integer((json_int_t)rj[nrj / 2]) : json_null());
+		json_object_set_new(o, "rejoin_ms_max", nrj ?
+		    json_integer((json_int_t)rj[nrj - 1]) : json_null());
+		json_object_set_new(o, "pauses", json_integer((json_int_t)
+		    s.pauses));
 		json_object_set_new(o, "membership_bytes_per_peer_s",
 		    json_real((double)(int64_t)(bps * 10) / 10));
 		json_object_set_new(o, "false_suspicions", json_integer(
@@ -783,6 +900,16 @@ main(int argc, char **argv)
 		if (nd)
 			printf("%-34s median %" PRIu64 " ms, max %" PRIu64
 			    " ms\n", "dead to all", d[nd / 2], d[nd - 1]);
+		if (s.restarts)
+			printf("%-34s %" PRIu64 " (%zu known to all alive%s)\n",
+			    "restarts", s.restarts, nrj, "");
+		if (nrj)
+			printf("%-34s median %" PRIu64 " ms, max %" PRIu64
+			    " ms\n", "restart alive to all", rj[nrj / 2],
+			    rj[nrj - 1]);
+		if (s.pauses)
+			printf("%-34s %" PRIu64 " of %d ms\n", "pauses",
+			    s.pauses, PAUSE_MS);
 		printf("%-34s %.1f\n", "membership bytes per peer per s", bps);
 		printf("%-34s %" PRIu64 " suspicions, %" PRIu64 " deaths\n",
 		    "false (of live peers)", s.false_suspicions,
@@ -798,8 +925,11 @@ main(int argc, char **argv)
 		gossip_free(s.p[i].g);
 		env_free(&s.p[i].env);
 	}
-	for (size_t k = 0; k < s.ncrashes; k++)
+	for (size_t k = 0; k < s.ncrashes; k++) {
 		free(s.crashes[k].seen);
+		free(s.crashes[k].seen_alive);
+	}
+	free(rj);
 	free(s.crashes);
 	free(s.p);
 	free(s.heap);

@@ -3,7 +3,8 @@
 # with crashes and 1% loss, the real gossip core: every crash known to all,
 # within 5 s at the median, no live peer held dead, no crashed one back
 # from the dead, under 2 KiB/s of membership traffic a peer; the same seed
-# gives the same run (its trace hash), another seed another; 128 peers
+# gives the same run (its trace hash), another seed another; crashed peers
+# that restart are held alive by all again, paused ones never dead; 128 peers
 # suspect no live one (the heartbeat ages grow with the members); bad
 # input is refused with exit 2.
 . "$top_srcdir/t/lib.sh"
@@ -32,6 +33,13 @@ is "$(v "$b" trace_hash)" "$(v "$a" trace_hash)" "the same seed gives the same r
 c=$(run 8) || true
 ok "$([ "$(v "$c" trace_hash)" != "$(v "$a" trace_hash)" ]; echo $?)" "another seed, another run"
 
+r=$(lbsim --peers 64 --seconds 120 --seed 2 --faults restart,pause,loss --json)
+[ -n "$r" ] || bail "lbsim with restarts printed nothing"
+ok "$([ "$(v "$r" restarts)" -ge 1 ] && [ "$(v "$r" rejoined_to_all)" = "$(v "$r" restarts)" ]; echo $?)" \
+    "every restarted peer is held alive by all again ($(v "$r" rejoined_to_all) of $(v "$r" restarts), median $(v "$r" rejoin_ms_median) ms)"
+ok "$([ "$(v "$r" pauses)" -ge 1 ] && [ "$(v "$r" false_deaths)" = 0 ] && [ "$(v "$r" invariant_violations)" = 0 ]; echo $?)" \
+    "$(v "$r" pauses) peers paused for 1 s: none held dead, no invariant broken"
+
 d=$(lbsim --peers 128 --seconds 60 --seed 3 --json) || bail "lbsim 128 failed"
 is "$(v "$d" false_suspicions)" 0 "128 peers without faults: no live peer suspected"
 like "$(v "$d" converged_ms)" '^[0-9]+$' "and every peer came to know every other ($(v "$d" converged_ms) ms)"
@@ -45,7 +53,7 @@ bad "--peers: '1' is not a number from 2 to 10000" --peers 1
 bad "--peers: 'x' is not a number" --peers x
 bad "--seconds: '0' is not a number" --seconds 0
 bad "--loss: '51' is not a number from 0 to 50" --loss 51
-bad "unknown fault 'bogus'" --faults crash,bogus
+bad "unknown fault 'bogus' .crash, restart, pause, loss." --faults crash,bogus
 bad "--latency: '5:1' is not MIN:MAX" --latency 5:1
 bad "--crashes needs --faults crash" --crashes 2
 bad "unexpected argument 'extra'" --peers 4 extra
