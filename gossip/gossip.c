@@ -124,6 +124,8 @@ gossip_free(struct gossip *g)
 	for (size_t i = 0; i < g->nseeds; i++)
 		free(g->seeds[i]);
 	free(g->seeds);
+	for (size_t i = 0; i < g->n; i++)
+		free(g->m[i].accusers);
 	free(g->m);
 	free(g->ix);
 	free(g->scratch);
@@ -603,6 +605,7 @@ gossip_tick(struct gossip *g, uint64_t now, struct gossip_out *o)
 		if ((m->state == GOSSIP_DEAD || m->state == GOSSIP_LEFT) &&
 		    now - m->state_ms >= (uint64_t)g->conf.forget_ms) {
 			ix_del(g, m->e.id);
+			free(m->accusers);
 			if (i != g->n - 1)
 				ix_move(g, g->n - 1, i);
 			g->m[i] = g->m[--g->n];

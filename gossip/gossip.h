@@ -67,7 +67,10 @@ struct gossip_member {
 	 * clears it. */
 	int			suspected, swim_dead;
 	uint64_t		susp_ms;	/* local time the suspicion began */
-	char			accusers[GOSSIP_ACCUSERS_MAX][LB_ID_MAX];
+	/* GOSSIP_ACCUSERS_MAX ids, allocated at the first accusation and
+	 * freed with the entry: most members are never suspected, and a
+	 * table of thousands should not carry 512 bytes a member for it. */
+	char			(*accusers)[LB_ID_MAX];
 	int			naccusers;
 };
 

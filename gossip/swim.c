@@ -260,6 +260,9 @@ suspect(struct gossip *g, uint64_t now, struct gossip_member *m,
 		m->naccusers = 0;
 	} else if (m->naccusers >= GOSSIP_ACCUSERS_MAX)
 		return 0;
+	if (m->accusers == NULL)
+		m->accusers = lb_calloc(GOSSIP_ACCUSERS_MAX,
+		    sizeof(*m->accusers));
 	lb_strlcpy(m->accusers[m->naccusers++], accuser, LB_ID_MAX);
 	gossip_rejudge(g, m, now, o);
 	return 1;
