@@ -330,8 +330,7 @@ age_n_update(struct gossip *g)
 	size_t	k = 0;
 
 	for (size_t i = 0; i < g->n; i++)
-		if (g->m[i].state != GOSSIP_DEAD && g->m[i].state !=
-		    GOSSIP_LEFT)
+		if (g->m[i].state != GOSSIP_DEAD)
 			k++;
 	g->age_n = k;
 }

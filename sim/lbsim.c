@@ -60,6 +60,7 @@ struct ev {
 	uint64_t	 t, seq;
 	enum ev_type	 type;
 	int		 to, from;
+	uint64_t	 inc;		/* a delivery: the receiver's life */
 	uint8_t		*buf;
 	size_t		 len;
 };
@@ -81,6 +82,7 @@ struct speer {
 	int		 alive;
 	uint64_t	 swim_at;	/* the SWIM event in the queue, or 0 */
 	uint64_t	 inc;		/* its incarnation */
+	uint64_t	 booted_at;	/* when it started, this incarnation */
 	uint64_t	 paused_until;	/* stopped (SIGSTOP) until then */
 	uint64_t	 bytes;		/* sent after the warm-up */
 	char		 id[LB_ID_MAX], addr[LB_ADDR_MAX];
@@ -247,7 +249,7 @@ send_bytes(struct sim *s, int from, const char *addr, uint8_t *body,
 	}
 	lat = pair_delay(s, from, to);
 	push(s, (struct ev){ .t = s->now + lat, .type = EV_DELIVER, .to = to,
-	    .from = from, .buf = buf, .len = len });
+	    .from = from, .inc = s->p[to].inc, .buf = buf, .len = len });
 }
 
 /* Whether every live peer holds the crashed one dead now. */
@@ -256,8 +258,11 @@ known_check(struct sim *s, struct crash *cr)
 {
 	if (cr->all_ms != 0)
 		return;
+	/* (a peer started since the crash never knew the crashed one, and
+	 * is not told of the dead: not asked) */
 	for (int q = 0; q < s->n; q++)
-		if (q != cr->peer && s->p[q].alive && !cr->seen[q])
+		if (q != cr->peer && s->p[q].alive && !cr->seen[q] &&
+		    s->p[q].booted_at <= cr->at)
 			return;
 	cr->all_ms = s->now;
 }
@@ -298,7 +303,10 @@ carry(struct sim *s, int i)
 
 		if (who < 0)
 			continue;
-		if (s->p[who].alive && s->now >= s->warm) {
+		/* (of its incarnation now: the old one of a restarted peer
+		 * did die) */
+		if (s->p[who].alive && c->incarnation == s->p[who].inc &&
+		    s->now >= s->warm) {
 			if (c->to == GOSSIP_SUSPECT && c->from == GOSSIP_ALIVE)
 				s->false_suspicions++;
 			/* (DEAD to DEAD: news of a restart, not a death) */
@@ -350,7 +358,9 @@ deliver(struct sim *s, struct ev *e)
 	Lb__PeerMsg	*m;
 	Lb__Envelope	*env;
 
-	if (!p->alive)
+	/* (to a process that died since, or restarted: its connection went
+	 * with it) */
+	if (!p->alive || p->inc != e->inc)
 		return;
 	/* Opened as the daemon opens it: the tag, the replay window. */
 	if (env_open(&p->env, WALL0 + s->now, e->buf, e->len, &env) !=
@@ -436,6 +446,13 @@ boot(struct sim *s, int i)
 		gossip_add_seed(p->g, s->p[k].addr);
 	p->alive = 1;
 	p->swim_at = 0;
+	p->booted_at = s->now;
+	/* What it knew went with its old life. */
+	for (size_t j = 0; j < s->ncrashes; j++) {
+		s->crashes[j].seen[i] = 0;
+		if (s->crashes[j].seen_alive != NULL)
+			s->crashes[j].seen_alive[i] = 0;
+	}
 	/* Its first round within a second. */
 	push(s, (struct ev){ .t = s->now + lb_rng_below(&s->rng, 1000),
 	    .type = EV_TICK, .to = i });
@@ -530,6 +547,8 @@ run(struct sim *s)
 				 * did not know of an earlier crash) */
 				if (cr->at <= s->now && !cr->closed)
 					known_check(s, cr);
+				else if (cr->closed)
+					rejoin_check(s, cr);
 			}
 			break;
 		case EV_RESTART:
@@ -795,9 +814,10 @@ main(int argc, char **argv)
 		}
 	}
 	if (fault_pause) {
-		/* Between the crashes: one peer stopped for PAUSE_MS. */
-		for (uint64_t t = s.warm + CRASH_GAP_MS / 2; t + CRASH_GAP_MS /
-		    2 <= s.end && s.n > SEEDS; t += CRASH_GAP_MS)
+		/* Between the crashes (and the restarts, 10 s after them):
+		 * one peer stopped for PAUSE_MS. */
+		for (uint64_t t = s.warm + CRASH_GAP_MS * 3 / 4; t +
+		    CRASH_GAP_MS / 4 <= s.end && s.n > SEEDS; t += CRASH_GAP_MS)
 			push(&s, (struct ev){ .t = t, .type = EV_PAUSE,
 			    .to = SEEDS + (int)lb_rng_below(&s.rng,
 			    (uint32_t)(s.n - SEEDS)) });
