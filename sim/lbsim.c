@@ -9,7 +9,8 @@
  *	      [--latency MIN:MAX] [--crashes K] [--json]
  *
  * What it measures, after a warm-up (the first sixth of the run, at least
- * 10 s; the cluster forms from three seeds meanwhile):
+ * 10 s; the cluster forms from three seeds meanwhile; the faults begin
+ * once it is over and every peer knows every other):
  *   - dead-to-all: from a peer's crash until every live peer holds it
  *     dead (median and max over the crashes);
  *   - membership bytes per peer per second: gossip and probes, sealed
@@ -105,6 +106,9 @@ struct sim {
 	uint64_t	 false_suspicions, false_deaths, violations;
 	uint64_t	 revivals;	/* crashed, dead, alive again */
 	uint64_t	 pauses, restarts;
+	long		 want_crashes;	/* -1: as many as fit */
+	int		 f_crash, f_restart, f_pause;
+	uint64_t	 faults_from;	/* when they began, or 0 */
 	unsigned char	 key[LB_KEY_BYTES];	/* the cluster's */
 	uint64_t	 converged_ms;
 	crypto_generichash_state trace;
@@ -459,6 +463,72 @@ boot(struct sim *s, int i)
 	arm_swim(s, i);
 }
 
+static int
+crashed(const struct sim *s, int who)
+{
+	for (size_t j = 0; j < s->ncrashes; j++)
+		if (s->crashes[j].peer == who)
+			return 1;
+	return 0;
+}
+
+/*
+ * The faults, from `start` on (once every peer knows every other, and not
+ * before the warm-up's end: a crash of a peer not yet known to all could
+ * not be known dead by all): a crash every CRASH_GAP_MS, each restarted
+ * RESTART_MS later (--faults restart), and between them a pause.
+ */
+static void
+schedule_faults(struct sim *s, uint64_t start)
+{
+	long	crashes = s->want_crashes;
+
+	s->faults_from = start;
+	if (s->f_crash) {
+		long fit = start < s->end ? (long)((s->end - start) /
+		    CRASH_GAP_MS) : 0;
+
+		/* (a crash needs time to be known: none in the last gap) */
+		if (crashes < 0 || crashes > fit)
+			crashes = fit;
+		if (crashes > s->n - 2)
+			crashes = s->n - 2;
+		s->crashes = lb_calloc((size_t)crashes + 1,
+		    sizeof(*s->crashes));
+		for (long k = 0; k < crashes; k++) {
+			struct crash *cr = &s->crashes[s->ncrashes];
+			int who;
+
+			/* (never a seed: the others join through them) */
+			if (s->n - SEEDS <= (int)s->ncrashes)
+				break;
+			do
+				who = SEEDS + (int)lb_rng_below(&s->rng,
+				    (uint32_t)(s->n - SEEDS));
+			while (crashed(s, who));
+			cr->peer = who;
+			cr->at = start + (uint64_t)k * CRASH_GAP_MS;
+			cr->seen = lb_calloc((size_t)s->n, 1);
+			s->ncrashes++;
+			push(s, (struct ev){ .t = cr->at, .type = EV_CRASH,
+			    .to = who });
+			if (s->f_restart && cr->at + RESTART_MS < s->end)
+				push(s, (struct ev){ .t = cr->at + RESTART_MS,
+				    .type = EV_RESTART, .to = who });
+		}
+	}
+	if (s->f_pause) {
+		/* Between the crashes (and the restarts, 10 s after them):
+		 * one peer stopped for PAUSE_MS. */
+		for (uint64_t t = start + CRASH_GAP_MS * 3 / 4; t +
+		    CRASH_GAP_MS / 4 <= s->end && s->n > SEEDS;
+		    t += CRASH_GAP_MS)
+			push(s, (struct ev){ .t = t, .type = EV_PAUSE,
+			    .to = SEEDS + (int)lb_rng_below(&s->rng,
+			    (uint32_t)(s->n - SEEDS)) });
+	}
+}
+
 /* ---- the run ---- */
 
 static void
@@ -575,8 +645,12 @@ run(struct sim *s)
 		}
 		if (s->converged_ms == 0 && s->now >= next_check) {
 			next_check = s->now + 1000;
-			if (converged(s))
+			if (converged(s)) {
 				s->converged_ms = s->now;
+				if (s->f_crash || s->f_pause)
+					schedule_faults(s, s->now > s->warm ?
+					    s->now : s->warm);
+			}
 		}
 	}
 	while (s->nheap > 0) {
@@ -585,14 +659,6 @@ run(struct sim *s)
 	}
 }
 
-static int
-crashed(const struct sim *s, int who)
-{
-	for (size_t j = 0; j < s->ncrashes; j++)
-		if (s->crashes[j].peer == who)
-			return 1;
-	return 0;
-}
 
 static int
 cmp_u64(const void *a, const void *b)
@@ -619,7 +685,7 @@ usage(FILE *f)
 "  --latency MIN:MAX  one-way delay in ms, each pair of peers its own,\n"
 "                     uniform (1:10)\n"
 "  --faults LIST      comma-separated: crash (peers crash, one every 20 s\n"
-"                     after the warm-up), restart (and each restarts 10 s\n"
+"                     once all know all and the warm-up is over), restart (and each restarts 10 s\n"
 "                     later, a new incarnation), pause (between crashes,\n"
 "                     a peer stopped for 1 s), loss (1%% of messages lost,\n"
 "                     or --loss)\n"
@@ -783,45 +849,10 @@ main(int argc, char **argv)
 		    a & 255);
 		boot(&s, i);
 	}
-	if (fault_crash) {
-		long fit = (long)((s.end - s.warm) / CRASH_GAP_MS);
-		/* (a crash needs time to be known: none in the last gap) */
-		if (crashes < 0 || crashes > fit)
-			crashes = fit;
-		if (crashes > s.n - 2)
-			crashes = s.n - 2;
-		s.crashes = lb_calloc((size_t)crashes + 1, sizeof(*s.crashes));
-		for (long k = 0; k < crashes; k++) {
-			struct crash *cr = &s.crashes[s.ncrashes];
-			int who;
-
-			/* (never a seed: the others join through them) */
-			if (s.n - SEEDS <= (int)s.ncrashes)
-				break;
-			do
-				who = SEEDS + (int)lb_rng_below(&s.rng,
-				    (uint32_t)(s.n - SEEDS));
-			while (crashed(&s, who));
-			cr->peer = who;
-			cr->at = s.warm + (uint64_t)k * CRASH_GAP_MS;
-			cr->seen = lb_calloc((size_t)s.n, 1);
-			s.ncrashes++;
-			push(&s, (struct ev){ .t = cr->at, .type = EV_CRASH,
-			    .to = who });
-			if (fault_restart && cr->at + RESTART_MS < s.end)
-				push(&s, (struct ev){ .t = cr->at + RESTART_MS,
-				    .type = EV_RESTART, .to = who });
-		}
-	}
-	if (fault_pause) {
-		/* Between the crashes (and the restarts, 10 s after them):
-		 * one peer stopped for PAUSE_MS. */
-		for (uint64_t t = s.warm + CRASH_GAP_MS * 3 / 4; t +
-		    CRASH_GAP_MS / 4 <= s.end && s.n > SEEDS; t += CRASH_GAP_MS)
-			push(&s, (struct ev){ .t = t, .type = EV_PAUSE,
-			    .to = SEEDS + (int)lb_rng_below(&s.rng,
-			    (uint32_t)(s.n - SEEDS)) });
-	}
+	s.want_crashes = fault_crash ? crashes : 0;
+	s.f_restart = fault_restart;
+	s.f_pause = fault_pause;
+	s.f_crash = fault_crash;
 
 	run(&s);
 
@@ -866,6 +897,8 @@ main(int argc, char **argv)
 		    (json_int_t)s.refused));
 		json_object_set_new(o, "converged_ms", s.converged_ms ?
 		    json_integer((json_int_t)s.converged_ms) : json_null());
+		json_object_set_new(o, "faults_from_ms", s.faults_from ?
+		    json_integer((json_int_t)s.faults_from) : json_null());
 		json_object_set_new(o, "crashes", json_integer((json_int_t)
 		    s.ncrashes));
 		json_object_set_new(o, "crashes_not_known_to_all",
@@ -915,6 +948,14 @@ main(int argc, char **argv)
 			    s.converged_ms);
 		else
 			printf("%-34s never\n", "all know all");
+		if (s.f_crash || s.f_pause) {
+			if (s.faults_from)
+				printf("%-34s from %" PRIu64 " ms\n", "faults",
+				    s.faults_from);
+			else
+				printf("%-34s none (not all knew all)\n",
+				    "faults");
+		}
 		printf("%-34s %zu (%zu not known to all by the end)\n",
 		    "crashes", s.ncrashes, missed);
 		if (nd)
