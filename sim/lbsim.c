@@ -1,9 +1,10 @@
 /*
  * lbsim - N peers' membership in one deterministic process: the real
  * gossip core (gossip/, SWIM with Lifeguard), the real wire form of its
- * messages (node/gossip_wire.c) in real envelopes, on a simulated network with latency and
- * loss, with peers that crash.  The same seed and arguments give the same
- * run, checked by a hash of every delivered message (trace_hash).
+ * messages (node/gossip_wire.c) in real envelopes, on a simulated network
+ * with latency and loss, with peers that crash, restart and pause.  The
+ * same seed and arguments give the same run, checked by a hash of every
+ * event and delivered message (trace_hash).
  *
  *	lbsim --peers N --seconds S --seed X [--loss PCT] [--faults LIST]
  *	      [--latency MIN:MAX] [--crashes K] [--json]
