@@ -718,6 +718,7 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 		m->state_ms = now;
 		m->news_ms = now;
 		out_change(o, m, m->state);
+		swim_member_added(g, m->e.id);
 		return;
 	}
 	if (m->self) {

@@ -58,7 +58,7 @@ struct gossip {
 	/* SWIM (swim.c) */
 	uint64_t		 seq;
 	char			(*plist)[LB_ID_MAX];	/* probe order */
-	size_t			 plen, pidx;
+	size_t			 plen, pidx, pcap;
 	uint64_t		 next_probe;
 	struct swim_probe	 probe;
 	struct swim_confirm	 confirms[SWIM_CONFIRMS_MAX];
@@ -80,6 +80,7 @@ size_t	gossip_pick_live(struct gossip *, size_t *out, size_t max,
 	    const char *skip1, const char *skip2);
 
 /* swim.c */
+void	swim_member_added(struct gossip *, const char *id);
 void	swim_recv_notices(struct gossip *, uint64_t now, const char *from,
 	    const struct gossip_msg *, struct gossip_out *);
 void	swim_add_notices(struct gossip *, uint64_t now, struct gossip_msg *);

@@ -405,6 +405,37 @@ swim_heard_from(struct gossip *g, struct gossip_member *m,
 	send_notice(g, o, m->e.addr, &n);
 }
 
+/*
+ * A member new to this peer is probed in the round under way, at a random
+ * place among those not yet probed (as SWIM inserts joiners), not only in
+ * the next round: a round is as many probe intervals as the table had
+ * members when it began, and a peer whose round began while the cluster
+ * was forming would otherwise not probe the members it learned of later
+ * for as long.  (lbsim, 1,024 peers: no peer probed a crashed one for 17 s,
+ * and its death took 18 s to be known.)  Appended, then swapped with a
+ * random one of the rest: O(1).
+ */
+void
+swim_member_added(struct gossip *g, const char *id)
+{
+	size_t	r;
+	char	t[LB_ID_MAX];
+
+	if (g->plen == 0)
+		return;		/* no round yet: the first takes it */
+	if (g->plen == g->pcap) {
+		g->pcap *= 2;
+		g->plist = lb_reallocarray(g->plist, g->pcap,
+		    sizeof(*g->plist));
+	}
+	lb_strlcpy(g->plist[g->plen], id, LB_ID_MAX);
+	r = g->pidx + lb_rng_below(&g->rng, (uint32_t)(g->plen - g->pidx + 1));
+	memcpy(t, g->plist[g->plen], LB_ID_MAX);
+	memcpy(g->plist[g->plen], g->plist[r], LB_ID_MAX);
+	memcpy(g->plist[r], t, LB_ID_MAX);
+	g->plen++;
+}
+
 /* The next member to probe: in turn over a shuffled list. */
 static struct gossip_member *
 next_target(struct gossip *g)
@@ -417,7 +448,11 @@ next_target(struct gossip *g)
 				return m;
 		}
 		/* A new round: every live member, shuffled. */
-		g->plist = lb_reallocarray(g->plist, g->n, sizeof(*g->plist));
+		if (g->pcap < g->n) {
+			g->pcap = g->n;
+			g->plist = lb_reallocarray(g->plist, g->pcap,
+			    sizeof(*g->plist));
+		}
 		g->plen = 0;
 		g->pidx = 0;
 		for (size_t i = 1; i < g->n; i++)

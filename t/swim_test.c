@@ -688,6 +688,73 @@ test_sim(int np)
 	sim_stop();
 }
 
+/*
+ * A member learned in the middle of a long round is probed in that round
+ * (at a random place among those not yet probed), not only after it: a
+ * core that knows 200 members starts a round, then learns of 20 more; in
+ * the next 110 probe intervals, about half of the 20 should be probed.
+ * (Before, none: the round of 200 had to end first.)
+ */
+static void
+test_late_member(void)
+{
+	struct gossip_entry self = entry("a", 0);
+	struct gossip *g = gossip_new(&conf, &self, 1000, 11);
+	struct gossip_out o = { 0 };
+	char id[16];
+	int probed[20] = { 0 }, nprobed = 0;
+	uint64_t t = 1000, hb = 1;
+
+	conf.max_members = 1024;
+	for (int i = 0; i < 200; i++) {
+		snprintf(id, sizeof(id), "p%d", i);
+		hear(g, t, entry(id, hb));
+	}
+	/* The round of 200 begins. */
+	while (t < gossip_swim_next(g))
+		t++;
+	gossip_swim_tick(g, t, &o);
+	gossip_out_reset(&o);
+	for (int i = 0; i < 20; i++) {
+		snprintf(id, sizeof(id), "q%d", i);
+		hear(g, t, entry(id, hb));
+	}
+	for (uint64_t end = t + 110 * 1000; t < end; t += 10) {
+		if (t % 5000 == 0) {	/* all of them live on */
+			hb++;
+			for (int i = 0; i < 220; i++) {
+				snprintf(id, sizeof(id), i < 200 ? "p%d" :
+				    "q%d", i < 200 ? i : i - 200);
+				hear(g, t, entry(id, hb));
+			}
+		}
+		if (t < gossip_swim_next(g))
+			continue;
+		gossip_swim_tick(g, t, &o);
+		for (size_t i = 0; i < o.nswims; i++) {
+			const struct gossip_swim *p = &o.swims[i];
+			int k;
+
+			if (p->type != GOSSIP_PING)
+				continue;
+			/* (answered: the health score stays 0) */
+			swim_in(g, t + 5, p->target, GOSSIP_PING_ACK, p->seq,
+			    p->target, "", 0, &o);
+			if (p->target[0] == 'q' && (k = atoi(p->target + 1)) >=
+			    0 && k < 20 && !probed[k]) {
+				probed[k] = 1;
+				nprobed++;
+			}
+		}
+		gossip_out_reset(&o);
+	}
+	ok(nprobed >= 3 && nprobed <= 17, "members learned in the middle of a "
+	    "round of 200 are probed in it: %d of 20 within 110 intervals",
+	    nprobed);
+	gossip_out_free(&o);
+	gossip_free(g);
+}
+
 int
 main(void)
 {
@@ -699,5 +766,7 @@ main(void)
 	test_bounds_and_malformed();
 	test_sim(8);
 	test_sim(24);
+	conf = defconf;
+	test_late_member();
 	return done_testing();
 }
