@@ -1,0 +1,102 @@
+/*
+ * sim.h - lbsim's parts (sim/lbsim.c): the event queue (queue.c), the
+ * simulated world of peers and network (world.c) and the faults with what
+ * they are measured by (faults.c).  Calls run one way: lbsim.c, world.c,
+ * faults.c, queue.c.
+ */
+#ifndef LB_SIM_H
+#define LB_SIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sodium.h>
+
+#include "src/conf.h"
+#include "src/envelope.h"
+#include "src/util.h"
+#include "gossip/gossip.h"
+
+#define SEEDS		3		/* peers every peer joins through */
+#define CRASH_GAP_MS	20000		/* crashes at least this far apart */
+#define RESTART_MS	10000		/* a crashed peer restarts after */
+#define PAUSE_MS	1000		/* a pause (SIGSTOP) lasts */
+
+enum ev_type { EV_TICK, EV_SWIM, EV_DELIVER, EV_CRASH, EV_RESTART, EV_PAUSE };
+
+struct ev {
+	uint64_t	 t, seq;
+	enum ev_type	 type;
+	int		 to, from;
+	uint64_t	 inc;		/* a delivery: the receiver's life */
+	uint8_t		*buf;
+	size_t		 len;
+};
+
+struct crash {
+	int		 peer;
+	uint64_t	 at, all_ms;	/* all_ms: when all knew, or 0 */
+	uint8_t		*seen;		/* peers that hold it dead */
+	/* Restarted (--faults restart): the crash is over, and its new
+	 * incarnation spreads. */
+	int		 closed;
+	uint64_t	 restart_at, rejoin_ms;	/* rejoin_ms: all knew, or 0 */
+	uint8_t		*seen_alive;	/* peers that hold the new one alive */
+};
+
+struct speer {
+	struct gossip	*g;
+	struct env_ctx	 env;		/* seals and opens, as a peer's net */
+	int		 alive;
+	uint64_t	 swim_at;	/* the SWIM event in the queue, or 0 */
+	uint64_t	 inc;		/* its incarnation */
+	uint64_t	 booted_at;	/* when it started, this incarnation */
+	uint64_t	 paused_until;	/* stopped (SIGSTOP) until then */
+	uint64_t	 bytes;		/* sent after the warm-up */
+	char		 id[LB_ID_MAX], addr[LB_ADDR_MAX];
+};
+
+struct sim {
+	struct lb_conf	 conf;
+	struct speer	*p;
+	int		 n;
+	uint64_t	 now, end, warm, seq;
+	struct lb_rng	 rng;
+	unsigned	 loss;		/* per mille */
+	unsigned	 lat_min, lat_max;
+	uint64_t	 pair_salt;	/* picks each pair's delay */
+	struct ev	*heap;
+	size_t		 nheap, capheap;
+	struct crash	*crashes;
+	size_t		 ncrashes;
+	uint64_t	 msgs, lost, events, refused;
+	uint64_t	 false_suspicions, false_deaths, violations;
+	uint64_t	 revivals;	/* crashed, dead, alive again */
+	uint64_t	 pauses, restarts;
+	long		 want_crashes;	/* -1: as many as fit */
+	int		 f_crash, f_restart, f_pause;
+	uint64_t	 faults_from;	/* when they began, or 0 */
+	unsigned char	 key[LB_KEY_BYTES];	/* the cluster's */
+	uint64_t	 converged_ms;
+	crypto_generichash_state trace;
+	struct gossip_out out;
+};
+
+/* queue.c */
+void		push(struct sim *, struct ev);
+struct ev	pop(struct sim *);
+
+/* faults.c */
+void	faults_judge(struct sim *, int i, int who,
+	    const struct gossip_change *);
+void	faults_booted(struct sim *, int i);
+void	faults_crash(struct sim *, int who);
+void	faults_restart(struct sim *, int who);
+void	faults_pause(struct sim *, int who);
+void	schedule_faults(struct sim *, uint64_t start);
+
+/* world.c */
+void	boot(struct sim *, int i);
+void	run(struct sim *);
+
+#endif
