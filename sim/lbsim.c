@@ -78,10 +78,11 @@ usage(FILE *f)
 "  --latency MIN:MAX  one-way delay in ms, each pair of peers its own,\n"
 "                     uniform (1:10)\n"
 "  --faults LIST      comma-separated: crash (peers crash, one every 20 s\n"
-"                     once all know all and the warm-up is over), restart (and each restarts 10 s\n"
-"                     later, a new incarnation), pause (between crashes,\n"
-"                     a peer stopped for 1 s), loss (1%% of messages lost,\n"
-"                     or --loss)\n"
+"                     once all know all and the warm-up is over),\n"
+"                     restart (and each restarts 10 s later, a new\n"
+"                     incarnation), pause (between crashes, a peer\n"
+"                     stopped for 1 s), loss (1%% of messages lost, or\n"
+"                     --loss)\n"
 "  --crashes K        how many crash with --faults crash (as many as fit)\n"
 "  --json             one JSON object instead of a table\n",
 	    PEERS_MAX, SECONDS_MAX);
