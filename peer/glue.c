@@ -168,7 +168,6 @@ static void
 do_send(struct peer *p, struct tasks_action *a)
 {
 	const char		*addr = addr_of(p, a->to);
-	struct tasks_task	*k;
 	struct replicas_msg	*w;
 	uint8_t			*buf = NULL;
 	size_t			 len = 0;
@@ -179,14 +178,9 @@ do_send(struct peer *p, struct tasks_action *a)
 	if ((kind = complete(p, a, &buf, &len)) == -1)
 		return;
 	/* What this peer says as a task's home waits for its decisions to
-	 * be on a majority of its replicas (a host hears of none that a
-	 * home taking over might not know): at the end of the batch, once
-	 * the batch's own records are stamped (held_flush).  Not a move's
-	 * offer (a Transfer): its destination runs nothing until the home
-	 * commits the move, and the commit waits; held, the offer could
-	 * outlast the move's own timeout under loss (t/forward-lossy.t). */
-	if (kind != LB__PEER_MSG__BODY_TRANSFER && (a->as_home ||
-	    ((k = tasks_find(p->tc, a->id)) != NULL && k->home))) {
+	 * be on a majority of its replicas (node/home.c): at the end of the
+	 * batch, once the batch's own records are stamped (held_flush). */
+	if (replicas_holds_msg(p, a, kind)) {
 		w = lb_calloc(1, sizeof(*w));
 		lb_strlcpy(w->to, a->to, sizeof(w->to));
 		w->buf = buf;
@@ -1192,7 +1186,7 @@ glue_submit(struct peer *p, const Lb__TaskSpec *spec, const uint64_t *uploads,
 	 * may have changed since (the members --needs and --pin name are not
 	 * known yet just after a restart) and before a directory is made.
 	 */
-	if (tasks_find_request(p->tc, &spec->request_id) != NULL) {
+	if (tasks_request_seen(p->tc, &spec->request_id)) {
 		if (tasks_submit(p->tc, lb_mono_ms(), spec, idp, &o,
 		    cause) == -1) {
 			tasks_out_free(&o);

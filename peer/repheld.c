@@ -236,8 +236,7 @@ repfiles_adopting(struct peer *p, Lb__TaskRecord *rec,
 	 * are not replicated): run again here, it starts from its start,
 	 * not from a checkpoint that is not here.  (Its host, alive, goes
 	 * on from its own; its next copy comes here.) */
-	if (tasks_unfinished(rec) && rec->home_checkpoint > 0 &&
-	    tasks_find(p->tc, rec->id) == NULL) {
+	if (tasks_unfinished(rec) && rec->home_checkpoint > 0) {
 		char *ck = lb_printf("%s.ck", dir);
 
 		log_info("task %s: the copy of its checkpoint %u stayed at its "
@@ -245,8 +244,10 @@ repfiles_adopting(struct peer *p, Lb__TaskRecord *rec,
 		    rec->home_checkpoint, home);
 		rec->home_checkpoint = 0;
 		rec->home_checkpoint_ms = 0;
-		store_rmtree(ck);	/* (one an earlier stay left is not
-					 * its checkpoint now) */
+		/* (one an earlier stay left is not its checkpoint now; but
+		 * a copy held here keeps its own) */
+		if (tasks_find(p->tc, rec->id) == NULL)
+			store_rmtree(ck);
 		free(ck);
 	}
 	if (rec->output_in_files && !tasks_unfinished(rec) &&

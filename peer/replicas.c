@@ -23,6 +23,7 @@
 #include "gossip/gossip.h"
 #include "tasks/replica.h"
 #include "tasks/tasks.h"
+#include "node/home.h"
 #include "peer.h"
 #include "journal.h"
 #include "store.h"
@@ -37,32 +38,17 @@
 				 * (1 ms here halved a serial client's
 				 * submit rate; lbbench tasks) */
 
-/* An effect of a decision (a message, a reply) that waits until the
- * decision is on a majority of the set: until the stream is committed
- * up to the version the home had stamped when it was made. */
-struct rep_wait {
-	uint64_t	  version;
-	void		(*fn)(struct peer *, void *, int);
-	void		 *arg;
-};
-
 struct replicas {
-	struct rep	*rep;
+	struct nhome	*nh;		/* the decisions (node/home.c) */
+	struct rep	*rep;		/* its replica core */
 	struct journal	*j;
 	char		*dir;
-	uint64_t	 expired_ms;
 	int		 on;		/* task.home_replicas > 1 */
 	/* Called for each task taken over: before (its record, the home
 	 * gone, its directory) and once it is this peer's. */
 	void		(*adopting)(struct peer *, Lb__TaskRecord *,
 			    const char *, const char *);
 	void		(*adopted)(struct peer *, const char *);
-	uint64_t	 set_gen;	/* of the set on disk */
-	uint32_t	 relinquished;	/* taken over up to this term: let go */
-	int		 held;		/* the home hold, as last set */
-	struct rep_wait	*waits;		/* a ring, oldest first */
-	size_t		 wfirst, nwaits;
-	uint64_t	 waited, wait_refused;
 	struct event	*flush_ev;
 	int		 flush_armed;
 	int		 keeps_moved;	/* (replicas_keeps_moved) */
@@ -88,14 +74,16 @@ load_cb(Lb__TaskRecord *rec, void *arg)
 		lb__task_record__free_unpacked(rec, NULL);
 }
 
+/* ---- the hooks node/home.c carries its decisions out through ---- */
+
 /* state_dir/replicas/state: the set, the terms and the votes; replaced
  * whole (a temporary file, fsync, rename, fsync of the directory), so
  * that a vote is on disk before it is sent. */
 static int
-state_save(struct peer *p, char **cause)
+state_save(void *arg, const char *text)
 {
+	struct peer	*p = arg;
 	struct replicas	*r = R(p);
-	char		*text = rep_state_dump(r->rep);
 	char		*path = lb_printf("%s/state", r->dir);
 	char		*tmp = lb_printf("%s/.state.tmp", r->dir);
 	size_t		 len = strlen(text);
@@ -104,13 +92,13 @@ state_save(struct peer *p, char **cause)
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 	    0600)) == -1 || write(fd, text, len) != (ssize_t)len ||
 	    fsync(fd) == -1 || close(fd) == -1) {
-		*cause = lb_printf("%s: %s", tmp, strerror(errno));
+		log_warn("replicas: %s", tmp);
 		if (fd != -1)
 			close(fd);
 		goto out;
 	}
 	if (rename(tmp, path) == -1) {
-		*cause = lb_printf("%s: %s", path, strerror(errno));
+		log_warn("replicas: %s", path);
 		goto out;
 	}
 	if ((fd = open(r->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
@@ -119,7 +107,6 @@ state_save(struct peer *p, char **cause)
 	}
 	rc = 0;
 out:
-	free(text);
 	free(path);
 	free(tmp);
 	return rc;
@@ -140,36 +127,197 @@ state_load(struct peer *p)
 	}
 	if (n > 0) {
 		buf[n] = '\0';
-		rep_state_load(r->rep, lb_mono_ms(), buf);
+		nhome_state_load(r->nh, lb_mono_ms(), buf);
 	}
 	free(buf);
 	free(path);
 }
 
+static int
+keep_cb(void *arg, const Lb__TaskRecord *rec, int sync)
+{
+	struct peer	*p = arg;
+	char		*cause;
+
+	if (journal_append(R(p)->j, rec, sync, &cause) == -1) {
+		log_warnx("replicas: cannot keep records: %s", cause);
+		free(cause);
+		return -1;
+	}
+	return 0;
+}
+
+/* A replica's copy of what `home` keeps of task `id`'s messages. */
+static char *
+rkept_path(struct peer *p, const char *id)
+{
+	return lb_printf("%s/kept/%s", R(p)->dir, id);
+}
+
+static void
+unkept_cb(void *arg, const char *id)
+{
+	char	*path = rkept_path(arg, id);
+
+	(void)unlink(path);
+	free(path);
+}
+
+/* Keep a change a home put here (RA_KEPT): a message added, or its keep
+ * anew.  (A stream sent again appends what is there already: read back,
+ * each message counts once.) */
+static int
+kept_cb(void *arg, const struct rep_action *a)
+{
+	struct peer	*p = arg;
+	Lb__MailboxKeep	*kb;
+	char		*path;
+	int		 rc;
+
+	if (!tasks_id_valid(a->id) || (kb = lb__mailbox_keep__unpack(NULL,
+	    a->len, a->msg)) == NULL)
+		return 0;	/* (checked by the core: not ours to keep) */
+	path = rkept_path(p, a->id);
+	rc = a->anew ? keepfile_write(path, kb) : keepfile_append(path, kb);
+	if (rc == -1)
+		log_warn("replicas: task %s: keeping its messages: %s", a->id,
+		    path);
+	lb__mailbox_keep__free_unpacked(kb, NULL);
+	free(path);
+	return rc;
+}
+
+static void
+send_cb(void *arg, const char *to, const uint8_t *msg, size_t len)
+{
+	struct peer	*p = arg;
+	const char	*addr;
+
+	if ((addr = members_addr(p, to, NULL)) != NULL)
+		net_send_bytes(p, addr, msg, len);
+}
+
+/* Taking over a task: its directory, with its attachments as this replica
+ * holds them (repfiles.c). */
+static void
+adopting_cb(void *arg, Lb__TaskRecord *rec, const char *home)
+{
+	struct peer	*p = arg;
+	char		*dir = store_dir(p, rec->id);
+
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		log_warnx("task %s: cannot create %s: %s", rec->id, dir,
+		    strerror(errno));
+	if (R(p)->adopting != NULL)
+		R(p)->adopting(p, rec, home, dir);
+	free(dir);
+}
+
+/* Taken over: its files go to this home's own set now, and what its home
+ * kept of its messages is this home's to keep (msgs_keeps_sync). */
+static void
+adopted_cb(void *arg, const char *id)
+{
+	struct peer	*p = arg;
+	char		*from, *into, *dir;
+
+	if (R(p)->adopted != NULL)
+		R(p)->adopted(p, id);
+	from = rkept_path(p, id);
+	into = lb_printf("%s/kept/%s", p->conf.state_dir, id);
+	(void)mkdir(dir = lb_printf("%s/kept", p->conf.state_dir), 0700);
+	free(dir);
+	if (rename(from, into) == 0)
+		R(p)->keeps_moved = 1;
+	else if (errno != ENOENT)
+		log_warn("task %s: its kept messages: %s", id, from);
+	free(from);
+	free(into);
+}
+
+struct compact_it {
+	const Lb__TaskRecord *const *v;
+	size_t	n, i;
+};
+
+static const Lb__TaskRecord *
+compact_next(void *arg)
+{
+	struct compact_it *it = arg;
+
+	return it->i < it->n ? it->v[it->i++] : NULL;
+}
+
+/* More dead records than live: a fresh journal. */
+static void
+journaled_cb(void *arg, size_t held)
+{
+	struct peer		*p = arg;
+	struct replicas		*r = R(p);
+	struct compact_it	 it = { NULL, 0, 0 };
+	char			*cause;
+
+	if (journal_records(r->j) <= 2 * (uint64_t)held + 1000)
+		return;
+	it.v = rep_all_held(r->rep, &it.n);
+	if (journal_compact(r->j, compact_next, &it, &cause) == -1) {
+		log_warnx("replicas: compaction failed: %s", cause);
+		free(cause);
+	}
+}
+
+static void
+note_cb(void *arg, int warn, const char *text)
+{
+	(void)arg;
+	if (warn)
+		log_warnx("%s", text);
+	else
+		log_info("%s", text);
+}
+
 int
 replicas_start(struct peer *p, char **cause)
 {
-	struct replicas	*r = lb_calloc(1, sizeof(*r));
-	struct rep_conf	 c = { 0 };
-	char		*kept_dir;
+	struct replicas		*r = lb_calloc(1, sizeof(*r));
+	struct nhome_conf	 c = { 0 };
+	struct nhome_shell	 sh = { 0 };
+	char			*kept_dir;
 
-	c.self = p->conf.id;
-	c.stream = p->incarnation;
-	c.replicas = p->conf.task.home_replicas;
-	c.retry_ms = REP_RETRY_MS;
-	c.lease_ms = (uint32_t)p->conf.task.lease_ms;
-	c.heartbeat_ms = c.lease_ms / 4 > 100 ? c.lease_ms / 4 : 100;
-	c.takeover_ms = (uint32_t)p->conf.task.home_takeover_ms;
+	c.rep.self = p->conf.id;
+	c.rep.stream = p->incarnation;
+	c.rep.replicas = p->conf.task.home_replicas;
+	c.rep.retry_ms = REP_RETRY_MS;
+	c.rep.lease_ms = (uint32_t)p->conf.task.lease_ms;
+	c.rep.heartbeat_ms = c.rep.lease_ms / 4 > 100 ? c.rep.lease_ms / 4 :
+	    100;
+	c.rep.takeover_ms = (uint32_t)p->conf.task.home_takeover_ms;
 	/* (a member down a while is replaced later: a restart is not) */
-	c.replace_ms = c.takeover_ms > 10000 ? c.takeover_ms : 10000;
+	c.rep.replace_ms = c.rep.takeover_ms > 10000 ? c.rep.takeover_ms :
+	    10000;
 	/* What other homes may put here: as many as this peer keeps of its
 	 * own, for each of the homes it may hold for. */
-	c.max_records = (size_t)p->conf.task.max_tasks * 4;
+	c.rep.max_records = (size_t)p->conf.task.max_tasks * 4;
 	/* (a put fits in a message, with room for its envelope) */
-	c.put_bytes = (size_t)p->conf.message_max_kb * 1024 - 32 * 1024;
-	r->rep = rep_new(&c);
-	r->put_bytes = c.put_bytes;
-	r->on = p->conf.task.home_replicas > 1;
+	c.rep.put_bytes = (size_t)p->conf.message_max_kb * 1024 - 32 * 1024;
+	c.lease_ms = (uint32_t)p->conf.task.lease_ms;
+	c.keep_ms = (uint64_t)p->conf.task.keep_finished_s * 1000;
+	c.expire_ms = REP_EXPIRE_MS;
+	c.waits_max = REP_WAITS_MAX;
+	sh.arg = p;
+	sh.save_state = state_save;
+	sh.keep = keep_cb;
+	sh.unkept = unkept_cb;
+	sh.kept = kept_cb;
+	sh.send = send_cb;
+	sh.adopting = adopting_cb;
+	sh.adopted = adopted_cb;
+	sh.journaled = journaled_cb;
+	sh.note = note_cb;
+	r->nh = nhome_new(&c, p->tc, &sh);
+	r->rep = nhome_rep(r->nh);
+	r->put_bytes = c.rep.put_bytes;
+	r->on = nhome_on(r->nh);
 	R(p) = r;
 	if (p->base != NULL)
 		r->flush_ev = evtimer_new(p->base, flush_cb, p);
@@ -188,7 +336,6 @@ replicas_start(struct peer *p, char **cause)
 	}
 	free(kept_dir);
 	state_load(p);
-	r->set_gen = rep_set_gen(r->rep);
 	if ((r->j = journal_open(r->dir, load_cb, r, NULL, cause)) == NULL)
 		return -1;
 	/* (the journal wants its id mark; no ids are issued from it) */
@@ -209,19 +356,11 @@ replicas_stop(struct peer *p)
 		return;
 	/* What waits is not said: the journal has it, and a client asks
 	 * again after the restart (its request id). */
-	while (r->nwaits > 0) {
-		struct rep_wait w = r->waits[r->wfirst];
-
-		r->wfirst = (r->wfirst + 1) % REP_WAITS_MAX;
-		r->nwaits--;
-		w.fn(p, w.arg, 0);
-	}
-	free(r->waits);
+	nhome_free(r->nh);
 	if (r->flush_ev != NULL)
 		event_free(r->flush_ev);
 	if (r->j != NULL)
 		journal_close(r->j);
-	rep_free(r->rep);
 	free(r->dir);
 	free(r);
 	R(p) = NULL;
@@ -231,24 +370,14 @@ void
 replicas_restored(struct peer *p, const Lb__TaskRecord *rec)
 {
 	if (R(p) != NULL)
-		rep_restored(R(p)->rep, rec);
+		nhome_restored(R(p)->nh, rec);
 }
 
 void
 replicas_saving(struct peer *p, Lb__TaskRecord *rec)
 {
-	char	home[LB_ID_MAX];
-
-	if (R(p) == NULL)
-		return;
-	if (rec->home_peer[0] != '\0')
-		lb_strlcpy(home, rec->home_peer, sizeof(home));
-	else
-		tasks_home_of(rec->id, home);
-	if (strcmp(home, p->conf.id) != 0)
-		return;
-	rep_stamp(R(p)->rep, rec);
-	flush_arm(p);
+	if (R(p) != NULL && nhome_saving(R(p)->nh, rec))
+		flush_arm(p);
 }
 
 int
@@ -319,36 +448,6 @@ replicas_keeps_moved(struct peer *p)
 	return moved;
 }
 
-/* A replica's copy of what `home` keeps of task `id`'s messages. */
-static char *
-rkept_path(struct peer *p, const char *id)
-{
-	return lb_printf("%s/kept/%s", R(p)->dir, id);
-}
-
-/* Keep a change a home put here (RA_KEPT): a message added, or its keep
- * anew.  (A stream sent again appends what is there already: read back,
- * each message counts once.) */
-static int
-rkept_write(struct peer *p, const struct rep_action *a)
-{
-	Lb__MailboxKeep	*kb;
-	char		*path;
-	int		 rc;
-
-	if (!tasks_id_valid(a->id) || (kb = lb__mailbox_keep__unpack(NULL,
-	    a->len, a->msg)) == NULL)
-		return 0;	/* (checked by the core: not ours to keep) */
-	path = rkept_path(p, a->id);
-	rc = a->anew ? keepfile_write(path, kb) : keepfile_append(path, kb);
-	if (rc == -1)
-		log_warn("replicas: task %s: keeping its messages: %s", a->id,
-		    path);
-	lb__mailbox_keep__free_unpacked(kb, NULL);
-	free(path);
-	return rc;
-}
-
 /* The saves of this turn of the event loop go in one put, at its end. */
 static void
 flush_arm(struct peer *p)
@@ -361,77 +460,36 @@ flush_arm(struct peer *p)
 	}
 }
 
-/* This home's records now, for a put. */
-static const Lb__TaskRecord **
-home_records(struct peer *p, size_t *k)
-{
-	struct tasks_task	**all;
-	const Lb__TaskRecord	**recs;
-	size_t			  n;
-
-	all = tasks_all(p->tc, &n);
-	recs = lb_calloc(n + 1, sizeof(*recs));
-	*k = 0;
-	for (size_t i = 0; i < n; i++)
-		if (all[i]->home && all[i]->rec->version > 0)
-			recs[(*k)++] = all[i]->rec;
-	return recs;
-}
-
-/* What waited for the stream to be committed this far goes, in order. */
-/* What a decision waits for: a majority of the set -- but a home with
- * fewer than two others in its set, or without leases, acts alone (no
- * replica could be elected in its place: rep_home_ok), and waits for
- * nothing. */
-static uint64_t
-committed(struct peer *p)
-{
-	struct replicas	*r = R(p);
-	size_t		 n;
-
-	(void)rep_set(r->rep, &n);
-	if (n < 2 || p->conf.task.lease_ms == 0)
-		return rep_version(r->rep);
-	return rep_committed(r->rep);
-}
+/* An effect of this home's decisions, in the shape its callers have. */
+struct after {
+	void	(*fn)(struct peer *, void *, int);
+	void	 *arg;
+};
 
 static void
-release(struct peer *p)
+after_cb(void *shell_arg, void *arg, int ok)
 {
-	struct replicas	*r = R(p);
-	uint64_t	 c;
+	struct after	a = *(struct after *)arg;
 
-	if (r->nwaits == 0)
-		return;
-	c = committed(p);
-	while (r->nwaits > 0 && r->waits[r->wfirst].version <= c) {
-		struct rep_wait w = r->waits[r->wfirst];
-
-		r->wfirst = (r->wfirst + 1) % REP_WAITS_MAX;
-		r->nwaits--;
-		w.fn(p, w.arg, 1);
-	}
+	free(arg);
+	a.fn(shell_arg, a.arg, ok);
 }
 
 int
 replicas_after(struct peer *p, void (*fn)(struct peer *, void *, int),
     void *arg)
 {
-	struct replicas	*r = R(p);
+	struct after	*a;
+	int		 rc;
 
-	if (r == NULL || !r->on || committed(p) >= rep_version(r->rep))
+	if (R(p) == NULL || !nhome_uncommitted(R(p)->nh))
 		return 0;
-	if (r->nwaits == REP_WAITS_MAX) {
-		r->wait_refused++;
-		return -1;
-	}
-	if (r->waits == NULL)
-		r->waits = lb_calloc(REP_WAITS_MAX, sizeof(*r->waits));
-	r->waits[(r->wfirst + r->nwaits) % REP_WAITS_MAX] =
-	    (struct rep_wait){ rep_version(r->rep), fn, arg };
-	r->nwaits++;
-	r->waited++;
-	return 1;
+	a = lb_calloc(1, sizeof(*a));
+	a->fn = fn;
+	a->arg = arg;
+	if ((rc = nhome_after(R(p)->nh, after_cb, a)) != 1)
+		free(a);
+	return rc;
 }
 
 void
@@ -449,418 +507,77 @@ replicas_msg_send(struct peer *p, void *arg, int ok)
 int
 replicas_waits_full(struct peer *p)
 {
-	return R(p) != NULL && R(p)->nwaits >= REP_WAITS_MAX;
+	return R(p) != NULL && nhome_waits_full(R(p)->nh);
 }
 
-struct compact_it {
-	const Lb__TaskRecord *const *v;
-	size_t	n, i;
-};
-
-static const Lb__TaskRecord *
-compact_next(void *arg)
+int
+replicas_holds_msg(struct peer *p, const struct tasks_action *a, int kind)
 {
-	struct compact_it *it = arg;
-
-	return it->i < it->n ? it->v[it->i++] : NULL;
-}
-
-/* Carry out what the core asked: keep records (the last one synced: all
- * of them are on disk before any ack goes), let some go, send puts and
- * acks. */
-/* Elected: act as the home of `home`'s tasks numbered below `upto` that
- * this peer kept for it. */
-static void
-adopt(struct peer *p, const char *home, uint32_t term, uint64_t upto,
-    struct tasks_out *to)
-{
-	struct replicas		 *r = R(p);
-	size_t			  n, len = strlen(home), got = 0;
-	const Lb__TaskRecord	*const *all = rep_all_held(r->rep, &n);
-	Lb__TaskRecord		**copies = lb_calloc(n + 1, sizeof(*copies));
-	size_t			  k = 0;
-
-	/* (copies first: adopting changes nothing held, but the list is
-	 * the core's scratch) */
-	for (size_t i = 0; i < n; i++) {
-		size_t plen;
-		uint8_t *buf;
-
-		char acting[LB_ID_MAX];
-		int named = strncmp(all[i]->id, home, len) == 0 &&
-		    all[i]->id[len] == '.';
-
-		/* Those its stream held: its own below upto, and those it
-		 * had taken over from another. */
-		rep_record_home(all[i], acting);
-		if (strcmp(acting, home) != 0 || (named &&
-		    strtoull(all[i]->id + len + 1, NULL, 10) >= upto))
-			continue;
-		plen = lb__task_record__get_packed_size(all[i]);
-		buf = lb_calloc(1, plen + 1);
-		lb__task_record__pack(all[i], buf);
-		copies[k++] = lb__task_record__unpack(NULL, plen, buf);
-		free(buf);
-	}
-	for (size_t i = 0; i < k; i++) {
-		char *dir, tid[TASKS_ID_MAX];
-
-		if (copies[i] == NULL)
-			continue;
-		/* Its directory, with its attachments as this replica
-		 * holds them (repfiles.c). */
-		dir = store_dir(p, copies[i]->id);
-		if (mkdir(dir, 0700) == -1 && errno != EEXIST)
-			log_warnx("task %s: cannot create %s: %s",
-			    copies[i]->id, dir, strerror(errno));
-		if (r->adopting != NULL)	/* its files (repfiles.c) */
-			r->adopting(p, copies[i], home, dir);
-		free(dir);
-		lb_strlcpy(tid, copies[i]->id, sizeof(tid));
-		if (tasks_adopt(p->tc, lb_mono_ms(), copies[i], term,
-		    to) == 1) {
-			/* Its files go to this home's own set now. */
-			if (r->adopted != NULL)
-				r->adopted(p, tid);
-			char *from = rkept_path(p, tid);
-			char *into = lb_printf("%s/kept/%s",
-			    p->conf.state_dir, tid);
-
-			got++;
-			/* What its home kept of its messages is this
-			 * home's to keep now (msgs_keeps_sync). */
-			(void)mkdir(dir = lb_printf("%s/kept",
-			    p->conf.state_dir), 0700);
-			free(dir);
-			if (rename(from, into) == 0)
-				R(p)->keeps_moved = 1;
-			else if (errno != ENOENT)
-				log_warn("task %s: its kept messages: %s",
-				    tid, from);
-			free(from);
-			free(into);
-		}
-	}
-	free(copies);
-	if (got > 0)
-		log_warnx("home %s is gone: this peer acts as the home of its "
-		    "%zu tasks now (term %u)", home, got, term);
+	return nhome_holds_msg(p->tc, a, kind);
 }
 
 void
 replicas_readopt(struct peer *p, struct tasks_out *to)
 {
-	const char	*homes[REP_HOMES_MAX];
-	uint32_t	 terms[REP_HOMES_MAX];
-	uint64_t	 uptos[REP_HOMES_MAX];
-	size_t		 n;
-
-	if (R(p) == NULL)
-		return;
-	/* Elected before a crash that came before every adopted record was
-	 * journaled: what is not home here yet is adopted again. */
-	n = rep_acting_for(R(p)->rep, homes, terms, uptos, REP_HOMES_MAX);
-	for (size_t i = 0; i < n; i++)
-		adopt(p, homes[i], terms[i], uptos[i], to);
-}
-
-static void
-carry(struct peer *p, struct rep_out *o, struct tasks_out *to)
-{
-	struct replicas	*r = R(p);
-	char		*cause = NULL;
-	size_t		 last = o->n;
-
-	/* Terms and votes on disk before anything goes. */
-	for (size_t i = 0; i < o->n; i++)
-		if (o->v[i].kind == RA_STATE) {
-			if (state_save(p, &cause) == -1) {
-				log_warnx("replicas: cannot keep the terms: "
-				    "%s", cause);
-				free(cause);
-				return;
-			}
-			break;
-		}
-
-	for (size_t i = 0; i < o->n; i++)
-		if (o->v[i].kind == RA_KEEP || o->v[i].kind == RA_DROP)
-			last = i;
-	for (size_t i = 0; i < o->n; i++) {
-		struct rep_action *a = &o->v[i];
-		Lb__TaskRecord tomb = LB__TASK_RECORD__INIT;
-		/* (by its id: a later record of the same task in this put
-		 * has replaced the one first kept) */
-		const Lb__TaskRecord *rec = rep_held(r->rep, a->id);
-
-		if (a->kind != RA_KEEP && a->kind != RA_DROP)
-			continue;
-		if (a->kind == RA_KEEP && rec == NULL)
-			continue;
-		if (a->kind == RA_DROP) {
-			char *path = rkept_path(p, a->id);
-
-			(void)unlink(path);
-			free(path);
-			tomb.id = a->id;
-			tomb.forgotten = 1;
-			rec = &tomb;
-		}
-		if (journal_append(r->j, rec, i == last && o->sync,
-		    &cause) == -1) {
-			/* Not on disk: no ack goes; the home sends again
-			 * (what this peer holds in memory is ahead of its
-			 * disk until then, and acknowledged only once a
-			 * later put is kept). */
-			log_warnx("replicas: cannot keep records: %s", cause);
-			free(cause);
-			rep_write_failed(r->rep, o);
-			return;
-		}
-	}
-	/* (kept messages too, before the acks; one not on disk: no ack
-	 * goes, and the home's stream starts over) */
-	for (size_t i = 0; i < o->n; i++)
-		if (o->v[i].kind == RA_KEPT && rkept_write(p, &o->v[i]) == -1) {
-			rep_write_failed(r->rep, o);
-			return;
-		}
-	for (size_t i = 0; i < o->n; i++) {
-		struct rep_action *a = &o->v[i];
-		const char *addr;
-
-		if ((a->kind == RA_PUT || a->kind == RA_ACK ||
-		    a->kind == RA_VOTE) &&
-		    (addr = members_addr(p, a->to, NULL)) != NULL)
-			net_send_bytes(p, addr, a->msg, a->len);
-		else if (a->kind == RA_ADOPT && to != NULL)
-			adopt(p, a->id, a->term, a->upto, to);
-	}
-	/* More dead records than live: a fresh journal. */
-	if (last < o->n && journal_records(r->j) > 2 *
-	    (uint64_t)rep_nheld(r->rep) + 1000) {
-		struct compact_it it = { NULL, 0, 0 };
-
-		it.v = rep_all_held(r->rep, &it.n);
-		if (journal_compact(r->j, compact_next, &it, &cause) == -1) {
-			log_warnx("replicas: compaction failed: %s", cause);
-			free(cause);
-		}
-	}
+	if (R(p) != NULL)
+		nhome_readopt(R(p)->nh, lb_mono_ms(), to);
 }
 
 void
 replicas_tick(struct peer *p, uint64_t now, struct tasks_out *to)
 {
-	struct replicas		 *r = R(p);
-	struct rep_out		  o = { 0 };
-	const struct gossip_member *m;
-	const Lb__TaskRecord	**recs;
-	const char		**ids;
-	size_t			  n, k = 0;
+	struct replicas			*r = R(p);
+	const struct gossip_member	*m;
+	const char			**ids;
+	size_t				  n, k = 0;
 
 	if (r == NULL)
 		return;
-	if (now - r->expired_ms >= REP_EXPIRE_MS) {
-		r->expired_ms = now;
-		rep_expire(r->rep, lb_wall_ms(),
-		    (uint64_t)p->conf.task.keep_finished_s * 1000, &o);
-	}
-	/* Copies of records this peer adopted, once they are in its own
-	 * journal (the tick comes after the adoption's saves): let go, so
-	 * that no stale copy is adopted again after a restart. */
-	{
-		const char *homes[REP_HOMES_MAX];
-		uint32_t terms[REP_HOMES_MAX];
-		uint64_t uptos[REP_HOMES_MAX];
-		size_t na = rep_acting_for(r->rep, homes, terms, uptos,
-		    REP_HOMES_MAX), nh;
-		const Lb__TaskRecord *const *held;
-		char **drop = NULL;
-		size_t nd = 0;
-
-		if (na > 0 && rep_nheld(r->rep) > 0) {
-			held = rep_all_held(r->rep, &nh);
-			drop = lb_calloc(nh + 1, sizeof(*drop));
-			for (size_t i = 0; i < nh; i++) {
-				struct tasks_task *t = tasks_find(p->tc,
-				    held[i]->id);
-				char acting[LB_ID_MAX];
-				int mine = 0;
-
-				rep_record_home(held[i], acting);
-				for (size_t j = 0; j < na; j++)
-					if (strcmp(acting, homes[j]) == 0)
-						mine = 1;
-				if (mine && t != NULL && t->home)
-					drop[nd++] = lb_strdup(held[i]->id);
-			}
-			for (size_t i = 0; i < nd; i++) {
-				rep_let_go(r->rep, drop[i], &o);
-				free(drop[i]);
-			}
-			free(drop);
-		}
-	}
-	if (r->on) {
-		m = gossip_members(p->gossip, &n);
-		ids = lb_calloc(n + 1, sizeof(*ids));
-		for (size_t i = 0; i < n; i++)
-			if (m[i].state == GOSSIP_ALIVE)
-				ids[k++] = m[i].e.id;
-		rep_members(r->rep, now, ids, k);
-		free(ids);
-		if (rep_set_gen(r->rep) != r->set_gen) {
-			char *cause;
-
-			if (state_save(p, &cause) == -1) {
-				log_warnx("replicas: cannot keep the set: %s",
-				    cause);
-				free(cause);
-			} else
-				r->set_gen = rep_set_gen(r->rep);
-		}
-		/* Another took over this home's tasks while it was away:
-		 * they are not this peer's any more. */
-		{
-			const char *by;
-			uint64_t upto;
-			uint32_t term = rep_taken(r->rep, &by, &upto);
-
-			if (term > r->relinquished) {
-				size_t gone = tasks_relinquish(p->tc, upto, to);
-
-				log_warnx("replicas: %s took over this peer's "
-				    "tasks below number %" PRIu64 " (term %u) "
-				    "while it was away: %zu let go here", by,
-				    upto, term, gone);
-				rep_relinquished(r->rep, term);
-				r->relinquished = term;
-			}
-		}
-		/* (the lease first: a thaw below is not undone by the
-		 * keeper holding the old end) */
-		tasks_set_home_lease(p->tc, rep_home_lease_end(r->rep), to);
-		{
-			int hold = !rep_home_ok(r->rep, now);
-
-			if (hold != r->held) {
-				if (hold)
-					log_warnx("replicas: too few of this "
-					    "home's set answer: its tasks wait, "
-					    "and those running here are frozen, "
-					    "until a majority does");
-				else
-					log_info("replicas: this home's set "
-					    "answers: it acts again");
-				r->held = hold;
-			}
-			tasks_set_home_hold(p->tc, now, hold, to);
-		}
-		recs = home_records(p, &k);
-		rep_tick(r->rep, now, recs, k, &o);
-		free(recs);
-	}
-	carry(p, &o, to);
-	rep_out_free(&o);
-	release(p);
+	m = gossip_members(p->gossip, &n);
+	ids = lb_calloc(n + 1, sizeof(*ids));
+	for (size_t i = 0; i < n; i++)
+		if (m[i].state == GOSSIP_ALIVE)
+			ids[k++] = m[i].e.id;
+	nhome_tick(r->nh, now, lb_wall_ms(), ids, k, to);
+	free(ids);
 }
 
 /* Group commit: the records saved since the last put, to the set. */
 static void
 flush_cb(evutil_socket_t fd, short ev, void *arg)
 {
-	struct peer		 *p = arg;
-	struct replicas		 *r = R(p);
-	struct rep_out		  o = { 0 };
-	const Lb__TaskRecord	**recs;
-	size_t			  k;
+	struct peer	*p = arg;
 
 	(void)fd;
 	(void)ev;
-	r->flush_armed = 0;
-	recs = home_records(p, &k);
-	rep_flush(r->rep, lb_mono_ms(), recs, k, &o);
-	free(recs);
-	carry(p, &o, NULL);
-	rep_out_free(&o);
+	R(p)->flush_armed = 0;
+	nhome_flush(R(p)->nh, lb_mono_ms());
 }
 
 void
 replicas_recv(struct peer *p, const char *from, const Lb__PeerMsg *m,
     struct tasks_out *to)
 {
-	struct replicas	*r = R(p);
-	struct rep_out	 o = { 0 };
-	uint64_t	 now = lb_mono_ms();
-
-	if (r == NULL)
-		return;
-	switch (m->body_case) {
-	case LB__PEER_MSG__BODY_REPLICA_PUT:
-		rep_put_in(r->rep, now, from, m->replica_put, &o);
-		break;
-	case LB__PEER_MSG__BODY_REPLICA_ACK:
-		rep_ack_in(r->rep, now, from, m->replica_ack);
-		/* (grants bounded at once; its own tasks told at the tick) */
-		tasks_set_home_lease(p->tc, rep_home_lease_end(r->rep), NULL);
-		release(p);
-		break;
-	case LB__PEER_MSG__BODY_HOME_VOTE:
-		rep_vote_in(r->rep, now, from, m->home_vote, &o);
-		break;
-	case LB__PEER_MSG__BODY_HOME_VOTE_REPLY:
-		rep_vote_reply_in(r->rep, now, from, m->home_vote_reply, &o);
-		break;
-	case LB__PEER_MSG__BODY_HOME_ACTING:
-		rep_acting_in(r->rep, now, from, m->home_acting, &o);
-		break;
-	default:
-		break;
-	}
-	carry(p, &o, to);
-	rep_out_free(&o);
+	if (R(p) != NULL)
+		nhome_recv(R(p)->nh, lb_mono_ms(), from, m, to);
 }
 
 int
 replicas_must_wait(struct peer *p)
 {
-	struct replicas	*r = R(p);
-
-	if (r == NULL || !r->on || rep_home_ok(r->rep, lb_mono_ms()))
-		return 0;
-	r->held = 1;
-	log_info("replicas: this home waits for its set to answer before it "
-	    "acts (another may have taken over while it was away)");
-	return 1;
+	return R(p) != NULL && nhome_must_wait(R(p)->nh, lb_mono_ms());
 }
 
 int
 replicas_gave_up(struct peer *p, const char *id)
 {
-	struct replicas	*r = R(p);
-	const char	*by;
-	uint64_t	 upto;
-	char		 home[LB_ID_MAX];
-
-	if (r == NULL || rep_taken(r->rep, &by, &upto) == 0 ||
-	    !tasks_id_valid(id))
-		return 0;
-	tasks_home_of(id, home);
-	return strcmp(home, p->conf.id) == 0 &&
-	    strtoull(strrchr(id, '.') + 1, NULL, 10) < upto;
+	return R(p) != NULL && nhome_gave_up(R(p)->nh, id);
 }
 
 const char *
 replicas_taken_by(struct peer *p, const char *id)
 {
-	const char	*by;
-	uint64_t	 upto;
-
-	if (!replicas_gave_up(p, id))
-		return NULL;
-	(void)rep_taken(R(p)->rep, &by, &upto);
-	return lb_id_valid(by) ? by : NULL;
+	return R(p) != NULL ? nhome_taken_by(R(p)->nh, id) : NULL;
 }
 
 const Lb__TaskRecord *
@@ -943,9 +660,14 @@ replicas_stats(struct peer *p, struct replicas_view *v)
 	v->committed = rep_committed(r->rep);
 	rep_all_held(r->rep, &v->held);
 	v->homes = rep_homes(r->rep);
-	v->waiting = r->nwaits;
-	v->waited = r->waited;
-	v->wait_refused = r->wait_refused;
+	{
+		struct nhome_stats ns;
+
+		nhome_stats(r->nh, &ns);
+		v->waiting = ns.waiting;
+		v->waited = ns.waited;
+		v->wait_refused = ns.wait_refused;
+	}
 	v->keeps = rep_nkeeps(r->rep);
 	v->keeps_lost = r->keeps_lost;
 	v->stats = *rep_stats(r->rep);

@@ -53,6 +53,10 @@ struct replicas_msg {
 	size_t		 len;
 };
 void		 replicas_msg_send(struct peer *, void *msg, int ok);
+/* Whether the core's message `a` (a PeerMsg of body `kind`) is said as a
+ * task's home, and so waits (replicas_after). */
+int		 replicas_holds_msg(struct peer *, const struct tasks_action *a,
+		    int kind);
 int		 replicas_waits_full(struct peer *);
 /* A change to what this home keeps of task `id`'s messages (`anew`: all
  * of it) goes to its set: 1 if it did (what acknowledges it waits:

@@ -48,6 +48,8 @@
 #include <unistd.h>
 
 #include "tasks/tasks.h"
+#include "tasks/replica.h"
+#include "node/home.h"
 #include "t/tap.h"
 
 #define RUNS_DEFAULT	4000	/* seeded runs in `make check` */
@@ -94,6 +96,8 @@ enum ev_kind {
 	EV_GIVEBACK,	/* the workload: a drain hands a placement back */
 	EV_CUT,		/* a random live peer is cut off for a while (runs
 			 * with leases only) */
+	EV_GONE,	/* a peer dies for good (a home, most often: runs
+			 * with replicated homes only) */
 	EV_CALM		/* the faults stop */
 };
 
@@ -119,10 +123,32 @@ struct jentry {
 	int		 finished;	/* a record with its result */
 };
 
+/* A journal: entries [0, synced) are on disk, the rest a crash may lose
+ * (when the disk is lossy). */
+struct disk {
+	struct jentry	*j;
+	size_t		 nj, capj, synced;
+};
+
 /* The envelope's replay check (src/envelope.c) of one sender: the
  * newest incarnation heard, and a window of the latest message ids. */
 struct replay {
 	uint64_t	 inc, top, seen;
+};
+
+struct world;
+
+/* What a home's message waits for (node/home.c: nhome_after). */
+struct hmsg {
+	char		 to[LB_ID_MAX];
+	uint8_t		*msg;
+	size_t		 len;
+};
+
+/* The shell's hooks get this: which world, which peer. */
+struct shellctx {
+	struct world	*w;
+	int		 p;
 };
 
 struct peer {
@@ -132,10 +158,19 @@ struct peer {
 	uint64_t	 inc;
 	uint64_t	 next_msg_id;	/* of this incarnation */
 	struct replay	 replay[PEERS_MAX];	/* of this incarnation */
-	/* The journal: entries [0, synced) are on disk, the rest a crash
-	 * may lose (when the disk is lossy). */
-	struct jentry	*j;
-	size_t		 nj, capj, synced;
+	struct disk	 tj;		/* the task journal */
+	/* Replicated homes (w->replicas > 1): node/home.c over the core,
+	 * the replica journal, the state file (saved whole, synced). */
+	struct nhome	*nh;
+	struct disk	 rj;
+	char		*rstate;
+	struct shellctx	 ctx;
+	int		 gone;		/* died for good */
+	int		 depth;		/* carry_out's nesting */
+	int		 flush;		/* saves to put once the event ends */
+	struct hmsg	**held;		/* a home's messages of this batch */
+	size_t		 nheld, capheld;
+	uint8_t		 thinks_dead[PEERS_MAX];	/* as its detector says */
 	uint64_t	 seq_floor;	/* kept by the shell, on disk */
 };
 
@@ -185,6 +220,10 @@ struct simtask {
 	/* Its process catches lbpeer's stop (SIGTERM) and exits TRAP_CODE:
 	 * not a complete run, never its result. */
 	int		 traps;
+	/* Its submit was answered: at once, or (replicated homes) once on
+	 * a majority of its home's set.  One not answered may be lost with
+	 * its home. */
+	int		 acked;
 	/* The request id its submit carried (sent again: the same task). */
 	uint8_t		 rid[TASKS_REQUEST_ID_LEN];
 };
@@ -217,7 +256,15 @@ struct sent {
 	int		 state;		/* TaskNotice: the record's state */
 };
 
+/* Who acted for a home in a term: at most one peer, ever. */
+struct claim {
+	int		 home, peer;
+	uint32_t	 term;
+};
+#define CLAIMS_MAX	64
+
 struct counts {
+	uint64_t	 gone, takeovers, relinquished;
 	uint64_t	 runs, events, sent, lost, dups, starts;
 	uint64_t	 crashes, moves, cancels, tasks, reruns, committed;
 	uint64_t	 migrated, ck_timeouts, yields;
@@ -254,6 +301,10 @@ struct world {
 	int		 auto_restart;	/* a crash schedules the restart */
 	uint32_t	 detect_min, detect_max;	/* failure detection */
 	int		 leases;	/* the run's cores have leases */
+	int		 replicas;	/* task.home_replicas (> 1: on) */
+	int		 ngone;		/* peers dead for good */
+	struct claim	 claims[CLAIMS_MAX];
+	size_t		 nclaims;
 	uint64_t	 cut_until[PEERS_MAX];	/* cut off from the others
 					 * until then: each way, every
 					 * message is lost */
@@ -564,6 +615,34 @@ msg_describe(const Lb__PeerMsg *m, char *buf, size_t size)
 		snprintf(buf, size, " %s", m->task_return_ack->placed ?
 		    "placed anew" : "nothing to do");
 		break;
+	case LB__PEER_MSG__BODY_REPLICA_PUT:
+		snprintf(buf, size, " (%" PRIu64 ", %" PRIu64 "], %zu items",
+		    m->replica_put->after, m->replica_put->top,
+		    m->replica_put->n_items);
+		break;
+	case LB__PEER_MSG__BODY_REPLICA_ACK:
+		snprintf(buf, size, " up to %" PRIu64 "%s%s%s", m->replica_ack->
+		    upto, m->replica_ack->gap ? ", a gap" : "",
+		    m->replica_ack->acting[0] ? ", taken by " : "",
+		    m->replica_ack->acting);
+		break;
+	case LB__PEER_MSG__BODY_HOME_VOTE:
+		snprintf(buf, size, " for home %s, term %" PRIu32 ", holds %"
+		    PRIu64, m->home_vote->home, m->home_vote->term,
+		    m->home_vote->held);
+		break;
+	case LB__PEER_MSG__BODY_HOME_VOTE_REPLY:
+		snprintf(buf, size, " home %s, term %" PRIu32 ": %s (voted %"
+		    PRIu32 ", holds %" PRIu64 ")", m->home_vote_reply->home,
+		    m->home_vote_reply->term, m->home_vote_reply->granted ?
+		    "granted" : "refused", m->home_vote_reply->voted,
+		    m->home_vote_reply->held);
+		break;
+	case LB__PEER_MSG__BODY_HOME_ACTING:
+		snprintf(buf, size, " for home %s, term %" PRIu32 ", below %"
+		    PRIu64, m->home_acting->home, m->home_acting->term,
+		    m->home_acting->upto);
+		break;
 	default:
 		break;
 	}
@@ -657,74 +736,79 @@ placement_killed(struct world *w, const char *task, uint32_t epoch,
 /* ---- the disk ---- */
 
 static void
-journal_append(struct world *w, struct peer *p, const Lb__TaskRecord *rec,
+journal_append(struct world *w, struct disk *d, const Lb__TaskRecord *rec,
     int sync)
 {
 	struct jentry	*e;
 
-	if (p->nj == p->capj) {
-		p->capj = p->capj ? 2 * p->capj : 64;
-		p->j = lb_reallocarray(p->j, p->capj, sizeof(*p->j));
+	if (d->nj == d->capj) {
+		d->capj = d->capj ? 2 * d->capj : 64;
+		d->j = lb_reallocarray(d->j, d->capj, sizeof(*d->j));
 	}
-	e = &p->j[p->nj++];
+	e = &d->j[d->nj++];
 	snprintf(e->id, sizeof(e->id), "%s", rec->id);
 	e->len = lb__task_record__get_packed_size(rec);
 	e->data = malloc(e->len ? e->len : 1);
 	lb__task_record__pack(rec, e->data);
 	e->finished = !rec->forgotten && finished(rec->state);
 	if (sync || !w->lossy_disk)
-		p->synced = p->nj;
+		d->synced = d->nj;
 }
 
 /* The latest record of `id` on disk (synced), or NULL. */
 static const struct jentry *
-journal_durable(const struct peer *p, const char *id)
+journal_durable(const struct disk *d, const char *id)
 {
 	size_t	i;
 
-	for (i = p->synced; i-- > 0;)
-		if (strcmp(p->j[i].id, id) == 0)
-			return &p->j[i];
+	for (i = d->synced; i-- > 0;)
+		if (strcmp(d->j[i].id, id) == 0)
+			return &d->j[i];
 	return NULL;
 }
 
 /* A crash: what was not synced may be lost (a suffix of the journal). */
 static void
-journal_crash(struct world *w, struct peer *p)
+journal_crash(struct world *w, int p, struct disk *d)
 {
-	size_t	keep = p->nj, i;
+	size_t	keep = d->nj, i;
 
 	if (w->lossy_disk == 2)
-		keep = p->synced;
+		keep = d->synced;
 	else if (w->lossy_disk == 1)
-		keep = p->synced + rnd(w, 0, (uint32_t)(p->nj - p->synced));
-	for (i = keep; i < p->nj; i++)
-		free(p->j[i].data);
-	if (keep < p->nj)
-		trace(w, (int)(p - w->peers), "crash lost %zu unsynced journal "
-		    "entries", p->nj - keep);
-	p->nj = keep;
-	p->synced = keep;
+		keep = d->synced + rnd(w, 0, (uint32_t)(d->nj - d->synced));
+	for (i = keep; i < d->nj; i++)
+		free(d->j[i].data);
+	if (keep < d->nj)
+		trace(w, p, "crash lost %zu unsynced journal entries",
+		    d->nj - keep);
+	d->nj = keep;
+	d->synced = keep;
 }
 
 static void
-journal_free(struct peer *p)
+journal_free(struct disk *d)
 {
 	size_t	i;
 
-	for (i = 0; i < p->nj; i++)
-		free(p->j[i].data);
-	free(p->j);
-	p->j = NULL;
-	p->nj = p->capj = p->synced = 0;
+	for (i = 0; i < d->nj; i++)
+		free(d->j[i].data);
+	free(d->j);
+	memset(d, 0, sizeof(*d));
 }
 
 /* ---- invariants ---- */
 
-/* The home's record of `s`: a result, once there, never changes. */
+/* The record of `s` at `p`, which acts as its home: a result, once there
+ * (with replicated homes: once on a majority of its set, when it may be
+ * told), never changes. */
 static void
-check_result(struct world *w, struct simtask *s, const Lb__TaskRecord *rec)
+check_result(struct world *w, int p, struct simtask *s,
+    const Lb__TaskRecord *rec)
 {
+	if (!s->has_result && w->peers[p].nh != NULL &&
+	    rec->version > nhome_committed(w->peers[p].nh))
+		return;		/* (not yet: lost if this home is) */
 	if (s->has_result) {
 		if (rec->state != s->state || rec->exit_code != s->code ||
 		    rec->signal != s->signal)
@@ -774,6 +858,23 @@ check_result(struct world *w, struct simtask *s, const Lb__TaskRecord *rec)
 	}
 }
 
+/* The live peer that acts as the home of `s`: the one it was submitted
+ * to, or one that took it over (-1: none). */
+static int
+acting_home(const struct world *w, const struct simtask *s)
+{
+	struct tasks_task	*t;
+
+	for (int k = 0; k < w->npeers; k++) {
+		int q = (s->home + k) % w->npeers;
+
+		if (w->peers[q].core != NULL && (t = tasks_find(
+		    w->peers[q].core, s->id)) != NULL && t->home)
+			return q;
+	}
+	return -1;
+}
+
 /* After every event at peer `p`: its records and placements. */
 static void
 check_peer(struct world *w, int p)
@@ -788,13 +889,19 @@ check_peer(struct world *w, int p)
 	for (i = 0; i < w->ntasks && w->failure[0] == '\0'; i++) {
 		s = &w->tasks[i];
 		t = tasks_find(core, s->id);
-		if (s->home == p) {
-			if (t == NULL) {
-				fail(w, "home %s lost the record of %s",
-				    w->peers[p].id, s->id);
-				return;
-			}
-			check_result(w, s, t->rec);
+		/* Its home, or (replicated homes) one that took it over:
+		 * whichever records a result, it is the one result. */
+		if (s->home == p && t == NULL && (w->peers[p].nh == NULL ||
+		    !nhome_gave_up(w->peers[p].nh, s->id))) {
+			fail(w, "home %s lost the record of %s",
+			    w->peers[p].id, s->id);
+			return;
+		}
+		if (t != NULL && t->home) {
+			/* (a home back after another took over holds what it
+			 * had, and acts not, until its set tells it so) */
+			if (!tasks_home_held(core))
+				check_result(w, p, s, t->rec);
 			if (!finished(t->rec->state))
 				placement_seen(w, s->id, t->rec->epoch,
 				    t->rec->epoch_by,
@@ -851,7 +958,7 @@ check_sent(struct world *w, int from, int to, const Lb__PeerMsg *m)
 			    a->epoch_by);
 		if (a->verdict != LB__VERDICT__VERDICT_DONE)
 			break;
-		e = journal_durable(&w->peers[from], a->task_id);
+		e = journal_durable(&w->peers[from].tj, a->task_id);
 		if (e == NULL || !e->finished)
 			fail(w, "%s acknowledged the result of %s before a result "
 			    "was on disk (synced)", w->peers[from].id,
@@ -872,22 +979,59 @@ check_final(struct world *w)
 	int		  p;
 
 	for (i = 0; i < w->ntasks && w->failure[0] == '\0'; i++) {
+		int homes = 0;
+
 		s = &w->tasks[i];
-		t = tasks_find(w->peers[s->home].core, s->id);
-		if (t == NULL)
-			fail(w, "home %s lost the record of %s",
-			    w->peers[s->home].id, s->id);
-		else if (!finished(t->rec->state))
-			fail(w, "%s is still %s after quiet (epoch %" PRIu32 "/%s "
-			    "at %s)", s->id, tasks_state_name(t->rec->state),
-			    t->rec->epoch, t->rec->epoch_by, t->rec->host);
-		else
-			check_result(w, s, t->rec);
+		/* Every live peer that acts as its home (one, once quiet:
+		 * a home taken over has let it go) has its result. */
+		for (p = 0; p < w->npeers && w->failure[0] == '\0'; p++) {
+			if (w->peers[p].core == NULL ||
+			    (t = tasks_find(w->peers[p].core, s->id)) == NULL ||
+			    !t->home)
+				continue;
+			homes++;
+			if (!finished(t->rec->state))
+				fail(w, "%s is still %s at %s after quiet (epoch "
+				    "%" PRIu32 "/%s at %s)", s->id,
+				    tasks_state_name(t->rec->state),
+				    w->peers[p].id, t->rec->epoch,
+				    t->rec->epoch_by, t->rec->host);
+			else
+				check_result(w, p, s, t->rec);
+		}
+		if (homes == 0 && !s->acked && w->peers[s->home].gone)
+			trace(w, -1, "%s is gone with its home: its submit "
+			    "was never answered", s->id);
+		else if (homes == 0 && w->failure[0] == '\0')
+			fail(w, "no live peer acts as the home of %s (submitted "
+			    "at %s%s)", s->id, w->peers[s->home].id,
+			    w->peers[s->home].gone ? ", gone for good" : "");
+		else if (homes > 1 && w->failure[0] == '\0')
+			fail(w, "%d peers act as the home of %s after quiet",
+			    homes, s->id);
 	}
 	for (p = 0; p < w->npeers && w->failure[0] == '\0'; p++) {
+		if (w->peers[p].core == NULL)
+			continue;
 		all = tasks_all(w->peers[p].core, &n);
 		for (k = 0; k < n; k++) {
 			t = all[k];
+			s = simtask_find(w, t->rec->id);
+			if (!t->home && s != NULL && !s->acked &&
+			    w->peers[s->home].gone && acting_home(w, s) < 0) {
+				trace(w, p, "holds %s, whose home is gone, and "
+				    "that no one acts for: it waits", s->id);
+				continue;
+			}
+			if (t->home && t->stop && t->hold == HOLD_NONE &&
+			    peer_index(w, t->rec->host) >= 0 &&
+			    w->peers[peer_index(w, t->rec->host)].gone) {
+				/* (the stop waits for its host, in case it
+				 * was only cut off and runs the copy still) */
+				trace(w, p, "%s: a stop waits for %s, gone",
+				    t->rec->id, t->rec->host);
+				continue;
+			}
 			if (t->hold != HOLD_NONE || t->notice || t->ask ||
 			    t->stop) {
 				fail(w, "%s still holds %s after quiet: %s, epoch "
@@ -926,6 +1070,14 @@ dump(struct world *w)
 		if (w->peers[p].core == NULL) {
 			trace(w, p, "(down)");
 			continue;
+		}
+		if (w->peers[p].nh != NULL) {
+			char *st = rep_state_dump(nhome_rep(w->peers[p].nh));
+
+			for (char *l = strtok(st, "\n"); l != NULL;
+			    l = strtok(NULL, "\n"))
+				trace(w, p, "replicas: %s", l);
+			free(st);
 		}
 		all = tasks_all(w->peers[p].core, &n);
 		for (k = 0; k < n; k++) {
@@ -1041,7 +1193,8 @@ scene_cut_link(struct world *w, int from, int to, uint32_t ms, int both)
 }
 
 static void
-net_send(struct world *w, int from, const struct tasks_action *a)
+net_send(struct world *w, int from, const char *to_id, const uint8_t *msg,
+    size_t len)
 {
 	Lb__PeerMsg	*m;
 	struct event	 e;
@@ -1050,19 +1203,30 @@ net_send(struct world *w, int from, const struct tasks_action *a)
 	int		 to, copies = 1, extra = 0, i, dup = 0;
 	uint64_t	 msg_id = w->peers[from].next_msg_id++;
 
-	w->last_traffic = w->now;
 	w->n.sent++;
-	if ((m = lb__peer_msg__unpack(NULL, a->len, a->msg)) == NULL) {
+	if ((m = lb__peer_msg__unpack(NULL, len, msg)) == NULL) {
 		fail(w, "%s sent a message that does not decode",
 		    w->peers[from].id);
 		return;
 	}
+	/* (a home's heartbeats to its set, their acks, and a replica's word
+	 * that it acts for a home go on for ever: quiet is when nothing else
+	 * goes) */
 	msg_describe(m, desc, sizeof(desc));
-	snprintf(w->last_sent, sizeof(w->last_sent), "%s -> %s %s",
-	    w->peers[from].id, a->to, desc);
-	if ((to = peer_index(w, a->to)) < 0) {
+	/* (nor what goes to a peer gone for good: a copy of a task whose
+	 * home is gone, and that no replica acts for, asks it for ever) */
+	if ((to = peer_index(w, to_id)) >= 0 && !w->peers[to].gone &&
+	    m->body_case != LB__PEER_MSG__BODY_REPLICA_ACK &&
+	    m->body_case != LB__PEER_MSG__BODY_HOME_ACTING &&
+	    (m->body_case != LB__PEER_MSG__BODY_REPLICA_PUT ||
+	    m->replica_put->n_items > 0)) {
+		w->last_traffic = w->now;
+		snprintf(w->last_sent, sizeof(w->last_sent), "%s -> %s %s",
+		    w->peers[from].id, to_id, desc);
+	}
+	if ((to = peer_index(w, to_id)) < 0) {
 		fail(w, "%s sent %s to an unknown peer \"%s\"",
-		    w->peers[from].id, desc, a->to);
+		    w->peers[from].id, desc, to_id);
 		lb__peer_msg__free_unpacked(m, NULL);
 		return;
 	}
@@ -1089,7 +1253,7 @@ net_send(struct world *w, int from, const struct tasks_action *a)
 	}
 	if (copies == 0)
 		w->n.lost++;
-	trace(w, from, "-> %s %s%s", a->to, desc, what);
+	trace(w, from, "-> %s %s%s", to_id, desc, what);
 	for (i = 0; i < copies; i++) {
 		e = event_at(w, EV_DELIVER, to, rnd(w, NET_MIN_MS, NET_MAX_MS) +
 		    (dup && i == 0 ? 0 : (uint32_t)extra));
@@ -1099,9 +1263,9 @@ net_send(struct world *w, int from, const struct tasks_action *a)
 		e.other = from;
 		e.other_inc = w->peers[from].inc;
 		e.msg_id = msg_id;
-		e.len = a->len;
-		e.data = malloc(a->len ? a->len : 1);
-		memcpy(e.data, a->msg, a->len);
+		e.len = len;
+		e.data = malloc(len ? len : 1);
+		memcpy(e.data, msg, len);
 		schedule(w, e);
 	}
 	if (w->keep_log)
@@ -1420,6 +1584,227 @@ forgotten_later(const struct tasks_out *out, size_t i, const char *id)
 	return 0;
 }
 
+/* ---- replicated homes: node/home.c's shell ---- */
+
+/* Whether the core's message `a` is said as a task's home (it waits until
+ * its decisions are on a majority of the set). */
+static int
+home_holds(struct peer *peer, const struct tasks_action *a)
+{
+	Lb__PeerMsg	*m = lb__peer_msg__unpack(NULL, a->len, a->msg);
+	int		 kind = m != NULL ? (int)m->body_case : 0;
+
+	if (m != NULL)
+		lb__peer_msg__free_unpacked(m, NULL);
+	return nhome_holds_msg(peer->core, a, kind);
+}
+
+static void
+held_add(struct peer *peer, const struct tasks_action *a)
+{
+	struct hmsg	*h = lb_calloc(1, sizeof(*h));
+
+	snprintf(h->to, sizeof(h->to), "%s", a->to);
+	h->msg = malloc(a->len ? a->len : 1);
+	memcpy(h->msg, a->msg, a->len);
+	h->len = a->len;
+	if (peer->nheld == peer->capheld) {
+		peer->capheld = peer->capheld ? 2 * peer->capheld : 8;
+		peer->held = lb_reallocarray(peer->held, peer->capheld,
+		    sizeof(*peer->held));
+	}
+	peer->held[peer->nheld++] = h;
+}
+
+static void
+held_send(void *shell_arg, void *arg, int ok)
+{
+	struct shellctx	*c = shell_arg;
+	struct hmsg	*h = arg;
+
+	if (ok && c->w->peers[c->p].core != NULL)
+		net_send(c->w, c->p, h->to, h->msg, h->len);
+	else
+		trace(c->w, c->p, "a home's message to %s let go", h->to);
+	free(h->msg);
+	free(h);
+}
+
+/* The batch's messages of a home: each goes once the batch's decisions are
+ * on a majority (peer/glue.c's held_flush). */
+static void
+held_flush(struct world *w, int p)
+{
+	struct peer	*peer = &w->peers[p];
+
+	for (size_t i = 0; i < peer->nheld; i++) {
+		struct hmsg *h = peer->held[i];
+
+		switch (nhome_after(peer->nh, held_send, h)) {
+		case 0:
+			held_send(&peer->ctx, h, 1);
+			break;
+		case -1:
+			held_send(&peer->ctx, h, 0);
+			break;
+		default:
+			trace(w, p, "a message to %s waits for the set",
+			    h->to);
+			break;
+		}
+	}
+	peer->nheld = 0;
+}
+
+static int
+sh_save_state(void *arg, const char *text)
+{
+	struct shellctx	*c = arg;
+	struct peer	*peer = &c->w->peers[c->p];
+
+	free(peer->rstate);
+	peer->rstate = lb_strdup(text);
+	return 0;
+}
+
+static int
+sh_keep(void *arg, const Lb__TaskRecord *rec, int sync)
+{
+	struct shellctx	*c = arg;
+
+	trace(c->w, c->p, "keep %s for its home%s%s", rec->id,
+	    rec->forgotten ? " (let go)" : "", sync ? " (sync)" : "");
+	journal_append(c->w, &c->w->peers[c->p].rj, rec, sync);
+	return 0;
+}
+
+static void
+sh_send(void *arg, const char *to, const uint8_t *msg, size_t len)
+{
+	struct shellctx	*c = arg;
+
+	net_send(c->w, c->p, to, msg, len);
+}
+
+static void
+sh_adopted(void *arg, const char *id)
+{
+	struct shellctx	*c = arg;
+
+	trace(c->w, c->p, "TAKES OVER %s", id);
+	c->w->n.takeovers++;
+}
+
+static void
+sh_note(void *arg, int warn, const char *text)
+{
+	struct shellctx	*c = arg;
+
+	(void)warn;
+	trace(c->w, c->p, "%s", text);
+}
+
+/* A peer starts with replicated homes: its set, terms and votes, then the
+ * records other homes put here (the last of each id, if not let go). */
+static void
+home_boot(struct world *w, int p)
+{
+	struct peer		*peer = &w->peers[p];
+	struct nhome_conf	 c = { 0 };
+	struct nhome_shell	 sh = { 0 };
+	const struct tasks_conf	*tc = &peer->conf;
+
+	c.rep.self = peer->id;
+	c.rep.stream = peer->inc;
+	c.rep.replicas = w->replicas;
+	c.rep.retry_ms = 500;
+	c.rep.lease_ms = (uint32_t)tc->lease_ms;
+	c.rep.heartbeat_ms = c.rep.lease_ms / 4 > 100 ? c.rep.lease_ms / 4 :
+	    100;
+	/* (as src/conf.c makes it by default) */
+	c.rep.takeover_ms = (uint32_t)(tc->lease_ms * 103 / 100 +
+	    tc->lease_margin_ms + 1000);
+	c.rep.replace_ms = 10000;
+	c.rep.max_records = 4 * (size_t)tc->max_tasks;
+	c.rep.put_bytes = 1 << 20;
+	c.lease_ms = (uint32_t)tc->lease_ms;
+	c.keep_ms = (uint64_t)tc->keep_finished_s * 1000;
+	c.expire_ms = 60000;
+	c.waits_max = 1024;
+	sh.arg = &peer->ctx;
+	sh.save_state = sh_save_state;
+	sh.keep = sh_keep;
+	sh.send = sh_send;
+	sh.adopted = sh_adopted;
+	sh.note = sh_note;
+	peer->nh = nhome_new(&c, peer->core, &sh);
+	if (peer->rstate != NULL)
+		nhome_state_load(peer->nh, w->now, peer->rstate);
+	for (size_t i = 0; i < peer->rj.nj; i++) {
+		Lb__TaskRecord *rec;
+		size_t k;
+
+		for (k = i + 1; k < peer->rj.nj; k++)
+			if (strcmp(peer->rj.j[k].id, peer->rj.j[i].id) == 0)
+				break;
+		if (k < peer->rj.nj)
+			continue;	/* a later one of it */
+		rec = lb__task_record__unpack(NULL, peer->rj.j[i].len,
+		    peer->rj.j[i].data);
+		if (rec == NULL) {
+			fail(w, "%s's replica journal holds a record that "
+			    "does not decode", peer->id);
+			return;
+		}
+		if (rec->forgotten)
+			lb__task_record__free_unpacked(rec, NULL);
+		else
+			rep_load(nhome_rep(peer->nh), rec);
+	}
+}
+
+/* Who acts for which home in which term, as each live peer says: one
+ * peer a term, ever. */
+static void
+check_terms(struct world *w)
+{
+	const char	*homes[REP_HOMES_MAX];
+	uint32_t	 terms[REP_HOMES_MAX];
+	uint64_t	 uptos[REP_HOMES_MAX];
+
+	for (int p = 0; p < w->npeers && w->failure[0] == '\0'; p++) {
+		size_t n;
+
+		if (w->peers[p].nh == NULL)
+			continue;
+		n = rep_acting_for(nhome_rep(w->peers[p].nh), homes, terms,
+		    uptos, REP_HOMES_MAX);
+		for (size_t i = 0; i < n; i++) {
+			int h = peer_index(w, homes[i]);
+			size_t k;
+
+			for (k = 0; k < w->nclaims; k++)
+				if (w->claims[k].home == h &&
+				    w->claims[k].term == terms[i])
+					break;
+			if (k < w->nclaims) {
+				if (w->claims[k].peer != p)
+					fail(w, "%s and %s both act for home %s "
+					    "in term %" PRIu32,
+					    w->peers[w->claims[k].peer].id,
+					    w->peers[p].id, homes[i], terms[i]);
+				continue;
+			}
+			if (w->nclaims < CLAIMS_MAX) {
+				w->claims[w->nclaims++] = (struct claim){ h, p,
+				    terms[i] };
+				trace(w, p, "acts for home %s in term %" PRIu32,
+				    homes[i], terms[i]);
+			}
+		}
+	}
+}
+
 /* Carry out what core `p` asked for, in order, as the shell would. */
 static void
 carry_out(struct world *w, int p, struct tasks_out *out)
@@ -1428,30 +1813,40 @@ carry_out(struct world *w, int p, struct tasks_out *out)
 	struct tasks_action	*a;
 	struct tasks_task	*t;
 	Lb__TaskRecord		 tomb = LB__TASK_RECORD__INIT;
+	Lb__TaskSpec		 nospec = LB__TASK_SPEC__INIT;
 	size_t			 i;
 
 	if (w->on_actions != NULL)
 		w->on_actions(w, p, out);
+	peer->depth++;
 	for (i = 0; i < out->n && w->failure[0] == '\0'; i++) {
 		a = &out->v[i];
 		switch (a->kind) {
 		case TA_SEND:
-			net_send(w, p, a);
+			if (peer->nh != NULL && home_holds(peer, a))
+				held_add(peer, a);
+			else
+				net_send(w, p, a->to, a->msg, a->len);
 			break;
 		case TA_SAVE:
 			if ((t = tasks_find(peer->core, a->id)) != NULL) {
 				trace(w, p, "save %s%s", a->id,
 				    a->sync ? " (sync)" : "");
-				journal_append(w, peer, t->rec, a->sync);
+				if (peer->nh != NULL &&
+				    nhome_saving(peer->nh, t->rec))
+					peer->flush = 1;
+				journal_append(w, &peer->tj, t->rec, a->sync);
 			} else if (!forgotten_later(out, i, a->id))
 				fail(w, "%s asked to journal %s, which it does "
 				    "not have", peer->id, a->id);
 			break;
 		case TA_FORGET:
+			/* (as peer/store.c writes it: with an empty spec) */
 			trace(w, p, "forget %s", a->id);
 			tomb.id = a->id;
+			tomb.spec = &nospec;
 			tomb.forgotten = 1;
-			journal_append(w, peer, &tomb, 0);
+			journal_append(w, &peer->tj, &tomb, 0);
 			break;
 		case TA_START:
 			proc_start(w, p, a);
@@ -1499,6 +1894,8 @@ carry_out(struct world *w, int p, struct tasks_out *out)
 		}
 	}
 	tasks_out_free(out);
+	if (--peer->depth == 0 && peer->nh != NULL)
+		held_flush(w, p);
 }
 
 /* ---- peers ---- */
@@ -1552,19 +1949,31 @@ peer_boot(struct world *w, int p)
 		return;
 	}
 	tasks_seq_floor(peer->core, peer->seq_floor);
-	for (i = 0; i < peer->nj; i++) {
-		rec = lb__task_record__unpack(NULL, peer->j[i].len,
-		    peer->j[i].data);
+	memset(peer->thinks_dead, 0, sizeof(peer->thinks_dead));
+	if (w->replicas > 1)
+		home_boot(w, p);
+	for (i = 0; i < peer->tj.nj; i++) {
+		rec = lb__task_record__unpack(NULL, peer->tj.j[i].len,
+		    peer->tj.j[i].data);
 		if (rec == NULL) {
 			fail(w, "%s's journal holds a record that does not "
 			    "decode", peer->id);
 			return;
 		}
+		if (peer->nh != NULL)
+			nhome_restored(peer->nh, rec);
 		tasks_restore(peer->core, rec);
 	}
 	trace(w, p, "boot: incarnation %" PRIu64 ", %zu journal entries",
-	    peer->inc, peer->nj);
+	    peer->inc, peer->tj.nj);
+	/* A home whose set may have elected another while it was away acts
+	 * only once its set has answered (as peer/glue.c starts). */
+	if (peer->nh != NULL)
+		tasks_set_home_hold(peer->core, w->now,
+		    nhome_must_wait(peer->nh, w->now), &out);
 	tasks_start(peer->core, w->now, &out);
+	if (peer->nh != NULL)
+		nhome_readopt(peer->nh, w->now, &out);
 	carry_out(w, p, &out);
 	schedule_tick(w, p);
 }
@@ -1577,6 +1986,9 @@ peer_crash(struct world *w, int p)
 	int		 q;
 
 	trace(w, p, "CRASH (incarnation %" PRIu64 ")", peer->inc);
+	nhome_free(peer->nh);
+	peer->nh = NULL;
+	peer->flush = 0;
 	tasks_free(peer->core);
 	peer->core = NULL;
 	for (i = 0; i < w->nprocs; i++) {
@@ -1586,7 +1998,9 @@ peer_crash(struct world *w, int p)
 		if (w->procs[i].ran && !w->procs[i].frozen)
 			w->procs[i].task->running--;
 	}
-	journal_crash(w, peer);
+	journal_crash(w, p, &peer->tj);
+	if (w->replicas > 1)
+		journal_crash(w, p, &peer->rj);
 	for (q = 0; q < w->npeers; q++)
 		if (q != p)
 			schedule_dead(w, q, p);
@@ -1656,7 +2070,9 @@ resubmit(struct world *w, const struct simtask *s)
 
 	if (c == NULL)
 		return -1;
-	if (tasks_find(c, s->id) == NULL) {
+	/* (one that another took over from it answers all the same) */
+	if (tasks_find(c, s->id) == NULL && (w->peers[s->home].nh == NULL ||
+	    !nhome_gave_up(w->peers[s->home].nh, s->id))) {
 		fail(w, "%s, the home of %s, does not know it", w->peers[
 		    s->home].id, s->id);
 		return -1;
@@ -1687,6 +2103,19 @@ resubmit(struct world *w, const struct simtask *s)
 	free(cause);
 	carry_out(w, s->home, &out);
 	return 0;
+}
+
+/* The client hears that its submit was taken (or, ok = 0, hears nothing:
+ * the peer went down first). */
+static void
+submit_answered(void *shell_arg, void *arg, int ok)
+{
+	struct shellctx	*c = shell_arg;
+	struct simtask	*s = arg;
+
+	trace(c->w, c->p, "submit %s: %s", s->id, ok ? "answered" :
+	    "never answered");
+	s->acked = ok;
 }
 
 /* Submit a task at `p` whose runs take `run_ms` (0: random): the
@@ -1741,6 +2170,19 @@ submit(struct world *w, int p, int run_ms)
 	}
 	free(id);
 	carry_out(w, p, &out);
+	if (s != NULL) {
+		/* The answer waits for the set (peer/control.c). */
+		switch (w->peers[p].nh != NULL ? nhome_after(w->peers[p].nh,
+		    submit_answered, s) : 0) {
+		case 0:
+			s->acked = 1;
+			break;
+		case -1:
+			trace(w, p, "submit %s: not answered (too many wait)",
+			    s->id);
+			break;
+		}
+	}
 	return s;
 }
 
@@ -1797,16 +2239,19 @@ cancel(struct world *w, struct simtask *s)
 	char		*cause = NULL;
 	int		 rc;
 
-	rc = tasks_cancel(w->peers[s->home].core, w->now, s->id, &out,
-	    &cause);
-	trace(w, s->home, "cancel %s: %s", s->id, rc == 0 ? "accepted" :
+	int		 h = acting_home(w, s);
+
+	if (h < 0)
+		return -1;
+	rc = tasks_cancel(w->peers[h].core, w->now, s->id, &out, &cause);
+	trace(w, h, "cancel %s: %s", s->id, rc == 0 ? "accepted" :
 	    cause ? cause : "refused");
 	free(cause);
 	if (rc == 0) {
 		s->cancelled = 1;
 		w->n.cancels++;
 	}
-	carry_out(w, s->home, &out);
+	carry_out(w, h, &out);
 	return rc;
 }
 
@@ -1942,6 +2387,10 @@ plan_run(struct world *w)
 		for (p = 0; p < w->npeers; p++)
 			w->peers[p].conf.preempt_slice_ms = 50 +
 			    (int)(w->seed % 300);
+	/* Half the runs with leases have replicated homes (by the seed):
+	 * a home may die for good, and another act in its place. */
+	if (w->leases && (w->seed % 4 < 2 || getenv("SIM_REPLICAS") != NULL))
+		w->replicas = 3;
 	/* A task fails for good after it could not start on 1, 2 or 3
 	 * hosts (by the seed, as above). */
 	for (p = 0; p < w->npeers; p++)
@@ -1949,10 +2398,11 @@ plan_run(struct world *w)
 		    3);
 	span = rnd(w, 2000, 6000);
 	trace(w, -1, "seed %" PRIu64 ": %d peers, loss %d%%, dup %d%%, late "
-	    "%d%%, %s disk, %s, %s, %" PRIu32 " ms of faults", w->seed,
+	    "%d%%, %s disk, %s, %s%s, %" PRIu32 " ms of faults", w->seed,
 	    w->npeers, w->loss, w->dup, w->late, w->lossy_disk ? "lossy" :
 	    "safe", w->raw ? "raw network" : "replay check", w->leases ?
-	    "leases" : "no leases", span);
+	    "leases" : "no leases", w->replicas > 1 ? ", replicated homes" :
+	    "", span);
 
 #define SOME(kind, count) do {						\
 	n = (count);							\
@@ -1968,6 +2418,8 @@ plan_run(struct world *w)
 	SOME(EV_CRASH, rnd(w, 0, 3));
 	if (w->leases || getenv("SIM_CUT_ANYWAY") != NULL)
 		SOME(EV_CUT, rnd(w, 0, 2));
+	if (w->replicas > 1)
+		SOME(EV_GONE, rnd(w, 0, 1));
 #undef SOME
 	schedule(w, event_at(w, EV_CALM, -1, span));
 }
@@ -1992,6 +2444,8 @@ world_new(uint64_t seed, int trace_on, int npeers)
 		snprintf(w->peers[p].id, sizeof(w->peers[p].id), "n%d", p + 1);
 		w->peers[p].conf = sim_conf;
 		w->peers[p].seq_floor = 1;
+		w->peers[p].ctx.w = w;
+		w->peers[p].ctx.p = p;
 	}
 	return w;
 }
@@ -2005,7 +2459,11 @@ world_free(struct world *w)
 	for (p = 0; p < PEERS_MAX; p++) {
 		if (w->peers[p].core != NULL)
 			tasks_free(w->peers[p].core);
-		journal_free(&w->peers[p]);
+		nhome_free(w->peers[p].nh);
+		journal_free(&w->peers[p].tj);
+		journal_free(&w->peers[p].rj);
+		free(w->peers[p].rstate);
+		free(w->peers[p].held);
 	}
 	for (i = 0; i < w->nheap; i++)
 		free(w->heap[i].data);
@@ -2063,6 +2521,23 @@ step(struct world *w)
 				tasks_checkpoint_writing(peer->core, w->now,
 				    w->procs[i].task->id);
 		tasks_tick(peer->core, w->now, &out);
+		if (peer->nh != NULL) {
+			/* The live members as this peer's detector says (a
+			 * peer up again, or no longer cut off, is seen alive
+			 * by the next tick). */
+			const char *ids[PEERS_MAX];
+			size_t nl = 0;
+
+			for (int q = 0; q < w->npeers; q++)
+				if (peer->thinks_dead[q] &&
+				    w->peers[q].core != NULL &&
+				    !is_cut(w, p, q) && !is_cut(w, q, p))
+					peer->thinks_dead[q] = 0;
+			for (int q = 0; q < w->npeers; q++)
+				if (q == p || !peer->thinks_dead[q])
+					ids[nl++] = w->peers[q].id;
+			nhome_tick(peer->nh, w->now, w->now, ids, nl, &out);
+		}
 		carry_out(w, p, &out);
 		place_stuck(w, p);
 		schedule_tick(w, p);
@@ -2086,8 +2561,21 @@ step(struct world *w)
 			    "check)", w->peers[e.other].id, desc);
 		else {
 			trace(w, p, "<- %s %s", w->peers[e.other].id, desc);
-			tasks_recv(peer->core, w->now, w->peers[e.other].id,
-			    e.other_inc, m, &out);
+			switch (m->body_case) {
+			case LB__PEER_MSG__BODY_REPLICA_PUT:
+			case LB__PEER_MSG__BODY_REPLICA_ACK:
+			case LB__PEER_MSG__BODY_HOME_VOTE:
+			case LB__PEER_MSG__BODY_HOME_VOTE_REPLY:
+			case LB__PEER_MSG__BODY_HOME_ACTING:
+				if (peer->nh != NULL)
+					nhome_recv(peer->nh, w->now,
+					    w->peers[e.other].id, m, &out);
+				break;
+			default:
+				tasks_recv(peer->core, w->now,
+				    w->peers[e.other].id, e.other_inc, m, &out);
+				break;
+			}
 			carry_out(w, p, &out);
 		}
 		lb__peer_msg__free_unpacked(m, NULL);
@@ -2117,6 +2605,7 @@ step(struct world *w)
 			break;
 		trace(w, p, "learns that %s died%s", w->peers[e.other].id,
 		    e.gen == 1 ? " (it is only cut off)" : "");
+		peer->thinks_dead[e.other] = 1;
 		tasks_peer_dead(peer->core, w->now, w->peers[e.other].id,
 		    &out);
 		carry_out(w, p, &out);
@@ -2127,6 +2616,7 @@ step(struct world *w)
 			break;
 		trace(w, p, "learns that %s runs at incarnation %" PRIu64,
 		    w->peers[e.other].id, e.other_inc);
+		peer->thinks_dead[e.other] = 0;
 		tasks_peer_restarted(peer->core, w->now, w->peers[e.other].id,
 		    e.other_inc, &out);
 		carry_out(w, p, &out);
@@ -2146,7 +2636,7 @@ step(struct world *w)
 		p = -1;
 		break;
 	case EV_RESTART:
-		if (peer->core != NULL || peer->inc != e.inc)
+		if (peer->core != NULL || peer->inc != e.inc || peer->gone)
 			break;
 		peer_restart(w, p);
 		/* The submits it took, sent again to it restarted (as
@@ -2173,8 +2663,7 @@ step(struct world *w)
 		if (w->ntasks == 0)
 			break;
 		s = &w->tasks[lb_rng_below(&w->rng, (uint32_t)w->ntasks)];
-		p = s->home;
-		if (w->peers[p].core != NULL)
+		if ((p = acting_home(w, s)) >= 0)
 			cancel(w, s);
 		break;
 	case EV_GIVEBACK:
@@ -2233,6 +2722,23 @@ step(struct world *w)
 		}
 		p = -1;
 		break;
+	case EV_GONE:
+		/* Most often the home of a task that has not ended. */
+		if (live_peers(w) < 3 || (p = random_live_peer(w, -1)) < 0)
+			break;
+		for (size_t i = 0; i < w->ntasks && chance(w, 80); i++)
+			if (w->peers[w->tasks[i].home].core != NULL &&
+			    !w->tasks[i].has_result) {
+				p = w->tasks[i].home;
+				break;
+			}
+		trace(w, p, "GONE for good");
+		peer_crash(w, p);
+		w->peers[p].gone = 1;
+		w->ngone++;
+		w->n.gone++;
+		p = -1;
+		break;
 	case EV_CALM:
 		trace(w, -1, "calm: no more faults");
 		for (int q = 0; q < PEERS_MAX; q++) {
@@ -2247,11 +2753,62 @@ step(struct world *w)
 		break;
 	}
 	free(e.data);
+	/* Group commit: what this event saved goes to the sets in one put
+	 * (peer/replicas.c's flush, at the end of the loop's turn). */
+	for (int q = 0; q < w->npeers; q++)
+		if (w->peers[q].flush && w->peers[q].nh != NULL) {
+			w->peers[q].flush = 0;
+			nhome_flush(w->peers[q].nh, w->now);
+		}
+	if (w->replicas > 1)
+		check_terms(w);
 	if (p >= 0)
 		check_peer(w, p);
 	else if (e.kind == EV_MOVE || e.kind == EV_GIVEBACK)
 		for (p = 0; p < w->npeers; p++)
 			check_peer(w, p);
+}
+
+/* A live home waits for its set before it acts (it was away; a vote for
+ * another to act in its place may be open): not quiet yet. */
+static int
+homes_held(const struct world *w)
+{
+	for (int p = 0; p < w->npeers; p++)
+		if (w->peers[p].core != NULL &&
+		    tasks_home_held(w->peers[p].core))
+			return 1;
+	return 0;
+}
+
+/* A live replica holds records of a home gone for good that no live peer
+ * acts for yet: an election is due, not quiet yet. */
+static int
+takeover_due(const struct world *w)
+{
+	for (int p = 0; p < w->npeers; p++) {
+		const Lb__TaskRecord *const *held;
+		size_t n;
+
+		if (w->peers[p].nh == NULL)
+			continue;
+		held = rep_all_held(nhome_rep(w->peers[p].nh), &n);
+		for (size_t i = 0; i < n; i++) {
+			char home[LB_ID_MAX];
+			int h, acted = 0;
+
+			rep_record_home(held[i], home);
+			if ((h = peer_index(w, home)) < 0 || !w->peers[h].gone)
+				continue;
+			for (size_t c = 0; c < w->nclaims; c++)
+				if (w->claims[c].home == h &&
+				    w->peers[w->claims[c].peer].core != NULL)
+					acted = 1;
+			if (!acted)
+				return 1;
+		}
+	}
+	return 0;
 }
 
 /* Run until quiet (calm, every peer up, nothing in flight, no traffic
@@ -2261,8 +2818,9 @@ settle(struct world *w)
 {
 	while (w->failure[0] == '\0') {
 		if (!w->faults && w->pending == 0 &&
-		    live_peers(w) == w->npeers &&
-		    w->now >= w->last_traffic + QUIET_MS)
+		    live_peers(w) == w->npeers - w->ngone &&
+		    w->now >= w->last_traffic + QUIET_MS && !homes_held(w) &&
+		    !takeover_due(w))
 			break;
 		if (!w->faults && w->now > w->calm_at + QUIET_BOUND_MS) {
 			fail(w, "not quiet %d s after the faults stopped (last "
@@ -2270,8 +2828,8 @@ settle(struct world *w)
 			break;
 		}
 		if (w->nheap == 0) {
-			fail(w, "nothing left to happen, with %d of %d peers up",
-			    live_peers(w), w->npeers);
+			fail(w, "nothing left to happen, with %d of %d peers up "
+			    "(%d gone)", live_peers(w), w->npeers, w->ngone);
 			break;
 		}
 		step(w);
@@ -3782,11 +4340,166 @@ scene_lease_late_ask(struct world *w)
 	expect_done(w, s);
 }
 
+/* ---- scenarios of replicated homes (named home-*) ---- */
+
+/* Peer `p` dies for good. */
+static void
+scene_gone(struct world *w, int p)
+{
+	if (w->failure[0] != '\0' || w->peers[p].core == NULL)
+		return;
+	trace(w, p, "GONE for good");
+	peer_crash(w, p);
+	w->peers[p].gone = 1;
+	w->ngone++;
+}
+
+/* Whether home `p`'s decisions so far are on a majority of its set. */
+static int
+home_committed(struct world *w, int p)
+{
+	struct nhome	*nh = w->peers[p].nh;
+
+	return nh != NULL && nhome_committed(nh) >= rep_version(nhome_rep(nh));
+}
+
+/* Whether `s` started (again) at a peer other than `not` since `before`
+ * starts of it in all. */
+static int
+started_since(const struct world *w, const struct simtask *s, int not,
+    int before)
+{
+	int	elsewhere = 0;
+
+	for (int q = 0; q < w->npeers; q++)
+		if (q != not)
+			elsewhere += s->starts_at[q];
+	return s->starts > before && elsewhere > 0;
+}
+
+/*
+ * A home dies for good with one task running there, one running
+ * elsewhere and one waiting: a replica of its set takes over; each ends
+ * once, with its result at the peer acting for the home; the one that
+ * ran at the dead home runs again within takeover_ms (lease_ms and its
+ * margin, and a second) of its death, and the detection.
+ */
+static void
+scene_home_gone(struct world *w)
+{
+	struct simtask	*b[N4], *here, *away, *queued;
+	uint64_t	 died, limit;
+	int		 starts;
+
+	for (int p = N2; p < N4; p++)
+		b[p] = scene_submit(w, p, 3000);
+	here = scene_submit(w, N1, 3000);
+	queued = scene_submit(w, N1, 200);
+	away = scene_submit(w, N1, 3000);
+	RUN_UNTIL(w, 2000, here->running && b[N2]->running &&
+	    b[N3]->running && hold_of(w, N1, away->id) == HOLD_QUEUED);
+	expect(w, here->running && hold_of(w, N1, away->id) == HOLD_QUEUED,
+	    "setup: %s does not run at n1, or %s does not wait there",
+	    here->id, away->id);
+	scene_moved(w, away, N1, N4);
+	RUN_UNTIL(w, 2000, away->running && home_committed(w, N1) &&
+	    here->acked && queued->acked && away->acked);
+	expect(w, away->running && here->acked && queued->acked &&
+	    away->acked && home_committed(w, N1), "setup: %s does not run "
+	    "at n4, or n1's decisions are not on its set", away->id);
+	expect(w, here->starts_at[N1] == here->starts, "setup: %s ran "
+	    "elsewhere than n1", here->id);
+	starts = here->starts;
+	died = w->now;
+	scene_gone(w, N1);
+	limit = (uint64_t)SCENE_LEASE_MS * 103 / 100 + SCENE_MARGIN_MS + 1000 +
+	    w->detect_max + 1000;
+	RUN_UNTIL(w, limit, started_since(w, here, N1, starts));
+	expect(w, started_since(w, here, N1, starts), "%s did not run again within "
+	    "%" PRIu64 " ms of its home's death", here->id, limit);
+	trace(w, -1, "%s ran again %" PRIu64 " ms after its home died",
+	    here->id, w->now - died);
+	settle(w);
+	expect_done(w, here);
+	expect_done(w, queued);
+	expect_done(w, away);
+	expect(w, acting_home(w, here) != N1 && acting_home(w, here) >= 0,
+	    "no peer acts for n1");
+}
+
+/*
+ * A cancel the home acknowledged, then the home dies before its stop
+ * reaches the host: the peer that takes over (the host itself, or
+ * another) stops the run; the task ends cancelled.
+ */
+static void
+scene_home_cancel_gone(struct world *w)
+{
+	struct simtask	*s = scene_busy(w, 5000, 3000);
+
+	scene_moved(w, s, N1, N2);
+	RUN_UNTIL(w, 2000, s->running);
+	scene_rule(w, LB__PEER_MSG__BODY_TASK_STOP, N1, -1, 100, 0);
+	expect(w, cancel(w, s) == 0, "n1 refused to cancel %s", s->id);
+	RUN_UNTIL(w, 2000, home_committed(w, N1));
+	expect(w, home_committed(w, N1), "the cancel of %s is not on n1's "
+	    "set", s->id);
+	scene_gone(w, N1);
+	settle(w);
+	expect(w, s->has_result && s->state ==
+	    LB__TASK_STATE__TASK_CANCELLED, "%s did not end cancelled",
+	    s->id);
+	expect(w, s->running == 0, "%s still runs", s->id);
+}
+
+/*
+ * The home is away longer than takeover_ms, a replica acts for its tasks,
+ * then it comes back: it lets them go (one acting home), and a client that
+ * sends a submit again (its request id) hears the same task, not a new
+ * one.
+ */
+static void
+scene_home_back(struct world *w)
+{
+	struct simtask	*s = scene_busy(w, 5000, 3000);
+
+	scene_moved(w, s, N1, N2);
+	RUN_UNTIL(w, 2000, s->running && s->acked && home_committed(w, N1));
+	scene_crash(w, N1);
+	RUN_UNTIL(w, 10000, acting_home(w, s) >= 0);
+	expect(w, acting_home(w, s) > N1, "no replica took over %s", s->id);
+	scene_restart(w, N1);
+	RUN_UNTIL(w, 5000, w->peers[N1].core != NULL &&
+	    tasks_find(w->peers[N1].core, s->id) == NULL);
+	expect(w, w->peers[N1].nh != NULL && nhome_gave_up(w->peers[N1].nh,
+	    s->id) && tasks_find(w->peers[N1].core, s->id) == NULL,
+	    "n1 did not let %s go", s->id);
+	(void)resubmit(w, s);
+	/* ... after another restart too (the request ids are on disk). */
+	scene_crash(w, N1);
+	run_for(w, 100);
+	scene_restart(w, N1);
+	(void)resubmit(w, s);
+	settle(w);
+	expect_done(w, s);
+}
+
 static const struct scene {
 	const char	*name;
 	const char	*what;
 	void		(*fn)(struct world *);
 } scenes[] = {
+	{ "home-gone", "a home dies for good with tasks running there and "
+	    "elsewhere and waiting: a replica takes over, each ends once, the "
+	    "one that ran there runs again within lease + detection + 2 s",
+	    scene_home_gone },
+	{ "home-cancel-gone", "a cancel on the home's set, the home dies "
+	    "before its stop arrives: the run stops, the task ends cancelled",
+	    scene_home_cancel_gone },
+	{ "home-back", "a home back after a replica took over lets its tasks "
+	    "go, and a submit sent again to it names the same task, after "
+	    "another restart too",
+	    scene_home_back },
 	{ "lease-cut-host", "a host cut off and seen dead: its copy frozen "
 	    "before the rerun, killed after", scene_lease_cut_host },
 	{ "lease-short-cut", "a cut shorter than the lease changes nothing",
@@ -3890,8 +4603,12 @@ run_scene(const struct scene *sc, uint64_t seed, int trace_on, char *why,
 	w->scripted = 1;
 	w->run_ms = 1000;
 	trace(w, -1, "scenario %s, seed %" PRIu64, sc->name, seed);
-	/* The scenarios named lease-* run with leases. */
-	if ((w->leases = strncmp(sc->name, "lease-", 6) == 0))
+	/* The scenarios named lease-* run with leases, home-* with leases
+	 * and replicated homes (three: the home and two). */
+	if (strncmp(sc->name, "home-", 5) == 0)
+		w->replicas = 3;
+	if ((w->leases = strncmp(sc->name, "lease-", 6) == 0 ||
+	    w->replicas > 1))
 		for (int p = 0; p < PEERS_MAX; p++) {
 			w->peers[p].conf.lease_ms = SCENE_LEASE_MS;
 			w->peers[p].conf.lease_margin_ms = SCENE_MARGIN_MS;

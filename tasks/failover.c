@@ -28,6 +28,12 @@
 					 * tried again in a new term */
 #define ELECT_STAGGER_MS	1500	/* each later member of a set waits
 					 * this much more */
+/* The winner tells every live peer (not only the set) that it acts for
+ * the home: every ALL_EVERY_MS for ALL_FOR_MS from its win or its start,
+ * and whenever a peer comes alive; hosts outside the set send what they
+ * would say to the home to it (tasks_home_acting). */
+#define ALL_EVERY_MS		5000
+#define ALL_FOR_MS		60000
 /* A member without the files of some of the home's tasks stands only
  * once every other member alive had the time to (one of them has them:
  * the home answered once a majority did). */
@@ -88,6 +94,9 @@ rep_members(struct rep *r, uint64_t now, const char *const *ids, size_t n)
 	size_t		 k, want = (size_t)r->conf.replicas - 1;
 	int		 changed = 0, replaced;
 
+	for (size_t i = 0; i < n && !r->announce; i++)
+		if (!rep_is_alive(r, ids[i]))
+			r->announce = 1;	/* (one more is alive) */
 	r->alive = lb_reallocarray(r->alive, n + 1, sizeof(*r->alive));
 	r->nalive = 0;
 	for (size_t i = 0; i < n; i++)
@@ -271,6 +280,26 @@ send_vote(struct rep_out *o, const char *to, const char *home, uint32_t term,
 	rep_push_msg(o, RA_VOTE, to, &m);
 }
 
+/* HomeActing for home `h` to every live peer but this one and the set
+ * (those hear it every second). */
+static void
+announce_all(struct rep *r, uint64_t now, struct home *h, struct rep_out *o)
+{
+	Lb__HomeActing	a = LB__HOME_ACTING__INIT;
+	Lb__PeerMsg	m = LB__PEER_MSG__INIT;
+
+	a.home = h->id;
+	a.term = h->term;
+	a.upto = h->upto;
+	m.body_case = LB__PEER_MSG__BODY_HOME_ACTING;
+	m.home_acting = &a;
+	for (size_t j = 0; j < r->nalive; j++)
+		if (strcmp(r->alive[j], r->self) != 0 &&
+		    rep_in_set(h, r->alive[j]) < 0)
+			rep_push_msg(o, RA_VOTE, r->alive[j], &m);
+	h->all_sent = now;
+}
+
 void
 rep_elections(struct rep *r, uint64_t now, struct rep_out *o)
 {
@@ -280,6 +309,10 @@ rep_elections(struct rep *r, uint64_t now, struct rep_out *o)
 	for (size_t i = 0; i < r->nhomes; i++) {
 		struct home	*h = &r->homes[i];
 		int		 mine = rep_in_set(h, r->self), wait = 0;
+
+		if (h->term != 0 && strcmp(h->acting, r->self) == 0 &&
+		    h->all_until == 0)
+			h->all_until = now + ALL_FOR_MS;	/* (its start) */
 		uint64_t	 from;
 
 		/* Acting for it: the set is told again, every second, so
@@ -299,6 +332,12 @@ rep_elections(struct rep *r, uint64_t now, struct rep_out *o)
 					rep_push_msg(o, RA_VOTE, h->set[j], &m);
 			h->acting_sent = now;
 		}
+		/* ... and every live peer, for a while (and whenever one
+		 * more is alive). */
+		if (h->term != 0 && strcmp(h->acting, r->self) == 0 &&
+		    ((now < h->all_until && now >= h->all_sent +
+		    ALL_EVERY_MS) || r->announce))
+			announce_all(r, now, h, o);
 		/* Taken over already (its records live on in the acting
 		 * home's stream), or nothing to take over. */
 		if (h->term != 0 || h->records == 0 || mine <= 0)
@@ -328,8 +367,13 @@ rep_elections(struct rep *r, uint64_t now, struct rep_out *o)
 			    4 * ELECT_TIMEOUT_MS)
 				wait = 1;	/* (one behind, or holding
 						 * nothing, never wins) */
-		if (wait || now < from + (uint64_t)(mine - 1) *
-		    ELECT_STAGGER_MS)
+		/* (one that asked this peer's vote held less: it steps
+		 * aside, this one goes now) */
+		if (now < h->lead_until)
+			wait = 0;
+		else if (now < from + (uint64_t)(mine - 1) * ELECT_STAGGER_MS)
+			continue;
+		if (wait)
 			continue;
 		if (h->cand_term != 0 && now < h->cand_at + ELECT_TIMEOUT_MS)
 			continue;
@@ -338,6 +382,7 @@ rep_elections(struct rep *r, uint64_t now, struct rep_out *o)
 		h->voted = (h->voted > h->term ? h->voted : h->term) + 1;
 		h->voted_at = now;
 		h->cand_term = h->voted;
+		h->self_term = h->voted;
 		h->cand_at = now;
 		h->votes = 1u << mine;
 		r->stats.elections++;
@@ -347,6 +392,7 @@ rep_elections(struct rep *r, uint64_t now, struct rep_out *o)
 				send_vote(o, h->set[j], h->id, h->cand_term,
 				    h->newest);
 	}
+	r->announce = 0;
 }
 
 void
@@ -358,10 +404,18 @@ rep_vote_in(struct rep *r, uint64_t now, const char *from,
 	Lb__HomeVoteReply	 a = LB__HOME_VOTE_REPLY__INIT;
 	Lb__PeerMsg		 m = LB__PEER_MSG__INIT;
 
+	/* A member that holds nothing of that home (down while it put, or
+	 * its set as this peer knew it lost in a crash) votes too, once it
+	 * has not heard of the home for takeover_ms: else a home whose
+	 * records are on the candidate alone, and that home, make a
+	 * majority that can never elect anyone. */
+	if (h == NULL && lb_id_valid(v->home) && strcmp(v->home, r->self) != 0 &&
+	    (h = rep_home(r, v->home, 1)) != NULL)
+		h->heard_ms = h->voted_at = now;
 	a.home = v->home;
 	a.term = v->term;
 	if (h != NULL && v->term > h->voted && h->term == 0 &&
-	    rep_in_set(h, from) > 0 && now >= h->heard_ms +
+	    (h->nset == 0 || rep_in_set(h, from) > 0) && now >= h->heard_ms +
 	    r->conf.takeover_ms && v->held >= h->newest) {
 		h->voted = v->term;
 		h->voted_at = now;
@@ -373,6 +427,11 @@ rep_vote_in(struct rep *r, uint64_t now, const char *from,
 	if (h != NULL && !a.granted) {
 		a.voted = h->voted > h->term ? h->voted : h->term;
 		a.held = h->newest;
+		/* The candidate holds less: it steps aside (behind_until),
+		 * and this one stands without waiting its turn. */
+		if (v->held < h->newest && h->term == 0 &&
+		    rep_in_set(h, r->self) > 0)
+			h->lead_until = now + 4 * ELECT_TIMEOUT_MS;
 	}
 	m.body_case = LB__PEER_MSG__BODY_HOME_VOTE_REPLY;
 	m.home_vote_reply = &a;
@@ -445,7 +504,67 @@ rep_vote_reply_in(struct rep *r, uint64_t now, const char *from,
 	for (size_t j = 1; j < h->nset; j++)
 		if ((int)j != mine)
 			rep_push_msg(o, RA_VOTE, h->set[j], &m);
-	(void)now;
+	h->acting_sent = now;
+	h->all_until = now + ALL_FOR_MS;
+	announce_all(r, now, h, o);
+}
+
+/* `acting` says it acts for `home`'s tasks below `upto` in `term`: where
+ * this peer sends what it would say to that home about them (a home taken
+ * over twice is there twice; at most REP_HOMES_MAX, the lowest term given
+ * up first). */
+static void
+moved_learn(struct rep *r, const char *home, const char *acting,
+    uint32_t term, uint64_t upto)
+{
+	struct moved	*mv;
+
+	if (strcmp(acting, home) == 0)
+		return;
+	for (size_t i = 0; i < r->nmoved; i++)
+		if (strcmp(r->moved[i].home, home) == 0 &&
+		    r->moved[i].term == term)
+			return;
+	if (r->nmoved < REP_HOMES_MAX)
+		mv = &r->moved[r->nmoved++];
+	else {
+		mv = &r->moved[0];
+		for (size_t i = 1; i < r->nmoved; i++)
+			if (r->moved[i].term < mv->term)
+				mv = &r->moved[i];
+	}
+	lb_strlcpy(mv->home, home, sizeof(mv->home));
+	lb_strlcpy(mv->acting, acting, sizeof(mv->acting));
+	mv->term = term;
+	mv->upto = upto;
+}
+
+size_t
+rep_moved(const struct rep *r, const char **homes, const char **acting,
+    uint32_t *terms, uint64_t *uptos, size_t max)
+{
+	size_t	n = 0;
+
+	/* What this peer knows as a member of a set, then what it was
+	 * told as any peer. */
+	for (size_t i = 0; i < r->nhomes && n < max; i++) {
+		const struct home *h = &r->homes[i];
+
+		if (h->term == 0 || h->acting[0] == '\0' ||
+		    strcmp(h->acting, h->id) == 0)
+			continue;
+		homes[n] = h->id;
+		acting[n] = h->acting;
+		terms[n] = h->term;
+		uptos[n++] = h->upto;
+	}
+	for (size_t i = 0; i < r->nmoved && n < max; i++) {
+		homes[n] = r->moved[i].home;
+		acting[n] = r->moved[i].acting;
+		terms[n] = r->moved[i].term;
+		uptos[n++] = r->moved[i].upto;
+	}
+	return n;
 }
 
 void
@@ -471,8 +590,10 @@ rep_acting_in(struct rep *r, uint64_t now, const char *from,
 		}
 		return;
 	}
+	if (lb_id_valid(a->home) && a->term != 0)
+		moved_learn(r, a->home, from, a->term, a->upto);
 	if (h == NULL || a->term == 0 || a->term <= h->term ||
-	    rep_in_set(h, from) <= 0)
+	    (h->nset != 0 && rep_in_set(h, from) <= 0))
 		return;
 	h->term = a->term;
 	lb_strlcpy(h->acting, from, sizeof(h->acting));
@@ -531,6 +652,14 @@ rep_state_dump(const struct rep *r)
 	for (size_t i = 0; i < r->nset; i++)
 		at += (size_t)snprintf(b + at, cap - at, " %s", r->set[i].id);
 	at += (size_t)snprintf(b + at, cap - at, "\n");
+	/* Another took over this home's tasks below upto: known at once
+	 * after a restart (read back, they are let go again at the first
+	 * tick, before this home acts: their forgetting may not have
+	 * reached the disk). */
+	if (r->taken_term != 0 && lb_id_valid(r->taken_by))
+		at += (size_t)snprintf(b + at, cap - at, "taken %u %s %llu\n",
+		    r->taken_term, r->taken_by,
+		    (unsigned long long)r->taken_upto);
 	for (size_t i = 0; i < r->nhomes; i++) {
 		const struct home *h = &r->homes[i];
 
@@ -577,6 +706,11 @@ rep_state_load(struct rep *r, uint64_t now, const char *text)
 			/* (with fewer than two, no other could have been
 			 * elected: nothing to learn first) */
 			r->ready = r->nstart < 2;
+		} else if (n == 4 && strcmp(w[0], "taken") == 0 &&
+		    lb_id_valid(w[2])) {
+			r->taken_term = (uint32_t)strtoul(w[1], NULL, 10);
+			lb_strlcpy(r->taken_by, w[2], sizeof(r->taken_by));
+			r->taken_upto = strtoull(w[3], NULL, 10);
 		} else if (n >= 6 && strcmp(w[0], "home") == 0 &&
 		    lb_id_valid(w[1]) && strcmp(w[1], r->self) != 0) {
 			struct home *h = rep_home(r, w[1], 1);

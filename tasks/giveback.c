@@ -134,7 +134,7 @@ tk_return_send(struct tasks *t, uint64_t now, struct tasks_task *k,
 	Lb__TaskReturn	rt = LB__TASK_RETURN__INIT;
 	char		home[LB_ID_MAX];
 
-	tk_home_peer_of(k->rec, home);
+	tk_home_to(t, k->rec, home);
 	rt.task_id = k->rec->id;
 	rt.epoch = k->h_epoch;
 	rt.epoch_by = k->h_by;
@@ -157,7 +157,7 @@ tk_return_now(struct tasks *t, uint64_t now, struct tasks_task *k,
 {
 	char	home[LB_ID_MAX];
 
-	tk_home_peer_of(k->rec, home);
+	tk_home_to(t, k->rec, home);
 	k->rec->pgid = 0;
 	tk_set_hold(t, now, k, HOLD_RETURNING, o);
 	tk_disarm(k);

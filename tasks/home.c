@@ -105,6 +105,129 @@ tk_home_announce(struct tasks *t, struct tasks_task *k, uint32_t term,
 	tk_send_msg(o, k->rec->host, k->rec->id, &m);
 }
 
+/*
+ * A task held here (this peer hosts a placement of it) whose home is gone,
+ * adopted: the home's record (`rec`, as its replica kept it) becomes the
+ * task's, as it is -- a cancel, a result, a fence, a move the home decided
+ * stand -- and the placement held here is weighed against it, as a home
+ * weighs its holder's notice (tk_home_notice): the current one goes on, or
+ * its result is recorded; one the home replaced stops, unless it ran to
+ * its end (a complete run is a result, as from any stale placement).
+ */
+static void
+adopt_held(struct tasks *t, uint64_t now, struct tasks_task *k,
+    Lb__TaskRecord *rec, const char *was, uint32_t term, struct tasks_out *o)
+{
+	Lb__TaskRecord	*held = k->rec;
+	int		 current = tk_same(rec->epoch, rec->epoch_by, k->h_epoch,
+			    k->h_by) && strcmp(rec->host, t->self) == 0;
+	int		 ended = k->hold == HOLD_ENDED &&
+			    !tasks_unfinished(held);
+
+	tk_set_str(&rec->home_peer, t->self);
+	rec->home_term = term;
+	rec->pgid = held->pgid;		/* (what runs here) */
+	/* Fenced: what the home it replaces had under way, and the moves
+	 * this peer started of what it holds (after a restart here it no
+	 * longer knows them, as a holder's notice tells its home). */
+	rec->epoch_floor = tk_max3(rec->epoch_floor, rec->epoch_next,
+	    rec->epoch);
+	if (held->epoch_next > rec->epoch_floor)
+		rec->epoch_floor = held->epoch_next;
+	k->rec = rec;
+	k->home = 1;
+	t->homed++;
+	k->notice = 0;
+	tk_request_index(t, k);
+	k->lease_heard = now;
+	k->lease_until = 0;
+	if (!tasks_unfinished(rec)) {
+		/* Its result stands (or it was cancelled): what is held here
+		 * goes, whatever it did. */
+		if (k->hold != HOLD_NONE)
+			tk_drop_copy(t, now, k, o);
+	} else if (current) {
+		rec->host_inc = t->inc;
+		/* Its lease from the old home ran out here: it runs on. */
+		if (k->lease_frozen) {
+			k->lease_frozen = 0;
+			t->stats.lease_thawed++;
+			tk_out_push(o, TA_THAW, rec->id);
+		}
+		if (ended) {
+			tk_record_result(t, now, k, held, NULL, NULL, o);
+			tk_set_hold(t, now, k, HOLD_NONE, o);
+			tk_disarm(k);
+		} else {
+			rec->state = held->state;
+			rec->started_ms = held->started_ms;
+			rec->starts = held->starts;
+			rec->resumes = held->resumes;
+			rec->checkpoints = held->checkpoints;
+			tk_migrations_copy(rec, held);
+			/* Its lease from the old home ran out here: as its
+			 * home now, this peer lets it run again, under its
+			 * own home lease (none when it acts alone). */
+			if (k->hold == HOLD_RUNNING)
+				tk_out_push(o, TA_LEASE, rec->id)->until =
+				    tk_own_until(t);
+			/* What waited for its home's word has it: back from
+			 * a restart, it is current; handed back, it is
+			 * placed anew. */
+			if (k->hold == HOLD_CONFIRM) {
+				tk_disarm(k);
+				tk_set_hold(t, now, k, HOLD_QUEUED, o);
+				tk_schedule(t, now, o);
+			} else if (k->hold == HOLD_RETURNING) {
+				tk_set_hold(t, now, k, HOLD_NONE, o);
+				tk_rerun(t, now, k, "handed back to its home", o);
+			}
+			tk_quiet_arm(t, now, k);
+		}
+	} else {
+		if (ended && held->state == LB__TASK_STATE__TASK_DONE &&
+		    held->signal == 0) {
+			/* A complete run of a placement the home had
+			 * replaced: a result, and the current one stops. */
+			tk_record_result(t, now, k, held, NULL, NULL, o);
+			tk_set_hold(t, now, k, HOLD_NONE, o);
+			tk_disarm(k);
+			tk_stop_current(t, now, k, "another run ended first", o);
+		} else {
+			int stopping;
+
+			/* (a copy on its way here, from the current placement:
+			 * its source asks this home to commit the move now;
+			 * a frozen stale one is killed as it is) */
+			k->lease_frozen = 0;
+			if (k->hold != HOLD_NONE && k->hold != HOLD_PENDING)
+				tk_drop_copy(t, now, k, o);
+			stopping = k->hold == HOLD_STOPPING;
+			/* Its current placement: here but not held (lost),
+			 * or at its old home, runs again (once the stale copy
+			 * here has stopped); elsewhere, its host is told who
+			 * its home is now. */
+			if ((strcmp(rec->host, was) == 0 ||
+			    strcmp(rec->host, t->self) == 0) && stopping) {
+				k->rerun_at = now;
+				k->rerun_epoch = rec->epoch;
+			} else if (strcmp(rec->host, was) == 0 ||
+			    strcmp(rec->host, t->self) == 0)
+				tk_rerun(t, now, k, "its home is gone, and this "
+				    "peer acts for it now", o);
+			else {
+				tk_home_announce(t, k, term, o);
+				k->announce = now;
+				tk_quiet_arm(t, now, k);
+			}
+		}
+	}
+	lb__task_record__free_unpacked(held, NULL);
+	tk_save(o, k, 1);
+	tk_note(o, rec->id, "task %s: this peer acts as its home now (term %u): "
+	    "%s is gone", rec->id, term, was);
+}
+
 int
 tasks_adopt(struct tasks *t, uint64_t now, Lb__TaskRecord *rec,
     uint32_t term, struct tasks_out *o)
@@ -125,29 +248,14 @@ tasks_adopt(struct tasks *t, uint64_t now, Lb__TaskRecord *rec,
 	if (term <= rec->home_term)
 		term = rec->home_term + 1;
 	if ((k = tasks_find(t, rec->id)) != NULL) {
-		/* Held here already (this peer is its host, or acts for it
-		 * already): it is this peer's own now. */
-		lb__task_record__free_unpacked(rec, NULL);
-		if (k->home)
+		if (k->home) {
+			lb__task_record__free_unpacked(rec, NULL);
 			return 0;
-		tk_set_str(&k->rec->home_peer, t->self);
-		k->rec->home_term = term;
-		k->home = 1;
-		k->lease_heard = now;
-		/* Its lease from the old home ran out here: as its home now,
-		 * this peer lets it run again, under its own home lease (none
-		 * when it acts alone). */
-		if (k->hold == HOLD_RUNNING)
-			tk_out_push(o, TA_LEASE, k->rec->id)->until =
-			    tk_own_until(t);
-		k->lease_until = 0;
-		if (k->lease_frozen) {
-			k->lease_frozen = 0;
-			t->stats.lease_thawed++;
-			tk_out_push(o, TA_THAW, k->rec->id);
 		}
-		tk_quiet_arm(t, now, k);
-		tk_save(o, k, 1);
+		/* Held here already (this peer is a host of it): the home's
+		 * record is the task's, and what is held here is weighed
+		 * against it as the home weighs its holder's notice. */
+		adopt_held(t, now, k, rec, was, term, o);
 		return 1;
 	}
 	tk_set_str(&rec->home_peer, t->self);
@@ -201,6 +309,17 @@ tasks_relinquish(struct tasks *t, uint64_t upto, struct tasks_out *o)
 			go[ng++] = k;
 	}
 	for (size_t i = 0; i < ng; i++) {
+		const Lb__TaskSpec *sp = go[i]->rec->spec;
+
+		/* A submit sent again names it still (tasks_submit). */
+		if (sp->request_id.len == TASKS_REQUEST_ID_LEN) {
+			struct tasks_gone g = { { 0 }, { 0 }, 0 };
+
+			memcpy(g.rid, sp->request_id.data, sizeof(g.rid));
+			lb_strlcpy(g.id, go[i]->rec->id, sizeof(g.id));
+			g.argv_hash = tasks_argv_hash(sp);
+			tasks_gone_add(t, &g);
+		}
 		if (go[i]->hold == HOLD_RUNNING)
 			tk_out_push(o, TA_STOP, go[i]->rec->id);
 		tk_out_push(o, TA_FORGET, go[i]->rec->id);

@@ -48,7 +48,7 @@ tk_lease_soon(struct tasks *t, struct tasks_task *k, uint64_t now,
 	    (uint64_t)t->conf.lease_ms / 4)
 		return;
 	k->lease_asked = now;
-	tk_home_peer_of(k->rec, home);
+	tk_home_to(t, k->rec, home);
 	it.task_id = k->rec->id;
 	it.epoch = k->h_epoch;
 	it.epoch_by = k->h_by;
@@ -126,7 +126,7 @@ tk_lease_round(struct tasks *t, uint64_t now, struct tasks_out *o)
 		    HOLD_FROZEN || k->hold == HOLD_ENDED))
 			continue;
 		k->lease_asked = now;
-		tk_home_peer_of(k->rec, home);
+		tk_home_to(t, k->rec, home);
 		if (ni > 0 && (strcmp(home, cur) != 0 || ni == LEASE_BATCH)) {
 			lease_send(t, now, cur, ptrs, ni, o);
 			ni = 0;

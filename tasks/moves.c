@@ -440,7 +440,7 @@ tk_ask_home(struct tasks *t, uint64_t now, struct tasks_task *k, int commit,
 	}
 	k->ask = 1;
 	k->ask_commit = commit;
-	tk_home_peer_of(k->rec, home);
+	tk_home_to(t, k->rec, home);
 	m.body_case = LB__PEER_MSG__BODY_TASK_MOVE;
 	m.task_move = &mv;
 	tk_send_msg(o, home, k->rec->id, &m);

@@ -149,6 +149,88 @@ tk_home_peer_of(const Lb__TaskRecord *r, char *home)
 		tasks_home_of(r->id, home);
 }
 
+/* Whether `id` is alive as far as this peer knows (not known: yes). */
+int
+tk_known_alive(const struct tasks *t, const char *id)
+{
+	if (t->nalive == 0)
+		return 1;
+	for (size_t i = 0; i < t->nalive; i++)
+		if (strcmp(t->alive[i], id) == 0)
+			return 1;
+	return 0;
+}
+
+/* The takeover of `home` that task `r` (named by `named`, its id's home)
+ * went with, or NULL: of the home that named it, the first that took its
+ * number (the lowest term with the task below upto); of a home that had
+ * taken it over itself, the latest. */
+static const struct tk_moved *
+moved_of(const struct tasks *t, const char *home, const char *named,
+    const Lb__TaskRecord *r)
+{
+	const struct tk_moved	*best = NULL;
+	int			 by_id = strcmp(home, named) == 0;
+	uint64_t		 seq = strtoull(strrchr(r->id, '.') + 1, NULL,
+				    10);
+
+	for (size_t i = 0; i < t->nmoved; i++) {
+		const struct tk_moved *m = &t->moved[i];
+
+		if (strcmp(m->home, home) != 0 || (by_id && seq >= m->upto))
+			continue;
+		if (best == NULL || (by_id ? m->term < best->term :
+		    m->term > best->term))
+			best = m;
+	}
+	return best;
+}
+
+void
+tk_home_to(const struct tasks *t, const Lb__TaskRecord *r, char *home)
+{
+	const struct tk_moved	*m;
+	char			 named[LB_ID_MAX];
+
+	tk_home_peer_of(r, home);
+	tasks_home_of(r->id, named);
+	/* (a few hops: one that took over may be gone and taken over; but
+	 * one alive acts for what it took over since) */
+	for (int hop = 0; hop < 4; hop++) {
+		if ((m = moved_of(t, home, named, r)) == NULL ||
+		    strcmp(m->acting, home) == 0 ||
+		    (strcmp(home, named) != 0 && tk_known_alive(t, home)))
+			return;
+		lb_strlcpy(home, m->acting, LB_ID_MAX);
+	}
+}
+
+void
+tasks_home_acting(struct tasks *t, const char *home, const char *acting,
+    uint32_t term, uint64_t upto)
+{
+	struct tk_moved	*m;
+
+	if (!lb_id_valid(home) || !lb_id_valid(acting) || term == 0)
+		return;
+	for (size_t i = 0; i < t->nmoved; i++)
+		if (strcmp(t->moved[i].home, home) == 0 &&
+		    t->moved[i].term == term)
+			return;
+	if (t->nmoved < TK_MOVED_MAX)
+		m = &t->moved[t->nmoved++];
+	else {
+		m = &t->moved[0];
+		for (size_t i = 1; i < t->nmoved; i++)
+			if (t->moved[i].term < m->term)
+				m = &t->moved[i];
+	}
+	lb_strlcpy(m->home, home, sizeof(m->home));
+	lb_strlcpy(m->acting, acting, sizeof(m->acting));
+	m->term = term;
+	m->upto = upto;
+}
+
 /* Whether `node` acts as the home of task `id`, as far as this peer
  * knows (its record here, else the id). */
 int
@@ -159,7 +241,7 @@ tk_home_is(const struct tasks *t, const char *id, const char *node)
 
 	if (k == NULL)
 		return homed_at(id, node);
-	tk_home_peer_of(k->rec, home);
+	tk_home_to(t, k->rec, home);
 	return strcmp(home, node) == 0;
 }
 

@@ -531,8 +531,12 @@ ack(struct rep_out *o, const struct home *h, uint64_t stream, uint64_t upto,
 		a.term = h->term;
 		a.acting = (char *)h->acting;
 		a.upto_task = h->upto;
-	} else if (h->voted > 0 && now < h->voted_at + DOUBT_MS)
-		a.voted = h->voted;	/* (a winner unknown here yet) */
+	} else if (h->voted > 0 && now < h->voted_at + DOUBT_MS &&
+	    (h->voted != h->self_term || h->cand_term != 0))
+		/* (a winner unknown here yet; but a candidacy of its own that
+		 * it gave up ended without one: late grants count for
+		 * nothing once it has, rep_vote_reply_in) */
+		a.voted = h->voted;
 	a.sent_ms = sent_ms;
 	m.body_case = LB__PEER_MSG__BODY_REPLICA_ACK;
 	m.replica_ack = &a;

@@ -201,6 +201,13 @@ void		 rep_acting_in(struct rep *, uint64_t now, const char *from,
  * which term; NULL if this peer knows nothing of it. */
 const char	*rep_acting(const struct rep *, const char *home, uint32_t *term,
 		    uint64_t *upto);
+/* Who acts for homes that are gone, as far as this peer knows (as a
+ * member of their sets, or told as any peer): for each, the home, the
+ * peer acting, its term and the task numbers below which it acts (a home
+ * may come more than once); at most `max`. */
+size_t		 rep_moved(const struct rep *, const char **homes,
+		    const char **acting, uint32_t *terms, uint64_t *uptos,
+		    size_t max);
 /* The homes this peer was elected to act for (at most `max`). */
 size_t		 rep_acting_for(const struct rep *, const char **homes,
 		    uint32_t *terms, uint64_t *uptos, size_t max);

@@ -36,13 +36,29 @@ struct home {
 	/* A candidacy of this peer: its term, since when, votes (bits by
 	 * index in set). */
 	uint32_t	 cand_term;
+	uint32_t	 self_term;	/* it stood in this term: its vote
+					 * went to itself */
 	uint64_t	 cand_at;
 	uint32_t	 votes;
 	uint64_t	 acting_sent;	/* acting for it: HomeActing last sent */
+	uint64_t	 all_until;	/* ... to every live peer until then */
+	uint64_t	 all_sent;	/* ... last sent to them */
 	uint64_t	 voted_at;	/* when it last voted (or this life) */
 	uint64_t	 behind_until;	/* a voter held more: no candidacy */
+	uint64_t	 lead_until;	/* a candidate held less than this peer:
+					 * it stands without waiting its turn */
 	int		 lacking;	/* files of its tasks are not all here
 					 * (rep_set_lacking) */
+};
+
+/* Who acts for a home that is gone, as one of its set said to every live
+ * peer (rep_acting_in): where hosts outside the set send what they would
+ * say to that home. */
+struct moved {
+	char		 home[LB_ID_MAX];
+	char		 acting[LB_ID_MAX];
+	uint32_t	 term;
+	uint64_t	 upto;
 };
 
 /* A change to the copies this home keeps of a task's messages, in its
@@ -78,6 +94,10 @@ struct rep {
 	/* The live members, as last told. */
 	char		(*alive)[LB_ID_MAX];
 	size_t		 nalive;
+	int		 announce;	/* one more is alive: told who acts
+					 * for the homes this peer acts for */
+	struct moved	 moved[REP_HOMES_MAX];
+	size_t		 nmoved;
 	struct held	*buckets[HELD_BUCKETS];
 	size_t		 nheld;
 	struct home	 homes[REP_HOMES_MAX];

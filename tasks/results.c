@@ -35,7 +35,8 @@ tk_record_result(struct tasks *t, uint64_t now, struct tasks_task *k,
 		    &r->stdout_inline);
 		tk_set_bytes(&h->stderr_inline, r->output_in_files ? NULL :
 		    &r->stderr_inline);
-		if (r->output_in_files) {
+		/* (out NULL: the run was here, its files are in place) */
+		if (r->output_in_files && out != NULL) {
 			struct tasks_action *a = tk_out_push(o, TA_OUTPUT, h->id);
 			a->out = out;
 			a->err = err;
@@ -115,7 +116,7 @@ tk_notice_send(struct tasks *t, uint64_t now, struct tasks_task *k,
 
 	if (!k->notice || k->home)
 		return;
-	tk_home_peer_of(k->rec, home);
+	tk_home_to(t, k->rec, home);
 	n.record = k->rec;
 	m.body_case = LB__PEER_MSG__BODY_TASK_NOTICE;
 	m.task_notice = &n;

@@ -174,6 +174,23 @@ tasks_submit(struct tasks *t, uint64_t now, const Lb__TaskSpec *spec,
 		*idp = lb_strdup(k->rec->id);
 		return 0;
 	}
+	/* ... or it made a task that another acts for now (this home was
+	 * away, and let it go when it came back): that one. */
+	if (spec->request_id.len == TASKS_REQUEST_ID_LEN) {
+		const struct tasks_gone *g = tk_gone_find(t,
+		    spec->request_id.data);
+
+		if (g != NULL && g->argv_hash != tasks_argv_hash(spec)) {
+			*cause = lb_printf("the request id of this submit is "
+			    "task %s's, which runs another program: a request "
+			    "id names one submit", g->id);
+			return -1;
+		}
+		if (g != NULL) {
+			*idp = lb_strdup(g->id);
+			return 0;
+		}
+	}
 	if (t->n >= t->conf.max_tasks) {
 		t->stats.refused_full++;
 		*cause = lb_printf("this peer keeps %zu tasks, its limit "

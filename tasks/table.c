@@ -366,3 +366,63 @@ tasks_stats(const struct tasks *t)
 {
 	return &t->stats;
 }
+
+/* ---- request ids of tasks let go to another ---- */
+
+uint64_t
+tasks_argv_hash(const Lb__TaskSpec *s)
+{
+	uint64_t	h = 0xcbf29ce484222325ULL;	/* FNV-1a */
+
+	for (size_t i = 0; i < s->n_argv; i++) {
+		for (const char *c = s->argv[i]; *c != '\0'; c++)
+			h = (h ^ (uint8_t)*c) * 0x100000001b3ULL;
+		h = (h ^ 0xff) * 0x100000001b3ULL;	/* (between words) */
+	}
+	return h;
+}
+
+const struct tasks_gone *
+tasks_gone(const struct tasks *t, size_t i)
+{
+	return i < t->ngone ? &t->gone[(t->gone_first + i) % TASKS_GONE_MAX] :
+	    NULL;
+}
+
+void
+tasks_gone_add(struct tasks *t, const struct tasks_gone *g)
+{
+	if (!tasks_id_valid(g->id))
+		return;
+	if (tk_gone_find(t, g->rid) != NULL)
+		return;
+	if (t->gone == NULL)
+		t->gone = lb_calloc(TASKS_GONE_MAX, sizeof(*t->gone));
+	if (t->ngone == TASKS_GONE_MAX) {
+		t->gone_first = (t->gone_first + 1) % TASKS_GONE_MAX;
+		t->ngone--;
+	}
+	t->gone[(t->gone_first + t->ngone) % TASKS_GONE_MAX] = *g;
+	t->ngone++;
+}
+
+const struct tasks_gone *
+tk_gone_find(const struct tasks *t, const uint8_t *rid)
+{
+	for (size_t i = 0; i < t->ngone; i++) {
+		const struct tasks_gone *g = &t->gone[(t->gone_first + i) %
+		    TASKS_GONE_MAX];
+
+		if (memcmp(g->rid, rid, TASKS_REQUEST_ID_LEN) == 0)
+			return g;
+	}
+	return NULL;
+}
+
+int
+tasks_request_seen(const struct tasks *t, const ProtobufCBinaryData *r)
+{
+	return tasks_find_request(t, r) != NULL || (r != NULL &&
+	    r->len == TASKS_REQUEST_ID_LEN && tk_gone_find(t, r->data) !=
+	    NULL);
+}

@@ -76,6 +76,7 @@ tasks_free(struct tasks *t)
 		}
 	free(t->buckets);
 	free(t->rbuckets);
+	free(t->gone);
 	free(t->links);
 	free(t->sorted);
 	free(t->attrs);
@@ -127,10 +128,23 @@ tasks_restore(struct tasks *t, Lb__TaskRecord *rec)
 		return;
 	}
 	if (k != NULL) {
-		/* The index points into the record: take it out meanwhile. */
+		int home = rec->home_peer != NULL && rec->home_peer[0] !=
+		    '\0' ? strcmp(rec->home_peer, t->self) == 0 :
+		    tk_is_home_of(t, rec->id);
+
+		/* The index points into the record: take it out meanwhile.
+		 * (A later record may make this peer its home: one it held
+		 * as a host, then took over.) */
 		tk_request_unindex(t, k);
 		lb__task_record__free_unpacked(k->rec, NULL);
 		k->rec = rec;
+		if (home != k->home) {
+			if (home)
+				t->homed++;
+			else
+				t->homed--;
+			k->home = home;
+		}
 		tk_request_index(t, k);
 	} else
 		tk_task_add(t, rec);
@@ -367,11 +381,25 @@ tasks_tick(struct tasks *t, uint64_t now, struct tasks_out *o)
 		}
 		if (k->rerun_at != 0 && now >= k->rerun_at) {
 			k->rerun_at = 0;
+			/* (its own placement here too, once nothing of it
+			 * is held here: a rerun put off while this home
+			 * could not act; and not while a stale copy of it
+			 * here still stops) */
 			if (k->home && tasks_unfinished(k->rec) &&
+			    k->rec->epoch == k->rerun_epoch &&
+			    (k->hold == HOLD_STOPPING || k->hold ==
+			    HOLD_RUNNING) && strcmp(k->rec->host, t->self) != 0)
+				k->rerun_at = now + 100;
+			else if (k->home && tasks_unfinished(k->rec) &&
 			    k->rec->epoch == k->rerun_epoch &&
 			    strcmp(k->rec->host, t->self) != 0)
 				tk_rerun(t, now, k, "its host is gone, and its "
 				    "lease has run out", o);
+			else if (k->home && tasks_unfinished(k->rec) &&
+			    k->rec->epoch == k->rerun_epoch &&
+			    k->hold == HOLD_NONE)
+				tk_rerun(t, now, k, "placed anew once this home "
+				    "could act again", o);
 		}
 		if (k->quiet_at != 0 && now >= k->quiet_at) {
 			k->quiet_at = 0;

@@ -454,6 +454,31 @@ const char	*tasks_unmovable(const struct tasks_task *);
  * elected in); 1 when adopted.  tasks_relinquish: another took over this
  * peer's tasks numbered below `upto`: they are let go here.
  */
+/*
+ * The request ids of tasks let go to another (tasks_relinquish): a submit
+ * sent again with one names that task, wherever it is acted for now.
+ * tasks_gone: the i-th of those kept, oldest first, or NULL past the last
+ * (at most TASKS_GONE_MAX: the oldest is given up first; the caller keeps
+ * them on disk); tasks_gone_add: one read back at start.
+ */
+#define TASKS_GONE_MAX	1024
+struct tasks_gone {
+	uint8_t		 rid[TASKS_REQUEST_ID_LEN];
+	char		 id[TASKS_ID_MAX];
+	uint64_t	 argv_hash;	/* (tasks_argv_hash) */
+};
+const struct tasks_gone *tasks_gone(const struct tasks *, size_t i);
+void		 tasks_gone_add(struct tasks *, const struct tasks_gone *);
+uint64_t	 tasks_argv_hash(const Lb__TaskSpec *);
+/* Whether a submit with this request id was taken here before (its task
+ * is here, or was let go to another): tasks_submit answers with its id. */
+int		 tasks_request_seen(const struct tasks *,
+		    const ProtobufCBinaryData *request_id);
+/* `acting` acts for `home`'s tasks below number `upto` (and those that
+ * home had taken over) in `term`: what this peer says to that home about
+ * them goes there (node/home.c tells it what the replica core learns). */
+void		 tasks_home_acting(struct tasks *, const char *home,
+		    const char *acting, uint32_t term, uint64_t upto);
 void		 tasks_set_home_hold(struct tasks *, uint64_t now, int on,
 		    struct tasks_out *);
 void		 tasks_set_home_lease(struct tasks *, uint64_t end,

@@ -24,6 +24,15 @@ struct tasks_link {
 	uint64_t	at;
 };
 
+/* A peer acts for a home that is gone (tasks_home_acting). */
+struct tk_moved {
+	char		 home[LB_ID_MAX];
+	char		 acting[LB_ID_MAX];
+	uint32_t	 term;
+	uint64_t	 upto;
+};
+#define TK_MOVED_MAX	512
+
 struct tasks {
 	struct tasks_conf	  conf;
 	char			  self[LB_ID_MAX];
@@ -32,6 +41,11 @@ struct tasks {
 	int			  disk_short;	/* start nothing: no room */
 	int			  home_hold;	/* decide nothing as a home: it
 						 * may not act (failover) */
+	struct tk_moved		  moved[TK_MOVED_MAX];
+	size_t			  nmoved;
+	/* Request ids of tasks let go to another: a ring, oldest first. */
+	struct tasks_gone	 *gone;
+	size_t			  gone_first, ngone;
 	uint64_t		  home_lease_end;	/* its home lease ends
 						 * then (0: it has none) */
 	uint64_t		  home_lease_told;	/* its own tasks'
@@ -79,6 +93,13 @@ int		 tk_same(uint32_t e1, const char *b1, uint32_t e2,
 		    const char *b2);
 int		 tk_is_home_of(const struct tasks *t, const char *id);
 void		 tk_home_peer_of(const Lb__TaskRecord *r, char *home);
+int		 tk_known_alive(const struct tasks *t, const char *id);
+const struct tasks_gone *tk_gone_find(const struct tasks *t,
+		    const uint8_t *rid);
+/* Where to send what a holder says to a task's home: its home, or the
+ * peer that acts for that home now (tasks_home_acting). */
+void		 tk_home_to(const struct tasks *t, const Lb__TaskRecord *r,
+		    char *home);
 int		 tk_home_is(const struct tasks *t, const char *id,
 		    const char *node);
 uint64_t	 tk_own_seq(const struct tasks *t, const char *id);
