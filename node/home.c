@@ -36,6 +36,8 @@ struct nhome {
 	uint64_t	 expired_ms;
 	uint64_t	 set_gen;	/* of the set on disk */
 	uint32_t	 relinquished;	/* taken over up to this term: let go */
+	uint64_t	 relinquished_upto;	/* ... below this task number */
+	uint64_t	 relinquished_version;	/* ... adopted up to here */
 	int		 held;		/* the home hold, as last set */
 	long		 others;	/* live members but this one, as last
 					 * told (-1: not yet) */
@@ -207,6 +209,11 @@ nhome_saving(struct nhome *h, Lb__TaskRecord *rec)
 	if (strcmp(home, h->conf.rep.self) != 0)
 		return 0;
 	rep_stamp(h->rep, rec);
+	/* One taken over: the version at which it entered this peer's
+	 * stream (a replica that takes over this peer in turn, having held
+	 * the stream that far, has it: tasks_relinquish). */
+	if (rec->home_peer[0] != '\0' && rec->adopted_version == 0)
+		rec->adopted_version = rec->version;
 	return h->on;
 }
 
@@ -557,14 +564,19 @@ nhome_tick(struct nhome *h, uint64_t now, uint64_t wall_ms,
 		/* Another took over this home's tasks while it was away:
 		 * they are not this peer's any more. */
 		term = rep_taken(h->rep, &by, &upto);
-		if (term > h->relinquished) {
-			size_t gone = tasks_relinquish(h->tc, upto, to);
+		if (term > h->relinquished || (term != 0 &&
+		    (upto > h->relinquished_upto || rep_taken_version(h->rep) >
+		    h->relinquished_version))) {
+			size_t gone = tasks_relinquish(h->tc, upto,
+			    rep_taken_version(h->rep), to);
 
 			note(h, 1, "replicas: %s took over this peer's tasks "
 			    "below number %" PRIu64 " (term %u) while it was "
 			    "away: %zu let go here", by, upto, term, gone);
 			rep_relinquished(h->rep, term);
 			h->relinquished = term;
+			h->relinquished_upto = upto;
+			h->relinquished_version = rep_taken_version(h->rep);
 			/* (on disk, with their request ids: a submit sent
 			 * again names them still, after a restart too) */
 			{

@@ -193,7 +193,14 @@ rep_heard(struct rep *r, uint64_t now, const char *from,
 		r->taken_term = a->term;
 		lb_strlcpy(r->taken_by, a->acting, sizeof(r->taken_by));
 		r->taken_upto = a->upto_task;
+		r->taken_version = a->upto_version;
 		r->stats.takeovers_seen++;
+	} else if (a->term > 0 && a->term == r->taken_term) {
+		/* (a member learned more of what the winner took) */
+		if (a->upto_task > r->taken_upto)
+			r->taken_upto = a->upto_task;
+		if (a->upto_version > r->taken_version)
+			r->taken_version = a->upto_version;
 	}
 	for (size_t j = 0; j < r->nstart; j++)
 		if (r->answered & (1u << j))
@@ -265,6 +272,12 @@ rep_taken(const struct rep *r, const char **by, uint64_t *upto)
 	return r->taken_term;
 }
 
+uint64_t
+rep_taken_version(const struct rep *r)
+{
+	return r->taken_version;
+}
+
 static void
 send_vote(struct rep_out *o, const char *to, const char *home, uint32_t term,
     uint64_t held)
@@ -291,6 +304,7 @@ announce_all(struct rep *r, uint64_t now, struct home *h, struct rep_out *o)
 	a.home = h->id;
 	a.term = h->term;
 	a.upto = h->upto;
+	a.upto_version = h->upto_version;
 	m.body_case = LB__PEER_MSG__BODY_HOME_ACTING;
 	m.home_acting = &a;
 	for (size_t j = 0; j < r->nalive; j++)
@@ -325,6 +339,7 @@ rep_elections(struct rep *r, uint64_t now, struct rep_out *o)
 			a.home = h->id;
 			a.term = h->term;
 			a.upto = h->upto;
+			a.upto_version = h->upto_version;
 			m.body_case = LB__PEER_MSG__BODY_HOME_ACTING;
 			m.home_acting = &a;
 			for (size_t j = 0; j < h->nset; j++)
@@ -489,6 +504,7 @@ rep_vote_reply_in(struct rep *r, uint64_t now, const char *from,
 	h->cand_term = 0;
 	lb_strlcpy(h->acting, r->self, sizeof(h->acting));
 	h->upto = highest_task(r, h->id) + 1;
+	h->upto_version = h->newest;
 	r->stats.won++;
 	rep_push(o, RA_STATE);
 	ad = rep_push(o, RA_ADOPT);
@@ -498,6 +514,7 @@ rep_vote_reply_in(struct rep *r, uint64_t now, const char *from,
 	a.home = h->id;
 	a.term = h->term;
 	a.upto = h->upto;
+	a.upto_version = h->upto_version;
 	m.body_case = LB__PEER_MSG__BODY_HOME_ACTING;
 	m.home_acting = &a;
 	mine = rep_in_set(h, r->self);
@@ -523,8 +540,11 @@ moved_learn(struct rep *r, const char *home, const char *acting,
 		return;
 	for (size_t i = 0; i < r->nmoved; i++)
 		if (strcmp(r->moved[i].home, home) == 0 &&
-		    r->moved[i].term == term)
+		    r->moved[i].term == term) {
+			if (upto > r->moved[i].upto)
+				r->moved[i].upto = upto;
 			return;
+		}
 	if (r->nmoved < REP_HOMES_MAX)
 		mv = &r->moved[r->nmoved++];
 	else {
@@ -537,6 +557,44 @@ moved_learn(struct rep *r, const char *home, const char *acting,
 	lb_strlcpy(mv->acting, acting, sizeof(mv->acting));
 	mv->term = term;
 	mv->upto = upto;
+}
+
+int
+rep_learn_taken(struct rep *r, const Lb__TaskRecord *rec)
+{
+	char		 named[LB_ID_MAX];
+	struct home	*h;
+	uint64_t	 seq;
+
+	if (rec->home_peer == NULL || !lb_id_valid(rec->home_peer) ||
+	    rec->home_term == 0 || !tasks_id_valid(rec->id))
+		return 0;
+	tasks_home_of(rec->id, named);
+	if (strcmp(named, rec->home_peer) == 0 || strcmp(named, r->self) == 0)
+		return 0;
+	seq = strtoull(strrchr(rec->id, '.') + 1, NULL, 10);
+	moved_learn(r, named, rec->home_peer, rec->home_term, seq + 1);
+	/* A member of that home's set that missed the winner's word: it
+	 * knows now (and tells the home, back, so that it lets its tasks
+	 * below go: the winner adopted them).  Else it would report its
+	 * vote as open for a while, then let the home act for tasks the
+	 * winner's own replicas act for. */
+	if ((h = rep_home(r, named, 0)) == NULL || rep_in_set(h, r->self) <= 0)
+		return 0;
+	if (rec->home_term > h->term || (rec->home_term == h->term &&
+	    strcmp(h->acting, rec->home_peer) == 0 && seq + 1 > h->upto)) {
+		if (rec->home_term > h->term)
+			h->upto = 0;
+		h->term = rec->home_term;
+		lb_strlcpy(h->acting, rec->home_peer, sizeof(h->acting));
+		if (seq + 1 > h->upto)
+			h->upto = seq + 1;
+		if (h->voted < h->term)
+			h->voted = h->term;
+		h->cand_term = 0;
+		return 1;
+	}
+	return 0;
 }
 
 size_t
@@ -586,7 +644,13 @@ rep_acting_in(struct rep *r, uint64_t now, const char *from,
 			r->taken_term = a->term;
 			lb_strlcpy(r->taken_by, from, sizeof(r->taken_by));
 			r->taken_upto = a->upto;
+			r->taken_version = a->upto_version;
 			r->stats.takeovers_seen++;
+		} else if (known && a->term == r->taken_term) {
+			if (a->upto > r->taken_upto)
+				r->taken_upto = a->upto;
+			if (a->upto_version > r->taken_version)
+				r->taken_version = a->upto_version;
 		}
 		return;
 	}
@@ -598,6 +662,7 @@ rep_acting_in(struct rep *r, uint64_t now, const char *from,
 	h->term = a->term;
 	lb_strlcpy(h->acting, from, sizeof(h->acting));
 	h->upto = a->upto;
+	h->upto_version = a->upto_version;
 	if (h->voted < a->term)
 		h->voted = a->term;
 	h->cand_term = 0;
@@ -657,9 +722,10 @@ rep_state_dump(const struct rep *r)
 	 * tick, before this home acts: their forgetting may not have
 	 * reached the disk). */
 	if (r->taken_term != 0 && lb_id_valid(r->taken_by))
-		at += (size_t)snprintf(b + at, cap - at, "taken %u %s %llu\n",
-		    r->taken_term, r->taken_by,
-		    (unsigned long long)r->taken_upto);
+		at += (size_t)snprintf(b + at, cap - at, "taken %u %s %llu "
+		    "%llu\n", r->taken_term, r->taken_by,
+		    (unsigned long long)r->taken_upto,
+		    (unsigned long long)r->taken_version);
 	for (size_t i = 0; i < r->nhomes; i++) {
 		const struct home *h = &r->homes[i];
 
@@ -668,6 +734,9 @@ rep_state_dump(const struct rep *r)
 		at += (size_t)snprintf(b + at, cap - at, "home %s %u %u %s "
 		    "%llu", h->id, h->term, h->voted, h->acting[0] ?
 		    h->acting : "-", (unsigned long long)h->upto);
+		if (h->upto_version != 0)	/* ("UPTO/VERSION") */
+			at += (size_t)snprintf(b + at, cap - at, "/%llu",
+			    (unsigned long long)h->upto_version);
 		for (size_t j = 0; j < h->nset; j++)
 			at += (size_t)snprintf(b + at, cap - at, " %s",
 			    h->set[j]);
@@ -706,11 +775,13 @@ rep_state_load(struct rep *r, uint64_t now, const char *text)
 			/* (with fewer than two, no other could have been
 			 * elected: nothing to learn first) */
 			r->ready = r->nstart < 2;
-		} else if (n == 4 && strcmp(w[0], "taken") == 0 &&
+		} else if ((n == 4 || n == 5) && strcmp(w[0], "taken") == 0 &&
 		    lb_id_valid(w[2])) {
 			r->taken_term = (uint32_t)strtoul(w[1], NULL, 10);
 			lb_strlcpy(r->taken_by, w[2], sizeof(r->taken_by));
 			r->taken_upto = strtoull(w[3], NULL, 10);
+			if (n == 5)
+				r->taken_version = strtoull(w[4], NULL, 10);
 		} else if (n >= 6 && strcmp(w[0], "home") == 0 &&
 		    lb_id_valid(w[1]) && strcmp(w[1], r->self) != 0) {
 			struct home *h = rep_home(r, w[1], 1);
@@ -721,7 +792,14 @@ rep_state_load(struct rep *r, uint64_t now, const char *text)
 			h->voted = (uint32_t)strtoul(w[3], NULL, 10);
 			if (lb_id_valid(w[4]))
 				lb_strlcpy(h->acting, w[4], sizeof(h->acting));
-			h->upto = strtoull(w[5], NULL, 10);
+			{
+				char *end;
+
+				h->upto = strtoull(w[5], &end, 10);
+				if (*end == '/')
+					h->upto_version = strtoull(end + 1,
+					    NULL, 10);
+			}
 			h->nset = 0;
 			for (size_t i = 6; i < n && h->nset < REP_ALL; i++)
 				if (lb_id_valid(w[i]))

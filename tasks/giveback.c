@@ -66,8 +66,8 @@ start_failure_add(const struct tasks *t, Lb__TaskRecord *r, const char *host,
 
 /* Home: its task could not start at `host`: it is placed anew (never on a
  * host where it failed), or, failed on as many hosts as it may, it fails. */
-static void
-start_failed_home(struct tasks *t, uint64_t now, struct tasks_task *k,
+void
+tk_start_failed_home(struct tasks *t, uint64_t now, struct tasks_task *k,
     const char *host, const char *why, uint64_t at_ms, struct tasks_out *o)
 {
 	Lb__TaskRecord	*r = k->rec;
@@ -109,7 +109,7 @@ tk_start_failed_here(struct tasks *t, uint64_t now, struct tasks_task *k,
 	k->rec->pgid = 0;
 	if (k->home) {
 		tk_set_hold(t, now, k, HOLD_NONE, o);
-		start_failed_home(t, now, k, t->self, why, tk_wall(t, now), o);
+		tk_start_failed_home(t, now, k, t->self, why, tk_wall(t, now), o);
 		return;
 	}
 	k->start_failed = 1;
@@ -247,7 +247,7 @@ tk_return_recv(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 	if (inc < h->host_inc)
 		return;		/* from a life of its host since gone */
 	if (rt->start_failed) {
-		start_failed_home(t, now, k, from, rt->reason, rt->failed_at_ms,
+		tk_start_failed_home(t, now, k, from, rt->reason, rt->failed_at_ms,
 		    o);
 		return_ack(o, from, inc, rt, 1);
 		return;

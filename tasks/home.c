@@ -126,6 +126,7 @@ adopt_held(struct tasks *t, uint64_t now, struct tasks_task *k,
 
 	tk_set_str(&rec->home_peer, t->self);
 	rec->home_term = term;
+	rec->adopted_version = 0;	/* (stamped at its first save here) */
 	rec->pgid = held->pgid;		/* (what runs here) */
 	/* Fenced: what the home it replaces had under way, and the moves
 	 * this peer started of what it holds (after a restart here it no
@@ -134,6 +135,23 @@ adopt_held(struct tasks *t, uint64_t now, struct tasks_task *k,
 	    rec->epoch);
 	if (held->epoch_next > rec->epoch_floor)
 		rec->epoch_floor = held->epoch_next;
+	/* The hosts it could not start on, as this peer knew them (its own
+	 * failure, kept before its home had it). */
+	for (size_t i = 0; i < held->n_start_failures &&
+	    rec->n_start_failures < TASKS_START_FAILURES_MAX; i++) {
+		Lb__StartFailure *f = held->start_failures[i], *c;
+
+		if (tasks_avoids(rec, f->host))
+			continue;
+		c = lb_calloc(1, sizeof(*c));
+		lb__start_failure__init(c);
+		c->host = lb_strdup(f->host);
+		c->reason = lb_strdup(f->reason);
+		c->at_ms = f->at_ms;
+		rec->start_failures = lb_reallocarray(rec->start_failures,
+		    rec->n_start_failures + 1, sizeof(*rec->start_failures));
+		rec->start_failures[rec->n_start_failures++] = c;
+	}
 	k->rec = rec;
 	k->home = 1;
 	t->homed++;
@@ -179,8 +197,15 @@ adopt_held(struct tasks *t, uint64_t now, struct tasks_task *k,
 				tk_set_hold(t, now, k, HOLD_QUEUED, o);
 				tk_schedule(t, now, o);
 			} else if (k->hold == HOLD_RETURNING) {
+				/* (one that could not start here: never here
+				 * again, as its home would have it) */
 				tk_set_hold(t, now, k, HOLD_NONE, o);
-				tk_rerun(t, now, k, "handed back to its home", o);
+				if (k->start_failed)
+					tk_start_failed_home(t, now, k, t->self,
+					    k->start_why, k->start_failed_at, o);
+				else
+					tk_rerun(t, now, k, "handed back to its "
+					    "home", o);
 			}
 			tk_quiet_arm(t, now, k);
 		}
@@ -260,6 +285,7 @@ tasks_adopt(struct tasks *t, uint64_t now, Lb__TaskRecord *rec,
 	}
 	tk_set_str(&rec->home_peer, t->self);
 	rec->home_term = term;
+	rec->adopted_version = 0;	/* (stamped at its first save here) */
 	tk_task_add(t, rec);
 	k = tasks_find(t, rec->id);
 	r = k->rec;
@@ -293,7 +319,8 @@ tasks_adopt(struct tasks *t, uint64_t now, Lb__TaskRecord *rec,
 }
 
 size_t
-tasks_relinquish(struct tasks *t, uint64_t upto, struct tasks_out *o)
+tasks_relinquish(struct tasks *t, uint64_t upto, uint64_t upto_version,
+    struct tasks_out *o)
 {
 	size_t			  n, ng = 0;
 	struct tasks_task	**all = tasks_all(t, &n);
@@ -306,6 +333,13 @@ tasks_relinquish(struct tasks *t, uint64_t upto, struct tasks_out *o)
 
 		if (k->home && seq != 0 && seq < upto &&
 		    (k->rec->home_peer == NULL || k->rec->home_peer[0] == '\0'))
+			go[ng++] = k;
+		/* (one it had taken over: the winner held it, put at or
+		 * below the version it held of this peer's stream) */
+		else if (k->home && k->rec->home_peer != NULL &&
+		    strcmp(k->rec->home_peer, t->self) == 0 &&
+		    k->rec->adopted_version != 0 &&
+		    k->rec->adopted_version <= upto_version)
 			go[ng++] = k;
 	}
 	for (size_t i = 0; i < ng; i++) {

@@ -215,8 +215,11 @@ tasks_home_acting(struct tasks *t, const char *home, const char *acting,
 		return;
 	for (size_t i = 0; i < t->nmoved; i++)
 		if (strcmp(t->moved[i].home, home) == 0 &&
-		    t->moved[i].term == term)
+		    t->moved[i].term == term) {
+			if (upto > t->moved[i].upto)
+				t->moved[i].upto = upto;
 			return;
+		}
 	if (t->nmoved < TK_MOVED_MAX)
 		m = &t->moved[t->nmoved++];
 	else {

@@ -531,6 +531,7 @@ ack(struct rep_out *o, const struct home *h, uint64_t stream, uint64_t upto,
 		a.term = h->term;
 		a.acting = (char *)h->acting;
 		a.upto_task = h->upto;
+		a.upto_version = h->upto_version;
 	} else if (h->voted > 0 && now < h->voted_at + DOUBT_MS &&
 	    (h->voted != h->self_term || h->cand_term != 0))
 		/* (a winner unknown here yet; but a candidacy of its own that
@@ -621,6 +622,10 @@ rep_put_in(struct rep *r, uint64_t now, const char *from,
 		if ((rc = hold(r, copy_record(rec))) == -1)
 			full = 1;
 		else if (rc == 1) {
+			/* (a record another home took over tells who acts
+			 * for that home) */
+			if (rep_learn_taken(r, rec))
+				rep_push(o, RA_STATE);
 			struct rep_action *a = rep_push(o, RA_KEEP);
 			lb_strlcpy(a->to, from, sizeof(a->to));
 			a->rec = rep_held(r, rec->id);
@@ -680,6 +685,7 @@ rep_load(struct rep *r, Lb__TaskRecord *rec)
 		lb__task_record__free_unpacked(rec, NULL);
 		return;
 	}
+	(void)rep_learn_taken(r, rec);
 	(void)hold(r, rec);
 }
 

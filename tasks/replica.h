@@ -189,6 +189,9 @@ uint64_t	 rep_set_gen(const struct rep *);
 int		 rep_home_ok(const struct rep *, uint64_t now);
 uint64_t	 rep_home_lease_end(const struct rep *);
 uint32_t	 rep_taken(const struct rep *, const char **by, uint64_t *upto);
+/* ... and the version of this home's stream the winner held: the records
+ * this home had itself taken over at or below it are the winner's too. */
+uint64_t	 rep_taken_version(const struct rep *);
 /* The caller let those tasks go: this home may act again (for the rest). */
 void		 rep_relinquished(struct rep *, uint32_t term);
 void		 rep_vote_in(struct rep *, uint64_t now, const char *from,

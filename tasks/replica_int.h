@@ -33,6 +33,7 @@ struct home {
 	uint32_t	 term, voted;
 	char		 acting[LB_ID_MAX];
 	uint64_t	 upto;
+	uint64_t	 upto_version;	/* the winner held its stream so far */
 	/* A candidacy of this peer: its term, since when, votes (bits by
 	 * index in set). */
 	uint32_t	 cand_term;
@@ -91,6 +92,8 @@ struct rep {
 					 * unknown: not ready until learned */
 	char		 taken_by[LB_ID_MAX];
 	uint64_t	 taken_upto;
+	uint64_t	 taken_version;	/* ... and what it had taken over at or
+					 * below this version (adopted_version) */
 	/* The live members, as last told. */
 	char		(*alive)[LB_ID_MAX];
 	size_t		 nalive;
@@ -120,6 +123,10 @@ int		 rep_in_set(const struct home *, const char *id);
 void		 rep_heard(struct rep *, uint64_t now, const char *from,
 		    const Lb__ReplicaAck *);
 void		 rep_elections(struct rep *, uint64_t now, struct rep_out *);
+/* A record that a peer took over from the home its id names (home_peer,
+ * home_term) proves that peer won that home's election: learned (1 if a
+ * term changed, to keep on disk). */
+int		 rep_learn_taken(struct rep *, const Lb__TaskRecord *);
 /* Kept messages (repkeep.c): the home's changes in (after, top]; those of
  * task `id` let go; a replica's item from `h`'s stream (0 kept, -1
  * refused); free all. */

@@ -452,7 +452,9 @@ const char	*tasks_unmovable(const struct tasks_task *);
  * tasks_adopt: act as the home
  * of a record a replica kept, its home gone (term: the home term it was
  * elected in); 1 when adopted.  tasks_relinquish: another took over this
- * peer's tasks numbered below `upto`: they are let go here.
+ * peer's tasks numbered below `upto`, and those it had itself taken over
+ * at or below version `upto_version` of its stream (adopted_version):
+ * they are let go here.
  */
 /*
  * The request ids of tasks let go to another (tasks_relinquish): a submit
@@ -487,6 +489,7 @@ int		 tasks_home_held(const struct tasks *);
 int		 tasks_adopt(struct tasks *, uint64_t now, Lb__TaskRecord *,
 		    uint32_t term, struct tasks_out *);
 size_t		 tasks_relinquish(struct tasks *, uint64_t upto,
+		    uint64_t upto_version,
 		    struct tasks_out *);
 /* The task asked to checkpoint (for a move or to yield) is writing it: its
  * time to do so starts again, within bounds. */

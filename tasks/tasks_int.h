@@ -94,6 +94,11 @@ int		 tk_same(uint32_t e1, const char *b1, uint32_t e2,
 int		 tk_is_home_of(const struct tasks *t, const char *id);
 void		 tk_home_peer_of(const Lb__TaskRecord *r, char *home);
 int		 tk_known_alive(const struct tasks *t, const char *id);
+/* Home: its task could not start at `host`: placed anew elsewhere, or
+ * failed (task.max_start_failures). */
+void		 tk_start_failed_home(struct tasks *t, uint64_t now,
+		    struct tasks_task *k, const char *host, const char *why,
+		    uint64_t at_ms, struct tasks_out *o);
 const struct tasks_gone *tk_gone_find(const struct tasks *t,
 		    const uint8_t *rid);
 /* Where to send what a holder says to a task's home: its home, or the
