@@ -312,10 +312,12 @@ nhome_holds_msg(struct tasks *tc, const struct tasks_action *a, int kind)
 /* ---- taking over ---- */
 
 /* Elected: act as the home of `home`'s tasks numbered below `upto` that
- * this peer kept for it. */
+ * this peer kept for it (from `floor` on, and those it had taken over
+ * above `floor_version`, after an earlier takeover). */
 static void
 adopt(struct nhome *h, uint64_t now, const char *home, uint32_t term,
-    uint64_t upto, struct tasks_out *to)
+    uint64_t upto, uint64_t floor, uint64_t floor_version,
+    struct tasks_out *to)
 {
 	size_t			  n, len = strlen(home), got = 0, k = 0;
 	const Lb__TaskRecord	*const *all = rep_all_held(h->rep, &n);
@@ -333,9 +335,16 @@ adopt(struct nhome *h, uint64_t now, const char *home, uint32_t term,
 		/* Those its stream held: its own below upto, and those it
 		 * had taken over from another. */
 		rep_record_home(all[i], acting);
-		if (strcmp(acting, home) != 0 || (named &&
-		    strtoull(all[i]->id + len + 1, NULL, 10) >= upto))
+		if (strcmp(acting, home) != 0)
 			continue;
+		if (named) {
+			uint64_t seq = strtoull(all[i]->id + len + 1, NULL, 10);
+
+			if (seq >= upto || seq < floor)
+				continue;
+		} else if (floor_version != 0 &&
+		    all[i]->adopted_version <= floor_version)
+			continue;	/* (the earlier takeover's) */
 		plen = lb__task_record__get_packed_size(all[i]);
 		buf = lb_calloc(1, plen + 1);
 		lb__task_record__pack(all[i], buf);
@@ -373,8 +382,13 @@ nhome_readopt(struct nhome *h, uint64_t now, struct tasks_out *to)
 	/* Elected before a crash that came before every adopted record was
 	 * journaled: what is not home here yet is adopted again. */
 	n = rep_acting_for(h->rep, homes, terms, uptos, REP_HOMES_MAX);
-	for (size_t i = 0; i < n; i++)
-		adopt(h, now, homes[i], terms[i], uptos[i], to);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t floor, floor_version;
+
+		rep_acting_floor(h->rep, homes[i], &floor, &floor_version);
+		adopt(h, now, homes[i], terms[i], uptos[i], floor,
+		    floor_version, to);
+	}
 }
 
 int
@@ -455,7 +469,8 @@ carry(struct nhome *h, uint64_t now, struct rep_out *o, struct tasks_out *to)
 		    a->kind == RA_VOTE)
 			h->sh.send(h->sh.arg, a->to, a->msg, a->len);
 		else if (a->kind == RA_ADOPT && to != NULL)
-			adopt(h, now, a->id, a->term, a->upto, to);
+			adopt(h, now, a->id, a->term, a->upto, a->floor,
+			    a->floor_version, to);
 	}
 	if (last < o->n && h->sh.journaled != NULL)
 		h->sh.journaled(h->sh.arg, rep_nheld(h->rep));
@@ -531,15 +546,13 @@ nhome_tick(struct nhome *h, uint64_t now, uint64_t wall_ms,
 	/* Who acts for homes that are gone: what this peer says to them
 	 * about their tasks goes there. */
 	{
-		const char	*homes[REP_HOMES_MAX], *acting[REP_HOMES_MAX];
-		uint32_t	 terms[REP_HOMES_MAX];
-		uint64_t	 uptos[REP_HOMES_MAX];
-		size_t		 nm = rep_moved(h->rep, homes, acting, terms,
-				    uptos, REP_HOMES_MAX);
+		struct rep_moved_info	 v[2 * REP_HOMES_MAX];
+		size_t			 nm = rep_moved(h->rep, v,
+					    2 * REP_HOMES_MAX);
 
 		for (size_t i = 0; i < nm; i++)
-			tasks_home_acting(h->tc, homes[i], acting[i], terms[i],
-			    uptos[i]);
+			tasks_home_acting(h->tc, v[i].home, v[i].acting,
+			    v[i].term, v[i].upto, v[i].floor);
 	}
 	if (h->on) {
 		const char *by;

@@ -4484,6 +4484,36 @@ scene_home_back(struct world *w)
 	expect_done(w, s);
 }
 
+/*
+ * The home is taken over, comes back, takes new tasks, and dies for
+ * good: its new tasks are taken over again (a second takeover, for them
+ * only), its old ones stay with the first; each ends once.
+ */
+static void
+scene_home_twice(struct world *w)
+{
+	struct simtask	*old = scene_busy(w, 5000, 3000), *fresh;
+
+	scene_moved(w, old, N1, N2);
+	RUN_UNTIL(w, 2000, old->running && old->acked &&
+	    home_committed(w, N1));
+	scene_crash(w, N1);
+	RUN_UNTIL(w, 10000, acting_home(w, old) > N1);
+	expect(w, acting_home(w, old) > N1, "no replica took over %s",
+	    old->id);
+	scene_restart(w, N1);
+	RUN_UNTIL(w, 5000, !tasks_home_held(w->peers[N1].core));
+	fresh = scene_submit(w, N1, 3000);
+	RUN_UNTIL(w, 3000, fresh->acked && fresh->running &&
+	    home_committed(w, N1));
+	expect(w, fresh->acked && fresh->running, "setup: %s was not "
+	    "answered, or does not run", fresh->id);
+	scene_gone(w, N1);
+	settle(w);
+	expect_done(w, old);
+	expect_done(w, fresh);
+}
+
 static const struct scene {
 	const char	*name;
 	const char	*what;
@@ -4496,6 +4526,9 @@ static const struct scene {
 	{ "home-cancel-gone", "a cancel on the home's set, the home dies "
 	    "before its stop arrives: the run stops, the task ends cancelled",
 	    scene_home_cancel_gone },
+	{ "home-twice", "a home taken over, back with new tasks, then gone "
+	    "for good: the new ones are taken over again, each ends once",
+	    scene_home_twice },
 	{ "home-back", "a home back after a replica took over lets its tasks "
 	    "go, and a submit sent again to it names the same task, after "
 	    "another restart too",

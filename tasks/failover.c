@@ -34,6 +34,9 @@
  * would say to the home to it (tasks_home_acting). */
 #define ALL_EVERY_MS		5000
 #define ALL_FOR_MS		60000
+
+static void	moved_learn(struct rep *, const char *, const char *, uint32_t,
+		    uint64_t, uint64_t);
 /* A member without the files of some of the home's tasks stands only
  * once every other member alive had the time to (one of them has them:
  * the home answered once a majority did). */
@@ -279,18 +282,48 @@ rep_taken_version(const struct rep *r)
 }
 
 static void
-send_vote(struct rep_out *o, const char *to, const char *home, uint32_t term,
-    uint64_t held)
+send_vote(struct rep_out *o, const char *to, const struct home *h)
 {
 	Lb__HomeVote	v = LB__HOME_VOTE__INIT;
 	Lb__PeerMsg	m = LB__PEER_MSG__INIT;
 
-	v.home = (char *)home;
-	v.term = term;
-	v.held = held;
+	v.home = (char *)h->id;
+	v.term = h->cand_term;
+	v.held = h->newest;
+	v.after_term = h->term;
 	m.body_case = LB__PEER_MSG__BODY_HOME_VOTE;
 	m.home_vote = &v;
 	rep_push_msg(o, RA_VOTE, to, &m);
+}
+
+/* Whether this peer holds records of home `h`, taken over, that the
+ * takeover does not cover: the home came back, acted for newer tasks
+ * (numbered from upto on, or taken over by it above upto_version), and is
+ * gone again.  (Counted at most once a second.) */
+static int
+uncovered(struct rep *r, struct home *h, uint64_t now)
+{
+	const Lb__TaskRecord	*const *all;
+	size_t			 n, len = strlen(h->id);
+
+	if (h->unc_at != 0 && now < h->unc_at + 1000)
+		return h->unc;
+	h->unc_at = now;
+	h->unc = 0;
+	all = rep_all_held(r, &n);
+	for (size_t i = 0; i < n && !h->unc; i++) {
+		char acting[LB_ID_MAX];
+		int named = strncmp(all[i]->id, h->id, len) == 0 &&
+		    all[i]->id[len] == '.';
+
+		rep_record_home(all[i], acting);
+		if (strcmp(acting, h->id) != 0)
+			continue;
+		if (named ? strtoull(all[i]->id + len + 1, NULL, 10) >=
+		    h->upto : all[i]->adopted_version > h->upto_version)
+			h->unc = 1;
+	}
+	return h->unc;
 }
 
 /* HomeActing for home `h` to every live peer but this one and the set
@@ -305,6 +338,8 @@ announce_all(struct rep *r, uint64_t now, struct home *h, struct rep_out *o)
 	a.term = h->term;
 	a.upto = h->upto;
 	a.upto_version = h->upto_version;
+	a.floor = h->floor;
+	a.floor_version = h->floor_version;
 	m.body_case = LB__PEER_MSG__BODY_HOME_ACTING;
 	m.home_acting = &a;
 	for (size_t j = 0; j < r->nalive; j++)
@@ -340,6 +375,8 @@ rep_elections(struct rep *r, uint64_t now, struct rep_out *o)
 			a.term = h->term;
 			a.upto = h->upto;
 			a.upto_version = h->upto_version;
+			a.floor = h->floor;
+			a.floor_version = h->floor_version;
 			m.body_case = LB__PEER_MSG__BODY_HOME_ACTING;
 			m.home_acting = &a;
 			for (size_t j = 0; j < h->nset; j++)
@@ -353,9 +390,11 @@ rep_elections(struct rep *r, uint64_t now, struct rep_out *o)
 		    ((now < h->all_until && now >= h->all_sent +
 		    ALL_EVERY_MS) || r->announce))
 			announce_all(r, now, h, o);
-		/* Taken over already (its records live on in the acting
-		 * home's stream), or nothing to take over. */
-		if (h->term != 0 || h->records == 0 || mine <= 0)
+		/* Nothing to take over; or taken over already (its records
+		 * live on in the acting home's stream), unless the home came
+		 * back, acted for newer tasks, and is gone again. */
+		if (h->records == 0 || mine <= 0 || (h->term != 0 &&
+		    !uncovered(r, h, now)))
 			continue;
 		/* Dead to it, and silent for takeover_ms: the leases it
 		 * granted have run out (they end with its home lease). */
@@ -404,8 +443,7 @@ rep_elections(struct rep *r, uint64_t now, struct rep_out *o)
 		rep_push(o, RA_STATE);	/* its own vote, before it asks */
 		for (size_t j = 1; j < h->nset; j++)
 			if ((int)j != mine)
-				send_vote(o, h->set[j], h->id, h->cand_term,
-				    h->newest);
+				send_vote(o, h->set[j], h);
 	}
 	r->announce = 0;
 }
@@ -429,7 +467,10 @@ rep_vote_in(struct rep *r, uint64_t now, const char *from,
 		h->heard_ms = h->voted_at = now;
 	a.home = v->home;
 	a.term = v->term;
-	if (h != NULL && v->term > h->voted && h->term == 0 &&
+	/* (a home taken over before: again, by one that knows that
+	 * takeover, for the newer tasks only) */
+	if (h != NULL && v->term > h->voted && v->term > h->term &&
+	    v->after_term >= h->term &&
 	    (h->nset == 0 || rep_in_set(h, from) > 0) && now >= h->heard_ms +
 	    r->conf.takeover_ms && v->held >= h->newest) {
 		h->voted = v->term;
@@ -442,6 +483,15 @@ rep_vote_in(struct rep *r, uint64_t now, const char *from,
 	if (h != NULL && !a.granted) {
 		a.voted = h->voted > h->term ? h->voted : h->term;
 		a.held = h->newest;
+		/* A takeover the candidate did not know: that one. */
+		if (h->term > v->after_term && lb_id_valid(h->acting)) {
+			a.acting_term = h->term;
+			a.acting = h->acting;
+			a.upto = h->upto;
+			a.upto_version = h->upto_version;
+			a.floor = h->floor;
+			a.floor_version = h->floor_version;
+		}
 		/* The candidate holds less: it steps aside (behind_until),
 		 * and this one stands without waiting its turn. */
 		if (v->held < h->newest && h->term == 0 &&
@@ -481,8 +531,26 @@ rep_vote_reply_in(struct rep *r, uint64_t now, const char *from,
 	int			 idx, mine, count = 0;
 
 	if (h == NULL || h->cand_term == 0 || v->term != h->cand_term ||
-	    h->term != 0 || (idx = rep_in_set(h, from)) <= 0)
+	    h->cand_term <= h->term || (idx = rep_in_set(h, from)) <= 0)
 		return;
+	if (!v->granted && v->acting_term > h->term &&
+	    lb_id_valid(v->acting)) {
+		/* A takeover this peer missed: learned, and its candidacy
+		 * weighed again (rep_elections). */
+		h->term = v->acting_term;
+		lb_strlcpy(h->acting, v->acting, sizeof(h->acting));
+		h->upto = v->upto;
+		h->upto_version = v->upto_version;
+		h->floor = v->floor;
+		h->floor_version = v->floor_version;
+		h->unc_at = 0;
+		if (h->voted < h->term)
+			h->voted = h->term;
+		h->cand_term = 0;
+		moved_learn(r, h->id, h->acting, h->term, h->upto, h->floor);
+		rep_push(o, RA_STATE);
+		return;
+	}
 	if (!v->granted) {
 		/* Its next term goes above the voter's; and one that holds
 		 * less than a voter steps aside for a while (another that
@@ -499,7 +567,11 @@ rep_vote_reply_in(struct rep *r, uint64_t now, const char *from,
 			count++;
 	if ((size_t)count < h->nset / 2 + 1)
 		return;
-	/* A majority: this peer acts for the home in this term. */
+	/* A majority: this peer acts for the home in this term (after a
+	 * takeover before, for what that one did not cover). */
+	h->floor = h->term != 0 ? h->upto : 0;
+	h->floor_version = h->term != 0 ? h->upto_version : 0;
+	h->unc_at = 0;
 	h->term = h->cand_term;
 	h->cand_term = 0;
 	lb_strlcpy(h->acting, r->self, sizeof(h->acting));
@@ -511,10 +583,14 @@ rep_vote_reply_in(struct rep *r, uint64_t now, const char *from,
 	lb_strlcpy(ad->id, h->id, sizeof(ad->id));
 	ad->term = h->term;
 	ad->upto = h->upto;
+	ad->floor = h->floor;
+	ad->floor_version = h->floor_version;
 	a.home = h->id;
 	a.term = h->term;
 	a.upto = h->upto;
 	a.upto_version = h->upto_version;
+	a.floor = h->floor;
+	a.floor_version = h->floor_version;
 	m.body_case = LB__PEER_MSG__BODY_HOME_ACTING;
 	m.home_acting = &a;
 	mine = rep_in_set(h, r->self);
@@ -532,7 +608,7 @@ rep_vote_reply_in(struct rep *r, uint64_t now, const char *from,
  * up first). */
 static void
 moved_learn(struct rep *r, const char *home, const char *acting,
-    uint32_t term, uint64_t upto)
+    uint32_t term, uint64_t upto, uint64_t floor)
 {
 	struct moved	*mv;
 
@@ -543,6 +619,8 @@ moved_learn(struct rep *r, const char *home, const char *acting,
 		    r->moved[i].term == term) {
 			if (upto > r->moved[i].upto)
 				r->moved[i].upto = upto;
+			if (floor > r->moved[i].floor)
+				r->moved[i].floor = floor;
 			return;
 		}
 	if (r->nmoved < REP_HOMES_MAX)
@@ -557,6 +635,7 @@ moved_learn(struct rep *r, const char *home, const char *acting,
 	lb_strlcpy(mv->acting, acting, sizeof(mv->acting));
 	mv->term = term;
 	mv->upto = upto;
+	mv->floor = floor;
 }
 
 int
@@ -573,7 +652,7 @@ rep_learn_taken(struct rep *r, const Lb__TaskRecord *rec)
 	if (strcmp(named, rec->home_peer) == 0 || strcmp(named, r->self) == 0)
 		return 0;
 	seq = strtoull(strrchr(rec->id, '.') + 1, NULL, 10);
-	moved_learn(r, named, rec->home_peer, rec->home_term, seq + 1);
+	moved_learn(r, named, rec->home_peer, rec->home_term, seq + 1, 0);
 	/* A member of that home's set that missed the winner's word: it
 	 * knows now (and tells the home, back, so that it lets its tasks
 	 * below go: the winner adopted them).  Else it would report its
@@ -598,8 +677,7 @@ rep_learn_taken(struct rep *r, const Lb__TaskRecord *rec)
 }
 
 size_t
-rep_moved(const struct rep *r, const char **homes, const char **acting,
-    uint32_t *terms, uint64_t *uptos, size_t max)
+rep_moved(const struct rep *r, struct rep_moved_info *v, size_t max)
 {
 	size_t	n = 0;
 
@@ -611,18 +689,26 @@ rep_moved(const struct rep *r, const char **homes, const char **acting,
 		if (h->term == 0 || h->acting[0] == '\0' ||
 		    strcmp(h->acting, h->id) == 0)
 			continue;
-		homes[n] = h->id;
-		acting[n] = h->acting;
-		terms[n] = h->term;
-		uptos[n++] = h->upto;
+		v[n++] = (struct rep_moved_info){ h->id, h->acting, h->term,
+		    h->upto, h->floor };
 	}
-	for (size_t i = 0; i < r->nmoved && n < max; i++) {
-		homes[n] = r->moved[i].home;
-		acting[n] = r->moved[i].acting;
-		terms[n] = r->moved[i].term;
-		uptos[n++] = r->moved[i].upto;
-	}
+	for (size_t i = 0; i < r->nmoved && n < max; i++)
+		v[n++] = (struct rep_moved_info){ r->moved[i].home,
+		    r->moved[i].acting, r->moved[i].term, r->moved[i].upto,
+		    r->moved[i].floor };
 	return n;
+}
+
+void
+rep_acting_floor(const struct rep *r, const char *home, uint64_t *floor,
+    uint64_t *floor_version)
+{
+	*floor = *floor_version = 0;
+	for (size_t i = 0; i < r->nhomes; i++)
+		if (strcmp(r->homes[i].id, home) == 0) {
+			*floor = r->homes[i].floor;
+			*floor_version = r->homes[i].floor_version;
+		}
 }
 
 void
@@ -655,7 +741,7 @@ rep_acting_in(struct rep *r, uint64_t now, const char *from,
 		return;
 	}
 	if (lb_id_valid(a->home) && a->term != 0)
-		moved_learn(r, a->home, from, a->term, a->upto);
+		moved_learn(r, a->home, from, a->term, a->upto, a->floor);
 	if (h == NULL || a->term == 0 || a->term <= h->term ||
 	    (h->nset != 0 && rep_in_set(h, from) <= 0))
 		return;
@@ -663,6 +749,9 @@ rep_acting_in(struct rep *r, uint64_t now, const char *from,
 	lb_strlcpy(h->acting, from, sizeof(h->acting));
 	h->upto = a->upto;
 	h->upto_version = a->upto_version;
+	h->floor = a->floor;
+	h->floor_version = a->floor_version;
+	h->unc_at = 0;
 	if (h->voted < a->term)
 		h->voted = a->term;
 	h->cand_term = 0;
@@ -734,9 +823,14 @@ rep_state_dump(const struct rep *r)
 		at += (size_t)snprintf(b + at, cap - at, "home %s %u %u %s "
 		    "%llu", h->id, h->term, h->voted, h->acting[0] ?
 		    h->acting : "-", (unsigned long long)h->upto);
-		if (h->upto_version != 0)	/* ("UPTO/VERSION") */
+		if (h->upto_version != 0 || h->floor != 0)
+			/* ("UPTO/VERSION[/FLOOR/FLOOR_VERSION]") */
 			at += (size_t)snprintf(b + at, cap - at, "/%llu",
 			    (unsigned long long)h->upto_version);
+		if (h->floor != 0 || h->floor_version != 0)
+			at += (size_t)snprintf(b + at, cap - at, "/%llu/%llu",
+			    (unsigned long long)h->floor,
+			    (unsigned long long)h->floor_version);
 		for (size_t j = 0; j < h->nset; j++)
 			at += (size_t)snprintf(b + at, cap - at, " %s",
 			    h->set[j]);
@@ -798,6 +892,11 @@ rep_state_load(struct rep *r, uint64_t now, const char *text)
 				h->upto = strtoull(w[5], &end, 10);
 				if (*end == '/')
 					h->upto_version = strtoull(end + 1,
+					    &end, 10);
+				if (*end == '/')
+					h->floor = strtoull(end + 1, &end, 10);
+				if (*end == '/')
+					h->floor_version = strtoull(end + 1,
 					    NULL, 10);
 			}
 			h->nset = 0;

@@ -177,7 +177,8 @@ moved_of(const struct tasks *t, const char *home, const char *named,
 	for (size_t i = 0; i < t->nmoved; i++) {
 		const struct tk_moved *m = &t->moved[i];
 
-		if (strcmp(m->home, home) != 0 || (by_id && seq >= m->upto))
+		if (strcmp(m->home, home) != 0 || (by_id && (seq >= m->upto ||
+		    seq < m->floor)))
 			continue;
 		if (best == NULL || (by_id ? m->term < best->term :
 		    m->term > best->term))
@@ -207,7 +208,7 @@ tk_home_to(const struct tasks *t, const Lb__TaskRecord *r, char *home)
 
 void
 tasks_home_acting(struct tasks *t, const char *home, const char *acting,
-    uint32_t term, uint64_t upto)
+    uint32_t term, uint64_t upto, uint64_t floor)
 {
 	struct tk_moved	*m;
 
@@ -218,6 +219,8 @@ tasks_home_acting(struct tasks *t, const char *home, const char *acting,
 		    t->moved[i].term == term) {
 			if (upto > t->moved[i].upto)
 				t->moved[i].upto = upto;
+			if (floor > t->moved[i].floor)
+				t->moved[i].floor = floor;
 			return;
 		}
 	if (t->nmoved < TK_MOVED_MAX)
@@ -232,6 +235,7 @@ tasks_home_acting(struct tasks *t, const char *home, const char *acting,
 	lb_strlcpy(m->acting, acting, sizeof(m->acting));
 	m->term = term;
 	m->upto = upto;
+	m->floor = floor;
 }
 
 /* Whether `node` acts as the home of task `id`, as far as this peer

@@ -82,6 +82,8 @@ struct rep_action {
 						 * RA_ADOPT: the home */
 	uint32_t	 term;		/* RA_ADOPT */
 	uint64_t	 upto;
+	uint64_t	 floor, floor_version;	/* RA_ADOPT: a second
+					 * takeover's range starts there */
 	int		 anew;		/* RA_KEPT */
 };
 struct rep_out {
@@ -206,11 +208,19 @@ const char	*rep_acting(const struct rep *, const char *home, uint32_t *term,
 		    uint64_t *upto);
 /* Who acts for homes that are gone, as far as this peer knows (as a
  * member of their sets, or told as any peer): for each, the home, the
- * peer acting, its term and the task numbers below which it acts (a home
- * may come more than once); at most `max`. */
-size_t		 rep_moved(const struct rep *, const char **homes,
-		    const char **acting, uint32_t *terms, uint64_t *uptos,
+ * peer acting, its term and the task numbers [floor, upto) it acts for (a
+ * home may come more than once); at most `max`. */
+struct rep_moved_info {
+	const char	*home, *acting;
+	uint32_t	 term;
+	uint64_t	 upto, floor;
+};
+size_t		 rep_moved(const struct rep *, struct rep_moved_info *,
 		    size_t max);
+/* This peer's takeover of `home` starts at task number *floor and at
+ * version *floor_version (a second takeover; 0: all of it). */
+void		 rep_acting_floor(const struct rep *, const char *home,
+		    uint64_t *floor, uint64_t *floor_version);
 /* The homes this peer was elected to act for (at most `max`). */
 size_t		 rep_acting_for(const struct rep *, const char **homes,
 		    uint32_t *terms, uint64_t *uptos, size_t max);

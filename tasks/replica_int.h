@@ -34,6 +34,11 @@ struct home {
 	char		 acting[LB_ID_MAX];
 	uint64_t	 upto;
 	uint64_t	 upto_version;	/* the winner held its stream so far */
+	/* A second takeover's: tasks from this number on, records taken
+	 * over above this version (the earlier takeover keeps the rest). */
+	uint64_t	 floor, floor_version;
+	uint64_t	 unc_at;	/* uncovered(): when last counted */
+	int		 unc;
 	/* A candidacy of this peer: its term, since when, votes (bits by
 	 * index in set). */
 	uint32_t	 cand_term;
@@ -59,7 +64,7 @@ struct moved {
 	char		 home[LB_ID_MAX];
 	char		 acting[LB_ID_MAX];
 	uint32_t	 term;
-	uint64_t	 upto;
+	uint64_t	 upto, floor;
 };
 
 /* A change to the copies this home keeps of a task's messages, in its

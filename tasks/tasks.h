@@ -476,11 +476,13 @@ uint64_t	 tasks_argv_hash(const Lb__TaskSpec *);
  * is here, or was let go to another): tasks_submit answers with its id. */
 int		 tasks_request_seen(const struct tasks *,
 		    const ProtobufCBinaryData *request_id);
-/* `acting` acts for `home`'s tasks below number `upto` (and those that
- * home had taken over) in `term`: what this peer says to that home about
+/* `acting` acts for `home`'s tasks numbered from `floor` (0, or where an
+ * earlier takeover ends) below `upto` (and those that home had taken
+ * over) in `term`: what this peer says to that home about
  * them goes there (node/home.c tells it what the replica core learns). */
 void		 tasks_home_acting(struct tasks *, const char *home,
-		    const char *acting, uint32_t term, uint64_t upto);
+		    const char *acting, uint32_t term, uint64_t upto,
+		    uint64_t floor);
 void		 tasks_set_home_hold(struct tasks *, uint64_t now, int on,
 		    struct tasks_out *);
 void		 tasks_set_home_lease(struct tasks *, uint64_t end,

@@ -29,7 +29,7 @@ struct tk_moved {
 	char		 home[LB_ID_MAX];
 	char		 acting[LB_ID_MAX];
 	uint32_t	 term;
-	uint64_t	 upto;
+	uint64_t	 upto, floor;
 };
 #define TK_MOVED_MAX	512
 
