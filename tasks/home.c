@@ -326,6 +326,8 @@ tasks_relinquish(struct tasks *t, uint64_t upto, uint64_t upto_version,
 	struct tasks_task	**all = tasks_all(t, &n);
 	struct tasks_task	**go = lb_calloc(n + 1, sizeof(*go));
 
+	if (upto > t->given_up_upto)
+		t->given_up_upto = upto;
 	/* (the ones to go first: removing one frees the list walked) */
 	for (size_t i = 0; i < n; i++) {
 		struct tasks_task *k = all[i];

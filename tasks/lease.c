@@ -218,6 +218,9 @@ tk_lease_ask_recv(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 		r->epoch = it->epoch;
 		r->epoch_by = it->epoch_by;
 		k = tasks_find(t, it->task_id);
+		if (k == NULL && tk_own_seq(t, it->task_id) != 0 &&
+		    tk_own_seq(t, it->task_id) < t->given_up_upto)
+			continue;	/* (let go to another: ask there) */
 		if (k == NULL || !k->home)
 			r->verdict = LB__VERDICT__VERDICT_UNKNOWN;
 		else if (!tasks_unfinished((h = k->rec)))

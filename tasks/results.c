@@ -178,6 +178,13 @@ tk_home_notice(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 		return;
 	}
 	if ((k = tasks_find(t, r->id)) == NULL || !k->home) {
+		/* Not while this home may not act (what it let go may not be
+		 * gone from its journal yet), nor for one it let go to
+		 * another: the holder would drop a copy, or a result, that
+		 * the one acting for it needs.  It asks there in time. */
+		if (t->home_hold || (k == NULL && tk_own_seq(t, r->id) != 0 &&
+		    tk_own_seq(t, r->id) < t->given_up_upto))
+			return;
 		notice_ack(t, now, from, inc, r->id, r, LB__VERDICT__VERDICT_UNKNOWN,
 		    o);
 		return;

@@ -43,6 +43,9 @@ struct tasks {
 						 * may not act (failover) */
 	struct tk_moved		  moved[TK_MOVED_MAX];
 	size_t			  nmoved;
+	/* Its own tasks below this number another acts for (let go): a
+	 * holder that asks here about one is not told "unknown". */
+	uint64_t		  given_up_upto;
 	/* Request ids of tasks let go to another: a ring, oldest first. */
 	struct tasks_gone	 *gone;
 	size_t			  gone_first, ngone;
