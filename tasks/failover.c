@@ -306,6 +306,8 @@ uncovered(struct rep *r, struct home *h, uint64_t now)
 	const Lb__TaskRecord	*const *all;
 	size_t			 n, len = strlen(h->id);
 
+	if (h->inferred)
+		return 0;	/* (what it took is not known whole) */
 	if (h->unc_at != 0 && now < h->unc_at + 1000)
 		return h->unc;
 	h->unc_at = now;
@@ -319,8 +321,11 @@ uncovered(struct rep *r, struct home *h, uint64_t now)
 		rep_record_home(all[i], acting);
 		if (strcmp(acting, h->id) != 0)
 			continue;
+		/* (records it had taken over count only when the winner said
+		 * how far it held its stream: an older one does not) */
 		if (named ? strtoull(all[i]->id + len + 1, NULL, 10) >=
-		    h->upto : all[i]->adopted_version > h->upto_version)
+		    h->upto : h->upto_version != 0 &&
+		    all[i]->adopted_version > h->upto_version)
 			h->unc = 1;
 	}
 	return h->unc;
@@ -570,12 +575,18 @@ rep_vote_reply_in(struct rep *r, uint64_t now, const char *from,
 	/* A majority: this peer acts for the home in this term (after a
 	 * takeover before, for what that one did not cover). */
 	h->floor = h->term != 0 ? h->upto : 0;
-	h->floor_version = h->term != 0 ? h->upto_version : 0;
+	/* (the records the home had taken over: those above the version the
+	 * first winner held; all of them its, when it did not say) */
+	h->floor_version = h->term == 0 ? 0 : h->upto_version != 0 ?
+	    h->upto_version : UINT64_MAX;
 	h->unc_at = 0;
+	h->inferred = 0;
 	h->term = h->cand_term;
 	h->cand_term = 0;
 	lb_strlcpy(h->acting, r->self, sizeof(h->acting));
 	h->upto = highest_task(r, h->id) + 1;
+	if (h->upto < h->floor)
+		h->upto = h->floor;	/* (never below the earlier range) */
 	h->upto_version = h->newest;
 	r->stats.won++;
 	rep_push(o, RA_STATE);
@@ -651,6 +662,11 @@ rep_learn_taken(struct rep *r, const Lb__TaskRecord *rec)
 	tasks_home_of(rec->id, named);
 	if (strcmp(named, rec->home_peer) == 0 || strcmp(named, r->self) == 0)
 		return 0;
+	/* (only one taken over from the home its id names: its home_term
+	 * is that home's election term; a record taken over again carries
+	 * a term raised past it) */
+	if (rec->taken_from == NULL || strcmp(rec->taken_from, named) != 0)
+		return 0;
 	seq = strtoull(strrchr(rec->id, '.') + 1, NULL, 10);
 	moved_learn(r, named, rec->home_peer, rec->home_term, seq + 1, 0);
 	/* A member of that home's set that missed the winner's word: it
@@ -661,9 +677,13 @@ rep_learn_taken(struct rep *r, const Lb__TaskRecord *rec)
 	if ((h = rep_home(r, named, 0)) == NULL || rep_in_set(h, r->self) <= 0)
 		return 0;
 	if (rec->home_term > h->term || (rec->home_term == h->term &&
-	    strcmp(h->acting, rec->home_peer) == 0 && seq + 1 > h->upto)) {
-		if (rec->home_term > h->term)
-			h->upto = 0;
+	    h->inferred && strcmp(h->acting, rec->home_peer) == 0 &&
+	    seq + 1 > h->upto)) {
+		if (rec->home_term > h->term) {
+			h->upto = h->upto_version = 0;
+			h->floor = h->floor_version = 0;
+			h->inferred = 1;
+		}
 		h->term = rec->home_term;
 		lb_strlcpy(h->acting, rec->home_peer, sizeof(h->acting));
 		if (seq + 1 > h->upto)
@@ -742,9 +762,25 @@ rep_acting_in(struct rep *r, uint64_t now, const char *from,
 	}
 	if (lb_id_valid(a->home) && a->term != 0)
 		moved_learn(r, a->home, from, a->term, a->upto, a->floor);
-	if (h == NULL || a->term == 0 || a->term <= h->term ||
+	if (h != NULL && a->term != 0 && a->term == h->term && !h->inferred &&
+	    strcmp(from, h->acting) == 0) {
+		/* The winner again: what it took may have grown (a member
+		 * that learned less before learns all). */
+		if (a->upto > h->upto || a->upto_version > h->upto_version) {
+			if (a->upto > h->upto)
+				h->upto = a->upto;
+			if (a->upto_version > h->upto_version)
+				h->upto_version = a->upto_version;
+			h->unc_at = 0;
+			rep_push(o, RA_STATE);
+		}
+		return;
+	}
+	if (h == NULL || a->term == 0 || (a->term <= h->term &&
+	    !(h->inferred && a->term == h->term)) ||
 	    (h->nset != 0 && rep_in_set(h, from) <= 0))
 		return;
+	h->inferred = 0;	/* (the winner's word, whole) */
 	h->term = a->term;
 	lb_strlcpy(h->acting, from, sizeof(h->acting));
 	h->upto = a->upto;
@@ -823,14 +859,14 @@ rep_state_dump(const struct rep *r)
 		at += (size_t)snprintf(b + at, cap - at, "home %s %u %u %s "
 		    "%llu", h->id, h->term, h->voted, h->acting[0] ?
 		    h->acting : "-", (unsigned long long)h->upto);
-		if (h->upto_version != 0 || h->floor != 0)
-			/* ("UPTO/VERSION[/FLOOR/FLOOR_VERSION]") */
-			at += (size_t)snprintf(b + at, cap - at, "/%llu",
-			    (unsigned long long)h->upto_version);
-		if (h->floor != 0 || h->floor_version != 0)
-			at += (size_t)snprintf(b + at, cap - at, "/%llu/%llu",
+		/* ("UPTO/VERSION/FLOOR/FLOOR_VERSION/INFERRED") */
+		if (h->upto_version != 0 || h->floor != 0 ||
+		    h->floor_version != 0 || h->inferred)
+			at += (size_t)snprintf(b + at, cap - at,
+			    "/%llu/%llu/%llu/%d",
+			    (unsigned long long)h->upto_version,
 			    (unsigned long long)h->floor,
-			    (unsigned long long)h->floor_version);
+			    (unsigned long long)h->floor_version, h->inferred);
 		for (size_t j = 0; j < h->nset; j++)
 			at += (size_t)snprintf(b + at, cap - at, " %s",
 			    h->set[j]);
@@ -897,7 +933,9 @@ rep_state_load(struct rep *r, uint64_t now, const char *text)
 					h->floor = strtoull(end + 1, &end, 10);
 				if (*end == '/')
 					h->floor_version = strtoull(end + 1,
-					    NULL, 10);
+					    &end, 10);
+				if (*end == '/')
+					h->inferred = end[1] == '1';
 			}
 			h->nset = 0;
 			for (size_t i = 6; i < n && h->nset < REP_ALL; i++)

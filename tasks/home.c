@@ -127,6 +127,7 @@ adopt_held(struct tasks *t, uint64_t now, struct tasks_task *k,
 	tk_set_str(&rec->home_peer, t->self);
 	rec->home_term = term;
 	rec->adopted_version = 0;	/* (stamped at its first save here) */
+	tk_set_str(&rec->taken_from, was);
 	rec->pgid = held->pgid;		/* (what runs here) */
 	/* Fenced: what the home it replaces had under way, and the moves
 	 * this peer started of what it holds (after a restart here it no
@@ -138,7 +139,9 @@ adopt_held(struct tasks *t, uint64_t now, struct tasks_task *k,
 	/* The hosts it could not start on, as this peer knew them (its own
 	 * failure, kept before its home had it). */
 	for (size_t i = 0; i < held->n_start_failures &&
-	    rec->n_start_failures < TASKS_START_FAILURES_MAX; i++) {
+	    rec->n_start_failures < TASKS_START_FAILURES_MAX &&
+	    (t->conf.max_start_failures <= 0 || rec->n_start_failures <
+	    (size_t)t->conf.max_start_failures); i++) {
 		Lb__StartFailure *f = held->start_failures[i], *c;
 
 		if (tasks_avoids(rec, f->host))
@@ -286,6 +289,7 @@ tasks_adopt(struct tasks *t, uint64_t now, Lb__TaskRecord *rec,
 	tk_set_str(&rec->home_peer, t->self);
 	rec->home_term = term;
 	rec->adopted_version = 0;	/* (stamped at its first save here) */
+	tk_set_str(&rec->taken_from, was);
 	tk_task_add(t, rec);
 	k = tasks_find(t, rec->id);
 	r = k->rec;

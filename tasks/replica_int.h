@@ -39,6 +39,9 @@ struct home {
 	uint64_t	 floor, floor_version;
 	uint64_t	 unc_at;	/* uncovered(): when last counted */
 	int		 unc;
+	int		 inferred;	/* term and acting learned from a record
+					 * (rep_learn_taken), not from the
+					 * winner: its range is a lower bound */
 	/* A candidacy of this peer: its term, since when, votes (bits by
 	 * index in set). */
 	uint32_t	 cand_term;
