@@ -35,8 +35,6 @@
 #define ALL_EVERY_MS		5000
 #define ALL_FOR_MS		60000
 
-static void	moved_learn(struct rep *, const char *, const char *, uint32_t,
-		    uint64_t, uint64_t);
 /* A member without the files of some of the home's tasks stands only
  * once every other member alive had the time to (one of them has them:
  * the home answered once a majority did). */
@@ -70,8 +68,8 @@ rep_in_set(const struct home *h, const char *id)
 	return -1;
 }
 
-static int
-member(const struct rep *r, const char *id)
+int
+rep_member(const struct rep *r, const char *id)
 {
 	for (size_t i = 0; i < r->nset; i++)
 		if (strcmp(r->set[i].id, id) == 0)
@@ -128,7 +126,7 @@ rep_members(struct rep *r, uint64_t now, const char *const *ids, size_t n)
 	for (size_t c = 0; c < k; c++) {
 		struct rep_peer *s = NULL;
 
-		if (member(r, best[c]) >= 0)
+		if (rep_member(r, best[c]) >= 0)
 			continue;
 		if (r->nset < want)
 			s = &r->set[r->nset++];
@@ -167,7 +165,7 @@ void
 rep_heard(struct rep *r, uint64_t now, const char *from,
     const Lb__ReplicaAck *a)
 {
-	int	i = member(r, from);
+	int	i = rep_member(r, from);
 	size_t	count = 0;
 
 	/* The home lease runs from when the answered put was sent (echoed),
@@ -331,10 +329,12 @@ uncovered(struct rep *r, struct home *h, uint64_t now)
 	return h->unc;
 }
 
-/* HomeActing for home `h` to every live peer but this one and the set
- * (those hear it every second). */
+/* This peer acts for home `h`: told (HomeActing) to the members of its
+ * set (the home too, if it is back), or (`all`) to every live peer
+ * outside the set. */
 static void
-announce_all(struct rep *r, uint64_t now, struct home *h, struct rep_out *o)
+tell_acting(struct rep *r, uint64_t now, struct home *h, int all,
+    struct rep_out *o)
 {
 	Lb__HomeActing	a = LB__HOME_ACTING__INIT;
 	Lb__PeerMsg	m = LB__PEER_MSG__INIT;
@@ -347,11 +347,18 @@ announce_all(struct rep *r, uint64_t now, struct home *h, struct rep_out *o)
 	a.floor_version = h->floor_version;
 	m.body_case = LB__PEER_MSG__BODY_HOME_ACTING;
 	m.home_acting = &a;
-	for (size_t j = 0; j < r->nalive; j++)
-		if (strcmp(r->alive[j], r->self) != 0 &&
-		    rep_in_set(h, r->alive[j]) < 0)
-			rep_push_msg(o, RA_VOTE, r->alive[j], &m);
-	h->all_sent = now;
+	if (all) {
+		for (size_t j = 0; j < r->nalive; j++)
+			if (strcmp(r->alive[j], r->self) != 0 &&
+			    rep_in_set(h, r->alive[j]) < 0)
+				rep_push_msg(o, RA_VOTE, r->alive[j], &m);
+		h->all_sent = now;
+	} else {
+		for (size_t j = 0; j < h->nset; j++)
+			if (strcmp(h->set[j], r->self) != 0)
+				rep_push_msg(o, RA_VOTE, h->set[j], &m);
+		h->acting_sent = now;
+	}
 }
 
 void
@@ -363,38 +370,23 @@ rep_elections(struct rep *r, uint64_t now, struct rep_out *o)
 	for (size_t i = 0; i < r->nhomes; i++) {
 		struct home	*h = &r->homes[i];
 		int		 mine = rep_in_set(h, r->self), wait = 0;
+		uint64_t	 from;
 
 		if (h->term != 0 && strcmp(h->acting, r->self) == 0 &&
 		    h->all_until == 0)
 			h->all_until = now + ALL_FOR_MS;	/* (its start) */
-		uint64_t	 from;
 
 		/* Acting for it: the set is told again, every second, so
 		 * that a member that missed it (and the home, back) learn. */
 		if (h->term != 0 && strcmp(h->acting, r->self) == 0 &&
-		    now >= h->acting_sent + 1000) {
-			Lb__HomeActing a = LB__HOME_ACTING__INIT;
-			Lb__PeerMsg m = LB__PEER_MSG__INIT;
-
-			a.home = h->id;
-			a.term = h->term;
-			a.upto = h->upto;
-			a.upto_version = h->upto_version;
-			a.floor = h->floor;
-			a.floor_version = h->floor_version;
-			m.body_case = LB__PEER_MSG__BODY_HOME_ACTING;
-			m.home_acting = &a;
-			for (size_t j = 0; j < h->nset; j++)
-				if (strcmp(h->set[j], r->self) != 0)
-					rep_push_msg(o, RA_VOTE, h->set[j], &m);
-			h->acting_sent = now;
-		}
+		    now >= h->acting_sent + 1000)
+			tell_acting(r, now, h, 0, o);
 		/* ... and every live peer, for a while (and whenever one
 		 * more is alive). */
 		if (h->term != 0 && strcmp(h->acting, r->self) == 0 &&
 		    ((now < h->all_until && now >= h->all_sent +
 		    ALL_EVERY_MS) || r->announce))
-			announce_all(r, now, h, o);
+			tell_acting(r, now, h, 1, o);
 		/* Nothing to take over; or taken over already (its records
 		 * live on in the acting home's stream), unless the home came
 		 * back, acted for newer tasks, and is gone again. */
@@ -530,10 +522,8 @@ rep_vote_reply_in(struct rep *r, uint64_t now, const char *from,
 {
 	struct home		*h = lb_id_valid(v->home) ?
 				    rep_home(r, v->home, 0) : NULL;
-	Lb__HomeActing		 a = LB__HOME_ACTING__INIT;
-	Lb__PeerMsg		 m = LB__PEER_MSG__INIT;
 	struct rep_action	*ad;
-	int			 idx, mine, count = 0;
+	int			 idx, count = 0;
 
 	if (h == NULL || h->cand_term == 0 || v->term != h->cand_term ||
 	    h->cand_term <= h->term || (idx = rep_in_set(h, from)) <= 0)
@@ -552,7 +542,8 @@ rep_vote_reply_in(struct rep *r, uint64_t now, const char *from,
 		if (h->voted < h->term)
 			h->voted = h->term;
 		h->cand_term = 0;
-		moved_learn(r, h->id, h->acting, h->term, h->upto, h->floor);
+		rep_moved_learn(r, h->id, h->acting, h->term, h->upto,
+		    h->floor);
 		rep_push(o, RA_STATE);
 		return;
 	}
@@ -596,355 +587,8 @@ rep_vote_reply_in(struct rep *r, uint64_t now, const char *from,
 	ad->upto = h->upto;
 	ad->floor = h->floor;
 	ad->floor_version = h->floor_version;
-	a.home = h->id;
-	a.term = h->term;
-	a.upto = h->upto;
-	a.upto_version = h->upto_version;
-	a.floor = h->floor;
-	a.floor_version = h->floor_version;
-	m.body_case = LB__PEER_MSG__BODY_HOME_ACTING;
-	m.home_acting = &a;
-	mine = rep_in_set(h, r->self);
-	for (size_t j = 1; j < h->nset; j++)
-		if ((int)j != mine)
-			rep_push_msg(o, RA_VOTE, h->set[j], &m);
-	h->acting_sent = now;
+	tell_acting(r, now, h, 0, o);
 	h->all_until = now + ALL_FOR_MS;
-	announce_all(r, now, h, o);
+	tell_acting(r, now, h, 1, o);
 }
 
-/* `acting` says it acts for `home`'s tasks below `upto` in `term`: where
- * this peer sends what it would say to that home about them (a home taken
- * over twice is there twice; at most REP_HOMES_MAX, the lowest term given
- * up first). */
-static void
-moved_learn(struct rep *r, const char *home, const char *acting,
-    uint32_t term, uint64_t upto, uint64_t floor)
-{
-	struct moved	*mv;
-
-	if (strcmp(acting, home) == 0)
-		return;
-	for (size_t i = 0; i < r->nmoved; i++)
-		if (strcmp(r->moved[i].home, home) == 0 &&
-		    r->moved[i].term == term) {
-			if (upto > r->moved[i].upto)
-				r->moved[i].upto = upto;
-			if (floor > r->moved[i].floor)
-				r->moved[i].floor = floor;
-			return;
-		}
-	if (r->nmoved < REP_HOMES_MAX)
-		mv = &r->moved[r->nmoved++];
-	else {
-		mv = &r->moved[0];
-		for (size_t i = 1; i < r->nmoved; i++)
-			if (r->moved[i].term < mv->term)
-				mv = &r->moved[i];
-	}
-	lb_strlcpy(mv->home, home, sizeof(mv->home));
-	lb_strlcpy(mv->acting, acting, sizeof(mv->acting));
-	mv->term = term;
-	mv->upto = upto;
-	mv->floor = floor;
-}
-
-int
-rep_learn_taken(struct rep *r, const Lb__TaskRecord *rec)
-{
-	char		 named[LB_ID_MAX];
-	struct home	*h;
-	uint64_t	 seq;
-
-	if (rec->home_peer == NULL || !lb_id_valid(rec->home_peer) ||
-	    rec->home_term == 0 || !tasks_id_valid(rec->id))
-		return 0;
-	tasks_home_of(rec->id, named);
-	if (strcmp(named, rec->home_peer) == 0 || strcmp(named, r->self) == 0)
-		return 0;
-	/* (only one taken over from the home its id names: its home_term
-	 * is that home's election term; a record taken over again carries
-	 * a term raised past it) */
-	if (rec->taken_from == NULL || strcmp(rec->taken_from, named) != 0)
-		return 0;
-	seq = strtoull(strrchr(rec->id, '.') + 1, NULL, 10);
-	moved_learn(r, named, rec->home_peer, rec->home_term, seq + 1, 0);
-	/* A member of that home's set that missed the winner's word: it
-	 * knows now (and tells the home, back, so that it lets its tasks
-	 * below go: the winner adopted them).  Else it would report its
-	 * vote as open for a while, then let the home act for tasks the
-	 * winner's own replicas act for. */
-	if ((h = rep_home(r, named, 0)) == NULL || rep_in_set(h, r->self) <= 0)
-		return 0;
-	if (rec->home_term > h->term || (rec->home_term == h->term &&
-	    h->inferred && strcmp(h->acting, rec->home_peer) == 0 &&
-	    seq + 1 > h->upto)) {
-		if (rec->home_term > h->term) {
-			h->upto = h->upto_version = 0;
-			h->floor = h->floor_version = 0;
-			h->inferred = 1;
-		}
-		h->term = rec->home_term;
-		lb_strlcpy(h->acting, rec->home_peer, sizeof(h->acting));
-		if (seq + 1 > h->upto)
-			h->upto = seq + 1;
-		if (h->voted < h->term)
-			h->voted = h->term;
-		h->cand_term = 0;
-		return 1;
-	}
-	return 0;
-}
-
-size_t
-rep_moved(const struct rep *r, struct rep_moved_info *v, size_t max)
-{
-	size_t	n = 0;
-
-	/* What this peer knows as a member of a set, then what it was
-	 * told as any peer. */
-	for (size_t i = 0; i < r->nhomes && n < max; i++) {
-		const struct home *h = &r->homes[i];
-
-		if (h->term == 0 || h->acting[0] == '\0' ||
-		    strcmp(h->acting, h->id) == 0)
-			continue;
-		v[n++] = (struct rep_moved_info){ h->id, h->acting, h->term,
-		    h->upto, h->floor };
-	}
-	for (size_t i = 0; i < r->nmoved && n < max; i++)
-		v[n++] = (struct rep_moved_info){ r->moved[i].home,
-		    r->moved[i].acting, r->moved[i].term, r->moved[i].upto,
-		    r->moved[i].floor };
-	return n;
-}
-
-void
-rep_acting_floor(const struct rep *r, const char *home, uint64_t *floor,
-    uint64_t *floor_version)
-{
-	*floor = *floor_version = 0;
-	for (size_t i = 0; i < r->nhomes; i++)
-		if (strcmp(r->homes[i].id, home) == 0) {
-			*floor = r->homes[i].floor;
-			*floor_version = r->homes[i].floor_version;
-		}
-}
-
-void
-rep_acting_in(struct rep *r, uint64_t now, const char *from,
-    const Lb__HomeActing *a, struct rep_out *o)
-{
-	struct home	*h = lb_id_valid(a->home) ? rep_home(r, a->home, 0) :
-			    NULL;
-
-	/* This home, back: another acts for its earlier tasks -- only a
-	 * member of its set can have been elected. */
-	if (strcmp(a->home, r->self) == 0) {
-		int known = member(r, from) >= 0;
-
-		for (size_t j = 0; j < r->nstart; j++)
-			if (strcmp(r->start_set[j], from) == 0)
-				known = 1;
-		if (known && a->term > r->taken_term) {
-			r->taken_term = a->term;
-			lb_strlcpy(r->taken_by, from, sizeof(r->taken_by));
-			r->taken_upto = a->upto;
-			r->taken_version = a->upto_version;
-			r->stats.takeovers_seen++;
-		} else if (known && a->term == r->taken_term) {
-			if (a->upto > r->taken_upto)
-				r->taken_upto = a->upto;
-			if (a->upto_version > r->taken_version)
-				r->taken_version = a->upto_version;
-		}
-		return;
-	}
-	if (lb_id_valid(a->home) && a->term != 0)
-		moved_learn(r, a->home, from, a->term, a->upto, a->floor);
-	if (h != NULL && a->term != 0 && a->term == h->term && !h->inferred &&
-	    strcmp(from, h->acting) == 0) {
-		/* The winner again: what it took may have grown (a member
-		 * that learned less before learns all). */
-		if (a->upto > h->upto || a->upto_version > h->upto_version) {
-			if (a->upto > h->upto)
-				h->upto = a->upto;
-			if (a->upto_version > h->upto_version)
-				h->upto_version = a->upto_version;
-			h->unc_at = 0;
-			rep_push(o, RA_STATE);
-		}
-		return;
-	}
-	if (h == NULL || a->term == 0 || (a->term <= h->term &&
-	    !(h->inferred && a->term == h->term)) ||
-	    (h->nset != 0 && rep_in_set(h, from) <= 0))
-		return;
-	h->inferred = 0;	/* (the winner's word, whole) */
-	h->term = a->term;
-	lb_strlcpy(h->acting, from, sizeof(h->acting));
-	h->upto = a->upto;
-	h->upto_version = a->upto_version;
-	h->floor = a->floor;
-	h->floor_version = a->floor_version;
-	h->unc_at = 0;
-	if (h->voted < a->term)
-		h->voted = a->term;
-	h->cand_term = 0;
-	rep_push(o, RA_STATE);
-	(void)now;
-}
-
-size_t
-rep_acting_for(const struct rep *r, const char **homes, uint32_t *terms,
-    uint64_t *uptos, size_t max)
-{
-	size_t	n = 0;
-
-	for (size_t i = 0; i < r->nhomes && n < max; i++)
-		if (r->homes[i].term != 0 && strcmp(r->homes[i].acting,
-		    r->self) == 0) {
-			homes[n] = r->homes[i].id;
-			terms[n] = r->homes[i].term;
-			uptos[n++] = r->homes[i].upto;
-		}
-	return n;
-}
-
-const char *
-rep_acting(const struct rep *r, const char *home, uint32_t *term,
-    uint64_t *upto)
-{
-	struct home	*h = rep_home((struct rep *)r, home, 0);
-
-	if (h == NULL)
-		return NULL;
-	*term = h->term;
-	*upto = h->upto;
-	return h->term ? h->acting : h->id;
-}
-
-/* ---- on disk: one line each, words separated by spaces ----
- *
- *   set ID...				this home's set
- *   home ID T V ACTING UPTO ID...	a home: term, vote, who acts ("-"
- *					for none), upto, its set
- */
-
-char *
-rep_state_dump(const struct rep *r)
-{
-	size_t	 cap = 64 + (r->nhomes + 1) * (REP_ALL + 6) * (LB_ID_MAX + 24);
-	char	*b = lb_calloc(1, cap);
-	size_t	 at = 0;
-
-	at += (size_t)snprintf(b + at, cap - at, "set");
-	for (size_t i = 0; i < r->nset; i++)
-		at += (size_t)snprintf(b + at, cap - at, " %s", r->set[i].id);
-	at += (size_t)snprintf(b + at, cap - at, "\n");
-	/* Another took over this home's tasks below upto: known at once
-	 * after a restart (read back, they are let go again at the first
-	 * tick, before this home acts: their forgetting may not have
-	 * reached the disk). */
-	if (r->taken_term != 0 && lb_id_valid(r->taken_by))
-		at += (size_t)snprintf(b + at, cap - at, "taken %u %s %llu "
-		    "%llu\n", r->taken_term, r->taken_by,
-		    (unsigned long long)r->taken_upto,
-		    (unsigned long long)r->taken_version);
-	for (size_t i = 0; i < r->nhomes; i++) {
-		const struct home *h = &r->homes[i];
-
-		if (h->term == 0 && h->voted == 0 && h->nset == 0)
-			continue;
-		at += (size_t)snprintf(b + at, cap - at, "home %s %u %u %s "
-		    "%llu", h->id, h->term, h->voted, h->acting[0] ?
-		    h->acting : "-", (unsigned long long)h->upto);
-		/* ("UPTO/VERSION/FLOOR/FLOOR_VERSION/INFERRED") */
-		if (h->upto_version != 0 || h->floor != 0 ||
-		    h->floor_version != 0 || h->inferred)
-			at += (size_t)snprintf(b + at, cap - at,
-			    "/%llu/%llu/%llu/%d",
-			    (unsigned long long)h->upto_version,
-			    (unsigned long long)h->floor,
-			    (unsigned long long)h->floor_version, h->inferred);
-		for (size_t j = 0; j < h->nset; j++)
-			at += (size_t)snprintf(b + at, cap - at, " %s",
-			    h->set[j]);
-		at += (size_t)snprintf(b + at, cap - at, "\n");
-	}
-	return b;
-}
-
-void
-rep_state_load(struct rep *r, uint64_t now, const char *text)
-{
-	char	*copy = lb_strdup(text), *line, *save = NULL;
-
-	for (line = strtok_r(copy, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
-		char *w[3 + REP_ALL + 6], *ws = NULL;
-		size_t n = 0;
-
-		for (char *t = strtok_r(line, " ", &ws); t != NULL &&
-		    n < sizeof(w) / sizeof(w[0]); t = strtok_r(NULL, " ", &ws))
-			w[n++] = t;
-		if (n >= 1 && strcmp(w[0], "set") == 0) {
-			r->nset = r->nstart = 0;
-			for (size_t i = 1; i < n && r->nset < REP_SET_MAX; i++) {
-				if (!lb_id_valid(w[i]) || strcmp(w[i],
-				    r->self) == 0)
-					continue;
-				memset(&r->set[r->nset], 0, sizeof(r->set[0]));
-				lb_strlcpy(r->set[r->nset].id, w[i],
-				    sizeof(r->set[0].id));
-				r->set[r->nset].since = now;
-				lb_strlcpy(r->start_set[r->nstart++], w[i],
-				    sizeof(r->start_set[0]));
-				r->nset++;
-			}
-			/* (with fewer than two, no other could have been
-			 * elected: nothing to learn first) */
-			r->ready = r->nstart < 2;
-		} else if ((n == 4 || n == 5) && strcmp(w[0], "taken") == 0 &&
-		    lb_id_valid(w[2])) {
-			r->taken_term = (uint32_t)strtoul(w[1], NULL, 10);
-			lb_strlcpy(r->taken_by, w[2], sizeof(r->taken_by));
-			r->taken_upto = strtoull(w[3], NULL, 10);
-			if (n == 5)
-				r->taken_version = strtoull(w[4], NULL, 10);
-		} else if (n >= 6 && strcmp(w[0], "home") == 0 &&
-		    lb_id_valid(w[1]) && strcmp(w[1], r->self) != 0) {
-			struct home *h = rep_home(r, w[1], 1);
-
-			if (h == NULL)
-				continue;
-			h->term = (uint32_t)strtoul(w[2], NULL, 10);
-			h->voted = (uint32_t)strtoul(w[3], NULL, 10);
-			if (lb_id_valid(w[4]))
-				lb_strlcpy(h->acting, w[4], sizeof(h->acting));
-			{
-				char *end;
-
-				h->upto = strtoull(w[5], &end, 10);
-				if (*end == '/')
-					h->upto_version = strtoull(end + 1,
-					    &end, 10);
-				if (*end == '/')
-					h->floor = strtoull(end + 1, &end, 10);
-				if (*end == '/')
-					h->floor_version = strtoull(end + 1,
-					    &end, 10);
-				if (*end == '/')
-					h->inferred = end[1] == '1';
-			}
-			h->nset = 0;
-			for (size_t i = 6; i < n && h->nset < REP_ALL; i++)
-				if (lb_id_valid(w[i]))
-					lb_strlcpy(h->set[h->nset++], w[i],
-					    sizeof(h->set[0]));
-			h->heard_ms = now;
-			h->voted_at = now;
-		}
-	}
-	free(copy);
-}

@@ -180,12 +180,7 @@ adopt_held(struct tasks *t, uint64_t now, struct tasks_task *k,
 			tk_set_hold(t, now, k, HOLD_NONE, o);
 			tk_disarm(k);
 		} else {
-			rec->state = held->state;
-			rec->started_ms = held->started_ms;
-			rec->starts = held->starts;
-			rec->resumes = held->resumes;
-			rec->checkpoints = held->checkpoints;
-			tk_migrations_copy(rec, held);
+			tk_progress_copy(rec, held);
 			/* Its lease from the old home ran out here: as its
 			 * home now, this peer lets it run again, under its
 			 * own home lease (none when it acts alone). */

@@ -380,3 +380,16 @@ tk_counts_merge(Lb__TaskRecord *h, const Lb__TaskRecord *r)
 		h->served_ms = r->served_ms;
 	tk_migrations_copy(h, r);
 }
+
+/* The home's record `h` takes what its current placement's holder says of
+ * a run under way (`r`). */
+void
+tk_progress_copy(Lb__TaskRecord *h, const Lb__TaskRecord *r)
+{
+	h->state = r->state;
+	h->started_ms = r->started_ms;
+	h->starts = r->starts;
+	h->resumes = r->resumes;
+	h->checkpoints = r->checkpoints;
+	tk_migrations_copy(h, r);
+}

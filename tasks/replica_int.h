@@ -124,6 +124,8 @@ void		 rep_push_msg(struct rep_out *, enum rep_kind, const char *to,
 		    const Lb__PeerMsg *);
 struct home	*rep_home(struct rep *, const char *home, int make);
 int		 rep_is_alive(const struct rep *, const char *id);
+/* The index of `id` in this home's own set, or -1. */
+int		 rep_member(const struct rep *, const char *id);
 /* The index of `id` in the home's set, or -1. */
 int		 rep_in_set(const struct home *, const char *id);
 /* The home side heard a member of its set (an ack); the replica side's
@@ -135,6 +137,11 @@ void		 rep_elections(struct rep *, uint64_t now, struct rep_out *);
  * home_term) proves that peer won that home's election: learned (1 if a
  * term changed, to keep on disk). */
 int		 rep_learn_taken(struct rep *, const Lb__TaskRecord *);
+/* `acting` acts for `home`'s tasks [floor, upto) in `term`: kept for
+ * routing (takeover.c). */
+void		 rep_moved_learn(struct rep *, const char *home,
+		    const char *acting, uint32_t term, uint64_t upto,
+		    uint64_t floor);
 /* Kept messages (repkeep.c): the home's changes in (after, top]; those of
  * task `id` let go; a replica's item from `h`'s stream (0 kept, -1
  * refused); free all. */

@@ -220,12 +220,7 @@ tk_home_notice(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 			tk_record_result(t, now, k, r, &n->stdout, &n->stderr, o);
 			v = LB__VERDICT__VERDICT_DONE;
 		} else {
-			h->state = r->state;
-			h->started_ms = r->started_ms;
-			h->starts = r->starts;
-			h->resumes = r->resumes;
-			h->checkpoints = r->checkpoints;
-			tk_migrations_copy(h, r);
+			tk_progress_copy(h, r);
 			/* A raised fence is on disk before "go on" leaves. */
 			tk_save(o, k, fenced);
 			v = LB__VERDICT__VERDICT_CURRENT;

@@ -97,6 +97,7 @@ int		 tk_same(uint32_t e1, const char *b1, uint32_t e2,
 int		 tk_is_home_of(const struct tasks *t, const char *id);
 void		 tk_home_peer_of(const Lb__TaskRecord *r, char *home);
 int		 tk_known_alive(const struct tasks *t, const char *id);
+void		 tk_progress_copy(Lb__TaskRecord *h, const Lb__TaskRecord *r);
 /* Home: its task could not start at `host`: placed anew elsewhere, or
  * failed (task.max_start_failures). */
 void		 tk_start_failed_home(struct tasks *t, uint64_t now,
