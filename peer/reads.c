@@ -26,6 +26,8 @@
 				 * the answer once others had this long */
 #define REPLICA_WAIT_MS	1000	/* its home down: replicas have this long
 				 * to answer */
+#define HOME_SILENT_MS	1000	/* its home alive but silent to this peer
+				 * this long: its replicas answer too */
 
 /* An answer from another home, and when we asked. */
 struct remote {
@@ -45,6 +47,8 @@ struct remote {
 					 * replica's copy */
 	char		 acting_asked[LB_ID_MAX];	/* the acting home a
 					 * copy named, asked for req_id */
+	uint64_t	 home_silent_since;	/* its home asked, and no
+					 * answer from it since (0: it answers) */
 };
 
 struct reads {
@@ -128,7 +132,7 @@ reads_task(struct peer *p, const char *id, int want_output,
 {
 	struct reads	*g = p->reads;
 	struct remote	*r = NULL, *old = NULL;
-	const char	*addr, *state;
+	const char	*addr, *state, *home_addr;
 	char		 home[LB_ID_MAX];
 	uint64_t	 now = lb_mono_ms();
 	const Lb__TaskRecord *held;
@@ -167,6 +171,16 @@ reads_task(struct peer *p, const char *id, int want_output,
 	}
 	if (want_output)
 		r->want_output = 1;
+	/* Its home alive to the membership but silent to this peer for a
+	 * while (the link between the two cut, or healing: TCP's timer has
+	 * backed off): its replicas answer too, as if it were down, and it
+	 * is asked still. */
+	home_addr = addr;
+	if (addr != NULL && r->home_silent_since != 0 &&
+	    now - r->home_silent_since >= HOME_SILENT_MS) {
+		addr = NULL;
+		state = "silent to this peer";
+	}
 	/* Its home's answer from before it went down is not kept: replicas
 	 * (and the one that may act for it) answer now. */
 	if (addr == NULL && r->ans != NULL && r->rank == 1) {
@@ -222,9 +236,13 @@ reads_task(struct peer *p, const char *id, int want_output,
 		r->asked_ms = now;
 		r->asked_output = r->want_output;
 		r->acting_asked[0] = '\0';
-		if (addr != NULL)
+		if (addr != NULL) {
 			query_send(p, addr, r);
-		else {
+			if (r->home_silent_since == 0)
+				r->home_silent_since = now;
+		} else {
+			if (home_addr != NULL)	/* (silent: still asked) */
+				query_send(p, home_addr, r);
 			/* Its home down: ask the peers likeliest to hold
 			 * its records. */
 			nb = replicas_of(p, home, best, (size_t)p->conf.task.
@@ -327,6 +345,21 @@ reads_query_in(struct peer *p, const char *from, const Lb__TaskQuery *q)
 	free(a.stderr.data);
 }
 
+/* Whether the task of answer `a` was asked of its home, alive, which has
+ * been silent to this peer for HOME_SILENT_MS (its replicas answer). */
+static int
+home_silent(struct peer *p, const Lb__TaskAnswer *a)
+{
+	for (size_t i = 0; i < REMOTE_MAX; i++) {
+		const struct remote *r = &p->reads->remote[i];
+
+		if (strcmp(r->id, a->task_id) == 0 && r->req_id == a->req_id)
+			return r->home_silent_since != 0 && lb_mono_ms() -
+			    r->home_silent_since >= HOME_SILENT_MS;
+	}
+	return 0;
+}
+
 void
 reads_answer_in(struct peer *p, const char *from, const Lb__TaskAnswer *a)
 {
@@ -346,7 +379,8 @@ reads_answer_in(struct peer *p, const char *from, const Lb__TaskAnswer *a)
 	    && strcmp(a->record->home_peer, from) == 0 && !a->from_replica)
 		rank = 2;	/* the acting home */
 	else if (strcmp(home, from) != 0 && (!a->from_replica || !a->found ||
-	    a->record == NULL || members_addr(p, home, NULL) != NULL)) {
+	    a->record == NULL || (members_addr(p, home, NULL) != NULL &&
+	    !home_silent(p, a)))) {
 		if (!a->from_replica)
 			p->reads->drops++;
 		return;
@@ -414,6 +448,8 @@ reads_answer_in(struct peer *p, const char *from, const Lb__TaskAnswer *a)
 		free(buf);
 		r->answered_ms = lb_mono_ms();
 		r->ans_output = r->asked_output;
+		if (rank >= 1)
+			r->home_silent_since = 0;	/* (it answers) */
 		return;
 	}
 }

@@ -167,6 +167,11 @@ wait_for 10 eval '[ "$(host_of "$id2")" = "running n2" ] && [ "$(starts "$id2")"
 deaths_before=$(grep -c "peer n2 is dead" "$LBCLUSTER_DIR/n1/log")
 t_cut=$(now_ms)
 lbcluster cut --link n1 n2 || bail "cut --link failed"
+# Across the cut, a show at n2 of a task homed at n1 that ended: n1 is alive
+# to the membership but silent to n2; a replica's copy answers (n2 holds
+# one), within lbctl's 2 s.
+out=$(ctl n2 show "$id" 2>&1); rc=$?
+like "$rc:$out" "^0:.*done" "across a cut between home and peer, a show at the peer reads a replica's copy"
 ms=$(wait_for 15 eval '[ "$(starts "$id2")" -ge 3 ]'); rc=$?
 ok $rc "cut off from its host alone, the home runs the task again (${ms} ms after the cut; lease 2000 ms)"
 ok $(( $(now_ms) - t_cut >= 2000 ? 0 : 1 )) "not before the lease ran out"
