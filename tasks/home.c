@@ -105,6 +105,25 @@ tk_home_announce(struct tasks *t, struct tasks_task *k, uint32_t term,
 	tk_send_msg(o, k->rec->host, k->rec->id, &m);
 }
 
+/* A task taken over from home `was`, unfinished: its current placement,
+ * at the old home or here (not held: lost), runs again; elsewhere, its host
+ * is told who its home is now (it asks here from then on; told again every
+ * lease_ms / 4 until it does), or it runs again once quiet. */
+static void
+adopted_placement(struct tasks *t, uint64_t now, struct tasks_task *k,
+    const char *was, uint32_t term, struct tasks_out *o)
+{
+	if (strcmp(k->rec->host, was) == 0 ||
+	    strcmp(k->rec->host, t->self) == 0)
+		tk_rerun(t, now, k, "its home is gone, and this peer acts for "
+		    "it now", o);
+	else {
+		tk_home_announce(t, k, term, o);
+		k->announce = now;
+		tk_quiet_arm(t, now, k);
+	}
+}
+
 /*
  * A task held here (this peer hosts a placement of it) whose home is gone,
  * adopted: the home's record (`rec`, as its replica kept it) becomes the
@@ -234,15 +253,8 @@ adopt_held(struct tasks *t, uint64_t now, struct tasks_task *k,
 			    strcmp(rec->host, t->self) == 0) && stopping) {
 				k->rerun_at = now;
 				k->rerun_epoch = rec->epoch;
-			} else if (strcmp(rec->host, was) == 0 ||
-			    strcmp(rec->host, t->self) == 0)
-				tk_rerun(t, now, k, "its home is gone, and this "
-				    "peer acts for it now", o);
-			else {
-				tk_home_announce(t, k, term, o);
-				k->announce = now;
-				tk_quiet_arm(t, now, k);
-			}
+			} else
+				adopted_placement(t, now, k, was, term, o);
 		}
 	}
 	lb__task_record__free_unpacked(held, NULL);
@@ -296,20 +308,9 @@ tasks_adopt(struct tasks *t, uint64_t now, Lb__TaskRecord *rec,
 	 * (tk_quiet_arm). */
 	r->epoch_floor = tk_max3(r->epoch_floor, r->epoch_next, r->epoch);
 	k->lease_heard = now;
-	if (tasks_unfinished(r)) {
-		if (strcmp(r->host, was) == 0 || strcmp(r->host,
-		    t->self) == 0)
-			tk_rerun(t, now, k, "its home is gone, and this peer "
-			    "acts for it now", o);
-		else {
-			/* Its host is told who its home is now (it asks
-			 * here from then on; told again every lease_ms / 4
-			 * until it does), or it runs again. */
-			tk_home_announce(t, k, term, o);
-			k->announce = now;
-			tk_quiet_arm(t, now, k);
-		}
-	} else
+	if (tasks_unfinished(r))
+		adopted_placement(t, now, k, was, term, o);
+	else
 		tk_set_hold(t, now, k, HOLD_NONE, o);
 	tk_save(o, k, 1);
 	tk_note(o, r->id, "task %s: this peer acts as its home now (term %u): "

@@ -165,17 +165,17 @@ tk_known_alive(const struct tasks *t, const char *id)
  * went with, or NULL: of the home that named it, the first that took its
  * number (the lowest term with the task below upto); of a home that had
  * taken it over itself, the latest. */
-static const struct tk_moved *
+static const struct tasks_moved *
 moved_of(const struct tasks *t, const char *home, const char *named,
     const Lb__TaskRecord *r)
 {
-	const struct tk_moved	*best = NULL;
+	const struct tasks_moved	*best = NULL;
 	int			 by_id = strcmp(home, named) == 0;
 	uint64_t		 seq = strtoull(strrchr(r->id, '.') + 1, NULL,
 				    10);
 
 	for (size_t i = 0; i < t->nmoved; i++) {
-		const struct tk_moved *m = &t->moved[i];
+		const struct tasks_moved *m = &t->moved[i];
 
 		if (strcmp(m->home, home) != 0 || (by_id && (seq >= m->upto ||
 		    seq < m->floor)))
@@ -190,7 +190,7 @@ moved_of(const struct tasks *t, const char *home, const char *named,
 void
 tk_home_to(const struct tasks *t, const Lb__TaskRecord *r, char *home)
 {
-	const struct tk_moved	*m;
+	const struct tasks_moved	*m;
 	char			 named[LB_ID_MAX];
 
 	tk_home_peer_of(r, home);
@@ -210,26 +210,34 @@ void
 tasks_home_acting(struct tasks *t, const char *home, const char *acting,
     uint32_t term, uint64_t upto, uint64_t floor)
 {
-	struct tk_moved	*m;
-
 	if (!lb_id_valid(home) || !lb_id_valid(acting) || term == 0)
 		return;
-	for (size_t i = 0; i < t->nmoved; i++)
-		if (strcmp(t->moved[i].home, home) == 0 &&
-		    t->moved[i].term == term) {
-			if (upto > t->moved[i].upto)
-				t->moved[i].upto = upto;
-			if (floor > t->moved[i].floor)
-				t->moved[i].floor = floor;
+	tasks_moved_learn(t->moved, &t->nmoved, TK_MOVED_MAX, home, acting,
+	    term, upto, floor);
+}
+
+void
+tasks_moved_learn(struct tasks_moved *v, size_t *n, size_t max,
+    const char *home, const char *acting, uint32_t term, uint64_t upto,
+    uint64_t floor)
+{
+	struct tasks_moved	*m;
+
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(v[i].home, home) == 0 && v[i].term == term) {
+			if (upto > v[i].upto)
+				v[i].upto = upto;
+			if (floor > v[i].floor)
+				v[i].floor = floor;
 			return;
 		}
-	if (t->nmoved < TK_MOVED_MAX)
-		m = &t->moved[t->nmoved++];
+	if (*n < max)
+		m = &v[(*n)++];
 	else {
-		m = &t->moved[0];
-		for (size_t i = 1; i < t->nmoved; i++)
-			if (t->moved[i].term < m->term)
-				m = &t->moved[i];
+		m = &v[0];
+		for (size_t i = 1; i < *n; i++)
+			if (v[i].term < m->term)
+				m = &v[i];
 	}
 	lb_strlcpy(m->home, home, sizeof(m->home));
 	lb_strlcpy(m->acting, acting, sizeof(m->acting));

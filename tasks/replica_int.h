@@ -60,16 +60,6 @@ struct home {
 					 * (rep_set_lacking) */
 };
 
-/* Who acts for a home that is gone, as one of its set said to every live
- * peer (rep_acting_in): where hosts outside the set send what they would
- * say to that home. */
-struct moved {
-	char		 home[LB_ID_MAX];
-	char		 acting[LB_ID_MAX];
-	uint32_t	 term;
-	uint64_t	 upto, floor;
-};
-
 /* A change to the copies this home keeps of a task's messages, in its
  * stream (repkeep.c). */
 struct rep_kitem {
@@ -107,7 +97,8 @@ struct rep {
 	size_t		 nalive;
 	int		 announce;	/* one more is alive: told who acts
 					 * for the homes this peer acts for */
-	struct moved	 moved[REP_HOMES_MAX];
+	/* Who acts for homes gone, as told (routing). */
+	struct tasks_moved moved[REP_HOMES_MAX];
 	size_t		 nmoved;
 	struct held	*buckets[HELD_BUCKETS];
 	size_t		 nheld;

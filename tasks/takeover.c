@@ -23,32 +23,9 @@ void
 rep_moved_learn(struct rep *r, const char *home, const char *acting,
     uint32_t term, uint64_t upto, uint64_t floor)
 {
-	struct moved	*mv;
-
-	if (strcmp(acting, home) == 0)
-		return;
-	for (size_t i = 0; i < r->nmoved; i++)
-		if (strcmp(r->moved[i].home, home) == 0 &&
-		    r->moved[i].term == term) {
-			if (upto > r->moved[i].upto)
-				r->moved[i].upto = upto;
-			if (floor > r->moved[i].floor)
-				r->moved[i].floor = floor;
-			return;
-		}
-	if (r->nmoved < REP_HOMES_MAX)
-		mv = &r->moved[r->nmoved++];
-	else {
-		mv = &r->moved[0];
-		for (size_t i = 1; i < r->nmoved; i++)
-			if (r->moved[i].term < mv->term)
-				mv = &r->moved[i];
-	}
-	lb_strlcpy(mv->home, home, sizeof(mv->home));
-	lb_strlcpy(mv->acting, acting, sizeof(mv->acting));
-	mv->term = term;
-	mv->upto = upto;
-	mv->floor = floor;
+	if (strcmp(acting, home) != 0)
+		tasks_moved_learn(r->moved, &r->nmoved, REP_HOMES_MAX, home,
+		    acting, term, upto, floor);
 }
 
 int

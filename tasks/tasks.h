@@ -476,6 +476,19 @@ uint64_t	 tasks_argv_hash(const Lb__TaskSpec *);
  * is here, or was let go to another): tasks_submit answers with its id. */
 int		 tasks_request_seen(const struct tasks *,
 		    const ProtobufCBinaryData *request_id);
+/* A peer acts for a home that is gone, for its tasks [floor, upto) in a
+ * term.  tasks_moved_learn keeps one in a table of at most `max` (one
+ * entry a home and term: a range learned again only grows; full, the
+ * lowest term goes). */
+struct tasks_moved {
+	char		 home[LB_ID_MAX];
+	char		 acting[LB_ID_MAX];
+	uint32_t	 term;
+	uint64_t	 upto, floor;
+};
+void		 tasks_moved_learn(struct tasks_moved *v, size_t *n,
+		    size_t max, const char *home, const char *acting,
+		    uint32_t term, uint64_t upto, uint64_t floor);
 /* `acting` acts for `home`'s tasks numbered from `floor` (0, or where an
  * earlier takeover ends) below `upto` (and those that home had taken
  * over) in `term`: what this peer says to that home about

@@ -24,13 +24,6 @@ struct tasks_link {
 	uint64_t	at;
 };
 
-/* A peer acts for a home that is gone (tasks_home_acting). */
-struct tk_moved {
-	char		 home[LB_ID_MAX];
-	char		 acting[LB_ID_MAX];
-	uint32_t	 term;
-	uint64_t	 upto, floor;
-};
 #define TK_MOVED_MAX	512
 
 struct tasks {
@@ -41,7 +34,7 @@ struct tasks {
 	int			  disk_short;	/* start nothing: no room */
 	int			  home_hold;	/* decide nothing as a home: it
 						 * may not act (failover) */
-	struct tk_moved		  moved[TK_MOVED_MAX];
+	struct tasks_moved	  moved[TK_MOVED_MAX];
 	size_t			  nmoved;
 	/* Its own tasks below this number another acts for (let go): a
 	 * holder that asks here about one is not told "unknown". */
