@@ -28,6 +28,8 @@
 				 * to answer */
 #define HOME_SILENT_MS	1000	/* its home alive but silent to this peer
 				 * this long: its replicas answer too */
+#define STALE_OK_MS	1000	/* asked again and no answer this long:
+				 * the last one known is the answer */
 
 /* An answer from another home, and when we asked. */
 struct remote {
@@ -37,6 +39,7 @@ struct remote {
 	uint64_t	 answered_ms;
 	int		 want_output;	/* someone wants the output too */
 	int		 asked_output;	/* the last query asked for it */
+	uint64_t	 output_req;	/* the first round that asked for it */
 	int		 ans_output;	/* the answer we have carries it */
 	Lb__TaskAnswer	*ans;
 	char		 replica[LB_ID_MAX];	/* ans came from this replica
@@ -49,7 +52,22 @@ struct remote {
 					 * copy named, asked for req_id */
 	uint64_t	 home_silent_since;	/* its home asked, and no
 					 * answer from it since (0: it answers) */
+	uint64_t	 unanswered_since;	/* asked again, and ans is
+					 * from an earlier round (0: ans is
+					 * of the current one) */
+	uint64_t	 unanswered_req;	/* the first round asked since */
+	uint64_t	 ans_req;	/* the round ans answered */
 };
+
+/* Whether answer `a` answers a round of `r` no older than its answer's
+ * (an answer may come after the next round was asked: a loaded peer
+ * answers late, and is no less right). */
+static int
+answers(const struct remote *r, const Lb__TaskAnswer *a)
+{
+	return strcmp(r->id, a->task_id) == 0 && a->req_id <= r->req_id &&
+	    a->req_id >= r->ans_req;
+}
 
 struct reads {
 	struct remote	 remote[REMOTE_MAX];
@@ -234,6 +252,12 @@ reads_task(struct peer *p, const char *id, int want_output,
 
 		r->req_id = ++g->next_req;
 		r->asked_ms = now;
+		if (r->unanswered_since == 0) {
+			r->unanswered_since = now;
+			r->unanswered_req = r->req_id;
+		}
+		if (r->want_output && !r->asked_output)
+			r->output_req = r->req_id;
 		r->asked_output = r->want_output;
 		r->acting_asked[0] = '\0';
 		if (addr != NULL) {
@@ -261,7 +285,12 @@ reads_task(struct peer *p, const char *id, int want_output,
 			query_send(p, acting, r);
 		}
 	}
-	if (r->ans != NULL && r->replica[0] != '\0' && r->rank == 0 &&
+	if (r->ans != NULL && r->unanswered_since != 0 &&
+	    now - r->unanswered_since < STALE_OK_MS)
+		;	/* (an answer from an earlier round is not given while
+			 * this one may bring a newer: a task shown running
+			 * seconds ago may have ended since) */
+	else if (r->ans != NULL && r->replica[0] != '\0' && r->rank == 0 &&
 	    now - r->asked_ms < COPY_GRACE_MS)
 		;	/* (a copy is the answer once the others asked had
 			 * time to answer: one may act as its home, and a
@@ -353,7 +382,7 @@ home_silent(struct peer *p, const Lb__TaskAnswer *a)
 	for (size_t i = 0; i < REMOTE_MAX; i++) {
 		const struct remote *r = &p->reads->remote[i];
 
-		if (strcmp(r->id, a->task_id) == 0 && r->req_id == a->req_id)
+		if (answers(r, a))
 			return r->home_silent_since != 0 && lb_mono_ms() -
 			    r->home_silent_since >= HOME_SILENT_MS;
 	}
@@ -397,8 +426,7 @@ reads_answer_in(struct peer *p, const char *from, const Lb__TaskAnswer *a)
 		for (size_t i = 0; i < REMOTE_MAX; i++) {
 			struct remote *r = &p->reads->remote[i];
 
-			if (strcmp(r->id, a->task_id) == 0 &&
-			    r->req_id == a->req_id &&
+			if (answers(r, a) &&
 			    strcmp(r->acting_asked, a->acting) != 0) {
 				lb_strlcpy(r->acting_asked, a->acting,
 				    sizeof(r->acting_asked));
@@ -412,7 +440,7 @@ reads_answer_in(struct peer *p, const char *from, const Lb__TaskAnswer *a)
 		uint8_t *buf;
 		size_t len;
 
-		if (strcmp(r->id, a->task_id) != 0 || r->req_id != a->req_id)
+		if (!answers(r, a))
 			continue;
 		/* A copy that names the replica acting as its home: that
 		 * one is asked at once (it has the output, and the newest
@@ -432,10 +460,15 @@ reads_answer_in(struct peer *p, const char *from, const Lb__TaskAnswer *a)
 		}
 		/* An answer of a lower rank never replaces one of a higher;
 		 * among replicas' copies, the newest stays. */
-		if (r->ans != NULL && (rank < r->rank || (rank == 0 &&
-		    r->rank == 0 && r->ans->record != NULL &&
-		    r->ans->record->version >= a->record->version)))
+		if (r->ans != NULL && rank < r->rank)
 			return;
+		if (r->ans != NULL && rank == 0 && r->rank == 0 &&
+		    r->ans->record != NULL &&
+		    r->ans->record->version >= a->record->version) {
+			if (a->req_id >= r->unanswered_req)
+				r->unanswered_since = 0;   /* (no older) */
+			return;
+		}
 		r->rank = rank;
 		lb_strlcpy(r->replica, a->from_replica ? from : "",
 		    sizeof(r->replica));
@@ -447,7 +480,10 @@ reads_answer_in(struct peer *p, const char *from, const Lb__TaskAnswer *a)
 		r->ans = lb__task_answer__unpack(NULL, len, buf);
 		free(buf);
 		r->answered_ms = lb_mono_ms();
-		r->ans_output = r->asked_output;
+		r->ans_output = r->asked_output && a->req_id >= r->output_req;
+		r->ans_req = a->req_id;
+		if (a->req_id >= r->unanswered_req)
+			r->unanswered_since = 0;
 		if (rank >= 1)
 			r->home_silent_since = 0;	/* (it answers) */
 		return;

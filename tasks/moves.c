@@ -183,7 +183,7 @@ tasks_migrate(struct tasks *t, uint64_t now, const char *id, const char *to,
 	}
 	if (k != NULL && k->home && t->home_hold) {
 		*cause = lb_printf("task %s cannot move now: too few of its "
-		    "home's replicas answer", id);
+		    "home's replicas answer; try again", id);
 		return -1;
 	}
 	if (k != NULL && (k->ck_asked || k->hold == HOLD_FROZEN)) {
