@@ -313,11 +313,12 @@ nhome_holds_msg(struct tasks *tc, const struct tasks_action *a, int kind)
 
 /* Elected: act as the home of `home`'s tasks numbered below `upto` that
  * this peer kept for it (from `floor` on, and those it had taken over
- * above `floor_version`, after an earlier takeover). */
+ * above `floor_version`, after an earlier takeover, and at or below
+ * `upto_version`). */
 static void
 adopt(struct nhome *h, uint64_t now, const char *home, uint32_t term,
     uint64_t upto, uint64_t floor, uint64_t floor_version,
-    struct tasks_out *to)
+    uint64_t upto_version, struct tasks_out *to)
 {
 	size_t			  n, len = strlen(home), got = 0, k = 0;
 	const Lb__TaskRecord	*const *all = rep_all_held(h->rep, &n);
@@ -342,9 +343,14 @@ adopt(struct nhome *h, uint64_t now, const char *home, uint32_t term,
 
 			if (seq >= upto || seq < floor)
 				continue;
-		} else if (floor_version != 0 &&
-		    all[i]->adopted_version <= floor_version)
-			continue;	/* (the earlier takeover's) */
+		} else if ((floor_version != 0 &&
+		    all[i]->adopted_version <= floor_version) ||
+		    (upto_version != 0 &&
+		    all[i]->adopted_version > upto_version))
+			continue;	/* (the earlier takeover's; or taken
+					 * over by the home after the version
+					 * this win holds: the home keeps it,
+					 * tasks_relinquish) */
 		plen = lb__task_record__get_packed_size(all[i]);
 		buf = lb_calloc(1, plen + 1);
 		lb__task_record__pack(all[i], buf);
@@ -383,11 +389,12 @@ nhome_readopt(struct nhome *h, uint64_t now, struct tasks_out *to)
 	 * journaled: what is not home here yet is adopted again. */
 	n = rep_acting_for(h->rep, homes, terms, uptos, REP_HOMES_MAX);
 	for (size_t i = 0; i < n; i++) {
-		uint64_t floor, floor_version;
+		uint64_t floor, floor_version, upto_version;
 
-		rep_acting_floor(h->rep, homes[i], &floor, &floor_version);
+		rep_acting_floor(h->rep, homes[i], &floor, &floor_version,
+		    &upto_version);
 		adopt(h, now, homes[i], terms[i], uptos[i], floor,
-		    floor_version, to);
+		    floor_version, upto_version, to);
 	}
 }
 
@@ -470,7 +477,7 @@ carry(struct nhome *h, uint64_t now, struct rep_out *o, struct tasks_out *to)
 			h->sh.send(h->sh.arg, a->to, a->msg, a->len);
 		else if (a->kind == RA_ADOPT && to != NULL)
 			adopt(h, now, a->id, a->term, a->upto, a->floor,
-			    a->floor_version, to);
+			    a->floor_version, a->upto_version, to);
 	}
 	if (last < o->n && h->sh.journaled != NULL)
 		h->sh.journaled(h->sh.arg, rep_nheld(h->rep));
@@ -587,6 +594,10 @@ nhome_tick(struct nhome *h, uint64_t now, uint64_t wall_ms,
 			    "below number %" PRIu64 " (term %u) while it was "
 			    "away: %zu let go here", by, upto, term, gone);
 			rep_relinquished(h->rep, term);
+			/* (what this peer says of them, as a host, goes to
+			 * that one: a stop of one it let go is answered) */
+			tasks_home_acting(h->tc, h->conf.rep.self, by, term,
+			    upto, 0);
 			h->relinquished = term;
 			h->relinquished_upto = upto;
 			h->relinquished_version = rep_taken_version(h->rep);

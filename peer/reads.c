@@ -28,7 +28,7 @@
 				 * to answer */
 #define HOME_SILENT_MS	1000	/* its home alive but silent to this peer
 				 * this long: its replicas answer too */
-#define STALE_OK_MS	1000	/* asked again and no answer this long:
+#define STALE_OK_MS	1500	/* asked again and no answer this long:
 				 * the last one known is the answer */
 
 /* An answer from another home, and when we asked. */
@@ -247,7 +247,7 @@ reads_task(struct peer *p, const char *id, int want_output,
 	    (now - r->asked_ms >= REMOTE_ASK_MS && (r->ans == NULL ||
 	    strcmp(r->replica, p->conf.id) == 0 ||
 	    now - r->answered_ms >= REMOTE_ASK_MS))) {
-		const char	*best[REP_SET_MAX + 1], *acting;
+		const char	*best[2 * (REP_SET_MAX + 1)], *acting;
 		size_t		 nb;
 
 		r->req_id = ++g->next_req;

@@ -535,6 +535,14 @@ replicas_tick(struct peer *p, uint64_t now, struct tasks_out *to)
 		return;
 	m = gossip_members(p->gossip, &n);
 	ids = lb_calloc(n + 1, sizeof(*ids));
+	/* (the older builds first: they hold no win, rep_older) */
+	for (size_t i = 0; i < n; i++)
+		if ((m[i].state == GOSSIP_ALIVE ||
+		    m[i].state == GOSSIP_SUSPECT) &&
+		    m[i].e.level < LB_LEVEL_HOLDS_WINS)
+			ids[k++] = m[i].e.id;
+	rep_older(nhome_rep(r->nh), ids, k);
+	k = 0;
 	for (size_t i = 0; i < n; i++)
 		if (m[i].state == GOSSIP_ALIVE)
 			ids[k++] = m[i].e.id;
@@ -601,6 +609,22 @@ replicas_of(struct peer *p, const char *home, const char **best, size_t max)
 	/* (the names point into the member table, which outlives this) */
 	k = rep_rank(home, ids, k, best, max);
 	free(ids);
+	/* ... and the set this peer knows, a member of it (the set is
+	 * sticky: after deaths and restarts it is not the first ranked) */
+	if (R(p) != NULL) {
+		const char	*set[REP_SET_MAX + 1];
+		size_t		 ns = rep_home_set(nhome_rep(R(p)->nh), home, set,
+				    REP_SET_MAX + 1);
+
+		for (size_t i = 0; i < ns && k < max + REP_SET_MAX + 1; i++) {
+			size_t j;
+
+			for (j = 0; j < k && strcmp(best[j], set[i]) != 0; j++)
+				;
+			if (j == k && strcmp(set[i], home) != 0)
+				best[k++] = set[i];
+		}
+	}
 	return k;
 }
 

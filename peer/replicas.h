@@ -68,7 +68,9 @@ int		 replicas_keep(struct peer *, const char *id,
 int		 replicas_keeps_moved(struct peer *);
 /* A record held here for another home, or NULL. */
 const Lb__TaskRecord *replicas_held(struct peer *, const char *id);
-/* The live peers most likely to hold `home`'s records, best first. */
+/* The live peers most likely to hold `home`'s records, best first (max
+ * of them), then the members of its set this peer knows (room for
+ * max + REP_SET_MAX + 1 in best). */
 size_t		 replicas_of(struct peer *, const char *home,
 		    const char **best, size_t max);
 

@@ -23,8 +23,13 @@
  *      nothing new of others)
  *   2  as a replica, it holds a home's attachments and output files
  *      (ReplicaFiles): a home offers them only to members at level 2
+ *   3  as a member of a home's set, it holds a winner's win before the
+ *      winner acts (HomeActing.confirm, HomeVoteReply.win_held): a
+ *      winner asks it only of members at level 3; an older member's
+ *      vote stands for its hold, as before
  */
-#define LB_PROTO_LEVEL	2
+#define LB_PROTO_LEVEL	3
+#define LB_LEVEL_HOLDS_WINS	3
 
 /* Monotonic milliseconds: for timers and ages.  (Shell only: cores get `now`.) */
 uint64_t lb_mono_ms(void);

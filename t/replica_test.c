@@ -52,6 +52,7 @@ struct world {
 	struct adoption	 adopted[64];	/* RA_ADOPT of n1, in order */
 	size_t		 nadopted;
 	int		 ticks_all;	/* every peer ticks (elections) */
+	int		 drop_acting;	/* every HomeActing is lost */
 	Lb__TaskRecord	*recs[NREC];	/* n1's records */
 	size_t		 nrec;
 	struct msg	 q[QMAX];
@@ -209,7 +210,9 @@ deliver(struct world *w, struct msg *m)
 	Lb__PeerMsg	*pm = lb__peer_msg__unpack(NULL, m->len, m->buf);
 	struct rep_out	 o = { 0 };
 
-	if (pm == NULL || m->to < 0 || w->down[m->to] || w->down[m->from])
+	if (pm == NULL || m->to < 0 || w->down[m->to] || w->down[m->from] ||
+	    (w->drop_acting && pm->body_case ==
+	    LB__PEER_MSG__BODY_HOME_ACTING))
 		goto out;
 	if (pm->body_case == LB__PEER_MSG__BODY_REPLICA_PUT)
 		rep_put_in(w->rep[m->to], w->now, ids[m->from],
@@ -395,6 +398,95 @@ world_free(struct world *w)
 	for (size_t i = 0; i < w->nq; i++)
 		free(w->q[i].buf);
 	free(w);
+}
+
+
+/*
+ * A winner acts only once a majority of the set holds its win: with its
+ * word to the other member lost, it does not act; once it arrives, it
+ * does.  Or (late) the home comes back first, and the other member, its
+ * vote no longer open, answers it: the home acts, and the win is refused
+ * by that member, ever (the winner gives the term up).
+ */
+static void
+confirm_run(int late)
+{
+	struct world		*w = lb_calloc(1, sizeof(*w));
+	const struct rep_peer	*set;
+	size_t			 nset;
+	int			 win = -1, other;
+	char			*saved;
+	uint32_t		 term;
+	uint64_t		 upto;
+	const char		*who;
+
+	w->rnd = 77;
+	w->stream = 1;
+	for (int i = 0; i < NP; i++)
+		w->rep[i] = mkrep(i, i == 0 ? 1 : 7);
+	w->ticks_all = 1;
+	for (int i = 0; i < 100; i++)
+		step(w, 2);
+	set = rep_set(w->rep[0], &nset);
+	saved = rep_state_dump(w->rep[0]);
+	w->drop_acting = 1;
+	w->down[0] = 1;
+	for (int i = 0; i < 3000 && win < 0; i++) {
+		step(w, 0);
+		for (size_t k = 0; k < nset; k++)
+			if (rep_confirming(w->rep[idx(set[k].id)], "n1"))
+				win = idx(set[k].id);
+	}
+	other = win >= 0 && idx(set[0].id) == win ? idx(set[1].id) :
+	    idx(set[0].id);
+	ok(win >= 0 && w->nadopted == 0, "%s won the election for n1, its "
+	    "word to %s lost: it does not act (%zu adoptions)",
+	    win >= 0 ? ids[win] : "none", ids[other], w->nadopted);
+	for (int i = 0; i < 300; i++)
+		step(w, 0);
+	ok(w->nadopted == 0 && win >= 0 && rep_confirming(w->rep[win], "n1"),
+	    "3 s later: still not, and it still asks");
+	if (!late) {
+		w->drop_acting = 0;
+		for (int i = 0; i < 200; i++)
+			step(w, 0);
+		who = rep_acting(w->rep[other], "n1", &term, &upto);
+		ok(w->nadopted == 1 && w->adopted[0].by == win && who &&
+		    strcmp(who, ids[win]) == 0 && term == w->adopted[0].term,
+		    "its word through: %s holds the win (%s, term %u), then %s "
+		    "acts (%zu adoptions)", ids[other], who ? who : "-", term,
+		    ids[win], w->nadopted);
+	} else {
+		int acted = 0;
+
+		rep_free(w->rep[0]);
+		w->rep[0] = mkrep(0, ++w->stream);
+		rep_state_load(w->rep[0], w->now, saved);
+		for (size_t k = 0; k < w->nrec; k++)
+			rep_restored(w->rep[0], w->recs[k]);
+		w->down[0] = 0;
+		for (int i = 0; i < 1700; i++) {
+			step(w, 0);
+			acted |= rep_home_ok(w->rep[0], w->now);
+		}
+		ok(!acted && rep_confirming(w->rep[win], "n1"), "n1 back: for "
+		    "17 s (past %s's open vote) it does not act, %s's win "
+		    "may still be held", ids[other], ids[win]);
+		w->drop_acting = 0;
+		for (int i = 0; i < 300 && !acted; i++) {
+			step(w, 0);
+			acted = rep_home_ok(w->rep[0], w->now);
+		}
+		who = rep_acting(w->rep[other], "n1", &term, &upto);
+		ok(acted && w->nadopted == 0 && rep_confirming(w->rep[win],
+		    "n1") == 0 && term == 0 && rep_taken(w->rep[0], &who,
+		    &upto) == 0, "then %s's word arrives: %s, whose vote is no "
+		    "longer open, refuses it; %s gives the term up and never "
+		    "acts; n1 acts (%zu adoptions)", ids[win], ids[other],
+		    ids[win], w->nadopted);
+	}
+	free(saved);
+	world_free(w);
 }
 
 static int
@@ -918,6 +1010,9 @@ main(void)
 		ok(mine[0] == 1 && mine[1] == 0, "a dead member is replaced after "
 		    "replace_ms, at once if this peer took over as its home");
 	}
+
+	confirm_run(0);
+	confirm_run(1);
 
 	world_free(w);
 	return done_testing();

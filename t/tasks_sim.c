@@ -4514,6 +4514,64 @@ scene_home_twice(struct world *w)
 	expect_done(w, fresh);
 }
 
+/* Whether peer `p` acts for home `home`. */
+static int
+acts_for(struct world *w, int p, int home)
+{
+	const char	*homes[REP_HOMES_MAX];
+	uint32_t	 terms[REP_HOMES_MAX];
+	uint64_t	 uptos[REP_HOMES_MAX];
+	size_t		 n;
+
+	if (w->peers[p].nh == NULL)
+		return 0;
+	n = rep_acting_for(nhome_rep(w->peers[p].nh), homes, terms, uptos,
+	    REP_HOMES_MAX);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(homes[i], w->peers[home].id) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The home is down; the first replica of its set wins the election, but
+ * no other member hears of its win (its word is lost, and its own stream
+ * does not reach the one that voted), and it dies for good at once; the
+ * home comes back.  Only one may act for the home's tasks: the winner's
+ * successors or the home, never both.
+ */
+static void
+scene_home_winner_gone(struct world *w)
+{
+	struct simtask		*s = scene_submit(w, N1, 4000);
+	const struct rep_peer	*set;
+	size_t			 nset;
+	int			 win, other;
+
+	RUN_UNTIL(w, 2000, s->running && s->acked && home_committed(w, N1));
+	set = rep_set(nhome_rep(w->peers[N1].nh), &nset);
+	expect(w, s->running && s->acked && nset == 2, "setup: %s does not "
+	    "run, or n1's set is not two others", s->id);
+	if (w->failure[0] != '\0')
+		return;
+	win = peer_index(w, set[0].id);
+	other = peer_index(w, set[1].id);
+	/* (the first of the set alive stands first) */
+	scene_rule(w, LB__PEER_MSG__BODY_HOME_ACTING, win, -1, 1000000, 0);
+	scene_rule(w, LB__PEER_MSG__BODY_REPLICA_PUT, win, other, 1000000, 0);
+	scene_crash(w, N1);
+	RUN_UNTIL(w, 10000, acts_for(w, win, N1) || (w->peers[win].nh &&
+	    rep_confirming(nhome_rep(w->peers[win].nh), w->peers[N1].id)));
+	expect(w, acts_for(w, win, N1) || rep_confirming(nhome_rep(
+	    w->peers[win].nh), w->peers[N1].id), "setup: %s did not win "
+	    "the election for n1", w->peers[win].id);
+	scene_gone(w, win);
+	w->nrules = 0;
+	scene_restart(w, N1);
+	settle(w);
+	expect_done(w, s);
+}
+
 static const struct scene {
 	const char	*name;
 	const char	*what;
@@ -4529,6 +4587,10 @@ static const struct scene {
 	{ "home-twice", "a home taken over, back with new tasks, then gone "
 	    "for good: the new ones are taken over again, each ends once",
 	    scene_home_twice },
+	{ "home-winner-gone", "the winner of a home's election dies for "
+	    "good before any other member heard of its win, the home comes "
+	    "back: one acts for its tasks, never two",
+	    scene_home_winner_gone },
 	{ "home-back", "a home back after a replica took over lets its tasks "
 	    "go, and a submit sent again to it names the same task, after "
 	    "another restart too",

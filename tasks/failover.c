@@ -28,6 +28,8 @@
 					 * tried again in a new term */
 #define ELECT_STAGGER_MS	1500	/* each later member of a set waits
 					 * this much more */
+#define CONFIRM_EVERY_MS	500	/* a win not yet held by a majority:
+					 * asked again */
 /* The winner tells every live peer (not only the set) that it acts for
  * the home: every ALL_EVERY_MS for ALL_FOR_MS from its win or its start,
  * and whenever a peer comes alive; hosts outside the set send what they
@@ -279,6 +281,24 @@ rep_taken_version(const struct rep *r)
 	return r->taken_version;
 }
 
+void
+rep_older(struct rep *r, const char *const *ids, size_t n)
+{
+	r->older = lb_reallocarray(r->older, n + 1, sizeof(*r->older));
+	r->nolder = 0;
+	for (size_t i = 0; i < n; i++)
+		lb_strlcpy(r->older[r->nolder++], ids[i], sizeof(r->older[0]));
+}
+
+static int
+older(const struct rep *r, const char *id)
+{
+	for (size_t i = 0; i < r->nolder; i++)
+		if (strcmp(r->older[i], id) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 send_vote(struct rep_out *o, const char *to, const struct home *h)
 {
@@ -361,6 +381,11 @@ tell_acting(struct rep *r, uint64_t now, struct home *h, int all,
 	}
 }
 
+static void	confirm_send(struct rep *, uint64_t, struct home *,
+		    struct rep_out *);
+static void	confirm_reply(struct rep *, uint64_t, struct home *, int,
+		    const Lb__HomeVoteReply *, struct rep_out *);
+
 void
 rep_elections(struct rep *r, uint64_t now, struct rep_out *o)
 {
@@ -387,12 +412,21 @@ rep_elections(struct rep *r, uint64_t now, struct rep_out *o)
 		    ((now < h->all_until && now >= h->all_sent +
 		    ALL_EVERY_MS) || r->announce))
 			tell_acting(r, now, h, 1, o);
+		/* Won, its win not yet on a majority: asked again (whether
+		 * or not the home is back: a member may hold it already). */
+		if (h->won_term != 0) {
+			if (now >= h->won_sent + CONFIRM_EVERY_MS)
+				confirm_send(r, now, h, o);
+			continue;
+		}
 		/* Nothing to take over; or taken over already (its records
 		 * live on in the acting home's stream), unless the home came
 		 * back, acted for newer tasks, and is gone again. */
 		if (h->records == 0 || mine <= 0 || (h->term != 0 &&
-		    !uncovered(r, h, now)))
+		    !uncovered(r, h, now))) {
+			h->cand_term = 0;	/* (no longer an open vote) */
 			continue;
+		}
 		/* Dead to it, and silent for takeover_ms: the leases it
 		 * granted have run out (they end with its home lease). */
 		from = h->heard_ms + r->conf.takeover_ms;
@@ -427,6 +461,11 @@ rep_elections(struct rep *r, uint64_t now, struct rep_out *o)
 		if (wait)
 			continue;
 		if (h->cand_term != 0 && now < h->cand_at + ELECT_TIMEOUT_MS)
+			continue;
+		/* (it voted for another lately: that one may be asking the
+		 * set to hold its win) */
+		if (h->voted > h->self_term && h->voted > h->term &&
+		    now < h->voted_at + ELECT_TIMEOUT_MS)
 			continue;
 		if (now < h->behind_until)
 			continue;	/* a voter holds more: not this one */
@@ -467,7 +506,7 @@ rep_vote_in(struct rep *r, uint64_t now, const char *from,
 	/* (a home taken over before: again, by one that knows that
 	 * takeover, for the newer tasks only) */
 	if (h != NULL && v->term > h->voted && v->term > h->term &&
-	    v->after_term >= h->term &&
+	    v->after_term >= h->term && h->won_term == 0 &&
 	    (h->nset == 0 || rep_in_set(h, from) > 0) && now >= h->heard_ms +
 	    r->conf.takeover_ms && v->held >= h->newest) {
 		h->voted = v->term;
@@ -522,7 +561,6 @@ rep_vote_reply_in(struct rep *r, uint64_t now, const char *from,
 {
 	struct home		*h = lb_id_valid(v->home) ?
 				    rep_home(r, v->home, 0) : NULL;
-	struct rep_action	*ad;
 	int			 idx, count = 0;
 
 	if (h == NULL || h->cand_term == 0 || v->term != h->cand_term ||
@@ -542,9 +580,15 @@ rep_vote_reply_in(struct rep *r, uint64_t now, const char *from,
 		if (h->voted < h->term)
 			h->voted = h->term;
 		h->cand_term = 0;
+		h->won_term = 0;
 		rep_moved_learn(r, h->id, h->acting, h->term, h->upto,
 		    h->floor);
 		rep_push(o, RA_STATE);
+		return;
+	}
+	if (h->won_term != 0 && v->term == h->won_term &&
+	    (v->win_held || v->win_refused)) {
+		confirm_reply(r, now, h, idx, v, o);
 		return;
 	}
 	if (!v->granted) {
@@ -561,24 +605,110 @@ rep_vote_reply_in(struct rep *r, uint64_t now, const char *from,
 	for (size_t j = 0; j < h->nset; j++)
 		if (h->votes & (1u << j))
 			count++;
-	if ((size_t)count < h->nset / 2 + 1)
+	if ((size_t)count < h->nset / 2 + 1 || h->won_term != 0)
 		return;
-	/* A majority: this peer acts for the home in this term (after a
-	 * takeover before, for what that one did not cover). */
-	h->floor = h->term != 0 ? h->upto : 0;
+	/* A majority: this peer won the term (after a takeover before, for
+	 * what that one did not cover).  It acts once a majority of the set
+	 * holds its win: else, dead before any member heard of it, its own
+	 * replicas could act for what it adopted while the home, back, acts
+	 * too (the members' votes stop being open after a while). */
+	h->won_term = h->cand_term;
+	h->won_floor = h->term != 0 ? h->upto : 0;
 	/* (the records the home had taken over: those above the version the
 	 * first winner held; all of them its, when it did not say) */
-	h->floor_version = h->term == 0 ? 0 : h->upto_version != 0 ?
+	h->won_floor_version = h->term == 0 ? 0 : h->upto_version != 0 ?
 	    h->upto_version : UINT64_MAX;
+	h->won_upto = highest_task(r, h->id) + 1;
+	if (h->won_upto < h->won_floor)
+		h->won_upto = h->won_floor;	/* (never below the earlier
+						 * range) */
+	h->won_upto_version = h->newest;
+	h->won_held = 1u << rep_in_set(h, r->self);
+	for (size_t j = 1; j < h->nset; j++)
+		if ((h->votes & (1u << j)) && older(r, h->set[j]))
+			h->won_held |= 1u << j;
+	h->won_refused = 0;
+	rep_push(o, RA_STATE);	/* (asked on after a restart) */
+	confirm_send(r, now, h, o);
+	confirm_reply(r, now, h, 0, NULL, o);	/* (older voters: enough) */
+}
+
+/* Ask the members that have not answered to hold this peer's win (an
+ * older build, which would take the ask for the winner's word, is not
+ * asked: its vote stands for its hold). */
+static void
+confirm_send(struct rep *r, uint64_t now, struct home *h, struct rep_out *o)
+{
+	Lb__HomeActing	a = LB__HOME_ACTING__INIT;
+	Lb__PeerMsg	m = LB__PEER_MSG__INIT;
+
+	a.home = h->id;
+	a.term = h->won_term;
+	a.upto = h->won_upto;
+	a.upto_version = h->won_upto_version;
+	a.floor = h->won_floor;
+	a.floor_version = h->won_floor_version;
+	a.confirm = 1;
+	m.body_case = LB__PEER_MSG__BODY_HOME_ACTING;
+	m.home_acting = &a;
+	/* (not the home: it does not hold wins, it lets its tasks go) */
+	for (size_t j = 1; j < h->nset; j++)
+		if (strcmp(h->set[j], r->self) != 0 &&
+		    !((h->won_held | h->won_refused) & (1u << j)) &&
+		    !older(r, h->set[j]))
+			rep_push_msg(o, RA_VOTE, h->set[j], &m);
+	h->won_sent = now;
+}
+
+/* A member's answer to a confirm: a majority holds the win, this peer
+ * acts; a majority can no longer hold it, it gives the term up. */
+static void
+confirm_reply(struct rep *r, uint64_t now, struct home *h, int idx,
+    const Lb__HomeVoteReply *v, struct rep_out *o)
+{
+	struct rep_action	*ad;
+	int			 held = 0, open = 0;
+
+	if (v == NULL)
+		;	/* (counted as they are) */
+	else if (v->win_held)
+		h->won_held |= 1u << idx;
+	else if (v->win_refused)
+		h->won_refused |= 1u << idx;
+	else
+		return;
+	for (size_t j = 1; j < h->nset; j++) {
+		if (h->won_held & (1u << j))
+			held++;
+		else if (!(h->won_refused & (1u << j)))
+			open++;
+	}
+	/* (held counts this peer: the members are set[1..], the home set[0]
+	 * never holds a win) */
+	if (held == 1 && open == 0) {
+		/* Every other member refused: given up (its vote is no
+		 * longer open: the home may act).  (With a member holding
+		 * it, or one that has not answered and may hold it yet -- a
+		 * set of five or more -- it is asked on: a member holding it
+		 * tells the home that this peer acts.  doc/protocol.md,
+		 * "Holding a win before acting".) */
+		h->won_term = 0;
+		h->cand_term = 0;
+		r->stats.wins_refused++;
+		return;
+	}
+	if ((size_t)held < h->nset / 2 + 1)
+		return;
+	h->floor = h->won_floor;
+	h->floor_version = h->won_floor_version;
 	h->unc_at = 0;
 	h->inferred = 0;
-	h->term = h->cand_term;
+	h->term = h->won_term;
+	h->won_term = 0;
 	h->cand_term = 0;
 	lb_strlcpy(h->acting, r->self, sizeof(h->acting));
-	h->upto = highest_task(r, h->id) + 1;
-	if (h->upto < h->floor)
-		h->upto = h->floor;	/* (never below the earlier range) */
-	h->upto_version = h->newest;
+	h->upto = h->won_upto;
+	h->upto_version = h->won_upto_version;
 	r->stats.won++;
 	rep_push(o, RA_STATE);
 	ad = rep_push(o, RA_ADOPT);
@@ -587,8 +717,17 @@ rep_vote_reply_in(struct rep *r, uint64_t now, const char *from,
 	ad->upto = h->upto;
 	ad->floor = h->floor;
 	ad->floor_version = h->floor_version;
+	ad->upto_version = h->upto_version;
 	tell_acting(r, now, h, 0, o);
 	h->all_until = now + ALL_FOR_MS;
 	tell_acting(r, now, h, 1, o);
 }
 
+uint32_t
+rep_confirming(const struct rep *r, const char *home)
+{
+	for (size_t i = 0; i < r->nhomes; i++)
+		if (strcmp(r->homes[i].id, home) == 0)
+			return r->homes[i].won_term;
+	return 0;
+}

@@ -260,6 +260,22 @@ tk_home_is(const struct tasks *t, const char *id, const char *node)
 	return strcmp(home, node) == 0;
 }
 
+/* Whether `node` acts for the home of task `id`, not known here, by
+ * what this peer was told of takeovers (a stop from the one that took
+ * over a task this peer let go: answered, not dropped). */
+int
+tk_acting_home_is(const struct tasks *t, const char *id, const char *node)
+{
+	Lb__TaskRecord	r = LB__TASK_RECORD__INIT;
+	char		home[LB_ID_MAX];
+
+	if (tasks_find(t, id) != NULL)
+		return 0;
+	r.id = (char *)id;
+	tk_home_to(t, &r, home);
+	return strcmp(home, node) == 0;
+}
+
 /* The sequence number of an id homed here, or 0. */
 uint64_t
 tk_own_seq(const struct tasks *t, const char *id)

@@ -109,6 +109,7 @@ rep_free(struct rep *r)
 	rep_keeps_free(r);
 	free(r->all);
 	free(r->alive);
+	free(r->older);
 	free(r);
 }
 
@@ -323,6 +324,12 @@ rep_ack_in(struct rep *r, uint64_t now, const char *from,
 		return;		/* not of the set, or of an earlier life */
 	r->stats.acks_in++;
 	rep_heard(r, now, from, a);
+	/* A member with an open vote (a candidate may win with it): what
+	 * it holds counts for no commit (the winner's records need not have
+	 * it).  (One that knows a takeover says so in every ack: the home
+	 * lets the tasks taken go, then goes on with its set.) */
+	if (a->voted != 0)
+		return;
 	if (a->gap) {
 		/* It holds less than was assumed: from there again. */
 		r->stats.gaps_in++;
@@ -516,7 +523,7 @@ unhold(struct rep *r, const char *id)
 #define DOUBT_MS	15000	/* an open vote is reported this long */
 
 static void
-ack(struct rep_out *o, const struct home *h, uint64_t stream, uint64_t upto,
+ack(struct rep_out *o, struct home *h, uint64_t stream, uint64_t upto,
     int gap, uint64_t now, uint64_t sent_ms)
 {
 	Lb__ReplicaAck	a = LB__REPLICA_ACK__INIT;
@@ -532,12 +539,24 @@ ack(struct rep_out *o, const struct home *h, uint64_t stream, uint64_t upto,
 		a.acting = (char *)h->acting;
 		a.upto_task = h->upto;
 		a.upto_version = h->upto_version;
-	} else if (h->voted > 0 && now < h->voted_at + DOUBT_MS &&
-	    (h->voted != h->self_term || h->cand_term != 0))
+	} else if (h->voted > h->promised && h->voted > h->term &&
+	    (h->cand_term != 0 || (h->voted != h->self_term &&
+	    now < h->voted_at + DOUBT_MS)))
 		/* (a winner unknown here yet; but a candidacy of its own that
 		 * it gave up ended without one: late grants count for
-		 * nothing once it has, rep_vote_reply_in) */
+		 * nothing once it has, rep_vote_reply_in; and one it stands
+		 * in, or won and has not yet had held, is open until it
+		 * ends) */
 		a.voted = h->voted;
+	else if (h->voted > h->promised && h->voted > h->term &&
+	    h->voted != h->self_term) {
+		/* Its vote no longer reported as open, the home may act:
+		 * no win of that term is held here, ever (on disk before
+		 * this answer goes; a winner asks a majority to hold its
+		 * win before it acts, rep_acting_in). */
+		h->promised = h->voted;
+		rep_push(o, RA_STATE);
+	}
 	a.sent_ms = sent_ms;
 	m.body_case = LB__PEER_MSG__BODY_REPLICA_ACK;
 	m.replica_ack = &a;
@@ -582,6 +601,17 @@ rep_put_in(struct rep *r, uint64_t now, const char *from,
 		if (k != was)
 			changed = 1;
 		h->nset = k;
+		/* (a win this peer asks the set to hold: asked of the set
+		 * as it is now, bits by index) */
+		if (changed && h->won_term != 0) {
+			int me = rep_in_set(h, r->self);
+
+			h->won_held = me > 0 ? 1u << me : 0;
+			h->won_refused = 0;
+			h->won_sent = 0;
+			if (me <= 0)
+				h->won_term = h->cand_term = 0;
+		}
 		/* (on disk: a replica restarted after its home died still
 		 * knows who votes for it) */
 		if (changed)

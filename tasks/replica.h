@@ -84,6 +84,8 @@ struct rep_action {
 	uint64_t	 upto;
 	uint64_t	 floor, floor_version;	/* RA_ADOPT: a second
 					 * takeover's range starts there */
+	uint64_t	 upto_version;	/* RA_ADOPT: records the home had taken
+					 * over at or below this version */
 	int		 anew;		/* RA_KEPT */
 };
 struct rep_out {
@@ -97,7 +99,8 @@ struct rep_stats {
 	uint64_t	 puts_in, items_kept, gaps_sent, refused;
 	uint64_t	 set_changes;
 	uint64_t	 keeps_sent, keeps_kept, keeps_refused;
-	uint64_t	 elections, won, votes_given, takeovers_seen;
+	uint64_t	 elections, won, wins_refused, votes_given,
+			 takeovers_seen;
 };
 
 struct rep	*rep_new(const struct rep_conf *);
@@ -194,6 +197,16 @@ uint32_t	 rep_taken(const struct rep *, const char **by, uint64_t *upto);
 /* ... and the version of this home's stream the winner held: the records
  * this home had itself taken over at or below it are the winner's too. */
 uint64_t	 rep_taken_version(const struct rep *);
+/* The set of `home` as this peer knows it (a member of it: from the
+ * home's puts), the home first, into ids; how many. */
+size_t		 rep_home_set(const struct rep *, const char *home,
+		    const char **ids, size_t max);
+/* The live peers of a protocol level below LB_LEVEL_HOLDS_WINS (asked
+ * no hold of a win: their vote stands for it), as last told. */
+void		 rep_older(struct rep *, const char *const *ids, size_t n);
+/* A won election for `home` whose win a majority of its set does not
+ * hold yet: its term (0: none). */
+uint32_t	 rep_confirming(const struct rep *, const char *home);
 /* The caller let those tasks go: this home may act again (for the rest). */
 void		 rep_relinquished(struct rep *, uint32_t term);
 void		 rep_vote_in(struct rep *, uint64_t now, const char *from,
@@ -220,7 +233,8 @@ size_t		 rep_moved(const struct rep *, struct rep_moved_info *,
 /* This peer's takeover of `home` starts at task number *floor and at
  * version *floor_version (a second takeover; 0: all of it). */
 void		 rep_acting_floor(const struct rep *, const char *home,
-		    uint64_t *floor, uint64_t *floor_version);
+		    uint64_t *floor, uint64_t *floor_version,
+		    uint64_t *upto_version);
 /* The homes this peer was elected to act for (at most `max`). */
 size_t		 rep_acting_for(const struct rep *, const char **homes,
 		    uint32_t *terms, uint64_t *uptos, size_t max);

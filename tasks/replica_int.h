@@ -49,6 +49,18 @@ struct home {
 					 * went to itself */
 	uint64_t	 cand_at;
 	uint32_t	 votes;
+	/* Won (a majority voted), not acting yet: it acts once a majority
+	 * of the set holds the win (HomeActing confirm), what it will take
+	 * over fixed when it won. */
+	uint32_t	 won_term;
+	uint32_t	 won_held, won_refused;	/* bits by index in set */
+	uint64_t	 won_upto, won_upto_version;
+	uint64_t	 won_floor, won_floor_version;
+	uint64_t	 won_sent;
+	/* No win of this term or below is held here: a vote of this peer's
+	 * it stopped reporting to the home as open (the home may act since;
+	 * on disk). */
+	uint32_t	 promised;
 	uint64_t	 acting_sent;	/* acting for it: HomeActing last sent */
 	uint64_t	 all_until;	/* ... to every live peer until then */
 	uint64_t	 all_sent;	/* ... last sent to them */
@@ -95,6 +107,8 @@ struct rep {
 	/* The live members, as last told. */
 	char		(*alive)[LB_ID_MAX];
 	size_t		 nalive;
+	char		(*older)[LB_ID_MAX];	/* rep_older */
+	size_t		 nolder;
 	int		 announce;	/* one more is alive: told who acts
 					 * for the homes this peer acts for */
 	/* Who acts for homes gone, as told (routing). */

@@ -70,6 +70,9 @@ rep_learn_taken(struct rep *r, const Lb__TaskRecord *rec)
 		if (h->voted < h->term)
 			h->voted = h->term;
 		h->cand_term = 0;
+		if (h->won_term != 0 && h->won_term <= h->term)
+			h->won_term = 0;	/* (a win of its own, not
+						 * acted on: another's since) */
 		return 1;
 	}
 	return 0;
@@ -98,17 +101,36 @@ rep_moved(const struct rep *r, struct rep_moved_info *v, size_t max)
 	return n;
 }
 
+size_t
+rep_home_set(const struct rep *r, const char *home, const char **ids,
+    size_t max)
+{
+	size_t	n = 0;
+
+	for (size_t i = 0; i < r->nhomes; i++)
+		if (strcmp(r->homes[i].id, home) == 0)
+			for (size_t j = 0; j < r->homes[i].nset && n < max; j++)
+				ids[n++] = r->homes[i].set[j];
+	return n;
+}
+
 void
 rep_acting_floor(const struct rep *r, const char *home, uint64_t *floor,
-    uint64_t *floor_version)
+    uint64_t *floor_version, uint64_t *upto_version)
 {
-	*floor = *floor_version = 0;
+	*floor = *floor_version = *upto_version = 0;
 	for (size_t i = 0; i < r->nhomes; i++)
 		if (strcmp(r->homes[i].id, home) == 0) {
 			*floor = r->homes[i].floor;
 			*floor_version = r->homes[i].floor_version;
+			*upto_version = r->homes[i].upto_version;
 		}
 }
+
+static void	hold_win(struct rep *, const char *, struct home *,
+		    const Lb__HomeActing *, struct rep_out *);
+static void	confirm_in(struct rep *, uint64_t, const char *,
+		    struct home *, const Lb__HomeActing *, struct rep_out *);
 
 void
 rep_acting_in(struct rep *r, uint64_t now, const char *from,
@@ -121,6 +143,9 @@ rep_acting_in(struct rep *r, uint64_t now, const char *from,
 	 * member of its set can have been elected. */
 	if (strcmp(a->home, r->self) == 0) {
 		int known = rep_member(r, from) >= 0;
+
+		if (a->confirm)
+			return;	/* (a win not held yet: nothing to let go) */
 
 		for (size_t j = 0; j < r->nstart; j++)
 			if (strcmp(r->start_set[j], from) == 0)
@@ -137,6 +162,10 @@ rep_acting_in(struct rep *r, uint64_t now, const char *from,
 			if (a->upto_version > r->taken_version)
 				r->taken_version = a->upto_version;
 		}
+		return;
+	}
+	if (a->confirm) {
+		confirm_in(r, now, from, h, a, o);
 		return;
 	}
 	if (lb_id_valid(a->home) && a->term != 0)
@@ -157,8 +186,19 @@ rep_acting_in(struct rep *r, uint64_t now, const char *from,
 	}
 	if (h == NULL || a->term == 0 || (a->term <= h->term &&
 	    !(h->inferred && a->term == h->term)) ||
-	    (h->nset != 0 && rep_in_set(h, from) <= 0))
+	    (h->nset != 0 && rep_in_set(h, from) <= 0) ||
+	    a->term <= h->promised)
 		return;
+	hold_win(r, from, h, a, o);
+	(void)now;
+}
+
+/* Hold the win of `from` in `a->term` for home `h` (on disk before any
+ * answer goes). */
+static void
+hold_win(struct rep *r, const char *from, struct home *h,
+    const Lb__HomeActing *a, struct rep_out *o)
+{
 	h->inferred = 0;	/* (the winner's word, whole) */
 	h->term = a->term;
 	lb_strlcpy(h->acting, from, sizeof(h->acting));
@@ -170,8 +210,58 @@ rep_acting_in(struct rep *r, uint64_t now, const char *from,
 	if (h->voted < a->term)
 		h->voted = a->term;
 	h->cand_term = 0;
+	h->won_term = 0;	/* (a win of its own in a lower term: a
+				 * majority holds this one, never that) */
 	rep_push(o, RA_STATE);
-	(void)now;
+	(void)r;
+}
+
+/* A winner asks this member to hold its win before it acts: held (and on
+ * disk) unless this peer promised the home no win of that term (it no
+ * longer reports its vote as open, and the home may have acted since),
+ * voted for another in a later one (a later candidacy of its own, not
+ * won, it gives up: no one else acts on that term's votes), knows a
+ * later takeover, or has heard from the
+ * home within takeover_ms (it may have answered the home, which counts
+ * that answer towards acting: as a vote, a hold waits until the home's
+ * lease, counted from that answer, has run out). */
+static void
+confirm_in(struct rep *r, uint64_t now, const char *from, struct home *h,
+    const Lb__HomeActing *a, struct rep_out *o)
+{
+	Lb__HomeVoteReply	 v = LB__HOME_VOTE_REPLY__INIT;
+	Lb__PeerMsg		 m = LB__PEER_MSG__INIT;
+
+	if (h == NULL && lb_id_valid(a->home))
+		h = rep_home(r, a->home, 1);	/* (a blank member) */
+	if (h == NULL || a->term == 0 || (h->nset != 0 &&
+	    rep_in_set(h, from) <= 0))
+		return;
+	v.home = h->id;
+	v.term = a->term;
+	if (a->term == h->term && strcmp(h->acting, from) == 0)
+		v.win_held = 1;		/* (asked again: held already) */
+	else if (a->term <= h->promised || (a->term < h->voted &&
+	    (h->voted != h->self_term || h->won_term != 0)) ||
+	    a->term <= h->term || now < h->heard_ms + r->conf.takeover_ms) {
+		v.win_refused = 1;
+		v.voted = h->voted > h->term ? h->voted : h->term;
+		if (h->term > a->term && lb_id_valid(h->acting)) {
+			v.acting_term = h->term;
+			v.acting = h->acting;
+			v.upto = h->upto;
+			v.upto_version = h->upto_version;
+			v.floor = h->floor;
+			v.floor_version = h->floor_version;
+		}
+	} else {
+		hold_win(r, from, h, a, o);
+		rep_moved_learn(r, h->id, from, a->term, a->upto, a->floor);
+		v.win_held = 1;
+	}
+	m.body_case = LB__PEER_MSG__BODY_HOME_VOTE_REPLY;
+	m.home_vote_reply = &v;
+	rep_push_msg(o, RA_VOTE, from, &m);
 }
 
 size_t
@@ -207,7 +297,11 @@ rep_acting(const struct rep *r, const char *home, uint32_t *term,
  *
  *   set ID...				this home's set
  *   home ID T V ACTING UPTO ID...	a home: term, vote, who acts ("-"
- *					for none), upto, its set
+ *					for none), upto, its set (V may be
+ *					VOTED:PROMISED; UPTO, as said below)
+ *   won ID T UPTO UV FLOOR FV		won in term T, not yet held by a
+ *					majority (after its home line)
+ *   taken T BY UPTO VERSION		this home's tasks taken over
  */
 
 char *
@@ -235,9 +329,15 @@ rep_state_dump(const struct rep *r)
 
 		if (h->term == 0 && h->voted == 0 && h->nset == 0)
 			continue;
-		at += (size_t)snprintf(b + at, cap - at, "home %s %u %u %s "
-		    "%llu", h->id, h->term, h->voted, h->acting[0] ?
-		    h->acting : "-", (unsigned long long)h->upto);
+		/* ("VOTED:PROMISED") */
+		at += (size_t)snprintf(b + at, cap - at, "home %s %u %u", h->id,
+		    h->term, h->voted);
+		if (h->promised != 0)
+			at += (size_t)snprintf(b + at, cap - at, ":%u",
+			    h->promised);
+		at += (size_t)snprintf(b + at, cap - at, " %s %llu",
+		    h->acting[0] ? h->acting : "-",
+		    (unsigned long long)h->upto);
 		/* ("UPTO/VERSION/FLOOR/FLOOR_VERSION/INFERRED") */
 		if (h->upto_version != 0 || h->floor != 0 ||
 		    h->floor_version != 0 || h->inferred)
@@ -250,6 +350,15 @@ rep_state_dump(const struct rep *r)
 			at += (size_t)snprintf(b + at, cap - at, " %s",
 			    h->set[j]);
 		at += (size_t)snprintf(b + at, cap - at, "\n");
+		/* A win not yet held by a majority: asked on after a
+		 * restart (a member may hold it already). */
+		if (h->won_term != 0)
+			at += (size_t)snprintf(b + at, cap - at, "won %s %u "
+			    "%llu %llu %llu %llu\n", h->id, h->won_term,
+			    (unsigned long long)h->won_upto,
+			    (unsigned long long)h->won_upto_version,
+			    (unsigned long long)h->won_floor,
+			    (unsigned long long)h->won_floor_version);
 	}
 	return b;
 }
@@ -298,7 +407,14 @@ rep_state_load(struct rep *r, uint64_t now, const char *text)
 			if (h == NULL)
 				continue;
 			h->term = (uint32_t)strtoul(w[2], NULL, 10);
-			h->voted = (uint32_t)strtoul(w[3], NULL, 10);
+			{
+				char *end;
+
+				h->voted = (uint32_t)strtoul(w[3], &end, 10);
+				if (*end == ':')
+					h->promised = (uint32_t)strtoul(end + 1,
+					    NULL, 10);
+			}
 			if (lb_id_valid(w[4]))
 				lb_strlcpy(h->acting, w[4], sizeof(h->acting));
 			{
@@ -323,6 +439,23 @@ rep_state_load(struct rep *r, uint64_t now, const char *text)
 					    sizeof(h->set[0]));
 			h->heard_ms = now;
 			h->voted_at = now;
+		} else if (n == 7 && strcmp(w[0], "won") == 0 &&
+		    lb_id_valid(w[1]) && strcmp(w[1], r->self) != 0) {
+			struct home *h = rep_home(r, w[1], 0);
+			uint32_t t = (uint32_t)strtoul(w[2], NULL, 10);
+			int me;
+
+			if (h == NULL || t <= h->term || t < h->voted ||
+			    (me = rep_in_set(h, r->self)) <= 0)
+				continue;
+			h->won_term = h->cand_term = h->self_term = t;
+			h->won_upto = strtoull(w[3], NULL, 10);
+			h->won_upto_version = strtoull(w[4], NULL, 10);
+			h->won_floor = strtoull(w[5], NULL, 10);
+			h->won_floor_version = strtoull(w[6], NULL, 10);
+			h->won_held = 1u << me;
+			h->won_refused = 0;
+			h->won_sent = 0;
 		}
 	}
 	free(copy);

@@ -274,7 +274,9 @@ tasks_recv(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 		t->stats.drop_invalid++;
 		return;
 	}
-	if (from_home && !tk_home_is(t, id, from)) {
+	if (from_home && !tk_home_is(t, id, from) &&
+	    !(m->body_case == LB__PEER_MSG__BODY_TASK_STOP &&
+	    tk_acting_home_is(t, id, from))) {
 		t->stats.drop_sender++;
 		return;
 	}

@@ -104,6 +104,8 @@ void		 tk_home_to(const struct tasks *t, const Lb__TaskRecord *r,
 		    char *home);
 int		 tk_home_is(const struct tasks *t, const char *id,
 		    const char *node);
+int		 tk_acting_home_is(const struct tasks *t, const char *id,
+		    const char *node);
 uint64_t	 tk_own_seq(const struct tasks *t, const char *id);
 uint32_t	 tk_max3(uint32_t a, uint32_t b, uint32_t c);
 uint32_t	 tk_alloc_epoch(Lb__TaskRecord *r);

@@ -65,9 +65,13 @@ transfer_ok(struct tasks *t, const char *from, const Lb__Transfer *tr,
 		*why = "a copy is held here";
 	else if (k != NULL && !tasks_unfinished(k->rec))
 		*why = "the task has ended";
-	else if (k == NULL && tk_is_home_of(t, r->id))
+	else if (k == NULL && tk_is_home_of(t, r->id) &&
+	    (r->home_peer == NULL || r->home_peer[0] == '\0' ||
+	    strcmp(r->home_peer, t->self) == 0))
 		/* Homed here but not known: forgotten long ago (or never
-		 * issued); it must not come back as a record of its own. */
+		 * issued); it must not come back as a record of its own.
+		 * (One taken over by another, which this peer let go, may
+		 * come here as to any host: its home is that one.) */
 		*why = "its home has no record of it";
 	else if (t->leaving || t->draining)
 		*why = t->leaving ? "this peer is leaving" :
