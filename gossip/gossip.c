@@ -647,6 +647,7 @@ news(const struct gossip_entry *a, const struct gossip_entry *b)
 	return a->incarnation != b->incarnation || a->left != b->left ||
 	    a->refute != b->refute ||
 	    a->load != b->load || a->slots != b->slots ||
+	    a->running != b->running || a->waiting != b->waiting ||
 	    a->draining != b->draining || a->level != b->level ||
 	    strcmp(a->addr, b->addr) != 0 || strcmp(a->attrs, b->attrs) != 0;
 }
@@ -673,7 +674,8 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 		    !newer(e, &m->e))
 			return;
 		if (e->load != m->e.load || e->left != m->e.left ||
-		    e->draining != m->e.draining || e->refute != m->e.refute)
+		    e->draining != m->e.draining || e->refute != m->e.refute ||
+		    e->running != m->e.running || e->waiting != m->e.waiting)
 			m->news_ms = now;
 		if (e->refute > m->e.refute) {
 			/* It refuted a suspicion (or a death) of it. */
@@ -682,6 +684,8 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 		}
 		m->e.heartbeat = e->heartbeat;
 		m->e.load = e->load;
+		m->e.running = e->running;
+		m->e.waiting = e->waiting;
 		m->e.left = e->left;
 		m->e.draining = e->draining;
 		if (born > m->born_ms || e->left)
@@ -804,6 +808,17 @@ gossip_set_load(struct gossip *g, uint32_t load)
 	if (g->m[0].e.load == load)
 		return;
 	g->m[0].e.load = load;
+	g->m[0].e.heartbeat++;
+	g->m[0].news_ms = g->m[0].born_ms;
+}
+
+void
+gossip_set_tasks(struct gossip *g, uint32_t running, uint32_t waiting)
+{
+	if (g->m[0].e.running == running && g->m[0].e.waiting == waiting)
+		return;
+	g->m[0].e.running = running;
+	g->m[0].e.waiting = waiting;
 	g->m[0].e.heartbeat++;
 	g->m[0].news_ms = g->m[0].born_ms;
 }

@@ -53,6 +53,8 @@ struct gossip_entry {
 	uint64_t	refute;		/* raised by the member to refute */
 	uint32_t	level;		/* its protocol level (fixed for an
 					 * incarnation) */
+	uint32_t	running, waiting;	/* its tasks as they are (load
+					 * is what balancing counts) */
 };
 
 /* What this peer knows of a member. */
@@ -152,6 +154,9 @@ void		 gossip_recv(struct gossip *, uint64_t now, const char *from,
 		    const struct gossip_msg *, struct gossip_out *);
 /* Set this peer's load; a change makes a new version to spread. */
 void		 gossip_set_load(struct gossip *, uint32_t load);
+/* This peer's tasks running and waiting: a change spreads as load does. */
+void		 gossip_set_tasks(struct gossip *, uint32_t running,
+		    uint32_t waiting);
 /* This peer drains, or no longer does: a change spreads as load does. */
 void		 gossip_set_draining(struct gossip *, int draining);
 /* This peer leaves: say so to up to `fanout` live peers. */

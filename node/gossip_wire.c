@@ -58,6 +58,8 @@ node_gossip_pack(const struct gossip_msg *gm, size_t *len)
 		    LB__MEMBER_STATE__MEMBER_ALIVE;
 		mv[j].age_ms = e->age_ms;
 		mv[j].load = e->load;
+		mv[j].running = e->running;
+		mv[j].waiting = e->waiting;
 		mv[j].slots = e->slots;
 		mv[j].draining = e->draining;
 		mv[j].refute = e->refute;
@@ -160,6 +162,8 @@ node_gossip_from_wire(const Lb__Gossip *g, struct gossip_msg *in)
 		e->left = m->state == LB__MEMBER_STATE__MEMBER_LEFT;
 		e->age_ms = m->age_ms;
 		e->load = m->load;
+		e->running = m->running;
+		e->waiting = m->waiting;
 		e->slots = m->slots;
 		e->draining = m->draining;
 		e->level = m->level;

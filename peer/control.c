@@ -19,6 +19,7 @@
 #include "replicas.h"
 #include "repfiles.h"
 #include "reads.h"
+#include "cluster.h"
 #include "upload.h"
 #include "tasks/tasks.h"
 #include "src/client.h"
@@ -132,6 +133,8 @@ ctl_peers(struct peer *p, Lb__CtlReply *r)
 		cp->incarnation = m[i].e.incarnation;
 		cp->heartbeat = m[i].e.heartbeat;
 		cp->load = m[i].e.load;
+		cp->running = m[i].e.running;
+		cp->waiting = m[i].e.waiting;
 		cp->slots = m[i].e.slots;
 		cp->level = m[i].e.level;
 		cp->age_ms = m[i].self ? 0 : gossip_age(&m[i], now);
@@ -273,8 +276,22 @@ ctl_list(struct peer *p, const Lb__CtlListReq *req, Lb__CtlReply *r)
 	Lb__CtlTaskList	*l = lb_calloc(1, sizeof(*l));
 	struct tasks_task **all;
 	size_t		  n;
+	char		 *cause;
+	int		  rc;
 
 	lb__ctl_task_list__init(l);
+	if (req->cluster) {
+		/* The cluster's tasks: a page, merged from every peer's. */
+		if ((rc = cluster_list(p, req, l, &cause)) == -1) {
+			free(l);
+			ctl_no(r, 1, cause);
+			return;
+		}
+		l->pending = rc == 1;
+		r->rep_case = LB__CTL_REPLY__REP_LIST;
+		r->list = l;
+		return;
+	}
 	all = tasks_all(p->tc, &n);
 	l->tasks = lb_calloc(n, sizeof(*l->tasks));
 	for (size_t i = 0; i < n; i++) {
@@ -367,6 +384,7 @@ ctl_answer_free(Lb__CtlReply *r)
 		free(r->task);
 	} else if (r->rep_case == LB__CTL_REPLY__REP_LIST) {
 		free(r->list->tasks);
+		free(r->list->missing);
 		free(r->list);
 	} else if (r->rep_case == LB__CTL_REPLY__REP_STATS)
 		free(r->stats);

@@ -23,6 +23,7 @@
 #include "replicas.h"
 #include "repfiles.h"
 #include "reads.h"
+#include "cluster.h"
 #include "upload.h"
 #include "xfer.h"
 #include "balance/balance.h"
@@ -848,6 +849,12 @@ glue_recv(struct peer *p, const Lb__Envelope *e)
 	case LB__PEER_MSG__BODY_TASK_ANSWER:
 		reads_answer_in(p, e->sender, m->task_answer);
 		break;
+	case LB__PEER_MSG__BODY_CLUSTER_QUERY:
+		cluster_query_in(p, e->sender, m->cluster_query);
+		break;
+	case LB__PEER_MSG__BODY_CLUSTER_ANSWER:
+		cluster_answer_in(p, e->sender, m->cluster_answer);
+		break;
 	case LB__PEER_MSG__BODY_TRANSFER:
 		transfer_in(p, e->sender, e->incarnation, m);
 		break;
@@ -951,6 +958,7 @@ glue_start(struct peer *p, char **cause)
 	attrs = gossip_members(p->gossip, &n)[0].e.attrs;
 	p->glue = lb_calloc(1, sizeof(*p->glue));
 	reads_start(p);
+	cluster_start(p);
 	p->tc = tasks_new(&c, p->conf.id, p->incarnation, attrs,
 	    (int64_t)lb_wall_ms() - (int64_t)lb_mono_ms());
 	exec_start(p, proc_exited);
@@ -1064,6 +1072,7 @@ glue_stop(struct peer *p)
 	if (p->glue->orphan_ev)
 		event_free(p->glue->orphan_ev);
 	reads_stop(p);
+	cluster_stop(p);
 	for (size_t i = 0; i < MIGRATE_MAX; i++)
 		if (p->glue->mig[i].result != NULL)
 			lb__migrate_done__free_unpacked(p->glue->mig[i].result,
@@ -1490,6 +1499,7 @@ glue_load_changed(struct peer *p)
 	/* A slot whose task would yield it to a new one (preemption)
 	 * counts as free in the load others see. */
 	members_set_load(p, tasks_load(p->tc, 0) + p->load_extra);
+	members_set_tasks(p, tasks_running(p->tc), tasks_queued(p->tc));
 }
 
 /* ---- lbctl migrate ---- */

@@ -678,6 +678,87 @@ task(struct peer *p, struct evhttp_request *req, const char *query)
 }
 
 /*
+ * /api/tasks?scope=cluster[&state=S,S][&host=NODE][&home=NODE][&q=TEXT]
+ * [&after=ID][&limit=N]: a page of the cluster's tasks (lbctl list
+ * --cluster --json, one page): 202 with {"pending": true} while the
+ * peers are asked (ask again), 400 for a bad parameter.
+ */
+static void
+cluster_tasks(struct peer *p, struct evhttp_request *req, struct evkeyvalq *kv)
+{
+	Lb__CtlRequest	 rq = LB__CTL_REQUEST__INIT;
+	Lb__CtlListReq	 lr = LB__CTL_LIST_REQ__INIT;
+	Lb__CtlReply	 r;
+	const char	*v, *bad = NULL;
+	json_t		*j, *missing;
+	int64_t		 bits;
+
+	if ((v = evhttp_find_header(kv, "state")) != NULL && v[0] != '\0') {
+		if ((bits = lb_task_states(v)) <= 0)
+			bad = "state: queued, running, done, failed, cancelled, "
+			    "active or all (a list with commas)";
+		else
+			lr.states = (uint32_t)bits;
+	} else
+		lr.all = 1;	/* (no state: every one) */
+	if ((v = evhttp_find_header(kv, "limit")) != NULL) {
+		char *ep;
+		long n = strtol(v, &ep, 10);
+
+		if (*v == '\0' || *ep != '\0' || n < 1 || n > 500)
+			bad = "limit: 1 to 500";
+		else
+			lr.limit = (uint32_t)n;
+	}
+	lr.cluster = 1;
+	lr.host = (char *)evhttp_find_header(kv, "host");
+	lr.home = (char *)evhttp_find_header(kv, "home");
+	lr.text = (char *)evhttp_find_header(kv, "q");
+	lr.after = (char *)evhttp_find_header(kv, "after");
+	/* (empty is none) */
+	if (lr.host != NULL && lr.host[0] == '\0')
+		lr.host = NULL;
+	if (lr.home != NULL && lr.home[0] == '\0')
+		lr.home = NULL;
+	if (lr.after != NULL && lr.after[0] == '\0')
+		lr.after = NULL;
+	if (bad != NULL) {
+		reply_json_code(req, HTTP_BADREQUEST, "Bad Request", json_pack(
+		    "{s:s}", "error", bad));
+		return;
+	}
+	rq.req_case = LB__CTL_REQUEST__REQ_LIST;
+	rq.list = &lr;
+	lb__ctl_reply__init(&r);
+	ctl_answer(p, &rq, &r);
+	if (r.code != 0)
+		reply_json_code(req, HTTP_BADREQUEST, "Bad Request", json_pack(
+		    "{s:s?}", "error", r.error));
+	else if (r.list->pending)
+		reply_json_code(req, 202, "Accepted", json_pack("{s:b}",
+		    "pending", 1));
+	else {
+		missing = json_array();
+		for (size_t i = 0; i < r.list->n_missing; i++)
+			json_array_append_new(missing, json_string(
+			    r.list->missing[i]));
+		j = json_pack("{s:o, s:I, s:o, s:{s:I, s:I, s:I, s:I, s:I}}",
+		    "tasks", ctljson_tasks(r.list), "total",
+		    (json_int_t)r.list->total, "missing", missing, "counts",
+		    "queued", (json_int_t)r.list->queued, "running",
+		    (json_int_t)r.list->running, "done",
+		    (json_int_t)r.list->done, "failed",
+		    (json_int_t)r.list->failed, "cancelled",
+		    (json_int_t)r.list->cancelled);
+		json_object_set_new(j, "next", r.list->next != NULL &&
+		    r.list->next[0] != '\0' ? json_string(r.list->next) :
+		    json_null());
+		reply_json(req, j);
+	}
+	ctl_answer_free(&r);
+}
+
+/*
  * /api/locate?id=ID: where the task is and the peers a message from this
  * peer passes on its way there (lbctl --json locate ID): 202 while the
  * first look is under way; then the latest answer, looked again for the
@@ -839,9 +920,26 @@ http_cb(struct evhttp_request *req, void *arg)
 		reply_json(req, ctljson_peers(r.peers));
 		ctl_answer_free(&r);
 	} else if (strcmp(path, "/api/tasks") == 0) {
-		ask(p, LB__CTL_REQUEST__REQ_LIST, &r);
-		reply_json(req, ctljson_tasks(r.list));
-		ctl_answer_free(&r);
+		struct evkeyvalq	 kv;
+		const char		*q = evhttp_uri_get_query(u), *scope;
+
+		TAILQ_INIT(&kv);
+		if (q != NULL && evhttp_parse_query_str(q, &kv) == -1)
+			reply_json_code(req, HTTP_BADREQUEST, "Bad Request",
+			    json_pack("{s:s}", "error", "a malformed query"));
+		else if ((scope = evhttp_find_header(&kv, "scope")) != NULL &&
+		    strcmp(scope, "cluster") == 0)
+			cluster_tasks(p, req, &kv);
+		else if (scope != NULL && strcmp(scope, "peer") != 0)
+			reply_json_code(req, HTTP_BADREQUEST, "Bad Request",
+			    json_pack("{s:s}", "error", "scope: peer (this "
+			    "peer's tasks, the default) or cluster"));
+		else {
+			ask(p, LB__CTL_REQUEST__REQ_LIST, &r);
+			reply_json(req, ctljson_tasks(r.list));
+			ctl_answer_free(&r);
+		}
+		evhttp_clear_headers(&kv);
 	} else if (strcmp(path, "/api/stats") == 0) {
 		ask(p, LB__CTL_REQUEST__REQ_STATS, &r);
 		reply_json(req, ctljson_stats(r.stats));

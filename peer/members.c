@@ -225,6 +225,13 @@ members_load(struct peer *p)
 	return p->gossip != NULL ? gossip_members(p->gossip, &n)[0].e.load : 0;
 }
 
+void
+members_set_tasks(struct peer *p, uint32_t running, uint32_t waiting)
+{
+	if (p->gossip != NULL)
+		gossip_set_tasks(p->gossip, running, waiting);
+}
+
 uint32_t
 members_level(struct peer *p, const char *id)
 {

@@ -66,6 +66,7 @@ struct peer {
 	struct replicas		*reps;		/* replicas.c */
 	struct repfiles		*repfiles;	/* repfiles.c */
 	struct reads		*reads;		/* reads.c */
+	struct cluster		*cluster;	/* cluster.c */
 	/* control.c: answer request `token`, which waited (msgs.c). */
 	void			(*ctl_later)(struct peer *, uint64_t token,
 				    Lb__CtlReply *);
@@ -170,6 +171,7 @@ void	 members_leave(struct peer *);
 void	 members_set_draining(struct peer *, int);
 /* The load (running plus waiting tasks) to advertise. */
 void	 members_set_load(struct peer *, uint32_t);
+void	 members_set_tasks(struct peer *, uint32_t running, uint32_t waiting);
 uint32_t members_load(struct peer *);
 /* The address of a live member (NULL if unknown, dead or left); *state
  * names its state ("unknown" when it is not a member). */

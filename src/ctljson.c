@@ -59,6 +59,10 @@ ctljson_peers(const Lb__CtlPeers *ps)
 		    "news_age_ms", (json_int_t)p->news_age_ms,
 		    "state_age_ms", (json_int_t)p->state_age_ms,
 		    "level", (int)p->level));
+		json_object_set_new(json_array_get(a, json_array_size(a) - 1),
+		    "running", json_integer(p->running));
+		json_object_set_new(json_array_get(a, json_array_size(a) - 1),
+		    "waiting", json_integer(p->waiting));
 		json_object_set_new(json_array_get(a,
 		    json_array_size(a) - 1), "draining", json_boolean(
 		    strcmp(p->state, "draining") == 0));

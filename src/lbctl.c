@@ -96,7 +96,10 @@ static const struct optdef timeout_defs[] = {
 static const struct optdef migrate_defs[] = {
 	{ "to", 1, 0 }, { "timeout", 1, 0 }, { NULL, 0, 0 }
 };
-static const struct optdef list_defs[] = { { "all", 0, 0 }, { NULL, 0, 0 } };
+static const struct optdef list_defs[] = { { "all", 0, 0 },
+    { "cluster", 0, 0 }, { "state", 1, 0 }, { "host", 1, 0 },
+    { "home", 1, 0 }, { "grep", 1, 0 }, { "after", 1, 0 },
+    { "limit", 1, 0 }, { NULL, 0, 0 } };
 static const struct optdef drain_defs[] = {
 	{ "timeout", 1, 0 }, { "wait", 0, 0 }, { NULL, 0, 0 }
 };
@@ -132,7 +135,9 @@ static const struct cmd cmds[] = {
 	    submit_defs, 1, cmd_submit },
 	{ "wait", "ID [--timeout S]", 1, 1, timeout_defs, 0, cmd_wait },
 	{ "show", "ID", 1, 1, NULL, 0, cmd_show },
-	{ "list", "[--all]", 0, 0, list_defs, 0, cmd_list },
+	{ "list", "[--all] [--cluster [--state STATES] [--host NODE] "
+	    "[--home NODE] [--grep TEXT] [--after ID] [--limit N]]", 0, 0,
+	    list_defs, 0, cmd_list },
 	{ "cancel", "ID", 1, 1, NULL, 0, cmd_cancel },
 	{ "checkpoint", "ID [--timeout S]", 1, 1, timeout_defs, 0,
 	    cmd_checkpoint },
@@ -231,7 +236,13 @@ usage(int code)
 "                  it waits, a line on stderr shows the task's state,\n"
 "                  host, time and moves, if stderr is a terminal\n"
 "  show            state, host, epoch, hosts visited, times, outcome\n"
-"  list            tasks here and homed here (--all: finished ones too)\n"
+"  list            tasks here and homed here (--all: finished ones too);\n"
+"                  --cluster: every peer's tasks, from any peer: queued\n"
+"                  and running, or STATES (queued, running, done,\n"
+"                  failed, cancelled, active, all; a list with commas);\n"
+"                  those at --host, of --home NODE, with TEXT in the id\n"
+"                  or command line; every page, or N (1..500) after ID;\n"
+"                  the peers that did not answer are named\n"
 "  cancel          cancel a queued or running task (one cancelled\n"
 "                  already: exit 0, \"already cancelled\")\n"
 "  checkpoint      ask it to checkpoint; wait up to S s (default 10)\n"
@@ -665,9 +676,9 @@ cmd_peers(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 			w = l > w ? l : w;
 			wa = la > wa ? la : wa;
 		}
-		printf("%-*s  %-*s  %-8s  %13s  %4s  %5s  %7s  %5s  %s\n", w,
-		    "ID", wa, "ADDR", "STATE", "INCARNATION", "LOAD", "SLOTS",
-		    "AGE", "LEVEL", "ATTRIBUTES");
+		printf("%-*s  %-*s  %-8s  %13s  %4s  %5s  %4s  %4s  %7s  %5s  "
+		    "%s\n", w, "ID", wa, "ADDR", "STATE", "INCARNATION", "LOAD",
+		    "SLOTS", "RUN", "WAIT", "AGE", "LEVEL", "ATTRIBUTES");
 		for (size_t i = 0; i < rep->peers->n_peers; i++) {
 			Lb__CtlPeer *p = rep->peers->peers[i];
 			char id[80], attrs[300] = "";
@@ -680,10 +691,11 @@ cmd_peers(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 				strncat(attrs, p->attributes[k], sizeof(attrs) -
 				    strlen(attrs) - 1);
 			}
-			printf("%-*s  %-*s  %-8s  %13" PRIu64 "  %4u  %5u  %7s  "
-			    "%5u  %s\n", w, id, wa, p->addr, p->state,
-			    p->incarnation, p->load, p->slots, fmt_age(p->age_ms,
-			    age, sizeof(age)), p->level, attrs[0] ? attrs : "-");
+			printf("%-*s  %-*s  %-8s  %13" PRIu64 "  %4u  %5u  %4u  "
+			    "%4u  %7s  %5u  %s\n", w, id, wa, p->addr, p->state,
+			    p->incarnation, p->load, p->slots, p->running,
+			    p->waiting, fmt_age(p->age_ms, age, sizeof(age)),
+			    p->level, attrs[0] ? attrs : "-");
 		}
 	}
 	lb__ctl_reply__free_unpacked(rep, NULL);
@@ -1345,25 +1357,193 @@ cmd_wait(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 	return wait_task(o, argv[0], timeout_s);
 }
 
+struct list_args {
+	int		 all, cluster;
+	Lb__CtlListReq	 lr;
+	int		 limited;
+};
+
 static void
 list_opt(const char *name, const char *v, void *arg)
 {
-	*(int *)arg = 1;
+	struct list_args	*la = arg;
+	int64_t			 bits;
+
+	if (strcmp(name, "all") == 0)
+		la->all = la->lr.all = 1;
+	else if (strcmp(name, "cluster") == 0)
+		la->cluster = la->lr.cluster = 1;
+	else if (strcmp(name, "state") == 0) {
+		if ((bits = lb_task_states(v)) <= 0)
+			die(EX_USAGE, "--state: expected queued, running, done, "
+			    "failed, cancelled, active or all (a list with "
+			    "commas), got \"%s\"", v);
+		la->lr.states = (uint32_t)bits;
+	} else if (strcmp(name, "host") == 0 || strcmp(name, "home") == 0) {
+		if (!lb_id_valid(v))
+			die(EX_USAGE, "--%s: \"%s\" is not a node id", name, v);
+		if (strcmp(name, "host") == 0)
+			la->lr.host = (char *)v;
+		else
+			la->lr.home = (char *)v;
+	} else if (strcmp(name, "grep") == 0) {
+		if (strlen(v) > 256)
+			die(EX_USAGE, "--grep: at most 256 bytes");
+		la->lr.text = (char *)v;
+	} else if (strcmp(name, "after") == 0) {
+		if (!lb_task_id_valid(v))
+			die(EX_USAGE, "--after: \"%s\" is not a task id "
+			    "(NODE.NUMBER)", v);
+		la->lr.after = (char *)v;
+	} else if (strcmp(name, "limit") == 0) {
+		la->lr.limit = (uint32_t)num_arg("--limit", v, 500);
+		if (la->lr.limit == 0)
+			die(EX_USAGE, "--limit: a page is 1 to 500 tasks");
+		la->limited = 1;
+	}
+}
+
+static void
+list_print(const Lb__CtlTaskList *l, int cluster)
+{
+	char	out[256], cmd[1024];
+
+	for (size_t i = 0; i < l->n_tasks; i++) {
+		Lb__TaskRecord *r = l->tasks[i];
+		char ran[32] = "-", home[LB_ID_MAX];
+
+		if (r->started_ms && r->finished_ms)
+			snprintf(ran, sizeof(ran), "%.2fs",
+			    (double)(r->finished_ms - r->started_ms) / 1000);
+		rec_outcome(r, out, sizeof(out));
+		argv_line(r, cmd, sizeof(cmd));
+		if (cluster) {
+			lb_strlcpy(home, r->home_peer != NULL &&
+			    r->home_peer[0] != '\0' ? r->home_peer : r->id,
+			    sizeof(home));
+			if (strchr(home, '.') != NULL)
+				*strchr(home, '.') = '\0';
+			printf("%-12s  %-8s  %-9s  %-8s  %8s  %-20.20s  %.50s\n",
+			    r->id, home, ctljson_state_name(r->state), r->host,
+			    ran, out, cmd);
+		} else
+			printf("%-12s  %-9s  %-8s  %8s  %-20.20s  %.60s\n",
+			    r->id, ctljson_state_name(r->state), r->host, ran,
+			    out, cmd);
+	}
+}
+
+/* lbctl list --cluster: a page (--limit), or every page, asked of this
+ * peer, which asks every peer; pending while they answer. */
+static int
+list_cluster(struct opts *o, struct list_args *la)
+{
+	Lb__CtlRequest	 req = LB__CTL_REQUEST__INIT;
+	Lb__CtlReply	*rep;
+	json_t		*tasks = json_array(), *missing = json_array(), *j;
+	char		*after = la->lr.after[0] ? lb_strdup(la->lr.after) : NULL;
+	uint64_t	 total = 0, counts[5] = { 0 }, n = 0;
+	int		 first = 1;
+
+	if (!la->limited)
+		la->lr.limit = 200;
+	req.req_case = LB__CTL_REQUEST__REQ_LIST;
+	req.list = &la->lr;
+	if (!o->json)
+		printf("%-12s  %-8s  %-9s  %-8s  %8s  %-20s  %s\n", "ID", "HOME",
+		    "STATE", "HOST", "RAN", "OUTCOME", "COMMAND");
+	for (;;) {
+		uint64_t	deadline = lb_mono_ms() + (uint64_t)o->timeout_ms;
+		useconds_t	pause = 10000;
+
+		la->lr.after = after != NULL ? after : (char *)"";
+		for (;;) {
+			rep = call(o, &req);
+			if (rep->rep_case != LB__CTL_REPLY__REP_LIST)
+				die(EX_NO, "the peer sent the wrong reply");
+			if (!rep->list->pending)
+				break;
+			lb__ctl_reply__free_unpacked(rep, NULL);
+			if (lb_mono_ms() > deadline)
+				die(EX_UNREACH, "list --cluster: no answer in "
+				    "time");
+			usleep(pause);
+			pause = pause < 100000 ? pause * 2 : pause;
+		}
+		if (first) {
+			/* (the figures of the first page: a listing walked
+			 * page by page may see tasks come and go) */
+			total = rep->list->total;
+			counts[0] = rep->list->queued;
+			counts[1] = rep->list->running;
+			counts[2] = rep->list->done;
+			counts[3] = rep->list->failed;
+			counts[4] = rep->list->cancelled;
+			for (size_t i = 0; i < rep->list->n_missing; i++)
+				json_array_append_new(missing, json_string(
+				    rep->list->missing[i]));
+			first = 0;
+		}
+		if (o->json) {
+			j = ctljson_tasks(rep->list);
+			json_array_extend(tasks, j);
+			json_decref(j);
+		} else
+			list_print(rep->list, 1);
+		n += rep->list->n_tasks;
+		free(after);
+		after = NULL;
+		if (rep->list->next != NULL && rep->list->next[0] != '\0')
+			after = lb_strdup(rep->list->next);
+		lb__ctl_reply__free_unpacked(rep, NULL);
+		if (after == NULL || la->limited || n >= 100000)
+			break;
+	}
+	if (o->json) {
+		j = json_pack("{s:o, s:I, s:o, s:{s:I, s:I, s:I, s:I, s:I}}",
+		    "tasks", tasks, "total", (json_int_t)total, "missing",
+		    missing, "counts", "queued", (json_int_t)counts[0],
+		    "running", (json_int_t)counts[1], "done",
+		    (json_int_t)counts[2], "failed", (json_int_t)counts[3],
+		    "cancelled", (json_int_t)counts[4]);
+		json_object_set_new(j, "next", after != NULL ?
+		    json_string(after) : json_null());
+		json_print(j);
+	} else {
+		json_decref(tasks);
+		if (json_array_size(missing) > 0) {
+			fprintf(stderr, "lbctl: no answer from");
+			for (size_t i = 0; i < json_array_size(missing); i++)
+				fprintf(stderr, " %s", json_string_value(
+				    json_array_get(missing, i)));
+			fprintf(stderr, ": their tasks are not listed\n");
+		}
+		json_decref(missing);
+		if (after != NULL)
+			printf("(more: --after %s)\n", after);
+	}
+	free(after);
+	return EX_OK;
 }
 
 static int
 cmd_list(const struct cmd *c, struct opts *o, int argc, char **argv)
 {
 	Lb__CtlRequest	 req = LB__CTL_REQUEST__INIT;
-	Lb__CtlListReq	 lr = LB__CTL_LIST_REQ__INIT;
 	Lb__CtlReply	*rep;
-	int		 all = 0;
-	char		 out[256], cmd[1024];
+	struct list_args la;
 
-	cmd_args(c, o, argc, argv, list_opt, &all);
-	lr.all = all;
+	memset(&la, 0, sizeof(la));
+	lb__ctl_list_req__init(&la.lr);
+	cmd_args(c, o, argc, argv, list_opt, &la);
+	if (!la.cluster && (la.lr.states || la.lr.host[0] || la.lr.home[0] ||
+	    la.lr.text[0] || la.lr.after[0] || la.limited))
+		die(EX_USAGE, "list: --state, --host, --home, --grep, --after "
+		    "and --limit go with --cluster");
+	if (la.cluster)
+		return list_cluster(o, &la);
 	req.req_case = LB__CTL_REQUEST__REQ_LIST;
-	req.list = &lr;
+	req.list = &la.lr;
 	rep = call(o, &req);
 	if (rep->rep_case != LB__CTL_REPLY__REP_LIST)
 		die(EX_NO, "the peer sent the wrong reply");
@@ -1372,18 +1552,7 @@ cmd_list(const struct cmd *c, struct opts *o, int argc, char **argv)
 	} else {
 		printf("%-12s  %-9s  %-8s  %8s  %-20s  %s\n", "ID", "STATE",
 		    "HOST", "RAN", "OUTCOME", "COMMAND");
-		for (size_t i = 0; i < rep->list->n_tasks; i++) {
-			Lb__TaskRecord *r = rep->list->tasks[i];
-			char ran[32] = "-";
-			if (r->started_ms && r->finished_ms)
-				snprintf(ran, sizeof(ran), "%.2fs",
-				    (double)(r->finished_ms - r->started_ms) /
-				    1000);
-			rec_outcome(r, out, sizeof(out));
-			argv_line(r, cmd, sizeof(cmd));
-			printf("%-12s  %-9s  %-8s  %8s  %-20.20s  %.60s\n", r->id,
-			    ctljson_state_name(r->state), r->host, ran, out, cmd);
-		}
+		list_print(rep->list, 0);
 	}
 	lb__ctl_reply__free_unpacked(rep, NULL);
 	return EX_OK;

@@ -186,6 +186,39 @@ lb_id_valid(const char *id)
 	return 1;
 }
 
+
+int64_t
+lb_task_states(const char *words)
+{
+	/* (in the order of TaskState in src/lbpeer.proto) */
+	static const char *const names[] = { "queued", "running", "done",
+	    "failed", "cancelled" };
+	const size_t	 nn = sizeof(names) / sizeof(names[0]);
+	char		*copy = lb_strdup(words), *w, *save = NULL;
+	int64_t		 bits = 0;
+
+	for (w = strtok_r(copy, ",", &save); w != NULL;
+	    w = strtok_r(NULL, ",", &save)) {
+		size_t i;
+
+		if (strcmp(w, "all") == 0)
+			bits |= ((int64_t)1 << nn) - 1;
+		else if (strcmp(w, "active") == 0)
+			bits |= 1 << 0 | 1 << 1;
+		else {
+			for (i = 0; i < nn && strcmp(w, names[i]) != 0; i++)
+				;
+			if (i == nn) {
+				free(copy);
+				return -1;
+			}
+			bits |= (int64_t)1 << i;
+		}
+	}
+	free(copy);
+	return bits;
+}
+
 int
 lb_task_id_valid(const char *id)
 {

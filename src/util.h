@@ -27,9 +27,12 @@
  *      winner acts (HomeActing.confirm, HomeVoteReply.win_held): a
  *      winner asks it only of members at level 3; an older member's
  *      vote stands for its hold, as before
+ *   4  it answers ClusterQuery (the cluster's tasks, listed from any peer):
+ *      asked only of peers at level 4; an older one is named as missing
  */
-#define LB_PROTO_LEVEL	3
+#define LB_PROTO_LEVEL	4
 #define LB_LEVEL_HOLDS_WINS	3
+#define LB_LEVEL_CLUSTER_LIST	4
 
 /* Monotonic milliseconds: for timers and ages.  (Shell only: cores get `now`.) */
 uint64_t lb_mono_ms(void);
@@ -73,6 +76,10 @@ int	 lb_id_valid(const char *id);
  * start with 0 (tasks_id_valid's rule, for those that know no core).
  */
 int	 lb_task_id_valid(const char *id);
+/* Task states named in a list with commas (queued, running, done, failed,
+ * cancelled; active: queued and running; all) as bits by TaskState
+ * (1 << state); -1 for a word that is none of them. */
+int64_t	 lb_task_states(const char *words);
 
 /*
  * Parse a peer address "tcp://HOST:PORT" (HOST a name, an IPv4 address or a

@@ -51,6 +51,7 @@ fill() {
 		migrate) lbctl submit --checkpointable -- lbwork --ms 30000 ;;
 		send|locate) echo "$msg_id" ;;
 		tail) echo "$done_id" ;;	# ended: --follow ends at once
+		list) echo "$done_id" ;;	# --after
 		*) return 1 ;;
 		esac ;;
 	FILE)
@@ -72,6 +73,8 @@ fill() {
 	COMMAND) [ -z "$3" ] && echo list ;;
 	ARGS) [ -z "$3" ] && echo --all ;;	# list's
 	MESSAGE) echo 1 ;;
+	STATES) echo active,done ;;
+	TEXT) echo lbwork ;;
 	F) echo "$TMP/msg.txt" ;;
 	*) return 1 ;;
 	esac

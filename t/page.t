@@ -15,7 +15,7 @@ for n in n2 n3 n4; do
 done
 wait_for 10 eval 'test "$(state_of n2 n1)" = alive' >/dev/null || bail "n2 never saw n1"
 
-H1=$(lbcluster http n1); H2=$(lbcluster http n2)
+H1=$(lbcluster http n1); H2=$(lbcluster http n2); H4=$(lbcluster http n4)
 get() { curl -s --max-time 5 "$@"; }
 code() { curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$@"; }
 # header URL NAME [curl args]: one response header's value.
@@ -122,7 +122,7 @@ if [ -z "$browser" ] || ! chrome --dump-dom "about:blank" >/dev/null; then
 else
 	dom=$(chrome --dump-dom "http://$H1/?task=$id")
 	for n in n1 n2 n3 n4; do
-		like "$dom" "<tr class=\"peer[^\"]*\" data-id=\"$n\" data-state=\"alive\">" \
+		like "$dom" "<tr class=\"peer[^\"]*\" data-id=\"$n\" data-state=\"alive\"[^>]*>" \
 		    "the page lists $n, alive"
 	done
 	like "$dom" "<tr class=\"peer self\" data-id=\"n1\"" "it names n1 as the peer it asks"
@@ -140,6 +140,21 @@ else
 	like "$dom" "id=\"messages\"><div class=\"head\">Messages to tasks</div><dt>sent / delivered</dt>" \
 	    "and the message figures"
 	like "$dom" "<p id=\"status\" class=\"status\">updated " "the page says when it was updated"
+	# The page of n4, neither the home (n1) nor the host (n3) of $id:
+	# the cluster's tasks, with its true host; n3's row counts it.
+	dom=$(chrome --dump-dom "http://$H4/")
+	like "$dom" "<tr class=\"task[^\"]*\" data-id=\"$id\" data-host=\"n3\" data-moves=\"1\"" \
+	    "the page at n4 (neither home nor host) lists $id at n3, moved once"
+	like "$dom" "<td class=\"home\">n1</td><td>n3</td>" "with its home n1 and its host n3"
+	like "$dom" "<tr class=\"peer\" data-id=\"n3\" data-state=\"alive\" data-running=\"[1-9][0-9]*\"" \
+	    "and n3's row shows the task it runs (running >= 1)"
+	like "$dom" "<span id=\"task-count\" class=\"count\">[0-9]+ running" \
+	    "and the cluster's tasks counted by state"
+	shot4="$top_builddir/t/page-n4.png"
+	rm -f "$shot4"
+	chrome --window-size=1280,1100 --screenshot="$shot4" "http://$H4/" >/dev/null
+	[ -s "$shot4" ]
+	ok $? "a screenshot of n4's page"
 	dom=$(chrome --dump-dom "http://$H2/?task=$id")
 	like "$dom" "<ol id=\"hosts\"><li data-node=\"n1\">n1 .*</li><li data-node=\"n3\" class=\"current\">n3 " \
 	    "the page at n2 (the answer pending first): the same hosts"

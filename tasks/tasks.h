@@ -566,6 +566,25 @@ int		 tasks_unfinished(const Lb__TaskRecord *);
 const char	*tasks_state_name(Lb__TaskState);
 const char	*tasks_hold_name(enum tasks_hold);
 
+/* A listing of the cluster's tasks (list.c): each peer lists those it
+ * acts as the home of; the order is the same at every peer. */
+#define TASKS_NSTATES	5	/* queued, running, done, failed, cancelled */
+struct tasks_filter {
+	uint32_t	 states;	/* bits by state; 0: all */
+	const char	*host;		/* NULL or "": any */
+	const char	*text;		/* in the id or the command line */
+	const char	*after;		/* those after this id */
+};
+/* Task ids in cluster order: node id, then number. */
+int		 tasks_id_cmp(const char *, const char *);
+int		 tasks_match(const Lb__TaskRecord *, const struct tasks_filter *);
+/* The tasks this peer acts as the home of that match, after f->after, in
+ * order, at most max into out (valid until the next event); how many match
+ * in all into *matching, and all of them by state into counts. */
+size_t		 tasks_select(struct tasks *, const struct tasks_filter *,
+		    const Lb__TaskRecord **out, size_t max, uint64_t *matching,
+		    uint64_t counts[TASKS_NSTATES]);
+
 /* Task ids "NODE.SEQ": NODE a node id, SEQ decimal without a leading 0. */
 int		 tasks_id_valid(const char *id);
 /* The home node of a valid id, into home[LB_ID_MAX]. */

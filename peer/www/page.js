@@ -1,6 +1,7 @@
 /*
- * page.js - the live page of lbpeer.  Reads /api/peers, /api/tasks,
- * /api/stats and /api/history every POLL_MS, and for the chosen task
+ * page.js - the live page of lbpeer.  Reads /api/peers, a page of the
+ * cluster's tasks (/api/tasks?scope=cluster, filtered), /api/stats and
+ * /api/history every POLL_MS, and for the chosen task
  * (?task=ID, or a click) /api/task?id=ID and, when the peer answers it,
  * /api/locate?id=ID.  Read-only: it only ever GETs.  Everything from the
  * peer is put in the page as text (textContent), never as HTML.
@@ -12,6 +13,7 @@
 	const HIDDEN_MS = 10000;	/* the same while the tab is hidden */
 	const FLASH_MS = 5000;		/* a task that moved stays lit */
 	const MAX_ROWS = 200;		/* tasks listed at most */
+	const PAGE = 50;		/* the cluster's tasks a page */
 	const ID_MAX = 90;		/* a task id's length at most */
 	const WINDOW = 150;		/* samples a chart spans (5 min) */
 
@@ -22,6 +24,11 @@
 	const seen = new Map();		/* task id -> {from, count}: moves
 					   this page saw */
 	let selfId = "";
+	/* The cluster's tasks: the filter, and the ids after which each page
+	 * starts ("" the first); the last answer's next page. */
+	let filter = { state: "active", host: "", home: "", q: "" };
+	const cursors = [""];
+	let nextAfter = null;
 
 	/* An element with attributes and text or child nodes. */
 	function el(tag, attrs, ...kids) {
@@ -124,17 +131,26 @@
 		for (const hp of (hist && hist.peers) || [])
 			byId.set(hp.id, hp);
 		const rows = peers.map((p) => {
-			const frac = p.slots > 0 ? p.load / p.slots : (p.load ? 1 : 0);
+			/* Its tasks as they are (an older peer says only its
+			 * load: what balancing counts) */
+			const run = p.running ?? p.load, wait = p.waiting ?? 0;
+			const free = Math.max(0, p.slots - p.load);
+			const frac = p.slots > 0 ? run / p.slots : (run ? 1 : 0);
 			const bar = el("span", { class: "bar" + (frac > 1 ? " over" : "") },
 			    el("span"));
 			bar.firstChild.style.width = Math.min(100, frac * 100) + "%";
 			const hp = byId.get(p.id);
 			return el("tr", { class: "peer" + (p.self ? " self" : ""),
-			    "data-id": p.id, "data-state": p.state },
+			    "data-id": p.id, "data-state": p.state,
+			    "data-running": run, "data-waiting": wait },
 			    el("td", {}, p.id),
 			    el("td", {}, el("span", { class: "state state-" + p.state },
 			    p.state)),
-			    el("td", { class: "load" }, bar, `${p.load} / ${p.slots}`),
+			    el("td", { class: "load", title: `balancing counts ` +
+			    `${p.load} (${free} free: a slot whose task would ` +
+			    `yield to a new one counts as free)` }, bar,
+			    `${run} / ${p.slots}` + (wait ? ` +${wait} waiting` : ""),
+			    el("span", { class: "free" }, ` \u00b7 ${free} free`)),
 			    el("td", {}, spark(hp ? hp.load : [], p.slots)));
 		});
 		tb.replaceChildren(...rows);
@@ -166,7 +182,40 @@
 		return a;
 	}
 
-	function renderTasks(tasks) {
+	function ran(t) {
+		if (!t.started_at)
+			return "-";
+		const end = t.finished_at || Date.now();
+		const s = Math.max(0, (end - t.started_at) / 1000);
+		return s < 100 ? s.toFixed(1) + " s" : Math.round(s) + " s";
+	}
+
+	function home(t) {
+		return t.home || t.id.slice(0, t.id.lastIndexOf("."));
+	}
+
+	/* The page of the cluster's tasks the filter and cursor say: asked
+	 * again while the peers are asked (202), a few seconds at most. */
+	async function getTasks() {
+		const q = new URLSearchParams({ scope: "cluster",
+		    state: filter.state, limit: String(PAGE) });
+		for (const k of ["host", "home", "q"])
+			if (filter[k])
+				q.set(k, filter[k]);
+		if (cursors[cursors.length - 1])
+			q.set("after", cursors[cursors.length - 1]);
+		let r;
+		for (let i = 0; i < 40; i++) {
+			r = await getJSON("api/tasks?" + q.toString());
+			if (r.status !== 202)
+				break;
+			await new Promise((ok) => setTimeout(ok, 100));
+		}
+		return r;
+	}
+
+	function renderTasks(body) {
+		const tasks = body.tasks || [];
 		const now = Date.now();
 		for (const t of tasks) {
 			const was = lastHost.get(t.id);
@@ -193,21 +242,30 @@
 			    el("td", {}, taskLink(t.id)),
 			    el("td", {}, el("span", { class: "state state-" + t.state },
 			    t.state)),
+			    el("td", { class: "home" }, home(t)),
 			    el("td", {}, t.host, sw ? el("span", { class: "from",
 			    title: `moved while you watched (${sw.count}\u00d7)` },
 			    ` \u2190 ${sw.from}`) : ""),
 			    el("td", { class: "num" }, moves(t)),
+			    el("td", { class: "num" }, ran(t)),
 			    el("td", { class: "cmd", title: (t.argv || []).join(" ") },
 			    (t.argv || []).join(" ")));
 		});
 		$("tasks").tBodies[0].replaceChildren(...rows);
-		const live = tasks.filter((t) => t.state in ORDER).length;
-		$("task-count").textContent = `${live} running or queued, ` +
-		    `${tasks.length} in all`;
+		const c = body.counts || {};
+		$("task-count").textContent = `${c.running || 0} running, ` +
+		    `${c.queued || 0} queued, ${c.done || 0} done, ` +
+		    `${(c.failed || 0) + (c.cancelled || 0)} failed or ` +
+		    `cancelled; ${body.total || 0} shown by the filter`;
+		nextAfter = body.next || null;
+		$("p-next").disabled = !nextAfter;
+		$("p-first").disabled = cursors.length <= 1;
+		$("p-where").textContent = `page ${cursors.length}`;
 		const more = $("tasks-more");
-		more.hidden = tasks.length <= MAX_ROWS;
-		more.textContent = more.hidden ? "" :
-		    `and ${tasks.length - MAX_ROWS} more, not listed`;
+		const missing = body.missing || [];
+		more.hidden = missing.length === 0;
+		more.textContent = more.hidden ? "" : "no answer from " +
+		    missing.join(", ") + ": their tasks are not listed";
 		for (const id of flashUntil.keys())
 			if (flashUntil.get(id) <= now)
 				flashUntil.delete(id);
@@ -384,30 +442,61 @@
 		s.classList.toggle("error", !!bad);
 	}
 
+	let pollTimer = null, pollGen = 0;
+
+	/* One round of asking; a filter or a page chosen starts one at once
+	 * (the one under way, older, renders nothing). */
 	async function poll() {
+		const gen = ++pollGen;
+		clearTimeout(pollTimer);
 		try {
 			const [peers, tasks, stats, hist] = await Promise.all([
-			    getJSON("api/peers"), getJSON("api/tasks"),
+			    getJSON("api/peers"), getTasks(),
 			    getJSON("api/stats"), getJSON("api/history")]);
+			if (gen !== pollGen)
+				return;
 			for (const r of [peers, tasks, stats])
 				if (r.status !== 200 || r.body === null)
-					throw new Error("status " + r.status);
+					throw new Error(r === tasks && r.body &&
+					    r.body.error ? r.body.error :
+					    "status " + r.status);
 			renderPeers(peers.body, hist.status === 200 ? hist.body : null);
 			renderTasks(tasks.body);
 			renderStats(stats.body);
 			await pollTask();
 			setStatus("updated " + clock(Date.now()), false);
 		} catch (e) {
+			if (gen !== pollGen)
+				return;
 			setStatus("cannot reach the peer (" + e.message + "); " +
 			    "trying again", true);
 		}
-		setTimeout(poll, document.hidden ? HIDDEN_MS : POLL_MS);
+		pollTimer = setTimeout(poll, document.hidden ? HIDDEN_MS : POLL_MS);
 	}
 
 	document.addEventListener("DOMContentLoaded", () => {
 		$("task-form").addEventListener("submit", (ev) => {
 			ev.preventDefault();
 			choose($("task-input").value);
+		});
+		$("task-filter").addEventListener("submit", (ev) => {
+			ev.preventDefault();
+			filter = { state: $("f-state").value,
+			    host: $("f-host").value.trim(),
+			    home: $("f-home").value.trim(),
+			    q: $("f-text").value };
+			cursors.length = 1;
+			poll();
+		});
+		$("p-next").addEventListener("click", () => {
+			if (nextAfter) {
+				cursors.push(nextAfter);
+				poll();
+			}
+		});
+		$("p-first").addEventListener("click", () => {
+			cursors.length = 1;
+			poll();
 		});
 		const q = new URLSearchParams(location.search).get("task");
 		if (q)
