@@ -21,6 +21,8 @@
 #include "peer.h"
 
 #define CLUSTER_WAIT_MS	1000	/* peers have this long to answer */
+#define CLUSTER_JOIN_MS	2000	/* a listing under way is joined this long
+				 * (its client asks again every 100 ms) */
 #define CLUSTER_LISTS	16	/* listings under way or kept */
 #define CLUSTER_TEXT_MAX 256	/* the text a listing looks for */
 
@@ -113,7 +115,10 @@ own_page(struct peer *p, const struct tasks_filter *f, uint32_t limit,
 {
 	const Lb__TaskRecord	**sel = lb_calloc(limit + 1, sizeof(*sel));
 	uint64_t		  counts[TASKS_NSTATES], matching;
-	size_t			  n;
+	size_t			  n, bytes = 0, k;
+	/* (an answer fits a message: half the largest a peer takes, for
+	 * the records; the rest of the page on the next) */
+	size_t			  budget = net_max_message(&p->conf) / 2;
 
 	/* (one more than the page: whether more match after it) */
 	n = tasks_select(p->tc, f, sel, (size_t)limit + 1, &matching, counts);
@@ -123,13 +128,18 @@ own_page(struct peer *p, const struct tasks_filter *f, uint32_t limit,
 	*recs = lb_calloc(n + 1, sizeof(**recs));
 	*specs = lb_calloc(n + 1, sizeof(**specs));
 	*ptrs = lb_calloc(n + 1, sizeof(**ptrs));
-	for (size_t i = 0; i < n; i++) {
-		light(sel[i], &(*recs)[i], &(*specs)[i]);
-		(*ptrs)[i] = &(*recs)[i];
+	for (k = 0; k < n; k++) {
+		light(sel[k], &(*recs)[k], &(*specs)[k]);
+		bytes += lb__task_record__get_packed_size(&(*recs)[k]) + 8;
+		if (k > 0 && bytes > budget) {
+			a->more = 1;
+			break;
+		}
+		(*ptrs)[k] = &(*recs)[k];
 	}
 	free(sel);
 	a->tasks = *ptrs;
-	a->n_tasks = n;
+	a->n_tasks = k;
 	a->matching = matching;
 	a->queued = counts[LB__TASK_STATE__TASK_QUEUED];
 	a->running = counts[LB__TASK_STATE__TASK_RUNNING];
@@ -208,6 +218,16 @@ absorb(struct clist *l, const Lb__ClusterAnswer *a)
 	for (size_t k = 0; k < a->n_tasks; k++)
 		l->best[l->nbest++] = tasks_rec_clone(a->tasks[k]);
 	qsort(l->best, l->nbest, sizeof(*l->best), cmp_ptr);
+	/* (a task two peers both say they are the home of, during a
+	 * takeover: listed once) */
+	for (size_t i = 1; i < l->nbest; i++)
+		if (strcmp(l->best[i]->id, l->best[i - 1]->id) == 0) {
+			lb__task_record__free_unpacked(l->best[i], NULL);
+			memmove(&l->best[i], &l->best[i + 1], (l->nbest - i - 1) *
+			    sizeof(*l->best));
+			l->nbest--;
+			i--;
+		}
 	while (l->nbest > l->limit) {
 		lb__task_record__free_unpacked(l->best[--l->nbest], NULL);
 		l->more = 1;
@@ -302,6 +322,7 @@ cluster_list(struct peer *p, const Lb__CtlListReq *q, Lb__CtlTaskList *out,
 {
 	struct cluster		*c = p->cluster;
 	struct clist		*l = NULL, *old = NULL;
+	int			 old_idle = 0;
 	struct tasks_filter	 f;
 	uint32_t		 limit = q->limit ? q->limit :
 				    CLUSTER_LIMIT_DEFAULT;
@@ -327,14 +348,23 @@ cluster_list(struct peer *p, const Lb__CtlListReq *q, Lb__CtlTaskList *out,
 	    q->after ? q->after : "", q->text ? q->text : "");
 	for (size_t i = 0; i < CLUSTER_LISTS; i++) {
 		struct clist *e = &c->l[i];
+		int idle = e->done_ms != 0 || now >= e->asked_ms +
+		    CLUSTER_JOIN_MS;
 
-		if (e->req_id != 0 && strcmp(e->key, key) == 0 &&
-		    e->done_ms == 0) {
+		/* (one under way, asked within the wait: joined; one left
+		 * behind by a client that did not ask again is not served
+		 * later as news) */
+		if (e->req_id != 0 && strcmp(e->key, key) == 0 && !idle) {
 			l = e;
 			break;
 		}
-		if (old == NULL || e->asked_ms < old->asked_ms)
+		/* (let go first: an empty slot, then one done or stale, the
+		 * oldest; one under way for another client last) */
+		if (old == NULL || (idle && !old_idle) || (idle == old_idle &&
+		    e->asked_ms < old->asked_ms)) {
 			old = e;
+			old_idle = idle;
+		}
 	}
 	if (l == NULL) {
 		/* A new listing: every live peer at level 4 is asked (only
@@ -352,7 +382,13 @@ cluster_list(struct peer *p, const Lb__CtlListReq *q, Lb__CtlTaskList *out,
 		l->asked_ms = now;
 		m = gossip_members(p->gossip, &n);
 		l->peers = lb_calloc(n + 1, sizeof(*l->peers));
-		l->missing = lb_calloc(n + 1, sizeof(*l->missing));
+		l->missing = lb_calloc(n + 2, sizeof(*l->missing));
+		/* (a home named that is not alive here: missing, as it is) */
+		if (q->home != NULL && q->home[0] != '\0' &&
+		    strcmp(q->home, p->conf.id) != 0 &&
+		    members_addr(p, q->home, NULL) == NULL)
+			lb_strlcpy(l->missing[l->nmissing++], q->home,
+			    LB_ID_MAX);
 		cq.req_id = l->req_id;
 		cq.states = states;
 		cq.host = q->host;

@@ -272,6 +272,39 @@ metrics(struct peer *p, struct evbuffer *b)
 	    "peer judged dead.", gossip_deaths(p->gossip));
 	m_one(b, "lbpeer_members_refused_total", "counter", "New members "
 	    "ignored: the table held gossip.max_members.", c->members_refused);
+	/* The failure detector (SWIM with Lifeguard). */
+	m_one(b, "lbpeer_swim_probes_total", "counter", "Probes this peer "
+	    "started (one a protocol period).", c->swim_probes);
+	m_one(b, "lbpeer_swim_probes_failed_total", "counter", "Probes not "
+	    "acknowledged, directly or through others.", c->swim_probes_failed);
+	m_one(b, "lbpeer_swim_suspicions_total", "counter", "Members this peer "
+	    "suspected itself.", c->swim_suspicions);
+	m_one(b, "lbpeer_swim_refutes_total", "counter", "Suspicions or death "
+	    "notices of this peer it refuted.", c->swim_refutes);
+	m_one(b, "lbpeer_swim_malformed_total", "counter", "Probe messages "
+	    "that were malformed.", c->swim_bad);
+	m_one(b, "lbpeer_swim_health_score", "gauge", "Lifeguard's local "
+	    "health: 0 is healthy; its probes run 1 + score times slower.",
+	    c->swim_health);
+	m_one(b, "lbpeer_swim_dead_declared_total", "counter", "Members this "
+	    "peer declared dead (a suspicion that ran out unrefuted); each "
+	    "is dead to all once its notice has spread.",
+	    gossip_deaths(p->gossip));
+	{
+		uint64_t h[TASKS_NSTATES];
+		static const char *const sn[TASKS_NSTATES] = { "queued",
+		    "running", "done", "failed", "cancelled" };
+
+		tasks_homed_by_state(p->tc, h);
+		m_head(b, "lbpeer_tasks_homed_by_state", "gauge", "Task records "
+		    "this peer keeps as home (or acts as home for), by state.");
+		for (int i = 0; i < TASKS_NSTATES; i++) {
+			char l[32];
+
+			snprintf(l, sizeof(l), "state=\"%s\"", sn[i]);
+			m_val(b, "lbpeer_tasks_homed_by_state", l, h[i]);
+		}
+	}
 
 	m_one(b, "lbpeer_load", "gauge", "Running plus waiting tasks, as "
 	    "advertised.", s->load);

@@ -59,10 +59,13 @@ ctljson_peers(const Lb__CtlPeers *ps)
 		    "news_age_ms", (json_int_t)p->news_age_ms,
 		    "state_age_ms", (json_int_t)p->state_age_ms,
 		    "level", (int)p->level));
+		/* (an older build, below level 4, does not say: null) */
 		json_object_set_new(json_array_get(a, json_array_size(a) - 1),
-		    "running", json_integer(p->running));
+		    "running", p->level >= 4 ? json_integer(p->running) :
+		    json_null());
 		json_object_set_new(json_array_get(a, json_array_size(a) - 1),
-		    "waiting", json_integer(p->waiting));
+		    "waiting", p->level >= 4 ? json_integer(p->waiting) :
+		    json_null());
 		json_object_set_new(json_array_get(a,
 		    json_array_size(a) - 1), "draining", json_boolean(
 		    strcmp(p->state, "draining") == 0));

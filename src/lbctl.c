@@ -135,8 +135,8 @@ static const struct cmd cmds[] = {
 	    submit_defs, 1, cmd_submit },
 	{ "wait", "ID [--timeout S]", 1, 1, timeout_defs, 0, cmd_wait },
 	{ "show", "ID", 1, 1, NULL, 0, cmd_show },
-	{ "list", "[--all] [--cluster [--state STATES] [--host NODE] "
-	    "[--home NODE] [--grep TEXT] [--after ID] [--limit N]]", 0, 0,
+	{ "list", "[--all] [--cluster] [--state STATES] [--host NODE] "
+	    "[--home NODE] [--grep TEXT] [--after ID] [--limit N]", 0, 0,
 	    list_defs, 0, cmd_list },
 	{ "cancel", "ID", 1, 1, NULL, 0, cmd_cancel },
 	{ "checkpoint", "ID [--timeout S]", 1, 1, timeout_defs, 0,
@@ -691,11 +691,18 @@ cmd_peers(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 				strncat(attrs, p->attributes[k], sizeof(attrs) -
 				    strlen(attrs) - 1);
 			}
-			printf("%-*s  %-*s  %-8s  %13" PRIu64 "  %4u  %5u  %4u  "
-			    "%4u  %7s  %5u  %s\n", w, id, wa, p->addr, p->state,
-			    p->incarnation, p->load, p->slots, p->running,
-			    p->waiting, fmt_age(p->age_ms, age, sizeof(age)),
-			    p->level, attrs[0] ? attrs : "-");
+			char run[16] = "-", wait[16] = "-";
+
+			/* (an older build, below level 4, does not say) */
+			if (p->level >= 4) {
+				snprintf(run, sizeof(run), "%u", p->running);
+				snprintf(wait, sizeof(wait), "%u", p->waiting);
+			}
+			printf("%-*s  %-*s  %-8s  %13" PRIu64 "  %4u  %5u  %4s  "
+			    "%4s  %7s  %5u  %s\n", w, id, wa, p->addr, p->state,
+			    p->incarnation, p->load, p->slots, run, wait,
+			    fmt_age(p->age_ms, age, sizeof(age)), p->level,
+			    attrs[0] ? attrs : "-");
 		}
 	}
 	lb__ctl_reply__free_unpacked(rep, NULL);
@@ -1479,10 +1486,20 @@ list_cluster(struct opts *o, struct list_args *la)
 			counts[2] = rep->list->done;
 			counts[3] = rep->list->failed;
 			counts[4] = rep->list->cancelled;
-			for (size_t i = 0; i < rep->list->n_missing; i++)
+			first = 0;
+		}
+		/* (a peer missing from any page is named: its tasks in
+		 * that page's range are not listed) */
+		for (size_t i = 0; i < rep->list->n_missing; i++) {
+			size_t k;
+
+			for (k = 0; k < json_array_size(missing); k++)
+				if (strcmp(json_string_value(json_array_get(
+				    missing, k)), rep->list->missing[i]) == 0)
+					break;
+			if (k == json_array_size(missing))
 				json_array_append_new(missing, json_string(
 				    rep->list->missing[i]));
-			first = 0;
 		}
 		if (o->json) {
 			j = ctljson_tasks(rep->list);
@@ -2508,8 +2525,20 @@ top_fetch(const struct opts *o, Lb__CtlReply *rep[4], struct top_view *v,
 	req[2].list = &lr;
 	req[3].req_case = LB__CTL_REQUEST__REQ_STATS;
 	req[3].stats = &tr;
+	/* The cluster's tasks, running and waiting: asked again while the
+	 * peers answer (a second at most, then the page the peer has). */
+	lr.cluster = 1;
+	lr.limit = 200;
 	for (i = 0; i < 4; i++) {
-		if ((rc = try_call(o, &req[i], &rep[i], cause)) != EX_OK)
+		int tries = 0;
+
+		while ((rc = try_call(o, &req[i], &rep[i], cause)) == EX_OK &&
+		    i == 2 && rep[i]->rep_case == LB__CTL_REPLY__REP_LIST &&
+		    rep[i]->list->pending && tries++ < 60) {
+			lb__ctl_reply__free_unpacked(rep[i], NULL);
+			usleep(25000);
+		}
+		if (rc != EX_OK)
 			break;
 		if (rep[i]->rep_case != want[i] || (i == 0 &&
 		    rep[i]->status->counters == NULL)) {

@@ -214,6 +214,10 @@ top_render(const struct top_view *v, int rows, int cols)
 			snprintf(xin, sizeof(xin), "%" PRIu64, st->transfers_in);
 			snprintf(xout, sizeof(xout), "%" PRIu64,
 			    st->transfers_out);
+		} else if (p->level >= 4) {
+			/* (as it says, in its gossip entry) */
+			nr = p->running;
+			nw = p->waiting;
 		} else {
 			nr = top_count(v, p->id, LB__TASK_STATE__TASK_RUNNING);
 			nw = top_count(v, p->id, LB__TASK_STATE__TASK_QUEUED);
@@ -226,24 +230,33 @@ top_render(const struct top_view *v, int rows, int cols)
 		    p->slots, run, wait, xin, xout);
 	}
 	free(peers);
-	top_line(&t, "%s", "");
+	/* (in place of a blank line: the screen's rows are counted) */
+	top_line(&t, "the cluster's tasks: %" PRIu64 " running, %" PRIu64
+	    " waiting%s", v->tasks->running, v->tasks->queued,
+	    v->tasks->n_missing ? " (some peers did not answer)" : "");
 
 	tasks = top_tasks(v, &ntasks);
-	top_line(&t, "  %-14s %-12s %-8s %8s %5s %7s  %s", "TASK", "HOST",
-	    "STATE", "TIME", "MOVES", "RESUMES", "COMMAND");
+	top_line(&t, "  %-14s %-10s %-10s %-8s %8s %5s %7s  %s", "TASK",
+	    "HOME", "HOST", "STATE", "TIME", "MOVES", "RESUMES", "COMMAND");
 	for (shown = 0; shown < ntasks; shown++) {
 		const Lb__TaskRecord *r = tasks[shown];
 		/* Keep the last row for what does not fit. */
 		if (rows > 0 && t.lines >= rows - 1 && shown + 1 < ntasks)
 			break;
+		char home[LB_ID_MAX];
+
 		top_argv(r, cmd, sizeof(cmd));
-		top_line(&t, "  %-14s %-12s %-8s %8s %5u %7u  %s", r->id,
-		    r->host, r->state == LB__TASK_STATE__TASK_RUNNING ?
+		lb_strlcpy(home, r->home_peer != NULL && r->home_peer[0] ?
+		    r->home_peer : r->id, sizeof(home));
+		if (strchr(home, '.') != NULL)
+			*strchr(home, '.') = '\0';
+		top_line(&t, "  %-14s %-10s %-10s %-8s %8s %5u %7u  %s", r->id,
+		    home, r->host, r->state == LB__TASK_STATE__TASK_RUNNING ?
 		    "running" : "waiting", top_dur(top_task_ms(r, v->now_ms), d,
 		    sizeof(d)), r->moves, r->resumes, cmd);
 	}
 	if (ntasks == 0)
-		top_line(&t, "  (no task running or waiting here or homed here)");
+		top_line(&t, "  (no task running or waiting in the cluster)");
 	else if (shown < ntasks)
 		top_line(&t, "  ... and %zu more", ntasks - shown);
 	free(tasks);

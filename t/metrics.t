@@ -89,6 +89,23 @@ for h in "$H1" "$H2" "$H3"; do
 	is "$rc:$(grep '^error' <<<"$out" | head -3)" "0:" "$h/metrics parses as Prometheus text"
 	is "$(metric "$out" 'lbpeer_members{state="alive"}')" 3 "$h: 3 members alive"
 done
+# promtool's own check (Debian's prometheus package; ./bootstrap installs
+# it): every metric with HELP and TYPE, names as Prometheus wants them.
+if command -v promtool >/dev/null; then
+	out=$(get "http://$H1/metrics" | promtool check metrics 2>&1); rc=$?
+	is "$rc:$out" "0:" "promtool check metrics: no complaint"
+else
+	skip "no promtool here (the prometheus package)"
+fi
+text=$(get "http://$H1/metrics" | prom_check)
+for m in lbpeer_swim_probes_total lbpeer_swim_probes_failed_total \
+    lbpeer_swim_suspicions_total lbpeer_swim_refutes_total \
+    lbpeer_swim_health_score lbpeer_swim_dead_declared_total; do
+	like "$(metric "$text" "$m")" '^[0-9]+$' "the failure detector's $m"
+done
+probed() { [ "$(metric "$(get "http://$H1/metrics" | prom_check)" lbpeer_swim_probes_total)" -gt 0 ]; }
+wait_for 10 probed >/dev/null
+ok $? "n1 probes its peers (lbpeer_swim_probes_total grows)"
 ctype=$(curl -s --max-time 5 -o /dev/null -w '%{content_type}' "http://$H1/metrics")
 is "$ctype" "text/plain; version=0.0.4; charset=utf-8" "the content type names format 0.0.4"
 is "$(lbcluster ctl n1 --json status | jq -r .http)" "$H1" "lbctl status --json names http"
@@ -105,6 +122,8 @@ for id in "${ids[@]}"; do ctl n1 wait "$id" >/dev/null; done
 out=$(get "http://$H1/metrics" | prom_check)
 is "$(metric "$out" lbpeer_submissions_total)" $N "n1: lbpeer_submissions_total = $N"
 is "$(metric "$out" lbpeer_results_total)" $N "n1: lbpeer_results_total = $N (the home)"
+is "$(metric "$out" 'lbpeer_tasks_homed_by_state{state="done"}')" $N \
+    "n1: lbpeer_tasks_homed_by_state{state=\"done\"} = $N"
 is "$(metric "$out" lbpeer_tasks_homed)" "$(ctl n1 --json status | jq .tasks_homed)" \
     "n1: lbpeer_tasks_homed is what lbctl status says"
 out=$(get "http://$H2/metrics" | prom_check)
@@ -169,5 +188,41 @@ is "$(metric "$(get "http://$H1/metrics" | prom_check)" lbpeer_failure_detection
 # Off: a peer without http has no listener and says so.
 lbcluster up 1 --dir "$TMP/cluster2" --set 'http=""' >/dev/null || bail "no cluster2"
 is "$(lbcluster --dir "$TMP/cluster2" ctl n1 --json status | jq -r .http)" "" "http = \"\": off"
+
+# The Grafana dashboard (conf/grafana/lbpeer.json): every metric its
+# queries use is one a peer serves; with promtool, each query parses as
+# PromQL.  And the scrape config (conf/prometheus/lbpeer.yml) is valid,
+# and lbcluster wrote the file it discovers the peers in.
+dash="$top_srcdir/conf/grafana/lbpeer.json"
+jq -r '.panels[].targets[].expr' "$dash" | sed 's/\$job/lbpeer/g; s/\$peer/.*/g' >"$TMP/exprs"
+text=$(get "http://$H1/metrics")
+missing=""
+for m in $(grep -o 'lbpeer_[a-z_]*' "$TMP/exprs" | sed 's/_bucket$//' | sort -u); do
+	grep -q "^# TYPE $m " <<<"$text" || missing+=" $m"
+done
+is "$(wc -l <"$TMP/exprs" | tr -d ' '):${missing:-none}" "$(jq '[.panels[].targets[]] | length' "$dash"):none" \
+    "the dashboard's queries use only metrics a peer serves"
+is "$(jq -r '.panels | length' "$dash")" 13 "the dashboard has its 13 panels"
+if command -v promtool >/dev/null; then
+	{
+		echo "groups:"
+		echo "  - name: dashboard"
+		echo "    rules:"
+		k=0
+		while IFS= read -r e; do
+			k=$((k + 1))
+			printf '      - record: lbpeer:dashboard_%d\n        expr: %s\n' "$k" "$(jq -Rn --arg e "$e" '$e')"
+		done <"$TMP/exprs"
+	} >"$TMP/rules.yml"
+	out=$(promtool check rules "$TMP/rules.yml" 2>&1); rc=$?
+	like "$rc:$out" "^0:.*SUCCESS" "promtool: each of the dashboard's queries parses"
+	out=$(promtool check config "$top_srcdir/conf/prometheus/lbpeer.yml" 2>&1); rc=$?
+	like "$rc:$out" "^0:.*SUCCESS" "promtool: conf/prometheus/lbpeer.yml is a valid config"
+else
+	skip "no promtool here: the queries and the config are not checked"
+fi
+targets="$LBCLUSTER_DIR/prometheus-targets.json"
+is "$(jq -r '[.[] | .labels.peer + "=" + .targets[0]] | join(" ")' "$targets")" \
+    "n1=$H1 n2=$H2 n3=$H3" "lbcluster up wrote DIR/prometheus-targets.json: each peer's /metrics"
 
 done_testing

@@ -25,6 +25,11 @@ for w in PEER n1 n2 n3 "$t1" "$t2"; do
 	grep -qw -- "$w" <<<"$out"; ok $? "and its printout shows $w"
 done
 grep -q $'\033' <<<"$out"; ok $((! $?)) "with no escape sequence"
+# The cluster's tasks: one homed at n2 is on n1's top, with its home.
+t3=$(lbcluster ctl n2 submit -- sleep 60) || bail "cannot submit at n2"
+wait_for 10 eval 'test "$(lbcluster ctl n2 show --json $t3 | jq -r .state)" = running' >/dev/null
+out=$(lbctl top | cat)
+like "$(grep -w -- "$t3" <<<"$out")" "^  $t3 +n2 +n2 +running " "n1's top lists $t3, homed and running at n2 (the cluster's tasks)"
 out=$(lbctl top --json </dev/null)
 is "$(jq -r '[.peers[].id] | sort | join(" ")' <<<"$out")" "n1 n2 n3" \
     "lbctl top --json: every peer"

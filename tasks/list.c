@@ -102,3 +102,17 @@ tasks_select(struct tasks *t, const struct tasks_filter *f,
 	free(m);
 	return k;
 }
+
+void
+tasks_homed_by_state(struct tasks *t, uint64_t counts[TASKS_NSTATES])
+{
+	size_t			  n;
+	struct tasks_task	**all = tasks_all(t, &n);
+
+	for (size_t i = 0; i < TASKS_NSTATES; i++)
+		counts[i] = 0;
+	for (size_t i = 0; i < n; i++)
+		if (all[i]->home && all[i]->rec->state >= 0 &&
+		    all[i]->rec->state < TASKS_NSTATES)
+			counts[all[i]->rec->state]++;
+}

@@ -585,6 +585,9 @@ size_t		 tasks_select(struct tasks *, const struct tasks_filter *,
 		    const Lb__TaskRecord **out, size_t max, uint64_t *matching,
 		    uint64_t counts[TASKS_NSTATES]);
 
+/* The tasks this peer acts as the home of, by state. */
+void		 tasks_homed_by_state(struct tasks *, uint64_t counts[TASKS_NSTATES]);
+
 /* Task ids "NODE.SEQ": NODE a node id, SEQ decimal without a leading 0. */
 int		 tasks_id_valid(const char *id);
 /* The home node of a valid id, into home[LB_ID_MAX]. */

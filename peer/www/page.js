@@ -214,6 +214,16 @@
 		return r;
 	}
 
+	function tasksError(why) {
+		$("tasks").tBodies[0].replaceChildren();
+		$("task-count").textContent = "";
+		nextAfter = null;
+		$("p-next").disabled = true;
+		const more = $("tasks-more");
+		more.hidden = false;
+		more.textContent = "the cluster's tasks: " + why;
+	}
+
 	function renderTasks(body) {
 		const tasks = body.tasks || [];
 		const now = Date.now();
@@ -455,14 +465,19 @@
 			    getJSON("api/stats"), getJSON("api/history")]);
 			if (gen !== pollGen)
 				return;
-			for (const r of [peers, tasks, stats])
+			for (const r of [peers, stats])
 				if (r.status !== 200 || r.body === null)
-					throw new Error(r === tasks && r.body &&
-					    r.body.error ? r.body.error :
-					    "status " + r.status);
+					throw new Error("status " + r.status);
 			renderPeers(peers.body, hist.status === 200 ? hist.body : null);
-			renderTasks(tasks.body);
 			renderStats(stats.body);
+			/* (a filter the peer refuses says why there, and the
+			 * rest of the page goes on) */
+			if (tasks.status === 200 && tasks.body !== null)
+				renderTasks(tasks.body);
+			else
+				tasksError(tasks.body && tasks.body.error ?
+				    tasks.body.error : "no answer (status " +
+				    tasks.status + ")");
 			await pollTask();
 			setStatus("updated " + clock(Date.now()), false);
 		} catch (e) {
@@ -486,11 +501,15 @@
 			    home: $("f-home").value.trim(),
 			    q: $("f-text").value };
 			cursors.length = 1;
+			nextAfter = null;
 			poll();
 		});
 		$("p-next").addEventListener("click", () => {
 			if (nextAfter) {
+				/* (once: the next answer says what follows) */
 				cursors.push(nextAfter);
+				nextAfter = null;
+				$("p-next").disabled = true;
 				poll();
 			}
 		});
