@@ -49,6 +49,8 @@ struct clist {
 	size_t		 nbest;
 	int		 more;
 	Lb__ClusterAnswer sums;
+	Lb__CtlStats	 stats;		/* the figures, summed */
+	uint32_t	 nstats;	/* over this many peers */
 };
 /* (a listing whose answers are all in is done at once: the ask that
  * finds it so gets it) */
@@ -57,12 +59,36 @@ struct cluster {
 	struct clist	 l[CLUSTER_LISTS];
 	uint64_t	 next_req;
 	uint64_t	 drops;
+	void		(*stats)(struct peer *, Lb__CtlStats *);
 };
 
 void
-cluster_start(struct peer *p)
+cluster_start(struct peer *p, void (*stats)(struct peer *, Lb__CtlStats *))
 {
 	p->cluster = lb_calloc(1, sizeof(*p->cluster));
+	p->cluster->stats = stats;
+}
+
+/* Add the counters of `b` to `a`: every uint64 field but means, p95s and
+ * maxima (their sum means nothing). */
+static void
+stats_add(Lb__CtlStats *a, const Lb__CtlStats *b)
+{
+	const ProtobufCMessageDescriptor *d = &lb__ctl_stats__descriptor;
+
+	for (unsigned i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+
+		if (f->type != PROTOBUF_C_TYPE_UINT64 ||
+		    f->label == PROTOBUF_C_LABEL_REPEATED ||
+		    strstr(f->name, "_mean") != NULL ||
+		    strstr(f->name, "_p95") != NULL ||
+		    strstr(f->name, "_max") != NULL)
+			continue;
+		*(uint64_t *)(void *)((char *)a + f->offset) +=
+		    *(const uint64_t *)(const void *)((const char *)b +
+		    f->offset);
+	}
 }
 
 static void
@@ -177,6 +203,7 @@ cluster_query_in(struct peer *p, const char *from, const Lb__ClusterQuery *q)
 	struct tasks_filter	 f;
 	Lb__TaskRecord		*recs, **ptrs;
 	Lb__TaskSpec		*specs;
+	Lb__CtlStats		 st = LB__CTL_STATS__INIT;
 	const char		*addr;
 
 	if (query_bad(q->states, q->host, NULL, q->text, q->after,
@@ -189,6 +216,10 @@ cluster_query_in(struct peer *p, const char *from, const Lb__ClusterQuery *q)
 	f.text = q->text;
 	f.after = q->after;
 	own_page(p, &f, q->limit, &a, &recs, &specs, &ptrs);
+	if (p->cluster->stats != NULL) {
+		p->cluster->stats(p, &st);
+		a.stats = &st;
+	}
 	a.req_id = q->req_id;
 	m.body_case = LB__PEER_MSG__BODY_CLUSTER_ANSWER;
 	m.cluster_answer = &a;
@@ -239,6 +270,10 @@ absorb(struct clist *l, const Lb__ClusterAnswer *a)
 	l->sums.done += a->done;
 	l->sums.failed += a->failed;
 	l->sums.cancelled += a->cancelled;
+	if (a->stats != NULL) {
+		stats_add(&l->stats, a->stats);
+		l->nstats++;
+	}
 }
 
 void
@@ -285,10 +320,16 @@ merge(struct peer *p, struct clist *l, const Lb__CtlListReq *q,
 	Lb__ClusterAnswer	 own = LB__CLUSTER_ANSWER__INIT;
 	Lb__TaskRecord		*recs, **ptrs;
 	Lb__TaskSpec		*specs;
+	Lb__CtlStats		 st = LB__CTL_STATS__INIT;
 
 	if (q->home == NULL || q->home[0] == '\0' || strcmp(q->home,
 	    p->conf.id) == 0) {
 		own_page(p, f, l->limit, &own, &recs, &specs, &ptrs);
+		if (p->cluster->stats != NULL) {
+			p->cluster->stats(p, &st);
+			own.stats = &st;
+			l->stats.policy = st.policy;	/* (this peer's) */
+		}
 		absorb(l, &own);
 		free(recs);
 		free(specs);
@@ -307,6 +348,8 @@ merge(struct peer *p, struct clist *l, const Lb__CtlListReq *q,
 	out->done = l->sums.done;
 	out->failed = l->sums.failed;
 	out->cancelled = l->sums.cancelled;
+	out->sums = &l->stats;
+	out->peers_summed = l->nstats;
 	out->missing = lb_calloc(l->npeers + l->nmissing + 1,
 	    sizeof(*out->missing));
 	for (size_t i = 0; i < l->npeers; i++)
@@ -378,6 +421,8 @@ cluster_list(struct peer *p, const Lb__CtlListReq *q, Lb__CtlTaskList *out,
 		clist_clear(l);
 		lb_strlcpy(l->key, key, sizeof(l->key));
 		l->limit = limit;
+		lb__ctl_stats__init(&l->stats);
+		l->stats.policy = (char *)"";
 		l->req_id = ++c->next_req;
 		l->asked_ms = now;
 		m = gossip_members(p->gossip, &n);

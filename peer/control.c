@@ -418,6 +418,14 @@ ctl_answer_free(Lb__CtlReply *r)
 }
 
 void
+ctl_stats_fill(struct peer *p, Lb__CtlStats *s)
+{
+	glue_stats(p, s);
+	msgs_stats(p, s);
+	s->drains = drain_count(p);
+}
+
+void
 ctl_answer(struct peer *p, const Lb__CtlRequest *req, Lb__CtlReply *r)
 {
 	char	*cause;
@@ -462,9 +470,7 @@ ctl_answer(struct peer *p, const Lb__CtlRequest *req, Lb__CtlReply *r)
 	case LB__CTL_REQUEST__REQ_STATS:
 		r->stats = lb_calloc(1, sizeof(*r->stats));
 		lb__ctl_stats__init(r->stats);
-		glue_stats(p, r->stats);
-		msgs_stats(p, r->stats);
-		r->stats->drains = drain_count(p);
+		ctl_stats_fill(p, r->stats);
 		r->rep_case = LB__CTL_REPLY__REP_STATS;
 		break;
 	case LB__CTL_REQUEST__REQ_DRAIN:

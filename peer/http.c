@@ -786,6 +786,13 @@ cluster_tasks(struct peer *p, struct evhttp_request *req, struct evkeyvalq *kv)
 		json_object_set_new(j, "next", r.list->next != NULL &&
 		    r.list->next[0] != '\0' ? json_string(r.list->next) :
 		    json_null());
+		/* (the figures of the peers that answered, summed: as
+		 * /api/stats has them) */
+		if (r.list->sums != NULL)
+			json_object_set_new(j, "sums", ctljson_stats(
+			    r.list->sums));
+		json_object_set_new(j, "peers_summed",
+		    json_integer(r.list->peers_summed));
 		reply_json(req, j);
 	}
 	ctl_answer_free(&r);

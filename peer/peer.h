@@ -100,6 +100,8 @@ void	 ctl_close(struct peer *);
  * reply borrows the peer's strings: free it with ctl_answer_free. */
 void	 ctl_answer(struct peer *, const Lb__CtlRequest *, Lb__CtlReply *);
 void	 ctl_answer_free(Lb__CtlReply *);
+/* This peer's figures (lbctl stats), borrowing its strings. */
+void	 ctl_stats_fill(struct peer *, Lb__CtlStats *);
 
 /* msgs.c: messages to tasks, the shell around forwarding/. */
 int	 msgs_start(struct peer *, char **cause);

@@ -45,6 +45,10 @@ is "$(echo "$out" | jq -r '[.tasks[].id] | join(" ")')" "n1.1 n1.2 n2.1 n3.1 n4.
 out=$(ctl n2 list --cluster)
 like "$out" "n1\\.1 +n1 +running +n3 " "the text listing shows the home and the host too"
 
+r=$(api 'scope=cluster')
+is "$(echo "${r#* }" | jq -c '[.peers_summed, .sums.migrations.in, .sums.migrations.out]')" "[4,1,1]" \
+    "/api/tasks?scope=cluster: the figures of the 4 peers summed (the one migration: in 1, out 1)"
+
 # 2. Filters.
 is "$(ctl n4 list --cluster --home n1 --json | jq -r '[.tasks[].id] | join(" ")')" "n1.1 n1.2" \
     "--home n1: n1's tasks only"

@@ -150,6 +150,10 @@ else
 	    "and n3's row shows the task it runs (running >= 1)"
 	like "$dom" "<span id=\"task-count\" class=\"count\">[0-9]+ running" \
 	    "and the cluster's tasks counted by state"
+	dom=$(chrome --dump-dom "http://$H4/?figures=cluster")
+	like "$dom" "<dt>in / out</dt><dd>1 / 1</dd>" \
+	    "?figures=cluster at n4: the migrations of all peers summed (1 in at n3, 1 out at n1)"
+	like "$dom" "<small id=\"figures-note\">\(summed over 4 peers" "and it says over how many peers"
 	shot4="$top_builddir/t/page-n4.png"
 	rm -f "$shot4"
 	chrome --window-size=1280,1100 --screenshot="$shot4" "http://$H4/" >/dev/null

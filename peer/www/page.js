@@ -27,6 +27,7 @@
 	/* The cluster's tasks: the filter, and the ids after which each page
 	 * starts ("" the first); the last answer's next page. */
 	let filter = { state: "active", host: "", home: "", q: "" };
+	let figures = "peer";		/* whose figures: "peer" or "cluster" */
 	const cursors = [""];
 	let nextAfter = null;
 
@@ -296,8 +297,11 @@
 		node.replaceChildren(...kids);
 	}
 
-	function renderStats(s) {
+	/* The figures of this peer, or (summed) the cluster's: their means
+	 * and maxima are not summed, and shown as "-". */
+	function renderStats(s, summed) {
 		const m = s.migrations || {};
+		const own = (v) => summed ? "-" : v;
 		dl($("balancing"), "Balancing", [
 			["policy", s.policy],
 			["probes sent", s.probes_sent],
@@ -312,10 +316,10 @@
 		]);
 		dl($("migration"), "Migration", [
 			["in / out", `${m.in} / ${m.out}`],
-			["freeze mean", (m.freeze_ms_mean || 0).toFixed(2) + " ms"],
-			["freeze p95 / max", (m.freeze_ms_p95 || 0).toFixed(2) + " / " +
-			    (m.freeze_ms_max || 0).toFixed(2) + " ms"],
-			["checkpoint mean", (m.checkpoint_ms_mean || 0) + " ms"],
+			["freeze mean", own((m.freeze_ms_mean || 0).toFixed(2) + " ms")],
+			["freeze p95 / max", own((m.freeze_ms_p95 || 0).toFixed(2) +
+			    " / " + (m.freeze_ms_max || 0).toFixed(2) + " ms")],
+			["checkpoint mean", own((m.checkpoint_ms_mean || 0) + " ms")],
 			["checkpoint timeouts", m.checkpoint_timeouts],
 			["bytes in", bytes(m.bytes_in || 0)],
 			["transfer bytes in / out", bytes(s.xfer_bytes_in || 0) + " / " +
@@ -469,7 +473,14 @@
 				if (r.status !== 200 || r.body === null)
 					throw new Error("status " + r.status);
 			renderPeers(peers.body, hist.status === 200 ? hist.body : null);
-			renderStats(stats.body);
+			/* (the cluster's: the sums the listing brought, over the
+			 * peers that answered) */
+			const sums = tasks.status === 200 && tasks.body &&
+			    tasks.body.sums ? tasks.body.sums : null;
+			renderStats(figures === "cluster" && sums ? sums : stats.body,
+			    figures === "cluster" && sums !== null);
+			$("figures-note").textContent = figures === "cluster" && sums ?
+			    `(summed over ${tasks.body.peers_summed} peers; means and maxima left out)` : "";
 			/* (a filter the peer refuses says why there, and the
 			 * rest of the page goes on) */
 			if (tasks.status === 200 && tasks.body !== null)
@@ -520,6 +531,15 @@
 		const q = new URLSearchParams(location.search).get("task");
 		if (q)
 			choose(q);
+		if (new URLSearchParams(location.search).get("figures") ===
+		    "cluster") {
+			figures = "cluster";
+			$("figures").value = "cluster";
+		}
+		$("figures").addEventListener("change", () => {
+			figures = $("figures").value;
+			poll();
+		});
 		poll();
 	});
 })();
