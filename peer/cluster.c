@@ -59,14 +59,12 @@ struct cluster {
 	struct clist	 l[CLUSTER_LISTS];
 	uint64_t	 next_req;
 	uint64_t	 drops;
-	void		(*stats)(struct peer *, Lb__CtlStats *);
 };
 
 void
-cluster_start(struct peer *p, void (*stats)(struct peer *, Lb__CtlStats *))
+cluster_start(struct peer *p)
 {
 	p->cluster = lb_calloc(1, sizeof(*p->cluster));
-	p->cluster->stats = stats;
 }
 
 /* Add the counters of `b` to `a`: every uint64 field but means, p95s and
@@ -216,8 +214,8 @@ cluster_query_in(struct peer *p, const char *from, const Lb__ClusterQuery *q)
 	f.text = q->text;
 	f.after = q->after;
 	own_page(p, &f, q->limit, &a, &recs, &specs, &ptrs);
-	if (p->cluster->stats != NULL) {
-		p->cluster->stats(p, &st);
+	if (p->stats_fill != NULL) {
+		p->stats_fill(p, &st);
 		a.stats = &st;
 	}
 	a.req_id = q->req_id;
@@ -325,8 +323,8 @@ merge(struct peer *p, struct clist *l, const Lb__CtlListReq *q,
 	if (q->home == NULL || q->home[0] == '\0' || strcmp(q->home,
 	    p->conf.id) == 0) {
 		own_page(p, f, l->limit, &own, &recs, &specs, &ptrs);
-		if (p->cluster->stats != NULL) {
-			p->cluster->stats(p, &st);
+		if (p->stats_fill != NULL) {
+			p->stats_fill(p, &st);
 			own.stats = &st;
 			l->stats.policy = st.policy;	/* (this peer's) */
 		}

@@ -14,9 +14,9 @@ struct peer;
 #define CLUSTER_LIMIT_MAX	500	/* tasks a page, at most */
 #define CLUSTER_LIMIT_DEFAULT	100
 
-/* `stats` fills a peer's figures (sent with its pages, summed). */
-void	 cluster_start(struct peer *, void (*stats)(struct peer *,
-	    Lb__CtlStats *));
+/* (a peer's figures, sent with its pages and summed, come from
+ * p->stats_fill when the control layer has set it) */
+void	 cluster_start(struct peer *);
 void	 cluster_stop(struct peer *);
 /* A page of the cluster's tasks that match `q` (its cluster fields):
  * 1 while the peers are asked (ask again), 0 with the page in `out`

@@ -417,7 +417,8 @@ ctl_answer_free(Lb__CtlReply *r)
 	}
 }
 
-void
+/* This peer's figures (lbctl stats), borrowing its strings. */
+static void
 ctl_stats_fill(struct peer *p, Lb__CtlStats *s)
 {
 	glue_stats(p, s);
@@ -756,7 +757,8 @@ ctl_open(struct peer *p, char **cause)
 	char		*url, *dir, *slash;
 	mode_t		 old;
 	int		 fd;
-	size_t		 fdsz = sizeof(fd);
+
+	p->stats_fill = ctl_stats_fill;	/* (for the cluster's listing) */	size_t		 fdsz = sizeof(fd);
 	struct stat	 st;
 
 	if (p->conf.control_group != NULL &&

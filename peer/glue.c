@@ -958,7 +958,7 @@ glue_start(struct peer *p, char **cause)
 	attrs = gossip_members(p->gossip, &n)[0].e.attrs;
 	p->glue = lb_calloc(1, sizeof(*p->glue));
 	reads_start(p);
-	cluster_start(p, ctl_stats_fill);
+	cluster_start(p);
 	p->tc = tasks_new(&c, p->conf.id, p->incarnation, attrs,
 	    (int64_t)lb_wall_ms() - (int64_t)lb_mono_ms());
 	exec_start(p, proc_exited);

@@ -67,6 +67,9 @@ struct peer {
 	struct repfiles		*repfiles;	/* repfiles.c */
 	struct reads		*reads;		/* reads.c */
 	struct cluster		*cluster;	/* cluster.c */
+	/* This peer's figures (lbctl stats): set by the control layer,
+	 * used by the cluster's listing (so that calls run one way). */
+	void			(*stats_fill)(struct peer *, Lb__CtlStats *);
 	/* control.c: answer request `token`, which waited (msgs.c). */
 	void			(*ctl_later)(struct peer *, uint64_t token,
 				    Lb__CtlReply *);
@@ -100,8 +103,6 @@ void	 ctl_close(struct peer *);
  * reply borrows the peer's strings: free it with ctl_answer_free. */
 void	 ctl_answer(struct peer *, const Lb__CtlRequest *, Lb__CtlReply *);
 void	 ctl_answer_free(Lb__CtlReply *);
-/* This peer's figures (lbctl stats), borrowing its strings. */
-void	 ctl_stats_fill(struct peer *, Lb__CtlStats *);
 
 /* msgs.c: messages to tasks, the shell around forwarding/. */
 int	 msgs_start(struct peer *, char **cause);
