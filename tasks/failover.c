@@ -352,19 +352,41 @@ uncovered(struct rep *r, struct home *h, uint64_t now)
 /* This peer acts for home `h`: told (HomeActing) to the members of its
  * set (the home too, if it is back), or (`all`) to every live peer
  * outside the set. */
+/* A HomeActing for home `h` in `term`, for its range (upto, upto_version,
+ * floor, floor_version: the won_ ones of a win not held yet). */
+static void
+acting_msg(Lb__HomeActing *a, const struct home *h, uint32_t term,
+    const uint64_t range[4])
+{
+	a->home = (char *)h->id;
+	a->term = term;
+	a->upto = range[0];
+	a->upto_version = range[1];
+	a->floor = range[2];
+	a->floor_version = range[3];
+}
+
+void
+rep_reply_takeover(Lb__HomeVoteReply *v, const struct home *h)
+{
+	v->acting_term = h->term;
+	v->acting = (char *)h->acting;
+	v->upto = h->upto;
+	v->upto_version = h->upto_version;
+	v->floor = h->floor;
+	v->floor_version = h->floor_version;
+}
+
 static void
 tell_acting(struct rep *r, uint64_t now, struct home *h, int all,
     struct rep_out *o)
 {
 	Lb__HomeActing	a = LB__HOME_ACTING__INIT;
 	Lb__PeerMsg	m = LB__PEER_MSG__INIT;
+	const uint64_t	range[4] = { h->upto, h->upto_version, h->floor,
+			    h->floor_version };
 
-	a.home = h->id;
-	a.term = h->term;
-	a.upto = h->upto;
-	a.upto_version = h->upto_version;
-	a.floor = h->floor;
-	a.floor_version = h->floor_version;
+	acting_msg(&a, h, h->term, range);
 	m.body_case = LB__PEER_MSG__BODY_HOME_ACTING;
 	m.home_acting = &a;
 	if (all) {
@@ -520,14 +542,8 @@ rep_vote_in(struct rep *r, uint64_t now, const char *from,
 		a.voted = h->voted > h->term ? h->voted : h->term;
 		a.held = h->newest;
 		/* A takeover the candidate did not know: that one. */
-		if (h->term > v->after_term && lb_id_valid(h->acting)) {
-			a.acting_term = h->term;
-			a.acting = h->acting;
-			a.upto = h->upto;
-			a.upto_version = h->upto_version;
-			a.floor = h->floor;
-			a.floor_version = h->floor_version;
-		}
+		if (h->term > v->after_term && lb_id_valid(h->acting))
+			rep_reply_takeover(&a, h);
 		/* The candidate holds less: it steps aside (behind_until),
 		 * and this one stands without waiting its turn. */
 		if (v->held < h->newest && h->term == 0 &&
@@ -641,13 +657,10 @@ confirm_send(struct rep *r, uint64_t now, struct home *h, struct rep_out *o)
 {
 	Lb__HomeActing	a = LB__HOME_ACTING__INIT;
 	Lb__PeerMsg	m = LB__PEER_MSG__INIT;
+	const uint64_t	range[4] = { h->won_upto, h->won_upto_version,
+			    h->won_floor, h->won_floor_version };
 
-	a.home = h->id;
-	a.term = h->won_term;
-	a.upto = h->won_upto;
-	a.upto_version = h->won_upto_version;
-	a.floor = h->won_floor;
-	a.floor_version = h->won_floor_version;
+	acting_msg(&a, h, h->won_term, range);
 	a.confirm = 1;
 	m.body_case = LB__PEER_MSG__BODY_HOME_ACTING;
 	m.home_acting = &a;

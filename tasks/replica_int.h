@@ -158,4 +158,7 @@ int		 rep_keep_in(struct rep *, struct home *,
 		    struct rep_out *);
 void		 rep_keeps_free(struct rep *);
 
+/* A refused vote or hold names the takeover the asker did not know. */
+void		 rep_reply_takeover(Lb__HomeVoteReply *, const struct home *);
+
 #endif

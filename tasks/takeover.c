@@ -246,14 +246,8 @@ confirm_in(struct rep *r, uint64_t now, const char *from, struct home *h,
 	    a->term <= h->term || now < h->heard_ms + r->conf.takeover_ms) {
 		v.win_refused = 1;
 		v.voted = h->voted > h->term ? h->voted : h->term;
-		if (h->term > a->term && lb_id_valid(h->acting)) {
-			v.acting_term = h->term;
-			v.acting = h->acting;
-			v.upto = h->upto;
-			v.upto_version = h->upto_version;
-			v.floor = h->floor;
-			v.floor_version = h->floor_version;
-		}
+		if (h->term > a->term && lb_id_valid(h->acting))
+			rep_reply_takeover(&v, h);
 	} else {
 		hold_win(r, from, h, a, o);
 		rep_moved_learn(r, h->id, from, a->term, a->upto, a->floor);
