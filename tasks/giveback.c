@@ -77,6 +77,10 @@ tk_start_failed_home(struct tasks *t, uint64_t now, struct tasks_task *k,
 	/* (A task pinned there can go nowhere else.) */
 	if (!start_failure_add(t, r, host, why, at_ms) &&
 	    r->spec->pin[0] == '\0') {
+		/* The failure on disk first: a home that crashes before its
+		 * rerun is journaled (one held back while its set is silent,
+		 * say) must not start it there again (seed 47121). */
+		tk_save(o, k, 1);
 		e = lb_printf("could not start at %s (%s): placed on another "
 		    "peer", host, why);
 		tk_rerun(t, now, k, e, o);
@@ -241,6 +245,16 @@ tk_return_recv(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 	h = k->rec;
 	if (!tasks_unfinished(h) || !tk_same(rt->epoch, rt->epoch_by, h->epoch,
 	    h->epoch_by) || strcmp(h->host, from) != 0) {
+		/* A start that failed there, of an older placement (the home
+		 * placed it anew meanwhile, back from a crash say): kept all
+		 * the same, on disk -- it is not placed there again (seed
+		 * 59946). */
+		if (rt->start_failed && tasks_unfinished(h) &&
+		    !tasks_avoids(h, from)) {
+			(void)start_failure_add(t, h, from, rt->reason,
+			    rt->failed_at_ms);
+			tk_save(o, k, 1);
+		}
 		return_ack(o, from, inc, rt, 0);
 		return;
 	}
