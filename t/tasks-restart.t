@@ -5,7 +5,10 @@
 # result.  A torn last journal record is skipped with a warning.
 . "$top_srcdir/t/lib.sh"
 
-lbcluster up 2 --set slots=2 --set balance.policy=none >/dev/null || bail "no cluster"
+# (no preemption: a checkpointable task that ran its slice would yield its
+# slot to the queued ones, and wait when the test checkpoints it)
+lbcluster up 2 --set slots=2 --set balance.policy=none --set balance.preempt=false \
+    >/dev/null || bail "no cluster"
 mark=$((60000 + RANDOM % 5000))
 
 done1=$(ctl n1 submit -- sh -c 'echo finished-before')
