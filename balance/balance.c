@@ -293,20 +293,31 @@ choose(struct balance *b, const struct balance_peer *peers, size_t np,
 	}
 	pool = n;
 	if (by_vector && n > 0) {
-		/* Sort by spare capacity (senders) or excess (receivers). */
-		for (size_t i = 1; i < n; i++)
-			for (size_t j = i; j > 0; j--) {
-				const struct balance_peer *x = &peers[idx[j - 1]],
+		/* The best first, by spare capacity (senders) or excess
+		 * (receivers), in their order among equals: only the
+		 * first few are asked, so they are selected, not the whole
+		 * vector sorted (thousands of members). */
+		size_t want = (size_t)b->conf.probe_limit * 2;
+
+		for (size_t i = 0; i < n && i < want; i++) {
+			size_t best = i;
+
+			for (size_t j = i + 1; j < n; j++) {
+				const struct balance_peer *x = &peers[idx[best]],
 				    *y = &peers[idx[j]];
 				long ex = (long)x->load - (long)x->slots;
 				long ey = (long)y->load - (long)y->slots;
-				int swap = kind == BA_OFFER ? ey < ex : ey > ex;
-				if (!swap)
-					break;
-				size_t t = idx[j - 1];
-				idx[j - 1] = idx[j];
-				idx[j] = t;
+
+				if (kind == BA_OFFER ? ey < ex : ey > ex)
+					best = j;
 			}
+			if (best != i) {
+				size_t t = idx[best];
+				memmove(idx + i + 1, idx + i,
+				    (best - i) * sizeof(*idx));
+				idx[i] = t;
+			}
+		}
 		/* Randomness among the best, so that senders do not herd. */
 		pool = (size_t)b->conf.probe_limit * 2;
 		if (pool > n)
@@ -437,6 +448,31 @@ balance_tick(struct balance *b, uint64_t now, uint32_t load, uint32_t slots,
 		choose(b, peers, np, BA_REQUEST, NULL);
 		probe_next(b, now, o);
 	}
+}
+
+int
+balance_needs_peers(struct balance *b, uint64_t now, uint32_t load,
+    uint32_t slots, const struct balance_task *tasks, size_t nt)
+{
+	enum balance_role	role;
+
+	/* (as balance_tick decides, up to where it reads the peers) */
+	if (b->polling || now < b->backoff_until)
+		return 0;
+	for (size_t i = 0; i < nt; i++)
+		if (!(tasks[i].running && !b->draining) &&
+		    balance_must_move(b, &tasks[i]))
+			return 1;
+	if (b->conf.policy == BALANCE_NONE || b->draining)
+		return 0;
+	role = balance_role(b, load + balance_reserved(b, now), slots);
+	if (role == ROLE_SENDER)
+		return b->conf.policy == BALANCE_SENDER ||
+		    b->conf.policy == BALANCE_SYMMETRIC;
+	if (role == ROLE_RECEIVER)
+		return b->conf.policy == BALANCE_RECEIVER ||
+		    b->conf.policy == BALANCE_SYMMETRIC;
+	return 0;
 }
 
 void

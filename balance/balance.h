@@ -145,6 +145,11 @@ void		 balance_tick(struct balance *, uint64_t now, uint32_t load,
 		    uint32_t slots, const struct balance_peer *, size_t npeers,
 		    const struct balance_task *, size_t ntasks,
 		    struct balance_out *);
+/* Whether balance_tick, called now with these, would look at the peers
+ * (else the shell may pass none, and spare building the vector). */
+int		 balance_needs_peers(struct balance *, uint64_t now,
+		    uint32_t load, uint32_t slots, const struct balance_task *,
+		    size_t ntasks);
 /* The answer to our probe req_id (accepted or not); then as balance_tick. */
 void		 balance_answer(struct balance *, uint64_t now, uint64_t req_id,
 		    int accepted, struct balance_out *);

@@ -13,15 +13,8 @@
 
 #include "peer.h"
 #include "balance/balance.h"
+#include "node/balancer.h"
 #include "tasks/tasks.h"
-
-/* The settings' enums and the core's are in the same order. */
-_Static_assert((int)LB_POLICY_SYMMETRIC == (int)BALANCE_SYMMETRIC &&
-    (int)LB_POLICY_NONE == (int)BALANCE_NONE &&
-    (int)LB_POLICY_SENDER == (int)BALANCE_SENDER &&
-    (int)LB_LOCATION_MIXED == (int)LOCATION_MIXED &&
-    (int)LB_LOCATION_RANDOM == (int)LOCATION_RANDOM,
-    "conf.h and balance.h disagree on the balancing enums");
 
 struct balancer {
 	struct balance		*core;
@@ -132,11 +125,9 @@ movable(struct peer *p, size_t *n, char ***needs_out)
 	    t = t->qnext) {
 		entry(&v[k], &needs[2 * k], t);
 		v[k].queued_ms = t->queued_at;
-		/* Submitted here a moment ago, never moved, never run (a
-		 * task that yielded its slot is queued anew, not fresh). */
-		v[k].fresh = v[k].moves == 0 && t->rec->reruns == 0 &&
-		    t->rec->served_ms == 0 &&
-		    now - t->queued_at < (uint64_t)p->conf.balance.interval_ms * 2;
+		v[k].fresh = nbal_fresh(v[k].moves, t->rec->reruns,
+		    t->rec->served_ms, t->queued_at, now,
+		    p->conf.balance.interval_ms);
 		k++;
 	}
 	for (size_t i = 0; i < nall && k < cap; i++) {
@@ -165,30 +156,6 @@ free_movable(struct balance_task *v, char **needs, size_t n)
 		free(needs[i]);
 	free(needs);
 	free(v);
-}
-
-/* The load vector: live peers, this one aside. */
-static struct balance_peer *
-vector(struct peer *p, size_t *n)
-{
-	const struct gossip_member	*m;
-	struct balance_peer		*v;
-	size_t				 nm, k = 0;
-
-	m = gossip_members(p->gossip, &nm);
-	v = lb_calloc(nm + 1, sizeof(*v));
-	for (size_t i = 0; i < nm; i++) {
-		/* A draining peer takes nothing: never a candidate. */
-		if (m[i].self || m[i].state != GOSSIP_ALIVE || m[i].e.draining)
-			continue;
-		v[k].id = m[i].e.id;
-		v[k].load = m[i].e.load;
-		v[k].slots = m[i].e.slots;
-		v[k].attrs = m[i].e.attrs;
-		k++;
-	}
-	*n = k;
-	return v;
 }
 
 static const char *
@@ -271,20 +238,17 @@ balancer_tick_cb(evutil_socket_t fd, short ev, void *arg)
 {
 	struct peer		*p = arg;
 	struct balancer		*b = p->bal;
-	struct balance_peer	*peers;
+	const struct gossip_member *m;
 	struct balance_task	*tasks;
 	char			**needs;
-	size_t			  np, nt;
+	size_t			  nm, nt;
 
-	if (!p->leaving) {
-		peers = vector(p, &np);
-		tasks = movable(p, &nt, &needs);
-		balance_tick(b->core, lb_mono_ms(), load_now(p),
-		    (uint32_t)p->conf.slots, peers, np, tasks, nt, &b->out);
-		free_movable(tasks, needs, nt);
-		free(peers);
-		carry_out(p);
-	}
+	m = gossip_members(p->gossip, &nm);
+	tasks = movable(p, &nt, &needs);
+	nbal_tick(b->core, lb_mono_ms(), p->leaving, load_now(p),
+	    (uint32_t)p->conf.slots, m, nm, tasks, nt, &b->out);
+	free_movable(tasks, needs, nt);
+	carry_out(p);
 	schedule_tick(p, p->conf.balance.interval_ms);
 }
 
@@ -302,18 +266,7 @@ balancer_start(struct peer *p)
 	struct balance_conf	 c;
 	const struct lb_balance_conf *bc = &p->conf.balance;
 
-	memset(&c, 0, sizeof(c));
-	c.policy = (enum balance_policy)bc->policy;
-	c.location = (enum balance_location)bc->location;
-	c.lower = bc->lower_threshold;
-	c.upper = bc->upper_threshold;
-	c.probe_limit = bc->probe_limit;
-	c.probe_timeout_ms = bc->probe_timeout_ms;
-	c.reserve_ms = bc->reserve_ms;
-	c.backoff_ms = bc->backoff_ms;
-	c.backoff_max_ms = bc->backoff_max_ms;
-	c.max_moves = bc->max_moves;
-	c.preempt = bc->preempt;
+	nbal_conf(bc, &c);
 	b->core = balance_new(&c, p->conf.id, self_attrs(p),
 	    lb_rng_next(&p->rng));
 	b->tick_ev = evtimer_new(p->base, balancer_tick_cb, p);
@@ -358,32 +311,26 @@ static void
 probe_recv(struct peer *p, const char *from, const Lb__Probe *pr)
 {
 	struct balancer		*b = p->bal;
-	char			*needs, *attrs;
-	struct balance_task	*tasks;
-	char			**tneeds;
-	size_t			  nt;
-	uint64_t		  now = lb_mono_ms();
+	struct nbal_probe	 in = { .req_id = pr->req_id,
+				    .request = pr->request, .must = pr->must };
+	struct balance_task	*tasks = NULL;
+	char			**tneeds = NULL;
+	size_t			  nt = 0;
 
-	if (p->leaving) {
-		balance_offer(b->core, now, from, pr->req_id, UINT32_MAX / 2,
-		    1, "-", 0, &b->out);	/* refuses */
-		carry_out(p);
-		return;
+	if (!pr->request)
+		in.needs = lb_join_list(pr->needs, pr->n_needs);
+	else {
+		in.attrs = lb_join_list(pr->attributes, pr->n_attributes);
+		if (!p->leaving)
+			tasks = movable(p, &nt, &tneeds);
 	}
-	if (!pr->request) {
-		needs = lb_join_list(pr->needs, pr->n_needs);
-		balance_offer(b->core, now, from, pr->req_id,
-		    load_for(p, pr->served_ms),
-		    (uint32_t)p->conf.slots, needs, pr->must, &b->out);
-		free(needs);
-	} else {
-		attrs = lb_join_list(pr->attributes, pr->n_attributes);
-		tasks = movable(p, &nt, &tneeds);
-		balance_request(b->core, now, from, attrs, pr->req_id,
-		    load_now(p), (uint32_t)p->conf.slots, tasks, nt, &b->out);
+	nbal_probe(b->core, lb_mono_ms(), from, &in, p->leaving,
+	    pr->request ? 0 : load_for(p, pr->served_ms), load_now(p),
+	    (uint32_t)p->conf.slots, tasks, nt, &b->out);
+	if (tasks != NULL)
 		free_movable(tasks, tneeds, nt);
-		free(attrs);
-	}
+	free((char *)in.needs);
+	free((char *)in.attrs);
 	carry_out(p);
 }
 

@@ -27,8 +27,13 @@
  *     again on news it made before its crash (a refutation on its way):
  *     counted as revivals.
  *
- * Tasks, balancing and forwarding are not simulated yet (the fields of
- * --json that would hold them are null); issue 19 of the tracker.
+ * With --rho (or --trace), tasks too: a workload at that load, each
+ * peer's slots and queue, and its balancing -- the real core through the
+ * composition lbpeer runs (node/balancer.c), with its load vector read
+ * from the peer's own gossip table (sim/work.c).  It measures the mean
+ * and 95th percentile response time (in mean service times, S), polls and
+ * moves per task, beside M/M/c, the bound of perfect pooling.  Forwarding
+ * is not simulated yet (issue 19 of the tracker).
  */
 #include "config.h"
 
@@ -36,6 +41,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,15 +67,29 @@ cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t	x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static void
 usage(FILE *f)
 {
 	fprintf(f,
 "usage: lbsim --peers N --seconds S --seed X [--loss PCT] [--faults LIST]\n"
 "             [--latency MIN:MAX] [--crashes K] [--json]\n"
+"       lbsim --peers N --seconds S --seed X --rho R [--service DIST]\n"
+"             [--mean-ms S] [--submit spread|one] [--policy P]\n"
+"             [--location L] [--probe-limit K] [--slots K] [--json]\n"
+"       lbsim --peers N --seconds S --seed X --trace FILE [--json]\n"
 "\n"
 "N peers' membership (the real gossip core and its wire form) on a\n"
-"simulated network, deterministic: the same arguments give the same run.\n"
+"simulated network, and with --rho or --trace their tasks and balancing\n"
+"(the real balancing core, as lbpeer composes it); deterministic: the\n"
+"same arguments give the same run.\n"
 "\n"
 "  --peers N          peers, 2 to %d (16)\n"
 "  --seconds S        simulated seconds, 1 to %d (120)\n"
@@ -84,6 +104,25 @@ usage(FILE *f)
 "                     stopped for 1 s), loss (1%% of messages lost, or\n"
 "                     --loss)\n"
 "  --crashes K        how many crash with --faults crash (as many as fit)\n"
+"  --rho R            tasks: Poisson arrivals at load R, 0.01 to 0.99, of\n"
+"                     the cluster's slots (none)\n"
+"  --service DIST     service times: exp (exponential), pareto (bounded\n"
+"                     Pareto, shape 1.1, largest 10,000 x smallest),\n"
+"                     bimodal (90%% S/2, 10%% 5.5 S) (exp)\n"
+"  --mean-ms S        mean service time, ms, 1 to 3600000 (100)\n"
+"  --submit WHERE     spread (at peers at random) or one (all at n1)\n"
+"                     (spread)\n"
+"  --trace FILE       tasks from a CSV: submit_ms,duration_ms,peer,\n"
+"                     checkpointable,size_bytes a line (peer: n3 or 3;\n"
+"                     time 0 is the warm-up's end)\n"
+"  --move-ms M        a move's cost besides the network's delay, 0 to\n"
+"                     60000 (10)\n"
+"  --policy P         balance.policy: none, sender, receiver, symmetric\n"
+"                     (symmetric, the daemon's default)\n"
+"  --location L       balance.location: random, vector, mixed (mixed)\n"
+"  --probe-limit K    balance.probe_limit, 1 to 100 (3)\n"
+"  --balance-ms MS    balance.interval_ms, 1 to 60000 (50)\n"
+"  --slots K          slots a peer, 1 to 1024 (1)\n"
 "  --json             one JSON object instead of a table\n",
 	    PEERS_MAX, SECONDS_MAX);
 }
@@ -104,6 +143,159 @@ num(const char *opt, const char *v, long lo, long hi)
 	return x;
 }
 
+/* One of the words in `v` (NULL-terminated): its index. */
+static int
+word(const char *opt, const char *arg, const char **v)
+{
+	for (int i = 0; v[i] != NULL; i++)
+		if (strcmp(arg, v[i]) == 0)
+			return i;
+	fprintf(stderr, "lbsim: %s: '%s' is not one of", opt, arg);
+	for (int i = 0; v[i] != NULL; i++)
+		fprintf(stderr, "%s %s", i ? "," : "", v[i]);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+/* The tasks' figures, from the response times. */
+struct wfig {
+	int	 on;
+	double	 S;		/* the mean service time, ms */
+	double	 mean, p95, ci;	/* in S */
+	double	 probes, transfers;	/* a task */
+	double	 mmc, mm1;	/* in S */
+	uint64_t tasks, results, unfinished;
+};
+
+static void
+work_figures(struct sim *s, struct wfig *f)
+{
+	const struct work_stats	*ws = &s->ws;
+	uint32_t		*v;
+	double			 sum = 0, bm[20], bmean = 0, var = 0;
+	size_t			 n = ws->nresp, per;
+
+	memset(f, 0, sizeof(*f));
+	if (s->work == NULL)
+		return;
+	f->on = 1;
+	f->S = s->wc.trace != NULL ? ws->mean_service_ms : s->wc.mean_ms;
+	f->results = n;
+	f->unfinished = ws->submitted - ws->done;
+	/* (the tasks submitted in the measured window) */
+	f->tasks = n + f->unfinished;
+	if (f->tasks > 0) {
+		f->probes = (double)ws->probes / (double)f->tasks;
+		f->transfers = (double)ws->transfers / (double)f->tasks;
+	}
+	if (s->wc.rho > 0) {
+		f->mmc = work_mmc((unsigned)(s->n * s->conf.slots), s->wc.rho);
+		f->mm1 = work_mmc((unsigned)s->conf.slots, s->wc.rho);
+	}
+	if (n == 0)
+		return;
+	/* 20 batch means, in the order the tasks ended: the 95% interval
+	 * of the mean, as lbtaskbench gives it live. */
+	per = n / 20;
+	for (size_t b = 0; per > 0 && b < 20; b++) {
+		double x = 0;
+		for (size_t k = 0; k < per; k++)
+			x += ws->resp[b * per + k];
+		bm[b] = x / (double)per;
+		bmean += bm[b] / 20;
+	}
+	for (size_t b = 0; per > 0 && b < 20; b++)
+		var += (bm[b] - bmean) * (bm[b] - bmean) / 19;
+	f->ci = per > 0 ? 2.093 * sqrt(var / 20) / f->S : 0;
+	v = lb_calloc(n, sizeof(*v));
+	memcpy(v, ws->resp, n * sizeof(*v));
+	for (size_t k = 0; k < n; k++)
+		sum += v[k];
+	qsort(v, n, sizeof(*v), cmp_u32);
+	f->mean = sum / (double)n / f->S;
+	f->p95 = v[(n * 95) / 100 < n ? (n * 95) / 100 : n - 1] / f->S;
+	free(v);
+}
+
+static json_t *
+real3(double x)
+{
+	return json_real(round(x * 1000) / 1000);
+}
+
+static void
+json_tasks(json_t *o, const struct sim *s, const struct wfig *f)
+{
+	static const char *const pol[] = { "none", "sender", "receiver",
+	    "symmetric" }, *const loc[] = { "random", "vector", "mixed" },
+	    *const svc[] = { "exp", "pareto", "bimodal" };
+
+	if (!f->on) {
+		/* (no tasks asked for) */
+		json_object_set_new(o, "tasks", json_null());
+		json_object_set_new(o, "results", json_null());
+		json_object_set_new(o, "mean_response_S", json_null());
+		json_object_set_new(o, "probes_per_task", json_null());
+		return;
+	}
+	json_object_set_new(o, "policy", json_string(pol[s->conf.balance.
+	    policy]));
+	json_object_set_new(o, "location", json_string(loc[s->conf.balance.
+	    location]));
+	json_object_set_new(o, "probe_limit", json_integer(s->conf.balance.
+	    probe_limit));
+	json_object_set_new(o, "slots", json_integer(s->conf.slots));
+	json_object_set_new(o, "rho", s->wc.rho > 0 ? real3(s->wc.rho) :
+	    json_null());
+	json_object_set_new(o, "service", s->wc.trace ? json_string("trace") :
+	    json_string(svc[s->wc.service]));
+	json_object_set_new(o, "mean_service_ms", real3(f->S));
+	json_object_set_new(o, "tasks", json_integer((json_int_t)f->tasks));
+	json_object_set_new(o, "results", json_integer((json_int_t)
+	    f->results));
+	json_object_set_new(o, "tasks_unfinished", json_integer((json_int_t)
+	    f->unfinished));
+	json_object_set_new(o, "mean_response_S", f->results ? real3(f->mean) :
+	    json_null());
+	json_object_set_new(o, "mean_response_ci95_S", f->results ?
+	    real3(f->ci) : json_null());
+	json_object_set_new(o, "p95_response_S", f->results ? real3(f->p95) :
+	    json_null());
+	json_object_set_new(o, "probes_per_task", real3(f->probes));
+	json_object_set_new(o, "transfers_per_task", real3(f->transfers));
+	json_object_set_new(o, "mmc_mean_S", s->wc.rho > 0 ? real3(f->mmc) :
+	    json_null());
+	json_object_set_new(o, "mm1_mean_S", s->wc.rho > 0 ? real3(f->mm1) :
+	    json_null());
+	if (s->wc.trace != NULL)
+		json_object_set_new(o, "trace_tasks_left_out", json_integer(
+		    (json_int_t)s->ws.left_out));
+	json_object_set_new(o, "task_violations", json_integer((json_int_t)
+	    s->ws.violations));
+}
+
+static void
+print_tasks(const struct sim *s, const struct wfig *f)
+{
+	if (!f->on)
+		return;
+	printf("%-34s %" PRIu64 " measured (%" PRIu64 " ended, %" PRIu64
+	    " not), S = %.1f ms\n", "tasks", f->tasks, f->results,
+	    f->unfinished, f->S);
+	if (f->results)
+		printf("%-34s mean %.3f S (+-%.3f), p95 %.3f S\n",
+		    "response", f->mean, f->ci, f->p95);
+	if (s->ws.left_out)
+		printf("%-34s %" PRIu64 " (past the run's end)\n",
+		    "trace tasks left out", s->ws.left_out);
+	if (s->wc.rho > 0)
+		printf("%-34s M/M/%d %.3f S, M/M/%d %.3f S\n",
+		    "bounds (mean)", s->n * s->conf.slots, f->mmc,
+		    s->conf.slots, f->mm1);
+	printf("%-34s %.3f probes, %.3f moves\n", "a task", f->probes,
+	    f->transfers);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -116,6 +308,17 @@ main(int argc, char **argv)
 		{ "faults", required_argument, NULL, 'f' },
 		{ "crashes", required_argument, NULL, 'k' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "rho", required_argument, NULL, 'r' },
+		{ "service", required_argument, NULL, 'S' },
+		{ "mean-ms", required_argument, NULL, 'm' },
+		{ "submit", required_argument, NULL, 'u' },
+		{ "trace", required_argument, NULL, 't' },
+		{ "move-ms", required_argument, NULL, 'M' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "location", required_argument, NULL, 'o' },
+		{ "probe-limit", required_argument, NULL, 'P' },
+		{ "balance-ms", required_argument, NULL, 'b' },
+		{ "slots", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -130,8 +333,13 @@ main(int argc, char **argv)
 	size_t		 nrj = 0;
 	size_t		 nd = 0, missed = 0;
 	double		 bps;
+	struct wfig	 wf;
 
 	memset(&s, 0, sizeof(s));
+	lb_conf_defaults(&s.conf);
+	s.conf.slots = 1;
+	s.wc.mean_ms = 100;
+	s.wc.move_ms = 10;
 	s.n = 16;
 	s.lat_min = 1;
 	s.lat_max = 10;
@@ -196,6 +404,60 @@ main(int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
+		case 'r': {
+			char *end;
+
+			errno = 0;
+			s.wc.rho = strtod(optarg, &end);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    !(s.wc.rho >= 0.01 && s.wc.rho <= 0.99)) {
+				fprintf(stderr, "lbsim: --rho: '%s' is not a "
+				    "load from 0.01 to 0.99\n", optarg);
+				return 2;
+			}
+			break;
+		}
+		case 'S':
+			s.wc.service = (enum service)word("--service", optarg,
+			    (const char *[]){ "exp", "pareto", "bimodal",
+			    NULL });
+			break;
+		case 'm':
+			s.wc.mean_ms = (unsigned)num("--mean-ms", optarg, 1,
+			    3600000);
+			break;
+		case 'u':
+			s.wc.one = word("--submit", optarg, (const char *[]){
+			    "spread", "one", NULL });
+			break;
+		case 't':
+			s.wc.trace = optarg;
+			break;
+		case 'M':
+			s.wc.move_ms = (unsigned)num("--move-ms", optarg, 0,
+			    60000);
+			break;
+		case 'p':
+			s.conf.balance.policy = word("--policy", optarg,
+			    (const char *[]){ "none", "sender", "receiver",
+			    "symmetric", NULL });
+			break;
+		case 'o':
+			s.conf.balance.location = word("--location", optarg,
+			    (const char *[]){ "random", "vector", "mixed",
+			    NULL });
+			break;
+		case 'P':
+			s.conf.balance.probe_limit = (int)num("--probe-limit",
+			    optarg, 1, 100);
+			break;
+		case 'b':
+			s.conf.balance.interval_ms = (int)num("--balance-ms",
+			    optarg, 1, 60000);
+			break;
+		case 'K':
+			s.conf.slots = (int)num("--slots", optarg, 1, 1024);
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -216,12 +478,22 @@ main(int argc, char **argv)
 		fprintf(stderr, "lbsim: --crashes needs --faults crash\n");
 		return 2;
 	}
+	if (s.wc.trace != NULL && s.wc.rho > 0) {
+		fprintf(stderr, "lbsim: --trace and --rho: one or the other\n");
+		return 2;
+	}
+	if ((s.wc.trace != NULL || s.wc.rho > 0) && fault_crash) {
+		fprintf(stderr, "lbsim: --faults crash or restart with tasks: "
+		    "not simulated yet (a crashed peer's tasks go back to "
+		    "their homes in lbpeer; lbsim has no homes); pause and "
+		    "loss are\n");
+		return 2;
+	}
 	if (sodium_init() < 0) {
 		fprintf(stderr, "lbsim: libsodium did not start\n");
 		return 1;
 	}
 
-	lb_conf_defaults(&s.conf);
 	if (s.conf.gossip.max_members < s.n + 1)
 		s.conf.gossip.max_members = s.n + 1;
 	lb_rng_seed(&s.rng, seed);
@@ -233,6 +505,17 @@ main(int argc, char **argv)
 	crypto_generichash_init(&s.trace, NULL, 0, sizeof(hash));
 	for (size_t k = 0; k < sizeof(s.key); k++)
 		s.key[k] = (unsigned char)lb_rng_next(&s.rng);
+	{
+		char *err = NULL;
+
+		if (work_start(&s, &err) == -1) {
+			fprintf(stderr, "lbsim: %s\n", err);
+			free(err);
+			work_free(&s);
+			lb_conf_free(&s.conf);
+			return 2;
+		}
+	}
 	s.p = lb_calloc((size_t)s.n, sizeof(*s.p));
 	for (int i = 0; i < s.n; i++) {
 		unsigned a = (unsigned)(i + 1);
@@ -247,8 +530,10 @@ main(int argc, char **argv)
 	s.f_restart = fault_restart;
 	s.f_pause = fault_pause;
 	s.f_crash = fault_crash;
+	work_go(&s);
 
 	run(&s);
+	work_figures(&s, &wf);
 
 	crypto_generichash_final(&s.trace, hash, sizeof(hash));
 	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
@@ -321,11 +606,7 @@ main(int argc, char **argv)
 		    (json_int_t)s.revivals));
 		json_object_set_new(o, "invariant_violations", json_integer(
 		    (json_int_t)s.violations));
-		/* (not simulated yet) */
-		json_object_set_new(o, "tasks", json_null());
-		json_object_set_new(o, "results", json_null());
-		json_object_set_new(o, "mean_response_S", json_null());
-		json_object_set_new(o, "probes_per_task", json_null());
+		json_tasks(o, &s, &wf);
 		json_dumpf(o, stdout, JSON_COMPACT);
 		putchar('\n');
 		json_decref(o);
@@ -374,6 +655,7 @@ main(int argc, char **argv)
 		    s.revivals);
 		printf("%-34s %" PRIu64 "\n", "invariant violations",
 		    s.violations);
+		print_tasks(&s, &wf);
 	}
 	free(d);
 	for (int i = 0; i < s.n; i++) {
@@ -385,10 +667,11 @@ main(int argc, char **argv)
 		free(s.crashes[k].seen_alive);
 	}
 	free(rj);
+	work_free(&s);
 	free(s.crashes);
 	free(s.p);
 	free(s.heap);
 	gossip_out_free(&s.out);
 	lb_conf_free(&s.conf);
-	return s.violations > 0 ? 1 : 0;
+	return s.violations + s.ws.violations > 0 ? 1 : 0;
 }

@@ -1,8 +1,9 @@
 /*
  * sim.h - lbsim's parts (sim/lbsim.c): the event queue (queue.c), the
  * simulated world of peers and network (world.c) and the faults with what
- * they are measured by (faults.c).  Calls run one way: lbsim.c, world.c,
- * faults.c, queue.c.
+ * they are measured by (faults.c), the tasks and their balancing (work.c),
+ * names and delays (net.c).  Calls run one way: lbsim.c, world.c, work.c,
+ * faults.c, net.c, queue.c.
  */
 #ifndef LB_SIM_H
 #define LB_SIM_H
@@ -22,7 +23,9 @@
 #define RESTART_MS	10000		/* a crashed peer restarts after */
 #define PAUSE_MS	1000		/* a pause (SIGSTOP) lasts */
 
-enum ev_type { EV_TICK, EV_SWIM, EV_DELIVER, EV_CRASH, EV_RESTART, EV_PAUSE };
+enum ev_type { EV_TICK, EV_SWIM, EV_DELIVER, EV_CRASH, EV_RESTART, EV_PAUSE,
+	/* tasks and balancing (work.c) */
+	EV_ARRIVE, EV_DONE, EV_BTICK, EV_PROBE, EV_REPLY, EV_MOVE };
 
 struct ev {
 	uint64_t	 t, seq;
@@ -31,6 +34,11 @@ struct ev {
 	uint64_t	 inc;		/* a delivery: the receiver's life */
 	uint8_t		*buf;
 	size_t		 len;
+	/* A poll (EV_PROBE, EV_REPLY): its id, and whether it is a request
+	 * (or an accepted answer); a task (EV_DONE, EV_MOVE, EV_ARRIVE). */
+	uint64_t	 req;
+	uint32_t	 task;
+	int		 flag;
 };
 
 struct crash {
@@ -54,6 +62,38 @@ struct speer {
 	uint64_t	 paused_until;	/* stopped (SIGSTOP) until then */
 	uint64_t	 bytes;		/* sent after the warm-up */
 	char		 id[LB_ID_MAX], addr[LB_ADDR_MAX];
+	struct swork	*w;		/* its tasks and balancing (--rho) */
+};
+
+/* A peer's tasks and balancer (work.c). */
+struct balance;
+
+struct swork {
+	struct balance		*core;
+	uint32_t		 head, tail, nq, running;
+	uint64_t		 bt_at;		/* the tick in the queue, or 0 */
+};
+
+/* The workload (work.c). */
+enum service { SERVICE_EXP, SERVICE_PARETO, SERVICE_BIMODAL };
+
+struct work_conf {
+	double		 rho;		/* 0: no tasks */
+	enum service	 service;
+	unsigned	 mean_ms;	/* S */
+	int		 one;		/* every task submitted at n1 */
+	unsigned	 move_ms;	/* a move's cost besides the delay */
+	const char	*trace;		/* a CSV of tasks, or NULL */
+};
+
+struct work_stats {
+	uint64_t	 submitted, done, measured;
+	uint64_t	 probes, transfers;	/* in the measured window */
+	uint64_t	 left_out;	/* trace lines past the run's end */
+	uint32_t	*resp;		/* response times (ms), measured */
+	size_t		 nresp, capresp;
+	double		 mean_service_ms;	/* of the tasks submitted */
+	uint64_t	 violations;	/* a task run twice, or not ended */
 };
 
 struct sim {
@@ -80,7 +120,17 @@ struct sim {
 	uint64_t	 converged_ms;
 	crypto_generichash_state trace;
 	struct gossip_out out;
+	/* tasks (work.c) */
+	struct work_conf wc;
+	struct work	*work;
+	struct work_stats ws;
+	uint64_t	 drain_end;	/* the run goes on until tasks end */
 };
+
+/* net.c: peer "nK" (K from 1) is index K - 1 */
+int		sim_peer_of_addr(const struct sim *, const char *addr);
+int		sim_peer_of_id(const struct sim *, const char *id);
+unsigned	sim_delay(const struct sim *, int from, int to);
 
 /* queue.c */
 void		push(struct sim *, struct ev);
@@ -94,6 +144,15 @@ void	faults_crash(struct sim *, int who);
 void	faults_restart(struct sim *, int who);
 void	faults_pause(struct sim *, int who);
 void	schedule_faults(struct sim *, uint64_t start);
+
+/* work.c */
+int	work_start(struct sim *, char **err);
+void	work_booted(struct sim *, int i);
+void	work_go(struct sim *);
+int	work_event(struct sim *, struct ev *);
+int	work_open(const struct sim *);
+void	work_free(struct sim *);
+double	work_mmc(unsigned c, double rho);
 
 /* world.c */
 void	boot(struct sim *, int i);

@@ -21,29 +21,6 @@
 
 /* ---- peers ---- */
 
-static int
-peer_of_addr(const struct sim *s, const char *addr)
-{
-	unsigned	a, b, c;
-
-	if (sscanf(addr, "tcp://10.%u.%u.%u:7946", &a, &b, &c) != 3)
-		return -1;
-	c = (a << 16 | b << 8 | c) - 1;
-	return c < (unsigned)s->n ? (int)c : -1;
-}
-
-static int
-peer_of_id(const struct sim *s, const char *id)
-{
-	char	*end;
-	long	 i;
-
-	if (id[0] != 'n')
-		return -1;
-	i = strtol(id + 1, &end, 10) - 1;
-	return *end == '\0' && i >= 0 && i < s->n ? (int)i : -1;
-}
-
 static void
 arm_swim(struct sim *s, int i)
 {
@@ -59,29 +36,6 @@ arm_swim(struct sim *s, int i)
 	push(s, (struct ev){ .t = next, .type = EV_SWIM, .to = i });
 }
 
-/*
- * The one-way delay from one peer to another: drawn once per ordered pair
- * from MIN:MAX (a mix of the seed and the pair), the same for every
- * message, so that a pair's messages arrive in the order sent, as on the
- * daemon's TCP connections (a random delay per message reorders them, and
- * the envelope's replay window, 64 of a sender's messages wide, then
- * refuses some: lbsim found that at 1,024 peers).
- */
-static unsigned
-pair_delay(const struct sim *s, int from, int to)
-{
-	uint64_t	x = s->pair_salt ^ ((uint64_t)(uint32_t)from << 32 |
-			    (uint32_t)to);
-
-	/* (splitmix64's finaliser) */
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return s->lat_min + (unsigned)(x % (s->lat_max - s->lat_min + 1));
-}
-
 /* The wall clock the envelopes carry: the run's time from a fixed day. */
 #define WALL0	1790000000000ULL
 
@@ -89,7 +43,7 @@ static void
 send_bytes(struct sim *s, int from, const char *addr, uint8_t *body,
     size_t blen)
 {
-	int		 to = peer_of_addr(s, addr);
+	int		 to = sim_peer_of_addr(s, addr);
 	unsigned	 lat;
 	uint8_t		*buf;
 	size_t		 len;
@@ -97,7 +51,7 @@ send_bytes(struct sim *s, int from, const char *addr, uint8_t *body,
 	/* Sealed as the daemon seals it: what it counts (tx_bytes). */
 	env_seal(&s->p[from].env, WALL0 + s->now, body, blen, &buf, &len);
 	free(body);
-	if (s->now >= s->warm)
+	if (s->now >= s->warm && s->now < s->end)
 		s->p[from].bytes += len;
 	s->msgs++;
 	if (to < 0 || lb_rng_below(&s->rng, 1000) < s->loss) {
@@ -105,7 +59,7 @@ send_bytes(struct sim *s, int from, const char *addr, uint8_t *body,
 		free(buf);
 		return;
 	}
-	lat = pair_delay(s, from, to);
+	lat = sim_delay(s, from, to);
 	push(s, (struct ev){ .t = s->now + lat, .type = EV_DELIVER, .to = to,
 	    .from = from, .inc = s->p[to].inc, .buf = buf, .len = len });
 }
@@ -130,7 +84,7 @@ carry(struct sim *s, int i)
 	}
 	for (size_t k = 0; k < o->nchanges; k++) {
 		const struct gossip_change *c = &o->changes[k];
-		int who = peer_of_id(s, c->id);
+		int who = sim_peer_of_id(s, c->id);
 
 		if (who >= 0)
 			faults_judge(s, i, who, c);
@@ -194,7 +148,7 @@ converged(const struct sim *s)
 			continue;
 		m = gossip_members(s->p[i].g, &n);
 		for (size_t k = 0; k < n; k++) {
-			int q = peer_of_id(s, m[k].e.id);
+			int q = sim_peer_of_id(s, m[k].e.id);
 
 			if (m[k].state == GOSSIP_ALIVE && q >= 0 &&
 			    s->p[q].alive)
@@ -235,6 +189,7 @@ boot(struct sim *s, int i)
 	p->swim_at = 0;
 	p->booted_at = s->now;
 	faults_booted(s, i);
+	work_booted(s, i);
 	/* Its first round within a second. */
 	push(s, (struct ev){ .t = s->now + lb_rng_below(&s->rng, 1000),
 	    .type = EV_TICK, .to = i });
@@ -259,7 +214,9 @@ run(struct sim *s)
 {
 	uint64_t	next_check = 1000;
 
-	while (s->nheap > 0 && s->heap[0].t <= s->end) {
+	/* (after the end, on while tasks are open: their response times) */
+	while (s->nheap > 0 && (s->heap[0].t <= s->end ||
+	    (work_open(s) && s->heap[0].t <= s->drain_end))) {
 		struct ev	e = pop(s);
 		struct speer	*p = &s->p[e.to];
 
@@ -267,12 +224,20 @@ run(struct sim *s)
 		s->events++;
 		/* A paused peer does nothing; what comes meanwhile waits for
 		 * it (a stopped process's sockets keep it). */
-		if (p->paused_until > e.t && (e.type == EV_TICK ||
-		    e.type == EV_SWIM || e.type == EV_DELIVER)) {
+		/* (a user's submit is made at once; the peer takes it when
+		 * it goes on) */
+		if (p->paused_until > e.t && e.type != EV_CRASH &&
+		    e.type != EV_RESTART && e.type != EV_PAUSE &&
+		    !(e.type == EV_ARRIVE && e.flag == 0)) {
 			if (e.type == EV_SWIM) {
 				if (p->swim_at != e.t)
 					continue;
 				p->swim_at = p->paused_until;
+			}
+			if (e.type == EV_BTICK) {
+				if (p->w->bt_at != e.t)
+					continue;
+				p->w->bt_at = p->paused_until;
 			}
 			e.t = p->paused_until;
 			push(s, e);
@@ -320,6 +285,10 @@ run(struct sim *s)
 				break;
 			trace(s, &e);
 			faults_pause(s, e.to);
+			break;
+		default:
+			trace(s, &e);
+			(void)work_event(s, &e);
 			break;
 		}
 		if (s->converged_ms == 0 && s->now >= next_check) {

@@ -4,10 +4,13 @@
 # pulls; none keeps everything home; pin and needs are respected.
 . "$top_srcdir/t/lib.sh"
 
-# -- symmetric, 8 peers, 200 short tasks at n1 --
+# -- symmetric, 8 peers, a burst of 200 tasks at n1 --
 lbcluster up 8 --set slots=1 --set gossip.interval_ms=100 --set balance.policy=symmetric \
     >/dev/null || bail "no cluster"
-ids=$(for i in $(seq 200); do ctl n1 submit -- lbwork --ms 50; done)
+# (300 ms each: longer than a submit takes on a loaded machine, so that a
+# queue builds at n1 -- with 50 ms ones, each could end before the next
+# came, and n1 never had one to offer)
+ids=$(for i in $(seq 200); do ctl n1 submit -- lbwork --ms 300; done)
 is "$(echo "$ids" | wc -l | tr -d ' ')" 200 "200 tasks submitted at n1"
 alldone() { [ "$(ctl n1 list --all --json | jq '[.[] | select(.state == "done")] | length')" = 200 ]; }
 ms=$(wait_for 120 alldone); ok $? "all 200 are done, as the home records them (${ms} ms)"
@@ -19,7 +22,7 @@ is "$(echo "$j" | jq '[.[] | select(.starts != 1 or .exit_code != 0)] | length')
 is "$(echo "$j" | jq '[.[] | select(.epoch > 3)] | length')" 0 "none moved more than max_moves (2)"
 moved=$(echo "$j" | jq -r '[.[] | select(.host != "n1")][0].id')
 out=$(ctl n5 wait "$moved")
-is "$out" "lbwork: done_ms=50 resumes=0 checksum=ok" "wait from another peer gets a moved task's output from the home"
+is "$out" "lbwork: done_ms=300 resumes=0 checksum=ok" "wait from another peer gets a moved task's output from the home"
 is "$(ctl n1 show --json "$moved" | jq -r '[.hosts[].node] | join(" ")')" \
     "n1 $(ctl n1 show --json "$moved" | jq -r .host)" "show lists every host it visited"
 ok $(ctl n1 show --json "$moved" | jq -e '.hosts[0].left_ms > 0 and .hosts[1].arrived_ms >= .hosts[0].left_ms' >/dev/null; echo $?) \

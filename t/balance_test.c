@@ -434,6 +434,52 @@ test_draining(void)
 	balance_free(b);
 }
 
+/* Whether a tick needs the vector, and the best of a large vector first
+ * (selected, not sorted: 1,000 members). */
+static void
+test_needs_peers_and_large_vector(void)
+{
+	struct balance		*b = balance_new(&conf, "me", "", 7);
+	struct balance_out	 o = { 0 };
+	struct balance_task	 t = { .id = "t1", .needs = "", .pin = "",
+				    .fresh = 1 };
+	static struct balance_peer big[1000];
+	static char bid[1000][8];
+	struct balance_conf	 c = conf;
+
+	ok(!balance_needs_peers(b, 0, 1, 1, NULL, 0),
+	    "neutral (load 1 of 1): the tick needs no vector");
+	ok(balance_needs_peers(b, 0, 0, 1, NULL, 0),
+	    "a receiver needs it (to see who is loaded)");
+	ok(balance_needs_peers(b, 0, 2, 1, &t, 1), "a sender needs it");
+	mkpeers();
+	balance_tick(b, 0, 2, 1, peers, 10, &t, 1, &o);
+	is(count(&o, BA_OFFER), 1, "the sender offers");
+	ok(!balance_needs_peers(b, 10, 2, 1, &t, 1),
+	    "while its probe is out, the tick needs no vector");
+	balance_free(b);
+	balance_out_free(&o);
+
+	/* By the vector: of 1,000 members, the six least loaded are the
+	 * candidates (three asked), in the order the vector has them. */
+	c.location = LOCATION_VECTOR;
+	for (int i = 0; i < 1000; i++) {
+		snprintf(bid[i], sizeof(bid[i]), "q%d", i);
+		big[i] = (struct balance_peer){ bid[i], 1, 1, "" };
+	}
+	big[500].load = big[900].load = big[17].load = 0;
+	b = balance_new(&c, "me", "", 3);
+	memset(&o, 0, sizeof(o));
+	balance_tick(b, 0, 2, 1, big, 1000, &t, 1, &o);
+	ok(o.n == 1 && o.v[0].kind == BA_OFFER &&
+	    (strcmp(o.v[0].peer, "q500") == 0 || strcmp(o.v[0].peer,
+	    "q900") == 0 || strcmp(o.v[0].peer, "q17") == 0),
+	    "of 1,000 members, an idle one is offered the task (%s)",
+	    o.n ? o.v[0].peer : "none");
+	balance_free(b);
+	balance_out_free(&o);
+}
+
 int
 main(void)
 {
@@ -446,5 +492,6 @@ main(void)
 	test_draining();
 	test_receiver_and_vector();
 	test_none_and_determinism();
+	test_needs_peers_and_large_vector();
 	return done_testing();
 }

@@ -5,8 +5,11 @@
 # from the dead, under 2 KiB/s of membership traffic a peer; the same seed
 # gives the same run (its trace hash), another seed another; crashed peers
 # that restart are held alive by all again, paused ones never dead; 128 peers
-# suspect no live one (the heartbeat ages grow with the members); bad
-# input is refused with exit 2.
+# suspect no live one (the heartbeat ages grow with the members).  With
+# tasks (--rho, --trace): every task ends, once; balancing (the real core)
+# cuts the response time well below none's at high load, and none's is
+# the M/M/1 queue's; a trace gives the exact times it must; bad input is
+# refused with exit 2, a bad trace line with FILE:LINE.
 . "$top_srcdir/t/lib.sh"
 
 command -v lbsim >/dev/null || bail "no lbsim (make)"
@@ -44,6 +47,40 @@ d=$(lbsim --peers 128 --seconds 60 --seed 3 --json) || bail "lbsim 128 failed"
 is "$(v "$d" false_suspicions)" 0 "128 peers without faults: no live peer suspected"
 like "$(v "$d" converged_ms)" '^[0-9]+$' "and every peer came to know every other ($(v "$d" converged_ms) ms)"
 
+# Tasks: 16 peers, slots 1, exponential service, S = 100 ms.
+t() { lbsim --peers 16 --seconds 120 --seed 5 --json "$@"; }
+sym=$(t --rho 0.9 --faults pause,loss); rc=$?
+[ -n "$sym" ] || bail "lbsim --rho printed nothing (exit $rc)"
+diag "$(echo "$sym" | jq -c '{policy, rho, tasks, results, mean_response_S, p95_response_S, probes_per_task, transfers_per_task, mmc_mean_S, pauses}')"
+is "$rc" 0 "lbsim with tasks, pauses and loss exits 0"
+ok "$([ "$(v "$sym" tasks)" -gt 10000 ] && [ "$(v "$sym" results)" = "$(v "$sym" tasks)" ] && [ "$(v "$sym" task_violations)" = 0 ]; echo $?)" \
+    "every task of $(v "$sym" tasks) ended, once"
+none=$(t --rho 0.9 --faults pause,loss --policy none) || true
+diag "$(echo "$none" | jq -c '{policy, mean_response_S, mm1_mean_S, probes_per_task}')"
+ok "$(awk -v a="$(v "$sym" mean_response_S)" -v b="$(v "$none" mean_response_S)" -v m="$(v "$sym" mmc_mean_S)" \
+    'BEGIN { exit !(a < b / 2 && a >= m * 0.95) }'; echo $?)" \
+    "rho 0.9: symmetric $(v "$sym" mean_response_S) S, under half of none's $(v "$none" mean_response_S) S, not below M/M/16's $(v "$sym" mmc_mean_S)"
+ok "$(awk -v p="$(v "$sym" probes_per_task)" -v q="$(v "$none" probes_per_task)" -v x="$(v "$sym" transfers_per_task)" \
+    'BEGIN { exit !(p > 0 && q == 0 && x > 0) }'; echo $?)" \
+    "the balancer polls ($(v "$sym" probes_per_task) a task) and moves tasks ($(v "$sym" transfers_per_task)); none does neither"
+low=$(t --rho 0.5 --policy none) || true
+ok "$(awk -v a="$(v "$low" mean_response_S)" 'BEGIN { exit !(a > 1.6 && a < 2.5) }'; echo $?)" \
+    "no balancing at rho 0.5: $(v "$low" mean_response_S) S, as M/M/1's 2.0"
+again=$(t --rho 0.9 --faults pause,loss) || true
+is "$(v "$again" trace_hash)" "$(v "$sym" trace_hash)" "with tasks, the same seed gives the same run"
+
+dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
+printf 'submit_ms,duration_ms,peer,checkpointable,size_bytes\n0,100,n1,0,0\n0,100,n1,0,0\n0,100,1,1,4096\n' >"$dir/three.csv"
+tr=$(lbsim --peers 4 --seconds 20 --trace "$dir/three.csv" --policy none --json) || true
+ok "$([ "$(v "$tr" results)" = 3 ] && [ "$(v "$tr" mean_response_S)" = 2 ]; echo $?)" \
+    "a trace of three 100 ms tasks at n1, not balanced: they end at 100, 200 and 300 ms (mean $(v "$tr" mean_response_S) S)"
+tr=$(lbsim --peers 4 --seconds 20 --trace "$dir/three.csv" --json) || true
+ok "$(awk -v a="$(v "$tr" mean_response_S)" 'BEGIN { exit !(a < 2) }'; echo $?)" \
+    "balanced, the other peers take two of them (mean $(v "$tr" mean_response_S) S)"
+printf '0,100,n1,0,0\n5,ten,n2,0,0\n' >"$dir/bad.csv"
+printf '0,100,n1,0,0\n# a comment\n9,100,n7,0,0\n' >"$dir/peer.csv"
+printf '50,100,n1,0,0\n10,100,n2,0,0\n' >"$dir/back.csv"
+
 bad() { # expected-message args...
 	local want=$1; shift
 	out=$(lbsim "$@" 2>&1); rc=$?
@@ -57,4 +94,14 @@ bad "unknown fault 'bogus' .crash, restart, pause, loss." --faults crash,bogus
 bad "--latency: '5:1' is not MIN:MAX" --latency 5:1
 bad "--crashes needs --faults crash" --crashes 2
 bad "unexpected argument 'extra'" --peers 4 extra
+bad "--rho: '1' is not a load from 0.01 to 0.99" --rho 1
+bad "--rho: 'x' is not a load" --rho x
+bad "--service: 'gauss' is not one of exp, pareto, bimodal" --rho 0.5 --service gauss
+bad "--policy: 'best' is not one of none, sender, receiver, symmetric" --rho 0.5 --policy best
+bad "crash or restart with tasks: not simulated yet" --rho 0.5 --faults crash
+bad "--trace and --rho: one or the other" --rho 0.5 --trace "$dir/three.csv"
+bad "$dir/bad.csv:2: not submit_ms,duration_ms,peer,checkpointable,size_bytes" --peers 4 --trace "$dir/bad.csv"
+bad "$dir/peer.csv:3: peer 'n7' is not one of n1 to n4" --peers 4 --trace "$dir/peer.csv"
+bad "$dir/back.csv:2: submit time 10 goes back" --peers 4 --trace "$dir/back.csv"
+bad "$dir/none.csv: No such file" --peers 4 --trace "$dir/none.csv"
 done_testing

@@ -1,0 +1,739 @@
+/*
+ * work.c - lbsim's tasks: a workload (Poisson arrivals at a load rho, with
+ * exponential, bounded-Pareto or bimodal service times, or a CSV trace),
+ * each peer's slots and queue, and its balancing: the real core
+ * (balance/) through the composition lbpeer runs (node/balancer.c), with
+ * its load vector read from the peer's real gossip table (where its load
+ * spreads as the daemon's does), and its polls and moves carried over the
+ * simulated network (each pair's delay, the loss).
+ *
+ * What it leaves out (doc/scale.md): the task protocol itself (homes,
+ * leases, replicas: t/tasks_sim checks those), running tasks that move
+ * (preemption), and crashes while tasks run (lbsim refuses --rho with
+ * them).  A move before a task starts costs the pair's delay and
+ * --move-ms; it is never lost (the daemon's transfer is acknowledged and
+ * retried), a poll or its answer is.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "src/conf.h"
+#include "src/envelope.h"
+#include "src/util.h"
+#include "balance/balance.h"
+#include "gossip/gossip.h"
+#include "node/balancer.h"
+#include "sim/sim.h"
+
+#define NONE		UINT32_MAX
+#define TRACE_MAX	(1u << 26)	/* lines of a trace */
+#define PARETO_ALPHA	1.1		/* bounded Pareto: the shape */
+#define PARETO_SPAN	10000.0		/* and largest / smallest */
+#define DRAIN_MS	3600000		/* tasks may end this long after */
+
+enum tstate { T_FREE, T_QUEUED, T_MOVING, T_RUNNING };
+
+struct stask {
+	uint64_t	submit, service_ms, queued_at;
+	uint32_t	moves, gen;
+	uint32_t	prev, next;	/* in its peer's queue, or free */
+	int		at;		/* the peer that holds it */
+	enum tstate	state;
+	int		measured;	/* submitted in the measured window */
+};
+
+struct trace_row {
+	uint64_t	at, service_ms;
+	int		peer;
+};
+
+struct work {
+	struct stask		*t;
+	uint32_t		 nt, free;
+	struct lb_rng		 rng;	/* arrivals and sizes, apart from the
+					 * network's: every policy gets the
+					 * same tasks */
+	double			 rate;	/* arrivals per ms, the cluster's */
+	double			 at;	/* the last arrival's time, exact (a
+					 * ms clock would round the gaps of
+					 * thousands of peers' arrivals) */
+	double			 pareto_k;
+	struct trace_row	*rows;
+	size_t			 nrows, row;
+	struct balance_task	*bt;	/* what may move, built per call */
+	char			(*ids)[32];
+	size_t			 capbt;
+	struct balance_out	 out;
+	struct balance_conf	 bconf;
+};
+
+/* ---- the workload ---- */
+
+static double
+uniform(struct lb_rng *r)
+{
+	return ((double)(lb_rng_next(r) >> 11) + 0.5) / 9007199254740992.0;
+}
+
+/* The mean of a bounded Pareto from 1 to `span`, shape `a`. */
+static double
+pareto_mean(double a, double span)
+{
+	return a / (a - 1) * (1 - pow(span, 1 - a)) / (1 - pow(span, -a));
+}
+
+static uint64_t
+draw_service(struct sim *s)
+{
+	struct work	*w = s->work;
+	double		 u = uniform(&w->rng), x, m = s->wc.mean_ms;
+
+	switch (s->wc.service) {
+	case SERVICE_PARETO:
+		x = w->pareto_k / pow(1 - u * (1 - pow(PARETO_SPAN,
+		    -PARETO_ALPHA)), 1 / PARETO_ALPHA);
+		break;
+	case SERVICE_BIMODAL:
+		/* 90% short (S/2), 10% long (5.5 S): mean S. */
+		x = u < 0.9 ? m / 2 : m * 5.5;
+		break;
+	default:
+		x = -m * log(u);
+		break;
+	}
+	return x < 1 ? 1 : (uint64_t)(x + 0.5);
+}
+
+/* Read a trace: "submit_ms,duration_ms,peer,checkpointable,size_bytes"
+ * a line, '#' comments and one header line allowed. */
+static int
+read_trace(struct sim *s, const char *file, char **err)
+{
+	struct work	*w = s->work;
+	FILE		*f = fopen(file, "r");
+	char		 line[512];
+	size_t		 cap = 0, lineno = 0;
+	uint64_t	 last = 0;
+
+	if (f == NULL) {
+		*err = lb_printf("%s: %s", file, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned long long at, dur, size;
+		char peer[64], extra;
+		int ck, p;
+
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			*err = lb_printf("%s:%zu: line too long", file, lineno);
+			goto fail;
+		}
+		line[strcspn(line, "\r\n")] = '\0';
+		if (line[0] == '#' || line[strspn(line, " \t")] == '\0')
+			continue;
+		if (lineno == 1 && strncmp(line, "submit", 6) == 0)
+			continue;	/* a header */
+		if (sscanf(line, "%llu,%llu,%63[^,],%d,%llu%c", &at, &dur, peer,
+		    &ck, &size, &extra) != 5) {
+			*err = lb_printf("%s:%zu: not submit_ms,duration_ms,"
+			    "peer,checkpointable,size_bytes: '%s'", file,
+			    lineno, line);
+			goto fail;
+		}
+		p = peer[0] == 'n' ? sim_peer_of_id(s, peer) : -1;
+		if (p < 0 && peer[0] != 'n') {
+			char *end;
+			long v = strtol(peer, &end, 10);
+			p = *end == '\0' && v >= 1 && v <= s->n ? (int)v - 1 :
+			    -1;
+		}
+		if (p < 0) {
+			*err = lb_printf("%s:%zu: peer '%s' is not one of n1 to "
+			    "n%d", file, lineno, peer, s->n);
+			goto fail;
+		}
+		if (dur == 0 || dur > 86400000ULL) {
+			*err = lb_printf("%s:%zu: duration %llu ms is not from "
+			    "1 to 86400000", file, lineno, dur);
+			goto fail;
+		}
+		if (at < last) {
+			*err = lb_printf("%s:%zu: submit time %llu goes back "
+			    "(the lines are in submit order)", file, lineno,
+			    at);
+			goto fail;
+		}
+		if (ck != 0 && ck != 1) {
+			*err = lb_printf("%s:%zu: checkpointable is %d, not 0 "
+			    "or 1", file, lineno, ck);
+			goto fail;
+		}
+		if (w->nrows >= TRACE_MAX) {
+			*err = lb_printf("%s:%zu: more than %u tasks", file,
+			    lineno, TRACE_MAX);
+			goto fail;
+		}
+		if (w->nrows == cap) {
+			cap = cap ? 2 * cap : 1024;
+			w->rows = lb_reallocarray(w->rows, cap,
+			    sizeof(*w->rows));
+		}
+		w->rows[w->nrows++] = (struct trace_row){ .at = at,
+		    .service_ms = dur, .peer = p };
+		last = at;
+	}
+	if (ferror(f)) {
+		*err = lb_printf("%s: %s", file, strerror(errno));
+		goto fail;
+	}
+	fclose(f);
+	if (w->nrows == 0) {
+		*err = lb_printf("%s: no tasks in it", file);
+		return -1;
+	}
+	return 0;
+fail:
+	fclose(f);
+	return -1;
+}
+
+/* The next arrival, unless past the end. */
+static void
+next_arrival(struct sim *s)
+{
+	struct work	*w = s->work;
+	uint64_t	 t;
+	int		 to;
+
+	if (s->wc.trace != NULL) {
+		if (w->row >= w->nrows)
+			return;
+		/* (its time 0 is the warm-up's end: the cluster formed) */
+		t = s->warm + w->rows[w->row].at;
+		to = w->rows[w->row].peer;
+		w->row++;
+	} else {
+		if (w->at < (double)s->now)
+			w->at = (double)s->now;
+		w->at += -log(uniform(&w->rng)) / w->rate;
+		t = (uint64_t)w->at;
+		to = s->wc.one ? 0 : (int)lb_rng_below(&w->rng,
+		    (uint32_t)s->n);
+	}
+	if (t < s->now)
+		t = s->now;
+	if (t >= s->end) {
+		if (s->wc.trace != NULL) {
+			s->ws.left_out = w->nrows - w->row + 1;
+			w->row = w->nrows;	/* past the run */
+		}
+		return;
+	}
+	push(s, (struct ev){ .t = t, .type = EV_ARRIVE, .to = to });
+}
+
+/* ---- a peer's queue ---- */
+
+static uint32_t
+task_new(struct sim *s)
+{
+	struct work	*w = s->work;
+	uint32_t	 i;
+
+	if (w->free == NONE) {
+		uint32_t n = w->nt ? 2 * w->nt : 1024;
+
+		w->t = lb_reallocarray(w->t, n, sizeof(*w->t));
+		for (i = w->nt; i < n; i++) {
+			memset(&w->t[i], 0, sizeof(w->t[i]));
+			w->t[i].next = i + 1 < n ? i + 1 : NONE;
+		}
+		w->free = w->nt;
+		w->nt = n;
+	}
+	i = w->free;
+	w->free = w->t[i].next;
+	w->t[i].gen++;
+	return i;
+}
+
+static void
+task_free(struct sim *s, uint32_t i)
+{
+	struct work	*w = s->work;
+
+	w->t[i].state = T_FREE;
+	w->t[i].next = w->free;
+	w->free = i;
+}
+
+static void
+enqueue(struct sim *s, int p, uint32_t i)
+{
+	struct swork	*q = s->p[p].w;
+	struct stask	*k = &s->work->t[i];
+
+	k->at = p;
+	k->state = T_QUEUED;
+	k->queued_at = s->now;
+	k->prev = q->tail;
+	k->next = NONE;
+	if (q->tail != NONE)
+		s->work->t[q->tail].next = i;
+	else
+		q->head = i;
+	q->tail = i;
+	q->nq++;
+}
+
+static void
+dequeue(struct sim *s, int p, uint32_t i)
+{
+	struct swork	*q = s->p[p].w;
+	struct stask	*k = &s->work->t[i];
+
+	if (k->prev != NONE)
+		s->work->t[k->prev].next = k->next;
+	else
+		q->head = k->next;
+	if (k->next != NONE)
+		s->work->t[k->next].prev = k->prev;
+	else
+		q->tail = k->prev;
+	q->nq--;
+}
+
+/* Its load changed: gossip spreads it, as glue_load_changed does. */
+static void
+load_changed(struct sim *s, int p)
+{
+	struct swork	*q = s->p[p].w;
+
+	gossip_set_load(s->p[p].g, q->running + q->nq);
+	gossip_set_tasks(s->p[p].g, q->running, q->nq);
+}
+
+static void
+try_start(struct sim *s, int p)
+{
+	struct swork	*q = s->p[p].w;
+
+	while (q->running < (uint32_t)s->conf.slots && q->head != NONE) {
+		uint32_t	 i = q->head;
+		struct stask	*k = &s->work->t[i];
+
+		dequeue(s, p, i);
+		k->state = T_RUNNING;
+		q->running++;
+		push(s, (struct ev){ .t = s->now + k->service_ms,
+		    .type = EV_DONE, .to = p, .task = i, .inc = s->p[p].inc });
+	}
+}
+
+/* The balancer's next round: now (a kick) or after its interval. */
+static void
+arm_tick(struct sim *s, int p, uint64_t at)
+{
+	struct swork	*q = s->p[p].w;
+
+	if (q->bt_at != 0 && q->bt_at <= at && q->bt_at >= s->now)
+		return;
+	q->bt_at = at;
+	push(s, (struct ev){ .t = at, .type = EV_BTICK, .to = p });
+}
+
+/* ---- balancing ---- */
+
+/* What may move from peer p, in queue order (as movable() in lbpeer). */
+static size_t
+movable(struct sim *s, int p)
+{
+	struct work	*w = s->work;
+	struct swork	*q = s->p[p].w;
+	size_t		 n = 0;
+
+	if (q->nq + 1 > w->capbt) {
+		w->capbt = (q->nq + 1) * 2;
+		w->bt = lb_reallocarray(w->bt, w->capbt, sizeof(*w->bt));
+		w->ids = lb_reallocarray(w->ids, w->capbt, sizeof(*w->ids));
+	}
+	for (uint32_t i = q->head; i != NONE; i = w->t[i].next) {
+		const struct stask	*k = &w->t[i];
+		struct balance_task	*v = &w->bt[n];
+
+		memset(v, 0, sizeof(*v));
+		snprintf(w->ids[n], sizeof(w->ids[n]), "t%" PRIu32 ".%" PRIu32,
+		    i, k->gen);
+		v->id = w->ids[n];
+		v->pin = "";
+		v->needs = "";
+		v->moves = k->moves;
+		v->queued_ms = k->queued_at;
+		v->fresh = nbal_fresh(k->moves, 0, 0, k->queued_at, s->now,
+		    s->conf.balance.interval_ms);
+		n++;
+	}
+	return n;
+}
+
+static int
+in_window(const struct sim *s)
+{
+	return s->now >= s->warm && s->now < s->end;
+}
+
+/* The task named `id`, if it is still the one the name was made for. */
+static uint32_t
+task_of(const struct sim *s, const char *id)
+{
+	unsigned long	i, g;
+	char		extra;
+
+	if (sscanf(id, "t%lu.%lu%c", &i, &g, &extra) != 2 ||
+	    i >= s->work->nt || s->work->t[i].gen != g)
+		return NONE;
+	return (uint32_t)i;
+}
+
+/* A poll or an answer to another peer: delayed, maybe lost. */
+static void
+send_poll(struct sim *s, int from, const char *to_id, enum ev_type type,
+    uint64_t req, int flag)
+{
+	int	to = sim_peer_of_id(s, to_id);
+
+	if (to < 0)
+		return;
+	s->msgs++;
+	if (lb_rng_below(&s->rng, 1000) < s->loss) {
+		s->lost++;
+		return;
+	}
+	push(s, (struct ev){ .t = s->now + sim_delay(s, from, to),
+	    .type = type, .to = to, .from = from, .req = req, .flag = flag,
+	    .inc = s->p[to].inc });
+}
+
+/* Peer p's balancer chose to send task `id` to `to_id`. */
+static void
+move(struct sim *s, int p, const char *id, const char *to_id)
+{
+	uint32_t	 i = task_of(s, id);
+	int		 to = sim_peer_of_id(s, to_id);
+	struct stask	*k;
+
+	if (i == NONE || to < 0)
+		return;
+	k = &s->work->t[i];
+	if (k->state != T_QUEUED || k->at != p)
+		return;		/* it started meanwhile, or moved */
+	dequeue(s, p, i);
+	k->state = T_MOVING;
+	k->moves++;
+	if (in_window(s))
+		s->ws.transfers++;
+	push(s, (struct ev){ .t = s->now + sim_delay(s, p, to) +
+	    s->wc.move_ms, .type = EV_MOVE, .to = to, .from = p, .task = i,
+	    .inc = s->p[to].inc });
+	load_changed(s, p);
+}
+
+/* Carry out what peer p's core decided. */
+static void
+carry_out(struct sim *s, int p)
+{
+	struct balance_out	*o = &s->work->out;
+
+	for (size_t k = 0; k < o->n; k++) {
+		const struct balance_action *a = &o->v[k];
+
+		switch (a->kind) {
+		case BA_OFFER:
+		case BA_REQUEST:
+			if (in_window(s))
+				s->ws.probes++;
+			send_poll(s, p, a->peer, EV_PROBE, a->req_id,
+			    a->kind == BA_REQUEST);
+			break;
+		case BA_ACCEPT:
+		case BA_REFUSE:
+			send_poll(s, p, a->peer, EV_REPLY, a->req_id,
+			    a->kind == BA_ACCEPT);
+			break;
+		case BA_TRANSFER:
+			move(s, p, a->task, a->peer);
+			break;
+		}
+	}
+	balance_out_reset(o);
+}
+
+static uint32_t
+load_of(const struct sim *s, int p)
+{
+	return s->p[p].w->running + s->p[p].w->nq;
+}
+
+static void
+btick(struct sim *s, int p)
+{
+	const struct gossip_member	*m;
+	size_t				 nm, nt;
+
+	m = gossip_members(s->p[p].g, &nm);
+	nt = movable(s, p);
+	nbal_tick(s->p[p].w->core, s->now, 0, load_of(s, p),
+	    (uint32_t)s->conf.slots, m, nm, s->work->bt, nt, &s->work->out);
+	carry_out(s, p);
+}
+
+/* ---- events ---- */
+
+/* A task is submitted at peer p (EV_ARRIVE): it is made now; a peer
+ * that is stopped takes it when it goes on. */
+static void
+arrive(struct sim *s, int p)
+{
+	uint32_t	 i;
+	struct stask	*k;
+
+	/* (a submit to a peer that is down goes to the next one up, as a
+	 * user would) */
+	for (int n = 0; n < s->n && !s->p[p].alive; n++)
+		p = (p + 1) % s->n;
+	i = task_new(s);
+	k = &s->work->t[i];
+	k->submit = s->now;
+	k->moves = 0;
+	k->at = p;
+	k->state = T_MOVING;
+	k->service_ms = s->wc.trace != NULL ?
+	    s->work->rows[s->work->row - 1].service_ms : draw_service(s);
+	k->measured = in_window(s);
+	s->ws.submitted++;
+	s->ws.mean_service_ms += ((double)k->service_ms -
+	    s->ws.mean_service_ms) / (double)s->ws.submitted;
+	push(s, (struct ev){ .t = s->now, .type = EV_ARRIVE, .to = p,
+	    .task = i, .flag = 1 });
+	next_arrival(s);
+}
+
+/* Peer p takes the task submitted to it. */
+static void
+submit(struct sim *s, int p, uint32_t i)
+{
+	enqueue(s, p, i);
+	try_start(s, p);
+	load_changed(s, p);
+	/* A new task may move before it starts: a round now. */
+	if (s->conf.balance.policy != LB_POLICY_NONE)
+		arm_tick(s, p, s->now);
+}
+
+static void
+done(struct sim *s, int p, uint32_t i)
+{
+	struct swork	*q = s->p[p].w;
+	struct stask	*k = &s->work->t[i];
+	struct work_stats *ws = &s->ws;
+
+	if (k->state != T_RUNNING || k->at != p) {
+		ws->violations++;	/* (cannot be: a bug of lbsim) */
+		return;
+	}
+	q->running--;
+	ws->done++;
+	if (k->measured) {
+		if (ws->nresp == ws->capresp) {
+			ws->capresp = ws->capresp ? 2 * ws->capresp : 4096;
+			ws->resp = lb_reallocarray(ws->resp, ws->capresp,
+			    sizeof(*ws->resp));
+		}
+		ws->resp[ws->nresp++] = (uint32_t)(s->now - k->submit);
+	}
+	task_free(s, i);
+	try_start(s, p);
+	load_changed(s, p);
+	if (s->conf.balance.policy != LB_POLICY_NONE)
+		arm_tick(s, p, s->now);
+}
+
+static void
+moved_in(struct sim *s, struct ev *e)
+{
+	int		 p = e->to;
+
+	if (!s->p[p].alive || s->p[p].inc != e->inc)
+		p = e->from;	/* the move failed: it stays */
+	else
+		balance_arrived(s->p[p].w->core, s->now);
+	enqueue(s, p, e->task);
+	try_start(s, p);
+	load_changed(s, p);
+}
+
+static void
+probe_in(struct sim *s, struct ev *e)
+{
+	struct nbal_probe	in = { .req_id = e->req, .request = e->flag,
+				    .needs = "", .attrs = "" };
+	size_t			nt = 0;
+	int			p = e->to;
+
+	if (!s->p[p].alive || s->p[p].inc != e->inc)
+		return;
+	if (e->flag)
+		nt = movable(s, p);
+	nbal_probe(s->p[p].w->core, s->now, s->p[e->from].id, &in, 0,
+	    load_of(s, p), load_of(s, p), (uint32_t)s->conf.slots,
+	    s->work->bt, nt, &s->work->out);
+	carry_out(s, p);
+}
+
+static void
+reply_in(struct sim *s, struct ev *e)
+{
+	int	p = e->to;
+
+	if (!s->p[p].alive || s->p[p].inc != e->inc)
+		return;
+	balance_answer(s->p[p].w->core, s->now, e->req, e->flag,
+	    &s->work->out);
+	carry_out(s, p);
+}
+
+/* An event of the tasks, with the peer not paused: 1 when it was one. */
+int
+work_event(struct sim *s, struct ev *e)
+{
+	struct swork	*q = s->p[e->to].w;
+
+	switch (e->type) {
+	case EV_ARRIVE:
+		if (e->flag)
+			submit(s, e->to, e->task);
+		else
+			arrive(s, e->to);
+		return 1;
+	case EV_DONE:
+		if (s->p[e->to].inc == e->inc)
+			done(s, e->to, e->task);
+		return 1;
+	case EV_BTICK:
+		if (q->bt_at != e->t || !s->p[e->to].alive)
+			return 1;	/* (a later or earlier one stands) */
+		q->bt_at = 0;
+		btick(s, e->to);
+		arm_tick(s, e->to, s->now + (uint64_t)s->conf.balance.
+		    interval_ms);
+		return 1;
+	case EV_PROBE:
+		probe_in(s, e);
+		return 1;
+	case EV_REPLY:
+		reply_in(s, e);
+		return 1;
+	case EV_MOVE:
+		moved_in(s, e);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* ---- the run ---- */
+
+/* Peer i started: its balancer, and its first round. */
+void
+work_booted(struct sim *s, int i)
+{
+	struct speer	*p = &s->p[i];
+
+	if (s->work == NULL)
+		return;
+	if (p->w == NULL) {
+		p->w = lb_calloc(1, sizeof(*p->w));
+		p->w->head = p->w->tail = NONE;
+	}
+	balance_free(p->w->core);
+	p->w->core = balance_new(&s->work->bconf, p->id, "",
+	    lb_rng_next(&s->rng));
+	p->w->bt_at = 0;
+	arm_tick(s, i, s->now + lb_rng_below(&s->rng, (uint32_t)s->conf.
+	    balance.interval_ms) + 1);
+}
+
+int
+work_start(struct sim *s, char **err)
+{
+	struct work	*w;
+
+	if (s->wc.rho <= 0 && s->wc.trace == NULL)
+		return 0;
+	w = s->work = lb_calloc(1, sizeof(*w));
+	w->free = NONE;
+	lb_rng_seed(&w->rng, lb_rng_next(&s->rng));
+	nbal_conf(&s->conf.balance, &w->bconf);
+	w->pareto_k = s->wc.mean_ms / pareto_mean(PARETO_ALPHA, PARETO_SPAN);
+	w->rate = s->wc.rho * s->n * s->conf.slots / s->wc.mean_ms;
+	if (s->wc.trace != NULL && read_trace(s, s->wc.trace, err) == -1)
+		return -1;
+	s->drain_end = s->end + DRAIN_MS;
+	return 0;
+}
+
+/* The first arrival, once the peers are up. */
+void
+work_go(struct sim *s)
+{
+	if (s->work != NULL)
+		next_arrival(s);
+}
+
+/* Tasks not ended yet. */
+int
+work_open(const struct sim *s)
+{
+	return s->work != NULL && s->ws.done < s->ws.submitted;
+}
+
+void
+work_free(struct sim *s)
+{
+	if (s->work == NULL)
+		return;
+	for (int i = 0; s->p != NULL && i < s->n; i++)
+		if (s->p[i].w != NULL) {
+			balance_free(s->p[i].w->core);
+			free(s->p[i].w);
+		}
+	free(s->work->t);
+	free(s->work->rows);
+	free(s->work->bt);
+	free(s->work->ids);
+	balance_out_free(&s->work->out);
+	free(s->work);
+	free(s->ws.resp);
+	s->work = NULL;
+}
+
+/* M/M/c's mean response over the mean service, at load rho (Erlang C,
+ * by the stable recursion of Erlang B). */
+double
+work_mmc(unsigned c, double rho)
+{
+	double	a = rho * c, b = 1;
+
+	for (unsigned k = 1; k <= c; k++)
+		b = a * b / (k + a * b);
+	return 1 + b / (1 - rho * (1 - b)) / (c * (1 - rho));
+}
