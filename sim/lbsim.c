@@ -334,10 +334,12 @@ main(int argc, char **argv)
 	size_t		 nd = 0, missed = 0;
 	double		 bps;
 	struct wfig	 wf;
+	/* (the settings are made once the options are read: an option
+	 * refused exits with nothing to free) */
+	int		 o_policy = -1, o_location = -1, o_probes = -1;
+	int		 o_interval = -1, o_slots = 1;
 
 	memset(&s, 0, sizeof(s));
-	lb_conf_defaults(&s.conf);
-	s.conf.slots = 1;
 	s.wc.mean_ms = 100;
 	s.wc.move_ms = 10;
 	s.n = 16;
@@ -438,25 +440,25 @@ main(int argc, char **argv)
 			    60000);
 			break;
 		case 'p':
-			s.conf.balance.policy = word("--policy", optarg,
+			o_policy = word("--policy", optarg,
 			    (const char *[]){ "none", "sender", "receiver",
 			    "symmetric", NULL });
 			break;
 		case 'o':
-			s.conf.balance.location = word("--location", optarg,
+			o_location = word("--location", optarg,
 			    (const char *[]){ "random", "vector", "mixed",
 			    NULL });
 			break;
 		case 'P':
-			s.conf.balance.probe_limit = (int)num("--probe-limit",
+			o_probes = (int)num("--probe-limit",
 			    optarg, 1, 100);
 			break;
 		case 'b':
-			s.conf.balance.interval_ms = (int)num("--balance-ms",
+			o_interval = (int)num("--balance-ms",
 			    optarg, 1, 60000);
 			break;
 		case 'K':
-			s.conf.slots = (int)num("--slots", optarg, 1, 1024);
+			o_slots = (int)num("--slots", optarg, 1, 1024);
 			break;
 		case 'h':
 			usage(stdout);
@@ -494,6 +496,16 @@ main(int argc, char **argv)
 		return 1;
 	}
 
+	lb_conf_defaults(&s.conf);
+	s.conf.slots = o_slots;
+	if (o_policy >= 0)
+		s.conf.balance.policy = o_policy;
+	if (o_location >= 0)
+		s.conf.balance.location = o_location;
+	if (o_probes >= 0)
+		s.conf.balance.probe_limit = o_probes;
+	if (o_interval >= 0)
+		s.conf.balance.interval_ms = o_interval;
 	if (s.conf.gossip.max_members < s.n + 1)
 		s.conf.gossip.max_members = s.n + 1;
 	lb_rng_seed(&s.rng, seed);
