@@ -21,7 +21,9 @@ job() {
 }
 ids=()
 for i in $(seq 1 16); do	# 4 running at each other peer
-	ids+=("$(ctl n1 submit --pin "n$(( (i - 1) % 4 + 2 ))" -- sh -c "$(job "$i" 12)")")
+	# (25 s: they hold every slot until the cancel and the migrate
+	# below, however long a loaded machine takes to get there)
+	ids+=("$(ctl n1 submit --pin "n$(( (i - 1) % 4 + 2 ))" -- sh -c "$(job "$i" 25)")")
 done
 for i in $(seq 17 40); do	# 4 running at n1, 20 waiting there
 	# (those on n1 longer the first time: their first copy would still

@@ -139,8 +139,9 @@ h2=$(hwm n2) h3=$(hwm n3)
 big=$(ctl n2 submit --checkpointable -- lbwork --ms 3000 --state-kb 300000)
 wait_for 20 running_at "$big" n2 >/dev/null
 sleep 1
-out=$(ctl n2 --json migrate "$big" --to n3 --timeout 120); rc=$?
+out=$(ctl n2 --json migrate "$big" --to n3 --timeout 120 2>"$TMP/big.err"); rc=$?
 is "$rc:$(echo "$out" | jq -r .host)" "0:n3" "a 300 MiB checkpoint moves n2 -> n3"
+[ -s "$TMP/big.err" ] && diag "lbctl: $(cat "$TMP/big.err")"
 like "$(echo "$out" | jq .bytes)" '^3[0-9]{8}$' "its bytes counted ($(echo "$out" | jq .bytes))"
 g2=$(( ($(hwm n2) - h2) / 1024 )) g3=$(( ($(hwm n3) - h3) / 1024 ))
 ok $(( g2 < 64 && g3 < 64 ? 0 : 1 )) "the peers' peak memory grew by $g2 and $g3 MiB (< 64)"
@@ -163,7 +164,9 @@ ctl n2 undrain >/dev/null
 # Periodic checkpoints outlive their host: a task of n1's runs at n3 with a
 # checkpoint every second, each copied home; n3 is killed; n1 runs it again
 # from the latest copy, repeating at most about that second of work.
-id=$(ctl n1 submit --checkpointable --checkpoint-every 1 -- lbwork --ms 5000 --state-kb 64)
+# (8 s of work: on a loaded machine the steps before the kill take seconds,
+# and a shorter task could end at n3 before it)
+id=$(ctl n1 submit --checkpointable --checkpoint-every 1 -- lbwork --ms 8000 --state-kb 64)
 wait_for 10 running_at "$id" n1 >/dev/null
 t_start=$(now_ms)
 ctl n1 migrate "$id" --to n3 >/dev/null
@@ -176,13 +179,13 @@ like "$(ctl n3 --json stats | jq .periodic_checkpoints.copies_out)" '^[2-9]' \
 t_kill=$(now_ms)
 lbcluster kill n3 >/dev/null
 out=$(ctl n1 wait "$id" --timeout 60); rc=$?
-like "$rc:$out" "^0:lbwork: done_ms=5000 resumes=[0-9]+ checksum=ok" \
+like "$rc:$out" "^0:lbwork: done_ms=8000 resumes=[0-9]+ checksum=ok" \
     "the host killed, the task ends once, its work exact"
 j=$(ctl n1 show --json "$id")
 is "$(echo "$j" | jq -r .host)" n1 "it ran again at its home"
 rerun=$(echo "$j" | jq '.finished_at - .started_at')
 ran=$((t_kill - t_start))
-ok $(( rerun <= 5000 - ran + 1000 + 700 ? 0 : 1 )) \
+ok $(( rerun <= 8000 - ran + 1000 + 700 ? 0 : 1 )) \
     "it resumed from the copy: ran $ran ms before the kill, $rerun ms after (at most 1 s repeated)"
 lbcluster start n3 >/dev/null
 
