@@ -63,7 +63,8 @@ lbcluster down >/dev/null
 # -- receiver-initiated: idle peers pull queued tasks from a loaded one --
 lbcluster up 4 --set slots=1 --set gossip.interval_ms=100 --set balance.policy=receiver >/dev/null ||
     bail "no cluster"
-ids=$(for i in $(seq 20); do ctl n1 submit -- lbwork --ms 200; done)
+# (600 ms each: a queue builds at n1 even when a submit is slow)
+ids=$(for i in $(seq 20); do ctl n1 submit -- lbwork --ms 600; done)
 for id in $ids; do ctl n1 wait "$id" >/dev/null; done
 hosts=$(for id in $ids; do ctl n1 show --json "$id" | jq -r .host; done | sort -u | wc -l)
 ok $([ "$hosts" -ge 3 ]; echo $?) "receiver: the idle peers pulled tasks ($hosts hosts ran them)"

@@ -17,7 +17,11 @@ lbcluster kill n3
 all_dead() { for n in $others; do [ "$(state_of $n n3)" = dead ] || return 1; done; }
 ms=$(wait_for 10 all_dead); rc=$?
 ok $rc "SIGKILL: every other peer sees n3 dead (${ms} ms)"
-ok $([ "$ms" -le $BOUND ]; echo $?) "within the bound: $ms <= $BOUND ms (dead_ms $DEAD)"
+# (our polling: a round asks 7 peers, and on a loaded machine that takes
+# a while itself; the news may have come just after a round began)
+p0=$(now_ms); all_dead; poll=$(( $(now_ms) - p0 ))
+BOUND=$((BOUND + 2 * poll))
+ok $([ "$ms" -le $BOUND ]; echo $?) "within the bound: $ms <= $BOUND ms (dead_ms $DEAD, a poll round $poll ms)"
 suspects=$(for n in $others; do ctl $n --json peers | jq -r '.[] | select(.id != "n3" and .state != "alive") | .id'; done)
 is "$suspects" "" "no live peer is suspected meanwhile"
 

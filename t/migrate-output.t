@@ -51,7 +51,7 @@ check() { # tag lines pad
 	    "$tag: a peer that neither homed nor ran it reads the same output"
 }
 
-check small 12 "x"		# 12 short lines: kept in the record
+check small 24 "x"		# 24 short lines (about 220 bytes): kept in the record
 check large 30 "$(printf '%070d' 0)"	# about 2.3 KiB: in files
 
 # Output over the limit (task.output_limit_kb, 1024 here), then periodic
