@@ -1,8 +1,9 @@
 /*
  * sim.h - lbsim's parts (sim/lbsim.c): the event queue (queue.c), the
  * simulated world of peers and network (world.c) and the faults with what
- * they are measured by (faults.c), the tasks and their balancing (work.c),
- * names and delays (net.c).  Calls run one way: lbsim.c, world.c, work.c,
+ * they are measured by (faults.c), the tasks and their balancing (work.c,
+ * made by workload.c), their figures (report.c), names and delays (net.c).
+ * Calls run one way: lbsim.c, report.c, world.c, work.c, workload.c,
  * faults.c, net.c, queue.c.
  */
 #ifndef LB_SIM_H
@@ -153,6 +154,21 @@ int	work_event(struct sim *, struct ev *);
 int	work_open(const struct sim *);
 void	work_free(struct sim *);
 double	work_mmc(unsigned c, double rho);
+
+/* report.c: the tasks' figures, from the response times */
+struct wfig {
+	int	 on;
+	double	 S;		/* the mean service time, ms */
+	double	 mean, p95, ci;	/* in S */
+	double	 probes, transfers;	/* a task */
+	double	 mmc, mm1;	/* in S */
+	uint64_t tasks, results, unfinished;
+};
+
+struct json_t;
+void	work_figures(struct sim *, struct wfig *);
+void	json_tasks(struct json_t *, const struct sim *, const struct wfig *);
+void	print_tasks(const struct sim *, const struct wfig *);
 
 /* world.c */
 void	boot(struct sim *, int i);

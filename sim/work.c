@@ -1,7 +1,6 @@
 /*
- * work.c - lbsim's tasks: a workload (Poisson arrivals at a load rho, with
- * exponential, bounded-Pareto or bimodal service times, or a CSV trace),
- * each peer's slots and queue, and its balancing: the real core
+ * work.c - lbsim's tasks: made by the workload (workload.c), each peer's
+ * slots and queue, and its balancing: the real core
  * (balance/) through the composition lbpeer runs (node/balancer.c), with
  * its load vector read from the peer's real gossip table (where its load
  * spreads as the daemon's does), and its polls and moves carried over the
@@ -33,213 +32,7 @@
 #include "node/balancer.h"
 #include "sim/sim.h"
 
-#define NONE		UINT32_MAX
-#define TRACE_MAX	(1u << 26)	/* lines of a trace */
-#define PARETO_ALPHA	1.1		/* bounded Pareto: the shape */
-#define PARETO_SPAN	10000.0		/* and largest / smallest */
-#define DRAIN_MS	3600000		/* tasks may end this long after */
-
-enum tstate { T_FREE, T_QUEUED, T_MOVING, T_RUNNING };
-
-struct stask {
-	uint64_t	submit, service_ms, queued_at;
-	uint32_t	moves, gen;
-	uint32_t	prev, next;	/* in its peer's queue, or free */
-	int		at;		/* the peer that holds it */
-	enum tstate	state;
-	int		measured;	/* submitted in the measured window */
-};
-
-struct trace_row {
-	uint64_t	at, service_ms;
-	int		peer;
-};
-
-struct work {
-	struct stask		*t;
-	uint32_t		 nt, free;
-	struct lb_rng		 rng;	/* arrivals and sizes, apart from the
-					 * network's: every policy gets the
-					 * same tasks */
-	double			 rate;	/* arrivals per ms, the cluster's */
-	double			 at;	/* the last arrival's time, exact (a
-					 * ms clock would round the gaps of
-					 * thousands of peers' arrivals) */
-	double			 pareto_k;
-	struct trace_row	*rows;
-	size_t			 nrows, row;
-	struct balance_task	*bt;	/* what may move, built per call */
-	char			(*ids)[32];
-	size_t			 capbt;
-	struct balance_out	 out;
-	struct balance_conf	 bconf;
-};
-
-/* ---- the workload ---- */
-
-static double
-uniform(struct lb_rng *r)
-{
-	return ((double)(lb_rng_next(r) >> 11) + 0.5) / 9007199254740992.0;
-}
-
-/* The mean of a bounded Pareto from 1 to `span`, shape `a`. */
-static double
-pareto_mean(double a, double span)
-{
-	return a / (a - 1) * (1 - pow(span, 1 - a)) / (1 - pow(span, -a));
-}
-
-static uint64_t
-draw_service(struct sim *s)
-{
-	struct work	*w = s->work;
-	double		 u = uniform(&w->rng), x, m = s->wc.mean_ms;
-
-	switch (s->wc.service) {
-	case SERVICE_PARETO:
-		x = w->pareto_k / pow(1 - u * (1 - pow(PARETO_SPAN,
-		    -PARETO_ALPHA)), 1 / PARETO_ALPHA);
-		break;
-	case SERVICE_BIMODAL:
-		/* 90% short (S/2), 10% long (5.5 S): mean S. */
-		x = u < 0.9 ? m / 2 : m * 5.5;
-		break;
-	default:
-		x = -m * log(u);
-		break;
-	}
-	return x < 1 ? 1 : (uint64_t)(x + 0.5);
-}
-
-/* Read a trace: "submit_ms,duration_ms,peer,checkpointable,size_bytes"
- * a line, '#' comments and one header line allowed. */
-static int
-read_trace(struct sim *s, const char *file, char **err)
-{
-	struct work	*w = s->work;
-	FILE		*f = fopen(file, "r");
-	char		 line[512];
-	size_t		 cap = 0, lineno = 0;
-	uint64_t	 last = 0;
-
-	if (f == NULL) {
-		*err = lb_printf("%s: %s", file, strerror(errno));
-		return -1;
-	}
-	while (fgets(line, sizeof(line), f) != NULL) {
-		unsigned long long at, dur, size;
-		char peer[64], extra;
-		int ck, p;
-
-		lineno++;
-		if (strchr(line, '\n') == NULL && !feof(f)) {
-			*err = lb_printf("%s:%zu: line too long", file, lineno);
-			goto fail;
-		}
-		line[strcspn(line, "\r\n")] = '\0';
-		if (line[0] == '#' || line[strspn(line, " \t")] == '\0')
-			continue;
-		if (lineno == 1 && strncmp(line, "submit", 6) == 0)
-			continue;	/* a header */
-		if (sscanf(line, "%llu,%llu,%63[^,],%d,%llu%c", &at, &dur, peer,
-		    &ck, &size, &extra) != 5) {
-			*err = lb_printf("%s:%zu: not submit_ms,duration_ms,"
-			    "peer,checkpointable,size_bytes: '%s'", file,
-			    lineno, line);
-			goto fail;
-		}
-		p = peer[0] == 'n' ? sim_peer_of_id(s, peer) : -1;
-		if (p < 0 && peer[0] != 'n') {
-			char *end;
-			long v = strtol(peer, &end, 10);
-			p = *end == '\0' && v >= 1 && v <= s->n ? (int)v - 1 :
-			    -1;
-		}
-		if (p < 0) {
-			*err = lb_printf("%s:%zu: peer '%s' is not one of n1 to "
-			    "n%d", file, lineno, peer, s->n);
-			goto fail;
-		}
-		if (dur == 0 || dur > 86400000ULL) {
-			*err = lb_printf("%s:%zu: duration %llu ms is not from "
-			    "1 to 86400000", file, lineno, dur);
-			goto fail;
-		}
-		if (at < last) {
-			*err = lb_printf("%s:%zu: submit time %llu goes back "
-			    "(the lines are in submit order)", file, lineno,
-			    at);
-			goto fail;
-		}
-		if (ck != 0 && ck != 1) {
-			*err = lb_printf("%s:%zu: checkpointable is %d, not 0 "
-			    "or 1", file, lineno, ck);
-			goto fail;
-		}
-		if (w->nrows >= TRACE_MAX) {
-			*err = lb_printf("%s:%zu: more than %u tasks", file,
-			    lineno, TRACE_MAX);
-			goto fail;
-		}
-		if (w->nrows == cap) {
-			cap = cap ? 2 * cap : 1024;
-			w->rows = lb_reallocarray(w->rows, cap,
-			    sizeof(*w->rows));
-		}
-		w->rows[w->nrows++] = (struct trace_row){ .at = at,
-		    .service_ms = dur, .peer = p };
-		last = at;
-	}
-	if (ferror(f)) {
-		*err = lb_printf("%s: %s", file, strerror(errno));
-		goto fail;
-	}
-	fclose(f);
-	if (w->nrows == 0) {
-		*err = lb_printf("%s: no tasks in it", file);
-		return -1;
-	}
-	return 0;
-fail:
-	fclose(f);
-	return -1;
-}
-
-/* The next arrival, unless past the end. */
-static void
-next_arrival(struct sim *s)
-{
-	struct work	*w = s->work;
-	uint64_t	 t;
-	int		 to;
-
-	if (s->wc.trace != NULL) {
-		if (w->row >= w->nrows)
-			return;
-		/* (its time 0 is the warm-up's end: the cluster formed) */
-		t = s->warm + w->rows[w->row].at;
-		to = w->rows[w->row].peer;
-		w->row++;
-	} else {
-		if (w->at < (double)s->now)
-			w->at = (double)s->now;
-		w->at += -log(uniform(&w->rng)) / w->rate;
-		t = (uint64_t)w->at;
-		to = s->wc.one ? 0 : (int)lb_rng_below(&w->rng,
-		    (uint32_t)s->n);
-	}
-	if (t < s->now)
-		t = s->now;
-	if (t >= s->end) {
-		if (s->wc.trace != NULL) {
-			s->ws.left_out = w->nrows - w->row + 1;
-			w->row = w->nrows;	/* past the run */
-		}
-		return;
-	}
-	push(s, (struct ev){ .t = t, .type = EV_ARRIVE, .to = to });
-}
+#include "sim/work.h"
 
 /* ---- a peer's queue ---- */
 
@@ -517,14 +310,14 @@ arrive(struct sim *s, int p)
 	k->at = p;
 	k->state = T_MOVING;
 	k->service_ms = s->wc.trace != NULL ?
-	    s->work->rows[s->work->row - 1].service_ms : draw_service(s);
+	    s->work->rows[s->work->row - 1].service_ms : wl_service(s);
 	k->measured = in_window(s);
 	s->ws.submitted++;
 	s->ws.mean_service_ms += ((double)k->service_ms -
 	    s->ws.mean_service_ms) / (double)s->ws.submitted;
 	push(s, (struct ev){ .t = s->now, .type = EV_ARRIVE, .to = p,
 	    .task = i, .flag = 1 });
-	next_arrival(s);
+	wl_next_arrival(s);
 }
 
 /* Peer p takes the task submitted to it. */
@@ -683,9 +476,9 @@ work_start(struct sim *s, char **err)
 	w->free = NONE;
 	lb_rng_seed(&w->rng, lb_rng_next(&s->rng));
 	nbal_conf(&s->conf.balance, &w->bconf);
-	w->pareto_k = s->wc.mean_ms / pareto_mean(PARETO_ALPHA, PARETO_SPAN);
+	w->pareto_k = s->wc.mean_ms / wl_pareto_mean(PARETO_ALPHA, PARETO_SPAN);
 	w->rate = s->wc.rho * s->n * s->conf.slots / s->wc.mean_ms;
-	if (s->wc.trace != NULL && read_trace(s, s->wc.trace, err) == -1)
+	if (s->wc.trace != NULL && wl_read_trace(s, s->wc.trace, err) == -1)
 		return -1;
 	s->drain_end = s->end + DRAIN_MS;
 	return 0;
@@ -696,7 +489,7 @@ void
 work_go(struct sim *s)
 {
 	if (s->work != NULL)
-		next_arrival(s);
+		wl_next_arrival(s);
 }
 
 /* Tasks not ended yet. */
@@ -724,16 +517,4 @@ work_free(struct sim *s)
 	free(s->work);
 	free(s->ws.resp);
 	s->work = NULL;
-}
-
-/* M/M/c's mean response over the mean service, at load rho (Erlang C,
- * by the stable recursion of Erlang B). */
-double
-work_mmc(unsigned c, double rho)
-{
-	double	a = rho * c, b = 1;
-
-	for (unsigned k = 1; k <= c; k++)
-		b = a * b / (k + a * b);
-	return 1 + b / (1 - rho * (1 - b)) / (c * (1 - rho));
 }
