@@ -83,6 +83,9 @@ lbcluster kill n1 >/dev/null
 f3() { [ "$(pstate "$p3")" = T ]; }
 wait_for 12 f3 >/dev/null
 is "$(pstate "$p3")" T "its home down, n3 froze the plain task when its lease ran out"
+# (n2's lease runs out on its own clock: a moment after n3's, maybe)
+f4() { [ "$(pstate "$p4")" = X ]; }
+wait_for 12 f4 >/dev/null
 is "$(pstate "$p4")" X "and n2's checkpointable task checkpointed and exited: it waits"
 sleep 2
 lbcluster start n1 >/dev/null || bail "n1 did not start again"
