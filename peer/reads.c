@@ -57,6 +57,9 @@ struct remote {
 					 * of the current one) */
 	uint64_t	 unanswered_req;	/* the first round asked since */
 	uint64_t	 ans_req;	/* the round ans answered */
+	int		 unserved;	/* ans came in after a request was
+					 * kept waiting for it, and no request
+					 * has been given it yet */
 };
 
 /* Whether answer `a` answers a round of `r` no older than its answer's
@@ -286,10 +289,16 @@ reads_task(struct peer *p, const char *id, int want_output,
 		}
 	}
 	if (r->ans != NULL && r->unanswered_since != 0 &&
-	    now - r->unanswered_since < STALE_OK_MS)
+	    now - r->unanswered_since < STALE_OK_MS && !(r->unserved &&
+	    now - r->answered_ms < STALE_OK_MS))
 		;	/* (an answer from an earlier round is not given while
 			 * this one may bring a newer: a task shown running
-			 * seconds ago may have ended since) */
+			 * seconds ago may have ended since; but an answer no
+			 * request has had yet is given once, new round or
+			 * not: it answers the request that was kept waiting
+			 * for it, and a client that asks less often than
+			 * REMOTE_ASK_MS would otherwise start a new round
+			 * each time and never be answered) */
 	else if (r->ans != NULL && r->replica[0] != '\0' && r->rank == 0 &&
 	    now - r->asked_ms < COPY_GRACE_MS)
 		;	/* (a copy is the answer once the others asked had
@@ -306,6 +315,8 @@ reads_task(struct peer *p, const char *id, int want_output,
 		;	/* asked the acting home for the output */
 	else if (r->ans != NULL && (!want_output || r->ans_output))
 		*answer = r->ans;
+	if (*answer != NULL)
+		r->unserved = 0;
 	if (*answer == NULL && r->ans == NULL && addr == NULL &&
 	    now - r->down_since >= REPLICA_WAIT_MS) {
 		if (strcmp(state, "unknown") == 0) {
@@ -482,6 +493,7 @@ reads_answer_in(struct peer *p, const char *from, const Lb__TaskAnswer *a)
 		r->answered_ms = lb_mono_ms();
 		r->ans_output = r->asked_output && a->req_id >= r->output_req;
 		r->ans_req = a->req_id;
+		r->unserved = 1;
 		if (a->req_id >= r->unanswered_req)
 			r->unanswered_since = 0;
 		if (rank >= 1)
