@@ -1,12 +1,23 @@
 /* balance.c - transfer, location and selection policies (no I/O). */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "balance.h"
 
 #define RESERVE_MAX	64
+#define HINT_MAX	32	/* peers remembered idle */
+#define REDIRECT_MAX	2	/* refusals naming another peer, a round */
+
+struct hints {
+	struct {
+		char		 id[LB_ID_MAX];
+		uint64_t	 at;
+	}		 v[HINT_MAX];
+	size_t		 n;
+};
 
 struct balance {
 	struct balance_conf	 conf;
@@ -30,11 +41,79 @@ struct balance {
 	/* The last peer that served our request: busy peers stay busy for a
 	 * while, so it is asked first next time. */
 	char			 partner[LB_ID_MAX];
-	uint64_t		 reserve_until[RESERVE_MAX];
+	struct {
+		uint64_t	 until;
+		char		 peer[LB_ID_MAX];	/* whose task */
+		uint64_t	 req_id;		/* for its offer */
+	}			 reserve[RESERVE_MAX];
 	size_t			 nreserve;
 	struct balance_stats	 stats;
 	int			 draining;	/* every task must go */
+	/* Peers seen idle lately (they asked us for work, or said so),
+	 * and peers seen with work to give (they offered us some). */
+	struct hints		 idle, work;
+	size_t			 ncand_hinted;	/* cand[0..] from hints */
+	int			 was_receiver;	/* at the last tick */
+	int			 redirects;	/* this round */
 };
+
+static void
+hint_del(struct hints *h, const char *id)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (strcmp(h->v[i].id, id) == 0) {
+			h->v[i] = h->v[--h->n];
+			return;
+		}
+}
+
+static void
+hint_add(struct balance *b, struct hints *h, uint64_t now, const char *id)
+{
+	size_t	k = 0;
+
+	if (!b->conf.hints || strcmp(id, b->self) == 0)
+		return;
+	hint_del(h, id);
+	if (h->n == HINT_MAX) {
+		for (size_t i = 1; i < h->n; i++)	/* the oldest goes */
+			if (h->v[i].at < h->v[k].at)
+				k = i;
+		h->v[k] = h->v[--h->n];
+	}
+	lb_strlcpy(h->v[h->n].id, id, sizeof(h->v[0].id));
+	h->v[h->n++].at = now;
+}
+
+/* Whether `h` holds a hint younger than hint_ms. */
+static int
+hint_any(const struct balance *b, const struct hints *h, uint64_t now)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (now - h->v[i].at < (uint64_t)b->conf.hint_ms)
+			return 1;
+	return 0;
+}
+
+void
+balance_idle(struct balance *b, uint64_t now, const char *from)
+{
+	b->stats.idle_heard++;
+	hint_add(b, &b->idle, now, from);
+}
+
+/* The freshest hint of `h` (younger than hint_ms), or SIZE_MAX. */
+static size_t
+hint_freshest(const struct balance *b, const struct hints *h, uint64_t now)
+{
+	size_t	best = SIZE_MAX;
+
+	for (size_t i = 0; i < h->n; i++)
+		if (now - h->v[i].at < (uint64_t)b->conf.hint_ms &&
+		    (best == SIZE_MAX || h->v[i].at > h->v[best].at))
+			best = i;
+	return best;
+}
 
 static void
 out_add(struct balance_out *o, enum balance_action_kind kind, const char *peer,
@@ -156,19 +235,23 @@ balance_reserved(struct balance *b, uint64_t now)
 	size_t	k = 0;
 
 	for (size_t i = 0; i < b->nreserve; i++)
-		if (b->reserve_until[i] > now)
-			b->reserve_until[k++] = b->reserve_until[i];
+		if (b->reserve[i].until > now)
+			b->reserve[k++] = b->reserve[i];
 	b->nreserve = k;
 	return (uint32_t)k;
 }
 
 static void
-reserve(struct balance *b, uint64_t now)
+reserve(struct balance *b, uint64_t now, const char *peer, uint64_t req_id)
 {
 	balance_reserved(b, now);
-	if (b->nreserve < RESERVE_MAX)
-		b->reserve_until[b->nreserve++] = now +
+	if (b->nreserve < RESERVE_MAX) {
+		b->reserve[b->nreserve].until = now +
 		    (uint64_t)b->conf.reserve_ms;
+		lb_strlcpy(b->reserve[b->nreserve].peer, peer,
+		    sizeof(b->reserve[0].peer));
+		b->reserve[b->nreserve++].req_id = req_id;
+	}
 }
 
 void
@@ -181,9 +264,24 @@ balance_arrived(struct balance *b, uint64_t now)
 	if (b->nreserve == 0)
 		return;
 	for (size_t i = 1; i < b->nreserve; i++)
-		if (b->reserve_until[i] < b->reserve_until[oldest])
+		if (b->reserve[i].until < b->reserve[oldest].until)
 			oldest = i;
-	b->reserve_until[oldest] = b->reserve_until[--b->nreserve];
+	b->reserve[oldest] = b->reserve[--b->nreserve];
+}
+
+int
+balance_release(struct balance *b, uint64_t now, const char *from,
+    uint64_t req_id)
+{
+	balance_reserved(b, now);
+	for (size_t i = 0; i < b->nreserve; i++)
+		if (b->reserve[i].req_id == req_id &&
+		    strcmp(b->reserve[i].peer, from) == 0) {
+			b->reserve[i] = b->reserve[--b->nreserve];
+			b->stats.released++;
+			return 0;
+		}
+	return -1;	/* (none: used up, run out, or never held) */
 }
 
 enum balance_role
@@ -255,13 +353,86 @@ balance_select(const struct balance *b, const struct balance_task *t,
 	return fresh ? fresh : old;
 }
 
-/* Order candidates for a round: at random, or the best few at random. */
-static void
-choose(struct balance *b, const struct balance_peer *peers, size_t np,
+/* Whether peer `p` may be asked in a round of `kind` for `task` (the
+ * load vector aside). */
+static int
+eligible(const struct balance *b, const struct balance_peer *p,
     enum balance_action_kind kind, const struct balance_task *task)
 {
-	const char	*needs = task ? task->needs : NULL;
 	const char	*pin = task ? task->pin : NULL;
+
+	if (strcmp(p->id, b->self) == 0)
+		return 0;
+	if (pin != NULL && pin[0] != '\0' && strcmp(p->id, pin) != 0)
+		return 0;
+	if (kind == BA_OFFER && !balance_attrs_ok(task ? task->needs : NULL,
+	    p->attrs))
+		return 0;
+	if (task != NULL && avoided(task, p->id))
+		return 0;
+	return 1;
+}
+
+/* Put the peers of hints `h` (fresh, and in the vector) first among the
+ * round's candidates, the freshest first. */
+static void
+hints_first(struct balance *b, const struct hints *h, uint64_t now,
+    const struct balance_peer *peers, size_t np, enum balance_action_kind kind,
+    const struct balance_task *task)
+{
+	size_t	 lim = (size_t)b->conf.probe_limit, n = 0;
+	char	(*c)[LB_ID_MAX] = lb_calloc(lim + 1, sizeof(*c));
+
+	b->ncand_hinted = 0;
+	while (n < lim) {
+		size_t best = SIZE_MAX;
+
+		for (size_t i = 0; i < h->n; i++) {
+			int dup = 0;
+
+			if (now - h->v[i].at >= (uint64_t)b->conf.hint_ms)
+				continue;
+			for (size_t j = 0; j < n; j++)
+				dup |= strcmp(c[j], h->v[i].id) == 0;
+			if (dup || (best != SIZE_MAX &&
+			    h->v[i].at <= h->v[best].at))
+				continue;
+			for (size_t j = 0; j < np; j++)
+				if (strcmp(peers[j].id, h->v[i].id) == 0 &&
+				    eligible(b, &peers[j], kind, task)) {
+					best = i;
+					break;
+				}
+		}
+		if (best == SIZE_MAX)
+			break;
+		lb_strlcpy(c[n++], h->v[best].id, LB_ID_MAX);
+	}
+	if (n == 0) {
+		free(c);
+		return;
+	}
+	b->ncand_hinted = n;
+	for (size_t i = 0; i < b->ncand && n < lim; i++) {
+		int dup = 0;
+
+		for (size_t j = 0; j < b->ncand_hinted; j++)
+			dup |= strcmp(c[j], b->cand[i]) == 0;
+		if (!dup)
+			lb_strlcpy(c[n++], b->cand[i], LB_ID_MAX);
+	}
+	free(b->cand);
+	b->cand = c;
+	b->ncand = n;
+	b->next = 0;
+}
+
+/* Order candidates for a round: at random, or the best few at random;
+ * the freshest hints first. */
+static void
+choose(struct balance *b, uint64_t now, const struct balance_peer *peers,
+    size_t np, enum balance_action_kind kind, const struct balance_task *task)
+{
 	size_t	*idx = lb_calloc(np + 1, sizeof(*idx)), n = 0, pool;
 	/*
 	 * The gossiped vector is seconds old, tasks may last a tenth of that:
@@ -274,13 +445,7 @@ choose(struct balance *b, const struct balance_peer *peers, size_t np,
 
 	for (size_t i = 0; i < np; i++) {
 		const struct balance_peer *p = &peers[i];
-		if (strcmp(p->id, b->self) == 0)
-			continue;
-		if (pin != NULL && pin[0] != '\0' && strcmp(p->id, pin) != 0)
-			continue;
-		if (kind == BA_OFFER && !balance_attrs_ok(needs, p->attrs))
-			continue;
-		if (task != NULL && avoided(task, p->id))
+		if (!eligible(b, p, kind, task))
 			continue;
 		if (by_vector && !b->must) {
 			/* Skip who the vector says cannot help. */
@@ -350,7 +515,12 @@ choose(struct balance *b, const struct balance_peer *peers, size_t np,
 		lb_strlcpy(b->cand[i], peers[idx[i]].id, LB_ID_MAX);
 	b->ncand = pool;
 	b->next = 0;
+	b->ncand_hinted = 0;
+	b->redirects = 0;
 	free(idx);
+	if (b->conf.hints)
+		hints_first(b, kind == BA_OFFER ? &b->idle : &b->work, now,
+		    peers, np, kind, task);
 }
 
 /* Send the next probe of the round, or end the round with a backoff. */
@@ -373,9 +543,33 @@ probe_next(struct balance *b, uint64_t now, struct balance_out *o)
 	b->req_id = ++b->next_req;
 	b->deadline = now + (uint64_t)b->conf.probe_timeout_ms;
 	b->stats.probes_sent++;
+	if (b->next < b->ncand_hinted)
+		b->stats.hint_offers++;
 	out_add(o, b->kind, b->cand[b->next++], b->kind == BA_OFFER ? b->task :
 	    NULL, b->req_id);
 	o->v[o->n - 1].must = b->must;
+}
+
+/* Tell up to idle_notify peers at random that this one is idle. */
+static void
+notify_idle(struct balance *b, const struct balance_peer *peers, size_t np,
+    struct balance_out *o)
+{
+	size_t	*idx = lb_calloc(np + 1, sizeof(*idx)), n = 0;
+
+	for (size_t i = 0; i < np; i++)
+		if (strcmp(peers[i].id, b->self) != 0)
+			idx[n++] = i;
+	for (size_t i = 0; i < n && i < (size_t)b->conf.idle_notify; i++) {
+		size_t r = i + lb_rng_below(&b->rng, (uint32_t)(n - i));
+		size_t t = idx[i];
+
+		idx[i] = idx[r];
+		idx[r] = t;
+		out_add(o, BA_IDLE, peers[idx[i]].id, NULL, 0);
+		b->stats.idle_sent++;
+	}
+	free(idx);
 }
 
 void
@@ -386,7 +580,14 @@ balance_tick(struct balance *b, uint64_t now, uint32_t load, uint32_t slots,
 	enum balance_role		 role;
 	const struct balance_task	*t;
 	uint32_t			 res = balance_reserved(b, now);
+	int				 idle;
 
+	/* Become idle: say so to idle_notify peers at random. */
+	idle = b->conf.policy != BALANCE_NONE && !b->draining &&
+	    balance_role(b, load + res, slots) == ROLE_RECEIVER;
+	if (idle && !b->was_receiver && b->conf.idle_notify > 0)
+		notify_idle(b, peers, np, o);
+	b->was_receiver = idle;
 	if (b->polling) {
 		if (now < b->deadline)
 			return;
@@ -410,7 +611,7 @@ balance_tick(struct balance *b, uint64_t now, uint32_t load, uint32_t slots,
 		lb_strlcpy(b->task, tasks[i].id, sizeof(b->task));
 		b->kind = BA_OFFER;
 		b->must = 1;
-		choose(b, peers, np, BA_OFFER, &tasks[i]);
+		choose(b, now, peers, np, BA_OFFER, &tasks[i]);
 		if (b->ncand > 0) {
 			probe_next(b, now, o);
 			return;
@@ -427,7 +628,7 @@ balance_tick(struct balance *b, uint64_t now, uint32_t load, uint32_t slots,
 			return;
 		lb_strlcpy(b->task, t->id, sizeof(b->task));
 		b->kind = BA_OFFER;
-		choose(b, peers, np, BA_OFFER, t);
+		choose(b, now, peers, np, BA_OFFER, t);
 		probe_next(b, now, o);
 	} else if (role == ROLE_RECEIVER && (b->conf.policy ==
 	    BALANCE_RECEIVER || b->conf.policy == BALANCE_SYMMETRIC)) {
@@ -441,11 +642,12 @@ balance_tick(struct balance *b, uint64_t now, uint32_t load, uint32_t slots,
 			if (peers[i].load > peers[i].slots &&
 			    strcmp(peers[i].id, b->self) != 0)
 				break;
-		if (i == np && b->partner[0] == '\0')
+		if (i == np && b->partner[0] == '\0' &&
+		    !hint_any(b, &b->work, now))
 			return;
 		b->task[0] = '\0';
 		b->kind = BA_REQUEST;
-		choose(b, peers, np, BA_REQUEST, NULL);
+		choose(b, now, peers, np, BA_REQUEST, NULL);
 		probe_next(b, now, o);
 	}
 }
@@ -457,6 +659,11 @@ balance_needs_peers(struct balance *b, uint64_t now, uint32_t load,
 	enum balance_role	role;
 
 	/* (as balance_tick decides, up to where it reads the peers) */
+	if (b->conf.idle_notify > 0 && !b->was_receiver &&
+	    b->conf.policy != BALANCE_NONE && !b->draining &&
+	    balance_role(b, load + balance_reserved(b, now), slots) ==
+	    ROLE_RECEIVER)
+		return 1;	/* (it becomes idle: it says so) */
 	if (b->polling || now < b->backoff_until)
 		return 0;
 	for (size_t i = 0; i < nt; i++)
@@ -475,12 +682,61 @@ balance_needs_peers(struct balance *b, uint64_t now, uint32_t load,
 	return 0;
 }
 
+uint64_t
+balance_wake(const struct balance *b, uint64_t now)
+{
+	if (b->polling)
+		return b->deadline > now ? b->deadline : now;
+	if (b->backoff_until > now)
+		return b->backoff_until;
+	return 0;
+}
+
 void
 balance_answer(struct balance *b, uint64_t now, uint64_t req_id, int accepted,
     struct balance_out *o)
 {
+	balance_answer_hint(b, now, req_id, accepted, NULL, o);
+}
+
+void
+balance_answer_hint(struct balance *b, uint64_t now, uint64_t req_id,
+    int accepted, const char *hint, struct balance_out *o)
+{
 	if (!b->polling || req_id != b->req_id)
 		return;		/* late, or not ours: the round moved on */
+	if (!accepted && hint != NULL && hint[0] != '\0' &&
+	    b->kind == BA_OFFER && !b->must && b->conf.hints &&
+	    lb_id_valid(hint) &&
+	    strcmp(hint, b->self) != 0 && b->redirects < REDIRECT_MAX) {
+		/* Refused, and sent to a peer seen idle: asked next, unless
+		 * this round asked it already (one still to ask moves up). */
+		size_t i;
+
+		for (i = 0; i < b->ncand; i++)
+			if (strcmp(b->cand[i], hint) == 0)
+				break;
+		if (i == b->ncand) {
+			b->cand = lb_reallocarray(b->cand, b->ncand + 2,
+			    sizeof(*b->cand));
+			b->ncand++;
+		}
+		if (i >= b->next) {
+			memmove(b->cand + b->next + 1, b->cand + b->next,
+			    (i - b->next) * sizeof(*b->cand));
+			lb_strlcpy(b->cand[b->next], hint, LB_ID_MAX);
+			b->redirects++;
+			b->stats.redirects++;
+		}
+	}
+	if (b->next > 0 && b->next <= b->ncand_hinted && accepted)
+		b->stats.hint_taken++;
+	if (b->kind == BA_OFFER && b->next > 0)
+		/* Busy now, or taking ours: no longer idle. */
+		hint_del(&b->idle, b->cand[b->next - 1]);
+	if (b->kind == BA_REQUEST && b->next > 0 && !accepted)
+		/* Nothing to give any more. */
+		hint_del(&b->work, b->cand[b->next - 1]);
 	if (!accepted) {
 		b->stats.probes_refused++;
 		if (b->kind == BA_REQUEST && b->next > 0 &&
@@ -496,7 +752,8 @@ balance_answer(struct balance *b, uint64_t now, uint64_t req_id, int accepted,
 	if (b->kind == BA_OFFER)
 		out_add(o, BA_TRANSFER, b->cand[b->next - 1], b->task, req_id);
 	else {
-		reserve(b, now);	/* a task is on its way here */
+		/* a task is on its way here */
+		reserve(b, now, b->cand[b->next - 1], req_id);
 		lb_strlcpy(b->partner, b->cand[b->next - 1], sizeof(b->partner));
 	}
 }
@@ -514,11 +771,27 @@ balance_offer(struct balance *b, uint64_t now, const char *from,
 	if (!b->draining && balance_attrs_ok(needs, b->attrs) && (must ||
 	    (b->conf.policy != BALANCE_NONE &&
 	    balance_role(b, load + res, slots) == ROLE_RECEIVER))) {
-		reserve(b, now);
+		reserve(b, now, from, req_id);
 		b->stats.offers_taken++;
 		out_add(o, BA_ACCEPT, from, NULL, req_id);
-	} else
+	} else {
+		size_t k;
+
+		/* It has work to give: asked first once this one is idle. */
+		if (!must)
+			hint_add(b, &b->work, now, from);
 		out_add(o, BA_REFUSE, from, NULL, req_id);
+		/* and it is sent to the peer seen idle last, which is
+		 * its hint now, no longer ours (not a task that must go
+		 * where it can run: that peer may not be one) */
+		if (b->conf.hints && !must && (k = hint_freshest(b, &b->idle,
+		    now)) != SIZE_MAX && strcmp(b->idle.v[k].id,
+		    from) != 0) {
+			lb_strlcpy(o->v[o->n - 1].hint, b->idle.v[k].id,
+			    sizeof(o->v[0].hint));
+			hint_del(&b->idle, b->idle.v[k].id);
+		}
+	}
 }
 
 void
@@ -529,12 +802,39 @@ balance_request(struct balance *b, uint64_t now, const char *from,
 	const struct balance_task	*t = NULL;
 
 	if (b->conf.policy != BALANCE_NONE && balance_role(b, load, slots) ==
-	    ROLE_SENDER)
-		t = balance_select(b, tasks, nt, from_attrs, from);
+	    ROLE_SENDER) {
+		/* (not the task offered elsewhere now: its taker holds a
+		 * slot for it) */
+		const struct balance_task *v = tasks;
+		size_t n = nt, k = SIZE_MAX;
+
+		for (size_t i = 0; b->polling && b->kind == BA_OFFER &&
+		    i < nt; i++)
+			if (strcmp(tasks[i].id, b->task) == 0)
+				k = i;
+		if (k != SIZE_MAX) {
+			struct balance_task *c = lb_calloc(nt, sizeof(*c));
+
+			memcpy(c, tasks, k * sizeof(*c));
+			memcpy(c + k, tasks + k + 1, (nt - k - 1) *
+			    sizeof(*c));
+			v = c;
+			n = nt - 1;
+		}
+		t = balance_select(b, v, n, from_attrs, from);
+		if (t != NULL)
+			t = &tasks[t - v + (k != SIZE_MAX && t - v >=
+			    (ptrdiff_t)k)];
+		if (v != tasks)
+			free((void *)v);
+	}
 	if (t == NULL) {
+		/* It asks for work: it is idle, the next task goes to it. */
+		hint_add(b, &b->idle, now, from);
 		out_add(o, BA_REFUSE, from, NULL, req_id);
 		return;
 	}
+	hint_del(&b->idle, from);
 	b->stats.requests_served++;
 	out_add(o, BA_ACCEPT, from, NULL, req_id);
 	out_add(o, BA_TRANSFER, from, t->id, req_id);

@@ -67,6 +67,13 @@ struct balance_conf {
 	int	backoff_max_ms;
 	int	max_moves;	/* a task moves at most this often before it starts */
 	int	preempt;	/* running tasks that can checkpoint move too */
+	/* Idle hints (join-idle-queue, decentralized): a peer that asks for
+	 * work is idle, so the peers it asked remember it for hint_ms and
+	 * offer it their next task before any other; a peer that becomes
+	 * idle tells idle_notify peers at random (0: none). */
+	int	hints;
+	int	hint_ms;
+	int	idle_notify;
 };
 
 /* A peer as the load vector shows it. */
@@ -100,7 +107,8 @@ enum balance_action_kind {
 	BA_REQUEST,	/* ask `peer` for a task (receiver-initiated) */
 	BA_ACCEPT,	/* answer `peer`'s probe req_id: yes */
 	BA_REFUSE,	/* answer `peer`'s probe req_id: no */
-	BA_TRANSFER	/* send `task` to `peer` */
+	BA_TRANSFER,	/* send `task` to `peer` */
+	BA_IDLE		/* tell `peer` this one is idle (no answer) */
 };
 
 struct balance_action {
@@ -109,6 +117,9 @@ struct balance_action {
 	char		task[LB_ID_MAX + 24];
 	uint64_t	req_id;
 	int		must;	/* BA_OFFER: the task cannot run here */
+	char		hint[LB_ID_MAX];	/* BA_REFUSE of an offer: a peer
+					 * seen idle to offer it to instead,
+					 * or "" */
 };
 
 struct balance_out {
@@ -125,6 +136,12 @@ struct balance_stats {
 	uint64_t	backoffs;
 	uint64_t	offers_taken;		/* offers we accepted */
 	uint64_t	requests_served;	/* requests we gave a task to */
+	uint64_t	idle_sent;		/* idle notices sent */
+	uint64_t	idle_heard;		/* ... and received */
+	uint64_t	hint_offers;		/* offers to a peer hinted idle */
+	uint64_t	hint_taken;		/* ... that it accepted */
+	uint64_t	redirects;		/* refusals that named another */
+	uint64_t	released;		/* slots held, freed by a release */
 };
 
 struct balance;
@@ -150,9 +167,16 @@ void		 balance_tick(struct balance *, uint64_t now, uint32_t load,
 int		 balance_needs_peers(struct balance *, uint64_t now,
 		    uint32_t load, uint32_t slots, const struct balance_task *,
 		    size_t ntasks);
+/* When the core would look again (a probe's deadline, its backoff's
+ * end), or 0: the shell's next tick need not wait longer. */
+uint64_t	 balance_wake(const struct balance *, uint64_t now);
 /* The answer to our probe req_id (accepted or not); then as balance_tick. */
 void		 balance_answer(struct balance *, uint64_t now, uint64_t req_id,
 		    int accepted, struct balance_out *);
+/* The same, a refusal naming `hint` (BA_REFUSE's hint: asked next). */
+void		 balance_answer_hint(struct balance *, uint64_t now,
+		    uint64_t req_id, int accepted, const char *hint,
+		    struct balance_out *);
 /*
  * Someone offers us a task needing `needs`: accept or refuse.  `must`: it
  * cannot run where it is (pinned here, or needs what only we have), so a
@@ -172,6 +196,13 @@ void		 balance_request(struct balance *, uint64_t now,
 		    const char *from, const char *from_attrs, uint64_t req_id,
 		    uint32_t load, uint32_t slots, const struct balance_task *,
 		    size_t ntasks, struct balance_out *);
+/* Peer `from` says it is idle (BA_IDLE). */
+void		 balance_idle(struct balance *, uint64_t now, const char *from);
+/* The task of `from`'s offer req_id, accepted here, will not come (it
+ * started where it was, or went elsewhere): the capacity held for it is
+ * free.  -1 when none is held for it (a release twice, or late). */
+int		 balance_release(struct balance *, uint64_t now, const char *from,
+		    uint64_t req_id);
 /* A task arrived (a reservation is used up). */
 void		 balance_arrived(struct balance *, uint64_t now);
 /* Capacity reserved by accepted offers, at `now`. */

@@ -29,6 +29,9 @@ nbal_conf(const struct lb_balance_conf *bc, struct balance_conf *c)
 	c->backoff_max_ms = bc->backoff_max_ms;
 	c->max_moves = bc->max_moves;
 	c->preempt = bc->preempt;
+	c->hints = bc->idle_hints;
+	c->hint_ms = bc->hint_ms;
+	c->idle_notify = bc->idle_notify;
 }
 
 size_t

@@ -165,6 +165,21 @@ self_attrs(struct peer *p)
 	return gossip_members(p->gossip, &n)[0].e.attrs;
 }
 
+/* Tell `to`, which accepted our offer req_id, that its task will not
+ * come. */
+static void
+send_release(struct peer *p, const char *to, uint64_t req_id)
+{
+	Lb__PeerMsg	m = LB__PEER_MSG__INIT;
+	Lb__Probe	pr = LB__PROBE__INIT;
+
+	pr.req_id = req_id;
+	pr.release = 1;
+	m.body_case = LB__PEER_MSG__BODY_PROBE;
+	m.probe = &pr;
+	send_to(p, to, &m);
+}
+
 /* Carry out what the core decided. */
 static void
 carry_out(struct peer *p)
@@ -212,13 +227,25 @@ carry_out(struct peer *p)
 		case BA_REFUSE:
 			rp.req_id = a->req_id;
 			rp.accept = a->kind == BA_ACCEPT;
+			rp.hint = a->hint;
 			m.body_case = LB__PEER_MSG__BODY_PROBE_REPLY;
 			m.probe_reply = &rp;
 			send_to(p, a->peer, &m);
 			break;
 		case BA_TRANSFER:
-			if (p->on_move != NULL)
-				p->on_move(p, a->task, a->peer, a->req_id);
+			if (p->on_move != NULL && p->on_move(p, a->task,
+			    a->peer, a->req_id) == -1)
+				/* (it started, or went elsewhere: the peer
+				 * that accepted holds a slot for nothing) */
+				send_release(p, a->peer, a->req_id);
+			break;
+		case BA_IDLE:
+			pr.idle = 1;
+			pr.load = load_now(p);
+			pr.slots = (uint32_t)p->conf.slots;
+			m.body_case = LB__PEER_MSG__BODY_PROBE;
+			m.probe = &pr;
+			send_to(p, a->peer, &m);
 			break;
 		}
 	}
@@ -242,6 +269,7 @@ balancer_tick_cb(evutil_socket_t fd, short ev, void *arg)
 	struct balance_task	*tasks;
 	char			**needs;
 	size_t			  nm, nt;
+	uint64_t		  now, wake;
 
 	m = gossip_members(p->gossip, &nm);
 	tasks = movable(p, &nt, &needs);
@@ -249,7 +277,12 @@ balancer_tick_cb(evutil_socket_t fd, short ev, void *arg)
 	    (uint32_t)p->conf.slots, m, nm, tasks, nt, &b->out);
 	free_movable(tasks, needs, nt);
 	carry_out(p);
-	schedule_tick(p, p->conf.balance.interval_ms);
+	/* again after interval_ms, or when the core would look again (its
+	 * backoff's end, a probe's deadline), if that is sooner */
+	now = lb_mono_ms();
+	wake = balance_wake(b->core, now);
+	schedule_tick(p, wake > now && wake - now < (uint64_t)p->conf.balance.
+	    interval_ms ? (int)(wake - now) : p->conf.balance.interval_ms);
 }
 
 void
@@ -317,6 +350,16 @@ probe_recv(struct peer *p, const char *from, const Lb__Probe *pr)
 	char			**tneeds = NULL;
 	size_t			  nt = 0;
 
+	if (pr->idle) {
+		balance_idle(b->core, lb_mono_ms(), from);
+		return;
+	}
+	if (pr->release) {
+		if (balance_release(b->core, lb_mono_ms(), from,
+		    pr->req_id) == 0)
+			balancer_kick(p);	/* (it may be idle again) */
+		return;
+	}
 	if (!pr->request)
 		in.needs = lb_join_list(pr->needs, pr->n_needs);
 	else {
@@ -337,8 +380,10 @@ probe_recv(struct peer *p, const char *from, const Lb__Probe *pr)
 static void
 probe_reply_recv(struct peer *p, const Lb__ProbeReply *r)
 {
-	balance_answer(p->bal->core, lb_mono_ms(), r->req_id, r->accept,
-	    &p->bal->out);
+	/* (a hint that is not a live member's id is no hint) */
+	balance_answer_hint(p->bal->core, lb_mono_ms(), r->req_id, r->accept,
+	    r->hint != NULL && lb_id_valid(r->hint) && members_addr(p,
+	    r->hint, NULL) != NULL ? r->hint : NULL, &p->bal->out);
 	carry_out(p);
 }
 
@@ -380,4 +425,9 @@ balancer_stats(struct peer *p, Lb__CtlStats *s)
 	s->backoffs = c->backoffs;
 	s->offers_taken = c->offers_taken;
 	s->requests_served = c->requests_served;
+	s->idle_notices_sent = c->idle_sent;
+	s->idle_notices_heard = c->idle_heard;
+	s->hinted_probes = c->hint_offers;
+	s->hinted_accepted = c->hint_taken;
+	s->redirects = c->redirects;
 }

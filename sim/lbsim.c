@@ -75,7 +75,8 @@ usage(FILE *f)
 "             [--latency MIN:MAX] [--crashes K] [--json]\n"
 "       lbsim --peers N --seconds S --seed X --rho R [--service DIST]\n"
 "             [--mean-ms S] [--submit spread|one] [--policy P]\n"
-"             [--location L] [--probe-limit K] [--slots K] [--json]\n"
+"             [--location L] [--probe-limit K] [--slots K]\n"
+"             [--set KEY=VALUE]... [--oracle jsq] [--json]\n"
 "       lbsim --peers N --seconds S --seed X --trace FILE [--json]\n"
 "\n"
 "N peers' membership (the real gossip core and its wire form) on a\n"
@@ -115,6 +116,13 @@ usage(FILE *f)
 "  --probe-limit K    balance.probe_limit, 1 to 100 (3)\n"
 "  --balance-ms MS    balance.interval_ms, 1 to 60000 (50)\n"
 "  --slots K          slots a peer, 1 to 1024 (1)\n"
+"  --oracle jsq       no balancing: each task placed at once at the peer\n"
+"                     with the fewest tasks (global join-the-shortest-\n"
+"                     queue with perfect information: a bound to compare\n"
+"                     with, not something lbpeer does)\n"
+"  --set KEY=VALUE    any setting of a peer's file, as balance.hint_ms=500\n"
+"                     (checked as the file's are; applied after the\n"
+"                     options above)\n"
 "  --json             one JSON object instead of a table\n",
 	    PEERS_MAX, SECONDS_MAX);
 }
@@ -172,6 +180,8 @@ main(int argc, char **argv)
 		{ "probe-limit", required_argument, NULL, 'P' },
 		{ "balance-ms", required_argument, NULL, 'b' },
 		{ "slots", required_argument, NULL, 'K' },
+		{ "set", required_argument, NULL, 'E' },
+		{ "oracle", required_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -191,6 +201,8 @@ main(int argc, char **argv)
 	 * refused exits with nothing to free) */
 	int		 o_policy = -1, o_location = -1, o_probes = -1;
 	int		 o_interval = -1, o_slots = 1;
+	const char	*o_set[32];
+	size_t		 n_set = 0;
 
 	memset(&s, 0, sizeof(s));
 	s.wc.mean_ms = 100;
@@ -313,6 +325,19 @@ main(int argc, char **argv)
 		case 'K':
 			o_slots = (int)num("--slots", optarg, 1, 1024);
 			break;
+		case 'O':
+			(void)word("--oracle", optarg, (const char *[]){
+			    "jsq", NULL });
+			s.wc.oracle = 1;
+			break;
+		case 'E':
+			if (n_set == sizeof(o_set) / sizeof(o_set[0])) {
+				fprintf(stderr, "lbsim: more than %zu --set\n",
+				    n_set);
+				return 2;
+			}
+			o_set[n_set++] = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -331,6 +356,11 @@ main(int argc, char **argv)
 		s.loss = 10;	/* 1% (--loss says otherwise) */
 	if (crashes > 0 && !fault_crash) {
 		fprintf(stderr, "lbsim: --crashes needs --faults crash\n");
+		return 2;
+	}
+	if (s.wc.oracle && s.wc.trace == NULL && s.wc.rho <= 0) {
+		fprintf(stderr, "lbsim: --oracle places tasks: it needs --rho "
+		    "or --trace\n");
 		return 2;
 	}
 	if (s.wc.trace != NULL && s.wc.rho > 0) {
@@ -359,6 +389,18 @@ main(int argc, char **argv)
 		s.conf.balance.probe_limit = o_probes;
 	if (o_interval >= 0)
 		s.conf.balance.interval_ms = o_interval;
+	if (s.wc.oracle)
+		s.conf.balance.policy = LB_POLICY_NONE;
+	for (size_t i = 0; i < n_set; i++) {
+		char *err;
+
+		if (lb_conf_set(&s.conf, o_set[i], &err) == -1) {
+			fprintf(stderr, "lbsim: %s\n", err);
+			free(err);
+			lb_conf_free(&s.conf);
+			return 2;
+		}
+	}
 	if (s.conf.gossip.max_members < s.n + 1)
 		s.conf.gossip.max_members = s.n + 1;
 	lb_rng_seed(&s.rng, seed);

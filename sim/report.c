@@ -14,8 +14,10 @@
 #include "src/conf.h"
 #include "src/envelope.h"
 #include "src/util.h"
+#include "balance/balance.h"
 #include "gossip/gossip.h"
 #include "sim/sim.h"
+#include "sim/work.h"
 
 static int
 cmp_u32(const void *a, const void *b)
@@ -46,6 +48,11 @@ work_figures(struct sim *s, struct wfig *f)
 	if (f->tasks > 0) {
 		f->probes = (double)ws->probes / (double)f->tasks;
 		f->transfers = (double)ws->transfers / (double)f->tasks;
+		f->idle = (double)ws->idle_msgs / (double)f->tasks;
+	}
+	if (s->end > s->warm) {
+		f->lost = ws->lost_slot_ms / ((double)(s->end - s->warm) *
+		    (double)(s->n * s->conf.slots));
 	}
 	if (s->wc.rho > 0) {
 		f->mmc = work_mmc((unsigned)(s->n * s->conf.slots), s->wc.rho);
@@ -82,6 +89,46 @@ real3(double x)
 	return json_real(round(x * 1000) / 1000);
 }
 
+/* The balancing cores' counts, summed over the peers (the whole run). */
+static json_t *
+json_balancers(const struct sim *s)
+{
+	struct balance_stats	 t = { 0 };
+
+	for (int i = 0; i < s->n; i++) {
+		const struct balance_stats *b;
+
+		if (s->p[i].w == NULL || s->p[i].w->core == NULL)
+			continue;
+		b = balance_stats(s->p[i].w->core);
+		t.probes_sent += b->probes_sent;
+		t.probes_accepted += b->probes_accepted;
+		t.probes_refused += b->probes_refused;
+		t.probes_timed_out += b->probes_timed_out;
+		t.backoffs += b->backoffs;
+		t.offers_taken += b->offers_taken;
+		t.requests_served += b->requests_served;
+		t.idle_sent += b->idle_sent;
+		t.hint_offers += b->hint_offers;
+		t.hint_taken += b->hint_taken;
+		t.redirects += b->redirects;
+		t.released += b->released;
+	}
+	return json_pack("{sI sI sI sI sI sI sI sI sI sI sI sI}",
+	    "released", (json_int_t)t.released,
+	    "redirects", (json_int_t)t.redirects,
+	    "probes_sent", (json_int_t)t.probes_sent,
+	    "probes_accepted", (json_int_t)t.probes_accepted,
+	    "probes_refused", (json_int_t)t.probes_refused,
+	    "probes_timed_out", (json_int_t)t.probes_timed_out,
+	    "backoffs", (json_int_t)t.backoffs,
+	    "offers_taken", (json_int_t)t.offers_taken,
+	    "requests_served", (json_int_t)t.requests_served,
+	    "idle_sent", (json_int_t)t.idle_sent,
+	    "hinted_probes", (json_int_t)t.hint_offers,
+	    "hinted_accepted", (json_int_t)t.hint_taken);
+}
+
 void
 json_tasks(json_t *o, const struct sim *s, const struct wfig *f)
 {
@@ -97,8 +144,8 @@ json_tasks(json_t *o, const struct sim *s, const struct wfig *f)
 		json_object_set_new(o, "probes_per_task", json_null());
 		return;
 	}
-	json_object_set_new(o, "policy", json_string(pol[s->conf.balance.
-	    policy]));
+	json_object_set_new(o, "policy", json_string(s->wc.oracle ?
+	    "oracle-jsq" : pol[s->conf.balance.policy]));
 	json_object_set_new(o, "location", json_string(loc[s->conf.balance.
 	    location]));
 	json_object_set_new(o, "probe_limit", json_integer(s->conf.balance.
@@ -122,6 +169,8 @@ json_tasks(json_t *o, const struct sim *s, const struct wfig *f)
 	    json_null());
 	json_object_set_new(o, "probes_per_task", real3(f->probes));
 	json_object_set_new(o, "transfers_per_task", real3(f->transfers));
+	json_object_set_new(o, "idle_notices_per_task", real3(f->idle));
+	json_object_set_new(o, "idle_while_waiting", real3(f->lost));
 	json_object_set_new(o, "mmc_mean_S", s->wc.rho > 0 ? real3(f->mmc) :
 	    json_null());
 	json_object_set_new(o, "mm1_mean_S", s->wc.rho > 0 ? real3(f->mm1) :
@@ -131,6 +180,7 @@ json_tasks(json_t *o, const struct sim *s, const struct wfig *f)
 		    (json_int_t)s->ws.left_out));
 	json_object_set_new(o, "task_violations", json_integer((json_int_t)
 	    s->ws.violations));
+	json_object_set_new(o, "balancers", json_balancers(s));
 }
 
 void
@@ -151,6 +201,8 @@ print_tasks(const struct sim *s, const struct wfig *f)
 		printf("%-34s M/M/%d %.3f S, M/M/%d %.3f S\n",
 		    "bounds (mean)", s->n * s->conf.slots, f->mmc,
 		    s->conf.slots, f->mm1);
-	printf("%-34s %.3f probes, %.3f moves\n", "a task", f->probes,
-	    f->transfers);
+	printf("%-34s %.3f probes, %.3f idle notices, %.3f moves\n",
+	    "a task", f->probes, f->idle, f->transfers);
+	printf("%-34s %.1f%% of the slots' time\n",
+	    "idle while tasks waited", 100 * f->lost);
 }

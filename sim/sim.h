@@ -85,16 +85,27 @@ struct work_conf {
 	int		 one;		/* every task submitted at n1 */
 	unsigned	 move_ms;	/* a move's cost besides the delay */
 	const char	*trace;		/* a CSV of tasks, or NULL */
+	int		 oracle;	/* --oracle jsq: each task placed at
+					 * once where the fewest are (global
+					 * join-the-shortest-queue, perfect
+					 * information: a bound, not lbpeer) */
 };
 
 struct work_stats {
 	uint64_t	 submitted, done, measured;
 	uint64_t	 probes, transfers;	/* in the measured window */
+	uint64_t	 idle_msgs;		/* idle notices, the same */
 	uint64_t	 left_out;	/* trace lines past the run's end */
 	uint32_t	*resp;		/* response times (ms), measured */
 	size_t		 nresp, capresp;
 	double		 mean_service_ms;	/* of the tasks submitted */
 	uint64_t	 violations;	/* a task run twice, or not ended */
+	/* Slots idle while tasks waited elsewhere: the time integral of
+	 * min(idle slots, waiting tasks), in the measured window (what a
+	 * perfect balancer, M/M/c, never has) */
+	uint32_t	 nrun, nwait;
+	uint64_t	 lost_at;
+	double		 lost_slot_ms;
 };
 
 struct sim {
@@ -161,6 +172,8 @@ struct wfig {
 	double	 S;		/* the mean service time, ms */
 	double	 mean, p95, ci;	/* in S */
 	double	 probes, transfers;	/* a task */
+	double	 idle;			/* idle notices a task */
+	double	 lost;			/* slots idle while tasks waited */
 	double	 mmc, mm1;	/* in S */
 	uint64_t tasks, results, unfinished;
 };

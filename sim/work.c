@@ -86,6 +86,7 @@ enqueue(struct sim *s, int p, uint32_t i)
 		q->head = i;
 	q->tail = i;
 	q->nq++;
+	s->ws.nwait++;
 }
 
 static void
@@ -103,6 +104,7 @@ dequeue(struct sim *s, int p, uint32_t i)
 	else
 		q->tail = k->prev;
 	q->nq--;
+	s->ws.nwait--;
 }
 
 /* Its load changed: gossip spreads it, as glue_load_changed does. */
@@ -127,6 +129,7 @@ try_start(struct sim *s, int p)
 		dequeue(s, p, i);
 		k->state = T_RUNNING;
 		q->running++;
+		s->ws.nrun++;
 		push(s, (struct ev){ .t = s->now + k->service_ms,
 		    .type = EV_DONE, .to = p, .task = i, .inc = s->p[p].inc });
 	}
@@ -200,7 +203,7 @@ task_of(const struct sim *s, const char *id)
 /* A poll or an answer to another peer: delayed, maybe lost. */
 static void
 send_poll(struct sim *s, int from, const char *to_id, enum ev_type type,
-    uint64_t req, int flag)
+    uint64_t req, int flag, uint32_t hint)
 {
 	int	to = sim_peer_of_id(s, to_id);
 
@@ -213,22 +216,26 @@ send_poll(struct sim *s, int from, const char *to_id, enum ev_type type,
 	}
 	push(s, (struct ev){ .t = s->now + sim_delay(s, from, to),
 	    .type = type, .to = to, .from = from, .req = req, .flag = flag,
-	    .inc = s->p[to].inc });
+	    .inc = s->p[to].inc, .task = hint });
 }
 
 /* Peer p's balancer chose to send task `id` to `to_id`. */
 static void
-move(struct sim *s, int p, const char *id, const char *to_id)
+move(struct sim *s, int p, const char *id, const char *to_id, uint64_t req)
 {
 	uint32_t	 i = task_of(s, id);
 	int		 to = sim_peer_of_id(s, to_id);
 	struct stask	*k;
 
-	if (i == NONE || to < 0)
+	if (to < 0)
 		return;
-	k = &s->work->t[i];
-	if (k->state != T_QUEUED || k->at != p)
-		return;		/* it started meanwhile, or moved */
+	k = i != NONE ? &s->work->t[i] : NULL;
+	if (k == NULL || k->state != T_QUEUED || k->at != p) {
+		/* It started meanwhile, or moved: the taker is told, and
+		 * frees the slot it held (lbpeer's TaskRelease). */
+		send_poll(s, p, to_id, EV_PROBE, req, 3, 0);
+		return;
+	}
 	dequeue(s, p, i);
 	k->state = T_MOVING;
 	k->moves++;
@@ -255,15 +262,21 @@ carry_out(struct sim *s, int p)
 			if (in_window(s))
 				s->ws.probes++;
 			send_poll(s, p, a->peer, EV_PROBE, a->req_id,
-			    a->kind == BA_REQUEST);
+			    a->kind == BA_REQUEST, 0);
 			break;
 		case BA_ACCEPT:
 		case BA_REFUSE:
 			send_poll(s, p, a->peer, EV_REPLY, a->req_id,
-			    a->kind == BA_ACCEPT);
+			    a->kind == BA_ACCEPT, a->hint[0] != '\0' ?
+			    (uint32_t)sim_peer_of_id(s, a->hint) + 1 : 0);
 			break;
 		case BA_TRANSFER:
-			move(s, p, a->task, a->peer);
+			move(s, p, a->task, a->peer, a->req_id);
+			break;
+		case BA_IDLE:
+			if (in_window(s))
+				s->ws.idle_msgs++;
+			send_poll(s, p, a->peer, EV_PROBE, 0, 2, 0);
 			break;
 		}
 	}
@@ -321,9 +334,39 @@ arrive(struct sim *s, int p)
 }
 
 /* Peer p takes the task submitted to it. */
+/* The peer with the fewest tasks (running and waiting), ties at random:
+ * the oracle's choice. */
+static int
+shortest(struct sim *s)
+{
+	int		best = -1;
+	uint32_t	bl = UINT32_MAX, ties = 0;
+
+	for (int i = 0; i < s->n; i++) {
+		uint32_t l;
+
+		if (!s->p[i].alive)
+			continue;
+		l = s->p[i].w->running + s->p[i].w->nq;
+		if (l < bl) {
+			best = i;
+			bl = l;
+			ties = 1;
+		} else if (l == bl && lb_rng_below(&s->rng, ++ties) == 0)
+			best = i;
+	}
+	return best;
+}
+
 static void
 submit(struct sim *s, int p, uint32_t i)
 {
+	int	q;
+
+	/* (the oracle's ties from the world's generator, not the
+	 * workload's: the tasks stay the same) */
+	if (s->wc.oracle && (q = shortest(s)) >= 0)
+		p = q;
 	enqueue(s, p, i);
 	try_start(s, p);
 	load_changed(s, p);
@@ -344,6 +387,7 @@ done(struct sim *s, int p, uint32_t i)
 		return;
 	}
 	q->running--;
+	ws->nrun--;
 	ws->done++;
 	if (k->measured) {
 		if (ws->nresp == ws->capresp) {
@@ -384,6 +428,15 @@ probe_in(struct sim *s, struct ev *e)
 
 	if (!s->p[p].alive || s->p[p].inc != e->inc)
 		return;
+	if (e->flag == 2) {	/* (an idle notice) */
+		balance_idle(s->p[p].w->core, s->now, s->p[e->from].id);
+		return;
+	}
+	if (e->flag == 3) {	/* (a release) */
+		balance_release(s->p[p].w->core, s->now, s->p[e->from].id,
+		    e->req);
+		return;
+	}
 	if (e->flag)
 		nt = movable(s, p);
 	nbal_probe(s->p[p].w->core, s->now, s->p[e->from].id, &in, 0,
@@ -399,16 +452,36 @@ reply_in(struct sim *s, struct ev *e)
 
 	if (!s->p[p].alive || s->p[p].inc != e->inc)
 		return;
-	balance_answer(s->p[p].w->core, s->now, e->req, e->flag,
-	    &s->work->out);
+	balance_answer_hint(s->p[p].w->core, s->now, e->req, e->flag,
+	    e->task > 0 && e->task <= (uint32_t)s->n ? s->p[e->task - 1].id :
+	    NULL, &s->work->out);
 	carry_out(s, p);
 }
 
 /* An event of the tasks, with the peer not paused: 1 when it was one. */
+/* The slot time lost up to now (struct work_stats). */
+static void
+account(struct sim *s)
+{
+	struct work_stats	*ws = &s->ws;
+	uint64_t		 from = ws->lost_at > s->warm ? ws->lost_at :
+				    s->warm, to = s->now < s->end ? s->now :
+				    s->end;
+	uint32_t		 idle = (uint32_t)(s->n * s->conf.slots) -
+				    ws->nrun;
+
+	if (to > from)
+		ws->lost_slot_ms += (double)(to - from) *
+		    (double)(idle < ws->nwait ? idle : ws->nwait);
+	ws->lost_at = s->now;
+}
+
 int
 work_event(struct sim *s, struct ev *e)
 {
 	struct swork	*q = s->p[e->to].w;
+
+	account(s);
 
 	switch (e->type) {
 	case EV_ARRIVE:
@@ -426,8 +499,14 @@ work_event(struct sim *s, struct ev *e)
 			return 1;	/* (a later or earlier one stands) */
 		q->bt_at = 0;
 		btick(s, e->to);
-		arm_tick(s, e->to, s->now + (uint64_t)s->conf.balance.
-		    interval_ms);
+		/* (and when the core would look again, if sooner: as
+		 * lbpeer's balancer_tick_cb) */
+		{
+			uint64_t at = s->now + (uint64_t)s->conf.balance.
+			    interval_ms, w = balance_wake(q->core, s->now);
+
+			arm_tick(s, e->to, w > s->now && w < at ? w : at);
+		}
 		return 1;
 	case EV_PROBE:
 		probe_in(s, e);

@@ -146,6 +146,9 @@ static const struct spec balance_spec[] = {
 	BAL(preempt_slice_ms, T_INT, 10, 3600000),
 	BAL(interval_ms, T_INT, 1, 600000),
 	BAL(transfer_timeout_ms, T_INT, 10, 600000),
+	BAL(idle_hints, T_BOOL, 0, 1),
+	BAL(hint_ms, T_INT, 1, 600000),
+	BAL(idle_notify, T_INT, 0, 100),
 	END
 };
 
@@ -318,6 +321,9 @@ lb_conf_defaults(struct lb_conf *c)
 	c->balance.preempt = 1;		/* the best in doc/bench.md */
 	c->balance.preempt_slice_ms = 500;
 	c->balance.interval_ms = 50;
+	c->balance.idle_hints = 1;
+	c->balance.hint_ms = 1000;
+	c->balance.idle_notify = 0;
 	c->balance.transfer_timeout_ms = 1000;
 	c->log.level = LOG_LVL_INFO;
 }
@@ -756,6 +762,82 @@ lb_conf_load(const char *file, struct lb_conf *c, char ***errors,
 	*errors = e.v;
 	*nerrors = e.n;
 	return e.n == 0 ? 0 : -1;
+}
+
+int
+lb_conf_set(struct lb_conf *c, const char *assign, char **error)
+{
+	config_t	 cf;
+	struct errs	 e = { "--set", NULL, 0 };
+	const char	*eq = strchr(assign, '='), *v;
+	char		*text, *key, *dot, *open, *close, *last;
+
+	*error = NULL;
+	if (eq == NULL || eq == assign || eq[1] == '\0') {
+		*error = lb_printf("--set %s: not KEY=VALUE (as balance."
+		    "probe_limit=2)", assign);
+		return -1;
+	}
+	key = lb_strdup(assign);
+	key[eq - assign] = '\0';
+	for (const char *k = key; *k; k++)
+		if (!(*k == '.' || *k == '_' || (*k >= 'a' && *k <= 'z') ||
+		    (*k >= '0' && *k <= '9'))) {
+			*error = lb_printf("--set %s: \"%s\" is not a setting's "
+			    "name", assign, key);
+			free(key);
+			return -1;
+		}
+	/* a.b=V as "a = { b = V; };", a word that is not a number or a
+	 * boolean quoted */
+	v = eq + 1;
+	open = lb_strdup("");
+	close = lb_strdup("");
+	last = key;
+	while ((dot = strchr(last, '.')) != NULL) {
+		char *t;
+
+		*dot = '\0';
+		t = lb_printf("%s%s = { ", open, last);
+		free(open);
+		open = t;
+		t = lb_printf(" };%s", close);
+		free(close);
+		close = t;
+		last = dot + 1;
+	}
+	if (v[0] == '"' || v[0] == '[' || v[0] == '(' || strspn(v,
+	    "0123456789.-+eE") == strlen(v) || strcmp(v, "true") == 0 ||
+	    strcmp(v, "false") == 0)
+		text = lb_printf("%s%s = %s;%s", open, last, v, close);
+	else
+		text = lb_printf("%s%s = \"%s\";%s", open, last, v, close);
+	free(open);
+	free(close);
+	free(key);
+	config_init(&cf);
+	if (config_read_string(&cf, text) != CONFIG_TRUE) {
+		*error = lb_printf("--set %s: %s", assign,
+		    config_error_text(&cf));
+		config_destroy(&cf);
+		free(text);
+		return -1;
+	}
+	free(text);
+	/* (each setting's type and range; not check_conf's rules across
+	 * settings, which want a whole peer's file) */
+	read_group(&e, config_root_setting(&cf), top_spec, c, NULL);
+	config_destroy(&cf);
+	if (e.n > 0) {
+		/* ("--set:1: ..." : the line means nothing here) */
+		const char *m = strstr(e.v[0], ": ");
+
+		*error = lb_printf("--set %s: %s", assign, m ? m + 2 :
+		    e.v[0]);
+		free_strlist(e.v, e.n);
+		return -1;
+	}
+	return 0;
 }
 
 void

@@ -93,6 +93,11 @@ struct lb_balance_conf {
 	int	preempt_slice_ms;	/* ... and yield their slot after this */
 	int	interval_ms;		/* how often a peer looks at its role */
 	int	transfer_timeout_ms;	/* no acknowledgement: abort */
+	int	idle_hints;		/* peers that ask for work are offered
+					   the next task first */
+	int	hint_ms;		/* ... for this long */
+	int	idle_notify;		/* a peer that becomes idle tells this
+					   many peers */
 };
 
 struct lb_log_conf {
@@ -140,6 +145,9 @@ void	lb_conf_defaults(struct lb_conf *);
 int	lb_conf_load(const char *file, struct lb_conf *, char ***errors,
 	    size_t *nerrors);
 void	lb_conf_errors_free(char **errors, size_t n);
+/* Apply one "KEY=VALUE" (as balance.probe_limit=2) to `c`, checked as a
+ * line of the file would be; -1 with *error (free it) when it is not. */
+int	lb_conf_set(struct lb_conf *, const char *assign, char **error);
 void	lb_conf_free(struct lb_conf *);
 
 #endif

@@ -189,6 +189,16 @@ ctljson_stats(const Lb__CtlStats *s)
 	    "transfers_aborted", (json_int_t)s->transfers_aborted,
 	    "mean_transfer_ms", mean,
 	    "tasks_rerun", (json_int_t)s->tasks_rerun);
+	json_object_set_new(j, "hinted_probes", json_integer((json_int_t)
+	    s->hinted_probes));
+	json_object_set_new(j, "hinted_accepted", json_integer((json_int_t)
+	    s->hinted_accepted));
+	json_object_set_new(j, "redirects", json_integer((json_int_t)
+	    s->redirects));
+	json_object_set_new(j, "idle_notices_sent", json_integer((json_int_t)
+	    s->idle_notices_sent));
+	json_object_set_new(j, "idle_notices_heard", json_integer((json_int_t)
+	    s->idle_notices_heard));
 	json_object_set_new(j, "results", json_integer((json_int_t)
 	    s->results));
 	json_object_set_new(j, "stale_stopped", json_integer(

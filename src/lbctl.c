@@ -1700,6 +1700,13 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		printf("answered:    %llu offers taken, %llu requests served\n",
 		    (unsigned long long)s->offers_taken,
 		    (unsigned long long)s->requests_served);
+		printf("hints:       %llu polls to hinted peers, %llu taken; "
+		    "%llu redirects; idle notices %llu sent, %llu heard\n",
+		    (unsigned long long)s->hinted_probes,
+		    (unsigned long long)s->hinted_accepted,
+		    (unsigned long long)s->redirects,
+		    (unsigned long long)s->idle_notices_sent,
+		    (unsigned long long)s->idle_notices_heard);
 		printf("transfers:   %llu in, %llu out, %llu aborted; mean "
 		    "transfer %.1f ms\n", (unsigned long long)s->transfers_in,
 		    (unsigned long long)s->transfers_out,

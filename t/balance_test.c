@@ -216,13 +216,21 @@ test_pin_needs_select(void)
 	balance_tick(b, 0, 5, 1, peers, 10, g, 1, &o);
 	ok(o.n == 1 && strcmp(o.v[0].peer, "p6") == 0,
 	    "a task with --needs gpu is offered only to the peer that has gpu");
+	uint64_t offer_req = o.n ? o.v[0].req_id : 0;
 	balance_out_reset(&o);
 	balance_request(b, 10, "p1", "", 1, 5, 1, g, 1, &o);
 	ok(o.n == 1 && o.v[0].kind == BA_REFUSE,
 	    "a request from a peer without gpu gets no gpu task");
 	balance_out_reset(&o);
 	balance_request(b, 10, "p6", "gpu", 2, 5, 1, g, 1, &o);
-	ok(count(&o, BA_TRANSFER) == 1, "one with gpu gets it");
+	ok(o.n == 1 && o.v[0].kind == BA_REFUSE,
+	    "a task offered to a peer is not given to a request meanwhile");
+	balance_out_reset(&o);
+	balance_answer(b, 11, offer_req, 0, &o);	/* p6 refuses the offer */
+	balance_out_reset(&o);
+	balance_request(b, 12, "p6", "gpu", 2, 5, 1, g, 1, &o);
+	ok(count(&o, BA_TRANSFER) == 1, "once the offer is answered, one with "
+	    "gpu gets it");
 	balance_out_reset(&o);
 	balance_request(b, 10, "p6", "gpu", 3, 1, 1, g, 1, &o);
 	ok(o.n == 1 && o.v[0].kind == BA_REFUSE, "a neutral peer gives nothing");
@@ -480,6 +488,151 @@ test_needs_peers_and_large_vector(void)
 	balance_out_free(&o);
 }
 
+/* Idle hints: a peer that asked for work is offered the next task first;
+ * a refused offer names the peer seen idle last; becoming idle says so. */
+static void
+test_hints(void)
+{
+	struct balance_conf c = conf;
+	struct balance *b, *y;
+	struct balance_out o = { 0 };
+	struct balance_task t[1] = { { "me.1", 0, 0, "", 0, 0, "", 0, 0, 0, 0 } };
+	struct balance_task none[1];
+	uint64_t req;
+
+	c.hints = 1;
+	c.hint_ms = 1000;
+	c.location = LOCATION_MIXED;
+	mkpeers();
+	for (int i = 0; i < 10; i++)
+		peers[i].load = 1;	/* the vector: all busy */
+	b = balance_new(&c, "me", "", 7);
+	/* p7 asks "me" for work; "me" has none to give: p7 is idle. */
+	balance_request(b, 100, "p7", "", 1, 1, 1, none, 0, &o);
+	ok(o.n == 1 && o.v[0].kind == BA_REFUSE, "a request with nothing to "
+	    "give is refused");
+	balance_out_reset(&o);
+	/* A task waits at "me" (load 2): offered to p7 first, though the
+	 * vector shows every peer busy. */
+	balance_tick(b, 150, 2, 1, peers, 10, t, 1, &o);
+	ok(o.n == 1 && o.v[0].kind == BA_OFFER && strcmp(o.v[0].peer, "p7") ==
+	    0, "the next task is offered first to the peer that asked for work");
+	req = o.v[0].req_id;
+	balance_out_reset(&o);
+	balance_answer(b, 151, req, 1, &o);
+	ok(count(&o, BA_TRANSFER) == 1 && strcmp(o.v[0].peer, "p7") == 0,
+	    "it accepts, the task goes");
+	is(balance_stats(b)->hint_taken, 1, "counted as a hinted probe taken");
+	balance_out_reset(&o);
+	/* Taken: p7 is no longer a hint; without one, the vector (all
+	 * busy) gives nobody to offer to. */
+	balance_tick(b, 200, 2, 1, peers, 10, t, 1, &o);
+	is(o.n, 0, "a hint used is gone: nobody to offer to");
+	/* A hint older than hint_ms is not used. */
+	balance_request(b, 300, "p4", "", 2, 1, 1, none, 0, &o);
+	balance_out_reset(&o);
+	balance_tick(b, 1300, 2, 1, peers, 10, t, 1, &o);
+	is(o.n, 0, "a hint older than hint_ms is not used");
+	balance_free(b);
+
+	/* Y refuses an offer (busy) and names the peer seen idle last,
+	 * which the offerer asks next; Y hands the hint over. */
+	y = balance_new(&c, "y", "", 8);
+	b = balance_new(&c, "me", "", 9);
+	balance_request(y, 100, "p3", "", 1, 1, 1, none, 0, &o);
+	balance_out_reset(&o);
+	balance_offer(y, 110, "me", 42, 1, 1, "", 0, &o);
+	ok(o.n == 1 && o.v[0].kind == BA_REFUSE && strcmp(o.v[0].hint,
+	    "p3") == 0, "a busy peer refuses an offer and names the idle p3");
+	balance_out_reset(&o);
+	balance_offer(y, 111, "p5", 43, 1, 1, "", 0, &o);
+	ok(o.n == 1 && o.v[0].hint[0] == '\0',
+	    "the hint was handed over: the next refusal names nobody");
+	balance_out_reset(&o);
+	for (int i = 0; i < 10; i++)
+		peers[i].load = 0;
+	balance_tick(b, 120, 2, 1, peers, 10, t, 1, &o);
+	req = o.v[0].req_id;
+	ok(o.n == 1 && strcmp(o.v[0].peer, "p3") != 0, "an offer to a peer "
+	    "of the vector");
+	balance_out_reset(&o);
+	balance_answer_hint(b, 121, req, 0, "p3", &o);
+	ok(o.n == 1 && o.v[0].kind == BA_OFFER && strcmp(o.v[0].peer, "p3") ==
+	    0, "refused naming p3: p3 is asked next");
+	is(balance_stats(b)->redirects, 1, "counted as a redirect");
+	balance_out_reset(&o);
+	balance_free(b);
+	balance_free(y);
+
+	/* Becoming idle: idle_notify peers are told, once. */
+	c.idle_notify = 2;
+	b = balance_new(&c, "me", "", 10);
+	balance_tick(b, 100, 1, 1, peers, 10, none, 0, &o);
+	is(count(&o, BA_IDLE), 0, "busy: no idle notice");
+	balance_out_reset(&o);
+	balance_tick(b, 200, 0, 1, peers, 10, none, 0, &o);
+	ok(count(&o, BA_IDLE) == 2 && strcmp(o.v[0].peer, o.v[1].peer) != 0,
+	    "becoming idle: two peers told (idle_notify = 2)");
+	balance_out_reset(&o);
+	balance_tick(b, 300, 0, 1, peers, 10, none, 0, &o);
+	is(count(&o, BA_IDLE), 0, "still idle: not told again");
+	balance_out_reset(&o);
+	balance_idle(b, 310, "p2");
+	balance_tick(b, 320, 2, 1, peers, 10, t, 1, &o);
+	ok(o.n >= 1 && o.v[0].kind == BA_OFFER && strcmp(o.v[0].peer, "p2") ==
+	    0, "an idle notice is a hint: the next task is offered there "
+	    "first");
+	balance_out_free(&o);
+	balance_free(b);
+}
+
+/* A release frees the slot held for that offer, and only that one. */
+static void
+test_release(void)
+{
+	struct balance *b = balance_new(&conf, "me", "", 11);
+	struct balance_out o = { 0 };
+
+	balance_offer(b, 100, "p1", 5, 0, 1, "", 0, &o);
+	ok(o.n == 1 && o.v[0].kind == BA_ACCEPT, "an idle peer accepts");
+	is(balance_reserved(b, 101), 1, "and holds a slot");
+	is(balance_release(b, 102, "p2", 5), -1, "a release from another "
+	    "peer frees nothing");
+	is(balance_release(b, 102, "p1", 6), -1, "nor one for another offer");
+	is(balance_reserved(b, 103), 1, "the slot is still held");
+	is(balance_release(b, 104, "p1", 5), 0, "the offerer's release for it");
+	is(balance_reserved(b, 105), 0, "frees it at once, not after "
+	    "reserve_ms");
+	is(balance_release(b, 106, "p1", 5), -1, "a second one frees nothing");
+	balance_out_free(&o);
+	balance_free(b);
+}
+
+/* When the core would look again. */
+static void
+test_wake(void)
+{
+	struct balance *b = balance_new(&conf, "me", "", 12);
+	struct balance_out o = { 0 };
+	struct balance_task t[1] = { { "me.1", 0, 0, "", 0, 0, "", 0, 0, 0, 0 } };
+
+	mkpeers();
+	is(balance_wake(b, 0), 0, "nothing under way: no wake-up");
+	balance_tick(b, 1000, 2, 1, peers, 10, t, 1, &o);
+	is(balance_wake(b, 1000), 1000 + (uint64_t)conf.probe_timeout_ms,
+	    "a probe out: at its deadline");
+	for (int i = 0; i < 3; i++) {
+		uint64_t req = o.v[o.n - 1].req_id;
+
+		balance_out_reset(&o);
+		balance_answer(b, 1010 + (uint64_t)i, req, 0, &o);
+	}
+	is(balance_wake(b, 1012), 1012 + (uint64_t)conf.backoff_ms,
+	    "three refusals: at the backoff's end");
+	balance_out_free(&o);
+	balance_free(b);
+}
+
 int
 main(void)
 {
@@ -493,5 +646,8 @@ main(void)
 	test_receiver_and_vector();
 	test_none_and_determinism();
 	test_needs_peers_and_large_vector();
+	test_hints();
+	test_release();
+	test_wake();
 	return done_testing();
 }
