@@ -66,6 +66,20 @@ ok "$(awk -v p="$(v "$sym" probes_per_task)" -v q="$(v "$none" probes_per_task)"
 low=$(t --rho 0.5 --policy none) || true
 ok "$(awk -v a="$(v "$low" mean_response_S)" 'BEGIN { exit !(a > 1.6 && a < 2.5) }'; echo $?)" \
     "no balancing at rho 0.5: $(v "$low" mean_response_S) S, as M/M/1's 2.0"
+# The oracle (global join-the-shortest-queue) and the hints switched off
+# with --set: the same tasks, the oracle at least as good as lbpeer and
+# hints no worse than none of them.
+orc=$(t --rho 0.9 --oracle jsq) || true
+old=$(t --rho 0.9 --set balance.idle_hints=false --set balance.idle_notify=0) || true
+new=$(t --rho 0.9) || true
+diag "oracle $(v "$orc" mean_response_S), without hints $(v "$old" mean_response_S), with $(v "$new" mean_response_S) S"
+ok "$(awk -v o="$(v "$orc" mean_response_S)" -v a="$(v "$old" mean_response_S)" -v b="$(v "$new" mean_response_S)" \
+    -v m="$(v "$orc" mmc_mean_S)" -v p="$(v "$orc" probes_per_task)" -v n="$(v "$orc" tasks)" -v k="$(v "$new" tasks)" \
+    'BEGIN { exit !(o >= m && o < b && b < a && p == 0 && n == k) }'; echo $?)" \
+    "rho 0.9: M/M/16 <= the oracle < symmetric with idle hints < without them"
+is "$(v "$orc" policy)" oracle-jsq "the oracle's runs say so"
+ok "$(awk -v a="$(v "$new" idle_while_waiting)" -v b="$(v "$old" idle_while_waiting)" 'BEGIN { exit !(a > 0 && a < b) }'; echo $?)" \
+    "slots idle while tasks waited: $(v "$new" idle_while_waiting) with hints, $(v "$old" idle_while_waiting) without"
 again=$(t --rho 0.9 --faults pause,loss) || true
 is "$(v "$again" trace_hash)" "$(v "$sym" trace_hash)" "with tasks, the same seed gives the same run"
 
@@ -104,4 +118,10 @@ bad "$dir/bad.csv:2: not submit_ms,duration_ms,peer,checkpointable,size_bytes" -
 bad "$dir/peer.csv:3: peer 'n7' is not one of n1 to n4" --peers 4 --trace "$dir/peer.csv"
 bad "$dir/back.csv:2: submit time 10 goes back" --peers 4 --trace "$dir/back.csv"
 bad "$dir/none.csv: No such file" --peers 4 --trace "$dir/none.csv"
+bad "--oracle places tasks: it needs --rho or --trace" --oracle jsq
+bad "--oracle: 'best' is not one of jsq" --rho 0.5 --oracle best
+bad "--set balance.hint_ms=0: balance.hint_ms = 0 is out of range" --rho 0.5 --set balance.hint_ms=0
+bad "--set balance.colour=1: unknown setting \"balance.colour\"" --rho 0.5 --set balance.colour=1
+bad "--set balance.idle_hints: not KEY=VALUE" --rho 0.5 --set balance.idle_hints
+bad "--set balance.idle_hints=maybe: balance.idle_hints must be true or false, not a string" --rho 0.5 --set balance.idle_hints=maybe
 done_testing
