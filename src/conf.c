@@ -323,7 +323,7 @@ lb_conf_defaults(struct lb_conf *c)
 	c->balance.interval_ms = 50;
 	c->balance.idle_hints = 1;
 	c->balance.hint_ms = 1000;
-	c->balance.idle_notify = 0;
+	c->balance.idle_notify = 1;
 	c->balance.transfer_timeout_ms = 1000;
 	c->log.level = LOG_LVL_INFO;
 }

@@ -84,6 +84,16 @@ again=$(t --rho 0.9 --faults pause,loss) || true
 is "$(v "$again" trace_hash)" "$(v "$sym" trace_hash)" "with tasks, the same seed gives the same run"
 
 dir=$(mktemp -d); trap 'rm -rf "$dir"' EXIT
+# The policy table (lbbench policies runs lbsim): a row a policy and load,
+# the oracle and the hints among them.
+pt=$(lbbench policies --peers 4 --seconds 20 --seeds 1 --rhos 0.7 --out "$dir/pol" --json 2>/dev/null)
+is "$(jq -c '[.[].policy]' <<<"$pt")" \
+    '["none","oracle-jsq","sender","receiver","symmetric","sender+hints","receiver+hints","symmetric+hints","symmetric+hints,backoff20"]' \
+    "lbbench policies --json: a row for every policy"
+ok "$(jq -e 'all(.[]; .rho == 0.7 and .mean_S >= .mmN_mean_S * 0.9 and (.probes_per_task | type) == "number")' <<<"$pt" >/dev/null; echo $?)" \
+    "each with its mean (at least about M/M/4's), probes and the rest"
+ok "$([ -s "$dir/pol/policies.md" ] && grep -q '^| symmetric+hints | 0.7 |' "$dir/pol/policies.md"; echo $?)" \
+    "and the table in policies.md"
 printf 'submit_ms,duration_ms,peer,checkpointable,size_bytes\n0,100,n1,0,0\n0,100,n1,0,0\n0,100,1,1,4096\n' >"$dir/three.csv"
 tr=$(lbsim --peers 4 --seconds 20 --trace "$dir/three.csv" --policy none --json) || true
 ok "$([ "$(v "$tr" results)" = 3 ] && [ "$(v "$tr" mean_response_S)" = 2 ]; echo $?)" \
