@@ -173,6 +173,8 @@ send_release(struct peer *p, const char *to, uint64_t req_id)
 	Lb__PeerMsg	m = LB__PEER_MSG__INIT;
 	Lb__Probe	pr = LB__PROBE__INIT;
 
+	if (members_level(p, to) < LB_LEVEL_HINTS)
+		return;		/* (it would read it as an offer) */
 	pr.req_id = req_id;
 	pr.release = 1;
 	m.body_case = LB__PEER_MSG__BODY_PROBE;
@@ -240,6 +242,8 @@ carry_out(struct peer *p)
 				send_release(p, a->peer, a->req_id);
 			break;
 		case BA_IDLE:
+			if (members_level(p, a->peer) < LB_LEVEL_HINTS)
+				break;	/* (it would read it as an offer) */
 			pr.idle = 1;
 			pr.load = load_now(p);
 			pr.slots = (uint32_t)p->conf.slots;

@@ -29,10 +29,15 @@
  *      vote stands for its hold, as before
  *   4  it answers ClusterQuery (the cluster's tasks, listed from any peer):
  *      asked only of peers at level 4; an older one is named as missing
+ *   5  it takes Probe.idle (an idle notice) and Probe.release (a slot held
+ *      for an offer freed) for what they are: sent only to peers at level
+ *      5 (an older one would read either as an offer); ProbeReply.hint,
+ *      which an older one ignores, goes to all
  */
-#define LB_PROTO_LEVEL	4
+#define LB_PROTO_LEVEL	5
 #define LB_LEVEL_HOLDS_WINS	3
 #define LB_LEVEL_CLUSTER_LIST	4
+#define LB_LEVEL_HINTS	5
 
 /* Monotonic milliseconds: for timers and ages.  (Shell only: cores get `now`.) */
 uint64_t lb_mono_ms(void);

@@ -4843,6 +4843,32 @@ test_runs(uint64_t base, uint64_t runs, uint64_t show)
 	    c.ck_timeouts, c.yields, c.cuts, c.frozen, c.thawed);
 }
 
+/* Seeds past the runs `make check` does that once failed (doc/faults.md,
+ * the finding's number beside each): run every time. */
+static const struct {
+	uint64_t	 seed;
+	int		 finding;
+} found[] = {
+	{ 47121, 47 }, { 59946, 48 }, { 60548, 49 },
+};
+
+static void
+test_found(void)
+{
+	char		 why[WHY_MAX];
+	struct counts	 c;
+
+	for (size_t i = 0; i < sizeof(found) / sizeof(found[0]); i++) {
+		memset(&c, 0, sizeof(c));
+		snprintf(crash_note, sizeof(crash_note), "# crashed in seed %"
+		    PRIu64 "; replay: SIM_SEED=%" PRIu64 " t/tasks_sim\n",
+		    found[i].seed, found[i].seed);
+		ok(run_seed(found[i].seed, 0, why, sizeof(why), &c) == 0,
+		    "seed %" PRIu64 " (doc/faults.md, finding %d)%s%s",
+		    found[i].seed, found[i].finding, why[0] ? ": " : "", why);
+	}
+}
+
 int
 main(void)
 {
@@ -4866,6 +4892,7 @@ main(void)
 		ok(rc == 0, "seed %" PRIu64 "%s%s", seed, rc ? ": " : "", why);
 	} else {
 		test_scenes(NULL, NULL);
+		test_found();
 		test_runs(env_u64("SIM_BASE", 1),
 		    env_u64("SIM_RUNS", RUNS_DEFAULT), env_u64("SIM_SHOW", 20));
 	}

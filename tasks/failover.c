@@ -582,8 +582,23 @@ rep_vote_reply_in(struct rep *r, uint64_t now, const char *from,
 	if (h == NULL || h->cand_term == 0 || v->term != h->cand_term ||
 	    h->cand_term <= h->term || (idx = rep_in_set(h, from)) <= 0)
 		return;
+	/* This peer's own win, named back by a member that holds it already
+	 * (its answer to a late copy of this peer's vote): a hold, as its
+	 * answer to the confirm says, not a takeover missed.  Learned as
+	 * one, this peer would act without adopting the home's records
+	 * (seed 60548 of tasks_sim: a task it hosted asked it, as its home,
+	 * for a lease for ever): it acts only on holds it counted itself. */
+	if (!v->granted && h->won_term != 0 && v->acting_term == h->won_term &&
+	    lb_id_valid(v->acting) && strcmp(v->acting, r->self) == 0) {
+		Lb__HomeVoteReply held = *v;
+
+		held.win_held = 1;
+		held.win_refused = 0;
+		confirm_reply(r, now, h, idx, &held, o);
+		return;
+	}
 	if (!v->granted && v->acting_term > h->term &&
-	    lb_id_valid(v->acting)) {
+	    lb_id_valid(v->acting) && strcmp(v->acting, r->self) != 0) {
 		/* A takeover this peer missed: learned, and its candidacy
 		 * weighed again (rep_elections). */
 		h->term = v->acting_term;
