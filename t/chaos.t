@@ -55,21 +55,32 @@ else
 fi
 
 export TMPDIR=$TMP
+# A failed run: its directory goes with the test's, so what the peers
+# logged of the tasks it names is shown here.
+why_failed() { # lbchaos's output
+	local kept ids
+	kept=$(sed -n 's/^lbchaos: kept //p' <<<"$1" | tail -1)
+	ids=$(grep -o 'check [^:]*:' <<<"$1" | awk '{ sub(":", "", $2); print $2 }' | sort -u)
+	[ -d "$kept" ] && [ -n "$ids" ] || return 0
+	find "$kept" -name log -path '*/n*/log' -exec grep -H -F "$(printf '%s\n' $ids)" {} + |
+	    sed 's|^.*/\(n[0-9]*\)/log:|\1 |' | sort -k2,2 | tail -120 |
+	    while IFS= read -r l; do diag "$l"; done
+}
 out=$(lbchaos --no-netns --seed 1 --duration 15 --faults kill,stop,term --work plain,ckpt 2>&1); rc=$?
 like "$rc:$out" "^0:.*lbchaos: seed=1 peers=5 faults=[1-9][0-9]* tasks=[1-9][0-9]* results=([0-9]+) lost=0 duplicated=0 overlaps=0 messages=0 undelivered=0 unreadable=0" \
     "kill, stop and term under plain and checkpointable tasks: nothing lost, nothing run twice at once"
-[ $rc -eq 0 ] || diag "$out"
+[ $rc -eq 0 ] || { diag "$out"; why_failed "$out"; }
 out=$(lbchaos --no-netns --seed 2 --duration 15 --faults stop,term --work plain,ckpt,msgs 2>&1); rc=$?
 like "$rc:$out" "^0:.*lbchaos: seed=2 peers=5 faults=[1-9][0-9]* tasks=[1-9][0-9]* results=[0-9]+ lost=0 duplicated=0 overlaps=0 messages=[1-9][0-9]* undelivered=0 unreadable=0" \
     "stop and term with messages: every acknowledged message received once"
-[ $rc -eq 0 ] || diag "$out"
+[ $rc -eq 0 ] || { diag "$out"; why_failed "$out"; }
 # (as root, disks filled too: each peer's state_dir on a tmpfs)
 full=
 [ "$(id -u)" -eq 0 ] && full=,diskfull
 out=$(lbchaos --no-netns --seed 3 --duration 15 --faults homegone,kill,stop$full --work plain,ckpt,msgs 2>&1); rc=$?
 like "$rc:$out" "^0:.*lbchaos: seed=3 peers=5 faults=[1-9][0-9]* tasks=[1-9][0-9]* results=[0-9]+ lost=0 duplicated=0 overlaps=0 messages=[1-9][0-9]* undelivered=0 unreadable=0" \
     "a home killed for good among kills, stops${full:+ and full disks}, with messages: every task ends once, its result read at every live peer, every acknowledged message received once"
-[ $rc -eq 0 ] || diag "$out"
+[ $rc -eq 0 ] || { diag "$out"; why_failed "$out"; }
 
 # As root: peers in namespaces, partitions (6-12 s, longer than detection),
 # packet loss and kills.  A fault kind this kernel cannot do is refused.
@@ -86,7 +97,7 @@ if grep -q '^netns yes' <<<"$check"; then
 		out=$(lbchaos --seed 4 --duration 10 --faults partition,link,loss,kill --work plain,ckpt 2>&1); rc=$?
 		like "$rc:$out" "^0:.*lbchaos: seed=4 peers=5 faults=[1-9][0-9]* tasks=[1-9][0-9]* results=[0-9]+ lost=0 duplicated=0 overlaps=0 messages=0 undelivered=0 unreadable=0" \
 		    "in namespaces, partition, link, loss and kill: nothing lost, nothing run twice at once, every result read at every live peer"
-		[ $rc -eq 0 ] || diag "$out"
+		[ $rc -eq 0 ] || { diag "$out"; why_failed "$out"; }
 	else
 		skip "partition and loss in namespaces: $(grep ' no: ' <<<"$check" | tr '\n' ' ')"
 	fi
