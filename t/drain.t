@@ -13,7 +13,10 @@ running() { [ "$(field "$1" .state)" = running ]; }
 done_all() { for i in "$@"; do [ "$(field "$i" .state)" = done ] || return 1; done; }
 
 # -- n1 drains: two running, two waiting, then new submissions --
-r1=$(sub 2500); r2=$(sub 2500); w1=$(sub 300); w2=$(sub 300)
+# (6 s: the drain must begin while both still run; on a loaded machine
+# the submits and the checks before it can take seconds, and with 2.5 s
+# one of them ended first and a waiting one ran here in its slot)
+r1=$(sub 6000); r2=$(sub 6000); w1=$(sub 300); w2=$(sub 300)
 wait_for 5 running "$r1" >/dev/null && wait_for 5 running "$r2" >/dev/null
 ok $? "n1 runs two tasks and holds two waiting"
 like "$(ctl n1 drain)" "^draining: [0-9]+ tasks still here" "lbctl drain starts a drain"
@@ -29,7 +32,7 @@ fate() { echo "$out" | jq -r --arg i "$1" '.tasks[] | select(.id == $i) | .fate'
 is "$(fate "$r1") $(fate "$r2")" "finished finished" "the running tasks finished at n1"
 is "$(fate "$w1") $(fate "$w2") $(fate "$s1")" "moved moved moved" \
     "the waiting ones and the new submission moved away"
-wait_for 10 done_all "$r1" "$r2" "$w1" "$w2" "$s1" >/dev/null
+wait_for 30 done_all "$r1" "$r2" "$w1" "$w2" "$s1" >/dev/null
 ok $? "all five are done"
 is "$(for i in "$w1" "$w2" "$s1"; do field "$i" .host; done | grep -c n1)" 0 \
     "none of the waiting or new ones ran at n1"

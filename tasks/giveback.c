@@ -98,8 +98,11 @@ tk_start_failed_home(struct tasks *t, uint64_t now, struct tasks_task *k,
 	r->exit_code = r->signal = 0;
 	r->finished_ms = tk_wall(t, now);
 	r->pgid = 0;
+	/* What is held here goes, and with it whatever it still had to
+	 * ask: a move to this home it was told of, fenced and never
+	 * committed, would ask on after the result (seed 61084). */
 	if (k->hold != HOLD_NONE)
-		tk_set_hold(t, now, k, HOLD_NONE, o);
+		tk_drop_copy(t, now, k, o);
 	tk_record_result(t, now, k, r, NULL, NULL, o);
 	tk_schedule(t, now, o);
 }
