@@ -1,23 +1,14 @@
 /* balance.c - transfer, location and selection policies (no I/O). */
 #include "config.h"
 
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "balance.h"
+#include "hints.h"
 
 #define RESERVE_MAX	64
-#define HINT_MAX	32	/* peers remembered idle */
 #define REDIRECT_MAX	2	/* refusals naming another peer, a round */
-
-struct hints {
-	struct {
-		char		 id[LB_ID_MAX];
-		uint64_t	 at;
-	}		 v[HINT_MAX];
-	size_t		 n;
-};
 
 struct balance {
 	struct balance_conf	 conf;
@@ -57,42 +48,19 @@ struct balance {
 	int			 redirects;	/* this round */
 };
 
-static void
-hint_del(struct hints *h, const char *id)
-{
-	for (size_t i = 0; i < h->n; i++)
-		if (strcmp(h->v[i].id, id) == 0) {
-			h->v[i] = h->v[--h->n];
-			return;
-		}
-}
-
+/* A hint, unless hints are off (or it is this peer). */
 static void
 hint_add(struct balance *b, struct hints *h, uint64_t now, const char *id)
 {
-	size_t	k = 0;
-
-	if (!b->conf.hints || strcmp(id, b->self) == 0)
-		return;
-	hint_del(h, id);
-	if (h->n == HINT_MAX) {
-		for (size_t i = 1; i < h->n; i++)	/* the oldest goes */
-			if (h->v[i].at < h->v[k].at)
-				k = i;
-		h->v[k] = h->v[--h->n];
-	}
-	lb_strlcpy(h->v[h->n].id, id, sizeof(h->v[0].id));
-	h->v[h->n++].at = now;
+	if (b->conf.hints && strcmp(id, b->self) != 0)
+		hints_add(h, now, id);
 }
 
-/* Whether `h` holds a hint younger than hint_ms. */
-static int
-hint_any(const struct balance *b, const struct hints *h, uint64_t now)
+/* The freshest hint of `h` (younger than hint_ms), or SIZE_MAX. */
+static size_t
+hint_freshest(const struct balance *b, const struct hints *h, uint64_t now)
 {
-	for (size_t i = 0; i < h->n; i++)
-		if (now - h->v[i].at < (uint64_t)b->conf.hint_ms)
-			return 1;
-	return 0;
+	return hints_freshest(h, now, (uint64_t)b->conf.hint_ms, NULL, NULL);
 }
 
 void
@@ -100,19 +68,6 @@ balance_idle(struct balance *b, uint64_t now, const char *from)
 {
 	b->stats.idle_heard++;
 	hint_add(b, &b->idle, now, from);
-}
-
-/* The freshest hint of `h` (younger than hint_ms), or SIZE_MAX. */
-static size_t
-hint_freshest(const struct balance *b, const struct hints *h, uint64_t now)
-{
-	size_t	best = SIZE_MAX;
-
-	for (size_t i = 0; i < h->n; i++)
-		if (now - h->v[i].at < (uint64_t)b->conf.hint_ms &&
-		    (best == SIZE_MAX || h->v[i].at > h->v[best].at))
-			best = i;
-	return best;
 }
 
 static void
@@ -314,17 +269,19 @@ balance_must_move(const struct balance *b, const struct balance_task *t)
 
 #define PREEMPT_MIN_WAITING	2
 
-const struct balance_task *
-balance_select(const struct balance *b, const struct balance_task *t,
-    size_t n, const char *attrs, const char *to)
+/* As balance_select, the task named `skip` (if not NULL) left out. */
+static const struct balance_task *
+select_but(const struct balance *b, const struct balance_task *t, size_t n,
+    const char *attrs, const char *to, const char *skip)
 {
 	const struct balance_task	*fresh = NULL, *old = NULL, *run = NULL;
 	size_t				 waiting = 0;
 
+#define SKIPPED(k)	(skip != NULL && strcmp((k)->id, skip) == 0)
 	for (size_t i = 0; i < n; i++)
-		waiting += !t[i].running;
+		waiting += !t[i].running && !SKIPPED(&t[i]);
 	for (size_t i = 0; i < n; i++) {
-		if (t[i].pinned)
+		if (t[i].pinned || SKIPPED(&t[i]))
 			continue;
 		if (attrs != NULL && !balance_attrs_ok(t[i].needs, attrs))
 			continue;
@@ -351,6 +308,14 @@ balance_select(const struct balance *b, const struct balance_task *t,
 	if (run != NULL && waiting >= PREEMPT_MIN_WAITING)
 		return run;
 	return fresh ? fresh : old;
+#undef SKIPPED
+}
+
+const struct balance_task *
+balance_select(const struct balance *b, const struct balance_task *t,
+    size_t n, const char *attrs, const char *to)
+{
+	return select_but(b, t, n, attrs, to, NULL);
 }
 
 /* Whether peer `p` may be asked in a round of `kind` for `task` (the
@@ -373,6 +338,32 @@ eligible(const struct balance *b, const struct balance_peer *p,
 	return 1;
 }
 
+/* What hints_first passes over: a hint taken already, or a peer not in
+ * the vector or not eligible for the round. */
+struct hint_pick {
+	const struct balance		*b;
+	const struct balance_peer	*peers;
+	size_t				 np;
+	enum balance_action_kind	 kind;
+	const struct balance_task	*task;
+	char				(*taken)[LB_ID_MAX];
+	size_t				 ntaken;
+};
+
+static int
+hint_skip(const char *id, void *arg)
+{
+	const struct hint_pick	*p = arg;
+
+	for (size_t j = 0; j < p->ntaken; j++)
+		if (strcmp(p->taken[j], id) == 0)
+			return 1;
+	for (size_t j = 0; j < p->np; j++)
+		if (strcmp(p->peers[j].id, id) == 0)
+			return !eligible(p->b, &p->peers[j], p->kind, p->task);
+	return 1;
+}
+
 /* Put the peers of hints `h` (fresh, and in the vector) first among the
  * round's candidates, the freshest first. */
 static void
@@ -380,36 +371,16 @@ hints_first(struct balance *b, const struct hints *h, uint64_t now,
     const struct balance_peer *peers, size_t np, enum balance_action_kind kind,
     const struct balance_task *task)
 {
-	size_t	 lim = (size_t)b->conf.probe_limit, n = 0;
-	char	(*c)[LB_ID_MAX] = lb_calloc(lim + 1, sizeof(*c));
+	size_t		 lim = (size_t)b->conf.probe_limit, n, k;
+	struct hint_pick p = { b, peers, np, kind, task,
+			    lb_calloc(lim + 1, LB_ID_MAX), 0 };
 
 	b->ncand_hinted = 0;
-	while (n < lim) {
-		size_t best = SIZE_MAX;
-
-		for (size_t i = 0; i < h->n; i++) {
-			int dup = 0;
-
-			if (now - h->v[i].at >= (uint64_t)b->conf.hint_ms)
-				continue;
-			for (size_t j = 0; j < n; j++)
-				dup |= strcmp(c[j], h->v[i].id) == 0;
-			if (dup || (best != SIZE_MAX &&
-			    h->v[i].at <= h->v[best].at))
-				continue;
-			for (size_t j = 0; j < np; j++)
-				if (strcmp(peers[j].id, h->v[i].id) == 0 &&
-				    eligible(b, &peers[j], kind, task)) {
-					best = i;
-					break;
-				}
-		}
-		if (best == SIZE_MAX)
-			break;
-		lb_strlcpy(c[n++], h->v[best].id, LB_ID_MAX);
-	}
-	if (n == 0) {
-		free(c);
+	while (p.ntaken < lim && (k = hints_freshest(h, now,
+	    (uint64_t)b->conf.hint_ms, hint_skip, &p)) != SIZE_MAX)
+		lb_strlcpy(p.taken[p.ntaken++], h->v[k].id, LB_ID_MAX);
+	if ((n = p.ntaken) == 0) {
+		free(p.taken);
 		return;
 	}
 	b->ncand_hinted = n;
@@ -417,12 +388,12 @@ hints_first(struct balance *b, const struct hints *h, uint64_t now,
 		int dup = 0;
 
 		for (size_t j = 0; j < b->ncand_hinted; j++)
-			dup |= strcmp(c[j], b->cand[i]) == 0;
+			dup |= strcmp(p.taken[j], b->cand[i]) == 0;
 		if (!dup)
-			lb_strlcpy(c[n++], b->cand[i], LB_ID_MAX);
+			lb_strlcpy(p.taken[n++], b->cand[i], LB_ID_MAX);
 	}
 	free(b->cand);
-	b->cand = c;
+	b->cand = p.taken;
 	b->ncand = n;
 	b->next = 0;
 }
@@ -643,7 +614,7 @@ balance_tick(struct balance *b, uint64_t now, uint32_t load, uint32_t slots,
 			    strcmp(peers[i].id, b->self) != 0)
 				break;
 		if (i == np && b->partner[0] == '\0' &&
-		    !hint_any(b, &b->work, now))
+		    hint_freshest(b, &b->work, now) == SIZE_MAX)
 			return;
 		b->task[0] = '\0';
 		b->kind = BA_REQUEST;
@@ -733,10 +704,10 @@ balance_answer_hint(struct balance *b, uint64_t now, uint64_t req_id,
 		b->stats.hint_taken++;
 	if (b->kind == BA_OFFER && b->next > 0)
 		/* Busy now, or taking ours: no longer idle. */
-		hint_del(&b->idle, b->cand[b->next - 1]);
+		hints_del(&b->idle, b->cand[b->next - 1]);
 	if (b->kind == BA_REQUEST && b->next > 0 && !accepted)
 		/* Nothing to give any more. */
-		hint_del(&b->work, b->cand[b->next - 1]);
+		hints_del(&b->work, b->cand[b->next - 1]);
 	if (!accepted) {
 		b->stats.probes_refused++;
 		if (b->kind == BA_REQUEST && b->next > 0 &&
@@ -789,7 +760,7 @@ balance_offer(struct balance *b, uint64_t now, const char *from,
 		    from) != 0) {
 			lb_strlcpy(o->v[o->n - 1].hint, b->idle.v[k].id,
 			    sizeof(o->v[0].hint));
-			hint_del(&b->idle, b->idle.v[k].id);
+			hints_del(&b->idle, b->idle.v[k].id);
 		}
 	}
 }
@@ -802,39 +773,18 @@ balance_request(struct balance *b, uint64_t now, const char *from,
 	const struct balance_task	*t = NULL;
 
 	if (b->conf.policy != BALANCE_NONE && balance_role(b, load, slots) ==
-	    ROLE_SENDER) {
+	    ROLE_SENDER)
 		/* (not the task offered elsewhere now: its taker holds a
 		 * slot for it) */
-		const struct balance_task *v = tasks;
-		size_t n = nt, k = SIZE_MAX;
-
-		for (size_t i = 0; b->polling && b->kind == BA_OFFER &&
-		    i < nt; i++)
-			if (strcmp(tasks[i].id, b->task) == 0)
-				k = i;
-		if (k != SIZE_MAX) {
-			struct balance_task *c = lb_calloc(nt, sizeof(*c));
-
-			memcpy(c, tasks, k * sizeof(*c));
-			memcpy(c + k, tasks + k + 1, (nt - k - 1) *
-			    sizeof(*c));
-			v = c;
-			n = nt - 1;
-		}
-		t = balance_select(b, v, n, from_attrs, from);
-		if (t != NULL)
-			t = &tasks[t - v + (k != SIZE_MAX && t - v >=
-			    (ptrdiff_t)k)];
-		if (v != tasks)
-			free((void *)v);
-	}
+		t = select_but(b, tasks, nt, from_attrs, from, b->polling &&
+		    b->kind == BA_OFFER ? b->task : NULL);
 	if (t == NULL) {
 		/* It asks for work: it is idle, the next task goes to it. */
 		hint_add(b, &b->idle, now, from);
 		out_add(o, BA_REFUSE, from, NULL, req_id);
 		return;
 	}
-	hint_del(&b->idle, from);
+	hints_del(&b->idle, from);
 	b->stats.requests_served++;
 	out_add(o, BA_ACCEPT, from, NULL, req_id);
 	out_add(o, BA_TRANSFER, from, t->id, req_id);

@@ -38,7 +38,7 @@ diag "peer/ calls: ${edges[*]}"
 is "${two# }" "" "no two files of peer/ call each other"
 
 # The task core is several files (tasks/tasks_int.h): each of them.
-cores=("$B"/gossip/gossip.o "$B"/gossip/swim.o "$B"/balance/balance.o
+cores=("$B"/gossip/gossip.o "$B"/gossip/swim.o "$B"/balance/balance.o "$B"/balance/hints.o
     "$B"/node/gossip_wire.o "$B"/node/home.o "$B"/node/balancer.o
     "$B"/forwarding/fwd.o)
 for c in "$top_srcdir"/tasks/*.c; do
