@@ -7,20 +7,28 @@
 #include <string.h>
 
 #include "gossip_int.h"
+#include "strpool.h"
 
 
 static void	ix_rebuild(struct gossip *);
 
-/* Members this peer would put in a full digest: all but the dead. */
+/* Members this peer would put in a full digest: all but the dead (a
+ * count kept as states change, not a pass over the table). */
 static uint32_t
 known(const struct gossip *g)
 {
-	uint32_t	k = 0;
+	return (uint32_t)(g->n - g->ndead);
+}
 
-	for (size_t i = 0; i < g->n; i++)
-		if (g->m[i].state != GOSSIP_DEAD)
-			k++;
-	return k;
+/* Set a member's state, keeping the count of the dead. */
+static void
+set_state(struct gossip *g, struct gossip_member *m, enum gossip_state s)
+{
+	if (m->state == GOSSIP_DEAD)
+		g->ndead--;
+	if (s == GOSSIP_DEAD)
+		g->ndead++;
+	m->state = s;
 }
 
 struct gossip_msg *
@@ -92,12 +100,63 @@ gossip_out_free(struct gossip_out *o)
 	memset(o, 0, sizeof(*o));
 }
 
+/* Make *slot the pool's copy of s, unless it already holds it. */
+static void
+known_str(struct gossip *g, const char **slot, const char *s)
+{
+	const char	*p;
+
+	if (*slot != NULL && strcmp(*slot, s) == 0)
+		return;
+	p = strpool_get(g->pool, s);
+	strpool_put(g->pool, *slot);
+	*slot = p;
+}
+
+/* A member's fields from entry e. */
+static void
+known_set(struct gossip *g, struct gossip_known *k, const struct gossip_entry *e)
+{
+	known_str(g, &k->id, e->id);
+	known_str(g, &k->addr, e->addr);
+	known_str(g, &k->attrs, e->attrs);
+	k->incarnation = e->incarnation;
+	k->heartbeat = e->heartbeat;
+	k->refute = e->refute;
+	k->load = e->load;
+	k->slots = e->slots;
+	k->level = e->level;
+	k->running = e->running;
+	k->waiting = e->waiting;
+	k->left = e->left != 0;
+	k->draining = e->draining != 0;
+}
+
+static void
+known_put(struct gossip *g, struct gossip_known *k)
+{
+	strpool_put(g->pool, k->id);
+	strpool_put(g->pool, k->addr);
+	strpool_put(g->pool, k->attrs);
+	k->id = k->addr = k->attrs = NULL;
+}
+
 struct gossip *
 gossip_new(const struct lb_gossip_conf *conf, const struct gossip_entry *self,
     uint64_t now, uint64_t seed)
 {
+	return gossip_new_in(conf, self, now, seed, NULL);
+}
+
+struct gossip *
+gossip_new_in(const struct lb_gossip_conf *conf,
+    const struct gossip_entry *self, uint64_t now, uint64_t seed,
+    struct strpool *pool)
+{
 	struct gossip	*g = lb_calloc(1, sizeof(*g));
 
+	g->own_pool = pool == NULL;
+	g->pool = pool != NULL ? pool : strpool_new();
 	g->conf = *conf;
 	lb_rng_seed(&g->rng, seed);
 	g->seq = lb_rng_next(&g->rng) >> 16;
@@ -105,9 +164,8 @@ gossip_new(const struct lb_gossip_conf *conf, const struct gossip_entry *self,
 	g->cap = 16;
 	g->m = lb_calloc(g->cap, sizeof(*g->m));
 	g->n = 1;
-	g->m[0].e = *self;
+	known_set(g, &g->m[0].e, self);
 	g->m[0].e.left = 0;
-	g->m[0].e.age_ms = 0;
 	g->m[0].self = 1;
 	g->m[0].state = GOSSIP_ALIVE;
 	g->m[0].born_ms = now;
@@ -124,13 +182,29 @@ gossip_free(struct gossip *g)
 	for (size_t i = 0; i < g->nseeds; i++)
 		free(g->seeds[i]);
 	free(g->seeds);
-	for (size_t i = 0; i < g->n; i++)
+	for (size_t i = 0; i < g->n; i++) {
 		free(g->m[i].accusers);
+		known_put(g, &g->m[i].e);
+	}
+	for (size_t i = 0; i < g->plen; i++)
+		strpool_put(g->pool, g->plist[i]);
 	free(g->m);
 	free(g->ix);
 	free(g->scratch);
 	free(g->plist);
+	if (g->own_pool)
+		strpool_free(g->pool);
 	free(g);
+}
+
+void
+gossip_reserve(struct gossip *g, size_t n)
+{
+	if (n <= g->cap)
+		return;
+	g->cap = n;
+	g->m = lb_reallocarray(g->m, g->cap, sizeof(*g->m));
+	ix_rebuild(g);
 }
 
 void
@@ -196,7 +270,7 @@ ix_rebuild(struct gossip *g)
 {
 	size_t	want = 32;
 
-	while (want < 2 * g->cap)
+	while (want < g->cap + g->cap / 2)
 		want *= 2;
 	free(g->ix);
 	g->ixcap = want;
@@ -327,17 +401,26 @@ gossip_age_limit(const struct gossip *g, int conf_ms)
 static void
 age_n_update(struct gossip *g)
 {
-	size_t	k = 0;
+	g->age_n = known(g);
+}
 
-	for (size_t i = 0; i < g->n; i++)
-		if (g->m[i].state != GOSSIP_DEAD)
-			k++;
-	g->age_n = k;
+/* The heartbeat backstop's ages as they apply now. */
+struct limits {
+	uint64_t	suspect, dead;
+};
+
+static struct limits
+limits(const struct gossip *g)
+{
+	return (struct limits){
+		.suspect = gossip_age_limit(g, g->conf.suspect_ms),
+		.dead = gossip_age_limit(g, g->conf.dead_ms)
+	};
 }
 
 /* The state a member's news implies at `now`. */
 static enum gossip_state
-judge(const struct gossip *g, const struct gossip_member *m, uint64_t now)
+judge(const struct gossip_member *m, uint64_t now, struct limits l)
 {
 	uint64_t	age = gossip_age(m, now);
 
@@ -346,36 +429,45 @@ judge(const struct gossip *g, const struct gossip_member *m, uint64_t now)
 	if (m->self)
 		return GOSSIP_ALIVE;
 	/* SWIM decides; heartbeat ages are the backstop. */
-	if (m->swim_dead || age >= gossip_age_limit(g, g->conf.dead_ms))
+	if (m->swim_dead || age >= l.dead)
 		return GOSSIP_DEAD;
-	if (m->suspected || age >= gossip_age_limit(g, g->conf.suspect_ms))
+	if (m->suspected || age >= l.suspect)
 		return GOSSIP_SUSPECT;
 	return GOSSIP_ALIVE;
 }
 
-void
-gossip_rejudge(struct gossip *g, struct gossip_member *m, uint64_t now,
-    struct gossip_out *o)
+static void
+rejudge_with(struct gossip *g, struct gossip_member *m, uint64_t now,
+    struct limits l, struct gossip_out *o)
 {
-	enum gossip_state	s = judge(g, m, now), from = m->state;
+	enum gossip_state	s = judge(m, now, l), from = m->state;
 
 	/* Dead stays dead until fresh news: no flapping on stale gossip. */
 	if (from == GOSSIP_DEAD && s == GOSSIP_SUSPECT)
 		s = GOSSIP_DEAD;
 	if (s == from)
 		return;
-	m->state = s;
+	set_state(g, m, s);
 	m->state_ms = now;
+	if (m->swim_dead)
+		g->swim_dead_ms = now;	/* swim_add_notices looks back */
 	if (s == GOSSIP_DEAD)
 		g->deaths++;
 	out_change(o, m, from);
+}
+
+void
+gossip_rejudge(struct gossip *g, struct gossip_member *m, uint64_t now,
+    struct gossip_out *o)
+{
+	rejudge_with(g, m, now, limits(g), o);
 }
 
 #define rejudge gossip_rejudge
 
 /* Whether version (inc, hb) is newer than the member's. */
 static int
-newer(const struct gossip_entry *a, const struct gossip_entry *b)
+newer(const struct gossip_entry *a, const struct gossip_known *b)
 {
 	if (a->incarnation != b->incarnation)
 		return a->incarnation > b->incarnation;
@@ -391,7 +483,20 @@ gossip_wire(const struct gossip_member *m, uint64_t now, int compact,
 {
 	uint64_t	age = gossip_age(m, now);
 
-	*w = m->e;
+	memset(w, 0, sizeof(*w));
+	lb_strlcpy(w->id, m->e.id, sizeof(w->id));
+	lb_strlcpy(w->addr, m->e.addr, sizeof(w->addr));
+	lb_strlcpy(w->attrs, m->e.attrs, sizeof(w->attrs));
+	w->incarnation = m->e.incarnation;
+	w->heartbeat = m->e.heartbeat;
+	w->refute = m->e.refute;
+	w->load = m->e.load;
+	w->slots = m->e.slots;
+	w->level = m->e.level;
+	w->running = m->e.running;
+	w->waiting = m->e.waiting;
+	w->left = m->e.left;
+	w->draining = m->e.draining;
 	w->age_ms = age > UINT32_MAX ? UINT32_MAX : (uint32_t)age;
 	if (compact) {
 		/* A heartbeat: what can change within an incarnation. */
@@ -420,16 +525,82 @@ rumour_window(const struct gossip *g)
 	return 2 * b * (uint64_t)g->conf.interval_ms;
 }
 
+/*
+ * The k best of the indices offered, best first: by key, the larger
+ * first, ties to the index offered first.  One pass over the table, not
+ * one per entry: a digest at 10,000 members chooses its 24 entries among
+ * all of them each round (lbsim, doc/scale.md).
+ */
+struct topk {
+	size_t		*idx;
+	uint64_t	*key;
+	size_t		 n, k;
+};
+
+static void
+topk_init(struct topk *t, size_t k)
+{
+	t->idx = lb_calloc(k > 0 ? k : 1, sizeof(*t->idx));
+	t->key = lb_calloc(k > 0 ? k : 1, sizeof(*t->key));
+	t->n = 0;
+	t->k = k;
+}
+
+static void
+topk_free(struct topk *t)
+{
+	free(t->idx);
+	free(t->key);
+}
+
+static inline void
+topk_offer(struct topk *t, size_t i, uint64_t key)
+{
+	size_t	j;
+
+	if (t->n == t->k && (t->k == 0 || key <= t->key[t->n - 1]))
+		return;
+	j = t->n < t->k ? t->n++ : t->n - 1;
+	for (; j > 0 && t->key[j - 1] < key; j--) {
+		t->key[j] = t->key[j - 1];
+		t->idx[j] = t->idx[j - 1];
+	}
+	t->key[j] = key;
+	t->idx[j] = i;
+}
+
+/* The entries a digest holds so far, by index: at most its room. */
+struct taken {
+	size_t	*idx;
+	size_t	 n;
+};
+
+static int
+is_taken(const struct taken *t, size_t i)
+{
+	for (size_t j = 0; j < t->n; j++)
+		if (t->idx[j] == i)
+			return 1;
+	return 0;
+}
+
 /* Put m[idx] into the digest unless it is already there. */
 static int
 digest_add(struct gossip *g, size_t idx, uint64_t now, int compact,
-    struct gossip_entry *d, size_t *k, unsigned char *taken)
+    struct gossip_entry *d, size_t *k, struct taken *taken)
 {
-	if (taken[idx])
+	if (is_taken(taken, idx))
 		return 0;
-	taken[idx] = 1;
+	taken->idx[taken->n++] = idx;
 	wire(&g->m[idx], now, compact, &d[(*k)++]);
 	return 1;
+}
+
+/* Whether m[i] may go into a digest for `to`. */
+static int
+digestible(const struct gossip *g, size_t i, size_t to)
+{
+	return i != 0 && i != to && g->m[i].state != GOSSIP_DEAD;
 }
 
 /*
@@ -452,77 +623,75 @@ digest_add(struct gossip *g, size_t idx, uint64_t now, int compact,
  */
 static struct gossip_entry *
 digest(struct gossip *g, size_t to, uint64_t now, int full,
-    const struct gossip_msg *asked, size_t *np)
+    const struct gossip_msg *asked, struct topk *stalest, size_t *np)
 {
 	size_t			 room = full ? g->n : (size_t)g->conf.digest_size;
-	size_t			 k = 0, nc = 0, rumours;
+	size_t			 k = 0, rumours;
 	uint64_t		 window;
 	struct gossip_entry	*d;
-	unsigned char		*taken;
+	struct taken		 taken;
+	struct topk		 top, fresh;
 
-	if (g->scratchcap < g->n) {
-		g->scratchcap = g->n;
-		g->scratch = lb_reallocarray(g->scratch, g->scratchcap,
-		    sizeof(*g->scratch));
-	}
-	taken = lb_calloc(g->n, 1);
-	d = lb_calloc(room, sizeof(*d));
-	digest_add(g, 0, now, 0, d, &k, taken);
-	for (size_t i = 1; i < g->n; i++) {
-		if (i == to || g->m[i].state == GOSSIP_DEAD)
-			taken[i] = 1;
-		else
-			g->scratch[nc++] = i;
-	}
+	rumours = 1 + (room / 4 > 1 ? room / 4 : 1);
+	if (room > g->n)
+		room = g->n;	/* never more than there are */
+	if (rumours > room)
+		rumours = room;
+	taken.idx = lb_calloc(room > 0 ? room : 1, sizeof(*taken.idx));
+	taken.n = 0;
+	d = lb_calloc(room > 0 ? room : 1, sizeof(*d));
+	digest_add(g, 0, now, 0, d, &k, &taken);
 	if (full) {
-		for (size_t j = 0; j < nc && k < room; j++)
-			digest_add(g, g->scratch[j], now, 0, d, &k, taken);
+		/* Every entry is taken once: no search of what is taken. */
+		for (size_t i = 1; i < g->n && k < room; i++)
+			if (digestible(g, i, to))
+				wire(&g->m[i], now, 0, &d[k++]);
 		goto done;
 	}
-	rumours = 1 + (room / 4 > 1 ? room / 4 : 1);
-	/* Rumours, the latest news first. */
+	/*
+	 * One pass finds both the rumours (the latest news first) and the
+	 * freshest entries for the heartbeats below: as many of those as
+	 * the room, so that what the rumours, the turn and the asked take
+	 * first never leaves room unused.
+	 */
 	window = rumour_window(g);
-	while (k < rumours && k < room) {
-		size_t best = SIZE_MAX;
-		for (size_t i = 0; i < nc; i++) {
-			struct gossip_member *m = &g->m[g->scratch[i]];
-			if (m->news_ms != 0 && now - m->news_ms < window &&
-			    !taken[g->scratch[i]] && (best == SIZE_MAX ||
-			    m->news_ms > g->m[g->scratch[best]].news_ms))
-				best = i;
-		}
-		if (best == SIZE_MAX)
-			break;
-		digest_add(g, g->scratch[best], now, 0, d, &k, taken);
+	topk_init(&top, rumours - k);
+	topk_init(&fresh, room);
+	for (size_t i = 1; i < g->n; i++) {
+		const struct gossip_member *m = &g->m[i];
+		/* (and, for ask_stalest, the stalest live ones) */
+		if (stalest != NULL && i != to && (m->state == GOSSIP_ALIVE ||
+		    m->state == GOSSIP_SUSPECT))
+			topk_offer(stalest, i, UINT64_MAX - m->born_ms);
+		if (!digestible(g, i, to))
+			continue;
+		if (m->news_ms != 0 && now - m->news_ms < window)
+			topk_offer(&top, i, m->news_ms);
+		topk_offer(&fresh, i, m->born_ms);
 	}
+	for (size_t j = 0; j < top.n; j++)
+		digest_add(g, top.idx[j], now, 0, d, &k, &taken);
+	topk_free(&top);
 	/* One in turn, in full, from where the last digest stopped. */
 	for (size_t tries = 0; tries < g->n && k < room; tries++) {
 		g->cursor = g->cursor + 1 < g->n ? g->cursor + 1 : 1;
-		if (g->cursor < g->n && digest_add(g, g->cursor, now, 0, d, &k,
-		    taken))
+		if (g->cursor < g->n && digestible(g, g->cursor, to) &&
+		    digest_add(g, g->cursor, now, 0, d, &k, &taken))
 			break;
 	}
 	/* What the other side asked for: its stalest entries. */
 	for (size_t w = 0; asked != NULL && w < asked->nwants && k < room; w++) {
 		struct gossip_member *m = find(g, asked->wants[w]);
-		if (m != NULL && !m->self && m->state != GOSSIP_DEAD)
-			digest_add(g, (size_t)(m - g->m), now, 1, d, &k, taken);
+		size_t i = m != NULL ? (size_t)(m - g->m) : 0;
+		if (m != NULL && !m->self && digestible(g, i, to))
+			digest_add(g, i, now, 1, d, &k, &taken);
 	}
-	/* Heartbeats: the freshest of the rest (selection sort by born_ms). */
-	for (size_t j = 0; j < nc && k < room; j++) {
-		size_t best = j;
-		for (size_t i = j + 1; i < nc; i++)
-			if (!taken[g->scratch[i]] && (taken[g->scratch[best]] ||
-			    g->m[g->scratch[i]].born_ms >
-			    g->m[g->scratch[best]].born_ms))
-				best = i;
-		size_t t = g->scratch[j];
-		g->scratch[j] = g->scratch[best];
-		g->scratch[best] = t;
-		digest_add(g, g->scratch[j], now, 1, d, &k, taken);
-	}
+	/* Heartbeats: the freshest of the rest. */
+	for (size_t j = 0; j < fresh.n && k < room; j++)
+		digest_add(g, fresh.idx[j], now, 1, d, &k, &taken);
+	topk_free(&fresh);
 done:
-	free(taken);
+	free(taken.idx);
 	*np = k;
 	return d;
 }
@@ -532,7 +701,23 @@ static size_t
 pick(struct gossip *g, int want_dead)
 {
 	size_t	nc = 0, choice;
+	size_t	ndead = g->ndead - (g->m[0].state == GOSSIP_DEAD);
+	size_t	want = want_dead ? ndead : g->n - 1 - ndead;
 
+	/*
+	 * Where at least half the others are of the kind wanted (as the
+	 * live are, nearly always), random draws find one in a few tries,
+	 * each as likely as any other: no pass over a table of 10,000.
+	 * Otherwise, or unlucky, count and choose.
+	 */
+	if (g->n > 1 && want * 2 >= g->n - 1)
+		for (int tries = 0; tries < 32; tries++) {
+			size_t i = 1 + lb_rng_below(&g->rng,
+			    (uint32_t)(g->n - 1));
+			if (g->m[i].state != GOSSIP_LEFT &&
+			    (g->m[i].state == GOSSIP_DEAD) == want_dead)
+				return i;
+		}
 	for (size_t i = 1; i < g->n; i++) {
 		int dead = g->m[i].state == GOSSIP_DEAD;
 		if (g->m[i].state != GOSSIP_LEFT && dead == want_dead)
@@ -556,30 +741,22 @@ pick(struct gossip *g, int want_dead)
  * send keeps news moving, but left alone it starves a few entries whose
  * news happens to be old everywhere; asking for them ends that tail.
  */
-static void
-ask_stalest(struct gossip *g, size_t to, struct gossip_msg *msg)
+static size_t
+stalest_want(const struct gossip *g)
 {
-	size_t	want = (size_t)g->conf.digest_size / 4, nc = 0;
+	size_t	want = (size_t)g->conf.digest_size / 4;
 
-	if (want == 0)
-		want = 1;
-	for (size_t i = 1; i < g->n; i++)
-		if (i != to && (g->m[i].state == GOSSIP_ALIVE ||
-		    g->m[i].state == GOSSIP_SUSPECT))
-			g->scratch[nc++] = i;
-	msg->wants = lb_calloc(want, sizeof(*msg->wants));
-	for (size_t j = 0; j < nc && j < want; j++) {
-		size_t best = j;
-		for (size_t i = j + 1; i < nc; i++)
-			if (g->m[g->scratch[i]].born_ms <
-			    g->m[g->scratch[best]].born_ms)
-				best = i;
-		size_t t = g->scratch[j];
-		g->scratch[j] = g->scratch[best];
-		g->scratch[best] = t;
-		lb_strlcpy(msg->wants[msg->nwants++], g->m[g->scratch[j]].e.id,
+	return want > 0 ? want : 1;
+}
+
+/* `top`: the stalest live members but `to`, found by digest(). */
+static void
+ask_stalest(struct gossip *g, const struct topk *top, struct gossip_msg *msg)
+{
+	msg->wants = lb_calloc(stalest_want(g), sizeof(*msg->wants));
+	for (size_t j = 0; j < top->n; j++)
+		lb_strlcpy(msg->wants[msg->nwants++], g->m[top->idx[j]].e.id,
 		    LB_ID_MAX);
-	}
 }
 
 void
@@ -590,6 +767,8 @@ gossip_tick(struct gossip *g, uint64_t now, struct gossip_out *o)
 	size_t			 i, to, n;
 	const char		*addr = NULL;
 	int			 seed_turn;
+	struct limits		 l;
+	struct topk		 stalest;
 
 	g->rounds++;
 	if (self->e.left)
@@ -597,14 +776,19 @@ gossip_tick(struct gossip *g, uint64_t now, struct gossip_out *o)
 	age_n_update(g);
 	self->e.heartbeat++;
 	self->born_ms = now;
-	/* Judge ages, and forget what has been dead or gone long enough. */
+	/* Judge ages, and forget what has been dead or gone long enough
+	 * (the ages are those of this round: age_n is fixed through it). */
+	l = limits(g);
 	for (i = 1; i < g->n; ) {
 		struct gossip_member *m = &g->m[i];
-		rejudge(g, m, now, o);
+		rejudge_with(g, m, now, l, o);
 		if ((m->state == GOSSIP_DEAD || m->state == GOSSIP_LEFT) &&
 		    now - m->state_ms >= (uint64_t)g->conf.forget_ms) {
 			ix_del(g, m->e.id);
+			set_state(g, m, GOSSIP_LEFT);
+			swim_clear(g, m);
 			free(m->accusers);
+			known_put(g, &m->e);
 			if (i != g->n - 1)
 				ix_move(g, g->n - 1, i);
 			g->m[i] = g->m[--g->n];
@@ -634,15 +818,17 @@ gossip_tick(struct gossip *g, uint64_t now, struct gossip_out *o)
 		return;
 	if (addr == NULL)
 		addr = g->m[to].e.addr;
-	d = digest(g, to, now, 0, NULL, &n);
+	topk_init(&stalest, stalest_want(g));
+	d = digest(g, to, now, 0, NULL, &stalest, &n);
 	out_msg(g, o, addr, 1, d, n);
-	ask_stalest(g, to, &o->msgs[o->nmsgs - 1]);
+	ask_stalest(g, &stalest, &o->msgs[o->nmsgs - 1]);
+	topk_free(&stalest);
 	swim_add_notices(g, now, &o->msgs[o->nmsgs - 1]);
 }
 
 /* Whether a version changes more than the heartbeat: news to spread. */
 static int
-news(const struct gossip_entry *a, const struct gossip_entry *b)
+news(const struct gossip_entry *a, const struct gossip_known *b)
 {
 	return a->incarnation != b->incarnation || a->left != b->left ||
 	    a->refute != b->refute ||
@@ -679,15 +865,15 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 			m->news_ms = now;
 		if (e->refute > m->e.refute) {
 			/* It refuted a suspicion (or a death) of it. */
-			swim_clear(m);
+			swim_clear(g, m);
 			m->e.refute = e->refute;
 		}
 		m->e.heartbeat = e->heartbeat;
 		m->e.load = e->load;
 		m->e.running = e->running;
 		m->e.waiting = e->waiting;
-		m->e.left = e->left;
-		m->e.draining = e->draining;
+		m->e.left = e->left != 0;
+		m->e.draining = e->draining != 0;
 		if (born > m->born_ms || e->left)
 			m->born_ms = born;
 		rejudge(g, m, now, o);
@@ -708,17 +894,17 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 			return;
 		}
 		if (g->n == g->cap) {
-			g->cap *= 2;
+			g->cap += g->cap / 2;
 			g->m = lb_reallocarray(g->m, g->cap, sizeof(*g->m));
 			ix_rebuild(g);
 		}
 		m = &g->m[g->n++];
 		memset(m, 0, sizeof(*m));
-		m->e = *e;
+		known_set(g, &m->e, e);
 		ix_put(g, g->n - 1);
-		m->e.age_ms = 0;
 		m->born_ms = born;
-		m->state = judge(g, m, now);
+		m->state = GOSSIP_ALIVE;
+		set_state(g, m, judge(m, now, limits(g)));
 		m->state_ms = now;
 		m->news_ms = now;
 		out_change(o, m, m->state);
@@ -755,9 +941,8 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 		o->changes[o->nchanges - 1].incarnation = e->incarnation;
 	}
 	if (e->incarnation != m->e.incarnation || e->refute > m->e.refute)
-		swim_clear(m);
-	m->e = *e;
-	m->e.age_ms = 0;
+		swim_clear(g, m);
+	known_set(g, &m->e, e);
 	if (born > m->born_ms || e->left)
 		m->born_ms = born;
 	rejudge(g, m, now, o);
@@ -797,7 +982,7 @@ gossip_recv(struct gossip *g, uint64_t now, const char *from,
 	full = in->known < known(g);
 	if (!in->want_reply && !full)
 		return;
-	d = digest(g, (size_t)(m - g->m), now, full, in, &dn);
+	d = digest(g, (size_t)(m - g->m), now, full, in, NULL, &dn);
 	out_msg(g, o, m->e.addr, 0, d, dn);
 	swim_add_notices(g, now, &o->msgs[o->nmsgs - 1]);
 }
@@ -844,7 +1029,7 @@ gossip_leave(struct gossip *g, uint64_t now, int fanout, struct gossip_out *o)
 	self->e.left = 1;
 	self->e.heartbeat++;
 	self->born_ms = now;
-	self->state = GOSSIP_LEFT;
+	set_state(g, self, GOSSIP_LEFT);
 	self->state_ms = now;
 	/* Distinct live peers, chosen at random. */
 	if (g->scratchcap < g->n) {

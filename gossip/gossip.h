@@ -57,23 +57,37 @@ struct gossip_entry {
 					 * is what balancing counts) */
 };
 
-/* What this peer knows of a member. */
+/*
+ * What this peer knows of a member: the fields of its entry, compact.  The
+ * strings are the table's shared copies (gossip/strpool.h), never NULL;
+ * they change only as the core merges news.  A table of 10,000 members is
+ * about 1.2 MB, not 6 (lbsim holds 10,000 of them: doc/scale.md).
+ */
+struct gossip_known {
+	uint8_t		 left, draining;
+	uint32_t	 load, slots, level, running, waiting;
+	const char	*id, *addr, *attrs;
+	uint64_t	 incarnation, heartbeat;
+	uint64_t	 refute;
+};
+
+/* The fields every pass over the table reads come first, with e.left
+ * right after them: one cache line a member, not two. */
 struct gossip_member {
-	struct gossip_entry	e;
-	enum gossip_state	state;
 	uint64_t		born_ms;	/* local time the version was made */
-	uint64_t		state_ms;	/* local time of the last state change */
 	uint64_t		news_ms;	/* local time of its last news, or 0 */
-	int			self;
+	uint64_t		state_ms;	/* local time of the last state change */
+	uint8_t			state;		/* enum gossip_state */
+	uint8_t			self;
 	/* SWIM: suspected (or declared dead) at e.refute; a higher refute
 	 * clears it. */
-	int			suspected, swim_dead;
+	uint8_t			suspected, swim_dead;
+	uint8_t			naccusers;
+	struct gossip_known	e;
 	uint64_t		susp_ms;	/* local time the suspicion began */
 	/* GOSSIP_ACCUSERS_MAX ids, allocated at the first accusation and
-	 * freed with the entry: most members are never suspected, and a
-	 * table of thousands should not carry 512 bytes a member for it. */
+	 * freed with the entry: most members are never suspected. */
 	char			(*accusers)[LB_ID_MAX];
-	int			naccusers;
 };
 
 /* A suspicion or a death notice, as it travels. */
@@ -143,6 +157,16 @@ struct gossip;
 struct gossip	*gossip_new(const struct lb_gossip_conf *,
 		    const struct gossip_entry *self, uint64_t now,
 		    uint64_t seed);
+/* The same, its strings kept in `pool` (shared by the cores of one
+ * process, as lbsim's are; the caller frees it after them); NULL: a pool
+ * of its own. */
+struct strpool;
+struct gossip	*gossip_new_in(const struct lb_gossip_conf *,
+		    const struct gossip_entry *self, uint64_t now,
+		    uint64_t seed, struct strpool *pool);
+/* Room for n members at once, where the caller knows how many will come
+ * (lbsim): the table does not grow past what it needs. */
+void		 gossip_reserve(struct gossip *, size_t n);
 void		 gossip_free(struct gossip *);
 /* Addresses to join through; the peer's own address is skipped. */
 void		 gossip_add_seed(struct gossip *, const char *addr);
@@ -173,6 +197,10 @@ uint64_t	 gossip_deaths(const struct gossip *);
 /* suspect_ms or dead_ms as they apply with this many members: grown in
  * proportion to members / digest_size past 64 members at 24 entries. */
 uint64_t	 gossip_age_limit(const struct gossip *, int conf_ms);
+/* A member's entry as it travels at `now` (compact: a heartbeat, without
+ * address, slots, level and attributes). */
+void		 gossip_wire(const struct gossip_member *, uint64_t now,
+		    int compact, struct gossip_entry *);
 /* The age of a member's freshest news at `now`. */
 uint64_t	 gossip_age(const struct gossip_member *, uint64_t now);
 const char	*gossip_state_name(enum gossip_state);

@@ -33,6 +33,8 @@ struct swim_relay {
 struct gossip {
 	struct lb_gossip_conf	 conf;
 	struct lb_rng		 rng;
+	struct strpool		*pool;	/* the members' strings */
+	int			 own_pool;
 	struct gossip_member	*m;	/* m[0] is this peer */
 	size_t			 n, cap;
 	/* The members by id: open addressing with linear probing, each
@@ -49,6 +51,12 @@ struct gossip {
 	size_t			 scratchcap;
 	uint64_t		 refused;	/* new members past max_members */
 	uint64_t		 deaths;	/* members this peer judged dead */
+	size_t			 ndead;		/* members held dead here */
+	/* Members suspected here, and when one was last declared dead by
+	 * SWIM: the passes that look for either are skipped when there is
+	 * none (a table of 10,000 is not walked each probe for nothing). */
+	size_t			 nsuspected;
+	uint64_t		 swim_dead_ms;
 	/* The members the heartbeat ages are scaled for (gossip_age_limit):
 	 * those held here, dead aside, counted every round; or, while a
 	 * digest is merged, its entries if more (a newcomer's table is small
@@ -57,7 +65,8 @@ struct gossip {
 
 	/* SWIM (swim.c) */
 	uint64_t		 seq;
-	char			(*plist)[LB_ID_MAX];	/* probe order */
+	const char		**plist;	/* probe order: ids, from
+						 * the pool, each held */
 	size_t			 plen, pidx, pcap;
 	uint64_t		 next_probe;
 	struct swim_probe	 probe;
@@ -74,8 +83,6 @@ void	gossip_rejudge(struct gossip *, struct gossip_member *, uint64_t now,
 	    struct gossip_out *);
 struct gossip_msg *gossip_out_msg(struct gossip *, struct gossip_out *,
 	    const char *to, int want_reply, struct gossip_entry *, size_t n);
-void	gossip_wire(const struct gossip_member *, uint64_t now, int compact,
-	    struct gossip_entry *);
 size_t	gossip_pick_live(struct gossip *, size_t *out, size_t max,
 	    const char *skip1, const char *skip2);
 
@@ -86,6 +93,6 @@ void	swim_recv_notices(struct gossip *, uint64_t now, const char *from,
 void	swim_add_notices(struct gossip *, uint64_t now, struct gossip_msg *);
 void	swim_heard_from(struct gossip *, struct gossip_member *,
 	    struct gossip_out *);
-void	swim_clear(struct gossip_member *);
+void	swim_clear(struct gossip *, struct gossip_member *);
 
 #endif

@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "gossip_int.h"
+#include "strpool.h"
 
 #define SWIM_REFUTE_MAX	(UINT64_C(1) << 62)
 
@@ -116,10 +117,11 @@ gossip_pick_live(struct gossip *g, size_t *out, size_t max, const char *skip1,
 		g->scratch = lb_reallocarray(g->scratch, g->scratchcap,
 		    sizeof(*g->scratch));
 	}
+	/* The skips by index: no string compared per member. */
+	const struct gossip_member *s1 = skip1 != NULL ? gossip_find(g, skip1) :
+	    NULL, *s2 = skip2 != NULL ? gossip_find(g, skip2) : NULL;
 	for (size_t i = 1; i < g->n; i++) {
-		if (!live(&g->m[i]) ||
-		    (skip1 != NULL && strcmp(g->m[i].e.id, skip1) == 0) ||
-		    (skip2 != NULL && strcmp(g->m[i].e.id, skip2) == 0))
+		if (!live(&g->m[i]) || &g->m[i] == s1 || &g->m[i] == s2)
 			continue;
 		g->scratch[nc++] = i;
 	}
@@ -134,8 +136,10 @@ gossip_pick_live(struct gossip *g, size_t *out, size_t max, const char *skip1,
 }
 
 void
-swim_clear(struct gossip_member *m)
+swim_clear(struct gossip *g, struct gossip_member *m)
 {
+	if (m->suspected)
+		g->nsuspected--;
 	m->suspected = 0;
 	m->swim_dead = 0;
 	m->naccusers = 0;
@@ -157,7 +161,9 @@ swim_k(const struct gossip *g)
 {
 	int	nlive = 0, k = g->conf.indirect_probes;
 
-	for (size_t i = 1; i < g->n; i++)
+	/* Counted only as far as it matters: past k + 1 it changes nothing
+	 * (no pass over 10,000 members for each suspicion's timeout). */
+	for (size_t i = 1; i < g->n && nlive <= k; i++)
 		if (live(&g->m[i]))
 			nlive++;
 	/* The suspect and the first accuser cannot confirm. */
@@ -256,6 +262,7 @@ suspect(struct gossip *g, uint64_t now, struct gossip_member *m,
 		return 0;
 	if (!m->suspected) {
 		m->suspected = 1;
+		g->nsuspected++;
 		m->susp_ms = now;
 		m->naccusers = 0;
 	} else if (m->naccusers >= GOSSIP_ACCUSERS_MAX)
@@ -272,8 +279,11 @@ static void
 declare_dead(struct gossip *g, uint64_t now, struct gossip_member *m,
     struct gossip_out *o)
 {
+	if (m->suspected)
+		g->nsuspected--;
 	m->swim_dead = 1;
 	m->suspected = 0;
+	g->swim_dead_ms = now;
 	gossip_rejudge(g, m, now, o);
 }
 
@@ -348,7 +358,7 @@ swim_recv_notices(struct gossip *g, uint64_t now, const char *from,
 			continue;
 		if (n->refute > m->e.refute) {
 			/* It refuted what we know of, and is suspected again. */
-			swim_clear(m);
+			swim_clear(g, m);
 			m->e.refute = n->refute;
 		}
 		if (n->dead) {
@@ -373,6 +383,11 @@ swim_add_notices(struct gossip *g, uint64_t now, struct gossip_msg *msg)
 	uint64_t	window = 4 * (uint64_t)g->conf.interval_ms;
 
 	if (g->conf.probe_interval_ms == 0)
+		return;
+	/* Nothing suspected, and no death declared (or a dead member's
+	 * state changed) within the window: no notice to find. */
+	if (g->nsuspected == 0 && (g->swim_dead_ms == 0 ||
+	    now - g->swim_dead_ms >= window))
 		return;
 	for (size_t i = 1; i < g->n && msg->nnotices < GOSSIP_NOTICES_MAX; i++) {
 		struct gossip_member *m = &g->m[i];
@@ -418,8 +433,8 @@ swim_heard_from(struct gossip *g, struct gossip_member *m,
 void
 swim_member_added(struct gossip *g, const char *id)
 {
-	size_t	r;
-	char	t[LB_ID_MAX];
+	size_t		 r;
+	const char	*t;
 
 	if (g->plen == 0)
 		return;		/* no round yet: the first takes it */
@@ -428,11 +443,11 @@ swim_member_added(struct gossip *g, const char *id)
 		g->plist = lb_reallocarray(g->plist, g->pcap,
 		    sizeof(*g->plist));
 	}
-	lb_strlcpy(g->plist[g->plen], id, LB_ID_MAX);
+	g->plist[g->plen] = strpool_ref(g->pool, id);
 	r = g->pidx + lb_rng_below(&g->rng, (uint32_t)(g->plen - g->pidx + 1));
-	memcpy(t, g->plist[g->plen], LB_ID_MAX);
-	memcpy(g->plist[g->plen], g->plist[r], LB_ID_MAX);
-	memcpy(g->plist[r], t, LB_ID_MAX);
+	t = g->plist[g->plen];
+	g->plist[g->plen] = g->plist[r];
+	g->plist[r] = t;
 	g->plen++;
 }
 
@@ -453,18 +468,19 @@ next_target(struct gossip *g)
 			g->plist = lb_reallocarray(g->plist, g->pcap,
 			    sizeof(*g->plist));
 		}
+		for (size_t i = 0; i < g->plen; i++)
+			strpool_put(g->pool, g->plist[i]);
 		g->plen = 0;
 		g->pidx = 0;
 		for (size_t i = 1; i < g->n; i++)
 			if (live(&g->m[i]))
-				lb_strlcpy(g->plist[g->plen++], g->m[i].e.id,
-				    LB_ID_MAX);
+				g->plist[g->plen++] = strpool_ref(g->pool,
+				    g->m[i].e.id);
 		for (size_t i = g->plen; i > 1; i--) {
 			size_t r = lb_rng_below(&g->rng, (uint32_t)i);
-			char t[LB_ID_MAX];
-			memcpy(t, g->plist[i - 1], LB_ID_MAX);
-			memcpy(g->plist[i - 1], g->plist[r], LB_ID_MAX);
-			memcpy(g->plist[r], t, LB_ID_MAX);
+			const char *t = g->plist[i - 1];
+			g->plist[i - 1] = g->plist[r];
+			g->plist[r] = t;
 		}
 		if (g->plen == 0)
 			return NULL;
@@ -548,7 +564,7 @@ gossip_swim_tick(struct gossip *g, uint64_t now, struct gossip_out *o)
 			    r->target, NULL, 1);
 		g->relays[i] = g->relays[--g->nrelays];
 	}
-	for (size_t i = 1; i < g->n; i++) {
+	for (size_t i = 1; g->nsuspected > 0 && i < g->n; i++) {
 		struct gossip_member *m = &g->m[i];
 		struct gossip_notice n;
 		if (!m->suspected || m->swim_dead || m->e.left ||
@@ -577,7 +593,7 @@ gossip_swim_next(const struct gossip *g)
 		next = min_u64(next, g->confirms[i].deadline);
 	for (size_t i = 0; i < g->nrelays; i++)
 		next = min_u64(next, g->relays[i].deadline);
-	for (size_t i = 1; i < g->n; i++)
+	for (size_t i = 1; g->nsuspected > 0 && i < g->n; i++)
 		if (g->m[i].suspected && !g->m[i].swim_dead)
 			next = min_u64(next, g->m[i].susp_ms +
 			    gossip_suspicion_timeout(g, &g->m[i]));

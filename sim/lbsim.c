@@ -424,6 +424,7 @@ main(int argc, char **argv)
 		}
 	}
 	s.p = lb_calloc((size_t)s.n, sizeof(*s.p));
+	s.strings = strpool_new();
 	for (int i = 0; i < s.n; i++) {
 		unsigned a = (unsigned)(i + 1);
 
@@ -578,6 +579,7 @@ main(int argc, char **argv)
 	free(s.crashes);
 	free(s.p);
 	free(s.heap);
+	strpool_free(s.strings);
 	gossip_out_free(&s.out);
 	lb_conf_free(&s.conf);
 	return s.violations + s.ws.violations > 0 ? 1 : 0;

@@ -18,6 +18,7 @@
 #include "src/envelope.h"
 #include "src/util.h"
 #include "gossip/gossip.h"
+#include "gossip/strpool.h"
 
 #define SEEDS		3		/* peers every peer joins through */
 #define CRASH_GAP_MS	20000		/* crashes at least this far apart */
@@ -132,6 +133,9 @@ struct sim {
 	uint64_t	 converged_ms;
 	crypto_generichash_state trace;
 	struct gossip_out out;
+	/* The members' strings, one copy for all the peers' tables (an id,
+	 * an address and attributes, 10,000 tables over). */
+	struct strpool	*strings;
 	/* tasks (work.c) */
 	struct work_conf wc;
 	struct work	*work;

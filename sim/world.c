@@ -178,8 +178,11 @@ boot(struct sim *s, int i)
 	self.incarnation = p->inc;
 	self.slots = 1;
 	self.level = LB_PROTO_LEVEL;
-	p->g = gossip_new(&s->conf.gossip, &self, s->now,
-	    lb_rng_next(&s->rng));
+	p->g = gossip_new_in(&s->conf.gossip, &self, s->now,
+	    lb_rng_next(&s->rng), s->strings);
+	/* Every peer comes to know every other: a table of exactly that
+	 * (a restart keeps its id, and so its entry). */
+	gossip_reserve(p->g, (size_t)s->n);
 	env_init(&p->env, s->key, "lbsim", p->id, p->inc,
 	    (size_t)s->conf.message_max_kb * 1024,
 	    (uint64_t)s->conf.replay_window_ms);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "gossip/gossip.h"
+#include "gossip/strpool.h"
 #include "t/tap.h"
 
 static struct lb_gossip_conf conf = {
@@ -564,6 +565,87 @@ test_index(void)
 	conf = saved;
 }
 
+/* The strings of members: one counted copy, shared by the tables of a
+ * pool, let go when the last holder forgets them. */
+static void
+test_strings(void)
+{
+	struct strpool *sp = strpool_new();
+	struct gossip_entry ea = entry("pa", 1, 0, 0, 0), eb = entry("pb", 1, 0,
+	    0, 0), ec = entry("pc", 1, 0, 0, 0);
+	struct gossip *a, *b;
+	const struct gossip_member *ma, *mb;
+	const char *x, *y;
+	uint64_t t;
+	size_t n;
+
+	x = strpool_get(sp, "tcp://10.0.0.1:7000");
+	y = strpool_get(sp, "tcp://10.0.0.1:7000");
+	ok(x == y && strcmp(x, "tcp://10.0.0.1:7000") == 0,
+	    "a string asked twice is one copy");
+	strpool_put(sp, x);
+	is(strpool_count(sp), 1, "held once more, it stays");
+	strpool_put(sp, y);
+	is(strpool_count(sp), 0, "let go by its last holder, it goes");
+	for (int i = 0; i < 5000; i++) {
+		char s[32];
+		snprintf(s, sizeof(s), "s%d", i);
+		(void)strpool_get(sp, s);
+	}
+	is(strpool_count(sp), 5000, "5,000 strings held as the pool grows");
+	ok(strcmp(strpool_get(sp, "s4321"), "s4321") == 0 &&
+	    strpool_count(sp) == 5000, "and each found again");
+	strpool_free(sp);
+
+	sp = strpool_new();
+	snprintf(ec.attrs, sizeof(ec.attrs), "gpu,ssd");
+	a = gossip_new_in(&conf, &ea, 0, 1, sp);
+	b = gossip_new_in(&conf, &eb, 0, 2, sp);
+	hear(a, 10, ec);
+	hear(b, 10, ec);
+	hear(a, 10, eb);
+	hear(b, 10, ea);
+	ma = gossip_find(a, "pc");
+	mb = gossip_find(b, "pc");
+	ok(ma != NULL && mb != NULL && ma->e.id == mb->e.id &&
+	    ma->e.addr == mb->e.addr && ma->e.attrs == mb->e.attrs &&
+	    strcmp(ma->e.attrs, "gpu,ssd") == 0,
+	    "two tables of one pool share a member's id, address and "
+	    "attributes");
+	/* 3 ids, 3 addresses, "" and "gpu,ssd". */
+	is(strpool_count(sp), 8, "each string once in the pool");
+	snprintf(ec.attrs, sizeof(ec.attrs), "gpu");
+	ec.incarnation = 2;
+	hear(a, 20, ec);
+	ok(strcmp(gossip_find(a, "pc")->e.attrs, "gpu") == 0 &&
+	    strcmp(gossip_find(b, "pc")->e.attrs, "gpu,ssd") == 0,
+	    "a new version changes one table's strings, not the other's");
+	is(strpool_count(sp), 9, "both attribute lists held");
+	/* pc dies at a and b, and is forgotten. */
+	t = 20 + gossip_age_limit(a, conf.dead_ms) + 10;
+	ea.heartbeat = eb.heartbeat = 5;
+	hear(a, t, eb);
+	hear(b, t, ea);
+	tick(a, t);
+	tick(b, t);
+	t += conf.forget_ms;
+	ea.heartbeat = eb.heartbeat = 6;
+	hear(a, t, eb);
+	hear(b, t, ea);
+	tick(a, t);
+	tick(b, t);
+	gossip_members(a, &n);
+	ok(n == 2 && gossip_find(a, "pc") == NULL && gossip_find(b, "pc") ==
+	    NULL, "the dead member forgotten by both");
+	/* pc's id and address and its two attribute lists are gone; "" stays
+	 * (pa's and pb's). */
+	is(strpool_count(sp), 5, "its strings let go with it");
+	gossip_free(a);
+	gossip_free(b);
+	is(strpool_count(sp), 0, "nothing held once both tables are gone");
+	strpool_free(sp);
+}
+
 int
 main(void)
 {
@@ -576,5 +658,6 @@ main(void)
 	test_no_false_suspicion();
 	test_bound();
 	test_index();
+	test_strings();
 	return done_testing();
 }

@@ -247,7 +247,12 @@ test_refute(void)
 	/* a suspects b; b's refuted entry clears it. */
 	hear_notice(g, 100, "c", "b", 0, "c", 0, &o);
 	is(state_of(g, "b"), GOSSIP_SUSPECT, "a takes the suspicion");
-	hear(g, 200, me[0].e);
+	{
+		struct gossip_entry e;
+		gossip_wire(&me[0], 0, 0, &e);
+		e.age_ms = 0;
+		hear(g, 200, e);
+	}
 	is(state_of(g, "b"), GOSSIP_ALIVE, "b's entry at refute 1 clears it");
 	hear_notice(g, 300, "d", "b", 0, "d", 0, &o);
 	is(state_of(g, "b"), GOSSIP_ALIVE, "a stale suspicion (refute 0) is ignored");
@@ -255,7 +260,9 @@ test_refute(void)
 	is(state_of(g, "b"), GOSSIP_DEAD, "a death notice at refute 1 is taken");
 	me = gossip_members(b, &n);
 	{
-		struct gossip_entry e = me[0].e;
+		struct gossip_entry e;
+		gossip_wire(&me[0], 0, 0, &e);
+		e.age_ms = 0;
 		e.refute = 2;
 		e.heartbeat += 5;
 		hear(g, 400, e);
