@@ -483,16 +483,11 @@ gossip_wire(const struct gossip_member *m, uint64_t now, int compact,
 {
 	uint64_t	age = gossip_age(m, now);
 
-	memset(w, 0, sizeof(*w));
 	lb_strlcpy(w->id, m->e.id, sizeof(w->id));
-	lb_strlcpy(w->addr, m->e.addr, sizeof(w->addr));
-	lb_strlcpy(w->attrs, m->e.attrs, sizeof(w->attrs));
 	w->incarnation = m->e.incarnation;
 	w->heartbeat = m->e.heartbeat;
 	w->refute = m->e.refute;
 	w->load = m->e.load;
-	w->slots = m->e.slots;
-	w->level = m->e.level;
 	w->running = m->e.running;
 	w->waiting = m->e.waiting;
 	w->left = m->e.left;
@@ -504,6 +499,11 @@ gossip_wire(const struct gossip_member *m, uint64_t now, int compact,
 		w->attrs[0] = '\0';
 		w->slots = 0;
 		w->level = 0;
+	} else {
+		lb_strlcpy(w->addr, m->e.addr, sizeof(w->addr));
+		lb_strlcpy(w->attrs, m->e.attrs, sizeof(w->attrs));
+		w->slots = m->e.slots;
+		w->level = m->e.level;
 	}
 }
 
