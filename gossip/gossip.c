@@ -979,6 +979,17 @@ gossip_recv(struct gossip *g, uint64_t now, const char *from,
 	 * answer holds everything; and when a reply shows it, a full digest
 	 * follows once.  Replies are never answered, so this cannot loop.
 	 */
+	/*
+	 * An announcement (its sender's own entry alone, no answer wanted:
+	 * a refutation, a leave) is not answered: sent to every member at
+	 * once, it would draw a full digest from each that knows more than
+	 * its sender.  lbsim, 2,048 peers and 1% loss: a newcomer suspected
+	 * falsely refuted to all, 18,400 full digests came back in a second,
+	 * and 10,000 peers ran out of 20 GB.
+	 */
+	if (!in->want_reply && in->n == 1 &&
+	    strcmp(in->entries[0].id, from) == 0)
+		return;
 	full = in->known < known(g);
 	if (!in->want_reply && !full)
 		return;

@@ -565,6 +565,38 @@ test_index(void)
 	conf = saved;
 }
 
+/* A push from a peer that knows fewer draws a full digest; its own entry
+ * alone, no answer wanted (a refutation sent to every member), draws
+ * nothing. */
+static void
+test_announcement(void)
+{
+	struct gossip *g = core("a", 0, 3);
+	struct gossip_entry e = entry("b", 1, 1, 0, 0);
+	struct gossip_msg in = { .entries = &e, .n = 1, .known = 1 };
+	struct gossip_out o = { 0 };
+	char id[8];
+
+	for (int i = 0; i < 40; i++) {
+		snprintf(id, sizeof(id), "m%d", i);
+		hear(g, 10, entry(id, 1, 1, 0, 0));
+	}
+	hear(g, 10, e);
+	e.heartbeat = 2;
+	gossip_recv(g, 20, "b", &in, &o);
+	is(o.nmsgs, 0, "an announcement of its own entry draws no digest");
+	gossip_out_reset(&o);
+	e.heartbeat = 3;
+	in.want_reply = 1;
+	gossip_recv(g, 30, "b", &in, &o);
+	ok(o.nmsgs == 1 && o.msgs[0].n == 41,
+	    "a push from a peer that knows fewer draws a full digest, all but "
+	    "its own entry (%zu "
+	    "entries)", o.nmsgs == 1 ? o.msgs[0].n : 0);
+	gossip_out_free(&o);
+	gossip_free(g);
+}
+
 /* The strings of members: one counted copy, shared by the tables of a
  * pool, let go when the last holder forgets them. */
 static void
@@ -659,5 +691,6 @@ main(void)
 	test_bound();
 	test_index();
 	test_strings();
+	test_announcement();
 	return done_testing();
 }
