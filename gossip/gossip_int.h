@@ -87,7 +87,7 @@ size_t	gossip_pick_live(struct gossip *, size_t *out, size_t max,
 	    const char *skip1, const char *skip2);
 
 /* swim.c */
-void	swim_member_added(struct gossip *, const char *id);
+void	swim_member_added(struct gossip *, const char *id);	/* pooled */
 void	swim_recv_notices(struct gossip *, uint64_t now, const char *from,
 	    const struct gossip_msg *, struct gossip_out *);
 void	swim_add_notices(struct gossip *, uint64_t now, struct gossip_msg *);
