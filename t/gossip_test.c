@@ -676,6 +676,10 @@ test_strings(void)
 	gossip_free(b);
 	is(strpool_count(sp), 0, "nothing held once both tables are gone");
 	strpool_free(sp);
+	/* 10,000 tables of 10,000 members fit in 16 GiB at this size (lbsim,
+	 * doc/scale.md); an entry of arrays was 600 bytes. */
+	ok(sizeof(struct gossip_member) <= 128, "a member's entry is %zu "
+	    "bytes (at most 128)", sizeof(struct gossip_member));
 }
 
 int
