@@ -579,6 +579,14 @@ main(int argc, char **argv)
 	free(s.crashes);
 	free(s.p);
 	free(s.heap);
+	/* Every table gone, no string may be held: a count off means a
+	 * reference kept or let go twice in the gossip core. */
+	if (strpool_count(s.strings) != 0) {
+		fprintf(stderr, "lbsim: %zu member strings still held after "
+		    "every peer's table was freed\n",
+		    strpool_count(s.strings));
+		s.violations++;
+	}
 	strpool_free(s.strings);
 	gossip_out_free(&s.out);
 	lb_conf_free(&s.conf);

@@ -593,8 +593,71 @@ test_announcement(void)
 	    "a push from a peer that knows fewer draws a full digest, all but "
 	    "its own entry (%zu "
 	    "entries)", o.nmsgs == 1 ? o.msgs[0].n : 0);
+	gossip_out_reset(&o);
+	{
+		/* A reply (no answer wanted, more than its own entry) from a
+		 * peer that knows fewer: the full digest follows once. */
+		struct gossip_entry two[2] = { e, entry("m0", 1, 2, 0, 0) };
+		struct gossip_msg r = { .entries = two, .n = 2, .known = 2 };
+		two[0].heartbeat = 4;
+		gossip_recv(g, 40, "b", &r, &o);
+		ok(o.nmsgs == 1 && o.msgs[0].n == 41,
+		    "a reply from a peer that knows fewer still draws one full "
+		    "digest (%zu entries)", o.nmsgs == 1 ? o.msgs[0].n : 0);
+	}
 	gossip_out_free(&o);
 	gossip_free(g);
+}
+
+/* The probe list holds its ids: a member forgotten in the middle of a
+ * SWIM round stays findable by its id until the round is over, and its
+ * strings go once nothing holds them. */
+static void
+test_probe_list_strings(void)
+{
+	struct lb_gossip_conf c = conf;
+	struct strpool *sp = strpool_new();
+	struct gossip_entry self = entry("pa", 1, 0, 0, 0);
+	struct gossip_out o = { 0 };
+	struct gossip *g;
+	uint64_t t = 0;
+	char id[8];
+	size_t before;
+
+	c.probe_interval_ms = 100;
+	c.probe_timeout_ms = 40;
+	c.indirect_probes = 0;
+	g = gossip_new_in(&c, &self, 0, 5, sp);
+	for (int i = 0; i < 20; i++) {
+		snprintf(id, sizeof(id), "q%d", i);
+		hear(g, 1, entry(id, 1, 1, 0, 0));
+	}
+	/* A round begins: all 20 in the probe list. */
+	(void)gossip_swim_tick(g, 2, &o);
+	gossip_out_reset(&o);
+	before = strpool_count(sp);
+	/* Nothing is heard: all judged dead, then forgotten, while the
+	 * probe list still names them. */
+	t = 2 + 10 * (uint64_t)c.dead_ms;	/* past any scaled limit */
+	tick(g, t);
+	t += c.forget_ms;
+	tick(g, t);
+	ok(gossip_find(g, "q7") == NULL, "the silent members forgotten");
+	ok(strpool_count(sp) < before && strpool_count(sp) >= 20,
+	    "their addresses let go, their ids held by the probe list (%zu "
+	    "strings, %zu before)", strpool_count(sp), before);
+	/* The round goes on over ids no longer in the table, then ends. */
+	for (int i = 0; i < 50; i++) {
+		t += 100;
+		(void)gossip_swim_tick(g, t, &o);
+		gossip_out_reset(&o);
+	}
+	is(strpool_count(sp), 3, "the round over, only its own id, "
+	    "address and attributes are held");
+	gossip_out_free(&o);
+	gossip_free(g);
+	is(strpool_count(sp), 0, "and nothing once it is freed");
+	strpool_free(sp);
 }
 
 /* The strings of members: one counted copy, shared by the tables of a
@@ -696,5 +759,6 @@ main(void)
 	test_index();
 	test_strings();
 	test_announcement();
+	test_probe_list_strings();
 	return done_testing();
 }
