@@ -10,7 +10,6 @@
 #include "strpool.h"
 
 
-static void	ix_rebuild(struct gossip *);
 
 /* Members this peer would put in a full digest: all but the dead (a
  * count kept as states change, not a pass over the table). */
@@ -170,7 +169,7 @@ gossip_new_in(const struct lb_gossip_conf *conf,
 	g->m[0].state = GOSSIP_ALIVE;
 	g->m[0].born_ms = now;
 	g->m[0].state_ms = now;
-	ix_rebuild(g);
+	gossip_ix_rebuild(g);
 	return g;
 }
 
@@ -204,7 +203,7 @@ gossip_reserve(struct gossip *g, size_t n)
 		return;
 	g->cap = n;
 	g->m = lb_reallocarray(g->m, g->cap, sizeof(*g->m));
-	ix_rebuild(g);
+	gossip_ix_rebuild(g);
 }
 
 void
@@ -224,118 +223,6 @@ gossip_members(const struct gossip *g, size_t *n)
 {
 	*n = g->n;
 	return g->m;
-}
-
-/* ---- the index of members by id ---- */
-
-static size_t
-ix_home(const struct gossip *g, const char *id)
-{
-	uint64_t	h = 0xcbf29ce484222325ULL;	/* FNV-1a */
-
-	for (; *id != '\0'; id++) {
-		h ^= (uint8_t)*id;
-		h *= 0x100000001b3ULL;
-	}
-	return (size_t)(h ^ (h >> 29)) & (g->ixcap - 1);
-}
-
-static void
-ix_put(struct gossip *g, size_t i)
-{
-	size_t	k = ix_home(g, g->m[i].e.id);
-
-	while (g->ix[k] != 0)
-		k = (k + 1) & (g->ixcap - 1);
-	g->ix[k] = (uint32_t)i + 1;
-}
-
-/* The slot holding member `id`, or ixcap. */
-static size_t
-ix_slot(const struct gossip *g, const char *id)
-{
-	size_t	k = ix_home(g, id);
-
-	while (g->ix[k] != 0) {
-		if (strcmp(g->m[g->ix[k] - 1].e.id, id) == 0)
-			return k;
-		k = (k + 1) & (g->ixcap - 1);
-	}
-	return g->ixcap;
-}
-
-/* Sized for cap members, filled with the n there are. */
-static void
-ix_rebuild(struct gossip *g)
-{
-	size_t	want = 32;
-
-	while (want < g->cap + g->cap / 2)
-		want *= 2;
-	free(g->ix);
-	g->ixcap = want;
-	g->ix = lb_calloc(want, sizeof(*g->ix));
-	for (size_t i = 0; i < g->n; i++)
-		ix_put(g, i);
-}
-
-/* Member `id` leaves the index (backward-shift deletion: the slots after
- * it that would be found through it move up, no tombstones). */
-static void
-ix_del(struct gossip *g, const char *id)
-{
-	size_t	k = ix_slot(g, id), j;
-
-	if (k == g->ixcap)
-		return;
-	j = k;
-	for (;;) {
-		size_t h;
-
-		g->ix[k] = 0;
-		for (;;) {
-			j = (j + 1) & (g->ixcap - 1);
-			if (g->ix[j] == 0)
-				return;
-			h = ix_home(g, g->m[g->ix[j] - 1].e.id);
-			/* j's entry may move to k unless its home lies
-			 * cyclically in (k, j] */
-			if (k <= j ? (h <= k || h > j) : (h <= k && h > j))
-				break;
-		}
-		g->ix[k] = g->ix[j];
-		k = j;
-	}
-}
-
-/* Member m[from] is now m[to]. */
-static void
-ix_move(struct gossip *g, size_t from, size_t to)
-{
-	size_t	k = ix_slot(g, g->m[from].e.id);
-
-	if (k != g->ixcap)
-		g->ix[k] = (uint32_t)to + 1;
-}
-
-static struct gossip_member *
-find(const struct gossip *g, const char *id)
-{
-	size_t	k = ix_slot(g, id);
-
-	return k == g->ixcap ? NULL : &g->m[g->ix[k] - 1];
-}
-
-const struct gossip_member *
-gossip_find(const struct gossip *g, const char *id)
-{
-	return find(g, id);
-}
-
-struct gossip_member *
-gossip_find_mut(const struct gossip *g, const char *id)
-{
-	return find(g, id);
 }
 
 uint64_t
@@ -476,226 +363,6 @@ newer(const struct gossip_entry *a, const struct gossip_known *b)
 	return a->left && !b->left;
 }
 
-/* Copy entry `m` for the wire at `now`. */
-void
-gossip_wire(const struct gossip_member *m, uint64_t now, int compact,
-    struct gossip_entry *w)
-{
-	uint64_t	age = gossip_age(m, now);
-
-	lb_strlcpy(w->id, m->e.id, sizeof(w->id));
-	w->incarnation = m->e.incarnation;
-	w->heartbeat = m->e.heartbeat;
-	w->refute = m->e.refute;
-	w->load = m->e.load;
-	w->running = m->e.running;
-	w->waiting = m->e.waiting;
-	w->left = m->e.left;
-	w->draining = m->e.draining;
-	w->age_ms = age > UINT32_MAX ? UINT32_MAX : (uint32_t)age;
-	if (compact) {
-		/* A heartbeat: what can change within an incarnation. */
-		w->addr[0] = '\0';
-		w->attrs[0] = '\0';
-		w->slots = 0;
-		w->level = 0;
-	} else {
-		lb_strlcpy(w->addr, m->e.addr, sizeof(w->addr));
-		lb_strlcpy(w->attrs, m->e.attrs, sizeof(w->attrs));
-		w->slots = m->e.slots;
-		w->level = m->e.level;
-	}
-}
-
-#define wire gossip_wire
-
-/*
- * How long news stays a rumour: 2 (log2(N) + 1) rounds, in which every
- * digest this peer sends carries it (room allowing).  A budget counted in
- * messages runs out first at the busiest peers and leaves a residue of
- * peers that hear late; a time window ends for all at about the same time.
- */
-static uint64_t
-rumour_window(const struct gossip *g)
-{
-	uint64_t	b = 1;
-
-	for (size_t n = g->n; n > 1; n >>= 1)
-		b++;
-	return 2 * b * (uint64_t)g->conf.interval_ms;
-}
-
-/*
- * The k best of the indices offered, best first: by key, the larger
- * first, ties to the index offered first.  One pass over the table, not
- * one per entry: a digest at 10,000 members chooses its 24 entries among
- * all of them each round (lbsim, doc/scale.md).
- */
-struct topk {
-	size_t		*idx;
-	uint64_t	*key;
-	size_t		 n, k;
-};
-
-static void
-topk_init(struct topk *t, size_t k)
-{
-	t->idx = lb_calloc(k > 0 ? k : 1, sizeof(*t->idx));
-	t->key = lb_calloc(k > 0 ? k : 1, sizeof(*t->key));
-	t->n = 0;
-	t->k = k;
-}
-
-static void
-topk_free(struct topk *t)
-{
-	free(t->idx);
-	free(t->key);
-}
-
-static inline void
-topk_offer(struct topk *t, size_t i, uint64_t key)
-{
-	size_t	j;
-
-	if (t->n == t->k && (t->k == 0 || key <= t->key[t->n - 1]))
-		return;
-	j = t->n < t->k ? t->n++ : t->n - 1;
-	for (; j > 0 && t->key[j - 1] < key; j--) {
-		t->key[j] = t->key[j - 1];
-		t->idx[j] = t->idx[j - 1];
-	}
-	t->key[j] = key;
-	t->idx[j] = i;
-}
-
-/* The entries a digest holds so far, by index: at most its room. */
-struct taken {
-	size_t	*idx;
-	size_t	 n;
-};
-
-static int
-is_taken(const struct taken *t, size_t i)
-{
-	for (size_t j = 0; j < t->n; j++)
-		if (t->idx[j] == i)
-			return 1;
-	return 0;
-}
-
-/* Put m[idx] into the digest unless it is already there. */
-static int
-digest_add(struct gossip *g, size_t idx, uint64_t now, int compact,
-    struct gossip_entry *d, size_t *k, struct taken *taken)
-{
-	if (is_taken(taken, idx))
-		return 0;
-	taken->idx[taken->n++] = idx;
-	wire(&g->m[idx], now, compact, &d[(*k)++]);
-	return 1;
-}
-
-/* Whether m[i] may go into a digest for `to`. */
-static int
-digestible(const struct gossip *g, size_t i, size_t to)
-{
-	return i != 0 && i != to && g->m[i].state != GOSSIP_DEAD;
-}
-
-/*
- * A digest for the member at `to` (SIZE_MAX: a seed); with `full`, every
- * entry we have.  Otherwise at most digest_size entries:
- *
- * - this peer's own entry;
- * - rumours, in full: entries whose load or state changed lately, the
- *   latest first, so that news spreads like an epidemic (a quarter of the
- *   room);
- * - one entry in full, in turn, so that every entry reaches everyone;
- * - heartbeats for the rest: the freshest entries in compact form (no
- *   address, slots or attributes, which change only with the incarnation),
- *   about a third of the size of a full entry.  They carry the news that
- *   failure detection lives on, and a peer needs fresh news of each other
- *   peer every few rounds: N peers need about N / (2 suspect rounds)
- *   fresh entries per message, so the room goes to these.
- *
- * Dead entries are not sent: each peer judges death for itself.
- */
-static struct gossip_entry *
-digest(struct gossip *g, size_t to, uint64_t now, int full,
-    const struct gossip_msg *asked, struct topk *stalest, size_t *np)
-{
-	size_t			 room = full ? g->n : (size_t)g->conf.digest_size;
-	size_t			 k = 0, rumours;
-	uint64_t		 window;
-	struct gossip_entry	*d;
-	struct taken		 taken;
-	struct topk		 top, fresh;
-
-	rumours = 1 + (room / 4 > 1 ? room / 4 : 1);
-	if (room > g->n)
-		room = g->n;	/* never more than there are */
-	if (rumours > room)
-		rumours = room;
-	taken.idx = lb_calloc(room > 0 ? room : 1, sizeof(*taken.idx));
-	taken.n = 0;
-	d = lb_calloc(room > 0 ? room : 1, sizeof(*d));
-	digest_add(g, 0, now, 0, d, &k, &taken);
-	if (full) {
-		/* Every entry is taken once: no search of what is taken. */
-		for (size_t i = 1; i < g->n && k < room; i++)
-			if (digestible(g, i, to))
-				wire(&g->m[i], now, 0, &d[k++]);
-		goto done;
-	}
-	/*
-	 * One pass finds both the rumours (the latest news first) and the
-	 * freshest entries for the heartbeats below: as many of those as
-	 * the room, so that what the rumours, the turn and the asked take
-	 * first never leaves room unused.
-	 */
-	window = rumour_window(g);
-	topk_init(&top, rumours - k);
-	topk_init(&fresh, room);
-	for (size_t i = 1; i < g->n; i++) {
-		const struct gossip_member *m = &g->m[i];
-		/* (and, for ask_stalest, the stalest live ones) */
-		if (stalest != NULL && i != to && (m->state == GOSSIP_ALIVE ||
-		    m->state == GOSSIP_SUSPECT))
-			topk_offer(stalest, i, UINT64_MAX - m->born_ms);
-		if (!digestible(g, i, to))
-			continue;
-		if (m->news_ms != 0 && now - m->news_ms < window)
-			topk_offer(&top, i, m->news_ms);
-		topk_offer(&fresh, i, m->born_ms);
-	}
-	for (size_t j = 0; j < top.n; j++)
-		digest_add(g, top.idx[j], now, 0, d, &k, &taken);
-	topk_free(&top);
-	/* One in turn, in full, from where the last digest stopped. */
-	for (size_t tries = 0; tries < g->n && k < room; tries++) {
-		g->cursor = g->cursor + 1 < g->n ? g->cursor + 1 : 1;
-		if (g->cursor < g->n && digestible(g, g->cursor, to) &&
-		    digest_add(g, g->cursor, now, 0, d, &k, &taken))
-			break;
-	}
-	/* What the other side asked for: its stalest entries. */
-	for (size_t w = 0; asked != NULL && w < asked->nwants && k < room; w++) {
-		struct gossip_member *m = find(g, asked->wants[w]);
-		size_t i = m != NULL ? (size_t)(m - g->m) : 0;
-		if (m != NULL && !m->self && digestible(g, i, to))
-			digest_add(g, i, now, 1, d, &k, &taken);
-	}
-	/* Heartbeats: the freshest of the rest. */
-	for (size_t j = 0; j < fresh.n && k < room; j++)
-		digest_add(g, fresh.idx[j], now, 1, d, &k, &taken);
-	topk_free(&fresh);
-done:
-	free(taken.idx);
-	*np = k;
-	return d;
-}
-
 /* A random member index in `want` states other than self; 0 if none. */
 static size_t
 pick(struct gossip *g, int want_dead)
@@ -735,30 +402,6 @@ pick(struct gossip *g, int want_dead)
 	return 0;
 }
 
-/*
- * Ask the peer we push to for news of our stalest entries (a quarter of the
- * digest's room): its reply carries them.  Choosing the freshest entries to
- * send keeps news moving, but left alone it starves a few entries whose
- * news happens to be old everywhere; asking for them ends that tail.
- */
-static size_t
-stalest_want(const struct gossip *g)
-{
-	size_t	want = (size_t)g->conf.digest_size / 4;
-
-	return want > 0 ? want : 1;
-}
-
-/* `top`: the stalest live members but `to`, found by digest(). */
-static void
-ask_stalest(struct gossip *g, const struct topk *top, struct gossip_msg *msg)
-{
-	msg->wants = lb_calloc(stalest_want(g), sizeof(*msg->wants));
-	for (size_t j = 0; j < top->n; j++)
-		lb_strlcpy(msg->wants[msg->nwants++], g->m[top->idx[j]].e.id,
-		    LB_ID_MAX);
-}
-
 void
 gossip_tick(struct gossip *g, uint64_t now, struct gossip_out *o)
 {
@@ -768,7 +411,8 @@ gossip_tick(struct gossip *g, uint64_t now, struct gossip_out *o)
 	const char		*addr = NULL;
 	int			 seed_turn;
 	struct limits		 l;
-	struct topk		 stalest;
+	char			(*wants)[LB_ID_MAX] = NULL;
+	size_t			 nwants = 0;
 
 	g->rounds++;
 	if (self->e.left)
@@ -784,13 +428,13 @@ gossip_tick(struct gossip *g, uint64_t now, struct gossip_out *o)
 		rejudge_with(g, m, now, l, o);
 		if ((m->state == GOSSIP_DEAD || m->state == GOSSIP_LEFT) &&
 		    now - m->state_ms >= (uint64_t)g->conf.forget_ms) {
-			ix_del(g, m->e.id);
+			gossip_ix_del(g, m->e.id);
 			set_state(g, m, GOSSIP_LEFT);
 			swim_clear(g, m);
 			free(m->accusers);
 			known_put(g, &m->e);
 			if (i != g->n - 1)
-				ix_move(g, g->n - 1, i);
+				gossip_ix_move(g, g->n - 1, i);
 			g->m[i] = g->m[--g->n];
 			continue;
 		}
@@ -818,11 +462,11 @@ gossip_tick(struct gossip *g, uint64_t now, struct gossip_out *o)
 		return;
 	if (addr == NULL)
 		addr = g->m[to].e.addr;
-	topk_init(&stalest, stalest_want(g));
-	d = digest(g, to, now, 0, NULL, &stalest, &n);
+	d = gossip_digest(g, to, now, 0, NULL, &wants, &nwants, &n);
 	out_msg(g, o, addr, 1, d, n);
-	ask_stalest(g, &stalest, &o->msgs[o->nmsgs - 1]);
-	topk_free(&stalest);
+	/* and ask for news of our stalest entries */
+	o->msgs[o->nmsgs - 1].wants = wants;
+	o->msgs[o->nmsgs - 1].nwants = nwants;
 	swim_add_notices(g, now, &o->msgs[o->nmsgs - 1]);
 }
 
@@ -849,7 +493,7 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 	if (e->id[0] == '\0')
 		return;
 	born = e->age_ms >= now ? 0 : now - e->age_ms;
-	m = find(g, e->id);
+	m = gossip_find_mut(g, e->id);
 	if (e->addr[0] == '\0') {
 		/*
 		 * A heartbeat (compact entry): it updates what changes within
@@ -896,12 +540,12 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 		if (g->n == g->cap) {
 			g->cap += g->cap / 2;
 			g->m = lb_reallocarray(g->m, g->cap, sizeof(*g->m));
-			ix_rebuild(g);
+			gossip_ix_rebuild(g);
 		}
 		m = &g->m[g->n++];
 		memset(m, 0, sizeof(*m));
 		known_set(g, &m->e, e);
-		ix_put(g, g->n - 1);
+		gossip_ix_put(g, g->n - 1);
 		m->born_ms = born;
 		m->state = GOSSIP_ALIVE;
 		set_state(g, m, judge(m, now, limits(g)));
@@ -966,7 +610,7 @@ gossip_recv(struct gossip *g, uint64_t now, const char *from,
 	for (size_t i = 0; i < in->n; i++)
 		merge(g, now, &in->entries[i], o);
 	swim_recv_notices(g, now, from, in, o);
-	if (g->m[0].e.left || (m = find(g, from)) == NULL || m->self ||
+	if (g->m[0].e.left || (m = gossip_find_mut(g, from)) == NULL || m->self ||
 	    m->state == GOSSIP_LEFT)
 		return;
 	/* A suspect (or dead) member that talks to us: tell it, it refutes. */
@@ -993,7 +637,8 @@ gossip_recv(struct gossip *g, uint64_t now, const char *from,
 	full = in->known < known(g);
 	if (!in->want_reply && !full)
 		return;
-	d = digest(g, (size_t)(m - g->m), now, full, in, NULL, &dn);
+	d = gossip_digest(g, (size_t)(m - g->m), now, full, in, NULL, NULL,
+	    &dn);
 	out_msg(g, o, m->e.addr, 0, d, dn);
 	swim_add_notices(g, now, &o->msgs[o->nmsgs - 1]);
 }
@@ -1058,7 +703,7 @@ gossip_leave(struct gossip *g, uint64_t now, int fanout, struct gossip_out *o)
 		g->scratch[j] = g->scratch[r];
 		g->scratch[r] = t;
 		d = lb_calloc(1, sizeof(*d));
-		wire(self, now, 0, d);
+		gossip_wire(self, now, 0, d);
 		out_msg(g, o, g->m[g->scratch[j]].e.addr, 0, d, 1);
 	}
 }

@@ -77,6 +77,19 @@ struct gossip {
 	struct gossip_swim_stats stats;
 };
 
+/* index.c: the members by id */
+void	gossip_ix_rebuild(struct gossip *);	/* sized for cap */
+void	gossip_ix_put(struct gossip *, size_t i);
+void	gossip_ix_del(struct gossip *, const char *id);
+void	gossip_ix_move(struct gossip *, size_t from, size_t to);
+
+/* digest.c: a digest for the member at `to` (SIZE_MAX: a seed), every
+ * entry with `full`; with wants, also the ids to ask the other side for
+ * news of (allocated). */
+struct gossip_entry *gossip_digest(struct gossip *, size_t to, uint64_t now,
+	    int full, const struct gossip_msg *asked,
+	    char (**wants)[LB_ID_MAX], size_t *nwants, size_t *np);
+
 /* gossip.c */
 struct gossip_member *gossip_find_mut(const struct gossip *, const char *);
 void	gossip_rejudge(struct gossip *, struct gossip_member *, uint64_t now,

@@ -1,0 +1,257 @@
+/*
+ * digest.c - what a digest carries (the gossip core; no I/O): this peer's
+ * entry, rumours, one entry in turn, what the other side asked for, and
+ * heartbeats of the freshest; and the stalest entries to ask about.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "gossip_int.h"
+
+/* Copy entry `m` for the wire at `now`. */
+void
+gossip_wire(const struct gossip_member *m, uint64_t now, int compact,
+    struct gossip_entry *w)
+{
+	uint64_t	age = gossip_age(m, now);
+
+	lb_strlcpy(w->id, m->e.id, sizeof(w->id));
+	w->incarnation = m->e.incarnation;
+	w->heartbeat = m->e.heartbeat;
+	w->refute = m->e.refute;
+	w->load = m->e.load;
+	w->running = m->e.running;
+	w->waiting = m->e.waiting;
+	w->left = m->e.left;
+	w->draining = m->e.draining;
+	w->age_ms = age > UINT32_MAX ? UINT32_MAX : (uint32_t)age;
+	if (compact) {
+		/* A heartbeat: what can change within an incarnation. */
+		w->addr[0] = '\0';
+		w->attrs[0] = '\0';
+		w->slots = 0;
+		w->level = 0;
+	} else {
+		lb_strlcpy(w->addr, m->e.addr, sizeof(w->addr));
+		lb_strlcpy(w->attrs, m->e.attrs, sizeof(w->attrs));
+		w->slots = m->e.slots;
+		w->level = m->e.level;
+	}
+}
+
+
+/*
+ * How long news stays a rumour: 2 (log2(N) + 1) rounds, in which every
+ * digest this peer sends carries it (room allowing).  A budget counted in
+ * messages runs out first at the busiest peers and leaves a residue of
+ * peers that hear late; a time window ends for all at about the same time.
+ */
+static uint64_t
+rumour_window(const struct gossip *g)
+{
+	uint64_t	b = 1;
+
+	for (size_t n = g->n; n > 1; n >>= 1)
+		b++;
+	return 2 * b * (uint64_t)g->conf.interval_ms;
+}
+
+/*
+ * Ask the peer we push to for news of our stalest entries (a quarter of the
+ * digest's room): its reply carries them.  Choosing the freshest entries to
+ * send keeps news moving, but left alone it starves a few entries whose
+ * news happens to be old everywhere; asking for them ends that tail.
+ */
+static size_t
+stalest_want(const struct gossip *g)
+{
+	size_t	want = (size_t)g->conf.digest_size / 4;
+
+	return want > 0 ? want : 1;
+}
+
+/*
+ * The k best of the indices offered, best first: by key, the larger
+ * first, ties to the index offered first.  One pass over the table, not
+ * one per entry: a digest at 10,000 members chooses its 24 entries among
+ * all of them each round (lbsim, doc/scale.md).
+ */
+struct topk {
+	size_t		*idx;
+	uint64_t	*key;
+	size_t		 n, k;
+};
+
+static void
+topk_init(struct topk *t, size_t k)
+{
+	t->idx = lb_calloc(k > 0 ? k : 1, sizeof(*t->idx));
+	t->key = lb_calloc(k > 0 ? k : 1, sizeof(*t->key));
+	t->n = 0;
+	t->k = k;
+}
+
+static void
+topk_free(struct topk *t)
+{
+	free(t->idx);
+	free(t->key);
+}
+
+static inline void
+topk_offer(struct topk *t, size_t i, uint64_t key)
+{
+	size_t	j;
+
+	if (t->n == t->k && (t->k == 0 || key <= t->key[t->n - 1]))
+		return;
+	j = t->n < t->k ? t->n++ : t->n - 1;
+	for (; j > 0 && t->key[j - 1] < key; j--) {
+		t->key[j] = t->key[j - 1];
+		t->idx[j] = t->idx[j - 1];
+	}
+	t->key[j] = key;
+	t->idx[j] = i;
+}
+
+/* The entries a digest holds so far, by index: at most its room. */
+struct taken {
+	size_t	*idx;
+	size_t	 n;
+};
+
+static int
+is_taken(const struct taken *t, size_t i)
+{
+	for (size_t j = 0; j < t->n; j++)
+		if (t->idx[j] == i)
+			return 1;
+	return 0;
+}
+
+/* Put m[idx] into the digest unless it is already there. */
+static int
+digest_add(struct gossip *g, size_t idx, uint64_t now, int compact,
+    struct gossip_entry *d, size_t *k, struct taken *taken)
+{
+	if (is_taken(taken, idx))
+		return 0;
+	taken->idx[taken->n++] = idx;
+	gossip_wire(&g->m[idx], now, compact, &d[(*k)++]);
+	return 1;
+}
+
+/* Whether m[i] may go into a digest for `to`. */
+static int
+digestible(const struct gossip *g, size_t i, size_t to)
+{
+	return i != 0 && i != to && g->m[i].state != GOSSIP_DEAD;
+}
+
+/*
+ * A digest for the member at `to` (SIZE_MAX: a seed); with `full`, every
+ * entry we have.  Otherwise at most digest_size entries:
+ *
+ * - this peer's own entry;
+ * - rumours, in full: entries whose load or state changed lately, the
+ *   latest first, so that news spreads like an epidemic (a quarter of the
+ *   room);
+ * - one entry in full, in turn, so that every entry reaches everyone;
+ * - heartbeats for the rest: the freshest entries in compact form (no
+ *   address, slots or attributes, which change only with the incarnation),
+ *   about a third of the size of a full entry.  They carry the news that
+ *   failure detection lives on, and a peer needs fresh news of each other
+ *   peer every few rounds: N peers need about N / (2 suspect rounds)
+ *   fresh entries per message, so the room goes to these.
+ *
+ * Dead entries are not sent: each peer judges death for itself.
+ */
+struct gossip_entry *
+gossip_digest(struct gossip *g, size_t to, uint64_t now, int full,
+    const struct gossip_msg *asked, char (**wants)[LB_ID_MAX], size_t *nwants,
+    size_t *np)
+{
+	size_t			 room = full ? g->n : (size_t)g->conf.digest_size;
+	size_t			 k = 0, rumours;
+	uint64_t		 window;
+	struct gossip_entry	*d;
+	struct taken		 taken;
+	struct topk		 top, fresh, stale, *stalest = NULL;
+
+	rumours = 1 + (room / 4 > 1 ? room / 4 : 1);
+	if (room > g->n)
+		room = g->n;	/* never more than there are */
+	if (rumours > room)
+		rumours = room;
+	taken.idx = lb_calloc(room > 0 ? room : 1, sizeof(*taken.idx));
+	taken.n = 0;
+	d = lb_calloc(room > 0 ? room : 1, sizeof(*d));
+	digest_add(g, 0, now, 0, d, &k, &taken);
+	if (wants != NULL) {
+		topk_init(&stale, stalest_want(g));
+		stalest = &stale;
+	}
+	if (full) {
+		/* Every entry is taken once: no search of what is taken. */
+		for (size_t i = 1; i < g->n && k < room; i++)
+			if (digestible(g, i, to))
+				gossip_wire(&g->m[i], now, 0, &d[k++]);
+		goto done;
+	}
+	/*
+	 * One pass finds both the rumours (the latest news first) and the
+	 * freshest entries for the heartbeats below: as many of those as
+	 * the room, so that what the rumours, the turn and the asked take
+	 * first never leaves room unused.
+	 */
+	window = rumour_window(g);
+	topk_init(&top, rumours - k);
+	topk_init(&fresh, room);
+	for (size_t i = 1; i < g->n; i++) {
+		const struct gossip_member *m = &g->m[i];
+		/* (and, for ask_stalest, the stalest live ones) */
+		if (stalest != NULL && i != to && (m->state == GOSSIP_ALIVE ||
+		    m->state == GOSSIP_SUSPECT))
+			topk_offer(stalest, i, UINT64_MAX - m->born_ms);
+		if (!digestible(g, i, to))
+			continue;
+		if (m->news_ms != 0 && now - m->news_ms < window)
+			topk_offer(&top, i, m->news_ms);
+		topk_offer(&fresh, i, m->born_ms);
+	}
+	for (size_t j = 0; j < top.n; j++)
+		digest_add(g, top.idx[j], now, 0, d, &k, &taken);
+	topk_free(&top);
+	/* One in turn, in full, from where the last digest stopped. */
+	for (size_t tries = 0; tries < g->n && k < room; tries++) {
+		g->cursor = g->cursor + 1 < g->n ? g->cursor + 1 : 1;
+		if (g->cursor < g->n && digestible(g, g->cursor, to) &&
+		    digest_add(g, g->cursor, now, 0, d, &k, &taken))
+			break;
+	}
+	/* What the other side asked for: its stalest entries. */
+	for (size_t w = 0; asked != NULL && w < asked->nwants && k < room; w++) {
+		struct gossip_member *m = gossip_find_mut(g, asked->wants[w]);
+		size_t i = m != NULL ? (size_t)(m - g->m) : 0;
+		if (m != NULL && !m->self && digestible(g, i, to))
+			digest_add(g, i, now, 1, d, &k, &taken);
+	}
+	/* Heartbeats: the freshest of the rest. */
+	for (size_t j = 0; j < fresh.n && k < room; j++)
+		digest_add(g, fresh.idx[j], now, 1, d, &k, &taken);
+	topk_free(&fresh);
+done:
+	free(taken.idx);
+	if (stalest != NULL) {
+		*wants = lb_calloc(stalest_want(g), sizeof(**wants));
+		*nwants = 0;
+		for (size_t j = 0; j < stalest->n; j++)
+			lb_strlcpy((*wants)[(*nwants)++],
+			    g->m[stalest->idx[j]].e.id, LB_ID_MAX);
+		topk_free(stalest);
+	}
+	*np = k;
+	return d;
+}
