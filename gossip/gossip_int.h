@@ -37,17 +37,16 @@ struct gossip {
 	int			 own_pool;
 	struct gossip_member	*m;	/* m[0] is this peer */
 	size_t			 n, cap;
-	/* The members by id: open addressing with linear probing, each
-	 * slot a member's index + 1 (0: empty); ixcap a power of two, at
-	 * least twice cap.  O(1) lookups: a table of thousands of members
-	 * is not scanned for every entry of every digest. */
+	/* The members by id (index.c): open addressing with linear
+	 * probing, each slot a member's index + 1 (0: empty); ixcap a power
+	 * of two, at least 1.5 times cap. */
 	uint32_t		*ix;
 	size_t			 ixcap;
 	char			**seeds;
 	size_t			 nseeds;
 	uint64_t		 rounds;
 	size_t			 cursor;	/* for digests: entries in turn */
-	size_t			*scratch;	/* indices, for digests */
+	size_t			*scratch;	/* indices, for random picks */
 	size_t			 scratchcap;
 	uint64_t		 refused;	/* new members past max_members */
 	uint64_t		 deaths;	/* members this peer judged dead */
