@@ -15,12 +15,8 @@
 static size_t
 ix_home(const struct gossip *g, const char *id)
 {
-	uint64_t	h = 0xcbf29ce484222325ULL;	/* FNV-1a */
+	uint64_t	h = lb_hash_str(id);
 
-	for (; *id != '\0'; id++) {
-		h ^= (uint8_t)*id;
-		h *= 0x100000001b3ULL;
-	}
 	return (size_t)(h ^ (h >> 29)) & (g->ixcap - 1);
 }
 

@@ -23,12 +23,8 @@ struct strpool {
 static uint64_t
 sp_hash(const char *s)
 {
-	uint64_t	h = 0xcbf29ce484222325ULL;	/* FNV-1a */
+	uint64_t	h = lb_hash_str(s);
 
-	for (; *s != '\0'; s++) {
-		h ^= (uint8_t)*s;
-		h *= 0x100000001b3ULL;
-	}
 	return h ^ (h >> 29);
 }
 

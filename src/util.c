@@ -80,6 +80,26 @@ lb_rng_below(struct lb_rng *r, uint32_t n)
 	return (uint32_t)((lb_rng_next(r) >> 32) % n);
 }
 
+uint64_t
+lb_hash_byte(uint64_t h, uint8_t b)
+{
+	return (h ^ b) * 0x100000001b3ULL;
+}
+
+uint64_t
+lb_hash_more(uint64_t h, const char *s)
+{
+	for (; *s != '\0'; s++)
+		h = lb_hash_byte(h, (uint8_t)*s);
+	return h;
+}
+
+uint64_t
+lb_hash_str(const char *s)
+{
+	return lb_hash_more(LB_HASH_INIT, s);
+}
+
 size_t
 lb_strlcpy(char *dst, const char *src, size_t size)
 {

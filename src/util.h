@@ -56,6 +56,13 @@ uint64_t lb_rng_next(struct lb_rng *);
 uint32_t lb_rng_below(struct lb_rng *, uint32_t n);
 
 size_t	 lb_strlcpy(char *dst, const char *src, size_t size);
+/* FNV-1a, 64 bits: for hash tables of ids (not against an adversary:
+ * the tables compare the strings).  lb_hash_str(s) is the hash of s;
+ * lb_hash_more continues h over s, lb_hash_byte over one byte. */
+#define LB_HASH_INIT	0xcbf29ce484222325ULL
+uint64_t lb_hash_more(uint64_t h, const char *s);
+uint64_t lb_hash_byte(uint64_t h, uint8_t b);
+uint64_t lb_hash_str(const char *s);
 /* pread/pwrite all of len bytes at off (EINTR retried); -1 on an error or
  * a short file. */
 int	 lb_pread_full(int fd, void *buf, size_t len, uint64_t off);

@@ -372,13 +372,10 @@ tasks_stats(const struct tasks *t)
 uint64_t
 tasks_argv_hash(const Lb__TaskSpec *s)
 {
-	uint64_t	h = 0xcbf29ce484222325ULL;	/* FNV-1a */
+	uint64_t	h = LB_HASH_INIT;
 
-	for (size_t i = 0; i < s->n_argv; i++) {
-		for (const char *c = s->argv[i]; *c != '\0'; c++)
-			h = (h ^ (uint8_t)*c) * 0x100000001b3ULL;
-		h = (h ^ 0xff) * 0x100000001b3ULL;	/* (between words) */
-	}
+	for (size_t i = 0; i < s->n_argv; i++)	/* 0xff between words */
+		h = lb_hash_byte(lb_hash_more(h, s->argv[i]), 0xff);
 	return h;
 }
 
