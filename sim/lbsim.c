@@ -82,7 +82,9 @@ usage(FILE *f)
 "N peers' membership (the real gossip core and its wire form) on a\n"
 "simulated network, and with --rho or --trace their tasks and balancing\n"
 "(the real balancing core, as lbpeer composes it); deterministic: the\n"
-"same arguments give the same run.\n"
+"same arguments give the same run.  Without tasks, once every peer\n"
+"knows every other, one peer's load changes every 5 s, and each change\n"
+"is timed until every live peer holds it (load_spread_ms).\n"
 "\n"
 "  --peers N          peers, 2 to %d (16)\n"
 "  --seconds S        simulated seconds, 1 to %d (120)\n"
@@ -192,8 +194,9 @@ main(int argc, char **argv)
 	int		 loss_set = 0, fault_restart = 0, fault_pause = 0;
 	uint8_t		 hash[16];
 	char		 hex[33];
-	uint64_t	*d, *rj;
-	size_t		 nrj = 0;
+	uint64_t	*d, *rj, *sp;
+	size_t		 nrj = 0, nsp = 0, nsp_open = 0;
+	double		 iv;
 	size_t		 nd = 0, missed = 0;
 	double		 bps;
 	struct wfig	 wf;
@@ -458,6 +461,8 @@ main(int argc, char **argv)
 		if (s.crashes[k].rejoin_ms != 0)
 			rj[nrj++] = s.crashes[k].rejoin_ms;
 	qsort(rj, nrj, sizeof(*rj), cmp_u64);
+	sp = spread_times(&s, &nsp, &nsp_open);
+	iv = (double)s.conf.gossip.interval_ms;
 	{
 		uint64_t total = 0;
 
@@ -504,6 +509,16 @@ main(int argc, char **argv)
 		    json_integer((json_int_t)rj[nrj - 1]) : json_null());
 		json_object_set_new(o, "pauses", json_integer((json_int_t)
 		    s.pauses));
+		json_object_set_new(o, "load_changes", json_integer(
+		    (json_int_t)s.nspreads));
+		json_object_set_new(o, "load_changes_not_heard_by_all",
+		    json_integer((json_int_t)nsp_open));
+		json_object_set_new(o, "load_spread_ms_median", nsp ?
+		    json_integer((json_int_t)sp[nsp / 2]) : json_null());
+		json_object_set_new(o, "load_spread_ms_max", nsp ?
+		    json_integer((json_int_t)sp[nsp - 1]) : json_null());
+		json_object_set_new(o, "load_spread_rounds_median", nsp ?
+		    json_real((double)sp[nsp / 2] / iv) : json_null());
 		json_object_set_new(o, "membership_bytes_per_peer_s",
 		    json_real((double)(int64_t)(bps * 10) / 10));
 		json_object_set_new(o, "false_suspicions", json_integer(
@@ -554,6 +569,12 @@ main(int argc, char **argv)
 		if (s.pauses)
 			printf("%-34s %" PRIu64 " of %d ms\n", "pauses",
 			    s.pauses, PAUSE_MS);
+		if (s.nspreads)
+			printf("%-34s %zu, heard by all in median %" PRIu64
+			    " ms (%.1f rounds), max %" PRIu64 " ms; %zu "
+			    "not by the end\n", "load changes", s.nspreads,
+			    nsp ? sp[nsp / 2] : 0, nsp ? (double)sp[nsp / 2] /
+			    iv : 0, nsp ? sp[nsp - 1] : 0, nsp_open);
 		printf("%-34s %.1f\n", "membership bytes per peer per s", bps);
 		printf("%-34s %" PRIu64 " suspicions, %" PRIu64 " deaths\n",
 		    "false (of live peers)", s.false_suspicions,
@@ -566,6 +587,8 @@ main(int argc, char **argv)
 		print_tasks(&s, &wf);
 	}
 	free(d);
+	free(sp);
+	spread_free(&s);
 	for (int i = 0; i < s.n; i++) {
 		gossip_free(s.p[i].g);
 		env_free(&s.p[i].env);

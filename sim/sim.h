@@ -2,9 +2,10 @@
  * sim.h - lbsim's parts (sim/lbsim.c): the event queue (queue.c), the
  * simulated world of peers and network (world.c) and the faults with what
  * they are measured by (faults.c), the tasks and their balancing (work.c,
- * made by workload.c), their figures (report.c), names and delays (net.c).
+ * made by workload.c), their figures (report.c), names and delays (net.c),
+ * how far load changes travel (spread.c).
  * Calls run one way: lbsim.c, report.c, world.c, work.c, workload.c,
- * faults.c, net.c, queue.c.
+ * faults.c, spread.c, net.c, queue.c.
  */
 #ifndef LB_SIM_H
 #define LB_SIM_H
@@ -24,10 +25,13 @@
 #define CRASH_GAP_MS	20000		/* crashes at least this far apart */
 #define RESTART_MS	10000		/* a crashed peer restarts after */
 #define PAUSE_MS	1000		/* a pause (SIGSTOP) lasts */
+#define SPREAD_GAP_MS	5000		/* a load change every (spread.c) */
 
 enum ev_type { EV_TICK, EV_SWIM, EV_DELIVER, EV_CRASH, EV_RESTART, EV_PAUSE,
 	/* tasks and balancing (work.c) */
-	EV_ARRIVE, EV_DONE, EV_BTICK, EV_PROBE, EV_REPLY, EV_MOVE };
+	EV_ARRIVE, EV_DONE, EV_BTICK, EV_PROBE, EV_REPLY, EV_MOVE,
+	/* a load change (spread.c) */
+	EV_LOAD };
 
 struct ev {
 	uint64_t	 t, seq;
@@ -52,6 +56,16 @@ struct crash {
 	int		 closed;
 	uint64_t	 restart_at, rejoin_ms;	/* rejoin_ms: all knew, or 0 */
 	uint8_t		*seen_alive;	/* peers that hold the new one alive */
+};
+
+/* A load change at `peer` (spread.c), until every live peer heard it. */
+struct spread {
+	int		 peer;
+	uint64_t	 inc, at, all_ms;	/* all_ms: from `at` */
+	uint32_t	 value;
+	size_t		 need, nseen;
+	uint8_t		*seen;		/* peers that hold it */
+	int		 open, dropped;	/* dropped: its peer crashed */
 };
 
 struct speer {
@@ -131,6 +145,9 @@ struct sim {
 	uint64_t	 faults_from;	/* when they began, or 0 */
 	unsigned char	 key[LB_KEY_BYTES];	/* the cluster's */
 	uint64_t	 converged_ms;
+	/* load changes (spread.c) */
+	struct spread	*spreads;
+	size_t		 nspreads, capspreads, spread_first, nspread_open;
 	crypto_generichash_state trace;
 	struct gossip_out out;
 	/* The members' strings, one copy for all the peers' tables (an id,
@@ -160,6 +177,14 @@ void	faults_crash(struct sim *, int who);
 void	faults_restart(struct sim *, int who);
 void	faults_pause(struct sim *, int who);
 void	schedule_faults(struct sim *, uint64_t start);
+
+/* spread.c */
+void	spread_schedule(struct sim *, uint64_t start);
+void	spread_change(struct sim *);
+void	spread_heard(struct sim *, int q);
+void	spread_crash(struct sim *, int who);
+uint64_t *spread_times(const struct sim *, size_t *n, size_t *open);
+void	spread_free(struct sim *);
 
 /* work.c */
 int	work_start(struct sim *, char **err);

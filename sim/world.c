@@ -129,6 +129,7 @@ deliver(struct sim *s, struct ev *e)
 			    &in, &s->out);
 	}
 	lb__peer_msg__free_unpacked(m, NULL);
+	spread_heard(s, e->to);
 	carry(s, e->to);
 }
 
@@ -231,6 +232,7 @@ run(struct sim *s)
 		 * it goes on) */
 		if (p->paused_until > e.t && e.type != EV_CRASH &&
 		    e.type != EV_RESTART && e.type != EV_PAUSE &&
+		    e.type != EV_LOAD &&
 		    !(e.type == EV_ARRIVE && e.flag == 0)) {
 			if (e.type == EV_SWIM) {
 				if (p->swim_at != e.t)
@@ -277,6 +279,11 @@ run(struct sim *s)
 		case EV_CRASH:
 			trace(s, &e);
 			faults_crash(s, e.to);
+			spread_crash(s, e.to);
+			break;
+		case EV_LOAD:
+			trace(s, &e);
+			spread_change(s);
 			break;
 		case EV_RESTART:
 			trace(s, &e);
@@ -301,6 +308,10 @@ run(struct sim *s)
 				if (s->f_crash || s->f_pause)
 					schedule_faults(s, s->now > s->warm ?
 					    s->now : s->warm);
+				/* (with tasks, loads change all the time:
+				 * the balancer sets them) */
+				if (s->work == NULL)
+					spread_schedule(s, s->now);
 			}
 		}
 	}

@@ -2,7 +2,8 @@
 # lbsim.t - the simulator (sim/lbsim): 64 peers for 120 simulated seconds
 # with crashes and 1% loss, the real gossip core: every crash known to all,
 # within 5 s at the median, no live peer held dead, no crashed one back
-# from the dead, under 2 KiB/s of membership traffic a peer; the same seed
+# from the dead, under 2 KiB/s of membership traffic a peer, every load
+# change heard by all within 15 s; the same seed
 # gives the same run (its trace hash), another seed another; crashed peers
 # that restart are held alive by all again, paused ones never dead; 128 peers
 # suspect no live one (the heartbeat ages grow with the members).  With
@@ -31,6 +32,10 @@ is "$(v "$a" false_deaths)" 0 "no live peer was held dead"
 is "$(v "$a" messages_refused)" 0 "no message refused by its envelope (a pair's messages arrive in order)"
 ok "$(awk -v b="$(v "$a" membership_bytes_per_peer_s)" 'BEGIN { exit !(b > 0 && b <= 2048) }'; echo $?)" \
     "membership traffic $(v "$a" membership_bytes_per_peer_s) bytes/s a peer (at most 2 KiB/s)"
+# a load change (one every 5 s) reaches every live peer in O(log N) rounds:
+# at 64 peers about 4 s; 15 s would be a rumour lost and found by chance
+ok "$([ "$(v "$a" load_changes)" -ge 10 ] && [ "$(v "$a" load_changes_not_heard_by_all)" = 0 ] && [ "$(v "$a" load_spread_ms_max)" -le 15000 ]; echo $?)" \
+    "$(v "$a" load_changes) load changes heard by every live peer: median $(v "$a" load_spread_ms_median) ms ($(v "$a" load_spread_rounds_median) rounds), max $(v "$a" load_spread_ms_max) ms (at most 15000)"
 b=$(run 7) || true
 is "$(v "$b" trace_hash)" "$(v "$a" trace_hash)" "the same seed gives the same run (trace hash)"
 c=$(run 8) || true
