@@ -164,11 +164,7 @@ home_of(const char *id, char *home)
 static size_t
 hash(const char *s, size_t buckets)
 {
-	uint64_t	h = 1469598103934665603ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return (size_t)(h & (buckets - 1));
+	return (size_t)(lb_hash_str(s) & (buckets - 1));
 }
 
 static size_t

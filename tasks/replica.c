@@ -26,13 +26,11 @@ mix(uint64_t h)
 static uint64_t
 weight(const char *home, const char *peer)
 {
+	/* FNV-1a from a start of its own (not LB_HASH_INIT): every peer
+	 * must rank alike, so it stays what the first release used */
 	uint64_t	h = 1469598103934665603ULL;
 
-	for (const char *s = home; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	h = (h ^ 0xff) * 1099511628211ULL;
-	for (const char *s = peer; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	h = lb_hash_more(lb_hash_byte(lb_hash_more(h, home), 0xff), peer);
 	return mix(h);
 }
 
