@@ -25,15 +25,9 @@
 #include "replicas.h"
 #include "tasks/tasks.h"
 #include "forwarding/fwd.h"
+#include "node/msgs.h"
 
-#define MSGS_TICK_MS	50	/* retries, timeouts */
 #define WAIT_MAX	1024	/* control requests waiting here */
-#define LINKS_MAX	4096
-#define LINK_KEEP_S	3600
-#define SENDERS_MAX	256	/* senders a mailbox remembers */
-#define OUTBOX_MAX	4096
-#define RETRY_MS	200
-#define RETRY_MAX_MS	2000
 #define RECV_MAX_MS	(24 * 3600 * 1000U)
 #define TAIL_MAX	(32 * 1024)	/* output bytes per tail answer */
 
@@ -700,8 +694,7 @@ carry(struct peer *p, struct fwd_out *o)
 
 			m = gossip_members(p->gossip, &n);
 			for (size_t j = 0; j < n; j++)
-				if (!m[j].self && (m[j].state == GOSSIP_ALIVE ||
-				    m[j].state == GOSSIP_SUSPECT))
+				if (!m[j].self && nmsg_reachable(&m[j]))
 					net_send_bytes(p, m[j].e.addr, a->msg,
 					    a->len);
 			break;
@@ -957,7 +950,7 @@ ctl_send_req(struct peer *p, const Lb__CtlSendReq *q, uint64_t token,
 	}
 	/* A node's sends rise with its incarnation, a task's with its
 	 * placement and its start there. */
-	base = p->incarnation << 22;
+	base = nmsg_node_base(p->incarnation);
 	if (q->sender[0] != '\0') {
 		struct tasks_task *k = tasks_find(p->tc, q->sender);
 
@@ -1162,24 +1155,10 @@ msgs_start(struct peer *p, char **cause)
 	struct msgs	*ms = lb_calloc(1, sizeof(*ms));
 	struct fwd_conf	 c;
 	struct fwd_env	 env = { p, where, alive };
-	struct timeval	 tv = { 0, MSGS_TICK_MS * 1000 };
+	struct timeval	 tv = { 0, NMSG_TICK_MS * 1000 };
 
 	(void)cause;
-	memset(&c, 0, sizeof(c));
-	c.max_links = LINKS_MAX;
-	c.link_keep_s = LINK_KEEP_S;
-	c.max_mailboxes = (size_t)p->conf.task.max_tasks;
-	if (c.max_mailboxes > 65536)
-		c.max_mailboxes = 65536;
-	c.mbox_msgs = (size_t)p->conf.task.mailbox_msgs;
-	c.mbox_bytes = (size_t)p->conf.task.mailbox_kb * 1024;
-	c.msg_max = (size_t)p->conf.task.msg_max_kb * 1024;
-	c.max_senders = SENDERS_MAX;
-	c.outbox_max = OUTBOX_MAX;
-	c.retry_ms = RETRY_MS;
-	c.retry_max_ms = RETRY_MAX_MS;
-	c.home_failover = p->conf.task.home_replicas > 1 &&
-	    p->conf.task.lease_ms > 0;
+	nmsg_conf(&p->conf, &c);
 	ms->f = fwd_new(&c, p->conf.id, &env);
 	ms->keep_fd = -1;
 	ms->tick = event_new(p->base, -1, EV_PERSIST, tick_cb, p);

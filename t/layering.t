@@ -37,12 +37,11 @@ done
 diag "peer/ calls: ${edges[*]}"
 is "${two# }" "" "no two files of peer/ call each other"
 
-# The task core is several files (tasks/tasks_int.h): each of them.
-cores=("$B"/gossip/gossip.o "$B"/gossip/swim.o "$B"/balance/balance.o "$B"/balance/hints.o
-    "$B"/node/gossip_wire.o "$B"/node/home.o "$B"/node/balancer.o
-    "$B"/forwarding/fwd.o)
-for c in "$top_srcdir"/tasks/*.c; do
-	o="$B/tasks/$(basename "${c%.c}").o"
+# Every file of every core (the task core is several, tasks/tasks_int.h).
+cores=()
+for c in "$top_srcdir"/{gossip,balance,tasks,forwarding,node}/*.c; do
+	d=$(basename "$(dirname "$c")")
+	o="$B/$d/$(basename "${c%.c}").o"
 	[ -f "$o" ] || bail "no $o: build first"
 	cores+=("$o")
 done
