@@ -72,7 +72,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 "usage: lbsim --peers N --seconds S --seed X [--loss PCT] [--faults LIST]\n"
-"             [--latency MIN:MAX] [--crashes K] [--json]\n"
+"             [--latency MIN:MAX] [--crashes K] [--moves K] [--json]\n"
 "       lbsim --peers N --seconds S --seed X --rho R [--service DIST]\n"
 "             [--mean-ms S] [--submit spread|one] [--policy P]\n"
 "             [--location L] [--probe-limit K] [--slots K]\n"
@@ -99,6 +99,10 @@ usage(FILE *f)
 "                     stopped for 1 s), loss (1%% of messages lost, or\n"
 "                     --loss)\n"
 "  --crashes K        how many crash with --faults crash (as many as fit)\n"
+"  --moves K          messages to tasks moved 0 to K times, 0 to 12: 10\n"
+"                     tasks for each k, three sends to each (the real\n"
+"                     forwarding core); with --faults crash, as many\n"
+"                     again whose home has crashed\n"
 "  --rho R            tasks: Poisson arrivals at load R, 0.01 to 0.99, of\n"
 "                     the cluster's slots (none)\n"
 "  --service DIST     service times: exp (exponential), pareto (bounded\n"
@@ -170,6 +174,7 @@ main(int argc, char **argv)
 		{ "latency", required_argument, NULL, 'L' },
 		{ "faults", required_argument, NULL, 'f' },
 		{ "crashes", required_argument, NULL, 'k' },
+		{ "moves", required_argument, NULL, 'V' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "rho", required_argument, NULL, 'r' },
 		{ "service", required_argument, NULL, 'S' },
@@ -213,6 +218,7 @@ main(int argc, char **argv)
 	s.n = 16;
 	s.lat_min = 1;
 	s.lat_max = 10;
+	s.moves = -1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
@@ -270,6 +276,9 @@ main(int argc, char **argv)
 		}
 		case 'k':
 			crashes = num("--crashes", optarg, 0, PEERS_MAX);
+			break;
+		case 'V':
+			s.moves = (int)num("--moves", optarg, 0, 12);
 			break;
 		case 'j':
 			json = 1;
@@ -364,6 +373,11 @@ main(int argc, char **argv)
 	if (s.wc.oracle && s.wc.trace == NULL && s.wc.rho <= 0) {
 		fprintf(stderr, "lbsim: --oracle places tasks: it needs --rho "
 		    "or --trace\n");
+		return 2;
+	}
+	if (s.moves >= 0 && (s.wc.trace != NULL || s.wc.rho > 0)) {
+		fprintf(stderr, "lbsim: --moves runs without tasks (no --rho "
+		    "or --trace)\n");
 		return 2;
 	}
 	if (s.wc.trace != NULL && s.wc.rho > 0) {
@@ -529,6 +543,8 @@ main(int argc, char **argv)
 		    (json_int_t)s.revivals));
 		json_object_set_new(o, "invariant_violations", json_integer(
 		    (json_int_t)s.violations));
+		if (s.moves >= 0)
+			json_object_set_new(o, "forwarding", json_msgs(&s));
 		json_tasks(o, &s, &wf);
 		json_dumpf(o, stdout, JSON_COMPACT);
 		putchar('\n');
@@ -584,11 +600,14 @@ main(int argc, char **argv)
 		    s.revivals);
 		printf("%-34s %" PRIu64 "\n", "invariant violations",
 		    s.violations);
+		if (s.moves >= 0)
+			print_msgs(&s);
 		print_tasks(&s, &wf);
 	}
 	free(d);
 	free(sp);
 	spread_free(&s);
+	msgs_free(&s);
 	for (int i = 0; i < s.n; i++) {
 		gossip_free(s.p[i].g);
 		env_free(&s.p[i].env);

@@ -206,3 +206,97 @@ print_tasks(const struct sim *s, const struct wfig *f)
 	printf("%-34s %.1f%% of the slots' time\n",
 	    "idle while tasks waited", 100 * f->lost);
 }
+
+/* ---- messages to tasks that moved (--moves) ---- */
+
+static const char *const phase_name[4] = { "first", "again", "other",
+    "link" };
+
+json_t *
+json_msgs(const struct sim *s)
+{
+	struct mrow	*r;
+	size_t		 n;
+	json_t		*a = json_array();
+
+	msgs_rows(s, &r, &n);
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = json_object();
+		size_t ok = 0;
+
+		json_object_set_new(o, "moves", json_integer(r[i].k));
+		json_object_set_new(o, "home", json_string(r[i].home_dead ?
+		    "dead" : "alive"));
+		json_object_set_new(o, "tasks", json_integer((json_int_t)
+		    r[i].tasks));
+		for (int p = 0; p < 4; p++) {
+			char key[64];
+
+			ok += r[i].ok[p];
+			if (r[i].ok[p] == 0)
+				continue;
+			snprintf(key, sizeof(key), "%s_hops_mean",
+			    phase_name[p]);
+			json_object_set_new(o, key, json_real(r[i].hops[p]));
+			snprintf(key, sizeof(key), "%s_hops_max",
+			    phase_name[p]);
+			json_object_set_new(o, key,
+			    json_integer(r[i].hops_max[p]));
+			snprintf(key, sizeof(key), "%s_messages_mean",
+			    phase_name[p]);
+			json_object_set_new(o, key, json_real(r[i].msgs[p]));
+			snprintf(key, sizeof(key), "%s_ms_mean",
+			    phase_name[p]);
+			json_object_set_new(o, key, json_real(r[i].ms[p]));
+		}
+		json_object_set_new(o, "sends", json_integer((json_int_t)
+		    r[i].sends));
+		json_object_set_new(o, "delivered", json_integer((json_int_t)
+		    ok));
+		json_array_append_new(a, o);
+	}
+	free(r);
+	return a;
+}
+
+void
+print_msgs(const struct sim *s)
+{
+	struct mrow	*r;
+	size_t		 n;
+
+	msgs_rows(s, &r, &n);
+	if (n == 0) {
+		printf("%-34s none (not begun: all never knew all%s)\n",
+		    "messages to tasks", s->f_crash ?
+		    ", or no crash was known to all" : "");
+		free(r);
+		return;
+	}
+	printf("\nmessages to tasks moved k times: hops (mean,max), messages "
+	    "and ms a send\n(first: from a peer that knows nothing; again: "
+	    "the same peer; other: another;\nlink: from its first host after "
+	    "the home, k >= 2; home dead: a replica acts for it)\n");
+	printf("%3s %5s %7s %-18s %-18s %-18s %-18s\n", "k", "home",
+	    "sent", "first", "again", "other", "link");
+	for (size_t i = 0; i < n; i++) {
+		size_t ok = r[i].ok[0] + r[i].ok[1] + r[i].ok[2] + r[i].ok[3];
+
+		printf("%3d %5s %3zu/%-3zu", r[i].k, r[i].home_dead ? "dead" :
+		    "alive", ok, r[i].sends);
+		for (int p = 0; p < 4; p++) {
+			char cell[64];
+
+			if (r[i].ok[p] == 0) {
+				printf(" %-18s", "-");
+				continue;
+			}
+			snprintf(cell, sizeof(cell), "%.1f,%u %.0f %.0fms",
+			    r[i].hops[p], r[i].hops_max[p], r[i].msgs[p],
+			    r[i].ms[p]);
+			printf(" %-18s", cell);
+		}
+		putchar('\n');
+	}
+	free(r);
+}

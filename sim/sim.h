@@ -3,9 +3,10 @@
  * simulated world of peers and network (world.c) and the faults with what
  * they are measured by (faults.c), the tasks and their balancing (work.c,
  * made by workload.c), their figures (report.c), names and delays (net.c),
- * how far load changes travel (spread.c).
+ * how far load changes travel (spread.c), messages to tasks that moved
+ * (msgs.c).
  * Calls run one way: lbsim.c, report.c, world.c, work.c, workload.c,
- * faults.c, spread.c, net.c, queue.c.
+ * msgs.c, faults.c, spread.c, net.c, queue.c.
  */
 #ifndef LB_SIM_H
 #define LB_SIM_H
@@ -31,7 +32,10 @@ enum ev_type { EV_TICK, EV_SWIM, EV_DELIVER, EV_CRASH, EV_RESTART, EV_PAUSE,
 	/* tasks and balancing (work.c) */
 	EV_ARRIVE, EV_DONE, EV_BTICK, EV_PROBE, EV_REPLY, EV_MOVE,
 	/* a load change (spread.c) */
-	EV_LOAD };
+	EV_LOAD,
+	/* messages to tasks (msgs.c): a send begins, a message arrives,
+	 * retries */
+	EV_FSEND, EV_FDELIVER, EV_FTICK };
 
 struct ev {
 	uint64_t	 t, seq;
@@ -67,6 +71,17 @@ struct spread {
 	uint8_t		*seen;		/* peers that hold it */
 	int		 open, dropped;	/* dropped: its peer crashed */
 };
+
+/* Messages to tasks moved k times (msgs.c): a row of figures, the means
+ * over the sends that were delivered, for each of the four sends (from
+ * a peer that knows nothing, the same again, another, an old host). */
+struct mrow {
+	int		 k, home_dead;
+	size_t		 tasks, sends, ok[4];
+	double		 hops[4], msgs[4], ms[4];
+	uint32_t	 hops_max[4];
+};
+struct mscene;
 
 struct speer {
 	struct gossip	*g;
@@ -145,6 +160,9 @@ struct sim {
 	uint64_t	 faults_from;	/* when they began, or 0 */
 	unsigned char	 key[LB_KEY_BYTES];	/* the cluster's */
 	uint64_t	 converged_ms;
+	/* messages to tasks moved up to `moves` times (-1: not asked) */
+	int		 moves;
+	struct mscene	*msc;
 	/* load changes (spread.c) */
 	struct spread	*spreads;
 	size_t		 nspreads, capspreads, spread_first, nspread_open;
@@ -177,6 +195,14 @@ void	faults_crash(struct sim *, int who);
 void	faults_restart(struct sim *, int who);
 void	faults_pause(struct sim *, int who);
 void	schedule_faults(struct sim *, uint64_t start);
+
+/* msgs.c */
+void	msgs_maybe_start(struct sim *);
+void	msgs_go(struct sim *);
+void	msgs_event(struct sim *, struct ev *);
+void	msgs_booted(struct sim *, int i);
+void	msgs_rows(const struct sim *, struct mrow **, size_t *);
+void	msgs_free(struct sim *);
 
 /* spread.c */
 void	spread_schedule(struct sim *, uint64_t start);
@@ -211,6 +237,8 @@ struct json_t;
 void	work_figures(struct sim *, struct wfig *);
 void	json_tasks(struct json_t *, const struct sim *, const struct wfig *);
 void	print_tasks(const struct sim *, const struct wfig *);
+struct json_t	*json_msgs(const struct sim *);
+void	print_msgs(const struct sim *);
 
 /* world.c */
 void	boot(struct sim *, int i);

@@ -194,6 +194,7 @@ boot(struct sim *s, int i)
 	p->booted_at = s->now;
 	faults_booted(s, i);
 	work_booted(s, i);
+	msgs_booted(s, i);
 	/* Its first round within a second. */
 	push(s, (struct ev){ .t = s->now + lb_rng_below(&s->rng, 1000),
 	    .type = EV_TICK, .to = i });
@@ -216,7 +217,7 @@ trace(struct sim *s, const struct ev *e)
 void
 run(struct sim *s)
 {
-	uint64_t	next_check = 1000;
+	uint64_t	next_check = 1000, next_mcheck = 1000;
 
 	/* (after the end, on while tasks are open: their response times) */
 	while (s->nheap > 0 && (s->heap[0].t <= s->end ||
@@ -285,6 +286,13 @@ run(struct sim *s)
 			trace(s, &e);
 			spread_change(s);
 			break;
+		case EV_FSEND:
+		case EV_FDELIVER:
+		case EV_FTICK:
+			trace(s, &e);
+			msgs_event(s, &e);
+			free(e.buf);
+			break;
 		case EV_RESTART:
 			trace(s, &e);
 			faults_restart(s, e.to);
@@ -300,6 +308,11 @@ run(struct sim *s)
 			trace(s, &e);
 			(void)work_event(s, &e);
 			break;
+		}
+		if (s->moves >= 0 && s->msc == NULL && s->now >= next_mcheck) {
+			next_mcheck = s->now + 1000;
+			msgs_maybe_start(s);
+			msgs_go(s);
 		}
 		if (s->converged_ms == 0 && s->now >= next_check) {
 			next_check = s->now + 1000;

@@ -6,7 +6,8 @@
 # change heard by all within 15 s; the same seed
 # gives the same run (its trace hash), another seed another; crashed peers
 # that restart are held alive by all again, paused ones never dead; 128 peers
-# suspect no live one (the heartbeat ages grow with the members).  With
+# suspect no live one (the heartbeat ages grow with the members); messages
+# to tasks moved k times (--moves) take the hops forwarding promises.  With
 # tasks (--rho, --trace): every task ends, once; balancing (the real core)
 # cuts the response time well below none's at high load, and none's is
 # the M/M/1 queue's; a trace gives the exact times it must; bad input is
@@ -40,6 +41,25 @@ b=$(run 7) || true
 is "$(v "$b" trace_hash)" "$(v "$a" trace_hash)" "the same seed gives the same run (trace hash)"
 c=$(run 8) || true
 ok "$([ "$(v "$c" trace_hash)" != "$(v "$a" trace_hash)" ]; echo $?)" "another seed, another run"
+
+# Messages to tasks moved k times (the real forwarding core): from a peer
+# that knows nothing, two hops by the home (one when the home holds it);
+# once more, one (path compression); from an old host, along the links
+# (k - 1); with the home dead and a replica acting, every peer is asked
+# once (TaskLocate), then one hop.
+f=$(lbsim --peers 32 --seconds 60 --seed 4 --moves 4 --faults crash --json); rc=$?
+[ -n "$f" ] || bail "lbsim --moves printed nothing (exit $rc)"
+fr() { echo "$f" | jq -r ".forwarding[] | select(.moves == $1 and .home == \"$2\") | .$3"; }
+is "$(echo "$f" | jq '[.forwarding[] | .sends == .delivered and .sends > 0] | all')" true \
+    "every message to a moved task delivered ($(echo "$f" | jq '[.forwarding[].delivered] | add') sends)"
+is "$(fr 0 alive first_hops_max)/$(fr 1 alive first_hops_max)/$(fr 4 alive first_hops_max)" 1/2/2 \
+    "first message: 1 hop to a task at its home, 2 (by the home) to one moved 1 or 4 times"
+is "$(fr 4 alive again_hops_max)/$(fr 4 dead again_hops_max)" 1/1 "the next message from the same peer: 1 hop (path compression)"
+is "$(fr 2 alive link_hops_max)/$(fr 4 alive link_hops_max)" 1/3 "from the first host after the home along the links: k - 1 hops"
+ok "$([ "$(fr 3 dead first_hops_max)" = 1 ] && [ "$(fr 3 dead first_messages_mean | cut -d. -f1)" -ge 30 ]; echo $?)" \
+    "home dead: every peer asked ($(fr 3 dead first_messages_mean) messages), then 1 hop"
+is "$(lbsim --peers 32 --seconds 60 --seed 4 --moves 4 --faults crash --json | jq -r .trace_hash)" "$(echo "$f" | jq -r .trace_hash)" \
+    "with --moves, the same seed gives the same run"
 
 r=$(lbsim --peers 64 --seconds 120 --seed 2 --faults restart,pause,loss --json)
 [ -n "$r" ] || bail "lbsim with restarts printed nothing"
@@ -133,6 +153,8 @@ bad "$dir/bad.csv:2: not submit_ms,duration_ms,peer,checkpointable,size_bytes" -
 bad "$dir/peer.csv:3: peer 'n7' is not one of n1 to n4" --peers 4 --trace "$dir/peer.csv"
 bad "$dir/back.csv:2: submit time 10 goes back" --peers 4 --trace "$dir/back.csv"
 bad "$dir/none.csv: No such file" --peers 4 --trace "$dir/none.csv"
+bad "--moves: '13' is not a number from 0 to 12" --moves 13
+bad "--moves runs without tasks" --moves 2 --rho 0.5
 bad "--oracle places tasks: it needs --rho or --trace" --oracle jsq
 bad "--oracle: 'best' is not one of jsq" --rho 0.5 --oracle best
 bad "--set balance.hint_ms=0: balance.hint_ms = 0 is out of range" --rho 0.5 --set balance.hint_ms=0
