@@ -422,7 +422,8 @@ msgs_event(struct sim *s, struct ev *e)
 			who[1] = t->chain[0];
 			who[2] = t->chain[t->k];
 			for (int w = 0; w < 3; w++)
-				if (s->p[who[w]].alive && ms->f[who[w]]) {
+				if (who[w] >= 0 && s->p[who[w]].alive &&
+				    ms->f[who[w]] != NULL) {
 					fwd_tick(ms->f[who[w]], s->now,
 					    &ms->out);
 					carry(s, who[w]);
