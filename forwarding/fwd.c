@@ -1645,6 +1645,17 @@ route(struct fwd *f, uint64_t now, const Lb__TaskMsg *m, struct fwd_out *o)
 		f->stats.to_home++;
 		return;
 	}
+	/* A replica took over for the dead home, as this peer was told: it
+	 * holds the home's records.  (Not a broadcast to every peer: at
+	 * 4,096 peers that was 4,096 messages for each first message to a
+	 * task of a home that died; lbsim --moves, doc/scale.md.) */
+	if (w.home[0] != '\0' && strcmp(w.home, home) != 0 &&
+	    strcmp(w.home, f->self) != 0 && f->env.alive(f->env.arg, w.home) &&
+	    !on_path(m, w.home)) {
+		pass(f, m, w.home, o);
+		f->stats.to_acting++;
+		return;
+	}
 	/* The chain is broken and the home is out of reach: ask around. */
 	locate(f, now, m->task_id, o);
 	reply(f, now, m, LB__MSG_STATUS__MSG_WAIT, 0,

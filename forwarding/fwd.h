@@ -16,7 +16,10 @@
  *   4. this is its home: to the host its record names;
  *   5. a link to a live peer not on the message's path: along it;
  *   6. its home is alive and not on the path: to the home;
- *   7. else every live peer is asked who holds it (TaskLocate), and the
+ *   7. a replica acts for its home (the task core was told, as every
+ *      peer is when a replica takes over), alive and not on the path:
+ *      to it, as to the home;
+ *   8. else every live peer is asked who holds it (TaskLocate), and the
  *      origin tries again: the holder's answer makes a link.
  * Each peer adds itself to the message's path.  The holder acknowledges to
  * the origin (TaskMsgAck: where it is, at which epoch) and tells every
@@ -99,7 +102,8 @@ struct fwd_where {
 						 * when the task moved away */
 	uint32_t	 link_epoch;
 	/* The peer acting as its home, as known here (this one, when it
-	 * is), or "": the one its id names. */
+	 * is; a replica that took over, when this peer was told), or "":
+	 * the one its id names. */
 	char		 home[LB_ID_MAX];
 };
 
@@ -168,6 +172,8 @@ struct fwd_stats {
 	uint64_t	duplicates;	/* copies acknowledged, not taken */
 	uint64_t	forwarded;	/* passed on along a link */
 	uint64_t	to_home;	/* passed to the home: no link */
+	uint64_t	to_acting;	/* passed to a replica acting for a
+					 * dead home */
 	uint64_t	queries;	/* TaskLocate asked: home out of reach */
 	uint64_t	full;		/* refused: mailbox full */
 	uint64_t	received;	/* taken out of mailboxes by tasks */

@@ -176,11 +176,14 @@ m_messages(struct evbuffer *b, const Lb__CtlStats *t)
 	    "tasks here took from their mailboxes.", t->msg_received);
 	m_head(b, "lbpeer_messages_forwarded_total", "counter", "Messages "
 	    "this peer passed on, by route: a link or a home's record, the "
-	    "task's home (no link), a query of the live peers.");
+	    "task's home (no link), the replica acting for a dead home, a "
+	    "query of the live peers.");
 	m_val(b, "lbpeer_messages_forwarded_total", "via=\"link\"",
 	    t->msg_forwarded);
 	m_val(b, "lbpeer_messages_forwarded_total", "via=\"home\"",
 	    t->msg_to_home);
+	m_val(b, "lbpeer_messages_forwarded_total", "via=\"acting\"",
+	    t->msg_to_acting);
 	m_val(b, "lbpeer_messages_forwarded_total", "via=\"query\"",
 	    t->msg_queries);
 	m_one(b, "lbpeer_path_compressions_total", "counter", "Locations "

@@ -139,6 +139,10 @@ where(void *arg, const char *id, struct fwd_where *w)
 	w->here = FWD_NOTHING;
 	if (tasks_link(p->tc, id, w->link, &w->link_epoch, by) == -1)
 		w->link[0] = '\0';
+	/* (of a task it holds no record of: a replica that took over its
+	 * home, as every peer is told) */
+	if (k == NULL && !tasks_acting_home(p->tc, id, w->home))
+		w->home[0] = '\0';
 }
 
 static int
@@ -1132,6 +1136,7 @@ msgs_stats(struct peer *p, Lb__CtlStats *s)
 	s->msg_duplicates = f->duplicates;
 	s->msg_forwarded = f->forwarded;
 	s->msg_to_home = f->to_home;
+	s->msg_to_acting = f->to_acting;
 	s->msg_queries = f->queries;
 	s->msg_compressions = f->compressions;
 	s->msg_received = f->received;

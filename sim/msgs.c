@@ -16,9 +16,9 @@
  * home, along the links.  With --faults crash, once a crashed
  * peer is known dead by all, as many tasks again have it as their home,
  * with a replica acting for it (as once lbpeer's failover is over: the
- * replica holds the home's records, the host names it as the home): a
- * peer that knows nothing finds the task by asking every peer
- * (TaskLocate), then as before.
+ * replica holds the home's records, the host names it as the home, and
+ * every peer was told who acts): a peer that knows nothing goes to that
+ * replica as it would to the home.
  *
  * The figures: hops (the peers a message passed before the holder took
  * it), the messages each send cost (every forward, ack, copy to the home,
@@ -102,6 +102,9 @@ where(void *arg, const char *id, struct fwd_where *w)
 	w->here = FWD_NOTHING;
 	if (t == NULL)
 		return;
+	/* (a replica that takes over tells every live peer so) */
+	if (t->acting >= 0)
+		lb_strlcpy(w->home, c->s->p[t->acting].id, sizeof(w->home));
 	if (c->i == t->acting) {
 		/* (it holds the home's records now) */
 		lb_strlcpy(w->home, c->s->p[t->acting].id, sizeof(w->home));

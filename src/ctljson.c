@@ -271,7 +271,7 @@ ctljson_stats(const Lb__CtlStats *s)
 			    (json_int_t)s->msg_hops[i]));
 		json_object_set_new(j, "messages", json_pack("{s:I, s:I, s:I, "
 		    "s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-		    "s:I, s:I, s:I, s:I, s:I, s:o}",
+		    "s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
 		    "sent", (json_int_t)s->msg_sent,
 		    "acked", (json_int_t)s->msg_acked,
 		    "refused", (json_int_t)s->msg_refused,
@@ -281,6 +281,7 @@ ctljson_stats(const Lb__CtlStats *s)
 		    "duplicates", (json_int_t)s->msg_duplicates,
 		    "forwarded", (json_int_t)s->msg_forwarded,
 		    "to_home", (json_int_t)s->msg_to_home,
+		    "to_acting", (json_int_t)s->msg_to_acting,
 		    "queries", (json_int_t)s->msg_queries,
 		    "compressions", (json_int_t)s->msg_compressions,
 		    "received", (json_int_t)s->msg_received,

@@ -1764,8 +1764,9 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    (unsigned long long)s->copies_in);
 		printf("messages:    %llu sent (%llu delivered, %llu refused, "
 		    "%llu timed out, %llu retries); here: %llu delivered, "
-		    "%llu duplicates, %llu passed on (%llu to a home), %llu "
-		    "queries, %llu links, %llu mailboxes\n",
+		    "%llu duplicates, %llu passed on (%llu to a home, %llu to "
+		    "a replica acting for one), %llu queries, %llu links, %llu "
+		    "mailboxes\n",
 		    (unsigned long long)s->msg_sent,
 		    (unsigned long long)s->msg_acked,
 		    (unsigned long long)s->msg_refused,
@@ -1775,6 +1776,7 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    (unsigned long long)s->msg_duplicates,
 		    (unsigned long long)s->msg_forwarded,
 		    (unsigned long long)s->msg_to_home,
+		    (unsigned long long)s->msg_to_acting,
 		    (unsigned long long)s->msg_queries,
 		    (unsigned long long)s->msg_links,
 		    (unsigned long long)s->msg_mailboxes);

@@ -40,6 +40,7 @@ struct task {
 	int		 acting;	/* a replica acting as its home, or
 					 * -1 (its home is the one its id
 					 * names) */
+	int		 told;		/* every peer was told who acts */
 	/* what left links behind: link[p] (-1: none) */
 	int		 link[NP];
 	uint32_t	 link_epoch[NP];
@@ -139,8 +140,10 @@ where(void *arg, const char *id, struct fwd_where *w)
 		w->here = FWD_NOTHING;
 		return;
 	}
-	if (t->acting >= 0 && (t->holder == me || t->acting == me))
-		strcpy(w->home, name(t->acting));	/* the record says */
+	if (t->acting >= 0 && (t->holder == me || t->acting == me ||
+	    t->told))
+		strcpy(w->home, name(t->acting));	/* the record says, or
+							 * the takeover told */
 	if (t->acting == me && !t->ended && t->holder != me) {
 		w->here = FWD_AT;
 		strcpy(w->host, name(t->holder));
@@ -618,6 +621,31 @@ scenarios(void)
 	ok(r && r->done && r->status == LB__MSG_STATUS__MSG_DELIVERED &&
 	    fwd_stats(W.f[0])->kept == 1, "the home back: delivered, its "
 	    "copy kept there");
+
+	/* Every peer was told that a replica acts for the dead home: a
+	 * peer that knows nothing else goes there, as to the home, not
+	 * to every peer (a broadcast: N messages at N peers). */
+	home_failover = 1;
+	world_init(3, 64);
+	home_failover = 0;
+	t = task_add("n0.14", 1);
+	move(t, 3);		/* (n1 keeps a link to n3) */
+	W.alive[0] = 0;
+	t->acting = 4;
+	t->told = 1;
+	h = send(2, "n2", t->id, 9);
+	r = settle(2, h);
+	ok(r && r->done && r->status == LB__MSG_STATUS__MSG_DELIVERED,
+	    "home dead, a replica acting, told to all: delivered");
+	is_str(r ? hops(r) : "", "n4 n3", "n2 -> the acting replica n4 -> n3");
+	ok(fwd_stats(W.f[2])->queries == 0 && fwd_stats(W.f[2])->to_acting == 1,
+	    "no peer asked: passed to the acting replica");
+	t->told = 0;
+	h = send(5, "n5", t->id, 10);
+	r = settle(5, h);
+	ok(r && r->done && r->status == LB__MSG_STATUS__MSG_DELIVERED &&
+	    fwd_stats(W.f[5])->queries >= 1,
+	    "not told: found by asking the live peers, as before");
 
 	/* While it moves, messages wait at their senders and arrive after. */
 	world_init(4, 64);

@@ -9,7 +9,9 @@
 #     the replica acting for it runs it again, with all three.
 #  2. A task homed at n1 running at n3 (not of n1's set) took two; n1 is
 #     killed for good; a third goes to n3 once the acting home is known
-#     there (its copy kept by the acting home); then n3 is killed too: the
+#     there (sent at the fourth peer, which goes to the acting home, not
+#     to every peer; its copy kept by the acting home); then n3 is killed
+#     too: the
 #     acting home runs it again with all three.
 # In both, one more message ends it, and the run that ends received each
 # acknowledged message once.
@@ -97,8 +99,17 @@ ok $? "with the three messages n1 kept, from its replica's copy"
 knows() { grep -q "task $b: $acting acts as its home now" "$LBCLUSTER_DIR/$other/log"; }
 wait_for 30 knows >/dev/null
 ok $? "$other, holding $b, learns that $acting acts as its home"
-ctl "$from" send "$b" 3 >/dev/null
-is "$?" 0 "a third message to $b: acknowledged"
+# (sent at the peer that is neither the acting home nor the host: it
+# holds no record of $b, and was told who acts for n1, so it goes
+# there, as to a home, rather than ask every peer)
+third=
+for n in n2 n3 n4; do
+	[ "$n" != "$acting" ] && [ "$n" != "$other" ] && third=$n
+done
+ctl "$third" send "$b" 3 >/dev/null
+is "$?" 0 "a third message to $b, sent at $third: acknowledged"
+is "$(ctl "$third" --json stats | jq -c '.messages | [.to_acting >= 1, .queries]')" "[true,0]" \
+    "$third passed it to $acting, acting for n1, and asked no peer where $b is"
 ok "$([ -s "$LBCLUSTER_DIR/$acting/state/kept/$b" ]; echo $?)" \
     "$acting keeps the copies of $b's messages now"
 sleep 0.5

@@ -206,6 +206,22 @@ tk_home_to(const struct tasks *t, const Lb__TaskRecord *r, char *home)
 	}
 }
 
+int
+tasks_acting_home(const struct tasks *t, const char *id, char *home)
+{
+	Lb__TaskRecord	r = LB__TASK_RECORD__INIT;
+	char		named[LB_ID_MAX];
+
+	if (!lb_task_id_valid(id)) {
+		home[0] = '\0';
+		return 0;
+	}
+	r.id = (char *)(uintptr_t)id;	/* (only read) */
+	tk_home_to(t, &r, home);
+	tasks_home_of(id, named);
+	return strcmp(home, named) != 0;
+}
+
 void
 tasks_home_acting(struct tasks *t, const char *home, const char *acting,
     uint32_t term, uint64_t upto, uint64_t floor)

@@ -496,6 +496,11 @@ void		 tasks_moved_learn(struct tasks_moved *v, size_t *n,
 void		 tasks_home_acting(struct tasks *, const char *home,
 		    const char *acting, uint32_t term, uint64_t upto,
 		    uint64_t floor);
+/* The peer that acts for the home of task `id` as this peer was told
+ * (tasks_home_acting), though it holds no record of the task: into
+ * `home`, and 1; 0 when none was told (`home`: the one its id names). */
+int		 tasks_acting_home(const struct tasks *, const char *id,
+		    char *home);
 void		 tasks_set_home_hold(struct tasks *, uint64_t now, int on,
 		    struct tasks_out *);
 void		 tasks_set_home_lease(struct tasks *, uint64_t end,
