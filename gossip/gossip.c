@@ -323,6 +323,33 @@ judge(const struct gossip_member *m, uint64_t now, struct limits l)
 	return GOSSIP_ALIVE;
 }
 
+/* The earliest time member m's state may change by its age, or it may
+ * be forgotten, with the ages l (UINT64_MAX: never).  News only moves it
+ * later; what else changes it (a member added, a state changed, SWIM's
+ * marks cleared, smaller ages) brings judge_due forward. */
+static uint64_t
+due(const struct gossip *g, const struct gossip_member *m, struct limits l)
+{
+	if (m->self)
+		return UINT64_MAX;
+	switch (m->state) {
+	case GOSSIP_DEAD:
+	case GOSSIP_LEFT:
+		return m->state_ms + (uint64_t)g->conf.forget_ms;
+	case GOSSIP_SUSPECT:
+		return m->born_ms + l.dead;
+	default:
+		return m->born_ms + l.suspect;
+	}
+}
+
+static void
+due_by(struct gossip *g, uint64_t t)
+{
+	if (t < g->judge_due)
+		g->judge_due = t;
+}
+
 static void
 rejudge_with(struct gossip *g, struct gossip_member *m, uint64_t now,
     struct limits l, struct gossip_out *o)
@@ -336,6 +363,7 @@ rejudge_with(struct gossip *g, struct gossip_member *m, uint64_t now,
 		return;
 	set_state(g, m, s);
 	m->state_ms = now;
+	due_by(g, due(g, m, l));
 	if (m->swim_dead)
 		g->swim_dead_ms = now;	/* swim_add_notices looks back */
 	if (s == GOSSIP_DEAD)
@@ -423,6 +451,12 @@ gossip_tick(struct gossip *g, uint64_t now, struct gossip_out *o)
 	/* Judge ages, and forget what has been dead or gone long enough
 	 * (the ages are those of this round: age_n is fixed through it). */
 	l = limits(g);
+	/* (ages that changed, with the members counted, may change any
+	 * state either way: judged anew) */
+	if (now < g->judge_due && l.suspect == g->judge_suspect)
+		goto judged;
+	g->judge_due = UINT64_MAX;
+	g->judge_suspect = l.suspect;
 	for (i = 1; i < g->n; ) {
 		struct gossip_member *m = &g->m[i];
 		rejudge_with(g, m, now, l, o);
@@ -438,8 +472,10 @@ gossip_tick(struct gossip *g, uint64_t now, struct gossip_out *o)
 			g->m[i] = g->m[--g->n];
 			continue;
 		}
+		due_by(g, due(g, m, l));
 		i++;
 	}
+judged:
 	/*
 	 * One live peer at random; now and then a seed instead (to heal a
 	 * partition) or a dead peer (it may be back); a seed when no one
@@ -551,6 +587,7 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 		set_state(g, m, judge(m, now, limits(g)));
 		m->state_ms = now;
 		m->news_ms = now;
+		due_by(g, due(g, m, limits(g)));
 		out_change(o, m, m->state);
 		swim_member_added(g, m->e.id);
 		return;

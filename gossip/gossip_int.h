@@ -61,6 +61,12 @@ struct gossip {
 	 * digest is merged, its entries if more (a newcomer's table is small
 	 * while the news in a full digest is not). */
 	size_t			 age_n;
+	/* No member's state changes by age, nor is one forgotten, before
+	 * judge_due (a lower bound; 0: judge at the next round), while the
+	 * ages stay those judge_suspect was computed for: the round's pass
+	 * over the table is skipped until then.  At 10,000 members the backstop's
+	 * ages are minutes, and that pass was half of lbsim's time. */
+	uint64_t		 judge_due, judge_suspect;
 
 	/* SWIM (swim.c) */
 	uint64_t		 seq;

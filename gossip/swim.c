@@ -140,6 +140,8 @@ swim_clear(struct gossip *g, struct gossip_member *m)
 {
 	if (m->suspected)
 		g->nsuspected--;
+	if (m->suspected || m->swim_dead)
+		g->judge_due = 0;	/* (judged again by age alone) */
 	m->suspected = 0;
 	m->swim_dead = 0;
 	m->naccusers = 0;
