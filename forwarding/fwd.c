@@ -1635,6 +1635,18 @@ route(struct fwd *f, uint64_t now, const Lb__TaskMsg *m, struct fwd_out *o)
 		return;
 	}
 	home_of(m->task_id, home);
+	/* A replica took over for the home, as this peer was told: it
+	 * holds the home's records, even once the home is back (it dropped
+	 * them).  Not a broadcast to every peer: at 4,096 peers that was
+	 * 4,096 messages for each first message to a task of a home that
+	 * died (lbsim --moves, doc/scale.md). */
+	if (w.home[0] != '\0' && strcmp(w.home, home) != 0 &&
+	    strcmp(w.home, f->self) != 0 && f->env.alive(f->env.arg, w.home) &&
+	    !on_path(m, w.home)) {
+		pass(f, m, w.home, o);
+		f->stats.to_acting++;
+		return;
+	}
 	if (strcmp(home, f->self) == 0) {
 		reply(f, now, m, LB__MSG_STATUS__MSG_UNKNOWN, 0,
 		    "no such task (or forgotten)", o);
@@ -1643,17 +1655,6 @@ route(struct fwd *f, uint64_t now, const Lb__TaskMsg *m, struct fwd_out *o)
 	if (f->env.alive(f->env.arg, home) && !on_path(m, home)) {
 		pass(f, m, home, o);
 		f->stats.to_home++;
-		return;
-	}
-	/* A replica took over for the dead home, as this peer was told: it
-	 * holds the home's records.  (Not a broadcast to every peer: at
-	 * 4,096 peers that was 4,096 messages for each first message to a
-	 * task of a home that died; lbsim --moves, doc/scale.md.) */
-	if (w.home[0] != '\0' && strcmp(w.home, home) != 0 &&
-	    strcmp(w.home, f->self) != 0 && f->env.alive(f->env.arg, w.home) &&
-	    !on_path(m, w.home)) {
-		pass(f, m, w.home, o);
-		f->stats.to_acting++;
 		return;
 	}
 	/* The chain is broken and the home is out of reach: ask around. */

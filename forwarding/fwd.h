@@ -15,10 +15,10 @@
  *   3. it has ended: refused, with its state;
  *   4. this is its home: to the host its record names;
  *   5. a link to a live peer not on the message's path: along it;
- *   6. its home is alive and not on the path: to the home;
- *   7. a replica acts for its home (the task core was told, as every
+ *   6. a replica acts for its home (the task core was told, as every
  *      peer is when a replica takes over), alive and not on the path:
- *      to it, as to the home;
+ *      to it, as to the home (even once the home is back);
+ *   7. its home is alive and not on the path: to the home;
  *   8. else every live peer is asked who holds it (TaskLocate), and the
  *      origin tries again: the holder's answer makes a link.
  * Each peer adds itself to the message's path.  The holder acknowledges to

@@ -453,10 +453,12 @@ gossip_tick(struct gossip *g, uint64_t now, struct gossip_out *o)
 	l = limits(g);
 	/* (ages that changed, with the members counted, may change any
 	 * state either way: judged anew) */
-	if (now < g->judge_due && l.suspect == g->judge_suspect)
+	if (now < g->judge_due && l.suspect == g->judge_suspect &&
+	    l.dead == g->judge_dead)
 		goto judged;
 	g->judge_due = UINT64_MAX;
 	g->judge_suspect = l.suspect;
+	g->judge_dead = l.dead;
 	for (i = 1; i < g->n; ) {
 		struct gossip_member *m = &g->m[i];
 		rejudge_with(g, m, now, l, o);
@@ -641,9 +643,13 @@ gossip_recv(struct gossip *g, uint64_t now, const char *from,
 	/* A digest of more entries than this peer holds (a full one, to a
 	 * newcomer): its entries judged with the ages for that many (the
 	 * entries themselves, not what the sender says it knows). */
-	if (in->n > g->age_n)
+	if (in->n > g->age_n) {
 		g->age_n = in->n < (size_t)g->conf.max_members ? in->n :
 		    (size_t)g->conf.max_members;
+		/* (what is judged now is judged with longer ages than the
+		 * round's: the next round judges every member again) */
+		g->judge_due = 0;
+	}
 	for (size_t i = 0; i < in->n; i++)
 		merge(g, now, &in->entries[i], o);
 	swim_recv_notices(g, now, from, in, o);

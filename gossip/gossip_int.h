@@ -63,10 +63,10 @@ struct gossip {
 	size_t			 age_n;
 	/* No member's state changes by age, nor is one forgotten, before
 	 * judge_due (a lower bound; 0: judge at the next round), while the
-	 * ages stay those judge_suspect was computed for: the round's pass
+	 * ages stay those it was computed for: the round's pass
 	 * over the table is skipped until then.  At 10,000 members the backstop's
 	 * ages are minutes, and that pass was half of lbsim's time. */
-	uint64_t		 judge_due, judge_suspect;
+	uint64_t		 judge_due, judge_suspect, judge_dead;
 
 	/* SWIM (swim.c) */
 	uint64_t		 seq;

@@ -640,6 +640,15 @@ scenarios(void)
 	is_str(r ? hops(r) : "", "n4 n3", "n2 -> the acting replica n4 -> n3");
 	ok(fwd_stats(W.f[2])->queries == 0 && fwd_stats(W.f[2])->to_acting == 1,
 	    "no peer asked: passed to the acting replica");
+	/* The home back (it dropped what was taken over): still to the
+	 * replica that acts, not to the home, which would not know it. */
+	W.alive[0] = 1;
+	h = send(6, "n6", t->id, 11);
+	r = settle(6, h);
+	ok(r && r->done && r->status == LB__MSG_STATUS__MSG_DELIVERED,
+	    "the home back, a replica still acting: delivered");
+	is_str(r ? hops(r) : "", "n4 n3", "n6 -> the acting replica n4 -> n3");
+	W.alive[0] = 0;
 	t->told = 0;
 	h = send(5, "n5", t->id, 10);
 	r = settle(5, h);
