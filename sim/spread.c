@@ -143,6 +143,14 @@ spread_schedule(struct sim *s, uint64_t start)
 
 /* The closed changes' times to all, sorted (free it); *open: changes
  * not heard by all by the end. */
+static int
+cmp_ms(const void *a, const void *b)
+{
+	uint64_t	x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 uint64_t *
 spread_times(const struct sim *s, size_t *n, size_t *open)
 {
@@ -156,13 +164,7 @@ spread_times(const struct sim *s, size_t *n, size_t *open)
 		else if (!s->spreads[j].dropped)
 			v[(*n)++] = s->spreads[j].all_ms;
 	}
-	for (size_t i = 1; i < *n; i++)
-		for (size_t k = i; k > 0 && v[k - 1] > v[k]; k--) {
-			uint64_t t = v[k];
-
-			v[k] = v[k - 1];
-			v[k - 1] = t;
-		}
+	qsort(v, *n, sizeof(*v), cmp_ms);
 	return v;
 }
 
