@@ -16,7 +16,9 @@ lbcluster wait 3 >/dev/null || bail "the cluster did not form"
 state() { ctl n1 --json show "$1" | jq -r '.state + " " + .host'; }
 blocker=$(ctl n1 submit -- sleep 120)
 wait_for 10 eval 'test "$(state "$blocker")" = "running n1"' >/dev/null
-id=$(ctl n1 submit --checkpointable -- lbwork --ms 4000 --state-kb 16)
+# (12 s: it must still run at n2 when n2 is killed, on a loaded machine
+# too; with 4 s it once ended there first)
+id=$(ctl n1 submit --checkpointable -- lbwork --ms 12000 --state-kb 16)
 out=$(ctl n1 migrate "$id" --to n2 2>&1); rc=$?
 is "$rc:$out" "0:$id: moved to n2 (it was waiting)" "the task waits at n1 behind another; moved to n2"
 wait_for 10 eval 'test "$(state "$id")" = "running n2"' >/dev/null
@@ -52,7 +54,7 @@ is "$(state "$id")" "queued n1" "it waits at n1 (its slot is taken)"
 out=$(ctl n1 migrate "$id" --to n3 2>&1); rc=$?
 is "$rc:$out" "0:$id: moved to n3 (it was waiting)" "moved on to n3"
 out=$(ctl n1 wait "$id"); rc=$?
-is "$rc:$out" "0:lbwork: done_ms=4000 resumes=0 checksum=ok" \
+is "$rc:$out" "0:lbwork: done_ms=12000 resumes=0 checksum=ok" \
     "it ran from the beginning at n3, its result right"
 ctl n1 cancel "$blocker" >/dev/null
 
