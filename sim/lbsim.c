@@ -476,6 +476,7 @@ main(int argc, char **argv)
 			rj[nrj++] = s.crashes[k].rejoin_ms;
 	qsort(rj, nrj, sizeof(*rj), cmp_u64);
 	sp = spread_times(&s, &nsp, &nsp_open);
+	qsort(sp, nsp, sizeof(*sp), cmp_u64);
 	iv = (double)s.conf.gossip.interval_ms;
 	{
 		uint64_t total = 0;
