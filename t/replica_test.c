@@ -53,6 +53,9 @@ struct world {
 	size_t		 nadopted;
 	int		 ticks_all;	/* every peer ticks (elections) */
 	int		 drop_acting;	/* every HomeActing is lost */
+	int		 cut;		/* a partition: peers of different */
+	int		 side[NP];	/* sides neither hear nor see alive
+					 * each other */
 	Lb__TaskRecord	*recs[NREC];	/* n1's records */
 	size_t		 nrec;
 	struct msg	 q[QMAX];
@@ -211,6 +214,7 @@ deliver(struct world *w, struct msg *m)
 	struct rep_out	 o = { 0 };
 
 	if (pm == NULL || m->to < 0 || w->down[m->to] || w->down[m->from] ||
+	    (w->cut && w->side[m->to] != w->side[m->from]) ||
 	    (w->drop_acting && pm->body_case ==
 	    LB__PEER_MSG__BODY_HOME_ACTING))
 		goto out;
@@ -241,14 +245,18 @@ static void
 members(struct world *w)
 {
 	const char	*live[NP];
-	size_t		 n = 0;
+	size_t		 n;
 
-	for (int i = 0; i < NP; i++)
-		if (!w->down[i])
-			live[n++] = ids[i];
-	for (int i = 0; i < NP; i++)
-		if (!w->down[i] && (i == 0 || w->ticks_all))
-			rep_members(w->rep[i], w->now, live, n);
+	for (int i = 0; i < NP; i++) {
+		if (w->down[i] || (i != 0 && !w->ticks_all))
+			continue;
+		n = 0;
+		for (int j = 0; j < NP; j++)
+			if (!w->down[j] && (!w->cut || w->side[j] ==
+			    w->side[i]))
+				live[n++] = ids[j];
+		rep_members(w->rep[i], w->now, live, n);
+	}
 }
 
 /* A record of n1 saved anew (or a new one). */
@@ -486,6 +494,83 @@ confirm_run(int late)
 		    ids[win], w->nadopted);
 	}
 	free(saved);
+	world_free(w);
+}
+
+/*
+ * A partition puts the home with a peer outside its set, its two
+ * replicas on the other side (seed 799351786 of a 180-second lbchaos run
+ * ran two copies of tasks at once for 2.5 s).  Past replace_ms the home
+ * takes that peer in for a member it sees dead; the two replicas, which
+ * never heard of the change, elect one of them.  The newcomer must count
+ * for nothing until the set before it holds the change: the home may not
+ * act while the winner does.  Healed, the change is held and counts.
+ */
+static void
+split_run(void)
+{
+	struct world		*w = lb_calloc(1, sizeof(*w));
+	const struct rep_peer	*set;
+	size_t			 nset;
+	int			 a, b, c = -1, both = 0, okbefore, pend = 0;
+	uint64_t		 committed;
+	char			*dump = NULL;
+
+	w->rnd = 31337;
+	w->stream = 1;
+	for (int i = 0; i < NP; i++)
+		w->rep[i] = mkrep(i, i == 0 ? 1 : 7);
+	w->ticks_all = 1;
+	for (int i = 0; i < 100; i++)
+		step(w, 2);
+	settle(w, 0);
+	okbefore = rep_home_ok(w->rep[0], w->now);
+	set = rep_set(w->rep[0], &nset);
+	a = idx(set[0].id);
+	b = idx(set[1].id);
+	for (int i = 1; i < NP && c < 0; i++)
+		if (i != a && i != b)
+			c = i;
+	for (int i = 0; i < NP; i++)
+		w->side[i] = i == 0 || i == c ? 0 : 1;
+	w->cut = 1;
+	committed = rep_committed(w->rep[0]);
+	for (int i = 0; i < 1500; i++) {
+		step(w, i % 3 == 0 ? 1 : 0);
+		if (rep_pending(w->rep[0]) && dump == NULL) {
+			pend = 1;
+			dump = rep_state_dump(w->rep[0]);
+		}
+		if (w->nadopted > 0 && rep_home_ok(w->rep[0], w->now))
+			both++;
+	}
+	set = rep_set(w->rep[0], &nset);
+	ok(okbefore && pend && (set_has(w, c)) && w->nadopted == 1 &&
+	    w->adopted[0].by != c && both == 0 && rep_committed(w->rep[0]) ==
+	    committed && !rep_home_ok(w->rep[0], w->now), "cut off with %s, "
+	    "the home takes it in for a member it sees dead, but counts it "
+	    "for nothing: %s elected on the other side, the home never acts "
+	    "beside it (%d steps both), and commits nothing (%zu takeovers)",
+	    ids[c], w->nadopted ? ids[w->adopted[0].by] : "none", both,
+	    w->nadopted);
+	{
+		struct rep *r2 = mkrep(0, 9);
+
+		if (dump != NULL)
+			rep_state_load(r2, 0, dump);
+		ok(dump != NULL && strstr(dump, "pending ") != NULL &&
+		    rep_pending(r2), "the change not yet held is on disk: "
+		    "after a restart, still not counted");
+		rep_free(r2);
+	}
+	w->cut = 0;
+	for (int i = 0; i < 600; i++)
+		step(w, 0);
+	ok(!rep_pending(w->rep[0]) && rep_stats(w->rep[0])->set_confirmed >=
+	    1, "healed: the set before the change holds it, the newcomer "
+	    "counts (%llu changes held)", (unsigned long long)
+	    rep_stats(w->rep[0])->set_confirmed);
+	free(dump);
 	world_free(w);
 }
 
@@ -1013,6 +1098,7 @@ main(void)
 
 	confirm_run(0);
 	confirm_run(1);
+	split_run();
 
 	world_free(w);
 	return done_testing();

@@ -123,10 +123,16 @@ rep_members(struct rep *r, uint64_t now, const char *const *ids, size_t n)
 	/* The set keeps its members; it grows to its size from the live
 	 * peers that rank first, and a member dead for replace_ms gives its
 	 * place to the next of them: never fewer, so that a home cut off
-	 * from all its set cannot count itself a majority. */
-	k = rep_rank(r->self, ids, n, best, REP_ALL);
+	 * from all its set cannot count itself a majority.  One change at a
+	 * time: the newcomer counts for nothing (home lease, commits) until
+	 * a majority of the set before it holds the new set (rep_heard).
+	 * Else a home cut off with a peer it took in counts that one, while
+	 * the member it dropped votes, on the other side, with the set it
+	 * knew, and a replica there acts too. */
+	k = rep_pending(r) ? 0 : rep_rank(r->self, ids, n, best, REP_ALL);
 	for (size_t c = 0; c < k; c++) {
 		struct rep_peer *s = NULL;
+		size_t old = r->nset + 1;
 
 		if (rep_member(r, best[c]) >= 0)
 			continue;
@@ -141,13 +147,29 @@ rep_members(struct rep *r, uint64_t now, const char *const *ids, size_t n)
 		if (s == NULL)
 			break;
 		/* New in the set: it is sent the whole stream. */
-		replaced = r->nset >= want && s < r->set + r->nset;
+		replaced = old == r->nset + 1;
+		if (replaced)
+			lb_strlcpy(r->pend_gone, s->id, sizeof(r->pend_gone));
+		else
+			r->pend_gone[0] = '\0';
 		memset(s, 0, sizeof(*s));
 		lb_strlcpy(s->id, best[c], sizeof(s->id));
 		s->since = now;
 		r->last_send[s - r->set] = 0;
 		r->voted_seen[s - r->set] = 0;
 		changed = 1;
+		/* A set before it of this home and one other at most elects
+		 * no one (a candidate needs the home's vote): nothing to
+		 * wait for. */
+		if (old >= 3) {
+			s->pending = 1;
+			r->pend_at = now;
+			r->pend_old = old;
+			r->pend_acks = 0;
+			r->pend_gone_sent = 0;
+			break;
+		}
+		r->pend_gone[0] = '\0';
 		if (replaced)
 			break;	/* one member replaced at a time */
 	}
@@ -155,6 +177,81 @@ rep_members(struct rep *r, uint64_t now, const char *const *ids, size_t n)
 		r->set_gen++;
 		r->stats.set_changes++;
 	}
+}
+
+int
+rep_pending(const struct rep *r)
+{
+	for (size_t i = 0; i < r->nset; i++)
+		if (r->set[i].pending)
+			return 1;
+	return 0;
+}
+
+/* A peer of the set before a change (a member of both, or the one it
+ * replaced) answered a put sent after the change, which carried the new
+ * set, without an open vote: once with this home they are a majority of
+ * that set, the newcomer counts.  (The one replaced, alive again, is sent
+ * heartbeats for this: else, the others of the set before dead, the
+ * change is never held and this home never acts again.) */
+void
+rep_pend_heard(struct rep *r, uint64_t now, const char *from,
+    const Lb__ReplicaAck *a)
+{
+	int	i = rep_member(r, from);
+	size_t	held = 1;
+
+	if (r->pend_at == 0 || a->voted != 0 || a->sent_ms <= r->pend_at ||
+	    a->sent_ms > now)
+		return;
+	if (i >= 0 && !r->set[i].pending)
+		r->pend_acks |= 1u << i;
+	else if (i < 0 && r->pend_gone[0] != '\0' &&
+	    strcmp(from, r->pend_gone) == 0)
+		r->pend_acks |= 1u << REP_SET_MAX;
+	else
+		return;
+	for (size_t j = 0; j <= REP_SET_MAX; j++)
+		if (r->pend_acks & (1u << j))
+			held++;
+	if (held < r->pend_old / 2 + 1)
+		return;
+	for (size_t j = 0; j < r->nset; j++)
+		r->set[j].pending = 0;
+	r->pend_at = 0;
+	r->pend_acks = 0;
+	r->pend_gone[0] = '\0';
+	r->set_gen++;	/* (on disk without it) */
+	r->stats.set_confirmed++;
+}
+
+/* While a change is not held: a heartbeat to the member it replaced,
+ * alive to this home (its answer counts, rep_pend_heard). */
+void
+rep_pend_tick(struct rep *r, uint64_t now, struct rep_out *o)
+{
+	Lb__ReplicaPut	put = LB__REPLICA_PUT__INIT;
+	Lb__PeerMsg	m = LB__PEER_MSG__INIT;
+	char		*set[REP_ALL];
+
+	if (r->pend_at == 0 || r->pend_gone[0] == '\0' ||
+	    !rep_is_alive(r, r->pend_gone) ||
+	    (r->pend_gone_sent != 0 && now < r->pend_gone_sent +
+	    r->conf.heartbeat_ms))
+		return;
+	put.stream = r->conf.stream;
+	put.after = put.top = r->version;	/* (nothing to apply) */
+	set[0] = r->self;
+	for (size_t j = 0; j < r->nset; j++)
+		set[j + 1] = r->set[j].id;
+	put.n_set = r->nset + 1;
+	put.set = set;
+	put.sent_ms = now;
+	m.body_case = LB__PEER_MSG__BODY_REPLICA_PUT;
+	m.replica_put = &put;
+	rep_push_msg(o, RA_PUT, r->pend_gone, &m);
+	r->stats.puts_sent++;
+	r->pend_gone_sent = now;
 }
 
 uint64_t
@@ -205,9 +302,14 @@ rep_heard(struct rep *r, uint64_t now, const char *from,
 		if (a->upto_version > r->taken_version)
 			r->taken_version = a->upto_version;
 	}
-	for (size_t j = 0; j < r->nstart; j++)
-		if (r->answered & (1u << j))
+	/* (a newcomer at its start is not counted: see rep_members) */
+	for (size_t j = 0; j < r->nstart; j++) {
+		int m = rep_member(r, r->start_set[j]);
+
+		if ((r->answered & (1u << j)) && (m < 0 ||
+		    !r->set[m].pending))
 			count++;
+	}
 	/* A majority of the set it had answered, and every vote one of them
 	 * gave has a known end (a winner it was told of, in that term or a
 	 * later one); else some replica may act for its tasks. */
@@ -230,8 +332,8 @@ rep_home_ok(const struct rep *r, uint64_t now)
 	if (r->conf.lease_ms == 0 || r->nset < 2)
 		return 1;
 	for (size_t i = 0; i < r->nset; i++)
-		if (r->set[i].heard != 0 && r->set[i].heard +
-		    r->conf.lease_ms >= now)
+		if (!r->set[i].pending && r->set[i].heard != 0 &&
+		    r->set[i].heard + r->conf.lease_ms >= now)
 			count++;
 	return count >= (r->nset + 1) / 2 + 1;
 }
@@ -245,7 +347,7 @@ rep_home_lease_end(const struct rep *r)
 	if (r->conf.lease_ms == 0 || r->nset < 2)
 		return 0;
 	for (size_t i = 0; i < r->nset && n < REP_SET_MAX; i++)
-		heard[n++] = r->set[i].heard;
+		heard[n++] = r->set[i].pending ? 0 : r->set[i].heard;
 	/* (insertion sort, newest first: a handful of members) */
 	for (size_t i = 1; i < n; i++)
 		for (size_t j = i; j > 0 && heard[j] > heard[j - 1]; j--) {

@@ -297,6 +297,7 @@ rep_tick(struct rep *r, uint64_t now, const Lb__TaskRecord *const *recs,
 		    r->conf.heartbeat_ms)
 			put_to(r, i, now, recs, n, o);
 	}
+	rep_pend_tick(r, now, o);
 	rep_elections(r, now, o);
 }
 
@@ -318,6 +319,9 @@ rep_ack_in(struct rep *r, uint64_t now, const char *from,
 	for (size_t i = 0; i < r->nset; i++)
 		if (strcmp(r->set[i].id, from) == 0)
 			s = &r->set[i];
+	if (a->stream == r->conf.stream)
+		rep_pend_heard(r, now, from, a);	/* (the one replaced
+							 * too) */
 	if (s == NULL || a->stream != r->conf.stream)
 		return;		/* not of the set, or of an earlier life */
 	r->stats.acks_in++;
@@ -362,9 +366,10 @@ rep_committed(const struct rep *r)
 
 	v[m++] = r->version;
 	for (size_t i = 0; i < r->nset; i++)
-		v[m++] = r->set[i].acked;
+		v[m++] = r->set[i].pending ? 0 : r->set[i].acked;
 	qsort(v, m, sizeof(*v), cmp_desc);
-	/* a majority of the m hold at least v[m / 2] */
+	/* a majority of the m hold at least v[m / 2] (a newcomer not yet
+	 * counted holds nothing: a majority of the set before it, too) */
 	return v[m / 2];
 }
 

@@ -57,6 +57,9 @@ struct rep_peer {
 	uint64_t	 since;		/* when acked last grew, or it joined */
 	uint64_t	 heard;		/* its last answer (any) */
 	uint64_t	 dead_since;	/* not alive to this home since, or 0 */
+	int		 pending;	/* new in the set, which a majority of
+					 * the set before it has not yet been
+					 * seen to hold: counts for nothing */
 };
 
 /* What the caller does: send a put or an ack, keep a record (then sync
@@ -98,6 +101,8 @@ struct rep_stats {
 	uint64_t	 puts_sent, items_sent, acks_in, gaps_in;
 	uint64_t	 puts_in, items_kept, gaps_sent, refused;
 	uint64_t	 set_changes;
+	uint64_t	 set_confirmed;	/* changes a majority of the set
+					 * before them was seen to hold */
 	uint64_t	 keeps_sent, keeps_kept, keeps_refused;
 	uint64_t	 elections, won, wins_refused, votes_given,
 			 takeovers_seen;
@@ -178,8 +183,11 @@ const struct rep_stats *rep_stats(const struct rep *);
 /*
  * Failover (failover.c).  rep_members: the live members now (this peer
  * may be among them); the home keeps its set, a member dead for
- * replace_ms is replaced by the live peer that ranks first.  rep_set_gen
- * changes with the set (the caller keeps it on disk: rep_state_dump).
+ * replace_ms is replaced by the live peer that ranks first, one change
+ * at a time: rep_pending, a newcomer not yet counted (a majority of the
+ * set before the change has not been seen to hold the new one; its acks
+ * of puts sent after the change tell it).  rep_set_gen changes with the
+ * set or its pending (the caller keeps it on disk: rep_state_dump).
  * rep_home_ok: whether this home may act now -- those of its set that
  * were on disk at its start answered (none of them saying another took
  * over), and a majority of its set answered within lease_ms.  rep_taken:
@@ -191,6 +199,7 @@ const struct rep_stats *rep_stats(const struct rep *);
 void		 rep_members(struct rep *, uint64_t now, const char *const *ids,
 		    size_t n);
 uint64_t	 rep_set_gen(const struct rep *);
+int		 rep_pending(const struct rep *);
 int		 rep_home_ok(const struct rep *, uint64_t now);
 uint64_t	 rep_home_lease_end(const struct rep *);
 uint32_t	 rep_taken(const struct rep *, const char **by, uint64_t *upto);

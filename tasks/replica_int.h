@@ -88,6 +88,16 @@ struct rep {
 	struct rep_peer	 set[REP_SET_MAX];
 	size_t		 nset;
 	uint64_t	 set_gen;	/* changes when the set does */
+	/* A change of the set not yet held by a majority of the set before
+	 * it (doc/replication.md): made at pend_at, that set had pend_old
+	 * peers (this home included); the members of both that answered a
+	 * put sent after pend_at, by index in set, and bit REP_SET_MAX the
+	 * member it replaced (pend_gone, "" if it grew). */
+	uint64_t	 pend_at;
+	size_t		 pend_old;
+	uint32_t	 pend_acks;
+	char		 pend_gone[LB_ID_MAX];
+	uint64_t	 pend_gone_sent;
 	uint64_t	 last_send[REP_SET_MAX];
 	/* This home's set when this life began (from disk): the majority
 	 * of it that must answer before this home acts (rep_home_ok). */
@@ -135,6 +145,9 @@ int		 rep_member(const struct rep *, const char *id);
 int		 rep_in_set(const struct home *, const char *id);
 /* The home side heard a member of its set (an ack); the replica side's
  * elections, from the tick. */
+void		 rep_pend_heard(struct rep *, uint64_t now, const char *from,
+		    const Lb__ReplicaAck *);
+void		 rep_pend_tick(struct rep *, uint64_t now, struct rep_out *);
 void		 rep_heard(struct rep *, uint64_t now, const char *from,
 		    const Lb__ReplicaAck *);
 void		 rep_elections(struct rep *, uint64_t now, struct rep_out *);

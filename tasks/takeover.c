@@ -309,6 +309,14 @@ rep_state_dump(const struct rep *r)
 	for (size_t i = 0; i < r->nset; i++)
 		at += (size_t)snprintf(b + at, cap - at, " %s", r->set[i].id);
 	at += (size_t)snprintf(b + at, cap - at, "\n");
+	/* A newcomer not yet counted: after a restart too (puts with the new
+	 * set may have reached some; counted, or the set it replaced taken
+	 * back, two majorities could act). */
+	for (size_t i = 0; i < r->nset; i++)
+		if (r->set[i].pending)
+			at += (size_t)snprintf(b + at, cap - at,
+			    "pending %s %zu %s\n", r->set[i].id, r->pend_old,
+			    r->pend_gone[0] != '\0' ? r->pend_gone : "-");
 	/* Another took over this home's tasks below upto: known at once
 	 * after a restart (read back, they are let go again at the first
 	 * tick, before this home acts: their forgetting may not have
@@ -387,6 +395,19 @@ rep_state_load(struct rep *r, uint64_t now, const char *text)
 			/* (with fewer than two, no other could have been
 			 * elected: nothing to learn first) */
 			r->ready = r->nstart < 2;
+		} else if ((n == 3 || n == 4) && strcmp(w[0], "pending") == 0 &&
+		    rep_member(r, w[1]) >= 0) {
+			size_t old = strtoul(w[2], NULL, 10);
+
+			if (n == 4 && lb_id_valid(w[3]) && rep_member(r, w[3]) < 0)
+				lb_strlcpy(r->pend_gone, w[3],
+				    sizeof(r->pend_gone));
+			r->pend_gone_sent = 0;
+			r->set[rep_member(r, w[1])].pending = 1;
+			r->pend_at = now;
+			r->pend_old = old >= 3 && old <= REP_ALL ? old :
+			    r->nset + 1;
+			r->pend_acks = 0;
 		} else if ((n == 4 || n == 5) && strcmp(w[0], "taken") == 0 &&
 		    lb_id_valid(w[2])) {
 			r->taken_term = (uint32_t)strtoul(w[1], NULL, 10);
