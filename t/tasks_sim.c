@@ -4572,6 +4572,92 @@ scene_home_winner_gone(struct world *w)
 	expect_done(w, s);
 }
 
+/* Peers of `mask` (bits by index) and the others lose all they send
+ * each other for `ms`, each side seeing the other dead after `seen`. */
+static void
+scene_split(struct world *w, unsigned mask, uint32_t ms, uint32_t seen)
+{
+	for (int p = 0; p < w->npeers; p++)
+		for (int q = 0; q < w->npeers; q++) {
+			struct event d;
+
+			if (((mask >> p) & 1) == ((mask >> q) & 1))
+				continue;
+			w->link_cut[p][q] = w->now + ms;
+			d = event_at(w, EV_DEAD, p, seen);
+			d.other = q;
+			d.other_inc = w->peers[q].inc;
+			d.gen = 1;
+			schedule(w, d);
+		}
+	trace(w, -1, "SPLIT %#x from the others for %" PRIu32 " ms", mask,
+	    ms);
+}
+
+/*
+ * A partition puts a home with the one peer outside its set, its two
+ * replicas on the other side with a task of it running there (lbchaos
+ * seed 799351786, 180 s: two copies at once for 2.5 s).  The far side
+ * elects one of the two, which lets the copy there run on; the home,
+ * past replace_ms, takes the peer beside it in for a member it sees
+ * dead, but counts it for nothing until the set before it holds the
+ * change: it does not run the task again beside that copy.  Healed, the
+ * task ends once.
+ */
+static void
+scene_home_split(struct world *w)
+{
+	const struct rep_peer	*set;
+	size_t			 nset;
+	struct simtask		*s;
+	int			 a, b, x = -1, took_in = 0, both = 0;
+	uint64_t		 until;
+
+	scene_submit(w, N1, 1200);
+	s = scene_submit(w, N1, 30000);
+	RUN_UNTIL(w, 2000, hold_of(w, N1, s->id) == HOLD_QUEUED &&
+	    home_committed(w, N1) && rep_home_ok(nhome_rep(w->peers[N1].nh),
+	    w->now));
+	set = rep_set(nhome_rep(w->peers[N1].nh), &nset);
+	expect(w, nset == 2 && hold_of(w, N1, s->id) == HOLD_QUEUED,
+	    "setup: n1's set is not two others, or %s does not wait",
+	    s->id);
+	if (w->failure[0] != '\0')
+		return;
+	a = peer_index(w, set[0].id);
+	b = peer_index(w, set[1].id);
+	for (int p = N2; p <= N4 && x < 0; p++)
+		if (p != a && p != b)
+			x = p;
+	RUN_UNTIL(w, 500, 0);	/* (its home acts: told at its next tick) */
+	scene_moved(w, s, N1, a);
+	RUN_UNTIL(w, 3000, s->starts_at[a] > 0 && s->running &&
+	    home_committed(w, N1));
+	expect(w, s->starts_at[a] == 1 && s->running == 1, "setup: %s does "
+	    "not run at %s", s->id, w->peers[a].id);
+	scene_split(w, (1u << N1) | (1u << x), 20000, 1500);
+	until = w->now + 20000;
+	while (w->failure[0] == '\0' && w->now < until) {
+		RUN_UNTIL(w, 100, 0);
+		set = rep_set(nhome_rep(w->peers[N1].nh), &nset);
+		for (size_t i = 0; i < nset; i++)
+			if (strcmp(set[i].id, w->peers[x].id) == 0)
+				took_in = 1;
+		if ((acts_for(w, a, N1) || acts_for(w, b, N1)) &&
+		    rep_home_ok(nhome_rep(w->peers[N1].nh), w->now))
+			both = 1;
+	}
+	expect(w, !both, "n1 acted while a replica on the far side did");
+	expect(w, took_in, "n1 never took %s in for a member it saw dead",
+	    w->peers[x].id);
+	expect(w, acts_for(w, a, N1) || acts_for(w, b, N1), "no replica on "
+	    "the far side acts for n1");
+	expect(w, s->starts_at[N1] == 0 && s->starts_at[x] == 0, "%s ran "
+	    "again beside the home, cut off from its set", s->id);
+	settle(w);
+	expect_done(w, s);
+}
+
 static const struct scene {
 	const char	*name;
 	const char	*what;
@@ -4591,6 +4677,10 @@ static const struct scene {
 	    "good before any other member heard of its win, the home comes "
 	    "back: one acts for its tasks, never two",
 	    scene_home_winner_gone },
+	{ "home-split", "a partition leaves a home with a peer outside its "
+	    "set: it takes that peer in, but counts it for nothing, and runs "
+	    "no second copy beside the replica elected on the other side",
+	    scene_home_split },
 	{ "home-back", "a home back after a replica took over lets its tasks "
 	    "go, and a submit sent again to it names the same task, after "
 	    "another restart too",

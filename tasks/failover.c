@@ -190,8 +190,8 @@ rep_pending(const struct rep *r)
 
 /* A peer of the set before a change (a member of both, or the one it
  * replaced) answered a put sent after the change, which carried the new
- * set, without an open vote: once with this home they are a majority of
- * that set, the newcomer counts.  (The one replaced, alive again, is sent
+ * set, without an open vote and without news of a takeover: once with
+ * this home they are a majority of that set, the newcomer counts.  (The one replaced, alive again, is sent
  * heartbeats for this: else, the others of the set before dead, the
  * change is never held and this home never acts again.) */
 void
@@ -201,8 +201,11 @@ rep_pend_heard(struct rep *r, uint64_t now, const char *from,
 	int	i = rep_member(r, from);
 	size_t	held = 1;
 
+	/* (nor one that knows of a takeover this home has not let go: the
+	 * set that elected it was the one before, and it may act) */
 	if (r->pend_at == 0 || a->voted != 0 || a->sent_ms <= r->pend_at ||
-	    a->sent_ms > now)
+	    a->sent_ms > now || (a->term > r->relinquished &&
+	    lb_id_valid(a->acting) && strcmp(a->acting, r->self) != 0))
 		return;
 	if (i >= 0 && !r->set[i].pending)
 		r->pend_acks |= 1u << i;

@@ -319,11 +319,17 @@ rep_ack_in(struct rep *r, uint64_t now, const char *from,
 	for (size_t i = 0; i < r->nset; i++)
 		if (strcmp(r->set[i].id, from) == 0)
 			s = &r->set[i];
-	if (a->stream == r->conf.stream)
-		rep_pend_heard(r, now, from, a);	/* (the one replaced
-							 * too) */
-	if (s == NULL || a->stream != r->conf.stream)
-		return;		/* not of the set, or of an earlier life */
+	if (a->stream != r->conf.stream)
+		return;		/* of an earlier life */
+	rep_pend_heard(r, now, from, a);
+	if (s == NULL) {
+		/* The member a change not yet held replaced (asked, for
+		 * that change): what it knows of a takeover is learned too,
+		 * nothing else. */
+		if (r->pend_at != 0 && strcmp(from, r->pend_gone) == 0)
+			rep_heard(r, now, from, a);
+		return;		/* not of the set */
+	}
 	r->stats.acks_in++;
 	rep_heard(r, now, from, a);
 	/* A member with an open vote (a candidate may win with it): what
