@@ -1404,6 +1404,7 @@ glue_stats(struct peer *p, Lb__CtlStats *s)
 	const struct tasks_stats	*t = tasks_stats(p->tc);
 
 	static char			 set[REP_SET_MAX * (LB_ID_MAX + 1)];
+	static char			 pend[REP_SET_MAX * (LB_ID_MAX + 1)];
 	struct replicas_view		 v;
 
 	balancer_stats(p, s);
@@ -1418,6 +1419,12 @@ glue_stats(struct peer *p, Lb__CtlStats *s)
 			s->replica_behind = v.version - v.set[i].acked;
 	}
 	s->replica_set = set;
+	pend[0] = '\0';
+	for (size_t i = 0, at = 0; i < v.nset; i++)
+		if (v.set[i].pending)
+			at += (size_t)snprintf(pend + at, sizeof(pend) - at,
+			    "%s%s", at > 0 ? " " : "", v.set[i].id);
+	s->replica_pending = pend;
 	s->replica_version = v.version;
 	s->replica_committed = v.committed;
 	s->replica_held = v.held;

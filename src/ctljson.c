@@ -236,9 +236,11 @@ ctljson_stats(const Lb__CtlStats *s)
 	    "checkpoint_slow", (json_int_t)s->checkpoint_slow,
 	    "bytes_in", (json_int_t)s->migrate_bytes));
 	json_object_set_new(j, "yields", json_integer((json_int_t)s->yields));
-	json_object_set_new(j, "replicas", json_pack("{s:s, s:I, s:I, s:I, "
-	    "s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	json_object_set_new(j, "replicas", json_pack("{s:s, s:s, s:I, s:I, "
+	    "s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+	    "s:I}",
 	    "set", s->replica_set,
+	    "pending", s->replica_pending != NULL ? s->replica_pending : "",
 	    "files_waiting", (json_int_t)s->replica_files_waiting,
 	    "files_pending", (json_int_t)s->replica_files_pending,
 	    "files_held", (json_int_t)s->replica_files_held,

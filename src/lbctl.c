@@ -1732,6 +1732,10 @@ cmd_stats(const struct cmd *cmd, struct opts *o, int argc, char **argv)
 		    (unsigned long long)s->replica_behind,
 		    (unsigned long long)s->replica_held,
 		    (unsigned long long)s->replica_homes);
+		if (s->replica_pending != NULL && s->replica_pending[0])
+			printf("             %s new in the set, not counted "
+			    "until the set before it holds the change\n",
+			    s->replica_pending);
 		printf("             %llu messages and replies wait for a "
 		    "majority now (%llu since start; %llu dropped, too many "
 		    "waiting)\n", (unsigned long long)s->replica_waiting,

@@ -1108,6 +1108,47 @@ main(void)
 		    "replace_ms, at once if this peer took over as its home");
 	}
 
+	/* A peer told it was replaced in a home's set (the home's put named
+	 * a set without it) votes no more for that home; one still in it
+	 * does. */
+	{
+		int granted[2];
+
+		for (int in = 0; in < 2; in++) {
+			struct rep *r3 = mkrep(2, 7);
+			Lb__ReplicaPut p = LB__REPLICA_PUT__INIT;
+			Lb__HomeVote v = LB__HOME_VOTE__INIT;
+			char *set[3] = { "n1", "n2", in ? "n3" : "n4" };
+			struct rep_out o = { 0 };
+			Lb__PeerMsg *pm;
+
+			p.stream = 1;
+			p.set = set;
+			p.n_set = 3;
+			p.sent_ms = 1;
+			rep_put_in(r3, 1, "n1", &p, &o);
+			rep_out_free(&o);
+			v.home = "n1";
+			v.term = 1;
+			rep_vote_in(r3, 100000, "n2", &v, &o);
+			pm = NULL;
+			for (size_t k = 0; k < o.n && pm == NULL; k++)
+				if (o.v[k].kind == RA_VOTE)
+					pm = lb__peer_msg__unpack(NULL,
+					    o.v[k].len, o.v[k].msg);
+			granted[in] = pm != NULL && pm->body_case ==
+			    LB__PEER_MSG__BODY_HOME_VOTE_REPLY &&
+			    pm->home_vote_reply->granted;
+			if (pm != NULL)
+				lb__peer_msg__free_unpacked(pm, NULL);
+			rep_out_free(&o);
+			rep_free(r3);
+		}
+		ok(granted[1] && !granted[0], "a member votes for another of "
+		    "the home's set; one the home's last put left out does "
+		    "not (%d, %d)", granted[1], granted[0]);
+	}
+
 	confirm_run(0);
 	confirm_run(1);
 	split_run();

@@ -631,10 +631,14 @@ rep_vote_in(struct rep *r, uint64_t now, const char *from,
 	a.home = v->home;
 	a.term = v->term;
 	/* (a home taken over before: again, by one that knows that
-	 * takeover, for the newer tasks only) */
+	 * takeover, for the newer tasks only; and only by a member of the
+	 * set as this peer knows it: one told it was replaced votes no
+	 * more, or a candidate that still counts it would win with the
+	 * set before the change while the home acts with the one after) */
 	if (h != NULL && v->term > h->voted && v->term > h->term &&
 	    v->after_term >= h->term && h->won_term == 0 &&
-	    (h->nset == 0 || rep_in_set(h, from) > 0) && now >= h->heard_ms +
+	    (h->nset == 0 || (rep_in_set(h, from) > 0 &&
+	    rep_in_set(h, r->self) > 0)) && now >= h->heard_ms +
 	    r->conf.takeover_ms && v->held >= h->newest) {
 		h->voted = v->term;
 		h->voted_at = now;
