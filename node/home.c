@@ -330,8 +330,12 @@ adopt(struct nhome *h, uint64_t now, const char *home, uint32_t term,
 		char	 acting[LB_ID_MAX];
 		size_t	 plen;
 		uint8_t	*buf;
+		/* (one of its own ids it took over itself from another, when
+		 * that one had taken it over, counts as taken over: by
+		 * version, as tasks_relinquish lets it go; else both act) */
 		int	 named = strncmp(all[i]->id, home, len) == 0 &&
-		    all[i]->id[len] == '.';
+		    all[i]->id[len] == '.' && (all[i]->home_peer == NULL ||
+		    all[i]->home_peer[0] == '\0');
 
 		/* Those its stream held: its own below upto, and those it
 		 * had taken over from another. */

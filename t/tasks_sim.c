@@ -4942,6 +4942,120 @@ static const struct {
 	{ 47121, 47 }, { 59946, 48 }, { 60548, 49 }, { 61084, 50 },
 };
 
+/* ---- a takeover adopted again after a restart ---- */
+
+static int
+ro_state(void *arg, const char *text)
+{
+	(void)arg;
+	(void)text;
+	return 0;
+}
+
+static int
+ro_keep(void *arg, const Lb__TaskRecord *rec, int sync)
+{
+	(void)arg;
+	(void)rec;
+	(void)sync;
+	return 0;
+}
+
+static void
+ro_send(void *arg, const char *to, const uint8_t *msg, size_t len)
+{
+	(void)arg;
+	(void)to;
+	(void)msg;
+	(void)len;
+}
+
+/* A record of n1's stream held at n2: n1's own (no home_peer), or one n1
+ * took over itself from n3 after n3 had taken it over (adopted_version). */
+static Lb__TaskRecord *
+ro_record(const char *id, uint64_t version, uint64_t adopted_version)
+{
+	Lb__TaskRecord	 r = LB__TASK_RECORD__INIT;
+	Lb__TaskSpec	 sp = LB__TASK_SPEC__INIT;
+	char		*argv[] = { "true" };
+	uint8_t		*buf;
+	size_t		 len;
+	Lb__TaskRecord	*out;
+
+	sp.argv = argv;
+	sp.n_argv = 1;
+	r.id = (char *)id;
+	r.spec = &sp;
+	r.state = LB__TASK_STATE__TASK_QUEUED;
+	r.version = version;
+	if (adopted_version != 0) {
+		r.home_peer = "n1";
+		r.home_term = 14;
+		r.adopted_version = adopted_version;
+		r.taken_from = "n3";
+	}
+	len = lb__task_record__get_packed_size(&r);
+	buf = lb_calloc(1, len + 1);
+	lb__task_record__pack(&r, buf);
+	out = lb__task_record__unpack(NULL, len, buf);
+	free(buf);
+	return out;
+}
+
+/*
+ * n2 took over n1 in term 1 (its tasks below 7, its stream up to version
+ * 32).  Later n1, back and acting again, took n1.6 over itself from n3
+ * (which had taken over n2 with it) at version 337, and put it to n2.  n2
+ * restarts: adopting again what its win covers, it must leave n1.6 to n1
+ * (tasks_relinquish at n1 keeps it: adopted above 32), or both act for it
+ * (lbchaos seed 799351786, 180 s: n5.6 ran twice at once for 60 s).
+ */
+static void
+test_readopt(void)
+{
+	struct tasks_conf	 tc = sim_conf;
+	struct tasks		*core = tasks_new(&tc, "n2", 1, "", 0);
+	struct nhome_conf	 c = { 0 };
+	struct nhome_shell	 sh = { 0 };
+	struct nhome		*nh;
+	struct tasks_out	 out = { 0 };
+	struct tasks_task	*t5, *t6;
+
+	c.rep.self = "n2";
+	c.rep.stream = 1;
+	c.rep.replicas = 3;
+	c.rep.retry_ms = 500;
+	c.rep.lease_ms = 2000;
+	c.rep.heartbeat_ms = 500;
+	c.rep.takeover_ms = 3000;
+	c.rep.replace_ms = 10000;
+	c.rep.max_records = 4000;
+	c.rep.put_bytes = 1 << 20;
+	c.lease_ms = 2000;
+	c.keep_ms = 1000000;
+	c.expire_ms = 60000;
+	c.waits_max = 1024;
+	sh.save_state = ro_state;
+	sh.keep = ro_keep;
+	sh.send = ro_send;
+	nh = nhome_new(&c, core, &sh);
+	nhome_state_load(nh, 0, "set n3 n4\nhome n1 1 1 n2 7/32/0/0/0 n1 n2 "
+	    "n3\n");
+	rep_load(nhome_rep(nh), ro_record("n1.5", 30, 0));
+	rep_load(nhome_rep(nh), ro_record("n1.6", 337, 337));
+	nhome_readopt(nh, 1, &out);
+	t5 = tasks_find(core, "n1.5");
+	t6 = tasks_find(core, "n1.6");
+	ok(t5 != NULL && t5->home && (t6 == NULL || !t6->home), "a winner "
+	    "restarted adopts again its own tasks of the home below its "
+	    "number (n1.5: %s), not one the home took over itself after the "
+	    "version the win held (n1.6: %s)", t5 && t5->home ? "adopted" :
+	    "not", t6 && t6->home ? "adopted" : "left to n1");
+	tasks_out_free(&out);
+	nhome_free(nh);
+	tasks_free(core);
+}
+
 static void
 test_found(void)
 {
@@ -4982,6 +5096,7 @@ main(void)
 		ok(rc == 0, "seed %" PRIu64 "%s%s", seed, rc ? ": " : "", why);
 	} else {
 		test_scenes(NULL, NULL);
+		test_readopt();
 		test_found();
 		test_runs(env_u64("SIM_BASE", 1),
 		    env_u64("SIM_RUNS", RUNS_DEFAULT), env_u64("SIM_SHOW", 20));

@@ -439,7 +439,9 @@ uncovered(struct rep *r, struct home *h, uint64_t now)
 	for (size_t i = 0; i < n && !h->unc; i++) {
 		char acting[LB_ID_MAX];
 		int named = strncmp(all[i]->id, h->id, len) == 0 &&
-		    all[i]->id[len] == '.';
+		    all[i]->id[len] == '.' && (all[i]->home_peer == NULL ||
+		    all[i]->home_peer[0] == '\0');	/* (as adopt in
+							 * node/home.c) */
 
 		rep_record_home(all[i], acting);
 		if (strcmp(acting, h->id) != 0)
