@@ -43,6 +43,8 @@ struct mbox {
 	struct mail	*head, *tail;
 	size_t		 n, bytes;
 	struct seens	 seen;
+	struct seens	 ck;		/* a keep: taken by a checkpoint only
+					 * the home holds (fwd_checkpointed) */
 	struct mbox	*next;
 };
 
@@ -403,6 +405,7 @@ mbox_clear(struct mbox *m)
 	m->tail = NULL;
 	m->n = m->bytes = 0;
 	m->seen.n = 0;
+	m->ck.n = 0;
 }
 
 static void
@@ -416,12 +419,16 @@ box_drop(struct fwd *f, struct btab t, const char *id)
 			*mp = m->next;
 			mbox_clear(m);
 			free(m->seen.v);
+			free(m->ck.v);
 			free(m);
 			(*t.n)--;
 			return;
 		}
 	}
 }
+
+static int	ck_raise(struct fwd *, struct mbox *, const char *, uint64_t,
+		    uint64_t);
 
 #define mbox_find(f, id)	box_find((f), (f)->mboxes, (id))
 #define mbox_get(f, id, force)	box_get((f), mailboxes(f), (id), (force))
@@ -681,8 +688,11 @@ fwd_export_free(struct fwd_box *b)
 		lb__mail_msg__free_unpacked(b->v[i], NULL);
 	for (size_t i = 0; i < b->ns; i++)
 		lb__mail_seen__free_unpacked(b->s[i], NULL);
+	for (size_t i = 0; i < b->nck; i++)
+		lb__mail_seen__free_unpacked(b->ck[i], NULL);
 	free(b->v);
 	free(b->s);
+	free(b->ck);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -755,6 +765,9 @@ fwd_keep_load(struct fwd *f, uint64_t now, const char *id,
 		if (fwd_sender_valid(b->s[i]->sender))
 			(void)seen_note(f, &k->seen, b->s[i]->sender,
 			    b->s[i]->seq, now, 1);
+	for (size_t i = 0; i < b->nck; i++)
+		if (fwd_sender_valid(b->ck[i]->sender))
+			ck_raise(f, k, b->ck[i]->sender, b->ck[i]->seq, now);
 	for (size_t i = 0; i < b->n; i++) {
 		const Lb__MailMsg *x = b->v[i];
 
@@ -781,7 +794,16 @@ box_of(const struct mbox *m, struct fwd_box *b)
 void
 fwd_keep_export(const struct fwd *f, const char *id, struct fwd_box *b)
 {
-	box_of(keep_find(f, id), b);
+	const struct mbox	*k = keep_find(f, id);
+	struct fwd_box		 c;
+
+	box_of(k, b);
+	if (k == NULL || k->ck.n == 0)
+		return;
+	memset(&c, 0, sizeof(c));
+	box_seen(&k->ck, &c);
+	b->ck = c.s;
+	b->nck = c.ns;
 }
 
 void
@@ -821,6 +843,20 @@ fwd_consumed(const struct fwd *f, const char *id, struct fwd_box *b)
 	}
 }
 
+/* Raise what a checkpoint only the home holds took from `sender`: 1 if it
+ * rose. */
+static int
+ck_raise(struct fwd *f, struct mbox *k, const char *sender, uint64_t seq,
+    uint64_t now)
+{
+	const struct seen	*s = seen_find(&k->ck, sender);
+
+	if (s != NULL && s->seq >= seq)
+		return 0;
+	(void)seen_note(f, &k->ck, sender, seq, now, 1);
+	return 1;
+}
+
 void
 fwd_checkpointed(struct fwd *f, const char *id, const struct fwd_box *c,
     struct fwd_out *o)
@@ -831,6 +867,21 @@ fwd_checkpointed(struct fwd *f, const char *id, const struct fwd_box *c,
 
 	if (k == NULL)
 		return;
+	/* With replicas the checkpoint is this home's alone: a replica that
+	 * takes over runs the task from its start and needs every message
+	 * (lbchaos seed 799351786, 180 s: trimmed on every replica, they
+	 * were gone for good).  They stay, marked. */
+	if (f->conf.home_failover) {
+		for (size_t i = 0; i < c->ns; i++)
+			if (c->s[i]->sender != NULL &&
+			    fwd_sender_valid(c->s[i]->sender) &&
+			    ck_raise(f, k, c->s[i]->sender, c->s[i]->seq,
+			    0))
+				changed = 1;
+		if (changed)
+			out_add(o, FA_KEEP, id);	/* written anew */
+		return;
+	}
 	for (xp = &k->head; (x = *xp) != NULL; ) {
 		int gone = 0;
 
@@ -858,7 +909,7 @@ fwd_checkpointed(struct fwd *f, const char *id, const struct fwd_box *c,
 }
 
 void
-fwd_replay(struct fwd *f, uint64_t now, const char *id)
+fwd_replay(struct fwd *f, uint64_t now, const char *id, int from_start)
 {
 	const struct mbox	*k = keep_find(f, id);
 	struct mbox		*m, old;
@@ -877,8 +928,13 @@ fwd_replay(struct fwd *f, uint64_t now, const char *id)
 	for (size_t i = 0; i < k->seen.n; i++)
 		(void)seen_note(f, &m->seen, k->seen.v[i].sender,
 		    k->seen.v[i].seq, now, 1);
-	for (const struct mail *x = k->head; x != NULL; x = x->next)
-		mail_append(m, x->sender, x->seq, x->body, x->len);
+	for (const struct mail *x = k->head; x != NULL; x = x->next) {
+		const struct seen *c = from_start ? NULL :
+		    seen_find(&k->ck, x->sender);
+
+		if (c == NULL || x->seq > c->seq)
+			mail_append(m, x->sender, x->seq, x->body, x->len);
+	}
 	for (struct mail *x = old.head; x != NULL; x = x->next) {
 		const struct seen *s = seen_find(&k->seen, x->sender);
 

@@ -246,6 +246,10 @@ struct fwd_box {
 	size_t		  n, ns;
 	Lb__MailMsg	**v;
 	Lb__MailSeen	**s;
+	/* (a home's keep: what a checkpoint only the home holds took,
+	 * MailboxKeep.checkpointed) */
+	size_t		  nck;
+	Lb__MailSeen	**ck;
 };
 /* `id`'s mailbox (or what an ended one took) to send along, in a
  * Transfer, a TaskReturn or a result; it stays here until the task is not
@@ -276,13 +280,17 @@ void		 fwd_consumed(const struct fwd *, const char *id,
 		    struct fwd_box *);
 /* Home: a checkpoint of `id` that the home holds now has in it what
  * `consumed` names (fwd_consumed's, when it was written): those kept
- * messages go. */
+ * messages go; with home_failover they stay, marked (the checkpoint is
+ * the home's alone: a replica that takes over runs the task from its
+ * start, and needs them all). */
 void		 fwd_checkpointed(struct fwd *, const char *id,
 		    const struct fwd_box *consumed, struct fwd_out *);
-/* Home: `id` runs again at its home, from the home's checkpoint or from
- * its start: its mailbox is what the home kept, and after it what the
- * mailbox here has above that (taken without a copy, handed back). */
-void		 fwd_replay(struct fwd *, uint64_t now, const char *id);
+/* Home: `id` runs again at its home, from the home's checkpoint or (with
+ * `from_start`) from its start: its mailbox is what the home kept (from
+ * the checkpoint, less what it took), and after it what the mailbox here
+ * has above that (taken without a copy, handed back). */
+void		 fwd_replay(struct fwd *, uint64_t now, const char *id,
+		    int from_start);
 /* Add to `id`'s mailbox what `b` has above what it took from each sender
  * (a mailbox saved across a stop, after a replay). */
 void		 fwd_merge(struct fwd *, uint64_t now, const char *id,

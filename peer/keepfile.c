@@ -62,7 +62,8 @@ keepfile_write(const char *path, const Lb__MailboxKeep *kb)
 	char	*tmp;
 	int	 fd, rc = 0;
 
-	if (kb->n_mailbox == 0 && kb->n_mailbox_seen == 0)
+	if (kb->n_mailbox == 0 && kb->n_mailbox_seen == 0 &&
+	    kb->n_checkpointed == 0)
 		return unlink(path) == -1 && errno != ENOENT ? -1 : 0;
 	tmp = lb_printf("%s.new", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -129,6 +130,13 @@ keepfile_read(const char *path, struct fwd_box *all, int *frames)
 			all->v[all->n++] = kb->mailbox[i];
 			kb->mailbox[i] = NULL;
 		}
+		for (size_t i = 0; i < kb->n_checkpointed; i++) {
+			all->ck = lb_reallocarray(all->ck, all->nck + 1,
+			    sizeof(*all->ck));
+			all->ck[all->nck++] = kb->checkpointed[i];
+			kb->checkpointed[i] = NULL;
+		}
+		kb->n_checkpointed = 0;
 		for (size_t i = 0; i < kb->n_mailbox_seen; i++) {
 			if (all->ns == scap) {
 				scap = scap ? scap * 2 : 16;

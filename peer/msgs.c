@@ -441,6 +441,8 @@ keep_write(struct peer *p, const char *id, const uint8_t *msg, size_t len)
 	kb.n_mailbox = box.n;
 	kb.mailbox_seen = box.s;
 	kb.n_mailbox_seen = box.ns;
+	kb.checkpointed = box.ck;
+	kb.n_checkpointed = box.nck;
 	if (keepfile_write(path, &kb) == -1)
 		log_warn("task %s: keeping its messages: %s", id, path);
 	put = replicas_keep(p, id, &kb, 1);
@@ -534,13 +536,13 @@ msgs_keeps_sync(struct peer *p, int all)
 }
 
 void
-msgs_replay(struct peer *p, const char *id)
+msgs_replay(struct peer *p, const char *id, int from_start)
 {
 	size_t n;
 
 	if (p->msgs == NULL)
 		return;
-	fwd_replay(p->msgs->f, lb_mono_ms(), id);
+	fwd_replay(p->msgs->f, lb_mono_ms(), id, from_start);
 	if ((n = fwd_mailbox_count(p->msgs->f, id, NULL)) > 0)
 		log_info("task %s starts over here with the %zu messages its "
 		    "home kept", id, n);

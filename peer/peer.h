@@ -109,7 +109,7 @@ int	 msgs_start(struct peer *, char **cause);
 /* After the task core started: the mailboxes kept by the last stop. */
 void	 msgs_restore(struct peer *);
 /* Home: `id` starts over here; its mailbox is what the home kept. */
-void	 msgs_replay(struct peer *, const char *id);
+void	 msgs_replay(struct peer *, const char *id, int from_start);
 /* Kept messages to this home's replica set: `all`, every task's (at start,
  * once the set is known); else those of tasks this peer took over (their
  * files moved here from a replica's copies), into the core first. */

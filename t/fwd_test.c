@@ -915,7 +915,7 @@ scenarios(void)
 		W.alive[1] = 0;
 		t->holder = 0;
 		t->epoch++;
-		fwd_replay(W.f[0], W.now, t->id);
+		fwd_replay(W.f[0], W.now, t->id, 0);
 		before = W.ngot;
 		consume();
 		ok(W.ngot == before + 1 && W.got[before].value == 8,
@@ -941,7 +941,7 @@ scenarios(void)
 		{
 			Lb__MailMsg	 mm = LB__MAIL_MSG__INIT, *mmp = &mm;
 			Lb__MailSeen	 ss = LB__MAIL_SEEN__INIT, *ssp = &ss;
-			struct fwd_box	 in = { 1, 1, &mmp, &ssp };
+			struct fwd_box	 in = { 1, 1, &mmp, &ssp, 0, NULL };
 			Lb__MailMsg	*x;
 			char		 got[64] = "";
 
@@ -953,7 +953,7 @@ scenarios(void)
 			ss.sender = "n6";
 			ss.seq = 100;
 			fwd_import(W.f[0], W.now, t->id, &in);
-			fwd_replay(W.f[0], W.now, t->id);
+			fwd_replay(W.f[0], W.now, t->id, 0);
 			while ((x = fwd_take(W.f[0], t->id)) != NULL) {
 				snprintf(got + strlen(got), sizeof(got) -
 				    strlen(got), "%s%s", got[0] ? " " : "",
@@ -963,6 +963,62 @@ scenarios(void)
 			is_str(got, "8 9 10 11", "a replay keeps what the "
 			    "mailbox had above what was kept");
 		}
+	}
+
+	/* With replicated homes a checkpoint the home holds does not let
+	 * the copies go: a replica that takes over has no checkpoint, runs
+	 * the task from its start, and needs them all.  A run from the
+	 * home's checkpoint skips them still. */
+	{
+		struct fwd_box	 b, b2;
+		struct fwd_out	 o = { 0 };
+		char		 got[2][64] = { "", "" };
+
+		home_failover = 1;
+		world_init(4, 64);
+		home_failover = 0;
+		t = task_add("n0.11", 1);
+		for (int v = 1; v <= 2; v++) {
+			h = send(2, "n2", t->id, v);
+			r = settle(2, h);
+		}
+		consume();
+		fwd_consumed(W.f[1], t->id, &b);
+		fwd_checkpointed(W.f[0], t->id, &b, &o);
+		fwd_export_free(&b);
+		h = send(2, "n2", t->id, 3);
+		r = settle(2, h);
+		fwd_keep_export(W.f[0], t->id, &b);
+		ok(b.n == 3 && b.nck == 1 && o.n == 1, "a checkpoint at the "
+		    "home: the copies of what it took stay, marked, and the "
+		    "keep is written anew (%zu kept, %zu marked)", b.n, b.nck);
+		/* (the replica's copy, read back where it takes over) */
+		fwd_keep_load(W.f[3], W.now, t->id, &b);
+		fwd_keep_export(W.f[3], t->id, &b2);
+		ok(b2.n == 3 && b2.nck == 1 && b2.ck[0]->seq == b.ck[0]->seq,
+		    "what is marked is read back with the copies");
+		fwd_export_free(&b);
+		fwd_export_free(&b2);
+		fwd_out_free(&o);
+		W.alive[1] = 0;
+		for (int from_start = 0; from_start < 2; from_start++) {
+			Lb__MailMsg *x;
+			struct fwd *f = W.f[from_start ? 3 : 0];
+
+			fwd_replay(f, W.now, t->id, from_start);
+			while ((x = fwd_take(f, t->id)) != NULL) {
+				snprintf(got[from_start] +
+				    strlen(got[from_start]), sizeof(got[0]) -
+				    strlen(got[from_start]), "%s%s",
+				    got[from_start][0] ? " " : "",
+				    (char *)x->body.data);
+				lb__mail_msg__free_unpacked(x, NULL);
+			}
+		}
+		is_str(got[0], "3", "a run from the home's checkpoint gets "
+		    "only what it did not take");
+		is_str(got[1], "1 2 3", "a run from the start, where a replica "
+		    "took over, gets all three");
 	}
 }
 

@@ -13,7 +13,13 @@
 #     to every peer; its copy kept by the acting home); then n3 is killed
 #     too: the
 #     acting home runs it again with all three.
-# In both, one more message ends it, and the run that ends received each
+#  3. A checkpointable task at n1 took two, then checkpointed there (n1
+#     lets go of its copies of what a checkpoint it holds took; with
+#     replicas it keeps them, marked: the checkpoint is n1's alone); n1
+#     is killed for good: the replica acting for it runs it from its
+#     start, with both (lbchaos seed 799351786, 180 s: a task waited
+#     for ever for messages every replica had let go).
+# In all, one more message ends it, and the run that ends received each
 # acknowledged message once.
 . "$top_srcdir/t/lib.sh"
 
@@ -45,6 +51,10 @@ ctl n1 migrate "$b" --to "$other" >/dev/null || bail "migrate $b to $other"
 wait_for 15 eval '[ "$(state_host n1 "$b")" = "running $other" ]' >/dev/null ||
     bail "$b never ran at $other"
 ctl n1 cancel "$s1" >/dev/null
+c=$(ctl n1 submit --checkpointable -- lbwork --ms 300 --recv 3 --recv-timeout 120) ||
+    bail "submit"
+wait_for 15 eval '[ "$(state_host n1 "$c")" = "running n1" ]' >/dev/null ||
+    bail "$c did not start at n1"
 
 # The messages, sent at a peer of the set; both acknowledged.
 from=${set%% *}
@@ -53,8 +63,14 @@ r=
 for m in 1 2; do
 	ctl "$from" send "$a" "$m" >/dev/null; r="$r$?"
 	ctl "$from" send "$b" "$m" >/dev/null; r="$r$?"
+	ctl "$from" send "$c" "$m" >/dev/null; r="$r$?"
 done
-is "$r" 0000 "two messages each to $a (at n1) and $b (at $other): acknowledged"
+is "$r" 000000 "two messages each to $a (at n1), $b (at $other) and $c (at n1): acknowledged"
+took_two() { ctl n1 --json show "$c" | jq -e '.checkpoints >= 1' >/dev/null; }
+sleep 0.5	# (lbwork takes them)
+ctl n1 checkpoint "$c" >/dev/null
+wait_for 15 took_two >/dev/null
+ok $? "$c checkpointed at n1, its home, after it took them"
 both_kept() {
 	for n in $set; do
 		[ -s "$(rkept "$n" "$a")" ] && [ -s "$(rkept "$n" "$b")" ] ||
@@ -93,6 +109,12 @@ ok $? "$a runs again at $acting"
 grep -q "task $a starts over here with the 3 messages its home kept" \
     "$LBCLUSTER_DIR/$acting/log"
 ok $? "with the three messages n1 kept, from its replica's copy"
+runs_again_c() { [ "$(state_host "$acting" "$c")" = "running $acting" ]; }
+wait_for 30 runs_again_c >/dev/null
+ok $? "$c runs again at $acting, from its start (n1's checkpoint is gone with it)"
+grep -q "task $c starts over here with the 2 messages its home kept" \
+    "$LBCLUSTER_DIR/$acting/log"
+ok $? "with both messages its checkpoint at n1 had taken"
 
 # 2: the host learns who acts as the home; a third message's copy goes
 # there.
@@ -123,11 +145,16 @@ ok $? "with all three"
 
 ctl "$from" send "$a" 4 >/dev/null
 ctl "$from" send "$b" 4 >/dev/null
+ctl "$from" send "$c" 3 >/dev/null
 out=$(ctl "$from" wait "$a" --timeout 60)
 like "$out" '^lbwork: done_ms=300 resumes=0 checksum=ok received=4 sum=10 inorder=yes' \
     "$a: the run that ended received each of its four messages once"
 out=$(ctl "$from" wait "$b" --timeout 60)
 like "$out" '^lbwork: done_ms=300 resumes=0 checksum=ok received=4 sum=10 inorder=yes' \
     "$b: the run that ended received each of its four once"
+out=$(ctl "$from" wait "$c" --timeout 60)
+# (resumes: the checkpoints of the run from its start, at $acting, busy)
+like "$out" '^lbwork: done_ms=300 resumes=[0-9]+ checksum=ok received=3 sum=6 inorder=yes' \
+    "$c: the run that ended received each of its three once"
 
 done_testing

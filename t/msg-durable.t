@@ -4,7 +4,9 @@
 # runs the task again, and the new run has them again from what n1 kept:
 #  - a plain task starts over and gets both again;
 #  - a task that checkpointed after it took them resumes from the copy of
-#    that checkpoint at n1, and gets neither again (they are in it);
+#    that checkpoint at n1, and gets neither again (they are in it; n1
+#    keeps its copies, marked, for a replica that would run it from its
+#    start);
 # and in both, a third message sent after ends it: each acknowledged
 # message received once by the run that ends (received=3 sum=6).
 . "$top_srcdir/t/lib.sh"
@@ -59,10 +61,15 @@ sleep 0.6
 ctl n3 send "$id2" 1 >/dev/null; r1=$?
 ctl n3 send "$id2" 2 >/dev/null; r2=$?
 is "$r1:$r2" 0:0 "two messages to $id2 at n2: both acknowledged"
-# A checkpoint after it took them reaches n1: the copies go.
-trimmed() { [ ! -e "$(kept_file "$id2")" ] || [ "$(wc -c <"$(kept_file "$id2")")" -lt 60 ]; }
-wait_for 15 trimmed >/dev/null
-ok $? "a checkpoint copied to n1 after it took them: n1 drops its copies"
+# A checkpoint after it took them reaches n1.  n1 has replicas, which
+# would run the task from its start (the checkpoint is n1's alone): n1
+# keeps the copies, marked as taken, and writes its keep anew (a new
+# file, by rename, where the copies were appended to the old one).
+ino=$(stat -c %i "$(kept_file "$id2")" 2>/dev/null)
+rewritten() { [ "$(stat -c %i "$(kept_file "$id2")" 2>/dev/null)" != "$ino" ] &&
+    [ "$(wc -c <"$(kept_file "$id2")")" -ge 60 ]; }
+wait_for 15 rewritten >/dev/null
+ok $? "a checkpoint copied to n1 after it took them: n1 keeps its copies, marked taken"
 lbcluster kill n2 >/dev/null
 wait_for 30 running_at "$id2" n1 >/dev/null
 ok $? "n2 killed: its home runs $id2 again, from that checkpoint"
