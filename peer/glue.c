@@ -429,13 +429,10 @@ carry(struct peer *p, struct tasks_out *o)
 		case TA_LEASE:
 			exec_lease(p, a->id, a->until);
 			break;
-		case TA_REPLAY: {
+		case TA_REPLAY:
 			/* (from its start: a checkpoint's messages too) */
-			struct tasks_task *rk = tasks_find(p->tc, a->id);
-
-			msgs_replay(p, a->id, rk == NULL || !rk->resume);
+			msgs_replay(p, a->id, !a->resume);
 			break;
-		}
 		case TA_FREEZE:
 		case TA_THAW:
 			exec_freeze(p, a->id, a->kind == TA_FREEZE);

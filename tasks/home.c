@@ -409,7 +409,9 @@ tk_rerun(struct tasks *t, uint64_t now, struct tasks_task *k, const char *why,
 	if (!k->resume)
 		r->served_ms = 0;	/* from the start: nothing served */
 	tk_set_hold(t, now, k, HOLD_QUEUED, o);
-	tk_out_push(o, TA_REPLAY, r->id);
+	/* (from where it resumes, said now: it may start, and its resume
+	 * be spent, before the shell reads this) */
+	tk_out_push(o, TA_REPLAY, r->id)->resume = k->resume;
 }
 
 static void

@@ -180,7 +180,8 @@ tasks_start(struct tasks *t, uint64_t now, struct tasks_out *o)
 				r->state = LB__TASK_STATE__TASK_QUEUED;
 				k->resume = r->checkpoints > 0;
 				tk_set_hold(t, now, k, HOLD_QUEUED, o);
-				tk_out_push(o, TA_REPLAY, r->id);
+				tk_out_push(o, TA_REPLAY, r->id)->resume =
+				    k->resume;
 			}
 			continue;
 		}

@@ -241,8 +241,8 @@ enum tasks_action_kind {
 			 * out */
 	TA_THAW,	/* let it run again (SIGCONT): the lease is back */
 	TA_REPLAY	/* home: `id` starts over here, from the home's
-			 * checkpoint or from its start: its mailbox is what
-			 * the home kept of its messages */
+			 * checkpoint (`resume`) or from its start: its
+			 * mailbox is what the home kept of its messages */
 };
 
 struct tasks_action {
