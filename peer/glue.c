@@ -429,10 +429,19 @@ carry(struct peer *p, struct tasks_out *o)
 		case TA_LEASE:
 			exec_lease(p, a->id, a->until);
 			break;
-		case TA_REPLAY:
-			/* (from its start: a checkpoint's messages too) */
-			msgs_replay(p, a->id, !a->resume);
+		case TA_REPLAY: {
+			/* From where it will start (do_start): the home's
+			 * checkpoint copy, or its own from when the task left
+			 * it (the core counts only copies), else its start,
+			 * with a checkpoint's messages too. */
+			struct tasks_task *rk = tasks_find(p->tc, a->id);
+			int res = a->resume || (rk != NULL &&
+			    rk->rec->spec->checkpointable &&
+			    store_has_checkpoint(p, a->id));
+
+			msgs_replay(p, a->id, !res);
 			break;
+		}
 		case TA_FREEZE:
 		case TA_THAW:
 			exec_freeze(p, a->id, a->kind == TA_FREEZE);

@@ -104,4 +104,29 @@ out=$(ctl n2 wait "$id3" --timeout 60)
 like "$out" 'received=(2 sum=12|1 sum=5) inorder=yes' \
     "the restarted n3 did not send it again: the task got it once at most (then 5)"
 
+# 4. A checkpointable task took a message at its home n1, then moved to
+# n2: the checkpoint it wrote as it left stays at n1 (the home's own,
+# which marks the copy as taken).  n2 is killed before it copied any
+# checkpoint back: n1 runs the task again from its own checkpoint, and
+# does not give the marked copy again (lbchaos seed 799351786, 180 s:
+# three tasks got a message twice).
+id4=$(ctl n1 submit --checkpointable -- lbwork --ms 300 --recv 3 --recv-timeout 120) ||
+    bail "submit"
+wait_for 15 running_at "$id4" n1 >/dev/null || bail "$id4 never ran at n1"
+sleep 0.6	# (lbwork is ready to receive)
+ctl n3 send "$id4" 1 >/dev/null
+is "$?" 0 "a message to $id4 at its home n1: acknowledged"
+sleep 1		# (lbwork takes it)
+ctl n1 migrate "$id4" --to n2 >/dev/null || bail "migrate $id4"
+wait_for 15 running_at "$id4" n2 >/dev/null || bail "$id4 never ran at n2"
+lbcluster kill n2 >/dev/null
+wait_for 30 running_at "$id4" n1 >/dev/null
+ok $? "n2 killed: n1 runs $id4 again, from the checkpoint it wrote as it left"
+ctl n3 send "$id4" 2 >/dev/null
+ctl n3 send "$id4" 3 >/dev/null
+out=$(ctl n1 wait "$id4" --timeout 60)
+like "$out" '^lbwork: done_ms=300 resumes=[1-9][0-9]* checksum=ok received=3 sum=6 inorder=yes' \
+    "it received each of the three once (the first in that checkpoint)"
+lbcluster start n2 >/dev/null
+
 done_testing
