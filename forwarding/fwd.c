@@ -806,6 +806,23 @@ fwd_keep_export(const struct fwd *f, const char *id, struct fwd_box *b)
 	b->nck = c.ns;
 }
 
+size_t
+fwd_kept_unmarked(const struct fwd *f, const char *id)
+{
+	const struct mbox	*k = keep_find(f, id);
+	size_t			 n = 0;
+
+	if (k == NULL)
+		return 0;
+	for (const struct mail *x = k->head; x != NULL; x = x->next) {
+		const struct seen *c = seen_find(&k->ck, x->sender);
+
+		if (c == NULL || x->seq > c->seq)
+			n++;
+	}
+	return n;
+}
+
 void
 fwd_each_keep(const struct fwd *f, void (*fn)(void *, const char *),
     void *arg)

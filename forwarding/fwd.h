@@ -271,6 +271,8 @@ void		 fwd_keep_load(struct fwd *, uint64_t now, const char *id,
  * fwd_export_free. */
 void		 fwd_keep_export(const struct fwd *, const char *id,
 		    struct fwd_box *);
+/* Home: how many of `id`'s kept messages no checkpoint it holds took. */
+size_t		 fwd_kept_unmarked(const struct fwd *, const char *id);
 /* Home: every task with kept messages. */
 void		 fwd_each_keep(const struct fwd *,
 		    void (*)(void *, const char *id), void *);

@@ -908,6 +908,14 @@ glue_recv(struct peer *p, const Lb__Envelope *e)
 		p->counters.drop[ENV_DROP_DECODE]++;
 		break;
 	default:
+		/* A holder back from a crash lost only what this home keeps
+		 * copies of (messages not in the checkpoint it has): none,
+		 * and its placement goes on. */
+		if (m->body_case == LB__PEER_MSG__BODY_TASK_NOTICE &&
+		    m->task_notice->mailbox_lost &&
+		    m->task_notice->record != NULL &&
+		    !msgs_kept_unmarked(p, m->task_notice->record->id))
+			m->task_notice->mailbox_lost = 0;
 		tasks_recv(p->tc, lb_mono_ms(), e->sender, e->incarnation, m,
 		    &o);
 		if (m->body_case == LB__PEER_MSG__BODY_TASK_RETURN)
@@ -995,6 +1003,10 @@ glue_start(struct peer *p, char **cause)
 	/* A home whose set may have elected another while it was away acts
 	 * only once its set has answered (replicas.c). */
 	tasks_set_home_hold(p->tc, lb_mono_ms(), replicas_must_wait(p), &o);
+	/* (after a crash the mailboxes of the tasks held here are gone:
+	 * their homes, told so, run those again that lost messages) */
+	if (!msgs_stopped_cleanly(p))
+		tasks_mailboxes_lost(p->tc);
 	tasks_start(p->tc, lb_mono_ms(), &o);
 	replicas_readopt(p, &o);
 	/* What this home keeps of its tasks' messages goes to its set in

@@ -1223,9 +1223,9 @@ mailboxes_save(struct peer *p)
 	size_t			 len;
 	char			*cause = NULL;
 
+	/* (written even with none: a start without it follows a crash,
+	 * msgs_stopped_cleanly) */
 	fwd_each_mailbox(p->msgs->f, keep_one, &k);
-	if (k.n == 0)
-		return;
 	f.boxes = k.v;
 	f.n_boxes = k.n;
 	len = lb__mailbox_file__get_packed_size(&f);
@@ -1242,6 +1242,23 @@ mailboxes_save(struct peer *p)
 	for (size_t i = 0; i < k.n; i++)
 		lb__mailbox_keep__free_unpacked(k.v[i], NULL);
 	free(k.v);
+}
+
+int
+msgs_stopped_cleanly(struct peer *p)
+{
+	char	*path = lb_printf("%s/%s", p->conf.state_dir, MAILBOX_FILE);
+	int	 rc = access(path, F_OK) == 0;
+
+	free(path);
+	return rc;
+}
+
+int
+msgs_kept_unmarked(struct peer *p, const char *id)
+{
+	return p->msgs != NULL && fwd_task_valid(id) &&
+	    fwd_kept_unmarked(p->msgs->f, id) > 0;
 }
 
 void

@@ -110,6 +110,10 @@ int	 msgs_start(struct peer *, char **cause);
 void	 msgs_restore(struct peer *);
 /* Home: `id` starts over here; its mailbox is what the home kept. */
 void	 msgs_replay(struct peer *, const char *id, int from_start);
+/* Whether the last stop was clean (it kept the mailboxes); whether this
+ * home keeps copies of messages to `id` that no checkpoint it has took. */
+int	 msgs_stopped_cleanly(struct peer *);
+int	 msgs_kept_unmarked(struct peer *, const char *id);
 /* Kept messages to this home's replica set: `all`, every task's (at start,
  * once the set is known); else those of tasks this peer took over (their
  * files moved here from a replica's copies), into the core first. */

@@ -302,6 +302,10 @@ struct world {
 	uint32_t	 detect_min, detect_max;	/* failure detection */
 	int		 leases;	/* the run's cores have leases */
 	int		 replicas;	/* task.home_replicas (> 1: on) */
+	int		 mail_lost;	/* a peer back from a crash says its
+					 * mailboxes are gone (as lbpeer does;
+					 * its homes then run those tasks
+					 * again themselves) */
 	int		 ngone;		/* peers dead for good */
 	struct claim	 claims[CLAIMS_MAX];
 	size_t		 nclaims;
@@ -1971,6 +1975,8 @@ peer_boot(struct world *w, int p)
 	if (peer->nh != NULL)
 		tasks_set_home_hold(peer->core, w->now,
 		    nhome_must_wait(peer->nh, w->now), &out);
+	if (w->mail_lost && peer->inc > 1)
+		tasks_mailboxes_lost(peer->core);
 	tasks_start(peer->core, w->now, &out);
 	if (peer->nh != NULL)
 		nhome_readopt(peer->nh, w->now, &out);
@@ -2375,6 +2381,8 @@ plan_run(struct world *w)
 	/* Half the runs with leases, and only those are cut: without them,
 	 * a host cut off runs on while its home runs the task again. */
 	w->leases = chance(w, 50) || getenv("SIM_LEASES") != NULL;
+	/* (from the seed, not the stream: the runs are what they were) */
+	w->mail_lost = w->seed % 3 == 0;
 	if (w->leases)
 		for (p = 0; p < w->npeers; p++) {
 			w->peers[p].conf.lease_ms = 800;
@@ -3076,6 +3084,33 @@ scene_host_restart(struct world *w)
 	scene_restart(w, N4);
 	run_for(w, 3000);
 	scene_restart(w, N1);
+	settle(w);
+	expect_done(w, s);
+}
+
+/*
+ * The host crashes and is back before its lease runs out, its mailboxes
+ * gone (a crash keeps none): it tells the home so, and the home runs the
+ * task again itself (the shell clears the flag when the home keeps no
+ * message the task did not take); the host drops its copy.  One run
+ * ends, never two at once.
+ */
+static void
+scene_host_mail_lost(struct world *w)
+{
+	struct simtask	*s = scene_busy(w, 5000, 2000);
+
+	w->mail_lost = 1;
+	scene_moved(w, s, N1, N4);
+	RUN_UNTIL(w, 1000, s->running);
+	expect(w, s->starts_at[N4] == 1, "%s did not start at n4", s->id);
+	scene_crash(w, N4);
+	run_for(w, 50);
+	scene_restart(w, N4);
+	RUN_UNTIL(w, 8000, s->starts_at[N1] > 0);	/* (behind the busy one) */
+	expect(w, s->starts_at[N1] == 1 && s->starts_at[N4] == 1, "%s did "
+	    "not run again at its home n1 (n1 %d, n4 %d starts)", s->id,
+	    s->starts_at[N1], s->starts_at[N4]);
 	settle(w);
 	expect_done(w, s);
 }
@@ -4727,6 +4762,9 @@ static const struct scene {
 	    "and runs on", scene_migrate_deaf },
 	{ "migrate-slow-checkpoint", "a task slow to write its checkpoint is "
 	    "waited for while it writes, and moves", scene_migrate_slow_checkpoint },
+	{ "host-mail-lost", "a host back from a crash at once, its mailboxes "
+	    "gone: the home runs the task again itself, one run ends",
+	    scene_host_mail_lost },
 	{ "host-restart", "a host restarts while the home is down: the task "
 	    "is not forgotten", scene_host_restart },
 	{ "ack-synced", "a result is on disk (synced) before its ack leaves",

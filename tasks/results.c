@@ -118,6 +118,7 @@ tk_notice_send(struct tasks *t, uint64_t now, struct tasks_task *k,
 		return;
 	tk_home_to(t, k->rec, home);
 	n.record = k->rec;
+	n.mailbox_lost = k->hold == HOLD_CONFIRM && k->mail_lost;
 	m.body_case = LB__PEER_MSG__BODY_TASK_NOTICE;
 	m.task_notice = &n;
 	/* The counter allocated for a move under way is not reported: the
@@ -219,6 +220,19 @@ tk_home_notice(struct tasks *t, uint64_t now, const char *from, uint64_t inc,
 		if (!tasks_unfinished(r)) {
 			tk_record_result(t, now, k, r, &n->stdout, &n->stderr, o);
 			v = LB__VERDICT__VERDICT_DONE;
+		} else if (n->mailbox_lost &&
+		    r->state == LB__TASK_STATE__TASK_QUEUED) {
+			/* Back from a crash without the messages it held or
+			 * the task took since its checkpoint, some of which
+			 * this home keeps (the shell clears the flag when it
+			 * keeps none): it runs the task again itself, with
+			 * them.  The holder has no process (it asks before it
+			 * starts one). */
+			if (t->home_hold)
+				return;	/* (it asks again) */
+			tk_rerun(t, now, k, "its host restarted without the "
+			    "messages it held", o);
+			v = LB__VERDICT__VERDICT_STALE;
 		} else {
 			tk_progress_copy(h, r);
 			/* A raised fence is on disk before "go on" leaves. */

@@ -151,6 +151,12 @@ tasks_restore(struct tasks *t, Lb__TaskRecord *rec)
 }
 
 void
+tasks_mailboxes_lost(struct tasks *t)
+{
+	t->mail_lost = 1;
+}
+
+void
 tasks_start(struct tasks *t, uint64_t now, struct tasks_out *o)
 {
 	size_t			  n;
@@ -189,6 +195,7 @@ tasks_start(struct tasks *t, uint64_t now, struct tasks_out *o)
 		if (tasks_unfinished(r)) {
 			r->state = LB__TASK_STATE__TASK_QUEUED;
 			k->resume = r->checkpoints > 0;
+			k->mail_lost = t->mail_lost;
 			tk_set_hold(t, now, k, HOLD_CONFIRM, o);
 		} else
 			tk_set_hold(t, now, k, HOLD_ENDED, o);

@@ -119,6 +119,8 @@ struct tasks_task {
 	Lb__TaskRecord	*incoming;	/* HOLD_PENDING at its home: the record
 					 * the Transfer brought, merged into
 					 * the home's when the move commits */
+	int		 mail_lost;	/* back from a crash: its mailbox
+					 * is gone (TaskNotice.mailbox_lost) */
 	int		 resume;	/* start from its checkpoint */
 	uint64_t	 queued_at;	/* when it joined the queue (FIFO order) */
 	/* The one message this task is retrying, and when. */
@@ -351,7 +353,10 @@ void		 tasks_restore(struct tasks *, Lb__TaskRecord *);
 void		 tasks_seq_floor(struct tasks *, uint64_t seq);
 /* The sequence number the next submit takes. */
 uint64_t	 tasks_next_seq(const struct tasks *);
-/* After restore: queue what was ours, ask the homes about the rest. */
+/* After restore: queue what was ours, ask the homes about the rest.
+ * tasks_mailboxes_lost, before it: this start follows a crash, the
+ * mailboxes of the tasks held here are gone (the homes are told so). */
+void		 tasks_mailboxes_lost(struct tasks *);
 void		 tasks_start(struct tasks *, uint64_t now, struct tasks_out *);
 
 /* Structural checks of a spec, the same for a submit and the wire. */

@@ -34,6 +34,8 @@ struct tasks {
 	int			  disk_short;	/* start nothing: no room */
 	int			  home_hold;	/* decide nothing as a home: it
 						 * may not act (failover) */
+	int			  mail_lost;	/* started after a crash
+						 * (tasks_mailboxes_lost) */
 	struct tasks_moved	  moved[TK_MOVED_MAX];
 	size_t			  nmoved;
 	/* Its own tasks below this number another acts for (let go): a
