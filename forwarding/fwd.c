@@ -753,7 +753,7 @@ fwd_ended(struct fwd *f, uint64_t now, const char *id,
 
 void
 fwd_keep_load(struct fwd *f, uint64_t now, const char *id,
-    const struct fwd_box *b)
+    const struct fwd_box *b, int unmark)
 {
 	struct mbox	*k;
 
@@ -765,7 +765,7 @@ fwd_keep_load(struct fwd *f, uint64_t now, const char *id,
 		if (fwd_sender_valid(b->s[i]->sender))
 			(void)seen_note(f, &k->seen, b->s[i]->sender,
 			    b->s[i]->seq, now, 1);
-	for (size_t i = 0; i < b->nck; i++)
+	for (size_t i = 0; i < b->nck && !unmark; i++)
 		if (fwd_sender_valid(b->ck[i]->sender))
 			ck_raise(f, k, b->ck[i]->sender, b->ck[i]->seq, now);
 	for (size_t i = 0; i < b->n; i++) {
@@ -889,13 +889,25 @@ fwd_checkpointed(struct fwd *f, const char *id, const struct fwd_box *c,
 	 * (lbchaos seed 799351786, 180 s: trimmed on every replica, they
 	 * were gone for good).  They stay, marked. */
 	if (f->conf.home_failover) {
+		/* (the marks say what the checkpoint there now took: not
+		 * raised only, an earlier one's, or another home's, may be
+		 * above) */
+		size_t was = k->ck.n;
+
+		for (size_t i = 0; i < c->ns && !changed; i++) {
+			const struct seen *s = c->s[i]->sender == NULL ? NULL :
+			    seen_find(&k->ck, c->s[i]->sender);
+
+			if (s == NULL || s->seq != c->s[i]->seq)
+				changed = 1;
+		}
+		k->ck.n = 0;
 		for (size_t i = 0; i < c->ns; i++)
 			if (c->s[i]->sender != NULL &&
-			    fwd_sender_valid(c->s[i]->sender) &&
-			    ck_raise(f, k, c->s[i]->sender, c->s[i]->seq,
-			    0))
-				changed = 1;
-		if (changed)
+			    fwd_sender_valid(c->s[i]->sender))
+				(void)ck_raise(f, k, c->s[i]->sender,
+				    c->s[i]->seq, 1);
+		if (changed || k->ck.n != was)
 			out_add(o, FA_KEEP, id);	/* written anew */
 		return;
 	}
@@ -925,14 +937,14 @@ fwd_checkpointed(struct fwd *f, const char *id, const struct fwd_box *c,
 		out_add(o, FA_KEEP, id);	/* written anew */
 }
 
-void
+int
 fwd_replay(struct fwd *f, uint64_t now, const char *id, int from_start)
 {
-	const struct mbox	*k = keep_find(f, id);
+	struct mbox		*k = keep_find(f, id);
 	struct mbox		*m, old;
 
 	if (!fwd_task_valid(id) || k == NULL)
-		return;		/* nothing kept: the mailbox is all there is */
+		return 0;		/* nothing kept: the mailbox is all there is */
 	m = mbox_get(f, id, 1);
 	/* The kept ones first, then those of the mailbox here that the home
 	 * did not keep (taken without a copy, handed back with the task):
@@ -963,6 +975,12 @@ fwd_replay(struct fwd *f, uint64_t now, const char *id, int from_start)
 		    old.seen.v[i].seq, now, 1);
 	mbox_clear(&old);
 	free(old.seen.v);
+	/* From its start: no checkpoint took any of them now. */
+	if (from_start && k->ck.n > 0) {
+		k->ck.n = 0;
+		return 1;
+	}
+	return 0;
 }
 
 void
@@ -1321,6 +1339,30 @@ static void	take_in(struct fwd *, uint64_t, struct mbox *,
  * the messages it took since the home's latest checkpoint of it too. */
 #define KEEP_FACTOR	4
 
+/* Let go of the oldest copy a checkpoint here took: 1 if there was one. */
+static int
+keep_evict_marked(struct mbox *k)
+{
+	struct mail	**xp, *x;
+
+	for (xp = &k->head; (x = *xp) != NULL; xp = &x->next) {
+		const struct seen *c = seen_find(&k->ck, x->sender);
+
+		if (c == NULL || x->seq > c->seq)
+			continue;
+		*xp = x->next;
+		k->n--;
+		k->bytes -= x->len;
+		free(x->body);
+		free(x);
+		k->tail = NULL;
+		for (x = k->head; x != NULL; x = x->next)
+			k->tail = x;
+		return 1;
+	}
+	return 0;
+}
+
 static int
 keep_add(struct fwd *f, uint64_t now, const char *id, const char *sender,
     uint64_t seq, const uint8_t *body, size_t len, struct fwd_out *o)
@@ -1333,7 +1375,14 @@ keep_add(struct fwd *f, uint64_t now, const char *id, const char *sender,
 	if (k != NULL && (s = seen_find(&k->seen, sender)) != NULL &&
 	    seq <= s->seq)
 		return 0;
-	if ((k = keep_get(f, id, 0)) == NULL ||
+	/* Full: copies a checkpoint here took make room first (kept only
+	 * for a run from the start, after a takeover; the oldest go). */
+	if ((k = keep_get(f, id, 0)) != NULL)
+		while ((k->n >= f->conf.mbox_msgs * KEEP_FACTOR ||
+		    k->bytes + len > f->conf.mbox_bytes * KEEP_FACTOR) &&
+		    keep_evict_marked(k))
+			f->stats.unkept_marked++;
+	if (k == NULL ||
 	    k->n >= f->conf.mbox_msgs * KEEP_FACTOR ||
 	    k->bytes + len > f->conf.mbox_bytes * KEEP_FACTOR ||
 	    seen_note(f, &k->seen, sender, seq, now, 0) == -1)

@@ -181,6 +181,8 @@ struct fwd_stats {
 	uint64_t	drop_invalid;	/* malformed messages */
 	uint64_t	drop_loop;	/* a path too long */
 	uint64_t	kept;		/* home: copies of messages kept */
+	uint64_t	unkept_marked;	/* home: a copy a checkpoint here took
+					 * let go to keep a new one */
 	uint64_t	unkept;		/* home: no room to keep one: taken
 					 * without a copy */
 	uint64_t	copies;		/* holder: copies sent to homes */
@@ -264,9 +266,10 @@ void		 fwd_import(struct fwd *, uint64_t now, const char *id,
  * a sender's retry after the end is told "delivered"). */
 void		 fwd_ended(struct fwd *, uint64_t now, const char *id,
 		    const struct fwd_box *);
-/* Home: the messages kept for `id`, read back at start. */
+/* Home: the messages kept for `id`, read back at start (`unmark`: no
+ * checkpoint here took any: a replica's copies, taken over). */
 void		 fwd_keep_load(struct fwd *, uint64_t now, const char *id,
-		    const struct fwd_box *);
+		    const struct fwd_box *, int unmark);
 /* Home: the messages kept for `id` (to write them): free with
  * fwd_export_free. */
 void		 fwd_keep_export(const struct fwd *, const char *id,
@@ -290,8 +293,9 @@ void		 fwd_checkpointed(struct fwd *, const char *id,
 /* Home: `id` runs again at its home, from the home's checkpoint or (with
  * `from_start`) from its start: its mailbox is what the home kept (from
  * the checkpoint, less what it took), and after it what the mailbox here
- * has above that (taken without a copy, handed back). */
-void		 fwd_replay(struct fwd *, uint64_t now, const char *id,
+ * has above that (taken without a copy, handed back).  1: from its start,
+ * the marks went (the keep is to be written anew). */
+int		 fwd_replay(struct fwd *, uint64_t now, const char *id,
 		    int from_start);
 /* Add to `id`'s mailbox what `b` has above what it took from each sender
  * (a mailbox saved across a stop, after a replay). */

@@ -435,9 +435,9 @@ carry(struct peer *p, struct tasks_out *o)
 			 * it (the core counts only copies), else its start,
 			 * with a checkpoint's messages too. */
 			struct tasks_task *rk = tasks_find(p->tc, a->id);
-			int res = a->resume || (rk != NULL &&
+			int res = rk != NULL &&
 			    rk->rec->spec->checkpointable &&
-			    store_has_checkpoint(p, a->id));
+			    (store_has_checkpoint(p, a->id) || a->resume);
 
 			msgs_replay(p, a->id, !res);
 			break;

@@ -495,7 +495,8 @@ keeps_load(struct peer *p, int fresh)
 			free(path);
 			continue;
 		}
-		fwd_keep_load(p->msgs->f, lb_mono_ms(), de->d_name, &all);
+		fwd_keep_load(p->msgs->f, lb_mono_ms(), de->d_name, &all,
+		    fresh);
 		files++;
 		msgs += all.n;
 		fwd_export_free(&all);
@@ -542,7 +543,8 @@ msgs_replay(struct peer *p, const char *id, int from_start)
 
 	if (p->msgs == NULL)
 		return;
-	fwd_replay(p->msgs->f, lb_mono_ms(), id, from_start);
+	if (fwd_replay(p->msgs->f, lb_mono_ms(), id, from_start))
+		(void)keep_write(p, id, NULL, 0);	/* (unmarked) */
 	if ((n = fwd_mailbox_count(p->msgs->f, id, NULL)) > 0)
 		log_info("task %s starts over here with the %zu messages its "
 		    "home kept", id, n);
@@ -1307,6 +1309,7 @@ msgs_restore(struct peer *p)
 		if (t->hold == HOLD_NONE && !(t->home &&
 		    tasks_unfinished(t->rec)))
 			continue;
+		memset(&b, 0, sizeof(b));
 		b.v = kb->mailbox;
 		b.n = kb->n_mailbox;
 		b.s = kb->mailbox_seen;

@@ -992,11 +992,16 @@ scenarios(void)
 		ok(b.n == 3 && b.nck == 1 && o.n == 1, "a checkpoint at the "
 		    "home: the copies of what it took stay, marked, and the "
 		    "keep is written anew (%zu kept, %zu marked)", b.n, b.nck);
-		/* (the replica's copy, read back where it takes over) */
-		fwd_keep_load(W.f[3], W.now, t->id, &b);
-		fwd_keep_export(W.f[3], t->id, &b2);
+		/* (read back by the home restarted; by a replica that takes
+		 * over, which holds no checkpoint: unmarked) */
+		fwd_keep_load(W.f[2], W.now, t->id, &b, 0);
+		fwd_keep_export(W.f[2], t->id, &b2);
 		ok(b2.n == 3 && b2.nck == 1 && b2.ck[0]->seq == b.ck[0]->seq,
 		    "what is marked is read back with the copies");
+		fwd_export_free(&b2);
+		fwd_keep_load(W.f[3], W.now, t->id, &b, 1);
+		fwd_keep_export(W.f[3], t->id, &b2);
+		ok(b2.n == 3 && b2.nck == 0, "taken over: all three, unmarked");
 		fwd_export_free(&b);
 		fwd_export_free(&b2);
 		fwd_out_free(&o);

@@ -125,7 +125,7 @@ rep_members(struct rep *r, uint64_t now, const char *const *ids, size_t n)
 	 * place to the next of them: never fewer, so that a home cut off
 	 * from all its set cannot count itself a majority.  One change at a
 	 * time: the newcomer counts for nothing (home lease, commits) until
-	 * a majority of the set before it holds the new set (rep_heard).
+	 * a majority of the set before it holds the new set (rep_pend_heard).
 	 * Else a home cut off with a peer it took in counts that one, while
 	 * the member it dropped votes, on the other side, with the set it
 	 * knew, and a replica there acts too. */
@@ -210,9 +210,21 @@ rep_pend_heard(struct rep *r, uint64_t now, const char *from,
 	if (i >= 0 && !r->set[i].pending)
 		r->pend_acks |= 1u << i;
 	else if (i < 0 && r->pend_gone[0] != '\0' &&
-	    strcmp(from, r->pend_gone) == 0)
+	    strcmp(from, r->pend_gone) == 0 && a->left_out) {
+		/* The one replaced, which says it votes no more (an older
+		 * build does not), and only while the others of both sets
+		 * that have not answered are dead to this home: one alive
+		 * would, and else, this home gone before it heard the new
+		 * set, it still holds the old one, refuses the newcomer, and
+		 * the one replaced votes for no one -- none could take
+		 * over. */
+		for (size_t j = 0; j < r->nset; j++)
+			if (!r->set[j].pending &&
+			    !(r->pend_acks & (1u << j)) &&
+			    rep_is_alive(r, r->set[j].id))
+				return;
 		r->pend_acks |= 1u << REP_SET_MAX;
-	else
+	} else
 		return;
 	for (size_t j = 0; j <= REP_SET_MAX; j++)
 		if (r->pend_acks & (1u << j))

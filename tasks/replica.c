@@ -533,7 +533,7 @@ unhold(struct rep *r, const char *id)
 
 static void
 ack(struct rep_out *o, struct home *h, uint64_t stream, uint64_t upto,
-    int gap, uint64_t now, uint64_t sent_ms)
+    int gap, uint64_t now, uint64_t sent_ms, const char *self)
 {
 	Lb__ReplicaAck	a = LB__REPLICA_ACK__INIT;
 	Lb__PeerMsg	m = LB__PEER_MSG__INIT;
@@ -542,6 +542,7 @@ ack(struct rep_out *o, struct home *h, uint64_t stream, uint64_t upto,
 	a.stream = stream;
 	a.upto = upto;
 	a.gap = gap;
+	a.left_out = h->nset > 0 && rep_in_set(h, self) <= 0;
 	/* Another took over its tasks: the home, back, must know. */
 	if (h->term > 0 && strcmp(h->acting, h->id) != 0) {
 		a.term = h->term;
@@ -629,7 +630,7 @@ rep_put_in(struct rep *r, uint64_t now, const char *from,
 	if (p->stream != h->stream) {
 		if (p->after != 0) {
 			r->stats.gaps_sent++;
-			ack(o, h, p->stream, 0, 1, now, p->sent_ms);
+			ack(o, h, p->stream, 0, 1, now, p->sent_ms, r->self);
 			return;
 		}
 		h->stream = p->stream;	/* its new life, from the start */
@@ -637,7 +638,7 @@ rep_put_in(struct rep *r, uint64_t now, const char *from,
 	}
 	if (p->after > h->applied) {
 		r->stats.gaps_sent++;
-		ack(o, h, p->stream, h->applied, 1, now, p->sent_ms);
+		ack(o, h, p->stream, h->applied, 1, now, p->sent_ms, r->self);
 		return;
 	}
 	for (size_t i = 0; i < p->n_items; i++) {
@@ -685,7 +686,7 @@ rep_put_in(struct rep *r, uint64_t now, const char *from,
 	 * again later. */
 	if (!full && p->top > h->applied)
 		h->applied = p->top;
-	ack(o, h, p->stream, h->applied, full, now, p->sent_ms);
+	ack(o, h, p->stream, h->applied, full, now, p->sent_ms, r->self);
 }
 
 void
