@@ -414,13 +414,17 @@ reads_answer_in(struct peer *p, const char *from, const Lb__TaskAnswer *a)
 	tasks_home_of(a->task_id, home);
 	/* From its home, or from the replica that took over as its home
 	 * (the record says so); or, with its record, from a replica while
-	 * its home is down (a record no older than the one held). */
+	 * its home is down (a record no older than the one held) -- or is
+	 * this peer, which gave it up: the copies are what it has to go by,
+	 * and one may name the peer acting now (lbchaos seed 4242, 180 s: n3
+	 * read its own tasks, taken over twice, asking only the first one
+	 * that took them, for 120 s). */
 	if (a->found && a->record != NULL && a->record->home_peer[0] != '\0'
 	    && strcmp(a->record->home_peer, from) == 0 && !a->from_replica)
 		rank = 2;	/* the acting home */
 	else if (strcmp(home, from) != 0 && (!a->from_replica || !a->found ||
-	    a->record == NULL || (members_addr(p, home, NULL) != NULL &&
-	    !home_silent(p, a)))) {
+	    a->record == NULL || (strcmp(home, p->conf.id) != 0 &&
+	    members_addr(p, home, NULL) != NULL && !home_silent(p, a)))) {
 		if (!a->from_replica)
 			p->reads->drops++;
 		return;
