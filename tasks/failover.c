@@ -246,8 +246,6 @@ void
 rep_pend_tick(struct rep *r, uint64_t now, struct rep_out *o)
 {
 	Lb__ReplicaPut	put = LB__REPLICA_PUT__INIT;
-	Lb__PeerMsg	m = LB__PEER_MSG__INIT;
-	char		*set[REP_ALL];
 
 	if (r->pend_at == 0 || r->pend_gone[0] == '\0' ||
 	    !rep_is_alive(r, r->pend_gone) ||
@@ -256,16 +254,7 @@ rep_pend_tick(struct rep *r, uint64_t now, struct rep_out *o)
 		return;
 	put.stream = r->conf.stream;
 	put.after = put.top = r->version;	/* (nothing to apply) */
-	set[0] = r->self;
-	for (size_t j = 0; j < r->nset; j++)
-		set[j + 1] = r->set[j].id;
-	put.n_set = r->nset + 1;
-	put.set = set;
-	put.sent_ms = now;
-	m.body_case = LB__PEER_MSG__BODY_REPLICA_PUT;
-	m.replica_put = &put;
-	rep_push_msg(o, RA_PUT, r->pend_gone, &m);
-	r->stats.puts_sent++;
+	rep_put_send(r, &put, r->pend_gone, now, o);
 	r->pend_gone_sent = now;
 }
 

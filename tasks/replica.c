@@ -192,6 +192,26 @@ by_version(const void *a, const void *b)
 	return x->version < y->version ? -1 : x->version > y->version;
 }
 
+/* Send `put` to `to`, with the set as it is now (this home first). */
+void
+rep_put_send(struct rep *r, Lb__ReplicaPut *put, const char *to,
+    uint64_t now, struct rep_out *o)
+{
+	Lb__PeerMsg	 m = LB__PEER_MSG__INIT;
+	char		*set[REP_ALL];
+
+	set[0] = r->self;
+	for (size_t j = 0; j < r->nset; j++)
+		set[j + 1] = r->set[j].id;
+	put->n_set = r->nset + 1;
+	put->set = set;
+	put->sent_ms = now;
+	m.body_case = LB__PEER_MSG__BODY_REPLICA_PUT;
+	m.replica_put = put;
+	rep_push_msg(o, RA_PUT, to, &m);
+	r->stats.puts_sent++;
+}
+
 /* Put the records and keeps of (base, version] to one member of the set,
  * at most a batch: the put's top is the last one it holds when it is cut
  * short. */
@@ -206,10 +226,8 @@ put_to(struct rep *r, size_t i, uint64_t now,
 	struct pick		*pick = lb_calloc(n + nk + 1, sizeof(*pick));
 	Lb__ReplicaItem		*items = NULL, **itemp = NULL;
 	Lb__ReplicaPut		 put = LB__REPLICA_PUT__INIT;
-	Lb__PeerMsg		 m = LB__PEER_MSG__INIT;
 	size_t			 k = 0;
 	uint64_t		 top = r->version;
-	char			*set[REP_ALL];
 
 	for (size_t j = 0; j < n; j++)
 		if (recs[j]->version > s->sent && recs[j]->version <= top) {
@@ -261,16 +279,7 @@ put_to(struct rep *r, size_t i, uint64_t now,
 	put.top = top;
 	put.n_items = k;
 	put.items = itemp;
-	set[0] = r->self;
-	for (size_t j = 0; j < r->nset; j++)
-		set[j + 1] = r->set[j].id;
-	put.n_set = r->nset + 1;
-	put.set = set;
-	put.sent_ms = now;
-	m.body_case = LB__PEER_MSG__BODY_REPLICA_PUT;
-	m.replica_put = &put;
-	rep_push_msg(o, RA_PUT, s->id, &m);
-	r->stats.puts_sent++;
+	rep_put_send(r, &put, s->id, now, o);
 	r->stats.items_sent += k;
 	s->sent = top;
 	r->last_send[i] = now;

@@ -148,6 +148,8 @@ int		 rep_in_set(const struct home *, const char *id);
 void		 rep_pend_heard(struct rep *, uint64_t now, const char *from,
 		    const Lb__ReplicaAck *);
 void		 rep_pend_tick(struct rep *, uint64_t now, struct rep_out *);
+void		 rep_put_send(struct rep *, Lb__ReplicaPut *, const char *to,
+		    uint64_t now, struct rep_out *);
 void		 rep_heard(struct rep *, uint64_t now, const char *from,
 		    const Lb__ReplicaAck *);
 void		 rep_elections(struct rep *, uint64_t now, struct rep_out *);
