@@ -191,9 +191,10 @@ rep_pending(const struct rep *r)
 /* A peer of the set before a change (a member of both, or the one it
  * replaced) answered a put sent after the change, which carried the new
  * set, without an open vote and without news of a takeover: once with
- * this home they are a majority of that set, the newcomer counts.  (The one replaced, alive again, is sent
- * heartbeats for this: else, the others of the set before dead, the
- * change is never held and this home never acts again.) */
+ * this home they are a majority of that set, the newcomer counts.  (The
+ * one replaced, alive again, is sent heartbeats for this: else, the
+ * others of the set before dead, the change is never held and this home
+ * never acts again.) */
 void
 rep_pend_heard(struct rep *r, uint64_t now, const char *from,
     const Lb__ReplicaAck *a)
