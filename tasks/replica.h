@@ -181,9 +181,10 @@ size_t		 rep_nheld(const struct rep *);
 const struct rep_stats *rep_stats(const struct rep *);
 
 /*
- * Failover (failover.c).  rep_members: the live members now (this peer
- * may be among them); the home keeps its set, a member dead for
- * replace_ms is replaced by the live peer that ranks first, one change
+ * Failover (failover.c; the set, repset.c).  rep_members: the live
+ * members now (this peer may be among them); the home keeps its set, a
+ * member dead for replace_ms is replaced by the live peer that ranks
+ * first, one change
  * at a time: rep_pending, a newcomer not yet counted (a majority of the
  * set before the change has not been seen to hold the new one; its acks
  * of puts sent after the change tell it).  rep_set_gen changes with the
