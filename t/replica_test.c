@@ -409,6 +409,20 @@ world_free(struct world *w)
 }
 
 
+/* n1 and its four peers, every one ticking (elections too). */
+static struct world *
+world_up(uint64_t rnd)
+{
+	struct world	*w = lb_calloc(1, sizeof(*w));
+
+	w->rnd = rnd;
+	w->stream = 1;
+	for (int i = 0; i < NP; i++)
+		w->rep[i] = mkrep(i, i == 0 ? 1 : 7);
+	w->ticks_all = 1;
+	return w;
+}
+
 /*
  * A winner acts only once a majority of the set holds its win: with its
  * word to the other member lost, it does not act; once it arrives, it
@@ -419,7 +433,7 @@ world_free(struct world *w)
 static void
 confirm_run(int late)
 {
-	struct world		*w = lb_calloc(1, sizeof(*w));
+	struct world		*w = world_up(77);
 	const struct rep_peer	*set;
 	size_t			 nset;
 	int			 win = -1, other;
@@ -428,11 +442,6 @@ confirm_run(int late)
 	uint64_t		 upto;
 	const char		*who;
 
-	w->rnd = 77;
-	w->stream = 1;
-	for (int i = 0; i < NP; i++)
-		w->rep[i] = mkrep(i, i == 0 ? 1 : 7);
-	w->ticks_all = 1;
 	for (int i = 0; i < 100; i++)
 		step(w, 2);
 	set = rep_set(w->rep[0], &nset);
@@ -509,18 +518,13 @@ confirm_run(int late)
 static void
 split_run(void)
 {
-	struct world		*w = lb_calloc(1, sizeof(*w));
+	struct world		*w = world_up(31337);
 	const struct rep_peer	*set;
 	size_t			 nset;
 	int			 a, b, c = -1, both = 0, okbefore, pend = 0;
 	uint64_t		 committed;
 	char			*dump = NULL;
 
-	w->rnd = 31337;
-	w->stream = 1;
-	for (int i = 0; i < NP; i++)
-		w->rep[i] = mkrep(i, i == 0 ? 1 : 7);
-	w->ticks_all = 1;
 	for (int i = 0; i < 100; i++)
 		step(w, 2);
 	settle(w, 0);
@@ -589,15 +593,10 @@ split_run(void)
 static int
 seeded(uint64_t seed, char *why, size_t len)
 {
-	struct world	*w = lb_calloc(1, sizeof(*w));
+	struct world	*w = world_up(seed * 2654435761ULL + 1);
 	int		 good = 1, flap;
 	uint64_t	 died;
 
-	w->rnd = seed * 2654435761ULL + 1;
-	w->stream = 1;
-	for (int i = 0; i < NP; i++)
-		w->rep[i] = mkrep(i, i == 0 ? 1 : 7);
-	w->ticks_all = 1;
 	w->loss = 10;
 	w->dup = 5;
 	for (int i = 0, n = 50 + (int)rnd(w, 300); i < n; i++)
@@ -637,15 +636,10 @@ static int
 lacking_run(int both, const char *first, const char *second,
     uint64_t *took)
 {
-	struct world	*w = lb_calloc(1, sizeof(*w));
+	struct world	*w = world_up(4242);
 	uint64_t	 died;
 	int		 by = -1;
 
-	w->rnd = 4242;
-	w->stream = 1;
-	for (int i = 0; i < NP; i++)
-		w->rep[i] = mkrep(i, i == 0 ? 1 : 7);
-	w->ticks_all = 1;
 	for (int i = 0; i < 100; i++)
 		step(w, 2);
 	settle(w, 0);
