@@ -116,29 +116,68 @@ topk_offer(struct topk *t, size_t i, uint64_t key)
 	t->idx[j] = i;
 }
 
-/* The entries a digest holds so far, by index: at most its room. */
-struct taken {
-	size_t	*idx;
-	size_t	 n;
-};
-
-static int
-is_taken(const struct taken *t, size_t i)
+void
+gossip_note_news(struct gossip *g, size_t i)
 {
-	for (size_t j = 0; j < t->n; j++)
-		if (t->idx[j] == i)
-			return 1;
-	return 0;
+	g->ring_news[g->nring_news++ & (GOSSIP_RING_NEWS - 1)] = (uint32_t)i;
 }
 
-/* Put m[idx] into the digest unless it is already there. */
+void
+gossip_note_born(struct gossip *g, size_t i)
+{
+	g->ring_fresh[g->nring_fresh++ & (GOSSIP_RING_FRESH - 1)] =
+	    (uint32_t)i;
+}
+
+static int
+stale_eligible(const struct gossip_member *m)
+{
+	return !m->self && (m->state == GOSSIP_ALIVE ||
+	    m->state == GOSSIP_SUSPECT);
+}
+
+/* m[i] is live and may be staler than the last of the stalest kept:
+ * it goes in among them, and the last goes out when they are full. */
+void
+gossip_note_live(struct gossip *g, size_t i)
+{
+	uint64_t	born = g->m[i].born_ms;
+	size_t		j;
+
+	if (!g->stale_ok || !stale_eligible(&g->m[i]))
+		return;
+	for (j = 0; j < g->nstale; j++)
+		if (g->stale_idx[j] == i)
+			return;
+	if (g->nstale == GOSSIP_STALE_KEEP) {
+		if (born >= g->stale_born[g->nstale - 1])
+			return;
+		g->nstale--;
+	}
+	for (j = g->nstale; j > 0 && g->stale_born[j - 1] > born; j--) {
+		g->stale_idx[j] = g->stale_idx[j - 1];
+		g->stale_born[j] = g->stale_born[j - 1];
+	}
+	g->stale_idx[j] = i;
+	g->stale_born[j] = born;
+	g->nstale++;
+}
+
+void
+gossip_note_moved(struct gossip *g)
+{
+	g->stale_ok = 0;
+}
+
+/* Put m[idx] into the digest unless it is already there (its mark is
+ * the digest's: g->mark + 2; + 0 and + 1 are the rings' passes, before). */
 static int
 digest_add(struct gossip *g, size_t idx, uint64_t now, int compact,
-    struct gossip_entry *d, size_t *k, struct taken *taken)
+    struct gossip_entry *d, size_t *k)
 {
-	if (is_taken(taken, idx))
+	if (g->m[idx].mark == g->mark + 2)
 		return 0;
-	taken->idx[taken->n++] = idx;
+	g->m[idx].mark = g->mark + 2;
 	gossip_wire(&g->m[idx], now, compact, &d[(*k)++]);
 	return 1;
 }
@@ -148,6 +187,103 @@ static int
 digestible(const struct gossip *g, size_t i, size_t to)
 {
 	return i != 0 && i != to && g->m[i].state != GOSSIP_DEAD;
+}
+
+/*
+ * In a large table, the candidates come from the rings: the latest news
+ * and the latest refreshed, each member offered once (the newest slot
+ * naming it; what it holds now is what counts).
+ */
+static void
+rings_offer(struct gossip *g, size_t to, uint64_t now, uint64_t window,
+    struct topk *top, struct topk *fresh)
+{
+	uint32_t	mark = g->mark;
+	uint64_t	nn = g->nring_news < GOSSIP_RING_NEWS ? g->nring_news :
+			    GOSSIP_RING_NEWS;
+	uint64_t	nf = g->nring_fresh < GOSSIP_RING_FRESH ?
+			    g->nring_fresh : GOSSIP_RING_FRESH;
+
+	for (uint64_t j = 1; j <= nn; j++) {
+		size_t i = g->ring_news[(g->nring_news - j) &
+		    (GOSSIP_RING_NEWS - 1)];
+		struct gossip_member *m;
+
+		if (i >= g->n || (m = &g->m[i])->mark == mark)
+			continue;
+		m->mark = mark;
+		if (digestible(g, i, to) && m->news_ms != 0 &&
+		    now - m->news_ms < window)
+			topk_offer(top, i, m->news_ms);
+	}
+	mark++;
+	for (uint64_t j = 1; j <= nf; j++) {
+		size_t i = g->ring_fresh[(g->nring_fresh - j) &
+		    (GOSSIP_RING_FRESH - 1)];
+		struct gossip_member *m;
+
+		if (i >= g->n || (m = &g->m[i])->mark == mark)
+			continue;
+		m->mark = mark;
+		if (digestible(g, i, to))
+			topk_offer(fresh, i, m->born_ms);
+	}
+}
+
+/* Drop the kept that were refreshed or are gone; how many are left
+ * but `to`. */
+static size_t
+stale_prune(struct gossip *g, size_t to)
+{
+	size_t	k = 0, valid = 0;
+
+	for (size_t j = 0; j < g->nstale; j++) {
+		size_t i = g->stale_idx[j];
+
+		if (i >= g->n || !stale_eligible(&g->m[i]) ||
+		    g->m[i].born_ms != g->stale_born[j])
+			continue;
+		g->stale_idx[k] = i;
+		g->stale_born[k++] = g->stale_born[j];
+		if (i != to)
+			valid++;
+	}
+	g->nstale = k;
+	return valid;
+}
+
+/* Keep the stalest live members anew: one pass over the table. */
+static void
+stale_make(struct gossip *g)
+{
+	struct topk	keep;
+
+	topk_init(&keep, GOSSIP_STALE_KEEP);
+	for (size_t i = 1; i < g->n; i++)
+		if (stale_eligible(&g->m[i]))
+			topk_offer(&keep, i, UINT64_MAX - g->m[i].born_ms);
+	for (size_t j = 0; j < keep.n; j++) {
+		g->stale_idx[j] = keep.idx[j];
+		g->stale_born[j] = g->m[keep.idx[j]].born_ms;
+	}
+	g->nstale = keep.n;
+	g->stale_ok = 1;
+	topk_free(&keep);
+}
+
+/*
+ * The stalest live members but `to`, from those kept; kept anew when
+ * too few of them are still as stale as they were.
+ */
+static void
+stale_offer(struct gossip *g, size_t to, struct topk *stalest)
+{
+	if (!g->stale_ok || stale_prune(g, to) < stalest->k)
+		stale_make(g);
+	for (size_t j = 0; j < g->nstale; j++)
+		if (g->stale_idx[j] != to)
+			topk_offer(stalest, g->stale_idx[j],
+			    UINT64_MAX - g->stale_born[j]);
 }
 
 /*
@@ -168,16 +304,15 @@ digestible(const struct gossip *g, size_t i, size_t to)
  *
  * Dead entries are not sent: each peer judges death for itself.
  */
-struct gossip_entry *
-gossip_digest(struct gossip *g, size_t to, uint64_t now, int full,
+static struct gossip_entry *
+digest_make(struct gossip *g, size_t to, uint64_t now, int full,
     const struct gossip_msg *asked, char (**wants)[LB_ID_MAX], size_t *nwants,
-    size_t *np)
+    const uint8_t *want, size_t nbuckets, size_t *np)
 {
 	size_t			 room = full ? g->n : (size_t)g->conf.digest_size;
-	size_t			 k = 0, rumours;
+	size_t			 k = 0, rumours, extra = 0;
 	uint64_t		 window;
 	struct gossip_entry	*d;
-	struct taken		 taken;
 	struct topk		 top, fresh, stale, *stalest = NULL;
 
 	rumours = 1 + (room / 4 > 1 ? room / 4 : 1);
@@ -185,20 +320,31 @@ gossip_digest(struct gossip *g, size_t to, uint64_t now, int full,
 		room = g->n;	/* never more than there are */
 	if (rumours > room)
 		rumours = room;
-	taken.idx = lb_calloc(room > 0 ? room : 1, sizeof(*taken.idx));
-	taken.n = 0;
-	d = lb_calloc(room > 0 ? room : 1, sizeof(*d));
-	digest_add(g, 0, now, 0, d, &k, &taken);
+	g->mark += 3;
+	for (size_t i = 1; want != NULL && i < g->n; i++)
+		if (digestible(g, i, to) && want[g->m[i].sumh & (nbuckets - 1)])
+			extra++;
+	d = lb_calloc(room + extra + 1, sizeof(*d));
+	digest_add(g, 0, now, 0, d, &k);
 	if (wants != NULL) {
 		topk_init(&stale, stalest_want(g));
 		stalest = &stale;
 	}
 	if (full) {
-		/* Every entry is taken once: no search of what is taken. */
+		/* Every entry is taken once: no mark to look at. */
 		for (size_t i = 1; i < g->n && k < room; i++)
 			if (digestible(g, i, to))
 				gossip_wire(&g->m[i], now, 0, &d[k++]);
 		goto done;
+	}
+	window = rumour_window(g);
+	topk_init(&top, rumours - 1);
+	topk_init(&fresh, room);
+	if (g->n > GOSSIP_RING_FRESH) {
+		rings_offer(g, to, now, window, &top, &fresh);
+		if (stalest != NULL)
+			stale_offer(g, to, stalest);
+		goto chosen;
 	}
 	/*
 	 * One pass finds both the rumours (the latest news first) and the
@@ -206,9 +352,6 @@ gossip_digest(struct gossip *g, size_t to, uint64_t now, int full,
 	 * the room, so that what the rumours, the turn and the asked take
 	 * first never leaves room unused.
 	 */
-	window = rumour_window(g);
-	topk_init(&top, rumours - k);
-	topk_init(&fresh, room);
 	for (size_t i = 1; i < g->n; i++) {
 		const struct gossip_member *m = &g->m[i];
 		/* (and, for ask_stalest, the stalest live ones) */
@@ -221,14 +364,20 @@ gossip_digest(struct gossip *g, size_t to, uint64_t now, int full,
 			topk_offer(&top, i, m->news_ms);
 		topk_offer(&fresh, i, m->born_ms);
 	}
+chosen:
+	/* The members of the buckets asked for, in full, before the rest. */
+	for (size_t i = 1; extra > 0 && i < g->n; i++)
+		if (digestible(g, i, to) && want[g->m[i].sumh & (nbuckets - 1)])
+			digest_add(g, i, now, 0, d, &k);
+	room += k - 1;
 	for (size_t j = 0; j < top.n; j++)
-		digest_add(g, top.idx[j], now, 0, d, &k, &taken);
+		digest_add(g, top.idx[j], now, 0, d, &k);
 	topk_free(&top);
 	/* One in turn, in full, from where the last digest stopped. */
 	for (size_t tries = 0; tries < g->n && k < room; tries++) {
 		g->cursor = g->cursor + 1 < g->n ? g->cursor + 1 : 1;
 		if (g->cursor < g->n && digestible(g, g->cursor, to) &&
-		    digest_add(g, g->cursor, now, 0, d, &k, &taken))
+		    digest_add(g, g->cursor, now, 0, d, &k))
 			break;
 	}
 	/* What the other side asked for: its stalest entries. */
@@ -236,14 +385,13 @@ gossip_digest(struct gossip *g, size_t to, uint64_t now, int full,
 		struct gossip_member *m = gossip_find_mut(g, asked->wants[w]);
 		size_t i = m != NULL ? (size_t)(m - g->m) : 0;
 		if (m != NULL && !m->self && digestible(g, i, to))
-			digest_add(g, i, now, 1, d, &k, &taken);
+			digest_add(g, i, now, 1, d, &k);
 	}
 	/* Heartbeats: the freshest of the rest. */
 	for (size_t j = 0; j < fresh.n && k < room; j++)
-		digest_add(g, fresh.idx[j], now, 1, d, &k, &taken);
+		digest_add(g, fresh.idx[j], now, 1, d, &k);
 	topk_free(&fresh);
 done:
-	free(taken.idx);
 	if (stalest != NULL) {
 		*wants = lb_calloc(stalest_want(g), sizeof(**wants));
 		*nwants = 0;
@@ -254,4 +402,21 @@ done:
 	}
 	*np = k;
 	return d;
+}
+
+struct gossip_entry *
+gossip_digest(struct gossip *g, size_t to, uint64_t now, int full,
+    const struct gossip_msg *asked, char (**wants)[LB_ID_MAX], size_t *nwants,
+    size_t *np)
+{
+	return digest_make(g, to, now, full, asked, wants, nwants, NULL, 0, np);
+}
+
+struct gossip_entry *
+gossip_digest_buckets(struct gossip *g, size_t to, uint64_t now,
+    const struct gossip_msg *asked, const uint8_t *want, size_t nbuckets,
+    size_t *np)
+{
+	return digest_make(g, to, now, 0, asked, NULL, NULL, want, nbuckets,
+	    np);
 }

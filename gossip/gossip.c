@@ -23,11 +23,37 @@ known(const struct gossip *g)
 static void
 set_state(struct gossip *g, struct gossip_member *m, enum gossip_state s)
 {
+	int	was_live = m->state == GOSSIP_ALIVE ||
+		    m->state == GOSSIP_SUSPECT;
+
+	if (m->state == GOSSIP_DEAD && s != GOSSIP_DEAD)
+		gossip_sums_toggle(g, m, 1);
+	if (m->state != GOSSIP_DEAD && s == GOSSIP_DEAD)
+		gossip_sums_toggle(g, m, -1);
 	if (m->state == GOSSIP_DEAD)
 		g->ndead--;
 	if (s == GOSSIP_DEAD)
 		g->ndead++;
 	m->state = s;
+	if (!was_live && (s == GOSSIP_ALIVE || s == GOSSIP_SUSPECT))
+		gossip_note_live(g, (size_t)(m - g->m));
+}
+
+/* m's version was born at `born` (heard now): the freshest rise. */
+static void
+set_born(struct gossip *g, struct gossip_member *m, uint64_t born)
+{
+	if (born > m->born_ms)
+		gossip_note_born(g, (size_t)(m - g->m));
+	m->born_ms = born;
+}
+
+/* News of m came now: rumours are the latest news. */
+static void
+set_news(struct gossip *g, struct gossip_member *m, uint64_t now)
+{
+	m->news_ms = now;
+	gossip_note_news(g, (size_t)(m - g->m));
 }
 
 struct gossip_msg *
@@ -50,6 +76,9 @@ gossip_out_msg(struct gossip *g, struct gossip_out *o, const char *to,
 	msg->nwants = 0;
 	msg->notices = NULL;
 	msg->nnotices = 0;
+	msg->sum_n = NULL;
+	msg->sum_x = NULL;
+	msg->nsums = 0;
 	return msg;
 }
 
@@ -83,6 +112,8 @@ gossip_out_reset(struct gossip_out *o)
 		free(o->msgs[i].entries);
 		free(o->msgs[i].wants);
 		free(o->msgs[i].notices);
+		free(o->msgs[i].sum_n);
+		free(o->msgs[i].sum_x);
 	}
 	o->nmsgs = 0;
 	o->nchanges = 0;
@@ -169,6 +200,10 @@ gossip_new_in(const struct lb_gossip_conf *conf,
 	g->m[0].state = GOSSIP_ALIVE;
 	g->m[0].born_ms = now;
 	g->m[0].state_ms = now;
+	g->m[0].sumh = gossip_sum_hash(g->m[0].e.id);
+	gossip_sums_toggle(g, &g->m[0], 1);
+	/* (a newcomer's first push asks for what it misses) */
+	g->behind = 1;
 	gossip_ix_rebuild(g);
 	return g;
 }
@@ -466,9 +501,11 @@ gossip_tick(struct gossip *g, uint64_t now, struct gossip_out *o)
 		    now - m->state_ms >= (uint64_t)g->conf.forget_ms) {
 			gossip_ix_del(g, m->e.id);
 			set_state(g, m, GOSSIP_LEFT);
+			gossip_sums_toggle(g, m, -1);
 			swim_clear(g, m);
 			free(m->accusers);
 			known_put(g, &m->e);
+			gossip_note_moved(g);
 			if (i != g->n - 1)
 				gossip_ix_move(g, g->n - 1, i);
 			g->m[i] = g->m[--g->n];
@@ -505,6 +542,11 @@ judged:
 	/* and ask for news of our stalest entries */
 	o->msgs[o->nmsgs - 1].wants = wants;
 	o->msgs[o->nmsgs - 1].nwants = nwants;
+	/* and, having heard of more members than we know, for them */
+	if (g->behind || g->rounds - g->grew <= GOSSIP_GREW_ROUNDS) {
+		gossip_sums_attach(g, &o->msgs[o->nmsgs - 1]);
+		g->behind = 0;
+	}
 	swim_add_notices(g, now, &o->msgs[o->nmsgs - 1]);
 }
 
@@ -544,7 +586,8 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 		if (e->load != m->e.load || e->left != m->e.left ||
 		    e->draining != m->e.draining || e->refute != m->e.refute ||
 		    e->running != m->e.running || e->waiting != m->e.waiting)
-			m->news_ms = now;
+			set_news(g, m, now);
+		gossip_sums_out(g, m);
 		if (e->refute > m->e.refute) {
 			/* It refuted a suspicion (or a death) of it. */
 			swim_clear(g, m);
@@ -556,8 +599,9 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 		m->e.waiting = e->waiting;
 		m->e.left = e->left != 0;
 		m->e.draining = e->draining != 0;
+		gossip_sums_in(g, m);
 		if (born > m->born_ms || e->left)
-			m->born_ms = born;
+			set_born(g, m, born);
 		rejudge(g, m, now, o);
 		return;
 	}
@@ -584,11 +628,17 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 		memset(m, 0, sizeof(*m));
 		known_set(g, &m->e, e);
 		gossip_ix_put(g, g->n - 1);
-		m->born_ms = born;
+		set_born(g, m, born);
 		m->state = GOSSIP_ALIVE;
+		m->sumh = gossip_sum_hash(m->e.id);
+		gossip_sums_toggle(g, m, 1);
+		/* (a table that grows is likely behind others: the next
+		 * pushes ask for what it misses) */
+		g->grew = g->rounds;
 		set_state(g, m, judge(m, now, limits(g)));
 		m->state_ms = now;
-		m->news_ms = now;
+		set_news(g, m, now);
+		gossip_note_live(g, g->n - 1);
 		due_by(g, due(g, m, limits(g)));
 		out_change(o, m, m->state);
 		swim_member_added(g, m->e.id);
@@ -599,6 +649,7 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 		 * Someone holds a version of this peer at least as new as
 		 * its own, from an earlier life: rise above it.
 		 */
+		gossip_sums_out(g, m);
 		if (e->incarnation > m->e.incarnation ||
 		    (e->incarnation == m->e.incarnation &&
 		    e->heartbeat > m->e.heartbeat && !m->e.left)) {
@@ -610,12 +661,13 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 			m->e.refute = e->refute;
 			m->e.heartbeat++;
 		}
+		gossip_sums_in(g, m);
 		return;
 	}
 	if (!newer(e, &m->e))
 		return;
 	if (news(e, &m->e))
-		m->news_ms = now;
+		set_news(g, m, now);
 	if (e->incarnation > m->e.incarnation && o != NULL) {
 		/* It started again: what it held in memory is gone, even if
 		 * no one saw it dead in between. */
@@ -625,9 +677,11 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 	}
 	if (e->incarnation != m->e.incarnation || e->refute > m->e.refute)
 		swim_clear(g, m);
+	gossip_sums_out(g, m);
 	known_set(g, &m->e, e);
+	gossip_sums_in(g, m);
 	if (born > m->born_ms || e->left)
-		m->born_ms = born;
+		set_born(g, m, born);
 	rejudge(g, m, now, o);
 }
 
@@ -653,6 +707,8 @@ gossip_recv(struct gossip *g, uint64_t now, const char *from,
 	for (size_t i = 0; i < in->n; i++)
 		merge(g, now, &in->entries[i], o);
 	swim_recv_notices(g, now, from, in, o);
+	if (in->n > 0 && in->known > known(g))
+		g->behind = 1;
 	if (g->m[0].e.left || (m = gossip_find_mut(g, from)) == NULL || m->self ||
 	    m->state == GOSSIP_LEFT)
 		return;
@@ -662,9 +718,18 @@ gossip_recv(struct gossip *g, uint64_t now, const char *from,
 		return;
 	/*
 	 * Push-pull: answer a push with a digest.  When the other side knows
-	 * fewer members than we do (a newcomer, or one that missed some), the
-	 * answer holds everything; and when a reply shows it, a full digest
-	 * follows once.  Replies are never answered, so this cannot loop.
+	 * fewer members than we do (a newcomer, or one that missed some),
+	 * it is sent what it misses:
+	 *
+	 * - a push or a reply with bucket sums (its sender heard of members
+	 *   it does not know) is answered with the members of the buckets
+	 *   that differ: in the reply to a push, or in one message after a
+	 *   reply;
+	 * - a reply carries the replier's sums when the push told it of
+	 *   more members than it knows; the message after it carries none,
+	 *   and is not answered, so this cannot loop;
+	 * - a peer of a build before sums that knows fewer members than we
+	 *   do gets the whole table (and once after its reply shows it).
 	 */
 	/*
 	 * An announcement (its sender's own entry alone, no answer wanted:
@@ -677,12 +742,26 @@ gossip_recv(struct gossip *g, uint64_t now, const char *from,
 	if (!in->want_reply && in->n == 1 &&
 	    strcmp(in->entries[0].id, from) == 0)
 		return;
-	full = in->known < known(g);
+	if (in->nsums > 0) {
+		uint8_t want[GOSSIP_SUMS_MAX];
+
+		if (gossip_sums_diff(g, in, want) > 0) {
+			d = gossip_digest_buckets(g, (size_t)(m - g->m), now,
+			    in->want_reply ? in : NULL, want, in->nsums, &dn);
+			goto reply;
+		}
+	}
+	full = in->known < known(g) && m->e.level < LB_LEVEL_SUMS;
 	if (!in->want_reply && !full)
 		return;
 	d = gossip_digest(g, (size_t)(m - g->m), now, full, in, NULL, NULL,
 	    &dn);
+reply:
 	out_msg(g, o, m->e.addr, 0, d, dn);
+	if (in->want_reply && g->behind && m->e.level >= LB_LEVEL_SUMS) {
+		gossip_sums_attach(g, &o->msgs[o->nmsgs - 1]);
+		g->behind = 0;
+	}
 	swim_add_notices(g, now, &o->msgs[o->nmsgs - 1]);
 }
 
@@ -725,7 +804,9 @@ gossip_leave(struct gossip *g, uint64_t now, int fanout, struct gossip_out *o)
 	struct gossip_entry	*d;
 	size_t			 nc = 0;
 
+	gossip_sums_out(g, self);
 	self->e.left = 1;
+	gossip_sums_in(g, self);
 	self->e.heartbeat++;
 	self->born_ms = now;
 	set_state(g, self, GOSSIP_LEFT);

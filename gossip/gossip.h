@@ -83,6 +83,11 @@ struct gossip_member {
 	 * clears it. */
 	uint8_t			suspected, swim_dead;
 	uint8_t			naccusers;
+	/* digest.c: the last digest pass that offered it (one offer a
+	 * pass, where candidates come from rings), or the digest it went
+	 * into */
+	uint32_t		mark;
+	uint32_t		sumh;	/* its id's hash, for bucket sums */
 	struct gossip_known	e;
 	uint64_t		susp_ms;	/* local time the suspicion began */
 	/* GOSSIP_ACCUSERS_MAX ids, allocated at the first accusation and
@@ -121,7 +126,16 @@ struct gossip_msg {
 	size_t			 nwants;
 	struct gossip_notice	*notices;	/* suspicions, deaths */
 	size_t			 nnotices;
+	/* Bucket sums of the sender's table (0 or a power of two, at most
+	 * GOSSIP_SUMS_MAX): counts and XORs of gossip_sum_hash(id). */
+	uint32_t		*sum_n;
+	uint32_t		*sum_x;
+	size_t			 nsums;
 };
+#define GOSSIP_SUMS_MIN		4
+#define GOSSIP_SUMS_MAX		1024
+/* The hash bucket sums are made of. */
+uint32_t	gossip_sum_hash(const char *id);
 
 /* A member changed state (for the log). */
 struct gossip_change {

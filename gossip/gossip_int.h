@@ -8,6 +8,19 @@
 #define SWIM_RELAYS_MAX		32	/* PingReqs being served for others */
 #define SWIM_FANOUT		3	/* peers a new notice is sent to */
 
+/*
+ * Where a digest finds its entries in a large table (digest.c): the
+ * members whose news came last (rumours are the latest news), those whose
+ * heartbeat was refreshed last (the freshest), and the stalest few, kept
+ * as news arrives instead of by a pass over the whole table for every
+ * digest.  At 10,000 members two passes a round were most of lbsim's time.
+ * Tables of at most GOSSIP_RING_FRESH members are passed over as before.
+ */
+#define GOSSIP_RING_NEWS	64	/* powers of two */
+#define GOSSIP_RING_FRESH	512
+#define GOSSIP_STALE_KEEP	64
+#define GOSSIP_GREW_ROUNDS	8
+
 /* Our own probe of one member: direct, then through helpers. */
 struct swim_probe {
 	int		active, indirect;
@@ -67,6 +80,30 @@ struct gossip {
 	 * over the table is skipped until then.  At 10,000 members the backstop's
 	 * ages are minutes, and that pass was half of lbsim's time. */
 	uint64_t		 judge_due, judge_suspect, judge_dead;
+	/* digest.c: indices of members, the latest last; a slot may name a
+	 * member since moved or forgotten (each is checked when used) */
+	uint32_t		 ring_news[GOSSIP_RING_NEWS];
+	uint32_t		 ring_fresh[GOSSIP_RING_FRESH];
+	uint64_t		 nring_news, nring_fresh;	/* ever put */
+	uint32_t		 mark;		/* the digest pass */
+	/* The stalest live members, stalest first, with the born_ms each
+	 * had then (a member refreshed since is not stale): every member
+	 * not in it was at least as fresh as its last one when it was
+	 * made.  stale_ok 0: to be made again. */
+	size_t			 stale_idx[GOSSIP_STALE_KEEP];
+	uint64_t		 stale_born[GOSSIP_STALE_KEEP];
+	size_t			 nstale;
+	int			 stale_ok;
+	/* Bucket sums of the members held here, dead aside (sums.c), by
+	 * the hash's low 10 bits; folded to fewer buckets to be sent. */
+	uint32_t		 sum_n[GOSSIP_SUMS_MAX];
+	uint32_t		 sum_x[GOSSIP_SUMS_MAX];
+	/* A member knows more members than this peer (behind), or the
+	 * table grew in the last GOSSIP_GREW_ROUNDS rounds (from `grew`, a
+	 * cluster forming, where no one knows all yet): the next push
+	 * carries bucket sums. */
+	int			 behind;
+	uint64_t		 grew;
 
 	/* SWIM (swim.c) */
 	uint64_t		 seq;
@@ -94,6 +131,32 @@ void	gossip_ix_move(struct gossip *, size_t from, size_t to);
 struct gossip_entry *gossip_digest(struct gossip *, size_t to, uint64_t now,
 	    int full, const struct gossip_msg *asked,
 	    char (**wants)[LB_ID_MAX], size_t *nwants, size_t *np);
+/* The same, also every member (in full) of the buckets marked in `want`
+ * (nbuckets of them; a member's bucket is sumh & (nbuckets - 1)). */
+struct gossip_entry *gossip_digest_buckets(struct gossip *, size_t to,
+	    uint64_t now, const struct gossip_msg *asked, const uint8_t *want,
+	    size_t nbuckets, size_t *np);
+
+/* Tell the digest's rings: m[i]'s news came now; m[i]'s born_ms rose;
+ * m[i] became live (new, or back from the dead); members moved or were
+ * forgotten. */
+void	gossip_note_news(struct gossip *, size_t i);
+void	gossip_note_born(struct gossip *, size_t i);
+void	gossip_note_live(struct gossip *, size_t i);
+void	gossip_note_moved(struct gossip *);
+
+/* sums.c: bucket sums */
+void	gossip_sums_toggle(struct gossip *, const struct gossip_member *,
+	    int d);
+/* Around a change of a member's incarnation, refute or left. */
+void	gossip_sums_out(struct gossip *, const struct gossip_member *);
+void	gossip_sums_in(struct gossip *, const struct gossip_member *);
+/* Attach this peer's sums, folded to fit its table, to msg. */
+void	gossip_sums_attach(struct gossip *, struct gossip_msg *);
+/* Mark (want[b] = 1) the buckets of in's sums that differ from ours;
+ * how many; 0 if in carries no valid sums. */
+size_t	gossip_sums_diff(const struct gossip *, const struct gossip_msg *in,
+	    uint8_t *want);
 
 /* gossip.c */
 struct gossip_member *gossip_find_mut(const struct gossip *, const char *);

@@ -316,7 +316,9 @@ refute(struct gossip *g, uint64_t now, const struct gossip_notice *n,
 	if (self->e.left || n->incarnation != self->e.incarnation ||
 	    n->refute < self->e.refute)
 		return;
+	gossip_sums_out(g, self);
 	self->e.refute = n->refute + 1;
+	gossip_sums_in(g, self);
 	self->e.heartbeat++;
 	self->born_ms = now;
 	self->news_ms = now;
@@ -361,7 +363,9 @@ swim_recv_notices(struct gossip *g, uint64_t now, const char *from,
 		if (n->refute > m->e.refute) {
 			/* It refuted what we know of, and is suspected again. */
 			swim_clear(g, m);
+			gossip_sums_out(g, m);
 			m->e.refute = n->refute;
+			gossip_sums_in(g, m);
 		}
 		if (n->dead) {
 			if (m->swim_dead)

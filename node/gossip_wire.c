@@ -84,6 +84,9 @@ node_gossip_pack(const struct gossip_msg *gm, size_t *len)
 	gg.wants = lb_calloc(gm->nwants + 1, sizeof(char *));
 	for (size_t j = 0; j < gm->nwants; j++)
 		gg.wants[j] = gm->wants[j];
+	gg.n_sum_counts = gg.n_sum_hashes = gm->nsums;
+	gg.sum_counts = gm->sum_n;
+	gg.sum_hashes = gm->sum_x;
 	pm.body_case = LB__PEER_MSG__BODY_GOSSIP;
 	pm.gossip = &gg;
 	buf = pack(&pm, len);
@@ -186,6 +189,18 @@ node_gossip_from_wire(const Lb__Gossip *g, struct gossip_msg *in)
 		if (lb_id_valid(g->wants[i]))
 			lb_strlcpy(in->wants[in->nwants++], g->wants[i],
 			    LB_ID_MAX);
+	/* Bucket sums: a power of two of them, both lists alike, or none
+	 * (what does not fit is dropped: the answer is a plain one). */
+	if (g->n_sum_counts == g->n_sum_hashes &&
+	    g->n_sum_counts >= GOSSIP_SUMS_MIN &&
+	    g->n_sum_counts <= GOSSIP_SUMS_MAX &&
+	    (g->n_sum_counts & (g->n_sum_counts - 1)) == 0) {
+		in->nsums = g->n_sum_counts;
+		in->sum_n = lb_calloc(in->nsums, sizeof(*in->sum_n));
+		in->sum_x = lb_calloc(in->nsums, sizeof(*in->sum_x));
+		memcpy(in->sum_n, g->sum_counts, in->nsums * sizeof(*in->sum_n));
+		memcpy(in->sum_x, g->sum_hashes, in->nsums * sizeof(*in->sum_x));
+	}
 	in->notices = lb_calloc(g->n_notices + 1, sizeof(*in->notices));
 	for (size_t i = 0; i < g->n_notices; i++) {
 		const Lb__Member	*m = g->notices[i];
@@ -211,6 +226,8 @@ node_gossip_in_free(struct gossip_msg *in)
 	free(in->entries);
 	free(in->wants);
 	free(in->notices);
+	free(in->sum_n);
+	free(in->sum_x);
 	memset(in, 0, sizeof(*in));
 }
 

@@ -33,11 +33,17 @@
  *      for an offer freed) for what they are: sent only to peers at level
  *      5 (an older one would read either as an offer); ProbeReply.hint,
  *      which an older one ignores, goes to all
+ *   6  a digest of one that knows fewer members than its sender may carry
+ *      bucket sums of its table (Gossip.sum_counts, sum_hashes): the
+ *      answer holds the members of the buckets that differ, not the whole
+ *      table; so a peer at level 6 that missed a few members is sent no
+ *      whole table, and one before it is, as before
  */
-#define LB_PROTO_LEVEL	5
+#define LB_PROTO_LEVEL	6
 #define LB_LEVEL_HOLDS_WINS	3
 #define LB_LEVEL_CLUSTER_LIST	4
 #define LB_LEVEL_HINTS	5
+#define LB_LEVEL_SUMS	6
 
 /* Monotonic milliseconds: for timers and ages.  (Shell only: cores get `now`.) */
 uint64_t lb_mono_ms(void);

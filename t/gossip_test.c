@@ -7,6 +7,7 @@
 
 #include "gossip/gossip.h"
 #include "gossip/strpool.h"
+#include "node/gossip_wire.h"
 #include "t/tap.h"
 
 static struct lb_gossip_conf conf = {
@@ -745,6 +746,259 @@ test_strings(void)
 	    "bytes (at most 128)", sizeof(struct gossip_member));
 }
 
+/* A core whose own entry says it has bucket sums (LB_LEVEL_SUMS). */
+static struct gossip *
+core_sums(const char *id, uint64_t now, uint64_t seed)
+{
+	struct gossip_entry self = entry(id, 1, 0, 0, 0);
+
+	self.level = LB_PROTO_LEVEL;
+	return gossip_new(&conf, &self, now, seed);
+}
+
+static struct gossip_entry
+member(int i, uint64_t hb, uint32_t age)
+{
+	char	id[16];
+
+	snprintf(id, sizeof(id), "m%03d", i);
+	return entry(id, 1, hb, age, 0);
+}
+
+/* Deliver msg (from `from`) to g; g's answers in *o (reset first). */
+static void
+deliver(struct gossip *g, uint64_t now, const char *from,
+    const struct gossip_msg *msg, struct gossip_out *o)
+{
+	gossip_out_reset(o);
+	gossip_recv(g, now, from, msg, o);
+}
+
+static int
+knows_all(struct gossip *g, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char id[16];
+
+		snprintf(id, sizeof(id), "m%03d", i);
+		if (gossip_find(g, id) == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Bucket sums: a peer that missed a few members of a table of 600 is sent
+ * the members of the buckets that differ, not the whole table; so is one
+ * that missed a refutation; a peer of an older build is sent everything.
+ */
+static void
+test_sums(void)
+{
+	enum { N = 600 };
+	struct gossip	*a = core_sums("a", 0, 21), *b = core_sums("b", 0, 22);
+	struct gossip	*c = core("c", 0, 23);	/* a build before sums */
+	struct gossip_out o = { 0 }, oa = { 0 }, ob = { 0 };
+	struct gossip_entry e, ea, eb;
+	const struct gossip_member *m;
+	size_t		 i, k;
+	int		 r;
+	char		 rid[16];
+
+	ea = entry("a", 1, 0, 0, 0);
+	ea.level = LB_PROTO_LEVEL;
+	eb = entry("b", 1, 0, 0, 0);
+	eb.level = LB_PROTO_LEVEL;
+	hear(a, 100, eb);
+	hear(b, 100, ea);
+	for (int j = 0; j < N; j++) {
+		hear(a, 100, member(j, 1, 0));
+		if (j % 60 != 13)	/* b misses 10 */
+			hear(b, 100, member(j, 1, 0));
+	}
+	/* A member both know, in a bucket (of b's 32) with none that b
+	 * misses, refuted a suspicion: a heard it, b did not. */
+	for (r = N / 2; r < N; r++) {	/* (not among b's stalest) */
+		char id[16];
+		int clash = r % 60 == 13;
+
+		snprintf(id, sizeof(id), "m%03d", r);
+		for (int j = 13; j < N && !clash; j += 60) {
+			char mid[16];
+
+			snprintf(mid, sizeof(mid), "m%03d", j);
+			clash = ((gossip_sum_hash(id) ^ gossip_sum_hash(mid)) &
+			    31) == 0;
+		}
+		if (!clash)
+			break;
+	}
+	e = member(r, 2, 0);
+	e.refute = 1;
+	hear(a, 150, e);
+	snprintf(rid, sizeof(rid), "m%03d", r);
+	m = gossip_find(b, rid);
+	ok(m != NULL && m->e.refute == 0, "(b holds %s unrefuted)", rid);
+	/* (old news by now, and not the freshest: no rumour, no heartbeat
+	 * of a's carries it) */
+	for (int j = 0; j < 20; j++)
+		hear(a, 3000, member(j * 29 + 2, 3, 0));
+	gossip_tick(b, 3000, &o);
+	ok(o.nmsgs >= 1 && o.msgs[0].want_reply && o.msgs[0].nsums >= 4 &&
+	    (o.msgs[0].nsums & (o.msgs[0].nsums - 1)) == 0,
+	    "a table that grew pushes its bucket sums (%zu buckets)",
+	    o.nmsgs ? o.msgs[0].nsums : 0);
+	deliver(a, 3010, "b", &o.msgs[0], &oa);
+	ok(oa.nmsgs == 1 && oa.msgs[0].n < N / 3,
+	    "the answer holds the buckets that differ: %zu entries of %d",
+	    oa.nmsgs ? oa.msgs[0].n : 0, N);
+	ok(!knows_all(b, N), "(b missed some before)");
+	deliver(b, 3020, "a", &oa.msgs[0], &ob);
+	ok(knows_all(b, N), "and b knows every member after it");
+	m = gossip_find(b, rid);
+	ok(m != NULL && m->e.refute == 1, "with the refutation it missed");
+	ok(ob.nmsgs == 0, "a reply without sums is not answered");
+
+	/* The other way: a's push tells b it knows more; b's reply carries
+	 * b's sums; a sends the buckets once, and that is not answered. */
+	for (int j = N; j < N + 5; j++)
+		hear(a, 3300, member(j, 1, 0));	/* a learns five more */
+	gossip_out_reset(&o);
+	gossip_tick(a, 3300, &o);
+	/* (a's digest of 6 holds two of them at most) */
+	deliver(b, 3310, "a", &o.msgs[0], &ob);
+	ok(!knows_all(b, N + 5) && ob.nmsgs == 1 && ob.msgs[0].nsums > 0,
+	    "a reply from a peer told of more members carries its sums");
+	deliver(a, 3320, "b", &ob.msgs[0], &oa);
+	for (k = 0, i = 0; i < oa.nmsgs; i++)
+		k += oa.msgs[i].to[0] != '\0' && !oa.msgs[i].want_reply &&
+		    oa.msgs[i].nsums == 0;
+	ok(oa.nmsgs == 1 && k == 1,
+	    "answered once, without sums, and wanting no reply");
+	deliver(b, 3330, "a", &oa.msgs[0], &ob);
+	ok(ob.nmsgs == 0 && knows_all(b, N + 5),
+	    "b knows all and does not answer: no loop");
+
+	/* A peer before sums that knows fewer: the whole table. */
+	hear(c, 3400, ea);
+	gossip_out_reset(&o);
+	gossip_tick(c, 3400, &o);
+	ok(o.nmsgs == 1 && o.msgs[0].nsums > 0,
+	    "(c pushes, sums or not)");
+	o.msgs[0].nsums = 0;	/* as a build before sums sends it */
+	deliver(a, 3410, "c", &o.msgs[0], &oa);
+	ok(oa.nmsgs == 1 && oa.msgs[0].n >= N,
+	    "a peer of an older build that knows fewer gets everything (%zu)",
+	    oa.nmsgs ? oa.msgs[0].n : 0);
+	gossip_out_free(&o);
+	gossip_out_free(&oa);
+	gossip_out_free(&ob);
+	gossip_free(a);
+	gossip_free(b);
+	gossip_free(c);
+}
+
+/* The sums on the wire: what is sent is what is read; sums that are not a
+ * power of two of them, or lists of two lengths, are dropped. */
+static void
+test_sums_wire(void)
+{
+	struct gossip_entry e = entry("a", 1, 1, 0, 0);
+	uint32_t	 n[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	uint32_t	 x[8] = { 9, 10, 11, 12, 13, 14, 15, 0xffffffffu };
+	struct gossip_msg out = { .entries = &e, .n = 1, .want_reply = 1,
+	    .known = 3, .sum_n = n, .sum_x = x, .nsums = 8 }, in;
+	Lb__PeerMsg	*pm;
+	uint8_t		*buf;
+	size_t		 len;
+
+	buf = node_gossip_pack(&out, &len);
+	pm = lb__peer_msg__unpack(NULL, len, buf);
+	ok(pm != NULL && node_gossip_from_wire(pm->gossip, &in) == 0 &&
+	    in.nsums == 8 && memcmp(in.sum_n, n, sizeof(n)) == 0 &&
+	    memcmp(in.sum_x, x, sizeof(x)) == 0,
+	    "bucket sums travel as they are");
+	node_gossip_in_free(&in);
+	pm->gossip->n_sum_hashes = 7;
+	ok(node_gossip_from_wire(pm->gossip, &in) == 0 && in.nsums == 0 &&
+	    in.n == 1, "lists of two lengths: no sums, the rest read");
+	node_gossip_in_free(&in);
+	pm->gossip->n_sum_counts = pm->gossip->n_sum_hashes = 6;
+	ok(node_gossip_from_wire(pm->gossip, &in) == 0 && in.nsums == 0,
+	    "6 buckets (not a power of two): no sums");
+	node_gossip_in_free(&in);
+	lb__peer_msg__free_unpacked(pm, NULL);
+	free(buf);
+}
+
+/*
+ * A table of more than GOSSIP_RING_FRESH members: the digest finds its
+ * rumours, heartbeats and stalest among the members heard of last and
+ * those kept stalest, not by a pass over the table; what it chooses is
+ * what the pass would.
+ */
+static void
+test_big_digest(void)
+{
+	enum { N = 700 };
+	struct gossip	*a = core("a", 0, 31);
+	struct gossip_out o = { 0 };
+	struct gossip_entry e;
+	int		 found_news = 0, found_fresh = 0, stale_ok = 1;
+
+	for (int j = 0; j < N; j++)
+		/* m000..m009 heard old; the rest fresh */
+		hear(a, 1000, member(j, 1, j < 10 ? 400 + (uint32_t)j : 0));
+	/* news of m500 (its load) last, then a fresh heartbeat of m600 */
+	e = member(500, 2, 0);
+	e.load = 9;
+	hear(a, 1100, e);
+	hear(a, 1100, member(600, 3, 0));
+	gossip_tick(a, 1100, &o);
+	ok(o.nmsgs == 1, "one push");
+	for (size_t j = 0; o.nmsgs == 1 && j < o.msgs[0].n; j++) {
+		const struct gossip_entry *d = &o.msgs[0].entries[j];
+
+		if (strcmp(d->id, "m500") == 0 && d->addr[0] != '\0' &&
+		    d->load == 9)
+			found_news = 1;
+		if (strcmp(d->id, "m600") == 0)
+			found_fresh = 1;
+	}
+	is(o.nmsgs ? o.msgs[0].n : 0, conf.digest_size, "the digest is full");
+	ok(found_news, "the latest news goes as a rumour, in full");
+	ok(found_fresh, "the latest heartbeat goes");
+	ok(o.nmsgs == 1 && o.msgs[0].nwants > 0, "it asks for its stalest");
+	for (size_t j = 0; o.nmsgs == 1 && j < o.msgs[0].nwants; j++) {
+		const char *w = o.msgs[0].wants[j];
+		/* the oldest ten are m000-m009, m009 the oldest */
+		stale_ok &= strncmp(w, "m00", 3) == 0;
+	}
+	ok(stale_ok && o.msgs[0].nwants > 0 &&
+	    strcmp(o.msgs[0].wants[0], "m009") == 0,
+	    "the stalest first: %s", o.msgs[0].nwants ? o.msgs[0].wants[0] :
+	    "-");
+	/* m009 refreshed: no longer among the stalest */
+	hear(a, 1200, member(9, 5, 0));
+	gossip_out_reset(&o);
+	gossip_tick(a, 1200, &o);
+	ok(o.nmsgs == 1 && o.msgs[0].nwants > 0 &&
+	    strcmp(o.msgs[0].wants[0], "m008") == 0,
+	    "a member refreshed leaves the stalest: %s",
+	    o.nmsgs && o.msgs[0].nwants ? o.msgs[0].wants[0] : "-");
+	/* a new member heard of older than all: the stalest */
+	e = member(N, 1, 900);
+	hear(a, 1300, e);
+	gossip_out_reset(&o);
+	gossip_tick(a, 1300, &o);
+	ok(o.nmsgs == 1 && o.msgs[0].nwants > 0 &&
+	    strcmp(o.msgs[0].wants[0], "m700") == 0,
+	    "a new member staler than those kept goes first: %s",
+	    o.nmsgs && o.msgs[0].nwants ? o.msgs[0].wants[0] : "-");
+	gossip_out_free(&o);
+	gossip_free(a);
+}
+
 int
 main(void)
 {
@@ -760,5 +1014,8 @@ main(void)
 	test_strings();
 	test_announcement();
 	test_probe_list_strings();
+	test_sums();
+	test_sums_wire();
+	test_big_digest();
 	return done_testing();
 }
