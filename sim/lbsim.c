@@ -41,6 +41,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -391,6 +392,10 @@ main(int argc, char **argv)
 		    "loss are\n");
 		return 2;
 	}
+	/* Digests of thousands of entries come and go all the time: keep
+	 * their memory rather than map and zero it each time. */
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
+	mallopt(M_TRIM_THRESHOLD, 256 << 20);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "lbsim: libsodium did not start\n");
 		return 1;
