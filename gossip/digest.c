@@ -119,14 +119,19 @@ topk_offer(struct topk *t, size_t i, uint64_t key)
 void
 gossip_note_news(struct gossip *g, size_t i)
 {
-	g->ring_news[g->nring_news++ & (GOSSIP_RING_NEWS - 1)] = (uint32_t)i;
+	uint64_t	slot = g->nring_news++ & (GOSSIP_RING_NEWS - 1);
+
+	g->ring_news[slot] = (uint32_t)i;
+	g->ring_news_ms[slot] = g->m[i].news_ms;
 }
 
 void
 gossip_note_born(struct gossip *g, size_t i)
 {
-	g->ring_fresh[g->nring_fresh++ & (GOSSIP_RING_FRESH - 1)] =
-	    (uint32_t)i;
+	uint64_t	slot = g->nring_fresh++ & (GOSSIP_RING_FRESH - 1);
+
+	g->ring_fresh[slot] = (uint32_t)i;
+	g->ring_fresh_ms[slot] = g->m[i].born_ms;
 }
 
 static int
@@ -170,14 +175,14 @@ gossip_note_moved(struct gossip *g)
 }
 
 /* Put m[idx] into the digest unless it is already there (its mark is
- * the digest's: g->mark + 2; + 0 and + 1 are the rings' passes, before). */
+ * the digest's). */
 static int
 digest_add(struct gossip *g, size_t idx, uint64_t now, int compact,
     struct gossip_entry *d, size_t *k)
 {
-	if (g->m[idx].mark == g->mark + 2)
+	if (g->m[idx].mark == g->mark)
 		return 0;
-	g->m[idx].mark = g->mark + 2;
+	g->m[idx].mark = g->mark;
 	gossip_wire(&g->m[idx], now, compact, &d[(*k)++]);
 	return 1;
 }
@@ -191,43 +196,69 @@ digestible(const struct gossip *g, size_t i, size_t to)
 
 /*
  * In a large table, the candidates come from the rings: the latest news
- * and the latest refreshed, each member offered once (the newest slot
- * naming it; what it holds now is what counts).
+ * and the latest refreshed, with the time each was put there.  The rings
+ * are read without touching the members (at 10,000 members each is a
+ * cache miss): a member in several slots has its largest time in the
+ * newest, read first, so it is offered once; those chosen are checked
+ * against what they hold now (a slot may name a member since moved or
+ * forgotten).
  */
+static int
+in_topk(const struct topk *t, size_t i)
+{
+	for (size_t j = 0; j < t->n; j++)
+		if (t->idx[j] == i)
+			return 1;
+	return 0;
+}
+
+static void
+ring_offer(const uint32_t *idx, const uint64_t *key, uint64_t count,
+    uint64_t cap, size_t to, uint64_t min_key, struct topk *t)
+{
+	uint64_t	n = count < cap ? count : cap;
+
+	for (uint64_t j = 1; j <= n; j++) {
+		uint64_t	slot = (count - j) & (cap - 1);
+		uint64_t	k = key[slot];
+
+		if (k < min_key || idx[slot] == to ||
+		    (t->n == t->k && (t->k == 0 || k <= t->key[t->n - 1])) ||
+		    in_topk(t, idx[slot]))
+			continue;
+		topk_offer(t, idx[slot], k);
+	}
+}
+
+/* Keep those chosen that are what their slot says: digestible, and
+ * with the time (news_ms or born_ms) they were put with. */
+static void
+ring_check(const struct gossip *g, size_t to, int news, struct topk *t)
+{
+	size_t	k = 0;
+
+	for (size_t j = 0; j < t->n; j++) {
+		size_t i = t->idx[j];
+
+		if (i >= g->n || !digestible(g, i, to) ||
+		    (news ? g->m[i].news_ms : g->m[i].born_ms) != t->key[j])
+			continue;
+		t->idx[k] = i;
+		t->key[k++] = t->key[j];
+	}
+	t->n = k;
+}
+
 static void
 rings_offer(struct gossip *g, size_t to, uint64_t now, uint64_t window,
     struct topk *top, struct topk *fresh)
 {
-	uint32_t	mark = g->mark;
-	uint64_t	nn = g->nring_news < GOSSIP_RING_NEWS ? g->nring_news :
-			    GOSSIP_RING_NEWS;
-	uint64_t	nf = g->nring_fresh < GOSSIP_RING_FRESH ?
-			    g->nring_fresh : GOSSIP_RING_FRESH;
-
-	for (uint64_t j = 1; j <= nn; j++) {
-		size_t i = g->ring_news[(g->nring_news - j) &
-		    (GOSSIP_RING_NEWS - 1)];
-		struct gossip_member *m;
-
-		if (i >= g->n || (m = &g->m[i])->mark == mark)
-			continue;
-		m->mark = mark;
-		if (digestible(g, i, to) && m->news_ms != 0 &&
-		    now - m->news_ms < window)
-			topk_offer(top, i, m->news_ms);
-	}
-	mark++;
-	for (uint64_t j = 1; j <= nf; j++) {
-		size_t i = g->ring_fresh[(g->nring_fresh - j) &
-		    (GOSSIP_RING_FRESH - 1)];
-		struct gossip_member *m;
-
-		if (i >= g->n || (m = &g->m[i])->mark == mark)
-			continue;
-		m->mark = mark;
-		if (digestible(g, i, to))
-			topk_offer(fresh, i, m->born_ms);
-	}
+	ring_offer(g->ring_news, g->ring_news_ms, g->nring_news,
+	    GOSSIP_RING_NEWS, to, now >= window ? now - window + 1 : 1, top);
+	ring_check(g, to, 1, top);
+	ring_offer(g->ring_fresh, g->ring_fresh_ms, g->nring_fresh,
+	    GOSSIP_RING_FRESH, to, 0, fresh);
+	ring_check(g, to, 0, fresh);
 }
 
 /* Drop the kept that were refreshed or are gone; how many are left
@@ -320,7 +351,8 @@ digest_make(struct gossip *g, size_t to, uint64_t now, int full,
 		room = g->n;	/* never more than there are */
 	if (rumours > room)
 		rumours = room;
-	g->mark += 3;
+	if (++g->mark == 0)
+		g->mark = 1;	/* (0: a new member's) */
 	for (size_t i = 1; want != NULL && i < g->n; i++)
 		if (digestible(g, i, to) && want[g->m[i].sumh & (nbuckets - 1)])
 			extra++;

@@ -43,9 +43,11 @@ set_state(struct gossip *g, struct gossip_member *m, enum gossip_state s)
 static void
 set_born(struct gossip *g, struct gossip_member *m, uint64_t born)
 {
-	if (born > m->born_ms)
-		gossip_note_born(g, (size_t)(m - g->m));
+	int	rose = born > m->born_ms;
+
 	m->born_ms = born;
+	if (rose)
+		gossip_note_born(g, (size_t)(m - g->m));
 }
 
 /* News of m came now: rumours are the latest news. */
@@ -707,8 +709,10 @@ gossip_recv(struct gossip *g, uint64_t now, const char *from,
 	for (size_t i = 0; i < in->n; i++)
 		merge(g, now, &in->entries[i], o);
 	swim_recv_notices(g, now, from, in, o);
-	if (in->n > 0 && in->known > known(g))
+	if (in->n > 0 && in->known > known(g)) {
 		g->behind = 1;
+		g->heard = in->known;
+	}
 	if (g->m[0].e.left || (m = gossip_find_mut(g, from)) == NULL || m->self ||
 	    m->state == GOSSIP_LEFT)
 		return;

@@ -83,9 +83,7 @@ struct gossip_member {
 	 * clears it. */
 	uint8_t			suspected, swim_dead;
 	uint8_t			naccusers;
-	/* digest.c: the last digest pass that offered it (one offer a
-	 * pass, where candidates come from rings), or the digest it went
-	 * into */
+	/* digest.c: the last digest it went into */
 	uint32_t		mark;
 	uint32_t		sumh;	/* its id's hash, for bucket sums */
 	struct gossip_known	e;

@@ -80,12 +80,15 @@ struct gossip {
 	 * over the table is skipped until then.  At 10,000 members the backstop's
 	 * ages are minutes, and that pass was half of lbsim's time. */
 	uint64_t		 judge_due, judge_suspect, judge_dead;
-	/* digest.c: indices of members, the latest last; a slot may name a
-	 * member since moved or forgotten (each is checked when used) */
+	/* digest.c: indices of members, the latest last, each with the
+	 * news_ms or born_ms it had then; a slot may name a member since
+	 * moved or forgotten (each is checked when chosen) */
 	uint32_t		 ring_news[GOSSIP_RING_NEWS];
+	uint64_t		 ring_news_ms[GOSSIP_RING_NEWS];
 	uint32_t		 ring_fresh[GOSSIP_RING_FRESH];
+	uint64_t		 ring_fresh_ms[GOSSIP_RING_FRESH];
 	uint64_t		 nring_news, nring_fresh;	/* ever put */
-	uint32_t		 mark;		/* the digest pass */
+	uint32_t		 mark;		/* the digest being made */
 	/* The stalest live members, stalest first, with the born_ms each
 	 * had then (a member refreshed since is not stale): every member
 	 * not in it was at least as fresh as its last one when it was
@@ -104,6 +107,8 @@ struct gossip {
 	 * carries bucket sums. */
 	int			 behind;
 	uint64_t		 grew;
+	size_t			 heard;		/* members the last that knew
+						 * more knew */
 
 	/* SWIM (swim.c) */
 	uint64_t		 seq;

@@ -74,7 +74,8 @@ gossip_sums_in(struct gossip *g, const struct gossip_member *m)
 }
 
 /* Buckets for a table of n: about the square root of n, so that the sums
- * and a bucket's members cost about the same. */
+ * and a bucket's members cost about the same; more where many members
+ * are missed. */
 static size_t
 buckets_for(size_t n)
 {
@@ -99,7 +100,14 @@ fold(const struct gossip *g, size_t nb, uint32_t *cnt, uint32_t *x)
 void
 gossip_sums_attach(struct gossip *g, struct gossip_msg *msg)
 {
-	size_t	nb = buckets_for(g->n - g->ndead);
+	size_t	known = g->n - g->ndead, nb = buckets_for(known);
+
+	/* Twice as many buckets as members missed (as far as the last
+	 * member that knew more said): most differ by one member, and
+	 * the answer holds about a bucket of members for each missed. */
+	if (g->heard > known)
+		while (nb < GOSSIP_SUMS_MAX && nb < 2 * (g->heard - known))
+			nb *= 2;
 
 	msg->sum_n = lb_calloc(nb, sizeof(*msg->sum_n));
 	msg->sum_x = lb_calloc(nb, sizeof(*msg->sum_x));
