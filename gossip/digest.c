@@ -141,8 +141,12 @@ stale_eligible(const struct gossip_member *m)
 	    m->state == GOSSIP_SUSPECT);
 }
 
-/* m[i] is live and may be staler than the last of the stalest kept:
- * it goes in among them, and the last goes out when they are full. */
+/*
+ * m[i] is live (new, or back from the dead): if it is staler than every
+ * member left out of the kept (stale_thr), it goes in among them, in its
+ * place, and the last goes out when they are full (and is left out from
+ * then on).
+ */
 void
 gossip_note_live(struct gossip *g, size_t i)
 {
@@ -153,11 +157,22 @@ gossip_note_live(struct gossip *g, size_t i)
 		return;
 	for (j = 0; j < g->nstale; j++)
 		if (g->stale_idx[j] == i)
-			return;
-	if (g->nstale == GOSSIP_STALE_KEEP) {
-		if (born >= g->stale_born[g->nstale - 1])
-			return;
+			break;
+	if (j < g->nstale) {
+		/* (kept before it died: with its time now) */
+		memmove(&g->stale_idx[j], &g->stale_idx[j + 1],
+		    (g->nstale - j - 1) * sizeof(*g->stale_idx));
+		memmove(&g->stale_born[j], &g->stale_born[j + 1],
+		    (g->nstale - j - 1) * sizeof(*g->stale_born));
 		g->nstale--;
+	}
+	if (born >= g->stale_thr)
+		return;
+	if (g->nstale == GOSSIP_STALE_KEEP) {
+		g->nstale--;
+		g->stale_thr = g->stale_born[g->nstale];
+		if (born >= g->stale_thr)
+			return;
 	}
 	for (j = g->nstale; j > 0 && g->stale_born[j - 1] > born; j--) {
 		g->stale_idx[j] = g->stale_idx[j - 1];
@@ -271,9 +286,14 @@ stale_prune(struct gossip *g, size_t to)
 	for (size_t j = 0; j < g->nstale; j++) {
 		size_t i = g->stale_idx[j];
 
-		if (i >= g->n || !stale_eligible(&g->m[i]) ||
-		    g->m[i].born_ms != g->stale_born[j])
+		if (i >= g->n || !stale_eligible(&g->m[i]))
 			continue;
+		if (g->m[i].born_ms != g->stale_born[j]) {
+			/* refreshed, and left out from now on */
+			if (g->m[i].born_ms < g->stale_thr)
+				g->stale_thr = g->m[i].born_ms;
+			continue;
+		}
 		g->stale_idx[k] = i;
 		g->stale_born[k++] = g->stale_born[j];
 		if (i != to)
@@ -298,6 +318,9 @@ stale_make(struct gossip *g)
 		g->stale_born[j] = g->m[keep.idx[j]].born_ms;
 	}
 	g->nstale = keep.n;
+	/* (all the live are kept when fewer than the room: none left out) */
+	g->stale_thr = keep.n < GOSSIP_STALE_KEEP ? UINT64_MAX :
+	    g->stale_born[keep.n - 1];
 	g->stale_ok = 1;
 	topk_free(&keep);
 }

@@ -571,6 +571,7 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 {
 	struct gossip_member	*m;
 	uint64_t		 born;
+	int			 vchange;
 
 	if (e->id[0] == '\0')
 		return;
@@ -589,7 +590,11 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 		    e->draining != m->e.draining || e->refute != m->e.refute ||
 		    e->running != m->e.running || e->waiting != m->e.waiting)
 			set_news(g, m, now);
-		gossip_sums_out(g, m);
+		/* (the sums hold the version, not the heartbeat) */
+		vchange = e->refute > m->e.refute ||
+		    (e->left != 0) != (m->e.left != 0);
+		if (vchange)
+			gossip_sums_out(g, m);
 		if (e->refute > m->e.refute) {
 			/* It refuted a suspicion (or a death) of it. */
 			swim_clear(g, m);
@@ -601,7 +606,8 @@ merge(struct gossip *g, uint64_t now, const struct gossip_entry *e,
 		m->e.waiting = e->waiting;
 		m->e.left = e->left != 0;
 		m->e.draining = e->draining != 0;
-		gossip_sums_in(g, m);
+		if (vchange)
+			gossip_sums_in(g, m);
 		if (born > m->born_ms || e->left)
 			set_born(g, m, born);
 		rejudge(g, m, now, o);
@@ -711,7 +717,9 @@ gossip_recv(struct gossip *g, uint64_t now, const char *from,
 	swim_recv_notices(g, now, from, in, o);
 	if (in->n > 0 && in->known > known(g)) {
 		g->behind = 1;
-		g->heard = in->known;
+		/* (what it says, as far as a table can hold) */
+		g->heard = in->known < (uint32_t)g->conf.max_members ?
+		    in->known : (uint32_t)g->conf.max_members;
 	}
 	if (g->m[0].e.left || (m = gossip_find_mut(g, from)) == NULL || m->self ||
 	    m->state == GOSSIP_LEFT)

@@ -125,14 +125,16 @@ struct gossip_msg {
 	struct gossip_notice	*notices;	/* suspicions, deaths */
 	size_t			 nnotices;
 	/* Bucket sums of the sender's table (0 or a power of two, at most
-	 * GOSSIP_SUMS_MAX): counts and XORs of gossip_sum_hash(id). */
+	 * GOSSIP_SUMS_MAX): how many members in each bucket (by
+	 * gossip_sum_hash(id)) and the XOR of a hash of each one's id and
+	 * version (sums.c). */
 	uint32_t		*sum_n;
 	uint32_t		*sum_x;
 	size_t			 nsums;
 };
 #define GOSSIP_SUMS_MIN		4
 #define GOSSIP_SUMS_MAX		1024
-/* The hash bucket sums are made of. */
+/* The hash of an id whose low bits are its bucket. */
 uint32_t	gossip_sum_hash(const char *id);
 
 /* A member changed state (for the log). */

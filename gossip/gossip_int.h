@@ -90,12 +90,13 @@ struct gossip {
 	uint64_t		 nring_news, nring_fresh;	/* ever put */
 	uint32_t		 mark;		/* the digest being made */
 	/* The stalest live members, stalest first, with the born_ms each
-	 * had then (a member refreshed since is not stale): every member
-	 * not in it was at least as fresh as its last one when it was
-	 * made.  stale_ok 0: to be made again. */
+	 * had then (a member refreshed since is not stale): every live
+	 * member not in it has a born_ms of at least stale_thr (UINT64_MAX:
+	 * every live member is in it).  stale_ok 0: to be made again. */
 	size_t			 stale_idx[GOSSIP_STALE_KEEP];
 	uint64_t		 stale_born[GOSSIP_STALE_KEEP];
 	size_t			 nstale;
+	uint64_t		 stale_thr;
 	int			 stale_ok;
 	/* Bucket sums of the members held here, dead aside (sums.c), by
 	 * the hash's low 10 bits; folded to fewer buckets to be sent. */

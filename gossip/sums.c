@@ -1,11 +1,12 @@
 /*
  * sums.c - bucket sums of the members a peer holds (the gossip core; no
- * I/O): a peer that heard of more members than it knows sends, for each of
- * B buckets of its table, how many members fall in it and the XOR of their
- * ids' hashes; the peer that answers sends the members of the buckets that
- * differ.  A peer that missed a few members of 10,000 gets a few buckets,
- * not the whole table (lbsim: a cluster of 10,000 forming sent each peer
- * its whole table about five times).
+ * I/O): a peer that may miss members sends, for each of B buckets of its
+ * table, how many members fall in it and the XOR of a hash of each one's
+ * id and version (incarnation, refute, left); the peer that answers sends
+ * the members of the buckets that differ.  A peer that missed a few
+ * members of 10,000, or a refutation, gets a few buckets, not the whole
+ * table (lbsim: a cluster of 10,000 forming sent each peer its whole
+ * table about five times).
  */
 #include "config.h"
 

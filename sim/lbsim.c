@@ -41,7 +41,9 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#ifdef __GLIBC__
 #include <malloc.h>
+#endif
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -394,8 +396,10 @@ main(int argc, char **argv)
 	}
 	/* Digests of thousands of entries come and go all the time: keep
 	 * their memory rather than map and zero it each time. */
+#ifdef __GLIBC__
 	mallopt(M_MMAP_THRESHOLD, 32 << 20);
 	mallopt(M_TRIM_THRESHOLD, 256 << 20);
+#endif
 	if (sodium_init() < 0) {
 		fprintf(stderr, "lbsim: libsodium did not start\n");
 		return 1;

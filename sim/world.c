@@ -122,8 +122,8 @@ arena_alloc(void *data, size_t size)
 			    sizeof(*a->old));
 			a->old[a->nold++] = a->buf;
 		}
-		/* (the next message gets one buffer as large as this one's
-		 * were together: see arena_reset) */
+		/* (after a message that outgrew the buffer, the next gets
+		 * one twice as large: see arena_reset) */
 		a->buf = lb_calloc(1, cap);
 		a->cap = cap;
 		a->len = 0;
