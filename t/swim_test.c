@@ -514,7 +514,15 @@ sim_queue(uint64_t now, int from, struct gossip_out *o)
 		if (m->nnotices > 0)
 			memcpy(x->m.notices, m->notices,
 			    m->nnotices * sizeof(*m->notices));
-		simbytes += 90 + 30 * m->n + 40 * m->nnotices;
+		if (m->nsums > 0) {
+			x->m.sum_n = calloc(m->nsums, sizeof(*m->sum_n));
+			x->m.sum_x = calloc(m->nsums, sizeof(*m->sum_x));
+			memcpy(x->m.sum_n, m->sum_n,
+			    m->nsums * sizeof(*m->sum_n));
+			memcpy(x->m.sum_x, m->sum_x,
+			    m->nsums * sizeof(*m->sum_x));
+		}
+		simbytes += 90 + 30 * m->n + 40 * m->nnotices + 8 * m->nsums;
 		x->next = q;
 		q = x;
 	}
@@ -563,6 +571,8 @@ sim_step(uint64_t now)
 		free(x->m.entries);
 		free(x->m.wants);
 		free(x->m.notices);
+		free(x->m.sum_n);
+		free(x->m.sum_x);
 		free(x);
 	}
 	for (int i = 0; i < NP; i++) {
@@ -609,6 +619,8 @@ sim_stop(void)
 		free(x->m.entries);
 		free(x->m.wants);
 		free(x->m.notices);
+		free(x->m.sum_n);
+		free(x->m.sum_x);
 		free(x);
 	}
 	for (int i = 0; i < NP; i++)
