@@ -6,7 +6,9 @@
 # change heard by all within 15 s; the same seed
 # gives the same run (its trace hash), another seed another; crashed peers
 # that restart are held alive by all again, paused ones never dead; 128 peers
-# suspect no live one (the heartbeat ages grow with the members); messages
+# suspect no live one (the heartbeat ages grow with the members); 600
+# peers (digests from rings, catching up by bucket sums) converge and
+# detect as well; messages
 # to tasks moved k times (--moves) take the hops forwarding promises, a
 # dead home's through the replica acting for it.  With
 # tasks (--rho, --trace): every task ends, once; balancing (the real core)
@@ -72,6 +74,17 @@ ok "$([ "$(v "$r" pauses)" -ge 1 ] && [ "$(v "$r" false_deaths)" = 0 ] && [ "$(v
 d=$(lbsim --peers 128 --seconds 60 --seed 3 --json) || bail "lbsim 128 failed"
 is "$(v "$d" false_suspicions)" 0 "128 peers without faults: no live peer suspected"
 like "$(v "$d" converged_ms)" '^[0-9]+$' "and every peer came to know every other ($(v "$d" converged_ms) ms)"
+
+# More than 512 members: digests chosen from the rings and the kept
+# stalest (not a pass over the table), a forming cluster caught up by
+# bucket sums; every peer comes to know every other, a crash is known to
+# all, no live peer held dead, traffic under 2 KiB/s a peer.
+w=$(lbsim --peers 600 --seconds 40 --seed 3 --faults crash,loss --json) || bail "lbsim 600 failed"
+diag "$(echo "$w" | jq -c '{converged_ms, crashes, dead_to_all_ms_median, false_suspicions, false_deaths, membership_bytes_per_peer_s}')"
+ok "$([ "$(v "$w" converged_ms)" -le 20000 ] && [ "$(v "$w" crashes)" -ge 1 ] && [ "$(v "$w" crashes_not_known_to_all)" = 0 ]; echo $?)" \
+    "600 peers: all know all after $(v "$w" converged_ms) ms (at most 20000), every crash known to all"
+ok "$([ "$(v "$w" false_deaths)" = 0 ] && [ "$(v "$w" invariant_violations)" = 0 ] && awk -v b="$(v "$w" membership_bytes_per_peer_s)" 'BEGIN { exit !(b > 0 && b <= 2048) }'; echo $?)" \
+    "600 peers: no live peer held dead, $(v "$w" membership_bytes_per_peer_s) bytes/s a peer (at most 2 KiB/s)"
 
 # Tasks: 16 peers, slots 1, exponential service, S = 100 ms.
 t() { lbsim --peers 16 --seconds 120 --seed 5 --json "$@"; }
