@@ -15,22 +15,10 @@
 
 #include "gossip_int.h"
 
-static uint64_t
-mix(uint64_t h)
-{
-	/* SplitMix64's finaliser */
-	h ^= h >> 30;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	h ^= h >> 27;
-	h *= 0x94d049bb133111ebULL;
-	h ^= h >> 31;
-	return h;
-}
-
 uint32_t
 gossip_sum_hash(const char *id)
 {
-	return (uint32_t)mix(lb_hash_str(id));
+	return (uint32_t)lb_mix64(lb_hash_str(id));
 }
 
 /* What member m adds to its bucket's XOR: a hash of its id and of the
@@ -45,7 +33,7 @@ version_hash(const struct gossip_member *m)
 	h ^= m->e.refute * 0xc2b2ae3d27d4eb4fULL;
 	if (m->e.left)
 		h ^= 0x165667b19e3779f9ULL;
-	return (uint32_t)mix(h);
+	return (uint32_t)lb_mix64(h);
 }
 
 /* A member not held dead comes (d 1) or goes (d -1). */

@@ -50,12 +50,7 @@ sim_delay(const struct sim *s, int from, int to)
 	uint64_t	x = s->pair_salt ^ ((uint64_t)(uint32_t)from << 32 |
 			    (uint32_t)to);
 
-	/* (splitmix64's finaliser) */
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
+	x = lb_mix64(x);
 	return s->lat_min + (unsigned)(x % (s->lat_max - s->lat_min + 1));
 }
 

@@ -48,15 +48,22 @@ lb_wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+uint64_t
+lb_mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
 void
 lb_rng_seed(struct lb_rng *r, uint64_t seed)
 {
 	/* splitmix64 of the seed, so that small seeds give good states. */
-	uint64_t z = seed + 0x9e3779b97f4a7c15ULL;
+	uint64_t z = lb_mix64(seed + 0x9e3779b97f4a7c15ULL);
 
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	z ^= z >> 31;
 	r->s = z ? z : 0x2545f4914f6cdd1dULL;
 }
 

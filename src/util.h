@@ -69,6 +69,9 @@ size_t	 lb_strlcpy(char *dst, const char *src, size_t size);
 uint64_t lb_hash_more(uint64_t h, const char *s);
 uint64_t lb_hash_byte(uint64_t h, uint8_t b);
 uint64_t lb_hash_str(const char *s);
+/* SplitMix64's finaliser: every bit of x mixed into every bit of the
+ * result (for seeds, buckets, weights; not against an adversary). */
+uint64_t lb_mix64(uint64_t x);
 /* pread/pwrite all of len bytes at off (EINTR retried); -1 on an error or
  * a short file. */
 int	 lb_pread_full(int fd, void *buf, size_t len, uint64_t off);

@@ -12,16 +12,6 @@
 #include "tasks/replica.h"
 #include "tasks/replica_int.h"
 
-static uint64_t
-mix(uint64_t h)
-{
-	h ^= h >> 30;
-	h *= 0xbf58476d1ce4e5b9ULL;
-	h ^= h >> 27;
-	h *= 0x94d049bb133111ebULL;
-	return h ^ (h >> 31);
-}
-
 /* The rendezvous weight of `peer` for `home`. */
 static uint64_t
 weight(const char *home, const char *peer)
@@ -31,7 +21,7 @@ weight(const char *home, const char *peer)
 	uint64_t	h = 1469598103934665603ULL;
 
 	h = lb_hash_more(lb_hash_byte(lb_hash_more(h, home), 0xff), peer);
-	return mix(h);
+	return lb_mix64(h);
 }
 
 size_t
