@@ -931,6 +931,20 @@ test_sums_wire(void)
 	free(buf);
 }
 
+/* The first member g's next push asks about ("-": none). */
+static const char *
+first_want(struct gossip *g, uint64_t now)
+{
+	static char		 id[LB_ID_MAX];
+	struct gossip_out	 o = { 0 };
+
+	gossip_tick(g, now, &o);
+	snprintf(id, sizeof(id), "%s", o.nmsgs == 1 && o.msgs[0].nwants > 0 ?
+	    o.msgs[0].wants[0] : "-");
+	gossip_out_free(&o);
+	return id;
+}
+
 /*
  * A table of more than GOSSIP_RING_FRESH members: the digest finds its
  * rumours, heartbeats and stalest among the members heard of last and
@@ -945,6 +959,7 @@ test_big_digest(void)
 	struct gossip_out o = { 0 };
 	struct gossip_entry e;
 	int		 found_news = 0, found_fresh = 0, stale_ok = 1;
+	const char	*w;
 
 	for (int j = 0; j < N; j++)
 		/* m000..m009 heard old; the rest fresh */
@@ -970,9 +985,9 @@ test_big_digest(void)
 	ok(found_fresh, "the latest heartbeat goes");
 	ok(o.nmsgs == 1 && o.msgs[0].nwants > 0, "it asks for its stalest");
 	for (size_t j = 0; o.nmsgs == 1 && j < o.msgs[0].nwants; j++) {
-		const char *w = o.msgs[0].wants[j];
+		const char *wj = o.msgs[0].wants[j];
 		/* the oldest ten are m000-m009, m009 the oldest */
-		stale_ok &= strncmp(w, "m00", 3) == 0;
+		stale_ok &= strncmp(wj, "m00", 3) == 0;
 	}
 	ok(stale_ok && o.msgs[0].nwants > 0 &&
 	    strcmp(o.msgs[0].wants[0], "m009") == 0,
@@ -980,21 +995,14 @@ test_big_digest(void)
 	    "-");
 	/* m009 refreshed: no longer among the stalest */
 	hear(a, 1200, member(9, 5, 0));
-	gossip_out_reset(&o);
-	gossip_tick(a, 1200, &o);
-	ok(o.nmsgs == 1 && o.msgs[0].nwants > 0 &&
-	    strcmp(o.msgs[0].wants[0], "m008") == 0,
-	    "a member refreshed leaves the stalest: %s",
-	    o.nmsgs && o.msgs[0].nwants ? o.msgs[0].wants[0] : "-");
+	w = first_want(a, 1200);
+	ok(strcmp(w, "m008") == 0, "a member refreshed leaves the stalest: %s",
+	    w);
 	/* a new member heard of older than all: the stalest */
-	e = member(N, 1, 900);
-	hear(a, 1300, e);
-	gossip_out_reset(&o);
-	gossip_tick(a, 1300, &o);
-	ok(o.nmsgs == 1 && o.msgs[0].nwants > 0 &&
-	    strcmp(o.msgs[0].wants[0], "m700") == 0,
-	    "a new member staler than those kept goes first: %s",
-	    o.nmsgs && o.msgs[0].nwants ? o.msgs[0].wants[0] : "-");
+	hear(a, 1300, member(N, 1, 900));
+	w = first_want(a, 1300);
+	ok(strcmp(w, "m700") == 0,
+	    "a new member staler than those kept goes first: %s", w);
 	gossip_out_free(&o);
 	gossip_free(a);
 }
