@@ -34,6 +34,9 @@ env_free(struct env_ctx *c)
 	free(c->senders);
 	c->senders = NULL;
 	c->nsenders = c->maxsenders = 0;
+	free(c->ix);
+	c->ix = NULL;
+	c->ixcap = 0;
 }
 
 void
@@ -60,32 +63,100 @@ env_seal(struct env_ctx *c, uint64_t now_ms, const uint8_t *body, size_t len,
 	*outlen = ENV_TAG_BYTES + n;
 }
 
+static size_t
+ix_home(const struct env_ctx *c, const char *id)
+{
+	uint64_t	h = lb_hash_str(id);
+
+	return (size_t)(h ^ (h >> 29)) & (c->ixcap - 1);
+}
+
+/* The slot holding sender `id`, or ixcap. */
+static size_t
+ix_slot(const struct env_ctx *c, const char *id)
+{
+	size_t	k;
+
+	if (c->ixcap == 0)
+		return 0;	/* (no sender yet: ixcap) */
+	for (k = ix_home(c, id); c->ix[k] != 0; k = (k + 1) & (c->ixcap - 1))
+		if (strcmp(c->senders[c->ix[k] - 1].id, id) == 0)
+			return k;
+	return c->ixcap;
+}
+
+static void
+ix_put(struct env_ctx *c, size_t i)
+{
+	size_t	k = ix_home(c, c->senders[i].id);
+
+	while (c->ix[k] != 0)
+		k = (k + 1) & (c->ixcap - 1);
+	c->ix[k] = (uint32_t)i + 1;
+}
+
+/* Sender `id` leaves the index (backward-shift deletion: the slots after
+ * it that would be found through it move up, no tombstones). */
+static void
+ix_del(struct env_ctx *c, const char *id)
+{
+	size_t	k = ix_slot(c, id), j, h;
+
+	if (k >= c->ixcap)
+		return;
+	j = k;
+	for (;;) {
+		c->ix[k] = 0;
+		for (;;) {
+			j = (j + 1) & (c->ixcap - 1);
+			if (c->ix[j] == 0)
+				return;
+			h = ix_home(c, c->senders[c->ix[j] - 1].id);
+			/* j's entry may move to k unless its home lies
+			 * cyclically in (k, j] */
+			if (k <= j ? (h <= k || h > j) : (h <= k && h > j))
+				break;
+		}
+		c->ix[k] = c->ix[j];
+		k = j;
+	}
+}
+
 /* The replay record of `id`, made (evicting the least recently used) if new. */
 static struct env_sender *
 env_sender(struct env_ctx *c, const char *id, uint64_t now_ms)
 {
-	struct env_sender	*s, *lru = NULL;
+	struct env_sender	*s;
+	size_t			 k = ix_slot(c, id);
 
-	for (size_t i = 0; i < c->nsenders; i++) {
-		s = &c->senders[i];
-		if (strcmp(s->id, id) == 0)
-			return s;
-		if (lru == NULL || s->used_ms < lru->used_ms)
-			lru = s;
-	}
-	if (c->nsenders == ENV_MAX_SENDERS)
-		s = lru;
-	else {
+	if (k < c->ixcap)
+		return &c->senders[c->ix[k] - 1];
+	if (c->nsenders == ENV_MAX_SENDERS) {
+		/* Full: the least recently used goes (a scan, but only for
+		 * a sender not remembered, when thousands are). */
+		s = &c->senders[0];
+		for (size_t i = 1; i < c->nsenders; i++)
+			if (c->senders[i].used_ms < s->used_ms)
+				s = &c->senders[i];
+		ix_del(c, s->id);
+	} else {
 		if (c->nsenders == c->maxsenders) {
 			c->maxsenders = c->maxsenders ? 2 * c->maxsenders : 16;
 			c->senders = lb_reallocarray(c->senders, c->maxsenders,
 			    sizeof(*c->senders));
+			/* (the index, sized for the new room, anew) */
+			free(c->ix);
+			c->ixcap = 2 * c->maxsenders;
+			c->ix = lb_calloc(c->ixcap, sizeof(*c->ix));
+			for (size_t i = 0; i < c->nsenders; i++)
+				ix_put(c, i);
 		}
 		s = &c->senders[c->nsenders++];
 	}
 	memset(s, 0, sizeof(*s));
 	lb_strlcpy(s->id, id, sizeof(s->id));
 	s->used_ms = now_ms;
+	ix_put(c, (size_t)(s - c->senders));
 	return s;
 }
 

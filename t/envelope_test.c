@@ -1,6 +1,7 @@
 /* envelope_test.c - what the envelope lets through, and what it drops. */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,53 @@ open_drop(struct env_ctx *rx, uint64_t now, const uint8_t *buf, size_t len)
 	return v;
 }
 
+/*
+ * Thousands of senders: each found through the index (a replay of any
+ * remembered one refused), at most 8,192 remembered, the least recently
+ * heard forgotten first.
+ */
+static void
+test_many_senders(void)
+{
+	enum { N = 9000, KEEP = 8192 };
+	struct env_ctx	 rx, tx;
+	uint8_t		**bufs = calloc(N, sizeof(*bufs));
+	size_t		*lens = calloc(N, sizeof(*lens));
+	const uint8_t	 body[] = "x";
+	uint64_t	 t0 = 2000000000;
+	int		 ok_all = 1, refused = 1;
+	char		 id[16];
+
+	env_init(&rx, key1, "alpha", "rx", 1, 4096, 60000);
+	for (int i = 0; i < N; i++) {
+		snprintf(id, sizeof(id), "s%d", i);
+		env_init(&tx, key1, "alpha", id, 1, 4096, 60000);
+		env_seal(&tx, t0 + (uint64_t)i, body, sizeof(body), &bufs[i],
+		    &lens[i]);
+		env_free(&tx);
+		ok_all &= open_drop(&rx, t0 + (uint64_t)i, bufs[i], lens[i]) ==
+		    ENV_OK;
+	}
+	ok(ok_all, "%d senders, each message opens", N);
+	is(rx.nsenders, KEEP, "%d senders remembered, no more", KEEP);
+	for (int i = N - KEEP; i < N; i++)
+		refused &= open_drop(&rx, t0 + N, bufs[i], lens[i]) ==
+		    ENV_DROP_REPLAY;
+	ok(refused, "a replay of each of the last %d is refused (found "
+	    "among them)", KEEP);
+	is(open_drop(&rx, t0 + N, bufs[0], lens[0]), ENV_OK,
+	    "the least recently heard was forgotten: its message opens again");
+	is(open_drop(&rx, t0 + N, bufs[0], lens[0]), ENV_DROP_REPLAY,
+	    "and is remembered again");
+	is(open_drop(&rx, t0 + N, bufs[N - KEEP], lens[N - KEEP]), ENV_OK,
+	    "in place of the least recently heard then");
+	for (int i = 0; i < N; i++)
+		free(bufs[i]);
+	free(bufs);
+	free(lens);
+	env_free(&rx);
+}
+
 int
 main(void)
 {
@@ -36,6 +84,7 @@ main(void)
 		return 1;
 	memset(key1, 1, sizeof(key1));
 	memset(key2, 2, sizeof(key2));
+	test_many_senders();
 	env_init(&tx, key1, "alpha", "n1", 5, 4096, 60000);
 	env_init(&rx, key1, "alpha", "n2", 1, 4096, 60000);
 	env_init(&other, key2, "alpha", "n9", 1, 4096, 60000);
