@@ -3033,6 +3033,16 @@ scene_moved(struct world *w, struct simtask *s, int from, int to)
 	    w->peers[from].id, w->peers[to].id, s->id);
 }
 
+/* Move `s` from `from` to `to`, and wait for it to start there once. */
+static void
+scene_started(struct world *w, struct simtask *s, int from, int to)
+{
+	scene_moved(w, s, from, to);
+	RUN_UNTIL(w, 1000, s->running);
+	expect(w, s->starts_at[to] == 1, "%s did not start at %s", s->id,
+	    w->peers[to].id);
+}
+
 static void
 expect_done(struct world *w, const struct simtask *s)
 {
@@ -3074,9 +3084,7 @@ scene_host_restart(struct world *w)
 {
 	struct simtask	*s = scene_busy(w, 5000, 2000);
 
-	scene_moved(w, s, N1, N4);
-	RUN_UNTIL(w, 1000, s->running);
-	expect(w, s->starts_at[N4] == 1, "%s did not start at n4", s->id);
+	scene_started(w, s, N1, N4);
 	scene_crash(w, N1);
 	run_for(w, 100);
 	scene_crash(w, N4);
@@ -3101,9 +3109,7 @@ scene_host_mail_lost(struct world *w)
 	struct simtask	*s = scene_busy(w, 5000, 2000);
 
 	w->mail_lost = 1;
-	scene_moved(w, s, N1, N4);
-	RUN_UNTIL(w, 1000, s->running);
-	expect(w, s->starts_at[N4] == 1, "%s did not start at n4", s->id);
+	scene_started(w, s, N1, N4);
 	scene_crash(w, N4);
 	run_for(w, 50);
 	scene_restart(w, N4);
@@ -3233,9 +3239,7 @@ scene_cancel_restart(struct world *w)
 {
 	struct simtask	*s = scene_busy(w, 5000, 20000);
 
-	scene_moved(w, s, N1, N4);
-	RUN_UNTIL(w, 1000, s->running);
-	expect(w, s->starts_at[N4] == 1, "%s did not start at n4", s->id);
+	scene_started(w, s, N1, N4);
 	run_for(w, 500);	/* its start is acknowledged: n4 waits quietly */
 	scene_rule(w, LB__PEER_MSG__BODY_TASK_STOP, N1, N4, 3, 0);
 	expect(w, cancel(w, s) == 0, "the cancel of %s was refused", s->id);
@@ -3889,9 +3893,7 @@ scene_running_at_n4(struct world *w)
 {
 	struct simtask	*s = scene_busy(w, 3000, 2000);
 
-	scene_moved(w, s, N1, N4);
-	RUN_UNTIL(w, 1000, s->running);
-	expect(w, s->starts_at[N4] == 1, "%s did not start at n4", s->id);
+	scene_started(w, s, N1, N4);
 	return s;
 }
 
